@@ -1,0 +1,1 @@
+//! Sub-byte packing of codes (see the helper that owns this file).

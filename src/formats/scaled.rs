@@ -1,0 +1,1 @@
+//! Per-tensor, per-channel and per-group scaled tensors.

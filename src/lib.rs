@@ -1,0 +1,8 @@
+//! bitsim: a hardware-model simulator and benchmarking harness for low-bit
+//! arithmetic.
+//!
+//! Layers follow the project's design: [`formats`] (bit-exact number formats)
+//! at the bottom, the command line in [`cli`] on top.
+
+pub mod cli;
+pub mod formats;
