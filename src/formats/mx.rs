@@ -6,7 +6,7 @@
 //! # MX (OCP Microscaling Formats v1.0, §5 and §6.3)
 //!
 //! Each block shares one E8M0 scale `2^X`. `X` is chosen from the block's
-//! largest magnitude `amax` by a [`ScaleRule`]; `emax_elem` is
+//! largest magnitude `amax` by a [`ScaleRule`](super::ScaleRule); `emax_elem` is
 //! `floor(log2(element max × 2^element_scale_log2))`: 8 (E4M3), 15 (E5M2),
 //! 2 (E2M3), 4 (E3M2), 2 (E2M1), 0 (INT8).
 //!
@@ -63,8 +63,8 @@
 //! - Dequantize: `e2m1 × block_scale × tensor_scale`, exact in f64, rounded once to f32.
 
 use super::fast;
-use super::{BlockFormat, BlockKind, ConvertOptions, ElementFormat, FormatError, Overflow};
 use super::{exp2i, Class};
+use super::{BlockFormat, BlockKind, ConvertOptions, ElementFormat, FormatError, Overflow};
 
 /// A block-quantized tensor: one code per element, one scale code per block.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,7 +123,9 @@ fn check_shape(fmt: &BlockFormat, len: usize, row_len: usize) -> Result<(), Form
         )));
     }
     if fmt.block_size == 0 {
-        return Err(FormatError::BadFormat(format!("{fmt}: block size must be > 0")));
+        return Err(FormatError::BadFormat(format!(
+            "{fmt}: block size must be > 0"
+        )));
     }
     Ok(())
 }
@@ -163,7 +165,10 @@ fn check_format(fmt: &BlockFormat) -> Result<(), FormatError> {
 
 /// Element conversion options: `opts` with saturation forced (MX and NVFP4
 /// elements always clamp to the element max).
-fn element_options(fmt: &BlockFormat, opts: &ConvertOptions) -> Result<ConvertOptions, FormatError> {
+fn element_options(
+    fmt: &BlockFormat,
+    opts: &ConvertOptions,
+) -> Result<ConvertOptions, FormatError> {
     let o = ConvertOptions {
         overflow: Some(Overflow::Saturate),
         ..*opts
@@ -221,7 +226,11 @@ fn mx_scale_code(rule: super::ScaleRule, amax_bits: u32, info: &ElemInfo) -> u8 
             }
         }
         Even => {
-            let add = if info.mbits >= 23 { 0 } else { 1u32 << (22 - info.mbits) };
+            let add = if info.mbits >= 23 {
+                0
+            } else {
+                1u32 << (22 - info.mbits)
+            };
             let r = (amax_bits + add) & 0x7f80_0000;
             if r == 0 {
                 -1000
@@ -280,7 +289,11 @@ fn quantize_mx(
     let nblocks = data.len() / row_len * blocks_per_row(fmt, row_len);
     let mut codes = vec![0u8; data.len()];
     let mut scales = Vec::with_capacity(nblocks);
-    for (r, (row, crow)) in data.chunks(row_len).zip(codes.chunks_mut(row_len)).enumerate() {
+    for (r, (row, crow)) in data
+        .chunks(row_len)
+        .zip(codes.chunks_mut(row_len))
+        .enumerate()
+    {
         let row0 = (r * row_len) as u64;
         for (b, (blk, cblk)) in row
             .chunks(fmt.block_size)
@@ -352,7 +365,11 @@ fn quantize_nv(
     let nblocks = data.len() / row_len * blocks_per_row(fmt, row_len);
     let mut codes = vec![0u8; data.len()];
     let mut scales = Vec::with_capacity(nblocks);
-    for (r, (row, crow)) in data.chunks(row_len).zip(codes.chunks_mut(row_len)).enumerate() {
+    for (r, (row, crow)) in data
+        .chunks(row_len)
+        .zip(codes.chunks_mut(row_len))
+        .enumerate()
+    {
         let row0 = (r * row_len) as u64;
         for (b, (blk, cblk)) in row
             .chunks(fmt.block_size)
@@ -442,14 +459,21 @@ impl BlockTensor {
         let elem = &self.format.element;
         let ek = exp2i(self.format.element_scale_log2);
         // Element values by code (codes are ≤ 8 bits).
-        let table: Vec<f64> = (0..1u32 << elem.bits()).map(|c| elem.decode(c) * ek).collect();
+        let table: Vec<f64> = (0..1u32 << elem.bits())
+            .map(|c| elem.decode(c) * ek)
+            .collect();
         let bs = self.format.block_size;
         let bpr = self.blocks_per_row();
         let mut out = vec![0f32; self.codes.len()];
         if self.row_len == 0 {
             return out;
         }
-        for (r, (crow, orow)) in self.codes.chunks(self.row_len).zip(out.chunks_mut(self.row_len)).enumerate() {
+        for (r, (crow, orow)) in self
+            .codes
+            .chunks(self.row_len)
+            .zip(out.chunks_mut(self.row_len))
+            .enumerate()
+        {
             for (b, (cblk, oblk)) in crow.chunks(bs).zip(orow.chunks_mut(bs)).enumerate() {
                 let s = self.block_scale(r * bpr + b);
                 for (c, o) in cblk.iter().zip(oblk.iter_mut()) {
@@ -497,6 +521,9 @@ fn ref_div_round_odd(a: f64, b: f64) -> f64 {
         } else {
             ((f | 1 << 52) as u128, e - 1075)
         }
+    }
+    if a == 0.0 {
+        return a / b; // a signed zero
     }
     let neg = (a < 0.0) != (b < 0.0);
     let (an, ea) = parts(a);
@@ -691,7 +718,11 @@ mod tests {
             let ts = f32::from_bits((next() as u32 & 0x3fff_ffff).clamp(1, 0x7f7f_ffff));
             let sc = super::super::parse::E4M3.decode((next() % 126 + 1) as u32);
             let b = sc * ts as f64;
-            let a = if next() & 1 == 1 { -(a as f64) } else { a as f64 };
+            let a = if next() & 1 == 1 {
+                -(a as f64)
+            } else {
+                a as f64
+            };
             assert_eq!(
                 div_round_odd(a, b).to_bits(),
                 ref_div_round_odd(a, b).to_bits(),

@@ -163,7 +163,11 @@ pub fn pack<C: Copy + Into<u32>>(codes: &[C], packing: Packing) -> Result<Vec<u8
 }
 
 /// Packs codes into `out`, which must be exactly `packing.packed_len(codes.len())` long.
-pub fn pack_into<C: Copy + Into<u32>>(codes: &[C], packing: Packing, out: &mut [u8]) -> Result<(), PackError> {
+pub fn pack_into<C: Copy + Into<u32>>(
+    codes: &[C],
+    packing: Packing,
+    out: &mut [u8],
+) -> Result<(), PackError> {
     let expected = packing.packed_len(codes.len());
     if out.len() != expected {
         return Err(PackError::Length {
@@ -182,7 +186,12 @@ pub fn pack_into<C: Copy + Into<u32>>(codes: &[C], packing: Packing, out: &mut [
                     0b00 => 1,
                     0b01 => 2,
                     0b11 => 0,
-                    _ => return Err(PackError::NotTernary { index: g * 5 + j, code: c }),
+                    _ => {
+                        return Err(PackError::NotTernary {
+                            index: g * 5 + j,
+                            code: c,
+                        })
+                    }
                 };
                 byte = byte * 3 + t;
             }
@@ -253,7 +262,10 @@ pub fn unpack(bytes: &[u8], n: usize, packing: Packing) -> Result<Vec<u8>, PackE
             const CODE: [u8; 3] = [0b11, 0b00, 0b01];
             for (g, (b, chunk)) in bytes.iter().zip(out.chunks_mut(5)).enumerate() {
                 if *b > 242 {
-                    return Err(PackError::InvalidByte { offset: g, byte: *b });
+                    return Err(PackError::InvalidByte {
+                        offset: g,
+                        byte: *b,
+                    });
                 }
                 let mut v = *b as u32;
                 for c in chunk.iter_mut() {

@@ -168,7 +168,11 @@ pub fn quantize(
     let mut scales = Vec::with_capacity(n);
     let mut sval = Vec::with_capacity(n);
     for (g, a) in absmax.iter().enumerate() {
-        let q = if *a == 0.0 { 0.0 } else { div_round_odd(*a, emax) };
+        let q = if *a == 0.0 {
+            0.0
+        } else {
+            div_round_odd(*a, emax)
+        };
         let code = sopts.format.encode(q, &so, g as u64)?;
         scales.push(code);
         sval.push(sopts.format.decode(code));
@@ -213,7 +217,10 @@ impl ScaledTensor {
 
     /// Decoded scale of every group.
     pub fn scale_values(&self) -> Vec<f64> {
-        self.scales.iter().map(|c| self.scale_format.decode(*c)).collect()
+        self.scales
+            .iter()
+            .map(|c| self.scale_format.decode(*c))
+            .collect()
     }
 
     /// Dequantized values: `value(code) × scale`, exact in f64, rounded once to f32.
@@ -222,7 +229,9 @@ impl ScaledTensor {
         self.codes
             .iter()
             .enumerate()
-            .map(|(i, c)| (self.element.decode(*c) * s[self.group_of(i / self.cols, i % self.cols)]) as f32)
+            .map(|(i, c)| {
+                (self.element.decode(*c) * s[self.group_of(i / self.cols, i % self.cols)]) as f32
+            })
             .collect()
     }
 
