@@ -236,6 +236,9 @@ fn mxfp4_hand_example() {
         &t.dequantize()[..8],
         &[0.0, -1.0, 3.0, 4.0, 12.0, 0.0, -0.0, 1.0]
     );
+    // Packed two per byte, low nibble first: 0|9<<4, 3|4<<4, 7|0<<4, 8|1<<4.
+    assert_eq!(&t.packed_codes()[..4], &[0x90, 0x43, 0x07, 0x18]);
+    assert_eq!(t.packed_codes().len(), 16);
     // Saturation: amax 7.9 → X = 0, 7.9 > 6 → 6 (code 7), even under round-up.
     let o = ConvertOptions::with_rounding(Rounding::Ru);
     let t = quantize(&block("mxfp4"), &o, &pad32(&[7.9]), 32).unwrap();
@@ -450,7 +453,7 @@ fn fast_equals_reference_on_random_data() {
     let mut rng = Rng(0x5eed);
     let mut checked = 0usize;
     for (kind, &row_len) in row_lens.iter().enumerate() {
-        let n = row_len * (384 / row_len).max(2);
+        let n = row_len * (2048 / row_len).max(2);
         let data: Vec<f32> = (0..n).map(|_| sample(kind, &mut rng)).collect();
         for name in names {
             for rule in rules {

@@ -449,6 +449,16 @@ impl BlockTensor {
         s * self.tensor_scale.map_or(1.0, |t| t as f64)
     }
 
+    /// Element codes packed at the element's width (FP4: two per byte, low
+    /// nibble first; FP6: four in three bytes; 8-bit and any other width: one
+    /// per byte), see [`super::pack`]. Scales are bytes already.
+    pub fn packed_codes(&self) -> Vec<u8> {
+        let p = super::pack::Packing::for_bits(self.format.element.bits())
+            .unwrap_or(super::pack::Packing::Bits8);
+        super::pack::pack(&self.codes, p)
+            .expect("codes come from the element format and fit its width")
+    }
+
     /// The exact dequantized values as f32.
     ///
     /// Each value is `element × 2^element_scale_log2 × block scale (× tensor
