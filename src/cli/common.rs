@@ -62,24 +62,45 @@ pub fn stdout_error(e: io::Error) -> CliError {
 /// Conversion options shared by `formats encode` and `quantize`.
 ///
 /// Values are taken as strings and checked here (not by clap) so that a bad
-/// value gives the same one-line error as every other bad input.
+/// value gives the same one-line error as every other bad input; values may
+/// start with `-` (`--seed -3` reaches our parser, not clap's).
 #[derive(Debug, Clone, Args)]
 pub struct ConvertArgs {
     /// Rounding mode: rne, rna, rtz, ru, rd, rto, sr (stochastic).
-    #[arg(long, value_name = "R", default_value = "rne")]
+    #[arg(
+        long,
+        value_name = "R",
+        default_value = "rne",
+        allow_hyphen_values = true
+    )]
     pub rounding: String,
     /// Overflow policy: saturate, inf or nan [default: the format's own: inf
     /// where it has infinities, else nan where it has NaN, else saturate].
-    #[arg(long, value_name = "O")]
+    #[arg(long, value_name = "O", allow_hyphen_values = true)]
     pub overflow: Option<String>,
     /// What NaN becomes in formats without NaN: nan-to-negzero, nan-to-max or error.
-    #[arg(long = "nan", value_name = "P", default_value = "nan-to-negzero")]
+    #[arg(
+        long = "nan",
+        value_name = "P",
+        default_value = "nan-to-negzero",
+        allow_hyphen_values = true
+    )]
     pub nan: String,
     /// Seed of stochastic rounding (same seed, same output).
-    #[arg(long, value_name = "S", default_value = "0")]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
     pub seed: String,
     /// Random bits per stochastic-rounding decision, 1..=32.
-    #[arg(long = "sr-bits", value_name = "B", default_value = "32")]
+    #[arg(
+        long = "sr-bits",
+        value_name = "B",
+        default_value = "32",
+        allow_hyphen_values = true
+    )]
     pub sr_bits: String,
 }
 
