@@ -22,8 +22,8 @@ pub struct EncodeArgs {
     /// Format name (element formats only, e.g. e4m3, e2m1, int8).
     #[arg(value_name = "FORMAT")]
     pub format: String,
-    /// Values to encode; negative values such as -0, -1e-9 or -inf are fine
-    /// anywhere (see [`crate::cli::escape_negative_values`]).
+    // `crate::cli::escape_negative_values` lets these start with '-'.
+    /// Values to encode; negative values such as -0, -1e-9 or -inf are fine.
     #[arg(value_name = "VALUE", required = true, num_args = 1..)]
     pub values: Vec<String>,
     /// Rounding, overflow, NaN policy, stochastic-rounding seed.
