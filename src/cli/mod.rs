@@ -1,7 +1,131 @@
 //! The `bitsim` command line: one module per subcommand.
+//!
+//! Every error, whatever its source, is one line on stderr,
+//! `bitsim: error: <input>: <reason>`, with exit code 2; clap's own usage
+//! errors also exit with 2. Nothing here panics on bad input, and output
+//! files are written atomically (see [`common::write_atomically`]).
+
+pub mod common;
+pub mod formats;
+pub mod quantize;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+pub use common::{CliError, CliResult};
+
+/// Exit code for every error (bad input, bad flags, I/O).
+pub const EXIT_ERROR: i32 = 2;
+
+/// bitsim: bit-exact emulation of low-bit number formats.
+#[derive(Debug, Parser)]
+#[command(name = "bitsim", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect number formats: list, show, encode, decode.
+    #[command(subcommand)]
+    Formats(formats::FormatsCommand),
+    /// Quantize a .npy array to a format.
+    Quantize(quantize::QuantizeArgs),
+}
 
 /// Runs the CLI on the given arguments (including the program name) and
 /// returns the process exit code.
-pub fn main(_args: Vec<std::ffi::OsString>) -> i32 {
-    0
+pub fn main(args: Vec<OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(escape_negative_values(args)) {
+        Ok(c) => c,
+        Err(e) => {
+            // Help and version go to stdout with code 0, usage errors to stderr with 2.
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = run(cli, &mut out).and_then(|_| out.flush().map_err(common::stdout_error));
+    match result {
+        Ok(()) => 0,
+        // A closed pipe (`bitsim formats show fp16 | head`) is not an error.
+        Err(e) if e.input == "stdout" && e.reason == common::BROKEN_PIPE => 0,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "bitsim: error: {e}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// Runs a parsed command, writing its report to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> CliResult {
+    match cli.command {
+        Command::Formats(c) => formats::run(c, out),
+        Command::Quantize(a) => quantize::run(&a, out),
+    }
+}
+
+/// Lets `formats encode` take values that start with `-` (`-0`, `-1e-9`,
+/// `-inf`, `-nan`) anywhere among its flags.
+///
+/// clap alone cannot: `allow_negative_numbers` misses `-inf` and `-1e-9`, and
+/// `allow_hyphen_values` on the values also swallows the flags that follow
+/// them. So the arguments after `formats encode` are reordered into flags
+/// (with their values), then `--`, then the positional arguments in their
+/// original order; a token starting with `-` that parses as a number is
+/// positional. Which flags take a value is read from the clap definition.
+pub fn escape_negative_values(args: Vec<OsString>) -> Vec<OsString> {
+    let is = |i: usize, s: &str| args.get(i).is_some_and(|a| a == s);
+    if !(is(1, "formats") && is(2, "encode")) {
+        return args;
+    }
+    let cmd = Cli::command();
+    let Some(enc) = cmd
+        .find_subcommand("formats")
+        .and_then(|f| f.find_subcommand("encode"))
+    else {
+        return args;
+    };
+    let takes_value = |tok: &str| {
+        enc.get_arguments().any(|a| {
+            let named = match tok.strip_prefix("--") {
+                Some(long) => a.get_long() == Some(long),
+                None => {
+                    tok.len() == 2 && a.get_short().map(|c| format!("-{c}")).as_deref() == Some(tok)
+                }
+            };
+            named && a.get_action().takes_values()
+        })
+    };
+    let (mut flags, mut positional) = (Vec::new(), Vec::new());
+    let mut rest = args[3..].iter();
+    while let Some(a) = rest.next() {
+        let Some(tok) = a.to_str() else {
+            positional.push(a.clone());
+            continue;
+        };
+        if tok == "--" {
+            positional.extend(rest.by_ref().cloned());
+        } else if tok.starts_with('-') && tok.len() > 1 && tok.parse::<f64>().is_err() {
+            flags.push(a.clone());
+            if !tok.contains('=') && takes_value(tok) {
+                flags.extend(rest.next().cloned());
+            }
+        } else {
+            positional.push(a.clone());
+        }
+    }
+    let mut out = args[..3].to_vec();
+    out.extend(flags);
+    if !positional.is_empty() {
+        out.push("--".into());
+        out.extend(positional);
+    }
+    out
 }
