@@ -6,4 +6,9 @@
 
 pub mod cli;
 pub mod formats;
+pub mod hw;
+pub mod metrics;
+pub mod report;
+pub mod suite;
+pub mod variants;
 pub mod workload;

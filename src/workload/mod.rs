@@ -1,5 +1,9 @@
-//! Workloads: tensors read from files (and, later, seeded generators).
-//!
-//! [`npy`] loads and saves NumPy `.npy` arrays.
+//! Workloads: matrices from seeded generators ([`gen`]) or files ([`npy`],
+//! [`safetensors`]).
 
+pub mod gen;
+pub mod matrix;
 pub mod npy;
+pub mod safetensors;
+
+pub use matrix::Matrix;

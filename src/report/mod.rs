@@ -1,0 +1,1 @@
+//! The HTML report and run-to-run comparison.

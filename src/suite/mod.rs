@@ -1,0 +1,3 @@
+//! Suites: spec files, the runner and result records.
+
+pub mod record;

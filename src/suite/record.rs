@@ -1,0 +1,154 @@
+//! Tidy result records: one [`Measurement`] per (cell, metric, repetition),
+//! plus the run's [`RunMeta`]. The report and `bitsim compare` read only these.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Metric names shared by the runner, the report and `compare`.
+pub mod metric {
+    /// ‖approx − ref‖_F / ‖ref‖_F of the matmul output.
+    pub const REL_FRO_ERROR: &str = "rel_fro_error";
+    /// Signal-to-quantization-noise ratio of the output, dB.
+    pub const SQNR_DB: &str = "sqnr_db";
+    /// Cosine similarity of the output with the reference.
+    pub const COSINE: &str = "cosine";
+    /// Largest absolute output error.
+    pub const MAX_ABS_ERROR: &str = "max_abs_error";
+    /// Mean absolute output error.
+    pub const MEAN_ABS_ERROR: &str = "mean_abs_error";
+    /// Mean squared error of the quantized weights.
+    pub const WEIGHT_MSE: &str = "weight_mse";
+    /// SQNR of the quantized weights, dB.
+    pub const WEIGHT_SQNR_DB: &str = "weight_sqnr_db";
+    /// Storage bits per weight including scale overhead.
+    pub const BITS_PER_WEIGHT: &str = "bits_per_weight";
+    /// Energy per multiply-accumulate, pJ (compute + SRAM + DRAM).
+    pub const ENERGY_PJ_PER_MAC: &str = "energy_pj_per_mac";
+    /// Total energy of the matmul, pJ.
+    pub const ENERGY_TOTAL_PJ: &str = "energy_total_pj";
+    /// Compute part of the energy, pJ.
+    pub const ENERGY_COMPUTE_PJ: &str = "energy_compute_pj";
+    /// SRAM part of the energy, pJ.
+    pub const ENERGY_SRAM_PJ: &str = "energy_sram_pj";
+    /// DRAM part of the energy, pJ.
+    pub const ENERGY_DRAM_PJ: &str = "energy_dram_pj";
+    /// Emulation speed, multiply-accumulates per second (one row per repetition).
+    pub const EMULATION_MAC_PER_S: &str = "emulation_mac_per_s";
+    /// Whether higher is better for a metric (for comparisons); unknown metrics: lower is better.
+    pub fn higher_is_better(name: &str) -> bool {
+        matches!(name, SQNR_DB | COSINE | WEIGHT_SQNR_DB | EMULATION_MAC_PER_S)
+    }
+    /// Whether a metric is a timing (noisy, machine-dependent) rather than a deterministic result.
+    pub fn is_timing(name: &str) -> bool {
+        name == EMULATION_MAC_PER_S
+    }
+}
+
+/// One tidy result row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// Suite name.
+    pub suite: String,
+    /// Variant name (`matmul/w8a8-int`).
+    pub variant: String,
+    /// Workload name.
+    pub workload: String,
+    /// Shape, `MxKxN`.
+    pub shape: String,
+    /// Metric name (see [`metric`]).
+    pub metric: String,
+    /// The value; non-finite values are written as `null` in JSON and read back as NaN.
+    #[serde(serialize_with = "ser_f64", deserialize_with = "de_f64")]
+    pub value: f64,
+    /// Unit (`dB`, `pJ`, `MAC/s`, `bits`, or empty).
+    pub unit: String,
+    /// Workload seed.
+    pub seed: u64,
+    /// Repetition index (timings have several; deterministic metrics use 0).
+    pub rep: u32,
+    /// bitsim version that produced the row.
+    pub version: String,
+    /// Git commit of the bitsim build, if known.
+    pub commit: Option<String>,
+}
+
+impl Measurement {
+    /// The cell this row belongs to: (variant, workload, shape, seed).
+    pub fn cell_key(&self) -> (String, String, String, u64) {
+        (self.variant.clone(), self.workload.clone(), self.shape.clone(), self.seed)
+    }
+}
+
+fn ser_f64<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_finite() {
+        s.serialize_f64(*v)
+    } else {
+        s.serialize_none()
+    }
+}
+
+fn de_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// Facts about the run that produced a results file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RunMeta {
+    /// Suite name.
+    pub suite: String,
+    /// bitsim version.
+    pub version: String,
+    /// Git commit, if known.
+    pub commit: Option<String>,
+    /// CPU model string.
+    pub cpu_model: String,
+    /// SIMD features detected at run time (`avx2`, `avx512f`, …).
+    pub simd: Vec<String>,
+    /// Worker threads.
+    pub threads: usize,
+    /// Start time, RFC 3339 UTC.
+    pub date: String,
+    /// Energy table used.
+    pub energy_table: String,
+    /// Energy-table numbers that were scaled rather than read (width or node scaling).
+    pub energy_notes: Vec<String>,
+    /// Description of every variant in the run.
+    pub variants: Vec<VariantInfo>,
+    /// Representable non-negative finite values of each element format in the run,
+    /// for the number-line chart.
+    pub number_lines: Vec<NumberLine>,
+}
+
+/// What the report shows about a variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct VariantInfo {
+    /// Registry name.
+    pub name: String,
+    /// One-line description.
+    pub description: String,
+    /// Weight format and scaling.
+    pub weight_format: String,
+    /// Activation format and scaling.
+    pub act_format: String,
+    /// Accumulator.
+    pub accumulator: String,
+    /// Element formats it uses (names in the format grammar), for the number lines.
+    pub formats: Vec<String>,
+}
+
+/// The representable values of one element format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct NumberLine {
+    /// Format name.
+    pub format: String,
+    /// Non-negative finite values, ascending.
+    pub values: Vec<f64>,
+}
+
+/// A results file: metadata plus rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Results {
+    /// Run metadata.
+    pub meta: RunMeta,
+    /// Tidy rows.
+    pub rows: Vec<Measurement>,
+}

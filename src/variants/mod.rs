@@ -1,0 +1,61 @@
+//! Matmul variants: each is one way a piece of hardware computes
+//! `out = A · Wᵀ` (A: activations `M × K`, W: weights `N × K` as a linear
+//! layer stores them), with a bit-exact emulation and a cost in counts.
+
+use crate::hw::cost::Cost;
+use crate::workload::Matrix;
+
+/// A matmul shape: `A` is `m × k`, `W` is `n × k`, the output `m × n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Shape {
+    /// Rows of A (tokens).
+    pub m: usize,
+    /// Reduction length.
+    pub k: usize,
+    /// Rows of W (output channels).
+    pub n: usize,
+}
+
+impl Shape {
+    /// Multiply-accumulates, m·k·n.
+    pub fn macs(&self) -> f64 {
+        self.m as f64 * self.k as f64 * self.n as f64
+    }
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}x{}", self.m, self.k, self.n)
+    }
+}
+
+/// One way to compute a matmul.
+pub trait MatmulVariant: Send + Sync {
+    /// Registry name, e.g. `matmul/w8a8-int`.
+    fn name(&self) -> &str;
+    /// One-line description.
+    fn description(&self) -> &str;
+    /// Weight format with its scaling, e.g. `int4 g128 (f32 scale)`.
+    fn weight_format(&self) -> String;
+    /// Activation format with its scaling.
+    fn act_format(&self) -> String;
+    /// Accumulator, e.g. `int32`, `f32`.
+    fn accumulator(&self) -> String;
+    /// Element formats the variant uses (names in the format grammar, e.g. `["int4", "int8"]`),
+    /// for the report's number lines; empty for f64/f32 references.
+    fn element_formats(&self) -> Vec<String>;
+    /// Storage bits per weight including scale overhead, for reduction length `k`.
+    fn bits_per_weight(&self, k: usize) -> f64;
+    /// The weights after quantization and dequantization (for weight-error metrics).
+    fn quantize_weights(&self, w: &Matrix) -> Matrix;
+    /// The product as the modelled hardware computes it, bit-exactly; `m × n`.
+    /// `seed` feeds stochastic rounding where a variant uses it.
+    fn emulate(&self, a: &Matrix, w: &Matrix, seed: u64) -> Vec<f64>;
+    /// Operation and byte counts for a shape.
+    fn cost(&self, shape: Shape) -> Cost;
+}
+
+/// Every registered variant, in display order.
+pub fn registry() -> Vec<Box<dyn MatmulVariant>> {
+    Vec::new()
+}

@@ -1,0 +1,2 @@
+//! Loading tensors from `.safetensors` checkpoints (f32, f16, bf16), picked by
+//! name or glob.
