@@ -118,8 +118,12 @@ impl IntFormat {
     }
 
     /// Rounds `x` to an integer of this format (saturating), under `opts`.
-    /// Fails only for NaN under [`NanPolicy::Error`].
+    /// Fails only for NaN under [`NanPolicy::Error`], or (stochastic rounding)
+    /// `sr_bits` outside 1..=32.
     pub fn round(&self, x: f64, opts: &ConvertOptions, index: u64) -> Result<i64, FormatError> {
+        if opts.rounding == Rounding::Sr {
+            opts.validate()?;
+        }
         let (lo, hi) = (self.min_int(), self.max_int());
         if x.is_nan() {
             return match opts.nan {
