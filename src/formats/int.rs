@@ -127,6 +127,9 @@ impl IntFormat {
         let (lo, hi) = (self.min_int(), self.max_int());
         if x.is_nan() {
             return match opts.nan {
+                // "0 for integers"; binary {−1, +1} has no 0, so NaN becomes
+                // what 0 becomes under the nearest modes (+1).
+                NanPolicy::NegZero if self.kind == IntKind::Binary => Ok(1),
                 NanPolicy::NegZero => Ok(0.clamp(lo, hi)),
                 NanPolicy::Max => Ok(hi),
                 NanPolicy::Error => Err(FormatError::NanInput(self.to_string())),

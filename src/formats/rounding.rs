@@ -133,7 +133,7 @@ impl FromStr for Overflow {
 /// (finite-only minifloats such as FP4/FP6, and integers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NanPolicy {
-    /// The −0 code (ml_dtypes behaviour); 0 for integers.
+    /// The −0 code (ml_dtypes behaviour); 0 for integers (+1 for int1, which has no 0).
     NegZero,
     /// +max finite (ONNX behaviour).
     Max,
