@@ -348,8 +348,8 @@ impl std::fmt::Display for MiniFloat {
         if base.map(|b| b.exp0) != Some(self.exp0) {
             opts.push(format!("subnormals={}", self.exp0.name()));
         }
-        if !self.signed {
-            opts.push("signed=false".into());
+        if base.map(|b| b.signed) != Some(self.signed) {
+            opts.push(format!("signed={}", self.signed));
         }
         if !opts.is_empty() {
             write!(f, ":{}", opts.join(","))?;
