@@ -98,8 +98,13 @@ fn canonical(f: &MiniFloat, code: u32) -> u32 {
         },
         // fnuz has no -0: every zero is +0.
         Some(v) if v == 0.0 && f.nonfinite == NonFinite::Fnuz => 0,
-        Some(v) if v == 0.0 => sign,
-        Some(_) => code,
+        Some(v) => {
+            if v == 0.0 {
+                sign
+            } else {
+                code
+            }
+        }
     }
 }
 
