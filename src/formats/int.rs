@@ -118,11 +118,18 @@ impl IntFormat {
     }
 
     /// Rounds `x` to an integer of this format (saturating), under `opts`.
-    /// Fails only for NaN under [`NanPolicy::Error`].
+    /// Fails only for NaN under [`NanPolicy::Error`], or (stochastic rounding)
+    /// `sr_bits` outside 1..=32.
     pub fn round(&self, x: f64, opts: &ConvertOptions, index: u64) -> Result<i64, FormatError> {
+        if opts.rounding == Rounding::Sr {
+            opts.validate()?;
+        }
         let (lo, hi) = (self.min_int(), self.max_int());
         if x.is_nan() {
             return match opts.nan {
+                // "0 for integers"; binary {−1, +1} has no 0, so NaN becomes
+                // what 0 becomes under the nearest modes (+1).
+                NanPolicy::NegZero if self.kind == IntKind::Binary => Ok(1),
                 NanPolicy::NegZero => Ok(0.clamp(lo, hi)),
                 NanPolicy::Max => Ok(hi),
                 NanPolicy::Error => Err(FormatError::NanInput(self.to_string())),

@@ -431,7 +431,8 @@ impl MiniFloat {
 
     /// Encodes an f64 with a single rounding. `index` is the element's position,
     /// used only by stochastic rounding. Fails only for a NaN input under
-    /// [`NanPolicy::Error`] in a format without NaN, or an invalid overflow policy.
+    /// [`NanPolicy::Error`] in a format without NaN, an invalid overflow policy,
+    /// or (stochastic rounding) `sr_bits` outside 1..=32.
     pub fn encode(&self, x: f64, opts: &ConvertOptions, index: u64) -> Result<u32, FormatError> {
         self.encode_parts(split_f64(x), opts, index)
     }
@@ -448,6 +449,10 @@ impl MiniFloat {
         index: u64,
     ) -> Result<u32, FormatError> {
         let overflow = self.resolve_overflow(opts.overflow)?;
+        // sr_bits outside 1..=32 would make the SR shifts overflow.
+        if opts.rounding == Rounding::Sr {
+            opts.validate()?;
+        }
         let sb = self.sign_bit();
         match p {
             Parts::Nan { neg, payload } => self.encode_nan(neg, payload, opts.nan),

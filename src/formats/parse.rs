@@ -228,7 +228,9 @@ fn parse_int(full: &str, name: &str, ov: &[(&str, Option<&str>)]) -> Result<Opti
             }
         }
     }
-    IntFormat::new(kind).map(Some)
+    IntFormat::new(kind)
+        .map(Some)
+        .map_err(|e| FormatError::BadFormat(format!("'{full}': {}", e.to_string().trim_start_matches("invalid format: "))))
 }
 
 fn parse_float(full: &str, name: &str, ov: &[(&str, Option<&str>)]) -> Result<MiniFloat, FormatError> {
@@ -307,7 +309,11 @@ fn parse_block(full: &str, p: &BlockPreset, ov: &[(&str, Option<&str>)]) -> Resu
     };
     for (k, v) in ov {
         match *k {
-            "rule" if b.kind == BlockKind::Mx => b.rule = need(full, k, *v)?.parse::<ScaleRule>()?,
+            "rule" if b.kind == BlockKind::Mx => {
+                b.rule = need(full, k, *v)?
+                    .parse::<ScaleRule>()
+                    .map_err(|e| FormatError::BadFormat(format!("'{full}': {e}")))?
+            }
             "block" => {
                 let n: usize = parse_num(full, k, need(full, k, *v)?)?;
                 if n == 0 || n > 1 << 20 {
@@ -342,8 +348,8 @@ impl std::fmt::Display for MiniFloat {
         if base.map(|b| b.exp0) != Some(self.exp0) {
             opts.push(format!("subnormals={}", self.exp0.name()));
         }
-        if !self.signed {
-            opts.push("signed=false".into());
+        if base.map(|b| b.signed) != Some(self.signed) {
+            opts.push(format!("signed={}", self.signed));
         }
         if !opts.is_empty() {
             write!(f, ":{}", opts.join(","))?;

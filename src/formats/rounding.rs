@@ -133,7 +133,7 @@ impl FromStr for Overflow {
 /// (finite-only minifloats such as FP4/FP6, and integers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NanPolicy {
-    /// The −0 code (ml_dtypes behaviour); 0 for integers.
+    /// The −0 code (ml_dtypes behaviour); 0 for integers (+1 for int1, which has no 0).
     NegZero,
     /// +max finite (ONNX behaviour).
     Max,
@@ -265,10 +265,9 @@ pub fn round_up(n: u64, rem: u64, s: u32, neg: bool, mode: Rounding, rand32: u32
     if rem == 0 {
         return false;
     }
-    // half = 2^(s-1); for s > 64 every nonzero rem is below half.
-    let cmp_half = if s == 0 {
-        std::cmp::Ordering::Less
-    } else if s > 64 {
+    // half = 2^(s-1); for s > 64 every nonzero rem is below half (and s = 0
+    // has no half).
+    let cmp_half = if s == 0 || s > 64 {
         std::cmp::Ordering::Less
     } else {
         (rem as u128).cmp(&(1u128 << (s - 1)))
