@@ -172,7 +172,8 @@ pub fn encode_f32_with<C: Code>(
     if scale_log2.unsigned_abs() > MAX_FAST_SCALE || !sr_ok {
         return encode_f32_scalar(fmt, opts, src, scale_log2, index0, dst);
     }
-    let p = EncParams::new(fmt, opts, scale_log2)?;
+    let mut p = EncParams::new(fmt, opts, scale_log2)?;
+    p.stream = std::mem::size_of_val(dst) >= STREAM_BYTES;
     let level = level.min(detected_level());
     let err = if src.len() >= PAR_THRESHOLD {
         src.par_chunks(PAR_CHUNK)
@@ -253,12 +254,13 @@ pub fn decode_f32_with<C: Code>(level: SimdLevel, fmt: &MiniFloat, src: &[C], ds
         }
         None => return decode_f32_scalar(fmt, src, dst),
     };
+    let stream = dst.len() * 4 >= STREAM_BYTES;
     if src.len() >= PAR_THRESHOLD {
         src.par_chunks(PAR_CHUNK)
             .zip(dst.par_chunks_mut(PAR_CHUNK))
-            .for_each(|(s, d)| decode_at(level, &dec, s, d));
+            .for_each(|(s, d)| decode_at(level, &dec, s, d, stream));
     } else {
-        decode_at(level, &dec, src, dst);
+        decode_at(level, &dec, src, dst, stream);
     }
 }
 
@@ -292,9 +294,15 @@ struct EncParams {
     m: u32,
     /// Unbiased exponent of the lowest binade with the target's full precision.
     emin: i32,
-    /// Exponents at or above this overflow whatever the rounding; clamping
-    /// there keeps the code arithmetic inside u32.
-    ehi: i32,
+    /// `emin + 127 + scale`: emin as a biased f32 exponent field of the
+    /// input (≥ 1 whenever `simple`).
+    eb: u32,
+    /// `23 − m + eb`.
+    s0_eb: u32,
+    /// The format and scale fit `encode_lane_simple`.
+    simple: bool,
+    /// Write the output with non-temporal stores (large outputs).
+    stream: bool,
     /// The divisor's exponent.
     scale: i32,
     /// Exponent field 0 is a flush-to-zero gap (`subnormals=off`).
@@ -368,7 +376,12 @@ impl EncParams {
         Ok(EncParams {
             m,
             emin,
-            ehi: emin + (1 << fmt.ebits) + 1,
+            eb: (emin + 127 + scale).max(1) as u32,
+            s0_eb: (23 - m as i32 + (emin + 127 + scale).max(1)) as u32,
+            // f32 subnormals (exponent −126 − scale and below) need no
+            // normalization when that is at or below emin.
+            simple: fmt.signed && fmt.exp0 == Exp0::Subnormal && -126 - scale <= emin,
+            stream: false,
             scale,
             flush: fmt.exp0 == Exp0::Flush,
             exp0_normal: fmt.exp0 == Exp0::Normal,
@@ -395,11 +408,142 @@ impl EncParams {
     }
 }
 
-/// One element: the code of `bits / 2^scale` and whether it is an error.
-/// Branch-free (every `if` is a select), so it vectorizes.
+/// `x >> s`, or 0 when `s ≥ 32` (what `vpsrlvd` does; LLVM folds the select).
 #[inline(always)]
-fn encode_lane<const MODE: u8>(p: &EncParams, b: u32, rand: u32) -> (u32, bool) {
+fn shr0(x: u32, s: u32) -> u32 {
+    if s < 32 {
+        x.wrapping_shr(s)
+    } else {
+        0
+    }
+}
+
+/// `x << s`, or 0 when `s ≥ 32` (`vpsllvd`).
+#[inline(always)]
+fn shl0(x: u32, s: u32) -> u32 {
+    if s < 32 {
+        x.wrapping_shl(s)
+    } else {
+        0
+    }
+}
+
+/// The rounding increment for a truncated code `trunc` whose discarded bits,
+/// as a fraction of one unit in 32-bit fixed point, are `frac32` (`inexact`:
+/// whether any discarded bit is set, which `frac32` alone misses when it is
+/// truncated).
+#[inline(always)]
+fn round_up_lane<const MODE: u8>(
+    p: &EncParams,
+    trunc: u32,
+    frac32: u32,
+    inexact: bool,
+    neg: bool,
+    rand: u32,
+) -> bool {
     const HALF: u32 = 0x8000_0000;
+    match MODE {
+        RNE => frac32 > HALF || (frac32 == HALF && trunc & 1 != 0),
+        RNA => frac32 >= HALF,
+        RTZ => false,
+        RU => inexact && !neg,
+        RD => inexact && neg,
+        // Round to odd: +1 on an even truncation is the same as setting bit 0.
+        RTO => inexact && trunc & 1 == 0,
+        // floor(fraction × 2^r) + random r bits ≥ 2^r, without the 33rd bit.
+        _ => (frac32 >> p.sr_shift) > (p.sr_mask ^ (rand >> p.sr_shift)),
+    }
+}
+
+/// The discarded fraction of `sig >> s` in 32-bit fixed point: exact for
+/// s ≤ 32; for larger s truncated, but then below 1/2 (sig < 2^24), and the
+/// caller knows the remainder is all of `sig`.
+#[inline(always)]
+fn frac32_of(sig: u32, s: u32) -> u32 {
+    shl0(sig, 32u32.wrapping_sub(s)) | shr0(sig, s.wrapping_sub(32))
+}
+
+/// `encode_lane_simple`'s magnitude under stochastic rounding, where the
+/// comparison needs the discarded bits in full (`frac32_of`).
+#[inline(always)]
+fn simple_mag_sr(p: &EncParams, abs: u32, ef: u32, rand: u32) -> u32 {
+    // |x| = sig × 2^(max(ef, 1) − 150 − scale); f32 subnormals keep sig < 2^23.
+    let sig = (abs & 0x007f_ffff) | if ef != 0 { 0x0080_0000 } else { 0 };
+    // t = (exponent of the leading place) − emin.
+    let t = ef.max(1) as i32 - p.eb as i32;
+    // Bits below the target's last place: the unit is 2^(max(e, emin) − m).
+    let s = ((-t).max(0) as u32) + (23 - p.m);
+    let n = shr0(sig, s);
+    let frac32 = frac32_of(sig, s);
+    let trunc = ((t.max(0) as u32) << p.m) + n;
+    trunc + round_up_lane::<SR>(p, trunc, frac32, true, false, rand) as u32
+}
+
+/// One element for the common shape — signed, gradual underflow, and no f32
+/// subnormal input lands above the target's `emin` (so f32 subnormals need no
+/// normalization): the code of `bits / 2^scale`. Branch-free.
+#[inline(always)]
+fn encode_lane_simple<const MODE: u8>(p: &EncParams, b: u32, rand: u32) -> u32 {
+    let neg = b >> 31 != 0;
+    let abs = b & 0x7fff_ffff;
+    let ef = abs >> 23;
+    let mag = if MODE == SR {
+        simple_mag_sr(p, abs, ef, rand)
+    } else {
+        // k = the input's exponent field, capped at the target's emin (as a
+        // biased f32 field, eb ≥ 1). x keeps the f32 fraction and puts field
+        // k's binade at field 1 of the target: shifted right by s, it *is* the
+        // target's magnitude code (normal: field + mantissa; below emin: the
+        // subnormal significand, carrying into the min normal on round-up).
+        let k = ef.max(1).min(p.eb);
+        let x = (abs + (1 << 23)) - (k << 23);
+        // s = 23 − m + (eb − k) ≥ 8; beyond 31 the result is 0 or 1 either way
+        // (x < 2^24), so clamping keeps every shift in range.
+        let s = (p.s0_eb - k).min(31);
+        let q = x >> s;
+        // Round by adding a bias below the cut, then truncating.
+        match MODE {
+            RNE => (x + (0x7fff_ffff >> (32 - s)) + (q & 1)) >> s,
+            RNA => (x + (1 << (s - 1))) >> s,
+            RTZ => q,
+            RU if !neg => (x + (u32::MAX >> (32 - s))) >> s,
+            RD if neg => (x + (u32::MAX >> (32 - s))) >> s,
+            RU | RD => q,
+            // Round to odd: set bit 0 when anything was cut off.
+            _ => q | ((x << (32 - s)) != 0) as u32,
+        }
+    };
+    let sgn = if mag == 0 { p.zneg_sign } else { p.sign_bit };
+    let fin = if mag > p.max_mag {
+        if neg {
+            p.ovf_neg
+        } else {
+            p.ovf_pos
+        }
+    } else if neg {
+        mag | sgn
+    } else {
+        mag
+    };
+    let special = if abs == 0x7f80_0000 {
+        if neg {
+            p.inf_neg
+        } else {
+            p.inf_pos
+        }
+    } else {
+        (if neg { p.nan_neg } else { p.nan_pos }) | ((abs & 0x007f_ffff) >> p.nan_shift)
+    };
+    if abs >= 0x7f80_0000 {
+        special
+    } else {
+        fin
+    }
+}
+
+/// One element, any format: the code of `bits / 2^scale`. Branch-free.
+#[inline(always)]
+fn encode_lane_general<const MODE: u8>(p: &EncParams, b: u32, rand: u32) -> u32 {
     let neg = b >> 31 != 0;
     let abs = b & 0x7fff_ffff;
     let ef = abs >> 23;
@@ -415,38 +559,24 @@ fn encode_lane<const MODE: u8>(p: &EncParams, b: u32, rand: u32) -> (u32, bool) 
     } else {
         ef as i32 - 127
     };
-    // |x| = sig × 2^(e − 23); the scale only moves e.
-    let e = (e - p.scale).min(p.ehi);
-    let below = e < p.emin;
+    // |x| = sig × 2^(e − 23); the scale only moves e. t = e − emin.
+    let t = e - p.scale - p.emin;
+    let below = t < 0;
     let flush = p.flush && below;
-    let e_t = e.max(p.emin);
     // Bits of `sig` below the target's last place: the unit is 2^(e_t − m),
-    // or 2^emin (the min normal) in a flush gap. s ≥ 8 for codes ≤ 16 bits.
-    let s = (23 - p.m as i32 + (e_t - e) + if flush { p.m as i32 } else { 0 }).min(63) as u32;
-    let n = sig >> s.min(31);
-    // The discarded fraction of one unit, in 32-bit fixed point. Exact for
-    // s ≤ 32; for s > 32 it is truncated, but then it is below 1/2 and the
-    // remainder (all of sig) is known to be nonzero.
-    let frac32 = (sig << (32 - s.min(32))) >> (s.max(32) - 32);
+    // or 2^emin (the min normal) in a flush gap.
+    let s = ((-t).max(0) as u32) + (23 - p.m) + if flush { p.m } else { 0 };
+    let n = shr0(sig, s);
+    let frac32 = frac32_of(sig, s);
     let inexact = frac32 != 0 || s > 32;
     // Truncated magnitude code: the binade above emin, plus the significand
     // (whose implicit bit counts one binade, except when field 0 is normal).
     let trunc = if flush {
         0
     } else {
-        (((e_t - p.emin) as u32) << p.m).wrapping_add(n).wrapping_sub(p.adj)
+        ((t.max(0) as u32) << p.m).wrapping_add(n).wrapping_sub(p.adj)
     };
-    let up = match MODE {
-        RNE => frac32 > HALF || (frac32 == HALF && trunc & 1 != 0),
-        RNA => frac32 >= HALF,
-        RTZ => false,
-        RU => inexact && !neg,
-        RD => inexact && neg,
-        // Round to odd: +1 on an even truncation is the same as setting bit 0.
-        RTO => inexact && trunc & 1 == 0,
-        // floor(fraction × 2^r) + random r bits ≥ 2^r, without the 33rd bit.
-        _ => (frac32 >> p.sr_shift) > (p.sr_mask ^ (rand >> p.sr_shift)),
-    };
+    let up = round_up_lane::<MODE>(p, trunc, frac32, inexact, neg, rand);
     let mag = trunc + ((up as u32) << if flush { p.m } else { 0 });
     // subnormals=none: everything below the smallest value becomes it.
     let mag = if p.exp0_normal && below { 0 } else { mag };
@@ -465,7 +595,7 @@ fn encode_lane<const MODE: u8>(p: &EncParams, b: u32, rand: u32) -> (u32, bool) 
     let zero = if neg { p.zero_neg } else { p.zero_pos };
     let inf = if neg { p.inf_neg } else { p.inf_pos };
     let nan = (if neg { p.nan_neg } else { p.nan_pos }) | (frac >> p.nan_shift);
-    let code = if abs == 0 {
+    if abs == 0 {
         zero
     } else if abs < 0x7f80_0000 {
         fin
@@ -473,64 +603,160 @@ fn encode_lane<const MODE: u8>(p: &EncParams, b: u32, rand: u32) -> (u32, bool) 
         inf
     } else {
         nan
-    };
-    let err = (abs > 0x7f80_0000 && p.err_nan) || (b == 0xff80_0000 && p.err_neginf);
-    (code, err)
+    }
 }
 
 /// The encode loop over one run of elements whose stochastic-rounding indices
 /// share their high 32 bits (`key`); element `i` has low index `lo0 + i`.
-/// Returns whether any element was an error.
+/// Returns whether any element is an error (checked in a second pass, only
+/// under policies that have errors, to keep the main loop lean).
 #[inline(always)]
-fn encode_block<const MODE: u8, C: Code>(
+fn encode_block<const MODE: u8, const SIMPLE: bool, C: Code>(
     p: &EncParams,
     src: &[f32],
     dst: &mut [C],
     key: u32,
     lo0: u32,
 ) -> bool {
+    // A by-value copy: `dst` may alias anything (u8), so loads through `p`
+    // would be redone (as gathers) in every iteration.
+    let p = *p;
     let n = src.len().min(dst.len());
     let (src, dst) = (&src[..n], &mut dst[..n]);
-    let mut err = false;
     for i in 0..n {
         let rand = if MODE == SR {
             sr_random(key, lo0.wrapping_add(i as u32))
         } else {
             0
         };
-        let (c, e) = encode_lane::<MODE>(p, src[i].to_bits(), rand);
+        let b = src[i].to_bits();
+        let c = if SIMPLE {
+            encode_lane_simple::<MODE>(&p, b, rand)
+        } else {
+            encode_lane_general::<MODE>(&p, b, rand)
+        };
         dst[i] = C::from_u32(c);
-        err |= e;
     }
-    err
+    (p.err_nan && src.iter().any(|x| x.is_nan()))
+        || (p.err_neginf && src.iter().any(|x| *x == f32::NEG_INFINITY))
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn encode_block_avx2<const MODE: u8, C: Code>(
+unsafe fn encode_block_avx2<const MODE: u8, const SIMPLE: bool, C: Code>(
     p: &EncParams,
     src: &[f32],
     dst: &mut [C],
     key: u32,
     lo0: u32,
 ) -> bool {
-    encode_block::<MODE, C>(p, src, dst, key, lo0)
+    if p.stream {
+        let kernel = |off: usize, s: &[f32], d: &mut [C]| {
+            encode_block::<MODE, SIMPLE, C>(p, s, d, key, lo0.wrapping_add(off as u32))
+        };
+        // SAFETY: this function only runs on CPUs with AVX2.
+        streamed(src, dst, kernel, |d, s, n| unsafe { nt::copy_avx2(d, s, n) })
+    } else {
+        encode_block::<MODE, SIMPLE, C>(p, src, dst, key, lo0)
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-unsafe fn encode_block_avx512<const MODE: u8, C: Code>(
+unsafe fn encode_block_avx512<const MODE: u8, const SIMPLE: bool, C: Code>(
     p: &EncParams,
     src: &[f32],
     dst: &mut [C],
     key: u32,
     lo0: u32,
 ) -> bool {
-    encode_block::<MODE, C>(p, src, dst, key, lo0)
+    if p.stream {
+        let kernel = |off: usize, s: &[f32], d: &mut [C]| {
+            encode_block::<MODE, SIMPLE, C>(p, s, d, key, lo0.wrapping_add(off as u32))
+        };
+        // SAFETY: this function only runs on CPUs with AVX2.
+        streamed(src, dst, kernel, |d, s, n| unsafe { nt::copy_avx512(d, s, n) })
+    } else {
+        encode_block::<MODE, SIMPLE, C>(p, src, dst, key, lo0)
+    }
 }
 
-/// Runs the block kernel for one mode at one level.
-fn encode_at<const MODE: u8, C: Code>(
+/// Output bytes of one call from which stores bypass the cache: such an
+/// output does not fit beside its input in the L3 anyway, and streaming
+/// stores save the read-for-ownership of every destination line.
+const STREAM_BYTES: usize = 8 << 20;
+
+/// Elements per staging tile of the streaming path.
+const TILE: usize = 256;
+
+/// Non-temporal copies from a staging buffer into 64-byte-aligned memory.
+#[cfg(target_arch = "x86_64")]
+mod nt {
+    use std::arch::x86_64::*;
+
+    /// Copies `bytes` (a multiple of 64) from `src` to 64-byte-aligned `dst`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub unsafe fn copy_avx2(dst: *mut u8, src: *const u8, bytes: usize) {
+        let mut k = 0;
+        while k < bytes {
+            let v = _mm256_loadu_si256(src.add(k) as *const __m256i);
+            _mm256_stream_si256(dst.add(k) as *mut __m256i, v);
+            k += 32;
+        }
+    }
+
+    /// Copies `bytes` (a multiple of 64) from `src` to 64-byte-aligned `dst`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub unsafe fn copy_avx512(dst: *mut u8, src: *const u8, bytes: usize) {
+        let mut k = 0;
+        while k < bytes {
+            let v = _mm512_loadu_si512(src.add(k) as *const _);
+            _mm512_stream_si512(dst.add(k) as *mut _, v);
+            k += 64;
+        }
+    }
+
+    /// Orders the streaming stores before anything that follows.
+    #[inline]
+    pub fn fence() {
+        // SAFETY: SSE is part of the x86-64 baseline.
+        unsafe { _mm_sfence() }
+    }
+}
+
+/// Runs `kernel(offset, src_part, dst_part)` over `src`/`dst`, writing whole
+/// 64-byte-aligned tiles of `dst` through a staging buffer and `copy`
+/// (non-temporal stores); the unaligned head and the tail go direct.
+/// Returns the OR of the kernel's results.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn streamed<I, O: Copy + Default>(
+    src: &[I],
+    dst: &mut [O],
+    mut kernel: impl FnMut(usize, &[I], &mut [O]) -> bool,
+    copy: impl Fn(*mut u8, *const u8, usize),
+) -> bool {
+    let n = src.len().min(dst.len());
+    let size = std::mem::size_of::<O>();
+    let head = (((64 - dst.as_ptr() as usize % 64) % 64) / size).min(n);
+    let mut err = kernel(0, &src[..head], &mut dst[..head]);
+    let mut off = head;
+    let mut buf = [O::default(); TILE];
+    while off + TILE <= n {
+        err |= kernel(off, &src[off..off + TILE], &mut buf);
+        // `dst[off..]` is 64-byte aligned and TILE × size a multiple of 64.
+        copy(dst[off..].as_mut_ptr() as *mut u8, buf.as_ptr() as *const u8, TILE * size);
+        off += TILE;
+    }
+    err |= kernel(off, &src[off..n], &mut dst[off..n]);
+    nt::fence();
+    err
+}
+
+/// Runs the block kernel for one mode and shape at one level.
+fn encode_at<const MODE: u8, const SIMPLE: bool, C: Code>(
     level: SimdLevel,
     p: &EncParams,
     src: &[f32],
@@ -542,10 +768,26 @@ fn encode_at<const MODE: u8, C: Code>(
         // SAFETY: callers lower `level` to `detected_level()`, so the CPU has
         // the features these functions are compiled for.
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx512 => unsafe { encode_block_avx512::<MODE, C>(p, src, dst, key, lo0) },
+        SimdLevel::Avx512 => unsafe { encode_block_avx512::<MODE, SIMPLE, C>(p, src, dst, key, lo0) },
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2 => unsafe { encode_block_avx2::<MODE, C>(p, src, dst, key, lo0) },
-        _ => encode_block::<MODE, C>(p, src, dst, key, lo0),
+        SimdLevel::Avx2 => unsafe { encode_block_avx2::<MODE, SIMPLE, C>(p, src, dst, key, lo0) },
+        _ => encode_block::<MODE, SIMPLE, C>(p, src, dst, key, lo0),
+    }
+}
+
+/// Picks the shape (simple or general) for one mode.
+fn encode_shape<const MODE: u8, C: Code>(
+    level: SimdLevel,
+    p: &EncParams,
+    src: &[f32],
+    dst: &mut [C],
+    key: u32,
+    lo0: u32,
+) -> bool {
+    if p.simple {
+        encode_at::<MODE, true, C>(level, p, src, dst, key, lo0)
+    } else {
+        encode_at::<MODE, false, C>(level, p, src, dst, key, lo0)
     }
 }
 
@@ -568,13 +810,13 @@ fn encode_range<C: Code>(
         let key = sr_key(opts.seed, (idx >> 32) as u32);
         let (s, d) = (&src[off..off + room], &mut dst[off..off + room]);
         err |= match opts.rounding {
-            Rounding::Rne => encode_at::<RNE, C>(level, p, s, d, key, lo),
-            Rounding::Rna => encode_at::<RNA, C>(level, p, s, d, key, lo),
-            Rounding::Rtz => encode_at::<RTZ, C>(level, p, s, d, key, lo),
-            Rounding::Ru => encode_at::<RU, C>(level, p, s, d, key, lo),
-            Rounding::Rd => encode_at::<RD, C>(level, p, s, d, key, lo),
-            Rounding::Rto => encode_at::<RTO, C>(level, p, s, d, key, lo),
-            Rounding::Sr => encode_at::<SR, C>(level, p, s, d, key, lo),
+            Rounding::Rne => encode_shape::<RNE, C>(level, p, s, d, key, lo),
+            Rounding::Rna => encode_shape::<RNA, C>(level, p, s, d, key, lo),
+            Rounding::Rtz => encode_shape::<RTZ, C>(level, p, s, d, key, lo),
+            Rounding::Ru => encode_shape::<RU, C>(level, p, s, d, key, lo),
+            Rounding::Rd => encode_shape::<RD, C>(level, p, s, d, key, lo),
+            Rounding::Rto => encode_shape::<RTO, C>(level, p, s, d, key, lo),
+            Rounding::Sr => encode_shape::<SR, C>(level, p, s, d, key, lo),
         };
         off += room;
         idx = idx.wrapping_add(room as u64);
@@ -698,8 +940,9 @@ fn decode_block<C: Code>(dec: &Decoder, src: &[C], dst: &mut [f32]) {
     let (src, dst) = (&src[..n], &mut dst[..n]);
     match dec {
         Decoder::Arith(p) => {
+            let p = *p; // hoisted out of the loop (see encode_block)
             for i in 0..n {
-                dst[i] = f32::from_bits(decode_lane(p, src[i].to_u32()));
+                dst[i] = f32::from_bits(decode_lane(&p, src[i].to_u32()));
             }
         }
         Decoder::Table(t) => {
@@ -712,23 +955,41 @@ fn decode_block<C: Code>(dec: &Decoder, src: &[C], dst: &mut [f32]) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn decode_block_avx2<C: Code>(dec: &Decoder, src: &[C], dst: &mut [f32]) {
-    decode_block(dec, src, dst)
+unsafe fn decode_block_avx2<C: Code>(dec: &Decoder, src: &[C], dst: &mut [f32], stream: bool) {
+    if stream {
+        let kernel = |_: usize, s: &[C], d: &mut [f32]| {
+            decode_block(dec, s, d);
+            false
+        };
+        // SAFETY: this function only runs on CPUs with AVX2.
+        streamed(src, dst, kernel, |d, s, n| unsafe { nt::copy_avx2(d, s, n) });
+    } else {
+        decode_block(dec, src, dst)
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-unsafe fn decode_block_avx512<C: Code>(dec: &Decoder, src: &[C], dst: &mut [f32]) {
-    decode_block(dec, src, dst)
+unsafe fn decode_block_avx512<C: Code>(dec: &Decoder, src: &[C], dst: &mut [f32], stream: bool) {
+    if stream {
+        let kernel = |_: usize, s: &[C], d: &mut [f32]| {
+            decode_block(dec, s, d);
+            false
+        };
+        // SAFETY: this function only runs on CPUs with AVX2.
+        streamed(src, dst, kernel, |d, s, n| unsafe { nt::copy_avx512(d, s, n) });
+    } else {
+        decode_block(dec, src, dst)
+    }
 }
 
-fn decode_at<C: Code>(level: SimdLevel, dec: &Decoder, src: &[C], dst: &mut [f32]) {
+fn decode_at<C: Code>(level: SimdLevel, dec: &Decoder, src: &[C], dst: &mut [f32], stream: bool) {
     match level {
         // SAFETY: `level` was lowered to `detected_level()`.
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx512 => unsafe { decode_block_avx512(dec, src, dst) },
+        SimdLevel::Avx512 => unsafe { decode_block_avx512(dec, src, dst, stream) },
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2 => unsafe { decode_block_avx2(dec, src, dst) },
+        SimdLevel::Avx2 => unsafe { decode_block_avx2(dec, src, dst, stream) },
         _ => decode_block(dec, src, dst),
     }
 }
