@@ -8,19 +8,33 @@
 //! # How it is fast
 //!
 //! One generic routine serves every format (ml_dtypes `float8.h` style): the
-//! format is boiled down to a few integer constants ([`EncParams`]), and each
-//! element goes through a branch-free integer pipeline on the f32 bits
-//! (`encode_lane`). The loop around it is monomorphized on the rounding mode
-//! and compiled three times — without target features, with AVX2, with
-//! AVX-512 — so LLVM auto-vectorizes it for each instruction set; the public
-//! functions pick the best one the CPU has. Rounding decisions are made on the
-//! discarded bits as a 32-bit fixed-point fraction, so every lane stays in
-//! 32-bit integer arithmetic (16 lanes per AVX-512 register).
+//! format, options and scale are boiled down to a few integer constants
+//! (`EncParams`), and each element goes through a branch-free integer
+//! pipeline on the f32 bits. Two pipelines exist:
+//!
+//! * `encode_lane_simple`, for signed formats with gradual underflow (every
+//!   preset but E8M0): the f32 bits are re-biased so that shifting them right
+//!   gives the target code, and rounding is "add a bias below the cut, then
+//!   shift" (about 35 vector instructions per 16 elements for RNE);
+//! * `encode_lane_general`, for everything else (flush-to-zero, no zero,
+//!   unsigned, scales that bring f32 subnormals into range): the discarded
+//!   bits become a 32-bit fixed-point fraction, so stochastic rounding and
+//!   sticky bits need no 64-bit lanes. Stochastic rounding always uses this
+//!   comparison.
+//!
+//! The loops are monomorphized on the rounding mode (a const parameter, so no
+//! branch on the mode per element) and on the pipeline, and compiled three
+//! times — without target features, with AVX2, with AVX-512 — so LLVM
+//! auto-vectorizes them for each instruction set; the public functions pick
+//! the best one the CPU has ([`detected_level`]). Decoding builds the f32 bits
+//! arithmetically (a 256-entry table for the rare 8-bit formats whose values
+//! are not all f32).
 //!
 //! Large inputs (≥ [`PAR_THRESHOLD`] elements) are split into chunks run on
 //! rayon's pool. Stochastic rounding draws element `i`'s random bits from its
 //! absolute index `index0 + i` (a counter-based generator), so results do not
-//! depend on chunking or thread count.
+//! depend on chunking or thread count. Outputs of 8 MiB or more are written
+//! with non-temporal stores (they would not stay in cache anyway).
 
 use rayon::prelude::*;
 
@@ -162,7 +176,10 @@ pub fn encode_f32_with<C: Code>(
     dst: &mut [C],
 ) -> Result<(), FormatError> {
     assert_eq!(src.len(), dst.len(), "encode_f32: length mismatch");
-    assert!(fmt.bits() <= C::BITS, "format {fmt} does not fit the code type");
+    assert!(
+        fmt.bits() <= C::BITS,
+        "format {fmt} does not fit the code type"
+    );
     if src.is_empty() {
         return Ok(());
     }
@@ -190,7 +207,11 @@ pub fn encode_f32_with<C: Code>(
     if err {
         // Only a NaN (or −inf into an unsigned format) under NanPolicy::Error
         // flags an error; let the twin word it.
-        let x = if p.err_nan { f32::NAN } else { f32::NEG_INFINITY };
+        let x = if p.err_nan {
+            f32::NAN
+        } else {
+            f32::NEG_INFINITY
+        };
         return Err(fmt
             .encode_f32(x, opts, 0)
             .err()
@@ -212,7 +233,10 @@ pub fn encode_f32_scalar<C: Code>(
     dst: &mut [C],
 ) -> Result<(), FormatError> {
     assert_eq!(src.len(), dst.len(), "encode_f32: length mismatch");
-    assert!(fmt.bits() <= C::BITS, "format {fmt} does not fit the code type");
+    assert!(
+        fmt.bits() <= C::BITS,
+        "format {fmt} does not fit the code type"
+    );
     let k = super::exp2i(-scale_log2);
     for (i, (x, d)) in src.iter().zip(dst.iter_mut()).enumerate() {
         let c = if scale_log2 == 0 || !x.is_finite() {
@@ -236,7 +260,10 @@ pub fn decode_f32<C: Code>(fmt: &MiniFloat, src: &[C], dst: &mut [f32]) {
 /// if the CPU lacks it).
 pub fn decode_f32_with<C: Code>(level: SimdLevel, fmt: &MiniFloat, src: &[C], dst: &mut [f32]) {
     assert_eq!(src.len(), dst.len(), "decode_f32: length mismatch");
-    assert!(fmt.bits() <= C::BITS, "format {fmt} does not fit the code type");
+    assert!(
+        fmt.bits() <= C::BITS,
+        "format {fmt} does not fit the code type"
+    );
     if src.is_empty() {
         return;
     }
@@ -388,7 +415,11 @@ impl EncParams {
             adj: if fmt.exp0 == Exp0::Normal { 1 << m } else { 0 },
             max_mag: fmt.max_mag_code(),
             sign_bit,
-            zneg_sign: if fmt.has_zero() { fmt.zero_code(true) } else { sign_bit },
+            zneg_sign: if fmt.has_zero() {
+                fmt.zero_code(true)
+            } else {
+                sign_bit
+            },
             unsigned: !fmt.signed,
             neg_fin: special(-1.0)?,
             ovf_pos: ovf(false),
@@ -399,7 +430,11 @@ impl EncParams {
             inf_neg,
             nan_pos,
             nan_neg,
-            nan_shift: if fmt.nonfinite == NonFinite::Ieee { 23 - m } else { 31 },
+            nan_shift: if fmt.nonfinite == NonFinite::Ieee {
+                23 - m
+            } else {
+                31
+            },
             err_nan: err_nan && opts.nan == NanPolicy::Error,
             err_neginf,
             sr_shift: 32 - r,
@@ -574,7 +609,9 @@ fn encode_lane_general<const MODE: u8>(p: &EncParams, b: u32, rand: u32) -> u32 
     let trunc = if flush {
         0
     } else {
-        ((t.max(0) as u32) << p.m).wrapping_add(n).wrapping_sub(p.adj)
+        ((t.max(0) as u32) << p.m)
+            .wrapping_add(n)
+            .wrapping_sub(p.adj)
     };
     let up = round_up_lane::<MODE>(p, trunc, frac32, inexact, neg, rand);
     let mag = trunc + ((up as u32) << if flush { p.m } else { 0 });
@@ -655,7 +692,9 @@ unsafe fn encode_block_avx2<const MODE: u8, const SIMPLE: bool, C: Code>(
             encode_block::<MODE, SIMPLE, C>(p, s, d, key, lo0.wrapping_add(off as u32))
         };
         // SAFETY: this function only runs on CPUs with AVX2.
-        streamed(src, dst, kernel, |d, s, n| unsafe { nt::copy_avx2(d, s, n) })
+        streamed(src, dst, kernel, |d, s, n| unsafe {
+            nt::copy_avx2(d, s, n)
+        })
     } else {
         encode_block::<MODE, SIMPLE, C>(p, src, dst, key, lo0)
     }
@@ -675,7 +714,9 @@ unsafe fn encode_block_avx512<const MODE: u8, const SIMPLE: bool, C: Code>(
             encode_block::<MODE, SIMPLE, C>(p, s, d, key, lo0.wrapping_add(off as u32))
         };
         // SAFETY: this function only runs on CPUs with AVX2.
-        streamed(src, dst, kernel, |d, s, n| unsafe { nt::copy_avx512(d, s, n) })
+        streamed(src, dst, kernel, |d, s, n| unsafe {
+            nt::copy_avx512(d, s, n)
+        })
     } else {
         encode_block::<MODE, SIMPLE, C>(p, src, dst, key, lo0)
     }
@@ -747,7 +788,11 @@ fn streamed<I, O: Copy + Default>(
     while off + TILE <= n {
         err |= kernel(off, &src[off..off + TILE], &mut buf);
         // `dst[off..]` is 64-byte aligned and TILE × size a multiple of 64.
-        copy(dst[off..].as_mut_ptr() as *mut u8, buf.as_ptr() as *const u8, TILE * size);
+        copy(
+            dst[off..].as_mut_ptr() as *mut u8,
+            buf.as_ptr() as *const u8,
+            TILE * size,
+        );
         off += TILE;
     }
     err |= kernel(off, &src[off..n], &mut dst[off..n]);
@@ -768,7 +813,9 @@ fn encode_at<const MODE: u8, const SIMPLE: bool, C: Code>(
         // SAFETY: callers lower `level` to `detected_level()`, so the CPU has
         // the features these functions are compiled for.
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx512 => unsafe { encode_block_avx512::<MODE, SIMPLE, C>(p, src, dst, key, lo0) },
+        SimdLevel::Avx512 => unsafe {
+            encode_block_avx512::<MODE, SIMPLE, C>(p, src, dst, key, lo0)
+        },
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2 => unsafe { encode_block_avx2::<MODE, SIMPLE, C>(p, src, dst, key, lo0) },
         _ => encode_block::<MODE, SIMPLE, C>(p, src, dst, key, lo0),
@@ -962,7 +1009,9 @@ unsafe fn decode_block_avx2<C: Code>(dec: &Decoder, src: &[C], dst: &mut [f32], 
             false
         };
         // SAFETY: this function only runs on CPUs with AVX2.
-        streamed(src, dst, kernel, |d, s, n| unsafe { nt::copy_avx2(d, s, n) });
+        streamed(src, dst, kernel, |d, s, n| unsafe {
+            nt::copy_avx2(d, s, n)
+        });
     } else {
         decode_block(dec, src, dst)
     }
@@ -977,7 +1026,9 @@ unsafe fn decode_block_avx512<C: Code>(dec: &Decoder, src: &[C], dst: &mut [f32]
             false
         };
         // SAFETY: this function only runs on CPUs with AVX2.
-        streamed(src, dst, kernel, |d, s, n| unsafe { nt::copy_avx512(d, s, n) });
+        streamed(src, dst, kernel, |d, s, n| unsafe {
+            nt::copy_avx512(d, s, n)
+        });
     } else {
         decode_block(dec, src, dst)
     }
