@@ -13,7 +13,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput,
+};
 
 use bitsim::formats::fast::{self, Code, SimdLevel};
 use bitsim::formats::{mx, parse, ConvertOptions, ElementFormat, Format, MiniFloat, Rounding};
@@ -32,7 +34,9 @@ fn minifloat(name: &str) -> MiniFloat {
 fn data(n: usize) -> Vec<f32> {
     let mut s = 0x243f_6a88_85a3_08d3u64;
     let mut u = move || {
-        s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        s = s
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (s >> 40) as f32 / (1u64 << 24) as f32
     };
     (0..n)
@@ -41,7 +45,10 @@ fn data(n: usize) -> Vec<f32> {
 }
 
 fn one_thread() -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool")
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool")
 }
 
 fn configure<M: criterion::measurement::Measurement>(g: &mut BenchmarkGroup<'_, M>) {
@@ -52,7 +59,13 @@ fn configure<M: criterion::measurement::Measurement>(g: &mut BenchmarkGroup<'_, 
         .throughput(Throughput::Elements(N as u64));
 }
 
-fn encode_group<C: Code>(c: &mut Criterion, group: &str, fmt: &str, rounding: Rounding, src: &[f32]) {
+fn encode_group<C: Code>(
+    c: &mut Criterion,
+    group: &str,
+    fmt: &str,
+    rounding: Rounding,
+    src: &[f32],
+) {
     let f = minifloat(fmt);
     let opts = ConvertOptions {
         rounding,
@@ -69,13 +82,18 @@ fn encode_group<C: Code>(c: &mut Criterion, group: &str, fmt: &str, rounding: Ro
     for level in SimdLevel::available() {
         g.bench_function(format!("fast_{level}"), |b| {
             b.iter(|| {
-                pool.install(|| fast::encode_f32_with(level, &f, &opts, black_box(src), 0, 0, &mut dst))
-                    .unwrap()
+                pool.install(|| {
+                    fast::encode_f32_with(level, &f, &opts, black_box(src), 0, 0, &mut dst)
+                })
+                .unwrap()
             })
         });
     }
     g.bench_function("dispatched", |b| {
-        b.iter(|| pool.install(|| fast::encode_f32(&f, &opts, black_box(src), 0, 0, &mut dst)).unwrap())
+        b.iter(|| {
+            pool.install(|| fast::encode_f32(&f, &opts, black_box(src), 0, 0, &mut dst))
+                .unwrap()
+        })
     });
     g.bench_function("dispatched_all_threads", |b| {
         b.iter(|| fast::encode_f32(&f, &opts, black_box(src), 0, 0, &mut dst).unwrap())
@@ -96,7 +114,8 @@ fn decode(c: &mut Criterion) {
     let f = minifloat("e4m3");
     let codes: Vec<u8> = {
         let mut codes = vec![0u8; N];
-        fast::encode_f32_scalar(&f, &ConvertOptions::default(), &data(N), 0, 0, &mut codes).unwrap();
+        fast::encode_f32_scalar(&f, &ConvertOptions::default(), &data(N), 0, 0, &mut codes)
+            .unwrap();
         codes
     };
     let pool = one_thread();
@@ -108,7 +127,9 @@ fn decode(c: &mut Criterion) {
     });
     for level in SimdLevel::available() {
         g.bench_function(format!("fast_{level}"), |b| {
-            b.iter(|| pool.install(|| fast::decode_f32_with(level, &f, black_box(&codes), &mut dst)))
+            b.iter(|| {
+                pool.install(|| fast::decode_f32_with(level, &f, black_box(&codes), &mut dst))
+            })
         });
     }
     g.bench_function("dispatched", |b| {

@@ -95,7 +95,12 @@ fn inputs(fmt: &MiniFloat, scale: i32, seed: u64) -> Vec<f32> {
         v.push(f32::from_bits(rng.u32()));
     }
     // (b) random values whose quotient lies in (or just outside) the format's range.
-    let lo = fmt.min_subnormal().unwrap_or(fmt.min_normal()).log2().floor() as i32 - 3;
+    let lo = fmt
+        .min_subnormal()
+        .unwrap_or(fmt.min_normal())
+        .log2()
+        .floor() as i32
+        - 3;
     let hi = fmt.max_value().log2().ceil() as i32 + 2;
     for _ in 0..1500 {
         let e = lo + rng.below((hi - lo + 1) as u64) as i32;
@@ -144,7 +149,14 @@ fn inputs(fmt: &MiniFloat, scale: i32, seed: u64) -> Vec<f32> {
         1.5,
     ] {
         let x = scaled(m, scale);
-        v.extend([x, -x, x.next_up(), x.next_down(), -x.next_up(), -x.next_down()]);
+        v.extend([
+            x,
+            -x,
+            x.next_up(),
+            x.next_down(),
+            -x.next_up(),
+            -x.next_down(),
+        ]);
     }
     for b in [
         0x0000_0000u32,
@@ -331,7 +343,11 @@ fn chunk_boundaries_match_twin() {
         .map(|_| {
             // Mostly moderate values, so rounding (not saturation) dominates.
             let b = rng.u32();
-            f32::from_bits(if b & 1 == 0 { b } else { (b & 0x83ff_ffff) | 0x3c00_0000 })
+            f32::from_bits(if b & 1 == 0 {
+                b
+            } else {
+                (b & 0x83ff_ffff) | 0x3c00_0000
+            })
         })
         .collect();
     for &(name, rounding, scale) in cases {
@@ -352,7 +368,10 @@ fn chunk_boundaries_match_twin() {
         let mut got = vec![0u8; big.len()];
         encode_f32_scalar(&fmt, &opts, &big, scale, 7, &mut want).unwrap();
         fast::encode_f32(&fmt, &opts, &big, scale, 7, &mut got).unwrap();
-        assert!(want == got, "{name} {rounding}: encode_f32 differs from the twin");
+        assert!(
+            want == got,
+            "{name} {rounding}: encode_f32 differs from the twin"
+        );
     }
     // u16 through the parallel path too.
     let fmt = minifloat("bf16");
@@ -375,7 +394,10 @@ fn single_thread_pool_gives_the_same_codes() {
     let mut a = vec![0u8; src.len()];
     let mut b = vec![0u8; src.len()];
     fast::encode_f32(&fmt, &opts, &src, 0, 5, &mut a).unwrap();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     pool.install(|| fast::encode_f32(&fmt, &opts, &src, 0, 5, &mut b).unwrap());
     assert!(a == b);
 }
@@ -416,7 +438,10 @@ fn nan_under_error_policy_is_an_error() {
     let want = encode_f32_scalar(&fmt, &opts, &src, 0, 0, &mut dst);
     assert!(want.is_err());
     for level in SimdLevel::available() {
-        assert_eq!(encode_f32_with(level, &fmt, &opts, &src, 0, 0, &mut dst), want);
+        assert_eq!(
+            encode_f32_with(level, &fmt, &opts, &src, 0, 0, &mut dst),
+            want
+        );
     }
 }
 
@@ -432,9 +457,15 @@ fn impossible_overflow_policy_is_an_error() {
     let want = encode_f32_scalar(&fmt, &opts, &src, 0, 0, &mut dst);
     assert!(want.is_err());
     for level in SimdLevel::available() {
-        assert_eq!(encode_f32_with(level, &fmt, &opts, &src, 0, 0, &mut dst), want);
+        assert_eq!(
+            encode_f32_with(level, &fmt, &opts, &src, 0, 0, &mut dst),
+            want
+        );
         // Like the twin, an empty input is not checked.
-        assert_eq!(encode_f32_with::<u8>(level, &fmt, &opts, &[], 0, 0, &mut []), Ok(()));
+        assert_eq!(
+            encode_f32_with::<u8>(level, &fmt, &opts, &[], 0, 0, &mut []),
+            Ok(())
+        );
     }
 }
 
@@ -476,7 +507,9 @@ fn decode_every_code_matches_twin() {
     }
     // Odd lengths and the parallel path.
     let fmt = minifloat("e4m3");
-    let big: Vec<u8> = (0..PAR_THRESHOLD + 77).map(|i| (i * 37 % 256) as u8).collect();
+    let big: Vec<u8> = (0..PAR_THRESHOLD + 77)
+        .map(|i| (i * 37 % 256) as u8)
+        .collect();
     for len in [0usize, 1, 15, 16, 17, 1000] {
         check_decode("e4m3", &fmt, &big[3..3 + len]);
     }
@@ -485,7 +518,10 @@ fn decode_every_code_matches_twin() {
     let mut got = vec![0f32; big.len()];
     decode_f32_scalar(&fmt, &big, &mut want);
     fast::decode_f32(&fmt, &big, &mut got);
-    assert!(want.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(want
+        .iter()
+        .zip(&got)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
 }
 
 #[test]

@@ -675,7 +675,7 @@ fn encode_block<const MODE: u8, const SIMPLE: bool, C: Code>(
         dst[i] = C::from_u32(c);
     }
     (p.err_nan && src.iter().any(|x| x.is_nan()))
-        || (p.err_neginf && src.iter().any(|x| *x == f32::NEG_INFINITY))
+        || (p.err_neginf && src.contains(&f32::NEG_INFINITY))
 }
 
 #[cfg(target_arch = "x86_64")]
