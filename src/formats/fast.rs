@@ -896,6 +896,9 @@ struct DecParams {
     fn_nan: bool,
     /// fnuz: the negative-zero code is the (positive, quiet) NaN.
     fnuz: bool,
+    /// `decode_lane_simple` applies, multiplying by `scale` = 2^(127 − bias).
+    simple: bool,
+    scale: f32,
 }
 
 impl DecParams {
@@ -924,7 +927,39 @@ impl DecParams {
             all_e: (1 << fmt.ebits) - 1,
             fn_nan: fmt.nonfinite == NonFinite::Fn,
             fnuz: fmt.nonfinite == NonFinite::Fnuz,
+            // 2^(127 − bias) must be a normal f32, and no finite code may have
+            // an all-ones 8-bit field (it would read as an f32 inf/NaN).
+            simple: fmt.exp0 == Exp0::Subnormal
+                && (0..=253).contains(&fmt.bias)
+                && (fmt.ebits < 8 || fmt.nonfinite == NonFinite::Ieee),
+            scale: f32::from_bits(((254 - fmt.bias).clamp(1, 254) as u32) << 23),
         })
+    }
+}
+
+/// One code to f32 bits for formats with gradual underflow (`DecParams::simple`):
+/// the magnitude bits placed as an f32's exponent and fraction are the value
+/// times 2^(bias − 127), so one multiply by 2^(127 − bias) fixes the exponent.
+/// It is exact: subnormal codes become f32 subnormals, which scale exactly
+/// (Rust runs with the default floating-point environment, no flush-to-zero).
+#[inline(always)]
+fn decode_lane_simple(p: &DecParams, c: u32) -> u32 {
+    const QNAN: u32 = 0x7fc0_0000;
+    let c = c & p.code_mask;
+    let mag = c & p.mag_mask;
+    let sign = (c >> p.mag_bits) << 31;
+    let v = (f32::from_bits(mag << (23 - p.m)) * p.scale).to_bits();
+    let v = if p.ieee && mag >> p.m == p.all_e {
+        0x7f80_0000 | ((mag & p.mant_mask) << (23 - p.m))
+    } else if p.fn_nan && mag == p.mag_mask {
+        QNAN
+    } else {
+        v
+    };
+    if p.fnuz && c == 1 << p.mag_bits {
+        QNAN
+    } else {
+        v | sign
     }
 }
 
@@ -986,8 +1021,14 @@ fn decode_block<C: Code>(dec: &Decoder, src: &[C], dst: &mut [f32]) {
     let n = src.len().min(dst.len());
     let (src, dst) = (&src[..n], &mut dst[..n]);
     match dec {
-        Decoder::Arith(p) => {
+        Decoder::Arith(p) if p.simple => {
             let p = *p; // hoisted out of the loop (see encode_block)
+            for i in 0..n {
+                dst[i] = f32::from_bits(decode_lane_simple(&p, src[i].to_u32()));
+            }
+        }
+        Decoder::Arith(p) => {
+            let p = *p;
             for i in 0..n {
                 dst[i] = f32::from_bits(decode_lane(&p, src[i].to_u32()));
             }
