@@ -5,7 +5,7 @@
 //! parallel split costs nothing but does not help either. Run with
 //!
 //! ```text
-//! cargo bench --bench formats -- '^(encode|decode)'
+//! cargo bench --bench formats -- '^(encode|decode|memory)'
 //! ```
 //!
 //! (the `mxfp4_quantize` group needs `formats::mx::quantize`).
@@ -141,6 +141,31 @@ fn decode(c: &mut Criterion) {
     g.finish();
 }
 
+/// The memory ceiling in the same run: trivial loops moving the same bytes as
+/// encode (4 read + 1 written per element) and decode (1 + 4).
+fn memory_baseline(c: &mut Criterion) {
+    let src = data(N);
+    let mut bytes = vec![0u8; N];
+    let mut floats = vec![0f32; N];
+    let mut g = c.benchmark_group("memory_baseline");
+    configure(&mut g);
+    g.bench_function("f32_to_u8_top_byte", |b| {
+        b.iter(|| {
+            for (s, d) in black_box(&src).iter().zip(bytes.iter_mut()) {
+                *d = (s.to_bits() >> 24) as u8;
+            }
+        })
+    });
+    g.bench_function("u8_to_f32_shift", |b| {
+        b.iter(|| {
+            for (s, d) in black_box(&bytes).iter().zip(floats.iter_mut()) {
+                *d = f32::from_bits((*s as u32) << 20);
+            }
+        })
+    });
+    g.finish();
+}
+
 /// MX FP4 quantization of 16 M elements in rows of 4096 (its own group: on
 /// branches where `mx::quantize` is still a stub, filter it out).
 fn mxfp4(c: &mut Criterion) {
@@ -157,5 +182,5 @@ fn mxfp4(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, encode, decode, mxfp4);
+criterion_group!(benches, encode, decode, memory_baseline, mxfp4);
 criterion_main!(benches);

@@ -614,7 +614,7 @@ fn encode_lane_general<const MODE: u8>(p: &EncParams, b: u32, rand: u32) -> u32 
             .wrapping_sub(p.adj)
     };
     let up = round_up_lane::<MODE>(p, trunc, frac32, inexact, neg, rand);
-    let mag = trunc + ((up as u32) << if flush { p.m } else { 0 });
+    let mag = trunc.wrapping_add((up as u32) << if flush { p.m } else { 0 });
     // subnormals=none: everything below the smallest value becomes it.
     let mag = if p.exp0_normal && below { 0 } else { mag };
     let sgn = if mag == 0 { p.zneg_sign } else { p.sign_bit };
