@@ -81,7 +81,10 @@ impl IntFormat {
         }
         match self.kind {
             IntKind::Ternary => code != 0b10,
-            IntKind::Signed { bits, symmetric: true } => code != 1 << (bits - 1),
+            IntKind::Signed {
+                bits,
+                symmetric: true,
+            } => code != 1 << (bits - 1),
             _ => true,
         }
     }

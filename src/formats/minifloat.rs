@@ -100,11 +100,22 @@ pub fn exp2i(k: i32) -> f64 {
 /// `sig × 2^(exp − 52)` with `sig` normalized to have bit 52 set.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Parts {
-    Zero { neg: bool },
-    Inf { neg: bool },
+    Zero {
+        neg: bool,
+    },
+    Inf {
+        neg: bool,
+    },
     /// `payload` holds the 51 bits below the quiet bit, plus the quiet bit at 51.
-    Nan { neg: bool, payload: u64 },
-    Finite { neg: bool, exp: i32, sig: u64 },
+    Nan {
+        neg: bool,
+        payload: u64,
+    },
+    Finite {
+        neg: bool,
+        exp: i32,
+        sig: u64,
+    },
 }
 
 pub(crate) fn split_f64(x: f64) -> Parts {
@@ -198,7 +209,9 @@ impl MiniFloat {
             ));
         }
         if !self.signed && self.nonfinite == NonFinite::Fnuz {
-            return bad("an unsigned format cannot be fnuz (its NaN is the negative-zero code)".into());
+            return bad(
+                "an unsigned format cannot be fnuz (its NaN is the negative-zero code)".into(),
+            );
         }
         if self.nonfinite == NonFinite::Ieee && (self.ebits < 2 || self.mbits < 1) {
             return bad(
@@ -438,7 +451,12 @@ impl MiniFloat {
     }
 
     /// Encodes an f32 (widened exactly; a NaN keeps its payload bits).
-    pub fn encode_f32(&self, x: f32, opts: &ConvertOptions, index: u64) -> Result<u32, FormatError> {
+    pub fn encode_f32(
+        &self,
+        x: f32,
+        opts: &ConvertOptions,
+        index: u64,
+    ) -> Result<u32, FormatError> {
         self.encode_parts(split_f32(x), opts, index)
     }
 
@@ -514,7 +532,11 @@ impl MiniFloat {
                     let s = (52 + emin - exp) as u32;
                     let (n, rem) = shift(sig, s);
                     let up = round_up(n, rem, s, neg, mode, rand, sr_bits);
-                    return Some(if n + up as u64 >= 1 { 1 << self.mbits } else { 0 });
+                    return Some(if n + up as u64 >= 1 {
+                        1 << self.mbits
+                    } else {
+                        0
+                    });
                 }
                 Exp0::Subnormal => {}
             }
@@ -526,7 +548,11 @@ impl MiniFloat {
         // For e_t = emin, n may be a subnormal significand (< 2^m) or carry into
         // the normal range; the formula covers both. With exp0 = normal, field 0
         // already carries the implicit bit.
-        let implicit_adj = if self.exp0 == Exp0::Normal { 1i64 << m } else { 0 };
+        let implicit_adj = if self.exp0 == Exp0::Normal {
+            1i64 << m
+        } else {
+            0
+        };
         let trunc = (((e_t - emin) as i64) << m) + n as i64 - implicit_adj;
         // Ties-to-even and round-to-odd look at the code's last bit, which is not
         // n's when m = 0 (E8M0: n's last bit is the implicit one).
@@ -556,7 +582,11 @@ impl MiniFloat {
                 let exp_all = ((1u32 << self.ebits) - 1) << self.mbits;
                 let top = (payload >> (52 - self.mbits)) as u32;
                 let quiet = 1u32 << (self.mbits - 1);
-                let s = if neg && self.signed { self.sign_bit() } else { 0 };
+                let s = if neg && self.signed {
+                    self.sign_bit()
+                } else {
+                    0
+                };
                 Ok(s | exp_all | top | quiet)
             }
             NonFinite::FiniteOnly => match policy {

@@ -1,7 +1,7 @@
 //! Bit-exact number formats: integers, one generic minifloat, block-scaled
 //! formats (MX, NVFP4), scaled tensors, packing and fast conversion.
 //!
-//! Every format is named by one string grammar (see [`parse`]) used by the CLI,
+//! Every format is named by one string grammar (see [`parse()`]) used by the CLI,
 //! TOML files and reports alike.
 
 pub mod block;
@@ -64,7 +64,12 @@ impl ElementFormat {
     }
 
     /// Encodes an f32 (NaN payload kept for IEEE targets).
-    pub fn encode_f32(&self, x: f32, opts: &ConvertOptions, index: u64) -> Result<u32, FormatError> {
+    pub fn encode_f32(
+        &self,
+        x: f32,
+        opts: &ConvertOptions,
+        index: u64,
+    ) -> Result<u32, FormatError> {
         match self {
             ElementFormat::Float(f) => f.encode_f32(x, opts, index),
             ElementFormat::Int(i) => i.encode(x as f64, opts, index),

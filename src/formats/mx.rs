@@ -117,7 +117,7 @@ fn check_shape(fmt: &BlockFormat, len: usize, row_len: usize) -> Result<(), Form
             "{fmt}: row length must be > 0 (got 0)"
         )));
     }
-    if len % row_len != 0 {
+    if !len.is_multiple_of(row_len) {
         return Err(FormatError::BadOption(format!(
             "{fmt}: {len} elements do not split into rows of {row_len}"
         )));
@@ -543,7 +543,7 @@ fn ref_div_round_odd(a: f64, b: f64) -> f64 {
     let sh = sh.max(0) as u32;
     let num = an << sh;
     let mut q = num / bn;
-    let mut sticky = num % bn != 0;
+    let mut sticky = !num.is_multiple_of(bn);
     let len = 128 - q.leading_zeros();
     let drop = len.saturating_sub(53);
     sticky |= q & ((1u128 << drop) - 1) != 0;

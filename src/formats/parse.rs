@@ -13,8 +13,8 @@
 //! bias 2^(X−1) − 1).
 
 use super::{
-    BlockFormat, BlockKind, ElementFormat, Exp0, Format, FormatError, IntFormat, IntKind, MiniFloat,
-    NonFinite, ScaleRule,
+    BlockFormat, BlockKind, ElementFormat, Exp0, Format, FormatError, IntFormat, IntKind,
+    MiniFloat, NonFinite, ScaleRule,
 };
 
 const fn mf(ebits: u32, mbits: u32, bias: i32, nonfinite: NonFinite) -> MiniFloat {
@@ -80,13 +80,61 @@ const FLOAT_PRESETS: &[(&str, &[&str], MiniFloat)] = &[
 ];
 
 /// Block presets: (name, aliases, kind, element, element_scale_log2, block, scale).
-type BlockPreset = (&'static str, &'static [&'static str], BlockKind, ElementFormat, i32, usize, MiniFloat);
+type BlockPreset = (
+    &'static str,
+    &'static [&'static str],
+    BlockKind,
+    ElementFormat,
+    i32,
+    usize,
+    MiniFloat,
+);
 const BLOCK_PRESETS: &[BlockPreset] = &[
-    ("mxfp8", &["mxfp8e4m3"], BlockKind::Mx, ElementFormat::Float(E4M3), 0, 32, E8M0),
-    ("mxfp8e5m2", &[], BlockKind::Mx, ElementFormat::Float(E5M2), 0, 32, E8M0),
-    ("mxfp6", &["mxfp6e2m3"], BlockKind::Mx, ElementFormat::Float(E2M3), 0, 32, E8M0),
-    ("mxfp6e3m2", &[], BlockKind::Mx, ElementFormat::Float(E3M2), 0, 32, E8M0),
-    ("mxfp4", &["mxfp4e2m1"], BlockKind::Mx, ElementFormat::Float(E2M1), 0, 32, E8M0),
+    (
+        "mxfp8",
+        &["mxfp8e4m3"],
+        BlockKind::Mx,
+        ElementFormat::Float(E4M3),
+        0,
+        32,
+        E8M0,
+    ),
+    (
+        "mxfp8e5m2",
+        &[],
+        BlockKind::Mx,
+        ElementFormat::Float(E5M2),
+        0,
+        32,
+        E8M0,
+    ),
+    (
+        "mxfp6",
+        &["mxfp6e2m3"],
+        BlockKind::Mx,
+        ElementFormat::Float(E2M3),
+        0,
+        32,
+        E8M0,
+    ),
+    (
+        "mxfp6e3m2",
+        &[],
+        BlockKind::Mx,
+        ElementFormat::Float(E3M2),
+        0,
+        32,
+        E8M0,
+    ),
+    (
+        "mxfp4",
+        &["mxfp4e2m1"],
+        BlockKind::Mx,
+        ElementFormat::Float(E2M1),
+        0,
+        32,
+        E8M0,
+    ),
     (
         "mxint8",
         &[],
@@ -101,7 +149,15 @@ const BLOCK_PRESETS: &[BlockPreset] = &[
         32,
         E8M0,
     ),
-    ("nvfp4", &[], BlockKind::Nv, ElementFormat::Float(E2M1), 0, 16, E4M3),
+    (
+        "nvfp4",
+        &[],
+        BlockKind::Nv,
+        ElementFormat::Float(E2M1),
+        0,
+        16,
+        E4M3,
+    ),
 ];
 
 /// Every named format (canonical names), in display order, parsed.
@@ -158,7 +214,10 @@ pub fn parse_element(s: &str) -> Result<ElementFormat, FormatError> {
     }
 }
 
-fn parse_overrides<'a>(full: &str, rest: Option<&'a str>) -> Result<Vec<(&'a str, Option<&'a str>)>, FormatError> {
+fn parse_overrides<'a>(
+    full: &str,
+    rest: Option<&'a str>,
+) -> Result<Vec<(&'a str, Option<&'a str>)>, FormatError> {
     let Some(rest) = rest else { return Ok(vec![]) };
     let mut out = Vec::new();
     for item in rest.split(',') {
@@ -175,8 +234,11 @@ fn parse_overrides<'a>(full: &str, rest: Option<&'a str>) -> Result<Vec<(&'a str
 }
 
 fn need<'a>(full: &str, key: &str, v: Option<&'a str>) -> Result<&'a str, FormatError> {
-    v.filter(|v| !v.is_empty())
-        .ok_or_else(|| FormatError::BadFormat(format!("'{full}': override '{key}' needs a value ({key}=…)")))
+    v.filter(|v| !v.is_empty()).ok_or_else(|| {
+        FormatError::BadFormat(format!(
+            "'{full}': override '{key}' needs a value ({key}=…)"
+        ))
+    })
 }
 
 fn parse_num<T: std::str::FromStr>(full: &str, key: &str, v: &str) -> Result<T, FormatError> {
@@ -188,15 +250,23 @@ fn parse_bool(full: &str, key: &str, v: Option<&str>) -> Result<bool, FormatErro
     match v {
         None | Some("true") | Some("on") | Some("yes") | Some("1") => Ok(true),
         Some("false") | Some("off") | Some("no") | Some("0") => Ok(false),
-        Some(v) => Err(FormatError::BadFormat(format!("'{full}': {key}='{v}' is not true/false"))),
+        Some(v) => Err(FormatError::BadFormat(format!(
+            "'{full}': {key}='{v}' is not true/false"
+        ))),
     }
 }
 
 fn unknown_key(full: &str, key: &str, allowed: &str) -> FormatError {
-    FormatError::BadFormat(format!("'{full}': unknown override '{key}' (allowed: {allowed})"))
+    FormatError::BadFormat(format!(
+        "'{full}': unknown override '{key}' (allowed: {allowed})"
+    ))
 }
 
-fn parse_int(full: &str, name: &str, ov: &[(&str, Option<&str>)]) -> Result<Option<IntFormat>, FormatError> {
+fn parse_int(
+    full: &str,
+    name: &str,
+    ov: &[(&str, Option<&str>)],
+) -> Result<Option<IntFormat>, FormatError> {
     let kind = match name {
         "int1" | "binary" | "bin" => IntKind::Binary,
         "ternary" | "int1.58" | "tern" => IntKind::Ternary,
@@ -212,7 +282,10 @@ fn parse_int(full: &str, name: &str, ov: &[(&str, Option<&str>)]) -> Result<Opti
                 .parse()
                 .map_err(|_| FormatError::UnknownFormat(full.to_string()))?;
             if signed {
-                IntKind::Signed { bits, symmetric: false }
+                IntKind::Signed {
+                    bits,
+                    symmetric: false,
+                }
             } else {
                 IntKind::Unsigned { bits }
             }
@@ -221,20 +294,36 @@ fn parse_int(full: &str, name: &str, ov: &[(&str, Option<&str>)]) -> Result<Opti
     let mut kind = kind;
     for (k, v) in ov {
         match (*k, &mut kind) {
-            ("symmetric", IntKind::Signed { symmetric, .. }) => *symmetric = parse_bool(full, k, *v)?,
+            ("symmetric", IntKind::Signed { symmetric, .. }) => {
+                *symmetric = parse_bool(full, k, *v)?
+            }
             _ => {
-                let allowed = if matches!(kind, IntKind::Signed { .. }) { "symmetric" } else { "none" };
+                let allowed = if matches!(kind, IntKind::Signed { .. }) {
+                    "symmetric"
+                } else {
+                    "none"
+                };
                 return Err(unknown_key(full, k, allowed));
             }
         }
     }
-    IntFormat::new(kind)
-        .map(Some)
-        .map_err(|e| FormatError::BadFormat(format!("'{full}': {}", e.to_string().trim_start_matches("invalid format: "))))
+    IntFormat::new(kind).map(Some).map_err(|e| {
+        FormatError::BadFormat(format!(
+            "'{full}': {}",
+            e.to_string().trim_start_matches("invalid format: ")
+        ))
+    })
 }
 
-fn parse_float(full: &str, name: &str, ov: &[(&str, Option<&str>)]) -> Result<MiniFloat, FormatError> {
-    let mut f = if let Some(p) = FLOAT_PRESETS.iter().find(|p| p.0 == name || p.1.contains(&name)) {
+fn parse_float(
+    full: &str,
+    name: &str,
+    ov: &[(&str, Option<&str>)],
+) -> Result<MiniFloat, FormatError> {
+    let mut f = if let Some(p) = FLOAT_PRESETS
+        .iter()
+        .find(|p| p.0 == name || p.1.contains(&name))
+    {
         p.2
     } else {
         let rest = name
@@ -292,12 +381,20 @@ fn parse_float(full: &str, name: &str, ov: &[(&str, Option<&str>)]) -> Result<Mi
             _ => return Err(unknown_key(full, k, "bias, nonfinite, subnormals, signed")),
         }
     }
-    f.validate()
-        .map_err(|e| FormatError::BadFormat(format!("'{full}': {}", e.to_string().trim_start_matches("invalid format: "))))?;
+    f.validate().map_err(|e| {
+        FormatError::BadFormat(format!(
+            "'{full}': {}",
+            e.to_string().trim_start_matches("invalid format: ")
+        ))
+    })?;
     Ok(f)
 }
 
-fn parse_block(full: &str, p: &BlockPreset, ov: &[(&str, Option<&str>)]) -> Result<BlockFormat, FormatError> {
+fn parse_block(
+    full: &str,
+    p: &BlockPreset,
+    ov: &[(&str, Option<&str>)],
+) -> Result<BlockFormat, FormatError> {
     let mut b = BlockFormat {
         name: p.0,
         kind: p.2,
@@ -317,12 +414,18 @@ fn parse_block(full: &str, p: &BlockPreset, ov: &[(&str, Option<&str>)]) -> Resu
             "block" => {
                 let n: usize = parse_num(full, k, need(full, k, *v)?)?;
                 if n == 0 || n > 1 << 20 {
-                    return Err(FormatError::BadFormat(format!("'{full}': block={n} must be 1..=1048576")));
+                    return Err(FormatError::BadFormat(format!(
+                        "'{full}': block={n} must be 1..=1048576"
+                    )));
                 }
                 b.block_size = n;
             }
             _ => {
-                let allowed = if b.kind == BlockKind::Mx { "rule, block" } else { "block" };
+                let allowed = if b.kind == BlockKind::Mx {
+                    "rule, block"
+                } else {
+                    "block"
+                };
                 return Err(unknown_key(full, k, allowed));
             }
         }

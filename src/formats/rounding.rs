@@ -261,7 +261,15 @@ impl ConvertOptions {
 /// `rem < 2^53` always holds for inputs derived from an f64 significand, so the
 /// arithmetic below cannot overflow.
 #[inline(always)]
-pub fn round_up(n: u64, rem: u64, s: u32, neg: bool, mode: Rounding, rand32: u32, sr_bits: u32) -> bool {
+pub fn round_up(
+    n: u64,
+    rem: u64,
+    s: u32,
+    neg: bool,
+    mode: Rounding,
+    rand32: u32,
+    sr_bits: u32,
+) -> bool {
     if rem == 0 {
         return false;
     }
