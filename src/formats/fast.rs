@@ -713,7 +713,7 @@ unsafe fn encode_block_avx512<const MODE: u8, const SIMPLE: bool, C: Code>(
         let kernel = |off: usize, s: &[f32], d: &mut [C]| {
             encode_block::<MODE, SIMPLE, C>(p, s, d, key, lo0.wrapping_add(off as u32))
         };
-        // SAFETY: this function only runs on CPUs with AVX2.
+        // SAFETY: this function only runs on CPUs with AVX-512.
         streamed(src, dst, kernel, |d, s, n| unsafe {
             nt::copy_avx512(d, s, n)
         })
