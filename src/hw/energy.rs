@@ -205,7 +205,7 @@ impl EnergyTable {
         let m = &self.sram;
         let size = m
             .capacity_bytes
-            .map(|c| format!(" of a {c}-byte array"))
+            .map(|c| format!(" ({c}-byte array)"))
             .unwrap_or_default();
         let node = m
             .node
