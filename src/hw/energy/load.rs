@@ -1,0 +1,415 @@
+//! Reading energy tables: the TOML schema, `base` tables and node scaling,
+//! and validation with errors that name the file, line and key.
+//!
+//! Schema (unknown keys are errors): `name`, `description`, optional `base`
+//! (a built-in name or a path relative to this file) and `[node_scale]`
+//! (`factor`, `applies_to` = section names, `source`); `[[int_add]]` and
+//! `[[int_mul]]` entries (`bits`, `pj`, `source`; an int mul entry is a
+//! `bits × bits` multiplier); `[[fp_add]]` and `[[fp_mul]]` entries (`ebits`,
+//! `mbits`, `pj`, `source`); `[sram]` and `[dram]` (`bits` per access, `pj`,
+//! optional `capacity_bytes` and `range_pj = [lo, hi]`, `source`). Every `pj`
+//! must be positive and finite.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{builtin_names, EnergyTable, Mem, Op};
+
+/// Built-in tables, embedded so that they load without the `sims/` folder.
+pub(super) const BUILTIN: &[(&str, &str)] = &[
+    (
+        "energy-45nm",
+        include_str!("../../../sims/energy-45nm.toml"),
+    ),
+    ("energy-7nm", include_str!("../../../sims/energy-7nm.toml")),
+];
+
+/// Longest chain of `base` references followed (guards against cycles).
+const MAX_BASE_DEPTH: usize = 8;
+
+/// Section names, as they appear in the TOML and in `node_scale.applies_to`.
+const SECTIONS: [&str; 6] = ["int_add", "int_mul", "fp_add", "fp_mul", "sram", "dram"];
+
+/// The TOML schema of a table file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    name: String,
+    description: String,
+    #[serde(default)]
+    base: Option<String>,
+    #[serde(default)]
+    node_scale: Option<RawNodeScale>,
+    #[serde(default)]
+    int_add: Vec<RawWidth>,
+    #[serde(default)]
+    int_mul: Vec<RawWidth>,
+    #[serde(default)]
+    fp_add: Vec<RawFp>,
+    #[serde(default)]
+    fp_mul: Vec<RawFp>,
+    #[serde(default)]
+    sram: Option<RawMem>,
+    #[serde(default)]
+    dram: Option<RawMem>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNodeScale {
+    factor: Spanned<f64>,
+    applies_to: Spanned<Vec<String>>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWidth {
+    bits: Spanned<u32>,
+    pj: Spanned<f64>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFp {
+    ebits: Spanned<u32>,
+    mbits: u32,
+    pj: Spanned<f64>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMem {
+    bits: Spanned<u32>,
+    pj: Spanned<f64>,
+    #[serde(default)]
+    capacity_bytes: Option<u64>,
+    #[serde(default)]
+    range_pj: Option<Spanned<[f64; 2]>>,
+    source: String,
+}
+
+/// A table being assembled (sections may still be missing while bases merge).
+pub(super) struct Partial {
+    origin: String,
+    name: String,
+    description: String,
+    int_add: BTreeMap<u32, Op>,
+    int_mul: BTreeMap<u32, Op>,
+    fp_add: BTreeMap<(u32, u32), Op>,
+    fp_mul: BTreeMap<(u32, u32), Op>,
+    sram: Option<Mem>,
+    dram: Option<Mem>,
+}
+
+impl Partial {
+    pub(super) fn finish(self) -> Result<EnergyTable, String> {
+        let o = &self.origin;
+        for (section, empty) in [
+            ("int_add", self.int_add.is_empty()),
+            ("int_mul", self.int_mul.is_empty()),
+            ("fp_add", self.fp_add.is_empty()),
+            ("fp_mul", self.fp_mul.is_empty()),
+        ] {
+            if empty {
+                return Err(format!(
+                    "{o}: no `{section}` entries (at least one is needed to scale from)"
+                ));
+            }
+        }
+        let sram = self.sram.ok_or_else(|| format!("{o}: missing `[sram]`"))?;
+        let dram = self.dram.ok_or_else(|| format!("{o}: missing `[dram]`"))?;
+        Ok(EnergyTable {
+            name: self.name,
+            description: self.description,
+            int_add: self.int_add,
+            int_mul: self.int_mul,
+            fp_add: self.fp_add,
+            fp_mul: self.fp_mul,
+            sram,
+            dram,
+        })
+    }
+}
+
+/// Reads a built-in table or a file: (origin for messages, text, directory for relative bases).
+fn read_source(
+    name_or_path: &str,
+    relative_to: Option<&Path>,
+) -> Result<(String, String, Option<PathBuf>), String> {
+    if let Some((n, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+        return Ok((format!("built-in energy table {n}"), text.to_string(), None));
+    }
+    let path = match relative_to {
+        Some(dir) => dir.join(name_or_path),
+        None => PathBuf::from(name_or_path),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "energy table '{}': not a built-in table ({}) and cannot read it as a file: {e}",
+            path.display(),
+            builtin_names().join(", ")
+        )
+    })?;
+    let dir = path.parent().map(Path::to_path_buf);
+    Ok((path.display().to_string(), text, dir))
+}
+
+/// "origin:line:col" for a byte offset into `text`.
+fn at(origin: &str, text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{origin}:{line}:{col}")
+}
+
+pub(super) fn load_partial(
+    name_or_path: &str,
+    relative_to: Option<&Path>,
+    depth: usize,
+) -> Result<Partial, String> {
+    let (origin, text, dir) = read_source(name_or_path, relative_to)?;
+    let raw: RawFile = toml::from_str(&text).map_err(|e| {
+        let msg = e.message().trim().replace('\n', " ");
+        match e.span() {
+            Some(span) => format!("{}: {msg}", at(&origin, &text, span.start)),
+            None => format!("{origin}: {msg}"),
+        }
+    })?;
+    let here = |offset: usize| at(&origin, &text, offset);
+
+    // Start from the base (scaled), or from nothing.
+    let mut table = match &raw.base {
+        Some(base) => {
+            if depth >= MAX_BASE_DEPTH {
+                return Err(format!(
+                    "{origin}: `base` chain longer than {MAX_BASE_DEPTH} (a cycle?)"
+                ));
+            }
+            let b = load_partial(base, dir.as_deref(), depth + 1)
+                .map_err(|e| format!("{origin}: in base '{base}': {e}"))?;
+            let mut b = match &raw.node_scale {
+                Some(ns) => scale_partial(b, ns, &here)?,
+                None => b,
+            };
+            b.origin = origin.clone();
+            b
+        }
+        None => {
+            if raw.node_scale.is_some() {
+                return Err(format!(
+                    "{origin}: `node_scale` needs a `base` table to scale"
+                ));
+            }
+            Partial {
+                origin: origin.clone(),
+                name: String::new(),
+                description: String::new(),
+                int_add: BTreeMap::new(),
+                int_mul: BTreeMap::new(),
+                fp_add: BTreeMap::new(),
+                fp_mul: BTreeMap::new(),
+                sram: None,
+                dram: None,
+            }
+        }
+    };
+    table.name = raw.name.clone();
+    table.description = raw.description.clone();
+
+    // This file's own entries: validated, no duplicates within the file, replacing base entries.
+    for (section, entries, map) in [
+        ("int_add", &raw.int_add, &mut table.int_add),
+        ("int_mul", &raw.int_mul, &mut table.int_mul),
+    ] {
+        let mut seen = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            let bits = *e.bits.get_ref();
+            let key = format!("{section}[{i}] (bits = {bits})");
+            if bits == 0 {
+                return Err(format!(
+                    "{}: {key}: `bits` must be at least 1",
+                    here(e.bits.span().start)
+                ));
+            }
+            if seen.contains(&bits) {
+                return Err(format!(
+                    "{}: {key}: bits = {bits} is listed twice",
+                    here(e.bits.span().start)
+                ));
+            }
+            seen.push(bits);
+            let pj = check_pj(&e.pj, &key, &here)?;
+            check_source(&e.source, &key, &origin)?;
+            map.insert(
+                bits,
+                Op {
+                    pj,
+                    source: e.source.clone(),
+                    node: None,
+                },
+            );
+        }
+    }
+    for (section, entries, map) in [
+        ("fp_add", &raw.fp_add, &mut table.fp_add),
+        ("fp_mul", &raw.fp_mul, &mut table.fp_mul),
+    ] {
+        let mut seen = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            let k = (*e.ebits.get_ref(), e.mbits);
+            let key = format!("{section}[{i}] (e{}m{})", k.0, k.1);
+            if seen.contains(&k) {
+                return Err(format!(
+                    "{}: {key}: e{}m{} is listed twice",
+                    here(e.ebits.span().start),
+                    k.0,
+                    k.1
+                ));
+            }
+            seen.push(k);
+            let pj = check_pj(&e.pj, &key, &here)?;
+            check_source(&e.source, &key, &origin)?;
+            map.insert(
+                k,
+                Op {
+                    pj,
+                    source: e.source.clone(),
+                    node: None,
+                },
+            );
+        }
+    }
+    for (section, mem, slot) in [
+        ("sram", &raw.sram, &mut table.sram),
+        ("dram", &raw.dram, &mut table.dram),
+    ] {
+        let Some(m) = mem else { continue };
+        let bits = *m.bits.get_ref();
+        if bits == 0 || bits % 8 != 0 {
+            return Err(format!(
+                "{}: {section}.bits = {bits}: must be a positive multiple of 8",
+                here(m.bits.span().start)
+            ));
+        }
+        let pj = check_pj(&m.pj, section, &here)?;
+        check_source(&m.source, section, &origin)?;
+        let range_pj = match &m.range_pj {
+            Some(r) => {
+                let [lo, hi] = *r.get_ref();
+                if !(lo.is_finite() && hi.is_finite() && 0.0 < lo && lo <= pj && pj <= hi) {
+                    return Err(format!(
+                        "{}: {section}.range_pj = [{lo}, {hi}]: must be positive, ordered and contain pj = {pj}",
+                        here(r.span().start)
+                    ));
+                }
+                Some((lo, hi))
+            }
+            None => None,
+        };
+        *slot = Some(Mem {
+            bits,
+            pj,
+            capacity_bytes: m.capacity_bytes,
+            range_pj,
+            source: m.source.clone(),
+            node: None,
+        });
+    }
+    Ok(table)
+}
+
+/// Applies `[node_scale]` to a base table.
+fn scale_partial(
+    mut b: Partial,
+    ns: &RawNodeScale,
+    here: &dyn Fn(usize) -> String,
+) -> Result<Partial, String> {
+    let factor = check_positive(&ns.factor, "node_scale.factor", "scale factor", here)?;
+    if ns.source.trim().is_empty() {
+        return Err(format!(
+            "{}: node_scale: empty `source`",
+            here(ns.factor.span().start)
+        ));
+    }
+    let applies = ns.applies_to.get_ref();
+    for s in applies {
+        if !SECTIONS.contains(&s.as_str()) {
+            return Err(format!(
+                "{}: node_scale.applies_to: unknown section '{s}' (expected one of {})",
+                here(ns.applies_to.span().start),
+                SECTIONS.join(", ")
+            ));
+        }
+    }
+    let short = format!("{} × {factor}", b.name);
+    let has = |s: &str| applies.iter().any(|a| a == s);
+    let scale_op = |op: &mut Op| {
+        op.pj *= factor;
+        op.source = format!("{}; × {factor}: {}", op.source, ns.source);
+        op.node = Some(short.clone());
+    };
+    if has("int_add") {
+        b.int_add.values_mut().for_each(scale_op);
+    }
+    if has("int_mul") {
+        b.int_mul.values_mut().for_each(scale_op);
+    }
+    if has("fp_add") {
+        b.fp_add.values_mut().for_each(scale_op);
+    }
+    if has("fp_mul") {
+        b.fp_mul.values_mut().for_each(scale_op);
+    }
+    for (s, mem) in [("sram", &mut b.sram), ("dram", &mut b.dram)] {
+        if let Some(m) = mem {
+            if has(s) {
+                m.pj *= factor;
+                m.range_pj = m.range_pj.map(|(lo, hi)| (lo * factor, hi * factor));
+                m.source = format!("{}; × {factor}: {}", m.source, ns.source);
+                m.node = Some(short.clone());
+            } else {
+                m.source = format!("{}; not node-scaled", m.source);
+                m.node = Some(format!("{} figure, not node-scaled", b.name));
+            }
+        }
+    }
+    Ok(b)
+}
+
+fn check_pj(v: &Spanned<f64>, key: &str, here: &dyn Fn(usize) -> String) -> Result<f64, String> {
+    check_positive(v, &format!("{key}.pj"), "energy (pJ)", here)
+}
+
+/// Energies and factors must be positive and finite: the scaling rules divide by them.
+fn check_positive(
+    v: &Spanned<f64>,
+    key: &str,
+    what: &str,
+    here: &dyn Fn(usize) -> String,
+) -> Result<f64, String> {
+    let x = *v.get_ref();
+    if x.is_finite() && x > 0.0 {
+        Ok(x)
+    } else {
+        Err(format!(
+            "{}: {key} = {x}: must be a positive finite {what}",
+            here(v.span().start)
+        ))
+    }
+}
+
+fn check_source(s: &str, key: &str, origin: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        Err(format!(
+            "{origin}: {key}: empty `source` (every number must cite where it comes from)"
+        ))
+    } else {
+        Ok(())
+    }
+}
