@@ -414,7 +414,7 @@ fn binary_variants_match_popcount_dots() {
     let (mut w1a8, mut w1a1) = (vec![], vec![]);
     for i in 0..a.rows {
         let sa_bits = sign_words(a.row(i));
-        for j in 0..w.rows {
+        for (j, &alpha_j) in alpha.iter().enumerate() {
             // W1A8: Σ_{w ≥ 0} a − Σ_{w < 0} a.
             let d: i64 = (0..k)
                 .map(|kk| {
@@ -425,7 +425,7 @@ fn binary_variants_match_popcount_dots() {
                     }
                 })
                 .sum();
-            w1a8.push(((d as f32 * sa[i]) * alpha[j]) as f64);
+            w1a8.push(((d as f32 * sa[i]) * alpha_j) as f64);
             // W1A1: K − 2 · popcount(sign(a) xor sign(w)).
             let x: u32 = sa_bits
                 .iter()
@@ -433,7 +433,7 @@ fn binary_variants_match_popcount_dots() {
                 .map(|(p, q)| (p ^ q).count_ones())
                 .sum();
             let d = k as i64 - 2 * x as i64;
-            w1a1.push(((d as f32 * beta[i]) * alpha[j]) as f64);
+            w1a1.push(((d as f32 * beta[i]) * alpha_j) as f64);
         }
     }
     assert_bits_eq(

@@ -301,9 +301,9 @@ fn lane_kernel<T: LaneFloat>(a: &[T], w: &[T], m: usize, n: usize, sc: &Scales) 
                             acc[l] = sc.fold(acc[l], dot[l].to_f32(), i, p * LANES + l, g);
                         }
                     }
-                    for l in 0..lanes {
+                    for (l, &acc) in acc.iter().enumerate().take(lanes) {
                         let j = p * LANES + l;
-                        chunk[r * n + j] = sc.finish(acc[l], i, j) as f64;
+                        chunk[r * n + j] = sc.finish(acc, i, j) as f64;
                     }
                 }
             }

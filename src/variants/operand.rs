@@ -13,6 +13,7 @@ use crate::formats::{
     self, mx, BlockFormat, ConvertOptions, ElementFormat, IntFormat, MiniFloat, Rounding,
 };
 use crate::workload::Matrix;
+use rayon::prelude::*;
 
 /// Where a scale applies along the operand's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,13 +215,46 @@ impl OperandSpec {
         }
     }
 
+    /// Whether rows quantize independently of each other (no per-tensor
+    /// statistic), so that row chunks can be quantized in parallel with the
+    /// same result. Every quantizer here rounds RNE, so element indices (used
+    /// only by stochastic rounding) do not matter either.
+    fn rows_independent(&self) -> bool {
+        match self {
+            OperandSpec::AbsMax { axis, .. } | OperandSpec::AbsMean { axis, .. } => {
+                *axis != ScaleAxis::PerTensor
+            }
+            OperandSpec::Block(b) => b.kind == formats::BlockKind::Mx,
+            _ => true,
+        }
+    }
+
     /// Quantizes a `rows × k` matrix for a kernel whose datapath is integer
-    /// (`int_datapath`) or float.
+    /// (`int_datapath`) or float. Row-separable quantizers run on chunks of
+    /// [`QUANT_ROWS`] rows in parallel (bit-identical to one sequential call).
     ///
     /// # Panics
     /// Never on data: the options are fixed and valid, and NaN inputs map to
     /// 0 (integers) or the format's NaN policy (floats).
     pub fn quantize(&self, m: &Matrix, int_datapath: bool) -> QOperand {
+        if m.rows <= QUANT_ROWS || m.cols == 0 || !self.rows_independent() {
+            return self.quantize_seq(m, int_datapath);
+        }
+        let parts: Vec<QOperand> = m
+            .data
+            .par_chunks(QUANT_ROWS * m.cols)
+            .map(|c| {
+                self.quantize_seq(
+                    &Matrix::new(c.len() / m.cols, m.cols, c.to_vec()),
+                    int_datapath,
+                )
+            })
+            .collect();
+        concat(parts)
+    }
+
+    /// [`OperandSpec::quantize`] in one call on the whole matrix.
+    pub fn quantize_seq(&self, m: &Matrix, int_datapath: bool) -> QOperand {
         let (rows, k) = (m.rows, m.cols);
         let mut q = QOperand {
             rows,
@@ -320,6 +354,32 @@ impl OperandSpec {
     }
 }
 
+/// Rows per parallel quantization chunk.
+pub const QUANT_ROWS: usize = 16;
+
+/// Joins row chunks quantized separately (same spec): values and scales are
+/// row-major, so concatenation in chunk order is the whole tensor's layout.
+fn concat(parts: Vec<QOperand>) -> QOperand {
+    let mut it = parts.into_iter();
+    let mut q = it.next().expect("at least one chunk");
+    for p in it {
+        q.rows += p.rows;
+        match (&mut q.values, p.values) {
+            (Values::Int(a), Values::Int(b)) => a.extend(b),
+            (Values::F32(a), Values::F32(b)) => a.extend(b),
+            (Values::F64(a), Values::F64(b)) => a.extend(b),
+            _ => unreachable!("chunks of one spec have one value kind"),
+        }
+        if let (Some(a), Some(b)) = (&mut q.inner, p.inner) {
+            a.extend(b);
+        }
+        if let (Some(a), Some(b)) = (&mut q.outer, p.outer) {
+            a.extend(b);
+        }
+    }
+    q
+}
+
 /// The grammar name of an element format (symmetric int8 prints as `int8`).
 fn elem_name(e: &ElementFormat) -> String {
     match e {
@@ -371,8 +431,8 @@ fn absmean(element: &IntFormat, m: &Matrix, axis: ScaleAxis) -> (Vec<u32>, Vec<f
         _ => vec![mean(&m.data); m.rows],
     };
     let mut codes = Vec::with_capacity(m.data.len());
-    for r in 0..m.rows {
-        let s = row_scales[r] as f64;
+    for (r, &s) in row_scales.iter().enumerate() {
+        let s = s as f64;
         for (c, &x) in m.row(r).iter().enumerate() {
             let x = x as f64;
             let q = if x == 0.0 || s == 0.0 || !s.is_finite() || !x.is_finite() {

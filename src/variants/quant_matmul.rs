@@ -1,6 +1,6 @@
 //! [`QuantMatmul`]: the one generic matmul variant, parametrized by a weight
 //! quantizer, an activation quantizer and a datapath. Every registered
-//! variant is one of these (see [`super::registry`]).
+//! variant is one of these (see [`super::registry::all`]).
 
 use super::kernel;
 use super::operand::{OperandSpec, ScaleAxis};
@@ -168,7 +168,8 @@ impl MatmulVariant for QuantMatmul {
     /// Counts, per the kernel's loop:
     /// - per MAC: one `mul` and one `add` (the registry entry's kinds);
     /// - per output and K-group, when an operand has inner scales: one scale
-    ///   multiply per such operand ([`scale_mul_op`]) and one f32 add into
+    ///   multiply per such operand (an 8-bit integer
+    ///   add for a power-of-two E8M0 scale, else an f32 multiply) and one f32 add into
     ///   the accumulator (int32 → f32 conversion is not counted);
     /// - per output: one f32 multiply per operand with an outer scale.
     ///
