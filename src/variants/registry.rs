@@ -27,6 +27,10 @@
 //! | `matmul/w4a16` | int4 g128 | bf16 | f32 per group (exact products) | weight-only int4 kernel rescaling partial sums per group |
 //! | `matmul/wfp4-abf16` | E2M1 g32, f32 scales | bf16 | f32 per group (exact products) | weight-only FP4 kernel |
 //!
+//! "Exact products" means exact within the f32 range: every element pair
+//! here multiplies to at most 16 significant bits, so an f32 product rounds
+//! only if it overflows or falls below 2^−126 (bf16 inputs far from 1 can).
+//!
 //! Cost conventions (see [`QuantMatmul`]'s `cost`): ternary and binary
 //! "multiplies" are sign selects, counted as an integer add of the
 //! activation width (W1A1: a 1-bit XNOR counted as `IntAdd{1}`; the popcount
