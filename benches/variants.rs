@@ -8,9 +8,10 @@
 //! RAYON_NUM_THREADS=1 cargo bench --bench variants
 //! RAYON_NUM_THREADS=2 cargo bench --bench variants
 //! ```
-//! Optional filter: `cargo bench --bench variants -- w8a8`.
+//! Optional filter: `cargo bench --bench variants -- w8a8`. The `kernel/`
+//! group times the kernel alone on operands quantized beforehand.
 
-use bitsim::variants::{self, Shape};
+use bitsim::variants::{self, kernel, Datapath, Shape};
 use bitsim::workload::Matrix;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
@@ -49,6 +50,25 @@ fn bench(c: &mut Criterion) {
         let v = variants::find(name).expect("registered");
         g.bench_function(name.trim_start_matches("matmul/"), |b| {
             b.iter(|| v.emulate(&a, &w, 0))
+        });
+    }
+    g.finish();
+
+    // The kernel alone on pre-quantized operands: what the emulation costs
+    // beyond the format layer's quantizers.
+    let mut g = c.benchmark_group(format!("kernel/{SHAPE}"));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements(SHAPE.macs() as u64));
+    for v in variants::registry::all() {
+        if !["matmul/w8a8-int", "matmul/fp8-e4m3", "matmul/mxfp4"].contains(&v.name) {
+            continue;
+        }
+        let int = v.datapath == Datapath::Int32;
+        let (qa, qw) = (v.act.quantize(&a, int), v.weight.quantize(&w, int));
+        g.bench_function(v.name.trim_start_matches("matmul/"), |b| {
+            b.iter(|| kernel::matmul(&qa, &qw))
         });
     }
     g.finish();
