@@ -5,6 +5,14 @@
 use crate::hw::cost::Cost;
 use crate::workload::Matrix;
 
+pub mod kernel;
+pub mod operand;
+pub mod quant_matmul;
+pub mod registry;
+
+pub use operand::{OperandSpec, ScaleAxis};
+pub use quant_matmul::{Datapath, QuantMatmul};
+
 /// A matmul shape: `A` is `m × k`, `W` is `n × k`, the output `m × n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Shape {
@@ -55,7 +63,16 @@ pub trait MatmulVariant: Send + Sync {
     fn cost(&self, shape: Shape) -> Cost;
 }
 
-/// Every registered variant, in display order.
+/// Every registered variant, in display order (see [`registry::all`] for
+/// what each one models).
 pub fn registry() -> Vec<Box<dyn MatmulVariant>> {
-    Vec::new()
+    registry::all()
+        .into_iter()
+        .map(|v| Box::new(v) as Box<dyn MatmulVariant>)
+        .collect()
+}
+
+/// The registered variant called `name`.
+pub fn find(name: &str) -> Option<Box<dyn MatmulVariant>> {
+    registry().into_iter().find(|v| v.name() == name)
 }
