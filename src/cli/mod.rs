@@ -6,8 +6,11 @@
 //! files are written atomically (see [`common::write_atomically`]).
 
 pub mod common;
+pub mod compare;
 pub mod formats;
 pub mod quantize;
+pub mod report;
+pub mod variants;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -36,6 +39,13 @@ pub enum Command {
     Formats(formats::FormatsCommand),
     /// Quantize a .npy array to a format.
     Quantize(quantize::QuantizeArgs),
+    /// Inspect matmul variants: list.
+    #[command(subcommand)]
+    Variants(variants::VariantsCommand),
+    /// Run a benchmark suite and write results.csv, results.json and an HTML report.
+    Report(report::ReportArgs),
+    /// Compare two results.json files; exit 1 when a metric regressed.
+    Compare(compare::CompareArgs),
 }
 
 /// Runs the CLI on the given arguments (including the program name) and
@@ -51,9 +61,12 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let result = run(cli, &mut out).and_then(|_| out.flush().map_err(common::stdout_error));
+    let result = run(cli, &mut out).and_then(|code| {
+        out.flush().map_err(common::stdout_error)?;
+        Ok(code)
+    });
     match result {
-        Ok(()) => 0,
+        Ok(code) => code,
         // A closed pipe (`bitsim formats show fp16 | head`) is not an error.
         Err(e) if e.input == "stdout" && e.reason == common::BROKEN_PIPE => 0,
         Err(e) => {
@@ -63,11 +76,16 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
 }
 
-/// Runs a parsed command, writing its report to `out`.
-pub fn run(cli: Cli, out: &mut dyn Write) -> CliResult {
+/// Runs a parsed command, writing its report to `out`; returns the exit code
+/// of a command that succeeded (0, or 1 for `compare` with a regression, 130
+/// for an interrupted `report`).
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
     match cli.command {
-        Command::Formats(c) => formats::run(c, out),
-        Command::Quantize(a) => quantize::run(&a, out),
+        Command::Formats(c) => formats::run(c, out).map(|_| 0),
+        Command::Quantize(a) => quantize::run(&a, out).map(|_| 0),
+        Command::Variants(c) => variants::run(c, out).map(|_| 0),
+        Command::Report(a) => report::run(&a, out),
+        Command::Compare(a) => compare::run(&a, out),
     }
 }
 
