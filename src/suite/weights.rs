@@ -7,12 +7,10 @@
 
 use std::path::Path;
 
-use safetensors::{Dtype, SafeTensors};
-
-use crate::workload::{npy, Matrix};
+use crate::workload::{npy, safetensors, Matrix};
 
 /// Loads the weights a `file` workload names: `(tensor name, n × k matrix)`
-/// in file order (safetensors: sorted by name; `.npy`: the one array, named
+/// in file order (safetensors: the order of the data in the file; `.npy`: the one array, named
 /// by the file stem). Each pattern must match at least one tensor.
 pub fn load(path: &Path, patterns: &[String]) -> Result<Vec<(String, Matrix)>, String> {
     let ext = path
@@ -37,45 +35,22 @@ pub fn load(path: &Path, patterns: &[String]) -> Result<Vec<(String, Matrix)>, S
             .map_or("weights".into(), |s| s.to_string_lossy().into_owned());
         return Ok(vec![(stem, Matrix::new(n, k, data))]);
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    let st = SafeTensors::deserialize(&bytes)
-        .map_err(|e| format!("not a valid .safetensors file: {e}"))?;
-    let mut names: Vec<&str> = st.names().into_iter().collect();
-    names.sort_unstable();
-    let mut picked: Vec<&str> = Vec::new();
-    for p in patterns {
-        let pat = glob::Pattern::new(p).map_err(|e| format!("tensor glob '{p}': {e}"))?;
-        let hits: Vec<&str> = names.iter().copied().filter(|n| pat.matches(n)).collect();
-        if hits.is_empty() {
-            let mut have = names.iter().take(8).copied().collect::<Vec<_>>().join(", ");
-            if names.len() > 8 {
-                have.push_str(&format!(", … ({} tensors)", names.len()));
-            }
-            return Err(format!(
-                "tensor '{p}' matches no tensor in the file (it has: {have})"
-            ));
-        }
-        for h in hits {
-            if !picked.contains(&h) {
-                picked.push(h);
-            }
-        }
-    }
-    picked
+    // The workload loader names the file itself; the runner names it too.
+    let prefix = format!("{}: ", path.display());
+    let tensors = safetensors::load_tensors(path, patterns)
+        .map_err(|e| e.strip_prefix(&prefix).map(str::to_string).unwrap_or(e))?;
+    tensors
         .into_iter()
-        .map(|name| {
-            let t = st
-                .tensor(name)
-                .map_err(|e| format!("tensor '{name}': {e}"))?;
-            let &[n, k] = t.shape() else {
+        .map(|t| {
+            let name = t.name;
+            let &[n, k] = t.shape.as_slice() else {
                 return Err(format!(
                     "tensor '{name}': expected a 2-D weight matrix (n × k), got shape {:?}",
-                    t.shape()
+                    t.shape
                 ));
             };
             check_dims(n, k).map_err(|e| format!("tensor '{name}': {e}"))?;
-            let data = to_f32(t.dtype(), t.data()).map_err(|e| format!("tensor '{name}': {e}"))?;
-            Ok((name.to_string(), Matrix::new(n, k, data)))
+            Ok((name, Matrix::new(n, k, t.data)))
         })
         .collect()
 }
@@ -85,23 +60,4 @@ fn check_dims(n: usize, k: usize) -> Result<(), String> {
         return Err(format!("shape [{n}, {k}] has a zero dimension"));
     }
     Ok(())
-}
-
-/// Little-endian f32 / f16 / bf16 bytes to f32 (exact: both 16-bit types widen exactly).
-fn to_f32(dtype: Dtype, data: &[u8]) -> Result<Vec<f32>, String> {
-    Ok(match dtype {
-        Dtype::F32 => data
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        Dtype::F16 => data
-            .chunks_exact(2)
-            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect(),
-        Dtype::BF16 => data
-            .chunks_exact(2)
-            .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect(),
-        other => return Err(format!("dtype {other:?} is not supported (f32, f16, bf16)")),
-    })
 }

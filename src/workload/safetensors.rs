@@ -35,6 +35,29 @@ const LIST_NAMES: usize = 8;
 /// file, an invalid glob, a pattern matching nothing (with a list of the
 /// available names), a selected tensor of an unsupported dtype.
 pub fn load(path: &Path, patterns: &[String]) -> Result<Vec<(String, Matrix)>, String> {
+    Ok(load_tensors(path, patterns)?
+        .into_iter()
+        .map(|t| {
+            let (rows, cols) = matrix_shape(&t.shape);
+            (t.name, Matrix::new(rows, cols, t.data))
+        })
+        .collect())
+}
+
+/// A tensor as stored: name, original shape, values widened to f32.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    /// Tensor name.
+    pub name: String,
+    /// Shape as stored in the file.
+    pub shape: Vec<usize>,
+    /// Values, row-major.
+    pub data: Vec<f32>,
+}
+
+/// Like [`load`], but keeps each tensor's stored shape (for callers that
+/// need a particular rank, such as weight matrices).
+pub fn load_tensors(path: &Path, patterns: &[String]) -> Result<Vec<Tensor>, String> {
     let shown = path.display();
     let mut file = File::open(path).map_err(|e| format!("{shown}: cannot open: {e}"))?;
     let file_len = file
@@ -70,7 +93,6 @@ pub fn load(path: &Path, patterns: &[String]) -> Result<Vec<(String, Matrix)>, S
     let mut out = Vec::new();
     for (name, _) in names.iter().zip(&selected).filter(|(_, &s)| s) {
         let info = meta.info(name).expect("name comes from the header");
-        let (rows, cols) = matrix_shape(&info.shape);
         let (s, e) = info.data_offsets;
         let mut bytes = vec![0u8; e - s];
         file.seek(SeekFrom::Start(data_start + s as u64))
@@ -81,7 +103,11 @@ pub fn load(path: &Path, patterns: &[String]) -> Result<Vec<(String, Matrix)>, S
                 "{shown}: tensor '{name}' has unsupported dtype {dt} (supported: F32, F16, BF16)"
             )
         })?;
-        out.push((name.clone(), Matrix::new(rows, cols, data)));
+        out.push(Tensor {
+            name: name.clone(),
+            shape: info.shape.clone(),
+            data,
+        });
     }
     Ok(out)
 }
