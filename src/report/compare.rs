@@ -49,13 +49,12 @@ pub struct Change {
 /// as within noise. Any other metric is beyond noise whenever it differs.
 pub fn judge(name: &str, old: f64, new: f64, samples: Option<(&[f64], &[f64])>) -> Change {
     let same = old == new || (old.is_nan() && new.is_nan());
+    // Becoming NaN is worse, leaving NaN better; otherwise the metric's direction decides.
     let direction = if same {
         Direction::Same
     } else if new.is_nan() {
         Direction::Worse
-    } else if old.is_nan() {
-        Direction::Better
-    } else if (new > old) == metric::higher_is_better(name) {
+    } else if old.is_nan() || (new > old) == metric::higher_is_better(name) {
         Direction::Better
     } else {
         Direction::Worse

@@ -6,7 +6,7 @@
 use super::charts::{self, Bar, Line, ScatterPoint, PART_COLORS};
 use super::compare::{aggregate_change, compare, Direction, Verdict};
 use super::summary::{
-    add_energy_per_mac, aggregate, collect_samples, derived, fmt_metric, fmt_pct, fmt_value, Agg,
+    add_energy_per_mac, aggregate, collect_samples, derived, fmt_metric, fmt_pct, fmt_short, Agg,
     RowKey, Samples,
 };
 use crate::suite::record::{metric, Results, VariantInfo};
@@ -222,8 +222,8 @@ pub fn render(results: &Results, baseline: Option<&Results>) -> Result<String, S
     );
     set_classes(&mut summary);
     let mut workloads = Vec::new();
-    let mut wl_groups: BTreeMap<(&str, &str), Vec<(&str, &BTreeMap<String, Agg>)>> =
-        BTreeMap::new();
+    type Group<'a> = Vec<(&'a str, &'a BTreeMap<String, Agg>)>;
+    let mut wl_groups: BTreeMap<(&str, &str), Group> = BTreeMap::new();
     for ((w, s, v), aggs) in &by_workload {
         wl_groups
             .entry((w.as_str(), s.as_str()))
@@ -474,11 +474,18 @@ fn delta_cell(
                 n.value,
             );
             let (verdict, class) = match (ch.direction, ch.beyond_noise) {
-                (Direction::Same, _) => ("unchanged".to_string(), "same"),
+                (Direction::Same, _) => {
+                    return Delta {
+                        old: String::new(),
+                        pct: String::new(),
+                        verdict: "= baseline".into(),
+                        class: "same",
+                    }
+                }
                 (_, false) => (
                     match ch.p_value {
-                        Some(p) => format!("within noise (p = {p:.2})"),
-                        None => "within noise (too few repetitions)".into(),
+                        Some(p) => format!("noise, p = {p:.2}"),
+                        None => "noise? too few reps".into(),
                     },
                     "noise",
                 ),
@@ -495,17 +502,12 @@ fn delta_cell(
     }
 }
 
+/// "worse, p < 0.001" for a timing, "worse" for a deterministic metric.
 fn noise_word(p: Option<f64>, word: &str) -> String {
     match p {
-        Some(p) => format!(
-            "{word}, beyond noise (p = {})",
-            if p < 0.001 {
-                "< 0.001".into()
-            } else {
-                format!("{p:.3}")
-            }
-        ),
-        None => format!("{word} (deterministic)"),
+        Some(p) if p < 0.001 => format!("{word}, p < 0.001"),
+        Some(p) => format!("{word}, p = {p:.3}"),
+        None => word.to_string(),
     }
 }
 
@@ -612,10 +614,15 @@ fn build_charts(
             .zip(&labels)
             .map(|(v, l)| {
                 let x = val(v, m) * scale;
+                let text = if !by_variant[*v].contains_key(m) {
+                    "not measured".to_string()
+                } else {
+                    format!("{}{unit}", fmt_short(x))
+                };
                 Bar {
                     label: l.clone(),
                     segments: vec![x],
-                    text: format!("{}{unit}", fmt_metric(m, x)),
+                    text,
                 }
             })
             .collect()
@@ -646,7 +653,7 @@ fn build_charts(
             .iter()
             .map(|m| val(v, m))
             .collect(),
-            text: format!("{} pJ", fmt_value(val(v, metric::ENERGY_PJ_PER_MAC))),
+            text: format!("{} pJ", fmt_short(val(v, metric::ENERGY_PJ_PER_MAC))),
         })
         .collect();
     charts.push(Chart {
@@ -702,10 +709,11 @@ fn build_charts(
         how: format!(
             "Each row is an element format; each blue tick a representable positive value on a log₂ axis (one grid \
              line per power of two), so the spread of a row is its dynamic range and the tick spacing its relative \
-             precision. The dot left of the axis marks zero. The negative values mirror the positive ones. Formats \
-             with more than {} positive values (fp16, bf16…) are drawn as a density: one tick per pixel column that \
-             holds values, taller where more values fall. The axis is clipped at 2^±{}; values beyond are counted \
-             at the row's end.",
+             precision. The dot in the 0 column marks that zero is representable; signed formats mirror the row \
+             on the negative side. Formats with more than {} positive values (fp16, bf16…) are drawn as a density: \
+             one tick per pixel column that holds values, taller where more values fall. The axis is clipped at \
+             2^±{}: an orange arrow marks a format that reaches beyond, and its label counts the values off the \
+             axis.",
             charts::DENSE_ABOVE,
             charts::LOG2_CLIP
         ),

@@ -181,21 +181,38 @@ pub fn aggregate<K: Ord>(
 /// significant digits, scientific outside [1e-3, 1e5).
 pub fn fmt_value(v: f64) -> String {
     if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "inf".into()
-        } else {
-            "-inf".into()
-        }
-    } else if v == 0.0 {
-        "0".into()
-    } else if !(1e-3..1e5).contains(&v.abs()) {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    // Round to 4 significant digits first, so that 9.99996 counts as 10.00.
+    let r: f64 = format!("{v:.3e}").parse().unwrap_or(v);
+    if !(1e-3..1e5).contains(&r.abs()) {
         format!("{v:.3e}")
     } else {
-        let decimals = (3 - v.abs().log10().floor() as i32).max(0) as usize;
-        format!("{v:.decimals$}")
+        let decimals = (3 - r.abs().log10().floor() as i32).max(0) as usize;
+        format!("{r:.decimals$}")
     }
+}
+
+/// Formats an axis tick or a short label: like [`fmt_value`] but without
+/// trailing zeros (`0.5`, `2`, `1.25e-5`).
+pub fn fmt_short(v: f64) -> String {
+    let s = fmt_value(v);
+    let (mant, exp) = match s.find('e') {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s.as_str(), ""),
+    };
+    let mant = if mant.contains('.') {
+        mant.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        mant
+    };
+    format!("{mant}{exp}")
 }
 
 /// Formats a metric value: cosine similarities keep 6 decimals (they sit near 1),
@@ -211,7 +228,7 @@ pub fn fmt_metric(name: &str, v: f64) -> String {
 /// Formats a relative change in percent with a sign, or `n/a`.
 pub fn fmt_pct(p: Option<f64>) -> String {
     match p {
-        Some(p) if p == 0.0 => "0.0 %".into(),
+        Some(0.0) => "0.0 %".into(),
         Some(p) if p.abs() < 0.1 => format!("{p:+.3} %"),
         Some(p) => format!("{p:+.1} %"),
         None => "n/a".into(),
@@ -229,6 +246,12 @@ mod tests {
         assert_eq!(fmt_value(1234.4), "1234");
         assert_eq!(fmt_value(0.00012346), "1.235e-4");
         assert_eq!(fmt_value(f64::NEG_INFINITY), "-inf");
+        assert_eq!(fmt_value(9.999996), "10.00");
+        assert_eq!(fmt_value(99999.7), "1.000e5");
+        assert_eq!(fmt_short(0.5), "0.5");
+        assert_eq!(fmt_short(2.0), "2");
+        assert_eq!(fmt_short(448.0), "448");
+        assert_eq!(fmt_short(1.5e-5), "1.5e-5");
         assert_eq!(fmt_metric(metric::COSINE, 0.99987654), "0.999877");
         assert_eq!(fmt_pct(Some(-20.0)), "-20.0 %");
         assert_eq!(fmt_pct(None), "n/a");
