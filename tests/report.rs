@@ -720,4 +720,70 @@ fn demo_report() {
     let dir = std::path::Path::new(&dir);
     write_report(&old, None, &dir.join("plain")).unwrap();
     write_report(&new, Some(&old), &dir.join("baseline")).unwrap();
+    // Sixteen variants, close together, energies over three decades (log axis).
+    let mut crowded = Results {
+        meta: old.meta.clone(),
+        rows: Vec::new(),
+    };
+    for i in 0..16u32 {
+        let v = format!("matmul/variant-{i:02}-w{}a8", 1 + i % 8);
+        let x = f64::from(i);
+        let energy = 0.05 * 10f64.powf(x / 5.0) * (1.0 + 0.1 * (x * 1.7).sin());
+        let err = 0.3 * 10f64.powf(-x / 6.0) * (1.0 + 0.5 * (x * 2.3).cos());
+        for (m, val) in [
+            (metric::ENERGY_PJ_PER_MAC, energy),
+            (metric::REL_FRO_ERROR, err),
+        ] {
+            crowded
+                .rows
+                .push(row(&v, "gaussian", "16x64x32", 1, m, val, 0));
+        }
+    }
+    write_report(&crowded, None, &dir.join("crowded")).unwrap();
+}
+
+#[test]
+fn empty_and_all_nan_results_render() {
+    let empty = Results::default();
+    let html = render(&empty, None);
+    for id in SECTIONS.iter().chain(CHARTS) {
+        assert!(html.contains(&format!("id=\"{id}\"")), "id {id} missing");
+    }
+    assert!(html.contains("no variants in this run"));
+    assert!(html.contains("no number lines in the run metadata"));
+    let mut nan = Results::default();
+    for m in [
+        metric::REL_FRO_ERROR,
+        metric::SQNR_DB,
+        metric::ENERGY_PJ_PER_MAC,
+    ] {
+        nan.rows
+            .push(row("matmul/broken", "w", "1x1x1", 0, m, f64::NAN, 0));
+    }
+    let html = render(&nan, Some(&empty));
+    assert!(html.contains("mean over 0 of 1 cells (1 NaN left out)"));
+    assert!(html.contains("Not drawn (zero, missing or non-finite error or energy"));
+    assert!(html.contains("matmul/broken"));
+}
+
+#[test]
+fn unwritable_output_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let e = write_report(&synthetic(), None, &file.join("out")).unwrap_err();
+    assert!(e.contains("a-file") && !e.contains('\n'), "{e}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+}
+
+#[test]
+#[ignore]
+fn print_comparison_text() {
+    let old = synthetic();
+    let mut new = with_throughput(&old, "matmul/w8a8-int8", 0.8, 0.0);
+    new.rows
+        .retain(|m| m.variant != "matmul/w2a8-ternary" || m.seed != 2);
+    new.rows[3].value *= 0.9;
+    new.meta.energy_table = "horowitz-7nm".into();
+    print!("{}", compare(&old, &new, 5.0).render_text());
 }

@@ -167,7 +167,8 @@ impl Comparison {
     }
 
     /// An aligned text table of every row that changed beyond noise or is in
-    /// one run only (regressions first), then a summary line.
+    /// one run only (regressions first; a cell missing from one run is one
+    /// line), then a summary line.
     pub fn render_text(&self) -> String {
         let mut listed: Vec<&RowChange> = self
             .rows
@@ -184,8 +185,49 @@ impl Comparison {
             "variant", "workload", "shape", "seed", "metric", "old", "new", "change", "verdict",
         ]
         .map(String::from)];
-        for r in &listed {
+        // A cell (variant, workload, shape, seed) present in one run only
+        // becomes one line, not one line per metric.
+        let cell = |k: &RowKey| {
+            (
+                k.variant.clone(),
+                k.workload.clone(),
+                k.shape.clone(),
+                k.seed,
+            )
+        };
+        // Per cell: rows, removed rows, added rows.
+        let mut per_cell: BTreeMap<(String, String, String, u64), [usize; 3]> = BTreeMap::new();
+        for r in &self.rows {
+            let e = per_cell.entry(cell(&r.key)).or_default();
+            e[0] += 1;
+            e[1] += usize::from(r.verdict == Verdict::Removed);
+            e[2] += usize::from(r.verdict == Verdict::Added);
+        }
+        let mut i = 0;
+        while i < listed.len() {
+            let r = listed[i];
             let k = &r.key;
+            let [total, removed, added] = per_cell[&cell(k)];
+            let whole = match r.verdict {
+                Verdict::Removed => removed == total,
+                Verdict::Added => added == total,
+                _ => false,
+            };
+            if total > 1 && whole {
+                table.push([
+                    k.variant.clone(),
+                    k.workload.clone(),
+                    k.shape.clone(),
+                    k.seed.to_string(),
+                    format!("(all {total} metrics)"),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    r.verdict.as_str().to_string(),
+                ]);
+                i += total;
+                continue;
+            }
             let ch = r.change.as_ref();
             table.push([
                 k.variant.clone(),
@@ -198,6 +240,7 @@ impl Comparison {
                 ch.map_or("-".into(), |c| fmt_pct(c.pct)),
                 r.verdict.as_str().to_string(),
             ]);
+            i += 1;
         }
         let mut out = String::new();
         for note in &self.notes {
