@@ -10,6 +10,7 @@
 
 pub mod charts;
 pub mod compare;
+pub mod figures;
 pub mod html;
 pub mod pareto;
 pub mod stats;

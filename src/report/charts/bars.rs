@@ -17,6 +17,20 @@ pub struct Bar {
     pub text: String,
 }
 
+/// Widest category label, pixels; longer labels are cut with an ellipsis.
+const MAX_LABEL_W: f64 = 380.0;
+
+/// `text` cut to about `width` pixels, ending in `…` when cut.
+fn fit(text: &str, width: f64) -> String {
+    if text_width(text, SMALL) <= width {
+        return text.to_string();
+    }
+    let keep = (width / text_width("x", SMALL)) as usize;
+    let mut s: String = text.chars().take(keep.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
 /// A horizontal bar chart, one bar per category (top to bottom in the given
 /// order), stacked when there is more than one series (then a legend names
 /// them). Bars may be negative only when not stacked.
@@ -44,7 +58,7 @@ pub fn hbar_chart(
         .iter()
         .map(|b| text_width(&b.label, SMALL))
         .fold(60.0, f64::max)
-        .min(380.0)
+        .min(MAX_LABEL_W)
         + 16.0;
     let plot_w = WIDTH as f64 - label_w - 40.0;
     // Leave room right of the longest bar for its value text.
@@ -93,7 +107,7 @@ pub fn hbar_chart(
             }
             let (px_label, py) = chart.backend_coord(&(lo, y));
             root.draw(&Text::new(
-                bar.label.clone(),
+                fit(&bar.label, MAX_LABEL_W),
                 (px_label - 8, py),
                 style(SMALL, BLACK, HPos::Right, VPos::Center),
             ))
