@@ -701,7 +701,7 @@ fn judge_directions_and_percentages() {
 
 /// Writes the synthetic report (with a baseline that differs) to the
 /// directory named by `BITSIM_REPORT_DEMO`, to look at it in a browser:
-/// `BITSIM_REPORT_DEMO=/tmp/demo cargo test --release --test report -- --ignored`.
+/// `BITSIM_REPORT_DEMO=reports/out/demo cargo test --release --test report -- --ignored`.
 #[test]
 #[ignore]
 fn demo_report() {
