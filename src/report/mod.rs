@@ -1,14 +1,54 @@
 //! The HTML report and run-to-run comparison. Reads result records only
 //! (`suite::record`); never re-runs anything.
+//!
+//! - [`write_report`]: one self-contained `index.html` (inline CSS and SVG,
+//!   no script, no URL) with run metadata, a per-variant summary, a
+//!   per-workload table, charts, variant details and, with a baseline, the
+//!   changes.
+//! - [`compare::compare`]: pairs the rows of two runs and judges each change
+//!   (Welch's t-test for timings), as `bitsim compare` prints it.
 
+pub mod charts;
 pub mod compare;
+pub mod figures;
+pub mod html;
+pub mod pareto;
+pub mod stats;
+pub mod summary;
 
 use crate::suite::record::Results;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Writes `out_dir/index.html` (self-contained: inline CSS and SVG, no
 /// network, no JavaScript needed) for `results`, comparing with `baseline`
 /// when given. Returns the path written. The file is written atomically.
-pub fn write_report(_results: &Results, _baseline: Option<&Results>, _out_dir: &Path) -> Result<PathBuf, String> {
-    unimplemented!("report::write_report")
+pub fn write_report(
+    results: &Results,
+    baseline: Option<&Results>,
+    out_dir: &Path,
+) -> Result<PathBuf, String> {
+    let page = html::render(results, baseline)?;
+    std::fs::create_dir_all(out_dir).map_err(|e| {
+        format!(
+            "{}: cannot create the report directory: {e}",
+            out_dir.display()
+        )
+    })?;
+    let path = out_dir.join("index.html");
+    let fail = |e: std::io::Error| format!("{}: cannot write the report: {e}", path.display());
+    // Temp file beside the target, then rename: readers never see half a page.
+    let mut tmp = tempfile::NamedTempFile::new_in(out_dir).map_err(fail)?;
+    tmp.write_all(page.as_bytes()).map_err(fail)?;
+    // Temp files are created owner-only; a report is meant to be shared.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(fail)?;
+    }
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(&path).map_err(|e| fail(e.error))?;
+    Ok(path)
 }
