@@ -65,6 +65,7 @@ fn report_ci_suite_writes_all_three_files_and_compare_exit_codes() {
         html.contains("<html") || html.contains("<!DOCTYPE"),
         "not HTML"
     );
+    check_report_page(&html);
 
     let json = out_dir.join("results.json");
     let r = read_results(&json).unwrap();
@@ -268,4 +269,45 @@ fn report_bad_inputs_write_nothing() {
         "not a folder",
     );
     assert!(!out.exists(), "output written despite errors");
+}
+
+/// The page from a real run holds every registered variant and every section,
+/// links nowhere outside itself, and parses as well-formed markup.
+fn check_report_page(html: &str) {
+    for v in bitsim::variants::registry() {
+        assert!(html.contains(v.name()), "variant {} missing", v.name());
+    }
+    for id in [
+        "metadata",
+        "summary",
+        "workloads",
+        "charts",
+        "variants",
+        "chart-error-energy",
+        "chart-sqnr",
+        "chart-energy",
+        "chart-throughput",
+        "chart-number-lines",
+    ] {
+        assert!(
+            html.contains(&format!("id=\"{id}\"")),
+            "section {id} missing"
+        );
+    }
+    for url in ["http:", "https:", "//", "src=", "url(", "@import"] {
+        assert!(!html.contains(url), "external reference {url}");
+    }
+    let mut reader = quick_xml::Reader::from_str(html);
+    let mut depth = 0i64;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(quick_xml::events::Event::Start(_)) => depth += 1,
+            Ok(quick_xml::events::Event::End(_)) => depth -= 1,
+            Ok(_) => {}
+            Err(e) => panic!("malformed at byte {}: {e}", reader.buffer_position()),
+        }
+        assert!(depth >= 0, "unbalanced end tag");
+    }
+    assert_eq!(depth, 0, "unclosed elements");
 }

@@ -81,7 +81,7 @@ fn length_mismatch_panics() {
 fn compensated_sum_recovers_lost_bits() {
     // 1 + 1e-16 · 10 000: a plain f64 sum leaves 1.0 (each 1e-16 is below
     // half an ulp of 1); the compensated sum keeps 1e-12.
-    let terms = std::iter::once(1.0).chain(std::iter::repeat(1e-16).take(10_000));
+    let terms = std::iter::once(1.0).chain(std::iter::repeat_n(1e-16, 10_000));
     let plain: f64 = terms.clone().sum();
     assert_eq!(plain, 1.0);
     // Within one ulp of 1 + 1e-12 (ulp(1) = 2^-52).

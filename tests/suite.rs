@@ -826,7 +826,7 @@ fn file_workloads_npy_and_safetensors() {
     // A 3 x 4 float32 .npy, written by hand.
     let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }";
     let mut h = header.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');
@@ -972,7 +972,7 @@ fn csv_and_json_round_trip() {
     assert!(from_csv("nonsense\n").is_err());
     assert!(from_csv(&csv.replace(",NaN,", ",notanumber,")).is_err());
 
-    // JSON: finite values exactly; non-finite ones are null and read back as NaN.
+    // JSON: every value exactly; ±inf as the strings "inf"/"-inf", NaN as null.
     let results = Results {
         meta: RunMeta {
             suite: "s".into(),
@@ -984,13 +984,15 @@ fn csv_and_json_round_trip() {
     write_results(dir.path(), &results).unwrap();
     no_temp_files(dir.path());
     let json = fs::read_to_string(dir.path().join("results.json")).unwrap();
-    assert_eq!(json.matches("\"value\": null").count(), 3);
+    let nans = rows.iter().filter(|r| r.value.is_nan()).count();
+    assert!(nans > 0 && rows.iter().any(|r| r.value.is_infinite()));
+    assert_eq!(json.matches("\"value\": null").count(), nans);
     let back = read_results(&dir.path().join("results.json")).unwrap();
     for (a, b) in rows.iter().zip(&back.rows) {
-        if a.value.is_finite() {
-            assert_eq!(a.value.to_bits(), b.value.to_bits());
-        } else {
+        if a.value.is_nan() {
             assert!(b.value.is_nan());
+        } else {
+            assert_eq!(a.value.to_bits(), b.value.to_bits());
         }
     }
     let csv_back = from_csv(&fs::read_to_string(dir.path().join("results.csv")).unwrap()).unwrap();
@@ -1012,4 +1014,41 @@ fn atomic_write_replaces_whole_file() {
     // A folder that does not exist: an error naming the file, nothing written.
     let e = files::write_atomic(&dir.path().join("nope/f.txt"), b"x").unwrap_err();
     assert!(e.contains("nope/f.txt"), "{e}");
+}
+
+#[test]
+fn json_keeps_infinities_and_nan() {
+    use bitsim::suite::record::{Measurement, Results};
+    let row = |v: f64| Measurement {
+        suite: "s".into(),
+        variant: "v".into(),
+        workload: "w".into(),
+        shape: "1x1x1".into(),
+        metric: "sqnr_db".into(),
+        value: v,
+        unit: "dB".into(),
+        seed: 0,
+        rep: 0,
+        version: "0".into(),
+        commit: None,
+    };
+    let r = Results {
+        rows: vec![
+            row(f64::INFINITY),
+            row(f64::NEG_INFINITY),
+            row(f64::NAN),
+            row(1.5),
+        ],
+        ..Default::default()
+    };
+    let text = serde_json::to_string(&r).unwrap();
+    assert!(text.contains("\"inf\"") && text.contains("\"-inf\"") && text.contains("null"));
+    let back: Results = serde_json::from_str(&text).unwrap();
+    let v: Vec<f64> = back.rows.iter().map(|m| m.value).collect();
+    assert_eq!(v[0], f64::INFINITY);
+    assert_eq!(v[1], f64::NEG_INFINITY);
+    assert!(v[2].is_nan());
+    assert_eq!(v[3], 1.5);
+    let bad = text.replace("\"-inf\"", "\"minus\"");
+    assert!(serde_json::from_str::<Results>(&bad).is_err());
 }

@@ -252,28 +252,12 @@ pub fn table(out: &mut dyn io::Write, rows: &[Vec<String>]) -> io::Result<()> {
 /// same directory, which is renamed over `path` only when everything
 /// succeeded, so a failure never leaves a partial file behind.
 pub fn write_atomically(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> CliResult {
-    let named = || path.display().to_string();
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".bitsim-").suffix(".tmp");
-    #[cfg(unix)]
-    {
-        // tempfile's default is 0600; an output file gets the usual 0644.
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| CliError::new(named(), format!("cannot create output: {e}")))?;
-    write(tmp.as_file_mut())
-        .and_then(|_| tmp.as_file_mut().sync_all())
-        .map_err(|e| CliError::new(named(), format!("cannot write output: {e}")))?;
-    tmp.persist(path)
-        .map_err(|e| CliError::new(named(), format!("cannot write output: {}", e.error)))?;
-    Ok(())
+    crate::atomic_file::write_with(path, write).map_err(|e| {
+        CliError::new(
+            path.display().to_string(),
+            format!("cannot write output: {e}"),
+        )
+    })
 }
 
 #[cfg(test)]

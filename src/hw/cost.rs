@@ -36,13 +36,25 @@ pub enum OpKind {
 
 impl OpKind {
     /// f32 multiply.
-    pub const F32_MUL: OpKind = OpKind::FpMul { ebits: 8, mbits: 23 };
+    pub const F32_MUL: OpKind = OpKind::FpMul {
+        ebits: 8,
+        mbits: 23,
+    };
     /// f32 add.
-    pub const F32_ADD: OpKind = OpKind::FpAdd { ebits: 8, mbits: 23 };
+    pub const F32_ADD: OpKind = OpKind::FpAdd {
+        ebits: 8,
+        mbits: 23,
+    };
     /// f64 multiply.
-    pub const F64_MUL: OpKind = OpKind::FpMul { ebits: 11, mbits: 52 };
+    pub const F64_MUL: OpKind = OpKind::FpMul {
+        ebits: 11,
+        mbits: 52,
+    };
     /// f64 add.
-    pub const F64_ADD: OpKind = OpKind::FpAdd { ebits: 11, mbits: 52 };
+    pub const F64_ADD: OpKind = OpKind::FpAdd {
+        ebits: 11,
+        mbits: 52,
+    };
 }
 
 impl std::fmt::Display for OpKind {

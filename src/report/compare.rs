@@ -124,7 +124,7 @@ impl Verdict {
             _ if !change.beyond_noise => Verdict::Noise,
             Direction::Better => Verdict::Better,
             // A change that has no percentage (0 -> x, finite -> NaN) is unbounded.
-            Direction::Worse if change.pct.map_or(true, |p| p.abs() > max_regression_pct) => {
+            Direction::Worse if change.pct.is_none_or(|p| p.abs() > max_regression_pct) => {
                 Verdict::Regression
             }
             Direction::Worse => Verdict::Worse,

@@ -36,19 +36,7 @@ pub fn write_report(
         )
     })?;
     let path = out_dir.join("index.html");
-    let fail = |e: std::io::Error| format!("{}: cannot write the report: {e}", path.display());
-    // Temp file beside the target, then rename: readers never see half a page.
-    let mut tmp = tempfile::NamedTempFile::new_in(out_dir).map_err(fail)?;
-    tmp.write_all(page.as_bytes()).map_err(fail)?;
-    // Temp files are created owner-only; a report is meant to be shared.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(fail)?;
-    }
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(&path).map_err(|e| fail(e.error))?;
+    crate::atomic_file::write_with(&path, |f| f.write_all(page.as_bytes()))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
 }

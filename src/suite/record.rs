@@ -35,7 +35,10 @@ pub mod metric {
     pub const EMULATION_MAC_PER_S: &str = "emulation_mac_per_s";
     /// Whether higher is better for a metric (for comparisons); unknown metrics: lower is better.
     pub fn higher_is_better(name: &str) -> bool {
-        matches!(name, SQNR_DB | COSINE | WEIGHT_SQNR_DB | EMULATION_MAC_PER_S)
+        matches!(
+            name,
+            SQNR_DB | COSINE | WEIGHT_SQNR_DB | EMULATION_MAC_PER_S
+        )
     }
     /// Whether a metric is a timing (noisy, machine-dependent) rather than a deterministic result.
     pub fn is_timing(name: &str) -> bool {
@@ -56,7 +59,7 @@ pub struct Measurement {
     pub shape: String,
     /// Metric name (see [`metric`]).
     pub metric: String,
-    /// The value; non-finite values are written as `null` in JSON and read back as NaN.
+    /// The value; in JSON, ±inf are written as the strings `"inf"` / `"-inf"` and NaN as `null`.
     #[serde(serialize_with = "ser_f64", deserialize_with = "de_f64")]
     pub value: f64,
     /// Unit (`dB`, `pJ`, `MAC/s`, `bits`, or empty).
@@ -74,20 +77,48 @@ pub struct Measurement {
 impl Measurement {
     /// The cell this row belongs to: (variant, workload, shape, seed).
     pub fn cell_key(&self) -> (String, String, String, u64) {
-        (self.variant.clone(), self.workload.clone(), self.shape.clone(), self.seed)
+        (
+            self.variant.clone(),
+            self.workload.clone(),
+            self.shape.clone(),
+            self.seed,
+        )
     }
 }
 
 fn ser_f64<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    // JSON has no inf or NaN: write them as strings (NaN as null) so they read back exactly.
     if v.is_finite() {
         s.serialize_f64(*v)
-    } else {
+    } else if v.is_nan() {
         s.serialize_none()
+    } else if *v > 0.0 {
+        s.serialize_str("inf")
+    } else {
+        s.serialize_str("-inf")
     }
 }
 
 fn de_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Num(f64),
+        Text(String),
+        Null(()),
+    }
+    match Option::<Value>::deserialize(d)? {
+        Some(Value::Num(x)) => Ok(x),
+        Some(Value::Text(t)) => match t.as_str() {
+            "inf" => Ok(f64::INFINITY),
+            "-inf" => Ok(f64::NEG_INFINITY),
+            "nan" => Ok(f64::NAN),
+            other => Err(serde::de::Error::custom(format!(
+                "value '{other}' is not a number, inf, -inf or nan"
+            ))),
+        },
+        Some(Value::Null(())) | None => Ok(f64::NAN),
+    }
 }
 
 /// Facts about the run that produced a results file.

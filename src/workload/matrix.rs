@@ -14,7 +14,12 @@ pub struct Matrix {
 impl Matrix {
     /// Wraps data; panics if the length is not `rows × cols` (a programming error).
     pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Self {
-        assert_eq!(data.len(), rows * cols, "Matrix::new: {rows}x{cols} needs {} values", rows * cols);
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "Matrix::new: {rows}x{cols} needs {} values",
+            rows * cols
+        );
         Matrix { rows, cols, data }
     }
 
