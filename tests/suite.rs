@@ -953,7 +953,7 @@ fn csv_and_json_round_trip() {
     assert!(
         csv.starts_with("suite,variant,workload,shape,metric,value,unit,seed,rep,version,commit\n")
     );
-    assert!(csv.contains(",NaN,") && csv.contains(",inf,") && csv.contains(",-inf,"));
+    assert!(csv.contains(",nan,") && csv.contains(",inf,") && csv.contains(",-inf,"));
     let back = from_csv(&csv).unwrap();
     assert_eq!(back.len(), rows.len());
     for (a, b) in rows.iter().zip(&back) {
@@ -970,7 +970,7 @@ fn csv_and_json_round_trip() {
         assert_eq!(a2, b2);
     }
     assert!(from_csv("nonsense\n").is_err());
-    assert!(from_csv(&csv.replace(",NaN,", ",notanumber,")).is_err());
+    assert!(from_csv(&csv.replace(",nan,", ",notanumber,")).is_err());
 
     // JSON: every value exactly; ±inf as the strings "inf"/"-inf", NaN as null.
     let results = Results {

@@ -200,15 +200,8 @@ fn strip_format_prefix(e: &FormatError, s: &str) -> String {
 /// 1e-6 ≤ |x| < 1e16 or x = 0, in scientific notation (`{:e}`, e.g. `1e-9`)
 /// otherwise; `nan`, `inf`, `-inf`, and `-0` for negative zero.
 pub fn num(x: f64) -> String {
-    if x.is_nan() {
-        "nan".into()
-    } else if x.is_infinite() {
-        if x > 0.0 { "inf" } else { "-inf" }.into()
-    } else if x == 0.0 || (1e-6..1e16).contains(&x.abs()) {
-        format!("{x}")
-    } else {
-        format!("{x:e}")
-    }
+    // One number format for the CLI and the results CSV ({} prints −0 as "-0").
+    crate::suite::files::csv_number(x)
 }
 
 /// A code in hex, zero-padded to the format's width: `0x7e`.

@@ -40,11 +40,11 @@ pub fn read_results(path: &Path) -> Result<Results, String> {
 }
 
 /// A value as CSV text that parses back to the same f64: shortest round-trip
-/// digits (scientific notation for very small or large magnitudes), `NaN`,
-/// `inf`, `-inf`.
+/// digits, in plain notation (`{}`) when 1e-6 ≤ |x| < 1e16 or x = 0 and in
+/// scientific notation (`{:e}`) otherwise; `nan`, `inf`, `-inf`.
 pub fn csv_number(x: f64) -> String {
     if x.is_nan() {
-        "NaN".into()
+        "nan".into()
     } else if x.is_infinite() {
         if x > 0.0 { "inf" } else { "-inf" }.into()
     } else if x == 0.0 || (1e-6..1e16).contains(&x.abs()) {
