@@ -286,37 +286,70 @@ fn quantize_mx(
     row_len: usize,
 ) -> Result<BlockTensor, FormatError> {
     let info = elem_info(fmt);
-    let nblocks = data.len() / row_len * blocks_per_row(fmt, row_len);
+    let bs = fmt.block_size;
+    let bpr = blocks_per_row(fmt, row_len);
+    let nblocks = data.len() / row_len * bpr;
+    // Blocks tile the flat tensor when rows hold whole blocks: then one call
+    // per pass over the whole tensor, else one per row.
+    let seg_len = if row_len.is_multiple_of(bs) {
+        data.len().max(row_len)
+    } else {
+        row_len
+    };
+    let seg_blocks = seg_len.div_ceil(bs);
+    // Pass 1: block maxima (vectorized), then scale codes.
+    let mut amax = vec![0u32; nblocks];
+    for (seg, out) in data.chunks(seg_len).zip(amax.chunks_mut(seg_blocks)) {
+        fast::block_amax_bits(seg, bs, out);
+    }
+    let scales: Vec<u8> = amax
+        .iter()
+        .map(|&a| mx_scale_code(fmt.rule, a, &info))
+        .collect();
+    drop(amax);
+    // Pass 2: elements. A NaN scale's codes stay 0 (the scale carries the
+    // whole block), so such blocks are never encoded: they would trip a
+    // NaN-error policy on a NaN the scale already records.
     let mut codes = vec![0u8; data.len()];
-    let mut scales = Vec::with_capacity(nblocks);
-    for (r, (row, crow)) in data
-        .chunks(row_len)
-        .zip(codes.chunks_mut(row_len))
+    let shifts: Vec<i32> = scales
+        .iter()
+        .map(|&s| s as i32 - 127 + fmt.element_scale_log2)
+        .collect();
+    for (k, ((seg, cseg), sseg)) in data
+        .chunks(seg_len)
+        .zip(codes.chunks_mut(seg_len))
+        .zip(scales.chunks(seg_blocks))
         .enumerate()
     {
-        let row0 = (r * row_len) as u64;
-        for (b, (blk, cblk)) in row
-            .chunks(fmt.block_size)
-            .zip(crow.chunks_mut(fmt.block_size))
-            .enumerate()
-        {
-            let s = mx_scale_code(fmt.rule, amax_bits(blk), &info);
-            scales.push(s);
-            if s == 0xff {
-                continue; // codes stay 0: a NaN scale carries the whole block
+        let seg0 = k * seg_len;
+        let shifts = &shifts[k * seg_blocks..k * seg_blocks + sseg.len()];
+        // Runs of blocks with finite scales.
+        let mut b = 0;
+        while b < sseg.len() {
+            if sseg[b] == 0xff {
+                b += 1;
+                continue;
             }
-            let shift = s as i32 - 127 + fmt.element_scale_log2;
-            let index0 = row0 + (b * fmt.block_size) as u64;
+            let run = sseg[b..]
+                .iter()
+                .position(|&s| s == 0xff)
+                .unwrap_or(sseg.len() - b);
+            let r = b * bs..((b + run) * bs).min(seg.len());
+            let index0 = (seg0 + r.start) as u64;
+            let (src, dst) = (&seg[r.clone()], &mut cseg[r]);
             match &fmt.element {
-                ElementFormat::Float(f) => fast::encode_f32(f, eopts, blk, shift, index0, cblk)?,
+                ElementFormat::Float(f) => {
+                    fast::encode_f32_blocks(f, eopts, src, bs, &shifts[b..b + run], index0, dst)?
+                }
                 ElementFormat::Int(i) => {
-                    let k = exp2i(-shift);
-                    for (j, (x, c)) in blk.iter().zip(cblk.iter_mut()).enumerate() {
+                    for (j, (x, c)) in src.iter().zip(dst.iter_mut()).enumerate() {
+                        let k = exp2i(-shifts[b + j / bs]);
                         // Exact: a power-of-two scaling of an f32 stays far inside f64.
                         *c = i.encode(*x as f64 * k, eopts, index0 + j as u64)? as u8;
                     }
                 }
             }
+            b += run;
         }
     }
     Ok(BlockTensor {
