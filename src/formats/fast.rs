@@ -301,50 +301,157 @@ pub fn encode_f32_blocks_with<C: Code>(
     if src.is_empty() {
         return Ok(());
     }
-    let sr_ok = opts.rounding != Rounding::Sr || (1..=32).contains(&opts.sr_bits);
-    if !sr_ok {
-        return encode_f32_blocks_scalar(fmt, opts, src, block_size, scale_log2, index0, dst);
-    }
-    let fast_scale = |s: &i32| s.unsigned_abs() <= MAX_FAST_SCALE;
     // Like `encode_f32`, the fast path's setup (and its errors) only happens
     // when some block takes it.
-    if scale_log2.iter().any(fast_scale) {
-        let mut p = EncParams::unscaled(fmt, opts)?;
-        p.stream = std::mem::size_of_val(dst) >= STREAM_BYTES;
-        let blocks = Blocks {
-            size: block_size,
-            scales: scale_log2,
-        };
-        let level = level.min(detected_level());
-        let err = if src.len() >= PAR_THRESHOLD {
-            src.par_chunks(PAR_CHUNK)
-                .zip(dst.par_chunks_mut(PAR_CHUNK))
-                .enumerate()
-                .map(|(k, (s, d))| {
-                    let e0 = k * PAR_CHUNK;
-                    let i0 = index0.wrapping_add(e0 as u64);
-                    encode_blocks_range(level, &p, opts, &blocks, e0, s, i0, d)
-                })
-                .reduce(|| false, |a, b| a | b)
+    let p = if sr_fast(opts) && scale_log2.iter().any(|s| fast_scale(*s)) {
+        Some(EncParams::unscaled(fmt, opts)?)
+    } else {
+        None
+    };
+    let level = level.min(detected_level());
+    encode_blocks_prepared(
+        level,
+        fmt,
+        opts,
+        p.as_ref(),
+        src,
+        block_size,
+        scale_log2,
+        index0,
+        dst,
+    )
+}
+
+/// A format and options prepared once for many [`BlockEncoder::encode_blocks`]
+/// calls, for callers that interleave small block encodes with other work
+/// (MX quantization computes a tile's scales, then encodes it while it is
+/// still in cache).
+#[derive(Debug, Clone)]
+pub struct BlockEncoder {
+    fmt: MiniFloat,
+    opts: ConvertOptions,
+    level: SimdLevel,
+    /// `None` when the options send everything to the twin.
+    params: Option<EncParams>,
+}
+
+impl BlockEncoder {
+    /// Prepares `fmt` and `opts` at [`detected_level`]. Fails where
+    /// [`encode_f32`] would fail on every non-empty input with a scale of at
+    /// most 512 in magnitude (an overflow policy the format lacks).
+    pub fn new(fmt: &MiniFloat, opts: &ConvertOptions) -> Result<Self, FormatError> {
+        Self::with_level(detected_level(), fmt, opts)
+    }
+
+    /// [`BlockEncoder::new`] at a chosen [`SimdLevel`] (lowered to
+    /// [`detected_level`] if the CPU lacks it).
+    pub fn with_level(
+        level: SimdLevel,
+        fmt: &MiniFloat,
+        opts: &ConvertOptions,
+    ) -> Result<Self, FormatError> {
+        let params = if sr_fast(opts) {
+            Some(EncParams::unscaled(fmt, opts)?)
         } else {
-            encode_blocks_range(level, &p, opts, &blocks, 0, src, index0, dst)
+            None
         };
-        if err {
-            // As in `encode_f32_with`: the twin words the error.
-            let x = if p.err_nan {
-                f32::NAN
-            } else {
-                f32::NEG_INFINITY
-            };
-            return Err(fmt
-                .encode_f32(x, opts, 0)
-                .err()
-                .unwrap_or_else(|| FormatError::NanInput(fmt.to_string())));
+        Ok(BlockEncoder {
+            fmt: *fmt,
+            opts: *opts,
+            level: level.min(detected_level()),
+            params,
+        })
+    }
+
+    /// [`encode_f32_blocks`] with the prepared format and options: the same
+    /// codes, the same errors (except those [`BlockEncoder::new`] reported).
+    pub fn encode_blocks<C: Code>(
+        &self,
+        src: &[f32],
+        block_size: usize,
+        scale_log2: &[i32],
+        index0: u64,
+        dst: &mut [C],
+    ) -> Result<(), FormatError> {
+        check_blocks(&self.fmt, src, block_size, scale_log2, dst.len(), C::BITS);
+        if src.is_empty() {
+            return Ok(());
         }
+        encode_blocks_prepared(
+            self.level,
+            &self.fmt,
+            &self.opts,
+            self.params.as_ref(),
+            src,
+            block_size,
+            scale_log2,
+            index0,
+            dst,
+        )
+    }
+}
+
+/// Stochastic rounding with a width the pipeline models (else: the twin).
+fn sr_fast(opts: &ConvertOptions) -> bool {
+    opts.rounding != Rounding::Sr || (1..=32).contains(&opts.sr_bits)
+}
+
+/// A scale the vector pipeline takes (else: the twin).
+fn fast_scale(s: i32) -> bool {
+    s.unsigned_abs() <= MAX_FAST_SCALE
+}
+
+/// The body of the block encoders, on checked, non-empty arguments; `p` is
+/// `None` when no block may take the vector pipeline.
+#[allow(clippy::too_many_arguments)]
+fn encode_blocks_prepared<C: Code>(
+    level: SimdLevel,
+    fmt: &MiniFloat,
+    opts: &ConvertOptions,
+    p: Option<&EncParams>,
+    src: &[f32],
+    block_size: usize,
+    scale_log2: &[i32],
+    index0: u64,
+    dst: &mut [C],
+) -> Result<(), FormatError> {
+    let Some(p) = p else {
+        return encode_f32_blocks_scalar(fmt, opts, src, block_size, scale_log2, index0, dst);
+    };
+    let mut p = *p;
+    p.stream = std::mem::size_of_val(dst) >= STREAM_BYTES;
+    let blocks = Blocks {
+        size: block_size,
+        scales: scale_log2,
+    };
+    let err = if src.len() >= PAR_THRESHOLD {
+        src.par_chunks(PAR_CHUNK)
+            .zip(dst.par_chunks_mut(PAR_CHUNK))
+            .enumerate()
+            .map(|(k, (s, d))| {
+                let e0 = k * PAR_CHUNK;
+                let i0 = index0.wrapping_add(e0 as u64);
+                encode_blocks_range(level, &p, opts, &blocks, e0, s, i0, d)
+            })
+            .reduce(|| false, |a, b| a | b)
+    } else {
+        encode_blocks_range(level, &p, opts, &blocks, 0, src, index0, dst)
+    };
+    if err {
+        // As in `encode_f32_with`: the twin words the error.
+        let x = if p.err_nan {
+            f32::NAN
+        } else {
+            f32::NEG_INFINITY
+        };
+        return Err(fmt
+            .encode_f32(x, opts, 0)
+            .err()
+            .unwrap_or_else(|| FormatError::NanInput(fmt.to_string())));
     }
     // Blocks with huge scales (the kernels skipped them): the twin.
     for (b, s) in scale_log2.iter().enumerate() {
-        if !fast_scale(s) {
+        if !fast_scale(*s) {
             let r = b * block_size..((b + 1) * block_size).min(src.len());
             let i0 = index0.wrapping_add(r.start as u64);
             encode_f32_scalar(fmt, opts, &src[r.clone()], *s, i0, &mut dst[r])?;
@@ -1149,7 +1256,7 @@ fn encode_blocks_seg<const MODE: u8, C: Code>(
     while off < n {
         let len = (blocks.size - start).min(n - off);
         let scale = blocks.scales[b];
-        if scale.unsigned_abs() <= MAX_FAST_SCALE {
+        if fast_scale(scale) {
             let p = base.with_scale(scale);
             let (s, d) = (&src[off..off + len], &mut dst[off..off + len]);
             let lo = lo0.wrapping_add(off as u32);
