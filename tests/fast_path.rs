@@ -661,7 +661,8 @@ fn encode_blocks_parallel_and_streamed_match_block_twin() {
 #[test]
 fn block_amax_matches_fold() {
     let mut rng = Rng(0xa3a);
-    for block_size in [1usize, 7, 16, 32, 33] {
+    // 8 and 24 reach the 8-lane code on AVX-512 CPUs too.
+    for block_size in [1usize, 7, 8, 16, 24, 32, 33] {
         for len in [0usize, 1, 100, 1000, PAR_THRESHOLD + 77] {
             let src: Vec<f32> = (0..len).map(|_| f32::from_bits(rng.u32())).collect();
             let mut got = vec![0u32; len.div_ceil(block_size)];

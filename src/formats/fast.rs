@@ -1400,36 +1400,73 @@ fn encode_blocks_range<C: Code>(
     err
 }
 
-/// Per-block maxima of `bits & 0x7fff_ffff`, in [`LANES`]-wide accumulators
-/// so the loop vectorizes (an unsigned max; the masked bits are never negative).
+/// Per-block maxima of `bits & 0x7fff_ffff` (portable; LLVM does not turn
+/// short per-block reductions into vector code, hence the intrinsics below).
 #[inline(always)]
 fn amax_blocks(src: &[f32], block_size: usize, out: &mut [u32]) {
     for (blk, o) in src.chunks(block_size).zip(out.iter_mut()) {
-        let mut acc = [0u32; LANES];
-        let mut groups = blk.chunks_exact(LANES);
-        for g in &mut groups {
-            for j in 0..LANES {
-                acc[j] = acc[j].max(g[j].to_bits() & 0x7fff_ffff);
-            }
-        }
-        let tail = groups
-            .remainder()
+        *o = blk
             .iter()
             .fold(0u32, |m, x| m.max(x.to_bits() & 0x7fff_ffff));
-        *o = acc.iter().fold(tail, |m, &a| m.max(a));
     }
 }
 
+/// `amax_blocks` with 8-lane unsigned maxima, for block sizes that are a
+/// multiple of 8 (others take the portable loop).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn amax_blocks_avx2(src: &[f32], block_size: usize, out: &mut [u32]) {
-    amax_blocks(src, block_size, out)
+    use std::arch::x86_64::*;
+    if !block_size.is_multiple_of(8) {
+        return amax_blocks(src, block_size, out);
+    }
+    let mask = _mm256_set1_epi32(0x7fff_ffff);
+    let whole = src.len() / block_size;
+    for (b, o) in out[..whole].iter_mut().enumerate() {
+        let p = src[b * block_size..].as_ptr();
+        let mut acc = _mm256_setzero_si256();
+        let mut k = 0;
+        while k < block_size {
+            // SAFETY: `k + 8 ≤ block_size` elements from the block's start are in `src`.
+            let v = unsafe { _mm256_loadu_si256(p.add(k) as *const __m256i) };
+            acc = _mm256_max_epu32(acc, _mm256_and_si256(v, mask));
+            k += 8;
+        }
+        let m = _mm_max_epu32(
+            _mm256_castsi256_si128(acc),
+            _mm256_extracti128_si256::<1>(acc),
+        );
+        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0b0100_1110>(m));
+        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0b1011_0001>(m));
+        *o = _mm_cvtsi128_si32(m) as u32;
+    }
+    amax_blocks(&src[whole * block_size..], block_size, &mut out[whole..]);
 }
 
+/// `amax_blocks` with 16-lane unsigned maxima, for block sizes that are a
+/// multiple of 16 (others take the AVX2 code).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 unsafe fn amax_blocks_avx512(src: &[f32], block_size: usize, out: &mut [u32]) {
-    amax_blocks(src, block_size, out)
+    use std::arch::x86_64::*;
+    if !block_size.is_multiple_of(16) {
+        return amax_blocks_avx2(src, block_size, out);
+    }
+    let mask = _mm512_set1_epi32(0x7fff_ffff);
+    let whole = src.len() / block_size;
+    for (b, o) in out[..whole].iter_mut().enumerate() {
+        let p = src[b * block_size..].as_ptr();
+        let mut acc = _mm512_setzero_si512();
+        let mut k = 0;
+        while k < block_size {
+            // SAFETY: `k + 16 ≤ block_size` elements from the block's start are in `src`.
+            let v = unsafe { _mm512_loadu_si512(p.add(k) as *const _) };
+            acc = _mm512_max_epu32(acc, _mm512_and_si512(v, mask));
+            k += 16;
+        }
+        *o = _mm512_reduce_max_epu32(acc);
+    }
+    amax_blocks_avx2(&src[whole * block_size..], block_size, &mut out[whole..]);
 }
 
 fn amax_at(level: SimdLevel, src: &[f32], block_size: usize, out: &mut [u32]) {
