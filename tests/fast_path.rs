@@ -655,7 +655,7 @@ fn encode_blocks_parallel_and_streamed_match_block_twin() {
             assert!(want == got, "encode_f32_blocks differs from the twin");
         }
     }
-    assert!(PAR_THRESHOLD < 9 << 20);
+    const { assert!(PAR_THRESHOLD < 9 << 20) };
 }
 
 #[test]

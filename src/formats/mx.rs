@@ -318,9 +318,9 @@ fn quantize_mx(
         eopts,
         enc: enc.as_ref(),
     };
-    let work = |(k, ((seg, cseg), sseg)): (usize, ((&[f32], &mut [u8]), &mut [u8]))| {
-        mx_segment(&ctx, seg, cseg, sseg, k * seg_len)
-    };
+    /// (segment number, ((inputs, codes), scales)), as the zipped chunks come.
+    type Segment<'a> = (usize, ((&'a [f32], &'a mut [u8]), &'a mut [u8]));
+    let work = |(k, ((seg, cseg), sseg)): Segment| mx_segment(&ctx, seg, cseg, sseg, k * seg_len);
     if data.len() >= fast::PAR_THRESHOLD {
         data.par_chunks(seg_len)
             .zip(codes.par_chunks_mut(seg_len))
