@@ -174,9 +174,16 @@ fn mxfp4(c: &mut Criterion) {
     };
     let src = data(N);
     let opts = ConvertOptions::default();
+    let pool = one_thread();
     let mut g = c.benchmark_group("mxfp4_quantize");
     configure(&mut g);
     g.bench_function("quantize", |b| {
+        b.iter(|| {
+            pool.install(|| mx::quantize(&fmt, &opts, black_box(&src), 4096))
+                .unwrap()
+        })
+    });
+    g.bench_function("quantize_all_threads", |b| {
         b.iter(|| mx::quantize(&fmt, &opts, black_box(&src), 4096).unwrap())
     });
     g.finish();

@@ -5,8 +5,8 @@
 //! fast code.
 
 use bitsim::formats::fast::{
-    self, decode_f32_scalar, decode_f32_with, encode_f32_scalar, encode_f32_with, Code, SimdLevel,
-    PAR_THRESHOLD,
+    self, decode_f32_scalar, decode_f32_with, encode_f32_blocks_scalar, encode_f32_blocks_with,
+    encode_f32_scalar, encode_f32_with, Code, SimdLevel, PAR_THRESHOLD,
 };
 use bitsim::formats::{
     parse, ConvertOptions, ElementFormat, Format, MiniFloat, NanPolicy, Overflow, Rounding,
@@ -475,6 +475,205 @@ fn out_of_range_scale_and_sr_bits_follow_the_twin() {
     let src = inputs(&fmt, 0, 8);
     check_encode::<u8>("e5m2", &fmt, &ConvertOptions::default(), &src, 700, 0);
     check_encode::<u8>("e5m2", &fmt, &ConvertOptions::default(), &src, -700, 0);
+}
+
+/// Compares `encode_f32_blocks_with` at every level against the per-block
+/// twin (`encode_f32_blocks_scalar`, itself checked against
+/// `encode_f32_scalar` block by block).
+#[allow(clippy::too_many_arguments)]
+fn check_encode_blocks<C: Code + PartialEq + std::fmt::Debug>(
+    name: &str,
+    fmt: &MiniFloat,
+    opts: &ConvertOptions,
+    src: &[f32],
+    block_size: usize,
+    scales: &[i32],
+    index0: u64,
+) {
+    let mut want = vec![C::default(); src.len()];
+    let want_r = encode_f32_blocks_scalar(fmt, opts, src, block_size, scales, index0, &mut want);
+    if want_r.is_ok() {
+        // The twin really is encode_f32_scalar per block.
+        for (b, (s, w)) in src
+            .chunks(block_size)
+            .zip(want.chunks(block_size))
+            .enumerate()
+        {
+            let mut one = vec![C::default(); s.len()];
+            let i0 = index0.wrapping_add((b * block_size) as u64);
+            encode_f32_scalar(fmt, opts, s, scales[b], i0, &mut one).unwrap();
+            assert!(one == w, "{name}: block twin differs at block {b}");
+        }
+    }
+    for level in SimdLevel::available() {
+        let mut got = vec![C::default(); src.len()];
+        let got_r =
+            encode_f32_blocks_with(level, fmt, opts, src, block_size, scales, index0, &mut got);
+        let ctx = || {
+            format!(
+                "{name} level={level} rounding={} nan={} block_size={block_size} len={} index0={index0}",
+                opts.rounding,
+                opts.nan,
+                src.len()
+            )
+        };
+        assert_eq!(got_r, want_r, "result differs: {}", ctx());
+        if want_r.is_err() {
+            continue;
+        }
+        if let Some(i) = (0..src.len()).find(|&i| got[i] != want[i]) {
+            panic!(
+                "{}: element {i} (block {}, scale {}) input {:#010x} ({:e}): twin {:?}, fast {:?}",
+                ctx(),
+                i / block_size,
+                scales[i / block_size],
+                src[i].to_bits(),
+                src[i],
+                want[i],
+                got[i]
+            );
+        }
+    }
+}
+
+/// Random inputs for blocks with per-block scales: each block's values are
+/// drawn around its own scale (so they land in the format's range), mixed
+/// with random bit patterns, NaNs, infinities and zeros.
+fn block_inputs(
+    fmt: &MiniFloat,
+    rng: &mut Rng,
+    scales: &[i32],
+    block_size: usize,
+    len: usize,
+) -> Vec<f32> {
+    let hi = fmt.max_value().log2().ceil() as i32 + 2;
+    let lo = fmt.min_normal().log2().floor() as i32 - fmt.mbits as i32 - 3;
+    (0..len)
+        .map(|i| {
+            let scale = scales[i / block_size];
+            match rng.below(16) {
+                0 => f32::from_bits(rng.u32()),
+                1 => [f32::NAN, -f32::NAN, f32::INFINITY, f32::NEG_INFINITY][rng.below(4) as usize],
+                2 => [0.0, -0.0][rng.below(2) as usize],
+                _ => {
+                    let e = lo + rng.below((hi - lo + 1) as u64) as i32;
+                    let mant = f32::from_bits(0x3f80_0000 | (rng.u32() >> 9)) as f64;
+                    let sign = if rng.next() & 1 == 0 { 1.0 } else { -1.0 };
+                    scaled(sign * mant, e + scale)
+                }
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn encode_blocks_match_block_twin() {
+    let mut rng = Rng(0xb10c);
+    let formats: &[&str] = &[
+        "e2m1",
+        "e4m3",
+        "e5m2",
+        "e2m3",
+        "e8m0",
+        "e4m3:subnormals=off",
+        "e3m2:signed=false",
+        "e5m2:subnormals=none",
+    ];
+    for (k, name) in formats.iter().enumerate() {
+        let fmt = minifloat(name);
+        for block_size in [1usize, 7, 16, 32, 33] {
+            // A whole number of blocks, and a ragged last block.
+            for len in [block_size * 9, block_size * 9 + block_size / 2 + 1] {
+                let nb = len.div_ceil(block_size);
+                let scales: Vec<i32> = (0..nb).map(|_| rng.below(321) as i32 - 160).collect();
+                let src = block_inputs(&fmt, &mut rng, &scales, block_size, len);
+                for rounding in Rounding::ALL {
+                    for nan in nan_policies(&fmt) {
+                        let opts = ConvertOptions {
+                            rounding,
+                            nan,
+                            seed: 0x5eed ^ k as u64,
+                            ..Default::default()
+                        };
+                        let index0 = rng.below(1 << 40);
+                        check_encode_blocks::<u8>(
+                            name, &fmt, &opts, &src, block_size, &scales, index0,
+                        );
+                        if nan == NanPolicy::Error && !fmt.has_nan() {
+                            let clean = without_errors(&fmt, &src);
+                            let nb = clean.len().div_ceil(block_size);
+                            check_encode_blocks::<u8>(
+                                name,
+                                &fmt,
+                                &opts,
+                                &clean,
+                                block_size,
+                                &scales[..nb],
+                                index0,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // u16 codes, scales beyond the vector pipeline (the twin per block), and
+    // SR indices crossing 2^32 inside a block.
+    let fmt = minifloat("bf16");
+    let scales = [0, 700, -3, -700, 100, -127, 5];
+    let src = block_inputs(&fmt, &mut rng, &scales, 33, 33 * 7 - 4);
+    for rounding in Rounding::ALL {
+        let opts = ConvertOptions::with_rounding(rounding);
+        for index0 in [0, (1u64 << 32) - 40, u64::MAX - 50] {
+            check_encode_blocks::<u16>("bf16", &fmt, &opts, &src, 33, &scales, index0);
+        }
+    }
+}
+
+#[test]
+fn encode_blocks_parallel_and_streamed_match_block_twin() {
+    // Above PAR_THRESHOLD (rayon chunks that cut blocks) and above the
+    // streaming-store size.
+    let fmt = minifloat("e2m1");
+    let mut rng = Rng(0x1a26e);
+    for block_size in [32usize, 33] {
+        let len: usize = (9 << 20) + 5;
+        let nb = len.div_ceil(block_size);
+        let scales: Vec<i32> = (0..nb).map(|_| rng.below(321) as i32 - 160).collect();
+        let src = block_inputs(&fmt, &mut rng, &scales, block_size, len);
+        for rounding in [Rounding::Rne, Rounding::Sr] {
+            let opts = ConvertOptions {
+                rounding,
+                seed: 9,
+                ..Default::default()
+            };
+            check_encode_blocks::<u8>("e2m1", &fmt, &opts, &src, block_size, &scales, 3);
+            let mut want = vec![0u8; len];
+            let mut got = vec![0u8; len];
+            encode_f32_blocks_scalar(&fmt, &opts, &src, block_size, &scales, 3, &mut want).unwrap();
+            fast::encode_f32_blocks(&fmt, &opts, &src, block_size, &scales, 3, &mut got).unwrap();
+            assert!(want == got, "encode_f32_blocks differs from the twin");
+        }
+    }
+    const { assert!(PAR_THRESHOLD < 9 << 20) };
+}
+
+#[test]
+fn block_amax_matches_fold() {
+    let mut rng = Rng(0xa3a);
+    // 8 and 24 reach the 8-lane code on AVX-512 CPUs too.
+    for block_size in [1usize, 7, 8, 16, 24, 32, 33] {
+        for len in [0usize, 1, 100, 1000, PAR_THRESHOLD + 77] {
+            let src: Vec<f32> = (0..len).map(|_| f32::from_bits(rng.u32())).collect();
+            let mut got = vec![0u32; len.div_ceil(block_size)];
+            fast::block_amax_bits(&src, block_size, &mut got);
+            let want: Vec<u32> = src
+                .chunks(block_size)
+                .map(|b| b.iter().map(|x| x.to_bits() & 0x7fff_ffff).max().unwrap())
+                .collect();
+            assert!(got == want, "block {block_size} len {len}");
+        }
+    }
 }
 
 fn check_decode<C: Code>(name: &str, fmt: &MiniFloat, codes: &[C]) {

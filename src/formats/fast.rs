@@ -249,6 +249,286 @@ pub fn encode_f32_scalar<C: Code>(
     Ok(())
 }
 
+/// Encodes blocks of `src`, each with its own scale: block `b` is elements
+/// `b × block_size ..` (the last block may be short) and element `i` of it
+/// becomes the code of `src[i] / 2^scale_log2[b]`, with stochastic-rounding
+/// index `index0 + i` (`i` counts from the start of `src`). The codes equal
+/// one [`encode_f32`] call per block, and [`encode_f32_blocks_scalar`]'s.
+///
+/// For block-scaled formats (MX), where a call per 32-element block would
+/// spend most of its time on setup: here the format and options are boiled
+/// down once per call, a scale costs a few integer operations per block.
+/// `dst.len()` must equal `src.len()`, `block_size` be > 0 and `scale_log2`
+/// hold one scale per block (`src.len().div_ceil(block_size)`). Parallel for
+/// inputs of at least [`PAR_THRESHOLD`] elements; blocks with
+/// `|scale_log2| > 512` take the scalar twin, like [`encode_f32`]. On `Err`
+/// the contents of `dst` are unspecified.
+pub fn encode_f32_blocks<C: Code>(
+    fmt: &MiniFloat,
+    opts: &ConvertOptions,
+    src: &[f32],
+    block_size: usize,
+    scale_log2: &[i32],
+    index0: u64,
+    dst: &mut [C],
+) -> Result<(), FormatError> {
+    encode_f32_blocks_with(
+        detected_level(),
+        fmt,
+        opts,
+        src,
+        block_size,
+        scale_log2,
+        index0,
+        dst,
+    )
+}
+
+/// [`encode_f32_blocks`] at a chosen [`SimdLevel`] (lowered to
+/// [`detected_level`] if the CPU lacks it).
+#[allow(clippy::too_many_arguments)]
+pub fn encode_f32_blocks_with<C: Code>(
+    level: SimdLevel,
+    fmt: &MiniFloat,
+    opts: &ConvertOptions,
+    src: &[f32],
+    block_size: usize,
+    scale_log2: &[i32],
+    index0: u64,
+    dst: &mut [C],
+) -> Result<(), FormatError> {
+    check_blocks(fmt, src, block_size, scale_log2, dst.len(), C::BITS);
+    if src.is_empty() {
+        return Ok(());
+    }
+    // Like `encode_f32`, the fast path's setup (and its errors) only happens
+    // when some block takes it.
+    let p = if sr_fast(opts) && scale_log2.iter().any(|s| fast_scale(*s)) {
+        Some(EncParams::unscaled(fmt, opts)?)
+    } else {
+        None
+    };
+    let level = level.min(detected_level());
+    encode_blocks_prepared(
+        level,
+        fmt,
+        opts,
+        p.as_ref(),
+        src,
+        block_size,
+        scale_log2,
+        index0,
+        dst,
+    )
+}
+
+/// A format and options prepared once for many [`BlockEncoder::encode_blocks`]
+/// calls, for callers that interleave small block encodes with other work
+/// (MX quantization computes a tile's scales, then encodes it while it is
+/// still in cache).
+#[derive(Debug, Clone)]
+pub struct BlockEncoder {
+    fmt: MiniFloat,
+    opts: ConvertOptions,
+    level: SimdLevel,
+    /// `None` when the options send everything to the twin.
+    params: Option<EncParams>,
+}
+
+impl BlockEncoder {
+    /// Prepares `fmt` and `opts` at [`detected_level`]. Fails where
+    /// [`encode_f32`] would fail on every non-empty input with a scale of at
+    /// most 512 in magnitude (an overflow policy the format lacks).
+    pub fn new(fmt: &MiniFloat, opts: &ConvertOptions) -> Result<Self, FormatError> {
+        Self::with_level(detected_level(), fmt, opts)
+    }
+
+    /// [`BlockEncoder::new`] at a chosen [`SimdLevel`] (lowered to
+    /// [`detected_level`] if the CPU lacks it).
+    pub fn with_level(
+        level: SimdLevel,
+        fmt: &MiniFloat,
+        opts: &ConvertOptions,
+    ) -> Result<Self, FormatError> {
+        let params = if sr_fast(opts) {
+            Some(EncParams::unscaled(fmt, opts)?)
+        } else {
+            None
+        };
+        Ok(BlockEncoder {
+            fmt: *fmt,
+            opts: *opts,
+            level: level.min(detected_level()),
+            params,
+        })
+    }
+
+    /// [`encode_f32_blocks`] with the prepared format and options: the same
+    /// codes, the same errors (except those [`BlockEncoder::new`] reported).
+    pub fn encode_blocks<C: Code>(
+        &self,
+        src: &[f32],
+        block_size: usize,
+        scale_log2: &[i32],
+        index0: u64,
+        dst: &mut [C],
+    ) -> Result<(), FormatError> {
+        check_blocks(&self.fmt, src, block_size, scale_log2, dst.len(), C::BITS);
+        if src.is_empty() {
+            return Ok(());
+        }
+        encode_blocks_prepared(
+            self.level,
+            &self.fmt,
+            &self.opts,
+            self.params.as_ref(),
+            src,
+            block_size,
+            scale_log2,
+            index0,
+            dst,
+        )
+    }
+}
+
+/// Stochastic rounding with a width the pipeline models (else: the twin).
+fn sr_fast(opts: &ConvertOptions) -> bool {
+    opts.rounding != Rounding::Sr || (1..=32).contains(&opts.sr_bits)
+}
+
+/// A scale the vector pipeline takes (else: the twin).
+fn fast_scale(s: i32) -> bool {
+    s.unsigned_abs() <= MAX_FAST_SCALE
+}
+
+/// The body of the block encoders, on checked, non-empty arguments; `p` is
+/// `None` when no block may take the vector pipeline.
+#[allow(clippy::too_many_arguments)]
+fn encode_blocks_prepared<C: Code>(
+    level: SimdLevel,
+    fmt: &MiniFloat,
+    opts: &ConvertOptions,
+    p: Option<&EncParams>,
+    src: &[f32],
+    block_size: usize,
+    scale_log2: &[i32],
+    index0: u64,
+    dst: &mut [C],
+) -> Result<(), FormatError> {
+    let Some(p) = p else {
+        return encode_f32_blocks_scalar(fmt, opts, src, block_size, scale_log2, index0, dst);
+    };
+    let mut p = *p;
+    p.stream = std::mem::size_of_val(dst) >= STREAM_BYTES;
+    let blocks = Blocks {
+        size: block_size,
+        scales: scale_log2,
+    };
+    let err = if src.len() >= PAR_THRESHOLD {
+        src.par_chunks(PAR_CHUNK)
+            .zip(dst.par_chunks_mut(PAR_CHUNK))
+            .enumerate()
+            .map(|(k, (s, d))| {
+                let e0 = k * PAR_CHUNK;
+                let i0 = index0.wrapping_add(e0 as u64);
+                encode_blocks_range(level, &p, opts, &blocks, e0, s, i0, d)
+            })
+            .reduce(|| false, |a, b| a | b)
+    } else {
+        encode_blocks_range(level, &p, opts, &blocks, 0, src, index0, dst)
+    };
+    if err {
+        // As in `encode_f32_with`: the twin words the error.
+        let x = if p.err_nan {
+            f32::NAN
+        } else {
+            f32::NEG_INFINITY
+        };
+        return Err(fmt
+            .encode_f32(x, opts, 0)
+            .err()
+            .unwrap_or_else(|| FormatError::NanInput(fmt.to_string())));
+    }
+    // Blocks with huge scales (the kernels skipped them): the twin.
+    for (b, s) in scale_log2.iter().enumerate() {
+        if !fast_scale(*s) {
+            let r = b * block_size..((b + 1) * block_size).min(src.len());
+            let i0 = index0.wrapping_add(r.start as u64);
+            encode_f32_scalar(fmt, opts, &src[r.clone()], *s, i0, &mut dst[r])?;
+        }
+    }
+    Ok(())
+}
+
+/// The scalar twin of [`encode_f32_blocks`]: [`encode_f32_scalar`] per block.
+pub fn encode_f32_blocks_scalar<C: Code>(
+    fmt: &MiniFloat,
+    opts: &ConvertOptions,
+    src: &[f32],
+    block_size: usize,
+    scale_log2: &[i32],
+    index0: u64,
+    dst: &mut [C],
+) -> Result<(), FormatError> {
+    check_blocks(fmt, src, block_size, scale_log2, dst.len(), C::BITS);
+    for (b, (s, d)) in src
+        .chunks(block_size)
+        .zip(dst.chunks_mut(block_size))
+        .enumerate()
+    {
+        let i0 = index0.wrapping_add((b * block_size) as u64);
+        encode_f32_scalar(fmt, opts, s, scale_log2[b], i0, d)?;
+    }
+    Ok(())
+}
+
+/// The argument checks shared by the block encoders (programming errors:
+/// they panic).
+fn check_blocks(
+    fmt: &MiniFloat,
+    src: &[f32],
+    block_size: usize,
+    scale_log2: &[i32],
+    dst_len: usize,
+    code_bits: u32,
+) {
+    assert_eq!(src.len(), dst_len, "encode_f32_blocks: length mismatch");
+    assert!(block_size > 0, "encode_f32_blocks: block size 0");
+    assert_eq!(
+        scale_log2.len(),
+        src.len().div_ceil(block_size),
+        "encode_f32_blocks: one scale per block"
+    );
+    assert!(
+        fmt.bits() <= code_bits,
+        "format {fmt} does not fit the code type"
+    );
+}
+
+/// Largest magnitude of each block, as f32 bits: `out[b]` is the maximum of
+/// `bits & 0x7fff_ffff` over elements `b × block_size ..` (the last block may
+/// be short), so a NaN or ±inf shows as ≥ `0x7f80_0000`. `out` must hold
+/// `src.len().div_ceil(block_size)` entries. Vectorized at
+/// [`detected_level`], parallel for inputs of at least [`PAR_THRESHOLD`].
+pub fn block_amax_bits(src: &[f32], block_size: usize, out: &mut [u32]) {
+    assert!(block_size > 0, "block_amax_bits: block size 0");
+    assert_eq!(
+        out.len(),
+        src.len().div_ceil(block_size),
+        "block_amax_bits: one output per block"
+    );
+    let level = detected_level();
+    if src.len() >= PAR_THRESHOLD {
+        // Whole blocks per task, about PAR_CHUNK elements each.
+        let per = (PAR_CHUNK / block_size).max(1);
+        src.par_chunks(per * block_size)
+            .zip(out.par_chunks_mut(per))
+            .for_each(|(s, o)| amax_at(level, s, block_size, o));
+    } else {
+        amax_at(level, src, block_size, out);
+    }
+}
+
 /// Decodes codes to f32 (`dst[i] = value(src[i])`), at [`detected_level`] and
 /// in parallel for large inputs; bit-identical to [`decode_f32_scalar`]
 /// (NaN payloads included).
@@ -328,6 +608,9 @@ struct EncParams {
     s0_eb: u32,
     /// The format and scale fit `encode_lane_simple`.
     simple: bool,
+    /// The format alone fits `encode_lane_simple` (signed, gradual
+    /// underflow); `simple` adds the scale's condition.
+    simple_fmt: bool,
     /// Write the output with non-temporal stores (large outputs).
     stream: bool,
     /// The divisor's exponent.
@@ -369,6 +652,12 @@ struct EncParams {
 
 impl EncParams {
     fn new(fmt: &MiniFloat, opts: &ConvertOptions, scale: i32) -> Result<Self, FormatError> {
+        Ok(Self::unscaled(fmt, opts)?.with_scale(scale))
+    }
+
+    /// The parameters with scale 0 (the expensive part: the twin is asked
+    /// for every special code). Only `with_scale` depends on the scale.
+    fn unscaled(fmt: &MiniFloat, opts: &ConvertOptions) -> Result<Self, FormatError> {
         let policy = fmt.resolve_overflow(opts.overflow)?;
         let m = fmt.mbits;
         let emin = match fmt.exp0 {
@@ -400,16 +689,16 @@ impl EncParams {
             Err(_) => (0, true),
         };
         let r = opts.sr_bits.clamp(1, 32);
+        let simple_fmt = fmt.signed && fmt.exp0 == Exp0::Subnormal;
         Ok(EncParams {
             m,
             emin,
-            eb: (emin + 127 + scale).max(1) as u32,
-            s0_eb: (23 - m as i32 + (emin + 127 + scale).max(1)) as u32,
-            // f32 subnormals (exponent −126 − scale and below) need no
-            // normalization when that is at or below emin.
-            simple: fmt.signed && fmt.exp0 == Exp0::Subnormal && -126 - scale <= emin,
+            eb: 0,
+            s0_eb: 0,
+            simple: false,
+            simple_fmt,
             stream: false,
-            scale,
+            scale: 0,
             flush: fmt.exp0 == Exp0::Flush,
             exp0_normal: fmt.exp0 == Exp0::Normal,
             adj: if fmt.exp0 == Exp0::Normal { 1 << m } else { 0 },
@@ -439,7 +728,24 @@ impl EncParams {
             err_neginf,
             sr_shift: 32 - r,
             sr_mask: u32::MAX >> (32 - r),
-        })
+        }
+        .with_scale(0))
+    }
+
+    /// The same parameters for another scale: a handful of integer
+    /// operations, cheap enough to run once per block.
+    #[inline(always)]
+    fn with_scale(&self, scale: i32) -> Self {
+        let eb = (self.emin + 127 + scale).max(1);
+        EncParams {
+            eb: eb as u32,
+            s0_eb: (23 - self.m as i32 + eb) as u32,
+            // f32 subnormals (exponent −126 − scale and below) need no
+            // normalization when that is at or below emin.
+            simple: self.simple_fmt && -126 - scale <= self.emin,
+            scale,
+            ..*self
+        }
     }
 }
 
@@ -869,6 +1175,309 @@ fn encode_range<C: Code>(
         idx = idx.wrapping_add(room as u64);
     }
     err
+}
+
+// ---------------------------------------------------------------------------
+// Block-scaled encode
+
+/// Block layout of an `encode_f32_blocks` call.
+struct Blocks<'a> {
+    size: usize,
+    scales: &'a [i32],
+}
+
+/// Vector width of the block kernels' inner loop: a fixed trip count, so
+/// LLVM vectorizes it whole (its own loop would pick a step wider than a
+/// 32-element block and leave every block to the scalar remainder).
+const LANES: usize = 16;
+
+/// The lane pipeline over one run of elements sharing one scale, in
+/// fixed-width groups of [`LANES`] plus a tail; element `i` has low SR index
+/// `lo0 + i`.
+#[inline(always)]
+fn encode_lanes<const MODE: u8, const SIMPLE: bool, C: Code>(
+    p: &EncParams,
+    src: &[f32],
+    dst: &mut [C],
+    key: u32,
+    lo0: u32,
+) {
+    let lane = |i: usize, x: f32| {
+        let rand = if MODE == SR {
+            sr_random(key, lo0.wrapping_add(i as u32))
+        } else {
+            0
+        };
+        let b = x.to_bits();
+        C::from_u32(if SIMPLE {
+            encode_lane_simple::<MODE>(p, b, rand)
+        } else {
+            encode_lane_general::<MODE>(p, b, rand)
+        })
+    };
+    let n = src.len().min(dst.len());
+    let full = n / LANES * LANES;
+    for (g, (s, d)) in src[..full]
+        .chunks_exact(LANES)
+        .zip(dst[..full].chunks_exact_mut(LANES))
+        .enumerate()
+    {
+        let s: &[f32; LANES] = s.try_into().expect("exact chunk");
+        let d: &mut [C; LANES] = d.try_into().expect("exact chunk");
+        for j in 0..LANES {
+            d[j] = lane(g * LANES + j, s[j]);
+        }
+    }
+    for i in full..n {
+        dst[i] = lane(i, src[i]);
+    }
+}
+
+/// The block kernel: `src[0]` is element `e0` of the call, SR indices as in
+/// `encode_block`. Each block's parameters come from the call's by one
+/// `with_scale`; blocks whose scale the pipeline does not take are left for
+/// the caller (the twin). Returns whether any element is an error.
+#[inline(always)]
+fn encode_blocks_seg<const MODE: u8, C: Code>(
+    base: &EncParams,
+    blocks: &Blocks,
+    e0: usize,
+    src: &[f32],
+    dst: &mut [C],
+    key: u32,
+    lo0: u32,
+) -> bool {
+    let base = *base; // a by-value copy, see `encode_block`
+    let n = src.len().min(dst.len());
+    let (src, dst) = (&src[..n], &mut dst[..n]);
+    let mut b = e0 / blocks.size;
+    let mut start = e0 - b * blocks.size; // position inside block b
+    let mut off = 0;
+    while off < n {
+        let len = (blocks.size - start).min(n - off);
+        let scale = blocks.scales[b];
+        if fast_scale(scale) {
+            let p = base.with_scale(scale);
+            let (s, d) = (&src[off..off + len], &mut dst[off..off + len]);
+            let lo = lo0.wrapping_add(off as u32);
+            if p.simple {
+                encode_lanes::<MODE, true, C>(&p, s, d, key, lo);
+            } else {
+                encode_lanes::<MODE, false, C>(&p, s, d, key, lo);
+            }
+        }
+        off += len;
+        b += 1;
+        start = 0;
+    }
+    (base.err_nan && src.iter().any(|x| x.is_nan()))
+        || (base.err_neginf && src.contains(&f32::NEG_INFINITY))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn encode_blocks_avx2<const MODE: u8, C: Code>(
+    p: &EncParams,
+    blocks: &Blocks,
+    e0: usize,
+    src: &[f32],
+    dst: &mut [C],
+    key: u32,
+    lo0: u32,
+) -> bool {
+    if p.stream {
+        let kernel = |off: usize, s: &[f32], d: &mut [C]| {
+            encode_blocks_seg::<MODE, C>(
+                p,
+                blocks,
+                e0 + off,
+                s,
+                d,
+                key,
+                lo0.wrapping_add(off as u32),
+            )
+        };
+        // SAFETY: this function only runs on CPUs with AVX2.
+        streamed(src, dst, kernel, |d, s, n| unsafe {
+            nt::copy_avx2(d, s, n)
+        })
+    } else {
+        encode_blocks_seg::<MODE, C>(p, blocks, e0, src, dst, key, lo0)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn encode_blocks_avx512<const MODE: u8, C: Code>(
+    p: &EncParams,
+    blocks: &Blocks,
+    e0: usize,
+    src: &[f32],
+    dst: &mut [C],
+    key: u32,
+    lo0: u32,
+) -> bool {
+    if p.stream {
+        let kernel = |off: usize, s: &[f32], d: &mut [C]| {
+            encode_blocks_seg::<MODE, C>(
+                p,
+                blocks,
+                e0 + off,
+                s,
+                d,
+                key,
+                lo0.wrapping_add(off as u32),
+            )
+        };
+        // SAFETY: this function only runs on CPUs with AVX-512.
+        streamed(src, dst, kernel, |d, s, n| unsafe {
+            nt::copy_avx512(d, s, n)
+        })
+    } else {
+        encode_blocks_seg::<MODE, C>(p, blocks, e0, src, dst, key, lo0)
+    }
+}
+
+/// Runs the block kernel for one mode at one level.
+#[allow(clippy::too_many_arguments)]
+fn encode_blocks_at<const MODE: u8, C: Code>(
+    level: SimdLevel,
+    p: &EncParams,
+    blocks: &Blocks,
+    e0: usize,
+    src: &[f32],
+    dst: &mut [C],
+    key: u32,
+    lo0: u32,
+) -> bool {
+    match level {
+        // SAFETY: callers lower `level` to `detected_level()`.
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => unsafe {
+            encode_blocks_avx512::<MODE, C>(p, blocks, e0, src, dst, key, lo0)
+        },
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => unsafe {
+            encode_blocks_avx2::<MODE, C>(p, blocks, e0, src, dst, key, lo0)
+        },
+        _ => encode_blocks_seg::<MODE, C>(p, blocks, e0, src, dst, key, lo0),
+    }
+}
+
+/// `encode_range` for blocks: `src[0]` is element `e0` of the call.
+#[allow(clippy::too_many_arguments)]
+fn encode_blocks_range<C: Code>(
+    level: SimdLevel,
+    p: &EncParams,
+    opts: &ConvertOptions,
+    blocks: &Blocks,
+    e0: usize,
+    src: &[f32],
+    index0: u64,
+    dst: &mut [C],
+) -> bool {
+    let mut err = false;
+    let mut off = 0;
+    let mut idx = index0;
+    while off < src.len() {
+        let lo = idx as u32;
+        let room = ((1u64 << 32) - lo as u64).min((src.len() - off) as u64) as usize;
+        let key = sr_key(opts.seed, (idx >> 32) as u32);
+        let (s, d) = (&src[off..off + room], &mut dst[off..off + room]);
+        let e = e0 + off;
+        err |= match opts.rounding {
+            Rounding::Rne => encode_blocks_at::<RNE, C>(level, p, blocks, e, s, d, key, lo),
+            Rounding::Rna => encode_blocks_at::<RNA, C>(level, p, blocks, e, s, d, key, lo),
+            Rounding::Rtz => encode_blocks_at::<RTZ, C>(level, p, blocks, e, s, d, key, lo),
+            Rounding::Ru => encode_blocks_at::<RU, C>(level, p, blocks, e, s, d, key, lo),
+            Rounding::Rd => encode_blocks_at::<RD, C>(level, p, blocks, e, s, d, key, lo),
+            Rounding::Rto => encode_blocks_at::<RTO, C>(level, p, blocks, e, s, d, key, lo),
+            Rounding::Sr => encode_blocks_at::<SR, C>(level, p, blocks, e, s, d, key, lo),
+        };
+        off += room;
+        idx = idx.wrapping_add(room as u64);
+    }
+    err
+}
+
+/// Per-block maxima of `bits & 0x7fff_ffff` (portable; LLVM does not turn
+/// short per-block reductions into vector code, hence the intrinsics below).
+#[inline(always)]
+fn amax_blocks(src: &[f32], block_size: usize, out: &mut [u32]) {
+    for (blk, o) in src.chunks(block_size).zip(out.iter_mut()) {
+        *o = blk
+            .iter()
+            .fold(0u32, |m, x| m.max(x.to_bits() & 0x7fff_ffff));
+    }
+}
+
+/// `amax_blocks` with 8-lane unsigned maxima, for block sizes that are a
+/// multiple of 8 (others take the portable loop).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn amax_blocks_avx2(src: &[f32], block_size: usize, out: &mut [u32]) {
+    use std::arch::x86_64::*;
+    if !block_size.is_multiple_of(8) {
+        return amax_blocks(src, block_size, out);
+    }
+    let mask = _mm256_set1_epi32(0x7fff_ffff);
+    let whole = src.len() / block_size;
+    for (b, o) in out[..whole].iter_mut().enumerate() {
+        let p = src[b * block_size..].as_ptr();
+        let mut acc = _mm256_setzero_si256();
+        let mut k = 0;
+        while k < block_size {
+            // SAFETY: `k + 8 ≤ block_size` elements from the block's start are in `src`.
+            let v = unsafe { _mm256_loadu_si256(p.add(k) as *const __m256i) };
+            acc = _mm256_max_epu32(acc, _mm256_and_si256(v, mask));
+            k += 8;
+        }
+        let m = _mm_max_epu32(
+            _mm256_castsi256_si128(acc),
+            _mm256_extracti128_si256::<1>(acc),
+        );
+        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0b0100_1110>(m));
+        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0b1011_0001>(m));
+        *o = _mm_cvtsi128_si32(m) as u32;
+    }
+    amax_blocks(&src[whole * block_size..], block_size, &mut out[whole..]);
+}
+
+/// `amax_blocks` with 16-lane unsigned maxima, for block sizes that are a
+/// multiple of 16 (others take the AVX2 code).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn amax_blocks_avx512(src: &[f32], block_size: usize, out: &mut [u32]) {
+    use std::arch::x86_64::*;
+    if !block_size.is_multiple_of(16) {
+        return amax_blocks_avx2(src, block_size, out);
+    }
+    let mask = _mm512_set1_epi32(0x7fff_ffff);
+    let whole = src.len() / block_size;
+    for (b, o) in out[..whole].iter_mut().enumerate() {
+        let p = src[b * block_size..].as_ptr();
+        let mut acc = _mm512_setzero_si512();
+        let mut k = 0;
+        while k < block_size {
+            // SAFETY: `k + 16 ≤ block_size` elements from the block's start are in `src`.
+            let v = unsafe { _mm512_loadu_si512(p.add(k) as *const _) };
+            acc = _mm512_max_epu32(acc, _mm512_and_si512(v, mask));
+            k += 16;
+        }
+        *o = _mm512_reduce_max_epu32(acc);
+    }
+    amax_blocks_avx2(&src[whole * block_size..], block_size, &mut out[whole..]);
+}
+
+fn amax_at(level: SimdLevel, src: &[f32], block_size: usize, out: &mut [u32]) {
+    match level {
+        // SAFETY: `level` is `detected_level()`.
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => unsafe { amax_blocks_avx512(src, block_size, out) },
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => unsafe { amax_blocks_avx2(src, block_size, out) },
+        _ => amax_blocks(src, block_size, out),
+    }
 }
 
 // ---------------------------------------------------------------------------

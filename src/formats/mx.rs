@@ -279,45 +279,60 @@ fn blocks_per_row(fmt: &BlockFormat, row_len: usize) -> usize {
     row_len.div_ceil(fmt.block_size)
 }
 
+/// Elements per MX tile: a tile's block maxima, scales and codes are all
+/// computed while its inputs are in the L1 cache, so the data is read from
+/// memory once.
+const MX_TILE: usize = 4096;
+
+/// Most blocks in one tile (bounds the per-tile stack buffers).
+const MX_TILE_BLOCKS: usize = 256;
+
 fn quantize_mx(
     fmt: &BlockFormat,
     eopts: &ConvertOptions,
     data: &[f32],
     row_len: usize,
 ) -> Result<BlockTensor, FormatError> {
-    let info = elem_info(fmt);
+    use rayon::prelude::*;
+    let bs = fmt.block_size;
     let nblocks = data.len() / row_len * blocks_per_row(fmt, row_len);
+    // Segments of whole blocks: when rows hold whole blocks the flat tensor
+    // is uniform and is cut anywhere on a block boundary, else per row.
+    let seg_len = if row_len.is_multiple_of(bs) {
+        (fast::PAR_CHUNK / bs).max(1) * bs
+    } else {
+        row_len
+    };
+    let seg_blocks = seg_len.div_ceil(bs);
     let mut codes = vec![0u8; data.len()];
-    let mut scales = Vec::with_capacity(nblocks);
-    for (r, (row, crow)) in data
-        .chunks(row_len)
-        .zip(codes.chunks_mut(row_len))
-        .enumerate()
-    {
-        let row0 = (r * row_len) as u64;
-        for (b, (blk, cblk)) in row
-            .chunks(fmt.block_size)
-            .zip(crow.chunks_mut(fmt.block_size))
+    let mut scales = vec![0u8; nblocks];
+    // Prepared once; its error only counts if some block is encoded (as
+    // when `fast::encode_f32` ran per block).
+    let enc = match &fmt.element {
+        ElementFormat::Float(f) => Some(fast::BlockEncoder::new(f, eopts)),
+        ElementFormat::Int(_) => None,
+    };
+    let ctx = MxCtx {
+        fmt,
+        info: elem_info(fmt),
+        eopts,
+        enc: enc.as_ref(),
+    };
+    /// (segment number, ((inputs, codes), scales)), as the zipped chunks come.
+    type Segment<'a> = (usize, ((&'a [f32], &'a mut [u8]), &'a mut [u8]));
+    let work = |(k, ((seg, cseg), sseg)): Segment| mx_segment(&ctx, seg, cseg, sseg, k * seg_len);
+    if data.len() >= fast::PAR_THRESHOLD {
+        data.par_chunks(seg_len)
+            .zip(codes.par_chunks_mut(seg_len))
+            .zip(scales.par_chunks_mut(seg_blocks))
             .enumerate()
-        {
-            let s = mx_scale_code(fmt.rule, amax_bits(blk), &info);
-            scales.push(s);
-            if s == 0xff {
-                continue; // codes stay 0: a NaN scale carries the whole block
-            }
-            let shift = s as i32 - 127 + fmt.element_scale_log2;
-            let index0 = row0 + (b * fmt.block_size) as u64;
-            match &fmt.element {
-                ElementFormat::Float(f) => fast::encode_f32(f, eopts, blk, shift, index0, cblk)?,
-                ElementFormat::Int(i) => {
-                    let k = exp2i(-shift);
-                    for (j, (x, c)) in blk.iter().zip(cblk.iter_mut()).enumerate() {
-                        // Exact: a power-of-two scaling of an f32 stays far inside f64.
-                        *c = i.encode(*x as f64 * k, eopts, index0 + j as u64)? as u8;
-                    }
-                }
-            }
-        }
+            .try_for_each(work)?;
+    } else {
+        data.chunks(seg_len)
+            .zip(codes.chunks_mut(seg_len))
+            .zip(scales.chunks_mut(seg_blocks))
+            .enumerate()
+            .try_for_each(work)?;
     }
     Ok(BlockTensor {
         format: *fmt,
@@ -326,6 +341,76 @@ fn quantize_mx(
         scales,
         tensor_scale: None,
     })
+}
+
+/// What every MX segment needs.
+struct MxCtx<'a> {
+    fmt: &'a BlockFormat,
+    info: ElemInfo,
+    eopts: &'a ConvertOptions,
+    /// The prepared element encoder (minifloat elements only).
+    enc: Option<&'a Result<fast::BlockEncoder, FormatError>>,
+}
+
+/// Quantizes one segment (whole blocks, the last one possibly short) whose
+/// first element has flat index `seg0`, tile by tile.
+fn mx_segment(
+    ctx: &MxCtx,
+    seg: &[f32],
+    cseg: &mut [u8],
+    sseg: &mut [u8],
+    seg0: usize,
+) -> Result<(), FormatError> {
+    let fmt = ctx.fmt;
+    let bs = fmt.block_size;
+    let tile_blocks = (MX_TILE / bs).clamp(1, MX_TILE_BLOCKS);
+    let mut amax = [0u32; MX_TILE_BLOCKS];
+    let mut shifts = [0i32; MX_TILE_BLOCKS];
+    for (t, ((tile, ctile), stile)) in seg
+        .chunks(tile_blocks * bs)
+        .zip(cseg.chunks_mut(tile_blocks * bs))
+        .zip(sseg.chunks_mut(tile_blocks))
+        .enumerate()
+    {
+        let nb = stile.len();
+        fast::block_amax_bits(tile, bs, &mut amax[..nb]);
+        for ((s, sh), &a) in stile.iter_mut().zip(&mut shifts).zip(&amax[..nb]) {
+            *s = mx_scale_code(fmt.rule, a, &ctx.info);
+            *sh = *s as i32 - 127 + fmt.element_scale_log2;
+        }
+        let tile0 = seg0 + t * tile_blocks * bs;
+        // Runs of blocks with finite scales. A NaN scale's codes stay 0 (the
+        // scale carries the whole block), and its block is never encoded: it
+        // would trip a NaN-error policy on a NaN the scale already records.
+        let mut b = 0;
+        while b < nb {
+            if stile[b] == 0xff {
+                b += 1;
+                continue;
+            }
+            let run = stile[b..].iter().position(|&s| s == 0xff).unwrap_or(nb - b);
+            let r = b * bs..((b + run) * bs).min(tile.len());
+            let index0 = (tile0 + r.start) as u64;
+            let (src, dst) = (&tile[r.clone()], &mut ctile[r]);
+            let shifts = &shifts[b..b + run];
+            match (&fmt.element, ctx.enc) {
+                (ElementFormat::Float(_), Some(enc)) => {
+                    let enc = enc.as_ref().map_err(|e| e.clone())?;
+                    enc.encode_blocks(src, bs, shifts, index0, dst)?
+                }
+                (ElementFormat::Int(i), _) => {
+                    for (j, (x, c)) in src.iter().zip(dst.iter_mut()).enumerate() {
+                        let k = exp2i(-shifts[j / bs]);
+                        // Exact: a power-of-two scaling of an f32 stays far inside f64.
+                        *c = i.encode(*x as f64 * k, ctx.eopts, index0 + j as u64)? as u8;
+                    }
+                }
+                (ElementFormat::Float(_), None) => unreachable!("prepared for minifloats"),
+            }
+            b += run;
+        }
+    }
+    Ok(())
 }
 
 /// NVFP4 tensor scale: `amax / (scale_max × elem_max)` in f32, 1.0 when 0.
