@@ -7,26 +7,7 @@ mod cli_support;
 use std::fs;
 use std::path::Path;
 
-use cli_support::{bits, bitsim, descr, f32_le, listing, npy_bytes, put, read_f32};
-
-fn quantize(input: &Path, output: &Path, format: &str, extra: &[&str]) {
-    let mut a = vec![
-        "quantize".to_string(),
-        "--format".into(),
-        format.into(),
-        "--input".into(),
-        input.display().to_string(),
-        "--output".into(),
-        output.display().to_string(),
-    ];
-    a.extend(extra.iter().map(|s| s.to_string()));
-    let o = bitsim(&a);
-    assert!(
-        o.status.success(),
-        "quantize failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+use cli_support::{bits, descr, f32_le, listing, npy_bytes, put, quantize, read_f32};
 
 /// (dtype, shape, raw little-endian data) of every array in an .npz.
 fn npz(path: &Path) -> Vec<(String, String, Vec<u64>, Vec<u8>)> {

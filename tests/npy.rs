@@ -5,47 +5,11 @@
 mod cli_support;
 
 use std::fs;
-use std::path::Path;
 
 use cli_support::{
-    assert_error, bits, bitsim, descr, f32_le, f64_le, listing, npy_bytes, open_npy, put, read_f32,
+    assert_error, bits, descr, f32_le, f64_le, listing, npy_bytes, open_npy, put, quantize,
+    quantize_run, read_f32,
 };
-
-/// Runs `quantize` and asserts success; returns stdout.
-fn quantize(input: &Path, output: &Path, format: &str, extra: &[&str]) -> String {
-    let mut a = vec![
-        "quantize".to_string(),
-        "--format".into(),
-        format.into(),
-        "--input".into(),
-        input.display().to_string(),
-        "--output".into(),
-        output.display().to_string(),
-    ];
-    a.extend(extra.iter().map(|s| s.to_string()));
-    let o = bitsim(&a);
-    assert!(
-        o.status.success(),
-        "quantize failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-/// Runs `quantize` expecting failure; returns the output.
-fn quantize_err(input: &Path, output: &Path, format: &str, extra: &[&str]) -> std::process::Output {
-    let mut a = vec![
-        "quantize".to_string(),
-        "--format".into(),
-        format.into(),
-        "--input".into(),
-        input.display().to_string(),
-        "--output".into(),
-        output.display().to_string(),
-    ];
-    a.extend(extra.iter().map(|s| s.to_string()));
-    bitsim(&a)
-}
 
 /// FP4 inputs and their RNE results (saturating: FP4 has no inf/NaN).
 const FP4_IN: [f64; 10] = [0.25, 0.75, 2.5, 5.0, -3.5, 7.0, 1e-9, -0.0, 6.0, -1.25];
@@ -269,7 +233,7 @@ fn check_bad_input(bytes: &[u8], format: &str, extra: &[&str], reason: &str) {
     let d = tempfile::tempdir().unwrap();
     let inp = put(d.path(), "in.npy", bytes);
     let out = d.path().join("out.npy");
-    let o = quantize_err(&inp, &out, format, extra);
+    let o = quantize_run(&inp, &out, format, extra);
     assert_error(&o, &inp.display().to_string(), reason);
     assert_eq!(
         listing(d.path()),
@@ -390,7 +354,7 @@ fn failure_keeps_an_existing_output() {
         &npy_bytes("<f4", false, "(1,)", &f32_le(&[f32::NAN])),
     );
     let out = put(d.path(), "out.npy", b"old");
-    let o = quantize_err(&inp, &out, "e2m1", &["--nan", "error"]);
+    let o = quantize_run(&inp, &out, "e2m1", &["--nan", "error"]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(fs::read(&out).unwrap(), b"old");
     assert_eq!(listing(d.path()), ["in.npy", "out.npy"]);
@@ -402,7 +366,7 @@ fn missing_input_and_unwritable_output() {
     let missing = d.path().join("missing.npy");
     let out = d.path().join("out.npy");
     assert_error(
-        &quantize_err(&missing, &out, "e4m3", &[]),
+        &quantize_run(&missing, &out, "e4m3", &[]),
         "missing.npy",
         "cannot read",
     );
@@ -415,13 +379,13 @@ fn missing_input_and_unwritable_output() {
     );
     let nowhere = d.path().join("no-such-dir").join("out.npy");
     assert_error(
-        &quantize_err(&inp, &nowhere, "e4m3", &[]),
+        &quantize_run(&inp, &nowhere, "e4m3", &[]),
         "out.npy",
         "cannot create output",
     );
     // The output names an existing directory: the rename fails, the temp file goes.
     fs::create_dir(d.path().join("adir")).unwrap();
-    let o = quantize_err(&inp, &d.path().join("adir"), "e4m3", &[]);
+    let o = quantize_run(&inp, &d.path().join("adir"), "e4m3", &[]);
     assert_error(&o, "adir", "cannot write output");
     assert_eq!(listing(d.path()), ["adir", "in.npy"]);
     assert!(listing(&d.path().join("adir")).is_empty());
@@ -437,27 +401,27 @@ fn bad_format_and_options_for_quantize() {
     );
     let out = d.path().join("out.npy");
     assert_error(
-        &quantize_err(&inp, &out, "e0m0", &[]),
+        &quantize_run(&inp, &out, "e0m0", &[]),
         "e0m0",
         "exponent bits",
     );
     assert_error(
-        &quantize_err(&inp, &out, "bogus", &[]),
+        &quantize_run(&inp, &out, "bogus", &[]),
         "bogus",
         "unknown format",
     );
     assert_error(
-        &quantize_err(&inp, &out, "e4m3", &["--rounding", "x"]),
+        &quantize_run(&inp, &out, "e4m3", &["--rounding", "x"]),
         "--rounding x",
         "unknown rounding",
     );
     assert_error(
-        &quantize_err(&inp, &out, "e4m3", &["--overflow", "inf"]),
+        &quantize_run(&inp, &out, "e4m3", &["--overflow", "inf"]),
         "--overflow inf",
         "no infinity",
     );
     assert_error(
-        &quantize_err(&inp, &out, "mxfp4", &["--overflow", "inf"]),
+        &quantize_run(&inp, &out, "mxfp4", &["--overflow", "inf"]),
         "--overflow inf",
         "no infinity",
     );
@@ -490,7 +454,7 @@ fn block_format_input_errors() {
     // --codes for a block format needs an .npz output name.
     let d = tempfile::tempdir().unwrap();
     let inp = put(d.path(), "in.npy", &npy_bytes("<f4", false, "(2,)", &f4));
-    let o = quantize_err(&inp, &d.path().join("out.npy"), "mxfp4", &["--codes"]);
+    let o = quantize_run(&inp, &d.path().join("out.npy"), "mxfp4", &["--codes"]);
     assert_error(&o, "--output", ".npz");
     assert_eq!(listing(d.path()), ["in.npy"]);
 }

@@ -129,3 +129,29 @@ pub fn read_f32(path: &Path) -> (Vec<u64>, Vec<f32>) {
 pub fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
 }
+
+/// Runs `bitsim quantize --format F --input IN --output OUT [extra…]`.
+pub fn quantize_run(input: &Path, output: &Path, format: &str, extra: &[&str]) -> Output {
+    let mut a = vec![
+        "quantize".to_string(),
+        "--format".into(),
+        format.into(),
+        "--input".into(),
+        input.display().to_string(),
+        "--output".into(),
+        output.display().to_string(),
+    ];
+    a.extend(extra.iter().map(|s| s.to_string()));
+    bitsim(&a)
+}
+
+/// Runs `quantize` and asserts success; returns stdout.
+pub fn quantize(input: &Path, output: &Path, format: &str, extra: &[&str]) -> String {
+    let o = quantize_run(input, output, format, extra);
+    assert!(
+        o.status.success(),
+        "quantize failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
