@@ -4,6 +4,7 @@
 //! `encode_f32_scalar` / `decode_f32_scalar` (the format core), never from the
 //! fast code.
 
+mod seeded;
 use bitsim::formats::fast::{
     self, decode_f32_scalar, decode_f32_with, encode_f32_blocks_scalar, encode_f32_blocks_with,
     encode_f32_scalar, encode_f32_with, Code, SimdLevel, PAR_THRESHOLD,
@@ -11,6 +12,7 @@ use bitsim::formats::fast::{
 use bitsim::formats::{
     parse, ConvertOptions, ElementFormat, Format, MiniFloat, NanPolicy, Overflow, Rounding,
 };
+use seeded::Rng;
 
 /// Formats of at most 8 bits (u8 codes).
 const U8_FORMATS: &[&str] = &[
@@ -58,25 +60,6 @@ fn minifloat(name: &str) -> MiniFloat {
     match parse(name).unwrap_or_else(|e| panic!("{name}: {e}")) {
         Format::Element(ElementFormat::Float(f)) => f,
         other => panic!("{name} is not a minifloat: {other}"),
-    }
-}
-
-/// splitmix64: a tiny seeded generator, so the inputs are reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn u32(&mut self) -> u32 {
-        (self.next() >> 32) as u32
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
     }
 }
 

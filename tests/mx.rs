@@ -2,8 +2,10 @@
 //! fast-versus-reference sweep. Every expected number below is derived by hand
 //! in the comment next to it, never by the code under test.
 
+mod seeded;
 use bitsim::formats::mx::{quantize, quantize_reference, BlockTensor};
 use bitsim::formats::{parse, BlockFormat, ConvertOptions, Format, Rounding};
+use seeded::Rng;
 
 fn block(name: &str) -> BlockFormat {
     match parse(name).unwrap() {
@@ -353,27 +355,6 @@ fn nvfp4_zero_nan_and_tiny_blocks() {
 // ---------------------------------------------------------------------------
 // Fast versus reference on seeded random data.
 // ---------------------------------------------------------------------------
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn gauss(&mut self) -> f64 {
-        let u = self.unit().max(1e-300);
-        let v = self.unit();
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
 
 /// One of several input distributions.
 fn sample(kind: usize, rng: &mut Rng) -> f32 {

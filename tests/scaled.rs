@@ -1,9 +1,11 @@
 //! Scaled tensors: hand-derived examples, a real half-step error bound, zero
 //! groups and NaN handling. Expected numbers are derived in the comments.
 
+mod seeded;
 use bitsim::formats::parse::{parse_element, E4M3, E8M0};
 use bitsim::formats::scaled::{quantize, Axis, Granularity, ScaleOptions, ScaledTensor};
 use bitsim::formats::{ConvertOptions, ElementFormat, Rounding};
+use seeded::Rng;
 
 fn el(s: &str) -> ElementFormat {
     parse_element(s).unwrap()
@@ -134,22 +136,6 @@ fn default_scale_rounds_up_so_nothing_clips() {
     };
     let t = q(&[1.0, -1.0], 1, 2, "int8", Granularity::PerTensor, &sym);
     assert_eq!(t.codes, vec![127, 0x81]);
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn gauss(&mut self) -> f64 {
-        let u = ((self.next() >> 11) as f64 / (1u64 << 53) as f64).max(1e-300);
-        let v = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
 }
 
 /// For integer elements under RNE with round-up scales: |code × s − v| ≤ s / 2 exactly,
