@@ -984,47 +984,49 @@ fn encode_block<const MODE: u8, const SIMPLE: bool, C: Code>(
         || (p.err_neginf && src.contains(&f32::NEG_INFINITY))
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn encode_block_avx2<const MODE: u8, const SIMPLE: bool, C: Code>(
-    p: &EncParams,
-    src: &[f32],
-    dst: &mut [C],
-    key: u32,
-    lo0: u32,
-) -> bool {
-    if p.stream {
-        let kernel = |off: usize, s: &[f32], d: &mut [C]| {
-            encode_block::<MODE, SIMPLE, C>(p, s, d, key, lo0.wrapping_add(off as u32))
-        };
-        // SAFETY: this function only runs on CPUs with AVX2.
-        streamed(src, dst, kernel, |d, s, n| unsafe {
-            nt::copy_avx2(d, s, n)
-        })
-    } else {
-        encode_block::<MODE, SIMPLE, C>(p, src, dst, key, lo0)
-    }
+/// Defines the AVX2 and the AVX-512 compilation of one body: the same code
+/// under each `#[target_feature]` set, so LLVM vectorizes it for that ISA.
+/// Inside the body, `nt_copy` is that ISA's streaming (non-temporal) copy.
+/// Callers must only call each function on a CPU with its features.
+macro_rules! per_isa {
+    (fn [$avx2:ident, $avx512:ident] [$($gen:tt)*] ($($args:tt)*) $(-> $ret:ty)? $body:block) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        unsafe fn $avx2<$($gen)*>($($args)*) $(-> $ret)? {
+            #[allow(unused_imports)]
+            use nt::copy_avx2 as nt_copy;
+            $body
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+        unsafe fn $avx512<$($gen)*>($($args)*) $(-> $ret)? {
+            #[allow(unused_imports)]
+            use nt::copy_avx512 as nt_copy;
+            $body
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-unsafe fn encode_block_avx512<const MODE: u8, const SIMPLE: bool, C: Code>(
-    p: &EncParams,
-    src: &[f32],
-    dst: &mut [C],
-    key: u32,
-    lo0: u32,
-) -> bool {
-    if p.stream {
-        let kernel = |off: usize, s: &[f32], d: &mut [C]| {
-            encode_block::<MODE, SIMPLE, C>(p, s, d, key, lo0.wrapping_add(off as u32))
-        };
-        // SAFETY: this function only runs on CPUs with AVX-512.
-        streamed(src, dst, kernel, |d, s, n| unsafe {
-            nt::copy_avx512(d, s, n)
-        })
-    } else {
-        encode_block::<MODE, SIMPLE, C>(p, src, dst, key, lo0)
+per_isa! {
+    fn [encode_block_avx2, encode_block_avx512] [const MODE: u8, const SIMPLE: bool, C: Code] (
+        p: &EncParams,
+        src: &[f32],
+        dst: &mut [C],
+        key: u32,
+        lo0: u32,
+    ) -> bool {
+        if p.stream {
+            let kernel = |off: usize, s: &[f32], d: &mut [C]| {
+                encode_block::<MODE, SIMPLE, C>(p, s, d, key, lo0.wrapping_add(off as u32))
+            };
+            // SAFETY: each compilation only runs on CPUs with its ISA.
+            streamed(src, dst, kernel, |d, s, n| unsafe {
+                nt_copy(d, s, n)
+            })
+        } else {
+            encode_block::<MODE, SIMPLE, C>(p, src, dst, key, lo0)
+        }
     }
 }
 
@@ -1274,67 +1276,35 @@ fn encode_blocks_seg<const MODE: u8, C: Code>(
         || (base.err_neginf && src.contains(&f32::NEG_INFINITY))
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn encode_blocks_avx2<const MODE: u8, C: Code>(
-    p: &EncParams,
-    blocks: &Blocks,
-    e0: usize,
-    src: &[f32],
-    dst: &mut [C],
-    key: u32,
-    lo0: u32,
-) -> bool {
-    if p.stream {
-        let kernel = |off: usize, s: &[f32], d: &mut [C]| {
-            encode_blocks_seg::<MODE, C>(
-                p,
-                blocks,
-                e0 + off,
-                s,
-                d,
-                key,
-                lo0.wrapping_add(off as u32),
-            )
-        };
-        // SAFETY: this function only runs on CPUs with AVX2.
-        streamed(src, dst, kernel, |d, s, n| unsafe {
-            nt::copy_avx2(d, s, n)
-        })
-    } else {
-        encode_blocks_seg::<MODE, C>(p, blocks, e0, src, dst, key, lo0)
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-unsafe fn encode_blocks_avx512<const MODE: u8, C: Code>(
-    p: &EncParams,
-    blocks: &Blocks,
-    e0: usize,
-    src: &[f32],
-    dst: &mut [C],
-    key: u32,
-    lo0: u32,
-) -> bool {
-    if p.stream {
-        let kernel = |off: usize, s: &[f32], d: &mut [C]| {
-            encode_blocks_seg::<MODE, C>(
-                p,
-                blocks,
-                e0 + off,
-                s,
-                d,
-                key,
-                lo0.wrapping_add(off as u32),
-            )
-        };
-        // SAFETY: this function only runs on CPUs with AVX-512.
-        streamed(src, dst, kernel, |d, s, n| unsafe {
-            nt::copy_avx512(d, s, n)
-        })
-    } else {
-        encode_blocks_seg::<MODE, C>(p, blocks, e0, src, dst, key, lo0)
+per_isa! {
+    fn [encode_blocks_avx2, encode_blocks_avx512] [const MODE: u8, C: Code] (
+        p: &EncParams,
+        blocks: &Blocks,
+        e0: usize,
+        src: &[f32],
+        dst: &mut [C],
+        key: u32,
+        lo0: u32,
+    ) -> bool {
+        if p.stream {
+            let kernel = |off: usize, s: &[f32], d: &mut [C]| {
+                encode_blocks_seg::<MODE, C>(
+                    p,
+                    blocks,
+                    e0 + off,
+                    s,
+                    d,
+                    key,
+                    lo0.wrapping_add(off as u32),
+                )
+            };
+            // SAFETY: each compilation only runs on CPUs with its ISA.
+            streamed(src, dst, kernel, |d, s, n| unsafe {
+                nt_copy(d, s, n)
+            })
+        } else {
+            encode_blocks_seg::<MODE, C>(p, blocks, e0, src, dst, key, lo0)
+        }
     }
 }
 
@@ -1650,37 +1620,25 @@ fn decode_block<C: Code>(dec: &Decoder, src: &[C], dst: &mut [f32]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn decode_block_avx2<C: Code>(dec: &Decoder, src: &[C], dst: &mut [f32], stream: bool) {
-    if stream {
-        let kernel = |_: usize, s: &[C], d: &mut [f32]| {
-            decode_block(dec, s, d);
-            false
-        };
-        // SAFETY: this function only runs on CPUs with AVX2.
-        streamed(src, dst, kernel, |d, s, n| unsafe {
-            nt::copy_avx2(d, s, n)
-        });
-    } else {
-        decode_block(dec, src, dst)
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-unsafe fn decode_block_avx512<C: Code>(dec: &Decoder, src: &[C], dst: &mut [f32], stream: bool) {
-    if stream {
-        let kernel = |_: usize, s: &[C], d: &mut [f32]| {
-            decode_block(dec, s, d);
-            false
-        };
-        // SAFETY: this function only runs on CPUs with AVX2.
-        streamed(src, dst, kernel, |d, s, n| unsafe {
-            nt::copy_avx512(d, s, n)
-        });
-    } else {
-        decode_block(dec, src, dst)
+per_isa! {
+    fn [decode_block_avx2, decode_block_avx512] [C: Code] (
+        dec: &Decoder,
+        src: &[C],
+        dst: &mut [f32],
+        stream: bool,
+    ) {
+        if stream {
+            let kernel = |_: usize, s: &[C], d: &mut [f32]| {
+                decode_block(dec, s, d);
+                false
+            };
+            // SAFETY: each compilation only runs on CPUs with its ISA.
+            streamed(src, dst, kernel, |d, s, n| unsafe {
+                nt_copy(d, s, n)
+            });
+        } else {
+            decode_block(dec, src, dst)
+        }
     }
 }
 
