@@ -127,6 +127,21 @@ fn element_error(input: &Path, shape: &[usize], i: usize, e: FormatError) -> Cli
     )
 }
 
+/// [`encode_scalar`] into the narrowest code container for `bits`.
+fn encode_sized<T: Copy + Sync>(
+    src: &[T],
+    bits: u32,
+    enc: impl Fn(T, u64) -> Result<u32, FormatError> + Sync,
+) -> Result<Codes, (usize, FormatError)> {
+    if bits <= 8 {
+        encode_scalar(src, enc, |c| c as u8).map(Codes::U8)
+    } else if bits <= 16 {
+        encode_scalar(src, enc, |c| c as u16).map(Codes::U16)
+    } else {
+        encode_scalar(src, enc, |c| c).map(Codes::U32)
+    }
+}
+
 /// Encodes every element with the scalar routine (one rounding from the
 /// stored type), in parallel chunks; the error names the first bad element.
 fn encode_scalar<T, C>(
@@ -197,27 +212,9 @@ fn quantize_element(
         (Data::F32(v), ElementFormat::Float(m)) if bits <= 16 => {
             encode_fast::<u16>(m, opts, v).map(Codes::U16)
         }
-        (Data::F32(v), _) => {
-            let enc = |x: f32, i| fmt.encode_f32(x, opts, i);
-            if bits <= 8 {
-                encode_scalar(v, enc, |c| c as u8).map(Codes::U8)
-            } else if bits <= 16 {
-                encode_scalar(v, enc, |c| c as u16).map(Codes::U16)
-            } else {
-                encode_scalar(v, enc, |c| c).map(Codes::U32)
-            }
-        }
+        (Data::F32(v), _) => encode_sized(v, bits, |x: f32, i| fmt.encode_f32(x, opts, i)),
         // f64 is rounded once, straight to the format (never through f32).
-        (Data::F64(v), _) => {
-            let enc = |x: f64, i| fmt.encode(x, opts, i);
-            if bits <= 8 {
-                encode_scalar(v, enc, |c| c as u8).map(Codes::U8)
-            } else if bits <= 16 {
-                encode_scalar(v, enc, |c| c as u16).map(Codes::U16)
-            } else {
-                encode_scalar(v, enc, |c| c).map(Codes::U32)
-            }
-        }
+        (Data::F64(v), _) => encode_sized(v, bits, |x: f64, i| fmt.encode(x, opts, i)),
     }
     .map_err(|(i, e)| element_error(&args.input, &arr.shape, i, e))?;
 
