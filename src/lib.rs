@@ -4,6 +4,7 @@
 //! Layers follow the project's design: [`formats`] (bit-exact number formats)
 //! at the bottom, the command line in [`cli`] on top.
 
+pub mod arith;
 pub mod atomic_file;
 pub mod cli;
 pub mod formats;

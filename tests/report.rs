@@ -218,6 +218,7 @@ fn synthetic() -> Results {
             number_lines,
         },
         rows,
+        ..Default::default()
     }
 }
 
@@ -724,6 +725,7 @@ fn demo_report() {
     let mut crowded = Results {
         meta: old.meta.clone(),
         rows: Vec::new(),
+        ..Default::default()
     };
     for i in 0..16u32 {
         let v = format!("matmul/variant-{i:02}-w{}a8", 1 + i % 8);

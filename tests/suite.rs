@@ -979,6 +979,7 @@ fn csv_and_json_round_trip() {
             ..RunMeta::default()
         },
         rows: rows.clone(),
+        ..Default::default()
     };
     let dir = tempfile::tempdir().unwrap();
     write_results(dir.path(), &results).unwrap();

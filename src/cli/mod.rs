@@ -5,15 +5,20 @@
 //! errors also exit with 2. Nothing here panics on bad input, and output
 //! files are written atomically (see [`common::write_atomically`]).
 
+pub mod arith;
+pub mod cachesim;
+pub mod calibrate;
 pub mod common;
 pub mod compare;
 pub mod formats;
+pub mod io;
 pub mod quantize;
 pub mod report;
+pub mod sim;
 pub mod variants;
 
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io::Write;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -46,6 +51,16 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Compare two results.json files; exit 1 when a metric regressed.
     Compare(compare::CompareArgs),
+    /// One operation of an arithmetic unit: exact result, unit result, bits, error.
+    Arith(arith::ArithArgs),
+    /// Cycles, utilisation and energy per layer of an accelerator model.
+    Sim(sim::SimArgs),
+    /// Closed-form and simulated memory traffic of a variant per cache size.
+    Io(io::IoArgs),
+    /// Per-level statistics of a cache hierarchy on a variant's accesses or a trace.
+    Cachesim(cachesim::CachesimArgs),
+    /// Measure this machine's compute and bandwidth ceilings (for the roofline).
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Runs the CLI on the given arguments (including the program name) and
@@ -59,8 +74,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return e.exit_code();
         }
     };
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     let result = run(cli, &mut out).and_then(|code| {
         out.flush().map_err(common::stdout_error)?;
         Ok(code)
@@ -70,7 +85,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         // A closed pipe (`bitsim formats show fp16 | head`) is not an error.
         Err(e) if e.input == "stdout" && e.reason == common::BROKEN_PIPE => 0,
         Err(e) => {
-            let _ = writeln!(io::stderr(), "bitsim: error: {e}");
+            let _ = writeln!(std::io::stderr(), "bitsim: error: {e}");
             EXIT_ERROR
         }
     }
@@ -86,6 +101,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
         Command::Variants(c) => variants::run(c, out).map(|_| 0),
         Command::Report(a) => report::run(&a, out),
         Command::Compare(a) => compare::run(&a, out),
+        Command::Arith(a) => arith::run(&a, out).map(|_| 0),
+        Command::Sim(a) => sim::run(&a, out).map(|_| 0),
+        Command::Io(a) => io::run(&a, out).map(|_| 0),
+        Command::Cachesim(a) => cachesim::run(&a, out).map(|_| 0),
+        Command::Calibrate(a) => calibrate::run(&a, out).map(|_| 0),
     }
 }
 

@@ -13,8 +13,9 @@ use super::common::{stdout_error, CliError};
 use super::compare::load;
 use crate::hw::energy::EnergyTable;
 use crate::report::write_report;
-use crate::suite::files::{CSV_NAME, JSON_NAME};
+use crate::suite::files::{write_results, CSV_NAME, JSON_NAME};
 use crate::suite::record::Results;
+use crate::suite::studies::{self, StudyContext};
 use crate::suite::{self, spec, RunOptions, Suite, Toolkit};
 use crate::variants::registry;
 
@@ -119,7 +120,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<i32, CliError> {
     let mut opts = RunOptions::new(&dir);
     opts.resume = args.resume;
     opts.stop = Some(&STOP);
-    let s = suite::run_suite(&suite, &variants, &toolkit, &opts).map_err(split_error)?;
+    let mut s = suite::run_suite(&suite, &variants, &toolkit, &opts).map_err(split_error)?;
     if s.interrupted {
         eprintln!(
             "bitsim: interrupted: {} of {} cells done, kept in {}; `bitsim report --resume` runs the rest",
@@ -128,6 +129,17 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<i32, CliError> {
             dir.join(JSON_NAME).display()
         );
         return Ok(EXIT_INTERRUPTED);
+    }
+    let ctx = StudyContext {
+        energy: &table,
+        base: &suite.base,
+        seed: suite.seeds[0],
+        variants: &suite.variants,
+    };
+    s.results.studies =
+        studies::run(&suite.studies, &ctx).map_err(|e| CliError::new(suite.file.clone(), e))?;
+    if !s.results.studies.is_empty() {
+        write_results(&dir, &s.results).map_err(split_error)?;
     }
     let index = render(&s.results, baseline.as_ref(), &dir)?;
     writeln!(

@@ -1,4 +1,13 @@
-//! Cost models: operation counts by kind ([`cost`]) and energy tables ([`energy`]).
+//! Cost models: operation counts by kind ([`cost`]), energy tables
+//! ([`energy`]), I/O-complexity closed forms ([`iomodel`]), access traces
+//! ([`trace`], [`tracegen`]), the cache simulator ([`cache`]), the roofline
+//! ([`roofline`]) and accelerator cycle models ([`accel`]).
 
+pub mod accel;
+pub mod cache;
 pub mod cost;
 pub mod energy;
+pub mod iomodel;
+pub mod roofline;
+pub mod trace;
+pub mod tracegen;

@@ -73,6 +73,7 @@ struct Page {
     summary: Vec<Row>,
     workloads: Vec<Row>,
     charts: Vec<figures::Chart>,
+    sections: Vec<super::sections::Section>,
     variants: Vec<VariantInfo>,
     changes: Option<Changes>,
 }
@@ -314,6 +315,7 @@ pub fn render(results: &Results, baseline: Option<&Results>) -> Result<String, S
         summary,
         workloads,
         charts,
+        sections: super::sections::render_all(&results.studies)?,
         variants,
         changes,
     };

@@ -13,6 +13,7 @@ pub mod compare;
 pub mod figures;
 pub mod html;
 pub mod pareto;
+pub mod sections;
 pub mod stats;
 pub mod summary;
 

@@ -10,6 +10,7 @@ pub mod meta;
 pub mod record;
 pub mod runner;
 pub mod spec;
+pub mod studies;
 pub mod weights;
 
 pub use runner::{run_suite, RunOptions, RunSummary, Toolkit, REFERENCE_VARIANT};

@@ -182,4 +182,7 @@ pub struct Results {
     pub meta: RunMeta,
     /// Tidy rows.
     pub rows: Vec<Measurement>,
+    /// Results of the suite's studies (absent from files of runs without any).
+    #[serde(default, skip_serializing_if = "super::studies::Studies::is_empty")]
+    pub studies: super::studies::Studies,
 }

@@ -442,6 +442,7 @@ pub fn run_suite(
         results: Results {
             meta: run_meta,
             rows: kept,
+            studies: Default::default(),
         },
         order,
         out_dir: opts.out_dir.clone(),

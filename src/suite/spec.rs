@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::studies::StudiesSpec;
 use crate::variants::Shape;
 use crate::workload::gen::Distribution;
 
@@ -139,6 +140,10 @@ pub struct Suite {
     pub energy_line: Option<usize>,
     /// Output folder.
     pub out: PathBuf,
+    /// The studies to run after the cells (`[studies.*]` tables).
+    pub studies: StudiesSpec,
+    /// The folder relative paths in the spec are resolved against.
+    pub base: PathBuf,
 }
 
 /// The distributions a spec may name.
@@ -158,6 +163,8 @@ struct RawSpec {
     energy: Option<Spanned<String>>,
     #[serde(default)]
     out: Option<String>,
+    #[serde(default)]
+    studies: Option<StudiesSpec>,
 }
 
 #[derive(Deserialize)]
@@ -249,6 +256,8 @@ pub fn parse(text: &str, file: &str, base: &Path, registry: &[&str]) -> Result<S
         energy,
         energy_line,
         out: PathBuf::from(raw.out.unwrap_or_else(|| "reports/out".into())),
+        studies: raw.studies.unwrap_or_default(),
+        base: base.to_path_buf(),
     })
 }
 

@@ -5,7 +5,10 @@
 use crate::hw::cost::Cost;
 use crate::workload::Matrix;
 
+pub mod accum;
+pub mod bitserial;
 pub mod kernel;
+pub mod lmul;
 pub mod operand;
 pub mod quant_matmul;
 pub mod registry;
@@ -63,13 +66,18 @@ pub trait MatmulVariant: Send + Sync {
     fn cost(&self, shape: Shape) -> Cost;
 }
 
-/// Every registered variant, in display order (see [`registry::all`] for
-/// what each one models).
+/// Every registered variant, in display order: the [`QuantMatmul`] entries
+/// of [`registry::all`], then the accumulator ([`accum`]), L-Mul ([`lmul`])
+/// and bit-serial ([`bitserial`]) families.
 pub fn registry() -> Vec<Box<dyn MatmulVariant>> {
-    registry::all()
+    let mut v: Vec<Box<dyn MatmulVariant>> = registry::all()
         .into_iter()
         .map(|v| Box::new(v) as Box<dyn MatmulVariant>)
-        .collect()
+        .collect();
+    v.extend(accum::all());
+    v.extend(lmul::all());
+    v.extend(bitserial::all());
+    v
 }
 
 /// The registered variant called `name`.

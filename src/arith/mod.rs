@@ -1,0 +1,13 @@
+//! Arithmetic units as hardware builds them, bit-exact: generic minifloat
+//! add/sub/mul/fma ([`float`]), accumulators and dot-product models
+//! ([`accum`]), L-Mul ([`lmul`]) and bit-serial processing elements with
+//! BitMoD data types ([`bitserial`]).
+//!
+//! Values travel as format codes (`u32`, as [`crate::formats::MiniFloat`]
+//! encodes them) or, between units, as exact `f64` values (every product of
+//! two formats of ≤ 24 significand bits is exact in f64).
+
+pub mod accum;
+pub mod bitserial;
+pub mod float;
+pub mod lmul;

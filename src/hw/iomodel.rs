@@ -1,0 +1,2 @@
+//! Closed-form I/O counts and lower bounds: standard attention,
+//! FlashAttention, Saha–Ye, blocked matmul and GEMV, Hong–Kung.

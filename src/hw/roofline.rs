@@ -1,0 +1,1 @@
+//! Roofline: arithmetic intensity against compute and bandwidth ceilings.
