@@ -208,6 +208,14 @@ impl EnergyTable {
         (v, note)
     }
 
+    /// Energy per byte of an SRAM of `capacity_bytes` bytes, and a note on how it was
+    /// derived. PLACEHOLDER: size-independent (the table's SRAM entry); size
+    /// scaling replaces it.
+    pub fn sram_pj_per_byte_sized(&self, capacity_bytes: u64) -> (f64, String) {
+        let _ = capacity_bytes;
+        self.sram_pj_per_byte()
+    }
+
     /// DRAM energy per byte, pJ, with the note explaining its derivation.
     pub fn dram_pj_per_byte(&self) -> (f64, String) {
         let m = &self.dram;
