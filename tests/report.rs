@@ -789,3 +789,52 @@ fn print_comparison_text() {
     new.meta.energy_table = "horowitz-7nm".into();
     print!("{}", compare(&old, &new, 5.0).render_text());
 }
+
+#[test]
+fn line_chart_draws_every_series_and_skips_undrawable_points() {
+    use bitsim::report::charts::{line_chart, Axes, Series, SeriesStyle};
+    let series = vec![
+        Series {
+            label: "simulated <flash>".into(),
+            points: vec![(1e3, 5e6), (1e4, 5e5), (1e5, 5e4)],
+            style: SeriesStyle::LineWithPoints,
+        },
+        Series {
+            label: "lower bound".into(),
+            // The zero and NaN points cannot be drawn on log axes.
+            points: vec![(0.0, 1.0), (1e3, f64::NAN), (1e3, 1e6), (1e5, 1e4)],
+            style: SeriesStyle::Thin,
+        },
+    ];
+    let axes = Axes {
+        x_desc: "cache size, words".into(),
+        y_desc: "traffic, words".into(),
+        x_log: true,
+        y_log: true,
+    };
+    let svg = line_chart(&series, &axes).unwrap();
+    quick_xml::Reader::from_str(&svg)
+        .read_event()
+        .expect("svg starts well-formed");
+    assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
+    assert!(
+        svg.contains("simulated &lt;flash&gt;"),
+        "labels are escaped"
+    );
+    assert!(svg.contains("lower bound") && svg.contains("cache size, words"));
+    // Three data points drawn as circles for the first series only.
+    assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
+    // Log-axis ticks are powers of ten.
+    assert!(svg.contains("10³") && svg.contains("10⁵"), "{svg}");
+    // Nothing drawable: a message instead of an empty frame.
+    let none = line_chart(
+        &[Series {
+            label: "x".into(),
+            points: vec![(-1.0, 1.0)],
+            style: SeriesStyle::Points,
+        }],
+        &axes,
+    )
+    .unwrap();
+    assert!(none.contains("no data"), "{none}");
+}

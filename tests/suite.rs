@@ -1053,3 +1053,28 @@ fn json_keeps_infinities_and_nan() {
     let bad = text.replace("\"-inf\"", "\"minus\"");
     assert!(serde_json::from_str::<Results>(&bad).is_err());
 }
+
+#[test]
+fn studies_tables_parse_and_unknown_study_or_key_is_an_error() {
+    let s = parse(SMALL).unwrap();
+    assert_eq!(s.studies, bitsim::suite::studies::StudiesSpec::default());
+    let with = format!("{SMALL}\n[studies.lmul]\n\n[studies.io]\n");
+    let s = parse(&with).unwrap();
+    assert!(s.studies.lmul.is_some() && s.studies.io.is_some());
+    assert!(
+        s.studies.accum.is_none() && s.studies.bitmod.is_none() && s.studies.roofline.is_none()
+    );
+    let line_of =
+        |text: &str, needle: &str| text[..text.find(needle).unwrap()].matches('\n').count() + 1;
+    let bad = format!("{SMALL}\n[studies.lmull]\n");
+    let e = parse_err(&bad);
+    assert!(e.contains("lmull"), "{e}");
+    let at = format!("my-suite.toml line {}: ", line_of(&bad, "[studies.lmull]"));
+    assert!(e.starts_with(&at), "{e}");
+    let bad = format!("{SMALL}\n[studies.roofline]\nno_such_key = 1\n");
+    let e = parse_err(&bad);
+    assert!(e.contains("no_such_key"), "{e}");
+    let at = format!("my-suite.toml line {}: ", line_of(&bad, "no_such_key"));
+    assert!(e.starts_with(&at), "{e}");
+    assert!(!e.contains('\n'), "{e}");
+}
