@@ -162,7 +162,11 @@ impl MatmulVariant for BitSerialMatmul {
 
     /// Deterministic: `seed` is unused.
     fn emulate(&self, a: &Matrix, w: &Matrix, _seed: u64) -> Vec<f64> {
-        assert_eq!(a.cols, w.cols, "{}: A is m×k and W is n×k with the same k", self.name);
+        assert_eq!(
+            a.cols, w.cols,
+            "{}: A is m×k and W is n×k with the same k",
+            self.name
+        );
         kernel::matmul(&self.quantize_acts_q(a), &self.quantize_weights_q(w))
     }
 
@@ -176,12 +180,20 @@ impl MatmulVariant for BitSerialMatmul {
             ..Default::default()
         };
         let steps = pe.cycles_per_load() as f64;
-        c.add(OpKind::IntAdd { bits: 8 + pe.bits_per_cycle }, macs * steps);
+        c.add(
+            OpKind::IntAdd {
+                bits: 8 + pe.bits_per_cycle,
+            },
+            macs * steps,
+        );
         c.add(OpKind::IntAdd { bits: 32 }, macs);
         let group = self.group();
         if group != 0 {
             let groups = k.div_ceil(group) as f64;
-            c.add(OpKind::IntAdd { bits: 32 }, outputs * groups * pe.dequant_cycles() as f64);
+            c.add(
+                OpKind::IntAdd { bits: 32 },
+                outputs * groups * pe.dequant_cycles() as f64,
+            );
             c.add(OpKind::F32_ADD, outputs * groups);
         }
         let outer = if group == 0 { 2.0 } else { 1.0 };

@@ -147,7 +147,9 @@ pub fn weight_digits(w: i32, cfg: &PeConfig) -> Result<Vec<(i64, u32)>, String> 
             let lo = -(1i64 << (bits - 1));
             let hi = (1i64 << (bits - 1)) - 1;
             if (w as i64) < lo || (w as i64) > hi {
-                return Err(format!("weight {w} does not fit {bits}-bit two's complement"));
+                return Err(format!(
+                    "weight {w} does not fit {bits}-bit two's complement"
+                ));
             }
             let mask = (1i64 << b) - 1;
             Ok((0..n)
@@ -169,7 +171,9 @@ pub fn weight_digits(w: i32, cfg: &PeConfig) -> Result<Vec<(i64, u32)>, String> 
             let e = w.unsigned_abs().trailing_zeros();
             let m = (w.unsigned_abs() >> e) as i64;
             if m >= 1i64 << mant_bits {
-                return Err(format!("weight {w} needs more than {mant_bits} mantissa bits"));
+                return Err(format!(
+                    "weight {w} needs more than {mant_bits} mantissa bits"
+                ));
             }
             let sign = if w < 0 { -1 } else { 1 };
             let mask = (1i64 << b) - 1;
@@ -238,7 +242,9 @@ pub fn dequantize(p: i64, scale: f32, cfg: &PeConfig) -> Result<(f32, u64), Stri
         prod += (p as i128 * ((m >> (b * c)) & mask) as i128) << (b * c);
     }
     if prod.unsigned_abs() >= 1u128 << 53 {
-        return Err(format!("partial sum {p} × scale {scale} exceeds the modelled range"));
+        return Err(format!(
+            "partial sum {p} × scale {scale} exceeds the modelled range"
+        ));
     }
     let mut v = prod as f64 * 2f64.powi(e);
     if scale.is_sign_negative() {
@@ -280,7 +286,11 @@ pub fn matmul(a: &QOperand, w: &QOperand, cfg: &PeConfig) -> Result<PeRun, Strin
         return Err("activation group scales are not modelled".into());
     }
     let k = a.k;
-    let group = if w.inner.is_some() { w.group.max(1) } else { k.max(1) };
+    let group = if w.inner.is_some() {
+        w.group.max(1)
+    } else {
+        k.max(1)
+    };
     let groups = k.div_ceil(group);
     let mut run = PeRun {
         out: Vec::with_capacity(a.rows * w.rows),
