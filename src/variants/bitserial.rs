@@ -58,6 +58,22 @@ pub fn act_spec() -> OperandSpec {
 }
 
 impl BitSerialMatmul {
+    /// A variant with the given weights and a generic name (the registry's
+    /// entries come from [`all`]).
+    pub fn new(weights: SerialWeights) -> Self {
+        let name = match weights {
+            SerialWeights::Bitmod(4) => "matmul/bitmod-w4",
+            SerialWeights::Bitmod(_) => "matmul/bitmod-w3",
+            SerialWeights::Int(4) => "matmul/bitserial-w4a8",
+            SerialWeights::Int(_) => "matmul/bitserial-w8a8",
+        };
+        BitSerialMatmul {
+            name,
+            description: "",
+            weights,
+        }
+    }
+
     /// The integer weight quantizer of an `Int` variant.
     fn int_spec(bits: u32) -> OperandSpec {
         if bits == 8 {
