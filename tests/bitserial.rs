@@ -7,8 +7,8 @@ use bitsim::arith::bitserial::datatypes::{self, group_scale, BitmodType, TypeTab
 use bitsim::arith::bitserial::pe::{self, output_cycles, weight_digits, PeConfig, WeightCoding};
 use bitsim::formats::{parse::FP16, ConvertOptions, Rounding};
 use bitsim::variants::bitserial::{BitSerialMatmul, SerialWeights};
-use bitsim::variants::operand::{QOperand, Values};
 use bitsim::variants::find;
+use bitsim::variants::operand::{QOperand, Values};
 use bitsim::workload::Matrix;
 use seeded::Rng;
 
@@ -32,18 +32,33 @@ fn value_sets_are_as_published() {
         assert_eq!(t.values(4).len(), 16, "{t:?}: one value per 4-bit code");
         assert_eq!(t.values(3).len(), 8, "{t:?}: one value per 3-bit code");
     }
-    assert_eq!((ErPos.qmax(4), EaNeg.qmax(4), ErNeg.qmax(3), EaPos.qmax(3)), (12, 16, 4, 6));
+    assert_eq!(
+        (ErPos.qmax(4), EaNeg.qmax(4), ErNeg.qmax(3), EaPos.qmax(3)),
+        (12, 16, 4, 6)
+    );
 }
 
 #[test]
 fn metadata_bits_per_weight() {
     assert_eq!(datatypes::bits_per_weight(4, 128), 4.0625);
     assert_eq!(datatypes::bits_per_weight(3, 128), 3.0625);
-    assert_eq!(find("matmul/bitmod-w4").unwrap().bits_per_weight(4096), 4.0625);
-    assert_eq!(find("matmul/bitmod-w3").unwrap().bits_per_weight(4096), 3.0625);
+    assert_eq!(
+        find("matmul/bitmod-w4").unwrap().bits_per_weight(4096),
+        4.0625
+    );
+    assert_eq!(
+        find("matmul/bitmod-w3").unwrap().bits_per_weight(4096),
+        3.0625
+    );
     // int4 g128 with an f32 scale per group; int8 per channel amortized over k.
-    assert_eq!(find("matmul/bitserial-w4a8").unwrap().bits_per_weight(4096), 4.25);
-    assert_eq!(find("matmul/bitserial-w8a8").unwrap().bits_per_weight(4096), 8.0 + 32.0 / 4096.0);
+    assert_eq!(
+        find("matmul/bitserial-w4a8").unwrap().bits_per_weight(4096),
+        4.25
+    );
+    assert_eq!(
+        find("matmul/bitserial-w8a8").unwrap().bits_per_weight(4096),
+        8.0 + 32.0 / 4096.0
+    );
 }
 
 /// The fp16 scale by the project's own minifloat encoder (RNE), an oracle
@@ -57,7 +72,10 @@ fn oracle_scale(absmax: f64, qmax: i32) -> f64 {
 /// Brute force: every value of every type tried for every weight (ties to
 /// the lower value), the type with the least squared error kept (first on ties).
 fn brute(w: &[f32], bits: u32) -> (BitmodType, f64, Vec<i32>, f64) {
-    let absmax = w.iter().filter(|x| !x.is_nan()).fold(0.0f64, |m, &x| m.max((x as f64).abs()));
+    let absmax = w
+        .iter()
+        .filter(|x| !x.is_nan())
+        .fold(0.0f64, |m, &x| m.max((x as f64).abs()));
     let mut best: Option<(BitmodType, f64, Vec<i32>, f64)> = None;
     for t in BitmodType::ALL {
         let vals = t.values(bits);
@@ -93,7 +111,11 @@ fn check_group(w: &[f32], bits: u32) {
     let (t, s, q, sse) = brute(w, bits);
     assert_eq!(got.ty, t, "type for {w:?}");
     assert_eq!(got.scale as f64, s, "scale");
-    assert_eq!(got.values.iter().map(|&v| v as i32).collect::<Vec<_>>(), q, "values");
+    assert_eq!(
+        got.values.iter().map(|&v| v as i32).collect::<Vec<_>>(),
+        q,
+        "values"
+    );
     assert_eq!(got.sse.to_bits(), sse.to_bits(), "sse");
 }
 
@@ -107,7 +129,11 @@ fn selection_matches_brute_force_on_random_groups() {
             .map(|_| {
                 let g = r.gauss();
                 // heavy tails and one-sided outliers, so every type gets picked
-                let x = if r.below(20) == 0 { g * 6.0 + skew * 8.0 } else { g };
+                let x = if r.below(20) == 0 {
+                    g * 6.0 + skew * 8.0
+                } else {
+                    g
+                };
                 (x * 0.02) as f32
             })
             .collect();
@@ -123,13 +149,13 @@ fn selection_edge_cases() {
         vec![0.0; 128],
         vec![-0.0, 0.0, -0.0],
         vec![f32::NAN, 1.0, -0.5],
-        vec![1e-30, -1e-30, 3e-31],                 // scale clamps to 1e-5
-        vec![1e9, -3.0, 2.0],                       // scale clamps to 1e4
+        vec![1e-30, -1e-30, 3e-31], // scale clamps to 1e-5
+        vec![1e9, -3.0, 2.0],       // scale clamps to 1e4
         vec![f32::from_bits(1), -f32::from_bits(3)], // subnormals
         vec![1.0, -1.0, 0.5, -0.5, 0.25],
         vec![-16.0, 1.0, 2.0, 3.0, 10.0],
         vec![16.0, -1.0, -2.0, -10.0],
-        vec![12.0, 5.0 * s12 * 12.0, -9.0],         // ties at midpoints
+        vec![12.0, 5.0 * s12 * 12.0, -9.0], // ties at midpoints
         vec![65504.0, 0.1],
     ];
     for w in &cases {
@@ -166,7 +192,11 @@ fn ties_go_to_the_lower_value() {
 #[test]
 fn histogram_counts_every_group() {
     let mut r = Rng(7);
-    let w = Matrix::new(8, 300, (0..2400).map(|_| (r.gauss() * 0.02) as f32).collect());
+    let w = Matrix::new(
+        8,
+        300,
+        (0..2400).map(|_| (r.gauss() * 0.02) as f32).collect(),
+    );
     let q = datatypes::quantize(&w, 4, 128);
     assert_eq!(q.scales.len(), 8 * 3);
     assert_eq!(q.histogram().iter().sum::<usize>(), 24);
@@ -193,7 +223,11 @@ fn weight_digits_reconstruct_every_weight() {
             for w in lo..-lo {
                 let d = weight_digits(w, &cfg).unwrap();
                 assert_eq!(d.len() as u32, bits.div_ceil(b));
-                assert_eq!(d.iter().map(|&(x, s)| x << s).sum::<i64>(), w as i64, "w={w} b={b}");
+                assert_eq!(
+                    d.iter().map(|&(x, s)| x << s).sum::<i64>(),
+                    w as i64,
+                    "w={w} b={b}"
+                );
             }
             assert!(weight_digits(-lo, &cfg).is_err());
         }
@@ -273,13 +307,20 @@ fn direct(a: &QOperand, w: &QOperand) -> Vec<f64> {
 }
 
 fn gen(r: &mut Rng, rows: usize, k: usize, std: f64) -> Matrix {
-    Matrix::new(rows, k, (0..rows * k).map(|_| (r.gauss() * std) as f32).collect())
+    Matrix::new(
+        rows,
+        k,
+        (0..rows * k).map(|_| (r.gauss() * std) as f32).collect(),
+    )
 }
 
 #[test]
 fn pe_equals_direct_computation_and_the_variant_bit_for_bit() {
     let mut r = Rng(0x5E_121A1);
-    for (ci, &(m, k, n)) in [(3, 256, 5), (2, 300, 4), (4, 128, 3), (1, 37, 6), (2, 1, 2)].iter().enumerate() {
+    for (ci, &(m, k, n)) in [(3, 256, 5), (2, 300, 4), (4, 128, 3), (1, 37, 6), (2, 1, 2)]
+        .iter()
+        .enumerate()
+    {
         let a = gen(&mut r, m, k, 1.0 + ci as f64);
         let w = gen(&mut r, n, k, 0.02);
         for weights in [
@@ -303,10 +344,22 @@ fn pe_equals_direct_computation_and_the_variant_bit_for_bit() {
             let got = v.emulate(&a, &w, 0);
             for ((x, y), z) in run.out.iter().zip(&want).zip(&got) {
                 assert_eq!(x.to_bits(), y.to_bits(), "{name} {m}x{k}x{n}: PE vs direct");
-                assert_eq!(z.to_bits(), y.to_bits(), "{name} {m}x{k}x{n}: variant vs direct");
+                assert_eq!(
+                    z.to_bits(),
+                    y.to_bits(),
+                    "{name} {m}x{k}x{n}: variant vs direct"
+                );
             }
-            let group = if matches!(weights, SerialWeights::Int(8)) { 0 } else { 128 };
-            assert_eq!(run.cycles(), (m * n) as u64 * output_cycles(&cfg, k, group), "{name} cycles");
+            let group = if matches!(weights, SerialWeights::Int(8)) {
+                0
+            } else {
+                128
+            };
+            assert_eq!(
+                run.cycles(),
+                (m * n) as u64 * output_cycles(&cfg, k, group),
+                "{name} cycles"
+            );
         }
     }
 }
@@ -338,6 +391,9 @@ fn variant_quantize_weights_is_the_dequantized_bitmod_grid() {
         let s = q.scales[(i / 256) * 2 + (i % 256) / 128] as f64;
         let t = q.types[(i / 256) * 2 + (i % 256) / 128];
         let val = *x as f64 / s;
-        assert!(t.values(4).contains(&(val as i32)) && val.fract() == 0.0, "{x} not on the {t:?} grid");
+        assert!(
+            t.values(4).contains(&(val as i32)) && val.fract() == 0.0,
+            "{x} not on the {t:?} grid"
+        );
     }
 }

@@ -54,26 +54,26 @@ fn ratio(x: f64) -> String {
 pub fn render(s: &BitmodStudy) -> Result<Vec<Section>, String> {
     let mut out = Vec::new();
     if !s.mse.is_empty() {
-        let rows: Vec<MseCell> = s
-            .mse
-            .iter()
-            .map(|r| {
-                let own = s.mse.iter().find(|b| {
-                    b.source == r.source && b.quantizer == format!("bitmod-w{}", r.bits)
-                });
-                MseCell {
-                    source: r.source.clone(),
-                    quantizer: r.quantizer.clone(),
-                    bpw: format!("{:.4}", r.bits_per_weight),
-                    mse: format!("{:.3e}", r.mse),
-                    rel: format!("{:.4}", r.rel_mse),
-                    vs: match own {
-                        Some(b) if b.mse > 0.0 => format!("{:.2}×", r.mse / b.mse),
-                        _ => "–".into(),
-                    },
-                }
-            })
-            .collect();
+        let rows: Vec<MseCell> =
+            s.mse
+                .iter()
+                .map(|r| {
+                    let own = s.mse.iter().find(|b| {
+                        b.source == r.source && b.quantizer == format!("bitmod-w{}", r.bits)
+                    });
+                    MseCell {
+                        source: r.source.clone(),
+                        quantizer: r.quantizer.clone(),
+                        bpw: format!("{:.4}", r.bits_per_weight),
+                        mse: format!("{:.3e}", r.mse),
+                        rel: format!("{:.4}", r.rel_mse),
+                        vs: match own {
+                            Some(b) if b.mse > 0.0 => format!("{:.2}×", r.mse / b.mse),
+                            _ => "–".into(),
+                        },
+                    }
+                })
+                .collect();
         let first = s.mse[0].source.clone();
         let bars: Vec<Bar> = s
             .mse

@@ -139,13 +139,17 @@ fn plain_quantizers() -> Vec<(&'static str, u32, OperandSpec)> {
     };
     vec![
         ("int4 g128", 4, int_absmax(4, ScaleAxis::Group(GROUP))),
-        ("fp4 e2m1 g128", 4, OperandSpec::AbsMax {
-            element: ElementFormat::Float(match e2m1 {
-                ElementFormat::Float(f) => f,
-                ElementFormat::Int(_) => unreachable!("e2m1 is a float"),
-            }),
-            axis: ScaleAxis::Group(GROUP),
-        }),
+        (
+            "fp4 e2m1 g128",
+            4,
+            OperandSpec::AbsMax {
+                element: ElementFormat::Float(match e2m1 {
+                    ElementFormat::Float(f) => f,
+                    ElementFormat::Int(_) => unreachable!("e2m1 is a float"),
+                }),
+                axis: ScaleAxis::Group(GROUP),
+            },
+        ),
         ("mxfp4", 4, mx),
         ("int3 g128", 3, int_absmax(3, ScaleAxis::Group(GROUP))),
     ]
@@ -178,7 +182,12 @@ fn weight_rows(source: &str, w: &Matrix, out: &mut BitmodStudy) {
     };
     for bits in [4u32, 3] {
         let q = datatypes::quantize(w, bits, GROUP);
-        push(&format!("bitmod-w{bits}"), bits, datatypes::bits_per_weight(bits, GROUP), &q.dequantize());
+        push(
+            &format!("bitmod-w{bits}"),
+            bits,
+            datatypes::bits_per_weight(bits, GROUP),
+            &q.dequantize(),
+        );
         out.histogram.push(HistRow {
             source: source.into(),
             bits,
@@ -186,7 +195,12 @@ fn weight_rows(source: &str, w: &Matrix, out: &mut BitmodStudy) {
         });
     }
     for (name, bits, spec) in plain_quantizers() {
-        push(name, bits, spec.bits_per_element(w.cols), &spec.dequantize(w));
+        push(
+            name,
+            bits,
+            spec.bits_per_element(w.cols),
+            &spec.dequantize(w),
+        );
     }
     // Keep each width's quantizers together: W4 first, then W3.
     let start = out.mse.len() - 6;
@@ -213,7 +227,11 @@ pub fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, Str
     }
     let mut out = BitmodStudy::default();
     let (_, w) = gen::llm_like(0, params.cols, params.rows, ctx.seed);
-    weight_rows(&format!("llm-like {}x{}", params.rows, params.cols), &w, &mut out);
+    weight_rows(
+        &format!("llm-like {}x{}", params.rows, params.cols),
+        &w,
+        &mut out,
+    );
     if let Some(path) = &params.weights {
         let full = ctx.base.join(path);
         let tensors = crate::suite::weights::load(&full, &params.tensors)
@@ -230,7 +248,10 @@ pub fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, Str
         None => &f.models[0],
         Some(n) => f.models.iter().find(|m| &m.name == n).ok_or_else(|| {
             let names: Vec<&str> = f.models.iter().map(|m| m.name.as_str()).collect();
-            format!("model: unknown model '{n}' (the scenario has: {})", names.join(", "))
+            format!(
+                "model: unknown model '{n}' (the scenario has: {})",
+                names.join(", ")
+            )
         })?,
     };
     out.scenario = f.name.clone();
