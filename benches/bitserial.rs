@@ -43,7 +43,9 @@ fn bench(c: &mut Criterion) {
         "matmul/bitserial-w8a8",
     ] {
         let v = find(name).expect("registered");
-        g.bench_function(name, |b| b.iter(|| v.emulate(black_box(&a), black_box(&w), 0)));
+        g.bench_function(name, |b| {
+            b.iter(|| v.emulate(black_box(&a), black_box(&w), 0))
+        });
     }
     g.finish();
 

@@ -7,8 +7,8 @@ use bitsim::arith::bitserial::datatypes::{self, group_scale, BitmodType, TypeTab
 use bitsim::arith::bitserial::pe::{self, output_cycles, weight_digits, PeConfig, WeightCoding};
 use bitsim::formats::{parse::FP16, ConvertOptions, Rounding};
 use bitsim::variants::bitserial::{BitSerialMatmul, SerialWeights};
-use bitsim::variants::find;
 use bitsim::variants::operand::{QOperand, Values};
+use bitsim::variants::{find, MatmulVariant};
 use bitsim::workload::Matrix;
 use seeded::Rng;
 
@@ -395,5 +395,27 @@ fn variant_quantize_weights_is_the_dequantized_bitmod_grid() {
             t.values(4).contains(&(val as i32)) && val.fract() == 0.0,
             "{x} not on the {t:?} grid"
         );
+    }
+}
+
+/// A 7B-class layer slice through the PE (slow: every output cycle by cycle).
+#[test]
+#[ignore]
+fn pe_equals_variant_on_a_large_layer() {
+    let mut r = Rng(0xB16);
+    let a = gen(&mut r, 8, 4096, 1.0);
+    let w = gen(&mut r, 128, 4096, 0.02);
+    for weights in [
+        SerialWeights::Bitmod(4),
+        SerialWeights::Bitmod(3),
+        SerialWeights::Int(4),
+        SerialWeights::Int(8),
+    ] {
+        let bs = BitSerialMatmul::new(weights);
+        let (qa, qw) = (bs.quantize_acts_q(&a), bs.quantize_weights_q(&w));
+        let run = pe::matmul(&qa, &qw, &bs.pe()).unwrap();
+        let got = bs.emulate(&a, &w, 0);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&run.out), bits(&got), "{weights:?}");
     }
 }
