@@ -2,6 +2,8 @@
 //! simulator's formulas, Stripes/Loom closed forms, scenario-file errors,
 //! and the BitMoD study with its report section.
 
+mod cli_support;
+
 use bitsim::hw::accel::bitmod::{compute_cycles, simulate, simulate_layer, Layer, Phase};
 use bitsim::hw::accel::config::{builtin_bitmod, load_str};
 use bitsim::hw::accel::stripes::{self, loom_cycles, stripes_cycles, NetKind};
@@ -236,4 +238,52 @@ fn study_runs_and_renders() {
         ..p
     };
     assert!(run(&bad, &ctx).unwrap_err().contains("gpt-9"));
+}
+
+#[test]
+fn study_reads_real_weights() {
+    let energy = EnergyTable::load("energy-45nm").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // 3 × 256 weights with one negative outlier
+    let mut v: Vec<f32> = (0..768)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) * 1e-3)
+        .collect();
+    v[5] = -0.5;
+    let bytes = cli_support::npy_bytes("<f4", false, "(3, 256)", &cli_support::f32_le(&v));
+    cli_support::put(dir.path(), "w.npy", &bytes);
+    let ctx = StudyContext {
+        energy: &energy,
+        base: dir.path(),
+        seed: 1,
+        variants: &[],
+    };
+    let p = BitmodParams {
+        rows: 16,
+        cols: 256,
+        weights: Some("w.npy".into()),
+        max_rows: 2,
+        ..Default::default()
+    };
+    let s = run(&p, &ctx).unwrap();
+    let real: Vec<_> = s.mse.iter().filter(|r| r.source == "w").collect();
+    assert_eq!(real.len(), 6);
+    let h = s
+        .histogram
+        .iter()
+        .find(|h| h.source == "w" && h.bits == 4)
+        .unwrap();
+    // max_rows 2: 2 rows × 2 groups
+    assert_eq!(h.groups.iter().sum::<usize>(), 4);
+    let e = run(
+        &BitmodParams {
+            weights: Some("missing.npy".into()),
+            ..p
+        },
+        &ctx,
+    )
+    .unwrap_err();
+    assert!(
+        e.starts_with("weights:") && e.contains("missing.npy"),
+        "{e}"
+    );
 }

@@ -234,8 +234,15 @@ pub fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, Str
     );
     if let Some(path) = &params.weights {
         let full = ctx.base.join(path);
-        let tensors = crate::suite::weights::load(&full, &params.tensors)
-            .map_err(|e| format!("weights: {e}"))?;
+        let tensors = crate::suite::weights::load(&full, &params.tensors).map_err(|e| {
+            // Name the file once, whichever loader reported the error.
+            let shown = full.display().to_string();
+            if e.contains(&shown) {
+                format!("weights: {e}")
+            } else {
+                format!("weights: {shown}: {e}")
+            }
+        })?;
         for (name, m) in tensors {
             let rows = m.rows.min(params.max_rows);
             let m = Matrix::new(rows, m.cols, m.data[..rows * m.cols].to_vec());
