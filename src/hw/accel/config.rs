@@ -1,0 +1,454 @@
+//! Accelerator scenario files (`sims/bitmod.toml`, `sims/stripes.toml`).
+//!
+//! A file starts with `kind = "bitmod"` or `kind = "stripes"`, `name` and
+//! `description`. Unknown keys, missing keys, wrong types and invalid values
+//! are errors naming the file, line and key.
+//!
+//! `bitmod` files: `[memory]` (`dram_bus_bits`, `dram_transfers_per_cycle`,
+//! `dram_pj_per_64_bits`, `w_sram_bytes`, `i_sram_bytes`,
+//! `place_route_scaling`, `source`); `baseline` (a design name, for
+//! speedups); `[[designs]]` (`name`, `description`, `bit_serial`, `dp`,
+//! `bits_per_cycle`, `w_bits`, optional `w_bits_decode`, `a_bits`,
+//! `prefill_array = [R, C]`, `decode_array`, `pe_pj`, `source`);
+//! `[[models]]` (`name`, `description`, `prefill_tokens`, `decode_tokens`,
+//! `[[models.layers]]` with `name`, `k`, `n`, optional `repeat`).
+//!
+//! `stripes` files: `parallel_macs_per_cycle`, `source`; `[[models]]`
+//! (`name`, `description`, `[[models.layers]]` with `name`, `kind` = `conv`
+//! or `fc`, `c_in`, `c_out`, optional `out = [H, W]` and `kernel = [kh, kw]`
+//! (default `[1, 1]` each), `p_a`, `p_w`); a layer's MACs are
+//! `H·W·kh·kw·c_in·c_out`.
+
+use std::ops::Range;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::bitmod::{Design, Layer, Memory, Model};
+use super::stripes::{NetKind, NetLayer, Network};
+
+/// The BitMoD scenario built into the binary.
+pub const BUILTIN_BITMOD: &str = include_str!("../../../sims/bitmod.toml");
+
+/// A parsed scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimFile {
+    /// A BitMoD-style array model.
+    Bitmod(BitmodFile),
+    /// Stripes / Loom closed forms.
+    Stripes(StripesFile),
+}
+
+/// A `kind = "bitmod"` file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BitmodFile {
+    /// Scenario name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// The memory system.
+    pub memory: Memory,
+    /// The design speedups are measured against.
+    pub baseline: String,
+    /// Designs.
+    pub designs: Vec<Design>,
+    /// Models.
+    pub models: Vec<Model>,
+}
+
+/// A `kind = "stripes"` file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StripesFile {
+    /// Scenario name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Baseline MACs per cycle.
+    pub parallel_macs_per_cycle: u64,
+    /// Where the baseline comes from.
+    pub source: String,
+    /// Networks.
+    pub models: Vec<Network>,
+}
+
+#[derive(Deserialize)]
+struct KindOnly {
+    kind: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBitmod {
+    #[allow(dead_code)]
+    kind: String,
+    name: String,
+    description: String,
+    memory: RawMemory,
+    baseline: Spanned<String>,
+    designs: Spanned<Vec<RawDesign>>,
+    models: Spanned<Vec<RawModel>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMemory {
+    dram_bus_bits: Spanned<u64>,
+    dram_transfers_per_cycle: Spanned<u64>,
+    dram_pj_per_64_bits: Spanned<f64>,
+    w_sram_bytes: Spanned<u64>,
+    i_sram_bytes: Spanned<u64>,
+    place_route_scaling: Spanned<f64>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDesign {
+    name: Spanned<String>,
+    description: String,
+    bit_serial: bool,
+    dp: Spanned<u64>,
+    bits_per_cycle: Spanned<u64>,
+    w_bits: Spanned<f64>,
+    #[serde(default)]
+    w_bits_decode: Option<Spanned<f64>>,
+    a_bits: Spanned<f64>,
+    prefill_array: Spanned<[u64; 2]>,
+    decode_array: Spanned<[u64; 2]>,
+    pe_pj: Spanned<f64>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    name: Spanned<String>,
+    description: String,
+    prefill_tokens: Spanned<u64>,
+    decode_tokens: Spanned<u64>,
+    layers: Spanned<Vec<RawLayer>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLayer {
+    name: String,
+    k: Spanned<u64>,
+    n: Spanned<u64>,
+    #[serde(default)]
+    repeat: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStripes {
+    #[allow(dead_code)]
+    kind: String,
+    name: String,
+    description: String,
+    parallel_macs_per_cycle: Spanned<u64>,
+    source: String,
+    models: Spanned<Vec<RawNet>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNet {
+    name: Spanned<String>,
+    description: String,
+    layers: Spanned<Vec<RawNetLayer>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetLayer {
+    name: String,
+    kind: Spanned<String>,
+    c_in: Spanned<u64>,
+    c_out: Spanned<u64>,
+    #[serde(default)]
+    out: Option<Spanned<[u64; 2]>>,
+    #[serde(default)]
+    kernel: Option<Spanned<[u64; 2]>>,
+    p_a: Spanned<u32>,
+    p_w: Spanned<u32>,
+}
+
+/// Error positions in one file's text.
+struct Ctx<'a> {
+    origin: &'a str,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    /// `origin:line: key: msg` for a span.
+    fn err(&self, span: Range<usize>, key: &str, msg: impl std::fmt::Display) -> String {
+        let before = &self.text[..span.start.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        format!("{}:{line}: {key}: {msg}", self.origin)
+    }
+
+    fn pos_u(&self, v: &Spanned<u64>, key: &str) -> Result<u64, String> {
+        match *v.get_ref() {
+            0 => Err(self.err(v.span(), key, "must be positive")),
+            x => Ok(x),
+        }
+    }
+
+    fn pos_f(&self, v: &Spanned<f64>, key: &str) -> Result<f64, String> {
+        let x = *v.get_ref();
+        if x.is_finite() && x > 0.0 {
+            Ok(x)
+        } else {
+            Err(self.err(
+                v.span(),
+                key,
+                format!("must be positive and finite, got {x}"),
+            ))
+        }
+    }
+
+    fn dims(&self, v: &Spanned<[u64; 2]>, key: &str) -> Result<[u64; 2], String> {
+        let d = *v.get_ref();
+        if d.contains(&0) {
+            return Err(self.err(v.span(), key, "both dimensions must be positive"));
+        }
+        Ok(d)
+    }
+
+    fn toml<T: for<'de> Deserialize<'de>>(&self) -> Result<T, String> {
+        toml::from_str(self.text).map_err(|e| {
+            let msg = e.message().trim().replace('\n', " ");
+            match e.span() {
+                Some(span) => {
+                    let before = &self.text[..span.start.min(self.text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    format!("{}:{line}: {msg}", self.origin)
+                }
+                None => format!("{}: {msg}", self.origin),
+            }
+        })
+    }
+}
+
+/// Reads and parses a scenario file.
+pub fn load(path: &Path) -> Result<SimFile, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    load_str(&path.display().to_string(), &text)
+}
+
+/// Parses scenario text; `origin` names it in errors.
+pub fn load_str(origin: &str, text: &str) -> Result<SimFile, String> {
+    let cx = Ctx { origin, text };
+    let head: KindOnly = cx.toml()?;
+    let Some(kind) = head.kind else {
+        return Err(format!(
+            "{origin}: kind: missing (\"bitmod\" or \"stripes\")"
+        ));
+    };
+    match kind.get_ref().as_str() {
+        "bitmod" => bitmod_file(&cx).map(SimFile::Bitmod),
+        "stripes" => stripes_file(&cx).map(SimFile::Stripes),
+        other => Err(cx.err(
+            kind.span(),
+            "kind",
+            format!("unknown kind '{other}' (expected \"bitmod\" or \"stripes\")"),
+        )),
+    }
+}
+
+fn unique<'a>(
+    cx: &Ctx,
+    key: &str,
+    names: impl Iterator<Item = &'a Spanned<String>>,
+) -> Result<(), String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for n in names {
+        if n.get_ref().is_empty() {
+            return Err(cx.err(n.span(), key, "must not be empty"));
+        }
+        if !seen.insert(n.get_ref().clone()) {
+            return Err(cx.err(n.span(), key, format!("'{}' is listed twice", n.get_ref())));
+        }
+    }
+    Ok(())
+}
+
+fn bitmod_file(cx: &Ctx) -> Result<BitmodFile, String> {
+    let raw: RawBitmod = cx.toml()?;
+    let m = &raw.memory;
+    let memory = Memory {
+        dram_bus_bits: cx.pos_u(&m.dram_bus_bits, "memory.dram_bus_bits")?,
+        dram_transfers_per_cycle: cx.pos_u(
+            &m.dram_transfers_per_cycle,
+            "memory.dram_transfers_per_cycle",
+        )?,
+        dram_pj_per_64_bits: cx.pos_f(&m.dram_pj_per_64_bits, "memory.dram_pj_per_64_bits")?,
+        w_sram_bytes: cx.pos_u(&m.w_sram_bytes, "memory.w_sram_bytes")?,
+        i_sram_bytes: cx.pos_u(&m.i_sram_bytes, "memory.i_sram_bytes")?,
+        place_route_scaling: cx.pos_f(&m.place_route_scaling, "memory.place_route_scaling")?,
+        source: m.source.clone(),
+    };
+    if raw.designs.get_ref().is_empty() {
+        return Err(cx.err(raw.designs.span(), "designs", "at least one is needed"));
+    }
+    unique(
+        cx,
+        "designs.name",
+        raw.designs.get_ref().iter().map(|d| &d.name),
+    )?;
+    let mut designs = Vec::new();
+    for d in raw.designs.get_ref() {
+        let w = cx.pos_f(&d.w_bits, "designs.w_bits")?;
+        let wd = match &d.w_bits_decode {
+            Some(v) => cx.pos_f(v, "designs.w_bits_decode")?,
+            None => w,
+        };
+        for (v, key) in [
+            (w, &d.w_bits),
+            (wd, d.w_bits_decode.as_ref().unwrap_or(&d.w_bits)),
+        ] {
+            if v < 1.0 {
+                return Err(cx.err(key.span(), "designs.w_bits", "must be at least 1"));
+            }
+        }
+        designs.push(Design {
+            name: d.name.get_ref().clone(),
+            description: d.description.clone(),
+            bit_serial: d.bit_serial,
+            dp: cx.pos_u(&d.dp, "designs.dp")?,
+            bits_per_cycle: cx.pos_u(&d.bits_per_cycle, "designs.bits_per_cycle")?,
+            w_bits_prefill: w,
+            w_bits_decode: wd,
+            a_bits: cx.pos_f(&d.a_bits, "designs.a_bits")?,
+            prefill_array: cx.dims(&d.prefill_array, "designs.prefill_array")?,
+            decode_array: cx.dims(&d.decode_array, "designs.decode_array")?,
+            pe_pj: cx.pos_f(&d.pe_pj, "designs.pe_pj")?,
+            source: d.source.clone(),
+        });
+    }
+    if !designs.iter().any(|d| &d.name == raw.baseline.get_ref()) {
+        return Err(cx.err(
+            raw.baseline.span(),
+            "baseline",
+            format!("no design named '{}'", raw.baseline.get_ref()),
+        ));
+    }
+    if raw.models.get_ref().is_empty() {
+        return Err(cx.err(raw.models.span(), "models", "at least one is needed"));
+    }
+    unique(
+        cx,
+        "models.name",
+        raw.models.get_ref().iter().map(|m| &m.name),
+    )?;
+    let mut models = Vec::new();
+    for m in raw.models.get_ref() {
+        if m.layers.get_ref().is_empty() {
+            return Err(cx.err(m.layers.span(), "models.layers", "at least one is needed"));
+        }
+        let mut layers = Vec::new();
+        for l in m.layers.get_ref() {
+            layers.push(Layer {
+                name: l.name.clone(),
+                k: cx.pos_u(&l.k, "models.layers.k")?,
+                n: cx.pos_u(&l.n, "models.layers.n")?,
+                repeat: match &l.repeat {
+                    Some(r) => cx.pos_u(r, "models.layers.repeat")?,
+                    None => 1,
+                },
+            });
+        }
+        models.push(Model {
+            name: m.name.get_ref().clone(),
+            description: m.description.clone(),
+            prefill_tokens: cx.pos_u(&m.prefill_tokens, "models.prefill_tokens")?,
+            decode_tokens: cx.pos_u(&m.decode_tokens, "models.decode_tokens")?,
+            layers,
+        });
+    }
+    Ok(BitmodFile {
+        name: raw.name,
+        description: raw.description,
+        memory,
+        baseline: raw.baseline.into_inner(),
+        designs,
+        models,
+    })
+}
+
+fn stripes_file(cx: &Ctx) -> Result<StripesFile, String> {
+    let raw: RawStripes = cx.toml()?;
+    let mpc = cx.pos_u(&raw.parallel_macs_per_cycle, "parallel_macs_per_cycle")?;
+    if raw.models.get_ref().is_empty() {
+        return Err(cx.err(raw.models.span(), "models", "at least one is needed"));
+    }
+    unique(
+        cx,
+        "models.name",
+        raw.models.get_ref().iter().map(|m| &m.name),
+    )?;
+    let mut models = Vec::new();
+    for m in raw.models.get_ref() {
+        if m.layers.get_ref().is_empty() {
+            return Err(cx.err(m.layers.span(), "models.layers", "at least one is needed"));
+        }
+        let mut layers = Vec::new();
+        for l in m.layers.get_ref() {
+            let kind = match l.kind.get_ref().as_str() {
+                "conv" => NetKind::Conv,
+                "fc" => NetKind::Fc,
+                other => {
+                    return Err(cx.err(
+                        l.kind.span(),
+                        "models.layers.kind",
+                        format!("unknown kind '{other}' (expected conv or fc)"),
+                    ))
+                }
+            };
+            let out = match &l.out {
+                Some(v) => cx.dims(v, "models.layers.out")?,
+                None => [1, 1],
+            };
+            let ker = match &l.kernel {
+                Some(v) => cx.dims(v, "models.layers.kernel")?,
+                None => [1, 1],
+            };
+            let prec = |v: &Spanned<u32>, key: &str| match *v.get_ref() {
+                1..=16 => Ok(*v.get_ref()),
+                x => Err(cx.err(v.span(), key, format!("must be 1..=16 bits, got {x}"))),
+            };
+            let c_in = cx.pos_u(&l.c_in, "models.layers.c_in")?;
+            let c_out = cx.pos_u(&l.c_out, "models.layers.c_out")?;
+            layers.push(NetLayer {
+                name: l.name.clone(),
+                kind,
+                macs: out[0] * out[1] * ker[0] * ker[1] * c_in * c_out,
+                p_a: prec(&l.p_a, "models.layers.p_a")?,
+                p_w: prec(&l.p_w, "models.layers.p_w")?,
+            });
+        }
+        models.push(Network {
+            name: m.name.get_ref().clone(),
+            description: m.description.clone(),
+            layers,
+        });
+    }
+    Ok(StripesFile {
+        name: raw.name,
+        description: raw.description,
+        parallel_macs_per_cycle: mpc,
+        source: raw.source,
+        models,
+    })
+}
+
+/// The built-in BitMoD scenario.
+pub fn builtin_bitmod() -> BitmodFile {
+    match load_str("sims/bitmod.toml", BUILTIN_BITMOD) {
+        Ok(SimFile::Bitmod(f)) => f,
+        Ok(_) => panic!("sims/bitmod.toml is a bitmod file"),
+        Err(e) => panic!("built-in sims/bitmod.toml: {e}"),
+    }
+}
