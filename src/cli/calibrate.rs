@@ -99,6 +99,12 @@ pub fn run(args: &CalibrateArgs, out: &mut dyn Write) -> CliResult {
                 format!("cannot write output: no folder '{}'", dir.display()),
             ));
         }
+        if path.is_dir() {
+            return Err(CliError::new(
+                path.display().to_string(),
+                "cannot write output: it is a folder",
+            ));
+        }
     }
 
     let kernels = compute_kernels();
@@ -153,7 +159,7 @@ pub fn run(args: &CalibrateArgs, out: &mut dyn Write) -> CliResult {
     );
     rows.push(Row::new("DRAM read", &what, one, all, "GB/s"));
 
-    print_table(out, &cpu, threads, seconds, &rows).map_err(stdout_error)?;
+    // The file first: a failed write leaves nothing on stdout.
     if let Some(path) = &args.out {
         let text = machine.to_toml();
         let header = format!(
@@ -164,6 +170,9 @@ pub fn run(args: &CalibrateArgs, out: &mut dyn Write) -> CliResult {
             f.write_all(header.as_bytes())?;
             f.write_all(text.as_bytes())
         })?;
+    }
+    print_table(out, &cpu, threads, seconds, &rows).map_err(stdout_error)?;
+    if let Some(path) = &args.out {
         writeln!(out, "wrote {}", path.display()).map_err(stdout_error)?;
     }
     Ok(())
