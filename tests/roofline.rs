@@ -518,3 +518,47 @@ fn scope_names() {
     assert!(Scope::parse("all").is_err());
     assert_eq!(Scope::AllCores.name(), "all-cores");
 }
+
+#[test]
+fn roofline_chart_merges_coincident_points_and_handles_no_data() {
+    use bitsim::report::charts::{roofline_chart, Roof, RoofPoint};
+    let roofs = vec![
+        Roof {
+            label: "f32 FMA".into(),
+            peak: 500.0,
+            unit: "GFLOP/s".into(),
+        },
+        Roof {
+            label: "int8 VNNI".into(),
+            peak: 2000.0,
+            unit: "GOP/s".into(),
+        },
+    ];
+    let pt = |label: &str, ai: f64, gops: f64, roof| RoofPoint {
+        label: label.into(),
+        ai,
+        gops,
+        roof,
+    };
+    let svg = roofline_chart(
+        &roofs,
+        &[
+            pt("alpha", 1.0, 50.0, 0),
+            pt("beta", 1.0, 50.0, 0),
+            pt("gamma", 100.0, 2000.0, 1),
+            pt("hidden", -1.0, 10.0, 0),
+        ],
+        50.0,
+    )
+    .unwrap();
+    assert!(
+        svg.contains("alpha, beta"),
+        "coincident points share a label"
+    );
+    assert!(svg.contains("gamma"), "{svg}");
+    assert!(!svg.contains("hidden"), "undrawable points are skipped");
+    assert!(svg.contains("ridge at 10 ops/byte") && svg.contains("ridge at 40 ops/byte"));
+    well_formed(&svg);
+    let empty = roofline_chart(&[], &[], 50.0).unwrap();
+    assert!(empty.contains("no roofline to draw"));
+}

@@ -2,8 +2,8 @@
 //! log-log roofline chart per shape, and every variant's placement.
 
 use super::{render_template, Section};
-use crate::report::charts::{line_chart, Axes, Series, SeriesStyle};
-use crate::report::summary::{fmt_short, fmt_value};
+use crate::report::charts::{roofline_chart, Roof, RoofPoint};
+use crate::report::summary::fmt_value;
 use crate::suite::studies::roofline::{RooflinePoint, RooflineStudy};
 use serde::Serialize;
 
@@ -142,60 +142,50 @@ pub fn render(s: &RooflineStudy) -> Result<Vec<Section>, String> {
     }])
 }
 
-/// Log-log chart: one thin roof per compute ceiling (slanted at the DRAM
-/// bandwidth up to its ridge point, then flat), then the variants as points
-/// grouped by the ceiling they run on.
+/// The roofline chart of one shape: a roof per compute ceiling, the
+/// variants as points labelled without the prefix all their names share.
 fn chart(s: &RooflineStudy, pts: &[&RooflinePoint], dram: f64) -> Result<String, String> {
-    let ais = pts.iter().map(|p| p.ai);
-    let lo = ais.clone().fold(f64::INFINITY, f64::min) / 2.0;
-    let hi = ais
-        .chain(s.compute.iter().map(|c| c.value / dram))
-        .fold(0.0, f64::max)
-        * 2.0;
-    let (x_lo, x_hi) = (
-        10f64.powf(lo.log10().floor()),
-        10f64.powf(hi.log10().ceil()),
-    );
-    let mut series = Vec::new();
-    for c in &s.compute {
-        let ridge = (c.value / dram).clamp(x_lo, x_hi);
-        series.push(Series {
-            label: format!(
-                "{} roof ({} {}, ridge {} ops/B)",
-                c.label,
-                fmt_short(c.value),
-                c.unit,
-                fmt_short(c.value / dram)
-            ),
-            points: vec![
-                (x_lo, (x_lo * dram).min(c.value)),
-                (ridge, (ridge * dram).min(c.value)),
-                (x_hi, (x_hi * dram).min(c.value)),
-            ],
-            style: SeriesStyle::Thin,
-        });
+    let roofs: Vec<Roof> = s
+        .compute
+        .iter()
+        .map(|c| Roof {
+            label: c.label.clone(),
+            peak: c.value,
+            unit: c.unit.clone(),
+        })
+        .collect();
+    let names: Vec<&str> = pts.iter().map(|p| p.variant.as_str()).collect();
+    let prefix = common_prefix(&names);
+    let points: Vec<RoofPoint> = pts
+        .iter()
+        .filter_map(|p| {
+            let roof = s.compute.iter().position(|c| c.label == p.ceiling)?;
+            Some(RoofPoint {
+                label: p.variant[prefix..].to_string(),
+                ai: p.ai,
+                gops: p.attainable_gops,
+                roof,
+            })
+        })
+        .collect();
+    roofline_chart(&roofs, &points, dram)
+}
+
+/// Length of the prefix up to and including the last `/` that all names share.
+fn common_prefix(names: &[&str]) -> usize {
+    let Some(first) = names.first() else {
+        return 0;
+    };
+    let Some(slash) = first.rfind('/') else {
+        return 0;
+    };
+    let prefix = &first[..=slash];
+    if names
+        .iter()
+        .all(|n| n.starts_with(prefix) && n.len() > prefix.len())
+    {
+        prefix.len()
+    } else {
+        0
     }
-    for c in &s.compute {
-        let points: Vec<(f64, f64)> = pts
-            .iter()
-            .filter(|p| p.ceiling == c.label)
-            .map(|p| (p.ai, p.attainable_gops))
-            .collect();
-        if !points.is_empty() {
-            series.push(Series {
-                label: format!("variants on {} ({})", c.label, points.len()),
-                points,
-                style: SeriesStyle::Points,
-            });
-        }
-    }
-    line_chart(
-        &series,
-        &Axes {
-            x_desc: "arithmetic intensity (2·MACs per DRAM byte)".into(),
-            y_desc: "attainable G ops/s".into(),
-            x_log: true,
-            y_log: true,
-        },
-    )
 }
