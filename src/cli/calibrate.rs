@@ -642,9 +642,29 @@ mod tests {
 
     #[test]
     fn read_sum_matches_a_plain_fold() {
-        let v: Vec<u64> = (0..1003u64).map(|i| i.wrapping_mul(0x9E37_79B9)).collect();
-        let want = v.iter().fold(0u64, |a, &x| a.wrapping_add(x));
-        assert_eq!(read_sum(&v), want);
-        assert_eq!(read_sum_body(&v), want);
+        // Every length around the 32- and 16-word blocks, then seeded long ones;
+        // values near u64::MAX make the sums wrap.
+        let mut state = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let lens = (0..=70).chain([127, 128, 129, 1000, 4099, 65_537]);
+        for len in lens {
+            let v: Vec<u64> = (0..len).map(|_| next()).collect();
+            let want = v.iter().fold(0u64, |a, &x| a.wrapping_add(x));
+            assert_eq!(read_sum(&v), want, "len {len}");
+            assert_eq!(read_sum_body(&v), want, "len {len}");
+            #[cfg(target_arch = "x86_64")]
+            if is_x86_feature_detected!("avx2") {
+                // SAFETY: AVX2 checked just above.
+                assert_eq!(unsafe { read_sum_avx2(&v) }, want, "len {len}");
+            }
+        }
+        let max = vec![u64::MAX; 100];
+        assert_eq!(read_sum(&max), 100u64.wrapping_neg());
     }
 }
