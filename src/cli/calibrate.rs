@@ -8,12 +8,15 @@
 //! portable scalar code), bf16 dot (`vdpbf16ps` zmm with AVX512-BF16) and
 //! int8 VNNI (`vpdpbusd` zmm with AVX512-VNNI); the last two are reported
 //! as unavailable without those features. Memory: reads of a buffer much
-//! larger than the last-level cache. Each is measured on one thread and on
+//! larger than the last-level cache (DRAM), and, where the cache sizes are
+//! known (Linux sysfs), of buffers half the size of the L2 (one per thread)
+//! and of the L3. Each is measured on one thread and on
 //! `--threads` threads at once; a rate is the best of several timed runs
 //! (the ceiling is what the machine can do, noise only slows it down).
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -108,8 +111,8 @@ pub fn run(args: &CalibrateArgs, out: &mut dyn Write) -> CliResult {
     }
 
     let kernels = compute_kernels();
-    // Budget: each compute kernel twice (1 and N threads), DRAM twice.
-    let slots = (kernels.len() * 2 + 2) as f64;
+    // Budget: each compute kernel and memory level twice (1 and N threads).
+    let slots = ((kernels.len() + 3) * 2) as f64;
     let slot = Duration::from_secs_f64(seconds / slots);
     let cpu = cpu_name();
     let stamp = format!("bitsim calibrate on {cpu} at {}", utc_now());
@@ -143,12 +146,13 @@ pub fn run(args: &CalibrateArgs, out: &mut dyn Write) -> CliResult {
             None => {}
         }
     }
-    let words = dram_mib * (1 << 20) / 8;
-    let buf = ReadBuffer::new(words, threads);
-    let one = buf.bandwidth(slot, 1);
-    let all = buf.bandwidth(slot, threads);
+    let dram_words = dram_mib * (1 << 20) / 8;
+    let buf = fill(dram_words);
+    let one = read_rate(&buf, 1, slot);
+    let all = read_rate(&buf, threads, slot);
     drop(buf);
-    let what = "read of a {dram_mib} MiB buffer".replace("{dram_mib}", &dram_mib.to_string());
+    let what = format!("read of a {dram_mib} MiB buffer");
+    rows.push(Row::new("DRAM read", &what, one, all, "GB/s"));
     machine.bandwidth.insert(
         MemLevel::Dram,
         Ceiling {
@@ -157,7 +161,37 @@ pub fn run(args: &CalibrateArgs, out: &mut dyn Write) -> CliResult {
             source: format!("{stamp}: {what}"),
         },
     );
-    rows.push(Row::new("DRAM read", &what, one, all, "GB/s"));
+    // Caches: half of each, so that the buffer stays resident; the L2 is per
+    // core (one half-L2 slice per thread), the L3 shared.
+    for (level, label) in [(MemLevel::L2, "L2 read"), (MemLevel::L3, "L3 read")] {
+        let Some(bytes) = cache_bytes(if level == MemLevel::L2 { 2 } else { 3 }) else {
+            rows.push(Row::unavailable(label, "unavailable: cache size unknown"));
+            continue;
+        };
+        let half = (bytes / 2 / 8).max(64);
+        let (buf, what) = if level == MemLevel::L2 {
+            (
+                fill(half * threads),
+                format!("read of {} KiB per thread", half * 8 / 1024),
+            )
+        } else {
+            (
+                fill(half),
+                format!("read of a {} KiB buffer", half * 8 / 1024),
+            )
+        };
+        let one = read_rate(&buf[..half], 1, slot);
+        let all = read_rate(&buf, threads, slot);
+        rows.push(Row::new(label, &what, one, all, "GB/s"));
+        machine.bandwidth.insert(
+            level,
+            Ceiling {
+                per_core: one,
+                all_cores: all,
+                source: format!("{stamp}: {what}"),
+            },
+        );
+    }
 
     // The file first: a failed write leaves nothing on stdout.
     if let Some(path) = &args.out {
@@ -260,65 +294,93 @@ fn rate(ops_per_iter: f64, budget: Duration, threads: usize, run: &(dyn Fn(u64) 
     ops_per_iter * iters as f64 * threads as f64 / best / 1e9
 }
 
-/// Wall time of `threads` threads each running `f` once, started together.
+/// Wall time of `threads` threads each running `f` once, started together:
+/// from the first thread's start to the last one's end, as the threads see
+/// it (the spawning thread may be scheduled late on a busy machine).
 fn timed(threads: usize, f: &(dyn Fn() + Sync)) -> Duration {
     if threads == 1 {
         let t = Instant::now();
         f();
         return t.elapsed();
     }
-    let barrier = std::sync::Barrier::new(threads + 1);
+    let barrier = std::sync::Barrier::new(threads);
     std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                barrier.wait();
-                f();
-                barrier.wait();
-            });
-        }
-        barrier.wait();
-        let t = Instant::now();
-        barrier.wait();
-        t.elapsed()
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    let start = Instant::now();
+                    f();
+                    (start, Instant::now())
+                })
+            })
+            .collect();
+        let spans: Vec<(Instant, Instant)> = handles
+            .into_iter()
+            .map(|h| h.join().expect("calibration threads do not panic"))
+            .collect();
+        let first = spans.iter().map(|s| s.0).min().expect("threads >= 2");
+        let last = spans.iter().map(|s| s.1).max().expect("threads >= 2");
+        last - first
     })
 }
 
 // ---- memory bandwidth -----------------------------------------------------
 
-/// A buffer for read bandwidth, split into one slice per thread.
-struct ReadBuffer {
-    data: Vec<u64>,
-    threads: usize,
+/// A buffer of `words` distinct words (every page touched, none shared zero memory).
+fn fill(words: usize) -> Vec<u64> {
+    (0..words as u64)
+        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .collect()
 }
 
-impl ReadBuffer {
-    fn new(words: usize, threads: usize) -> ReadBuffer {
-        // Touch every page (with distinct values, so no page is shared zero memory).
-        let data: Vec<u64> = (0..words as u64)
-            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-            .collect();
-        ReadBuffer { data, threads }
+/// Best read bandwidth, GB/s, of `threads` threads each reading its slice of
+/// `buf` (repeatedly, so that a timed run moves at least 64 MiB and thread
+/// start-up does not count), over runs filling about `budget`.
+fn read_rate(buf: &[u64], threads: usize, budget: Duration) -> f64 {
+    let slices: Vec<&[u64]> = buf.chunks(buf.len().div_ceil(threads).max(1)).collect();
+    let reps = ((64usize << 20) / (buf.len() * 8).max(1)).max(1);
+    let next = AtomicUsize::new(0);
+    let start = Instant::now();
+    let mut best = f64::INFINITY;
+    let mut runs = 0;
+    while runs < 2 || start.elapsed() < budget {
+        next.store(0, Ordering::Relaxed);
+        let t = timed(slices.len(), &|| {
+            let s = slices[next.fetch_add(1, Ordering::Relaxed)];
+            for _ in 0..reps {
+                std::hint::black_box(read_sum(std::hint::black_box(s)));
+            }
+        });
+        best = best.min(t.as_secs_f64());
+        runs += 1;
     }
+    (buf.len() * 8 * reps) as f64 / best / 1e9
+}
 
-    /// Best read bandwidth, GB/s, of `threads` threads each reading its slice.
-    fn bandwidth(&self, budget: Duration, threads: usize) -> f64 {
-        let chunk = self.data.len().div_ceil(threads.min(self.threads).max(1));
-        let slices: Vec<&[u64]> = self.data.chunks(chunk.max(1)).collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let start = Instant::now();
-        let mut best = f64::INFINITY;
-        let mut runs = 0;
-        while runs < 2 || start.elapsed() < budget {
-            next.store(0, std::sync::atomic::Ordering::Relaxed);
-            let t = timed(slices.len(), &|| {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                std::hint::black_box(read_sum(slices[i]));
-            });
-            best = best.min(t.as_secs_f64());
-            runs += 1;
+/// Size in bytes of the level-`level` data or unified cache of CPU 0 (Linux
+/// sysfs), if known.
+fn cache_bytes(level: u32) -> Option<usize> {
+    let dir = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache").ok()?;
+    for e in dir.flatten() {
+        let read = |f: &str| std::fs::read_to_string(e.path().join(f)).ok();
+        let (Some(l), Some(t), Some(size)) = (read("level"), read("type"), read("size")) else {
+            continue;
+        };
+        if l.trim() != level.to_string() || t.trim() == "Instruction" {
+            continue;
         }
-        (self.data.len() * 8) as f64 / best / 1e9
+        let size = size.trim();
+        let (num, mult) = match size.strip_suffix('K') {
+            Some(n) => (n, 1024),
+            None => match size.strip_suffix('M') {
+                Some(n) => (n, 1 << 20),
+                None => (size, 1),
+            },
+        };
+        return num.parse::<usize>().ok().map(|n| n * mult);
     }
+    None
 }
 
 /// Sum of every word (so that no read can be skipped), widest loads available.
@@ -630,6 +692,15 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timed_covers_every_thread() {
+        let nap = || std::thread::sleep(Duration::from_millis(20));
+        for threads in [1, 2, 3] {
+            let t = timed(threads, &nap);
+            assert!(t >= Duration::from_millis(20), "{threads} threads: {t:?}");
+        }
+    }
 
     #[test]
     fn civil_dates_by_hand() {
