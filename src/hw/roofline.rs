@@ -168,7 +168,7 @@ pub struct Ceiling {
     pub per_core: f64,
     /// All cores together, same unit.
     pub all_cores: f64,
-    /// Source: "measured, …" or "bitsim calibrate on <cpu> at <date>".
+    /// Source: "measured, …" or `bitsim calibrate on CPU at DATE`.
     pub source: String,
 }
 
