@@ -490,3 +490,139 @@ source = "Horowitz 2014, high end"
     let err = EnergyTable::load(path.to_str().unwrap()).unwrap_err();
     assert!(err.contains("a cycle?"), "{err}");
 }
+
+// ---- SRAM energy by array size -------------------------------------------
+
+/// Horowitz 2014's 64-bit cache reads, pJ per byte: 8 KB 10/8, 32 KB 20/8, 1 MB 100/8.
+const SRAM_POINTS: [(u64, f64); 3] = [(8192, 1.25), (32768, 2.5), (1 << 20, 12.5)];
+
+#[test]
+fn sram_sized_hits_the_listed_points_exactly() {
+    let t = t45();
+    for (cap, want) in SRAM_POINTS {
+        let (got, note) = t.sram_pj_per_byte_sized(cap);
+        assert_eq!(got, want, "{cap} B: {note}");
+        assert!(note.contains("listed"), "{note}");
+    }
+    // The size-independent figure used by matmul costs does not move.
+    assert_eq!(t.sram_pj_per_byte().0, 1.25);
+    let sizes: Vec<u64> = t.sram_size_entries().iter().map(|e| e.0).collect();
+    assert_eq!(sizes, vec![8192, 32768, 1 << 20]);
+    assert!(t.sram_size_entries()[2].1.source.contains("1 MB"));
+    // The 7 nm table scales every size by the node factor.
+    for (cap, want) in SRAM_POINTS {
+        assert!(close(
+            t7().sram_pj_per_byte_sized(cap).0,
+            0.094 * want,
+            1e-12
+        ));
+    }
+}
+
+#[test]
+fn sram_sized_interpolates_log_log_by_hand() {
+    let t = t45();
+    // 16 KB: halfway in log between 8 KB and 32 KB; energy doubles over 4× → ×√2.
+    let (v, note) = t.sram_pj_per_byte_sized(16384);
+    assert!(close(v, 1.25 * 2f64.sqrt(), 1e-12), "{v}");
+    assert!(note.contains("interpolated"), "{note}");
+    // 256 KB = 32 KB × 8; from 32 KB to 1 MB (×32) energy grows ×5: ×5^(3/5).
+    let v = t.sram_pj_per_byte_sized(262144).0;
+    assert!(close(v, 2.5 * 5f64.powf(0.6), 1e-12), "{v}");
+}
+
+#[test]
+fn sram_sized_extrapolates_with_the_end_slopes() {
+    let t = t45();
+    // 2 KB: slope of 8→32 KB (exponent 1/2): 1.25 × (1/4)^(1/2).
+    let (v, note) = t.sram_pj_per_byte_sized(2048);
+    assert!(close(v, 0.625, 1e-12), "{v}");
+    assert!(note.contains("extrapolated"), "{note}");
+    // 32 MB = 1 MB × 32: slope of 32 KB→1 MB (×32 in size gives ×5), so ×5 again.
+    let (v, note) = t.sram_pj_per_byte_sized(32 << 20);
+    assert!(close(v, 62.5, 1e-12), "{v}");
+    assert!(note.contains("extrapolated"), "{note}");
+    // Capacity 0 is priced as 1 byte, finite and positive.
+    let v0 = t.sram_pj_per_byte_sized(0).0;
+    assert!(v0 > 0.0 && v0 == t.sram_pj_per_byte_sized(1).0);
+}
+
+#[test]
+fn sram_sized_is_monotonic_in_capacity() {
+    let t = t45();
+    let mut prev = 0.0;
+    let mut cap = 1u64;
+    while cap <= 1 << 40 {
+        for c in [cap, cap + cap / 3] {
+            let v = t.sram_pj_per_byte_sized(c).0;
+            assert!(v.is_finite() && v >= prev, "{c} B: {v} < {prev}");
+            prev = v;
+        }
+        cap *= 2;
+    }
+}
+
+#[test]
+fn tables_without_sram_sizes_load_and_are_flat() {
+    // GOOD lists only `[sram]` without a capacity: flat at its figure.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    std::fs::write(&path, GOOD).unwrap();
+    let t = EnergyTable::load(path.to_str().unwrap()).unwrap();
+    for cap in [1, 8192, 1 << 30] {
+        let (v, note) = t.sram_pj_per_byte_sized(cap);
+        assert_eq!(v, 1.25);
+        assert!(note.contains("flat"), "{note}");
+    }
+    assert!(t.sram_size_entries().is_empty());
+    // One sized point alone is flat too.
+    std::fs::write(
+        &path,
+        GOOD.replace(
+            "bits = 64\npj = 10.0",
+            "bits = 64\ncapacity_bytes = 8192\npj = 10.0",
+        ),
+    )
+    .unwrap();
+    let t = EnergyTable::load(path.to_str().unwrap()).unwrap();
+    assert_eq!(t.sram_pj_per_byte_sized(1 << 20).0, 1.25);
+}
+
+#[test]
+fn sram_sizes_schema_errors() {
+    let sized = |cap: u64, pj: f64| {
+        format!("[[sram_sizes]]\ncapacity_bytes = {cap}\nbits = 64\npj = {pj:?}\nsource = \"s\"\n")
+    };
+    let with = |extra: &str| {
+        GOOD.replace(
+            "bits = 64\npj = 10.0",
+            "bits = 64\ncapacity_bytes = 8192\npj = 10.0",
+        ) + extra
+    };
+    let (err, p) = load_err(&with(&sized(4096, 20.0)));
+    assert!(err.starts_with(&p), "{err}");
+    assert!(err.contains("must not fall as the array grows"), "{err}");
+    let (err, _) = load_err(&with(&(sized(32768, 20.0) + &sized(32768, 30.0))));
+    assert!(err.contains("capacity 32768 is listed twice"), "{err}");
+    let (err, _) = load_err(&with(&sized(8192, 20.0)));
+    assert!(err.contains("already given by `[sram]`"), "{err}");
+    let (err, _) = load_err(&with(&sized(0, 20.0)));
+    assert!(err.contains("sram_sizes[0] (capacity_bytes = 0)"), "{err}");
+    let (err, _) = load_err(&with(&sized(32768, -1.0)));
+    assert!(
+        err.contains("sram_sizes[0] (capacity_bytes = 32768).pj = -1"),
+        "{err}"
+    );
+    let (err, _) = load_err(&with(&sized(32768, 20.0).replace("bits = 64", "bits = 12")));
+    assert!(err.contains("bits = 12"), "{err}");
+    let (err, _) = load_err(&with(
+        &sized(32768, 20.0).replace("source", "colour = 1\nsource"),
+    ));
+    assert!(err.contains("unknown field `colour`"), "{err}");
+    // Good: a larger, dearer array loads and interpolates through it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    std::fs::write(&path, with(&sized(32768, 20.0))).unwrap();
+    let t = EnergyTable::load(path.to_str().unwrap()).unwrap();
+    assert_eq!(t.sram_pj_per_byte_sized(32768).0, 2.5);
+}

@@ -25,6 +25,15 @@
 //! - f64 and anything wider than the widest listed entry are extrapolated by
 //!   the same rules.
 //! - **SRAM, DRAM** per byte: the listed access energy divided by its bytes.
+//! - **SRAM by array size** ([`EnergyTable::sram_pj_per_byte_sized`]): the
+//!   `[sram]` entry (when it gives `capacity_bytes`) and the `[[sram_sizes]]`
+//!   entries are points (capacity, pJ per byte); between two points the
+//!   energy is interpolated linearly in log(capacity)–log(energy), i.e. as a
+//!   power law through both; beyond the smallest or largest point it is
+//!   extrapolated with the slope of the nearest segment. A table with one
+//!   point (or none) is flat: every size costs the `[sram]` figure. The
+//!   size-independent [`EnergyTable::sram_pj_per_byte`] (used for matmul
+//!   costs) stays the `[sram]` figure.
 //!
 //! A table may derive from another (`base = "energy-45nm"`) and scale chosen
 //! sections by a process-node factor (`[node_scale]`); entries it lists itself
@@ -110,6 +119,8 @@ pub struct EnergyTable {
     fp_add: BTreeMap<(u32, u32), Op>,
     fp_mul: BTreeMap<(u32, u32), Op>,
     sram: Mem,
+    /// `[[sram_sizes]]` entries by capacity in bytes (each has `capacity_bytes`).
+    sram_sizes: BTreeMap<u64, Mem>,
     dram: Mem,
 }
 
@@ -208,12 +219,88 @@ impl EnergyTable {
         (v, note)
     }
 
-    /// Energy per byte of an SRAM of `capacity_bytes` bytes, and a note on how it was
-    /// derived. PLACEHOLDER: size-independent (the table's SRAM entry); size
-    /// scaling replaces it.
+    /// Energy per byte of an SRAM array of `capacity_bytes` bytes, and a note
+    /// on how it was derived: the listed figure at a listed size, else
+    /// log-log interpolation between the two neighbouring sizes, or
+    /// extrapolation with the end segment's slope beyond them (see the module
+    /// docs). With fewer than two sized points the energy is flat (the
+    /// `[sram]` figure). A capacity of 0 is treated as 1 byte.
     pub fn sram_pj_per_byte_sized(&self, capacity_bytes: u64) -> (f64, String) {
-        let _ = capacity_bytes;
-        self.sram_pj_per_byte()
+        let c = capacity_bytes.max(1);
+        let pts = self.sram_points();
+        if let Some((_, m)) = pts.iter().find(|(pc, _)| *pc == c) {
+            let v = m.pj_per_byte();
+            let note = format!(
+                "sram {c} B: listed, {} pJ per {}-bit access{} -> {} pJ/byte",
+                fmt_pj(m.pj),
+                m.bits,
+                node_suffix(m),
+                fmt_pj(v)
+            );
+            return (v, note);
+        }
+        if pts.len() < 2 {
+            let (v, flat) = self.sram_pj_per_byte();
+            return (
+                v,
+                format!("sram {c} B: no SRAM sizes listed to scale by, flat: {flat}"),
+            );
+        }
+        // The segment containing c, or the end segment nearest to it.
+        let i = pts
+            .windows(2)
+            .position(|w| c < w[1].0)
+            .unwrap_or(pts.len() - 2);
+        let ((c0, m0), (c1, m1)) = (pts[i], pts[i + 1]);
+        let (v0, v1) = (m0.pj_per_byte(), m1.pj_per_byte());
+        let slope = (v1 / v0).ln() / (c1 as f64 / c0 as f64).ln();
+        let v = v0 * (c as f64 / c0 as f64).powf(slope);
+        let how = if c < c0 || c > c1 {
+            "extrapolated log-log with the slope of"
+        } else {
+            "interpolated log-log between"
+        };
+        let note = format!(
+            "sram {c} B: {how} {c0} B ({} pJ/byte) and {c1} B ({} pJ/byte), energy ∝ capacity^{:.3}{} -> {} pJ/byte",
+            fmt_pj(v0),
+            fmt_pj(v1),
+            slope,
+            node_suffix(m0),
+            fmt_pj(v)
+        );
+        (v, note)
+    }
+
+    /// The SRAM sizes the table lists (the `[sram]` entry when it gives a
+    /// capacity, and every `[[sram_sizes]]` entry), smallest first, each with
+    /// its label and source.
+    pub fn sram_size_entries(&self) -> Vec<(u64, TableEntry)> {
+        self.sram_points()
+            .into_iter()
+            .map(|(c, m)| {
+                (
+                    c,
+                    TableEntry {
+                        label: format!("sram {}-bit access, {c}-byte array", m.bits),
+                        pj: m.pj,
+                        source: m.source.clone(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Sized SRAM points by capacity: `[[sram_sizes]]` entries, plus `[sram]`
+    /// when it gives a capacity not listed there.
+    fn sram_points(&self) -> Vec<(u64, &Mem)> {
+        let mut pts: Vec<(u64, &Mem)> = self.sram_sizes.iter().map(|(&c, m)| (c, m)).collect();
+        if let Some(c) = self.sram.capacity_bytes {
+            if !self.sram_sizes.contains_key(&c) {
+                pts.push((c.max(1), &self.sram));
+            }
+        }
+        pts.sort_by_key(|p| p.0);
+        pts
     }
 
     /// DRAM energy per byte, pJ, with the note explaining its derivation.
@@ -403,6 +490,14 @@ fn nearest_log<'a, K: 'a, V: 'a>(
         }
     }
     best.map(|(_, _, kv)| kv)
+}
+
+/// " (energy-45nm × 0.094)" for a node-scaled memory entry, else nothing.
+fn node_suffix(m: &Mem) -> String {
+    m.node
+        .as_ref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default()
 }
 
 /// A note for a listed entry that was node-scaled from a base table.

@@ -7,8 +7,13 @@
 //! `[[int_mul]]` entries (`bits`, `pj`, `source`; an int mul entry is a
 //! `bits × bits` multiplier); `[[fp_add]]` and `[[fp_mul]]` entries (`ebits`,
 //! `mbits`, `pj`, `source`); `[sram]` and `[dram]` (`bits` per access, `pj`,
-//! optional `capacity_bytes` and `range_pj = [lo, hi]`, `source`). Every `pj`
-//! must be positive and finite.
+//! optional `capacity_bytes` and `range_pj = [lo, hi]`, `source`);
+//! optional `[[sram_sizes]]` entries (`capacity_bytes`, `bits`, `pj`,
+//! `source`): SRAM arrays of other sizes, for energy by array size. Every
+//! `pj` must be positive and finite; SRAM sizes must be distinct, and the
+//! energy per byte must not fall as the capacity grows (counting `[sram]`
+//! when it gives a capacity). Tables without `[[sram_sizes]]` still load
+//! (SRAM energy is then flat in the size).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -54,7 +59,18 @@ struct RawFile {
     #[serde(default)]
     sram: Option<RawMem>,
     #[serde(default)]
+    sram_sizes: Vec<RawSramSize>,
+    #[serde(default)]
     dram: Option<RawMem>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSramSize {
+    capacity_bytes: Spanned<u64>,
+    bits: Spanned<u32>,
+    pj: Spanned<f64>,
+    source: String,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +120,7 @@ pub(super) struct Partial {
     fp_add: BTreeMap<(u32, u32), Op>,
     fp_mul: BTreeMap<(u32, u32), Op>,
     sram: Option<Mem>,
+    sram_sizes: BTreeMap<u64, Mem>,
     dram: Option<Mem>,
 }
 
@@ -132,6 +149,7 @@ impl Partial {
             fp_add: self.fp_add,
             fp_mul: self.fp_mul,
             sram,
+            sram_sizes: self.sram_sizes,
             dram,
         })
     }
@@ -215,6 +233,7 @@ pub(super) fn load_partial(
                 fp_add: BTreeMap::new(),
                 fp_mul: BTreeMap::new(),
                 sram: None,
+                sram_sizes: BTreeMap::new(),
                 dram: None,
             }
         }
@@ -299,6 +318,12 @@ pub(super) fn load_partial(
         }
         let pj = check_pj(&m.pj, section, &here)?;
         check_source(&m.source, section, &origin)?;
+        if m.capacity_bytes == Some(0) {
+            return Err(format!(
+                "{}: {section}.capacity_bytes = 0: must be at least 1",
+                here(m.bits.span().start)
+            ));
+        }
         let range_pj = match &m.range_pj {
             Some(r) => {
                 let [lo, hi] = *r.get_ref();
@@ -321,7 +346,85 @@ pub(super) fn load_partial(
             node: None,
         });
     }
+    load_sram_sizes(&raw, &mut table, &here, &origin)?;
     Ok(table)
+}
+
+/// This file's `[[sram_sizes]]`: validated, replacing base entries of the
+/// same capacity; then the merged sizes must not get cheaper per byte as
+/// they grow.
+fn load_sram_sizes(
+    raw: &RawFile,
+    table: &mut Partial,
+    here: &dyn Fn(usize) -> String,
+    origin: &str,
+) -> Result<(), String> {
+    let own_sram = raw.sram.as_ref().and_then(|m| m.capacity_bytes);
+    let mut spans = BTreeMap::new();
+    for (i, e) in raw.sram_sizes.iter().enumerate() {
+        let cap = *e.capacity_bytes.get_ref();
+        let key = format!("sram_sizes[{i}] (capacity_bytes = {cap})");
+        let at_cap = here(e.capacity_bytes.span().start);
+        if cap == 0 {
+            return Err(format!("{at_cap}: {key}: must be at least 1 byte"));
+        }
+        if spans.contains_key(&cap) {
+            return Err(format!("{at_cap}: {key}: capacity {cap} is listed twice"));
+        }
+        if own_sram == Some(cap) {
+            return Err(format!(
+                "{at_cap}: {key}: capacity {cap} is already given by `[sram]`"
+            ));
+        }
+        let bits = *e.bits.get_ref();
+        if bits == 0 || bits % 8 != 0 {
+            return Err(format!(
+                "{}: {key}: bits = {bits}: must be a positive multiple of 8",
+                here(e.bits.span().start)
+            ));
+        }
+        let pj = check_pj(&e.pj, &key, here)?;
+        check_source(&e.source, &key, origin)?;
+        spans.insert(cap, e.pj.span().start);
+        table.sram_sizes.insert(
+            cap,
+            Mem {
+                bits,
+                pj,
+                capacity_bytes: Some(cap),
+                range_pj: None,
+                source: e.source.clone(),
+                node: None,
+            },
+        );
+    }
+    // Monotonic in capacity, so that interpolation is too.
+    let mut pts: Vec<(u64, f64)> = table
+        .sram_sizes
+        .iter()
+        .map(|(&c, m)| (c, m.pj_per_byte()))
+        .collect();
+    if let Some(m) = &table.sram {
+        if let Some(c) = m.capacity_bytes {
+            if !table.sram_sizes.contains_key(&c) {
+                pts.push((c, m.pj_per_byte()));
+            }
+        }
+    }
+    pts.sort_by_key(|p| p.0);
+    for w in pts.windows(2) {
+        let ((c0, v0), (c1, v1)) = (w[0], w[1]);
+        if v1 < v0 {
+            let place = match spans.get(&c1).or(spans.get(&c0)) {
+                Some(&off) => here(off),
+                None => origin.to_string(),
+            };
+            return Err(format!(
+                "{place}: sram_sizes: energy per byte must not fall as the array grows: {c0} B costs {v0} pJ/byte, {c1} B {v1} pJ/byte"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Applies `[node_scale]` to a base table.
@@ -366,17 +469,20 @@ fn scale_partial(
     if has("fp_mul") {
         b.fp_mul.values_mut().for_each(scale_op);
     }
-    for (s, mem) in [("sram", &mut b.sram), ("dram", &mut b.dram)] {
-        if let Some(m) = mem {
-            if has(s) {
-                m.pj *= factor;
-                m.range_pj = m.range_pj.map(|(lo, hi)| (lo * factor, hi * factor));
-                m.source = format!("{}; × {factor}: {}", m.source, ns.source);
-                m.node = Some(short.clone());
-            } else {
-                m.source = format!("{}; not node-scaled", m.source);
-                m.node = Some(format!("{} figure, not node-scaled", b.name));
-            }
+    let sized = b.sram_sizes.values_mut().map(|m| ("sram", m));
+    let single = [("sram", b.sram.as_mut()), ("dram", b.dram.as_mut())]
+        .into_iter()
+        .filter_map(|(s, m)| m.map(|m| (s, m)));
+    let unscaled = format!("{} figure, not node-scaled", b.name);
+    for (s, m) in single.chain(sized) {
+        if has(s) {
+            m.pj *= factor;
+            m.range_pj = m.range_pj.map(|(lo, hi)| (lo * factor, hi * factor));
+            m.source = format!("{}; × {factor}: {}", m.source, ns.source);
+            m.node = Some(short.clone());
+        } else {
+            m.source = format!("{}; not node-scaled", m.source);
+            m.node = Some(unscaled.clone());
         }
     }
     Ok(b)

@@ -7,12 +7,14 @@ mod bars;
 mod labels;
 mod lines;
 mod number_line;
+mod roofline;
 mod scatter;
 
 pub use bars::{hbar_chart, Bar};
 pub use labels::place_labels;
 pub use lines::{line_chart, Axes, Series, SeriesStyle, SERIES_COLORS};
 pub use number_line::{number_lines, Line, DENSE_ABOVE, LOG2_CLIP};
+pub use roofline::{roofline_chart, Roof, RoofPoint};
 pub use scatter::{error_energy_scatter, ScatterPoint};
 
 use plotters::coord::Shift;
