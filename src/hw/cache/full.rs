@@ -1,9 +1,13 @@
-//! Fully associative tag store with O(1) lookups: a hash map from line to
-//! slot, an intrusive doubly linked list over the slots (most recently used
-//! or inserted at the head), and the set of invalid slots below the
-//! high-water mark (so that "lowest invalid slot first" stays cheap).
+//! Fully associative tag store with amortized O(1) operations: a hash map
+//! from line to slot; for LRU and FIFO, a stamp per slot (the clock of its
+//! last use or insertion) and a queue of (slot, stamp) events in clock order,
+//! whose oldest event still current names the victim (stale events are
+//! skipped, and the queue is compacted when it grows past twice the slots);
+//! and the set of invalid slots below the high-water mark (so that "lowest
+//! invalid slot first" stays cheap). The queue is appended sequentially,
+//! which is much faster than relinking a doubly linked list on every hit.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::store::{plru_touch, plru_victim, INVALID};
@@ -30,18 +34,20 @@ impl Hasher for LineHasher {
     }
 }
 
-const NIL: u32 = u32::MAX;
-
 /// Fully associative store.
 pub(super) struct FullAssoc {
     policy: Policy,
     map: HashMap<u64, u32, BuildHasherDefault<LineHasher>>,
     tags: Vec<u64>,
     dirty: Vec<bool>,
-    prev: Vec<u32>,
-    next: Vec<u32>,
-    head: u32,
-    tail: u32,
+    /// LRU: clock of the last use; FIFO: clock of the insertion.
+    stamp: Vec<u64>,
+    /// (slot, stamp) events in clock order; an event is current while the
+    /// slot is valid and still has that stamp.
+    events: VecDeque<(u32, u64)>,
+    clock: u64,
+    /// The slot used last: using it again changes nothing.
+    last: u32,
     /// Slots at or above this were never used.
     fresh: u32,
     /// Invalid slots below `fresh`.
@@ -62,10 +68,10 @@ impl FullAssoc {
             map: HashMap::with_capacity_and_hasher(n, Default::default()),
             tags: vec![INVALID; n],
             dirty: vec![false; n],
-            prev: vec![NIL; n],
-            next: vec![NIL; n],
-            head: NIL,
-            tail: NIL,
+            stamp: vec![0; n],
+            events: VecDeque::new(),
+            clock: 0,
+            last: u32::MAX,
             fresh: 0,
             holes: BTreeSet::new(),
             plru: if cfg.policy == Policy::Plru {
@@ -81,39 +87,30 @@ impl FullAssoc {
         self.tags.len()
     }
 
-    fn unlink(&mut self, s: u32) {
-        let (p, n) = (self.prev[s as usize], self.next[s as usize]);
-        if p == NIL {
-            self.head = n;
-        } else {
-            self.next[p as usize] = n;
-        }
-        if n == NIL {
-            self.tail = p;
-        } else {
-            self.prev[n as usize] = p;
+    fn current(&self, (s, st): (u32, u64)) -> bool {
+        self.tags[s as usize] != INVALID && self.stamp[s as usize] == st
+    }
+
+    /// Records a new stamp for `s`.
+    fn stamp_now(&mut self, s: u32) {
+        self.clock += 1;
+        self.stamp[s as usize] = self.clock;
+        self.events.push_back((s, self.clock));
+        if self.events.len() > 2 * self.tags.len() + 64 {
+            let mut ev = std::mem::take(&mut self.events);
+            ev.retain(|&e| self.current(e));
+            self.events = ev;
         }
     }
 
-    fn push_front(&mut self, s: u32) {
-        self.prev[s as usize] = NIL;
-        self.next[s as usize] = self.head;
-        if self.head == NIL {
-            self.tail = s;
-        } else {
-            self.prev[self.head as usize] = s;
-        }
-        self.head = s;
-    }
-
+    #[inline]
     fn used(&mut self, s: u32) {
+        if s == self.last {
+            return;
+        }
+        self.last = s;
         match self.policy {
-            Policy::Lru => {
-                if self.head != s {
-                    self.unlink(s);
-                    self.push_front(s);
-                }
-            }
+            Policy::Lru => self.stamp_now(s),
             Policy::Plru => {
                 let n = self.tags.len();
                 plru_touch(&mut self.plru, n, s as usize);
@@ -141,7 +138,15 @@ impl FullAssoc {
             return self.fresh as usize;
         }
         match self.policy {
-            Policy::Lru | Policy::Fifo => self.tail as usize,
+            Policy::Lru | Policy::Fifo => {
+                while let Some(&e) = self.events.front() {
+                    if self.current(e) {
+                        return e.0 as usize;
+                    }
+                    self.events.pop_front();
+                }
+                unreachable!("a full store has a current event per slot")
+            }
             Policy::Random { .. } => self.rng.way(self.tags.len() as u64) as usize,
             Policy::Plru => plru_victim(&self.plru, self.tags.len()),
         }
@@ -167,9 +172,6 @@ impl FullAssoc {
         self.map.remove(&t);
         self.tags[slot] = INVALID;
         self.dirty[slot] = false;
-        if self.policy != Policy::Plru {
-            self.unlink(slot as u32);
-        }
         self.holes.insert(slot as u32);
     }
 
@@ -183,9 +185,14 @@ impl FullAssoc {
         self.tags[slot] = line;
         self.dirty[slot] = dirty;
         self.map.insert(line, s);
-        if self.policy != Policy::Plru {
-            self.push_front(s);
+        match self.policy {
+            Policy::Lru | Policy::Fifo => self.stamp_now(s),
+            Policy::Plru => {
+                let n = self.tags.len();
+                plru_touch(&mut self.plru, n, slot);
+            }
+            Policy::Random { .. } => {}
         }
-        self.used(s);
+        self.last = s;
     }
 }

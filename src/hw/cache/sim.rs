@@ -196,6 +196,19 @@ impl AccessSink for Hierarchy {
                 }
                 return;
             }
+            // Level-0 hit without the general request machinery.
+            if !(write && l0.write_through) {
+                if let Some(slot) = l0.store.hit(line) {
+                    if write {
+                        l0.store.set_dirty(slot, true);
+                    }
+                    l0.stats.accesses += 1;
+                    l0.stats.hits += 1;
+                    self.last_line = line;
+                    self.last_slot = slot;
+                    return;
+                }
+            }
             self.request(0, a.addr, write, end - a.addr + 1);
             return;
         }

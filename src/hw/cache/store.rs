@@ -52,6 +52,10 @@ pub(super) struct SetAssoc {
     set_mask: u64,
     policy: Policy,
     tags: Vec<u64>,
+    /// Low 32 bits of each tag (the vectorized search).
+    short: Vec<u32>,
+    /// Per set: the way used last (hit or insertion).
+    mru: Vec<u32>,
     /// LRU: clock of the last use; FIFO: clock of the insertion.
     stamp: Vec<u64>,
     dirty: Vec<bool>,
@@ -74,6 +78,8 @@ impl SetAssoc {
             set_mask: sets as u64 - 1,
             policy: cfg.policy,
             tags: vec![INVALID; sets * ways],
+            short: vec![INVALID as u32; sets * ways],
+            mru: vec![0; sets],
             stamp: vec![0; sets * ways],
             dirty: vec![false; sets * ways],
             plru: if cfg.policy == Policy::Plru {
@@ -91,17 +97,52 @@ impl SetAssoc {
         (line & self.set_mask) as usize * self.ways
     }
 
+    /// The slot holding `line`. Up to 64 ways, the low 32 bits of every tag
+    /// are compared into a bit mask without branches (the matching way
+    /// varies from access to access, so an early-exit loop mispredicts, and
+    /// 32-bit compares vectorize with SSE2); candidates are then checked
+    /// against the full tag.
     #[inline]
-    fn find(&self, line: u64) -> Option<usize> {
+    pub(super) fn find(&self, line: u64) -> Option<usize> {
         let b = self.base(line);
-        self.tags[b..b + self.ways]
-            .iter()
-            .position(|&t| t == line)
-            .map(|w| b + w)
+        if self.ways <= 64 {
+            let key = line as u32;
+            let mut mask = 0u64;
+            for (w, &t) in self.short[b..b + self.ways].iter().enumerate() {
+                mask |= ((t == key) as u64) << w;
+            }
+            while mask != 0 {
+                let slot = b + mask.trailing_zeros() as usize;
+                if self.tags[slot] == line {
+                    return Some(slot);
+                }
+                mask &= mask - 1;
+            }
+            None
+        } else {
+            let set = &self.tags[b..b + self.ways];
+            set.iter().position(|&t| t == line).map(|w| b + w)
+        }
+    }
+
+    /// A hit lookup: the set's most recent way first (a hit there changes
+    /// no replacement state: it already is the most recent use), then the
+    /// whole set.
+    #[inline]
+    pub(super) fn hit(&mut self, line: u64) -> Option<usize> {
+        let set = (line & self.set_mask) as usize;
+        let m = set * self.ways + self.mru[set] as usize;
+        if self.tags[m] == line {
+            return Some(m);
+        }
+        let slot = self.find(line)?;
+        self.used(slot);
+        Some(slot)
     }
 
     #[inline]
-    fn used(&mut self, slot: usize) {
+    pub(super) fn used(&mut self, slot: usize) {
+        self.mru[slot / self.ways] = (slot % self.ways) as u32;
         match self.policy {
             Policy::Lru => {
                 self.clock += 1;
@@ -142,8 +183,14 @@ impl SetAssoc {
         }
     }
 
+    #[inline]
+    pub(super) fn set_dirty(&mut self, slot: usize, d: bool) {
+        self.dirty[slot] = d;
+    }
+
     fn insert(&mut self, slot: usize, line: u64, dirty: bool) {
         self.tags[slot] = line;
+        self.short[slot] = line as u32;
         self.dirty[slot] = dirty;
         if self.policy == Policy::Fifo {
             self.clock += 1;
@@ -175,11 +222,7 @@ impl Store {
     #[inline]
     pub(super) fn hit(&mut self, line: u64) -> Option<usize> {
         match self {
-            Store::Set(s) => {
-                let slot = s.find(line)?;
-                s.used(slot);
-                Some(slot)
-            }
+            Store::Set(s) => s.hit(line),
             Store::Full(f) => f.hit(line),
         }
     }
@@ -223,7 +266,7 @@ impl Store {
     #[inline]
     pub(super) fn set_dirty(&mut self, slot: usize, d: bool) {
         match self {
-            Store::Set(s) => s.dirty[slot] = d,
+            Store::Set(s) => s.set_dirty(slot, d),
             Store::Full(f) => f.set_dirty(slot, d),
         }
     }
@@ -233,6 +276,7 @@ impl Store {
         match self {
             Store::Set(s) => {
                 s.tags[slot] = INVALID;
+                s.short[slot] = INVALID as u32;
                 s.dirty[slot] = false;
             }
             Store::Full(f) => f.remove(slot),
