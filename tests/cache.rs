@@ -6,16 +6,21 @@ mod seeded;
 
 use bitsim::hw::cache::opt::belady;
 use bitsim::hw::cache::reference::ReferenceHierarchy;
-use bitsim::hw::cache::{
-    Hierarchy, HierarchyConfig, LevelConfig, LevelStats, Policy, WritePolicy,
-};
+use bitsim::hw::cache::{Hierarchy, HierarchyConfig, LevelConfig, LevelStats, Policy, WritePolicy};
 use bitsim::hw::trace::{Access, AccessKind, AccessSink};
 use seeded::Rng;
 
 const WB: WritePolicy = WritePolicy::WriteBack;
 const WT: WritePolicy = WritePolicy::WriteThrough;
 
-fn lvl(name: &str, size: u64, ways: u32, line: u32, policy: Policy, write: WritePolicy) -> LevelConfig {
+fn lvl(
+    name: &str,
+    size: u64,
+    ways: u32,
+    line: u32,
+    policy: Policy,
+    write: WritePolicy,
+) -> LevelConfig {
     LevelConfig {
         name: name.into(),
         size,
@@ -108,7 +113,10 @@ fn plru_tree() {
     // true LRU line); E replaces C, B still hits, then C replaces D.
     let line = |i: u64, sets: u64| i * 16 * sets;
     for sets in [1, 2] {
-        let t: Vec<Access> = [0, 1, 2, 3, 0, 4, 1, 2].iter().map(|&i| r(line(i, sets))).collect();
+        let t: Vec<Access> = [0, 1, 2, 3, 0, 4, 1, 2]
+            .iter()
+            .map(|&i| r(line(i, sets)))
+            .collect();
         let plru = hier(vec![lvl("L1", 64 * sets, 4, 16, Policy::Plru, WB)]);
         let lru = hier(vec![lvl("L1", 64 * sets, 4, 16, Policy::Lru, WB)]);
         assert_eq!(run(&plru, &t, false).0, vec![(8, 2, 6, 2, 0, 96, 0)]);
@@ -277,7 +285,11 @@ fn stream(rng: &mut Rng, n: usize, span: u64) -> Vec<Access> {
             } else {
                 AccessKind::Read
             };
-            out.push(Access { addr: a, size, kind });
+            out.push(Access {
+                addr: a,
+                size,
+                kind,
+            });
         }
     }
     out
@@ -328,7 +340,11 @@ fn fast_matches_reference_on_random_hierarchies() {
             if cfg.levels[i].write == WB {
                 assert_eq!(s.5, s.2 * line, "write-back levels allocate on every miss");
                 if let Some(next) = c.get(i + 1) {
-                    assert_eq!(next.0, s.2 + s.4, "fills + write-backs reach the next level");
+                    assert_eq!(
+                        next.0,
+                        s.2 + s.4,
+                        "fills + write-backs reach the next level"
+                    );
                 }
             } else {
                 assert!(s.5 <= s.2 * line);
@@ -352,7 +368,7 @@ fn fast_matches_reference_per_policy() {
     let mut rng = Rng(77);
     for p in policies {
         for ways in [0, 4] {
-            let levels = vec![
+            let levels = [
                 lvl("L1", 512, ways, 16, p, WB),
                 lvl("L2", 2048, 8, 16, p, WB),
                 lvl("L3", 8192, ways, 64, p, WB),
@@ -420,7 +436,11 @@ fn opt_equals_brute_force_on_tiny_traces() {
         let t: Vec<Access> = lines.iter().map(|&l| r(l * 16)).collect();
         let level = lvl("M", 16 * cap as u64, 0, 16, Policy::Lru, WB);
         let opt = belady(&level, &t, false).unwrap();
-        assert_eq!(opt.misses, brute_force_min(&lines, cap), "{lines:?} cap {cap}");
+        assert_eq!(
+            opt.misses,
+            brute_force_min(&lines, cap),
+            "{lines:?} cap {cap}"
+        );
         assert_eq!(opt.accesses, len as u64);
     }
 }
@@ -433,11 +453,21 @@ fn opt_never_loses_to_a_policy() {
             let t = stream(&mut rng, 30_000, 8192);
             let opt = belady(&lvl("M", 1024, ways, 32, Policy::Lru, WB), &t, true).unwrap();
             assert_eq!(opt.accesses, opt.hits + opt.misses);
-            for p in [Policy::Lru, Policy::Fifo, Policy::Random { seed: 4 }, Policy::Plru] {
+            for p in [
+                Policy::Lru,
+                Policy::Fifo,
+                Policy::Random { seed: 4 },
+                Policy::Plru,
+            ] {
                 let cfg = hier(vec![lvl("M", 1024, ways, 32, p, WB)]);
                 let (c, _) = run(&cfg, &t, true);
                 assert_eq!(c[0].0, opt.accesses);
-                assert!(opt.misses <= c[0].2, "OPT {} > {p:?} {}", opt.misses, c[0].2);
+                assert!(
+                    opt.misses <= c[0].2,
+                    "OPT {} > {p:?} {}",
+                    opt.misses,
+                    c[0].2
+                );
             }
         }
     }

@@ -145,7 +145,10 @@ fn bad_din_lines_are_named() {
             e => panic!("{text:?}: {e:?}"),
         }
     }
-    assert_eq!(din_error("0 0\n0 zz\n").to_string().split(':').next(), Some("line 2"));
+    assert_eq!(
+        din_error("0 0\n0 zz\n").to_string().split(':').next(),
+        Some("line 2")
+    );
 }
 
 #[test]
@@ -163,7 +166,10 @@ fn bad_bin_records_are_named() {
     };
     // Truncated third record.
     let e = err(&good[..good.len() - 5]);
-    assert!(matches!(&e, TraceError::Record(3, m) if m.contains("truncated")), "{e:?}");
+    assert!(
+        matches!(&e, TraceError::Record(3, m) if m.contains("truncated")),
+        "{e:?}"
+    );
     // Unknown kind in record 2.
     let mut b = good.clone();
     b[16 + 16 + 12] = 7;
@@ -200,19 +206,29 @@ fn format_names_and_extensions() {
 #[test]
 fn shipped_hierarchies() {
     let zen5 = HierarchyConfig::load("cache-zen5").unwrap();
-    let geo: Vec<(u64, u32, u32)> = zen5.levels.iter().map(|l| (l.size, l.ways, l.line)).collect();
+    let geo: Vec<(u64, u32, u32)> = zen5
+        .levels
+        .iter()
+        .map(|l| (l.size, l.ways, l.line))
+        .collect();
     assert_eq!(
         geo,
         vec![(48 << 10, 12, 64), (1 << 20, 16, 64), (32 << 20, 16, 64)]
     );
-    assert!(zen5.levels.iter().all(|l| l.policy == Policy::Lru && l.write == WritePolicy::WriteBack));
+    assert!(zen5
+        .levels
+        .iter()
+        .all(|l| l.policy == Policy::Lru && l.write == WritePolicy::WriteBack));
     assert_eq!(zen5.levels[0].sets(), 64);
     let gpu = HierarchyConfig::load("cache-gpu-sm").unwrap();
     assert_eq!(gpu.levels.len(), 2);
     assert_eq!((gpu.levels[0].size, gpu.levels[0].ways), (228 << 10, 0));
     assert_eq!(gpu.levels[1].sets(), 16384);
     let tiny = HierarchyConfig::load("cache-tiny").unwrap();
-    assert_eq!(tiny.levels.iter().map(|l| l.size).collect::<Vec<_>>(), vec![256, 1024]);
+    assert_eq!(
+        tiny.levels.iter().map(|l| l.size).collect::<Vec<_>>(),
+        vec![256, 1024]
+    );
     // The files in sims/ are the built-ins.
     let dir = env!("CARGO_MANIFEST_DIR");
     for name in ["cache-zen5", "cache-gpu-sm", "cache-tiny"] {
@@ -221,13 +237,17 @@ fn shipped_hierarchies() {
     }
 }
 
-const GOOD_LEVEL: &str = "[[level]]\nname = \"L1\"\nsize = \"1KiB\"\nways = 4\nline = 64\npolicy = \"lru\"\n";
+const GOOD_LEVEL: &str =
+    "[[level]]\nname = \"L1\"\nsize = \"1KiB\"\nways = 4\nline = 64\npolicy = \"lru\"\n";
 
 /// The error for `text` loaded as `bad.toml`, which must name the file, the
 /// line and every word in `words`.
 fn file_error(text: &str, line: usize, words: &[&str]) {
     let e = HierarchyConfig::from_toml("bad.toml", text).unwrap_err();
-    assert!(e.starts_with(&format!("bad.toml:{line}: ")), "{text:?}: {e}");
+    assert!(
+        e.starts_with(&format!("bad.toml:{line}: ")),
+        "{text:?}: {e}"
+    );
     for w in words {
         assert!(e.contains(w), "{w:?} not in {e:?}");
     }
@@ -265,12 +285,18 @@ fn bad_files_name_file_line_and_key() {
         format!("{head}{body}\n")
     };
     // Lines: 1 name, 2 [[level]], 3 name, 4 size, 5 ways, 6 line, 7 policy.
-    file_error(&with("size", "\"3KiB\""), 5, &["ways", "set count", "12", "power of two"]);
+    file_error(
+        &with("size", "\"3KiB\""),
+        5,
+        &["ways", "set count", "12", "power of two"],
+    );
     file_error(&with("line", "2048"), 6, &["line", "larger than the cache"]);
     file_error(&with("size", "1000"), 4, &["size", "multiple"]);
     file_error(&with("policy", "\"mru\""), 7, &["policy", "mru"]);
     file_error(
-        &format!("{head}[[level]]\nname = \"L1\"\nsize = 768\nways = 3\nline = 64\npolicy = \"plru\"\n"),
+        &format!(
+            "{head}[[level]]\nname = \"L1\"\nsize = 768\nways = 3\nline = 64\npolicy = \"plru\"\n"
+        ),
         7,
         &["policy", "plru", "3"],
     );
@@ -282,17 +308,36 @@ fn bad_files_name_file_line_and_key() {
     file_error(&missing, 2, &["policy"]);
     file_error(&format!("{head}{GOOD_LEVEL}color = 3\n"), 8, &["color"]);
     file_error(&format!("description = \"x\"\n{GOOD_LEVEL}"), 1, &["name"]);
-    file_error(&format!("{head}{GOOD_LEVEL}seed = 3\n"), 8, &["seed", "random"]);
-    file_error(&format!("{head}{GOOD_LEVEL}write = \"sometimes\"\n"), 8, &["write", "sometimes"]);
+    file_error(
+        &format!("{head}{GOOD_LEVEL}seed = 3\n"),
+        8,
+        &["seed", "random"],
+    );
+    file_error(
+        &format!("{head}{GOOD_LEVEL}write = \"sometimes\"\n"),
+        8,
+        &["write", "sometimes"],
+    );
     // Cross-level rules: a second L1, a line smaller than the level above.
-    file_error(&format!("{head}{GOOD_LEVEL}{GOOD_LEVEL}"), 8, &["L1", "twice"]);
+    file_error(
+        &format!("{head}{GOOD_LEVEL}{GOOD_LEVEL}"),
+        8,
+        &["L1", "twice"],
+    );
     let l2 = "[[level]]\nname = \"L2\"\nsize = 4096\nways = 4\nline = 32\npolicy = \"lru\"\n";
-    file_error(&format!("{head}{GOOD_LEVEL}{l2}"), 12, &["L2", "line", "smaller"]);
+    file_error(
+        &format!("{head}{GOOD_LEVEL}{l2}"),
+        12,
+        &["L2", "line", "smaller"],
+    );
     // No level at all; a syntax error.
     let e = HierarchyConfig::from_toml("bad.toml", head).unwrap_err();
     assert!(e.starts_with("bad.toml") && e.contains("level"), "{e}");
     file_error("name = \"t\"\n[[level]\n", 2, &[]);
     // A missing file names itself and the built-ins.
     let e = HierarchyConfig::load("no/such/file.toml").unwrap_err();
-    assert!(e.contains("no/such/file.toml") && e.contains("cache-zen5"), "{e}");
+    assert!(
+        e.contains("no/such/file.toml") && e.contains("cache-zen5"),
+        "{e}"
+    );
 }

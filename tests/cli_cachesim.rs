@@ -19,17 +19,41 @@ fn csv_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     let t = put(dir.path(), "t.din", DM_TRACE.as_bytes());
     let t = t.to_str().unwrap();
-    let out = ok(&["cachesim", "--level", "L1:64:1:16:lru", "--trace", t, "--csv"]);
+    let out = ok(&[
+        "cachesim",
+        "--level",
+        "L1:64:1:16:lru",
+        "--trace",
+        t,
+        "--csv",
+    ]);
     assert_eq!(out, format!("{CSV_HEADER}\nL1,5,1,4,2,0,64,0\n"));
     // --flush writes the dirty line 1 back.
-    let out = ok(&["cachesim", "--level", "L1:64:1:16:lru", "--trace", t, "--csv", "--flush"]);
+    let out = ok(&[
+        "cachesim",
+        "--level",
+        "L1:64:1:16:lru",
+        "--trace",
+        t,
+        "--csv",
+        "--flush",
+    ]);
     assert_eq!(out, format!("{CSV_HEADER}\nL1,5,1,4,2,1,64,16\n"));
     // Two levels: L2 (fully associative, 4 lines) sees the 4 fills (lines 0, 4, 0, 1).
     let out = ok(&[
-        "cachesim", "--level", "L1:64:1:16:lru", "--level", "L2:64:full:16:lru", "--trace", t,
+        "cachesim",
+        "--level",
+        "L1:64:1:16:lru",
+        "--level",
+        "L2:64:full:16:lru",
+        "--trace",
+        t,
         "--csv",
     ]);
-    assert_eq!(out, format!("{CSV_HEADER}\nL1,5,1,4,2,0,64,0\nL2,4,1,3,0,0,48,0\n"));
+    assert_eq!(
+        out,
+        format!("{CSV_HEADER}\nL1,5,1,4,2,0,64,0\nL2,4,1,3,0,0,48,0\n")
+    );
 }
 
 #[test]
@@ -37,11 +61,22 @@ fn table_output() {
     let dir = tempfile::tempdir().unwrap();
     let t = put(dir.path(), "t.din", DM_TRACE.as_bytes());
     let out = ok(&[
-        "cachesim", "--hierarchy", "cache-tiny", "--trace", t.to_str().unwrap(),
+        "cachesim",
+        "--hierarchy",
+        "cache-tiny",
+        "--trace",
+        t.to_str().unwrap(),
     ]);
     assert!(out.starts_with("hierarchy tiny: 5 accesses"), "{out}");
     let header = out.lines().nth(1).unwrap();
-    for col in ["level", "hits", "misses", "hit rate", "bytes in", "bytes out"] {
+    for col in [
+        "level",
+        "hits",
+        "misses",
+        "hit rate",
+        "bytes in",
+        "bytes out",
+    ] {
         assert!(header.contains(col), "{header}");
     }
     // Tiny L1 (8 sets, 2 ways): lines 0 and 4 fit together: 2 hits of 5.
@@ -60,7 +95,12 @@ fn hierarchy_by_path() {
         b"name = \"dm\"\n[[level]]\nname = \"only\"\nsize = 64\nways = 1\nline = 16\npolicy = \"fifo\"\n",
     );
     let out = ok(&[
-        "cachesim", "--hierarchy", h.to_str().unwrap(), "--trace", t.to_str().unwrap(), "--csv",
+        "cachesim",
+        "--hierarchy",
+        h.to_str().unwrap(),
+        "--trace",
+        t.to_str().unwrap(),
+        "--csv",
     ]);
     assert_eq!(out, format!("{CSV_HEADER}\nonly,5,1,4,2,0,64,0\n"));
 }
@@ -75,8 +115,16 @@ fn opt_lru_fifo_textbook() {
     let t = t.to_str().unwrap();
     let misses = |policy: &str| {
         let out = ok(&[
-            "cachesim", "--level", "M:48:full:16:lru", "--policy", policy, "--trace", t,
-            "--access-size", "1", "--csv",
+            "cachesim",
+            "--level",
+            "M:48:full:16:lru",
+            "--policy",
+            policy,
+            "--trace",
+            t,
+            "--access-size",
+            "1",
+            "--csv",
         ]);
         let row = out.lines().nth(1).unwrap().to_string();
         row.split(',').nth(3).unwrap().parse::<u64>().unwrap()
@@ -95,8 +143,16 @@ fn dump_trace_round_trips() {
     let din = dir.path().join("d.din");
     let args = |dump: &str| {
         ok(&[
-            "cachesim", "--level", "L1:64:1:16:lru", "--trace", t, "--access-size", "8",
-            "--dump-trace", dump, "--csv",
+            "cachesim",
+            "--level",
+            "L1:64:1:16:lru",
+            "--trace",
+            t,
+            "--access-size",
+            "8",
+            "--dump-trace",
+            dump,
+            "--csv",
         ])
     };
     let direct = args(bin.to_str().unwrap());
@@ -107,9 +163,17 @@ fn dump_trace_round_trips() {
     let b = fs::read(&bin).unwrap();
     assert_eq!(&b[..8], b"BSTRACE\0");
     assert_eq!(b.len(), 16 + 3 * 16);
-    assert_eq!(&b[32..48], &[0x3c, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0]);
+    assert_eq!(
+        &b[32..48],
+        &[0x3c, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0]
+    );
     let replay = ok(&[
-        "cachesim", "--level", "L1:64:1:16:lru", "--trace", bin.to_str().unwrap(), "--csv",
+        "cachesim",
+        "--level",
+        "L1:64:1:16:lru",
+        "--trace",
+        bin.to_str().unwrap(),
+        "--csv",
     ]);
     assert_eq!(replay, direct);
     // 0x3c..0x43 straddles lines 3 and 4 (both dirty); 0x100 evicts line 4.
@@ -136,34 +200,87 @@ fn errors_are_one_line() {
         "--hierarchy",
         "not both",
     );
-    assert_error(&run(&["--level", "L1:64:3:16:lru", "--trace", t]), "--level L1:64:3:16:lru", "multiple");
-    assert_error(&run(&["--level", "L1:64:1:16:mru", "--trace", t]), "--level", "unknown policy");
-    assert_error(&run(&["--level", "L1:64:1:16", "--trace", t]), "--level", "NAME:SIZE");
-    assert_error(&run(&["--level", l1, "--trace", bad]), bad, "line 3: unknown label '7'");
+    assert_error(
+        &run(&["--level", "L1:64:3:16:lru", "--trace", t]),
+        "--level L1:64:3:16:lru",
+        "multiple",
+    );
+    assert_error(
+        &run(&["--level", "L1:64:1:16:mru", "--trace", t]),
+        "--level",
+        "unknown policy",
+    );
+    assert_error(
+        &run(&["--level", "L1:64:1:16", "--trace", t]),
+        "--level",
+        "NAME:SIZE",
+    );
+    assert_error(
+        &run(&["--level", l1, "--trace", bad]),
+        bad,
+        "line 3: unknown label '7'",
+    );
     let missing = dir.path().join("none.din");
-    assert_error(&run(&["--level", l1, "--trace", missing.to_str().unwrap()]), "none.din", "");
+    assert_error(
+        &run(&["--level", l1, "--trace", missing.to_str().unwrap()]),
+        "none.din",
+        "",
+    );
     assert_error(
         &run(&["--level", l1, "--trace", t, "--trace-format", "csv"]),
         "--trace-format csv",
         "din or bin",
     );
-    assert_error(&run(&["--level", l1, "--trace", t, "--access-size", "0"]), "--access-size 0", "positive");
     assert_error(
-        &run(&["--level", l1, "--level", "L2:256:full:16:lru", "--trace", t, "--policy", "opt"]),
+        &run(&["--level", l1, "--trace", t, "--access-size", "0"]),
+        "--access-size 0",
+        "positive",
+    );
+    assert_error(
+        &run(&[
+            "--level",
+            l1,
+            "--level",
+            "L2:256:full:16:lru",
+            "--trace",
+            t,
+            "--policy",
+            "opt",
+        ]),
         "--policy opt",
         "one level",
     );
-    assert_error(&run(&["--level", l1, "--trace", t, "--policy", "best"]), "--policy best", "unknown policy");
+    assert_error(
+        &run(&["--level", l1, "--trace", t, "--policy", "best"]),
+        "--policy best",
+        "unknown policy",
+    );
     assert_error(
         &run(&["--level", l1, "--level", "L2:256:full:8:lru", "--trace", t]),
         "cachesim",
         "smaller than the line",
     );
     let h = put(dir.path(), "h.toml", b"name = \"x\"\n[[level]]\nname = \"a\"\nsize = \"1KiB\"\nways = 4\nline = 64\npolicy = \"lru\"\nspeed = 3\n");
-    assert_error(&run(&["--hierarchy", h.to_str().unwrap(), "--trace", t]), "h.toml:8", "speed");
-    assert_error(&run(&["--hierarchy", "cache-nope", "--trace", t]), "cache-nope", "built-in");
-    assert_error(&run(&["--level", l1, "--trace", t, "--variant", "matmul/naive"]), "--trace", "not both");
-    assert_error(&run(&["--level", l1, "--variant", "matmul/naive", "--m", "x"]), "--m x", "integer");
+    assert_error(
+        &run(&["--hierarchy", h.to_str().unwrap(), "--trace", t]),
+        "h.toml:8",
+        "speed",
+    );
+    assert_error(
+        &run(&["--hierarchy", "cache-nope", "--trace", t]),
+        "cache-nope",
+        "built-in",
+    );
+    assert_error(
+        &run(&["--level", l1, "--trace", t, "--variant", "matmul/naive"]),
+        "--trace",
+        "not both",
+    );
+    assert_error(
+        &run(&["--level", l1, "--variant", "matmul/naive", "--m", "x"]),
+        "--m x",
+        "integer",
+    );
     // A generator error names the variant (its text is the generator's).
     let o = run(&["--level", l1, "--variant", "matmul/naive"]);
     assert_error(&o, "--variant matmul/naive", "");
@@ -176,7 +293,12 @@ fn failed_runs_leave_no_dump() {
     let bad = put(dir.path(), "bad.din", b"0 0\n0 zz\n");
     let dump = dir.path().join("out.din");
     let o = bitsim(&[
-        "cachesim", "--level", "L1:64:1:16:lru", "--trace", bad.to_str().unwrap(), "--dump-trace",
+        "cachesim",
+        "--level",
+        "L1:64:1:16:lru",
+        "--trace",
+        bad.to_str().unwrap(),
+        "--dump-trace",
         dump.to_str().unwrap(),
     ]);
     assert_error(&o, "bad.din", "line 2");
@@ -185,7 +307,12 @@ fn failed_runs_leave_no_dump() {
     let t = put(dir.path(), "t.din", DM_TRACE.as_bytes());
     let nowhere = dir.path().join("no/such/dir/out.din");
     let o = bitsim(&[
-        "cachesim", "--level", "L1:64:1:16:lru", "--trace", t.to_str().unwrap(), "--dump-trace",
+        "cachesim",
+        "--level",
+        "L1:64:1:16:lru",
+        "--trace",
+        t.to_str().unwrap(),
+        "--dump-trace",
         nowhere.to_str().unwrap(),
     ]);
     assert_error(&o, "out.din", "cannot");
@@ -200,10 +327,29 @@ fn naive_matmul_fitting_in_cache_misses_once_per_line() {
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("mm.din");
     let out = ok(&[
-        "cachesim", "--level", "L1:64KiB:full:64:lru", "--variant", "matmul/naive", "--m", "8",
-        "--n", "8", "--k", "8", "--dump-trace", dump.to_str().unwrap(), "--csv",
+        "cachesim",
+        "--level",
+        "L1:64KiB:full:64:lru",
+        "--variant",
+        "matmul/naive",
+        "--m",
+        "8",
+        "--n",
+        "8",
+        "--k",
+        "8",
+        "--dump-trace",
+        dump.to_str().unwrap(),
+        "--csv",
     ]);
-    let row: Vec<u64> = out.lines().nth(1).unwrap().split(',').skip(1).map(|x| x.parse().unwrap()).collect();
+    let row: Vec<u64> = out
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .skip(1)
+        .map(|x| x.parse().unwrap())
+        .collect();
     let misses = row[2];
     assert!((12..=15).contains(&misses), "{out}");
     // Independently: distinct 64-byte lines of the dumped trace (4-byte accesses).

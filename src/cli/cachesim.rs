@@ -144,7 +144,10 @@ fn hierarchy(args: &CachesimArgs) -> Result<(HierarchyConfig, bool), CliError> {
             if cfg.levels.len() != 1 {
                 return Err(CliError::new(
                     flag(),
-                    format!("OPT simulates one level; the hierarchy has {}", cfg.levels.len()),
+                    format!(
+                        "OPT simulates one level; the hierarchy has {}",
+                        cfg.levels.len()
+                    ),
                 ));
             }
             if cfg.levels[0].write == WritePolicy::WriteThrough {
@@ -219,8 +222,9 @@ impl Source {
                         })
                 };
                 let fast_bytes = match &args.fast_bytes {
-                    Some(s) => parse_size(s)
-                        .map_err(|e| CliError::new(format!("--fast-bytes {s}"), e))?,
+                    Some(s) => {
+                        parse_size(s).map_err(|e| CliError::new(format!("--fast-bytes {s}"), e))?
+                    }
                     None => cfg.levels[0].size,
                 };
                 Ok(Source::Variant(TraceParams {
@@ -328,7 +332,7 @@ fn feed_with_dump(
 /// `48KiB`, `1MiB`, `100` (bytes).
 fn size_text(b: u64) -> String {
     for (unit, s) in [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
-        if b >= unit && b % unit == 0 {
+        if b >= unit && b.is_multiple_of(unit) {
             return format!("{}{s}", b / unit);
         }
     }
@@ -353,7 +357,14 @@ fn print(
             writeln!(
                 out,
                 "{},{},{},{},{},{},{},{}",
-                s.name, s.accesses, s.hits, s.misses, s.evictions, s.writebacks, s.bytes_in, s.bytes_out
+                s.name,
+                s.accesses,
+                s.hits,
+                s.misses,
+                s.evictions,
+                s.writebacks,
+                s.bytes_in,
+                s.bytes_out
             )?;
         }
         return Ok(());
@@ -364,8 +375,19 @@ fn print(
     };
     writeln!(out, "hierarchy {}: {count} accesses from {what}", cfg.name)?;
     let mut rows = vec![[
-        "level", "size", "ways", "line", "policy", "accesses", "hits", "misses", "hit rate",
-        "evictions", "writebacks", "bytes in", "bytes out",
+        "level",
+        "size",
+        "ways",
+        "line",
+        "policy",
+        "accesses",
+        "hits",
+        "misses",
+        "hit rate",
+        "evictions",
+        "writebacks",
+        "bytes in",
+        "bytes out",
     ]
     .map(String::from)
     .to_vec()];

@@ -28,18 +28,12 @@ use super::{HierarchyConfig, LevelConfig, Policy, WritePolicy};
 
 /// Hierarchies built into the binary, loadable by name.
 pub const BUILTIN: &[(&str, &str)] = &[
-    (
-        "cache-zen5",
-        include_str!("../../../sims/cache-zen5.toml"),
-    ),
+    ("cache-zen5", include_str!("../../../sims/cache-zen5.toml")),
     (
         "cache-gpu-sm",
         include_str!("../../../sims/cache-gpu-sm.toml"),
     ),
-    (
-        "cache-tiny",
-        include_str!("../../../sims/cache-tiny.toml"),
-    ),
+    ("cache-tiny", include_str!("../../../sims/cache-tiny.toml")),
 ];
 
 /// Parses a byte size: a plain integer (`64`) or one with a binary suffix
@@ -57,7 +51,11 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "k" | "kib" => 1 << 10,
         "m" | "mib" => 1 << 20,
         "g" | "gib" => 1 << 30,
-        _ => return Err(format!("'{s}': unknown unit '{unit}' (use KiB, MiB or GiB)")),
+        _ => {
+            return Err(format!(
+                "'{s}': unknown unit '{unit}' (use KiB, MiB or GiB)"
+            ))
+        }
     };
     n.checked_mul(mult)
         .ok_or_else(|| format!("'{s}' is too large"))
@@ -222,8 +220,8 @@ impl HierarchyConfig {
         for sl in &raw.level {
             let span = sl.span();
             let l = sl.get_ref();
-            let size =
-                size_of(l.size.get_ref()).map_err(|e| ctx.at(l.size.span(), format!("size: {e}")))?;
+            let size = size_of(l.size.get_ref())
+                .map_err(|e| ctx.at(l.size.span(), format!("size: {e}")))?;
             let ways = match l.ways.get_ref() {
                 NumOrStr::Num(n) => u32::try_from(*n).map_err(|_| "too large".to_string()),
                 NumOrStr::Str(s) => parse_ways(s),
@@ -322,7 +320,11 @@ mod tests {
         assert_eq!(l.policy, Policy::Random { seed: 7 });
         assert_eq!(l.write, WritePolicy::WriteThrough);
         assert!(parse_level("L1:48KiB:12:64").is_err());
-        assert!(parse_level("L1:48KiB:12:64:mru").unwrap_err().contains("policy"));
-        assert!(parse_level("L1:48KiB:12:64:plru").unwrap_err().contains("plru"));
+        assert!(parse_level("L1:48KiB:12:64:mru")
+            .unwrap_err()
+            .contains("policy"));
+        assert!(parse_level("L1:48KiB:12:64:plru")
+            .unwrap_err()
+            .contains("plru"));
     }
 }

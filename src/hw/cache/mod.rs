@@ -166,7 +166,7 @@ impl LevelConfig {
             ));
         }
         let ways = self.effective_ways();
-        if self.size % (line * ways) != 0 {
+        if !self.size.is_multiple_of(line * ways) {
             return Err(format!(
                 "size: {} is not a multiple of line × ways = {line} × {ways}",
                 self.size

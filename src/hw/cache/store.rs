@@ -151,7 +151,11 @@ impl SetAssoc {
             Policy::Plru => {
                 let set = slot / self.ways;
                 let w = self.ways - 1;
-                plru_touch(&mut self.plru[set * w..set * w + w], self.ways, slot % self.ways);
+                plru_touch(
+                    &mut self.plru[set * w..set * w + w],
+                    self.ways,
+                    slot % self.ways,
+                );
             }
             Policy::Fifo | Policy::Random { .. } => {}
         }

@@ -125,11 +125,8 @@ pub fn parse_din_line(line: &str, access_size: u32) -> Result<Option<Access>, St
     let Some(label) = fields.next() else {
         return Ok(None);
     };
-    let kind = label
-        .parse::<u64>()
-        .ok()
-        .and_then(kind_of)
-        .ok_or_else(|| {
+    let kind =
+        label.parse::<u64>().ok().and_then(kind_of).ok_or_else(|| {
             format!("unknown label '{label}' (expected 0 read, 1 write or 2 fetch)")
         })?;
     let addr = fields.next().ok_or("missing address")?;
@@ -164,8 +161,8 @@ pub fn read_din<R: BufRead, S: AccessSink + ?Sized>(
             return Ok(count);
         }
         n += 1;
-        let text = std::str::from_utf8(&buf)
-            .map_err(|_| TraceError::Line(n, "not UTF-8 text".into()))?;
+        let text =
+            std::str::from_utf8(&buf).map_err(|_| TraceError::Line(n, "not UTF-8 text".into()))?;
         if let Some(a) = parse_din_line(text, access_size).map_err(|m| TraceError::Line(n, m))? {
             sink.access(a);
             count += 1;
@@ -230,7 +227,10 @@ pub fn read_bin<R: Read, S: AccessSink + ?Sized>(
         let kind = kind_of(b[12] as u64).ok_or_else(|| {
             TraceError::Record(
                 n,
-                format!("unknown kind {} (expected 0 read, 1 write or 2 fetch)", b[12]),
+                format!(
+                    "unknown kind {} (expected 0 read, 1 write or 2 fetch)",
+                    b[12]
+                ),
             )
         })?;
         if b[13..16] != [0, 0, 0] {
