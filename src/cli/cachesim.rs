@@ -1,16 +1,435 @@
 //! `bitsim cachesim`: per-level statistics of a cache hierarchy replaying a variant's accesses or a trace file.
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::PathBuf;
 
 use clap::Args;
 
-use super::common::{CliError, CliResult};
+use super::common::{parse_uint, table, write_atomically, CliError, CliResult};
+use crate::hw::cache::config::parse_policy;
+use crate::hw::cache::opt::belady;
+use crate::hw::cache::tracefile::{read_trace, BinWriter, DinWriter, TraceFormat};
+use crate::hw::cache::{
+    parse_level, parse_size, Hierarchy, HierarchyConfig, LevelConfig, LevelStats, WritePolicy,
+};
+use crate::hw::trace::{Access, AccessSink, Tee};
+use crate::hw::tracegen::{generate, TraceParams};
 
 /// Arguments of `cachesim`.
 #[derive(Debug, Clone, Args)]
-pub struct CachesimArgs {}
+#[command(
+    after_help = "HIERARCHY: --hierarchy takes a TOML file or a built-in name (cache-zen5, cache-gpu-sm,\n\
+cache-tiny); --level (repeatable, fastest level first) takes NAME:SIZE:WAYS:LINE:POLICY[:wt|:wb],\n\
+e.g. --level L1:48KiB:12:64:lru --level L2:1MiB:16:64:lru. WAYS is a count, or 0 / full for a\n\
+fully associative level; POLICY is lru, fifo, random (random=SEED for another seed) or plru;\n\
+levels are write-back with write-allocate unless :wt (write-through, no write-allocate).\n\
+Levels are inclusive. --policy overrides every level's policy; --policy opt runs Belady's\n\
+ideal replacement on a single level (the whole trace is held in memory for it).\n\n\
+ACCESSES: --trace FILE reads a Dinero IV din trace (`<label> <hex address>` per line; 0 read,\n\
+1 write, 2 fetch; the rest of a line is ignored; every access is --access-size bytes) or a\n\
+binary trace (.bin/.bstrace, or --trace-format bin; see the rustdoc of hw::cache::tracefile).\n\
+--variant NAME runs an address generator with --m --n --k --d and the element --format.\n\
+--dump-trace FILE also writes the accesses (binary for .bin/.bstrace, else din).\n\n\
+OUTPUT: one row per level: accesses (line requests reaching the level), hits, misses, hit\n\
+rate, evictions, write-backs, bytes in and out; the last level's bytes are memory traffic.\n\
+--csv prints level,accesses,hits,misses,evictions,writebacks,bytes_in,bytes_out instead.\n\
+--flush writes dirty lines back at the end (counted)."
+)]
+pub struct CachesimArgs {
+    /// Hierarchy TOML file or built-in name (cache-zen5, cache-gpu-sm, cache-tiny).
+    #[arg(long, value_name = "FILE")]
+    pub hierarchy: Option<String>,
+    /// One level, NAME:SIZE:WAYS:LINE:POLICY[:wt|:wb]; repeat, fastest first.
+    #[arg(long, value_name = "SPEC")]
+    pub level: Vec<String>,
+    /// Replacement policy for every level: lru, fifo, random, plru, or opt (one level only).
+    #[arg(long, value_name = "P")]
+    pub policy: Option<String>,
+    /// Trace file to replay.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Trace format: din or bin [default: bin for .bin/.bstrace, else din].
+    #[arg(long = "trace-format", value_name = "F")]
+    pub trace_format: Option<String>,
+    /// Bytes per access of a din trace.
+    #[arg(long = "access-size", value_name = "N", default_value = "8")]
+    pub access_size: String,
+    /// Address generator (matmul/naive, matmul/tiled, matmul/gemv, attention/standard, attention/flash).
+    #[arg(long, value_name = "NAME")]
+    pub variant: Option<String>,
+    /// Matmul rows of A.
+    #[arg(long, value_name = "M", default_value = "64")]
+    pub m: String,
+    /// Matmul output columns; attention sequence length.
+    #[arg(long, value_name = "N", default_value = "64")]
+    pub n: String,
+    /// Matmul reduction length.
+    #[arg(long, value_name = "K", default_value = "64")]
+    pub k: String,
+    /// Attention head dimension.
+    #[arg(long, value_name = "D", default_value = "64")]
+    pub d: String,
+    /// Element format of the generator's operands [default: f32].
+    #[arg(long, value_name = "F")]
+    pub format: Option<String>,
+    /// Fast-memory bytes the generator tiles for [default: the first level's size].
+    #[arg(long = "fast-bytes", value_name = "SIZE")]
+    pub fast_bytes: Option<String>,
+    /// Also write the accesses to this trace file.
+    #[arg(long = "dump-trace", value_name = "FILE")]
+    pub dump_trace: Option<PathBuf>,
+    /// Write dirty lines back at the end (and count them).
+    #[arg(long)]
+    pub flush: bool,
+    /// CSV output: level,accesses,hits,misses,evictions,writebacks,bytes_in,bytes_out.
+    #[arg(long)]
+    pub csv: bool,
+}
 
 /// Runs `cachesim`.
-pub fn run(_args: &CachesimArgs, _out: &mut dyn Write) -> CliResult {
-    Err(CliError::new("cachesim", "not available yet"))
+pub fn run(args: &CachesimArgs, out: &mut dyn Write) -> CliResult {
+    let (cfg, opt) = hierarchy(args)?;
+    let source = Source::new(args, &cfg)?;
+    let (stats, count) = if opt {
+        let mut trace: Vec<Access> = Vec::new();
+        let count = feed_with_dump(args, &source, &mut trace)?;
+        let stats = belady(&cfg.levels[0], &trace, args.flush)
+            .map_err(|e| CliError::new("--policy opt", e))?;
+        (vec![stats], count)
+    } else {
+        let mut sim = Hierarchy::new(&cfg).map_err(|e| CliError::new("cachesim", e))?;
+        let count = feed_with_dump(args, &source, &mut sim)?;
+        if args.flush {
+            sim.flush();
+        }
+        (sim.stats(), count)
+    };
+    print(args, &cfg, &source, opt, &stats, count, out).map_err(super::common::stdout_error)
+}
+
+/// The hierarchy from `--hierarchy` or `--level`, with `--policy` applied;
+/// `true` when the policy is OPT.
+fn hierarchy(args: &CachesimArgs) -> Result<(HierarchyConfig, bool), CliError> {
+    let mut cfg = match (&args.hierarchy, args.level.is_empty()) {
+        (Some(_), false) => {
+            return Err(CliError::new(
+                "--hierarchy",
+                "give either --hierarchy or --level, not both",
+            ))
+        }
+        (None, true) => {
+            return Err(CliError::new(
+                "cachesim",
+                "no hierarchy: give --hierarchy FILE or --level NAME:SIZE:WAYS:LINE:POLICY",
+            ))
+        }
+        (Some(h), true) => HierarchyConfig::load(h).map_err(|e| CliError::new("--hierarchy", e))?,
+        (None, false) => {
+            let levels = args
+                .level
+                .iter()
+                .map(|s| parse_level(s).map_err(|e| CliError::new(format!("--level {s}"), e)))
+                .collect::<Result<Vec<LevelConfig>, _>>()?;
+            HierarchyConfig {
+                name: "inline".into(),
+                levels,
+            }
+        }
+    };
+    let mut opt = false;
+    if let Some(p) = &args.policy {
+        let flag = || format!("--policy {p}");
+        if p.trim().eq_ignore_ascii_case("opt") {
+            if cfg.levels.len() != 1 {
+                return Err(CliError::new(
+                    flag(),
+                    format!(
+                        "OPT simulates one level; the hierarchy has {}",
+                        cfg.levels.len()
+                    ),
+                ));
+            }
+            if cfg.levels[0].write == WritePolicy::WriteThrough {
+                return Err(CliError::new(flag(), "OPT models write-back levels only"));
+            }
+            opt = true;
+        } else {
+            let seed = |l: &LevelConfig| match l.policy {
+                crate::hw::cache::Policy::Random { seed } => seed,
+                _ => 0,
+            };
+            for l in &mut cfg.levels {
+                l.policy = parse_policy(p, seed(l))
+                    .map_err(|e| CliError::new(flag(), format!("{e}, or opt")))?;
+            }
+        }
+    }
+    cfg.validate().map_err(|e| CliError::new("cachesim", e))?;
+    Ok((cfg, opt))
+}
+
+/// Where the accesses come from.
+enum Source {
+    Trace {
+        path: PathBuf,
+        format: TraceFormat,
+        access_size: u32,
+    },
+    Variant(TraceParams),
+}
+
+impl Source {
+    fn new(args: &CachesimArgs, cfg: &HierarchyConfig) -> Result<Self, CliError> {
+        match (&args.trace, &args.variant) {
+            (Some(_), Some(_)) => Err(CliError::new(
+                "--trace",
+                "give either --trace or --variant, not both",
+            )),
+            (None, None) => Err(CliError::new(
+                "cachesim",
+                "no accesses: give --trace FILE or --variant NAME",
+            )),
+            (Some(path), None) => {
+                let format = match &args.trace_format {
+                    Some(f) => f
+                        .parse()
+                        .map_err(|e| CliError::new(format!("--trace-format {f}"), e))?,
+                    None => TraceFormat::from_path(path),
+                };
+                let access_size = parse_uint(&args.access_size)
+                    .ok()
+                    .filter(|&n| (1..=u32::MAX as u64).contains(&n))
+                    .ok_or_else(|| {
+                        CliError::new(
+                            format!("--access-size {}", args.access_size),
+                            "expected a positive integer",
+                        )
+                    })? as u32;
+                Ok(Source::Trace {
+                    path: path.clone(),
+                    format,
+                    access_size,
+                })
+            }
+            (None, Some(v)) => {
+                let dim = |flag: &str, s: &str| {
+                    parse_uint(s)
+                        .ok()
+                        .and_then(|n| usize::try_from(n).ok())
+                        .ok_or_else(|| {
+                            CliError::new(format!("--{flag} {s}"), "expected an unsigned integer")
+                        })
+                };
+                let fast_bytes = match &args.fast_bytes {
+                    Some(s) => {
+                        parse_size(s).map_err(|e| CliError::new(format!("--fast-bytes {s}"), e))?
+                    }
+                    None => cfg.levels[0].size,
+                };
+                Ok(Source::Variant(TraceParams {
+                    variant: v.clone(),
+                    m: dim("m", &args.m)?,
+                    n: dim("n", &args.n)?,
+                    k: dim("k", &args.k)?,
+                    d: dim("d", &args.d)?,
+                    format: args.format.clone(),
+                    fast_bytes: Some(fast_bytes),
+                }))
+            }
+        }
+    }
+
+    /// Sends every access into `sink`; returns how many.
+    fn feed(&self, sink: &mut dyn AccessSink) -> Result<u64, CliError> {
+        match self {
+            Source::Trace {
+                path,
+                format,
+                access_size,
+            } => {
+                let name = path.display().to_string();
+                let f = File::open(path).map_err(|e| CliError::new(&name, e))?;
+                read_trace(
+                    *format,
+                    BufReader::with_capacity(1 << 20, f),
+                    *access_size,
+                    sink,
+                )
+                .map_err(|e| CliError::new(&name, e))
+            }
+            Source::Variant(p) => {
+                let mut counted = Counted { sink, n: 0 };
+                generate(p, &mut counted).map_err(|e| {
+                    let flag = format!("--variant {}", p.variant);
+                    let reason = e
+                        .strip_prefix(&format!("{flag}: "))
+                        .map_or(e.clone(), str::to_string);
+                    CliError::new(flag, reason)
+                })?;
+                Ok(counted.n)
+            }
+        }
+    }
+}
+
+/// Counts what passes through.
+struct Counted<'a> {
+    sink: &'a mut dyn AccessSink,
+    n: u64,
+}
+
+impl AccessSink for Counted<'_> {
+    fn access(&mut self, a: Access) {
+        self.n += 1;
+        self.sink.access(a);
+    }
+}
+
+/// Feeds `sink`, and the `--dump-trace` writer if any (written atomically).
+fn feed_with_dump(
+    args: &CachesimArgs,
+    source: &Source,
+    sink: &mut dyn AccessSink,
+) -> Result<u64, CliError> {
+    let Some(path) = &args.dump_trace else {
+        return source.feed(sink);
+    };
+    let mut result = None;
+    let written = write_atomically(path, |f| {
+        let w = BufWriter::with_capacity(1 << 20, f);
+        let r = match TraceFormat::from_path(path) {
+            TraceFormat::Din => {
+                let mut dw = DinWriter::new(w);
+                let r = source.feed(&mut Tee(&mut *sink, &mut dw));
+                r.map(|n| (n, dw.finish().map(drop)))
+            }
+            TraceFormat::Bin => {
+                let mut bw = BinWriter::new(w);
+                let r = source.feed(&mut Tee(&mut *sink, &mut bw));
+                r.map(|n| (n, bw.finish().map(drop)))
+            }
+        };
+        match r {
+            Ok((n, io)) => {
+                result = Some(Ok(n));
+                io
+            }
+            Err(e) => {
+                result = Some(Err(e));
+                Err(io::Error::other("input failed"))
+            }
+        }
+    });
+    match (result, written) {
+        (Some(Err(e)), _) => Err(e),
+        (_, Err(e)) => Err(e),
+        (Some(Ok(n)), Ok(())) => Ok(n),
+        (None, Ok(())) => Ok(0),
+    }
+}
+
+/// `48KiB`, `1MiB`, `100` (bytes).
+fn size_text(b: u64) -> String {
+    for (unit, s) in [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
+        if b >= unit && b.is_multiple_of(unit) {
+            return format!("{}{s}", b / unit);
+        }
+    }
+    b.to_string()
+}
+
+fn print(
+    args: &CachesimArgs,
+    cfg: &HierarchyConfig,
+    source: &Source,
+    opt: bool,
+    stats: &[LevelStats],
+    count: u64,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if args.csv {
+        writeln!(
+            out,
+            "level,accesses,hits,misses,evictions,writebacks,bytes_in,bytes_out"
+        )?;
+        for s in stats {
+            writeln!(
+                out,
+                "{},{},{},{},{},{},{},{}",
+                s.name,
+                s.accesses,
+                s.hits,
+                s.misses,
+                s.evictions,
+                s.writebacks,
+                s.bytes_in,
+                s.bytes_out
+            )?;
+        }
+        return Ok(());
+    }
+    let what = match source {
+        Source::Trace { path, .. } => format!("trace {}", path.display()),
+        Source::Variant(p) => format!("variant {}", p.variant),
+    };
+    writeln!(out, "hierarchy {}: {count} accesses from {what}", cfg.name)?;
+    let mut rows = vec![[
+        "level",
+        "size",
+        "ways",
+        "line",
+        "policy",
+        "accesses",
+        "hits",
+        "misses",
+        "hit rate",
+        "evictions",
+        "writebacks",
+        "bytes in",
+        "bytes out",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for (l, s) in cfg.levels.iter().zip(stats) {
+        let ways = if l.ways == 0 || l.sets() == 1 {
+            "full".to_string()
+        } else {
+            l.ways.to_string()
+        };
+        let mut policy = if opt { "opt" } else { l.policy.name() }.to_string();
+        if l.write == WritePolicy::WriteThrough {
+            policy.push_str("+wt");
+        }
+        rows.push(vec![
+            s.name.clone(),
+            size_text(l.size),
+            ways,
+            l.line.to_string(),
+            policy,
+            s.accesses.to_string(),
+            s.hits.to_string(),
+            s.misses.to_string(),
+            format!("{:.2}%", 100.0 * s.hit_rate()),
+            s.evictions.to_string(),
+            s.writebacks.to_string(),
+            s.bytes_in.to_string(),
+            s.bytes_out.to_string(),
+        ]);
+    }
+    table(out, &rows)?;
+    if let Some(last) = stats.last() {
+        writeln!(
+            out,
+            "memory: {} bytes read, {} bytes written{}",
+            last.bytes_in,
+            last.bytes_out,
+            if args.flush {
+                ""
+            } else {
+                " (dirty lines still cached are not counted; see --flush)"
+            }
+        )?;
+    }
+    Ok(())
 }

@@ -76,3 +76,29 @@ impl AccessSink for CountingSink {
         }
     }
 }
+
+/// Collects the accesses (a materialized trace, e.g. for Belady's OPT).
+impl AccessSink for Vec<Access> {
+    fn access(&mut self, a: Access) {
+        self.push(a);
+    }
+}
+
+/// A mutable reference to a sink is a sink.
+impl<S: AccessSink + ?Sized> AccessSink for &mut S {
+    fn access(&mut self, a: Access) {
+        (**self).access(a);
+    }
+}
+
+/// Sends every access to two sinks, `.0` first (e.g. a simulator and a
+/// trace writer).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tee<A, B>(pub A, pub B);
+
+impl<A: AccessSink, B: AccessSink> AccessSink for Tee<A, B> {
+    fn access(&mut self, a: Access) {
+        self.0.access(a);
+        self.1.access(a);
+    }
+}

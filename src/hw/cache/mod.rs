@@ -1,15 +1,76 @@
-//! Trace-driven cache simulator: multi-level, set-associative, LRU / FIFO /
-//! random / tree-PLRU, write-back or write-through, plus Belady's OPT.
+//! Trace-driven cache simulator: multi-level, set-associative (fully
+//! associative as a case), LRU / FIFO / random / tree-PLRU replacement,
+//! write-back or write-through, inclusive levels, plus Belady's OPT.
 //!
 //! A [`Hierarchy`] is an [`AccessSink`]: feed it accesses (from an address
-//! generator in [`crate::hw::tracegen`] or a trace file), then read
-//! [`Hierarchy::stats`], one [`LevelStats`] per level, fastest first.
+//! generator in [`crate::hw::tracegen`] or a trace file read by
+//! [`tracefile`]), then read [`Hierarchy::stats`], one [`LevelStats`] per
+//! level, fastest first. [`reference::ReferenceHierarchy`] is its slow,
+//! obviously correct twin with the same semantics (the tests compare their
+//! statistics bit for bit), and [`opt::belady`] is the ideal single-level
+//! replacement for lower-bound comparisons.
 //!
-//! This first version is a slow but complete-enough model (LRU, write-back
-//! with write-allocate, no inclusion enforcement); the fast simulator and the
-//! other policies replace its insides behind the same types.
+//! # Semantics
+//!
+//! **Requests.** Each level sees line-granular *requests*, each a read or a
+//! write of one of its lines. A CPU access of `size` bytes at `addr` becomes
+//! one request to level 0 per level-0 line it touches (an access straddling a
+//! line boundary touches each line; a `size` of 0 counts as 1 byte); fetches
+//! are reads. A level sends requests to the next one (the last level sends
+//! them to memory, which always answers):
+//! - a **fill** (read of the line containing the missed line) on every miss
+//!   that allocates,
+//! - a **write-back** (write of the evicted line) when a dirty line leaves a
+//!   write-back level,
+//! - a **write-through** (write of the written bytes) on every write that
+//!   reaches a write-through level, hit or miss.
+//!
+//! So `accesses` of level i+1 = fills + write-backs + write-throughs of
+//! level i; for level 0 it is the number of lines the CPU accesses touch.
+//!
+//! **Hits and misses.** `accesses = hits + misses`. On a hit, reads change
+//! nothing but the replacement state; a write marks the line dirty
+//! (write-back) or is forwarded (write-through). On a miss, a write-back
+//! level allocates for reads and writes (write-allocate: the fill is a
+//! read; a write then marks the new line dirty); a write-through level
+//! allocates for reads only (no write-allocate: a write miss is only
+//! forwarded). Lines of a write-through level are never dirty.
+//!
+//! **Allocation order.** The slot that receives the new line is chosen
+//! first: the lowest-numbered invalid way of the set, else the policy's
+//! victim (LRU: least recently hit or inserted; FIFO: earliest inserted;
+//! random: way `splitmix64() % ways`, one draw per victim from the level's
+//! seeded generator; PLRU: the leaf the tree bits point to). Then the victim
+//! is evicted (below), then the fill is requested from the next level, then
+//! the line is inserted into the chosen slot. Inserting and hitting both
+//! count as a use for LRU and PLRU.
+//!
+//! **Inclusion.** Every level is inclusive of the levels above it: when a
+//! line leaves level j by replacement, every copy of its bytes in levels
+//! 0..j is invalidated first (*back-invalidation*), level 0 first. A
+//! back-invalidated copy counts as an eviction of its level; if it is dirty,
+//! it is written back exactly like a replaced dirty line (a write-back
+//! request to the level below it, counted in `writebacks` and `bytes_out`),
+//! so its data reaches level j before level j's victim leaves, and makes that
+//! victim dirty. [`Hierarchy::back_invalidations`] counts them separately.
+//! Line sizes may grow, never shrink, from one level to the next.
+//!
+//! **Bytes.** `bytes_in` is the level's line size per fill; `bytes_out` is
+//! the level's line size per write-back plus the written bytes per
+//! write-through. The last level's `bytes_in` and `bytes_out` are the
+//! traffic to and from memory. Dirty lines still cached at the end are not
+//! counted unless [`Hierarchy::flush`] writes them back.
 
-use crate::hw::trace::{Access, AccessKind, AccessSink};
+pub mod config;
+mod full;
+pub mod opt;
+pub mod reference;
+mod sim;
+mod store;
+pub mod tracefile;
+
+pub use config::{parse_level, parse_size};
+pub use sim::Hierarchy;
 
 /// Replacement policy of a level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,6 +86,19 @@ pub enum Policy {
     },
     /// Tree pseudo-LRU (ways must be a power of two).
     Plru,
+}
+
+impl Policy {
+    /// The policy's name as written in files and flags (`lru`, `fifo`,
+    /// `random`, `plru`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Policy::Lru => "lru",
+            Policy::Fifo => "fifo",
+            Policy::Random { .. } => "random",
+            Policy::Plru => "plru",
+        }
+    }
 }
 
 /// Write policy of a level.
@@ -53,6 +127,70 @@ pub struct LevelConfig {
     pub write: WritePolicy,
 }
 
+impl LevelConfig {
+    /// Lines the level holds.
+    pub fn lines(&self) -> u64 {
+        self.size / self.line.max(1) as u64
+    }
+
+    /// Effective associativity (`lines()` when fully associative).
+    pub fn effective_ways(&self) -> u64 {
+        if self.ways == 0 {
+            self.lines()
+        } else {
+            self.ways as u64
+        }
+    }
+
+    /// Number of sets.
+    pub fn sets(&self) -> u64 {
+        self.lines() / self.effective_ways().max(1)
+    }
+
+    /// Checks the geometry and policy; the error starts with the offending
+    /// key (`line`, `size`, `ways`, `policy`).
+    pub fn validate(&self) -> Result<(), String> {
+        let line = self.line as u64;
+        if line < 4 || !line.is_power_of_two() {
+            return Err(format!(
+                "line: {line} is not a power of two of at least 4 bytes"
+            ));
+        }
+        if self.size == 0 {
+            return Err("size: must be positive".into());
+        }
+        if line > self.size {
+            return Err(format!(
+                "line: {line} bytes is larger than the cache ({} bytes)",
+                self.size
+            ));
+        }
+        let ways = self.effective_ways();
+        if !self.size.is_multiple_of(line * ways) {
+            return Err(format!(
+                "size: {} is not a multiple of line × ways = {line} × {ways}",
+                self.size
+            ));
+        }
+        let sets = self.sets();
+        if !sets.is_power_of_two() {
+            return Err(format!(
+                "ways: the set count {} / ({line} × {ways}) = {sets} is not a power of two",
+                self.size
+            ));
+        }
+        if ways > u32::MAX as u64 / 2 {
+            return Err(format!("size: {} lines are too many", self.lines()));
+        }
+        if self.policy == Policy::Plru && !ways.is_power_of_two() {
+            return Err(format!(
+                "policy: plru needs a power-of-two number of ways, not {ways}"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A hierarchy, fastest level first; misses of the last level go to memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HierarchyConfig {
@@ -62,18 +200,43 @@ pub struct HierarchyConfig {
     pub levels: Vec<LevelConfig>,
 }
 
-/// Counters of one level.
+impl HierarchyConfig {
+    /// Checks every level and the order of line sizes; the error names the
+    /// level and the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.levels.is_empty() {
+            return Err("level: at least one level is needed".into());
+        }
+        for (i, l) in self.levels.iter().enumerate() {
+            l.validate().map_err(|e| format!("level {}: {e}", l.name))?;
+            if self.levels[..i].iter().any(|o| o.name == l.name) {
+                return Err(format!("level {}: name: used twice", l.name));
+            }
+            if i > 0 && l.line < self.levels[i - 1].line {
+                return Err(format!(
+                    "level {}: line: {} bytes is smaller than the line of the level above ({})",
+                    l.name,
+                    l.line,
+                    self.levels[i - 1].line
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Counters of one level (see the module documentation for what counts).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LevelStats {
     /// Level name.
     pub name: String,
-    /// Accesses that reached this level (line-granular).
+    /// Requests that reached this level (line-granular).
     pub accesses: u64,
     /// Hits.
     pub hits: u64,
     /// Misses.
     pub misses: u64,
-    /// Valid lines evicted.
+    /// Valid lines evicted (replaced or back-invalidated).
     pub evictions: u64,
     /// Dirty lines written to the next level.
     pub writebacks: u64,
@@ -83,97 +246,46 @@ pub struct LevelStats {
     pub bytes_out: u64,
 }
 
-struct Level {
-    cfg: LevelConfig,
-    sets: u64,
-    /// Per set: (line tag, dirty), most recently used last.
-    lines: Vec<Vec<(u64, bool)>>,
-    stats: LevelStats,
-}
-
-/// A simulated hierarchy; an [`AccessSink`].
-pub struct Hierarchy {
-    levels: Vec<Level>,
-}
-
-impl Hierarchy {
-    /// Builds an empty (cold) hierarchy.
-    pub fn new(cfg: &HierarchyConfig) -> Result<Self, String> {
-        let mut levels = Vec::new();
-        for l in &cfg.levels {
-            let lines = l.size / l.line as u64;
-            let ways = if l.ways == 0 { lines } else { l.ways as u64 };
-            let sets = (lines / ways).max(1);
-            levels.push(Level {
-                cfg: l.clone(),
-                sets,
-                lines: vec![Vec::new(); sets as usize],
-                stats: LevelStats {
-                    name: l.name.clone(),
-                    ..Default::default()
-                },
-            });
-        }
-        Ok(Hierarchy { levels })
-    }
-
-    /// Counters per level, fastest first.
-    pub fn stats(&self) -> Vec<LevelStats> {
-        self.levels.iter().map(|l| l.stats.clone()).collect()
-    }
-
-    fn touch(&mut self, lvl: usize, line_addr: u64, write: bool) {
-        if lvl == self.levels.len() {
-            return;
-        }
-        let l = &mut self.levels[lvl];
-        let line_bytes = l.cfg.line as u64;
-        let ways = if l.cfg.ways == 0 {
-            (l.cfg.size / line_bytes) as usize
+impl LevelStats {
+    /// `hits / accesses` (0 when there were no accesses).
+    pub fn hit_rate(&self) -> f64 {
+        if self.accesses == 0 {
+            0.0
         } else {
-            l.cfg.ways as usize
-        };
-        let tag = line_addr / line_bytes;
-        let set = (tag % l.sets) as usize;
-        l.stats.accesses += 1;
-        let s = &mut l.lines[set];
-        if let Some(i) = s.iter().position(|e| e.0 == tag) {
-            l.stats.hits += 1;
-            let mut e = s.remove(i);
-            e.1 |= write;
-            s.push(e);
-            return;
+            self.hits as f64 / self.accesses as f64
         }
-        l.stats.misses += 1;
-        l.stats.bytes_in += line_bytes;
-        let mut victim = None;
-        if s.len() == ways {
-            let v = s.remove(0);
-            l.stats.evictions += 1;
-            if v.1 {
-                l.stats.writebacks += 1;
-                l.stats.bytes_out += line_bytes;
-            }
-            victim = Some(v);
-        }
-        s.push((tag, write));
-        if let Some((vtag, true)) = victim {
-            self.touch(lvl + 1, vtag * line_bytes, true);
-        }
-        self.touch(lvl + 1, tag * line_bytes, false);
     }
 }
 
-impl AccessSink for Hierarchy {
-    fn access(&mut self, a: Access) {
-        let Some(first) = self.levels.first() else {
-            return;
-        };
-        let line = first.cfg.line as u64;
-        let start = a.addr / line;
-        let end = (a.addr + a.size.max(1) as u64 - 1) / line;
-        for l in start..=end {
-            self.touch(0, l * line, a.kind == AccessKind::Write);
-        }
+/// The generator behind [`Policy::Random`] (splitmix64): part of the
+/// semantics, so that every simulator draws the same victims.
+#[derive(Debug, Clone)]
+pub struct VictimRng(u64);
+
+impl VictimRng {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        VictimRng(seed)
     }
+
+    /// A way in `0..ways` (`ways` ≥ 1).
+    pub fn way(&mut self, ways: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) % ways
+    }
+}
+
+/// The level-0 line requests of one CPU access: (byte address inside the
+/// line, bytes of the access within that line), in address order.
+pub(crate) fn split_lines(addr: u64, size: u32, shift: u32) -> impl Iterator<Item = (u64, u64)> {
+    let end = addr.saturating_add(size.max(1) as u64 - 1);
+    let (first, last) = (addr >> shift, end >> shift);
+    (first..=last).map(move |l| {
+        let lo = (l << shift).max(addr);
+        let hi = ((l << shift) | ((1u64 << shift) - 1)).min(end);
+        (lo, hi - lo + 1)
+    })
 }

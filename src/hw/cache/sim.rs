@@ -1,0 +1,219 @@
+//! The fast simulator: flat tag arrays, power-of-two index math, no
+//! allocation per access, and a shortcut for repeated accesses to the last
+//! level-0 line (the common case of a sequential stream).
+
+use super::store::Store;
+use super::{split_lines, HierarchyConfig, LevelStats, WritePolicy};
+use crate::hw::trace::{Access, AccessKind, AccessSink};
+
+/// No line (for the level-0 shortcut).
+const NONE: u64 = u64::MAX;
+
+struct Level {
+    store: Store,
+    shift: u32,
+    line: u64,
+    write_through: bool,
+    stats: LevelStats,
+    back_invalidations: u64,
+}
+
+/// A simulated hierarchy (cold at creation); an [`AccessSink`].
+///
+/// Semantics are those of the [module documentation](super); the slow twin
+/// [`super::reference::ReferenceHierarchy`] gives identical statistics.
+pub struct Hierarchy {
+    levels: Vec<Level>,
+    /// The level-0 line of the last request, and its slot: a read (or a
+    /// write to a write-back level 0) of it again is a hit that changes no
+    /// replacement state (it is already the most recent use of its set).
+    last_line: u64,
+    last_slot: usize,
+}
+
+impl Hierarchy {
+    /// Builds an empty (cold) hierarchy; fails on an invalid configuration
+    /// (see [`HierarchyConfig::validate`]).
+    pub fn new(cfg: &HierarchyConfig) -> Result<Self, String> {
+        cfg.validate()?;
+        let levels = cfg
+            .levels
+            .iter()
+            .map(|l| Level {
+                store: Store::new(l),
+                shift: l.line.trailing_zeros(),
+                line: l.line as u64,
+                write_through: l.write == WritePolicy::WriteThrough,
+                stats: LevelStats {
+                    name: l.name.clone(),
+                    ..Default::default()
+                },
+                back_invalidations: 0,
+            })
+            .collect();
+        Ok(Hierarchy {
+            levels,
+            last_line: NONE,
+            last_slot: 0,
+        })
+    }
+
+    /// Counters per level, fastest first.
+    pub fn stats(&self) -> Vec<LevelStats> {
+        self.levels.iter().map(|l| l.stats.clone()).collect()
+    }
+
+    /// Back-invalidations per level (included in `evictions`), fastest first.
+    pub fn back_invalidations(&self) -> Vec<u64> {
+        self.levels.iter().map(|l| l.back_invalidations).collect()
+    }
+
+    /// Writes every dirty line back, level 0 first (so that data reaches
+    /// memory), counting write-backs as usual; lines stay valid and clean.
+    pub fn flush(&mut self) {
+        for i in 0..self.levels.len() {
+            for slot in 0..self.levels[i].store.slots() {
+                let lvl = &mut self.levels[i];
+                if let Some(line) = lvl.store.line_at(slot) {
+                    if lvl.store.is_dirty(slot) {
+                        lvl.store.set_dirty(slot, false);
+                        let bytes = lvl.line;
+                        lvl.stats.writebacks += 1;
+                        lvl.stats.bytes_out += bytes;
+                        let addr = line << lvl.shift;
+                        self.request(i + 1, addr, true, bytes);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One request to level `i` (memory when `i` is past the last level)
+    /// for the line containing `addr`; `bytes` is what a write carries.
+    fn request(&mut self, i: usize, addr: u64, write: bool, bytes: u64) {
+        let Some(lvl) = self.levels.get_mut(i) else {
+            return;
+        };
+        let line = addr >> lvl.shift;
+        lvl.stats.accesses += 1;
+        if let Some(slot) = lvl.store.hit(line) {
+            lvl.stats.hits += 1;
+            if i == 0 {
+                self.last_line = line;
+                self.last_slot = slot;
+            }
+            if write {
+                let lvl = &mut self.levels[i];
+                if lvl.write_through {
+                    lvl.stats.bytes_out += bytes;
+                    self.request(i + 1, addr, true, bytes);
+                } else {
+                    lvl.store.set_dirty(slot, true);
+                }
+            }
+            return;
+        }
+        lvl.stats.misses += 1;
+        if write && lvl.write_through {
+            lvl.stats.bytes_out += bytes;
+            self.request(i + 1, addr, true, bytes);
+            return;
+        }
+        let slot = lvl.store.victim(line);
+        if let Some(victim) = lvl.store.line_at(slot) {
+            self.evict(i, slot, victim);
+        }
+        let lvl = &mut self.levels[i];
+        lvl.stats.bytes_in += lvl.line;
+        let line_addr = line << lvl.shift;
+        self.request(i + 1, line_addr, false, 0);
+        self.levels[i].store.insert(slot, line, write);
+        if i == 0 {
+            self.last_line = line;
+            self.last_slot = slot;
+        }
+    }
+
+    /// Removes `line` (in `slot`) from level `i`: back-invalidates its
+    /// bytes in the levels above, level 0 first, then writes it back if dirty.
+    fn evict(&mut self, i: usize, slot: usize, line: u64) {
+        let base = line << self.levels[i].shift;
+        let len = self.levels[i].line;
+        for u in 0..i {
+            let step = self.levels[u].line;
+            let mut sub = base;
+            while sub < base + len {
+                let up = &mut self.levels[u];
+                if let Some(s) = up.store.find(sub >> up.shift) {
+                    up.back_invalidations += 1;
+                    self.drop_slot(u, s);
+                }
+                sub += step;
+            }
+        }
+        self.drop_slot(i, slot);
+    }
+
+    /// Invalidates `slot` of level `i`, counting an eviction and writing the
+    /// line back to level `i + 1` if dirty.
+    fn drop_slot(&mut self, i: usize, slot: usize) {
+        let lvl = &mut self.levels[i];
+        let Some(line) = lvl.store.line_at(slot) else {
+            return;
+        };
+        let dirty = lvl.store.is_dirty(slot);
+        lvl.store.remove(slot);
+        lvl.stats.evictions += 1;
+        if i == 0 && slot == self.last_slot {
+            self.last_line = NONE;
+        }
+        if dirty {
+            let lvl = &mut self.levels[i];
+            lvl.stats.writebacks += 1;
+            lvl.stats.bytes_out += lvl.line;
+            let (addr, bytes) = (line << lvl.shift, lvl.line);
+            self.request(i + 1, addr, true, bytes);
+        }
+    }
+}
+
+impl AccessSink for Hierarchy {
+    #[inline]
+    fn access(&mut self, a: Access) {
+        let Some(l0) = self.levels.first_mut() else {
+            return;
+        };
+        let write = a.kind == AccessKind::Write;
+        let shift = l0.shift;
+        let end = a.addr.saturating_add(a.size.max(1) as u64 - 1);
+        let line = a.addr >> shift;
+        if line == end >> shift {
+            if line == self.last_line && !(write && l0.write_through) {
+                l0.stats.accesses += 1;
+                l0.stats.hits += 1;
+                if write {
+                    l0.store.set_dirty(self.last_slot, true);
+                }
+                return;
+            }
+            // Level-0 hit without the general request machinery.
+            if !(write && l0.write_through) {
+                if let Some(slot) = l0.store.hit(line) {
+                    if write {
+                        l0.store.set_dirty(slot, true);
+                    }
+                    l0.stats.accesses += 1;
+                    l0.stats.hits += 1;
+                    self.last_line = line;
+                    self.last_slot = slot;
+                    return;
+                }
+            }
+            self.request(0, a.addr, write, end - a.addr + 1);
+            return;
+        }
+        for (addr, bytes) in split_lines(a.addr, a.size, shift) {
+            self.request(0, addr, write, bytes);
+        }
+    }
+}

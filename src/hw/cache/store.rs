@@ -1,0 +1,306 @@
+//! The tag store of one level of the fast simulator: flat per-set arrays for
+//! set-associative levels, a hash map with an intrusive list for fully
+//! associative ones (so that a lookup is O(1) whatever the size).
+
+use super::full::FullAssoc;
+use super::{LevelConfig, Policy, VictimRng};
+
+/// Tag of an invalid way (line numbers are addresses shifted by at least 2,
+/// so no line has it).
+pub(super) const INVALID: u64 = u64::MAX;
+
+/// Tree-PLRU over `bits` (`ways - 1` nodes, heap order; a node's bit is the
+/// side the victim is on: 0 left, 1 right): marks `way` as used by pointing
+/// every node on its path away from it.
+#[inline]
+pub(super) fn plru_touch(bits: &mut [u8], ways: usize, way: usize) {
+    let (mut node, mut lo, mut size) = (0, 0, ways);
+    while size > 1 {
+        let half = size / 2;
+        if way < lo + half {
+            bits[node] = 1;
+            node = 2 * node + 1;
+        } else {
+            bits[node] = 0;
+            node = 2 * node + 2;
+            lo += half;
+        }
+        size = half;
+    }
+}
+
+/// The way the tree-PLRU bits point to.
+#[inline]
+pub(super) fn plru_victim(bits: &[u8], ways: usize) -> usize {
+    let (mut node, mut lo, mut size) = (0, 0, ways);
+    while size > 1 {
+        let half = size / 2;
+        if bits[node] == 0 {
+            node = 2 * node + 1;
+        } else {
+            node = 2 * node + 2;
+            lo += half;
+        }
+        size = half;
+    }
+    lo
+}
+
+/// Set-associative store: way `w` of set `s` is slot `s * ways + w`.
+pub(super) struct SetAssoc {
+    ways: usize,
+    set_mask: u64,
+    policy: Policy,
+    tags: Vec<u64>,
+    /// Low 32 bits of each tag (the vectorized search).
+    short: Vec<u32>,
+    /// Per set: the way used last (hit or insertion).
+    mru: Vec<u32>,
+    /// LRU: clock of the last use; FIFO: clock of the insertion.
+    stamp: Vec<u64>,
+    dirty: Vec<bool>,
+    /// PLRU: `ways - 1` bits per set (empty otherwise).
+    plru: Vec<u8>,
+    clock: u64,
+    rng: VictimRng,
+}
+
+impl SetAssoc {
+    fn new(cfg: &LevelConfig) -> Self {
+        let ways = cfg.effective_ways() as usize;
+        let sets = cfg.sets() as usize;
+        let seed = match cfg.policy {
+            Policy::Random { seed } => seed,
+            _ => 0,
+        };
+        SetAssoc {
+            ways,
+            set_mask: sets as u64 - 1,
+            policy: cfg.policy,
+            tags: vec![INVALID; sets * ways],
+            short: vec![INVALID as u32; sets * ways],
+            mru: vec![0; sets],
+            stamp: vec![0; sets * ways],
+            dirty: vec![false; sets * ways],
+            plru: if cfg.policy == Policy::Plru {
+                vec![0; sets * (ways - 1)]
+            } else {
+                Vec::new()
+            },
+            clock: 0,
+            rng: VictimRng::new(seed),
+        }
+    }
+
+    #[inline]
+    fn base(&self, line: u64) -> usize {
+        (line & self.set_mask) as usize * self.ways
+    }
+
+    /// The slot holding `line`. Up to 64 ways, the low 32 bits of every tag
+    /// are compared into a bit mask without branches (the matching way
+    /// varies from access to access, so an early-exit loop mispredicts, and
+    /// 32-bit compares vectorize with SSE2); candidates are then checked
+    /// against the full tag.
+    #[inline]
+    pub(super) fn find(&self, line: u64) -> Option<usize> {
+        let b = self.base(line);
+        if self.ways <= 64 {
+            let key = line as u32;
+            let mut mask = 0u64;
+            for (w, &t) in self.short[b..b + self.ways].iter().enumerate() {
+                mask |= ((t == key) as u64) << w;
+            }
+            while mask != 0 {
+                let slot = b + mask.trailing_zeros() as usize;
+                if self.tags[slot] == line {
+                    return Some(slot);
+                }
+                mask &= mask - 1;
+            }
+            None
+        } else {
+            let set = &self.tags[b..b + self.ways];
+            set.iter().position(|&t| t == line).map(|w| b + w)
+        }
+    }
+
+    /// A hit lookup: the set's most recent way first (a hit there changes
+    /// no replacement state: it already is the most recent use), then the
+    /// whole set.
+    #[inline]
+    pub(super) fn hit(&mut self, line: u64) -> Option<usize> {
+        let set = (line & self.set_mask) as usize;
+        let m = set * self.ways + self.mru[set] as usize;
+        if self.tags[m] == line {
+            return Some(m);
+        }
+        let slot = self.find(line)?;
+        self.used(slot);
+        Some(slot)
+    }
+
+    #[inline]
+    pub(super) fn used(&mut self, slot: usize) {
+        self.mru[slot / self.ways] = (slot % self.ways) as u32;
+        match self.policy {
+            Policy::Lru => {
+                self.clock += 1;
+                self.stamp[slot] = self.clock;
+            }
+            Policy::Plru => {
+                let set = slot / self.ways;
+                let w = self.ways - 1;
+                plru_touch(
+                    &mut self.plru[set * w..set * w + w],
+                    self.ways,
+                    slot % self.ways,
+                );
+            }
+            Policy::Fifo | Policy::Random { .. } => {}
+        }
+    }
+
+    fn victim(&mut self, line: u64) -> usize {
+        let b = self.base(line);
+        let set = &self.tags[b..b + self.ways];
+        if let Some(w) = set.iter().position(|&t| t == INVALID) {
+            return b + w;
+        }
+        match self.policy {
+            Policy::Lru | Policy::Fifo => {
+                let st = &self.stamp[b..b + self.ways];
+                let mut best = 0;
+                for w in 1..self.ways {
+                    if st[w] < st[best] {
+                        best = w;
+                    }
+                }
+                b + best
+            }
+            Policy::Random { .. } => b + self.rng.way(self.ways as u64) as usize,
+            Policy::Plru => {
+                let w = self.ways - 1;
+                let set = b / self.ways;
+                b + plru_victim(&self.plru[set * w..set * w + w], self.ways)
+            }
+        }
+    }
+
+    #[inline]
+    pub(super) fn set_dirty(&mut self, slot: usize, d: bool) {
+        self.dirty[slot] = d;
+    }
+
+    fn insert(&mut self, slot: usize, line: u64, dirty: bool) {
+        self.tags[slot] = line;
+        self.short[slot] = line as u32;
+        self.dirty[slot] = dirty;
+        if self.policy == Policy::Fifo {
+            self.clock += 1;
+            self.stamp[slot] = self.clock;
+        }
+        self.used(slot);
+    }
+}
+
+/// A level's tag store.
+pub(super) enum Store {
+    /// Set-associative (including direct-mapped).
+    Set(SetAssoc),
+    /// Fully associative (one set).
+    Full(FullAssoc),
+}
+
+impl Store {
+    /// An empty store for `cfg` (already validated).
+    pub(super) fn new(cfg: &LevelConfig) -> Self {
+        if cfg.sets() == 1 {
+            Store::Full(FullAssoc::new(cfg))
+        } else {
+            Store::Set(SetAssoc::new(cfg))
+        }
+    }
+
+    /// The slot holding `line`, marked as used (a hit), if any.
+    #[inline]
+    pub(super) fn hit(&mut self, line: u64) -> Option<usize> {
+        match self {
+            Store::Set(s) => s.hit(line),
+            Store::Full(f) => f.hit(line),
+        }
+    }
+
+    /// The slot holding `line`, without counting a use.
+    pub(super) fn find(&self, line: u64) -> Option<usize> {
+        match self {
+            Store::Set(s) => s.find(line),
+            Store::Full(f) => f.find(line),
+        }
+    }
+
+    /// The slot that will receive `line`: the lowest invalid way of its
+    /// set, else the policy's victim (which stays valid until removed).
+    pub(super) fn victim(&mut self, line: u64) -> usize {
+        match self {
+            Store::Set(s) => s.victim(line),
+            Store::Full(f) => f.victim(),
+        }
+    }
+
+    /// The line in `slot`, if valid.
+    #[inline]
+    pub(super) fn line_at(&self, slot: usize) -> Option<u64> {
+        let t = match self {
+            Store::Set(s) => s.tags[slot],
+            Store::Full(f) => f.line_at(slot),
+        };
+        (t != INVALID).then_some(t)
+    }
+
+    /// Whether `slot` is dirty.
+    pub(super) fn is_dirty(&self, slot: usize) -> bool {
+        match self {
+            Store::Set(s) => s.dirty[slot],
+            Store::Full(f) => f.is_dirty(slot),
+        }
+    }
+
+    /// Sets the dirty bit of `slot`.
+    #[inline]
+    pub(super) fn set_dirty(&mut self, slot: usize, d: bool) {
+        match self {
+            Store::Set(s) => s.set_dirty(slot, d),
+            Store::Full(f) => f.set_dirty(slot, d),
+        }
+    }
+
+    /// Invalidates `slot`.
+    pub(super) fn remove(&mut self, slot: usize) {
+        match self {
+            Store::Set(s) => {
+                s.tags[slot] = INVALID;
+                s.short[slot] = INVALID as u32;
+                s.dirty[slot] = false;
+            }
+            Store::Full(f) => f.remove(slot),
+        }
+    }
+
+    /// Puts `line` into `slot` (invalid, as returned by [`Store::victim`]
+    /// and then removed), counting a use.
+    pub(super) fn insert(&mut self, slot: usize, line: u64, dirty: bool) {
+        match self {
+            Store::Set(s) => s.insert(slot, line, dirty),
+            Store::Full(f) => f.insert(slot, line, dirty),
+        }
+    }
+
+    /// Number of slots.
+    pub(super) fn slots(&self) -> usize {
+        match self {
+            Store::Set(s) => s.tags.len(),
+            Store::Full(f) => f.slots(),
+        }
+    }
+}
