@@ -313,3 +313,93 @@ fn set_associative_and_bad_geometry() {
         assert!(simulate(&p, &bad).is_err(), "{bad:?}");
     }
 }
+
+fn small_study() -> bitsim::suite::studies::io::IoStudy {
+    use bitsim::hw::energy::EnergyTable;
+    use bitsim::suite::studies::{io, StudyContext};
+    let table = EnergyTable::load("energy-45nm").unwrap();
+    let ctx = StudyContext {
+        energy: &table,
+        base: std::path::Path::new("."),
+        seed: 1,
+        variants: &[],
+    };
+    let p: io::IoParams = toml::from_str(
+        "n = 128\nd = 32\ncaches = [\"2KiB\", \"4KiB\", \"8KiB\", \"32KiB\"]\nformats = [\"bf16\", \"mxfp4\"]",
+    )
+    .unwrap();
+    io::run(&p, &ctx).unwrap()
+}
+
+#[test]
+fn study_runs_and_renders_well_formed_sections() {
+    let s = small_study();
+    assert_eq!(s.variants.len(), 2);
+    assert_eq!(s.formats.len(), 2);
+    assert_eq!(s.energy.len(), 8);
+    assert_eq!(s.macs, 2.0 * 128.0 * 128.0 * 32.0);
+    for v in &s.variants {
+        assert_eq!(v.rows.len(), 4);
+        for r in &v.rows {
+            assert!(r.simulated_bytes as f64 >= r.bound_bytes);
+            assert_eq!(r.ratio, r.simulated_bytes as f64 / r.closed_cached_bytes);
+            // Every byte to or from memory passed through the cache.
+            assert!(r.access_bytes >= r.simulated_bytes / 2);
+        }
+    }
+    // Flash traffic falls with cache size; mxfp4 moves fewer bytes than bf16.
+    let flash = &s.variants[1].rows;
+    assert!(flash.windows(2).all(|w| w[1].simulated_bytes <= w[0].simulated_bytes));
+    for (a, b) in s.formats[0].rows.iter().zip(&s.formats[1].rows) {
+        assert!(b.simulated_bytes < a.simulated_bytes);
+    }
+    // Energy: DRAM pJ = bytes × the table's per-byte energy.
+    let e = &s.energy[0];
+    assert_eq!(e.dram_pj, e.dram_bytes as f64 * s.dram_pj_per_byte);
+    // Results survive JSON.
+    let json = serde_json::to_string(&s).unwrap();
+    assert_eq!(serde_json::from_str::<bitsim::suite::studies::io::IoStudy>(&json).unwrap(), s);
+
+    let secs = bitsim::report::sections::io::render(&s).unwrap();
+    let ids: Vec<_> = secs.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!(ids, ["io-cache", "io-formats", "io-energy"]);
+    for sec in &secs {
+        assert!(sec.html.starts_with("<p class=\"how\"><strong>How to read this:</strong>"));
+        assert!(sec.html.contains("<svg") && sec.html.contains("<table"));
+        let wrapped = format!("<div>{}</div>", sec.html);
+        let mut r = quick_xml::Reader::from_str(&wrapped);
+        loop {
+            match r.read_event() {
+                Ok(quick_xml::events::Event::Eof) => break,
+                Ok(_) => {}
+                Err(e) => panic!("{}: not well-formed: {e}", sec.id),
+            }
+        }
+    }
+    assert!(secs[0].html.contains("between"));
+}
+
+#[test]
+fn study_rejects_bad_params() {
+    use bitsim::suite::studies::io;
+    assert!(toml::from_str::<io::IoParams>("cache = [\"4KiB\"]").is_err());
+    let table = bitsim::hw::energy::EnergyTable::load("energy-45nm").unwrap();
+    let ctx = bitsim::suite::studies::StudyContext {
+        energy: &table,
+        base: std::path::Path::new("."),
+        seed: 1,
+        variants: &[],
+    };
+    let p = io::IoParams {
+        caches: vec!["4QB".into()],
+        ..io::IoParams::default()
+    };
+    assert!(io::run(&p, &ctx).unwrap_err().contains("4QB"));
+    let p = io::IoParams {
+        formats: vec!["e9m9".into()],
+        n: 16,
+        d: 8,
+        ..io::IoParams::default()
+    };
+    assert!(io::run(&p, &ctx).unwrap_err().contains("e9m9"));
+}

@@ -11,7 +11,7 @@ use std::io::Write;
 use clap::Args;
 
 use super::common::{parse_uint, stdout_error, CliError, CliResult};
-use crate::hw::iomodel::{band, sweep, CacheSpec, SweepRow};
+use crate::hw::iomodel::{band, parse_size_list, size_label, sweep, CacheSpec, SweepRow};
 use crate::hw::tracegen::{names, TraceParams};
 
 /// Arguments of `io`.
@@ -47,35 +47,6 @@ pub struct IoArgs {
     /// Print CSV instead of a table.
     #[arg(long)]
     pub csv: bool,
-}
-
-/// Parses a byte size: an integer with an optional unit `B`, `K`/`KB`/`KiB`
-/// (1024), `M`/`MB`/`MiB` (1024²) or `G`/`GB`/`GiB` (1024³), case-insensitive.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("'{s}': unknown unit (expected B, KiB, MiB or GiB)")),
-    };
-    let n: u64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (an integer with an optional unit)"))?;
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("'{s}' is too large"))
-}
-
-/// Parses a comma-separated list of sizes (at least one).
-pub fn parse_size_list(s: &str) -> Result<Vec<u64>, String> {
-    if s.trim().is_empty() {
-        return Err("empty list".into());
-    }
-    s.split(',').map(parse_size).collect()
 }
 
 fn dim(flag: &str, v: &Option<String>, variant: &str, needs: &str) -> Result<usize, CliError> {
@@ -264,14 +235,4 @@ fn dims(p: &TraceParams) -> String {
         "matmul/gemv" => format!("m={} k={}", p.m, p.k),
         _ => format!("m={} n={} k={}", p.m, p.n, p.k),
     }
-}
-
-/// `65536` → `64KiB`, for tables.
-pub fn size_label(b: u64) -> String {
-    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-        if b >= 1 << shift && b % (1 << shift) == 0 {
-            return format!("{}{unit}", b >> shift);
-        }
-    }
-    format!("{b}B")
 }

@@ -44,7 +44,10 @@ pub use attention::{
 };
 pub use element::ElementSize;
 pub use matmul::{gemv, hong_kung_bound, naive_matmul, tiled_matmul, MatmulTiles};
-pub use validate::{band, closed_form, simulate, sweep, CacheSpec, ClosedForm, SweepRow};
+pub use validate::{
+    band, closed_form, parse_size, parse_size_list, simulate, size_label, sweep, CacheSpec,
+    ClosedForm, SweepRow,
+};
 
 use serde::{Deserialize, Serialize};
 
