@@ -17,7 +17,16 @@ fn rows(out: &str) -> Vec<Vec<String>> {
 #[test]
 fn csv_flash_rows() {
     let out = ok(&[
-        "io", "--variant", "attention/flash", "--n", "256", "--d", "16", "--cache", "8KiB,16k", "--csv",
+        "io",
+        "--variant",
+        "attention/flash",
+        "--n",
+        "256",
+        "--d",
+        "16",
+        "--cache",
+        "8KiB,16k",
+        "--csv",
     ]);
     let r = rows(&out);
     assert_eq!(r.len(), 2);
@@ -45,39 +54,121 @@ fn csv_flash_rows() {
 #[test]
 fn matmul_table_and_format() {
     let out = ok(&[
-        "io", "--variant", "matmul/tiled", "--m", "64", "--n", "64", "--k", "64", "--cache", "4KiB",
-        "--format", "bf16",
+        "io",
+        "--variant",
+        "matmul/tiled",
+        "--m",
+        "64",
+        "--n",
+        "64",
+        "--k",
+        "64",
+        "--cache",
+        "4KiB",
+        "--format",
+        "bf16",
     ]);
-    assert!(out.starts_with("matmul/tiled (m=64 n=64 k=64), bf16"), "{out}");
+    assert!(
+        out.starts_with("matmul/tiled (m=64 n=64 k=64), bf16"),
+        "{out}"
+    );
     assert!(out.contains("bm=16 bn=16 bk=16"), "{out}");
     assert!(out.contains("4KiB"), "{out}");
     assert!(out.contains("simulated / closed form"), "{out}");
     // 4-way set-associative with 128-byte lines is accepted.
     let out = ok(&[
-        "io", "--variant", "matmul/gemv", "--m", "64", "--k", "256", "--cache", "4KiB", "--line",
-        "128", "--ways", "4", "--csv",
+        "io",
+        "--variant",
+        "matmul/gemv",
+        "--m",
+        "64",
+        "--k",
+        "256",
+        "--cache",
+        "4KiB",
+        "--line",
+        "128",
+        "--ways",
+        "4",
+        "--csv",
     ]);
     assert_eq!(&rows(&out)[0][..3], ["4096", "128", "4"]);
 }
 
 #[test]
 fn errors_are_one_line() {
-    let e = bitsim(&["io", "--variant", "attention/sparse", "--n", "8", "--d", "8"]);
+    let e = bitsim(&[
+        "io",
+        "--variant",
+        "attention/sparse",
+        "--n",
+        "8",
+        "--d",
+        "8",
+    ]);
     assert_error(&e, "--variant attention/sparse", "unknown variant");
     let e = bitsim(&["io", "--variant", "attention/flash", "--n", "8"]);
     assert_error(&e, "--d", "missing");
     let e = bitsim(&["io", "--variant", "matmul/tiled", "--m", "8", "--k", "8"]);
     assert_error(&e, "--n", "missing");
-    let e = bitsim(&["io", "--variant", "matmul/tiled", "--m", "8", "--n", "0", "--k", "8"]);
+    let e = bitsim(&[
+        "io",
+        "--variant",
+        "matmul/tiled",
+        "--m",
+        "8",
+        "--n",
+        "0",
+        "--k",
+        "8",
+    ]);
     assert_error(&e, "--n 0", "at least 1");
     for bad in ["64KiB,,1MiB", "lots", "64XB", "", "100"] {
-        let e = bitsim(&["io", "--variant", "attention/flash", "--n", "8", "--d", "8", "--cache", bad]);
+        let e = bitsim(&[
+            "io",
+            "--variant",
+            "attention/flash",
+            "--n",
+            "8",
+            "--d",
+            "8",
+            "--cache",
+            bad,
+        ]);
         assert_error(&e, &format!("--cache {bad}"), "");
     }
-    let e = bitsim(&["io", "--variant", "attention/flash", "--n", "8", "--d", "8", "--format", "e9m9"]);
+    let e = bitsim(&[
+        "io",
+        "--variant",
+        "attention/flash",
+        "--n",
+        "8",
+        "--d",
+        "8",
+        "--format",
+        "e9m9",
+    ]);
     assert_error(&e, "--format e9m9", "format");
-    let e = bitsim(&["io", "--variant", "attention/flash", "--n", "8", "--d", "8", "--line", "48"]);
+    let e = bitsim(&[
+        "io",
+        "--variant",
+        "attention/flash",
+        "--n",
+        "8",
+        "--d",
+        "8",
+        "--line",
+        "48",
+    ]);
     assert_error(&e, "--cache", "power of two");
-    let e = bitsim(&["io", "--variant", "attention/flash", "--n", "8", "--d", "-1"]);
+    let e = bitsim(&[
+        "io",
+        "--variant",
+        "attention/flash",
+        "--n",
+        "8",
+        "--d",
+        "-1",
+    ]);
     assert_error(&e, "--d", "non-negative");
 }

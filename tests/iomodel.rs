@@ -56,7 +56,10 @@ fn standard_attention_is_4n2_plus_4nd_when_q_fits() {
     assert_eq!(c.regime, Regime::Restream);
     // e4m3: one byte per word; mxfp4: 4.25 bits per word.
     assert_eq!(standard_attention(4, 2, 4, &es("e4m3")).bytes(), 96.0);
-    assert_eq!(standard_attention(4, 2, 4, &es("mxfp4")).bytes(), 96.0 * 4.25 / 8.0);
+    assert_eq!(
+        standard_attention(4, 2, 4, &es("mxfp4")).bytes(),
+        96.0 * 4.25 / 8.0
+    );
 }
 
 #[test]
@@ -84,7 +87,10 @@ fn flash_attention_hand_count() {
 fn flash_paper_tiles() {
     assert_eq!(flash_tiles_paper(1024, 16), FlashTiles { b_c: 16, b_r: 16 });
     assert_eq!(flash_tiles_paper(1000, 16), FlashTiles { b_c: 16, b_r: 16 });
-    assert_eq!(flash_tiles_paper(65536, 64), FlashTiles { b_c: 256, b_r: 64 });
+    assert_eq!(
+        flash_tiles_paper(65536, 64),
+        FlashTiles { b_c: 256, b_r: 64 }
+    );
     assert_eq!(flash_tiles_paper(10, 64), FlashTiles { b_c: 1, b_r: 1 });
 }
 
@@ -134,20 +140,31 @@ fn saha_ye_small_memory_hand_count() {
 fn matmul_hand_counts() {
     // 4×8 by 8×6 in 2×3×4 tiles: A read for each of the 2 column blocks,
     // B for each of the 2 row blocks.
-    let t = MatmulTiles { bm: 2, bn: 3, bk: 4 };
+    let t = MatmulTiles {
+        bm: 2,
+        bn: 3,
+        bk: 4,
+    };
     let c = tiled_matmul(4, 6, 8, t, &f32e());
     assert_eq!(c.read_words, 2 * 32 + 2 * 48);
     assert_eq!(c.write_words, 24);
     assert_eq!(c.fill_words, 24);
     assert_eq!(c.regime, Regime::Restream);
-    let one = MatmulTiles { bm: 4, bn: 6, bk: 1 };
+    let one = MatmulTiles {
+        bm: 4,
+        bn: 6,
+        bk: 1,
+    };
     assert_eq!(tiled_matmul(4, 6, 8, one, &f32e()).words(), 32 + 48 + 24);
     let c = naive_matmul(4, 6, 8, &es("bf16"));
     assert_eq!(c.words(), 2 * 4 * 6 * 8 + 24);
     assert_eq!(c.bytes(), (2.0 * 192.0 + 24.0) * 2.0);
     // GEMV 3×10, chunks of 4: A once, x once, y read back on 2 of 3 chunks.
     let c = gemv(3, 10, 4, &f32e());
-    assert_eq!((c.read_words, c.write_words, c.fill_words), (30 + 10 + 6, 9, 3));
+    assert_eq!(
+        (c.read_words, c.write_words, c.fill_words),
+        (30 + 10 + 6, 9, 3)
+    );
 }
 
 #[test]
@@ -212,9 +229,16 @@ fn ideal_cache_reproduces_flash_count_exactly() {
 
 #[test]
 fn ideal_cache_reproduces_tiled_matmul_count_exactly() {
-    let t = MatmulTiles { bm: 16, bn: 16, bk: 16 };
+    let t = MatmulTiles {
+        bm: 16,
+        bn: 16,
+        bk: 16,
+    };
     let sim = run_cache(4096, |h| tracegen::tiled_matmul(64, 64, 64, t, &f32e(), h));
-    assert_eq!(sim as f64, tiled_matmul(64, 64, 64, t, &f32e()).cached_bytes());
+    assert_eq!(
+        sim as f64,
+        tiled_matmul(64, 64, 64, t, &f32e()).cached_bytes()
+    );
     // Tiles chosen from the cache size agree with the explicit ones.
     assert_eq!(tracegen::matmul_tiles(64, 64, 64, &f32e(), 4096), t);
     let p = params("matmul/tiled", 64, 64, 64, 0, None);
@@ -223,9 +247,18 @@ fn ideal_cache_reproduces_tiled_matmul_count_exactly() {
         closed_form(&p, 4096).unwrap().count.cached_bytes()
     );
     // bf16 rows of 64 elements are two lines; tiles 32×32×32.
-    let t = MatmulTiles { bm: 32, bn: 32, bk: 32 };
-    let sim = run_cache(8192, |h| tracegen::tiled_matmul(128, 96, 256, t, &es("bf16"), h));
-    assert_eq!(sim as f64, tiled_matmul(128, 96, 256, t, &es("bf16")).cached_bytes());
+    let t = MatmulTiles {
+        bm: 32,
+        bn: 32,
+        bk: 32,
+    };
+    let sim = run_cache(8192, |h| {
+        tracegen::tiled_matmul(128, 96, 256, t, &es("bf16"), h)
+    });
+    assert_eq!(
+        sim as f64,
+        tiled_matmul(128, 96, 256, t, &es("bf16")).cached_bytes()
+    );
 }
 
 fn params(v: &str, m: usize, n: usize, k: usize, d: usize, f: Option<&str>) -> TraceParams {
@@ -303,12 +336,32 @@ fn lower_bounds_are_never_beaten() {
 #[test]
 fn set_associative_and_bad_geometry() {
     let p = params("matmul/tiled", 32, 32, 32, 0, None);
-    let s = simulate(&p, &CacheSpec { size: 4096, line: 64, ways: 4 }).unwrap();
+    let s = simulate(
+        &p,
+        &CacheSpec {
+            size: 4096,
+            line: 64,
+            ways: 4,
+        },
+    )
+    .unwrap();
     assert!(s as f64 >= closed_form(&p, 4096).unwrap().bound.bytes);
     for bad in [
-        CacheSpec { size: 4096, line: 48, ways: 0 },
-        CacheSpec { size: 32, line: 64, ways: 0 },
-        CacheSpec { size: 4096, line: 64, ways: 3 },
+        CacheSpec {
+            size: 4096,
+            line: 48,
+            ways: 0,
+        },
+        CacheSpec {
+            size: 32,
+            line: 64,
+            ways: 0,
+        },
+        CacheSpec {
+            size: 4096,
+            line: 64,
+            ways: 3,
+        },
     ] {
         assert!(simulate(&p, &bad).is_err(), "{bad:?}");
     }
@@ -349,7 +402,9 @@ fn study_runs_and_renders_well_formed_sections() {
     }
     // Flash traffic falls with cache size; mxfp4 moves fewer bytes than bf16.
     let flash = &s.variants[1].rows;
-    assert!(flash.windows(2).all(|w| w[1].simulated_bytes <= w[0].simulated_bytes));
+    assert!(flash
+        .windows(2)
+        .all(|w| w[1].simulated_bytes <= w[0].simulated_bytes));
     for (a, b) in s.formats[0].rows.iter().zip(&s.formats[1].rows) {
         assert!(b.simulated_bytes < a.simulated_bytes);
     }
@@ -358,13 +413,18 @@ fn study_runs_and_renders_well_formed_sections() {
     assert_eq!(e.dram_pj, e.dram_bytes as f64 * s.dram_pj_per_byte);
     // Results survive JSON.
     let json = serde_json::to_string(&s).unwrap();
-    assert_eq!(serde_json::from_str::<bitsim::suite::studies::io::IoStudy>(&json).unwrap(), s);
+    assert_eq!(
+        serde_json::from_str::<bitsim::suite::studies::io::IoStudy>(&json).unwrap(),
+        s
+    );
 
     let secs = bitsim::report::sections::io::render(&s).unwrap();
     let ids: Vec<_> = secs.iter().map(|x| x.id.as_str()).collect();
     assert_eq!(ids, ["io-cache", "io-formats", "io-energy"]);
     for sec in &secs {
-        assert!(sec.html.starts_with("<p class=\"how\"><strong>How to read this:</strong>"));
+        assert!(sec
+            .html
+            .starts_with("<p class=\"how\"><strong>How to read this:</strong>"));
         assert!(sec.html.contains("<svg") && sec.html.contains("<table"));
         let wrapped = format!("<div>{}</div>", sec.html);
         let mut r = quick_xml::Reader::from_str(&wrapped);

@@ -71,7 +71,11 @@ fn standard_counts() {
 fn matmul_counts() {
     // 32³ f32 in 16×16×16 tiles: 8 steps of A, B reads and C writes (16
     // vectors each) and C reads on the 4 steps with p > 0.
-    let t = MatmulTiles { bm: 16, bn: 16, bk: 16 };
+    let t = MatmulTiles {
+        bm: 16,
+        bn: 16,
+        bk: 16,
+    };
     let c = count(|s| tracegen::tiled_matmul(32, 32, 32, t, &ElementSize::f32(), s));
     assert_eq!((c.reads, c.writes), (8 * 32 + 4 * 16, 8 * 16));
     // Naive 2×3×4: per C element one 16-byte row of A, 4 scalar reads of B,
@@ -94,7 +98,10 @@ fn subbyte_layout_and_scales() {
     let mut a = Arena::new();
     let x = a.matrix(4, 64, &es("mxfp4"));
     let y = a.matrix(2, 10, &es("int4"));
-    assert_eq!((x.base, x.row_bytes, x.scale_base, x.scale_row_bytes), (0, 32, 4096, 2));
+    assert_eq!(
+        (x.base, x.row_bytes, x.scale_base, x.scale_row_bytes),
+        (0, 32, 4096, 2)
+    );
     assert_eq!((y.base, y.row_bytes), (8192, 5));
     let mut r = Record::default();
     // Row 1, all columns: 32 code bytes at 32, two scale bytes at 4096 + 2.
@@ -123,10 +130,7 @@ fn accesses_split_at_line_boundaries() {
     let m = a.matrix(3, 40, &es("bf16")); // 80-byte rows
     let mut r = Record::default();
     m.emit(1, 0, 40, AccessKind::Read, &mut r); // bytes 80..160
-    assert_eq!(
-        r.0,
-        [Access::read(80, 48), Access::read(128, 32)]
-    );
+    assert_eq!(r.0, [Access::read(80, 48), Access::read(128, 32)]);
 }
 
 fn arrays(p: &TraceParams) -> Vec<Matrix> {
@@ -164,7 +168,15 @@ fn inside(a: &Access, m: &Matrix) -> bool {
 #[test]
 fn addresses_stay_in_their_arrays() {
     let mut g = seeded::Rng(0x10_5eed);
-    let formats = [None, Some("bf16"), Some("e4m3"), Some("e2m1"), Some("mxfp4"), Some("nvfp4"), Some("int3")];
+    let formats = [
+        None,
+        Some("bf16"),
+        Some("e4m3"),
+        Some("e2m1"),
+        Some("mxfp4"),
+        Some("nvfp4"),
+        Some("int3"),
+    ];
     for round in 0..60 {
         let variant = names()[round % names().len()];
         let p = TraceParams {
@@ -182,8 +194,15 @@ fn addresses_stay_in_their_arrays() {
         let arr = arrays(&p);
         for a in &r.0 {
             assert!(a.size >= 1 && a.size <= 64, "{p:?}: {a:?}");
-            assert_eq!(a.addr / 64, (a.addr + a.size as u64 - 1) / 64, "{p:?}: straddles {a:?}");
-            assert!(arr.iter().any(|m| inside(a, m)), "{p:?}: {a:?} outside every array");
+            assert_eq!(
+                a.addr / 64,
+                (a.addr + a.size as u64 - 1) / 64,
+                "{p:?}: straddles {a:?}"
+            );
+            assert!(
+                arr.iter().any(|m| inside(a, m)),
+                "{p:?}: {a:?} outside every array"
+            );
         }
         // Same parameters, same stream.
         let mut again = Record::default();
@@ -226,10 +245,23 @@ fn generate_errors_are_one_line() {
     let mut s = CountingSink::default();
     let e = generate(&base, &mut s).unwrap_err();
     assert!(e.contains("--d"), "{e}");
-    let e = generate(&TraceParams { variant: "matmul/strassen".into(), ..base.clone() }, &mut s)
-        .unwrap_err();
-    assert!(e.contains("matmul/strassen") && e.contains("matmul/tiled"), "{e}");
-    let p = TraceParams { d: 8, format: Some("e9m9".into()), ..base };
+    let e = generate(
+        &TraceParams {
+            variant: "matmul/strassen".into(),
+            ..base.clone()
+        },
+        &mut s,
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("matmul/strassen") && e.contains("matmul/tiled"),
+        "{e}"
+    );
+    let p = TraceParams {
+        d: 8,
+        format: Some("e9m9".into()),
+        ..base
+    };
     assert!(generate(&p, &mut s).unwrap_err().contains("e9m9"));
     assert_eq!(s, CountingSink::default());
 }

@@ -39,10 +39,20 @@ pub struct IoArgs {
     #[arg(long, value_name = "F")]
     pub format: Option<String>,
     /// Line size of the simulated cache, bytes.
-    #[arg(long, value_name = "BYTES", default_value = "64", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value = "64",
+        allow_hyphen_values = true
+    )]
     pub line: String,
     /// Associativity of the simulated cache; 0 = fully associative.
-    #[arg(long, value_name = "W", default_value = "0", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "W",
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
     pub ways: String,
     /// Print CSV instead of a table.
     #[arg(long)]
@@ -105,7 +115,9 @@ pub fn run(args: &IoArgs, out: &mut dyn Write) -> CliResult {
     let line = parse_uint(&args.line)
         .ok()
         .and_then(|l| u32::try_from(l).ok())
-        .ok_or_else(|| CliError::new(format!("--line {}", args.line), "not a line size in bytes"))?;
+        .ok_or_else(|| {
+            CliError::new(format!("--line {}", args.line), "not a line size in bytes")
+        })?;
     let ways = parse_uint(&args.ways)
         .ok()
         .and_then(|w| u32::try_from(w).ok())
@@ -167,8 +179,17 @@ fn table(p: &TraceParams, rows: &[SweepRow]) -> String {
         rows.first().map(|r| r.cache.line).unwrap_or(64),
     );
     let head = [
-        "cache", "M words", "tiles", "schedule", "regime", "bound term", "closed", "closed+fills",
-        "bound", "simulated", "sim/closed",
+        "cache",
+        "M words",
+        "tiles",
+        "schedule",
+        "regime",
+        "bound term",
+        "closed",
+        "closed+fills",
+        "bound",
+        "simulated",
+        "sim/closed",
     ];
     let body: Vec<[String; 11]> = rows
         .iter()

@@ -39,8 +39,8 @@ mod matmul;
 mod validate;
 
 pub use attention::{
-    flash_attention, flash_tiles_paper, saha_ye_bound, saha_ye_small_memory,
-    standard_attention, FlashTiles,
+    flash_attention, flash_tiles_paper, saha_ye_bound, saha_ye_small_memory, standard_attention,
+    FlashTiles,
 };
 pub use element::ElementSize;
 pub use matmul::{gemv, hong_kung_bound, naive_matmul, tiled_matmul, MatmulTiles};

@@ -194,9 +194,10 @@ pub fn band(rows: &[SweepRow]) -> (f64, f64) {
     if rows.is_empty() {
         return (f64::NAN, f64::NAN);
     }
-    rows.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
-        (lo.min(r.ratio), hi.max(r.ratio))
-    })
+    rows.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
+            (lo.min(r.ratio), hi.max(r.ratio))
+        })
 }
 
 /// Parses a byte size: an integer with an optional unit `B`, `K`/`KB`/`KiB`

@@ -72,9 +72,7 @@ pub fn matmul_tiles(m: u64, n: u64, k: u64, es: &ElementSize, fast_bytes: u64) -
 /// vector of y fit.
 pub fn gemv_chunk(m: u64, k: u64, es: &ElementSize, fast_bytes: u64) -> u64 {
     let v = vector_elems(es);
-    let ws = |c: u64| {
-        footprint(es, k, 1, c) * 2 + footprint(es, m, 1, v.min(m))
-    };
+    let ws = |c: u64| footprint(es, k, 1, c) * 2 + footprint(es, m, 1, v.min(m));
     if ws(k) <= fast_bytes {
         return k;
     }

@@ -197,7 +197,10 @@ pub fn render(s: &IoStudy) -> Result<Vec<Section>, String> {
         style: SeriesStyle::Thin,
     });
     c.chart = line_chart(&series, &log("energy (µJ)"))?;
-    c.caption = format!("Energy of one attention, N = {}, d = {}, {}", s.n, s.d, s.format);
+    c.caption = format!(
+        "Energy of one attention, N = {}, d = {}, {}",
+        s.n, s.d, s.format
+    );
     c.headers = [
         "variant",
         "cache",
@@ -232,7 +235,10 @@ pub fn render(s: &IoStudy) -> Result<Vec<Section>, String> {
 }
 
 fn points(s: &IoSweep, f: impl Fn(&crate::suite::studies::io::IoRow) -> f64) -> Vec<(f64, f64)> {
-    s.rows.iter().map(|r| (r.cache_bytes as f64, f(r))).collect()
+    s.rows
+        .iter()
+        .map(|r| (r.cache_bytes as f64, f(r)))
+        .collect()
 }
 
 /// Bytes with a binary unit, 3 significant digits (`1.25 MiB`).
