@@ -38,14 +38,14 @@ impl CacheSpec {
         if self.line == 0 || !self.line.is_power_of_two() {
             return Err(format!("line size {} is not a power of two", self.line));
         }
-        if self.size < self.line as u64 || self.size % self.line as u64 != 0 {
+        if self.size < self.line as u64 || !self.size.is_multiple_of(self.line as u64) {
             return Err(format!(
                 "cache size {} is not a positive multiple of the {}-byte line",
                 self.size, self.line
             ));
         }
         let lines = self.size / self.line as u64;
-        if self.ways != 0 && lines % self.ways as u64 != 0 {
+        if self.ways != 0 && !lines.is_multiple_of(self.ways as u64) {
             return Err(format!(
                 "{} ways do not divide the {lines} lines of a {}-byte cache",
                 self.ways, self.size
@@ -232,7 +232,7 @@ pub fn parse_size_list(s: &str) -> Result<Vec<u64>, String> {
 /// `65536` → `64KiB`, for tables and charts.
 pub fn size_label(b: u64) -> String {
     for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-        if b >= 1 << shift && b % (1 << shift) == 0 {
+        if b >= 1 << shift && b.is_multiple_of(1 << shift) {
             return format!("{}{unit}", b >> shift);
         }
     }

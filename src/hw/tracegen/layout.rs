@@ -55,8 +55,8 @@ impl Matrix {
         let b0 = c0 * self.bits / 8;
         let b1 = (c1 * self.bits).div_ceil(8);
         emit_range(self.base + r * self.row_bytes + b0, b1 - b0, kind, sink);
-        if self.block > 0 {
-            let (k0, k1) = (c0 / self.block, c1.div_ceil(self.block));
+        if let Some(k0) = c0.checked_div(self.block) {
+            let k1 = c1.div_ceil(self.block);
             let at = self.scale_base + r * self.scale_row_bytes + k0 * self.scale_bytes;
             emit_range(at, (k1 - k0) * self.scale_bytes, kind, sink);
         }
@@ -187,12 +187,13 @@ pub fn footprint(es: &ElementSize, cols: u64, rows: u64, seg: u64) -> u64 {
         let lines = |b: u64, aligned: bool| b.div_ceil(VECTOR_BYTES) + u64::from(!aligned);
         if seg == cols {
             // Whole rows are one contiguous run.
-            lines(rows * row_b, row_b % VECTOR_BYTES == 0)
+            lines(rows * row_b, row_b.is_multiple_of(VECTOR_BYTES))
         } else {
             // Segments start at multiples of their width, so a segment that
             // divides a line, in rows that it divides, never straddles one.
-            let aligned = (row_b % VECTOR_BYTES == 0 && seg_b % VECTOR_BYTES == 0)
-                || (seg_b > 0 && VECTOR_BYTES % seg_b == 0 && row_b % seg_b == 0);
+            let aligned = (row_b.is_multiple_of(VECTOR_BYTES)
+                && seg_b.is_multiple_of(VECTOR_BYTES))
+                || (seg_b > 0 && VECTOR_BYTES.is_multiple_of(seg_b) && row_b.is_multiple_of(seg_b));
             rows * lines(seg_b, aligned)
         }
     };
