@@ -1,16 +1,259 @@
 //! `bitsim io`: closed-form and simulated memory traffic of a variant, side by side, per cache size.
+//!
+//! For each cache size the generator's tiles are chosen for that size; the
+//! row shows the exact count of that schedule (reads + writes, and with the
+//! fills of a write-allocate cache), the lower bound and its regime, the
+//! bytes one simulated LRU level of that size moves to and from memory, and
+//! simulated / closed form (with fills).
 
 use std::io::Write;
 
 use clap::Args;
 
-use super::common::{CliError, CliResult};
+use super::common::{parse_uint, stdout_error, CliError, CliResult};
+use crate::hw::iomodel::{band, parse_size_list, size_label, sweep, CacheSpec, SweepRow};
+use crate::hw::tracegen::{names, TraceParams};
 
 /// Arguments of `io`.
 #[derive(Debug, Clone, Args)]
-pub struct IoArgs {}
+pub struct IoArgs {
+    /// Generator: matmul/naive, matmul/tiled, matmul/gemv, attention/standard, attention/flash.
+    #[arg(long, value_name = "V")]
+    pub variant: String,
+    /// Attention: sequence length N; matmul: columns of the output.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub n: Option<String>,
+    /// Attention: head dimension.
+    #[arg(long, value_name = "D", allow_hyphen_values = true)]
+    pub d: Option<String>,
+    /// Matmul and GEMV: rows of A.
+    #[arg(long, value_name = "M", allow_hyphen_values = true)]
+    pub m: Option<String>,
+    /// Matmul and GEMV: reduction length.
+    #[arg(long, value_name = "K", allow_hyphen_values = true)]
+    pub k: Option<String>,
+    /// Cache sizes, comma-separated (`64KiB,256KiB,1MiB`; K, KB and KiB all mean 1024).
+    #[arg(long, value_name = "LIST", default_value = "16KiB,64KiB,256KiB,1MiB")]
+    pub cache: String,
+    /// Element format of the operands [default: f32].
+    #[arg(long, value_name = "F")]
+    pub format: Option<String>,
+    /// Line size of the simulated cache, bytes.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value = "64",
+        allow_hyphen_values = true
+    )]
+    pub line: String,
+    /// Associativity of the simulated cache; 0 = fully associative.
+    #[arg(
+        long,
+        value_name = "W",
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
+    pub ways: String,
+    /// Print CSV instead of a table.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+fn dim(flag: &str, v: &Option<String>, variant: &str, needs: &str) -> Result<usize, CliError> {
+    let Some(s) = v else {
+        return Err(CliError::new(
+            format!("--{flag}"),
+            format!("missing: {variant} needs {needs}"),
+        ));
+    };
+    let n = parse_uint(s).map_err(|e| CliError::new(format!("--{flag}"), e))?;
+    if n == 0 {
+        return Err(CliError::new(format!("--{flag} {s}"), "must be at least 1"));
+    }
+    usize::try_from(n).map_err(|_| CliError::new(format!("--{flag} {s}"), "too large"))
+}
 
 /// Runs `io`.
-pub fn run(_args: &IoArgs, _out: &mut dyn Write) -> CliResult {
-    Err(CliError::new("io", "not available yet"))
+pub fn run(args: &IoArgs, out: &mut dyn Write) -> CliResult {
+    let v = args.variant.as_str();
+    if !names().contains(&v) {
+        return Err(CliError::new(
+            format!("--variant {v}"),
+            format!("unknown variant (expected one of {})", names().join(", ")),
+        ));
+    }
+    let mut p = TraceParams {
+        variant: v.to_string(),
+        m: 0,
+        n: 0,
+        k: 0,
+        d: 0,
+        format: args.format.clone(),
+        fast_bytes: None,
+    };
+    match v {
+        "attention/standard" | "attention/flash" => {
+            p.n = dim("n", &args.n, v, "--n and --d")?;
+            p.d = dim("d", &args.d, v, "--n and --d")?;
+        }
+        "matmul/gemv" => {
+            p.m = dim("m", &args.m, v, "--m and --k")?;
+            p.k = dim("k", &args.k, v, "--m and --k")?;
+        }
+        _ => {
+            p.m = dim("m", &args.m, v, "--m, --n and --k")?;
+            p.n = dim("n", &args.n, v, "--m, --n and --k")?;
+            p.k = dim("k", &args.k, v, "--m, --n and --k")?;
+        }
+    }
+    if let Some(f) = &args.format {
+        crate::hw::iomodel::ElementSize::parse(Some(f))
+            .map_err(|e| CliError::new(format!("--format {f}"), e))?;
+    }
+    let sizes = parse_size_list(&args.cache)
+        .map_err(|e| CliError::new(format!("--cache {}", args.cache), e))?;
+    let line = parse_uint(&args.line)
+        .ok()
+        .and_then(|l| u32::try_from(l).ok())
+        .ok_or_else(|| {
+            CliError::new(format!("--line {}", args.line), "not a line size in bytes")
+        })?;
+    let ways = parse_uint(&args.ways)
+        .ok()
+        .and_then(|w| u32::try_from(w).ok())
+        .ok_or_else(|| CliError::new(format!("--ways {}", args.ways), "not a way count"))?;
+    let caches: Vec<CacheSpec> = sizes
+        .iter()
+        .map(|&size| CacheSpec { size, line, ways })
+        .collect();
+    for c in &caches {
+        c.check()
+            .map_err(|e| CliError::new(format!("--cache {}", args.cache), e))?;
+    }
+    let rows = sweep(&p, &caches).map_err(|e| CliError::new(v, e))?;
+    let text = if args.csv {
+        csv(&rows)
+    } else {
+        table(&p, &rows)
+    };
+    out.write_all(text.as_bytes()).map_err(stdout_error)
+}
+
+/// CSV columns, in order.
+pub const CSV_HEADER: &str = "cache_bytes,line,ways,m_words,tiles,schedule,regime,bound_term,closed_bytes,closed_cached_bytes,lower_bound_bytes,simulated_bytes,ratio";
+
+fn csv(rows: &[SweepRow]) -> String {
+    let mut s = format!("{CSV_HEADER}\n");
+    for r in rows {
+        s += &format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            r.cache.size,
+            r.cache.line,
+            r.cache.ways,
+            r.closed.m_words,
+            r.closed.tiles,
+            r.closed.count.regime,
+            r.closed.bound.regime,
+            bound_term(r),
+            r.closed.count.bytes(),
+            r.closed.count.cached_bytes(),
+            r.closed.bound.bytes,
+            r.simulated_bytes,
+            r.ratio
+        );
+    }
+    s
+}
+
+fn table(p: &TraceParams, rows: &[SweepRow]) -> String {
+    let fmt = p.format.as_deref().unwrap_or("f32");
+    let mut s = format!(
+        "{} ({}), {}; one {} LRU level, {}-byte lines; bytes to and from memory\n",
+        p.variant,
+        dims(p),
+        fmt,
+        match rows.first().map(|r| r.cache.ways) {
+            Some(0) | None => "fully associative".to_string(),
+            Some(w) => format!("{w}-way"),
+        },
+        rows.first().map(|r| r.cache.line).unwrap_or(64),
+    );
+    let head = [
+        "cache",
+        "M words",
+        "tiles",
+        "schedule",
+        "regime",
+        "bound term",
+        "closed",
+        "closed+fills",
+        "bound",
+        "simulated",
+        "sim/closed",
+    ];
+    let body: Vec<[String; 11]> = rows
+        .iter()
+        .map(|r| {
+            [
+                size_label(r.cache.size),
+                r.closed.m_words.to_string(),
+                r.closed.tiles.clone(),
+                r.closed.count.regime.to_string(),
+                r.closed.bound.regime.to_string(),
+                bound_term(r).to_string(),
+                format!("{:.0}", r.closed.count.bytes()),
+                format!("{:.0}", r.closed.count.cached_bytes()),
+                format!("{:.0}", r.closed.bound.bytes),
+                r.simulated_bytes.to_string(),
+                format!("{:.3}", r.ratio),
+            ]
+        })
+        .collect();
+    let width: Vec<usize> = (0..head.len())
+        .map(|i| {
+            body.iter()
+                .map(|r| r[i].len())
+                .chain([head[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                l += "  ";
+            }
+            if i >= 6 || i == 1 {
+                l += &format!("{c:>w$}", w = width[i]);
+            } else {
+                l += &format!("{c:<w$}", w = width[i]);
+            }
+        }
+        l.trim_end().to_string() + "\n"
+    };
+    s += &line(head.to_vec());
+    for r in &body {
+        s += &line(r.iter().map(String::as_str).collect());
+    }
+    let (lo, hi) = band(rows);
+    s += &format!("simulated / closed form (with fills): {lo:.3} .. {hi:.3}\n");
+    s
+}
+
+/// Which term of the bound is larger: the regime's leading term or the compulsory traffic.
+fn bound_term(r: &SweepRow) -> &'static str {
+    if r.closed.bound.compulsory {
+        "compulsory"
+    } else {
+        "leading"
+    }
+}
+
+fn dims(p: &TraceParams) -> String {
+    match p.variant.as_str() {
+        "attention/standard" | "attention/flash" => format!("N={} d={}", p.n, p.d),
+        "matmul/gemv" => format!("m={} k={}", p.m, p.k),
+        _ => format!("m={} n={} k={}", p.m, p.n, p.k),
+    }
 }
