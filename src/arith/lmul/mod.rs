@@ -268,7 +268,9 @@ impl LmulUnit {
     /// The canonical NaN of the format (every format reaching here has one:
     /// NaN results need a NaN or an infinite operand).
     fn nan(&self) -> u32 {
-        self.format.nan_code(false).unwrap_or(self.format.zero_code(false))
+        self.format
+            .nan_code(false)
+            .unwrap_or(self.format.zero_code(false))
     }
 
     fn encode(&self, v: f64, index: u64) -> u32 {
@@ -312,7 +314,9 @@ impl LmulUnit {
                 return Raw::Code(r);
             }
             let (field, mant) = (r >> m, r & mask);
-            return Raw::Exact(((1i64 << m) + mant) as f64 * exp2i((field - bias - m as i64) as i32));
+            return Raw::Exact(
+                ((1i64 << m) + mant) as f64 * exp2i((field - bias - m as i64) as i32),
+            );
         }
         // Literal with 1 + s ≥ 2: significand t = 2^m + s in binade e + 1,
         // where it has one bit too many: round it away.
@@ -324,7 +328,15 @@ impl LmulUnit {
                 0
             };
             let n = (t >> 1) as u64;
-            let up = round_up(n, (t & 1) as u64, 1, neg, self.opts.rounding, rand, self.opts.sr_bits);
+            let up = round_up(
+                n,
+                (t & 1) as u64,
+                1,
+                neg,
+                self.opts.rounding,
+                rand,
+                self.opts.sr_bits,
+            );
             // n + up may reach 2^(m+1): the integer sum carries it into the exponent.
             let r = ((e + 1) << m) + (n + up as u64) as i64 - (1i64 << m);
             if r <= self.hi {
