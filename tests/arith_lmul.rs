@@ -39,7 +39,19 @@ fn pow2(k: i32) -> f64 {
 
 /// The oracle: L-Mul of two codes from decoded values.
 fn oracle(f: &MiniFloat, a: u32, b: u32, sem: Semantics, o: &ConvertOptions) -> u32 {
-    let (x, y) = (f.decode(a), f.decode(b));
+    oracle_into(f, f, a, b, sem, o)
+}
+
+/// The oracle with results rounded into `out`.
+fn oracle_into(
+    fin: &MiniFloat,
+    f: &MiniFloat,
+    a: u32,
+    b: u32,
+    sem: Semantics,
+    o: &ConvertOptions,
+) -> u32 {
+    let (x, y) = (fin.decode(a), fin.decode(b));
     let nan = || f.nan_code(false).unwrap();
     if x.is_nan() || y.is_nan() {
         return nan();
@@ -493,4 +505,45 @@ fn dot_and_matmul_equal_a_slow_f32_sum_of_oracle_products() {
             assert_eq!(F32Sequential.describe(), "f32 sequential");
         }
     }
+}
+
+#[test]
+fn widened_results_match_the_oracle_exhaustively() {
+    for (fin, fout) in [
+        (E4M3, MiniFloat::ieee(8, 3)),
+        (E5M2, MiniFloat::ieee(8, 2)),
+        (fmt("e2m1"), fmt("e4m1")),
+        (fmt("e4m3fnuz"), fmt("e6m3:nonfinite=fnuz")),
+    ] {
+        for o in option_sets(&fout) {
+            for sem in Semantics::ALL {
+                let unit = LmulUnit::with_output(fin, fout, sem, &o).unwrap();
+                for a in 0..fin.code_count() as u32 {
+                    for b in 0..fin.code_count() as u32 {
+                        let got = unit.mul(a, b, 0);
+                        let want = oracle_into(&fin, &fout, a, b, sem, &o);
+                        assert_eq!(got, want, "{fin}->{fout} {sem} {o:?}: {a:#x} * {b:#x}");
+                        let v = unit.value_operands(unit.operand(a), unit.operand(b), 0);
+                        let d = fout.decode(got);
+                        assert!(v.to_bits() == d.to_bits() || (v.is_nan() && d.is_nan()));
+                    }
+                }
+            }
+        }
+    }
+    // e4m3 × e4m3 never overflows or underflows e8m3: 448 × 448 is finite.
+    let unit =
+        LmulUnit::with_output(E4M3, MiniFloat::ieee(8, 3), Semantics::Carry, &rne()).unwrap();
+    assert!(unit.output.decode(unit.mul(0x7E, 0x7E, 0)) > 448.0 * 400.0);
+    assert!(unit.output.decode(unit.mul(0x01, 0x01, 0)) > 0.0);
+}
+
+#[test]
+fn widened_output_must_fit() {
+    let o = rne();
+    assert!(LmulUnit::with_output(E4M3, MiniFloat::ieee(8, 4), Semantics::Carry, &o).is_err());
+    assert!(LmulUnit::with_output(E5M2, fmt("e8m2:nonfinite=fn"), Semantics::Carry, &o).is_err());
+    assert!(
+        LmulUnit::with_output(E4M3, fmt("e6m3:nonfinite=finite"), Semantics::Carry, &o).is_err()
+    );
 }

@@ -124,20 +124,30 @@ pub enum Operand {
 
 /// An L-Mul unit for one format, semantics and set of options: the constants
 /// are derived once, the options validated once.
+///
+/// The result format is the operand format unless the unit is built with
+/// [`LmulUnit::with_output`]: a format of the same mantissa width with a
+/// wider exponent models an adder that keeps its carry-out bit, so products
+/// of large or small operands neither overflow nor underflow (an FP8 L-Mul
+/// feeding an f32 accumulator).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LmulUnit {
-    /// The operand and result format.
+    /// The operand format.
     pub format: MiniFloat,
+    /// The result format (same mantissa width).
+    pub output: MiniFloat,
     /// Which reading of L-Mul.
     pub semantics: Semantics,
     /// Rounding (literal carries and out-of-range results) and policies.
     pub opts: ConvertOptions,
     /// `2^(m − l(m))`: the offset `2^−l(m)` in units of the last mantissa bit.
     off: i64,
-    /// Smallest magnitude integer with a normal exponent field.
+    /// Smallest operand-layout integer with a normal exponent field of the output.
     lo: i64,
-    /// Largest finite magnitude code.
+    /// Largest operand-layout integer that is a finite output code.
     hi: i64,
+    /// Output code minus operand-layout integer: `(bias_out − bias) << m`.
+    shift: i64,
 }
 
 impl LmulUnit {
@@ -149,24 +159,56 @@ impl LmulUnit {
         semantics: Semantics,
         opts: &ConvertOptions,
     ) -> Result<Self, FormatError> {
+        Self::with_output(format, format, semantics, opts)
+    }
+
+    /// A unit whose results are rounded into `output` instead of `format`
+    /// (the options then apply to `output`). Fails, besides as [`LmulUnit::new`],
+    /// when the mantissa widths differ, or when `format` has infinities, NaN
+    /// or signs that `output` lacks.
+    pub fn with_output(
+        format: MiniFloat,
+        output: MiniFloat,
+        semantics: Semantics,
+        opts: &ConvertOptions,
+    ) -> Result<Self, FormatError> {
         format.validate()?;
+        output.validate()?;
         opts.validate()?;
-        let overflow = format.resolve_overflow(opts.overflow)?;
+        let bad = |why: &str| {
+            Err(FormatError::BadOption(format!(
+                "L-Mul {format} -> {output}: {why}"
+            )))
+        };
+        if output.mbits != format.mbits {
+            return bad("the result format must have the operands' mantissa width");
+        }
+        if (format.has_inf() && !output.has_inf())
+            || (format.has_nan() && !output.has_nan())
+            || (format.signed && !output.signed)
+        {
+            return bad("the result format must hold the operands' infinities, NaN and signs");
+        }
+        let overflow = output.resolve_overflow(opts.overflow)?;
         let m = format.mbits;
+        let shift = ((output.bias as i64) - (format.bias as i64)) << m;
+        let lo_out = if output.exp0 == Exp0::Normal {
+            0
+        } else {
+            1i64 << m
+        };
         Ok(LmulUnit {
             format,
+            output,
             semantics,
             opts: ConvertOptions {
                 overflow: Some(overflow),
                 ..*opts
             },
             off: 1i64 << (m - l_of(m)),
-            lo: if format.exp0 == Exp0::Normal {
-                0
-            } else {
-                1i64 << m
-            },
-            hi: format.max_mag_code() as i64,
+            lo: lo_out - shift,
+            hi: output.max_mag_code() as i64 - shift,
+            shift,
         })
     }
 
@@ -216,14 +258,15 @@ impl LmulUnit {
         }
     }
 
-    /// L-Mul of two codes; `index` keys stochastic rounding (the element's position).
+    /// L-Mul of two codes of `format`, as a code of `output`; `index` keys
+    /// stochastic rounding (the element's position).
     pub fn mul(&self, a: u32, b: u32, index: u64) -> u32 {
         self.mul_operands(self.operand(a), self.operand(b), index)
     }
 
-    /// L-Mul of two split operands, as a code.
+    /// L-Mul of two split operands, as a code of `output`.
     pub fn mul_operands(&self, a: Operand, b: Operand, index: u64) -> u32 {
-        let f = &self.format;
+        let f = &self.output;
         match self.special(a, b) {
             Some(Special::Nan) => self.nan(),
             Some(Special::Inf(neg)) => f.inf_code(neg).expect("an infinite operand implies inf"),
@@ -237,7 +280,7 @@ impl LmulUnit {
                         } else {
                             0
                         };
-                        sign | r as u32
+                        sign | (r + self.shift) as u32
                     }
                     Raw::Exact(v) => self.encode(if neg { -v } else { v }, index),
                 }
@@ -246,7 +289,7 @@ impl LmulUnit {
     }
 
     /// The value of L-Mul of two split operands, as f64 (what an accumulator
-    /// receives): equal to `format.decode(mul_operands(a, b, index))`,
+    /// receives): equal to `output.decode(mul_operands(a, b, index))`,
     /// computed from bits without a decode on the common path.
     #[inline]
     pub fn value_operands(&self, a: Operand, b: Operand, index: u64) -> f64 {
@@ -262,19 +305,19 @@ impl LmulUnit {
                 );
             }
         }
-        self.format.decode(self.mul_operands(a, b, index))
+        self.output.decode(self.mul_operands(a, b, index))
     }
 
     /// The canonical NaN of the format (every format reaching here has one:
     /// NaN results need a NaN or an infinite operand).
     fn nan(&self) -> u32 {
-        self.format
+        self.output
             .nan_code(false)
-            .unwrap_or(self.format.zero_code(false))
+            .unwrap_or(self.output.zero_code(false))
     }
 
     fn encode(&self, v: f64, index: u64) -> u32 {
-        self.format
+        self.output
             .encode(v, &self.opts, index)
             .expect("options validated in LmulUnit::new")
     }
@@ -296,9 +339,9 @@ impl LmulUnit {
         }
     }
 
-    /// The L-Mul of two finite non-zero magnitudes: a magnitude code when the
-    /// result is a normal number of the format, else its exact value (to be
-    /// rounded by `encode`).
+    /// The L-Mul of two finite non-zero magnitudes: the result as an integer
+    /// of the operand layout when it is a normal number of the output format,
+    /// else its exact value (to be rounded by `encode`).
     #[inline(always)]
     fn core(&self, ma: i64, mb: i64, neg: bool, index: u64) -> Raw {
         let m = self.format.mbits;
@@ -349,7 +392,8 @@ impl LmulUnit {
 
 /// The result of the integer datapath for finite non-zero operands.
 enum Raw {
-    /// A finite magnitude code in the normal range.
+    /// A finite magnitude in the output's normal range, as an integer of the
+    /// operand layout (the output code is it plus `shift`).
     Code(i64),
     /// The exact magnitude, outside the normal range (or past max after rounding).
     Exact(f64),
