@@ -547,3 +547,74 @@ fn widened_output_must_fit() {
         LmulUnit::with_output(E4M3, fmt("e6m3:nonfinite=finite"), Semantics::Carry, &o).is_err()
     );
 }
+
+/// An accumulator that hashes the bits of the products it receives, in
+/// order, so two product streams compare bit for bit through `sum`.
+struct BitsHash;
+
+impl Accumulate for BitsHash {
+    fn sum(&self, products: &[f64]) -> f64 {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for p in products {
+            h = (h ^ p.to_bits()).wrapping_mul(0x100_0000_01b3);
+            h ^= h >> 29;
+        }
+        (h >> 12) as f64
+    }
+    fn describe(&self) -> String {
+        "bits hash".into()
+    }
+    fn add_op(&self) -> bitsim::hw::cost::OpKind {
+        bitsim::hw::cost::OpKind::F32_ADD
+    }
+}
+
+#[test]
+fn matmul_fast_loop_equals_the_slow_dot() {
+    let mut rng = Rng(17);
+    let mut pairs: Vec<(MiniFloat, MiniFloat)> = SMALL.iter().map(|n| (fmt(n), fmt(n))).collect();
+    pairs.extend([
+        (E4M3, MiniFloat::ieee(8, 3)),
+        (E5M2, MiniFloat::ieee(8, 2)),
+        (BF16, BF16),
+        (FP16, FP16),
+        (F32, F32),
+    ]);
+    for (fin, fout) in pairs {
+        let mask = (fin.code_count() - 1) as u32;
+        let (m, n, k) = (3, 4, 300);
+        // Random codes (every special and subnormal shows up in 8-bit
+        // formats), plus N(0, 1)-like values for the wide ones.
+        let gen = |rng: &mut Rng, len: usize| -> Vec<u32> {
+            (0..len)
+                .map(|t| {
+                    if t % 2 == 0 {
+                        rng.u32() & mask
+                    } else {
+                        fin.encode(rng.gauss(), &rne(), 0).unwrap()
+                    }
+                })
+                .collect()
+        };
+        let (a, w) = (gen(&mut rng, m * k), gen(&mut rng, n * k));
+        for o in option_sets(&fout).into_iter().step_by(2) {
+            for sem in Semantics::ALL {
+                let unit = LmulUnit::with_output(fin, fout, sem, &o).unwrap();
+                let pa = PreparedOperand::from_codes(&unit, m, k, &a);
+                let pw = PreparedOperand::from_codes(&unit, n, k, &w);
+                let fast = lmul::matmul(&unit, &pa, &pw, &BitsHash);
+                let mut buf = Vec::new();
+                for i in 0..m {
+                    for j in 0..n {
+                        let slow = lmul::dot(&unit, pa.row(i), pw.row(j), &BitsHash, &mut buf, 0);
+                        assert_eq!(
+                            fast[i * n + j].to_bits(),
+                            slow.to_bits(),
+                            "{fin}->{fout} {sem} {o:?} ({i},{j})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
