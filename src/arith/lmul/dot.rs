@@ -152,11 +152,9 @@ fn products(
             let n = t >> 1;
             let trunc = ((e + 1) << m) + n - (1i64 << m);
             let up = t & n & 1;
-            if carries {
-                (trunc + up, trunc)
-            } else {
-                (r, r)
-            }
+            // Arithmetic select (a branch here mispredicts half the time).
+            let c = -(carries as i64);
+            (r ^ ((r ^ (trunc + up)) & c), r ^ ((r ^ trunc) & c))
         } else {
             (r, r)
         };
