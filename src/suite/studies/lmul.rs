@@ -312,7 +312,9 @@ fn verdict_saving(ours: f64, claim: f64) -> String {
 fn claims(s: &LmulStudy) -> Vec<ClaimRow> {
     let mut out = Vec::new();
     let ocp_err = |name: &str| s.ocp_error(name).map(|r| r.mean_rel_err);
-    let specs: [(u32, u32, &str, &str, fn(f64, f64) -> String); 2] = [
+    // (L-Mul mantissa bits, baseline mantissa bits, OCP format, claim, verdict rule)
+    type Verdict = fn(f64, f64) -> String;
+    let specs: [(u32, u32, &str, &str, Verdict); 2] = [
         (
             4,
             3,
