@@ -319,7 +319,7 @@ fn failed_runs_leave_no_dump() {
 }
 
 #[test]
-#[ignore = "needs tracegen"]
+
 fn naive_matmul_fitting_in_cache_misses_once_per_line() {
     // 8×8×8 f32 matmul, 3 × 256 bytes: in a 64 KiB fully associative cache
     // only compulsory misses remain, one per distinct 64-byte line: 12 when
