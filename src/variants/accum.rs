@@ -59,7 +59,10 @@ impl AccumMatmul {
     /// register needs integer operands on both sides, a float one float operands.
     pub fn validate(&self) -> Result<(), String> {
         if self.weight.inner_group() != 0 || self.act.inner_group() != 0 {
-            return Err(format!("{}: inner (group) scales are not supported", self.name));
+            return Err(format!(
+                "{}: inner (group) scales are not supported",
+                self.name
+            ));
         }
         let int = matches!(self.accum.spec.acc, Acc::Int { .. });
         if int != self.weight.is_int() || int != self.act.is_int() {

@@ -12,10 +12,15 @@ const LIMBS: usize = 34;
 
 /// The exact sum of f64 values, with IEEE special-value bookkeeping
 /// (a NaN, or +inf and −inf together, make the sum NaN; one infinity wins
-/// over every finite value). An exact zero sum is +0.
+/// over every finite value). An exact zero sum is +0, except a sum of −0s
+/// only, which is −0 (as IEEE adds in every mode but round-down give).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExactSum {
     limbs: [u64; LIMBS],
+    /// Whether every value added so far was −0 (false when empty).
+    only_neg_zeros: bool,
+    /// Whether anything was added.
+    any: bool,
     nan: bool,
     pos_inf: bool,
     neg_inf: bool,
@@ -32,6 +37,8 @@ impl ExactSum {
     pub fn new() -> Self {
         ExactSum {
             limbs: [0; LIMBS],
+            only_neg_zeros: false,
+            any: false,
             nan: false,
             pos_inf: false,
             neg_inf: false,
@@ -42,6 +49,8 @@ impl ExactSum {
     pub fn add(&mut self, x: f64) {
         let b = x.to_bits();
         let neg = b >> 63 == 1;
+        self.only_neg_zeros = (self.only_neg_zeros || !self.any) && b == (-0.0f64).to_bits();
+        self.any = true;
         let ef = ((b >> 52) & 0x7ff) as u32;
         let frac = b & ((1u64 << 52) - 1);
         if ef == 0x7ff {
@@ -148,7 +157,7 @@ impl ExactSum {
             }
         }
         let Some(top) = (0..LIMBS).rev().find(|&i| mag[i] != 0) else {
-            return 0.0;
+            return if self.only_neg_zeros { -0.0 } else { 0.0 };
         };
         // Index of the highest set bit.
         let h = top * 64 + 63 - mag[top].leading_zeros() as usize;

@@ -154,7 +154,9 @@ impl FloatReg {
         if be == 0 {
             // f64 subnormal input: far below every register's range; take the generic path.
             let o = ConvertOptions::with_rounding(self.mode);
-            return self.format.decode(self.format.encode(x, &o, 0).unwrap_or(0));
+            return self
+                .format
+                .decode(self.format.encode(x, &o, 0).unwrap_or(0));
         }
         let q = (be - 1023).max(self.emin) - self.mbits;
         // Power-of-two scalings (normal f64 factors: −1100 < ±q < 1100): exact.
@@ -217,8 +219,14 @@ pub struct FastSum {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Reg {
     Float(FloatReg),
-    Int { bits: u32, saturate: bool },
-    Exact { format: MiniFloat, opts: ConvertOptions },
+    Int {
+        bits: u32,
+        saturate: bool,
+    },
+    Exact {
+        format: MiniFloat,
+        opts: ConvertOptions,
+    },
 }
 
 impl FastSum {
@@ -265,8 +273,9 @@ impl FastSum {
             }
             Reg::Exact { format, opts } => {
                 // A plain f64 sum is the exact sum when no step rounds (TwoSum
-                // error zero); otherwise the Kulisch register.
-                let mut s = 0.0f64;
+                // error zero); otherwise the Kulisch register. Starting from −0
+                // (the identity of IEEE addition) gives the register's zero signs.
+                let mut s = if ps.is_empty() { 0.0 } else { -0.0f64 };
                 for &p in ps {
                     let t = s + p;
                     let bb = t - s;

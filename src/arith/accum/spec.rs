@@ -201,7 +201,11 @@ fn parse_acc(v: &str) -> Result<Acc, String> {
                     "{what}: unknown integer option '{o}' (expected sat or wrap)"
                 ))
             }
-            _ => return Err(format!("{what}: too many parts (expected intN[:sat|:wrap])")),
+            _ => {
+                return Err(format!(
+                    "{what}: too many parts (expected intN[:sat|:wrap])"
+                ))
+            }
         };
         return Ok(Acc::Int { bits, overflow });
     }
@@ -273,7 +277,11 @@ fn parse_product(v: &str) -> Result<Product, String> {
     let rounding = match rest.as_slice() {
         [] => Rounding::Rne,
         [r] => rounding(r, &what)?,
-        _ => return Err(format!("{what}: too many parts (expected FORMAT[:ROUNDING])")),
+        _ => {
+            return Err(format!(
+                "{what}: too many parts (expected FORMAT[:ROUNDING])"
+            ))
+        }
     };
     Ok(Product::Round { format, rounding })
 }
