@@ -172,7 +172,7 @@ impl ExactSum {
                 sig = (sig << 1) | bit(i);
             }
             let sticky = (0..lo / 64).any(|i| mag[i] != 0)
-                || (lo % 64 != 0 && mag[lo / 64] & ((1u64 << (lo % 64)) - 1) != 0);
+                || (!lo.is_multiple_of(64) && mag[lo / 64] & ((1u64 << (lo % 64)) - 1) != 0);
             if sticky {
                 sig |= 1;
             }

@@ -115,6 +115,9 @@ fn parse_specs(list: &[String], key: &str) -> Result<Vec<AccumSpec>, String> {
         .collect()
 }
 
+/// Product vectors, one per trial.
+type Trials = Vec<Vec<f64>>;
+
 /// Seeded N(0,1) pairs for one (K, trial).
 fn samples(seed: u64, k: usize, trial: usize) -> Vec<(f64, f64)> {
     let s = seed ^ (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ ((trial as u64) << 40);
@@ -195,7 +198,7 @@ pub fn run(params: &AccumParams, ctx: &StudyContext) -> Result<AccumStudy, Strin
     };
     let to_i8 = |x: f64| (x * 32.0).round_ties_even().clamp(-127.0, 127.0);
     // Products per K: float operands and int8 operands, one vector per trial.
-    let data: Vec<(Vec<Vec<f64>>, Vec<Vec<f64>>)> = params
+    let data: Vec<(Trials, Trials)> = params
         .ks
         .par_iter()
         .map(|&k| {
