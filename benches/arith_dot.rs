@@ -53,7 +53,9 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("dot/fp8-e4m3-f32");
     g.throughput(Throughput::Elements(K as u64));
-    g.bench_function("fast", |bn| bn.iter(|| fast.dot(black_box(&a), black_box(&b))));
+    g.bench_function("fast", |bn| {
+        bn.iter(|| fast.dot(black_box(&a), black_box(&b)))
+    });
     let model = Accumulator::new(spec("acc=f32"));
     g.bench_function("model", |bn| {
         bn.iter(|| {
