@@ -165,20 +165,36 @@ impl MatmulVariant for AccumMatmul {
             }
         };
         let (av, wv) = (widen(&qa.values), widen(&qw.values));
+        let products = |ar: &[f64], j: usize, p: &mut Vec<f64>| {
+            let wr = &wv[j * k..(j + 1) * k];
+            p.clear();
+            // Exact: both factors have at most 11 significant bits.
+            p.extend(ar.iter().zip(wr).map(|(&x, &y)| x * y));
+        };
         out.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
             let ar = &av[i * k..(i + 1) * k];
-            let mut products = vec![0f64; k];
-            for (j, o) in row.iter_mut().enumerate() {
-                let wr = &wv[j * k..(j + 1) * k];
-                for ((p, &x), &y) in products.iter_mut().zip(ar).zip(wr) {
-                    // Exact: both factors have at most 11 significant bits.
-                    *p = x * y;
+            let mut ps: [Vec<f64>; 4] = Default::default();
+            let mut j = 0;
+            // Four outputs at a time on the fast path (independent chains overlap).
+            if let Some(f) = &fast {
+                while j + 4 <= n {
+                    for (l, p) in ps.iter_mut().enumerate() {
+                        products(ar, j + l, p);
+                    }
+                    let v = f.sum4([&ps[0], &ps[1], &ps[2], &ps[3]]);
+                    for (l, v) in v.into_iter().enumerate() {
+                        row[j + l] = finish(v, i, j + l);
+                    }
+                    j += 4;
                 }
+            }
+            for j in j..n {
+                products(ar, j, &mut ps[0]);
                 let acc = match &fast {
-                    Some(f) => f.sum(&products),
-                    None => self.accum.sum(&products),
+                    Some(f) => f.sum(&ps[0]),
+                    None => self.accum.sum(&ps[0]),
                 };
-                *o = finish(acc, i, j);
+                row[j] = finish(acc, i, j);
             }
         });
         out

@@ -194,6 +194,21 @@ impl FloatReg {
         v
     }
 
+    /// Four independent registers in lockstep (equal lengths): the same
+    /// bits as four [`FloatReg::sequential`] calls, with the four dependency
+    /// chains overlapping in the CPU.
+    #[inline]
+    fn sequential4(&self, ps: [&[f64]; 4]) -> [f64; 4] {
+        let n = ps[0].len();
+        let mut acc = [0.0f64; 4];
+        for k in 0..n {
+            for l in 0..4 {
+                acc[l] = self.round(add_round_odd(acc[l], ps[l][k]));
+            }
+        }
+        acc
+    }
+
     #[inline]
     fn sequential(&self, ps: &[f64]) -> f64 {
         let mut acc = 0.0f64;
@@ -333,6 +348,34 @@ impl FastSum {
                     acc += self.register(chunk) as f32;
                 }
                 acc as f64
+            }
+        }
+    }
+
+    /// Four sums at once: `[self.sum(ps[0]), …, self.sum(ps[3])]`, faster
+    /// for float registers when the four slices have equal lengths.
+    pub fn sum4(&self, ps: [&[f64]; 4]) -> [f64; 4] {
+        let n = ps[0].len();
+        let Reg::Float(r) = self.reg else {
+            return ps.map(|p| self.sum(p));
+        };
+        if ps.iter().any(|p| p.len() != n) {
+            return ps.map(|p| self.sum(p));
+        }
+        match self.chunk {
+            None => r.sequential4(ps),
+            Some(c) => {
+                let mut acc = [0f32; 4];
+                let mut s = 0;
+                while s < n {
+                    let e = (s + c).min(n);
+                    let v = r.sequential4(ps.map(|p| &p[s..e]));
+                    for l in 0..4 {
+                        acc[l] += v[l] as f32;
+                    }
+                    s = e;
+                }
+                acc.map(|a| a as f64)
             }
         }
     }
