@@ -188,13 +188,13 @@ impl MatmulVariant for AccumMatmul {
                     j += 4;
                 }
             }
-            for j in j..n {
+            for (j, o) in row.iter_mut().enumerate().skip(j) {
                 products(ar, j, &mut ps[0]);
                 let acc = match &fast {
                     Some(f) => f.sum(&ps[0]),
                     None => self.accum.sum(&ps[0]),
                 };
-                row[j] = finish(acc, i, j);
+                *o = finish(acc, i, j);
             }
         });
         out

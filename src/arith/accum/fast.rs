@@ -199,11 +199,11 @@ impl FloatReg {
     /// chains overlapping in the CPU.
     #[inline]
     fn sequential4(&self, ps: [&[f64]; 4]) -> [f64; 4] {
-        let n = ps[0].len();
         let mut acc = [0.0f64; 4];
-        for k in 0..n {
+        for (k, &p0) in ps[0].iter().enumerate() {
+            let p = [p0, ps[1][k], ps[2][k], ps[3][k]];
             for l in 0..4 {
-                acc[l] = self.round(add_round_odd(acc[l], ps[l][k]));
+                acc[l] = self.round(add_round_odd(acc[l], p[l]));
             }
         }
         acc
