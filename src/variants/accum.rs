@@ -2,7 +2,7 @@
 //! (narrow, truncated, chunked, integer-saturating or exact accumulation).
 //!
 //! Every entry is an [`AccumMatmul`]: both operands are quantized by a
-//! [`OperandSpec`] without inner scales (as in [`super::registry`]: absmax
+//! [`OperandSpec`] without inner scales (as in [`mod@super::registry`]: absmax
 //! scales `absmax / element_max` rounded RNE to f32, RNE elements), each
 //! output's products `a[i,k] · w[j,k]` are taken exactly and summed by the
 //! entry's [`AccumSpec`] in k order, and the register value is finished as
