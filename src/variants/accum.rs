@@ -1,8 +1,301 @@
-//! Matmul variants whose accumulator is modelled by [`crate::arith::accum`] (narrow, truncated, chunked, integer-saturating or exact accumulation).
+//! Matmul variants whose accumulator is modelled by [`crate::arith::accum`]
+//! (narrow, truncated, chunked, integer-saturating or exact accumulation).
+//!
+//! Every entry is an [`AccumMatmul`]: both operands are quantized by a
+//! [`OperandSpec`] without inner scales (as in [`mod@super::registry`]: absmax
+//! scales `absmax / element_max` rounded RNE to f32, RNE elements), each
+//! output's products `a[i,k] · w[j,k]` are taken exactly and summed by the
+//! entry's [`AccumSpec`] in k order, and the register value is finished as
+//! the kernel of [`super::kernel`] does: `out = (f32(acc) · sa[i]) · sw[j]`
+//! (f32 multiplies, each only where that operand has a scale; `f32(acc)` is
+//! exact for every register here, int16 included).
+//!
+//! The sums run on [`FastSum`] where the spec has a fast path (all entries
+//! here), else on the general [`Accumulator`]; tests compare the two.
+//!
+//! | name | weights | activations | accumulator (spec) | models |
+//! |---|---|---|---|---|
+//! | `matmul/fp8-e4m3-acc-e8m13` | E4M3 per-tensor absmax | same | `acc=e8m13:rtz` (14 significant bits, truncating adds), k order | an FP8 tensor core whose accumulator keeps ~14 bits and truncates (the behaviour DeepSeek-V3 reports for H800 FP8 GEMMs), over the whole K |
+//! | `matmul/fp8-e4m3-chunk128` | E4M3 per-tensor absmax | same | `acc=e8m13:rtz,order=chunk:128` | the same tensor core with DeepSeek-V3's fix: every 128 products the partial sum is promoted into an f32 register (CUDA cores) |
+//! | `matmul/fp16-acc-fp16` | fp16 (RNE cast) | fp16 (RNE cast) | `acc=fp16` (RNE adds), k order | an fp16 MAC with an fp16 accumulator (HGEMM with half accumulation) |
+//! | `matmul/w8a8-int16-sat` | int8 per-channel absmax | int8 per-token absmax | `acc=int16:sat`, k order | an int8 MAC array with 16-bit saturating accumulators (narrow DSP/NPU accumulators) |
+//! | `matmul/fp8-e4m3-exact` | E4M3 per-tensor absmax | same | `acc=exact` (Kulisch, rounded once to f32) | an exact-dot-product unit: a fixed-point register as wide as the product range, one rounding at the end |
+//!
+//! Costs (see [`AccumMatmul`]'s `cost`): per MAC one multiply of the element
+//! format and one add of the register (`FpAdd` of its format, `IntAdd` of its
+//! width; a Kulisch register of [`crate::arith::accum::kulisch_bits`] for E4M3 × E4M3 with 16 carry
+//! bits); per output and chunk one f32 add for chunked orders; one f32
+//! multiply per output and scaled operand. Bytes as [`super::QuantMatmul`].
 
-use super::MatmulVariant;
+use super::operand::{OperandSpec, ScaleAxis, Values};
+use super::quant_matmul::int_absmax;
+use super::{MatmulVariant, Shape};
+use crate::arith::accum::{fast::FastSum, Acc, AccumSpec, Accumulate, Accumulator, Order};
+use crate::formats::parse::{E4M3, FP16};
+use crate::formats::{ElementFormat, MiniFloat};
+use crate::hw::cost::{Cost, OpKind};
+use crate::workload::Matrix;
+use rayon::prelude::*;
+
+/// A matmul whose dot products run through an accumulator model.
+#[derive(Debug, Clone)]
+pub struct AccumMatmul {
+    /// Registry name.
+    pub name: &'static str,
+    /// One-line description of the modelled hardware.
+    pub description: &'static str,
+    /// Weight quantizer (no inner scales).
+    pub weight: OperandSpec,
+    /// Activation quantizer (no inner scales).
+    pub act: OperandSpec,
+    /// How the products are summed.
+    pub accum: Accumulator,
+    /// The per-MAC multiply counted by the cost.
+    pub mul: OpKind,
+}
+
+impl AccumMatmul {
+    /// Checks the description is runnable: no inner scales; an integer
+    /// register needs integer operands on both sides, a float one float operands.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.weight.inner_group() != 0 || self.act.inner_group() != 0 {
+            return Err(format!(
+                "{}: inner (group) scales are not supported",
+                self.name
+            ));
+        }
+        let int = matches!(self.accum.spec.acc, Acc::Int { .. });
+        if int != self.weight.is_int() || int != self.act.is_int() {
+            return Err(format!(
+                "{}: integer registers need integer operands and float registers float operands",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+
+    fn is_int(&self) -> bool {
+        matches!(self.accum.spec.acc, Acc::Int { .. })
+    }
+}
+
+impl MatmulVariant for AccumMatmul {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn description(&self) -> &str {
+        self.description
+    }
+
+    fn weight_format(&self) -> String {
+        self.weight.describe("channel")
+    }
+
+    fn act_format(&self) -> String {
+        self.act.describe("token")
+    }
+
+    fn accumulator(&self) -> String {
+        self.accum.describe()
+    }
+
+    fn element_formats(&self) -> Vec<String> {
+        let mut v = self.weight.element_names();
+        for e in self.act.element_names() {
+            if !v.contains(&e) {
+                v.push(e);
+            }
+        }
+        v
+    }
+
+    fn bits_per_weight(&self, k: usize) -> f64 {
+        self.weight.bits_per_element(k)
+    }
+
+    fn quantize_weights(&self, w: &Matrix) -> Matrix {
+        self.weight.dequantize(w)
+    }
+
+    /// Deterministic: the accumulators here round deterministically, so `seed` is unused.
+    fn emulate(&self, a: &Matrix, w: &Matrix, _seed: u64) -> Vec<f64> {
+        assert_eq!(
+            a.cols, w.cols,
+            "{}: A is m×k and W is n×k with the same k",
+            self.name
+        );
+        let int = self.is_int();
+        let qa = self.act.quantize(a, int);
+        let qw = self.weight.quantize(w, int);
+        let (m, n, k) = (a.rows, w.rows, a.cols);
+        let mut out = vec![0f64; m * n];
+        if n == 0 {
+            return out;
+        }
+        let fast = FastSum::new(&self.accum.spec);
+        let finish = |v: f64, i: usize, j: usize| -> f64 {
+            let mut v = v as f32;
+            if let Some(s) = &qa.outer {
+                v *= s[i];
+            }
+            if let Some(s) = &qw.outer {
+                v *= s[j];
+            }
+            v as f64
+        };
+        if let (Values::Int(av), Values::Int(wv), Some(f)) = (&qa.values, &qw.values, fast) {
+            if f.dot_i8(&[], &[]).is_some() {
+                out.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+                    let ar = &av[i * k..(i + 1) * k];
+                    for (j, o) in row.iter_mut().enumerate() {
+                        let wr = &wv[j * k..(j + 1) * k];
+                        let acc = f.dot_i8(ar, wr).expect("integer register");
+                        *o = finish(acc, i, j);
+                    }
+                });
+                return out;
+            }
+        }
+        let widen = |v: &Values| -> Vec<f64> {
+            match v {
+                Values::Int(x) => x.iter().map(|&c| c as f64).collect(),
+                Values::F32(x) => x.iter().map(|&c| c as f64).collect(),
+                Values::F64(x) => x.clone(),
+            }
+        };
+        let (av, wv) = (widen(&qa.values), widen(&qw.values));
+        let products = |ar: &[f64], j: usize, p: &mut Vec<f64>| {
+            let wr = &wv[j * k..(j + 1) * k];
+            p.clear();
+            // Exact: both factors have at most 11 significant bits.
+            p.extend(ar.iter().zip(wr).map(|(&x, &y)| x * y));
+        };
+        out.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+            let ar = &av[i * k..(i + 1) * k];
+            let mut ps: [Vec<f64>; 4] = Default::default();
+            let mut j = 0;
+            // Four outputs at a time on the fast path (independent chains overlap).
+            if let Some(f) = &fast {
+                while j + 4 <= n {
+                    for (l, p) in ps.iter_mut().enumerate() {
+                        products(ar, j + l, p);
+                    }
+                    let v = f.sum4([&ps[0], &ps[1], &ps[2], &ps[3]]);
+                    for (l, v) in v.into_iter().enumerate() {
+                        row[j + l] = finish(v, i, j + l);
+                    }
+                    j += 4;
+                }
+            }
+            for (j, o) in row.iter_mut().enumerate().skip(j) {
+                products(ar, j, &mut ps[0]);
+                let acc = match &fast {
+                    Some(f) => f.sum(&ps[0]),
+                    None => self.accum.sum(&ps[0]),
+                };
+                *o = finish(acc, i, j);
+            }
+        });
+        out
+    }
+
+    /// Counts per MAC one `mul` and one register add; per output and chunk
+    /// (chunked orders) one f32 add; per output one f32 multiply per
+    /// operand with an outer scale. Bytes as [`super::QuantMatmul`]: DRAM
+    /// compulsory traffic (W, A, the f32 output), SRAM for a 16 × 16
+    /// output-stationary tile.
+    fn cost(&self, shape: Shape) -> Cost {
+        let Shape { m, k, n } = shape;
+        let macs = shape.macs();
+        let outputs = m as f64 * n as f64;
+        let mut c = Cost {
+            macs,
+            ..Default::default()
+        };
+        c.add(self.mul, macs);
+        c.add(self.accum.add_op(), macs);
+        if let Order::Chunk { size } = self.accum.spec.order {
+            c.add(OpKind::F32_ADD, outputs * k.div_ceil(size.max(1)) as f64);
+        }
+        let outer = self.weight.has_outer() as u32 + self.act.has_outer() as u32;
+        if outer > 0 {
+            c.add(OpKind::F32_MUL, outputs * outer as f64);
+        }
+        let w_bytes = n as f64 * k as f64 * self.bits_per_weight(k) / 8.0;
+        let a_bytes = m as f64 * k as f64 * self.act.bits_per_element(k) / 8.0;
+        let o_bytes = outputs * 4.0;
+        c.dram_bytes = w_bytes + a_bytes + o_bytes;
+        c.sram_bytes = a_bytes * n.div_ceil(16) as f64 + w_bytes * m.div_ceil(16) as f64 + o_bytes;
+        c
+    }
+}
+
+fn spec(s: &str) -> AccumSpec {
+    s.parse()
+        .unwrap_or_else(|e| panic!("registry accumulator spec {s}: {e}"))
+}
+
+fn fp_mul(f: &MiniFloat) -> OpKind {
+    OpKind::FpMul {
+        ebits: f.ebits,
+        mbits: f.mbits,
+    }
+}
 
 /// The variants of this family, in display order.
 pub fn all() -> Vec<Box<dyn MatmulVariant>> {
-    Vec::new()
+    entries()
+        .into_iter()
+        .map(|v| Box::new(v) as Box<dyn MatmulVariant>)
+        .collect()
+}
+
+/// The entries as [`AccumMatmul`] values (for tests and tools that need the fields).
+pub fn entries() -> Vec<AccumMatmul> {
+    let e4m3 = OperandSpec::AbsMax {
+        element: ElementFormat::Float(E4M3),
+        axis: ScaleAxis::PerTensor,
+    };
+    let fp8 = |name, description, s: &str| AccumMatmul {
+        name,
+        description,
+        weight: e4m3,
+        act: e4m3,
+        accum: Accumulator::for_operands(spec(s), &E4M3, &E4M3),
+        mul: fp_mul(&E4M3),
+    };
+    vec![
+        fp8(
+            "matmul/fp8-e4m3-acc-e8m13",
+            "FP8 E4M3 tensor core with a ~14-bit truncating accumulator (e8m13, rtz adds) over all of K, (acc·sa)·sw",
+            "acc=e8m13:rtz",
+        ),
+        fp8(
+            "matmul/fp8-e4m3-chunk128",
+            "FP8 E4M3 tensor core, e8m13 rtz partial sums promoted into f32 every 128 products (DeepSeek-V3), (acc·sa)·sw",
+            "acc=e8m13:rtz,order=chunk:128",
+        ),
+        AccumMatmul {
+            name: "matmul/fp16-acc-fp16",
+            description: "fp16 MAC with an fp16 accumulator: RNE fp16 inputs, exact products, fp16 RNE adds in k order",
+            weight: OperandSpec::Cast(FP16),
+            act: OperandSpec::Cast(FP16),
+            accum: Accumulator::new(spec("acc=fp16")),
+            mul: fp_mul(&FP16),
+        },
+        AccumMatmul {
+            name: "matmul/w8a8-int16-sat",
+            description: "int8 MACs into a 16-bit saturating accumulator: per-channel W, per-token A, (f32(acc)·sa)·sw",
+            weight: int_absmax(8, ScaleAxis::PerRow),
+            act: int_absmax(8, ScaleAxis::PerRow),
+            accum: Accumulator::new(spec("acc=int16:sat")),
+            mul: OpKind::IntMul { a: 8, b: 8 },
+        },
+        fp8(
+            "matmul/fp8-e4m3-exact",
+            "FP8 E4M3 exact dot product (Kulisch register), rounded once to f32, (acc·sa)·sw",
+            "acc=exact",
+        ),
+    ]
 }

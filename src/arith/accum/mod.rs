@@ -1,5 +1,25 @@
 //! Accumulators and dot-product models: product format, accumulator format
 //! (minifloat, saturating or wrapping integer, exact), and summation order.
+//!
+//! - [`AccumSpec`] describes one accumulator and has a string grammar
+//!   (`acc=e8m13:rtz,order=chunk:128,product=exact`, `acc=int16:sat`,
+//!   `acc=exact`; see [`spec`]).
+//! - [`Accumulator`] is the general, obviously-written model of any spec
+//!   ([`model`] gives the semantics step by step); it implements
+//!   [`Accumulate`], like the plain [`F32Sequential`].
+//! - [`ExactSum`] is the Kulisch (exact fixed-point) register.
+//! - [`fast`] holds the fast paths ([`Fp8Dot`]: FP8 × FP8 → f32 dot products),
+//!   each tested bit for bit against [`Accumulator`].
+
+pub mod exact;
+pub mod fast;
+pub mod model;
+pub mod spec;
+
+pub use exact::ExactSum;
+pub use fast::Fp8Dot;
+pub use model::{kulisch_bits, Accumulator};
+pub use spec::{Acc, AccumSpec, IntOverflow, Order, Product};
 
 use crate::hw::cost::OpKind;
 
