@@ -17,21 +17,33 @@ impl FloatUnit {
     /// `a + b`, rounded once.
     #[inline]
     pub fn add(&self, a: u32, b: u32, index: u64) -> u32 {
-        let r = self.add_exact(self.unpack(a), self.unpack(b), false);
+        let r = if self.plain(a) & self.plain(b) {
+            self.add_plain(a, b, false)
+        } else {
+            self.add_exact(self.unpack(a), self.unpack(b), false)
+        };
         self.finish(r, index)
     }
 
     /// `a − b`, rounded once (a NaN `b` keeps its own sign).
     #[inline]
     pub fn sub(&self, a: u32, b: u32, index: u64) -> u32 {
-        let r = self.add_exact(self.unpack(a), self.unpack(b), true);
+        let r = if self.plain(a) & self.plain(b) {
+            self.add_plain(a, b, true)
+        } else {
+            self.add_exact(self.unpack(a), self.unpack(b), true)
+        };
         self.finish(r, index)
     }
 
     /// `a × b`, rounded once.
     #[inline]
     pub fn mul(&self, a: u32, b: u32, index: u64) -> u32 {
-        let r = mul_exact(self.unpack(a), self.unpack(b));
+        let r = if self.plain(a) & self.plain(b) {
+            self.mul_plain(a, b)
+        } else {
+            mul_exact(self.unpack(a), self.unpack(b))
+        };
         self.finish(r, index)
     }
 
@@ -112,6 +124,58 @@ impl FloatUnit {
         self.rounding == Rounding::Rd
     }
 
+    /// Exact `a + b` (or `a − b`) of two plain normal codes (see
+    /// [`FloatUnit::plain`]): the hot path of [`FloatUnit::add`], without
+    /// unpacking into [`Operand`]s and without data-dependent branches. Same
+    /// window and sticky rule as [`FloatUnit::add_finite`], its slow twin.
+    #[inline(always)]
+    fn add_plain(&self, a: u32, b: u32, negate_b: bool) -> Exact {
+        let m = self.m;
+        let (na, nb) = (self.is_neg(a), self.is_neg(b) ^ negate_b);
+        let (ma, mb) = (self.mag(a), self.mag(b));
+        // Among normal codes a larger magnitude code is a larger magnitude.
+        let swap = mb > ma;
+        let (mh, ml) = if swap { (mb, ma) } else { (ma, mb) };
+        let (nh, nl) = if swap { (nb, na) } else { (na, nb) };
+        let (eh, el) = (mh >> m, ml >> m);
+        let xh = (((mh & self.mant_mask) | self.implicit) as u64) << (62 - m);
+        let xl = (((ml & self.mant_mask) | self.implicit) as u64) << (62 - m);
+        // Shifting by 63 keeps only the sticky bit, as any larger shift would.
+        let d = (eh - el).min(63);
+        let xl = (xl >> d) | ((xl & ((1u64 << d) - 1) != 0) as u64);
+        let sub = 0u64.wrapping_sub((nh != nl) as u64);
+        let sum = xh.wrapping_add((xl ^ sub).wrapping_sub(sub));
+        if sum == 0 {
+            return Exact::Zero {
+                neg: self.cancel_sign(),
+            };
+        }
+        let lz = sum.leading_zeros();
+        Exact::Finite {
+            neg: nh,
+            exp: eh as i32 - self.bias() + 1 - lz as i32,
+            sig: sum << lz,
+        }
+    }
+
+    /// Exact `a × b` of two plain normal codes (hot path of [`FloatUnit::mul`]).
+    #[inline(always)]
+    fn mul_plain(&self, a: u32, b: u32) -> Exact {
+        let m = self.m;
+        let (ma, mb) = (self.mag(a), self.mag(b));
+        let sa = ((ma & self.mant_mask) | self.implicit) as u64;
+        let sb = ((mb & self.mant_mask) | self.implicit) as u64;
+        let p = sa * sb;
+        let lz = p.leading_zeros();
+        // p × 2^(ea + eb − 2·bias − 2m), leading bit at 63 − lz.
+        Exact::Finite {
+            neg: self.is_neg(a) ^ self.is_neg(b),
+            exp: (ma >> m) as i32 + (mb >> m) as i32 - 2 * self.bias() - 2 * m as i32 + 63
+                - lz as i32,
+            sig: p << lz,
+        }
+    }
+
     /// Exact `a + b` (or `a − b`) of two operands on a 64-bit window.
     #[inline(always)]
     fn add_exact(&self, a: Operand, b: Operand, negate_b: bool) -> Exact {
@@ -153,9 +217,9 @@ impl FloatUnit {
     }
 
     /// Exact sum of two finite non-zero operands (`sig < 2^24`): both are put
-    /// with their leading bit at bit 62, the smaller one shifted right by the
+    /// with their leading bit at bit 61, the smaller one shifted right by the
     /// exponent difference with the bits shifted out jammed into bit 0 (a sticky
-    /// bit at least 38 bits below any bit a format keeps).
+    /// bit at least 37 bits below any bit a format keeps).
     #[inline(always)]
     fn add_finite(&self, na: bool, ea: i32, sa: u32, nb: bool, eb: i32, sb: u32) -> Exact {
         let la = sa.leading_zeros();
@@ -163,21 +227,23 @@ impl FloatUnit {
         // Leading-bit exponents.
         let ta = ea + 31 - la as i32;
         let tb = eb + 31 - lb as i32;
-        let xa = (sa as u64) << (la + 31);
-        let xb = (sb as u64) << (lb + 31);
-        let (neg, top, big, small, small_neg) = if ta >= tb {
-            (na, ta, xa, jam_shift(xb, (ta - tb) as u32), nb)
+        let xa = (sa as u64) << (la + 30);
+        let xb = (sb as u64) << (lb + 30);
+        // Branch-free selects: signs and the larger operand are data, so
+        // branches on them would be mispredicted half the time.
+        let swap = tb > ta;
+        let (top, big, other, neg, other_neg, d) = if swap {
+            (tb, xb, xa, nb, na, (tb - ta) as u32)
         } else {
-            (nb, tb, xb, jam_shift(xa, (tb - ta) as u32), na)
+            (ta, xa, xb, na, nb, (ta - tb) as u32)
         };
-        let (neg, sum) = if neg == small_neg {
-            (neg, big + small)
-        } else if big >= small {
-            (neg, big - small)
-        } else {
-            // Equal leading exponents, the second operand larger.
-            (!neg, small - big)
-        };
+        let small = jam_shift(other, d);
+        // Effective subtraction adds the two's complement; both terms are below
+        // 2^62, so the sum fits in 63 bits and the signed result tells which
+        // term was larger.
+        let m = 0u64.wrapping_sub((neg != other_neg) as u64);
+        let diff = big.wrapping_add((small ^ m).wrapping_sub(m)) as i64;
+        let (neg, sum) = (neg ^ (diff < 0), diff.unsigned_abs());
         if sum == 0 {
             return Exact::Zero {
                 neg: self.cancel_sign(),
@@ -186,7 +252,7 @@ impl FloatUnit {
         let lz = sum.leading_zeros();
         Exact::Finite {
             neg,
-            exp: top + 1 - lz as i32,
+            exp: top + 2 - lz as i32,
             sig: sum << lz,
         }
     }

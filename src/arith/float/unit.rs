@@ -70,15 +70,17 @@ pub struct FloatUnit {
     code_mask: u32,
     sign_bit: u32,
     mag_mask: u32,
-    mant_mask: u32,
+    pub(crate) mant_mask: u32,
     e_all: u32,
-    implicit: u32,
+    pub(crate) implicit: u32,
     bias: i32,
     /// Exponent of the last significand bit of exponent-field-0 codes.
     exp0_lsb: i32,
     emin: i32,
     max_mag: u32,
     mag_limit: u64,
+    /// 2^m when exponent field 0 is a normal binade (its codes carry no implicit bit), else 0.
+    normal_adj: u64,
     pub(crate) rounding: Rounding,
     overflow: Overflow,
     nan: NanPolicy,
@@ -129,6 +131,7 @@ impl FloatUnit {
             emin,
             max_mag: f.max_mag_code(),
             mag_limit: 1u64 << mag_bits,
+            normal_adj: if f.exp0 == Exp0::Normal { 1 << m } else { 0 },
             rounding: o.rounding,
             overflow,
             nan: match o.nan {
@@ -143,6 +146,33 @@ impl FloatUnit {
     /// The format this unit computes in.
     pub fn format(&self) -> &MiniFloat {
         &self.f
+    }
+
+    /// Whether a code is a finite number with a non-zero exponent field (a
+    /// "plain normal": implicit bit set, exponent = field − bias), the case
+    /// the hot paths handle without unpacking.
+    #[inline(always)]
+    pub(crate) fn plain(&self, code: u32) -> bool {
+        let mag = code & self.mag_mask;
+        (mag >= self.implicit) & (mag <= self.max_mag)
+    }
+
+    /// The code's sign (bits above the format's width ignored).
+    #[inline(always)]
+    pub(crate) fn is_neg(&self, code: u32) -> bool {
+        code & self.sign_bit != 0
+    }
+
+    /// The code without its sign bit.
+    #[inline(always)]
+    pub(crate) fn mag(&self, code: u32) -> u32 {
+        code & self.mag_mask
+    }
+
+    /// The format's exponent bias.
+    #[inline(always)]
+    pub(crate) fn bias(&self) -> i32 {
+        self.bias
     }
 
     /// Splits a code (bits above the format's width are ignored).
@@ -232,6 +262,24 @@ impl FloatUnit {
         };
         let m = self.m as i32;
         let emin = self.emin;
+        if exp >= emin {
+            // Normal range (the hot path): the shift is the constant 63 − m.
+            let s = 63 - self.m;
+            let n = sig >> s;
+            let rem = sig & ((1u64 << s) - 1);
+            // n holds the implicit bit; with exponent field 0 normal it is not part of the code.
+            let trunc = (((exp - emin) as u64) << m) + n - self.normal_adj;
+            let mag = trunc + self.round_bit(trunc, rem, s, neg, rand) as u64;
+            return if mag <= self.max_mag as u64 {
+                if mag == 0 && self.f.has_zero() {
+                    self.f.zero_code(neg)
+                } else {
+                    self.sign(neg) | mag as u32
+                }
+            } else {
+                self.overflow_code(neg, self.rounding.toward_zero(neg))
+            };
+        }
         if exp < emin {
             match self.f.exp0 {
                 Exp0::Normal => return self.sign(neg),
@@ -269,6 +317,27 @@ impl FloatUnit {
             }
         } else {
             self.overflow_code(neg, self.rounding.toward_zero(neg))
+        }
+    }
+
+    /// Whether to add one to `trunc` given the discarded bits `rem` (a fraction
+    /// `rem / 2^s` of one unit, `40 ≤ s ≤ 63`): `round_up` specialised to
+    /// 64-bit remainders (round-to-odd's "set the last bit" is +1 on an even `trunc`).
+    #[inline(always)]
+    fn round_bit(&self, trunc: u64, rem: u64, s: u32, neg: bool, rand: u32) -> bool {
+        let half = 1u64 << (s - 1);
+        match self.rounding {
+            Rounding::Rne => (rem > half) | ((rem == half) & (trunc & 1 == 1)),
+            Rounding::Rna => rem >= half,
+            Rounding::Rtz => false,
+            Rounding::Ru => (rem != 0) & !neg,
+            Rounding::Rd => (rem != 0) & neg,
+            Rounding::Rto => (rem != 0) & (trunc & 1 == 0),
+            Rounding::Sr => {
+                // floor(fraction × 2^r) + r random bits ≥ 2^r (s ≥ 40 > r).
+                let r = self.sr_bits;
+                (rem >> (s - r)) + (rand >> (32 - r)) as u64 >= 1u64 << r
+            }
         }
     }
 
