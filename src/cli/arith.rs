@@ -248,10 +248,14 @@ fn parse_operand(
     Ok(Operand {
         input: t.to_string(),
         code,
-        rounded: !(v == x && v.is_sign_negative() == x.is_sign_negative())
-            && !(x.is_nan() && v.is_nan()),
+        rounded: !(same_bits_value(v, x) || (x.is_nan() && v.is_nan())),
         from_decimal: true,
     })
+}
+
+/// Equal values with equal signs (so −0 differs from +0).
+fn same_bits_value(v: f64, x: f64) -> bool {
+    v == x && v.is_sign_negative() == x.is_sign_negative()
 }
 
 /// TwoSum (Knuth): the rounding error of `x + y` in f64.
