@@ -274,7 +274,7 @@ fn lmul_unit_on_placeholder_is_wired() {
 }
 
 #[test]
-#[ignore = "needs arith::lmul"]
+
 fn lmul_carry_bf16_hand_derived() {
     // 0x3fc0 + 0x3fc0 − 0x3f78 = 0x4008 = 2 × (1 + 8/128) = 2.125.
     let v = json(&[
@@ -316,7 +316,7 @@ fn lmul_carry_bf16_hand_derived() {
 }
 
 #[test]
-#[ignore = "needs arith::lmul"]
+
 fn lmul_literal_bf16_hand_derived() {
     // (1 + 0.5 + 0.5 + 2^-4) × 2^0 = 2.0625 = 2 × (1 + 4/128) → 0x4004.
     let v = json(&[
