@@ -34,7 +34,12 @@ fn short_run_writes_a_machine_file_the_roofline_reads() {
     for c in m.compute.values().chain(m.bandwidth.values()) {
         assert!(c.per_core > 0.0 && c.all_cores > 0.0);
         assert!(c.source.starts_with("bitsim calibrate on "), "{}", c.source);
-        assert!(c.source.contains(" UTC"), "{}", c.source);
+        // An RFC 3339 UTC time stamp.
+        assert!(
+            c.source.contains(" at 20") && c.source.contains("Z:"),
+            "{}",
+            c.source
+        );
     }
     // Ceilings this CPU lacks are reported as unavailable, not written.
     for kind in [ComputeKind::Bf16Dot, ComputeKind::Int8Vnni] {

@@ -114,8 +114,11 @@ pub fn run(args: &CalibrateArgs, out: &mut dyn Write) -> CliResult {
     // Budget: each compute kernel and memory level twice (1 and N threads).
     let slots = ((kernels.len() + 3) * 2) as f64;
     let slot = Duration::from_secs_f64(seconds / slots);
-    let cpu = cpu_name();
-    let stamp = format!("bitsim calibrate on {cpu} at {}", utc_now());
+    let cpu = crate::suite::meta::cpu_model();
+    let stamp = format!(
+        "bitsim calibrate on {cpu} at {}",
+        crate::suite::meta::rfc3339_utc(std::time::SystemTime::now())
+    );
 
     let mut rows: Vec<Row> = Vec::new();
     let mut machine = Machine {
@@ -642,53 +645,6 @@ mod x86 {
     }
 }
 
-// ---- where and when ---------------------------------------------------------
-
-/// The CPU's model name (`/proc/cpuinfo`, else the CPUID brand string).
-fn cpu_name() -> String {
-    if let Ok(s) = std::fs::read_to_string("/proc/cpuinfo") {
-        if let Some(name) = s
-            .lines()
-            .find(|l| l.starts_with("model name"))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-        {
-            return name;
-        }
-    }
-    "an unknown CPU".into()
-}
-
-/// Current UTC time as `YYYY-MM-DD HH:MM UTC`.
-fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian
-/// (H. Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -700,15 +656,6 @@ mod tests {
             let t = timed(threads, &nap);
             assert!(t >= Duration::from_millis(20), "{threads} threads: {t:?}");
         }
-    }
-
-    #[test]
-    fn civil_dates_by_hand() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        // 2000-02-29 is day 11016; 2024-03-01 is day 19783.
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(19_783), (2024, 3, 1));
     }
 
     #[test]
