@@ -28,7 +28,7 @@
 //! multiply per output and scaled operand. Bytes as [`super::QuantMatmul`].
 
 use super::operand::{OperandSpec, ScaleAxis, Values};
-use super::quant_matmul::int_absmax;
+use super::quant_matmul::{element_union, int_absmax, traffic};
 use super::{MatmulVariant, Shape};
 use crate::arith::accum::{fast::FastSum, Acc, AccumSpec, Accumulate, Accumulator, Order};
 use crate::formats::parse::{E4M3, FP16};
@@ -101,13 +101,7 @@ impl MatmulVariant for AccumMatmul {
     }
 
     fn element_formats(&self) -> Vec<String> {
-        let mut v = self.weight.element_names();
-        for e in self.act.element_names() {
-            if !v.contains(&e) {
-                v.push(e);
-            }
-        }
-        v
+        element_union(&self.weight, &self.act)
     }
 
     fn bits_per_weight(&self, k: usize) -> f64 {
@@ -222,11 +216,12 @@ impl MatmulVariant for AccumMatmul {
         if outer > 0 {
             c.add(OpKind::F32_MUL, outputs * outer as f64);
         }
-        let w_bytes = n as f64 * k as f64 * self.bits_per_weight(k) / 8.0;
-        let a_bytes = m as f64 * k as f64 * self.act.bits_per_element(k) / 8.0;
-        let o_bytes = outputs * 4.0;
-        c.dram_bytes = w_bytes + a_bytes + o_bytes;
-        c.sram_bytes = a_bytes * n.div_ceil(16) as f64 + w_bytes * m.div_ceil(16) as f64 + o_bytes;
+        (c.dram_bytes, c.sram_bytes) = traffic(
+            shape,
+            self.bits_per_weight(k),
+            self.act.bits_per_element(k),
+            4.0,
+        );
         c
     }
 }

@@ -27,7 +27,7 @@
 
 use super::kernel;
 use super::operand::{OperandSpec, QOperand, ScaleAxis, Values};
-use super::quant_matmul::int_absmax;
+use super::quant_matmul::{int_absmax, traffic};
 use super::{MatmulVariant, Shape};
 use crate::arith::bitserial::datatypes::{self, GROUP};
 use crate::arith::bitserial::PeConfig;
@@ -214,11 +214,12 @@ impl MatmulVariant for BitSerialMatmul {
         }
         let outer = if group == 0 { 2.0 } else { 1.0 };
         c.add(OpKind::F32_MUL, outputs * outer);
-        let w_bytes = n as f64 * k as f64 * self.bits_per_weight(k) / 8.0;
-        let a_bytes = m as f64 * k as f64 * act_spec().bits_per_element(k) / 8.0;
-        let o_bytes = outputs * 4.0;
-        c.dram_bytes = w_bytes + a_bytes + o_bytes;
-        c.sram_bytes = a_bytes * n.div_ceil(16) as f64 + w_bytes * m.div_ceil(16) as f64 + o_bytes;
+        (c.dram_bytes, c.sram_bytes) = traffic(
+            shape,
+            self.bits_per_weight(k),
+            act_spec().bits_per_element(k),
+            4.0,
+        );
         c
     }
 }

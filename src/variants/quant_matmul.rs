@@ -135,13 +135,7 @@ impl MatmulVariant for QuantMatmul {
     }
 
     fn element_formats(&self) -> Vec<String> {
-        let mut v = self.weight.element_names();
-        for e in self.act.element_names() {
-            if !v.contains(&e) {
-                v.push(e);
-            }
-        }
-        v
+        element_union(&self.weight, &self.act)
     }
 
     fn bits_per_weight(&self, k: usize) -> f64 {
@@ -200,17 +194,45 @@ impl MatmulVariant for QuantMatmul {
         if outer > 0 {
             c.add(OpKind::F32_MUL, outputs * outer as f64);
         }
-        let w_bytes = n as f64 * k as f64 * self.bits_per_weight(k) / 8.0;
-        let a_bytes = m as f64 * k as f64 * self.act.bits_per_element(k) / 8.0;
-        let o_bytes = outputs
-            * match self.out_width() {
-                OutWidth::F32 => 4.0,
-                OutWidth::F64 => 8.0,
-            };
-        c.dram_bytes = w_bytes + a_bytes + o_bytes;
-        c.sram_bytes = a_bytes * n.div_ceil(16) as f64 + w_bytes * m.div_ceil(16) as f64 + o_bytes;
+        let out_bytes = match self.out_width() {
+            OutWidth::F32 => 4.0,
+            OutWidth::F64 => 8.0,
+        };
+        (c.dram_bytes, c.sram_bytes) = traffic(
+            shape,
+            self.bits_per_weight(k),
+            self.act.bits_per_element(k),
+            out_bytes,
+        );
         c
     }
+}
+
+/// Bytes of a matmul under the traffic model every variant shares: DRAM is
+/// compulsory traffic (W at `w_bits` per weight, A at `a_bits` per element,
+/// scales included, the output once at `out_bytes` per element); SRAM
+/// follows a 16 × 16 output-stationary tile: each A row is read once per
+/// 16-column tile (⌈n/16⌉ times), each W row once per 16-row tile (⌈m/16⌉
+/// times), and the output written once. Returns `(dram_bytes, sram_bytes)`.
+pub fn traffic(shape: Shape, w_bits: f64, a_bits: f64, out_bytes: f64) -> (f64, f64) {
+    let Shape { m, k, n } = shape;
+    let w_bytes = n as f64 * k as f64 * w_bits / 8.0;
+    let a_bytes = m as f64 * k as f64 * a_bits / 8.0;
+    let o_bytes = m as f64 * n as f64 * out_bytes;
+    let dram = w_bytes + a_bytes + o_bytes;
+    let sram = a_bytes * n.div_ceil(16) as f64 + w_bytes * m.div_ceil(16) as f64 + o_bytes;
+    (dram, sram)
+}
+
+/// The element format names of both operands, weights first, without repeats.
+pub fn element_union(weight: &OperandSpec, act: &OperandSpec) -> Vec<String> {
+    let mut v = weight.element_names();
+    for e in act.element_names() {
+        if !v.contains(&e) {
+            v.push(e);
+        }
+    }
+    v
 }
 
 /// Shorthand for registry entries: symmetric absmax integer quantizer.
