@@ -472,3 +472,19 @@ fn opt_never_loses_to_a_policy() {
         }
     }
 }
+
+#[test]
+fn evicting_the_last_line_of_the_address_space_back_invalidates_it() {
+    // L2 (direct-mapped, 32-byte lines) evicts the line at the top of the
+    // address space; its two 16-byte pieces above must be dropped without
+    // the end address overflowing.
+    let cfg = hier(vec![
+        lvl("L1", 64, 0, 16, Policy::Lru, WB),
+        lvl("L2", 64, 1, 32, Policy::Lru, WB),
+    ]);
+    let top = u64::MAX - 15;
+    let (c, bi) = run(&cfg, &[w(top), r(top - 16), r(0x20)], false);
+    // 0x20 maps to the same L2 set as the top line: both L1 pieces go.
+    assert_eq!(bi, vec![2, 0]);
+    assert_eq!(c[0].3, 2, "{c:?}");
+}

@@ -5,7 +5,7 @@
 mod seeded;
 
 use bitsim::hw::cache::tracefile::{
-    read_bin, read_din, read_trace, BinWriter, DinWriter, TraceError, TraceFormat,
+    read_bin, read_din, read_trace, BinWriter, DinWriter, TraceError, TraceFormat, MAX_ACCESS_BYTES,
 };
 use bitsim::hw::cache::{HierarchyConfig, Policy, WritePolicy};
 use bitsim::hw::trace::{Access, AccessKind};
@@ -19,12 +19,12 @@ fn random_accesses(rng: &mut Rng, n: usize, size: Option<u32>) -> Vec<Access> {
     let mut v: Vec<Access> = (0..n)
         .map(|_| Access {
             addr: rng.next() >> rng.below(64),
-            size: size.unwrap_or_else(|| rng.u32() >> rng.below(32)),
+            size: size.unwrap_or_else(|| (rng.u32() >> rng.below(32)) % (MAX_ACCESS_BYTES + 1)),
             kind: kind(rng.below(3)),
         })
         .collect();
     // Edge addresses and sizes.
-    for (addr, s) in [(0, 0), (u64::MAX, u32::MAX), (1 << 63, 1)] {
+    for (addr, s) in [(0, 0), (u64::MAX, MAX_ACCESS_BYTES), (1 << 63, 1)] {
         v.push(Access {
             addr,
             size: size.unwrap_or(s),
@@ -63,6 +63,11 @@ fn bin_round_trip() {
     let mut back: Vec<Access> = Vec::new();
     assert_eq!(read_bin(&bytes[..], &mut back).unwrap(), acc.len() as u64);
     assert_eq!(back, acc);
+    // A record larger than the largest access is an error naming it.
+    let mut big = bytes[..16 + 16 * 3].to_vec();
+    big[16 + 16 * 2 + 8..16 + 16 * 2 + 12].copy_from_slice(&(MAX_ACCESS_BYTES + 1).to_le_bytes());
+    let e = read_bin(&big[..], &mut Vec::new()).unwrap_err().to_string();
+    assert!(e.contains('3') && e.contains("larger than"), "{e}");
     // An empty trace is a header alone.
     let empty = BinWriter::new(Vec::new()).finish().unwrap();
     assert_eq!(empty.len(), 16);

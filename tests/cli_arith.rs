@@ -344,3 +344,11 @@ fn lmul_literal_bf16_hand_derived() {
     ]);
     assert_eq!(v["result"], 0.0);
 }
+
+#[test]
+fn non_ascii_operands_are_errors_not_panics() {
+    for bad in ["€", "0é", "0x€"] {
+        let o = bitsim(&["arith", "e4m3", "add", bad, "1"]);
+        assert_error(&o, bad, "");
+    }
+}

@@ -365,3 +365,27 @@ fn naive_matmul_fitting_in_cache_misses_once_per_line() {
     assert_eq!(row[0], row[1] + row[2], "{out}");
     assert!(row[0] >= lines.len() as u64, "{out}");
 }
+
+#[test]
+fn huge_accesses_and_caches_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = put(dir.path(), "t.din", b"0 100\n");
+    let o = bitsim(&[
+        "cachesim",
+        "--level",
+        "L1:64:1:16:lru",
+        "--trace",
+        t.to_str().unwrap(),
+        "--access-size",
+        "4294967295",
+    ]);
+    assert_error(&o, "--access-size 4294967295", "4096");
+    let o = bitsim(&[
+        "cachesim",
+        "--level",
+        "L1:64GiB:1:4:lru",
+        "--trace",
+        t.to_str().unwrap(),
+    ]);
+    assert_error(&o, "L1", "too many");
+}

@@ -172,3 +172,39 @@ fn errors_are_one_line() {
     ]);
     assert_error(&e, "--d", "non-negative");
 }
+
+#[test]
+fn sizes_beyond_the_model_are_errors() {
+    let o = bitsim(&[
+        "io",
+        "--variant",
+        "attention/standard",
+        "--n",
+        "5000000000",
+        "--d",
+        "1",
+    ]);
+    assert_error(&o, "--n", "too large");
+    let o = bitsim(&[
+        "io",
+        "--variant",
+        "attention/flash",
+        "--n",
+        "1048576",
+        "--d",
+        "1048576",
+    ]);
+    assert_error(&o, "attention/flash", "2^40");
+    let o = bitsim(&[
+        "io",
+        "--variant",
+        "matmul/naive",
+        "--m",
+        "3000000",
+        "--n",
+        "4",
+        "--k",
+        "4",
+    ]);
+    assert_error(&o, "--m", "too large");
+}

@@ -216,7 +216,7 @@ fn parse_operand(
 ) -> Result<Operand, CliError> {
     let named = || format!("operand '{s}'");
     let t = s.trim();
-    if t.len() > 2 && t[..2].eq_ignore_ascii_case("0x") {
+    if t.len() > 2 && t.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x")) {
         let c = parse_uint(t).map_err(|e| CliError::new(named(), e))?;
         if c >> f.bits() != 0 {
             return Err(CliError::new(

@@ -9,6 +9,7 @@ use clap::Args;
 use super::common::{parse_uint, table, write_atomically, CliError, CliResult};
 use crate::hw::cache::config::parse_policy;
 use crate::hw::cache::opt::belady;
+use crate::hw::cache::tracefile::MAX_ACCESS_BYTES;
 use crate::hw::cache::tracefile::{read_trace, BinWriter, DinWriter, TraceFormat};
 use crate::hw::cache::{
     parse_level, parse_size, Hierarchy, HierarchyConfig, LevelConfig, LevelStats, WritePolicy,
@@ -199,11 +200,11 @@ impl Source {
                 };
                 let access_size = parse_uint(&args.access_size)
                     .ok()
-                    .filter(|&n| (1..=u32::MAX as u64).contains(&n))
+                    .filter(|&n| (1..=MAX_ACCESS_BYTES as u64).contains(&n))
                     .ok_or_else(|| {
                         CliError::new(
                             format!("--access-size {}", args.access_size),
-                            "expected a positive integer",
+                            format!("expected a positive integer, at most {MAX_ACCESS_BYTES}"),
                         )
                     })? as u32;
                 Ok(Source::Trace {

@@ -130,7 +130,11 @@ pub fn run(args: &IoArgs, out: &mut dyn Write) -> CliResult {
         c.check()
             .map_err(|e| CliError::new(format!("--cache {}", args.cache), e))?;
     }
-    let rows = sweep(&p, &caches).map_err(|e| CliError::new(v, e))?;
+    let rows = sweep(&p, &caches).map_err(|e| {
+        // Generator errors already start with the variant's name.
+        let reason = e.strip_prefix(&format!("{v}: ")).unwrap_or(&e).to_string();
+        CliError::new(v, reason)
+    })?;
     let text = if args.csv {
         csv(&rows)
     } else {

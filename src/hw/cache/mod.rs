@@ -179,8 +179,12 @@ impl LevelConfig {
                 self.size
             ));
         }
-        if ways > u32::MAX as u64 / 2 {
-            return Err(format!("size: {} lines are too many", self.lines()));
+        // 2^26 lines (4 GiB of 64-byte lines) keeps the tag store's memory in bounds.
+        if ways > u32::MAX as u64 / 2 || self.lines() > 1 << 26 {
+            return Err(format!(
+                "size: {} lines are too many (at most 2^26)",
+                self.lines()
+            ));
         }
         if self.policy == Policy::Plru && !ways.is_power_of_two() {
             return Err(format!(

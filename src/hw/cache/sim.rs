@@ -141,14 +141,14 @@ impl Hierarchy {
         let len = self.levels[i].line;
         for u in 0..i {
             let step = self.levels[u].line;
-            let mut sub = base;
-            while sub < base + len {
+            // Counted, not `sub < base + len`: the last line of the address space must not overflow.
+            for j in 0..len / step {
+                let sub = base + j * step;
                 let up = &mut self.levels[u];
                 if let Some(s) = up.store.find(sub >> up.shift) {
                     up.back_invalidations += 1;
                     self.drop_slot(u, s);
                 }
-                sub += step;
             }
         }
         self.drop_slot(i, slot);

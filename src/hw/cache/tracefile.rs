@@ -119,6 +119,10 @@ fn code_of(kind: AccessKind) -> u8 {
     }
 }
 
+/// Largest access a trace may hold, in bytes (an access is split into one
+/// request per line, so this bounds the work per trace record).
+pub const MAX_ACCESS_BYTES: u32 = 4096;
+
 /// Parses one `din` line; `None` for a blank line.
 pub fn parse_din_line(line: &str, access_size: u32) -> Result<Option<Access>, String> {
     let mut fields = line.split_whitespace();
@@ -236,9 +240,16 @@ pub fn read_bin<R: Read, S: AccessSink + ?Sized>(
         if b[13..16] != [0, 0, 0] {
             return Err(TraceError::Record(n, "reserved bytes are not zero".into()));
         }
+        let size = u32::from_le_bytes(b[8..12].try_into().expect("4 bytes"));
+        if size > MAX_ACCESS_BYTES {
+            return Err(TraceError::Record(
+                n,
+                format!("size {size} is larger than {MAX_ACCESS_BYTES} bytes"),
+            ));
+        }
         sink.access(Access {
             addr: u64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
-            size: u32::from_le_bytes(b[8..12].try_into().expect("4 bytes")),
+            size,
             kind,
         });
         count = n;

@@ -58,17 +58,28 @@ pub fn names() -> &'static [&'static str] {
     ]
 }
 
+/// Largest accepted dimension (keeps products such as d² and 2N² far from u64 overflow).
+pub const MAX_DIM: usize = 1 << 20;
+/// Largest accepted loop-nest size (m·n·k, m·k or N²·d).
+const MAX_WORK: f64 = (1u64 << 40) as f64;
+
 /// The sizes a generator needs, checked: `(m, n, k)` for matmuls (GEMV:
-/// m×k, n unused), `(n, d)` for attention.
+/// m×k, n unused), `(n, d)` for attention; each at most [`MAX_DIM`], their
+/// loop nest at most 2^40 iterations.
 pub(crate) fn check_dims(p: &TraceParams) -> Result<(), String> {
     let need = |v: usize, name: &str| {
         if v == 0 {
             Err(format!("{}: --{name} must be at least 1", p.variant))
+        } else if v > MAX_DIM {
+            Err(format!(
+                "{}: --{name} {v} is too large (at most {MAX_DIM})",
+                p.variant
+            ))
         } else {
             Ok(())
         }
     };
-    match p.variant.as_str() {
+    let known = match p.variant.as_str() {
         "matmul/naive" | "matmul/tiled" => {
             need(p.m, "m")?;
             need(p.n, "n")?;
@@ -86,7 +97,21 @@ pub(crate) fn check_dims(p: &TraceParams) -> Result<(), String> {
             "--variant {other}: unknown generator (expected one of {})",
             names().join(", ")
         )),
+    };
+    known?;
+    // The loop nest's size bounds the trace length (and keeps the closed forms' u64 counts exact).
+    let work = match p.variant.as_str() {
+        "matmul/naive" | "matmul/tiled" => p.m as f64 * p.n as f64 * p.k as f64,
+        "matmul/gemv" => p.m as f64 * p.k as f64,
+        _ => p.n as f64 * p.n as f64 * p.d as f64,
+    };
+    if work > MAX_WORK {
+        return Err(format!(
+            "{}: the loop nest has {work:.3e} iterations, more than the 2^40 this model handles",
+            p.variant
+        ));
     }
+    Ok(())
 }
 
 /// Runs the generator named by `p.variant`, emitting every access into `sink`.
