@@ -238,6 +238,12 @@ fn study_runs_and_renders() {
         ..p
     };
     assert!(run(&bad, &ctx).unwrap_err().contains("gpt-9"));
+    let huge = BitmodParams {
+        rows: 1 << 20,
+        cols: 1 << 20,
+        ..BitmodParams::default()
+    };
+    assert!(run(&huge, &ctx).unwrap_err().contains("rows × cols"));
 }
 
 #[test]

@@ -412,6 +412,14 @@ fn study_errors_name_the_parameter() {
     );
     bad(
         AccumParams {
+            ks: vec![1 << 22],
+            trials: 100,
+            ..Default::default()
+        },
+        "ks × trials",
+    );
+    bad(
+        AccumParams {
             operand: "int8".into(),
             ..Default::default()
         },

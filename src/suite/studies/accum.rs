@@ -172,6 +172,13 @@ pub fn run(params: &AccumParams, ctx: &StudyContext) -> Result<AccumStudy, Strin
     if !(1..=10_000).contains(&params.trials) {
         return Err(format!("trials: must be 1..=10000, got {}", params.trials));
     }
+    // Every product vector is built up front: bound their total length (2^26 products, 512 MiB).
+    let products: usize = params.ks.iter().sum::<usize>() * params.trials;
+    if products > 1 << 26 {
+        return Err(format!(
+            "ks × trials: {products} products in all, more than 2^26; use fewer or shorter dot products"
+        ));
+    }
     let operand: MiniFloat = match parse::parse_element(&params.operand) {
         Ok(ElementFormat::Float(f)) => f,
         Ok(ElementFormat::Int(_)) => {

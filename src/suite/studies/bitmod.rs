@@ -222,6 +222,12 @@ pub fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, Str
     if params.rows == 0 || params.cols == 0 {
         return Err("rows and cols must be positive".into());
     }
+    if params.rows.saturating_mul(params.cols) > 1 << 26 {
+        return Err(format!(
+            "rows × cols: {} × {} weights, more than 2^26",
+            params.rows, params.cols
+        ));
+    }
     if params.max_rows == 0 {
         return Err("max_rows must be positive".into());
     }
