@@ -10,11 +10,11 @@ use bitsim::arith::lmul::{LmulUnit, Semantics};
 use bitsim::formats::parse::{BF16, E4M3};
 use bitsim::formats::ConvertOptions;
 use bitsim::variants::{self, Shape};
+use bitsim::workload::gen::{self, Distribution};
 use bitsim::workload::Matrix;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -24,12 +24,9 @@ const SHAPE: Shape = Shape {
     n: 256,
 };
 
+/// N(0, 1) operands from the workload layer's seeded generator.
 fn gaussian(rows: usize, cols: usize, seed: u64) -> Matrix {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let data = (0..rows * cols)
-        .map(|_| rng.sample::<f32, _>(StandardNormal))
-        .collect();
-    Matrix::new(rows, cols, data)
+    gen::generate(&Distribution::Gaussian { std: 1.0 }, rows, cols, seed)
 }
 
 fn bench(c: &mut Criterion) {

@@ -12,11 +12,9 @@
 //! group times the kernel alone on operands quantized beforehand.
 
 use bitsim::variants::{self, kernel, Datapath, Shape};
+use bitsim::workload::gen::{self, Distribution};
 use bitsim::workload::Matrix;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 use std::time::Duration;
 
 const SHAPE: Shape = Shape {
@@ -25,12 +23,9 @@ const SHAPE: Shape = Shape {
     n: 1024,
 };
 
+/// N(0, 1) operands from the workload layer's seeded generator.
 fn gaussian(rows: usize, cols: usize, seed: u64) -> Matrix {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let data = (0..rows * cols)
-        .map(|_| rng.sample::<f32, _>(StandardNormal))
-        .collect();
-    Matrix::new(rows, cols, data)
+    gen::generate(&Distribution::Gaussian { std: 1.0 }, rows, cols, seed)
 }
 
 fn bench(c: &mut Criterion) {

@@ -25,6 +25,8 @@ impl FloatUnit {
         self.finish(r, index)
     }
 
+    // `add` and `sub` keep separate bodies on purpose: one shared helper measured
+    // about 12 % slower on the fp16 add bench.
     /// `a − b`, rounded once (a NaN `b` keeps its own sign).
     #[inline]
     pub fn sub(&self, a: u32, b: u32, index: u64) -> u32 {
