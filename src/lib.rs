@@ -1,8 +1,26 @@
 //! bitsim: a hardware-model simulator and benchmarking harness for low-bit
 //! arithmetic.
 //!
-//! Layers follow the project's design: [`formats`] (bit-exact number formats)
-//! at the bottom, the command line in [`cli`] on top.
+//! # Layers
+//!
+//! Modules form layers, lowest first. A module may use modules of lower
+//! layers only: never one above it, never a sibling of its own layer
+//! (`tests/layers.rs` reads every `crate::` path and enforces this, and that
+//! no two modules in one folder import each other in a circle).
+//!
+//! | rank | layer | modules |
+//! |---|---|---|
+//! | 0 | ground: plain shared data, CPU features, files | [`tensor`], [`atomic_file`] |
+//! | 1 | bit-exact number formats | [`formats`] |
+//! | 2 | arithmetic units | [`arith`] |
+//! | 3 | cost models; workloads; accuracy metrics | [`hw`], [`workload`], [`metrics`] |
+//! | 4 | matmul variants (emulation, native kernel, cost) | [`variants`] |
+//! | 5 | suites, the pipeline, studies, result records | [`suite`] |
+//! | 6 | the HTML report and comparisons | [`report`] |
+//! | 7 | the command line | [`cli`] |
+//!
+//! Ground modules may use each other. The native-kernel, attention and model
+//! layers will sit between `hw`/`workload`/`metrics` and `suite`.
 
 pub mod arith;
 pub mod atomic_file;
@@ -12,5 +30,6 @@ pub mod hw;
 pub mod metrics;
 pub mod report;
 pub mod suite;
+pub mod tensor;
 pub mod variants;
 pub mod workload;

@@ -11,3 +11,4 @@ pub mod accum;
 pub mod bitserial;
 pub mod float;
 pub mod lmul;
+pub mod op;

@@ -31,52 +31,7 @@ pub struct Accuracy {
     pub mean_abs_error: f64,
 }
 
-/// Neumaier's variant of Kahan compensated summation in f64: the running
-/// rounding error is kept in a second word and added back at the end.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Neumaier {
-    sum: f64,
-    comp: f64,
-}
-
-impl Neumaier {
-    /// An empty sum (0).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds one term.
-    #[inline]
-    pub fn add(&mut self, x: f64) {
-        let t = self.sum + x;
-        // The low-order bits lost by `sum + x`, taken from the smaller operand.
-        if self.sum.abs() >= x.abs() {
-            self.comp += (self.sum - t) + x;
-        } else {
-            self.comp += (x - t) + self.sum;
-        }
-        self.sum = t;
-    }
-
-    /// The compensated total.
-    pub fn total(&self) -> f64 {
-        if self.sum.is_finite() {
-            self.sum + self.comp
-        } else {
-            // inf − inf in the compensation would turn an infinite sum into NaN.
-            self.sum
-        }
-    }
-}
-
-/// Compensated f64 sum of an iterator (see [`Neumaier`]).
-pub fn sum(values: impl IntoIterator<Item = f64>) -> f64 {
-    let mut s = Neumaier::new();
-    for v in values {
-        s.add(v);
-    }
-    s.total()
-}
+pub use crate::tensor::{sum, Neumaier};
 
 /// `10 · log10(signal / noise)` with the module's conventions: +inf when the
 /// noise is 0 (exact), −inf when only the signal is 0.

@@ -8,6 +8,7 @@ use super::figures;
 use super::summary::{
     add_energy_per_mac, aggregate, collect_samples, fmt_metric, fmt_pct, Agg, RowKey, Samples,
 };
+use super::template::render_template;
 use crate::suite::record::{metric, Results, VariantInfo};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -319,32 +320,7 @@ pub fn render(results: &Results, baseline: Option<&Results>) -> Result<String, S
         variants,
         changes,
     };
-    let mut tera = tera::Tera::default();
-    // Registered under an .html name so tera autoescapes every value.
-    tera.set_escape_fn(escape_xml);
-    tera.add_raw_template("report.html", TEMPLATE)
-        .map_err(|e| format!("report template: {e}"))?;
-    let ctx = tera::Context::from_serialize(&page).map_err(|e| format!("report context: {e}"))?;
-    tera.render("report.html", &ctx)
-        .map_err(|e| format!("report template: {e:?}"))
-}
-
-/// Escapes the five XML-special characters: enough for text and quoted
-/// attributes, and keeps names like `matmul/w8a8` readable in the source
-/// (tera's default also escapes `/`).
-pub fn escape_xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    render_template("report", TEMPLATE, &page)
 }
 
 /// NaN sorts after every number.

@@ -16,6 +16,7 @@ pub mod pareto;
 pub mod sections;
 pub mod stats;
 pub mod summary;
+pub mod template;
 
 use crate::suite::record::Results;
 use std::io::Write;

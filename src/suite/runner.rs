@@ -24,9 +24,10 @@ use super::weights;
 use crate::hw::cost::Cost;
 use crate::hw::energy::{EnergyBreakdown, EnergyTable};
 use crate::metrics::{self, Accuracy};
-use crate::variants::{MatmulVariant, Shape};
+use crate::tensor::Matrix;
+use crate::tensor::Shape;
+use crate::variants::MatmulVariant;
 use crate::workload::gen::{self, Distribution};
-use crate::workload::Matrix;
 
 /// The variant every other one is compared with (computed once per workload, shape and seed).
 pub const REFERENCE_VARIANT: &str = "matmul/f64";

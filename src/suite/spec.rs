@@ -34,7 +34,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::studies::StudiesSpec;
-use crate::variants::Shape;
+use crate::tensor::Shape;
 use crate::workload::gen::Distribution;
 
 /// The built-in default suite (`bitsim report` with no `--suite`).

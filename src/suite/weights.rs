@@ -7,7 +7,8 @@
 
 use std::path::Path;
 
-use crate::workload::{npy, safetensors, Matrix};
+use crate::tensor::Matrix;
+use crate::workload::{npy, safetensors};
 
 /// Loads the weights a `file` workload names: `(tensor name, n × k matrix)`
 /// in file order (safetensors: the order of the data in the file; `.npy`: the one array, named

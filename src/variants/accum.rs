@@ -34,7 +34,7 @@ use crate::arith::accum::{fast::FastSum, Acc, AccumSpec, Accumulate, Accumulator
 use crate::formats::parse::{E4M3, FP16};
 use crate::formats::{ElementFormat, MiniFloat};
 use crate::hw::cost::{Cost, OpKind};
-use crate::workload::Matrix;
+use crate::tensor::Matrix;
 use rayon::prelude::*;
 
 /// A matmul whose dot products run through an accumulator model.

@@ -26,13 +26,14 @@
 //! output-stationary SRAM tiles).
 
 use super::kernel;
-use super::operand::{OperandSpec, QOperand, ScaleAxis, Values};
+use super::operand::{OperandSpec, ScaleAxis};
 use super::quant_matmul::{int_absmax, traffic};
 use super::{MatmulVariant, Shape};
 use crate::arith::bitserial::datatypes::{self, GROUP};
 use crate::arith::bitserial::PeConfig;
 use crate::hw::cost::{Cost, OpKind};
-use crate::workload::Matrix;
+use crate::tensor::Matrix;
+use crate::tensor::{QOperand, Values};
 
 /// Which weights a bit-serial variant uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,7 +30,7 @@
 //! - rayon splits the output rows into tasks; each output is computed by one
 //!   task in the fixed order above, so thread count never changes a bit.
 
-use super::operand::{QOperand, Values};
+use crate::tensor::{QOperand, Values};
 use rayon::prelude::*;
 
 /// Output rows per rayon task (their A rows stay in cache while W streams).

@@ -29,7 +29,7 @@
 
 use std::sync::Arc;
 
-use super::operand::{OperandSpec, QOperand, ScaleAxis, Values};
+use super::operand::{OperandSpec, ScaleAxis};
 use super::quant_matmul::{Datapath, QuantMatmul};
 use super::{MatmulVariant, Shape};
 use crate::arith::accum::{Accumulate, F32Sequential};
@@ -37,7 +37,8 @@ use crate::arith::lmul::{matmul, LmulUnit, PreparedOperand, Semantics};
 use crate::formats::parse::{BF16, E4M3};
 use crate::formats::{ConvertOptions, ElementFormat, MiniFloat};
 use crate::hw::cost::{Cost, OpKind};
-use crate::workload::Matrix;
+use crate::tensor::Matrix;
+use crate::tensor::{QOperand, Values};
 
 /// A matmul whose products are L-Mul units (see the module table).
 pub struct LmulMatmul {

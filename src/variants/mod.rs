@@ -3,7 +3,8 @@
 //! layer stores them), with a bit-exact emulation and a cost in counts.
 
 use crate::hw::cost::Cost;
-use crate::workload::Matrix;
+use crate::tensor::Matrix;
+pub use crate::tensor::Shape;
 
 pub mod accum;
 pub mod bitserial;
@@ -15,30 +16,6 @@ pub mod registry;
 
 pub use operand::{OperandSpec, ScaleAxis};
 pub use quant_matmul::{Datapath, QuantMatmul};
-
-/// A matmul shape: `A` is `m × k`, `W` is `n × k`, the output `m × n`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Shape {
-    /// Rows of A (tokens).
-    pub m: usize,
-    /// Reduction length.
-    pub k: usize,
-    /// Rows of W (output channels).
-    pub n: usize,
-}
-
-impl Shape {
-    /// Multiply-accumulates, m·k·n.
-    pub fn macs(&self) -> f64 {
-        self.m as f64 * self.k as f64 * self.n as f64
-    }
-}
-
-impl std::fmt::Display for Shape {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}x{}x{}", self.m, self.k, self.n)
-    }
-}
 
 /// One way to compute a matmul.
 pub trait MatmulVariant: Send + Sync {

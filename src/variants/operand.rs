@@ -12,7 +12,8 @@ use crate::formats::scaled::{self, Axis, Granularity, ScaleOptions};
 use crate::formats::{
     self, mx, BlockFormat, ConvertOptions, ElementFormat, IntFormat, MiniFloat, Rounding,
 };
-use crate::workload::Matrix;
+use crate::tensor::Matrix;
+pub use crate::tensor::{QOperand, Values};
 use rayon::prelude::*;
 
 /// Where a scale applies along the operand's rows.
@@ -57,34 +58,6 @@ pub enum OperandSpec {
     },
     /// MX / NVFP4 block quantization along K via [`mx::quantize`] (RNE elements).
     Block(BlockFormat),
-}
-
-/// Element values as the kernel's datapath sees them.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Values {
-    /// Integer codes (the integer they stand for), for int32 datapaths.
-    Int(Vec<i8>),
-    /// Exact element values in f32 (block/element scale not applied).
-    F32(Vec<f32>),
-    /// Exact values in f64 (reference only).
-    F64(Vec<f64>),
-}
-
-/// A quantized operand: `rows × k` element values and their scales.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QOperand {
-    /// Rows.
-    pub rows: usize,
-    /// Reduction length.
-    pub k: usize,
-    /// Element values, row-major.
-    pub values: Values,
-    /// Group length of the inner scales along K (0 when there are none).
-    pub group: usize,
-    /// Inner scales, `rows × ceil(k / group)` row-major, exact f32 values.
-    pub inner: Option<Vec<f32>>,
-    /// Outer scale per row (a per-tensor scale is repeated), exact f32 values.
-    pub outer: Option<Vec<f32>>,
 }
 
 /// Element conversion options: RNE, saturation by format default, NaN → −0/0.
@@ -424,7 +397,7 @@ fn absmean(element: &IntFormat, m: &Matrix, axis: ScaleAxis) -> (Vec<u32>, Vec<f
         if xs.is_empty() {
             return 0.0;
         }
-        (crate::metrics::sum(xs.iter().map(|x| x.abs() as f64)) / xs.len() as f64) as f32
+        (crate::tensor::sum(xs.iter().map(|x| x.abs() as f64)) / xs.len() as f64) as f32
     };
     let row_scales: Vec<f32> = match axis {
         ScaleAxis::PerRow => (0..m.rows).map(|r| mean(m.row(r))).collect(),

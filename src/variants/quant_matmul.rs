@@ -7,7 +7,7 @@ use super::operand::{OperandSpec, ScaleAxis};
 use super::{MatmulVariant, Shape};
 use crate::formats::parse::E8M0;
 use crate::hw::cost::{Cost, OpKind};
-use crate::workload::Matrix;
+use crate::tensor::Matrix;
 
 /// The arithmetic that forms each group's partial sum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -78,15 +78,9 @@ fn absmean(name: &str, axis: ScaleAxis) -> OperandSpec {
     }
 }
 
-/// FpMul of a minifloat element given by name.
+/// The multiply of an element format given by name.
 fn fp_mul(name: &str) -> OpKind {
-    match elem(name) {
-        ElementFormat::Float(f) => OpKind::FpMul {
-            ebits: f.ebits,
-            mbits: f.mbits,
-        },
-        ElementFormat::Int(_) => panic!("{name} is not a float format"),
-    }
+    OpKind::mul_of(&elem(name))
 }
 
 /// Every registered variant, in display order.

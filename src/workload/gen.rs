@@ -22,7 +22,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::Matrix;
+use crate::tensor::Matrix;
 
 /// Values per independently seeded block (see the module docs). Part of the
 /// output definition: changing it changes every generated matrix.

@@ -2,8 +2,7 @@
 //! [`safetensors`]).
 
 pub mod gen;
-pub mod matrix;
 pub mod npy;
 pub mod safetensors;
 
-pub use matrix::Matrix;
+pub use crate::tensor::Matrix;

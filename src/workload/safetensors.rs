@@ -14,7 +14,7 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, Metadata};
 
-use super::Matrix;
+use crate::tensor::Matrix;
 
 /// Largest header accepted, as in the `safetensors` crate (100 MB).
 const MAX_HEADER: u64 = 100_000_000;

@@ -21,7 +21,7 @@ pub use fast::Fp8Dot;
 pub use model::{kulisch_bits, Accumulator};
 pub use spec::{Acc, AccumSpec, IntOverflow, Order, Product};
 
-use crate::hw::cost::OpKind;
+use crate::arith::op::OpKind;
 
 /// How a piece of hardware sums the products of one dot product. Products
 /// come in exactly, as f64 (every product of two formats of ≤ 24 significand

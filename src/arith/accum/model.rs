@@ -26,9 +26,9 @@ use super::exact::ExactSum;
 use super::spec::{Acc, AccumSpec, IntOverflow, Order, Product};
 use super::Accumulate;
 use crate::arith::float::add_values;
+use crate::arith::op::OpKind;
 use crate::formats::parse::F32;
 use crate::formats::{ConvertOptions, MiniFloat};
-use crate::hw::cost::OpKind;
 
 /// An accumulator built from an [`AccumSpec`].
 #[derive(Debug, Clone, Copy, PartialEq)]

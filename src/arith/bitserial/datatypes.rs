@@ -27,7 +27,7 @@
 //! emulation keeps the scale as an fp16 value; the paper's 8-bit count does
 //! not cover 16 scale bits, so a strict count would be `bits + 18/128`.
 
-use crate::workload::Matrix;
+use crate::tensor::Matrix;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -32,7 +32,7 @@
 //! Cycle count per output (see [`output_cycles`]):
 //! `Σ_groups ceil(len_g / dp) · ceil(digit_bits / b) + [scaled] · ceil(scale_bits / b)`.
 
-use crate::variants::operand::{QOperand, Values};
+use crate::tensor::{QOperand, Values};
 
 /// How a weight is presented to the PE, one digit of `b` bits per cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::store::{plru_touch, plru_victim, INVALID};
+use super::plru::{plru_touch, plru_victim, INVALID};
 use super::{LevelConfig, Policy, VictimRng};
 
 /// Multiplicative hash of a line number (keys are plain integers, so

@@ -64,6 +64,7 @@
 pub mod config;
 mod full;
 pub mod opt;
+mod plru;
 pub mod reference;
 mod sim;
 mod store;

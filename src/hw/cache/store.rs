@@ -1,50 +1,11 @@
 //! The tag store of one level of the fast simulator: flat per-set arrays for
-//! set-associative levels, a hash map with an intrusive list for fully
-//! associative ones (so that a lookup is O(1) whatever the size).
+//! set-associative levels ([`SetAssoc`]), and the fully associative store of
+//! [`super::full`] (a hash map plus an event queue, so that a lookup is O(1)
+//! whatever the size), behind one [`Store`] enum.
 
 use super::full::FullAssoc;
+use super::plru::{plru_touch, plru_victim, INVALID};
 use super::{LevelConfig, Policy, VictimRng};
-
-/// Tag of an invalid way (line numbers are addresses shifted by at least 2,
-/// so no line has it).
-pub(super) const INVALID: u64 = u64::MAX;
-
-/// Tree-PLRU over `bits` (`ways - 1` nodes, heap order; a node's bit is the
-/// side the victim is on: 0 left, 1 right): marks `way` as used by pointing
-/// every node on its path away from it.
-#[inline]
-pub(super) fn plru_touch(bits: &mut [u8], ways: usize, way: usize) {
-    let (mut node, mut lo, mut size) = (0, 0, ways);
-    while size > 1 {
-        let half = size / 2;
-        if way < lo + half {
-            bits[node] = 1;
-            node = 2 * node + 1;
-        } else {
-            bits[node] = 0;
-            node = 2 * node + 2;
-            lo += half;
-        }
-        size = half;
-    }
-}
-
-/// The way the tree-PLRU bits point to.
-#[inline]
-pub(super) fn plru_victim(bits: &[u8], ways: usize) -> usize {
-    let (mut node, mut lo, mut size) = (0, 0, ways);
-    while size > 1 {
-        let half = size / 2;
-        if bits[node] == 0 {
-            node = 2 * node + 1;
-        } else {
-            node = 2 * node + 2;
-            lo += half;
-        }
-        size = half;
-    }
-    lo
-}
 
 /// Set-associative store: way `w` of set `s` is slot `s * ways + w`.
 pub(super) struct SetAssoc {

@@ -2,9 +2,10 @@
 //! charts of error versus reduction length, one for float operands and one
 //! for int8 operands.
 
-use super::{render_template, Section};
+use super::Section;
 use crate::report::charts::{line_chart, Axes, Series, SeriesStyle};
 use crate::report::summary::fmt_short;
+use crate::report::template::render_template;
 use crate::suite::studies::accum::{AccumPoint, AccumRow, AccumStudy};
 use serde::Serialize;
 

@@ -2,9 +2,10 @@
 //! data types against plain formats (`bitmod-types`), and the accelerator
 //! model's speedup and energy (`bitmod-accel`).
 
-use super::{render_template, Section};
+use super::Section;
 use crate::report::charts::{hbar_chart, Bar, PART_COLORS};
 use crate::report::summary::fmt_short;
+use crate::report::template::render_template;
 use crate::suite::studies::bitmod::{type_names, BitmodStudy};
 use serde::Serialize;
 

@@ -2,10 +2,11 @@
 //! form, simulation, Saha–Ye bound), traffic by element format, and the
 //! energy of data movement beside the arithmetic.
 
-use super::{render_template, Section};
+use super::Section;
 use crate::hw::iomodel::size_label;
 use crate::report::charts::{line_chart, Axes, Series, SeriesStyle};
 use crate::report::summary::fmt_short;
+use crate::report::template::render_template;
 use crate::suite::studies::io::{IoStudy, IoSweep};
 use serde::Serialize;
 

@@ -1,8 +1,9 @@
 //! Report section of the `lmul` study: error table, error chart, the
 //! paper's claims with verdicts, energy table.
 
-use super::{render_template, Section};
+use super::Section;
 use crate::report::charts::{line_chart, Axes, Series, SeriesStyle};
+use crate::report::template::render_template;
 use crate::suite::studies::lmul::{LmulStudy, FP_MUL};
 use serde::Serialize;
 

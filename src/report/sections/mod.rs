@@ -18,7 +18,7 @@ pub struct Section {
     pub id: String,
     /// Heading (also the navigation link).
     pub title: String,
-    /// Body markup, rendered by [`render_template`] (values escaped; SVG inlined).
+    /// Body markup, rendered by [`crate::report::template::render_template`] (values escaped; SVG inlined).
     pub html: String,
 }
 
@@ -41,23 +41,4 @@ pub fn render_all(s: &Studies) -> Result<Vec<Section>, String> {
         out.extend(roofline::render(x)?);
     }
     Ok(out)
-}
-
-/// Renders a section template (source text, usually `include_str!`) with
-/// `ctx`; every value is XML-escaped except where the template says `| safe`
-/// (use that only for chart SVG).
-pub fn render_template<T: Serialize>(
-    name: &str,
-    template: &str,
-    ctx: &T,
-) -> Result<String, String> {
-    let mut tera = tera::Tera::default();
-    tera.set_escape_fn(super::html::escape_xml);
-    let key = format!("{name}.html");
-    tera.add_raw_template(&key, template)
-        .map_err(|e| format!("section template {name}: {e}"))?;
-    let ctx =
-        tera::Context::from_serialize(ctx).map_err(|e| format!("section context {name}: {e}"))?;
-    tera.render(&key, &ctx)
-        .map_err(|e| format!("section template {name}: {e:?}"))
 }

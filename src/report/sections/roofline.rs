@@ -1,9 +1,10 @@
 //! Report sections of the `roofline` study: the machine's ceilings, one
 //! log-log roofline chart per shape, and every variant's placement.
 
-use super::{render_template, Section};
+use super::Section;
 use crate::report::charts::{roofline_chart, Roof, RoofPoint};
 use crate::report::summary::fmt_value;
+use crate::report::template::render_template;
 use crate::suite::studies::roofline::{RooflinePoint, RooflineStudy};
 use serde::Serialize;
 

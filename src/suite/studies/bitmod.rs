@@ -21,9 +21,10 @@ use crate::formats::{parse, ElementFormat, Format};
 use crate::hw::accel::bitmod::{simulate, Phase};
 use crate::hw::accel::config::{self, BitmodFile};
 use crate::hw::accel::SimFile;
+use crate::tensor::Matrix;
 use crate::variants::operand::{OperandSpec, ScaleAxis};
 use crate::variants::quant_matmul::int_absmax;
-use crate::workload::{gen, Matrix};
+use crate::workload::gen;
 use serde::{Deserialize, Serialize};
 
 /// Parameters (`[studies.bitmod]` keys; all optional).

@@ -8,7 +8,7 @@
 //! energy of the attention's arithmetic.
 
 use super::StudyContext;
-use crate::formats::{parse, ElementFormat, Format};
+use crate::formats::{parse, Format};
 use crate::hw::cost::OpKind;
 use crate::hw::iomodel::{band, parse_size, sweep, CacheSpec, SweepRow};
 use crate::hw::trace::CountingSink;
@@ -144,16 +144,7 @@ fn mul_kind(format: &str) -> Result<OpKind, String> {
         Format::Element(e) => e,
         Format::Block(b) => b.element,
     };
-    Ok(match el {
-        ElementFormat::Float(f) => OpKind::FpMul {
-            ebits: f.ebits,
-            mbits: f.mbits,
-        },
-        ElementFormat::Int(i) => OpKind::IntMul {
-            a: i.bits(),
-            b: i.bits(),
-        },
-    })
+    Ok(OpKind::mul_of(&el))
 }
 
 fn run_sweep(

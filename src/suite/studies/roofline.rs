@@ -8,7 +8,8 @@
 
 use super::StudyContext;
 use crate::hw::roofline::{self, Machine, MemLevel, Scope};
-use crate::variants::{self, Shape};
+use crate::tensor::Shape;
+use crate::variants;
 use serde::{Deserialize, Serialize};
 
 /// Parameters (`[studies.roofline]` keys; all optional).
