@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bitsim::formats::parse::E2M1;
+use bitsim::formats::ElementFormat;
 use bitsim::hw::cost::{Cost, OpKind};
 use bitsim::hw::energy::EnergyBreakdown;
 use bitsim::metrics::Accuracy;
@@ -16,7 +18,9 @@ use bitsim::suite::record::{metric, Measurement, Results, RunMeta};
 use bitsim::suite::runner::{weight_seed, CELL_METRICS};
 use bitsim::suite::spec::{self, Dist, WorkloadKind, DEFAULT_SUITE};
 use bitsim::suite::{run_suite, RunOptions, Suite, Toolkit};
-use bitsim::variants::{MatmulVariant, Shape};
+use bitsim::variants::{
+    Family, MatmulVariant, OperandSpec, ScaleAxis, Shape, VariantInfo, WeightStorage,
+};
 use bitsim::workload::gen::Distribution;
 use bitsim::workload::Matrix;
 
@@ -25,7 +29,7 @@ use bitsim::workload::Matrix;
 /// A fake variant: rounds both operands to multiples of `step` (0 = exact),
 /// multiplies in f64; counts its `emulate` calls; may raise a stop flag.
 struct Fake {
-    name: String,
+    name: &'static str,
     step: f64,
     calls: Arc<AtomicUsize>,
     stop_on_call: Option<(usize, Arc<AtomicBool>)>,
@@ -34,7 +38,8 @@ struct Fake {
 impl Fake {
     fn boxed(name: &str, step: f64) -> Box<dyn MatmulVariant> {
         Box::new(Fake {
-            name: name.into(),
+            // Registry names are static; a leaked test name stands in.
+            name: Box::leak(name.to_string().into_boxed_str()),
             step,
             calls: Arc::new(AtomicUsize::new(0)),
             stop_on_call: None,
@@ -50,33 +55,29 @@ impl Fake {
 }
 
 impl MatmulVariant for Fake {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn description(&self) -> &str {
-        "fake"
-    }
-    fn weight_format(&self) -> String {
-        "w".into()
-    }
-    fn act_format(&self) -> String {
-        "a".into()
-    }
-    fn accumulator(&self) -> String {
-        "f64".into()
-    }
-    fn element_formats(&self) -> Vec<String> {
-        if self.step == 0.0 {
-            vec![]
+    fn info(&self) -> VariantInfo {
+        // Quantized fakes store e2m1 weights with an f32 scale per row.
+        let e2m1 = OperandSpec::AbsMax {
+            element: ElementFormat::Float(E2M1),
+            axis: ScaleAxis::PerRow,
+        };
+        let (formats, storage) = if self.step == 0.0 {
+            (vec![], WeightStorage::Operand(OperandSpec::F64))
         } else {
-            vec!["e2m1".into()]
-        }
-    }
-    fn bits_per_weight(&self, k: usize) -> f64 {
-        if self.step == 0.0 {
-            64.0
-        } else {
-            4.0 + 16.0 / k as f64
+            (
+                vec![ElementFormat::Float(E2M1)],
+                WeightStorage::Operand(e2m1),
+            )
+        };
+        VariantInfo {
+            name: self.name,
+            family: Family::Quant,
+            description: "fake",
+            weight_desc: "w".into(),
+            act_desc: "a".into(),
+            accumulator: "f64".into(),
+            formats,
+            storage,
         }
     }
     fn quantize_weights(&self, w: &Matrix) -> Matrix {
@@ -609,10 +610,11 @@ fn every_cell_gets_every_metric() {
         get("matmul/q8", "2x8x3", metric::ENERGY_PJ_PER_MAC),
         116.0 / 48.0
     );
-    assert_eq!(get("matmul/q8", "2x8x3", metric::BITS_PER_WEIGHT), 6.0);
+    // 4-bit elements and one 32-bit scale per row of k.
+    assert_eq!(get("matmul/q8", "2x8x3", metric::BITS_PER_WEIGHT), 8.0);
     assert_eq!(
         get("matmul/q8", "1x5x4", metric::BITS_PER_WEIGHT),
-        4.0 + 16.0 / 5.0
+        4.0 + 32.0 / 5.0
     );
 
     // The weights of the "g" workload are drawn with the derived weight seed.
@@ -714,7 +716,7 @@ fn resume_skips_done_cells() {
                 _ => 0.0,
             };
             Box::new(Fake {
-                name: v.name().into(),
+                name: v.name(),
                 step,
                 calls: c.clone(),
                 stop_on_call: None,
@@ -766,7 +768,7 @@ fn stop_keeps_completed_cells_and_resume_finishes() {
     let stop = Arc::new(AtomicBool::new(false));
     let mut reg = registry();
     reg[2] = Box::new(Fake {
-        name: "matmul/q2".into(),
+        name: "matmul/q2",
         step: 0.5,
         calls: Arc::new(AtomicUsize::new(0)),
         stop_on_call: Some((2, stop.clone())),

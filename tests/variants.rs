@@ -173,31 +173,32 @@ fn entries_are_valid_and_self_describing() {
             "{}",
             v.name
         );
-        for e in v.element_formats() {
+        for e in v.info().format_names() {
             assert!(
                 matches!(parse(&e), Ok(Format::Element(_))),
                 "{}: '{e}' is not an element format",
                 v.name
             );
         }
+        let info = v.info();
         assert!(
-            !v.weight_format().is_empty()
-                && !v.act_format().is_empty()
-                && !v.accumulator().is_empty()
+            !info.weight_desc.is_empty()
+                && !info.act_desc.is_empty()
+                && !info.accumulator.is_empty()
         );
     }
-    assert!(variant("matmul/f64").element_formats().is_empty());
+    assert!(variant("matmul/f64").info().format_names().is_empty());
     assert_eq!(
-        variant("matmul/w4a8-int").element_formats(),
+        variant("matmul/w4a8-int").info().format_names(),
         ["int4", "int8"]
     );
     assert_eq!(
-        variant("matmul/w1.58a8-ternary").element_formats(),
+        variant("matmul/w1.58a8-ternary").info().format_names(),
         ["ternary", "int8"]
     );
-    assert_eq!(variant("matmul/mxfp4").element_formats(), ["e2m1"]);
+    assert_eq!(variant("matmul/mxfp4").info().format_names(), ["e2m1"]);
     assert_eq!(
-        variant("matmul/wfp4-abf16").element_formats(),
+        variant("matmul/wfp4-abf16").info().format_names(),
         ["e2m1", "bf16"]
     );
 }

@@ -256,11 +256,17 @@ fn registered_and_self_describing() {
         assert!(!v.description.contains('\n'));
     }
     assert_eq!(
-        variant("matmul/fp8-e4m3-chunk128").accumulator(),
+        variant("matmul/fp8-e4m3-chunk128").info().accumulator,
         "e8m13 rtz, chunk 128 → f32"
     );
-    assert_eq!(variant("matmul/w8a8-int16-sat").element_formats(), ["int8"]);
-    assert_eq!(variant("matmul/fp16-acc-fp16").element_formats(), ["fp16"]);
+    assert_eq!(
+        variant("matmul/w8a8-int16-sat").info().format_names(),
+        ["int8"]
+    );
+    assert_eq!(
+        variant("matmul/fp16-acc-fp16").info().format_names(),
+        ["fp16"]
+    );
 }
 
 fn ops(v: &dyn MatmulVariant, shape: Shape) -> std::collections::BTreeMap<OpKind, f64> {

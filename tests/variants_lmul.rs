@@ -101,8 +101,8 @@ fn variants_are_registered() {
     for n in NAMES {
         assert!(names.iter().any(|x| x == n), "{n} missing");
         let v = find(n).unwrap();
-        assert!(!v.description().is_empty());
-        assert_eq!(v.accumulator(), "f32 sequential");
+        assert!(!v.info().description.is_empty());
+        assert_eq!(v.info().accumulator, "f32 sequential");
     }
 }
 

@@ -19,13 +19,18 @@ pub enum VariantsCommand {
     List(ListArgs),
 }
 
-/// Arguments of `variants list` (none).
+/// Arguments of `variants list`.
 #[derive(Debug, Clone, Args)]
-pub struct ListArgs {}
+pub struct ListArgs {
+    /// Print a Markdown table (the README's variant table is this output)
+    #[arg(long)]
+    pub markdown: bool,
+}
 
 /// Runs a `variants` subcommand.
 pub fn run(cmd: VariantsCommand, out: &mut dyn Write) -> CliResult {
     match cmd {
+        VariantsCommand::List(a) if a.markdown => markdown(&registry(), out),
         VariantsCommand::List(_) => list(&registry(), out),
     }
 }
@@ -41,14 +46,40 @@ pub fn list(variants: &[Box<dyn MatmulVariant>], out: &mut dyn Write) -> CliResu
         "description".into(),
     ]];
     for v in variants {
+        let info = v.info();
         rows.push(vec![
-            v.name().to_string(),
-            v.weight_format(),
-            v.act_format(),
-            v.accumulator(),
-            num(v.bits_per_weight(LIST_K)),
-            v.description().to_string(),
+            info.name.to_string(),
+            info.weight_desc.clone(),
+            info.act_desc.clone(),
+            info.accumulator.clone(),
+            num(info.bits_per_weight(LIST_K)),
+            info.description.to_string(),
         ]);
     }
     table(out, &rows).map_err(stdout_error)
+}
+
+/// Prints the variant table as Markdown: family, formats, accumulator,
+/// bits per weight and description of every variant, registry order.
+pub fn markdown(variants: &[Box<dyn MatmulVariant>], out: &mut dyn Write) -> CliResult {
+    // A `|` inside a cell would end it.
+    let cell = |s: &str| s.replace('|', "\\|");
+    let mut text = format!(
+        "| variant | family | weights | activations | accumulator | bits/weight (k={LIST_K}) | models |\n\
+         |---|---|---|---|---|---|---|\n"
+    );
+    for v in variants {
+        let info = v.info();
+        text.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            info.name,
+            info.family.name(),
+            cell(&info.weight_desc),
+            cell(&info.act_desc),
+            cell(&info.accumulator),
+            num(info.bits_per_weight(LIST_K)),
+            cell(info.description),
+        ));
+    }
+    out.write_all(text.as_bytes()).map_err(stdout_error)
 }

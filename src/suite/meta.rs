@@ -4,7 +4,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::record::{NumberLine, VariantInfo};
-use crate::formats::{self, ElementFormat, Format};
+use crate::formats::ElementFormat;
+use crate::variants::info::format_name;
 use crate::variants::MatmulVariant;
 
 /// The bitsim version.
@@ -88,27 +89,24 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// What the report shows about a variant.
 pub fn variant_info(v: &dyn MatmulVariant) -> VariantInfo {
+    let info = v.info();
     VariantInfo {
-        name: v.name().to_string(),
-        description: v.description().to_string(),
-        weight_format: v.weight_format(),
-        act_format: v.act_format(),
-        accumulator: v.accumulator(),
-        formats: v.element_formats(),
+        name: info.name.to_string(),
+        description: info.description.to_string(),
+        formats: info.format_names(),
+        weight_format: info.weight_desc,
+        act_format: info.act_desc,
+        accumulator: info.accumulator,
     }
 }
 
 /// Widest element format whose codes are enumerated for a number line.
 pub const NUMBER_LINE_MAX_BITS: u32 = 16;
 
-/// The non-negative finite values of an element format (a block format: of
-/// its element format), ascending, without duplicates (`-0` counts as `0`);
-/// `None` for names that do not parse or formats wider than 16 bits.
-pub fn number_line(name: &str) -> Option<NumberLine> {
-    let e: ElementFormat = match formats::parse(name).ok()? {
-        Format::Element(e) => e,
-        Format::Block(b) => b.element,
-    };
+/// The non-negative finite values of an element format, ascending, without
+/// duplicates (`-0` counts as `0`), named as the report names it
+/// ([`format_name`]); `None` for formats wider than 16 bits.
+pub fn number_line(e: &ElementFormat) -> Option<NumberLine> {
     let bits = e.bits();
     if bits > NUMBER_LINE_MAX_BITS {
         return None;
@@ -121,27 +119,28 @@ pub fn number_line(name: &str) -> Option<NumberLine> {
     values.sort_by(f64::total_cmp);
     values.dedup();
     Some(NumberLine {
-        format: name.to_string(),
+        format: format_name(e),
         values,
     })
 }
 
 /// Number lines of every element format the variants use, first-use order, each once.
 pub fn number_lines(variants: &[&dyn MatmulVariant]) -> Vec<NumberLine> {
-    let mut names: Vec<String> = Vec::new();
+    let mut formats: Vec<ElementFormat> = Vec::new();
     for v in variants {
-        for f in v.element_formats() {
-            if !names.contains(&f) {
-                names.push(f);
+        for f in v.info().formats {
+            if !formats.iter().any(|x| format_name(x) == format_name(&f)) {
+                formats.push(f);
             }
         }
     }
-    names.iter().filter_map(|n| number_line(n)).collect()
+    formats.iter().filter_map(number_line).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::{self, Format};
     use std::time::Duration;
 
     #[test]
@@ -157,12 +156,17 @@ mod tests {
 
     #[test]
     fn e2m1_number_line() {
-        let l = number_line("e2m1").expect("e2m1");
+        let elem = |name: &str| match formats::parse(name).expect(name) {
+            Format::Element(e) => e,
+            Format::Block(b) => b.element,
+        };
+        let l = number_line(&elem("e2m1")).expect("e2m1");
+        assert_eq!(l.format, "e2m1");
         assert_eq!(l.values, [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]);
-        // A block format contributes its element format's values.
-        assert_eq!(number_line("mxfp4").expect("mxfp4").values, l.values);
-        assert_eq!(number_line("int4").expect("int4").values.len(), 8);
-        assert!(number_line("f32").is_none());
-        assert!(number_line("nonsense").is_none());
+        // A block format's element format has the same values.
+        assert_eq!(number_line(&elem("mxfp4")).expect("mxfp4").values, l.values);
+        let int4 = number_line(&elem("int4")).expect("int4");
+        assert_eq!((int4.format.as_str(), int4.values.len()), ("int4", 8));
+        assert!(number_line(&elem("f32")).is_none());
     }
 }

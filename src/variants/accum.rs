@@ -13,13 +13,12 @@
 //! The sums run on [`FastSum`] where the spec has a fast path (all entries
 //! here), else on the general [`Accumulator`]; tests compare the two.
 //!
-//! | name | weights | activations | accumulator (spec) | models |
-//! |---|---|---|---|---|
-//! | `matmul/fp8-e4m3-acc-e8m13` | E4M3 per-tensor absmax | same | `acc=e8m13:rtz` (14 significant bits, truncating adds), k order | an FP8 tensor core whose accumulator keeps ~14 bits and truncates (the behaviour DeepSeek-V3 reports for H800 FP8 GEMMs), over the whole K |
-//! | `matmul/fp8-e4m3-chunk128` | E4M3 per-tensor absmax | same | `acc=e8m13:rtz,order=chunk:128` | the same tensor core with DeepSeek-V3's fix: every 128 products the partial sum is promoted into an f32 register (CUDA cores) |
-//! | `matmul/fp16-acc-fp16` | fp16 (RNE cast) | fp16 (RNE cast) | `acc=fp16` (RNE adds), k order | an fp16 MAC with an fp16 accumulator (HGEMM with half accumulation) |
-//! | `matmul/w8a8-int16-sat` | int8 per-channel absmax | int8 per-token absmax | `acc=int16:sat`, k order | an int8 MAC array with 16-bit saturating accumulators (narrow DSP/NPU accumulators) |
-//! | `matmul/fp8-e4m3-exact` | E4M3 per-tensor absmax | same | `acc=exact` (Kulisch, rounded once to f32) | an exact-dot-product unit: a fixed-point register as wide as the product range, one rounding at the end |
+//! Each entry's accumulator spec (`acc=e8m13:rtz`, `acc=e8m13:rtz,order=chunk:128`,
+//! `acc=fp16`, `acc=int16:sat`, `acc=exact`) is in [`entries`]; what it models
+//! is its description (`bitsim variants list --markdown`). The E4M3
+//! accumulators model an FP8 tensor core that keeps ~14 bits and truncates
+//! (the behaviour DeepSeek-V3 reports for H800 FP8 GEMMs), with and without
+//! DeepSeek-V3's promotion into f32 every 128 products.
 //!
 //! Costs (see [`AccumMatmul`]'s `cost`): per MAC one multiply of the element
 //! format and one add of the register (`FpAdd` of its format, `IntAdd` of its
@@ -27,12 +26,13 @@
 //! bits); per output and chunk one f32 add for chunked orders; one f32
 //! multiply per output and scaled operand. Bytes as [`super::QuantMatmul`].
 
+use super::info::{format_union, Family, VariantInfo, WeightStorage};
 use super::operand::{OperandSpec, ScaleAxis, Values};
-use super::quant_matmul::{element_union, int_absmax, traffic};
+use super::quant_matmul::{int_absmax, traffic};
 use super::{MatmulVariant, Shape};
 use crate::arith::accum::{fast::FastSum, Acc, AccumSpec, Accumulate, Accumulator, Order};
 use crate::formats::parse::{E4M3, FP16};
-use crate::formats::{ElementFormat, MiniFloat};
+use crate::formats::ElementFormat;
 use crate::hw::cost::{Cost, OpKind};
 use crate::tensor::Matrix;
 use rayon::prelude::*;
@@ -80,32 +80,17 @@ impl AccumMatmul {
 }
 
 impl MatmulVariant for AccumMatmul {
-    fn name(&self) -> &str {
-        self.name
-    }
-
-    fn description(&self) -> &str {
-        self.description
-    }
-
-    fn weight_format(&self) -> String {
-        self.weight.describe("channel")
-    }
-
-    fn act_format(&self) -> String {
-        self.act.describe("token")
-    }
-
-    fn accumulator(&self) -> String {
-        self.accum.describe()
-    }
-
-    fn element_formats(&self) -> Vec<String> {
-        element_union(&self.weight, &self.act)
-    }
-
-    fn bits_per_weight(&self, k: usize) -> f64 {
-        self.weight.bits_per_element(k)
+    fn info(&self) -> VariantInfo {
+        VariantInfo {
+            name: self.name,
+            family: Family::Accumulator,
+            description: self.description,
+            weight_desc: self.weight.describe("channel"),
+            act_desc: self.act.describe("token"),
+            accumulator: self.accum.describe(),
+            formats: format_union(&self.weight, &self.act),
+            storage: WeightStorage::Operand(self.weight),
+        }
     }
 
     fn quantize_weights(&self, w: &Matrix) -> Matrix {
@@ -231,13 +216,6 @@ fn spec(s: &str) -> AccumSpec {
         .unwrap_or_else(|e| panic!("registry accumulator spec {s}: {e}"))
 }
 
-fn fp_mul(f: &MiniFloat) -> OpKind {
-    OpKind::FpMul {
-        ebits: f.ebits,
-        mbits: f.mbits,
-    }
-}
-
 /// The variants of this family, in display order.
 pub fn all() -> Vec<Box<dyn MatmulVariant>> {
     entries()
@@ -258,7 +236,7 @@ pub fn entries() -> Vec<AccumMatmul> {
         weight: e4m3,
         act: e4m3,
         accum: Accumulator::for_operands(spec(s), &E4M3, &E4M3),
-        mul: fp_mul(&E4M3),
+        mul: OpKind::mul_of(&ElementFormat::Float(E4M3)),
     };
     vec![
         fp8(
@@ -277,7 +255,7 @@ pub fn entries() -> Vec<AccumMatmul> {
             weight: OperandSpec::Cast(FP16),
             act: OperandSpec::Cast(FP16),
             accum: Accumulator::new(spec("acc=fp16")),
-            mul: fp_mul(&FP16),
+            mul: OpKind::mul_of(&ElementFormat::Float(FP16)),
         },
         AccumMatmul {
             name: "matmul/w8a8-int16-sat",

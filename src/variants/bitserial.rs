@@ -25,12 +25,14 @@
 //! [`super::QuantMatmul`] counts them (compulsory DRAM traffic, 16 × 16
 //! output-stationary SRAM tiles).
 
+use super::info::{Family, VariantInfo, WeightStorage};
 use super::kernel;
 use super::operand::{OperandSpec, ScaleAxis};
 use super::quant_matmul::{int_absmax, traffic};
 use super::{MatmulVariant, Shape};
 use crate::arith::bitserial::datatypes::{self, GROUP};
 use crate::arith::bitserial::PeConfig;
+use crate::formats::{ElementFormat, IntFormat, IntKind};
 use crate::hw::cost::{Cost, OpKind};
 use crate::tensor::Matrix;
 use crate::tensor::{QOperand, Values};
@@ -126,47 +128,48 @@ impl BitSerialMatmul {
 }
 
 impl MatmulVariant for BitSerialMatmul {
-    fn name(&self) -> &str {
-        self.name
-    }
-
-    fn description(&self) -> &str {
-        self.description
-    }
-
-    fn weight_format(&self) -> String {
-        match self.weights {
-            SerialWeights::Bitmod(b) => {
-                format!("bitmod{b} g{GROUP} (ER±/EA± per group, fp16 scale)")
+    fn info(&self) -> VariantInfo {
+        let int = |bits| {
+            ElementFormat::Int(IntFormat {
+                kind: IntKind::Signed {
+                    bits,
+                    symmetric: false,
+                },
+            })
+        };
+        let (weight_desc, formats, storage) = match self.weights {
+            SerialWeights::Bitmod(b) => (
+                format!("bitmod{b} g{GROUP} (ER±/EA± per group, fp16 scale)"),
+                // BitMoD values are not in the format grammar: only int8 is.
+                vec![int(8)],
+                WeightStorage::Fixed(datatypes::bits_per_weight(b, GROUP)),
+            ),
+            SerialWeights::Int(b) => {
+                let spec = Self::int_spec(b);
+                let formats = if b == 8 {
+                    vec![int(8)]
+                } else {
+                    vec![int(b), int(8)]
+                };
+                (
+                    spec.describe("channel"),
+                    formats,
+                    WeightStorage::Operand(spec),
+                )
             }
-            SerialWeights::Int(b) => Self::int_spec(b).describe("channel"),
-        }
-    }
-
-    fn act_format(&self) -> String {
-        act_spec().describe("token")
-    }
-
-    fn accumulator(&self) -> String {
-        match self.group() {
-            0 => "int32".into(),
-            g => format!("int32 per {g}-group, f32 across groups"),
-        }
-    }
-
-    fn element_formats(&self) -> Vec<String> {
-        match self.weights {
-            // BitMoD values are not in the format grammar: only int8 is.
-            SerialWeights::Bitmod(_) => vec!["int8".into()],
-            SerialWeights::Int(4) => vec!["int4".into(), "int8".into()],
-            SerialWeights::Int(b) => vec![format!("int{b}")],
-        }
-    }
-
-    fn bits_per_weight(&self, k: usize) -> f64 {
-        match self.weights {
-            SerialWeights::Bitmod(b) => datatypes::bits_per_weight(b, GROUP),
-            SerialWeights::Int(b) => Self::int_spec(b).bits_per_element(k),
+        };
+        VariantInfo {
+            name: self.name,
+            family: Family::BitSerial,
+            description: self.description,
+            weight_desc,
+            act_desc: act_spec().describe("token"),
+            accumulator: match self.group() {
+                0 => "int32".into(),
+                g => format!("int32 per {g}-group, f32 across groups"),
+            },
+            formats,
+            storage,
         }
     }
 

@@ -29,6 +29,7 @@
 
 use std::sync::Arc;
 
+use super::info::{Family, VariantInfo};
 use super::operand::{OperandSpec, ScaleAxis};
 use super::quant_matmul::{Datapath, QuantMatmul};
 use super::{MatmulVariant, Shape};
@@ -102,32 +103,12 @@ impl LmulMatmul {
 }
 
 impl MatmulVariant for LmulMatmul {
-    fn name(&self) -> &str {
-        self.spec.name
-    }
-
-    fn description(&self) -> &str {
-        self.spec.description
-    }
-
-    fn weight_format(&self) -> String {
-        self.spec.weight_format()
-    }
-
-    fn act_format(&self) -> String {
-        self.spec.act_format()
-    }
-
-    fn accumulator(&self) -> String {
-        self.acc.describe()
-    }
-
-    fn element_formats(&self) -> Vec<String> {
-        self.spec.element_formats()
-    }
-
-    fn bits_per_weight(&self, k: usize) -> f64 {
-        self.spec.bits_per_weight(k)
+    fn info(&self) -> VariantInfo {
+        VariantInfo {
+            family: Family::Lmul,
+            accumulator: self.acc.describe(),
+            ..self.spec.info()
+        }
     }
 
     fn quantize_weights(&self, w: &Matrix) -> Matrix {

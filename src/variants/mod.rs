@@ -8,32 +8,22 @@ pub use crate::tensor::Shape;
 
 pub mod accum;
 pub mod bitserial;
+pub mod info;
 pub mod kernel;
 pub mod lmul;
 pub mod operand;
 pub mod quant_matmul;
 pub mod registry;
 
+pub use info::{Family, VariantInfo, WeightStorage};
 pub use operand::{OperandSpec, ScaleAxis};
 pub use quant_matmul::{Datapath, QuantMatmul};
 
-/// One way to compute a matmul.
+/// One way to compute a matmul: what it is ([`VariantInfo`]), its
+/// bit-exact emulation, its cost in counts, and optionally a native kernel.
 pub trait MatmulVariant: Send + Sync {
-    /// Registry name, e.g. `matmul/w8a8-int`.
-    fn name(&self) -> &str;
-    /// One-line description.
-    fn description(&self) -> &str;
-    /// Weight format with its scaling, e.g. `int4 g128 (f32 scale)`.
-    fn weight_format(&self) -> String;
-    /// Activation format with its scaling.
-    fn act_format(&self) -> String;
-    /// Accumulator, e.g. `int32`, `f32`.
-    fn accumulator(&self) -> String;
-    /// Element formats the variant uses (names in the format grammar, e.g. `["int4", "int8"]`),
-    /// for the report's number lines; empty for f64/f32 references.
-    fn element_formats(&self) -> Vec<String>;
-    /// Storage bits per weight including scale overhead, for reduction length `k`.
-    fn bits_per_weight(&self, k: usize) -> f64;
+    /// What the variant is: name, family, formats, accumulator, storage.
+    fn info(&self) -> VariantInfo;
     /// The weights after quantization and dequantization (for weight-error metrics).
     fn quantize_weights(&self, w: &Matrix) -> Matrix;
     /// The product as the modelled hardware computes it, bit-exactly; `m × n`.
@@ -41,6 +31,31 @@ pub trait MatmulVariant: Send + Sync {
     fn emulate(&self, a: &Matrix, w: &Matrix, seed: u64) -> Vec<f64>;
     /// Operation and byte counts for a shape.
     fn cost(&self, shape: Shape) -> Cost;
+    /// A native kernel that computes exactly the bits of [`Self::emulate`] on
+    /// this CPU, prepared for use; `None` where the variant has none.
+    fn native(&self) -> Option<Box<dyn NativeMatmul>> {
+        None
+    }
+
+    /// Registry name (shorthand for `info().name`).
+    fn name(&self) -> &'static str {
+        self.info().name
+    }
+    /// Storage bits per weight for reduction length `k` (shorthand for
+    /// `info().bits_per_weight(k)`).
+    fn bits_per_weight(&self, k: usize) -> f64 {
+        self.info().bits_per_weight(k)
+    }
+}
+
+/// A native kernel of a variant: packs the weights once, then multiplies
+/// activations by them, returning exactly the bits of the variant's
+/// emulation (`m × n`, row-major).
+pub trait NativeMatmul: Send + Sync {
+    /// Packs `w` (`n × k`) into the kernel's layout (timed separately from the product).
+    fn pack_weights(&mut self, w: &Matrix);
+    /// `a · wᵀ` for the packed weights; `a` is `m × k`.
+    fn matmul(&self, a: &Matrix) -> Vec<f64>;
 }
 
 /// Every registered variant, in display order: the [`QuantMatmul`] entries

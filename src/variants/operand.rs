@@ -8,6 +8,7 @@
 //! row and group of `group` elements along K, applied to each group's partial
 //! sum) and optional *outer* scales (one per row, applied once per output).
 
+use super::info::format_name;
 use crate::formats::scaled::{self, Axis, Granularity, ScaleOptions};
 use crate::formats::{
     self, mx, BlockFormat, ConvertOptions, ElementFormat, IntFormat, MiniFloat, Rounding,
@@ -158,7 +159,7 @@ impl OperandSpec {
             OperandSpec::F32 => "f32".into(),
             OperandSpec::Cast(f) => format!("{f}"),
             OperandSpec::AbsMax { element, axis: a } => {
-                format!("{} {} absmax (f32 scale)", elem_name(element), axis(a))
+                format!("{} {} absmax (f32 scale)", format_name(element), axis(a))
             }
             OperandSpec::AbsMean { element, axis: a } => {
                 format!("{element} {} absmean (f32 scale)", axis(a))
@@ -177,14 +178,14 @@ impl OperandSpec {
         }
     }
 
-    /// Element format names used (format grammar), for number lines.
-    pub fn element_names(&self) -> Vec<String> {
+    /// The element format, `None` for the f64/f32 references.
+    pub fn element(&self) -> Option<ElementFormat> {
         match self {
-            OperandSpec::F64 | OperandSpec::F32 => vec![],
-            OperandSpec::Cast(f) => vec![f.to_string()],
-            OperandSpec::AbsMax { element, .. } => vec![elem_name(element)],
-            OperandSpec::AbsMean { element, .. } => vec![element.to_string()],
-            OperandSpec::Block(b) => vec![elem_name(&b.element)],
+            OperandSpec::F64 | OperandSpec::F32 => None,
+            OperandSpec::Cast(f) => Some(ElementFormat::Float(*f)),
+            OperandSpec::AbsMax { element, .. } => Some(*element),
+            OperandSpec::AbsMean { element, .. } => Some(ElementFormat::Int(*element)),
+            OperandSpec::Block(b) => Some(b.element),
         }
     }
 
@@ -351,17 +352,6 @@ fn concat(parts: Vec<QOperand>) -> QOperand {
         }
     }
     q
-}
-
-/// The grammar name of an element format (symmetric int8 prints as `int8`).
-fn elem_name(e: &ElementFormat) -> String {
-    match e {
-        ElementFormat::Int(i) => match i.kind {
-            formats::IntKind::Signed { bits, .. } => format!("int{bits}"),
-            _ => i.to_string(),
-        },
-        ElementFormat::Float(f) => f.to_string(),
-    }
 }
 
 /// RNE cast of every element through the fast converter, back to exact f32.

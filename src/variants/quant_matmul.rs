@@ -2,6 +2,7 @@
 //! quantizer, an activation quantizer and a datapath. Every registered
 //! variant is one of these (see [`super::registry::all`]).
 
+use super::info::{format_union, Family, VariantInfo, WeightStorage};
 use super::kernel;
 use super::operand::{OperandSpec, ScaleAxis};
 use super::{MatmulVariant, Shape};
@@ -74,6 +75,19 @@ impl QuantMatmul {
         Ok(())
     }
 
+    /// The accumulator as the report describes it.
+    pub fn accumulator(&self) -> String {
+        let inner = match self.datapath {
+            Datapath::F64 => return "f64".into(),
+            Datapath::F32 => "f32",
+            Datapath::Int32 => "int32",
+        };
+        match (self.weight.inner_group(), self.act.inner_group()) {
+            (0, 0) => inner.into(),
+            (0, g) | (g, _) => format!("{inner} per {g}-group, f32 across groups"),
+        }
+    }
+
     fn out_width(&self) -> OutWidth {
         if self.datapath == Datapath::F64 {
             OutWidth::F64
@@ -106,40 +120,17 @@ fn scale_mul_op(spec: &OperandSpec) -> Option<OpKind> {
 }
 
 impl MatmulVariant for QuantMatmul {
-    fn name(&self) -> &str {
-        self.name
-    }
-
-    fn description(&self) -> &str {
-        self.description
-    }
-
-    fn weight_format(&self) -> String {
-        self.weight.describe("channel")
-    }
-
-    fn act_format(&self) -> String {
-        self.act.describe("token")
-    }
-
-    fn accumulator(&self) -> String {
-        let inner = match self.datapath {
-            Datapath::F64 => return "f64".into(),
-            Datapath::F32 => "f32",
-            Datapath::Int32 => "int32",
-        };
-        match (self.weight.inner_group(), self.act.inner_group()) {
-            (0, 0) => inner.into(),
-            (0, g) | (g, _) => format!("{inner} per {g}-group, f32 across groups"),
+    fn info(&self) -> VariantInfo {
+        VariantInfo {
+            name: self.name,
+            family: Family::Quant,
+            description: self.description,
+            weight_desc: self.weight.describe("channel"),
+            act_desc: self.act.describe("token"),
+            accumulator: self.accumulator(),
+            formats: format_union(&self.weight, &self.act),
+            storage: WeightStorage::Operand(self.weight),
         }
-    }
-
-    fn element_formats(&self) -> Vec<String> {
-        element_union(&self.weight, &self.act)
-    }
-
-    fn bits_per_weight(&self, k: usize) -> f64 {
-        self.weight.bits_per_element(k)
     }
 
     fn quantize_weights(&self, w: &Matrix) -> Matrix {
@@ -222,17 +213,6 @@ pub fn traffic(shape: Shape, w_bits: f64, a_bits: f64, out_bytes: f64) -> (f64, 
     let dram = w_bytes + a_bytes + o_bytes;
     let sram = a_bytes * n.div_ceil(16) as f64 + w_bytes * m.div_ceil(16) as f64 + o_bytes;
     (dram, sram)
-}
-
-/// The element format names of both operands, weights first, without repeats.
-pub fn element_union(weight: &OperandSpec, act: &OperandSpec) -> Vec<String> {
-    let mut v = weight.element_names();
-    for e in act.element_names() {
-        if !v.contains(&e) {
-            v.push(e);
-        }
-    }
-    v
 }
 
 /// Shorthand for registry entries: symmetric absmax integer quantizer.
