@@ -22,6 +22,8 @@
 //! Ground modules may use each other. The native-kernel, attention and model
 //! layers will sit between `hw`/`workload`/`metrics` and `suite`.
 
+#![warn(missing_docs)]
+
 pub mod arith;
 pub mod atomic_file;
 pub mod cli;

@@ -220,7 +220,7 @@ source = "Horowitz 2014"
 
 #[test]
 fn ecoformer_worked_check() {
-    // SPEC-NOTES §4: 3.7 pJ x 0.54 G mults + 0.9 pJ x 0.56 G adds ~ 2.5e9 pJ.
+    // EcoFormer's energy script (E = 3.7 pJ x mults + 0.9 pJ x adds): 3.7 pJ x 0.54 G mults + 0.9 pJ x 0.56 G adds ~ 2.5e9 pJ.
     let mut cost = Cost::default();
     cost.add(OpKind::F32_MUL, 0.54e9);
     cost.add(OpKind::F32_ADD, 0.56e9);

@@ -16,7 +16,7 @@
 //! conversions are compared bit for bit. For arithmetic, which NaN operand
 //! propagates is SoftFloat's business, so NaN results are compared as "both NaN".
 //!
-//! Never used for bf16 (SPEC-NOTES: softfloat-wrapper's BF16 truncates).
+//! Never used for bf16 (softfloat-wrapper's BF16 conversion truncates).
 #![cfg(feature = "softfloat")]
 
 use bitsim::formats::parse::{F32, FP16};

@@ -1,5 +1,5 @@
-//! Every number of the format tables (SPEC-NOTES §1: OCP OFP8 v1.0, OCP MX v1.0,
-//! ml_dtypes variants) and the conversion rules written beside them, checked
+//! Every number of the format tables (OCP OFP8 v1.0, OCP MX v1.0,
+//! the ml_dtypes variants) and the conversion rules written beside them, checked
 //! against values derived by hand from the definitions, never from the code.
 
 use bitsim::formats::parse::parse_element;

@@ -8,9 +8,8 @@ use serde_json::{json, Value};
 
 use super::common::{binary, hex, num, parse_format, parse_uint, stdout_error, table};
 use super::common::{CliError, CliResult, ConvertArgs};
-use crate::arith::float::FloatUnit;
-use crate::arith::lmul::{self, Semantics};
-use crate::formats::{ConvertOptions, ElementFormat, Exp0, Format, MiniFloat};
+use crate::arith::float::explain::{exact_decimal, explain, FloatOp, UnitKind};
+use crate::formats::{ConvertOptions, ElementFormat, Format, MiniFloat};
 
 /// Arguments of `arith`.
 #[derive(Debug, Clone, Args)]
@@ -50,51 +49,6 @@ pub struct ArithArgs {
     /// Set when `--help` follows the operands (clap only sees it before them).
     #[arg(skip)]
     pub help: bool,
-}
-
-/// The operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Add,
-    Sub,
-    Mul,
-    Fma,
-}
-
-impl Op {
-    fn name(self) -> &'static str {
-        match self {
-            Op::Add => "add",
-            Op::Sub => "sub",
-            Op::Mul => "mul",
-            Op::Fma => "fma",
-        }
-    }
-
-    fn arity(self) -> usize {
-        if self == Op::Fma {
-            3
-        } else {
-            2
-        }
-    }
-}
-
-/// The arithmetic units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Unit {
-    Ieee,
-    Lmul(Semantics),
-}
-
-impl Unit {
-    fn name(self) -> &'static str {
-        match self {
-            Unit::Ieee => "ieee",
-            Unit::Lmul(Semantics::Carry) => "lmul-carry",
-            Unit::Lmul(Semantics::Literal) => "lmul-literal",
-        }
-    }
 }
 
 /// One operand as given and as a code.
@@ -165,29 +119,22 @@ fn split_flags(args: &mut ArithArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn parse_op(s: &str) -> Result<Op, CliError> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "add" => Ok(Op::Add),
-        "sub" => Ok(Op::Sub),
-        "mul" => Ok(Op::Mul),
-        "fma" => Ok(Op::Fma),
-        _ => Err(CliError::new(
+fn parse_op(s: &str) -> Result<FloatOp, CliError> {
+    FloatOp::from_name(&s.trim().to_ascii_lowercase()).ok_or_else(|| {
+        CliError::new(
             format!("operation '{s}'"),
             "unknown operation (expected add, sub, mul or fma)",
-        )),
-    }
+        )
+    })
 }
 
-fn parse_unit(s: &str) -> Result<Unit, CliError> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "ieee" => Ok(Unit::Ieee),
-        "lmul-carry" => Ok(Unit::Lmul(Semantics::Carry)),
-        "lmul-literal" => Ok(Unit::Lmul(Semantics::Literal)),
-        _ => Err(CliError::new(
+fn parse_unit(s: &str) -> Result<UnitKind, CliError> {
+    UnitKind::from_name(&s.trim().to_ascii_lowercase()).ok_or_else(|| {
+        CliError::new(
             format!("--unit {s}"),
             "unknown unit (expected ieee, lmul-carry or lmul-literal)",
-        )),
-    }
+        )
+    })
 }
 
 fn float_format(s: &str) -> Result<MiniFloat, CliError> {
@@ -258,57 +205,19 @@ fn same_bits_value(v: f64, x: f64) -> bool {
     v == x && v.is_sign_negative() == x.is_sign_negative()
 }
 
-/// TwoSum (Knuth): the rounding error of `x + y` in f64.
-fn two_sum_err(x: f64, y: f64) -> f64 {
-    let s = x + y;
-    let bb = s - x;
-    (x - (s - bb)) + (y - bb)
-}
-
-/// The exact result as an f64 and whether it is exact. Every product of two
-/// codes (≤ 24 significand bits) is exact in f64; sums are checked with TwoSum.
-fn exact_result(op: Op, v: &[f64]) -> (f64, bool) {
-    let sum = |x: f64, y: f64| {
-        let s = x + y;
-        (s, !s.is_finite() || two_sum_err(x, y) == 0.0)
-    };
-    match op {
-        Op::Add => sum(v[0], v[1]),
-        Op::Sub => sum(v[0], -v[1]),
-        Op::Mul => (v[0] * v[1], true),
-        Op::Fma => sum(v[0] * v[1], v[2]),
-    }
-}
-
-/// One ulp of `f` in the binade of `x` (subnormal/lowest binade: the smallest step).
-fn ulp(f: &MiniFloat, x: f64) -> f64 {
-    let emin = match f.exp0 {
-        Exp0::Normal => -f.bias,
-        _ => 1 - f.bias,
-    };
-    let e = if x == 0.0 || !x.is_finite() {
-        emin
-    } else {
-        (x.abs().to_bits() >> 52) as i32 - 1023
-    };
-    let e = if x.abs() < f64::MIN_POSITIVE { emin } else { e };
-    crate::formats::exp2i(e.max(emin) - f.mbits as i32)
-}
-
-/// Sign, exponent and mantissa fields of a code, in binary.
+/// Sign, exponent and mantissa fields of a code, in binary (`-` for an absent field).
 fn fields(f: &MiniFloat, code: u32) -> (String, String, String) {
-    let sign = if f.signed {
-        ((code >> (f.ebits + f.mbits)) & 1).to_string()
-    } else {
-        "-".into()
-    };
-    let e = binary((code >> f.mbits) & ((1 << f.ebits) - 1), f.ebits);
-    let m = if f.mbits == 0 {
-        "-".into()
-    } else {
-        binary(code & ((1 << f.mbits) - 1), f.mbits)
-    };
-    (sign, e, m)
+    let (sign, e, m) = f.fields(code);
+    (
+        sign.map_or("-".into(), |s| s.to_string()),
+        binary(e, f.ebits),
+        m.map_or("-".into(), |m| binary(m, f.mbits)),
+    )
+}
+
+/// The exact decimal expansion of a finite f64 (zeros and non-finite values as `num` prints them).
+fn decimal(x: f64) -> String {
+    exact_decimal(x).unwrap_or_else(|| num(x))
 }
 
 /// A number as JSON: finite values as numbers, otherwise `nan`, `inf`, `-inf`.
@@ -338,8 +247,8 @@ pub fn run(args: &ArithArgs, out: &mut dyn Write) -> CliResult {
     let unit = parse_unit(&args.unit)?;
     let opts = args.convert.options()?;
     args.convert.check(&ElementFormat::Float(f), &opts)?;
-    if let Unit::Lmul(_) = unit {
-        if op != Op::Mul {
+    if let UnitKind::Lmul(_) = unit {
+        if op != FloatOp::Mul {
             return Err(CliError::new(
                 format!("--unit {}", unit.name()),
                 format!(
@@ -373,35 +282,9 @@ pub fn run(args: &ArithArgs, out: &mut dyn Write) -> CliResult {
         .collect::<Result<Vec<_>, _>>()?;
     let c: Vec<u32> = ops.iter().map(|o| o.code).collect();
     let vals: Vec<f64> = c.iter().map(|&x| f.decode(x)).collect();
-    let result = match unit {
-        Unit::Ieee => {
-            let u = FloatUnit::new(&f, &opts).map_err(|e| CliError::new("options", e))?;
-            match op {
-                Op::Add => u.add(c[0], c[1], 0),
-                Op::Sub => u.sub(c[0], c[1], 0),
-                Op::Mul => u.mul(c[0], c[1], 0),
-                Op::Fma => u.fma(c[0], c[1], c[2], 0),
-            }
-        }
-        Unit::Lmul(sem) => lmul::lmul(&f, c[0], c[1], sem, &opts),
-    };
-    let rv = f.decode(result);
-    let (exact, is_exact) = exact_result(op, &vals);
-    let (abs, rel, ulps) = if rv.is_finite() && exact.is_finite() {
-        let abs = rv - exact;
-        let rel = if exact != 0.0 {
-            abs / exact.abs()
-        } else if abs == 0.0 {
-            0.0
-        } else {
-            f64::INFINITY
-        };
-        (abs, rel, abs / ulp(&f, exact))
-    } else if rv.is_nan() || exact.is_nan() || rv != exact {
-        (f64::NAN, f64::NAN, f64::NAN)
-    } else {
-        (0.0, 0.0, 0.0)
-    };
+    let x = explain(&f, op, unit, &c, &opts).map_err(|e| CliError::new("options", e))?;
+    let (result, rv, exact, is_exact) = (x.code, x.value, x.exact, x.exact_is_exact);
+    let (abs, rel, ulps) = (x.error_abs, x.error_rel, x.error_ulps);
     let overflow = f
         .resolve_overflow(opts.overflow)
         .map(|o| o.name())
@@ -436,7 +319,7 @@ pub fn run(args: &ArithArgs, out: &mut dyn Write) -> CliResult {
             "operands": operands,
             "exact": json_num(exact),
             "exact_is_exact": is_exact,
-            "exact_decimal": if is_exact { json!(exact_decimal(exact)) } else { Value::Null },
+            "exact_decimal": if is_exact { json!(decimal(exact)) } else { Value::Null },
             "result": json_num(rv),
             "result_bits": result,
             "result_hex": hex(result, f.bits()),
@@ -494,7 +377,7 @@ pub fn run(args: &ArithArgs, out: &mut dyn Write) -> CliResult {
     }
     let (s, e, m) = fields(&f, result);
     tail.push(if is_exact {
-        format!("exact result: {}", exact_decimal(exact))
+        format!("exact result: {}", decimal(exact))
     } else {
         format!(
             "exact result: {} (not an f64: shown rounded to f64)",
@@ -522,91 +405,4 @@ pub fn run(args: &ArithArgs, out: &mut dyn Write) -> CliResult {
         Ok(())
     })();
     res.map_err(stdout_error)
-}
-
-/// The exact decimal expansion of a finite f64 (every binary fraction has a
-/// finite one): `sig × 2^e` is `sig × 5^−e / 10^−e` for e < 0.
-fn exact_decimal(x: f64) -> String {
-    if !x.is_finite() || x == 0.0 {
-        return num(x);
-    }
-    let b = x.to_bits();
-    let ef = ((b >> 52) & 0x7ff) as i32;
-    let frac = b & ((1u64 << 52) - 1);
-    let (sig, e) = if ef == 0 {
-        (frac, -1074)
-    } else {
-        (frac | (1 << 52), ef - 1075)
-    };
-    // Little-endian base-10^9 limbs.
-    let mut limbs = vec![
-        (sig % 1_000_000_000) as u32,
-        (sig / 1_000_000_000 % 1_000_000_000) as u32,
-        (sig / 1_000_000_000_000_000_000) as u32,
-    ];
-    let mul = |limbs: &mut Vec<u32>, m: u64| {
-        let mut carry = 0u64;
-        for l in limbs.iter_mut() {
-            let v = *l as u64 * m + carry;
-            *l = (v % 1_000_000_000) as u32;
-            carry = v / 1_000_000_000;
-        }
-        while carry > 0 {
-            limbs.push((carry % 1_000_000_000) as u32);
-            carry /= 1_000_000_000;
-        }
-    };
-    for _ in 0..e.unsigned_abs() {
-        mul(&mut limbs, if e > 0 { 2 } else { 5 });
-    }
-    let mut digits = String::new();
-    for (i, l) in limbs.iter().rev().enumerate() {
-        if i == 0 {
-            digits.push_str(&l.to_string());
-        } else {
-            digits.push_str(&format!("{l:09}"));
-        }
-    }
-    let digits = digits.trim_start_matches('0').to_string();
-    let sign = if x < 0.0 { "-" } else { "" };
-    if e >= 0 {
-        return format!("{sign}{digits}");
-    }
-    let k = e.unsigned_abs() as usize;
-    let padded = if digits.len() <= k {
-        format!("{}{digits}", "0".repeat(k + 1 - digits.len()))
-    } else {
-        digits
-    };
-    let (int, fracd) = padded.split_at(padded.len() - k);
-    let fracd = fracd.trim_end_matches('0');
-    if fracd.is_empty() {
-        format!("{sign}{int}")
-    } else {
-        format!("{sign}{int}.{fracd}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::exact_decimal;
-
-    #[test]
-    fn exact_decimals() {
-        assert_eq!(exact_decimal(1.0), "1");
-        assert_eq!(exact_decimal(-2.25), "-2.25");
-        assert_eq!(
-            exact_decimal(0.1),
-            "0.1000000000000000055511151231257827021181583404541015625"
-        );
-        assert_eq!(exact_decimal(2f64.powi(-10)), "0.0009765625");
-        assert_eq!(exact_decimal(1e22), "10000000000000000000000");
-        assert_eq!(exact_decimal(2f64.powi(70)), "1180591620717411303424");
-        let tiny = exact_decimal(5e-324);
-        assert!(
-            tiny.starts_with("0.000") && tiny.ends_with("65625"),
-            "{tiny}"
-        );
-        assert_eq!(tiny.len(), 2 + 1074);
-    }
 }

@@ -159,6 +159,32 @@ pub(crate) fn split_f32(x: f32) -> Parts {
 }
 
 impl MiniFloat {
+    /// One ulp of the format in the binade of `x` (zero, non-finite, f64
+    /// subnormal and values below the format's lowest binade: its smallest step).
+    pub fn ulp_at(&self, x: f64) -> f64 {
+        let emin = match self.exp0 {
+            Exp0::Normal => -self.bias,
+            _ => 1 - self.bias,
+        };
+        // The binade from the bits, never from log2.
+        let e = if x == 0.0 || !x.is_finite() || x.abs() < f64::MIN_POSITIVE {
+            emin
+        } else {
+            (x.abs().to_bits() >> 52) as i32 - 1023
+        };
+        exp2i(e.max(emin) - self.mbits as i32)
+    }
+
+    /// The sign, exponent and mantissa fields of a code: the sign bit
+    /// (`None` for unsigned formats), the biased exponent field and the
+    /// mantissa field (`None` when the format has no mantissa bits).
+    pub fn fields(&self, code: u32) -> (Option<u32>, u32, Option<u32>) {
+        let sign = self.signed.then(|| (code >> (self.ebits + self.mbits)) & 1);
+        let e = (code >> self.mbits) & ((1 << self.ebits) - 1);
+        let m = (self.mbits != 0).then(|| code & ((1 << self.mbits) - 1));
+        (sign, e, m)
+    }
+
     /// Builds and validates a format.
     pub fn new(
         ebits: u32,

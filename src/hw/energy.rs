@@ -3,8 +3,8 @@
 //!
 //! A table lists energies for a few integer widths and floating-point
 //! formats, one SRAM access and one DRAM access. Other widths and formats are
-//! derived by rule from the nearest listed entry (SPEC-NOTES §4; Accelergy's
-//! Aladdin tables), and every derived number is reported in
+//! derived by rule from the nearest listed entry (Horowitz, ISSCC 2014;
+//! Accelergy's Aladdin tables; node factors from Stillmaker & Baas 2017), and every derived number is reported in
 //! [`EnergyBreakdown::scaled`]:
 //!
 //! - **int add** of `w` bits: ∝ `w`, from the listed width nearest to `w`

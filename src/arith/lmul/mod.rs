@@ -44,7 +44,7 @@ use crate::formats::minifloat::exp2i;
 use crate::formats::rounding::{round_up, sr_bits};
 use crate::formats::{Class, ConvertOptions, Exp0, FormatError, MiniFloat, Overflow, Rounding};
 
-/// The two readings of L-Mul (SPEC-NOTES §2).
+/// The two readings of L-Mul (Luo & Sun 2024, "Addition is All You Need").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Semantics {
     /// One integer addition of the exponent|mantissa fields minus the
