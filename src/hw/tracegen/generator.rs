@@ -160,40 +160,40 @@ pub(crate) trait Schedule {
     fn closed_form(p: &TraceParams, fast_bytes: u64) -> ClosedForm;
 }
 
-/// Declares [`Generator`] from one list of `Variant => Schedule` lines and
+/// Declares [`Generator`] from one list of `Arm => Schedule` lines and
 /// dispatches every per-generator method through it, so that a generator is
 /// named in one place.
 macro_rules! generators {
-    ($($(#[$doc:meta])* $variant:ident => $schedule:ty,)*) => {
+    ($($(#[$doc:meta])* $arm:ident => $schedule:ty,)*) => {
         /// An address generator: a matmul or attention loop structure whose
         /// load/store stream the cache simulator replays (not a matmul variant).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Generator {
-            $($(#[$doc])* $variant,)*
+            $($(#[$doc])* $arm,)*
         }
 
         impl Generator {
             /// Every generator, in the order help texts list them.
-            pub const ALL: &'static [Generator] = &[$(Generator::$variant),*];
+            pub const ALL: &'static [Generator] = &[$(Generator::$arm),*];
 
             /// Its name (`matmul/tiled`).
             pub fn name(self) -> &'static str {
                 match self {
-                    $(Generator::$variant => <$schedule as Schedule>::NAME,)*
+                    $(Generator::$arm => <$schedule as Schedule>::NAME,)*
                 }
             }
 
             /// The sizes it needs, with its symbol for each.
             fn dims_and_symbols(self) -> &'static [(Dim, &'static str)] {
                 match self {
-                    $(Generator::$variant => <$schedule as Schedule>::DIMS,)*
+                    $(Generator::$arm => <$schedule as Schedule>::DIMS,)*
                 }
             }
 
             /// Iterations of its loop nest with the sizes of `p`.
             fn work(self, p: &TraceParams) -> f64 {
                 match self {
-                    $(Generator::$variant => <$schedule as Schedule>::work(p),)*
+                    $(Generator::$arm => <$schedule as Schedule>::work(p),)*
                 }
             }
 
@@ -201,7 +201,7 @@ macro_rules! generators {
             /// chosen for `fast_bytes`; the sizes must have passed [`TraceParams::check`].
             pub(crate) fn trace<S: AccessSink>(self, p: &TraceParams, fast_bytes: u64, sink: &mut S) {
                 match self {
-                    $(Generator::$variant => <$schedule as Schedule>::trace(p, fast_bytes, sink),)*
+                    $(Generator::$arm => <$schedule as Schedule>::trace(p, fast_bytes, sink),)*
                 }
             }
 
@@ -209,7 +209,7 @@ macro_rules! generators {
             /// tiles chosen for `fast_bytes`; the sizes must have passed [`TraceParams::check`].
             pub(crate) fn closed_form(self, p: &TraceParams, fast_bytes: u64) -> ClosedForm {
                 match self {
-                    $(Generator::$variant => <$schedule as Schedule>::closed_form(p, fast_bytes),)*
+                    $(Generator::$arm => <$schedule as Schedule>::closed_form(p, fast_bytes),)*
                 }
             }
         }
