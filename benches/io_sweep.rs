@@ -1,10 +1,11 @@
 //! FlashAttention address trace (N = 4096, d = 128, f32) through one fully
 //! associative LRU cache of each of 8 sizes: generator plus simulator
-//! throughput, the workload of `bitsim io --variant attention/flash`.
+//! throughput, the workload of `bitsim io --generator attention/flash`.
 
-use bitsim::hw::iomodel::{simulate, CacheSpec};
+use bitsim::hw::io_sweep::{simulate, CacheSpec};
+use bitsim::hw::tiles::ElementSize;
 use bitsim::hw::trace::CountingSink;
-use bitsim::hw::tracegen::{generate, TraceParams};
+use bitsim::hw::tracegen::{generate, Generator, TraceParams};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 
@@ -12,12 +13,12 @@ const SIZES_KIB: [u64; 8] = [16, 32, 64, 128, 256, 512, 1024, 2048];
 
 fn params() -> TraceParams {
     TraceParams {
-        variant: "attention/flash".into(),
+        generator: Generator::AttentionFlash,
         m: 0,
         n: 4096,
         k: 0,
         d: 128,
-        format: None,
+        format: ElementSize::f32(),
         fast_bytes: None,
     }
 }

@@ -389,3 +389,61 @@ fn huge_accesses_and_caches_are_errors() {
     ]);
     assert_error(&o, "L1", "too many");
 }
+
+#[test]
+fn generator_and_its_old_name_variant_agree() {
+    let level = "L1:4KiB:4:64:lru";
+    let new = ok(&[
+        "cachesim",
+        "--level",
+        level,
+        "--generator",
+        "attention/flash",
+        "--n",
+        "64",
+        "--d",
+        "32",
+    ]);
+    let old = ok(&[
+        "cachesim",
+        "--level",
+        level,
+        "--variant",
+        "attention/flash",
+        "--n",
+        "64",
+        "--d",
+        "32",
+    ]);
+    assert_eq!(new, old);
+    // The first line keeps its wording whichever flag named the generator.
+    assert!(new.starts_with("hierarchy inline: "), "{new}");
+    assert!(new
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with("from variant attention/flash"));
+    let o = bitsim(&["cachesim", "--level", level, "--generator", "matmul/nope"]);
+    assert_error(&o, "--generator matmul/nope", "unknown generator");
+    let o = bitsim(&[
+        "cachesim",
+        "--level",
+        level,
+        "--generator",
+        "matmul/tiled",
+        "--m",
+        "0",
+    ]);
+    assert_error(&o, "--generator matmul/tiled", "--m must be at least 1");
+    // A bad format is named by its own flag.
+    let o = bitsim(&[
+        "cachesim",
+        "--level",
+        level,
+        "--generator",
+        "matmul/tiled",
+        "--format",
+        "e9m9",
+    ]);
+    assert_error(&o, "--format e9m9", "e9m9");
+}

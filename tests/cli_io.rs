@@ -208,3 +208,67 @@ fn sizes_beyond_the_model_are_errors() {
     ]);
     assert_error(&o, "--m", "too large");
 }
+
+/// `args` with the generator flag `--generator` replaced by its old name.
+fn with_old_flag(args: &[&'static str]) -> Vec<&'static str> {
+    args.iter()
+        .map(|&a| if a == "--generator" { "--variant" } else { a })
+        .collect()
+}
+
+#[test]
+fn generator_and_its_old_name_variant_agree() {
+    for args in [
+        &[
+            "io",
+            "--generator",
+            "matmul/tiled",
+            "--m",
+            "32",
+            "--n",
+            "48",
+            "--k",
+            "16",
+        ][..],
+        &[
+            "io",
+            "--generator",
+            "attention/flash",
+            "--n",
+            "128",
+            "--d",
+            "32",
+            "--format",
+            "e4m3",
+            "--csv",
+        ],
+        &[
+            "io",
+            "--generator",
+            "matmul/gemv",
+            "--m",
+            "8",
+            "--k",
+            "64",
+            "--cache",
+            "1KiB",
+        ],
+    ] {
+        assert_eq!(ok(args), ok(&with_old_flag(args)), "{args:?}");
+    }
+    // Errors name the flag that was typed.
+    let e = bitsim(&["io", "--generator", "attention/sparse", "--n", "4"]);
+    assert_error(&e, "--generator attention/sparse", "unknown generator");
+    let e = bitsim(&["io", "--variant", "attention/sparse", "--n", "4"]);
+    assert_error(&e, "--variant attention/sparse", "unknown variant");
+    // Both at once is a usage error; neither is one too.
+    let both = bitsim(&[
+        "io",
+        "--generator",
+        "matmul/tiled",
+        "--variant",
+        "matmul/tiled",
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+    assert_eq!(bitsim(&["io", "--n", "4"]).status.code(), Some(2));
+}

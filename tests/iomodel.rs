@@ -4,13 +4,14 @@
 //! band otherwise, and never below the lower bound.
 
 use bitsim::hw::cache::{Hierarchy, HierarchyConfig, LevelConfig, Policy, WritePolicy};
+use bitsim::hw::io_sweep::{band, closed_form, simulate, sweep, CacheSpec};
 use bitsim::hw::iomodel::{
-    band, closed_form, flash_attention, flash_tiles_paper, gemv, hong_kung_bound, naive_matmul,
-    saha_ye_bound, saha_ye_small_memory, simulate, standard_attention, sweep, tiled_matmul,
-    CacheSpec, ElementSize, FlashTiles, MatmulTiles, Regime,
+    flash_attention_count, gemv_count, hong_kung_bound, naive_matmul_count, saha_ye_bound,
+    saha_ye_small_memory, standard_attention_count, tiled_matmul_count, Regime,
 };
+use bitsim::hw::tiles::{flash_tiles_paper, ElementSize, FlashTiles, MatmulTiles};
 use bitsim::hw::trace::{Access, AccessSink};
-use bitsim::hw::tracegen::{self, TraceParams};
+use bitsim::hw::tracegen::{self, Generator, TraceParams};
 
 fn es(name: &str) -> ElementSize {
     ElementSize::parse(Some(name)).unwrap()
@@ -44,20 +45,20 @@ fn element_sizes_count_block_scales() {
 fn standard_attention_is_4n2_plus_4nd_when_q_fits() {
     // N = 4, d = 2, one Q block: read Q, K (16), S (16), P and V (16 + 8);
     // write S, P (32) and O (8): 96 = 4·16 + 4·8 words.
-    let c = standard_attention(4, 2, 4, &f32e());
+    let c = standard_attention_count(4, 2, 4, &f32e());
     assert_eq!((c.read_words, c.write_words), (56, 40));
     assert_eq!(c.words(), 4 * 16 + 4 * 8);
     assert_eq!(c.regime, Regime::Fits);
     assert_eq!(c.bytes(), 96.0 * 4.0);
     assert_eq!(c.fill_words, 2 * 16 + 8);
     // Two Q blocks: K and V are streamed twice (16 more words).
-    let c = standard_attention(4, 2, 2, &f32e());
+    let c = standard_attention_count(4, 2, 2, &f32e());
     assert_eq!(c.words(), 112);
     assert_eq!(c.regime, Regime::Restream);
     // e4m3: one byte per word; mxfp4: 4.25 bits per word.
-    assert_eq!(standard_attention(4, 2, 4, &es("e4m3")).bytes(), 96.0);
+    assert_eq!(standard_attention_count(4, 2, 4, &es("e4m3")).bytes(), 96.0);
     assert_eq!(
-        standard_attention(4, 2, 4, &es("mxfp4")).bytes(),
+        standard_attention_count(4, 2, 4, &es("mxfp4")).bytes(),
         96.0 * 4.25 / 8.0
     );
 }
@@ -67,18 +68,18 @@ fn flash_attention_hand_count() {
     // N = 8, d = 2, B_c = 4, B_r = 2: two outer steps.
     // K, V once: 32. Q per outer step: 2·16 = 32. O, ℓ, m read on the
     // second step: 16 + 16. Written every step: 2·(16 + 16) = 64.
-    let c = flash_attention(8, 2, FlashTiles { b_c: 4, b_r: 2 }, &f32e());
+    let c = flash_attention_count(8, 2, FlashTiles { b_c: 4, b_r: 2 }, &f32e());
     assert_eq!(c.words(), 32 + 32 + 32 + 64);
     assert_eq!(c.read_words, 96);
     assert_eq!(c.write_words, 64);
     assert_eq!(c.fill_words, 16 + 16);
     assert_eq!(c.regime, Regime::Restream);
     // e4m3 operands, f32 statistics: elements in bytes, ℓ and m at 4 bytes.
-    let c = flash_attention(8, 2, FlashTiles { b_c: 4, b_r: 2 }, &es("e4m3"));
+    let c = flash_attention_count(8, 2, FlashTiles { b_c: 4, b_r: 2 }, &es("e4m3"));
     assert_eq!(c.read_bytes, 80.0 + 16.0 * 4.0);
     assert_eq!(c.write_bytes, 32.0 + 32.0 * 4.0);
     // One K/V block: everything once.
-    let c = flash_attention(8, 2, FlashTiles { b_c: 8, b_r: 2 }, &f32e());
+    let c = flash_attention_count(8, 2, FlashTiles { b_c: 8, b_r: 2 }, &f32e());
     assert_eq!(c.words(), 3 * 16 + 16 + 16);
     assert_eq!(c.regime, Regime::Fits);
 }
@@ -129,7 +130,7 @@ fn saha_ye_small_memory_hand_count() {
     // It beats FlashAttention when M is well below d².
     let (n, d, m) = (4096u64, 256u64, 1024u64);
     let opt = saha_ye_small_memory(n, d, m, &f32e()).words();
-    let fa = flash_attention(n, d, flash_tiles_paper(m, d), &f32e()).words();
+    let fa = flash_attention_count(n, d, flash_tiles_paper(m, d), &f32e()).words();
     assert!(opt < fa, "{opt} vs {fa}");
     // ... and stays within a constant of N²d/√M.
     let lead = saha_ye_bound(n, d, m, &f32e()).leading_words;
@@ -145,7 +146,7 @@ fn matmul_hand_counts() {
         bn: 3,
         bk: 4,
     };
-    let c = tiled_matmul(4, 6, 8, t, &f32e());
+    let c = tiled_matmul_count(4, 6, 8, t, &f32e());
     assert_eq!(c.read_words, 2 * 32 + 2 * 48);
     assert_eq!(c.write_words, 24);
     assert_eq!(c.fill_words, 24);
@@ -155,12 +156,15 @@ fn matmul_hand_counts() {
         bn: 6,
         bk: 1,
     };
-    assert_eq!(tiled_matmul(4, 6, 8, one, &f32e()).words(), 32 + 48 + 24);
-    let c = naive_matmul(4, 6, 8, &es("bf16"));
+    assert_eq!(
+        tiled_matmul_count(4, 6, 8, one, &f32e()).words(),
+        32 + 48 + 24
+    );
+    let c = naive_matmul_count(4, 6, 8, &es("bf16"));
     assert_eq!(c.words(), 2 * 4 * 6 * 8 + 24);
     assert_eq!(c.bytes(), (2.0 * 192.0 + 24.0) * 2.0);
     // GEMV 3×10, chunks of 4: A once, x once, y read back on 2 of 3 chunks.
-    let c = gemv(3, 10, 4, &f32e());
+    let c = gemv_count(3, 10, 4, &f32e());
     assert_eq!(
         (c.read_words, c.write_words, c.fill_words),
         (30 + 10 + 6, 9, 3)
@@ -213,8 +217,10 @@ fn ideal_cache_reproduces_flash_count_exactly() {
     // d = 16 f32 rows are one line; B_c = 32, B_r = 16 keep 98 lines of the
     // 128-line cache busy, and Q and O (512 lines) cannot stay.
     let t = FlashTiles { b_c: 32, b_r: 16 };
-    let sim = run_cache(8192, |h| tracegen::flash_attention(256, 16, t, &f32e(), h));
-    let closed = flash_attention(256, 16, t, &f32e());
+    let sim = run_cache(8192, |h| {
+        tracegen::flash_attention_trace(256, 16, t, &f32e(), h)
+    });
+    let closed = flash_attention_count(256, 16, t, &f32e());
     assert_eq!(sim as f64, closed.cached_bytes());
     // The same through the library's sweep, tiles chosen for each size.
     let p = params("attention/flash", 0, 1024, 0, 16, None);
@@ -234,10 +240,12 @@ fn ideal_cache_reproduces_tiled_matmul_count_exactly() {
         bn: 16,
         bk: 16,
     };
-    let sim = run_cache(4096, |h| tracegen::tiled_matmul(64, 64, 64, t, &f32e(), h));
+    let sim = run_cache(4096, |h| {
+        tracegen::tiled_matmul_trace(64, 64, 64, t, &f32e(), h)
+    });
     assert_eq!(
         sim as f64,
-        tiled_matmul(64, 64, 64, t, &f32e()).cached_bytes()
+        tiled_matmul_count(64, 64, 64, t, &f32e()).cached_bytes()
     );
     // Tiles chosen from the cache size agree with the explicit ones.
     assert_eq!(tracegen::matmul_tiles(64, 64, 64, &f32e(), 4096), t);
@@ -253,22 +261,22 @@ fn ideal_cache_reproduces_tiled_matmul_count_exactly() {
         bk: 32,
     };
     let sim = run_cache(8192, |h| {
-        tracegen::tiled_matmul(128, 96, 256, t, &es("bf16"), h)
+        tracegen::tiled_matmul_trace(128, 96, 256, t, &es("bf16"), h)
     });
     assert_eq!(
         sim as f64,
-        tiled_matmul(128, 96, 256, t, &es("bf16")).cached_bytes()
+        tiled_matmul_count(128, 96, 256, t, &es("bf16")).cached_bytes()
     );
 }
 
 fn params(v: &str, m: usize, n: usize, k: usize, d: usize, f: Option<&str>) -> TraceParams {
     TraceParams {
-        variant: v.into(),
+        generator: Generator::parse(v).unwrap(),
         m,
         n,
         k,
         d,
-        format: f.map(String::from),
+        format: ElementSize::parse(f).unwrap(),
         fast_bytes: None,
     }
 }
@@ -287,7 +295,7 @@ fn flash_and_tiled_stay_in_a_constant_band() {
         params("attention/flash", 0, 512, 0, 64, Some("e4m3")),
     ] {
         let rows = sweep(&p, &caches).unwrap();
-        assert_eq!(band(&rows), (1.0, 1.0), "{:?}", p.format);
+        assert_eq!(band(&rows), (1.0, 1.0), "{}", p.format.name);
     }
     // Tiled GEMM: exact where tiles are whole lines; at 2 KiB the 8-wide
     // tiles use half of each 64-byte line fetched, so the cache moves more
@@ -322,13 +330,13 @@ fn lower_bounds_are_never_beaten() {
             assert!(
                 r.simulated_bytes as f64 >= b,
                 "{} {:?} at {} B: simulated {} < bound {b}",
-                p.variant,
+                p.generator,
                 p.format,
                 r.cache.size,
                 r.simulated_bytes
             );
             // The closed form is a schedule, so it cannot beat the bound either.
-            assert!(r.closed.count.bytes() >= b, "{} closed form", p.variant);
+            assert!(r.closed.count.bytes() >= b, "{} closed form", p.generator);
         }
     }
 }
@@ -462,4 +470,18 @@ fn study_rejects_bad_params() {
         ..io::IoParams::default()
     };
     assert!(io::run(&p, &ctx).unwrap_err().contains("e9m9"));
+    // A size error names the key that is wrong, not a CLI flag.
+    let p = io::IoParams {
+        n: 2_000_000,
+        ..io::IoParams::default()
+    };
+    assert_eq!(
+        io::run(&p, &ctx).unwrap_err(),
+        "n: 2000000 is too large for attention/standard (at most 1048576)"
+    );
+    let p = io::IoParams {
+        format: "e9m9".into(),
+        ..io::IoParams::default()
+    };
+    assert!(io::run(&p, &ctx).unwrap_err().starts_with("format: "));
 }

@@ -1,4 +1,4 @@
-//! `bitsim cachesim`: per-level statistics of a cache hierarchy replaying a variant's accesses or a trace file.
+//! `bitsim cachesim`: per-level statistics of a cache hierarchy replaying an address generator's accesses or a trace file.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
@@ -14,8 +14,9 @@ use crate::hw::cache::tracefile::{read_trace, BinWriter, DinWriter, TraceFormat}
 use crate::hw::cache::{
     parse_level, parse_size, Hierarchy, HierarchyConfig, LevelConfig, LevelStats, WritePolicy,
 };
+use crate::hw::tiles::ElementSize;
 use crate::hw::trace::{Access, AccessSink, Tee};
-use crate::hw::tracegen::{generate, TraceParams};
+use crate::hw::tracegen::{generate, Generator, TraceParams};
 
 /// Arguments of `cachesim`.
 #[derive(Debug, Clone, Args)]
@@ -30,7 +31,9 @@ ideal replacement on a single level (the whole trace is held in memory for it).\
 ACCESSES: --trace FILE reads a Dinero IV din trace (`<label> <hex address>` per line; 0 read,\n\
 1 write, 2 fetch; the rest of a line is ignored; every access is --access-size bytes) or a\n\
 binary trace (.bin/.bstrace, or --trace-format bin; see the rustdoc of hw::cache::tracefile).\n\
---variant NAME runs an address generator with --m --n --k --d and the element --format.\n\
+--generator NAME runs an address generator (matmul/naive, matmul/tiled, matmul/gemv,\n\
+attention/standard, attention/flash) with --m --n --k --d and the element --format;\n\
+--variant NAME is its old name, still accepted.\n\
 --dump-trace FILE also writes the accesses (binary for .bin/.bstrace, else din).\n\n\
 OUTPUT: one row per level: accesses (line requests reaching the level), hits, misses, hit\n\
 rate, evictions, write-backs, bytes in and out; the last level's bytes are memory traffic.\n\
@@ -58,6 +61,9 @@ pub struct CachesimArgs {
     pub access_size: String,
     /// Address generator (matmul/naive, matmul/tiled, matmul/gemv, attention/standard, attention/flash).
     #[arg(long, value_name = "NAME")]
+    pub generator: Option<String>,
+    /// The old name of --generator, still accepted.
+    #[arg(long, value_name = "NAME", conflicts_with = "generator")]
     pub variant: Option<String>,
     /// Matmul rows of A.
     #[arg(long, value_name = "M", default_value = "64")]
@@ -177,19 +183,26 @@ enum Source {
         format: TraceFormat,
         access_size: u32,
     },
-    Variant(TraceParams),
+    /// An address generator, with the flag that named it.
+    Generator {
+        /// `--generator` or its old name `--variant`.
+        flag: &'static str,
+        /// The generator, its sizes and format.
+        params: TraceParams,
+    },
 }
 
 impl Source {
     fn new(args: &CachesimArgs, cfg: &HierarchyConfig) -> Result<Self, CliError> {
-        match (&args.trace, &args.variant) {
-            (Some(_), Some(_)) => Err(CliError::new(
+        let generator = super::io::generator_flag(&args.generator, &args.variant);
+        match (&args.trace, generator) {
+            (Some(_), Some((flag, _))) => Err(CliError::new(
                 "--trace",
-                "give either --trace or --variant, not both",
+                format!("give either --trace or {flag}, not both"),
             )),
             (None, None) => Err(CliError::new(
                 "cachesim",
-                "no accesses: give --trace FILE or --variant NAME",
+                "no accesses: give --trace FILE or --generator NAME",
             )),
             (Some(path), None) => {
                 let format = match &args.trace_format {
@@ -213,7 +226,7 @@ impl Source {
                     access_size,
                 })
             }
-            (None, Some(v)) => {
+            (None, Some((flag, name))) => {
                 let dim = |flag: &str, s: &str| {
                     parse_uint(s)
                         .ok()
@@ -228,15 +241,42 @@ impl Source {
                     }
                     None => cfg.levels[0].size,
                 };
-                Ok(Source::Variant(TraceParams {
-                    variant: v.clone(),
-                    m: dim("m", &args.m)?,
-                    n: dim("n", &args.n)?,
-                    k: dim("k", &args.k)?,
-                    d: dim("d", &args.d)?,
-                    format: args.format.clone(),
+                let (m, n, k, d) = (
+                    dim("m", &args.m)?,
+                    dim("n", &args.n)?,
+                    dim("k", &args.k)?,
+                    dim("d", &args.d)?,
+                );
+                // Generator errors are located at the generator's flag and
+                // value; their reason names the size's own flag.
+                let at = || format!("{flag} {name}");
+                let generator = Generator::parse(name).map_err(|_| {
+                    CliError::new(
+                        at(),
+                        format!(
+                            "unknown generator (expected one of {})",
+                            Generator::names().join(", ")
+                        ),
+                    )
+                })?;
+                let mut params = TraceParams {
+                    generator,
+                    m,
+                    n,
+                    k,
+                    d,
+                    format: ElementSize::f32(),
                     fast_bytes: Some(fast_bytes),
-                }))
+                };
+                params.check().map_err(|e| {
+                    let reason = e.problem.reason(|d| format!("--{d}"));
+                    CliError::new(at(), format!("{generator}: {reason}"))
+                })?;
+                if let Some(f) = &args.format {
+                    params.format = ElementSize::parse(Some(f))
+                        .map_err(|e| CliError::new(format!("--format {f}"), e))?;
+                }
+                Ok(Source::Generator { flag, params })
             }
         }
     }
@@ -259,15 +299,11 @@ impl Source {
                 )
                 .map_err(|e| CliError::new(&name, e))
             }
-            Source::Variant(p) => {
+            Source::Generator { flag, params } => {
                 let mut counted = Counted { sink, n: 0 };
-                generate(p, &mut counted).map_err(|e| {
-                    let flag = format!("--variant {}", p.variant);
-                    let reason = e
-                        .strip_prefix(&format!("{flag}: "))
-                        .map_or(e.clone(), str::to_string);
-                    CliError::new(flag, reason)
-                })?;
+                // The sizes were checked when the source was built.
+                generate(params, &mut counted)
+                    .map_err(|e| CliError::new(format!("{flag} {}", params.generator), e))?;
                 Ok(counted.n)
             }
         }
@@ -372,7 +408,8 @@ fn print(
     }
     let what = match source {
         Source::Trace { path, .. } => format!("trace {}", path.display()),
-        Source::Variant(p) => format!("variant {}", p.variant),
+        // "variant" is the word this line has always printed; scripts may match it.
+        Source::Generator { params, .. } => format!("variant {}", params.generator),
     };
     writeln!(out, "hierarchy {}: {count} accesses from {what}", cfg.name)?;
     let mut rows = vec![[

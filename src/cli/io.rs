@@ -1,4 +1,4 @@
-//! `bitsim io`: closed-form and simulated memory traffic of a variant, side by side, per cache size.
+//! `bitsim io`: closed-form and simulated memory traffic of an address generator, side by side, per cache size.
 //!
 //! For each cache size the generator's tiles are chosen for that size; the
 //! row shows the exact count of that schedule (reads + writes, and with the
@@ -11,15 +11,20 @@ use std::io::Write;
 use clap::Args;
 
 use super::common::{parse_uint, stdout_error, CliError, CliResult};
-use crate::hw::iomodel::{band, parse_size_list, size_label, sweep, CacheSpec, SweepRow};
-use crate::hw::tracegen::{names, TraceParams};
+use crate::hw::io_sweep::{band, sweep, CacheSpec, SweepError, SweepRow};
+use crate::hw::iomodel::{parse_size_list, size_label};
+use crate::hw::tiles::ElementSize;
+use crate::hw::tracegen::{Dim, DimError, Generator, TraceParams};
 
 /// Arguments of `io`.
 #[derive(Debug, Clone, Args)]
 pub struct IoArgs {
-    /// Generator: matmul/naive, matmul/tiled, matmul/gemv, attention/standard, attention/flash.
-    #[arg(long, value_name = "V")]
-    pub variant: String,
+    /// Address generator: matmul/naive, matmul/tiled, matmul/gemv, attention/standard, attention/flash.
+    #[arg(long, value_name = "NAME", required_unless_present = "variant")]
+    pub generator: Option<String>,
+    /// The old name of --generator, still accepted.
+    #[arg(long, value_name = "NAME", conflicts_with = "generator")]
+    pub variant: Option<String>,
     /// Attention: sequence length N; matmul: columns of the output.
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub n: Option<String>,
@@ -59,11 +64,34 @@ pub struct IoArgs {
     pub csv: bool,
 }
 
-fn dim(flag: &str, v: &Option<String>, variant: &str, needs: &str) -> Result<usize, CliError> {
+/// The generator named by `--generator` or its old name `--variant`, with the
+/// flag that named it (errors name the flag the user typed).
+pub(super) fn generator_flag<'a>(
+    generator: &'a Option<String>,
+    variant: &'a Option<String>,
+) -> Option<(&'static str, &'a str)> {
+    match (generator, variant) {
+        (Some(g), _) => Some(("--generator", g)),
+        (None, Some(v)) => Some(("--variant", v)),
+        (None, None) => None,
+    }
+}
+
+/// "--m, --n and --k": the flags of the sizes `g` needs.
+fn needs(g: Generator) -> String {
+    let flags: Vec<String> = g.dims().iter().map(|d| format!("--{d}")).collect();
+    match flags.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+fn dim(flag: &str, v: &Option<String>, g: Generator) -> Result<usize, CliError> {
     let Some(s) = v else {
         return Err(CliError::new(
             format!("--{flag}"),
-            format!("missing: {variant} needs {needs}"),
+            format!("missing: {g} needs {}", needs(g)),
         ));
     };
     let n = parse_uint(s).map_err(|e| CliError::new(format!("--{flag}"), e))?;
@@ -73,42 +101,48 @@ fn dim(flag: &str, v: &Option<String>, variant: &str, needs: &str) -> Result<usi
     usize::try_from(n).map_err(|_| CliError::new(format!("--{flag} {s}"), "too large"))
 }
 
+/// A size the generator rejects, located at its flag: `attention/standard:
+/// --n 2000000 is too large (at most 1048576)`.
+fn dim_error(e: &DimError) -> CliError {
+    CliError::new(e.generator.name(), e.problem.reason(|d| format!("--{d}")))
+}
+
 /// Runs `io`.
 pub fn run(args: &IoArgs, out: &mut dyn Write) -> CliResult {
-    let v = args.variant.as_str();
-    if !names().contains(&v) {
-        return Err(CliError::new(
-            format!("--variant {v}"),
-            format!("unknown variant (expected one of {})", names().join(", ")),
-        ));
-    }
+    let (flag, name) = generator_flag(&args.generator, &args.variant)
+        .ok_or_else(|| CliError::new("io", "no generator: give --generator NAME"))?;
+    let g = Generator::parse(name).map_err(|_| {
+        // The reason says "variant" after the old flag, so its errors stay as they were.
+        let what = flag.trim_start_matches("--");
+        CliError::new(
+            format!("{flag} {name}"),
+            format!(
+                "unknown {what} (expected one of {})",
+                Generator::names().join(", ")
+            ),
+        )
+    })?;
     let mut p = TraceParams {
-        variant: v.to_string(),
+        generator: g,
         m: 0,
         n: 0,
         k: 0,
         d: 0,
-        format: args.format.clone(),
+        format: ElementSize::f32(),
         fast_bytes: None,
     };
-    match v {
-        "attention/standard" | "attention/flash" => {
-            p.n = dim("n", &args.n, v, "--n and --d")?;
-            p.d = dim("d", &args.d, v, "--n and --d")?;
-        }
-        "matmul/gemv" => {
-            p.m = dim("m", &args.m, v, "--m and --k")?;
-            p.k = dim("k", &args.k, v, "--m and --k")?;
-        }
-        _ => {
-            p.m = dim("m", &args.m, v, "--m, --n and --k")?;
-            p.n = dim("n", &args.n, v, "--m, --n and --k")?;
-            p.k = dim("k", &args.k, v, "--m, --n and --k")?;
-        }
+    for d in g.dims() {
+        let given = match d {
+            Dim::M => &args.m,
+            Dim::N => &args.n,
+            Dim::K => &args.k,
+            Dim::D => &args.d,
+        };
+        d.set(&mut p, dim(d.name(), given, g)?);
     }
     if let Some(f) = &args.format {
-        crate::hw::iomodel::ElementSize::parse(Some(f))
-            .map_err(|e| CliError::new(format!("--format {f}"), e))?;
+        p.format =
+            ElementSize::parse(Some(f)).map_err(|e| CliError::new(format!("--format {f}"), e))?;
     }
     let sizes = parse_size_list(&args.cache)
         .map_err(|e| CliError::new(format!("--cache {}", args.cache), e))?;
@@ -130,10 +164,10 @@ pub fn run(args: &IoArgs, out: &mut dyn Write) -> CliResult {
         c.check()
             .map_err(|e| CliError::new(format!("--cache {}", args.cache), e))?;
     }
-    let rows = sweep(&p, &caches).map_err(|e| {
-        // Generator errors already start with the variant's name.
-        let reason = e.strip_prefix(&format!("{v}: ")).unwrap_or(&e).to_string();
-        CliError::new(v, reason)
+    p.check().map_err(|e| dim_error(&e))?;
+    let rows = sweep(&p, &caches).map_err(|e| match e {
+        SweepError::Dims(e) => dim_error(&e),
+        SweepError::Cache { reason, .. } => CliError::new(g.name(), reason),
     })?;
     let text = if args.csv {
         csv(&rows)
@@ -170,12 +204,11 @@ fn csv(rows: &[SweepRow]) -> String {
 }
 
 fn table(p: &TraceParams, rows: &[SweepRow]) -> String {
-    let fmt = p.format.as_deref().unwrap_or("f32");
     let mut s = format!(
         "{} ({}), {}; one {} LRU level, {}-byte lines; bytes to and from memory\n",
-        p.variant,
-        dims(p),
-        fmt,
+        p.generator,
+        p.describe(),
+        p.format.name,
         match rows.first().map(|r| r.cache.ways) {
             Some(0) | None => "fully associative".to_string(),
             Some(w) => format!("{w}-way"),
@@ -251,13 +284,5 @@ fn bound_term(r: &SweepRow) -> &'static str {
         "compulsory"
     } else {
         "leading"
-    }
-}
-
-fn dims(p: &TraceParams) -> String {
-    match p.variant.as_str() {
-        "attention/standard" | "attention/flash" => format!("N={} d={}", p.n, p.d),
-        "matmul/gemv" => format!("m={} k={}", p.m, p.k),
-        _ => format!("m={} n={} k={}", p.m, p.n, p.k),
     }
 }

@@ -55,9 +55,9 @@ pub enum Command {
     Arith(arith::ArithArgs),
     /// Cycles, utilisation and energy per layer of an accelerator model.
     Sim(sim::SimArgs),
-    /// Closed-form and simulated memory traffic of a variant per cache size.
+    /// Closed-form and simulated memory traffic of an address generator per cache size.
     Io(io::IoArgs),
-    /// Per-level statistics of a cache hierarchy on a variant's accesses or a trace.
+    /// Per-level statistics of a cache hierarchy on an address generator's accesses or a trace.
     Cachesim(cachesim::CachesimArgs),
     /// Measure this machine's compute and bandwidth ceilings (for the roofline).
     Calibrate(calibrate::CalibrateArgs),

@@ -3,27 +3,8 @@
 //! small-memory optimal schedule. Q, K, V, O are N×d, S and P are N×N, all
 //! in the operand format; ℓ and m are N-vectors of f32.
 
-use super::{Bound, ElementSize, IoCount, Regime, Tally};
-use serde::{Deserialize, Serialize};
-
-/// FlashAttention tile sizes: `b_c` rows of K and V, `b_r` rows of Q and O.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FlashTiles {
-    /// Key/value rows per block (B_c).
-    pub b_c: u64,
-    /// Query/output rows per block (B_r).
-    pub b_r: u64,
-}
-
-/// The paper's tiles for M words of fast memory: B_c = ⌈M/4d⌉,
-/// B_r = min(B_c, d) (both at least 1).
-pub fn flash_tiles_paper(m_words: u64, d: u64) -> FlashTiles {
-    let b_c = m_words.div_ceil(4 * d.max(1)).max(1);
-    FlashTiles {
-        b_c,
-        b_r: b_c.min(d).max(1),
-    }
-}
+use super::{Bound, IoCount, Regime, Tally};
+use crate::hw::tiles::{ElementSize, FlashTiles};
 
 /// Standard attention with Q processed in row blocks of `q_block` rows
 /// (T = ⌈N/q_block⌉ blocks):
@@ -36,7 +17,7 @@ pub fn flash_tiles_paper(m_words: u64, d: u64) -> FlashTiles {
 /// textbook 4N² + 4Nd (regime [`Regime::Fits`]), otherwise K and V are
 /// re-streamed once per block ([`Regime::Restream`]). Fills (S, P and O are
 /// written before being read) = 2N² + Nd.
-pub fn standard_attention(n: u64, d: u64, q_block: u64, es: &ElementSize) -> IoCount {
+pub fn standard_attention_count(n: u64, d: u64, q_block: u64, es: &ElementSize) -> IoCount {
     let t = n.div_ceil(q_block.max(1));
     let regime = if t <= 1 {
         Regime::Fits
@@ -59,7 +40,7 @@ pub fn standard_attention(n: u64, d: u64, q_block: u64, es: &ElementSize) -> IoC
 ///
 /// With the paper's tiles T_c ≈ 4Nd/M, giving Θ(N²d²/M). Regime:
 /// [`Regime::Fits`] when T_c = 1, else [`Regime::Restream`].
-pub fn flash_attention(n: u64, d: u64, t: FlashTiles, es: &ElementSize) -> IoCount {
+pub fn flash_attention_count(n: u64, d: u64, t: FlashTiles, es: &ElementSize) -> IoCount {
     let tc = n.div_ceil(t.b_c.max(1));
     let regime = if tc <= 1 {
         Regime::Fits

@@ -1,26 +1,14 @@
 //! Matrix-product I/O: C (m×n) = A (m×k) · B (k×n), row-major, all in the
 //! operand format; GEMV y (m) = A (m×k) · x (k); the Hong–Kung bound.
 
-use super::{Bound, ElementSize, IoCount, Regime, Tally};
-use serde::{Deserialize, Serialize};
-
-/// Tiles of the blocked product: a `bm`×`bn` block of C stays in fast memory
-/// while `bm`×`bk` blocks of A and `bk`×`bn` blocks of B stream past it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MatmulTiles {
-    /// Rows of a C tile (and of an A tile).
-    pub bm: u64,
-    /// Columns of a C tile (and of a B tile).
-    pub bn: u64,
-    /// Reduction slice (columns of an A tile, rows of a B tile).
-    pub bk: u64,
-}
+use super::{Bound, IoCount, Regime, Tally};
+use crate::hw::tiles::{ElementSize, MatmulTiles};
 
 /// The naive i-j-p product with no fast memory: every multiply reads its
 /// A and B element from slow memory (2mnk reads) and every C element is
 /// written once (mn writes). An upper bound for any cache; regime
 /// [`Regime::NoReuse`].
-pub fn naive_matmul(m: u64, n: u64, k: u64, es: &ElementSize) -> IoCount {
+pub fn naive_matmul_count(m: u64, n: u64, k: u64, es: &ElementSize) -> IoCount {
     let mut c = Tally::new(es, Regime::NoReuse);
     c.read(2 * m * n * k);
     c.write(m * n);
@@ -32,7 +20,7 @@ pub fn naive_matmul(m: u64, n: u64, k: u64, es: &ElementSize) -> IoCount {
 /// (⌈m/bm⌉·kn), C written once (mn, all of it fills: C is never read).
 /// With bm = bn = b, bm·bn ≈ M: 2mnk/b ≈ 2mnk/√M, Hong–Kung's leading term.
 /// Regime [`Regime::Fits`] when one tile covers C, else [`Regime::Restream`].
-pub fn tiled_matmul(m: u64, n: u64, k: u64, t: MatmulTiles, es: &ElementSize) -> IoCount {
+pub fn tiled_matmul_count(m: u64, n: u64, k: u64, t: MatmulTiles, es: &ElementSize) -> IoCount {
     let (tm, tn) = (m.div_ceil(t.bm.max(1)), n.div_ceil(t.bn.max(1)));
     let regime = if tm <= 1 && tn <= 1 {
         Regime::Fits
@@ -51,7 +39,7 @@ pub fn tiled_matmul(m: u64, n: u64, k: u64, t: MatmulTiles, es: &ElementSize) ->
 /// updated per chunk (read back on all chunks but the first).
 /// Reads = mk + k + (T − 1)·m, writes = T·m, fills = m (y's first write).
 /// Regime [`Regime::Fits`] for T = 1, else [`Regime::Restream`].
-pub fn gemv(m: u64, k: u64, chunk: u64, es: &ElementSize) -> IoCount {
+pub fn gemv_count(m: u64, k: u64, chunk: u64, es: &ElementSize) -> IoCount {
     let t = k.div_ceil(chunk.max(1));
     let regime = if t <= 1 {
         Regime::Fits

@@ -1,6 +1,7 @@
 //! Closed-form I/O counts and lower bounds: standard attention,
-//! FlashAttention, Saha–Ye, blocked matmul and GEMV, Hong–Kung; and the
-//! validation that sets them beside simulated cache traffic.
+//! FlashAttention, Saha–Ye, blocked matmul and GEMV, Hong–Kung. The sweep
+//! that sets them beside simulated cache traffic is [`crate::hw::io_sweep`];
+//! the tiles the closed forms take are [`crate::hw::tiles`].
 //!
 //! # Units and accounting
 //!
@@ -34,21 +35,16 @@
 //!   compulsory mk + kn + mn as the bound.
 
 mod attention;
-mod element;
 mod matmul;
-mod validate;
+mod size;
 
 pub use attention::{
-    flash_attention, flash_tiles_paper, saha_ye_bound, saha_ye_small_memory, standard_attention,
-    FlashTiles,
+    flash_attention_count, saha_ye_bound, saha_ye_small_memory, standard_attention_count,
 };
-pub use element::ElementSize;
-pub use matmul::{gemv, hong_kung_bound, naive_matmul, tiled_matmul, MatmulTiles};
-pub use validate::{
-    band, closed_form, parse_size, parse_size_list, simulate, size_label, sweep, CacheSpec,
-    ClosedForm, SweepRow,
-};
+pub use matmul::{gemv_count, hong_kung_bound, naive_matmul_count, tiled_matmul_count};
+pub use size::{parse_size, parse_size_list, size_label};
 
+use crate::hw::tiles::ElementSize;
 use serde::{Deserialize, Serialize};
 
 /// Which regime of a closed form or bound applies.
@@ -139,6 +135,19 @@ impl IoCount {
     pub fn cached_bytes(&self) -> f64 {
         self.bytes() + self.fill_bytes
     }
+}
+
+/// The closed form of the schedule a generator runs for one fast-memory size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClosedForm {
+    /// Fast memory M in words of the format.
+    pub m_words: u64,
+    /// The tiles the generator chose, as text (`Bc=32 Br=32`).
+    pub tiles: String,
+    /// The exact count of that schedule.
+    pub count: IoCount,
+    /// The lower bound (Saha–Ye for attention, Hong–Kung for matmuls).
+    pub bound: Bound,
 }
 
 /// A lower bound on slow-memory traffic.

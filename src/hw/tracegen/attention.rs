@@ -4,9 +4,14 @@
 //! S, P or ℓ, m). The score tile of FlashAttention (B_r×B_c) is held in
 //! registers and not emitted.
 
+use super::generator::{Dim, Schedule};
 use super::layout::Arena;
-use super::tiles::standard_chunk;
-use crate::hw::iomodel::{ElementSize, FlashTiles};
+use super::tile_choice::{flash_tiles, standard_block, standard_chunk};
+use super::TraceParams;
+use crate::hw::iomodel::{
+    flash_attention_count, saha_ye_bound, standard_attention_count, ClosedForm,
+};
+use crate::hw::tiles::{ElementSize, FlashTiles};
 use crate::hw::trace::{AccessKind, AccessSink};
 
 use AccessKind::{Read, Write};
@@ -18,7 +23,7 @@ use AccessKind::{Read, Write};
 /// 2. per row i: read S(i, :), write P(i, :);
 /// 3. per Q block I, per V chunk J: read V_J, read P(I, J), update O_I
 ///    (write on the first chunk, read and write after).
-pub fn standard_attention<S: AccessSink>(
+pub fn standard_attention_trace<S: AccessSink>(
     n: u64,
     d: u64,
     q_block: u64,
@@ -69,7 +74,7 @@ pub fn standard_attention<S: AccessSink>(
 /// K_j and V_j come first so that between two uses of them only one Q/O
 /// block is touched: an LRU cache then keeps them exactly when K_j, V_j,
 /// Q_i, O_i, ℓ_i and m_i fit together, the schedule's own condition.
-pub fn flash_attention<S: AccessSink>(
+pub fn flash_attention_trace<S: AccessSink>(
     n: u64,
     d: u64,
     t: FlashTiles,
@@ -100,6 +105,71 @@ pub fn flash_attention<S: AccessSink>(
             o.emit_rows(i0, i1, 0, d, Write, sink);
             l.emit(0, i0, i1, Write, sink);
             m.emit(0, i0, i1, Write, sink);
+        }
+    }
+}
+
+/// The sizes of an attention: (N, d).
+fn nd(p: &TraceParams) -> (u64, u64) {
+    (p.n as u64, p.d as u64)
+}
+
+/// The sizes of every attention generator, N being the sequence length.
+const ATTENTION_DIMS: &[(Dim, &str)] = &[(Dim::N, "N"), (Dim::D, "d")];
+
+/// N²·d: the loop nest of one attention.
+fn attention_work(p: &TraceParams) -> f64 {
+    p.n as f64 * p.n as f64 * p.d as f64
+}
+
+/// `attention/standard`: [`standard_attention_trace`] with [`standard_block`].
+pub(crate) struct Standard;
+
+impl Schedule for Standard {
+    const NAME: &'static str = "attention/standard";
+    const DIMS: &'static [(Dim, &'static str)] = ATTENTION_DIMS;
+    fn work(p: &TraceParams) -> f64 {
+        attention_work(p)
+    }
+    fn trace<S: AccessSink>(p: &TraceParams, fast_bytes: u64, sink: &mut S) {
+        let ((n, d), es) = (nd(p), &p.format);
+        standard_attention_trace(n, d, standard_block(n, d, es, fast_bytes), es, sink);
+    }
+    fn closed_form(p: &TraceParams, fast_bytes: u64) -> ClosedForm {
+        let ((n, d), es) = (nd(p), &p.format);
+        let m_words = es.words_in(fast_bytes);
+        let b = standard_block(n, d, es, fast_bytes);
+        ClosedForm {
+            m_words,
+            tiles: format!("Bq={b} c={}", standard_chunk(n, es)),
+            count: standard_attention_count(n, d, b, es),
+            bound: saha_ye_bound(n, d, m_words, es),
+        }
+    }
+}
+
+/// `attention/flash`: [`flash_attention_trace`] with [`flash_tiles`].
+pub(crate) struct Flash;
+
+impl Schedule for Flash {
+    const NAME: &'static str = "attention/flash";
+    const DIMS: &'static [(Dim, &'static str)] = ATTENTION_DIMS;
+    fn work(p: &TraceParams) -> f64 {
+        attention_work(p)
+    }
+    fn trace<S: AccessSink>(p: &TraceParams, fast_bytes: u64, sink: &mut S) {
+        let ((n, d), es) = (nd(p), &p.format);
+        flash_attention_trace(n, d, flash_tiles(n, d, es, fast_bytes), es, sink);
+    }
+    fn closed_form(p: &TraceParams, fast_bytes: u64) -> ClosedForm {
+        let ((n, d), es) = (nd(p), &p.format);
+        let m_words = es.words_in(fast_bytes);
+        let t = flash_tiles(n, d, es, fast_bytes);
+        ClosedForm {
+            m_words,
+            tiles: format!("Bc={} Br={}", t.b_c, t.b_r),
+            count: flash_attention_count(n, d, t, es),
+            bound: saha_ye_bound(n, d, m_words, es),
         }
     }
 }

@@ -19,7 +19,7 @@
 //! is one vector load or store touching one 64-byte line; its scales follow
 //! the same way. A lone element is one access of the bytes that hold it.
 
-use crate::hw::iomodel::ElementSize;
+use crate::hw::tiles::ElementSize;
 use crate::hw::trace::{Access, AccessKind, AccessSink};
 
 /// Largest access a generator emits (one vector load or store), bytes.

@@ -8,11 +8,12 @@
 //! energy of the attention's arithmetic.
 
 use super::StudyContext;
-use crate::formats::{parse, Format};
 use crate::hw::cost::OpKind;
-use crate::hw::iomodel::{band, parse_size, sweep, CacheSpec, SweepRow};
+use crate::hw::io_sweep::{band, sweep, CacheSpec, SweepError, SweepRow};
+use crate::hw::iomodel::parse_size;
+use crate::hw::tiles::ElementSize;
 use crate::hw::trace::CountingSink;
-use crate::hw::tracegen::{generate, TraceParams};
+use crate::hw::tracegen::{generate, DimError, DimProblem, Generator, TraceParams, MAX_DIM};
 use serde::{Deserialize, Serialize};
 
 /// Parameters (`[studies.io]` keys; all optional).
@@ -50,7 +51,7 @@ impl Default for IoParams {
     }
 }
 
-/// One cache size of one variant and format.
+/// One cache size of one generator and format.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct IoRow {
     /// Cache size, bytes.
@@ -77,10 +78,11 @@ pub struct IoRow {
     pub access_bytes: u64,
 }
 
-/// A sweep over cache sizes of one variant in one format.
+/// A sweep over cache sizes of one generator in one format.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct IoSweep {
-    /// Variant (`attention/standard`, `attention/flash`).
+    /// Generator (`attention/standard`, `attention/flash`); the key keeps
+    /// its old name so earlier results files still read.
     pub variant: String,
     /// Operand format.
     pub format: String,
@@ -139,31 +141,55 @@ pub struct IoStudy {
 }
 
 /// The multiply of a format's elements (block formats: their element).
-fn mul_kind(format: &str) -> Result<OpKind, String> {
-    let el = match parse(format).map_err(|e| e.to_string())? {
-        Format::Element(e) => e,
-        Format::Block(b) => b.element,
-    };
-    Ok(OpKind::mul_of(&el))
+fn mul_kind(es: &ElementSize) -> OpKind {
+    OpKind::mul_of(&es.element)
+}
+
+/// A format named by the key `key`, parsed once here.
+fn format_at(key: &str, name: &str) -> Result<ElementSize, String> {
+    ElementSize::parse(Some(name)).map_err(|e| format!("{key}: {e}"))
+}
+
+/// A sweep error located at the key that is wrong: `n: 2000000 is too large
+/// for attention/standard (at most 1048576)`; a cache error at `caches`.
+fn sweep_error(e: SweepError) -> String {
+    match e {
+        SweepError::Dims(e) => dim_error(&e),
+        SweepError::Cache { reason, .. } => format!("caches: {reason}"),
+    }
+}
+
+fn dim_error(e: &DimError) -> String {
+    let g = e.generator;
+    match e.problem {
+        DimProblem::Zero(d) => format!("{d}: must be at least 1 for {g}"),
+        DimProblem::TooLarge { dim, value } => {
+            format!("{dim}: {value} is too large for {g} (at most {MAX_DIM})")
+        }
+        // Both sizes make the loop nest; name both keys.
+        DimProblem::TooMuchWork { .. } => {
+            format!("n, d: {g}: {}", e.problem.reason(|d| d.to_string()))
+        }
+    }
 }
 
 fn run_sweep(
-    variant: &str,
+    generator: Generator,
     p: &IoParams,
-    format: &str,
+    format: &ElementSize,
     caches: &[CacheSpec],
 ) -> Result<IoSweep, String> {
     let tp = TraceParams {
-        variant: variant.into(),
+        generator,
         m: 0,
         n: p.n as usize,
         k: 0,
         d: p.d as usize,
-        format: Some(format.to_string()),
+        format: format.clone(),
         fast_bytes: None,
     };
-    let rows: Vec<SweepRow> = sweep(&tp, caches)?;
-    let es = crate::hw::iomodel::ElementSize::parse(Some(format))?;
+    tp.check().map_err(|e| dim_error(&e))?;
+    let rows: Vec<SweepRow> = sweep(&tp, caches).map_err(sweep_error)?;
     let mut out = Vec::new();
     for r in &rows {
         let mut count = CountingSink::default();
@@ -173,7 +199,8 @@ fn run_sweep(
                 ..tp.clone()
             },
             &mut count,
-        )?;
+        )
+        .map_err(|e| dim_error(&e))?;
         out.push(IoRow {
             cache_bytes: r.cache.size,
             m_words: r.closed.m_words,
@@ -189,9 +216,9 @@ fn run_sweep(
         });
     }
     Ok(IoSweep {
-        variant: variant.into(),
-        format: format.into(),
-        bits_per_element: es.bits_per_element(),
+        variant: generator.name().into(),
+        format: format.name.clone(),
+        bits_per_element: format.bits_per_element(),
         band: band(&rows),
         rows: out,
     })
@@ -216,9 +243,11 @@ pub fn run(params: &IoParams, ctx: &StudyContext) -> Result<IoStudy, String> {
         c.check().map_err(|e| format!("caches: {e}"))?;
         caches.push(c);
     }
+    // Each format is parsed once, here, and named by its key on error.
+    let format = format_at("format", &p.format)?;
     let mut variants = Vec::new();
-    for v in ["attention/standard", "attention/flash"] {
-        variants.push(run_sweep(v, p, &p.format, &caches).map_err(|e| format!("format: {e}"))?);
+    for g in [Generator::AttentionStandard, Generator::AttentionFlash] {
+        variants.push(run_sweep(g, p, &format, &caches)?);
     }
     let mut formats = Vec::new();
     for f in &p.formats {
@@ -227,16 +256,15 @@ pub fn run(params: &IoParams, ctx: &StudyContext) -> Result<IoStudy, String> {
             formats.push(variants[1].clone());
             continue;
         }
-        formats.push(
-            run_sweep("attention/flash", p, f, &caches).map_err(|e| format!("formats: {e}"))?,
-        );
+        let es = format_at("formats", f)?;
+        formats.push(run_sweep(Generator::AttentionFlash, p, &es, &caches)?);
     }
 
     // Energy: DRAM bytes × DRAM pJ/B, cache bytes × SRAM pJ/B for that
     // size, and 2N²d MACs × (multiply in the format + f32 add).
     let e = ctx.energy;
     let (dram, dram_note) = e.dram_pj_per_byte();
-    let (mul_pj, mul_note) = e.pj(mul_kind(&p.format)?);
+    let (mul_pj, mul_note) = e.pj(mul_kind(&format));
     let (add_pj, add_note) = e.pj(OpKind::F32_ADD);
     let macs = 2.0 * (p.n as f64).powi(2) * p.d as f64;
     let mut notes = vec![dram_note];

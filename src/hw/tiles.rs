@@ -1,7 +1,11 @@
-//! Size of one stored element of a format, block scales included: the unit
-//! that turns word counts into byte counts and cache bytes into words.
+//! What the closed forms ([`crate::hw::iomodel`]) and the address generators
+//! ([`crate::hw::tracegen`]) share: the size of one stored element of a
+//! format, block scales included (the unit that turns word counts into byte
+//! counts and cache bytes into words), and the tile shapes of the schedules.
+//! Both sides import this file and neither imports the other for it.
 
-use crate::formats::{parse, Format};
+use crate::formats::{parse, ElementFormat, Format};
+use serde::{Deserialize, Serialize};
 
 /// Storage size of one element: its code bits plus, for block-scaled
 /// formats, its share of the block's scale.
@@ -11,6 +15,9 @@ use crate::formats::{parse, Format};
 pub struct ElementSize {
     /// The format's name as given (`f32` when none was).
     pub name: String,
+    /// The element format (for block formats, the format of one element),
+    /// kept so that callers need not parse the name again.
+    pub element: ElementFormat,
     /// Bits of one element code.
     pub bits: u32,
     /// Elements per block sharing one scale; `0` when there is no block scale.
@@ -24,6 +31,7 @@ impl ElementSize {
     pub fn f32() -> Self {
         ElementSize {
             name: "f32".into(),
+            element: ElementFormat::Float(crate::formats::parse::F32),
             bits: 32,
             block: 0,
             scale_bits: 0,
@@ -31,7 +39,8 @@ impl ElementSize {
     }
 
     /// The element size of a format in the format grammar (`e4m3`, `bf16`,
-    /// `mxfp4`, `int4`); `None` means f32.
+    /// `mxfp4`, `int4`); `None` means f32. The error is the format
+    /// grammar's; the caller names the flag or key it came from.
     pub fn parse(format: Option<&str>) -> Result<Self, String> {
         let Some(name) = format else {
             return Ok(Self::f32());
@@ -39,12 +48,14 @@ impl ElementSize {
         match parse(name).map_err(|e| e.to_string())? {
             Format::Element(e) => Ok(ElementSize {
                 name: name.to_string(),
+                element: e,
                 bits: e.bits(),
                 block: 0,
                 scale_bits: 0,
             }),
             Format::Block(b) => Ok(ElementSize {
                 name: name.to_string(),
+                element: b.element,
                 bits: b.element.bits(),
                 block: b.block_size as u32,
                 scale_bits: b.scale.bits(),
@@ -79,5 +90,36 @@ impl ElementSize {
             )
         };
         (bytes as u128 * 8 * den / num) as u64
+    }
+}
+
+/// Tiles of the blocked product: a `bm`×`bn` block of C stays in fast memory
+/// while `bm`×`bk` blocks of A and `bk`×`bn` blocks of B stream past it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatmulTiles {
+    /// Rows of a C tile (and of an A tile).
+    pub bm: u64,
+    /// Columns of a C tile (and of a B tile).
+    pub bn: u64,
+    /// Reduction slice (columns of an A tile, rows of a B tile).
+    pub bk: u64,
+}
+
+/// FlashAttention tile sizes: `b_c` rows of K and V, `b_r` rows of Q and O.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlashTiles {
+    /// Key/value rows per block (B_c).
+    pub b_c: u64,
+    /// Query/output rows per block (B_r).
+    pub b_r: u64,
+}
+
+/// The paper's tiles for M words of fast memory: B_c = ⌈M/4d⌉,
+/// B_r = min(B_c, d) (both at least 1).
+pub fn flash_tiles_paper(m_words: u64, d: u64) -> FlashTiles {
+    let b_c = m_words.div_ceil(4 * d.max(1)).max(1);
+    FlashTiles {
+        b_c,
+        b_r: b_c.min(d).max(1),
     }
 }

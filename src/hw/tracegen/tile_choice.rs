@@ -4,7 +4,7 @@
 //! of that size can be set beside them.
 
 use super::layout::{footprint, vector_elems};
-use crate::hw::iomodel::{flash_tiles_paper, ElementSize, FlashTiles, MatmulTiles};
+use crate::hw::tiles::{flash_tiles_paper, ElementSize, FlashTiles, MatmulTiles};
 
 /// Largest `x` in `lo..=hi` with `ok(x)`, for `ok` true up to some point
 /// and false after; `lo` when none is.
