@@ -9,6 +9,7 @@
 
 pub mod accum;
 pub mod bitserial;
+pub mod explain;
 pub mod float;
 pub mod lmul;
 pub mod op;

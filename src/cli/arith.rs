@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::common::{binary, hex, num, parse_format, parse_uint, stdout_error, table};
 use super::common::{CliError, CliResult, ConvertArgs};
-use crate::arith::float::explain::{exact_decimal, explain, FloatOp, UnitKind};
+use crate::arith::explain::{exact_decimal, explain, FloatOp, UnitKind};
 use crate::formats::{ConvertOptions, ElementFormat, Format, MiniFloat};
 
 /// Arguments of `arith`.

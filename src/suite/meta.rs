@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::record::{NumberLine, VariantInfo};
 use crate::formats::ElementFormat;
-use crate::variants::info::format_name;
+use crate::variants::operand::format_name;
 use crate::variants::MatmulVariant;
 
 /// The bitsim version.

@@ -3,8 +3,8 @@
 //! The report, `bitsim variants list` and the README's variant table are all
 //! printed from it.
 
-use super::operand::OperandSpec;
-use crate::formats::{ElementFormat, IntKind};
+use super::operand::{format_name, OperandSpec};
+use crate::formats::ElementFormat;
 
 /// The family a variant belongs to (one module of `variants/` each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,19 +74,6 @@ impl VariantInfo {
     /// The element formats' names in the format grammar (`int4`, `e2m1`).
     pub fn format_names(&self) -> Vec<String> {
         self.formats.iter().map(format_name).collect()
-    }
-}
-
-/// The name of an element format in the format grammar, as the report shows
-/// it: symmetric signed integers by their width only (`int4`), since their
-/// non-negative values are those of `int4`.
-pub fn format_name(e: &ElementFormat) -> String {
-    match e {
-        ElementFormat::Int(i) => match i.kind {
-            IntKind::Signed { bits, .. } => format!("int{bits}"),
-            _ => i.to_string(),
-        },
-        ElementFormat::Float(f) => f.to_string(),
     }
 }
 

@@ -8,7 +8,6 @@
 //! row and group of `group` elements along K, applied to each group's partial
 //! sum) and optional *outer* scales (one per row, applied once per output).
 
-use super::info::format_name;
 use crate::formats::scaled::{self, Axis, Granularity, ScaleOptions};
 use crate::formats::{
     self, mx, BlockFormat, ConvertOptions, ElementFormat, IntFormat, MiniFloat, Rounding,
@@ -410,4 +409,17 @@ fn absmean(element: &IntFormat, m: &Matrix, axis: ScaleAxis) -> (Vec<u32>, Vec<f
         }
     }
     (codes, row_scales)
+}
+
+/// The name of an element format in the format grammar, as the report shows
+/// it: symmetric signed integers by their width only (`int4`), since their
+/// non-negative values are those of `int4`.
+pub fn format_name(e: &ElementFormat) -> String {
+    match e {
+        ElementFormat::Int(i) => match i.kind {
+            formats::IntKind::Signed { bits, .. } => format!("int{bits}"),
+            _ => i.to_string(),
+        },
+        ElementFormat::Float(f) => f.to_string(),
+    }
 }

@@ -17,7 +17,6 @@
 //! The free functions build a [`FloatUnit`] per call; loops should build one
 //! unit and call its methods (or its slice methods) instead.
 
-pub mod explain;
 mod ops;
 mod unit;
 

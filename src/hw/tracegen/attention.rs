@@ -4,8 +4,8 @@
 //! S, P or ℓ, m). The score tile of FlashAttention (B_r×B_c) is held in
 //! registers and not emitted.
 
-use super::generator::{Dim, Schedule};
 use super::layout::Arena;
+use super::schedule::{Dim, Schedule};
 use super::tile_choice::{flash_tiles, standard_block, standard_chunk};
 use super::TraceParams;
 use crate::hw::iomodel::{

@@ -11,6 +11,7 @@
 
 use std::fmt;
 
+use super::schedule::{Dim, Schedule};
 use super::{attention, matmul, TraceParams};
 use crate::hw::iomodel::ClosedForm;
 use crate::hw::trace::AccessSink;
@@ -19,58 +20,6 @@ use crate::hw::trace::AccessSink;
 pub const MAX_DIM: usize = 1 << 20;
 /// Largest accepted loop-nest size (m·n·k, m·k or N²·d).
 const MAX_WORK: f64 = (1u64 << 40) as f64;
-
-/// One size of [`TraceParams`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Dim {
-    /// Matmul: rows of A.
-    M,
-    /// Matmul: columns of the output; attention: sequence length N.
-    N,
-    /// Matmul: reduction length.
-    K,
-    /// Attention: head dimension.
-    D,
-}
-
-impl Dim {
-    /// The size's name as `TraceParams`, the CLI flags and TOML keys spell it
-    /// (`m`, `n`, `k`, `d`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Dim::M => "m",
-            Dim::N => "n",
-            Dim::K => "k",
-            Dim::D => "d",
-        }
-    }
-
-    /// Its value in `p`.
-    pub fn of(self, p: &TraceParams) -> usize {
-        match self {
-            Dim::M => p.m,
-            Dim::N => p.n,
-            Dim::K => p.k,
-            Dim::D => p.d,
-        }
-    }
-
-    /// Sets its value in `p`.
-    pub fn set(self, p: &mut TraceParams, value: usize) {
-        match self {
-            Dim::M => p.m = value,
-            Dim::N => p.n = value,
-            Dim::K => p.k = value,
-            Dim::D => p.d = value,
-        }
-    }
-}
-
-impl fmt::Display for Dim {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// What is wrong with the sizes given to a generator.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -142,23 +91,6 @@ impl fmt::Display for UnknownGenerator {
 }
 
 impl std::error::Error for UnknownGenerator {}
-
-/// One generator's loop nest: what [`Generator`] dispatches to.
-pub(crate) trait Schedule {
-    /// The generator's name (`family/loop`).
-    const NAME: &'static str;
-    /// The sizes it reads, in the order they are asked for, each with its
-    /// symbol in this loop nest (`N` for attention's sequence length).
-    const DIMS: &'static [(Dim, &'static str)];
-    /// Iterations of its loop nest (bounds the trace length).
-    fn work(p: &TraceParams) -> f64 {
-        Self::DIMS.iter().map(|(d, _)| d.of(p) as f64).product()
-    }
-    /// Emits its accesses with tiles chosen for `fast_bytes`.
-    fn trace<S: AccessSink>(p: &TraceParams, fast_bytes: u64, sink: &mut S);
-    /// Its closed form and bound with the tiles chosen for `fast_bytes`.
-    fn closed_form(p: &TraceParams, fast_bytes: u64) -> ClosedForm;
-}
 
 /// Declares [`Generator`] from one list of `Arm => Schedule` lines and
 /// dispatches every per-generator method through it, so that a generator is

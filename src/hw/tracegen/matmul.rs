@@ -2,8 +2,8 @@
 //! y (m) = A (m×k) · x (k), row-major, in the order [`Arena`] places them
 //! (A, B, C; or A, x, y).
 
-use super::generator::{Dim, Schedule};
 use super::layout::{vector_elems, Arena};
+use super::schedule::{Dim, Schedule};
 use super::tile_choice::{gemv_chunk, matmul_tiles};
 use super::TraceParams;
 use crate::hw::iomodel::{

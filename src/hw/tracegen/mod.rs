@@ -14,11 +14,13 @@ mod attention;
 mod generator;
 pub mod layout;
 mod matmul;
+mod schedule;
 mod tile_choice;
 
 pub use attention::{flash_attention_trace, standard_attention_trace};
-pub use generator::{Dim, DimError, DimProblem, Generator, UnknownGenerator, MAX_DIM};
+pub use generator::{DimError, DimProblem, Generator, UnknownGenerator, MAX_DIM};
 pub use matmul::{gemv_trace, naive_matmul_trace, tiled_matmul_trace};
+pub use schedule::Dim;
 pub use tile_choice::{flash_tiles, gemv_chunk, matmul_tiles, standard_block, standard_chunk};
 
 use super::tiles::ElementSize;

@@ -2,7 +2,7 @@
 //! result, and the error in absolute, relative and ulp terms (what `bitsim
 //! arith` prints), plus the exact decimal expansion of an f64.
 
-use super::FloatUnit;
+use super::float::FloatUnit;
 use crate::arith::lmul::{self, Semantics};
 use crate::formats::{ConvertOptions, MiniFloat};
 
