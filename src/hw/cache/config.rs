@@ -8,7 +8,7 @@
 //! description = "…"             # optional
 //! [[level]]                     # one or more, fastest first
 //! name = "L1d"                  # required
-//! size = "48KiB"                # required: bytes, or a string with KiB/MiB/GiB
+//! size = "48KiB"                # required: bytes, or a string with a unit (crate::size)
 //! ways = 12                     # required: a count, or 0 / "full" (fully associative)
 //! line = 64                     # required: bytes, a power of two ≥ 4
 //! policy = "lru"                # required: lru, fifo, random, plru
