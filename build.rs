@@ -1,6 +1,9 @@
 //! Records the git commit bitsim is built from (`BITSIM_GIT_COMMIT`, empty
-//! outside a git checkout) for the results files' metadata.
+//! outside a git checkout) for the results files' metadata, and builds the
+//! registry of `sims/*.toml` files (`OUT_DIR/sims_registry.rs`, read by
+//! `src/datafile.rs`), so that a built-in table is a file dropped in `sims/`.
 
+use std::fmt::Write as _;
 use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
@@ -12,7 +15,36 @@ fn git(args: &[&str]) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
+/// Writes `BUILTIN`: (file stem, `include_str!` of the file) for every
+/// `sims/*.toml`, sorted by name so that lists of built-ins are stable.
+fn sims_registry() {
+    let dir = std::path::Path::new("sims");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("sims/ is readable")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            Some(name.strip_suffix(".toml")?.to_string())
+        })
+        .collect();
+    names.sort();
+    let mut code = String::from("/// Every `sims/*.toml`: (file stem, text), sorted by name.\n");
+    code.push_str("const BUILTIN: &[(&str, &str)] = &[\n");
+    for n in &names {
+        let _ = writeln!(
+            code,
+            "    ({n:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?}))),",
+            format!("/sims/{n}.toml")
+        );
+    }
+    code.push_str("];\n");
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(out.join("sims_registry.rs"), code).expect("OUT_DIR is writable");
+    // A directory is watched as a whole: adding, removing or editing a file reruns this.
+    println!("cargo:rerun-if-changed=sims");
+}
+
 fn main() {
+    sims_registry();
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_default();
     println!("cargo:rustc-env=BITSIM_GIT_COMMIT={commit}");
     // Rebuild when HEAD moves: HEAD itself (branch switches) and the refs (commits).

@@ -27,10 +27,12 @@
 pub mod arith;
 pub mod atomic_file;
 pub mod cli;
+pub mod datafile;
 pub mod formats;
 pub mod hw;
 pub mod metrics;
 pub mod report;
+pub mod size;
 pub mod suite;
 pub mod tensor;
 pub mod variants;

@@ -152,7 +152,7 @@ fn scenario_errors_name_file_line_and_key() {
     let line = bad.lines().position(|l| l.starts_with("dq")).unwrap() + 1;
     let e = err(&bad);
     assert!(
-        e.starts_with(&format!("x.toml:{line}:")) && e.contains("dq"),
+        e.starts_with(&format!("x.toml line {line}:")) && e.contains("dq"),
         "{e}"
     );
     // an invalid value
@@ -160,7 +160,7 @@ fn scenario_errors_name_file_line_and_key() {
     let line = bad.lines().position(|l| l == "dp = 0").unwrap() + 1;
     let e = err(&bad);
     assert!(
-        e.starts_with(&format!("x.toml:{line}: designs.dp:")) && e.contains("positive"),
+        e.starts_with(&format!("x.toml line {line}: designs.dp:")) && e.contains("positive"),
         "{e}"
     );
     // a missing key names it
@@ -171,7 +171,7 @@ fn scenario_errors_name_file_line_and_key() {
     assert!(e.contains("baseline") && e.contains("tpu"), "{e}");
     assert!(err("name = \"x\"").contains("kind"));
     assert!(err("kind = \"gpu\"").contains("unknown kind"));
-    assert!(err("kind = [").starts_with("x.toml:1:"));
+    assert!(err("kind = [").starts_with("x.toml line 1:"));
     let s = include_str!("../sims/stripes.toml").replacen("kind = \"fc\"", "kind = \"lstm\"", 1);
     assert!(err(&s).contains("models.layers.kind"));
 }

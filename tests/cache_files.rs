@@ -250,7 +250,7 @@ const GOOD_LEVEL: &str =
 fn file_error(text: &str, line: usize, words: &[&str]) {
     let e = HierarchyConfig::from_toml("bad.toml", text).unwrap_err();
     assert!(
-        e.starts_with(&format!("bad.toml:{line}: ")),
+        e.starts_with(&format!("bad.toml line {line}: ")),
         "{text:?}: {e}"
     );
     for w in words {

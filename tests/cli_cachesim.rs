@@ -263,7 +263,7 @@ fn errors_are_one_line() {
     let h = put(dir.path(), "h.toml", b"name = \"x\"\n[[level]]\nname = \"a\"\nsize = \"1KiB\"\nways = 4\nline = 64\npolicy = \"lru\"\nspeed = 3\n");
     assert_error(
         &run(&["--hierarchy", h.to_str().unwrap(), "--trace", t]),
-        "h.toml:8",
+        "h.toml line 8",
         "speed",
     );
     assert_error(

@@ -100,5 +100,5 @@ fn errors_are_one_line() {
     let line = text.lines().position(|l| l == "dpp = 2").unwrap() + 1;
     std::fs::write(&p, text).unwrap();
     let ps = p.display().to_string();
-    assert_error(&bitsim(&["sim", &ps]), &format!("{ps}:{line}"), "dpp");
+    assert_error(&bitsim(&["sim", &ps]), &format!("{ps} line {line}"), "dpp");
 }

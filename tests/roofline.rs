@@ -325,23 +325,23 @@ fn load_err(text: &str) -> (String, String) {
 #[test]
 fn bad_machine_files_are_named_with_line_and_key() {
     let (err, p) = load_err(&MINIMAL.replace("per_core = 10.0", "per_core = 10.0\nlatency = 3"));
-    assert!(err.starts_with(&format!("{p}:10:1: ")), "{err}");
+    assert!(err.starts_with(&format!("{p} line 10: ")), "{err}");
     assert!(err.contains("unknown field `latency`"), "{err}");
     let (err, p) = load_err(&MINIMAL.replace("all_cores = 400.0", "all_cores = -400.0"));
     assert_eq!(
         err,
         format!(
-            "{p}:6:13: compute.f32_fma.all_cores = -400: must be a positive finite rate (GFLOP/s)"
+            "{p} line 6: compute.f32_fma.all_cores = -400: must be a positive finite rate (GFLOP/s)"
         )
     );
     let (err, _) = load_err(&MINIMAL.replace("per_core = 10.0", "per_core = nan"));
     assert!(
-        err.contains(":9:") && err.contains("bandwidth.dram.per_core = NaN"),
+        err.contains(" line 9:") && err.contains("bandwidth.dram.per_core = NaN"),
         "{err}"
     );
     let (err, _) = load_err(&MINIMAL.replace("[compute.f32_fma]", "[compute.fp8_mma]"));
     assert!(
-        err.contains(":4:") && err.contains("unknown field `fp8_mma`"),
+        err.contains(" line 4:") && err.contains("unknown field `fp8_mma`"),
         "{err}"
     );
     let (err, _) = load_err(&MINIMAL.replace("[compute.f32_fma]", "[compute.bf16_dot]"));
@@ -351,15 +351,18 @@ fn bad_machine_files_are_named_with_line_and_key() {
     let (err, _) =
         load_err(&MINIMAL.replacen("source = \"made up for the test\"", "source = \"\"", 1));
     assert!(
-        err.contains(":7:") && err.contains("compute.f32_fma.source: empty"),
+        err.contains(" line 7:") && err.contains("compute.f32_fma.source: empty"),
         "{err}"
     );
     let (err, _) = load_err(&MINIMAL.replace("\ncores = 4\n", "\ncores = 0\n"));
-    assert!(err.contains(":3:") && err.contains("cores = 0"), "{err}");
+    assert!(
+        err.contains(" line 3:") && err.contains("cores = 0"),
+        "{err}"
+    );
     let (err, _) = load_err(&MINIMAL.replace("per_core = 100.0\n", ""));
     assert!(err.contains("missing field `per_core`"), "{err}");
     let (err, _) = load_err("name = \"x\"\ndescription = [");
-    assert!(err.contains(":2:"), "{err}");
+    assert!(err.contains(" line 2:"), "{err}");
     let err = Machine::load("no/such/machine.toml").unwrap_err();
     assert!(
         err.contains("no/such/machine.toml") && err.contains("machine-zen5"),

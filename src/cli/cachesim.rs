@@ -368,12 +368,7 @@ fn feed_with_dump(
 
 /// `48KiB`, `1MiB`, `100` (bytes).
 fn size_text(b: u64) -> String {
-    for (unit, s) in [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
-        if b >= unit && b.is_multiple_of(unit) {
-            return format!("{}{s}", b / unit);
-        }
-    }
-    b.to_string()
+    crate::size::size_text(b, crate::size::SizeStyle::ExactBare)
 }
 
 fn print(

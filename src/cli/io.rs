@@ -12,9 +12,9 @@ use clap::Args;
 
 use super::common::{parse_uint, stdout_error, CliError, CliResult};
 use crate::hw::io_sweep::{band, sweep, CacheSpec, SweepError, SweepRow};
-use crate::hw::iomodel::{parse_size_list, size_label};
 use crate::hw::tiles::ElementSize;
 use crate::hw::tracegen::{Dim, DimError, Generator, TraceParams};
+use crate::size::{parse_size_list, size_label};
 
 /// Arguments of `io`.
 #[derive(Debug, Clone, Args)]

@@ -79,7 +79,7 @@ fn load_suite(args: &ReportArgs, names: &[&str]) -> Result<Suite, CliError> {
         Some(p) => spec::load(p, names),
         None => spec::default_suite(names),
     };
-    s.map_err(|e| CliError::new(e.location(), e.message))
+    s.map_err(|e| CliError::new(e.location(), e.message()))
 }
 
 /// Runs `report`; returns the exit code (0, or [`EXIT_INTERRUPTED`]).

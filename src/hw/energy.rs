@@ -44,11 +44,11 @@ mod load;
 use std::collections::BTreeMap;
 
 use super::cost::{Cost, OpKind};
-use load::BUILTIN;
+use crate::datafile::{self, Kind};
 
-/// Names of the built-in tables.
+/// Names of the built-in tables (every `sims/energy-*.toml`).
 pub fn builtin_names() -> Vec<&'static str> {
-    BUILTIN.iter().map(|(n, _)| *n).collect()
+    datafile::builtin_names(Kind::Energy)
 }
 
 /// Energy of one matmul split by where it is spent, pJ.
@@ -127,8 +127,8 @@ pub struct EnergyTable {
 impl EnergyTable {
     /// Loads a built-in table by name (`energy-45nm`, `energy-7nm`) or a TOML file by path.
     ///
-    /// Errors are one line and name the file (or built-in table), the key and,
-    /// for syntax and schema errors, the line and column.
+    /// Errors are one line, `FILE line N: KEY: reason` (no line when the
+    /// problem is the file as a whole).
     pub fn load(name_or_path: &str) -> Result<Self, String> {
         load::load_partial(name_or_path, None, 0)?.finish()
     }

@@ -36,13 +36,11 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::cost::{Cost, OpKind};
+use crate::datafile::{self, DataFile, Kind};
 
-/// Built-in machine files, embedded so that they load without `sims/`.
-const BUILTIN: &[(&str, &str)] = &[("machine-zen5", include_str!("../../sims/machine-zen5.toml"))];
-
-/// Names of the built-in machine files.
+/// Names of the built-in machine files (every `sims/machine-*.toml`).
 pub fn builtin_names() -> Vec<&'static str> {
-    BUILTIN.iter().map(|(n, _)| *n).collect()
+    datafile::builtin_names(Kind::Machine)
 }
 
 /// A compute ceiling's datatype (the instruction that sets it).
@@ -324,41 +322,23 @@ pub fn compute_kind(cost: &Cost) -> ComputeKind {
 
 impl Machine {
     /// Loads a built-in machine by name (`machine-zen5`) or a TOML file by path.
-    /// Errors are one line naming the file, and for bad values the line,
-    /// column and key.
+    /// Errors are one line, `FILE line N: KEY: reason` (no line when the
+    /// problem is the file as a whole).
     pub fn load(name_or_path: &str) -> Result<Machine, String> {
         Machine::load_relative(name_or_path, None)
     }
 
     /// As [`Machine::load`], with a relative path resolved against `base`.
     pub fn load_relative(name_or_path: &str, base: Option<&Path>) -> Result<Machine, String> {
-        if let Some((n, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
-            return Machine::parse(text, &format!("built-in machine {n}"));
-        }
-        let path = match base {
-            Some(b) => b.join(name_or_path),
-            None => Path::new(name_or_path).to_path_buf(),
-        };
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "machine '{}': not a built-in machine ({}) and cannot read it as a file: {e}",
-                path.display(),
-                builtin_names().join(", ")
-            )
-        })?;
-        Machine::parse(&text, &path.display().to_string())
+        let file = DataFile::open(Kind::Machine, name_or_path, base)?;
+        Machine::parse(&file.text, &file.origin)
     }
 
     /// Parses machine TOML; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Machine, String> {
-        let raw: RawMachine = toml::from_str(text).map_err(|e| {
-            let msg = e.message().trim().replace('\n', " ");
-            match e.span() {
-                Some(span) => format!("{}: {msg}", at(origin, text, span.start)),
-                None => format!("{origin}: {msg}"),
-            }
-        })?;
-        let here = |offset: usize| at(origin, text, offset);
+        let file = DataFile::from_text(origin, text);
+        let raw: RawMachine = file.parse()?;
+        let here = |offset: usize| file.at(offset);
         let cores = *raw.cores.get_ref();
         if cores == 0 {
             return Err(format!(
@@ -494,14 +474,6 @@ impl Machine {
             bound,
         }
     }
-}
-
-/// "origin:line:col" for a byte offset into `text`.
-fn at(origin: &str, text: &str, offset: usize) -> String {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    format!("{origin}:{line}:{col}")
 }
 
 /// The TOML schema of a machine file.

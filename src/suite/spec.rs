@@ -26,7 +26,6 @@
 //! Relative `file` and energy-table paths are resolved against the spec
 //! file's folder; `out` is relative to the working directory.
 
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +33,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::studies::StudiesSpec;
+use crate::datafile::{DataError, DataFile};
 use crate::tensor::Shape;
 use crate::workload::gen::Distribution;
 
@@ -48,34 +48,8 @@ pub const DEFAULT_SUITE_NAME: &str = "<built-in bench-suites/default.toml>";
 pub const MAX_ELEMENTS: usize = 1 << 28;
 
 /// A spec error: the file, the line (1-based, when known) and what is wrong
-/// (the message names the key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpecError {
-    /// The spec file as the user named it.
-    pub file: String,
-    /// 1-based line of the offending key or value, if known.
-    pub line: Option<usize>,
-    /// What is wrong, naming the key.
-    pub message: String,
-}
-
-impl SpecError {
-    /// The input part of a one-line CLI error: `file line N`.
-    pub fn location(&self) -> String {
-        match self.line {
-            Some(l) => format!("{} line {l}", self.file),
-            None => self.file.clone(),
-        }
-    }
-}
-
-impl fmt::Display for SpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location(), self.message)
-    }
-}
-
-impl std::error::Error for SpecError {}
+/// (the message names the key), in the one data-file format.
+pub type SpecError = DataError;
 
 /// A value distribution of a generated workload.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,8 +162,10 @@ struct RawWorkload {
 /// relative paths in it are resolved against; `registry` lists every
 /// variant name (what `variants` globs are matched against).
 pub fn parse(text: &str, file: &str, base: &Path, registry: &[&str]) -> Result<Suite, SpecError> {
-    let ctx = Ctx { text, file };
-    let raw: RawSpec = toml::from_str(text).map_err(|e| ctx.toml_error(&e))?;
+    let ctx = Ctx {
+        file: DataFile::from_text(file, text),
+    };
+    let raw: RawSpec = ctx.file.parse()?;
 
     let name = raw.name.get_ref().trim().to_string();
     if name.is_empty() {
@@ -265,11 +241,8 @@ pub fn parse(text: &str, file: &str, base: &Path, registry: &[&str]) -> Result<S
 /// resolved against the file's folder.
 pub fn load(path: &Path, registry: &[&str]) -> Result<Suite, SpecError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
-        file: file.clone(),
-        line: None,
-        message: format!("cannot read: {e}"),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| DataError::in_file(&file, format!("cannot read: {e}")))?;
     let base = path.parent().unwrap_or(Path::new("."));
     parse(&text, &file, base, registry)
 }
@@ -279,42 +252,19 @@ pub fn default_suite(registry: &[&str]) -> Result<Suite, SpecError> {
     parse(DEFAULT_SUITE, DEFAULT_SUITE_NAME, Path::new("."), registry)
 }
 
-/// Text and file name, for errors with line numbers.
+/// The spec's text and file name, for errors with line numbers.
 struct Ctx<'a> {
-    text: &'a str,
-    file: &'a str,
+    file: DataFile<'a>,
 }
 
 impl Ctx<'_> {
     fn line_of(&self, span: Range<usize>) -> usize {
-        let end = span.start.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+        self.file.line(span)
     }
 
+    /// An error at `span`; `message` names the key.
     fn err(&self, span: Range<usize>, message: impl Into<String>) -> SpecError {
-        SpecError {
-            file: self.file.to_string(),
-            line: Some(self.line_of(span)),
-            message: message.into(),
-        }
-    }
-
-    /// toml's message (which names the key) with our file and line; its
-    /// multi-line source excerpt is dropped to keep errors on one line.
-    fn toml_error(&self, e: &toml::de::Error) -> SpecError {
-        let message = e.message().trim().replace('\n', "; ");
-        match e.span() {
-            Some(span) => self.err(span, message),
-            None => SpecError {
-                file: self.file.to_string(),
-                line: None,
-                message,
-            },
-        }
+        self.file.err(span, "", message)
     }
 }
 

@@ -25,11 +25,16 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::datafile::{self, DataFile, Kind};
+
 use super::bitmod::{Design, Layer, Memory, Model};
 use super::stripes::{NetKind, NetLayer, Network};
 
-/// The BitMoD scenario built into the binary.
-pub const BUILTIN_BITMOD: &str = include_str!("../../../sims/bitmod.toml");
+/// Names of the built-in scenarios (the `sims/*.toml` files that are not
+/// energy tables, hierarchies or machines).
+pub fn builtin_names() -> Vec<&'static str> {
+    datafile::builtin_names(Kind::Accelerator)
+}
 
 /// A parsed scenario file.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,18 +180,15 @@ struct RawNetLayer {
     p_w: Spanned<u32>,
 }
 
-/// Error positions in one file's text.
+/// One file's text, with the value checks its loaders share.
 struct Ctx<'a> {
-    origin: &'a str,
-    text: &'a str,
+    file: DataFile<'a>,
 }
 
 impl Ctx<'_> {
-    /// `origin:line: key: msg` for a span.
+    /// `FILE line N: KEY: msg` for a span.
     fn err(&self, span: Range<usize>, key: &str, msg: impl std::fmt::Display) -> String {
-        let before = &self.text[..span.start.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        format!("{}:{line}: {key}: {msg}", self.origin)
+        self.file.err(span, key, msg.to_string()).to_string()
     }
 
     fn pos_u(&self, v: &Spanned<u64>, key: &str) -> Result<u64, String> {
@@ -218,17 +220,7 @@ impl Ctx<'_> {
     }
 
     fn toml<T: for<'de> Deserialize<'de>>(&self) -> Result<T, String> {
-        toml::from_str(self.text).map_err(|e| {
-            let msg = e.message().trim().replace('\n', " ");
-            match e.span() {
-                Some(span) => {
-                    let before = &self.text[..span.start.min(self.text.len())];
-                    let line = before.matches('\n').count() + 1;
-                    format!("{}:{line}: {msg}", self.origin)
-                }
-                None => format!("{}: {msg}", self.origin),
-            }
-        })
+        Ok(self.file.parse()?)
     }
 }
 
@@ -238,9 +230,17 @@ pub fn load(path: &Path) -> Result<SimFile, String> {
     load_str(&path.display().to_string(), &text)
 }
 
+/// Parses a built-in scenario by name (`bitmod`, `stripes`: see [`builtin_names`]).
+pub fn load_builtin(name: &str) -> Result<SimFile, String> {
+    let file = DataFile::open(Kind::Accelerator, name, None)?;
+    load_str(&file.origin, &file.text)
+}
+
 /// Parses scenario text; `origin` names it in errors.
 pub fn load_str(origin: &str, text: &str) -> Result<SimFile, String> {
-    let cx = Ctx { origin, text };
+    let cx = Ctx {
+        file: DataFile::from_text(origin, text),
+    };
     let head: KindOnly = cx.toml()?;
     let Some(kind) = head.kind else {
         return Err(format!(
@@ -270,6 +270,30 @@ fn unique<'a>(
         }
         if !seen.insert(n.get_ref().clone()) {
             return Err(cx.err(n.span(), key, format!("'{}' is listed twice", n.get_ref())));
+        }
+    }
+    Ok(())
+}
+
+/// The model-list checks BitMoD and Stripes files share: at least one
+/// model, names non-empty and distinct, and at least one layer in each.
+/// `parts` gives a model's name, the span of its layers and whether they are empty.
+fn check_models<M>(
+    cx: &Ctx,
+    models: &Spanned<Vec<M>>,
+    parts: impl Fn(&M) -> (&Spanned<String>, Range<usize>, bool),
+) -> Result<(), String> {
+    if models.get_ref().is_empty() {
+        return Err(cx.err(models.span(), "models", "at least one is needed"));
+    }
+    unique(
+        cx,
+        "models.name",
+        models.get_ref().iter().map(|m| parts(m).0),
+    )?;
+    for m in models.get_ref() {
+        if let (_, span, true) = parts(m) {
+            return Err(cx.err(span, "models.layers", "at least one is needed"));
         }
     }
     Ok(())
@@ -335,19 +359,11 @@ fn bitmod_file(cx: &Ctx) -> Result<BitmodFile, String> {
             format!("no design named '{}'", raw.baseline.get_ref()),
         ));
     }
-    if raw.models.get_ref().is_empty() {
-        return Err(cx.err(raw.models.span(), "models", "at least one is needed"));
-    }
-    unique(
-        cx,
-        "models.name",
-        raw.models.get_ref().iter().map(|m| &m.name),
-    )?;
+    check_models(cx, &raw.models, |m| {
+        (&m.name, m.layers.span(), m.layers.get_ref().is_empty())
+    })?;
     let mut models = Vec::new();
     for m in raw.models.get_ref() {
-        if m.layers.get_ref().is_empty() {
-            return Err(cx.err(m.layers.span(), "models.layers", "at least one is needed"));
-        }
         let mut layers = Vec::new();
         for l in m.layers.get_ref() {
             layers.push(Layer {
@@ -381,19 +397,11 @@ fn bitmod_file(cx: &Ctx) -> Result<BitmodFile, String> {
 fn stripes_file(cx: &Ctx) -> Result<StripesFile, String> {
     let raw: RawStripes = cx.toml()?;
     let mpc = cx.pos_u(&raw.parallel_macs_per_cycle, "parallel_macs_per_cycle")?;
-    if raw.models.get_ref().is_empty() {
-        return Err(cx.err(raw.models.span(), "models", "at least one is needed"));
-    }
-    unique(
-        cx,
-        "models.name",
-        raw.models.get_ref().iter().map(|m| &m.name),
-    )?;
+    check_models(cx, &raw.models, |m| {
+        (&m.name, m.layers.span(), m.layers.get_ref().is_empty())
+    })?;
     let mut models = Vec::new();
     for m in raw.models.get_ref() {
-        if m.layers.get_ref().is_empty() {
-            return Err(cx.err(m.layers.span(), "models.layers", "at least one is needed"));
-        }
         let mut layers = Vec::new();
         for l in m.layers.get_ref() {
             let kind = match l.kind.get_ref().as_str() {
@@ -446,7 +454,7 @@ fn stripes_file(cx: &Ctx) -> Result<StripesFile, String> {
 
 /// The built-in BitMoD scenario.
 pub fn builtin_bitmod() -> BitmodFile {
-    match load_str("sims/bitmod.toml", BUILTIN_BITMOD) {
+    match load_builtin("bitmod") {
         Ok(SimFile::Bitmod(f)) => f,
         Ok(_) => panic!("sims/bitmod.toml is a bitmod file"),
         Err(e) => panic!("built-in sims/bitmod.toml: {e}"),

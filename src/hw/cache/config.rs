@@ -8,7 +8,7 @@
 //! description = "…"             # optional
 //! [[level]]                     # one or more, fastest first
 //! name = "L1d"                  # required
-//! size = "48KiB"                # required: bytes, or a string with KiB/MiB/GiB
+//! size = "48KiB"                # required: bytes, or a string with a unit (crate::size)
 //! ways = 12                     # required: a count, or 0 / "full" (fully associative)
 //! line = 64                     # required: bytes, a power of two ≥ 4
 //! policy = "lru"                # required: lru, fifo, random, plru
@@ -16,50 +16,16 @@
 //! write = "write-back"          # optional: write-back (default) or write-through
 //! ```
 //!
-//! Errors are one line, `FILE:LINE: KEY: reason`.
-
-use std::ops::Range;
-use std::path::Path;
+//! Errors are one line, `FILE line N: KEY: reason`.
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::{HierarchyConfig, LevelConfig, Policy, WritePolicy};
+use crate::datafile::{self, DataFile, Kind};
 
-/// Hierarchies built into the binary, loadable by name.
-pub const BUILTIN: &[(&str, &str)] = &[
-    ("cache-zen5", include_str!("../../../sims/cache-zen5.toml")),
-    (
-        "cache-gpu-sm",
-        include_str!("../../../sims/cache-gpu-sm.toml"),
-    ),
-    ("cache-tiny", include_str!("../../../sims/cache-tiny.toml")),
-];
-
-/// Parses a byte size: a plain integer (`64`) or one with a binary suffix
-/// (`48KiB`, `1MiB`, `2GiB`; also `B`, and `K`/`M`/`G` as the same binary
-/// units).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = (&t[..split], t[split..].trim());
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (e.g. 64, 48KiB, 1MiB)"))?;
-    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" => 1 << 10,
-        "m" | "mib" => 1 << 20,
-        "g" | "gib" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "'{s}': unknown unit '{unit}' (use KiB, MiB or GiB)"
-            ))
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("'{s}' is too large"))
-}
+/// Byte sizes share one grammar with every other command (`crate::size`).
+pub use crate::size::parse_size;
 
 /// Parses a replacement policy name (`lru`, `fifo`, `random`, `plru`).
 pub fn parse_policy(s: &str, seed: u64) -> Result<Policy, String> {
@@ -161,23 +127,6 @@ struct RawLevel {
     write: Option<Spanned<String>>,
 }
 
-struct Ctx<'a> {
-    origin: &'a str,
-    text: &'a str,
-}
-
-impl Ctx<'_> {
-    fn at(&self, span: Range<usize>, msg: impl std::fmt::Display) -> String {
-        let end = span.start.min(self.text.len());
-        let line = self.text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
-        format!("{}:{line}: {msg}", self.origin)
-    }
-}
-
 fn size_of(v: &NumOrStr) -> Result<u64, String> {
     match v {
         NumOrStr::Num(n) => Ok(*n),
@@ -187,32 +136,24 @@ fn size_of(v: &NumOrStr) -> Result<u64, String> {
 
 impl HierarchyConfig {
     /// Loads a built-in hierarchy by name (`cache-zen5`, `cache-gpu-sm`,
-    /// `cache-tiny`) or a TOML file by path; validated.
+    /// `cache-tiny`: every `sims/cache-*.toml`) or a TOML file by path; validated.
     pub fn load(name_or_path: &str) -> Result<Self, String> {
-        if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
-            return Self::from_toml(name, text);
-        }
-        let text = std::fs::read_to_string(Path::new(name_or_path)).map_err(|e| {
-            let names: Vec<&str> = BUILTIN.iter().map(|b| b.0).collect();
-            format!(
-                "{name_or_path}: not a built-in hierarchy ({}) and cannot read it as a file: {e}",
-                names.join(", ")
-            )
-        })?;
-        Self::from_toml(name_or_path, &text)
+        let file = DataFile::open(Kind::Cache, name_or_path, None)?;
+        Self::from_toml(&file.origin, &file.text)
+    }
+
+    /// Names of the built-in hierarchies (every `sims/cache-*.toml`).
+    pub fn builtin_names() -> Vec<&'static str> {
+        datafile::builtin_names(Kind::Cache)
     }
 
     /// Parses and validates a hierarchy from TOML text; `origin` (a file
     /// name) starts every error message.
     pub fn from_toml(origin: &str, text: &str) -> Result<Self, String> {
-        let ctx = Ctx { origin, text };
-        let raw: RawFile = toml::from_str(text).map_err(|e| {
-            let msg = e.message().trim().replace('\n', "; ");
-            match e.span() {
-                Some(span) => ctx.at(span, msg),
-                None => format!("{origin}: {msg}"),
-            }
-        })?;
+        let file = DataFile::from_text(origin, text);
+        // `KEY: reason` at a span, as one line.
+        let at = |span: std::ops::Range<usize>, msg: String| file.err(span, "", msg).to_string();
+        let raw: RawFile = file.parse()?;
         if raw.level.is_empty() {
             return Err(format!("{origin}: level: at least one [[level]] is needed"));
         }
@@ -220,22 +161,25 @@ impl HierarchyConfig {
         for sl in &raw.level {
             let span = sl.span();
             let l = sl.get_ref();
-            let size = size_of(l.size.get_ref())
-                .map_err(|e| ctx.at(l.size.span(), format!("size: {e}")))?;
+            let size =
+                size_of(l.size.get_ref()).map_err(|e| at(l.size.span(), format!("size: {e}")))?;
             let ways = match l.ways.get_ref() {
                 NumOrStr::Num(n) => u32::try_from(*n).map_err(|_| "too large".to_string()),
                 NumOrStr::Str(s) => parse_ways(s),
             }
-            .map_err(|e| ctx.at(l.ways.span(), format!("ways: {e}")))?;
+            .map_err(|e| at(l.ways.span(), format!("ways: {e}")))?;
             let line = size_of(l.line.get_ref())
                 .and_then(|v| u32::try_from(v).map_err(|_| format!("{v} is too large")))
-                .map_err(|e| ctx.at(l.line.span(), format!("line: {e}")))?;
+                .map_err(|e| at(l.line.span(), format!("line: {e}")))?;
             let seed = l.seed.as_ref().map_or(0, |s| *s.get_ref());
             let policy = parse_policy(l.policy.get_ref(), seed)
-                .map_err(|e| ctx.at(l.policy.span(), format!("policy: {e}")))?;
+                .map_err(|e| at(l.policy.span(), format!("policy: {e}")))?;
             if let Some(s) = &l.seed {
                 if !matches!(policy, Policy::Random { .. }) {
-                    return Err(ctx.at(s.span(), "seed: only a random policy takes a seed"));
+                    return Err(at(
+                        s.span(),
+                        "seed: only a random policy takes a seed".into(),
+                    ));
                 }
             }
             let write = match &l.write {
@@ -244,7 +188,7 @@ impl HierarchyConfig {
                     "write-back" | "wb" => WritePolicy::WriteBack,
                     "write-through" | "wt" => WritePolicy::WriteThrough,
                     other => {
-                        return Err(ctx.at(
+                        return Err(at(
                             w.span(),
                             format!("write: '{other}' is not write-back or write-through"),
                         ))
@@ -268,14 +212,14 @@ impl HierarchyConfig {
                     "policy" => l.policy.span(),
                     _ => span.clone(),
                 };
-                return Err(ctx.at(key_span, format!("level {}: {e}", l.name)));
+                return Err(at(key_span, format!("level {}: {e}", l.name)));
             }
             if levels.iter().any(|o| o.name == cfg.name) {
-                return Err(ctx.at(span, format!("level {}: name: used twice", cfg.name)));
+                return Err(at(span, format!("level {}: name: used twice", cfg.name)));
             }
             if let Some(prev) = levels.last() {
                 if cfg.line < prev.line {
-                    return Err(ctx.at(
+                    return Err(at(
                         l.line.span(),
                         format!(
                             "level {}: line: {} bytes is smaller than the line of the level above ({})",

@@ -16,21 +16,13 @@
 //! (SRAM energy is then flat in the size).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{builtin_names, EnergyTable, Mem, Op};
-
-/// Built-in tables, embedded so that they load without the `sims/` folder.
-pub(super) const BUILTIN: &[(&str, &str)] = &[
-    (
-        "energy-45nm",
-        include_str!("../../../sims/energy-45nm.toml"),
-    ),
-    ("energy-7nm", include_str!("../../../sims/energy-7nm.toml")),
-];
+use super::{EnergyTable, Mem, Op};
+use crate::datafile::{DataFile, Kind};
 
 /// Longest chain of `base` references followed (guards against cycles).
 const MAX_BASE_DEPTH: usize = 8;
@@ -155,51 +147,15 @@ impl Partial {
     }
 }
 
-/// Reads a built-in table or a file: (origin for messages, text, directory for relative bases).
-fn read_source(
-    name_or_path: &str,
-    relative_to: Option<&Path>,
-) -> Result<(String, String, Option<PathBuf>), String> {
-    if let Some((n, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
-        return Ok((format!("built-in energy table {n}"), text.to_string(), None));
-    }
-    let path = match relative_to {
-        Some(dir) => dir.join(name_or_path),
-        None => PathBuf::from(name_or_path),
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "energy table '{}': not a built-in table ({}) and cannot read it as a file: {e}",
-            path.display(),
-            builtin_names().join(", ")
-        )
-    })?;
-    let dir = path.parent().map(Path::to_path_buf);
-    Ok((path.display().to_string(), text, dir))
-}
-
-/// "origin:line:col" for a byte offset into `text`.
-fn at(origin: &str, text: &str, offset: usize) -> String {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    format!("{origin}:{line}:{col}")
-}
-
 pub(super) fn load_partial(
     name_or_path: &str,
     relative_to: Option<&Path>,
     depth: usize,
 ) -> Result<Partial, String> {
-    let (origin, text, dir) = read_source(name_or_path, relative_to)?;
-    let raw: RawFile = toml::from_str(&text).map_err(|e| {
-        let msg = e.message().trim().replace('\n', " ");
-        match e.span() {
-            Some(span) => format!("{}: {msg}", at(&origin, &text, span.start)),
-            None => format!("{origin}: {msg}"),
-        }
-    })?;
-    let here = |offset: usize| at(&origin, &text, offset);
+    let file = DataFile::open(Kind::Energy, name_or_path, relative_to)?;
+    let (origin, dir) = (file.origin.clone(), file.dir.clone());
+    let raw: RawFile = file.parse()?;
+    let here = |offset: usize| file.at(offset);
 
     // Start from the base (scaled), or from nothing.
     let mut table = match &raw.base {

@@ -36,13 +36,11 @@
 
 mod attention;
 mod matmul;
-mod size;
 
 pub use attention::{
     flash_attention_count, saha_ye_bound, saha_ye_small_memory, standard_attention_count,
 };
 pub use matmul::{gemv_count, hong_kung_bound, naive_matmul_count, tiled_matmul_count};
-pub use size::{parse_size, parse_size_list, size_label};
 
 use crate::hw::tiles::ElementSize;
 use serde::{Deserialize, Serialize};

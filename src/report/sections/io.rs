@@ -3,10 +3,10 @@
 //! energy of data movement beside the arithmetic.
 
 use super::Section;
-use crate::hw::iomodel::size_label;
 use crate::report::charts::{line_chart, Axes, Series, SeriesStyle};
 use crate::report::summary::fmt_short;
 use crate::report::template::render_template;
+use crate::size::size_label;
 use crate::suite::studies::io::{IoStudy, IoSweep};
 use serde::Serialize;
 
@@ -242,14 +242,7 @@ fn points(s: &IoSweep, f: impl Fn(&crate::suite::studies::io::IoRow) -> f64) -> 
         .collect()
 }
 
-/// Bytes with a binary unit, 3 significant digits (`1.25 MiB`).
+/// Bytes with a binary unit, three decimals (`1.250 MiB`).
 fn fmt_bytes(b: f64) -> String {
-    let units = [("GiB", 30), ("MiB", 20), ("KiB", 10)];
-    for (u, sh) in units {
-        let x = b / (1u64 << sh) as f64;
-        if x >= 1.0 {
-            return format!("{x:.3} {u}");
-        }
-    }
-    format!("{b:.0} B")
+    crate::size::size_rounded(b)
 }

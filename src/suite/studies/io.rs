@@ -10,10 +10,10 @@
 use super::StudyContext;
 use crate::hw::cost::OpKind;
 use crate::hw::io_sweep::{band, sweep, CacheSpec, SweepError, SweepRow};
-use crate::hw::iomodel::parse_size;
 use crate::hw::tiles::ElementSize;
 use crate::hw::trace::CountingSink;
 use crate::hw::tracegen::{generate, DimError, DimProblem, Generator, TraceParams, MAX_DIM};
+use crate::size::parse_size;
 use serde::{Deserialize, Serialize};
 
 /// Parameters (`[studies.io]` keys; all optional).

@@ -1,0 +1,246 @@
+//! The data-file layer for `sims/` (and suite specs): the built-in registry,
+//! "built-in name or path" lookup, TOML parsing, and error locations in one
+//! format, `FILE line N: KEY: reason` ([`DataError`]).
+//!
+//! Every `sims/*.toml` is built into the binary under its file stem
+//! (`sims/cache-zen5.toml` → `cache-zen5`): `build.rs` lists the folder, so a
+//! new built-in table is a new file there and nothing else. A loader asks for
+//! the names of its [`Kind`] (by file-name prefix).
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+// `BUILTIN: &[(&str, &str)]`: (file stem, text) of every `sims/*.toml`, sorted by name.
+include!(concat!(env!("OUT_DIR"), "/sims_registry.rs"));
+
+/// The kinds of built-in data file, told apart by their file-name prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Energy tables (`energy-*.toml`).
+    Energy,
+    /// Cache hierarchies (`cache-*.toml`).
+    Cache,
+    /// Roofline machines (`machine-*.toml`).
+    Machine,
+    /// Accelerator scenarios: every other file (`bitmod.toml`, `stripes.toml`),
+    /// which say what they are with their `kind` key.
+    Accelerator,
+}
+
+impl Kind {
+    const PREFIXED: [Kind; 3] = [Kind::Energy, Kind::Cache, Kind::Machine];
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Kind::Energy => "energy-",
+            Kind::Cache => "cache-",
+            Kind::Machine => "machine-",
+            Kind::Accelerator => "",
+        }
+    }
+
+    /// What a file of this kind is called in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::Energy => "energy table",
+            Kind::Cache => "hierarchy",
+            Kind::Machine => "machine",
+            Kind::Accelerator => "accelerator scenario",
+        }
+    }
+
+    /// The kind of the built-in file named `name`.
+    pub fn of(name: &str) -> Kind {
+        Kind::PREFIXED
+            .into_iter()
+            .find(|k| name.starts_with(k.prefix()))
+            .unwrap_or(Kind::Accelerator)
+    }
+}
+
+/// Names of the built-in files of `kind`, sorted.
+pub fn builtin_names(kind: Kind) -> Vec<&'static str> {
+    BUILTIN
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| Kind::of(n) == kind)
+        .collect()
+}
+
+/// The text of the built-in file `name` of `kind`, if there is one.
+pub fn builtin(kind: Kind, name: &str) -> Option<&'static str> {
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name && Kind::of(n) == kind)
+        .map(|(_, text)| *text)
+}
+
+/// An error in a data file: the file, the line (1-based, when known), the
+/// key (when known) and what is wrong. Displays as `FILE line N: KEY: reason`,
+/// leaving out the parts that are not known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataError {
+    /// The file as the user named it (or `<built-in sims/NAME.toml>`).
+    pub file: String,
+    /// 1-based line of the offending key or value, if known.
+    pub line: Option<usize>,
+    /// Dotted path of the offending key, if known and not already in `reason`.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl DataError {
+    /// An error about the whole file (no line, no key).
+    pub fn in_file(file: impl Into<String>, reason: impl Into<String>) -> Self {
+        DataError {
+            file: file.into(),
+            line: None,
+            key: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// The input part of a one-line CLI error: `FILE line N`, or `FILE`.
+    pub fn location(&self) -> String {
+        match self.line {
+            Some(l) => format!("{} line {l}", self.file),
+            None => self.file.clone(),
+        }
+    }
+
+    /// The part after the location: `KEY: reason`, or `reason`.
+    pub fn message(&self) -> String {
+        match &self.key {
+            Some(k) => format!("{k}: {}", self.reason),
+            None => self.reason.clone(),
+        }
+    }
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location(), self.message())
+    }
+}
+
+impl std::error::Error for DataError {}
+
+impl From<DataError> for String {
+    fn from(e: DataError) -> String {
+        e.to_string()
+    }
+}
+
+/// 1-based line of byte `offset` in `text` (a toml span's start).
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// One data file's text and name, for parsing and locating errors.
+#[derive(Debug, Clone)]
+pub struct DataFile<'a> {
+    /// The name errors start with.
+    pub origin: String,
+    /// The file's text.
+    pub text: std::borrow::Cow<'a, str>,
+    /// The folder relative paths inside the file are resolved against
+    /// (`None` for a built-in file).
+    pub dir: Option<PathBuf>,
+}
+
+impl<'a> DataFile<'a> {
+    /// Text that is already in memory; `origin` names it in errors.
+    pub fn from_text(origin: impl Into<String>, text: &'a str) -> Self {
+        DataFile {
+            origin: origin.into(),
+            text: text.into(),
+            dir: None,
+        }
+    }
+
+    /// The built-in file `name_or_path` of `kind`, or else the file at that
+    /// path (relative to `relative_to` when given).
+    pub fn open(
+        kind: Kind,
+        name_or_path: &str,
+        relative_to: Option<&Path>,
+    ) -> Result<DataFile<'static>, DataError> {
+        if let Some(text) = builtin(kind, name_or_path) {
+            return Ok(DataFile {
+                origin: format!("<built-in sims/{name_or_path}.toml>"),
+                text: text.into(),
+                dir: None,
+            });
+        }
+        let path = match relative_to {
+            Some(dir) => dir.join(name_or_path),
+            None => PathBuf::from(name_or_path),
+        };
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            DataError::in_file(
+                &origin,
+                format!(
+                    "not a built-in {} ({}) and cannot read it as a file: {e}",
+                    kind.noun(),
+                    builtin_names(kind).join(", ")
+                ),
+            )
+        })?;
+        Ok(DataFile {
+            origin,
+            text: text.into(),
+            dir: path.parent().map(Path::to_path_buf),
+        })
+    }
+
+    /// 1-based line of a toml span.
+    pub fn line(&self, span: Range<usize>) -> usize {
+        line_of(&self.text, span.start)
+    }
+
+    /// `FILE line N` for byte `offset`: the location part of a message that
+    /// is put together by hand (`format!("{}: KEY: reason", file.at(o))`).
+    pub fn at(&self, offset: usize) -> String {
+        format!("{} line {}", self.origin, line_of(&self.text, offset))
+    }
+
+    /// An error at `span`, naming `key` (pass `""` when `reason` names it already).
+    pub fn err(&self, span: Range<usize>, key: &str, reason: impl Into<String>) -> DataError {
+        DataError {
+            file: self.origin.clone(),
+            line: Some(self.line(span)),
+            key: (!key.is_empty()).then(|| key.to_string()),
+            reason: reason.into(),
+        }
+    }
+
+    /// An error about the whole file, naming `key` (or `""`).
+    pub fn err_file(&self, key: &str, reason: impl Into<String>) -> DataError {
+        DataError {
+            key: (!key.is_empty()).then(|| key.to_string()),
+            ..DataError::in_file(&self.origin, reason)
+        }
+    }
+
+    /// Parses the text as `T`. toml's message names the key; its multi-line
+    /// source excerpt is dropped to keep errors on one line.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, DataError> {
+        toml::from_str(&self.text).map_err(|e| {
+            let reason = e.message().trim().replace('\n', "; ");
+            match e.span() {
+                Some(span) => self.err(span, "", reason),
+                None => self.err_file("", reason),
+            }
+        })
+    }
+}
