@@ -9,6 +9,7 @@ pub mod atomic_file;
 pub mod cli;
 pub mod formats;
 pub mod hw;
+pub mod isa;
 pub mod metrics;
 pub mod report;
 pub mod suite;
