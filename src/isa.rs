@@ -314,7 +314,17 @@ mod tests {
         assert_eq!(all.capped(IsaLevel::Avx2).level(), IsaLevel::Avx2);
         assert!(!all.capped(IsaLevel::Avx2).avx512bf16);
         assert_eq!(all.capped(IsaLevel::Scalar), Features::default());
-        assert_eq!(all.names(), ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512bf16"]);
+        assert_eq!(
+            all.names(),
+            [
+                "avx2",
+                "fma",
+                "avx512f",
+                "avx512bw",
+                "avx512vl",
+                "avx512bf16"
+            ]
+        );
     }
 
     #[test]

@@ -420,4 +420,3 @@ pub(super) fn amax_at(level: IsaLevel, src: &[f32], block_size: usize, out: &mut
         scalar => amax_blocks(src, block_size, out),
     )
 }
-

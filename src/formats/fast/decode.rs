@@ -198,7 +198,13 @@ per_isa! {
 }
 
 /// Decodes `src` into `dst` at one level.
-pub(super) fn decode_at<C: Code>(level: IsaLevel, dec: &Decoder, src: &[C], dst: &mut [f32], stream: bool) {
+pub(super) fn decode_at<C: Code>(
+    level: IsaLevel,
+    dec: &Decoder,
+    src: &[C],
+    dst: &mut [f32],
+    stream: bool,
+) {
     isa::dispatch!(level,
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX-512 F/BW/VL.
         avx512 => unsafe { decode_block_avx512(dec, src, dst, stream) },

@@ -27,13 +27,34 @@ macro_rules! with_mode {
         use $crate::formats::fast::encode as tags;
         use $crate::formats::Rounding as R;
         match $rounding {
-            R::Rne => { const $mode: u8 = tags::RNE; $body }
-            R::Rna => { const $mode: u8 = tags::RNA; $body }
-            R::Rtz => { const $mode: u8 = tags::RTZ; $body }
-            R::Ru => { const $mode: u8 = tags::RU; $body }
-            R::Rd => { const $mode: u8 = tags::RD; $body }
-            R::Rto => { const $mode: u8 = tags::RTO; $body }
-            R::Sr => { const $mode: u8 = tags::SR; $body }
+            R::Rne => {
+                const $mode: u8 = tags::RNE;
+                $body
+            }
+            R::Rna => {
+                const $mode: u8 = tags::RNA;
+                $body
+            }
+            R::Rtz => {
+                const $mode: u8 = tags::RTZ;
+                $body
+            }
+            R::Ru => {
+                const $mode: u8 = tags::RU;
+                $body
+            }
+            R::Rd => {
+                const $mode: u8 = tags::RD;
+                $body
+            }
+            R::Rto => {
+                const $mode: u8 = tags::RTO;
+                $body
+            }
+            R::Sr => {
+                const $mode: u8 = tags::SR;
+                $body
+            }
         }
     }};
 }
@@ -100,7 +121,11 @@ pub(super) struct EncParams {
 }
 
 impl EncParams {
-    pub(super) fn new(fmt: &MiniFloat, opts: &ConvertOptions, scale: i32) -> Result<Self, FormatError> {
+    pub(super) fn new(
+        fmt: &MiniFloat,
+        opts: &ConvertOptions,
+        scale: i32,
+    ) -> Result<Self, FormatError> {
         Ok(Self::unscaled(fmt, opts)?.with_scale(scale))
     }
 
@@ -513,7 +538,6 @@ pub(super) fn encode_range<C: Code>(
     }
     err
 }
-
 
 /// The error of an encode whose kernels flagged one: only a NaN (or −inf
 /// into an unsigned format) under [`NanPolicy::Error`] does, and the twin

@@ -378,4 +378,3 @@ pub fn decode_f32_scalar<C: Code>(fmt: &MiniFloat, src: &[C], dst: &mut [f32]) {
         *d = fmt.decode_f32(c.to_u32());
     }
 }
-

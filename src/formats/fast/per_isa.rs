@@ -106,4 +106,3 @@ pub(super) fn streamed<I, O: Copy + Default>(
     nt::fence();
     err
 }
-

@@ -547,4 +547,3 @@ mod tests {
         assert_eq!(ref_div_round_odd(-6.0, 3.0), -2.0);
     }
 }
-

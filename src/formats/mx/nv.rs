@@ -83,4 +83,3 @@ pub(super) fn quantize_nv(
         tensor_scale: Some(ts),
     })
 }
-

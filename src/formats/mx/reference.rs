@@ -206,4 +206,3 @@ pub fn quantize_reference(
         tensor_scale,
     })
 }
-
