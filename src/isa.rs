@@ -57,21 +57,34 @@ impl std::fmt::Display for IsaLevel {
 
 /// The CPU features the crate's kernels may dispatch on, as detected at run time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[allow(missing_docs)] // each field is the feature of its name
 pub struct Features {
+    /// SSE4.2.
     pub sse4_2: bool,
+    /// AVX.
     pub avx: bool,
+    /// AVX2.
     pub avx2: bool,
+    /// FMA3 (fused multiply-add).
     pub fma: bool,
+    /// F16C (half-precision conversions).
     pub f16c: bool,
+    /// AVX-512 Foundation.
     pub avx512f: bool,
+    /// AVX-512 byte and word instructions.
     pub avx512bw: bool,
+    /// AVX-512 at 128/256-bit vector lengths.
     pub avx512vl: bool,
+    /// AVX-512 VNNI (int8 dot products, `vpdpbusd`).
     pub avx512vnni: bool,
+    /// AVX-512 BF16 (`vdpbf16ps`).
     pub avx512bf16: bool,
+    /// AVX-512 VBMI (byte permutes).
     pub avx512vbmi: bool,
+    /// AVX-512 VPOPCNTDQ (vector popcount).
     pub avx512vpopcntdq: bool,
+    /// AVX-512 FP16.
     pub avx512fp16: bool,
+    /// AVX-VNNI (VEX-coded int8 dot products).
     pub avxvnni: bool,
 }
 

@@ -27,6 +27,9 @@
 //! - A machine without a ceiling for a datatype falls back, with a note:
 //!   f64 FMA → half the f32 FMA rate (an f64 lane is twice as wide); bf16 dot
 //!   and int8 VNNI → the f32 FMA rate (inputs widened to f32).
+//!
+//! This file holds the model; `machine` reads and writes machine files, and
+//! [`calibrate`] holds the micro-kernels that measure a machine.
 
 pub mod calibrate;
 mod machine;
