@@ -17,8 +17,9 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput,
 };
 
-use bitsim::formats::fast::{self, Code, SimdLevel};
+use bitsim::formats::fast::{self, Code};
 use bitsim::formats::{mx, parse, ConvertOptions, ElementFormat, Format, MiniFloat, Rounding};
+use bitsim::isa::IsaLevel;
 
 const N: usize = 16 << 20;
 
@@ -79,7 +80,7 @@ fn encode_group<C: Code>(
     g.bench_function("scalar_twin", |b| {
         b.iter(|| fast::encode_f32_scalar(&f, &opts, black_box(src), 0, 0, &mut dst).unwrap())
     });
-    for level in SimdLevel::available() {
+    for level in IsaLevel::available() {
         g.bench_function(format!("fast_{level}"), |b| {
             b.iter(|| {
                 pool.install(|| {
@@ -125,7 +126,7 @@ fn decode(c: &mut Criterion) {
     g.bench_function("scalar_twin", |b| {
         b.iter(|| fast::decode_f32_scalar(&f, black_box(&codes), &mut dst))
     });
-    for level in SimdLevel::available() {
+    for level in IsaLevel::available() {
         g.bench_function(format!("fast_{level}"), |b| {
             b.iter(|| {
                 pool.install(|| fast::decode_f32_with(level, &f, black_box(&codes), &mut dst))

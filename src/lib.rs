@@ -30,6 +30,7 @@ pub mod cli;
 pub mod datafile;
 pub mod formats;
 pub mod hw;
+pub mod isa;
 pub mod metrics;
 pub mod report;
 pub mod size;

@@ -7,11 +7,12 @@
 mod seeded;
 use bitsim::formats::fast::{
     self, decode_f32_scalar, decode_f32_with, encode_f32_blocks_scalar, encode_f32_blocks_with,
-    encode_f32_scalar, encode_f32_with, Code, SimdLevel, PAR_THRESHOLD,
+    encode_f32_scalar, encode_f32_with, Code, PAR_THRESHOLD,
 };
 use bitsim::formats::{
     parse, ConvertOptions, ElementFormat, Format, MiniFloat, NanPolicy, Overflow, Rounding,
 };
+use bitsim::isa::IsaLevel;
 use seeded::Rng;
 
 /// Formats of at most 8 bits (u8 codes).
@@ -198,7 +199,7 @@ fn check_encode<C: Code + PartialEq + std::fmt::Debug>(
 ) {
     let mut want = vec![C::default(); src.len()];
     let want_r = encode_f32_scalar(fmt, opts, src, scale, index0, &mut want);
-    for level in SimdLevel::available() {
+    for level in IsaLevel::available() {
         let mut got = vec![C::default(); src.len()];
         let got_r = encode_f32_with(level, fmt, opts, src, scale, index0, &mut got);
         let ctx = || {
@@ -399,13 +400,13 @@ fn nan_under_error_policy_is_an_error() {
             let mut dst = vec![0u8; len];
             let want = encode_f32_scalar(&fmt, &opts, &src, 0, 0, &mut dst);
             assert!(want.is_err(), "{name}: the twin accepts NaN");
-            for level in SimdLevel::available() {
+            for level in IsaLevel::available() {
                 let got = encode_f32_with(level, &fmt, &opts, &src, 0, 0, &mut dst);
                 assert_eq!(got, want, "{name} {level} len {len}");
             }
             // Without the NaN both succeed.
             src[len / 2] = 2.0;
-            for level in SimdLevel::available() {
+            for level in IsaLevel::available() {
                 assert!(encode_f32_with(level, &fmt, &opts, &src, 0, 0, &mut dst).is_ok());
             }
         }
@@ -420,7 +421,7 @@ fn nan_under_error_policy_is_an_error() {
     let mut dst = [0u8; 3];
     let want = encode_f32_scalar(&fmt, &opts, &src, 0, 0, &mut dst);
     assert!(want.is_err());
-    for level in SimdLevel::available() {
+    for level in IsaLevel::available() {
         assert_eq!(
             encode_f32_with(level, &fmt, &opts, &src, 0, 0, &mut dst),
             want
@@ -439,7 +440,7 @@ fn impossible_overflow_policy_is_an_error() {
     let mut dst = [0u8; 20];
     let want = encode_f32_scalar(&fmt, &opts, &src, 0, 0, &mut dst);
     assert!(want.is_err());
-    for level in SimdLevel::available() {
+    for level in IsaLevel::available() {
         assert_eq!(
             encode_f32_with(level, &fmt, &opts, &src, 0, 0, &mut dst),
             want
@@ -488,7 +489,7 @@ fn check_encode_blocks<C: Code + PartialEq + std::fmt::Debug>(
             assert!(one == w, "{name}: block twin differs at block {b}");
         }
     }
-    for level in SimdLevel::available() {
+    for level in IsaLevel::available() {
         let mut got = vec![C::default(); src.len()];
         let got_r =
             encode_f32_blocks_with(level, fmt, opts, src, block_size, scales, index0, &mut got);
@@ -662,7 +663,7 @@ fn block_amax_matches_fold() {
 fn check_decode<C: Code>(name: &str, fmt: &MiniFloat, codes: &[C]) {
     let mut want = vec![0f32; codes.len()];
     decode_f32_scalar(fmt, codes, &mut want);
-    for level in SimdLevel::available() {
+    for level in IsaLevel::available() {
         let mut got = vec![0f32; codes.len()];
         decode_f32_with(level, fmt, codes, &mut got);
         if let Some(i) = (0..codes.len()).find(|&i| got[i].to_bits() != want[i].to_bits()) {
@@ -708,8 +709,8 @@ fn decode_every_code_matches_twin() {
 
 #[test]
 fn levels_are_ordered_and_detected() {
-    let avail = SimdLevel::available();
-    assert_eq!(avail[0], SimdLevel::Scalar);
-    assert_eq!(*avail.last().unwrap(), fast::detected_level());
+    let avail = IsaLevel::available();
+    assert_eq!(avail[0], IsaLevel::Scalar);
+    assert_eq!(*avail.last().unwrap(), bitsim::isa::detected());
     eprintln!("SIMD levels on this CPU: {avail:?}");
 }

@@ -12,6 +12,7 @@ pub mod common;
 pub mod compare;
 pub mod formats;
 pub mod io;
+pub mod isa;
 pub mod quantize;
 pub mod report;
 pub mod sim;
@@ -95,6 +96,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
 /// of a command that succeeded (0, or 1 for `compare` with a regression, 130
 /// for an interrupted `report`).
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
+    isa::apply(&cli.command)?;
     match cli.command {
         Command::Formats(c) => formats::run(c, out).map(|_| 0),
         Command::Quantize(a) => quantize::run(&a, out).map(|_| 0),

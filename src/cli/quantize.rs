@@ -53,6 +53,9 @@ pub struct QuantizeArgs {
     /// Write the raw codes (and block scales) instead of dequantized values.
     #[arg(long)]
     pub codes: bool,
+    /// Instruction-set cap for the kernels (`--isa`).
+    #[command(flatten)]
+    pub isa: super::isa::IsaArgs,
 }
 
 /// Element codes in the narrowest container that holds them.

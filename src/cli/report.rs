@@ -46,6 +46,9 @@ pub struct ReportArgs {
     /// Keep the cells already in DIR/results.json and run only the others.
     #[arg(long)]
     pub resume: bool,
+    /// Instruction-set cap for the kernels (`--isa`).
+    #[command(flatten)]
+    pub isa: super::isa::IsaArgs,
 }
 
 /// Set by Ctrl-C: the runner starts no new cell.

@@ -32,31 +32,14 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// SIMD features detected at run time that the kernels may dispatch on.
+/// SIMD features detected at run time that the kernels may dispatch on (up
+/// to the user's ISA cap, see [`crate::isa`]).
 pub fn simd_features() -> Vec<String> {
-    #[allow(unused_mut)]
-    let mut v: Vec<&str> = Vec::new();
-    #[cfg(target_arch = "x86_64")]
-    {
-        macro_rules! probe {
-            ($($f:tt),*) => {$( if std::arch::is_x86_feature_detected!($f) { v.push($f); } )*};
-        }
-        probe!(
-            "sse4.2",
-            "avx",
-            "avx2",
-            "fma",
-            "f16c",
-            "avx512f",
-            "avx512bw",
-            "avx512vl",
-            "avx512vnni",
-            "avx512bf16",
-            "avx512fp16",
-            "avxvnni"
-        );
-    }
-    v.into_iter().map(str::to_string).collect()
+    crate::isa::active()
+        .names()
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
 
 /// `t` as RFC 3339 UTC with whole seconds, e.g. `2026-04-01T12:34:56Z`.

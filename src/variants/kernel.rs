@@ -30,6 +30,7 @@
 //! - rayon splits the output rows into tasks; each output is computed by one
 //!   task in the fixed order above, so thread count never changes a bit.
 
+use crate::isa::IsaLevel;
 use crate::tensor::{QOperand, Values};
 use rayon::prelude::*;
 
@@ -139,12 +140,11 @@ unsafe fn dot_i8_avx2(a: &[i8], b: &[i8]) -> i32 {
 
 /// int8 dot product with an int32 (wrapping) accumulator; AVX2 when the CPU has it.
 pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { dot_i8_avx2(a, b) };
-    }
-    dot_i8_body(a, b)
+    crate::isa::dispatch!(crate::isa::effective(),
+        // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2.
+        avx2 => unsafe { dot_i8_avx2(a, b) },
+        scalar => dot_i8_body(a, b),
+    )
 }
 
 fn int_kernel(a: &[i8], w: &[i8], m: usize, n: usize, sc: &Scales) -> Vec<f64> {
@@ -235,29 +235,16 @@ unsafe fn lane_group_avx2<T: LaneFloat>(
 }
 
 fn lane_group<T: LaneFloat>(
-    avx2: bool,
+    level: IsaLevel,
     ar: &[T],
     panel: &[T],
     ks: std::ops::Range<usize>,
 ) -> [T; LANES] {
-    #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: `avx2` is true only when the CPU was detected to support AVX2.
-        return unsafe { lane_group_avx2(ar, panel, ks) };
-    }
-    let _ = avx2;
-    lane_group_body(ar, panel, ks)
-}
-
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    crate::isa::dispatch!(level,
+        // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2.
+        avx2 => unsafe { lane_group_avx2(ar, panel, ks) },
+        scalar => lane_group_body(ar, panel, ks),
+    )
 }
 
 fn lane_kernel<T: LaneFloat>(a: &[T], w: &[T], m: usize, n: usize, sc: &Scales) -> Vec<f64> {
@@ -275,7 +262,7 @@ fn lane_kernel<T: LaneFloat>(a: &[T], w: &[T], m: usize, n: usize, sc: &Scales) 
             panels[(p * k + kk) * LANES + l] = *v;
         }
     }
-    let avx2 = has_avx2();
+    let level = crate::isa::effective();
     out.par_chunks_mut(ROWS_PER_TASK * n)
         .enumerate()
         .for_each(|(t, chunk)| {
@@ -288,7 +275,7 @@ fn lane_kernel<T: LaneFloat>(a: &[T], w: &[T], m: usize, n: usize, sc: &Scales) 
                     let i = i0 + r;
                     let ar = &a[i * k..(i + 1) * k];
                     if !T::SCALED {
-                        let dot = lane_group(avx2, ar, panel, 0..k);
+                        let dot = lane_group(level, ar, panel, 0..k);
                         for l in 0..lanes {
                             chunk[r * n + p * LANES + l] = dot[l].to_f64();
                         }
@@ -296,7 +283,7 @@ fn lane_kernel<T: LaneFloat>(a: &[T], w: &[T], m: usize, n: usize, sc: &Scales) 
                     }
                     let mut acc = [0f32; LANES];
                     for g in 0..sc.groups {
-                        let dot = lane_group(avx2, ar, panel, sc.range(g));
+                        let dot = lane_group(level, ar, panel, sc.range(g));
                         for l in 0..lanes {
                             acc[l] = sc.fold(acc[l], dot[l].to_f32(), i, p * LANES + l, g);
                         }

@@ -62,6 +62,12 @@
 //! - A NaN or ±inf in a block → block scale E4M3 NaN (0x7F); the block decodes as NaN.
 //! - Dequantize: `e2m1 × block_scale × tensor_scale`, exact in f64, rounded once to f32.
 
+mod nv;
+mod reference;
+
+pub use self::reference::quantize_reference;
+
+use self::nv::quantize_nv;
 use super::fast;
 use super::{exp2i, Class};
 use super::{BlockFormat, BlockKind, ConvertOptions, ElementFormat, FormatError, Overflow};
@@ -246,14 +252,6 @@ fn mx_scale_code(rule: super::ScaleRule, amax_bits: u32, info: &ElemInfo) -> u8 
     }
 }
 
-/// Largest `|x|` bit pattern of a block (NaN/inf show as ≥ 0x7f80_0000).
-#[inline(always)]
-fn amax_bits(block: &[f32]) -> u32 {
-    block
-        .iter()
-        .fold(0u32, |m, x| m.max(x.to_bits() & 0x7fff_ffff))
-}
-
 /// Quantizes `data` (rows of `row_len` elements) to a block format.
 ///
 /// Fails when `row_len` is 0 or does not divide `data.len()`, when the format
@@ -413,83 +411,6 @@ fn mx_segment(
     Ok(())
 }
 
-/// NVFP4 tensor scale: `amax / (scale_max × elem_max)` in f32, 1.0 when 0.
-fn nv_tensor_scale(fmt: &BlockFormat, data: &[f32]) -> f32 {
-    let amax = data
-        .iter()
-        .map(|x| x.to_bits() & 0x7fff_ffff)
-        .filter(|&b| b < 0x7f80_0000)
-        .max()
-        .unwrap_or(0);
-    let denom = (fmt.scale.max_value() * fmt.element.max_value()) as f32; // 2688, exact
-    let ts = f32::from_bits(amax) / denom;
-    if ts == 0.0 {
-        1.0
-    } else {
-        ts
-    }
-}
-
-fn quantize_nv(
-    fmt: &BlockFormat,
-    eopts: &ConvertOptions,
-    data: &[f32],
-    row_len: usize,
-) -> Result<BlockTensor, FormatError> {
-    let ElementFormat::Float(elem) = fmt.element else {
-        unreachable!("checked by check_format")
-    };
-    let sfmt = &fmt.scale;
-    let ts = nv_tensor_scale(fmt, data);
-    let emax = elem.max_value() as f32;
-    let sopts = ConvertOptions {
-        overflow: Some(Overflow::Saturate),
-        ..ConvertOptions::default()
-    };
-    let nan = sfmt.nan_code(false).expect("checked by check_format") as u8;
-    let nblocks = data.len() / row_len * blocks_per_row(fmt, row_len);
-    let mut codes = vec![0u8; data.len()];
-    let mut scales = Vec::with_capacity(nblocks);
-    for (r, (row, crow)) in data
-        .chunks(row_len)
-        .zip(codes.chunks_mut(row_len))
-        .enumerate()
-    {
-        let row0 = (r * row_len) as u64;
-        for (b, (blk, cblk)) in row
-            .chunks(fmt.block_size)
-            .zip(crow.chunks_mut(fmt.block_size))
-            .enumerate()
-        {
-            let ab = amax_bits(blk);
-            if ab >= 0x7f80_0000 {
-                scales.push(nan);
-                continue;
-            }
-            let sb = f32::from_bits(ab) / emax / ts;
-            let sc = sfmt.encode_f32(sb, &sopts, 0)?;
-            scales.push(sc as u8);
-            // Exact: ≤ 4 × 24 significant bits.
-            let d = sfmt.decode(sc) * ts as f64;
-            let index0 = row0 + (b * fmt.block_size) as u64;
-            for (j, (x, c)) in blk.iter().zip(cblk.iter_mut()).enumerate() {
-                *c = if d == 0.0 {
-                    elem.zero_code(x.is_sign_negative())
-                } else {
-                    elem.encode(div_round_odd(*x as f64, d), eopts, index0 + j as u64)?
-                } as u8;
-            }
-        }
-    }
-    Ok(BlockTensor {
-        format: *fmt,
-        row_len,
-        codes,
-        scales,
-        tensor_scale: Some(ts),
-    })
-}
-
 /// `a / b` rounded to odd at f64 precision: the truncated quotient with its last
 /// bit set when inexact. Rounding this to any format of at most 51 significant
 /// bits (stochastic-rounding bits included) gives the same result as rounding
@@ -581,211 +502,6 @@ impl BlockTensor {
     }
 }
 
-// ---------------------------------------------------------------------------
-// The slow, obvious twin.
-// ---------------------------------------------------------------------------
-
-/// floor(log2(a)) for a positive finite f64 by search over powers of two.
-fn ref_floor_log2(a: f64) -> i32 {
-    let mut k = 1023;
-    while exp2i(k) > a {
-        k -= 1;
-    }
-    k
-}
-
-/// ceil(log2(a)) for a positive finite f64 by search over powers of two.
-fn ref_ceil_log2(a: f64) -> i32 {
-    let k = ref_floor_log2(a);
-    if exp2i(k) == a {
-        k
-    } else {
-        k + 1
-    }
-}
-
-/// `a / b` rounded to odd at 53 bits, by exact integer long division.
-fn ref_div_round_odd(a: f64, b: f64) -> f64 {
-    // a = A × 2^ea, b = B × 2^eb with integer significands.
-    fn parts(x: f64) -> (u128, i32) {
-        let bits = x.abs().to_bits();
-        let e = ((bits >> 52) & 0x7ff) as i32;
-        let f = bits & ((1u64 << 52) - 1);
-        if e == 0 {
-            (f as u128, -1074)
-        } else {
-            ((f | 1 << 52) as u128, e - 1075)
-        }
-    }
-    if a == 0.0 {
-        return a / b; // a signed zero
-    }
-    let neg = (a < 0.0) != (b < 0.0);
-    let (an, ea) = parts(a);
-    let (bn, eb) = parts(b);
-    // Scale the numerator so the quotient has at least 55 bits.
-    let sh = 55 + (128 - bn.leading_zeros()) as i32 - (128 - an.leading_zeros()) as i32;
-    let sh = sh.max(0) as u32;
-    let num = an << sh;
-    let mut q = num / bn;
-    let mut sticky = !num.is_multiple_of(bn);
-    let len = 128 - q.leading_zeros();
-    let drop = len.saturating_sub(53);
-    sticky |= q & ((1u128 << drop) - 1) != 0;
-    q >>= drop;
-    if sticky {
-        q |= 1;
-    }
-    let v = q as f64 * exp2i(ea - eb - sh as i32 + drop as i32);
-    if neg {
-        -v
-    } else {
-        v
-    }
-}
-
-/// The slow, obvious twin of [`quantize`]: per-element scalar f64 arithmetic,
-/// exponents found by searching powers of two, f32 divisions reproduced as an
-/// f64 division rounded to f32 (correct because 53 ≥ 2 × 24 + 2, Figueroa 1995),
-/// and the NVFP4 quotient by integer long division. Same output, bit for bit.
-pub fn quantize_reference(
-    fmt: &BlockFormat,
-    opts: &ConvertOptions,
-    data: &[f32],
-    row_len: usize,
-) -> Result<BlockTensor, FormatError> {
-    check_format(fmt)?;
-    check_shape(fmt, data.len(), row_len)?;
-    let eopts = element_options(fmt, opts)?;
-    let rows = data.len() / row_len;
-    let bs = fmt.block_size;
-    let mut codes = vec![0u8; data.len()];
-    let mut scales = Vec::new();
-    let mut tensor_scale = None;
-
-    // Element max and mantissa width, derived independently of elem_info.
-    let (elem_max, elem_m) = match fmt.element {
-        ElementFormat::Float(f) => (f.max_value(), f.mbits as i32),
-        ElementFormat::Int(i) => {
-            let mx = i.max_int() as f64;
-            (mx, ref_floor_log2(mx))
-        }
-    };
-    let elem_max = elem_max * exp2i(fmt.element_scale_log2);
-    let emax = ref_floor_log2(elem_max);
-
-    let mut ts = 1.0f64;
-    if fmt.kind == BlockKind::Nv {
-        let amax = data
-            .iter()
-            .filter(|x| x.is_finite())
-            .map(|x| (*x as f64).abs())
-            .fold(0.0f64, f64::max);
-        let q = (amax / (fmt.scale.max_value() * elem_max)) as f32;
-        ts = if q == 0.0 { 1.0 } else { q as f64 };
-        tensor_scale = Some(ts as f32);
-    }
-
-    for r in 0..rows {
-        let mut start = 0;
-        while start < row_len {
-            let end = (start + bs).min(row_len);
-            let idx = |j: usize| r * row_len + j;
-            let finite = (start..end).all(|j| data[idx(j)].is_finite());
-            let amax = (start..end)
-                .map(|j| (data[idx(j)] as f64).abs())
-                .fold(0.0f64, |m, v| if v > m { v } else { m });
-            match fmt.kind {
-                BlockKind::Mx => {
-                    let x: Option<i32> = if !finite {
-                        None
-                    } else if amax == 0.0 {
-                        Some(-127)
-                    } else {
-                        let x = match fmt.rule {
-                            super::ScaleRule::Floor => ref_floor_log2(amax) - emax,
-                            super::ScaleRule::Ceil => ref_ceil_log2(amax) - emax,
-                            super::ScaleRule::Rceil => {
-                                let q = (amax / elem_max) as f32 as f64;
-                                if q == 0.0 || q.is_infinite() {
-                                    if q == 0.0 {
-                                        -127
-                                    } else {
-                                        128
-                                    }
-                                } else {
-                                    ref_ceil_log2(q)
-                                }
-                            }
-                            super::ScaleRule::Even => {
-                                // Half-up at elem_m fraction bits on the grid of amax's
-                                // f32 binade (subnormals share the lowest normal binade's grid).
-                                let k = ref_floor_log2(amax).max(-126);
-                                let ulp = exp2i(k - elem_m.min(23));
-                                let rounded = (amax / ulp + 0.5).floor() * ulp;
-                                if rounded < exp2i(-126) {
-                                    -127 // torchao: exponent field 0 → clamped
-                                } else {
-                                    ref_floor_log2(rounded) - emax
-                                }
-                            }
-                        };
-                        (x <= 127).then_some(x.max(-127))
-                    };
-                    match x {
-                        None => scales.push(0xff),
-                        Some(x) => {
-                            scales.push((x + 127) as u8);
-                            let k = exp2i(-(x + fmt.element_scale_log2));
-                            for j in start..end {
-                                let v = data[idx(j)] as f64 * k;
-                                codes[idx(j)] = fmt.element.encode(v, &eopts, idx(j) as u64)? as u8;
-                            }
-                        }
-                    }
-                }
-                BlockKind::Nv => {
-                    let ElementFormat::Float(elem) = fmt.element else {
-                        unreachable!()
-                    };
-                    if !finite {
-                        scales.push(fmt.scale.nan_code(false).expect("checked") as u8);
-                    } else {
-                        let sb = (((amax / elem_max) as f32 as f64) / ts) as f32;
-                        let sat = ConvertOptions {
-                            overflow: Some(Overflow::Saturate),
-                            ..ConvertOptions::default()
-                        };
-                        let sc = fmt.scale.encode(sb as f64, &sat, 0)?;
-                        scales.push(sc as u8);
-                        let d = fmt.scale.decode(sc) * ts;
-                        for j in start..end {
-                            let v = data[idx(j)] as f64;
-                            codes[idx(j)] = if d == 0.0 {
-                                if v.is_sign_negative() && elem.has_neg_zero() {
-                                    elem.encode(-0.0, &eopts, 0)?
-                                } else {
-                                    elem.encode(0.0, &eopts, 0)?
-                                }
-                            } else {
-                                elem.encode(ref_div_round_odd(v, d), &eopts, idx(j) as u64)?
-                            } as u8;
-                        }
-                    }
-                }
-            }
-            start = end;
-        }
-    }
-    Ok(BlockTensor {
-        format: *fmt,
-        row_len,
-        codes,
-        scales,
-        tensor_scale,
-    })
-}
-
 /// The value a block's scale code stands for, with MX's NaN scale made
 /// explicit: `None` for a NaN scale.
 pub fn scale_value(fmt: &BlockFormat, code: u8) -> Option<f64> {
@@ -799,6 +515,8 @@ pub fn scale_value(fmt: &BlockFormat, code: u8) -> Option<f64> {
 mod tests {
     use super::*;
 
+    use super::reference::ref_div_round_odd;
+
     #[test]
     fn div_round_odd_matches_long_division() {
         let mut s = 0x1234_5678_9abc_def0u64;
@@ -811,7 +529,7 @@ mod tests {
         for _ in 0..20000 {
             let a = f32::from_bits((next() as u32 & 0x7fff_ffff).clamp(1, 0x7f7f_ffff));
             let ts = f32::from_bits((next() as u32 & 0x3fff_ffff).clamp(1, 0x7f7f_ffff));
-            let sc = super::super::parse::E4M3.decode((next() % 126 + 1) as u32);
+            let sc = crate::formats::parse::E4M3.decode((next() % 126 + 1) as u32);
             let b = sc * ts as f64;
             let a = if next() & 1 == 1 {
                 -(a as f64)
