@@ -5,22 +5,24 @@
 //!
 //! Modules form layers, lowest first. A module may use modules of lower
 //! layers only: never one above it, never a sibling of its own layer
-//! (`tests/layers.rs` reads every `crate::` path and enforces this, and that
-//! no two modules in one folder import each other in a circle).
+//! (`tests/suite/layers.rs` reads every `crate::` path and enforces this,
+//! and that no two modules in one folder import each other in a circle).
 //!
 //! | rank | layer | modules |
 //! |---|---|---|
-//! | 0 | ground: plain shared data, CPU features, files | [`tensor`], [`atomic_file`] |
+//! | 0 | ground: shared plain data, CPU features and the one SIMD dispatch, data files and sizes, seeded randomness, atomic output files | [`tensor`], [`isa`], [`datafile`], [`size`], [`atomic_file`] |
 //! | 1 | bit-exact number formats | [`formats`] |
 //! | 2 | arithmetic units | [`arith`] |
 //! | 3 | cost models; workloads; accuracy metrics | [`hw`], [`workload`], [`metrics`] |
-//! | 4 | matmul variants (emulation, native kernel, cost) | [`variants`] |
+//! | 4 | matmul variants (emulation, optional native kernel, cost) | [`variants`] |
 //! | 5 | suites, the pipeline, studies, result records | [`suite`] |
 //! | 6 | the HTML report and comparisons | [`report`] |
 //! | 7 | the command line | [`cli`] |
 //!
-//! Ground modules may use each other. The native-kernel, attention and model
-//! layers will sit between `hw`/`workload`/`metrics` and `suite`.
+//! Ground modules may use each other. Native kernels (`kernels/`) will come
+//! between rank 3 and `variants` (a variant's `native()` returns one), and
+//! attention variants and the real model between `variants` and `suite`
+//! (`tests/suite/layers.rs` already lists their ranks).
 
 #![warn(missing_docs)]
 

@@ -18,7 +18,7 @@
 //!   algorithm writes before it has read it. Those words are `fill_words`;
 //!   reads + writes + fills ([`IoCount::cached_bytes`]) is what such a cache
 //!   moves, and what the simulator reproduces exactly when the schedule's
-//!   working set fits (see `tests/iomodel.rs`).
+//!   working set fits (see `tests/hw/iomodel.rs`).
 //! - Every closed form is exact for its schedule (partial tiles included),
 //!   not only asymptotic; each function documents its loop order.
 //!

@@ -1,0 +1,14 @@
+//! Arithmetic units: float ops, accumulators, L-Mul, bit-serial PEs, and their oracles.
+//!
+//! One test binary per layer (linking many small binaries dominates build time);
+//! each file below was its own binary before.
+
+#[path = "../seeded/mod.rs"]
+mod seeded;
+
+mod accum;
+mod bitserial;
+mod float;
+mod lmul;
+mod oracle_apfloat;
+mod oracle_softfloat;

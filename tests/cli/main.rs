@@ -1,0 +1,18 @@
+//! The command line, run as a user runs it: outputs, goldens and one-line errors.
+//!
+//! One test binary per layer (linking many small binaries dominates build time);
+//! each file below was its own binary before.
+
+#[path = "../cli_support/mod.rs"]
+mod cli_support;
+
+mod arith;
+mod block;
+mod cachesim;
+mod calibrate;
+mod formats;
+mod io;
+mod quantize;
+mod report;
+mod sim;
+mod variants;

@@ -1,0 +1,10 @@
+//! Suites, the runner, workloads, metrics, the report, and the layer rule of src/lib.rs.
+//!
+//! One test binary per layer (linking many small binaries dominates build time);
+//! each file below was its own binary before.
+
+mod layers;
+mod metrics;
+mod report;
+mod suite;
+mod workload;
