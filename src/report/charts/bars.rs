@@ -1,6 +1,6 @@
 //! Horizontal bar charts, plain or stacked.
 
-use super::{err, style, svg, text_width, BLUE, FONT, GREY, LIGHT, SMALL, TEXT, WIDTH};
+use super::{draw_mesh, err, style, svg, text_width, BLUE, GREY, SMALL, WIDTH};
 use crate::report::summary::fmt_short;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
@@ -75,19 +75,15 @@ pub fn hbar_chart(
             .build_cartesian_2d(lo..hi, -0.5..(n as f64 - 0.5))
             .map_err(err)?;
         let fmt = |v: &f64| fmt_short(*v);
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_labels(8)
-            .x_label_formatter(&fmt)
-            .x_desc(x_desc)
-            .label_style((FONT, SMALL))
-            .axis_desc_style((FONT, TEXT))
-            .light_line_style(WHITE)
-            .bold_line_style(LIGHT)
-            .draw()
-            .map_err(err)?;
+        draw_mesh(
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .y_labels(0)
+                .x_labels(8)
+                .x_label_formatter(&fmt)
+                .x_desc(x_desc),
+        )?;
         let colors: Vec<RGBColor> = series.iter().map(|s| s.1).collect();
         for (i, bar) in bars.iter().enumerate() {
             let y = (n - 1 - i) as f64;

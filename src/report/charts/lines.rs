@@ -3,7 +3,7 @@
 //! the study sections (traffic versus cache size, rooflines, error versus
 //! mantissa bits).
 
-use super::{err, log_tick, style, svg, text_width, FONT, GREY, LIGHT, SMALL, TEXT, WIDTH};
+use super::{draw_mesh, err, log_tick, style, svg, text_width, GREY, SMALL, WIDTH};
 use crate::report::summary::fmt_short;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
@@ -131,28 +131,24 @@ pub fn line_chart(series: &[Series], axes: &Axes) -> Result<String, String> {
                 fmt_short(*v)
             }
         };
-        chart
-            .configure_mesh()
-            .x_desc(axes.x_desc.as_str())
-            .y_desc(axes.y_desc.as_str())
-            .x_labels(if axes.x_log {
-                (x_hi - x_lo) as usize + 1
-            } else {
-                10
-            })
-            .y_labels(if axes.y_log {
-                (y_hi - y_lo) as usize + 1
-            } else {
-                8
-            })
-            .x_label_formatter(&xf)
-            .y_label_formatter(&yf)
-            .label_style((FONT, SMALL))
-            .axis_desc_style((FONT, TEXT))
-            .light_line_style(WHITE)
-            .bold_line_style(LIGHT)
-            .draw()
-            .map_err(err)?;
+        draw_mesh(
+            chart
+                .configure_mesh()
+                .x_desc(axes.x_desc.as_str())
+                .y_desc(axes.y_desc.as_str())
+                .x_labels(if axes.x_log {
+                    (x_hi - x_lo) as usize + 1
+                } else {
+                    10
+                })
+                .y_labels(if axes.y_log {
+                    (y_hi - y_lo) as usize + 1
+                } else {
+                    8
+                })
+                .x_label_formatter(&xf)
+                .y_label_formatter(&yf),
+        )?;
         for (i, (s, pts)) in series.iter().zip(&data).enumerate() {
             let c = SERIES_COLORS[i % SERIES_COLORS.len()];
             match s.style {

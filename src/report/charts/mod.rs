@@ -17,9 +17,27 @@ pub use number_line::{number_lines, Line, DENSE_ABOVE, LOG2_CLIP};
 pub use roofline::{roofline_chart, Roof, RoofPoint};
 pub use scatter::{error_energy_scatter, ScatterPoint};
 
+use plotters::chart::MeshStyle;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// Draws a chart's configured mesh in the one axis style of every chart:
+/// label and description fonts, white minor and light major grid lines.
+fn draw_mesh<X, Y, XT, YT, DB>(mesh: &mut MeshStyle<'_, '_, X, Y, DB>) -> Result<(), String>
+where
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
+    DB: DrawingBackend,
+{
+    mesh.label_style((FONT, SMALL))
+        .axis_desc_style((FONT, TEXT))
+        .light_line_style(WHITE)
+        .bold_line_style(LIGHT)
+        .draw()
+        .map_err(err)
+}
 
 /// Font family of every chart text (a generic local family, nothing fetched).
 const FONT: &str = "sans-serif";

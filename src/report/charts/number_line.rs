@@ -1,7 +1,7 @@
 //! Each element format's representable values on a shared log2 axis.
 
 use super::{
-    err, log_tick, style, svg, text_width, BLUE, FONT, GREY, LIGHT, ORANGE, SMALL, TEXT, WIDTH,
+    draw_mesh, err, log_tick, style, svg, text_width, BLUE, GREY, LIGHT, ORANGE, SMALL, TEXT, WIDTH,
 };
 use crate::report::summary::fmt_short;
 use plotters::prelude::*;
@@ -104,19 +104,15 @@ pub fn number_lines(lines: &[Line]) -> Result<String, String> {
             .map_err(err)?;
         let fmt = |v: &f64| log_tick(2, *v);
         let octaves = (hi - lo) as usize;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_labels(octaves.min(14) + 1)
-            .x_label_formatter(&fmt)
-            .x_desc("value (log₂ scale)")
-            .label_style((FONT, SMALL))
-            .axis_desc_style((FONT, TEXT))
-            .light_line_style(WHITE)
-            .bold_line_style(LIGHT)
-            .draw()
-            .map_err(err)?;
+        draw_mesh(
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .y_labels(0)
+                .x_labels(octaves.min(14) + 1)
+                .x_label_formatter(&fmt)
+                .x_desc("value (log₂ scale)"),
+        )?;
         let (xr, _) = chart.plotting_area().get_pixel_range();
         let half = (row_h as f64 * 0.34) as i32;
         for (i, (line, lv)) in lines.iter().zip(&logs).enumerate() {

@@ -4,7 +4,7 @@
 
 use super::labels::{place_labels, BoxPx};
 use super::{
-    err, log_tick, px, style, svg, text_width, FONT, GREY, LIGHT, SERIES_COLORS, SMALL, TEXT, WIDTH,
+    draw_mesh, err, log_tick, px, style, svg, text_width, GREY, SERIES_COLORS, SMALL, WIDTH,
 };
 use crate::report::summary::fmt_short;
 use plotters::prelude::*;
@@ -133,23 +133,19 @@ pub fn roofline_chart(
             .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
             .map_err(err)?;
         let tick = |v: &f64| log_tick(10, *v);
-        chart
-            .configure_mesh()
-            .x_desc(format!(
-                "arithmetic intensity, ops per DRAM byte (DRAM {} GB/s)",
-                fmt_short(bandwidth)
-            ))
-            .y_desc("attainable G ops/s")
-            .x_labels((x_hi - x_lo) as usize + 1)
-            .y_labels((y_hi - y_lo) as usize + 1)
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .label_style((FONT, SMALL))
-            .axis_desc_style((FONT, TEXT))
-            .light_line_style(WHITE)
-            .bold_line_style(LIGHT)
-            .draw()
-            .map_err(err)?;
+        draw_mesh(
+            chart
+                .configure_mesh()
+                .x_desc(format!(
+                    "arithmetic intensity, ops per DRAM byte (DRAM {} GB/s)",
+                    fmt_short(bandwidth)
+                ))
+                .y_desc("attainable G ops/s")
+                .x_labels((x_hi - x_lo) as usize + 1)
+                .y_labels((y_hi - y_lo) as usize + 1)
+                .x_label_formatter(&tick)
+                .y_label_formatter(&tick),
+        )?;
         let mut lines: Vec<Vec<(f64, f64)>> = Vec::new();
         for (i, r) in roofs.iter().enumerate() {
             let ridge = (r.peak / bandwidth).log10().clamp(x_lo, x_hi);

@@ -1,9 +1,7 @@
 //! Error versus energy scatter with the Pareto front.
 
 use super::labels::{place_labels, BoxPx};
-use super::{
-    err, log_tick, style, svg, text_width, BLUE, FONT, GREY, LIGHT, ORANGE, SMALL, TEXT, WIDTH,
-};
+use super::{draw_mesh, err, log_tick, style, svg, text_width, BLUE, GREY, ORANGE, SMALL, WIDTH};
 use crate::report::pareto::pareto_front;
 use crate::report::summary::fmt_short;
 use plotters::prelude::*;
@@ -85,24 +83,20 @@ pub fn error_energy_scatter(points: &[ScatterPoint]) -> Result<(String, Vec<Stri
         } else {
             "energy per MAC, pJ"
         };
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc("relative Frobenius error (log scale)")
-            .x_labels(if log_x {
-                (x_hi - x_lo).ceil() as usize + 1
-            } else {
-                10
-            })
-            .y_labels((y_hi - y_lo) as usize + 1)
-            .x_label_formatter(&x_fmt)
-            .y_label_formatter(&y_fmt)
-            .label_style((FONT, SMALL))
-            .axis_desc_style((FONT, TEXT))
-            .light_line_style(WHITE)
-            .bold_line_style(LIGHT)
-            .draw()
-            .map_err(err)?;
+        draw_mesh(
+            chart
+                .configure_mesh()
+                .x_desc(x_desc)
+                .y_desc("relative Frobenius error (log scale)")
+                .x_labels(if log_x {
+                    (x_hi - x_lo).ceil() as usize + 1
+                } else {
+                    10
+                })
+                .y_labels((y_hi - y_lo) as usize + 1)
+                .x_label_formatter(&x_fmt)
+                .y_label_formatter(&y_fmt),
+        )?;
         chart
             .draw_series(LineSeries::new(
                 stair.clone(),
