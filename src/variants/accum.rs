@@ -26,7 +26,7 @@
 //! bits); per output and chunk one f32 add for chunked orders; one f32
 //! multiply per output and scaled operand. Bytes as [`super::QuantMatmul`].
 
-use super::info::{format_union, Family, VariantInfo, WeightStorage};
+use super::info::{Family, VariantInfo};
 use super::operand::{OperandSpec, ScaleAxis, Values};
 use super::quant_matmul::{int_absmax, traffic};
 use super::{MatmulVariant, Shape};
@@ -81,16 +81,12 @@ impl AccumMatmul {
 
 impl MatmulVariant for AccumMatmul {
     fn info(&self) -> VariantInfo {
-        VariantInfo {
-            name: self.name,
-            family: Family::Accumulator,
-            description: self.description,
-            weight_desc: self.weight.describe("channel"),
-            act_desc: self.act.describe("token"),
-            accumulator: self.accum.describe(),
-            formats: format_union(&self.weight, &self.act),
-            storage: WeightStorage::Operand(self.weight),
-        }
+        VariantInfo::of_operands(
+            (self.name, Family::Accumulator, self.description),
+            &self.weight,
+            &self.act,
+            self.accum.describe(),
+        )
     }
 
     fn quantize_weights(&self, w: &Matrix) -> Matrix {

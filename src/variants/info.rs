@@ -63,6 +63,26 @@ pub struct VariantInfo {
 }
 
 impl VariantInfo {
+    /// The info of a variant whose operands are quantized by `weight` and
+    /// `act` and whose weights are stored as `weight` stores them.
+    pub fn of_operands(
+        (name, family, description): (&'static str, Family, &'static str),
+        weight: &OperandSpec,
+        act: &OperandSpec,
+        accumulator: String,
+    ) -> VariantInfo {
+        VariantInfo {
+            name,
+            family,
+            description,
+            weight_desc: weight.describe("channel"),
+            act_desc: act.describe("token"),
+            accumulator,
+            formats: format_union(weight, act),
+            storage: WeightStorage::Operand(*weight),
+        }
+    }
+
     /// Storage bits per weight including scale overhead, for reduction length `k`.
     pub fn bits_per_weight(&self, k: usize) -> f64 {
         match self.storage {

@@ -2,7 +2,7 @@
 //! quantizer, an activation quantizer and a datapath. Every registered
 //! variant is one of these (see [`super::registry::all`]).
 
-use super::info::{format_union, Family, VariantInfo, WeightStorage};
+use super::info::{Family, VariantInfo};
 use super::kernel;
 use super::operand::{OperandSpec, ScaleAxis};
 use super::{MatmulVariant, Shape};
@@ -121,16 +121,12 @@ fn scale_mul_op(spec: &OperandSpec) -> Option<OpKind> {
 
 impl MatmulVariant for QuantMatmul {
     fn info(&self) -> VariantInfo {
-        VariantInfo {
-            name: self.name,
-            family: Family::Quant,
-            description: self.description,
-            weight_desc: self.weight.describe("channel"),
-            act_desc: self.act.describe("token"),
-            accumulator: self.accumulator(),
-            formats: format_union(&self.weight, &self.act),
-            storage: WeightStorage::Operand(self.weight),
-        }
+        VariantInfo::of_operands(
+            (self.name, Family::Quant, self.description),
+            &self.weight,
+            &self.act,
+            self.accumulator(),
+        )
     }
 
     fn quantize_weights(&self, w: &Matrix) -> Matrix {
