@@ -78,7 +78,7 @@ fn encode_group<C: Code>(
     let mut g = c.benchmark_group(group);
     configure(&mut g);
     g.bench_function("scalar_twin", |b| {
-        b.iter(|| fast::encode_f32_scalar(&f, &opts, black_box(src), 0, 0, &mut dst).unwrap())
+        b.iter(|| fast::encode_f32_reference(&f, &opts, black_box(src), 0, 0, &mut dst).unwrap())
     });
     for level in IsaLevel::available() {
         g.bench_function(format!("fast_{level}"), |b| {
@@ -115,7 +115,7 @@ fn decode(c: &mut Criterion) {
     let f = minifloat("e4m3");
     let codes: Vec<u8> = {
         let mut codes = vec![0u8; N];
-        fast::encode_f32_scalar(&f, &ConvertOptions::default(), &data(N), 0, 0, &mut codes)
+        fast::encode_f32_reference(&f, &ConvertOptions::default(), &data(N), 0, 0, &mut codes)
             .unwrap();
         codes
     };
@@ -124,7 +124,7 @@ fn decode(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode_e4m3");
     configure(&mut g);
     g.bench_function("scalar_twin", |b| {
-        b.iter(|| fast::decode_f32_scalar(&f, black_box(&codes), &mut dst))
+        b.iter(|| fast::decode_f32_reference(&f, black_box(&codes), &mut dst))
     });
     for level in IsaLevel::available() {
         g.bench_function(format!("fast_{level}"), |b| {

@@ -3,7 +3,7 @@
 //! default (minutes on two cores); CI runs it with
 //! `cargo test --release --test exhaustive_f32 -- --ignored`.
 
-use bitsim::formats::fast::{encode_f32, encode_f32_scalar, Code};
+use bitsim::formats::fast::{encode_f32, encode_f32_reference, Code};
 use bitsim::formats::{parse, ConvertOptions, ElementFormat, Format, MiniFloat, Rounding};
 use rayon::prelude::*;
 
@@ -37,7 +37,7 @@ fn first_mismatch<C: Code + PartialEq>(
                 for (i, x) in src.iter_mut().enumerate() {
                     *x = f32::from_bits(base + i as u32);
                 }
-                encode_f32_scalar(fmt, opts, src, 0, base as u64, want).expect("twin");
+                encode_f32_reference(fmt, opts, src, 0, base as u64, want).expect("twin");
                 encode_f32(fmt, opts, src, 0, base as u64, got).expect("fast");
                 (0..CHUNK as usize)
                     .find(|&i| want[i] != got[i])

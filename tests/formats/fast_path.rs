@@ -1,13 +1,13 @@
 //! The fast conversion path against its scalar twin: every SIMD level this CPU
 //! has, every listed format, rounding mode, overflow and NaN policy, on random,
 //! range-concentrated and edge-case inputs. Expected values always come from
-//! `encode_f32_scalar` / `decode_f32_scalar` (the format core), never from the
+//! `encode_f32_reference` / `decode_f32_reference` (the format core), never from the
 //! fast code.
 
 use crate::seeded;
 use bitsim::formats::fast::{
-    self, decode_f32_scalar, decode_f32_with, encode_f32_blocks_scalar, encode_f32_blocks_with,
-    encode_f32_scalar, encode_f32_with, Code, PAR_THRESHOLD,
+    self, decode_f32_reference, decode_f32_with, encode_f32_blocks_reference,
+    encode_f32_blocks_with, encode_f32_reference, encode_f32_with, Code, PAR_THRESHOLD,
 };
 use bitsim::formats::{
     parse, ConvertOptions, ElementFormat, Format, MiniFloat, NanPolicy, Overflow, Rounding,
@@ -198,7 +198,7 @@ fn check_encode<C: Code + PartialEq + std::fmt::Debug>(
     index0: u64,
 ) {
     let mut want = vec![C::default(); src.len()];
-    let want_r = encode_f32_scalar(fmt, opts, src, scale, index0, &mut want);
+    let want_r = encode_f32_reference(fmt, opts, src, scale, index0, &mut want);
     for level in IsaLevel::available() {
         let mut got = vec![C::default(); src.len()];
         let got_r = encode_f32_with(level, fmt, opts, src, scale, index0, &mut got);
@@ -350,7 +350,7 @@ fn chunk_boundaries_match_twin() {
         // The public entry point (dispatched, parallel above the threshold).
         let mut want = vec![0u8; big.len()];
         let mut got = vec![0u8; big.len()];
-        encode_f32_scalar(&fmt, &opts, &big, scale, 7, &mut want).unwrap();
+        encode_f32_reference(&fmt, &opts, &big, scale, 7, &mut want).unwrap();
         fast::encode_f32(&fmt, &opts, &big, scale, 7, &mut got).unwrap();
         assert!(
             want == got,
@@ -398,7 +398,7 @@ fn nan_under_error_policy_is_an_error() {
             let mut src = vec![1.0f32; len];
             src[len / 2] = f32::from_bits(0xffc0_0042);
             let mut dst = vec![0u8; len];
-            let want = encode_f32_scalar(&fmt, &opts, &src, 0, 0, &mut dst);
+            let want = encode_f32_reference(&fmt, &opts, &src, 0, 0, &mut dst);
             assert!(want.is_err(), "{name}: the twin accepts NaN");
             for level in IsaLevel::available() {
                 let got = encode_f32_with(level, &fmt, &opts, &src, 0, 0, &mut dst);
@@ -419,7 +419,7 @@ fn nan_under_error_policy_is_an_error() {
     };
     let src = [1.0f32, f32::NEG_INFINITY, 0.5];
     let mut dst = [0u8; 3];
-    let want = encode_f32_scalar(&fmt, &opts, &src, 0, 0, &mut dst);
+    let want = encode_f32_reference(&fmt, &opts, &src, 0, 0, &mut dst);
     assert!(want.is_err());
     for level in IsaLevel::available() {
         assert_eq!(
@@ -438,7 +438,7 @@ fn impossible_overflow_policy_is_an_error() {
     };
     let src = [1.0f32; 20];
     let mut dst = [0u8; 20];
-    let want = encode_f32_scalar(&fmt, &opts, &src, 0, 0, &mut dst);
+    let want = encode_f32_reference(&fmt, &opts, &src, 0, 0, &mut dst);
     assert!(want.is_err());
     for level in IsaLevel::available() {
         assert_eq!(
@@ -462,8 +462,8 @@ fn out_of_range_scale_and_sr_bits_follow_the_twin() {
 }
 
 /// Compares `encode_f32_blocks_with` at every level against the per-block
-/// twin (`encode_f32_blocks_scalar`, itself checked against
-/// `encode_f32_scalar` block by block).
+/// twin (`encode_f32_blocks_reference`, itself checked against
+/// `encode_f32_reference` block by block).
 #[allow(clippy::too_many_arguments)]
 fn check_encode_blocks<C: Code + PartialEq + std::fmt::Debug>(
     name: &str,
@@ -475,9 +475,9 @@ fn check_encode_blocks<C: Code + PartialEq + std::fmt::Debug>(
     index0: u64,
 ) {
     let mut want = vec![C::default(); src.len()];
-    let want_r = encode_f32_blocks_scalar(fmt, opts, src, block_size, scales, index0, &mut want);
+    let want_r = encode_f32_blocks_reference(fmt, opts, src, block_size, scales, index0, &mut want);
     if want_r.is_ok() {
-        // The twin really is encode_f32_scalar per block.
+        // The twin really is encode_f32_reference per block.
         for (b, (s, w)) in src
             .chunks(block_size)
             .zip(want.chunks(block_size))
@@ -485,7 +485,7 @@ fn check_encode_blocks<C: Code + PartialEq + std::fmt::Debug>(
         {
             let mut one = vec![C::default(); s.len()];
             let i0 = index0.wrapping_add((b * block_size) as u64);
-            encode_f32_scalar(fmt, opts, s, scales[b], i0, &mut one).unwrap();
+            encode_f32_reference(fmt, opts, s, scales[b], i0, &mut one).unwrap();
             assert!(one == w, "{name}: block twin differs at block {b}");
         }
     }
@@ -634,7 +634,8 @@ fn encode_blocks_parallel_and_streamed_match_block_twin() {
             check_encode_blocks::<u8>("e2m1", &fmt, &opts, &src, block_size, &scales, 3);
             let mut want = vec![0u8; len];
             let mut got = vec![0u8; len];
-            encode_f32_blocks_scalar(&fmt, &opts, &src, block_size, &scales, 3, &mut want).unwrap();
+            encode_f32_blocks_reference(&fmt, &opts, &src, block_size, &scales, 3, &mut want)
+                .unwrap();
             fast::encode_f32_blocks(&fmt, &opts, &src, block_size, &scales, 3, &mut got).unwrap();
             assert!(want == got, "encode_f32_blocks differs from the twin");
         }
@@ -662,7 +663,7 @@ fn block_amax_matches_fold() {
 
 fn check_decode<C: Code>(name: &str, fmt: &MiniFloat, codes: &[C]) {
     let mut want = vec![0f32; codes.len()];
-    decode_f32_scalar(fmt, codes, &mut want);
+    decode_f32_reference(fmt, codes, &mut want);
     for level in IsaLevel::available() {
         let mut got = vec![0f32; codes.len()];
         decode_f32_with(level, fmt, codes, &mut got);
@@ -699,7 +700,7 @@ fn decode_every_code_matches_twin() {
     check_decode("e4m3", &fmt, &big);
     let mut want = vec![0f32; big.len()];
     let mut got = vec![0f32; big.len()];
-    decode_f32_scalar(&fmt, &big, &mut want);
+    decode_f32_reference(&fmt, &big, &mut want);
     fast::decode_f32(&fmt, &big, &mut got);
     assert!(want
         .iter()

@@ -5,7 +5,7 @@
 //!   (`acc=e8m13:rtz,order=chunk:128,product=exact`, `acc=int16:sat`,
 //!   `acc=exact`; see [`spec`]).
 //! - [`Accumulator`] is the general, obviously-written model of any spec
-//!   ([`model`] gives the semantics step by step); it implements
+//!   ([`reference`] gives the semantics step by step); it implements
 //!   [`Accumulate`], like the plain [`F32Sequential`].
 //! - [`ExactSum`] is the Kulisch (exact fixed-point) register.
 //! - [`fast`] holds the fast paths ([`Fp8Dot`]: FP8 × FP8 → f32 dot products),
@@ -13,12 +13,12 @@
 
 pub mod exact;
 pub mod fast;
-pub mod model;
+pub mod reference;
 pub mod spec;
 
 pub use exact::ExactSum;
 pub use fast::Fp8Dot;
-pub use model::{kulisch_bits, Accumulator};
+pub use reference::{kulisch_bits, Accumulator};
 pub use spec::{Acc, AccumSpec, IntOverflow, Order, Product};
 
 use crate::arith::op::OpKind;

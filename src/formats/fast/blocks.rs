@@ -8,7 +8,7 @@ use super::encode::{
 use super::per_isa::per_isa;
 #[cfg(target_arch = "x86_64")]
 use super::per_isa::streamed;
-use super::{encode_f32_blocks_scalar, encode_f32_scalar, fast_scale, sr_fast, Code};
+use super::{encode_f32_blocks_reference, encode_f32_reference, fast_scale, sr_fast, Code};
 use super::{PAR_CHUNK, PAR_THRESHOLD, STREAM_BYTES};
 use crate::formats::rounding::{sr_key, sr_random};
 use crate::formats::{ConvertOptions, FormatError, MiniFloat};
@@ -99,7 +99,7 @@ pub(super) fn encode_blocks_prepared<C: Code>(
     dst: &mut [C],
 ) -> Result<(), FormatError> {
     let Some(p) = p else {
-        return encode_f32_blocks_scalar(fmt, opts, src, block_size, scale_log2, index0, dst);
+        return encode_f32_blocks_reference(fmt, opts, src, block_size, scale_log2, index0, dst);
     };
     let mut p = *p;
     p.stream = std::mem::size_of_val(dst) >= STREAM_BYTES;
@@ -128,7 +128,7 @@ pub(super) fn encode_blocks_prepared<C: Code>(
         if !fast_scale(*s) {
             let r = b * block_size..((b + 1) * block_size).min(src.len());
             let i0 = index0.wrapping_add(r.start as u64);
-            encode_f32_scalar(fmt, opts, &src[r.clone()], *s, i0, &mut dst[r])?;
+            encode_f32_reference(fmt, opts, &src[r.clone()], *s, i0, &mut dst[r])?;
         }
     }
     Ok(())

@@ -1,9 +1,9 @@
 //! Fast batch conversion between f32 and minifloat codes.
 //!
 //! Public entry points dispatch at run time to AVX-512 / AVX2 code, with a
-//! portable fallback; every path is bit-identical to the scalar twin
+//! portable fallback; every path is bit-identical to the reference
 //! ([`MiniFloat::encode_f32`] / [`MiniFloat::decode_f32`], wrapped by
-//! [`encode_f32_scalar`] / [`decode_f32_scalar`]).
+//! [`encode_f32_reference`] / [`decode_f32_reference`]).
 //!
 //! # How it is fast
 //!
@@ -99,8 +99,8 @@ pub const PAR_THRESHOLD: usize = 1 << 20;
 /// Chunk length of the parallel path (a multiple of every vector width).
 pub const PAR_CHUNK: usize = 1 << 16;
 
-/// Largest `|scale_log2|` the vector pipeline takes; beyond it the scalar twin
-/// runs (it stays exact for |scale_log2| ≤ 873, see [`encode_f32_scalar`]).
+/// Largest `|scale_log2|` the vector pipeline takes; beyond it the reference
+/// runs (it stays exact for |scale_log2| ≤ 873, see [`encode_f32_reference`]).
 const MAX_FAST_SCALE: u32 = 512;
 
 /// Encodes `src[i] / 2^scale_log2` (exactly: the scale moves the exponent, it
@@ -109,7 +109,7 @@ const MAX_FAST_SCALE: u32 = 512;
 /// fit the container.
 ///
 /// Runs at [`isa::effective`], in parallel for inputs of at least
-/// [`PAR_THRESHOLD`] elements; the codes equal [`encode_f32_scalar`]'s on every
+/// [`PAR_THRESHOLD`] elements; the codes equal [`encode_f32_reference`]'s on every
 /// input. On `Err` (a NaN under [`NanPolicy::Error`] in a format without NaN, or
 /// an overflow policy the format lacks) the contents of `dst` are unspecified.
 pub fn encode_f32<C: Code>(
@@ -148,7 +148,7 @@ pub fn encode_f32_with<C: Code>(
     // still the twin's (whatever it does with an out-of-range `sr_bits`).
     let sr_ok = opts.rounding != Rounding::Sr || (1..=32).contains(&opts.sr_bits);
     if scale_log2.unsigned_abs() > MAX_FAST_SCALE || !sr_ok {
-        return encode_f32_scalar(fmt, opts, src, scale_log2, index0, dst);
+        return encode_f32_reference(fmt, opts, src, scale_log2, index0, dst);
     }
     let mut p = EncParams::new(fmt, opts, scale_log2)?;
     p.stream = std::mem::size_of_val(dst) >= STREAM_BYTES;
@@ -171,11 +171,11 @@ pub fn encode_f32_with<C: Code>(
     Ok(())
 }
 
-/// The scalar twin of [`encode_f32`]: one [`MiniFloat::encode_f32`] (or, with
+/// The reference of [`encode_f32`]: one [`MiniFloat::encode_f32`] (or, with
 /// a scale, one exact [`MiniFloat::encode`] of the f64 quotient) per element.
 /// Exact for |scale_log2| ≤ 873 (the quotient of any f32 by 2^scale_log2 is
 /// then a normal f64); it stops at the first error.
-pub fn encode_f32_scalar<C: Code>(
+pub fn encode_f32_reference<C: Code>(
     fmt: &MiniFloat,
     opts: &ConvertOptions,
     src: &[f32],
@@ -204,7 +204,7 @@ pub fn encode_f32_scalar<C: Code>(
 /// `b × block_size ..` (the last block may be short) and element `i` of it
 /// becomes the code of `src[i] / 2^scale_log2[b]`, with stochastic-rounding
 /// index `index0 + i` (`i` counts from the start of `src`). The codes equal
-/// one [`encode_f32`] call per block, and [`encode_f32_blocks_scalar`]'s.
+/// one [`encode_f32`] call per block, and [`encode_f32_blocks_reference`]'s.
 ///
 /// For block-scaled formats (MX), where a call per 32-element block would
 /// spend most of its time on setup: here the format and options are boiled
@@ -212,7 +212,7 @@ pub fn encode_f32_scalar<C: Code>(
 /// `dst.len()` must equal `src.len()`, `block_size` be > 0 and `scale_log2`
 /// hold one scale per block (`src.len().div_ceil(block_size)`). Parallel for
 /// inputs of at least [`PAR_THRESHOLD`] elements; blocks with
-/// `|scale_log2| > 512` take the scalar twin, like [`encode_f32`]. On `Err`
+/// `|scale_log2| > 512` take the reference, like [`encode_f32`]. On `Err`
 /// the contents of `dst` are unspecified.
 pub fn encode_f32_blocks<C: Code>(
     fmt: &MiniFloat,
@@ -283,8 +283,8 @@ fn fast_scale(s: i32) -> bool {
     s.unsigned_abs() <= MAX_FAST_SCALE
 }
 
-/// The scalar twin of [`encode_f32_blocks`]: [`encode_f32_scalar`] per block.
-pub fn encode_f32_blocks_scalar<C: Code>(
+/// The reference of [`encode_f32_blocks`]: [`encode_f32_reference`] per block.
+pub fn encode_f32_blocks_reference<C: Code>(
     fmt: &MiniFloat,
     opts: &ConvertOptions,
     src: &[f32],
@@ -300,7 +300,7 @@ pub fn encode_f32_blocks_scalar<C: Code>(
         .enumerate()
     {
         let i0 = index0.wrapping_add((b * block_size) as u64);
-        encode_f32_scalar(fmt, opts, s, scale_log2[b], i0, d)?;
+        encode_f32_reference(fmt, opts, s, scale_log2[b], i0, d)?;
     }
     Ok(())
 }
@@ -330,7 +330,7 @@ pub fn block_amax_bits(src: &[f32], block_size: usize, out: &mut [u32]) {
 }
 
 /// Decodes codes to f32 (`dst[i] = value(src[i])`), at [`isa::effective`] and
-/// in parallel for large inputs; bit-identical to [`decode_f32_scalar`]
+/// in parallel for large inputs; bit-identical to [`decode_f32_reference`]
 /// (NaN payloads included).
 pub fn decode_f32<C: Code>(fmt: &MiniFloat, src: &[C], dst: &mut [f32]) {
     decode_f32_with(isa::effective(), fmt, src, dst)
@@ -359,7 +359,7 @@ pub fn decode_f32_with<C: Code>(level: IsaLevel, fmt: &MiniFloat, src: &[C], dst
             }
             Decoder::Table(Box::new(t))
         }
-        None => return decode_f32_scalar(fmt, src, dst),
+        None => return decode_f32_reference(fmt, src, dst),
     };
     let stream = dst.len() * 4 >= STREAM_BYTES;
     if src.len() >= PAR_THRESHOLD {
@@ -371,8 +371,8 @@ pub fn decode_f32_with<C: Code>(level: IsaLevel, fmt: &MiniFloat, src: &[C], dst
     }
 }
 
-/// The scalar twin of [`decode_f32`]: one [`MiniFloat::decode_f32`] per element.
-pub fn decode_f32_scalar<C: Code>(fmt: &MiniFloat, src: &[C], dst: &mut [f32]) {
+/// The reference of [`decode_f32`]: one [`MiniFloat::decode_f32`] per element.
+pub fn decode_f32_reference<C: Code>(fmt: &MiniFloat, src: &[C], dst: &mut [f32]) {
     assert_eq!(src.len(), dst.len(), "decode_f32: length mismatch");
     for (c, d) in src.iter().zip(dst.iter_mut()) {
         *d = fmt.decode_f32(c.to_u32());

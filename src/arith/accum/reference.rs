@@ -1,5 +1,5 @@
 //! The general accumulator model: any [`AccumSpec`], written for clarity
-//! (the slow twin of every fast path in [`super::fast`]).
+//! (the reference, the slow twin of every fast path in [`super::fast`]).
 //!
 //! Semantics, step by step:
 //! - **products**: each product is taken exactly (f64) or rounded once into
