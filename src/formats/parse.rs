@@ -79,85 +79,62 @@ const FLOAT_PRESETS: &[(&str, &[&str], MiniFloat)] = &[
     ("f32", &["fp32", "float32", "e8m23"], F32),
 ];
 
-/// Block presets: (name, aliases, kind, element, element_scale_log2, block, scale).
-type BlockPreset = (
-    &'static str,
-    &'static [&'static str],
-    BlockKind,
-    ElementFormat,
-    i32,
-    usize,
-    MiniFloat,
-);
+/// A block-format preset: the format (OCP MX v1.0 §5; NVFP4) and the other
+/// names it answers to.
+struct BlockPreset {
+    format: BlockFormat,
+    aliases: &'static [&'static str],
+}
+
+/// An OCP MX preset: blocks of 32 with an E8M0 scale, floor rule.
+const fn mx(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    element: ElementFormat,
+    element_scale_log2: i32,
+) -> BlockPreset {
+    BlockPreset {
+        format: BlockFormat {
+            name,
+            kind: BlockKind::Mx,
+            element,
+            element_scale_log2,
+            block_size: 32,
+            scale: E8M0,
+            rule: ScaleRule::Floor,
+        },
+        aliases,
+    }
+}
+
+const MXINT8_ELEMENT: ElementFormat = ElementFormat::Int(IntFormat {
+    kind: IntKind::Signed {
+        bits: 8,
+        symmetric: true,
+    },
+});
+
 const BLOCK_PRESETS: &[BlockPreset] = &[
-    (
-        "mxfp8",
-        &["mxfp8e4m3"],
-        BlockKind::Mx,
-        ElementFormat::Float(E4M3),
-        0,
-        32,
-        E8M0,
-    ),
-    (
-        "mxfp8e5m2",
-        &[],
-        BlockKind::Mx,
-        ElementFormat::Float(E5M2),
-        0,
-        32,
-        E8M0,
-    ),
-    (
-        "mxfp6",
-        &["mxfp6e2m3"],
-        BlockKind::Mx,
-        ElementFormat::Float(E2M3),
-        0,
-        32,
-        E8M0,
-    ),
-    (
-        "mxfp6e3m2",
-        &[],
-        BlockKind::Mx,
-        ElementFormat::Float(E3M2),
-        0,
-        32,
-        E8M0,
-    ),
-    (
-        "mxfp4",
-        &["mxfp4e2m1"],
-        BlockKind::Mx,
-        ElementFormat::Float(E2M1),
-        0,
-        32,
-        E8M0,
-    ),
-    (
-        "mxint8",
-        &[],
-        BlockKind::Mx,
-        ElementFormat::Int(IntFormat {
-            kind: IntKind::Signed {
-                bits: 8,
-                symmetric: true,
-            },
-        }),
-        -6,
-        32,
-        E8M0,
-    ),
-    (
-        "nvfp4",
-        &[],
-        BlockKind::Nv,
-        ElementFormat::Float(E2M1),
-        0,
-        16,
-        E4M3,
-    ),
+    mx("mxfp8", &["mxfp8e4m3"], ElementFormat::Float(E4M3), 0),
+    mx("mxfp8e5m2", &[], ElementFormat::Float(E5M2), 0),
+    mx("mxfp6", &["mxfp6e2m3"], ElementFormat::Float(E2M3), 0),
+    mx("mxfp6e3m2", &[], ElementFormat::Float(E3M2), 0),
+    mx("mxfp4", &["mxfp4e2m1"], ElementFormat::Float(E2M1), 0),
+    // MXINT8 elements are int8 × 2^-6 (two's complement, symmetric).
+    mx("mxint8", &[], MXINT8_ELEMENT, -6),
+    // NVFP4: blocks of 16 with an E4M3 scale (and an f32 tensor scale).
+    BlockPreset {
+        format: BlockFormat {
+            name: "nvfp4",
+            kind: BlockKind::Nv,
+            element: ElementFormat::Float(E2M1),
+            element_scale_log2: 0,
+            block_size: 16,
+            scale: E4M3,
+            rule: ScaleRule::Floor,
+        },
+        aliases: &[],
+    },
 ];
 
 /// Every named format (canonical names), in display order, parsed.
@@ -176,7 +153,7 @@ pub fn presets() -> Vec<(&'static str, Format)> {
         v.push((name, Format::Element(ElementFormat::Float(*f))));
     }
     for p in BLOCK_PRESETS {
-        v.push((p.0, parse(p.0).expect("preset")));
+        v.push((p.format.name, parse(p.format.name).expect("preset")));
     }
     v
 }
@@ -194,7 +171,7 @@ pub fn parse(s: &str) -> Result<Format, FormatError> {
     }
     if let Some(p) = BLOCK_PRESETS
         .iter()
-        .find(|p| p.0 == name || p.1.contains(&name))
+        .find(|p| p.format.name == name || p.aliases.contains(&name))
     {
         return parse_block(s, p, &overrides).map(Format::Block);
     }
@@ -395,15 +372,7 @@ fn parse_block(
     p: &BlockPreset,
     ov: &[(&str, Option<&str>)],
 ) -> Result<BlockFormat, FormatError> {
-    let mut b = BlockFormat {
-        name: p.0,
-        kind: p.2,
-        element: p.3,
-        element_scale_log2: p.4,
-        block_size: p.5,
-        scale: p.6,
-        rule: super::ScaleRule::Floor,
-    };
+    let mut b = p.format;
     for (k, v) in ov {
         match *k {
             "rule" if b.kind == BlockKind::Mx => {
