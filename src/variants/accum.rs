@@ -27,8 +27,9 @@
 //! multiply per output and scaled operand. Bytes as [`super::QuantMatmul`].
 
 use super::info::{Family, VariantInfo};
+use super::operand::int_absmax;
 use super::operand::{OperandSpec, ScaleAxis, Values};
-use super::quant_matmul::{int_absmax, traffic};
+use super::quant_matmul::traffic;
 use super::{MatmulVariant, Shape};
 use crate::arith::accum::{fast::FastSum, Acc, AccumSpec, Accumulate, Accumulator, Order};
 use crate::formats::parse::{E4M3, FP16};

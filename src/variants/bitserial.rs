@@ -27,8 +27,9 @@
 
 use super::info::{Family, VariantInfo, WeightStorage};
 use super::kernel;
+use super::operand::int_absmax;
 use super::operand::{OperandSpec, ScaleAxis};
-use super::quant_matmul::{int_absmax, traffic};
+use super::quant_matmul::traffic;
 use super::{MatmulVariant, Shape};
 use crate::arith::bitserial::datatypes::{self, GROUP};
 use crate::arith::bitserial::PeConfig;

@@ -423,3 +423,16 @@ pub fn format_name(e: &ElementFormat) -> String {
         ElementFormat::Float(f) => f.to_string(),
     }
 }
+
+/// A symmetric absmax quantizer to `bits`-bit signed integers.
+pub fn int_absmax(bits: u32, axis: ScaleAxis) -> OperandSpec {
+    OperandSpec::AbsMax {
+        element: ElementFormat::Int(IntFormat {
+            kind: formats::IntKind::Signed {
+                bits,
+                symmetric: true,
+            },
+        }),
+        axis,
+    }
+}

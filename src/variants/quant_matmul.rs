@@ -4,7 +4,7 @@
 
 use super::info::{Family, VariantInfo};
 use super::kernel;
-use super::operand::{OperandSpec, ScaleAxis};
+use super::operand::OperandSpec;
 use super::{MatmulVariant, Shape};
 use crate::formats::parse::E8M0;
 use crate::hw::cost::{Cost, OpKind};
@@ -209,17 +209,4 @@ pub fn traffic(shape: Shape, w_bits: f64, a_bits: f64, out_bytes: f64) -> (f64, 
     let dram = w_bytes + a_bytes + o_bytes;
     let sram = a_bytes * n.div_ceil(16) as f64 + w_bytes * m.div_ceil(16) as f64 + o_bytes;
     (dram, sram)
-}
-
-/// Shorthand for registry entries: symmetric absmax integer quantizer.
-pub fn int_absmax(bits: u32, axis: ScaleAxis) -> OperandSpec {
-    OperandSpec::AbsMax {
-        element: crate::formats::ElementFormat::Int(crate::formats::IntFormat {
-            kind: crate::formats::IntKind::Signed {
-                bits,
-                symmetric: true,
-            },
-        }),
-        axis,
-    }
 }

@@ -22,8 +22,9 @@
 //! MXINT8 is counted as int8 multiplies and int32 adds: its f32 block sums
 //! are exact (≤ 19 significant bits), so an integer datapath gives the same bits.
 
+use super::operand::int_absmax;
 use super::operand::{OperandSpec, ScaleAxis};
-use super::quant_matmul::{int_absmax, Datapath, QuantMatmul};
+use super::quant_matmul::{Datapath, QuantMatmul};
 use crate::formats::{parse, ElementFormat, Format};
 use crate::hw::cost::OpKind;
 

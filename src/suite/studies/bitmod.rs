@@ -22,8 +22,8 @@ use crate::hw::accel::bitmod::{simulate, Phase};
 use crate::hw::accel::config::{self, BitmodFile};
 use crate::hw::accel::SimFile;
 use crate::tensor::Matrix;
+use crate::variants::operand::int_absmax;
 use crate::variants::operand::{OperandSpec, ScaleAxis};
-use crate::variants::quant_matmul::int_absmax;
 use crate::workload::gen;
 use serde::{Deserialize, Serialize};
 
