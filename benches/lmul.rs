@@ -9,9 +9,9 @@
 use bitsim::arith::lmul::{LmulUnit, Semantics};
 use bitsim::formats::parse::{BF16, E4M3};
 use bitsim::formats::ConvertOptions;
-use bitsim::variants::{self, Shape};
-use bitsim::workload::gen::{self, Distribution};
-use bitsim::workload::Matrix;
+use bitsim::variants::Shape;
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -24,31 +24,18 @@ const SHAPE: Shape = Shape {
     n: 256,
 };
 
-/// N(0, 1) operands from the workload layer's seeded generator.
-fn gaussian(rows: usize, cols: usize, seed: u64) -> Matrix {
-    gen::generate(&Distribution::Gaussian { std: 1.0 }, rows, cols, seed)
-}
-
 fn bench(c: &mut Criterion) {
-    let a = gaussian(SHAPE.m, SHAPE.k, 1);
-    let w = gaussian(SHAPE.n, SHAPE.k, 2);
-    let mut g = c.benchmark_group(format!("emulate/{SHAPE}"));
-    g.sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3))
-        .throughput(Throughput::Elements(SHAPE.macs() as u64));
-    for name in [
-        "matmul/lmul-carry-bf16",
-        "matmul/lmul-literal-bf16",
-        "matmul/lmul-carry-e4m3",
-        "matmul/lmul-literal-e4m3",
-    ] {
-        let v = variants::find(name).expect("registered");
-        g.bench_function(name.trim_start_matches("matmul/"), |b| {
-            b.iter(|| v.emulate(&a, &w, 0))
-        });
-    }
-    g.finish();
+    common::emulate_group(
+        c,
+        SHAPE,
+        &[
+            "matmul/lmul-carry-bf16",
+            "matmul/lmul-literal-bf16",
+            "matmul/lmul-carry-e4m3",
+            "matmul/lmul-literal-e4m3",
+        ],
+        Duration::from_secs(3),
+    );
 
     // One unit, code by code (the scalar API the CLI uses).
     let mut rng = ChaCha8Rng::seed_from_u64(3);

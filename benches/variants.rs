@@ -12,8 +12,8 @@
 //! group times the kernel alone on operands quantized beforehand.
 
 use bitsim::variants::{self, kernel, Datapath, Shape};
-use bitsim::workload::gen::{self, Distribution};
-use bitsim::workload::Matrix;
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::Duration;
 
@@ -23,32 +23,21 @@ const SHAPE: Shape = Shape {
     n: 1024,
 };
 
-/// N(0, 1) operands from the workload layer's seeded generator.
-fn gaussian(rows: usize, cols: usize, seed: u64) -> Matrix {
-    gen::generate(&Distribution::Gaussian { std: 1.0 }, rows, cols, seed)
-}
-
 fn bench(c: &mut Criterion) {
-    let a = gaussian(SHAPE.m, SHAPE.k, 1);
-    let w = gaussian(SHAPE.n, SHAPE.k, 2);
-    let mut g = c.benchmark_group(format!("emulate/{SHAPE}"));
-    g.sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(5))
-        .throughput(Throughput::Elements(SHAPE.macs() as u64));
-    for name in [
-        "matmul/w8a8-int",
-        "matmul/w4a8-int",
-        "matmul/fp8-e4m3",
-        "matmul/mxfp4",
-    ] {
-        let v = variants::find(name).expect("registered");
-        g.bench_function(name.trim_start_matches("matmul/"), |b| {
-            b.iter(|| v.emulate(&a, &w, 0))
-        });
-    }
-    g.finish();
+    common::emulate_group(
+        c,
+        SHAPE,
+        &[
+            "matmul/w8a8-int",
+            "matmul/w4a8-int",
+            "matmul/fp8-e4m3",
+            "matmul/mxfp4",
+        ],
+        Duration::from_secs(5),
+    );
 
+    let a = common::gaussian(SHAPE.m, SHAPE.k, 1);
+    let w = common::gaussian(SHAPE.n, SHAPE.k, 2);
     // The kernel alone on pre-quantized operands: what the emulation costs
     // beyond the format layer's quantizers.
     let mut g = c.benchmark_group(format!("kernel/{SHAPE}"));
