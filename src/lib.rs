@@ -10,7 +10,7 @@
 //!
 //! | rank | layer | modules |
 //! |---|---|---|
-//! | 0 | ground: plain shared data, CPU features, files | [`tensor`], [`atomic_file`] |
+//! | 0 | ground: plain shared data, CPU features, files, seeds | [`tensor`], [`atomic_file`], [`rng`] |
 //! | 1 | bit-exact number formats | [`formats`] |
 //! | 2 | arithmetic units | [`arith`] |
 //! | 3 | cost models; workloads; accuracy metrics | [`hw`], [`workload`], [`metrics`] |
@@ -29,6 +29,7 @@ pub mod formats;
 pub mod hw;
 pub mod metrics;
 pub mod report;
+pub mod rng;
 pub mod suite;
 pub mod tensor;
 pub mod variants;
