@@ -241,7 +241,7 @@ pub fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, Str
     );
     if let Some(path) = &params.weights {
         let full = ctx.base.join(path);
-        let tensors = crate::suite::weights::load(&full, &params.tensors).map_err(|e| {
+        let tensors = crate::workload::weights::load(&full, &params.tensors).map_err(|e| {
             // Name the file once, whichever loader reported the error.
             let shown = full.display().to_string();
             if e.contains(&shown) {
