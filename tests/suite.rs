@@ -747,7 +747,9 @@ fn resume_skips_done_cells() {
     // A results file of another suite is not resumed.
     let mut other = both.clone();
     other.name = "other".into();
-    let e = run_suite(&other, &registry(), &toolkit(), &opts).unwrap_err().to_string();
+    let e = run_suite(&other, &registry(), &toolkit(), &opts)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("results.json") && e.contains("suite 'small'"),
         "{e}"
@@ -807,7 +809,9 @@ fn runner_errors_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let no_ref: Vec<Box<dyn MatmulVariant>> = registry().into_iter().skip(1).collect();
-    let e = run_suite(&suite, &no_ref, &toolkit(), &quiet(&out)).unwrap_err().to_string();
+    let e = run_suite(&suite, &no_ref, &toolkit(), &quiet(&out))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("matmul/f64") && e.contains("reference"), "{e}");
     assert!(!out.exists());
 
@@ -816,7 +820,9 @@ fn runner_errors_write_nothing() {
     fs::write(out.join("results.json"), "{").unwrap();
     let mut o = quiet(&out);
     o.resume = true;
-    let e = run_suite(&suite, &registry(), &toolkit(), &o).unwrap_err().to_string();
+    let e = run_suite(&suite, &registry(), &toolkit(), &o)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("results.json") && e.contains("not a bitsim results.json"),
         "{e}"
@@ -903,7 +909,9 @@ fn file_workloads_npy_and_safetensors() {
         let t = text.replace("*.q.weight", pat);
         let suite = spec::parse(&t, "f.toml", dir.path(), NAMES).unwrap();
         let out = dir.path().join("bad");
-        let e = run_suite(&suite, &registry(), &toolkit(), &quiet(&out)).unwrap_err().to_string();
+        let e = run_suite(&suite, &registry(), &toolkit(), &quiet(&out))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("f.toml line 8: workloads 'st': file '") && e.contains(words),
             "{e}"

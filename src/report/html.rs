@@ -22,41 +22,21 @@ struct Column {
     header: &'static str,
     /// Multiplies the stored value for display (MAC/s -> G MAC/s).
     scale: f64,
+    higher_is_better: bool,
 }
 
-/// The summary's metric columns, in display order.
-const COLUMNS: &[Column] = &[
-    Column {
-        metric: metric::BITS_PER_WEIGHT,
-        header: "bits / weight",
-        scale: 1.0,
-    },
-    Column {
-        metric: metric::REL_FRO_ERROR,
-        header: "rel. error",
-        scale: 1.0,
-    },
-    Column {
-        metric: metric::SQNR_DB,
-        header: "SQNR dB",
-        scale: 1.0,
-    },
-    Column {
-        metric: metric::COSINE,
-        header: "cosine",
-        scale: 1.0,
-    },
-    Column {
-        metric: metric::ENERGY_PJ_PER_MAC,
-        header: "energy pJ/MAC",
-        scale: 1.0,
-    },
-    Column {
-        metric: metric::EMULATION_MAC_PER_S,
-        header: "emulation G MAC/s",
-        scale: 1e-9,
-    },
-];
+/// The summary's metric columns, in display order, from the metric table.
+fn columns() -> Vec<Column> {
+    metric::columns()
+        .into_iter()
+        .map(|(m, c)| Column {
+            metric: m.name,
+            header: c.header,
+            scale: c.scale,
+            higher_is_better: m.higher_is_better,
+        })
+        .collect()
+}
 
 /// The column the summary is sorted by (ascending).
 const SORT_METRIC: &str = metric::ENERGY_PJ_PER_MAC;
@@ -149,6 +129,7 @@ pub fn render(results: &Results, baseline: Option<&Results>) -> Result<String, S
     let mut samples = collect_samples(results);
     add_energy_per_mac(&mut samples);
     let by_variant = aggregate(&samples, |k| k.variant.clone());
+    let columns = columns();
     let by_workload = aggregate(&samples, |k| {
         (k.workload.clone(), k.shape.clone(), k.variant.clone())
     });
@@ -190,7 +171,7 @@ pub fn render(results: &Results, baseline: Option<&Results>) -> Result<String, S
             shape: shape.to_string(),
             weight_format: info.map_or(String::new(), |i| i.weight_format.clone()),
             act_format: info.map_or(String::new(), |i| i.act_format.clone()),
-            cells: COLUMNS
+            cells: columns
                 .iter()
                 .map(|c| {
                     let delta = match (&base, with_delta) {
@@ -210,6 +191,7 @@ pub fn render(results: &Results, baseline: Option<&Results>) -> Result<String, S
         .collect();
     mark_best(
         &mut summary,
+        &columns,
         &order.iter().map(|v| &by_variant[*v]).collect::<Vec<_>>(),
     );
     set_classes(&mut summary);
@@ -228,7 +210,11 @@ pub fn render(results: &Results, baseline: Option<&Results>) -> Result<String, S
             .iter()
             .map(|(v, a)| row_for(v, w, s, a, false))
             .collect();
-        mark_best(&mut rows, &group.iter().map(|g| g.1).collect::<Vec<_>>());
+        mark_best(
+            &mut rows,
+            &columns,
+            &group.iter().map(|g| g.1).collect::<Vec<_>>(),
+        );
         set_classes(&mut rows);
         workloads.extend(rows);
     }
@@ -301,11 +287,11 @@ pub fn render(results: &Results, baseline: Option<&Results>) -> Result<String, S
         energy_notes: m.energy_notes.clone(),
         baseline_energy_notes: bm.map_or(Vec::new(), |b| b.energy_notes.clone()),
         baseline_notes_differ: bm.is_some_and(|b| b.energy_notes != m.energy_notes),
-        columns: COLUMNS
+        columns: columns
             .iter()
             .map(|c| ColHead {
                 header: c.header,
-                better: if metric::higher_is_better(c.metric) {
+                better: if c.higher_is_better {
                     "higher is better"
                 } else {
                     "lower is better"
@@ -366,8 +352,8 @@ fn value_cell(c: &Column, agg: Option<&Agg>, delta: Option<Delta>) -> Cell {
 
 /// Marks, per column, the rows holding the best non-NaN value (when at
 /// least two rows have one).
-fn mark_best(rows: &mut [Row], aggs: &[&BTreeMap<String, Agg>]) {
-    for (ci, c) in COLUMNS.iter().enumerate() {
+fn mark_best(rows: &mut [Row], columns: &[Column], aggs: &[&BTreeMap<String, Agg>]) {
+    for (ci, c) in columns.iter().enumerate() {
         let vals: Vec<f64> = aggs
             .iter()
             .map(|a| a.get(c.metric).map_or(f64::NAN, |x| x.value))
@@ -376,7 +362,7 @@ fn mark_best(rows: &mut [Row], aggs: &[&BTreeMap<String, Agg>]) {
         if ok.len() < 2 {
             continue;
         }
-        let best = if metric::higher_is_better(c.metric) {
+        let best = if c.higher_is_better {
             ok.iter().copied().fold(f64::NEG_INFINITY, f64::max)
         } else {
             ok.iter().copied().fold(f64::INFINITY, f64::min)

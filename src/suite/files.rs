@@ -35,7 +35,10 @@ pub fn write_results(dir: &Path, results: &Results) -> Result<(), String> {
 pub fn save(dir: &Path, results: &Results) -> Result<(), RunError> {
     let json_path = dir.join(JSON_NAME);
     let json = serde_json::to_string_pretty(results).map_err(|e| {
-        RunError::new(json_path.display().to_string(), format!("cannot serialize: {e}"))
+        RunError::new(
+            json_path.display().to_string(),
+            format!("cannot serialize: {e}"),
+        )
     })?;
     let write = |path: &Path, bytes: &[u8]| {
         crate::atomic_file::write_with(path, |f| f.write_all(bytes))

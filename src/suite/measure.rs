@@ -162,7 +162,8 @@ pub fn time_variant(
     repetitions: u32,
     stopped: &dyn Fn() -> bool,
 ) -> Option<Vec<Measurement>> {
-    let speed = metric::find(metric::EMULATION_MAC_PER_S).expect("the timing metric is in the table");
+    let speed =
+        metric::find(metric::EMULATION_MAC_PER_S).expect("the timing metric is in the table");
     let mut rows = Vec::new();
     for rep in 0..repetitions {
         if stopped() {

@@ -39,8 +39,8 @@ pub fn run(
         variants: &suite.variants,
     };
     run_cells(suite, registry, &toolkit, opts, |results| {
-        results.studies = studies::run(&suite.studies, &ctx)
-            .map_err(|e| RunError::new(suite.file.clone(), e))?;
+        results.studies =
+            studies::run(&suite.studies, &ctx).map_err(|e| RunError::new(suite.file.clone(), e))?;
         Ok(())
     })
 }

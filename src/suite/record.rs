@@ -93,7 +93,12 @@ pub mod metric {
         m(WEIGHT_MSE, "", false),
         m(WEIGHT_SQNR_DB, "dB", true),
         col(m(BITS_PER_WEIGHT, "bits", false), 0, "bits / weight", 1.0),
-        col(m(ENERGY_PJ_PER_MAC, "pJ/MAC", false), 4, "energy pJ/MAC", 1.0),
+        col(
+            m(ENERGY_PJ_PER_MAC, "pJ/MAC", false),
+            4,
+            "energy pJ/MAC",
+            1.0,
+        ),
         m(ENERGY_TOTAL_PJ, "pJ", false),
         m(ENERGY_COMPUTE_PJ, "pJ", false),
         m(ENERGY_SRAM_PJ, "pJ", false),

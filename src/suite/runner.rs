@@ -153,13 +153,15 @@ pub(crate) fn run_cells(
         .iter()
         .map(|n| {
             find(n).ok_or_else(|| {
-                RunError::new(suite.file.clone(), format!("variant '{n}' is not registered"))
+                RunError::new(
+                    suite.file.clone(),
+                    format!("variant '{n}' is not registered"),
+                )
             })
         })
         .collect::<Result<_, _>>()?;
-    let cases = cases::cases(&suite.workloads).map_err(|e| {
-        RunError::new(format!("{} line {}", suite.file, e.line), e.message)
-    })?;
+    let cases = cases::cases(&suite.workloads)
+        .map_err(|e| RunError::new(format!("{} line {}", suite.file, e.line), e.message))?;
     let seeds = &suite.seeds;
 
     // Resume: keep complete cells and complete timings of this suite; drop the rest.

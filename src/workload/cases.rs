@@ -43,7 +43,12 @@ pub fn weight_seed(seed: u64) -> u64 {
 impl Case {
     /// The operands `(A: m × k, W: n × k)` for `seed`, drawn with the given
     /// generators (the suite passes the real ones; its tests pass fakes).
-    pub fn matrices(&self, seed: u64, generate: GenerateFn, llm_like: LlmLikeFn) -> (Matrix, Matrix) {
+    pub fn matrices(
+        &self,
+        seed: u64,
+        generate: GenerateFn,
+        llm_like: LlmLikeFn,
+    ) -> (Matrix, Matrix) {
         let Shape { m, k, n } = self.shape;
         match &self.source {
             Source::Generated(Dist::Plain(d)) => (

@@ -117,7 +117,10 @@ pub fn read(
     let w = raw.get_ref();
     let name = w.name.get_ref().trim().to_string();
     if name.is_empty() {
-        return Err(SpanError::new(w.name.span(), "workloads.name: must not be empty"));
+        return Err(SpanError::new(
+            w.name.span(),
+            "workloads.name: must not be empty",
+        ));
     }
     let at = |span: Range<usize>, key: &str, msg: String| {
         SpanError::new(span, format!("workloads '{name}': {key}: {msg}"))

@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use crate::tensor::Matrix;
 use super::{npy, safetensors};
+use crate::tensor::Matrix;
 
 /// Loads the weights a `file` workload names: `(tensor name, n × k matrix)`
 /// in file order (safetensors: the order of the data in the file; `.npy`: the one array, named

@@ -8,7 +8,7 @@ pub mod io;
 pub mod lmul;
 pub mod roofline;
 
-use crate::suite::studies::Studies;
+use crate::suite::studies::{with_studies, Studies};
 use serde::Serialize;
 
 /// One study section of the page.
@@ -22,23 +22,20 @@ pub struct Section {
     pub html: String,
 }
 
-/// The sections of every study that ran, in page order.
+/// The sections of every study that ran, in page order (the studies'
+/// registry order). Each registered study `NAME` has its renderer here, in
+/// `sections/NAME.rs`: `pub fn render(&Output) -> Result<Vec<Section>, String>`.
 pub fn render_all(s: &Studies) -> Result<Vec<Section>, String> {
     let mut out = Vec::new();
-    if let Some(x) = &s.lmul {
-        out.extend(lmul::render(x)?);
+    macro_rules! render_each {
+        ($($name:ident: $module:ident::$study:ident, $doc:literal;)*) => {
+            $(
+                if let Some(x) = &s.$name {
+                    out.extend($module::render(x)?);
+                }
+            )*
+        };
     }
-    if let Some(x) = &s.accum {
-        out.extend(accum::render(x)?);
-    }
-    if let Some(x) = &s.bitmod {
-        out.extend(bitmod::render(x)?);
-    }
-    if let Some(x) = &s.io {
-        out.extend(io::render(x)?);
-    }
-    if let Some(x) = &s.roofline {
-        out.extend(roofline::render(x)?);
-    }
+    with_studies!(render_each);
     Ok(out)
 }

@@ -303,3 +303,14 @@ pub fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, Str
 pub fn type_names() -> [&'static str; 4] {
     BitmodType::ALL.map(|t| t.name())
 }
+
+/// The study of BitMoD data types and accelerator cycles, as registered in [`super::with_studies`].
+pub struct Bitmod;
+
+impl super::Study for Bitmod {
+    type Params = BitmodParams;
+    type Output = BitmodStudy;
+    fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, String> {
+        run(params, ctx)
+    }
+}

@@ -274,3 +274,14 @@ pub fn run(params: &IoParams, ctx: &StudyContext) -> Result<IoStudy, String> {
         energy_notes: notes,
     })
 }
+
+/// The study of memory traffic versus cache size and format, as registered in [`super::with_studies`].
+pub struct Io;
+
+impl super::Study for Io {
+    type Params = IoParams;
+    type Output = IoStudy;
+    fn run(params: &IoParams, ctx: &StudyContext) -> Result<IoStudy, String> {
+        run(params, ctx)
+    }
+}
