@@ -13,9 +13,11 @@ pub mod compare;
 pub mod figures;
 pub mod html;
 pub mod pareto;
+pub mod parts;
 pub mod sections;
 pub mod stats;
 pub mod summary;
+pub mod tables;
 pub mod template;
 
 use crate::suite::record::Results;

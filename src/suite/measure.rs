@@ -7,10 +7,47 @@ use std::time::Instant;
 use super::error::RunError;
 use super::record::metric::{self, Metric};
 use super::record::Measurement;
-use super::runner::{Toolkit, REFERENCE_VARIANT};
+use crate::hw::cost::Cost;
+use crate::hw::energy::{EnergyBreakdown, EnergyTable};
+use crate::metrics::{self, Accuracy};
 use crate::tensor::{Matrix, Shape};
 use crate::variants::MatmulVariant;
-use crate::workload::cases::Case;
+use crate::workload::cases::{Case, GenerateFn, LlmLikeFn};
+use crate::workload::gen;
+
+/// The variant every other one is compared with (computed once per workload, shape and seed).
+pub const REFERENCE_VARIANT: &str = "matmul/f64";
+
+/// The computations the runner calls below itself: generators, metrics and
+/// energy. [`Toolkit::standard`] wires the real ones; tests may pass others.
+pub struct Toolkit<'a> {
+    /// Draws a `rows × cols` matrix (see [`gen::generate`]).
+    pub generate: GenerateFn,
+    /// LLM-like operands `(A: m × k, W: n × k)` (see [`gen::llm_like`]).
+    pub llm_like: LlmLikeFn,
+    /// Output accuracy against the reference (see [`metrics::accuracy`]).
+    pub accuracy: fn(&[f64], &[f64]) -> Accuracy,
+    /// Weight MSE and SQNR (see [`metrics::weight_error`]).
+    pub weight_error: fn(&[f32], &[f32]) -> (f64, f64),
+    /// Energy of a cost.
+    pub energy: Box<dyn Fn(&Cost) -> EnergyBreakdown + Sync + 'a>,
+    /// Name of the energy table, for the results' metadata.
+    pub energy_table: String,
+}
+
+impl<'a> Toolkit<'a> {
+    /// The real generators and metrics, with energy from `table`.
+    pub fn standard(table: &'a EnergyTable) -> Self {
+        Toolkit {
+            generate: gen::generate,
+            llm_like: gen::llm_like,
+            accuracy: metrics::accuracy,
+            weight_error: metrics::weight_error,
+            energy: Box::new(move |c| table.energy(c)),
+            energy_table: table.name.clone(),
+        }
+    }
+}
 
 /// What every row of a run shares: the suite, the bitsim version and commit.
 pub struct RowStamp {

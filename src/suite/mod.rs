@@ -20,6 +20,7 @@ pub mod spec;
 pub mod studies;
 
 pub use error::RunError;
+pub use measure::{Toolkit, REFERENCE_VARIANT};
 pub use pipeline::{energy_table, run};
-pub use runner::{run_suite, RunOptions, RunSummary, Toolkit, REFERENCE_VARIANT};
+pub use runner::{run_suite, RunOptions, RunSummary};
 pub use spec::{SpecError, Suite};

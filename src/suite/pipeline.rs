@@ -4,7 +4,8 @@
 //! once at the end.
 
 use super::error::RunError;
-use super::runner::{run_cells, RunOptions, RunSummary, Toolkit};
+use super::measure::Toolkit;
+use super::runner::{run_cells, RunOptions, RunSummary};
 use super::spec::Suite;
 use super::studies::{self, StudyContext};
 use crate::hw::energy::EnergyTable;

@@ -1,6 +1,7 @@
-//! Report sections of the suite's studies (`results.studies`): each study
-//! renders its own sections from its own tera template in
-//! `reports/templates/sections/`, with charts inlined as SVG.
+//! Sections of the report page. The page parts (`report::parts`,
+//! `report::tables`) are sections, and so are the studies'
+//! (`results.studies`): each study renders its own from its own tera
+//! template in `reports/templates/sections/`, with charts inlined as SVG.
 
 pub mod accum;
 pub mod bitmod;
@@ -11,15 +12,30 @@ pub mod roofline;
 use crate::suite::studies::{with_studies, Studies};
 use serde::Serialize;
 
-/// One study section of the page.
+/// One section of the page.
 #[derive(Debug, Clone, Serialize)]
 pub struct Section {
     /// Anchor id (`lmul`, `io-cache`, …), unique in the page.
     pub id: String,
-    /// Heading (also the navigation link).
+    /// Text of its link in the page's navigation.
+    pub nav: String,
+    /// Heading.
     pub title: String,
     /// Body markup, rendered by [`crate::report::template::render_template`] (values escaped; SVG inlined).
     pub html: String,
+}
+
+impl Section {
+    /// A section whose navigation link reads as its heading.
+    pub fn new(id: impl Into<String>, title: impl Into<String>, html: String) -> Self {
+        let title = title.into();
+        Section {
+            id: id.into(),
+            nav: title.clone(),
+            title,
+            html,
+        }
+    }
 }
 
 /// The sections of every study that ran, in page order (the studies'
