@@ -109,8 +109,15 @@ pub fn reference_output(
     Ok((a, w, out))
 }
 
-/// The cell metrics of one cell by name (see [`metric::CELL_METRICS`]), and
-/// the energy table's scaling notes.
+/// What measuring one cell gives.
+pub struct Measured {
+    /// The cell metrics by name (see [`metric::CELL_METRICS`]).
+    pub values: Vec<(&'static str, f64)>,
+    /// The energy table's notes on numbers it scaled rather than read.
+    pub energy_notes: Vec<String>,
+}
+
+/// The cell metrics of one cell, and the energy table's scaling notes.
 pub fn measure_cell(
     v: &dyn MatmulVariant,
     shape: Shape,
@@ -119,7 +126,7 @@ pub fn measure_cell(
     reference: &[f64],
     seed: u64,
     tk: &Toolkit,
-) -> Result<(Vec<(&'static str, f64)>, Vec<String>), RunError> {
+) -> Result<Measured, RunError> {
     let at = || format!("variant {}", v.name());
     let out = v.emulate(a, w, seed);
     if out.len() != reference.len() {
@@ -168,7 +175,10 @@ pub fn measure_cell(
         (metric::ENERGY_SRAM_PJ, e.sram_pj),
         (metric::ENERGY_DRAM_PJ, e.dram_pj),
     ];
-    Ok((values, e.scaled))
+    Ok(Measured {
+        values,
+        energy_notes: e.scaled,
+    })
 }
 
 /// The rows of one measured cell: every named value with its table entry.

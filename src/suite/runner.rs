@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -23,11 +23,11 @@ use super::measure::{
 };
 use super::meta;
 use super::plan::{Order, Plan};
-use super::record::{Results, RunMeta};
+use super::record::{Measurement, Results, RunMeta};
 use super::sink::Sink;
 use super::spec::Suite;
 use crate::variants::MatmulVariant;
-use crate::workload::cases;
+use crate::workload::cases::{self, Case};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -105,48 +105,11 @@ pub(crate) fn run_cells(
     finish: impl FnOnce(&mut Results) -> Result<(), RunError>,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
-    let find = |name: &str| registry.iter().find(|v| v.name() == name).map(|v| &**v);
-    let reference = find(REFERENCE_VARIANT).ok_or_else(|| {
-        RunError::new(
-            format!("variant {REFERENCE_VARIANT}"),
-            "the accuracy reference is not registered",
-        )
-    })?;
-    let variants: Vec<&dyn MatmulVariant> = suite
-        .variants
-        .iter()
-        .map(|n| {
-            find(n).ok_or_else(|| {
-                RunError::new(
-                    suite.file.clone(),
-                    format!("variant '{n}' is not registered"),
-                )
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let (reference, variants) = resolve(suite, registry)?;
     let cases = cases::cases(&suite.workloads)
         .map_err(|e| RunError::new(format!("{} line {}", suite.file, e.line), e.message))?;
-    let seeds = &suite.seeds;
-
-    // Resume: keep complete cells and complete timings of this suite; drop the rest.
-    let json_path = opts.out_dir.join(JSON_NAME);
-    let mut earlier = Vec::new();
-    if opts.resume && json_path.exists() {
-        let at = || json_path.display().to_string();
-        let old = read_results(&json_path).map_err(|e| RunError::new(at(), e))?;
-        if old.meta.suite != suite.name {
-            return Err(RunError::new(
-                at(),
-                format!(
-                    "holds results of suite '{}', not '{}' (use another --out, or drop --resume)",
-                    old.meta.suite, suite.name
-                ),
-            ));
-        }
-        earlier = old.rows;
-    }
-    let plan = Plan::new(&variants, &cases, seeds, suite.repetitions, earlier);
-
+    let earlier = earlier_rows(suite, opts)?;
+    let plan = Plan::new(&variants, &cases, &suite.seeds, suite.repetitions, earlier);
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
         RunError::new(
             opts.out_dir.display().to_string(),
@@ -159,28 +122,14 @@ pub(crate) fn run_cells(
         version: meta::VERSION.to_string(),
         commit: meta::commit(),
     };
-    let run_meta = RunMeta {
-        suite: suite.name.clone(),
-        version: stamp.version.clone(),
-        commit: stamp.commit.clone(),
-        cpu_model: meta::cpu_model(),
-        simd: meta::simd_features(),
-        threads: rayon::current_num_threads(),
-        date: meta::rfc3339_utc(SystemTime::now()),
-        energy_table: tk.energy_table.clone(),
-        energy_notes: Vec::new(),
-        variants: variants.iter().map(|v| meta::variant_info(*v)).collect(),
-        number_lines: meta::number_lines(&variants),
-    };
-    let local_stop = AtomicBool::new(false);
-    let stop = opts.stop.unwrap_or(&local_stop);
-    let stopped = || stop.load(Ordering::SeqCst);
     let results = Results {
-        meta: run_meta,
+        meta: run_meta(&stamp, tk, &variants),
         rows: plan.kept.clone(),
         studies: Default::default(),
     };
-    let order = Order::new(&variants, &cases, seeds);
+    let local_stop = AtomicBool::new(false);
+    let stop = opts.stop.unwrap_or(&local_stop);
+    let order = Order::new(&variants, &cases, &suite.seeds);
     let sink = Mutex::new(Sink::new(
         results,
         order,
@@ -188,58 +137,19 @@ pub(crate) fn run_cells(
         opts.write_interval,
         stop,
     ));
-    let lock = || sink.lock().unwrap_or_else(|p| p.into_inner());
-    let bar = progress_bar(opts.progress, plan.tasks());
+    let run = Phases {
+        cases: &cases,
+        stamp: &stamp,
+        tk,
+        sink: &sink,
+        bar: progress_bar(opts.progress, plan.tasks()),
+        stop,
+    };
+    let cells_run = run.accuracy(reference, &plan);
+    let timings_run = run.timings(&plan, suite.seeds[0], suite.repetitions);
+    run.bar.finish_and_clear();
 
-    // Accuracy, energy, storage: groups in parallel, the variants of a group in parallel.
-    let cells_run = AtomicUsize::new(0);
-    plan.groups.par_iter().for_each(|g| {
-        if stopped() {
-            return;
-        }
-        let c = &cases[g.case];
-        let (a, w, reference_out) = match reference_output(reference, c, g.seed, tk) {
-            Ok(x) => x,
-            Err(e) => return lock().fail(e),
-        };
-        g.todo.par_iter().for_each(|v| {
-            if stopped() {
-                return;
-            }
-            match measure_cell(*v, c.shape, &a, &w, &reference_out, g.seed, tk) {
-                Ok((values, notes)) => {
-                    lock().add(cell_rows(&stamp, v.name(), c, g.seed, values), notes);
-                    cells_run.fetch_add(1, Ordering::SeqCst);
-                    bar.inc(1);
-                }
-                Err(e) => lock().fail(e),
-            }
-        });
-    });
-
-    // Emulation speed: one timing at a time, after the parallel phase.
-    bar.set_message("timing");
-    let mut timings_run = 0;
-    'timing: for t in &plan.timings {
-        if stopped() {
-            break;
-        }
-        let c = &cases[t.case];
-        let seed = seeds[0];
-        let (a, w) = c.matrices(seed, tk.generate, tk.llm_like);
-        for v in &t.todo {
-            let reps = suite.repetitions;
-            let Some(rows) = time_variant(&stamp, *v, c, (&a, &w), seed, reps, &stopped) else {
-                break 'timing;
-            };
-            lock().add(rows, Vec::new());
-            timings_run += 1;
-            bar.inc(1);
-        }
-    }
-    bar.finish_and_clear();
-
-    let mut s = lock();
+    let mut s = run.lock();
     let interrupted = opts.stop.is_some_and(|f| f.load(Ordering::SeqCst));
     let finished = if s.error.is_none() && !interrupted {
         finish(&mut s.results)
@@ -254,12 +164,153 @@ pub(crate) fn run_cells(
     Ok(RunSummary {
         results: s.results.clone(),
         cells: plan.cells.len(),
-        cells_run: cells_run.load(Ordering::SeqCst),
+        cells_run,
         cells_resumed: plan.resumed,
         timings_run,
         interrupted,
         elapsed: started.elapsed(),
     })
+}
+
+/// The reference and the suite's variants, found in `registry`.
+fn resolve<'r>(
+    suite: &Suite,
+    registry: &'r [Box<dyn MatmulVariant>],
+) -> Result<(&'r dyn MatmulVariant, Vec<&'r dyn MatmulVariant>), RunError> {
+    let find = |name: &str| registry.iter().find(|v| v.name() == name).map(|v| &**v);
+    let reference = find(REFERENCE_VARIANT).ok_or_else(|| {
+        RunError::new(
+            format!("variant {REFERENCE_VARIANT}"),
+            "the accuracy reference is not registered",
+        )
+    })?;
+    let variants = suite
+        .variants
+        .iter()
+        .map(|n| {
+            find(n).ok_or_else(|| {
+                RunError::new(
+                    suite.file.clone(),
+                    format!("variant '{n}' is not registered"),
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((reference, variants))
+}
+
+/// With `resume`, the rows of the results file already in the output
+/// folder, which must hold a run of this suite; otherwise none.
+fn earlier_rows(suite: &Suite, opts: &RunOptions) -> Result<Vec<Measurement>, RunError> {
+    let json_path = opts.out_dir.join(JSON_NAME);
+    if !(opts.resume && json_path.exists()) {
+        return Ok(Vec::new());
+    }
+    let at = || json_path.display().to_string();
+    let old = read_results(&json_path).map_err(|e| RunError::new(at(), e))?;
+    if old.meta.suite != suite.name {
+        return Err(RunError::new(
+            at(),
+            format!(
+                "holds results of suite '{}', not '{}' (use another --out, or drop --resume)",
+                old.meta.suite, suite.name
+            ),
+        ));
+    }
+    Ok(old.rows)
+}
+
+/// The run's metadata (energy notes are filled in as cells report them).
+fn run_meta(stamp: &RowStamp, tk: &Toolkit, variants: &[&dyn MatmulVariant]) -> RunMeta {
+    RunMeta {
+        suite: stamp.suite.clone(),
+        version: stamp.version.clone(),
+        commit: stamp.commit.clone(),
+        cpu_model: meta::cpu_model(),
+        simd: meta::simd_features(),
+        threads: rayon::current_num_threads(),
+        date: meta::rfc3339_utc(SystemTime::now()),
+        energy_table: tk.energy_table.clone(),
+        energy_notes: Vec::new(),
+        variants: variants.iter().map(|v| meta::variant_info(*v)).collect(),
+        number_lines: meta::number_lines(variants),
+    }
+}
+
+/// What both measuring phases share.
+struct Phases<'a> {
+    cases: &'a [Case],
+    stamp: &'a RowStamp,
+    tk: &'a Toolkit<'a>,
+    sink: &'a Mutex<Sink<'a>>,
+    bar: ProgressBar,
+    stop: &'a AtomicBool,
+}
+
+impl<'a> Phases<'a> {
+    fn lock(&self) -> MutexGuard<'a, Sink<'a>> {
+        self.sink.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Accuracy, energy, storage: groups in parallel, the variants of a group
+    /// in parallel. Returns the number of cells measured.
+    fn accuracy(&self, reference: &dyn MatmulVariant, plan: &Plan) -> usize {
+        let cells_run = AtomicUsize::new(0);
+        plan.groups.par_iter().for_each(|g| {
+            if self.stopped() {
+                return;
+            }
+            let c = &self.cases[g.case];
+            let (a, w, reference_out) = match reference_output(reference, c, g.seed, self.tk) {
+                Ok(x) => x,
+                Err(e) => return self.lock().fail(e),
+            };
+            g.todo.par_iter().for_each(|v| {
+                if self.stopped() {
+                    return;
+                }
+                match measure_cell(*v, c.shape, &a, &w, &reference_out, g.seed, self.tk) {
+                    Ok(m) => {
+                        let rows = cell_rows(self.stamp, v.name(), c, g.seed, m.values);
+                        self.lock().add(rows, m.energy_notes);
+                        cells_run.fetch_add(1, Ordering::SeqCst);
+                        self.bar.inc(1);
+                    }
+                    Err(e) => self.lock().fail(e),
+                }
+            });
+        });
+        cells_run.into_inner()
+    }
+
+    /// Emulation speed: one timing at a time, after the parallel phase, on
+    /// `seed`. Returns the number of (variant, shape) timings measured.
+    fn timings(&self, plan: &Plan, seed: u64, repetitions: u32) -> usize {
+        self.bar.set_message("timing");
+        let stopped = || self.stopped();
+        let mut timings_run = 0;
+        for t in &plan.timings {
+            if self.stopped() {
+                break;
+            }
+            let c = &self.cases[t.case];
+            let (a, w) = c.matrices(seed, self.tk.generate, self.tk.llm_like);
+            for v in &t.todo {
+                let timed = time_variant(self.stamp, *v, c, (&a, &w), seed, repetitions, &stopped);
+                let Some(rows) = timed else {
+                    return timings_run;
+                };
+                self.lock().add(rows, Vec::new());
+                timings_run += 1;
+                self.bar.inc(1);
+            }
+        }
+        timings_run
+    }
 }
 
 /// A progress bar on stderr over `tasks` (hidden unless `show`, and when
