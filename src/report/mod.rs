@@ -12,6 +12,7 @@ pub mod charts;
 pub mod compare;
 pub mod figures;
 pub mod html;
+pub mod page;
 pub mod pareto;
 pub mod parts;
 pub mod sections;

@@ -4,32 +4,12 @@
 
 use super::compare::{compare, Verdict};
 use super::figures;
-use super::html::PageData;
+use super::page::{part, PageData};
 use super::sections::Section;
 use super::summary::{fmt_metric, fmt_pct};
-use super::template::render_template;
 use crate::suite::record::{Results, RunMeta, VariantInfo};
 use serde::Serialize;
 use std::collections::BTreeSet;
-
-/// A page part: `template` rendered with `ctx`; the file's final newline
-/// is dropped because the page puts its own around every section.
-pub(super) fn part<T: Serialize>(
-    (id, nav, title): (&str, &str, &str),
-    template: &str,
-    ctx: &T,
-) -> Result<Section, String> {
-    let mut html = render_template(id, template, ctx)?;
-    if html.ends_with('\n') {
-        html.pop();
-    }
-    Ok(Section {
-        id: id.into(),
-        nav: nav.into(),
-        title: title.into(),
-        html,
-    })
-}
 
 #[derive(Serialize)]
 struct Metadata {

@@ -3,8 +3,7 @@
 //! and shape; the metric columns come from the metric table.
 
 use super::compare::{aggregate_change, Direction};
-use super::html::PageData;
-use super::parts::part;
+use super::page::{part, PageData, SORT_METRIC};
 use super::sections::Section;
 use super::summary::{fmt_metric, fmt_pct, Agg, RowKey, Samples};
 use crate::suite::record::{metric, VariantInfo};
@@ -32,9 +31,6 @@ fn columns() -> Vec<Column> {
         })
         .collect()
 }
-
-/// The column the summary is sorted by (ascending).
-pub(super) const SORT_METRIC: &str = metric::ENERGY_PJ_PER_MAC;
 
 #[derive(Serialize)]
 struct ColHead {
