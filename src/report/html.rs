@@ -19,6 +19,8 @@ const STYLE: &str = include_str!("../../reports/templates/style.css");
 struct Page {
     title: String,
     style: &'static str,
+    /// Without a baseline the navigation ends in a blank line, as it always has.
+    has_baseline: bool,
     sections: Vec<Section>,
 }
 
@@ -44,6 +46,7 @@ pub fn render(results: &Results, baseline: Option<&Results>) -> Result<String, S
     let page = Page {
         title: format!("bitsim report — {title}"),
         style: STYLE,
+        has_baseline: baseline.is_some(),
         sections: page,
     };
     render_template("report", TEMPLATE, &page)
