@@ -12,13 +12,13 @@ pub mod charts;
 pub mod compare;
 pub mod figures;
 pub mod html;
-pub mod page;
+mod page;
 pub mod pareto;
-pub mod parts;
+mod parts;
 pub mod sections;
 pub mod stats;
 pub mod summary;
-pub mod tables;
+mod tables;
 pub mod template;
 
 use crate::suite::record::Results;

@@ -44,10 +44,10 @@ impl Section {
 pub fn render_all(s: &Studies) -> Result<Vec<Section>, String> {
     let mut out = Vec::new();
     macro_rules! render_each {
-        ($($name:ident: $module:ident::$study:ident, $doc:literal;)*) => {
+        ($($name:ident::$study:ident, $doc:literal;)*) => {
             $(
                 if let Some(x) = &s.$name {
-                    out.extend($module::render(x)?);
+                    out.extend($name::render(x)?);
                 }
             )*
         };

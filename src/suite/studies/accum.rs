@@ -258,7 +258,7 @@ pub fn run(params: &AccumParams, ctx: &StudyContext) -> Result<AccumStudy, Strin
     })
 }
 
-/// The study of accumulator formats and orders, as registered in [`super::with_studies`].
+/// The study of accumulator formats and orders (registered in `with_studies`).
 pub struct Accum;
 
 impl super::Study for Accum {

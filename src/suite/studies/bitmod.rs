@@ -304,7 +304,7 @@ pub fn type_names() -> [&'static str; 4] {
     BitmodType::ALL.map(|t| t.name())
 }
 
-/// The study of BitMoD data types and accelerator cycles, as registered in [`super::with_studies`].
+/// The study of BitMoD data types and accelerator cycles (registered in `with_studies`).
 pub struct Bitmod;
 
 impl super::Study for Bitmod {

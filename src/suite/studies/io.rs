@@ -275,7 +275,7 @@ pub fn run(params: &IoParams, ctx: &StudyContext) -> Result<IoStudy, String> {
     })
 }
 
-/// The study of memory traffic versus cache size and format, as registered in [`super::with_studies`].
+/// The study of memory traffic versus cache size and format (registered in `with_studies`).
 pub struct Io;
 
 impl super::Study for Io {

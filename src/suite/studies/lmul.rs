@@ -452,7 +452,7 @@ pub fn run(params: &LmulParams, ctx: &StudyContext) -> Result<LmulStudy, String>
     Ok(study)
 }
 
-/// The study of L-Mul accuracy and energy, as registered in [`super::with_studies`].
+/// The study of L-Mul accuracy and energy (registered in `with_studies`).
 pub struct Lmul;
 
 impl super::Study for Lmul {

@@ -8,6 +8,13 @@
 //!
 //! Studies are deterministic (seeded) and take seconds: they run after the
 //! suite's cells, every time (also on `--resume`).
+//!
+//! Adding a study `NAME`: a file `NAME.rs` here (its parameters, result and
+//! run, and a type implementing [`Study`]), its `pub mod` line and one line in
+//! `with_studies`; then its report section: `report/sections/NAME.rs` (a
+//! `render` function), its `pub mod` line there, and its template in
+//! `reports/templates/sections/`. The spec grammar, `results.json` and the
+//! report's page follow from the list.
 
 pub mod accum;
 pub mod bitmod;
@@ -35,17 +42,17 @@ pub trait Study {
     fn run(params: &Self::Params, ctx: &StudyContext) -> Result<Self::Output, String>;
 }
 
-/// Calls `$then! { NAME: module::Type, "description"; … }` with the registry
+/// Calls `$then! { NAME::Type, "description"; … }` with the registry
 /// of studies, in run and page order: the one list a new study is added to.
 /// (Layers above use it to follow the list, e.g. the report's sections.)
 macro_rules! with_studies {
     ($then:ident) => {
         $then! {
-            lmul: lmul::Lmul, "L-Mul accuracy and energy";
-            accum: accum::Accum, "Accumulator formats and orders";
-            bitmod: bitmod::Bitmod, "BitMoD data types and accelerator cycles";
-            io: io::Io, "Memory traffic versus cache size and format";
-            roofline: roofline::Roofline, "Every variant against the machine's ceilings";
+            lmul::Lmul, "L-Mul accuracy and energy";
+            accum::Accum, "Accumulator formats and orders";
+            bitmod::Bitmod, "BitMoD data types and accelerator cycles";
+            io::Io, "Memory traffic versus cache size and format";
+            roofline::Roofline, "Every variant against the machine's ceilings";
         }
     };
 }
@@ -53,7 +60,7 @@ pub(crate) use with_studies;
 
 /// The spec table, the results and the run of the registered studies.
 macro_rules! define_studies {
-    ($($name:ident: $module:ident::$study:ident, $doc:literal;)*) => {
+    ($($name:ident::$study:ident, $doc:literal;)*) => {
         /// Which studies a suite runs, with their parameters: the `[studies]` table
         /// of a suite spec. A study whose table is absent does not run.
         #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -62,7 +69,7 @@ macro_rules! define_studies {
             $(
                 #[doc = concat!("`[studies.", stringify!($name), "]`: ", $doc, ".")]
                 #[serde(default)]
-                pub $name: Option<<$module::$study as Study>::Params>,
+                pub $name: Option<<$name::$study as Study>::Params>,
             )*
         }
 
@@ -72,7 +79,7 @@ macro_rules! define_studies {
             $(
                 #[doc = concat!($doc, ".")]
                 #[serde(default, skip_serializing_if = "Option::is_none")]
-                pub $name: Option<<$module::$study as Study>::Output>,
+                pub $name: Option<<$name::$study as Study>::Output>,
             )*
         }
 
@@ -84,7 +91,7 @@ macro_rules! define_studies {
                     $name: spec
                         .$name
                         .as_ref()
-                        .map(|p| <$module::$study as Study>::run(p, ctx))
+                        .map(|p| <$name::$study as Study>::run(p, ctx))
                         .transpose()
                         .map_err(|e| format!("studies.{}: {e}", stringify!($name)))?,
                 )*

@@ -188,7 +188,7 @@ pub fn run(params: &RooflineParams, ctx: &StudyContext) -> Result<RooflineStudy,
     Ok(out)
 }
 
-/// The study of roofline placement of every variant, as registered in [`super::with_studies`].
+/// The study of roofline placement of every variant (registered in `with_studies`).
 pub struct Roofline;
 
 impl super::Study for Roofline {
