@@ -544,6 +544,20 @@ fn no_temp_files(dir: &Path) {
 }
 
 #[test]
+fn the_metric_table_names_each_metric_once() {
+    let names: Vec<&str> = metric::all().map(|m| m.name).collect();
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(names.len(), unique.len(), "{names:?}");
+    assert!(CELL_METRICS.iter().all(|m| !m.timing));
+    assert!(metric::is_timing(metric::EMULATION_MAC_PER_S));
+    assert!(metric::higher_is_better(metric::SQNR_DB) && !metric::higher_is_better("nosuch"));
+    let ranks: Vec<u8> = metric::columns().iter().map(|(_, c)| c.rank).collect();
+    assert_eq!(ranks, (0..ranks.len() as u8).collect::<Vec<_>>());
+}
+
+#[test]
 fn every_cell_gets_every_metric() {
     let suite = parse(SMALL).unwrap();
     let reg = registry();
