@@ -10,7 +10,7 @@
 //!
 //! | rank | layer | modules |
 //! |---|---|---|
-//! | 0 | ground: shared plain data, CPU features and the one SIMD dispatch, data files and sizes, seeded randomness, atomic output files | [`tensor`], [`isa`], [`datafile`], [`size`], [`atomic_file`] |
+//! | 0 | ground: shared plain data, CPU features and the one SIMD dispatch, data files and sizes, seeded randomness, atomic output files | [`tensor`], [`isa`], [`datafile`], [`size`], [`rng`], [`atomic_file`] |
 //! | 1 | bit-exact number formats | [`formats`] |
 //! | 2 | arithmetic units | [`arith`] |
 //! | 3 | cost models; workloads; accuracy metrics | [`hw`], [`workload`], [`metrics`] |
@@ -35,6 +35,7 @@ pub mod hw;
 pub mod isa;
 pub mod metrics;
 pub mod report;
+pub mod rng;
 pub mod size;
 pub mod suite;
 pub mod tensor;

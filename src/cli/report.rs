@@ -11,12 +11,10 @@ use clap::Args;
 
 use super::common::{stdout_error, CliError};
 use super::compare::load;
-use crate::hw::energy::EnergyTable;
 use crate::report::write_report;
-use crate::suite::files::{write_results, CSV_NAME, JSON_NAME};
+use crate::suite::files::{CSV_NAME, JSON_NAME};
 use crate::suite::record::Results;
-use crate::suite::studies::{self, StudyContext};
-use crate::suite::{self, spec, RunOptions, Suite, Toolkit};
+use crate::suite::{self, spec, RunOptions, Suite};
 use crate::variants::registry;
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT).
@@ -68,12 +66,9 @@ fn install_ctrlc() {
     });
 }
 
-/// A runner or report error (`input: reason`) as a CLI error.
-fn split_error(e: String) -> CliError {
-    match e.split_once(": ") {
-        Some((input, reason)) => CliError::new(input, reason),
-        None => CliError::new("report", e),
-    }
+/// A suite error as a CLI error (same input, same reason).
+fn run_error(e: suite::RunError) -> CliError {
+    CliError::new(e.input, e.reason)
 }
 
 /// Loads the suite and checks everything it needs before anything is written.
@@ -107,23 +102,16 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<i32, CliError> {
     let variants = registry();
     let names: Vec<&str> = variants.iter().map(|v| v.name()).collect();
     let suite = load_suite(args, &names)?;
-    let table = EnergyTable::load(&suite.energy).map_err(|e| {
-        let at = match suite.energy_line {
-            Some(l) => format!("{} line {l}", suite.file),
-            None => suite.file.clone(),
-        };
-        CliError::new(at, format!("energy '{}': {e}", suite.energy))
-    })?;
+    let table = suite::energy_table(&suite).map_err(run_error)?;
     let baseline = args.baseline.as_deref().map(load).transpose()?;
     let dir = args.out.clone().unwrap_or_else(|| suite.out.clone());
     check_out_dir(&dir)?;
 
     install_ctrlc();
-    let toolkit = Toolkit::standard(&table);
     let mut opts = RunOptions::new(&dir);
     opts.resume = args.resume;
     opts.stop = Some(&STOP);
-    let mut s = suite::run_suite(&suite, &variants, &toolkit, &opts).map_err(split_error)?;
+    let s = suite::run(&suite, &variants, &table, &opts).map_err(run_error)?;
     if s.interrupted {
         eprintln!(
             "bitsim: interrupted: {} of {} cells done, kept in {}; `bitsim report --resume` runs the rest",
@@ -132,17 +120,6 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<i32, CliError> {
             dir.join(JSON_NAME).display()
         );
         return Ok(EXIT_INTERRUPTED);
-    }
-    let ctx = StudyContext {
-        energy: &table,
-        base: &suite.base,
-        seed: suite.seeds[0],
-        variants: &suite.variants,
-    };
-    s.results.studies =
-        studies::run(&suite.studies, &ctx).map_err(|e| CliError::new(suite.file.clone(), e))?;
-    if !s.results.studies.is_empty() {
-        write_results(&dir, &s.results).map_err(split_error)?;
     }
     let index = render(&s.results, baseline.as_ref(), &dir)?;
     writeln!(

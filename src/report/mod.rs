@@ -12,10 +12,13 @@ pub mod charts;
 pub mod compare;
 pub mod figures;
 pub mod html;
+mod page;
 pub mod pareto;
+mod parts;
 pub mod sections;
 pub mod stats;
 pub mod summary;
+mod tables;
 pub mod template;
 
 use crate::suite::record::Results;

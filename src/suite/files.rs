@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
+use super::error::RunError;
 use super::record::{Measurement, Results};
 
 /// File name of the CSV rows in an output folder.
@@ -27,10 +28,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 /// Writes `results.csv` and `results.json` into `dir` (which must exist).
 pub fn write_results(dir: &Path, results: &Results) -> Result<(), String> {
-    let json = serde_json::to_string_pretty(results)
-        .map_err(|e| format!("{}: cannot serialize: {e}", dir.join(JSON_NAME).display()))?;
-    write_atomic(&dir.join(CSV_NAME), to_csv(&results.rows).as_bytes())?;
-    write_atomic(&dir.join(JSON_NAME), (json + "\n").as_bytes())
+    save(dir, results).map_err(|e| e.to_string())
+}
+
+/// [`write_results`] with the error naming the file it could not write.
+pub fn save(dir: &Path, results: &Results) -> Result<(), RunError> {
+    let json_path = dir.join(JSON_NAME);
+    let json = serde_json::to_string_pretty(results).map_err(|e| {
+        RunError::new(
+            json_path.display().to_string(),
+            format!("cannot serialize: {e}"),
+        )
+    })?;
+    let write = |path: &Path, bytes: &[u8]| {
+        crate::atomic_file::write_with(path, |f| f.write_all(bytes))
+            .map_err(|e| RunError::new(path.display().to_string(), e.to_string()))
+    };
+    write(&dir.join(CSV_NAME), to_csv(&results.rows).as_bytes())?;
+    write(&json_path, (json + "\n").as_bytes())
 }
 
 /// Reads a `results.json`; the error names the file and the reason.

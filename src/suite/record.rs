@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Metric names shared by the runner, the report and `compare`.
+/// The metric table: every metric's name, unit, direction, kind (timing or
+/// deterministic) and report column, shared by the runner, the report and
+/// `compare`. A new metric is one constant and one [`metric::Metric`] row.
 pub mod metric {
     /// ‖approx − ref‖_F / ‖ref‖_F of the matmul output.
     pub const REL_FRO_ERROR: &str = "rel_fro_error";
@@ -33,16 +35,112 @@ pub mod metric {
     pub const ENERGY_DRAM_PJ: &str = "energy_dram_pj";
     /// Emulation speed, multiply-accumulates per second (one row per repetition).
     pub const EMULATION_MAC_PER_S: &str = "emulation_mac_per_s";
+
+    /// One metric of the table.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct Metric {
+        /// Name in the results (`sqnr_db`).
+        pub name: &'static str,
+        /// Unit in the results (`dB`, `pJ`, `MAC/s`, `bits`, or empty).
+        pub unit: &'static str,
+        /// Whether a higher value is better (for comparisons and the report's best marks).
+        pub higher_is_better: bool,
+        /// A timing (noisy, machine-dependent, several repetitions) rather than a deterministic result.
+        pub timing: bool,
+        /// Its column in the report's summary tables, if it has one.
+        pub column: Option<Column>,
+    }
+
+    /// How the report shows a metric in its summary tables.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct Column {
+        /// Position among the columns (lowest first).
+        pub rank: u8,
+        /// Column header.
+        pub header: &'static str,
+        /// Multiplies the stored value for display (MAC/s → G MAC/s).
+        pub scale: f64,
+    }
+
+    const fn m(name: &'static str, unit: &'static str, higher_is_better: bool) -> Metric {
+        Metric {
+            name,
+            unit,
+            higher_is_better,
+            timing: false,
+            column: None,
+        }
+    }
+
+    const fn col(metric: Metric, rank: u8, header: &'static str, scale: f64) -> Metric {
+        Metric {
+            column: Some(Column {
+                rank,
+                header,
+                scale,
+            }),
+            ..metric
+        }
+    }
+
+    /// The deterministic metrics of every cell, in the order rows are written.
+    pub const CELL_METRICS: &[Metric] = &[
+        col(m(REL_FRO_ERROR, "", false), 1, "rel. error", 1.0),
+        col(m(SQNR_DB, "dB", true), 2, "SQNR dB", 1.0),
+        col(m(COSINE, "", true), 3, "cosine", 1.0),
+        m(MAX_ABS_ERROR, "", false),
+        m(MEAN_ABS_ERROR, "", false),
+        m(WEIGHT_MSE, "", false),
+        m(WEIGHT_SQNR_DB, "dB", true),
+        col(m(BITS_PER_WEIGHT, "bits", false), 0, "bits / weight", 1.0),
+        col(
+            m(ENERGY_PJ_PER_MAC, "pJ/MAC", false),
+            4,
+            "energy pJ/MAC",
+            1.0,
+        ),
+        m(ENERGY_TOTAL_PJ, "pJ", false),
+        m(ENERGY_COMPUTE_PJ, "pJ", false),
+        m(ENERGY_SRAM_PJ, "pJ", false),
+        m(ENERGY_DRAM_PJ, "pJ", false),
+    ];
+
+    /// The timing metrics (measured per variant and shape, after the cells).
+    pub const TIMING_METRICS: &[Metric] = &[col(
+        Metric {
+            timing: true,
+            ..m(EMULATION_MAC_PER_S, "MAC/s", true)
+        },
+        5,
+        "emulation G MAC/s",
+        1e-9,
+    )];
+
+    /// Every metric: the cell metrics in row order, then the timings.
+    pub fn all() -> impl Iterator<Item = &'static Metric> {
+        CELL_METRICS.iter().chain(TIMING_METRICS)
+    }
+
+    /// The metric called `name`, if it is in the table.
+    pub fn find(name: &str) -> Option<&'static Metric> {
+        all().find(|m| m.name == name)
+    }
+
+    /// The metrics with a report column, in column order.
+    pub fn columns() -> Vec<(&'static Metric, Column)> {
+        let mut v: Vec<_> = all().filter_map(|m| m.column.map(|c| (m, c))).collect();
+        v.sort_by_key(|(_, c)| c.rank);
+        v
+    }
+
     /// Whether higher is better for a metric (for comparisons); unknown metrics: lower is better.
     pub fn higher_is_better(name: &str) -> bool {
-        matches!(
-            name,
-            SQNR_DB | COSINE | WEIGHT_SQNR_DB | EMULATION_MAC_PER_S
-        )
+        find(name).is_some_and(|m| m.higher_is_better)
     }
+
     /// Whether a metric is a timing (noisy, machine-dependent) rather than a deterministic result.
     pub fn is_timing(name: &str) -> bool {
-        name == EMULATION_MAC_PER_S
+        find(name).is_some_and(|m| m.timing)
     }
 }
 

@@ -22,6 +22,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use crate::rng::{mix64, GOLDEN_GAMMA};
 use crate::tensor::Matrix;
 
 /// Values per independently seeded block (see the module docs). Part of the
@@ -216,10 +217,7 @@ pub const LLM_OUTLIER_FACTOR: (f64, f64) = (10.0, 100.0);
 
 /// Independent sub-seeds for the parts of [`llm_like`] (SplitMix64 of the seed and a tag).
 fn sub_seed(seed: u64, tag: u64) -> u64 {
-    let mut z = seed ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    mix64(seed ^ tag.wrapping_mul(GOLDEN_GAMMA))
 }
 
 /// The outlier channels of [`llm_like`] for `k` channels and `seed`: sorted

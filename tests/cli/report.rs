@@ -9,8 +9,7 @@ use std::fs;
 use std::path::Path;
 
 use bitsim::suite::files::read_results;
-use bitsim::suite::record::metric;
-use bitsim::suite::runner::CELL_METRICS;
+use bitsim::suite::record::metric::{self, CELL_METRICS};
 use cli_support::{assert_error, bitsim, listing, ok};
 
 fn ci_suite() -> String {
@@ -76,11 +75,11 @@ fn report_ci_suite_writes_all_three_files_and_compare_exit_codes() {
     cells.sort();
     cells.dedup();
     for c in &cells {
-        for (m, _) in CELL_METRICS {
+        for m in CELL_METRICS.iter().map(|d| d.name) {
             let n = r
                 .rows
                 .iter()
-                .filter(|x| x.cell_key() == *c && x.metric == *m)
+                .filter(|x| x.cell_key() == *c && x.metric == m)
                 .count();
             assert_eq!(n, 1, "{c:?} {m}");
         }

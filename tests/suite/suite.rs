@@ -14,14 +14,16 @@ use bitsim::hw::cost::{Cost, OpKind};
 use bitsim::hw::energy::EnergyBreakdown;
 use bitsim::metrics::Accuracy;
 use bitsim::suite::files::{self, from_csv, read_results, to_csv, write_results};
-use bitsim::suite::record::{metric, Measurement, Results, RunMeta};
-use bitsim::suite::runner::{weight_seed, CELL_METRICS};
-use bitsim::suite::spec::{self, Dist, WorkloadKind, DEFAULT_SUITE};
+use bitsim::suite::record::metric::{self, CELL_METRICS};
+use bitsim::suite::record::{Measurement, Results, RunMeta};
+use bitsim::suite::spec::{self, DEFAULT_SUITE};
 use bitsim::suite::{run_suite, RunOptions, Suite, Toolkit};
 use bitsim::variants::{
     Family, MatmulVariant, OperandSpec, ScaleAxis, Shape, VariantInfo, WeightStorage,
 };
+use bitsim::workload::cases::weight_seed;
 use bitsim::workload::gen::Distribution;
+use bitsim::workload::spec::{Dist, WorkloadKind};
 use bitsim::workload::Matrix;
 
 // ---------------------------------------------------------------- fakes
@@ -542,6 +544,20 @@ fn no_temp_files(dir: &Path) {
 }
 
 #[test]
+fn the_metric_table_names_each_metric_once() {
+    let names: Vec<&str> = metric::all().map(|m| m.name).collect();
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(names.len(), unique.len(), "{names:?}");
+    assert!(CELL_METRICS.iter().all(|m| !m.timing));
+    assert!(metric::is_timing(metric::EMULATION_MAC_PER_S));
+    assert!(metric::higher_is_better(metric::SQNR_DB) && !metric::higher_is_better("nosuch"));
+    let ranks: Vec<u8> = metric::columns().iter().map(|(_, c)| c.rank).collect();
+    assert_eq!(ranks, (0..ranks.len() as u8).collect::<Vec<_>>());
+}
+
+#[test]
 fn every_cell_gets_every_metric() {
     let suite = parse(SMALL).unwrap();
     let reg = registry();
@@ -556,7 +572,7 @@ fn every_cell_gets_every_metric() {
     for v in ["matmul/f64", "matmul/q8", "matmul/q2"] {
         for (w, shape) in [("g", "2x8x3"), ("g", "1x5x4"), ("llm", "3x6x2")] {
             for seed in [7, 8] {
-                for (m, unit) in CELL_METRICS {
+                for (m, unit) in CELL_METRICS.iter().map(|d| (&d.name, &d.unit)) {
                     let hits: Vec<_> = s
                         .results
                         .rows
@@ -745,7 +761,9 @@ fn resume_skips_done_cells() {
     // A results file of another suite is not resumed.
     let mut other = both.clone();
     other.name = "other".into();
-    let e = run_suite(&other, &registry(), &toolkit(), &opts).unwrap_err();
+    let e = run_suite(&other, &registry(), &toolkit(), &opts)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("results.json") && e.contains("suite 'small'"),
         "{e}"
@@ -805,7 +823,9 @@ fn runner_errors_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let no_ref: Vec<Box<dyn MatmulVariant>> = registry().into_iter().skip(1).collect();
-    let e = run_suite(&suite, &no_ref, &toolkit(), &quiet(&out)).unwrap_err();
+    let e = run_suite(&suite, &no_ref, &toolkit(), &quiet(&out))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("matmul/f64") && e.contains("reference"), "{e}");
     assert!(!out.exists());
 
@@ -814,7 +834,9 @@ fn runner_errors_write_nothing() {
     fs::write(out.join("results.json"), "{").unwrap();
     let mut o = quiet(&out);
     o.resume = true;
-    let e = run_suite(&suite, &registry(), &toolkit(), &o).unwrap_err();
+    let e = run_suite(&suite, &registry(), &toolkit(), &o)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("results.json") && e.contains("not a bitsim results.json"),
         "{e}"
@@ -901,7 +923,9 @@ fn file_workloads_npy_and_safetensors() {
         let t = text.replace("*.q.weight", pat);
         let suite = spec::parse(&t, "f.toml", dir.path(), NAMES).unwrap();
         let out = dir.path().join("bad");
-        let e = run_suite(&suite, &registry(), &toolkit(), &quiet(&out)).unwrap_err();
+        let e = run_suite(&suite, &registry(), &toolkit(), &quiet(&out))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("f.toml line 8: workloads 'st': file '") && e.contains(words),
             "{e}"

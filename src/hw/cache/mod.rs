@@ -73,6 +73,8 @@ pub mod tracefile;
 pub use config::{parse_level, parse_size};
 pub use sim::Hierarchy;
 
+use crate::rng::SplitMix64;
+
 /// Replacement policy of a level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Policy {
@@ -265,21 +267,17 @@ impl LevelStats {
 /// The generator behind [`Policy::Random`] (splitmix64): part of the
 /// semantics, so that every simulator draws the same victims.
 #[derive(Debug, Clone)]
-pub struct VictimRng(u64);
+pub struct VictimRng(SplitMix64);
 
 impl VictimRng {
     /// A generator seeded with `seed`.
     pub fn new(seed: u64) -> Self {
-        VictimRng(seed)
+        VictimRng(SplitMix64::new(seed))
     }
 
     /// A way in `0..ways` (`ways` ≥ 1).
     pub fn way(&mut self, ways: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (z ^ (z >> 31)) % ways
+        self.0.next_u64() % ways
     }
 }
 

@@ -203,9 +203,5 @@ pub fn render(s: &AccumStudy) -> Result<Vec<Section>, String> {
         include_str!("../../../reports/templates/sections/accum.html.tera"),
         &ctx,
     )?;
-    Ok(vec![Section {
-        id: "accum".into(),
-        title: "Accumulators".into(),
-        html,
-    }])
+    Ok(vec![Section::new("accum", "Accumulators", html)])
 }

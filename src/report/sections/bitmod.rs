@@ -101,11 +101,11 @@ pub fn render(s: &BitmodStudy) -> Result<Vec<Section>, String> {
             "sources": sources.join(", "),
             "mse_svg": hbar_chart("relative MSE", &[("relative MSE", PART_COLORS[0])], &bars)?,
         });
-        out.push(Section {
-            id: "bitmod-types".into(),
-            title: "BitMoD data types: weight error".into(),
-            html: render_template("bitmod-types", TEMPLATE, &ctx)?,
-        });
+        out.push(Section::new(
+            "bitmod-types",
+            "BitMoD data types: weight error",
+            render_template("bitmod-types", TEMPLATE, &ctx)?,
+        ));
     }
     if !s.accel.is_empty() {
         let accel: Vec<AccelCell> = s
@@ -158,11 +158,11 @@ pub fn render(s: &BitmodStudy) -> Result<Vec<Section>, String> {
             "accel": accel,
             "figures": figures,
         });
-        out.push(Section {
-            id: "bitmod-accel".into(),
-            title: "BitMoD accelerator: cycles and energy".into(),
-            html: render_template("bitmod-accel", TEMPLATE, &ctx)?,
-        });
+        out.push(Section::new(
+            "bitmod-accel",
+            "BitMoD accelerator: cycles and energy",
+            render_template("bitmod-accel", TEMPLATE, &ctx)?,
+        ));
     }
     Ok(out)
 }

@@ -52,11 +52,11 @@ pub fn render(s: &IoStudy) -> Result<Vec<Section>, String> {
         notes: Vec::new(),
     };
     let section = |ctx: &Ctx, title: &str| -> Result<Section, String> {
-        Ok(Section {
-            id: ctx.id.to_string(),
-            title: title.to_string(),
-            html: render_template("io", TEMPLATE, ctx)?,
-        })
+        Ok(Section::new(
+            ctx.id,
+            title,
+            render_template("io", TEMPLATE, ctx)?,
+        ))
     };
     let log = |y: &str| Axes {
         x_desc: "cache size (bytes)".into(),

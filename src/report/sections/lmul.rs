@@ -169,11 +169,11 @@ pub fn render(s: &LmulStudy) -> Result<Vec<Section>, String> {
         include_str!("../../../reports/templates/sections/lmul.html.tera"),
         &ctx,
     )?;
-    Ok(vec![Section {
-        id: "lmul".into(),
-        title: "L-Mul: accuracy and energy".into(),
+    Ok(vec![Section::new(
+        "lmul",
+        "L-Mul: accuracy and energy",
         html,
-    }])
+    )])
 }
 
 #[cfg(test)]

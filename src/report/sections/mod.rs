@@ -1,6 +1,7 @@
-//! Report sections of the suite's studies (`results.studies`): each study
-//! renders its own sections from its own tera template in
-//! `reports/templates/sections/`, with charts inlined as SVG.
+//! Sections of the report page. The page parts (`report::parts`,
+//! `report::tables`) are sections, and so are the studies'
+//! (`results.studies`): each study renders its own from its own tera
+//! template in `reports/templates/sections/`, with charts inlined as SVG.
 
 pub mod accum;
 pub mod bitmod;
@@ -8,37 +9,49 @@ pub mod io;
 pub mod lmul;
 pub mod roofline;
 
-use crate::suite::studies::Studies;
+use crate::suite::studies::{with_studies, Studies};
 use serde::Serialize;
 
-/// One study section of the page.
+/// One section of the page.
 #[derive(Debug, Clone, Serialize)]
 pub struct Section {
     /// Anchor id (`lmul`, `io-cache`, …), unique in the page.
     pub id: String,
-    /// Heading (also the navigation link).
+    /// Text of its link in the page's navigation.
+    pub nav: String,
+    /// Heading.
     pub title: String,
     /// Body markup, rendered by [`crate::report::template::render_template`] (values escaped; SVG inlined).
     pub html: String,
 }
 
-/// The sections of every study that ran, in page order.
+impl Section {
+    /// A section whose navigation link reads as its heading.
+    pub fn new(id: impl Into<String>, title: impl Into<String>, html: String) -> Self {
+        let title = title.into();
+        Section {
+            id: id.into(),
+            nav: title.clone(),
+            title,
+            html,
+        }
+    }
+}
+
+/// The sections of every study that ran, in page order (the studies'
+/// registry order). Each registered study `NAME` has its renderer here, in
+/// `sections/NAME.rs`: `pub fn render(&Output) -> Result<Vec<Section>, String>`.
 pub fn render_all(s: &Studies) -> Result<Vec<Section>, String> {
     let mut out = Vec::new();
-    if let Some(x) = &s.lmul {
-        out.extend(lmul::render(x)?);
+    macro_rules! render_each {
+        ($($name:ident::$study:ident, $doc:literal;)*) => {
+            $(
+                if let Some(x) = &s.$name {
+                    out.extend($name::render(x)?);
+                }
+            )*
+        };
     }
-    if let Some(x) = &s.accum {
-        out.extend(accum::render(x)?);
-    }
-    if let Some(x) = &s.bitmod {
-        out.extend(bitmod::render(x)?);
-    }
-    if let Some(x) = &s.io {
-        out.extend(io::render(x)?);
-    }
-    if let Some(x) = &s.roofline {
-        out.extend(roofline::render(x)?);
-    }
+    with_studies!(render_each);
     Ok(out)
 }

@@ -136,11 +136,11 @@ pub fn render(s: &RooflineStudy) -> Result<Vec<Section>, String> {
         rows,
         notes: s.notes.clone(),
     };
-    Ok(vec![Section {
-        id: "roofline".into(),
-        title: "Roofline".into(),
-        html: render_template("roofline", TEMPLATE, &ctx)?,
-    }])
+    Ok(vec![Section::new(
+        "roofline",
+        "Roofline",
+        render_template("roofline", TEMPLATE, &ctx)?,
+    )])
 }
 
 /// The roofline chart of one shape: a roof per compute ceiling, the

@@ -257,3 +257,14 @@ pub fn run(params: &AccumParams, ctx: &StudyContext) -> Result<AccumStudy, Strin
         rows,
     })
 }
+
+/// The study of accumulator formats and orders (registered in `with_studies`).
+pub struct Accum;
+
+impl super::Study for Accum {
+    type Params = AccumParams;
+    type Output = AccumStudy;
+    fn run(params: &AccumParams, ctx: &StudyContext) -> Result<AccumStudy, String> {
+        run(params, ctx)
+    }
+}

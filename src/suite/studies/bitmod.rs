@@ -241,7 +241,7 @@ pub fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, Str
     );
     if let Some(path) = &params.weights {
         let full = ctx.base.join(path);
-        let tensors = crate::suite::weights::load(&full, &params.tensors).map_err(|e| {
+        let tensors = crate::workload::weights::load(&full, &params.tensors).map_err(|e| {
             // Name the file once, whichever loader reported the error.
             let shown = full.display().to_string();
             if e.contains(&shown) {
@@ -302,4 +302,15 @@ pub fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, Str
 /// Type names in histogram order.
 pub fn type_names() -> [&'static str; 4] {
     BitmodType::ALL.map(|t| t.name())
+}
+
+/// The study of BitMoD data types and accelerator cycles (registered in `with_studies`).
+pub struct Bitmod;
+
+impl super::Study for Bitmod {
+    type Params = BitmodParams;
+    type Output = BitmodStudy;
+    fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, String> {
+        run(params, ctx)
+    }
 }

@@ -302,3 +302,14 @@ pub fn run(params: &IoParams, ctx: &StudyContext) -> Result<IoStudy, String> {
         energy_notes: notes,
     })
 }
+
+/// The study of memory traffic versus cache size and format (registered in `with_studies`).
+pub struct Io;
+
+impl super::Study for Io {
+    type Params = IoParams;
+    type Output = IoStudy;
+    fn run(params: &IoParams, ctx: &StudyContext) -> Result<IoStudy, String> {
+        run(params, ctx)
+    }
+}

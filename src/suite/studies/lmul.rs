@@ -452,6 +452,17 @@ pub fn run(params: &LmulParams, ctx: &StudyContext) -> Result<LmulStudy, String>
     Ok(study)
 }
 
+/// The study of L-Mul accuracy and energy (registered in `with_studies`).
+pub struct Lmul;
+
+impl super::Study for Lmul {
+    type Params = LmulParams;
+    type Output = LmulStudy;
+    fn run(params: &LmulParams, ctx: &StudyContext) -> Result<LmulStudy, String> {
+        run(params, ctx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

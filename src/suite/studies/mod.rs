@@ -8,6 +8,13 @@
 //!
 //! Studies are deterministic (seeded) and take seconds: they run after the
 //! suite's cells, every time (also on `--resume`).
+//!
+//! Adding a study `NAME`: a file `NAME.rs` here (its parameters, result and
+//! run, and a type implementing [`Study`]), its `pub mod` line and one line in
+//! `with_studies`; then its report section: `report/sections/NAME.rs` (a
+//! `render` function), its `pub mod` line there, and its template in
+//! `reports/templates/sections/`. The spec grammar, `results.json` and the
+//! report's page follow from the list.
 
 pub mod accum;
 pub mod bitmod;
@@ -16,50 +23,83 @@ pub mod lmul;
 pub mod roofline;
 
 use crate::hw::energy::EnergyTable;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::fmt::Debug;
 use std::path::Path;
 
-/// Which studies a suite runs, with their parameters: the `[studies]` table
-/// of a suite spec. A study whose table is absent does not run.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StudiesSpec {
-    /// `[studies.lmul]`: L-Mul accuracy and energy.
-    #[serde(default)]
-    pub lmul: Option<lmul::LmulParams>,
-    /// `[studies.accum]`: accumulator formats and orders.
-    #[serde(default)]
-    pub accum: Option<accum::AccumParams>,
-    /// `[studies.bitmod]`: BitMoD data types and accelerator cycles.
-    #[serde(default)]
-    pub bitmod: Option<bitmod::BitmodParams>,
-    /// `[studies.io]`: memory traffic versus cache size and format.
-    #[serde(default)]
-    pub io: Option<io::IoParams>,
-    /// `[studies.roofline]`: every variant against the machine's ceilings.
-    #[serde(default)]
-    pub roofline: Option<roofline::RooflineParams>,
+/// A study: typed parameters (its `[studies.NAME]` table, every key
+/// optional, unknown keys rejected by their name), a run, and a result
+/// stored in `results.json` under `studies.NAME`. The report renders the
+/// result (see `report::sections`).
+pub trait Study {
+    /// The `[studies.NAME]` table.
+    type Params: DeserializeOwned + Debug + Clone + PartialEq;
+    /// The result, as stored in `results.json`.
+    type Output: Serialize + DeserializeOwned + Debug + Clone + PartialEq;
+    /// Runs the study; the error is one line, without the study's name
+    /// (the caller prefixes `studies.NAME: `).
+    fn run(params: &Self::Params, ctx: &StudyContext) -> Result<Self::Output, String>;
 }
 
-/// The results of the studies that ran (absent ones did not).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Studies {
-    /// L-Mul accuracy and energy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lmul: Option<lmul::LmulStudy>,
-    /// Accumulator formats and orders.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accum: Option<accum::AccumStudy>,
-    /// BitMoD data types and accelerator cycles.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bitmod: Option<bitmod::BitmodStudy>,
-    /// Memory traffic versus cache size and format.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub io: Option<io::IoStudy>,
-    /// Roofline placement of every variant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub roofline: Option<roofline::RooflineStudy>,
+/// Calls `$then! { NAME::Type, "description"; … }` with the registry
+/// of studies, in run and page order: the one list a new study is added to.
+/// (Layers above use it to follow the list, e.g. the report's sections.)
+macro_rules! with_studies {
+    ($then:ident) => {
+        $then! {
+            lmul::Lmul, "L-Mul accuracy and energy";
+            accum::Accum, "Accumulator formats and orders";
+            bitmod::Bitmod, "BitMoD data types and accelerator cycles";
+            io::Io, "Memory traffic versus cache size and format";
+            roofline::Roofline, "Every variant against the machine's ceilings";
+        }
+    };
 }
+pub(crate) use with_studies;
+
+/// The spec table, the results and the run of the registered studies.
+macro_rules! define_studies {
+    ($($name:ident::$study:ident, $doc:literal;)*) => {
+        /// Which studies a suite runs, with their parameters: the `[studies]` table
+        /// of a suite spec. A study whose table is absent does not run.
+        #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct StudiesSpec {
+            $(
+                #[doc = concat!("`[studies.", stringify!($name), "]`: ", $doc, ".")]
+                #[serde(default)]
+                pub $name: Option<<$name::$study as Study>::Params>,
+            )*
+        }
+
+        /// The results of the studies that ran (absent ones did not).
+        #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+        pub struct Studies {
+            $(
+                #[doc = concat!($doc, ".")]
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $name: Option<<$name::$study as Study>::Output>,
+            )*
+        }
+
+        /// Runs every enabled study, in registry order. Errors are one line
+        /// naming the study (`studies.bitmod: …`).
+        pub fn run(spec: &StudiesSpec, ctx: &StudyContext) -> Result<Studies, String> {
+            Ok(Studies {
+                $(
+                    $name: spec
+                        .$name
+                        .as_ref()
+                        .map(|p| <$name::$study as Study>::run(p, ctx))
+                        .transpose()
+                        .map_err(|e| format!("studies.{}: {e}", stringify!($name)))?,
+                )*
+            })
+        }
+    };
+}
+with_studies!(define_studies);
 
 impl Studies {
     /// Whether no study ran.
@@ -78,26 +118,4 @@ pub struct StudyContext<'a> {
     pub seed: u64,
     /// Names of the variants the suite runs (for studies that place variants).
     pub variants: &'a [String],
-}
-
-/// Runs every enabled study, in the order of [`Studies`]' fields. Errors are
-/// one line naming the study (`studies.bitmod: …`).
-pub fn run(spec: &StudiesSpec, ctx: &StudyContext) -> Result<Studies, String> {
-    fn go<P, S>(
-        name: &str,
-        p: &Option<P>,
-        f: impl FnOnce(&P) -> Result<S, String>,
-    ) -> Result<Option<S>, String> {
-        p.as_ref()
-            .map(f)
-            .transpose()
-            .map_err(|e| format!("studies.{name}: {e}"))
-    }
-    Ok(Studies {
-        lmul: go("lmul", &spec.lmul, |p| lmul::run(p, ctx))?,
-        accum: go("accum", &spec.accum, |p| accum::run(p, ctx))?,
-        bitmod: go("bitmod", &spec.bitmod, |p| bitmod::run(p, ctx))?,
-        io: go("io", &spec.io, |p| io::run(p, ctx))?,
-        roofline: go("roofline", &spec.roofline, |p| roofline::run(p, ctx))?,
-    })
 }

@@ -187,3 +187,14 @@ pub fn run(params: &RooflineParams, ctx: &StudyContext) -> Result<RooflineStudy,
     }
     Ok(out)
 }
+
+/// The study of roofline placement of every variant (registered in `with_studies`).
+pub struct Roofline;
+
+impl super::Study for Roofline {
+    type Params = RooflineParams;
+    type Output = RooflineStudy;
+    fn run(params: &RooflineParams, ctx: &StudyContext) -> Result<RooflineStudy, String> {
+        run(params, ctx)
+    }
+}

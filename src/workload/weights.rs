@@ -2,13 +2,13 @@
 //! layer stores them) from a `.safetensors` checkpoint (f32, f16, bf16,
 //! picked by name or glob) or a `.npy` file (float32/float64).
 //!
-//! This is the runner's own small reader; it keeps the spec's error rule
+//! The suite's own small reader; it keeps the spec's error rule
 //! (the file and the tensor are named, the reason given).
 
 use std::path::Path;
 
+use super::{npy, safetensors};
 use crate::tensor::Matrix;
-use crate::workload::{npy, safetensors};
 
 /// Loads the weights a `file` workload names: `(tensor name, n × k matrix)`
 /// in file order (safetensors: the order of the data in the file; `.npy`: the one array, named

@@ -1,0 +1,227 @@
+//! Measuring: the cell metrics of one variant on one case and seed
+//! (accuracy against the reference, weight error, storage, energy), and the
+//! emulation speed of one variant on one case.
+
+use std::time::Instant;
+
+use super::error::RunError;
+use super::record::metric::{self, Metric};
+use super::record::Measurement;
+use crate::hw::cost::Cost;
+use crate::hw::energy::{EnergyBreakdown, EnergyTable};
+use crate::metrics::{self, Accuracy};
+use crate::tensor::{Matrix, Shape};
+use crate::variants::MatmulVariant;
+use crate::workload::cases::{Case, GenerateFn, LlmLikeFn};
+use crate::workload::gen;
+
+/// The variant every other one is compared with (computed once per workload, shape and seed).
+pub const REFERENCE_VARIANT: &str = "matmul/f64";
+
+/// The computations the runner calls below itself: generators, metrics and
+/// energy. [`Toolkit::standard`] wires the real ones; tests may pass others.
+pub struct Toolkit<'a> {
+    /// Draws a `rows × cols` matrix (see [`gen::generate`]).
+    pub generate: GenerateFn,
+    /// LLM-like operands `(A: m × k, W: n × k)` (see [`gen::llm_like`]).
+    pub llm_like: LlmLikeFn,
+    /// Output accuracy against the reference (see [`metrics::accuracy`]).
+    pub accuracy: fn(&[f64], &[f64]) -> Accuracy,
+    /// Weight MSE and SQNR (see [`metrics::weight_error`]).
+    pub weight_error: fn(&[f32], &[f32]) -> (f64, f64),
+    /// Energy of a cost.
+    pub energy: Box<dyn Fn(&Cost) -> EnergyBreakdown + Sync + 'a>,
+    /// Name of the energy table, for the results' metadata.
+    pub energy_table: String,
+}
+
+impl<'a> Toolkit<'a> {
+    /// The real generators and metrics, with energy from `table`.
+    pub fn standard(table: &'a EnergyTable) -> Self {
+        Toolkit {
+            generate: gen::generate,
+            llm_like: gen::llm_like,
+            accuracy: metrics::accuracy,
+            weight_error: metrics::weight_error,
+            energy: Box::new(move |c| table.energy(c)),
+            energy_table: table.name.clone(),
+        }
+    }
+}
+
+/// What every row of a run shares: the suite, the bitsim version and commit.
+pub struct RowStamp {
+    /// Suite name.
+    pub suite: String,
+    /// bitsim version.
+    pub version: String,
+    /// Git commit, if known.
+    pub commit: Option<String>,
+}
+
+impl RowStamp {
+    /// The row of `metric` for `variant` on case `c` and `seed`.
+    pub fn row(
+        &self,
+        variant: &str,
+        c: &Case,
+        seed: u64,
+        metric: &Metric,
+        value: f64,
+        rep: u32,
+    ) -> Measurement {
+        Measurement {
+            suite: self.suite.clone(),
+            variant: variant.to_string(),
+            workload: c.workload.clone(),
+            shape: c.shape.to_string(),
+            metric: metric.name.to_string(),
+            value,
+            unit: metric.unit.to_string(),
+            seed,
+            rep,
+            version: self.version.clone(),
+            commit: self.commit.clone(),
+        }
+    }
+}
+
+/// The operands of case `c` for `seed`, and the reference's output on them.
+pub fn reference_output(
+    reference: &dyn MatmulVariant,
+    c: &Case,
+    seed: u64,
+    tk: &Toolkit,
+) -> Result<(Matrix, Matrix, Vec<f64>), RunError> {
+    let (a, w) = c.matrices(seed, tk.generate, tk.llm_like);
+    let out = reference.emulate(&a, &w, seed);
+    let expect = c.shape.m * c.shape.n;
+    if out.len() != expect {
+        return Err(RunError::new(
+            format!("variant {REFERENCE_VARIANT}"),
+            format!(
+                "returned {} values for {}, expected {expect}",
+                out.len(),
+                c.shape
+            ),
+        ));
+    }
+    Ok((a, w, out))
+}
+
+/// What measuring one cell gives.
+pub struct Measured {
+    /// The cell metrics by name (see [`metric::CELL_METRICS`]).
+    pub values: Vec<(&'static str, f64)>,
+    /// The energy table's notes on numbers it scaled rather than read.
+    pub energy_notes: Vec<String>,
+}
+
+/// The cell metrics of one cell, and the energy table's scaling notes.
+pub fn measure_cell(
+    v: &dyn MatmulVariant,
+    shape: Shape,
+    a: &Matrix,
+    w: &Matrix,
+    reference: &[f64],
+    seed: u64,
+    tk: &Toolkit,
+) -> Result<Measured, RunError> {
+    let at = || format!("variant {}", v.name());
+    let out = v.emulate(a, w, seed);
+    if out.len() != reference.len() {
+        return Err(RunError::new(
+            at(),
+            format!(
+                "returned {} values for {shape}, expected {}",
+                out.len(),
+                reference.len()
+            ),
+        ));
+    }
+    let acc = (tk.accuracy)(reference, &out);
+    let wq = v.quantize_weights(w);
+    if wq.data.len() != w.data.len() {
+        return Err(RunError::new(
+            at(),
+            format!(
+                "quantize_weights returned {} values for {} weights",
+                wq.data.len(),
+                w.data.len()
+            ),
+        ));
+    }
+    let (w_mse, w_sqnr) = (tk.weight_error)(&w.data, &wq.data);
+    let cost = v.cost(shape);
+    let e = (tk.energy)(&cost);
+    let total = e.total_pj();
+    let per_mac = if cost.macs > 0.0 {
+        total / cost.macs
+    } else {
+        f64::NAN
+    };
+    let values = vec![
+        (metric::REL_FRO_ERROR, acc.rel_fro_error),
+        (metric::SQNR_DB, acc.sqnr_db),
+        (metric::COSINE, acc.cosine),
+        (metric::MAX_ABS_ERROR, acc.max_abs_error),
+        (metric::MEAN_ABS_ERROR, acc.mean_abs_error),
+        (metric::WEIGHT_MSE, w_mse),
+        (metric::WEIGHT_SQNR_DB, w_sqnr),
+        (metric::BITS_PER_WEIGHT, v.bits_per_weight(shape.k)),
+        (metric::ENERGY_PJ_PER_MAC, per_mac),
+        (metric::ENERGY_TOTAL_PJ, total),
+        (metric::ENERGY_COMPUTE_PJ, e.compute_pj),
+        (metric::ENERGY_SRAM_PJ, e.sram_pj),
+        (metric::ENERGY_DRAM_PJ, e.dram_pj),
+    ];
+    Ok(Measured {
+        values,
+        energy_notes: e.scaled,
+    })
+}
+
+/// The rows of one measured cell: every named value with its table entry.
+pub fn cell_rows(
+    stamp: &RowStamp,
+    variant: &str,
+    c: &Case,
+    seed: u64,
+    values: Vec<(&'static str, f64)>,
+) -> Vec<Measurement> {
+    values
+        .into_iter()
+        .map(|(name, x)| {
+            let m = metric::find(name).expect("every measured metric is in the table");
+            stamp.row(variant, c, seed, m, x, 0)
+        })
+        .collect()
+}
+
+/// Emulation speed of `v` on `a`, `w`: one row per repetition, or `None`
+/// when `stopped` turned true before the last repetition.
+pub fn time_variant(
+    stamp: &RowStamp,
+    v: &dyn MatmulVariant,
+    c: &Case,
+    (a, w): (&Matrix, &Matrix),
+    seed: u64,
+    repetitions: u32,
+    stopped: &dyn Fn() -> bool,
+) -> Option<Vec<Measurement>> {
+    let speed =
+        metric::find(metric::EMULATION_MAC_PER_S).expect("the timing metric is in the table");
+    let mut rows = Vec::new();
+    for rep in 0..repetitions {
+        if stopped() {
+            return None;
+        }
+        let t = Instant::now();
+        let out = v.emulate(a, w, seed);
+        let secs = t.elapsed().as_secs_f64();
+        std::hint::black_box(out);
+        let rate = c.shape.macs() / secs.max(1e-9);
+        rows.push(stamp.row(v.name(), c, seed, speed, rate, rep));
+    }
+    Some(rows)
+}

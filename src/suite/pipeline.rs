@@ -1,0 +1,47 @@
+//! The pipeline's one owner: a parsed suite in, the results files out. It
+//! loads the energy table, runs the cells (see [`super::runner`]), then the
+//! studies, and writes `results.csv` / `results.json` as cells complete and
+//! once at the end.
+
+use super::error::RunError;
+use super::measure::Toolkit;
+use super::runner::{run_cells, RunOptions, RunSummary};
+use super::spec::Suite;
+use super::studies::{self, StudyContext};
+use crate::hw::energy::EnergyTable;
+use crate::variants::MatmulVariant;
+
+/// The energy table the suite names; the error names the spec line of `energy`.
+pub fn energy_table(suite: &Suite) -> Result<EnergyTable, RunError> {
+    EnergyTable::load(&suite.energy).map_err(|e| {
+        let at = match suite.energy_line {
+            Some(l) => format!("{} line {l}", suite.file),
+            None => suite.file.clone(),
+        };
+        RunError::new(at, format!("energy '{}': {e}", suite.energy))
+    })
+}
+
+/// Runs `suite`: every cell with the variants of `registry` and energy from
+/// `table`, then (unless stopped) its studies, writing the results files into
+/// `opts.out_dir`. A stopped run keeps its completed cells on disk and reports
+/// `interrupted`; `opts.resume` runs only the missing cells.
+pub fn run(
+    suite: &Suite,
+    registry: &[Box<dyn MatmulVariant>],
+    table: &EnergyTable,
+    opts: &RunOptions,
+) -> Result<RunSummary, RunError> {
+    let toolkit = Toolkit::standard(table);
+    let ctx = StudyContext {
+        energy: table,
+        base: &suite.base,
+        seed: suite.seeds[0],
+        variants: &suite.variants,
+    };
+    run_cells(suite, registry, &toolkit, opts, |results| {
+        results.studies =
+            studies::run(&suite.studies, &ctx).map_err(|e| RunError::new(suite.file.clone(), e))?;
+        Ok(())
+    })
+}

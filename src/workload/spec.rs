@@ -1,0 +1,384 @@
+//! The workload grammar of a suite spec: a `[[workloads]]` table names a
+//! distribution and its parameters with shapes (`dist = "laplace"`, `b = 2`,
+//! `shapes = [[64, 1024, 256]]`), or a weight file (`file`, `tensors`, `m`).
+//!
+//! Errors carry the span of the offending value in the spec text
+//! ([`SpanError`]); the suite's reader turns that span into a file and line.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::gen::Distribution;
+use crate::tensor::Shape;
+
+/// Largest number of elements of one generated matrix (a guard against typos
+/// such as an extra zero that would exhaust memory).
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
+/// The distributions a spec may name.
+pub const DIST_NAMES: &[&str] = &["gaussian", "laplace", "student-t", "uniform", "llm-like"];
+
+/// A workload error: the span of the offending value in the spec text and
+/// what is wrong (the message names the workload and the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanError {
+    /// Byte range of the offending key or value in the spec text.
+    pub span: Range<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl SpanError {
+    fn new(span: Range<usize>, message: impl Into<String>) -> Self {
+        SpanError {
+            span,
+            message: message.into(),
+        }
+    }
+}
+
+/// A value distribution of a generated workload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dist {
+    /// Activations and weights drawn independently from one distribution.
+    Plain(Distribution),
+    /// [`crate::workload::gen::llm_like`] operands.
+    LlmLike,
+}
+
+/// Where a workload's matrices come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkloadKind {
+    /// Seeded synthetic matrices of the given shapes.
+    Generated {
+        /// The distribution.
+        dist: Dist,
+        /// Shapes `[m, k, n]`.
+        shapes: Vec<Shape>,
+    },
+    /// Weights from a file; activations `m × k` drawn Gaussian(0, 1).
+    File {
+        /// The file, resolved against the spec's folder.
+        path: PathBuf,
+        /// Tensor names or globs (empty for `.npy`, which holds one tensor).
+        tensors: Vec<String>,
+        /// Activation rows.
+        m: usize,
+    },
+}
+
+/// One workload of a suite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    /// Its name in the results.
+    pub name: String,
+    /// The spec line of its `[[workloads]]` table (for later errors, e.g. reading its file).
+    pub line: usize,
+    /// Generated or from a file.
+    pub kind: WorkloadKind,
+}
+
+/// A `[[workloads]]` table as written (spans kept for errors).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    name: Spanned<String>,
+    dist: Option<Spanned<String>>,
+    std: Option<Spanned<f64>>,
+    b: Option<Spanned<f64>>,
+    nu: Option<Spanned<f64>>,
+    scale: Option<Spanned<f64>>,
+    lo: Option<Spanned<f64>>,
+    hi: Option<Spanned<f64>>,
+    shapes: Option<Spanned<Vec<Spanned<Vec<usize>>>>>,
+    file: Option<Spanned<String>>,
+    tensors: Option<Spanned<Vec<Spanned<String>>>>,
+    m: Option<Spanned<usize>>,
+}
+
+impl RawWorkload {
+    /// Where the table's `name` is (for errors about the name, such as a duplicate).
+    pub fn name_span(&self) -> Range<usize> {
+        self.name.span()
+    }
+}
+
+/// Reads a `[[workloads]]` table: exactly one of `dist` and `file`, and only
+/// the keys that go with it. `line_of` turns a span of the spec text into its
+/// line (kept in [`Workload::line`] for later errors about the workload's file).
+pub fn read(
+    raw: &Spanned<RawWorkload>,
+    base: &Path,
+    line_of: impl Fn(Range<usize>) -> usize,
+) -> Result<Workload, SpanError> {
+    let w = raw.get_ref();
+    let name = w.name.get_ref().trim().to_string();
+    if name.is_empty() {
+        return Err(SpanError::new(
+            w.name.span(),
+            "workloads.name: must not be empty",
+        ));
+    }
+    let at = |span: Range<usize>, key: &str, msg: String| {
+        SpanError::new(span, format!("workloads '{name}': {key}: {msg}"))
+    };
+    let params = [
+        ("std", &w.std),
+        ("b", &w.b),
+        ("nu", &w.nu),
+        ("scale", &w.scale),
+        ("lo", &w.lo),
+        ("hi", &w.hi),
+    ];
+    let kind = match (&w.dist, &w.file) {
+        (Some(_), Some(f)) => {
+            return Err(at(
+                f.span(),
+                "file",
+                "a workload has either `dist` or `file`, not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(at(
+                raw.span(),
+                "dist",
+                "missing: give `dist` (generated) or `file` (weights from a file)".into(),
+            ))
+        }
+        (Some(d), None) => {
+            for (key, span) in [
+                ("file", w.file.as_ref().map(|s| s.span())),
+                ("tensors", w.tensors.as_ref().map(|s| s.span())),
+                ("m", w.m.as_ref().map(|s| s.span())),
+            ] {
+                if let Some(span) = span {
+                    return Err(at(span, key, "only for `file` workloads".into()));
+                }
+            }
+            let dist = Dist::from_params(&name, d, &params)?;
+            let Some(shapes) = &w.shapes else {
+                return Err(at(
+                    raw.span(),
+                    "shapes",
+                    "missing: e.g. shapes = [[64, 1024, 256]]".into(),
+                ));
+            };
+            if shapes.get_ref().is_empty() {
+                return Err(at(shapes.span(), "shapes", "at least one is needed".into()));
+            }
+            let mut out = Vec::new();
+            for s in shapes.get_ref() {
+                let shape = parse_shape(s.get_ref()).map_err(|m| at(s.span(), "shapes", m))?;
+                if out.contains(&shape) {
+                    return Err(at(s.span(), "shapes", format!("{shape} is listed twice")));
+                }
+                out.push(shape);
+            }
+            WorkloadKind::Generated { dist, shapes: out }
+        }
+        (None, Some(f)) => {
+            for (key, p) in params {
+                if let Some(p) = p {
+                    return Err(at(p.span(), key, "only for `dist` workloads".into()));
+                }
+            }
+            if let Some(s) = &w.shapes {
+                return Err(at(
+                    s.span(),
+                    "shapes",
+                    "only for `dist` workloads (a file's tensors give k and n; `m` gives m)".into(),
+                ));
+            }
+            let fname = f.get_ref().trim();
+            let path = base.join(fname);
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
+            if ext != "safetensors" && ext != "npy" {
+                return Err(at(
+                    f.span(),
+                    "file",
+                    format!("'{fname}': expected a .safetensors or .npy file"),
+                ));
+            }
+            if !path.is_file() {
+                return Err(at(
+                    f.span(),
+                    "file",
+                    format!("'{}': no such file", path.display()),
+                ));
+            }
+            let tensors: Vec<String> =
+                match &w.tensors {
+                    None if ext == "safetensors" => return Err(at(
+                        raw.span(),
+                        "tensors",
+                        "missing: name the weight tensors (names or globs) to use from the file"
+                            .into(),
+                    )),
+                    None => Vec::new(),
+                    Some(t) if ext == "npy" => {
+                        return Err(at(
+                            t.span(),
+                            "tensors",
+                            "a .npy file holds one tensor; leave `tensors` out".into(),
+                        ))
+                    }
+                    Some(t) => {
+                        if t.get_ref().is_empty() {
+                            return Err(at(t.span(), "tensors", "at least one is needed".into()));
+                        }
+                        let mut v = Vec::new();
+                        for s in t.get_ref() {
+                            let p = s.get_ref().trim();
+                            glob::Pattern::new(p).map_err(|e| {
+                                at(
+                                    s.span(),
+                                    "tensors",
+                                    format!("'{p}' is not a valid glob: {e}"),
+                                )
+                            })?;
+                            v.push(p.to_string());
+                        }
+                        v
+                    }
+                };
+            let Some(m) = &w.m else {
+                return Err(at(
+                    raw.span(),
+                    "m",
+                    "missing: the number of activation rows".into(),
+                ));
+            };
+            if *m.get_ref() == 0 {
+                return Err(at(m.span(), "m", "must be at least 1".into()));
+            }
+            WorkloadKind::File {
+                path,
+                tensors,
+                m: *m.get_ref(),
+            }
+        }
+    };
+    Ok(Workload {
+        name,
+        line: line_of(raw.span()),
+        kind,
+    })
+}
+
+/// `[m, k, n]` with every dimension at least 1 and matrices of sane size.
+fn parse_shape(v: &[usize]) -> Result<Shape, String> {
+    let &[m, k, n] = v else {
+        return Err(format!("{v:?} is not [m, k, n] (three numbers)"));
+    };
+    if m == 0 || k == 0 || n == 0 {
+        return Err(format!("[{m}, {k}, {n}] has a zero dimension"));
+    }
+    for (what, a, b) in [("A", m, k), ("W", n, k), ("the output", m, n)] {
+        if !matches!(a.checked_mul(b), Some(e) if e <= MAX_ELEMENTS) {
+            return Err(format!(
+                "[{m}, {k}, {n}]: {what} would have more than {MAX_ELEMENTS} elements"
+            ));
+        }
+    }
+    Ok(Shape { m, k, n })
+}
+
+impl Dist {
+    /// The distribution named by `dist`, with its parameters (defaults: std 1;
+    /// b 1; nu 3, scale 1; lo −1, hi 1) given as `(key, value)` pairs; `wl`
+    /// is the workload's name, for errors. A parameter of another
+    /// distribution is an error.
+    pub fn from_params(
+        wl: &str,
+        d: &Spanned<String>,
+        params: &[(&str, &Option<Spanned<f64>>)],
+    ) -> Result<Dist, SpanError> {
+        let name = d.get_ref().trim().to_ascii_lowercase();
+        let allowed: &[&str] = match name.as_str() {
+            "gaussian" => &["std"],
+            "laplace" => &["b"],
+            "student-t" => &["nu", "scale"],
+            "uniform" => &["lo", "hi"],
+            "llm-like" => &[],
+            _ => {
+                return Err(SpanError::new(
+                    d.span(),
+                    format!(
+                        "workloads '{wl}': dist: unknown distribution '{}' (expected one of {})",
+                        d.get_ref(),
+                        DIST_NAMES.join(", ")
+                    ),
+                ))
+            }
+        };
+        let get = |key: &str, default: f64, positive: bool| -> Result<f64, SpanError> {
+            let p = params
+                .iter()
+                .find(|(k, _)| *k == key)
+                .and_then(|(_, p)| p.as_ref());
+            let Some(p) = p else { return Ok(default) };
+            let v = *p.get_ref();
+            if !v.is_finite() || (positive && v <= 0.0) {
+                let need = if positive {
+                    "a finite number > 0"
+                } else {
+                    "a finite number"
+                };
+                return Err(SpanError::new(
+                    p.span(),
+                    format!("workloads '{wl}': {key}: {v} is not {need}"),
+                ));
+            }
+            Ok(v)
+        };
+        for (key, p) in params {
+            if let Some(p) = p {
+                if !allowed.contains(key) {
+                    let ok = if allowed.is_empty() {
+                        "it takes no parameters".to_string()
+                    } else {
+                        format!("it takes {}", allowed.join(", "))
+                    };
+                    return Err(SpanError::new(
+                        p.span(),
+                        format!("workloads '{wl}': {key}: not a parameter of dist '{name}' ({ok})"),
+                    ));
+                }
+            }
+        }
+        Ok(match name.as_str() {
+            "gaussian" => Dist::Plain(Distribution::Gaussian {
+                std: get("std", 1.0, true)?,
+            }),
+            "laplace" => Dist::Plain(Distribution::Laplace {
+                b: get("b", 1.0, true)?,
+            }),
+            "student-t" => Dist::Plain(Distribution::StudentT {
+                nu: get("nu", 3.0, true)?,
+                scale: get("scale", 1.0, true)?,
+            }),
+            "uniform" => {
+                let lo = get("lo", -1.0, false)?;
+                let hi = get("hi", 1.0, false)?;
+                if lo >= hi {
+                    let span = params
+                        .iter()
+                        .find_map(|(k, p)| p.as_ref().filter(|_| *k == "hi" || *k == "lo"))
+                        .map_or(d.span(), |p| p.span());
+                    return Err(SpanError::new(
+                        span,
+                        format!("workloads '{wl}': lo, hi: lo = {lo} must be below hi = {hi}"),
+                    ));
+                }
+                Dist::Plain(Distribution::Uniform { lo, hi })
+            }
+            _ => Dist::LlmLike,
+        })
+    }
+}
