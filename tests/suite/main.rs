@@ -7,4 +7,5 @@ mod layers;
 mod metrics;
 mod report;
 mod suite;
+mod synthetic;
 mod workload;
