@@ -5,6 +5,8 @@
 
 #[path = "../seeded/mod.rs"]
 mod seeded;
+#[path = "../softfloat_c/mod.rs"]
+mod softfloat_c;
 
 mod accum;
 mod bitserial;

@@ -17,52 +17,12 @@ use crate::seeded;
 
 use bitsim::arith::float::FloatUnit;
 use bitsim::formats::parse::{F32, FP16};
-use bitsim::formats::{ConvertOptions, MiniFloat, Rounding};
+use bitsim::formats::{ConvertOptions, MiniFloat};
 use rayon::prelude::*;
 use seeded::Rng;
-use softfloat_wrapper::{Float, RoundingMode, F16, F32 as SF32};
+use softfloat_wrapper::{Float, F16, F32 as SF32};
 
-/// SoftFloat's C ABI, for round-to-odd.
-mod c {
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    pub struct F16T {
-        pub v: u16,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    pub struct F32T {
-        pub v: u32,
-    }
-    /// softfloat.h: `softfloat_round_odd`.
-    pub const ROUND_ODD: u8 = 6;
-    extern "C" {
-        pub fn softfloat_roundingMode_write_helper(v: u8);
-        pub fn f16_add(a: F16T, b: F16T) -> F16T;
-        pub fn f16_sub(a: F16T, b: F16T) -> F16T;
-        pub fn f16_mul(a: F16T, b: F16T) -> F16T;
-        pub fn f16_mulAdd(a: F16T, b: F16T, c: F16T) -> F16T;
-        pub fn f32_add(a: F32T, b: F32T) -> F32T;
-        pub fn f32_sub(a: F32T, b: F32T) -> F32T;
-        pub fn f32_mul(a: F32T, b: F32T) -> F32T;
-        pub fn f32_mulAdd(a: F32T, b: F32T, c: F32T) -> F32T;
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Mode {
-    Std(RoundingMode),
-    Odd,
-}
-
-const MODES: [(Rounding, Mode); 6] = [
-    (Rounding::Rne, Mode::Std(RoundingMode::TiesToEven)),
-    (Rounding::Rtz, Mode::Std(RoundingMode::TowardZero)),
-    (Rounding::Ru, Mode::Std(RoundingMode::TowardPositive)),
-    (Rounding::Rd, Mode::Std(RoundingMode::TowardNegative)),
-    (Rounding::Rna, Mode::Std(RoundingMode::TiesToAway)),
-    (Rounding::Rto, Mode::Odd),
-];
+use crate::softfloat_c::{c, Mode, MODES};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Op {

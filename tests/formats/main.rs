@@ -7,6 +7,8 @@
 mod cli_support;
 #[path = "../seeded/mod.rs"]
 mod seeded;
+#[path = "../softfloat_c/mod.rs"]
+mod softfloat_c;
 
 mod exhaustive_codes;
 mod exhaustive_f32;

@@ -22,53 +22,9 @@
 use bitsim::formats::parse::{F32, FP16};
 use bitsim::formats::{ConvertOptions, MiniFloat, Rounding};
 use rayon::prelude::*;
-use softfloat_wrapper::{Float, RoundingMode, F16, F32 as SF32, F64 as SF64};
+use softfloat_wrapper::{Float, F16, F32 as SF32, F64 as SF64};
 
-/// SoftFloat's C ABI, for round-to-odd (not in the wrapper's `RoundingMode`).
-mod c {
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    pub struct F16T {
-        pub v: u16,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    pub struct F32T {
-        pub v: u32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    pub struct F64T {
-        pub v: u64,
-    }
-    /// softfloat.h: `softfloat_round_odd`.
-    pub const ROUND_ODD: u8 = 6;
-    extern "C" {
-        pub fn softfloat_roundingMode_write_helper(v: u8);
-        pub fn f64_to_f16(a: F64T) -> F16T;
-        pub fn f64_to_f32(a: F64T) -> F32T;
-        pub fn f32_to_f16(a: F32T) -> F16T;
-        pub fn f16_add(a: F16T, b: F16T) -> F16T;
-        pub fn f16_mul(a: F16T, b: F16T) -> F16T;
-        pub fn f32_add(a: F32T, b: F32T) -> F32T;
-        pub fn f32_mul(a: F32T, b: F32T) -> F32T;
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Mode {
-    Std(RoundingMode),
-    Odd,
-}
-
-const MODES: [(Rounding, Mode); 6] = [
-    (Rounding::Rne, Mode::Std(RoundingMode::TiesToEven)),
-    (Rounding::Rtz, Mode::Std(RoundingMode::TowardZero)),
-    (Rounding::Ru, Mode::Std(RoundingMode::TowardPositive)),
-    (Rounding::Rd, Mode::Std(RoundingMode::TowardNegative)),
-    (Rounding::Rna, Mode::Std(RoundingMode::TiesToAway)),
-    (Rounding::Rto, Mode::Odd),
-];
+use crate::softfloat_c::{c, Mode, MODES};
 
 fn sf_f64_to_f16(x: f64, m: Mode) -> u32 {
     match m {

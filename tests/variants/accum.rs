@@ -2,6 +2,7 @@
 //! quantizers, own accumulation loops, the `half` crate for fp16), their
 //! costs by hand, and the accumulator study and its report section.
 
+use crate::common::{assert_bits_eq, variant};
 use crate::seeded;
 
 use bitsim::formats::parse::E4M3;
@@ -26,21 +27,6 @@ fn gaussian(rows: usize, cols: usize, seed: u64) -> Matrix {
 /// Awkward sizes: m not a multiple of 8, n not of 16, k not of 128.
 fn operands(seed: u64) -> (Matrix, Matrix) {
     (gaussian(11, 300, seed), gaussian(37, 300, seed + 1))
-}
-
-fn variant(name: &str) -> Box<dyn MatmulVariant> {
-    variants::find(name).unwrap_or_else(|| panic!("{name} is not registered"))
-}
-
-fn assert_bits_eq(name: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{name}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_eq!(
-            g.to_bits(),
-            w.to_bits(),
-            "{name}: output {i}: got {g:e}, want {w:e}"
-        );
-    }
 }
 
 fn e8m13() -> MiniFloat {

@@ -7,5 +7,6 @@
 mod seeded;
 
 mod accum;
+mod common;
 mod lmul;
 mod quant;

@@ -3,6 +3,7 @@
 //! registry's naming rules, determinism, accuracy ordering and hand-counted
 //! costs.
 
+use crate::common::{assert_bits_eq, variant};
 use bitsim::formats::parse::{E2M1, E4M3, E5M2};
 use bitsim::formats::{mx, parse, ConvertOptions, Format, MiniFloat};
 use bitsim::hw::cost::OpKind;
@@ -28,21 +29,6 @@ fn gaussian(rows: usize, cols: usize, seed: u64) -> Matrix {
 /// multiple of the 16 lanes, k not a multiple of 128 (short last group).
 fn operands(seed: u64) -> (Matrix, Matrix) {
     (gaussian(11, 300, seed), gaussian(37, 300, seed + 1))
-}
-
-fn variant(name: &str) -> Box<dyn MatmulVariant> {
-    variants::find(name).unwrap_or_else(|| panic!("{name} is not registered"))
-}
-
-fn assert_bits_eq(name: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{name}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_eq!(
-            g.to_bits(),
-            w.to_bits(),
-            "{name}: output {i}: got {g:e}, want {w:e}"
-        );
-    }
 }
 
 // ---------------------------------------------------------------------------
