@@ -1,6 +1,6 @@
 //! L-Mul accuracy (mean relative error against correctly rounded
 //! multiplication) and energy, per semantics and mantissa width: the checks
-//! of the claims of Luo & Sun 2024 (SPEC-NOTES §2).
+//! of the claims of Luo & Sun 2024 ("Addition is All You Need").
 //!
 //! **Accuracy.** `samples` pairs `(x, y)` of independent N(0, 1) values
 //! (ChaCha8 from `seed`) are rounded RNE to each format and multiplied:
