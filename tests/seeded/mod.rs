@@ -1,6 +1,9 @@
-//! A tiny seeded generator shared by the randomized tests (splitmix64), so
-//! every test input is reproducible from its seed.
+//! A tiny seeded generator shared by the randomized tests (the crate's
+//! SplitMix64 with helpers for test inputs), so every test input is
+//! reproducible from its seed.
 #![allow(dead_code)]
+
+use bitsim::rng::{mix64, GOLDEN_GAMMA};
 
 /// splitmix64 state.
 pub struct Rng(pub u64);
@@ -8,11 +11,8 @@ pub struct Rng(pub u64);
 impl Rng {
     /// The next 64 random bits.
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0 = self.0.wrapping_add(GOLDEN_GAMMA);
+        mix64(self.0)
     }
 
     /// The high 32 bits of the next draw.
