@@ -271,7 +271,7 @@ pub fn cap() -> IsaLevel {
 /// left out (AVX-512 CPUs then take the `avx2` arm); the AVX arms are only
 /// compiled on x86-64.
 ///
-/// ```ignore
+/// ```text
 /// isa::dispatch!(isa::effective(),
 ///     avx512 => unsafe { kernel_avx512(x) },
 ///     avx2 => unsafe { kernel_avx2(x) },
