@@ -176,7 +176,7 @@ fn local_paths(module: &[String], line: &str) -> Vec<Vec<String>> {
     // `super` of a file module is its folder; `super` of a folder's mod.rs
     // (whose module path is the folder) is the folder's parent: either way
     // one segment fewer.
-    let base: Vec<String> = module.to_vec();
+    let base = module;
     for (prefix, up) in [("super::super::", 2usize), ("super::", 1)] {
         let mut rest = line;
         while let Some(at) = rest.find(prefix) {
@@ -190,11 +190,10 @@ fn local_paths(module: &[String], line: &str) -> Vec<Vec<String>> {
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
                 .collect();
-            let levels = up;
-            if base.len() < levels {
+            if base.len() < up {
                 continue;
             }
-            let mut p: Vec<String> = base[..base.len() - levels].to_vec();
+            let mut p: Vec<String> = base[..base.len() - up].to_vec();
             let segs: Vec<String> = path
                 .split("::")
                 .filter(|s| !s.is_empty())
