@@ -20,6 +20,7 @@ use crate::isa::IsaLevel;
 use crate::kernels::float::{ActCast, FloatKernel, FloatSum};
 use crate::kernels::int8::IntKernel;
 use crate::kernels::pack::{FloatPanels, IntPanels};
+use crate::kernels::sat16::Sat16Kernel;
 use crate::kernels::xnor::XnorKernel;
 use crate::kernels::Base;
 use crate::tensor::{Matrix, Values};
@@ -199,6 +200,70 @@ impl NativeMatmul for NativeQuant {
             Some(Packed::Xnor(k)) => k.bytes(),
             Some(Packed::Float(k)) => k.weights().bytes(),
         }
+    }
+
+    fn top_isa(&self) -> IsaLevel {
+        IsaLevel::Avx2
+    }
+}
+
+/// The native kernel of `matmul/w8a8-int16-sat`: int8 per-row operands into
+/// a saturating int16 register ([`Sat16Kernel`]).
+#[derive(Debug, Clone)]
+pub struct NativeSat16 {
+    name: &'static str,
+    weight: OperandSpec,
+    packed: Option<Sat16Kernel>,
+}
+
+impl NativeSat16 {
+    /// The kernel for an accumulator variant, if its operands are int8 per
+    /// row on both sides and its register is a saturating int16.
+    pub fn of(
+        name: &'static str,
+        weight: &OperandSpec,
+        act: &OperandSpec,
+        acc: &crate::arith::accum::Acc,
+    ) -> Option<NativeSat16> {
+        use crate::arith::accum::{Acc, IntOverflow};
+        let int8 = super::operand::int_absmax(8, ScaleAxis::PerRow);
+        let sat16 = Acc::Int {
+            bits: 16,
+            overflow: IntOverflow::Saturate,
+        };
+        (*weight == int8 && *act == int8 && *acc == sat16).then(|| NativeSat16 {
+            name,
+            weight: *weight,
+            packed: None,
+        })
+    }
+}
+
+impl NativeMatmul for NativeSat16 {
+    fn pack_weights(&mut self, w: &Matrix) {
+        let q = self.weight.quantize(w, true);
+        let Values::Int(v) = &q.values else {
+            unreachable!("int8 weights quantize to integers")
+        };
+        let scales = q.outer.as_deref().expect("per-row scales");
+        self.packed = Some(Sat16Kernel::pack(v, q.rows, q.k, scales));
+    }
+
+    fn matmul(&self, a: &Matrix) -> Vec<f64> {
+        let k = self
+            .packed
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: pack_weights before matmul", self.name));
+        assert_eq!(a.cols, k.k(), "{}: K differs", self.name);
+        k.matmul(&a.data, a.rows)
+    }
+
+    fn base(&self) -> Base {
+        Base::Int16Sat
+    }
+
+    fn weight_bytes(&self) -> usize {
+        self.packed.as_ref().map_or(0, Sat16Kernel::bytes)
     }
 
     fn top_isa(&self) -> IsaLevel {

@@ -81,6 +81,7 @@ fn the_expected_variants_have_native_kernels() {
         "matmul/w1a8-binary",
         "matmul/w1a1-binary",
         "matmul/w4a16",
+        "matmul/w8a8-int16-sat",
     ] {
         assert!(
             names.contains(&want),

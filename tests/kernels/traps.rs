@@ -58,3 +58,31 @@ fn packing_refuses_minus_128() {
     };
     let _ = IntKernel::new(IntPanels::pack(&q));
 }
+
+/// The saturating int16 register clamps after every add, so order matters:
+/// three products of +127·127 saturate at 32767, then four of −127·127 bring
+/// it down to 32767 − 4·16129 = −31749 (a wide register would end at −16129);
+/// mirrored, −3 products clamp at −32768 and four more end at 31748.
+#[test]
+fn int16_saturation_happens_in_k_order() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let k = 7;
+    let a = Matrix::new(1, k, vec![1.0; k]);
+    let mut wv = vec![1.0, 1.0, 1.0, -1.0, -1.0, -1.0, -1.0];
+    wv.extend([-1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0]);
+    let w = Matrix::new(2, k, wv);
+    let s = (1.0f64 / 127.0) as f32;
+    let want = [
+        ((-31749.0f32 * s) * s) as f64,
+        ((31748.0f32 * s) * s) as f64,
+    ];
+    let v = variants::find("matmul/w8a8-int16-sat").expect("registered");
+    assert_bits_eq("emulation", &v.emulate(&a, &w, 0), &want);
+    let mut native = v.native().expect("native");
+    native.pack_weights(&w);
+    for level in IsaLevel::available() {
+        isa::set_cap(level);
+        assert_bits_eq(&format!("int16-sat at {level}"), &native.matmul(&a), &want);
+    }
+    isa::set_cap(IsaLevel::Avx512);
+}
