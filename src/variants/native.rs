@@ -231,7 +231,7 @@ impl NativeSat16 {
             bits: 16,
             overflow: IntOverflow::Saturate,
         };
-        (*weight == int8 && *act == int8 && *acc == sat16).then(|| NativeSat16 {
+        (*weight == int8 && *act == int8 && *acc == sat16).then_some(NativeSat16 {
             name,
             weight: *weight,
             packed: None,
