@@ -18,7 +18,7 @@
 //!   check that fails) it runs `vmulps` then `vaddps`, exactly as emulated,
 //!   at about half the speed: exactness wins over speed there.
 
-use super::pack::{exp_range, FloatPanels, PANEL};
+use super::pack::{exp_range, half_value, FloatPanels, FloatStorage, PANEL};
 use super::GEMV_MAX_M;
 use crate::formats::MiniFloat;
 use crate::isa::{self, IsaLevel};
@@ -139,6 +139,23 @@ impl FloatKernel {
         out
     }
 
+    /// Panel `p`'s stored values as bytes.
+    fn panel_bytes(&self, p: usize) -> &[u8] {
+        let len = self.w.k * PANEL;
+        let (ptr, bytes) = match self.w.storage {
+            FloatStorage::F32 => (
+                self.w.data[p * len..(p + 1) * len].as_ptr() as *const u8,
+                4 * len,
+            ),
+            _ => (
+                self.w.half[p * len..(p + 1) * len].as_ptr() as *const u8,
+                2 * len,
+            ),
+        };
+        // SAFETY: a view of initialised plain values as bytes, within the slice above.
+        unsafe { std::slice::from_raw_parts(ptr, bytes) }
+    }
+
     /// One task: rows × panels, finished outputs `[row][panel col]`.
     fn block(
         &self,
@@ -158,12 +175,10 @@ impl FloatKernel {
             while i < rows.end {
                 let r = TILE_ROWS.min(rows.end - i);
                 let arows: Vec<&[f32]> = (i..i + r).map(|ii| &a[ii * k..(ii + 1) * k]).collect();
-                let wps: Vec<&[f32]> = (p..p + np)
-                    .map(|pp| &self.w.data[pp * k * PANEL..(pp + 1) * k * PANEL])
-                    .collect();
+                let wps: Vec<&[u8]> = (p..p + np).map(|pp| self.panel_bytes(pp)).collect();
                 let mut acc = [[[0f32; PANEL]; TILE_PANELS]; TILE_ROWS];
                 for gi in 0..g.count {
-                    let dots = dots(level, fused, &wps, &arows, g.range(gi));
+                    let dots = dots(level, fused, self.w.storage, &wps, &arows, g.range(gi));
                     for (t, accr) in acc.iter_mut().enumerate().take(r) {
                         for (q, accp) in accr.iter_mut().enumerate().take(np) {
                             let inner = self.w.scales.inner.as_ref().map(|s| {
@@ -203,38 +218,58 @@ impl FloatKernel {
 
 type Dots = [[[f32; PANEL]; TILE_PANELS]; TILE_ROWS];
 
+/// Stored value `idx` of a panel (the obvious decoder).
+#[inline(always)]
+fn value(storage: FloatStorage, panel: &[u8], idx: usize) -> f32 {
+    match storage {
+        FloatStorage::F32 => f32::from_le_bytes(panel[4 * idx..4 * idx + 4].try_into().unwrap()),
+        _ => half_value(
+            storage,
+            u16::from_le_bytes([panel[2 * idx], panel[2 * idx + 1]]),
+        ),
+    }
+}
+
 /// Sequential dot products over `ks` for a tile of rows × panels.
 fn dots(
     level: IsaLevel,
     fused: bool,
-    w: &[&[f32]],
+    storage: FloatStorage,
+    w: &[&[u8]],
     a: &[&[f32]],
     ks: std::ops::Range<usize>,
 ) -> Dots {
-    let fma = isa::active().fma;
+    let f = isa::active();
+    // The AVX2 path is compiled with FMA and F16C (fused steps, fp16 widening);
+    // every AVX2 CPU known has both, but a CPU without them takes the portable path.
+    let ok = f.fma && f.f16c;
     isa::dispatch!(level,
-        // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2; the fused
-        // arm also checked FMA above.
-        avx2 => if !fused {
-            unsafe { avx2::dots_mul_add(w, a, ks) }
-        } else if fma {
-            unsafe { avx2::dots_fused(w, a, ks) }
+        // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2; F16C and
+        // FMA were checked above.
+        avx2 => if ok {
+            unsafe { avx2::dots(fused, storage, w, a, ks) }
         } else {
-            dots_scalar(fused, w, a, ks)
+            dots_scalar(fused, storage, w, a, ks)
         },
-        scalar => dots_scalar(fused, w, a, ks),
+        scalar => dots_scalar(fused, storage, w, a, ks),
     )
 }
 
 /// The portable path (and the obvious statement of each lane's sum).
-fn dots_scalar(fused: bool, w: &[&[f32]], a: &[&[f32]], ks: std::ops::Range<usize>) -> Dots {
+fn dots_scalar(
+    fused: bool,
+    storage: FloatStorage,
+    w: &[&[u8]],
+    a: &[&[f32]],
+    ks: std::ops::Range<usize>,
+) -> Dots {
     let mut d = [[[0f32; PANEL]; TILE_PANELS]; TILE_ROWS];
     for (t, ar) in a.iter().enumerate() {
         for (q, wp) in w.iter().enumerate() {
             for kk in ks.clone() {
                 let x = ar[kk];
                 for l in 0..PANEL {
-                    let y = wp[kk * PANEL + l];
+                    let y = value(storage, wp, kk * PANEL + l);
                     d[t][q][l] = if fused {
                         x.mul_add(y, d[t][q][l])
                     } else {
@@ -249,44 +284,20 @@ fn dots_scalar(fused: bool, w: &[&[f32]], a: &[&[f32]], ks: std::ops::Range<usiz
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{Dots, PANEL, TILE_PANELS, TILE_ROWS};
+    use super::{Dots, FloatStorage, PANEL, TILE_PANELS, TILE_ROWS};
     use std::arch::x86_64::*;
 
-    macro_rules! tile_fn {
-        ($name:ident, $feat:literal, $step:expr) => {
-            /// AVX2 tile of `R` rows × `P` panels.
-            #[target_feature(enable = $feat)]
-            unsafe fn $name<const R: usize, const P: usize>(
-                w: &[&[f32]],
-                a: &[&[f32]],
-                ks: std::ops::Range<usize>,
-            ) -> Dots {
-                assert!(a.len() == R && w.len() == P);
-                assert!(a.iter().all(|r| r.len() >= ks.end));
-                assert!(w.iter().all(|p| p.len() >= ks.end * PANEL));
-                let mut acc = [[_mm256_setzero_ps(); P]; R];
-                let wp: [*const f32; P] = std::array::from_fn(|q| w[q].as_ptr());
-                let ap: [*const f32; R] = std::array::from_fn(|r| a[r].as_ptr());
-                for kk in ks {
-                    // SAFETY: bounds asserted above.
-                    let wv: [__m256; P] =
-                        std::array::from_fn(|q| _mm256_loadu_ps(wp[q].add(kk * PANEL)));
-                    for r in 0..R {
-                        let x = _mm256_broadcast_ss(&*ap[r].add(kk));
-                        for q in 0..P {
-                            acc[r][q] = $step(x, wv[q], acc[r][q]);
-                        }
-                    }
-                }
-                let mut d = [[[0f32; PANEL]; TILE_PANELS]; TILE_ROWS];
-                for r in 0..R {
-                    for q in 0..P {
-                        _mm256_storeu_ps(d[r][q].as_mut_ptr(), acc[r][q]);
-                    }
-                }
-                d
+    /// 8 stored values at `idx` widened to f32 (`S`: 0 f32, 1 bf16, 2 fp16).
+    #[inline(always)]
+    unsafe fn load<const S: u8>(p: *const u8, idx: usize) -> __m256 {
+        match S {
+            0 => _mm256_loadu_ps((p as *const f32).add(idx)),
+            1 => {
+                let h = _mm_loadu_si128((p as *const u16).add(idx) as *const __m128i);
+                _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16))
             }
-        };
+            _ => _mm256_cvtph_ps(_mm_loadu_si128((p as *const u16).add(idx) as *const __m128i)),
+        }
     }
 
     #[inline(always)]
@@ -298,37 +309,78 @@ mod avx2 {
         _mm256_fmadd_ps(x, y, d)
     }
 
-    tile_fn!(tile_mul_add, "avx2", mul_add);
-    tile_fn!(tile_fused, "avx2,fma", fused);
+    /// A tile of `R` rows × `P` panels over `ks`.
+    #[inline(always)]
+    unsafe fn tile<const R: usize, const P: usize, const S: u8, const FUSED: bool>(
+        w: &[&[u8]],
+        a: &[&[f32]],
+        ks: std::ops::Range<usize>,
+    ) -> Dots {
+        let vb = if S == 0 { 4 } else { 2 };
+        assert!(a.len() == R && w.len() == P);
+        assert!(a.iter().all(|r| r.len() >= ks.end));
+        assert!(w.iter().all(|p| p.len() >= ks.end * PANEL * vb));
+        let mut acc = [[_mm256_setzero_ps(); P]; R];
+        let wp: [*const u8; P] = std::array::from_fn(|q| w[q].as_ptr());
+        let ap: [*const f32; R] = std::array::from_fn(|r| a[r].as_ptr());
+        for kk in ks {
+            // SAFETY: bounds asserted above.
+            let wv: [__m256; P] = std::array::from_fn(|q| load::<S>(wp[q], kk * PANEL));
+            for r in 0..R {
+                let x = _mm256_broadcast_ss(&*ap[r].add(kk));
+                for q in 0..P {
+                    acc[r][q] = if FUSED {
+                        fused(x, wv[q], acc[r][q])
+                    } else {
+                        mul_add(x, wv[q], acc[r][q])
+                    };
+                }
+            }
+        }
+        let mut d = [[[0f32; PANEL]; TILE_PANELS]; TILE_ROWS];
+        for r in 0..R {
+            for q in 0..P {
+                _mm256_storeu_ps(d[r][q].as_mut_ptr(), acc[r][q]);
+            }
+        }
+        d
+    }
 
     macro_rules! by_shape {
-        ($f:ident, $w:expr, $a:expr, $ks:expr) => {
+        ($s:literal, $f:literal, $w:expr, $a:expr, $ks:expr) => {
             match ($a.len(), $w.len()) {
-                (1, 1) => $f::<1, 1>($w, $a, $ks),
-                (2, 1) => $f::<2, 1>($w, $a, $ks),
-                (3, 1) => $f::<3, 1>($w, $a, $ks),
-                (4, 1) => $f::<4, 1>($w, $a, $ks),
-                (5, 1) => $f::<5, 1>($w, $a, $ks),
-                (6, 1) => $f::<6, 1>($w, $a, $ks),
-                (1, _) => $f::<1, 2>($w, $a, $ks),
-                (2, _) => $f::<2, 2>($w, $a, $ks),
-                (3, _) => $f::<3, 2>($w, $a, $ks),
-                (4, _) => $f::<4, 2>($w, $a, $ks),
-                (5, _) => $f::<5, 2>($w, $a, $ks),
-                _ => $f::<6, 2>($w, $a, $ks),
+                (1, 1) => tile::<1, 1, $s, $f>($w, $a, $ks),
+                (2, 1) => tile::<2, 1, $s, $f>($w, $a, $ks),
+                (3, 1) => tile::<3, 1, $s, $f>($w, $a, $ks),
+                (4, 1) => tile::<4, 1, $s, $f>($w, $a, $ks),
+                (5, 1) => tile::<5, 1, $s, $f>($w, $a, $ks),
+                (6, 1) => tile::<6, 1, $s, $f>($w, $a, $ks),
+                (1, _) => tile::<1, 2, $s, $f>($w, $a, $ks),
+                (2, _) => tile::<2, 2, $s, $f>($w, $a, $ks),
+                (3, _) => tile::<3, 2, $s, $f>($w, $a, $ks),
+                (4, _) => tile::<4, 2, $s, $f>($w, $a, $ks),
+                (5, _) => tile::<5, 2, $s, $f>($w, $a, $ks),
+                _ => tile::<6, 2, $s, $f>($w, $a, $ks),
             }
         };
     }
 
-    /// Multiply-then-add tile.
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn dots_mul_add(w: &[&[f32]], a: &[&[f32]], ks: std::ops::Range<usize>) -> Dots {
-        by_shape!(tile_mul_add, w, a, ks)
-    }
-
-    /// Fused tile (needs FMA).
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn dots_fused(w: &[&[f32]], a: &[&[f32]], ks: std::ops::Range<usize>) -> Dots {
-        by_shape!(tile_fused, w, a, ks)
+    /// The AVX2 tile for a storage and step (fused needs FMA, fp16 F16C).
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dots(
+        fused: bool,
+        storage: FloatStorage,
+        w: &[&[u8]],
+        a: &[&[f32]],
+        ks: std::ops::Range<usize>,
+    ) -> Dots {
+        match (storage, fused) {
+            (FloatStorage::F32, false) => by_shape!(0, false, w, a, ks),
+            (FloatStorage::F32, true) => by_shape!(0, true, w, a, ks),
+            (FloatStorage::Bf16, false) => by_shape!(1, false, w, a, ks),
+            (FloatStorage::Bf16, true) => by_shape!(1, true, w, a, ks),
+            (FloatStorage::F16, false) => by_shape!(2, false, w, a, ks),
+            (FloatStorage::F16, true) => by_shape!(2, true, w, a, ks),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The integer kernel family: int8 activations (quantized per row inside the
 //! product) against integer weights (int8, int4, int2, ternary, binary codes
-//! held as int8 in [`IntPanels`]), int32 dot products per K group, then the
+//! packed at their own width in [`IntPanels`] and decoded to int8 in
+//! registers), int32 dot products per K group, then the
 //! variants' f32 fold: `acc = acc + f32(sum_g) · sw[j,g]` per group in order,
 //! `out = (acc · sa[i]) · sw[j]` (each scale only where the operand has it).
 //!
@@ -113,13 +114,14 @@ impl IntKernel {
                     .map(|ii| &ap[ii * padded..(ii + 1) * padded])
                     .collect();
                 let mut acc = [[0f32; PANEL]; TILE_ROWS];
+                let gl = self.w.group_len();
                 for gi in 0..g.count {
-                    let wq = &wp[gi * g.quads * 4 * PANEL..(gi + 1) * g.quads * 4 * PANEL];
+                    let wq = &wp[gi * gl..(gi + 1) * gl];
                     let ag: Vec<&[i8]> = arows
                         .iter()
                         .map(|a| &a[gi * g.quads * 4..(gi + 1) * g.quads * 4])
                         .collect();
-                    let sums = group_sums(level, wq, &ag, g.quads);
+                    let sums = group_sums(level, self.w.bits, wq, &ag, g.quads);
                     let inner =
                         self.w.scales.inner.as_ref().map(|s| {
                             &s[(p * g.count + gi) * PANEL..(p * g.count + gi + 1) * PANEL]
@@ -173,24 +175,44 @@ pub fn fold(acc: &mut [f32; PANEL], sums: &[i32; PANEL], inner: Option<&[f32]>) 
 }
 
 /// int32 sums of one K group for up to [`TILE_ROWS`] activation rows against
-/// one panel: `sums[r][l] = Σ_q Σ_b a[r][4q+b] · w[q][l][b]`.
-fn group_sums(level: IsaLevel, wq: &[i8], a: &[&[i8]], quads: usize) -> [[i32; PANEL]; TILE_ROWS] {
+/// one panel's packed blocks: `sums[r][l] = Σ_q Σ_b a[r][4q+b] · w[q][l][b]`.
+fn group_sums(
+    level: IsaLevel,
+    bits: u32,
+    wq: &[u8],
+    a: &[&[i8]],
+    quads: usize,
+) -> [[i32; PANEL]; TILE_ROWS] {
     isa::dispatch!(level,
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2.
-        avx2 => unsafe { avx2::group_sums(wq, a, quads) },
-        scalar => group_sums_scalar(wq, a, quads),
+        avx2 => unsafe { avx2::group_sums(bits, wq, a, quads) },
+        scalar => group_sums_scalar(bits, wq, a, quads),
     )
 }
 
+/// Code `b` of row `l` in quad `q` of packed blocks (the obvious decoder).
+#[inline(always)]
+fn code(bits: u32, wq: &[u8], q: usize, l: usize, b: usize) -> i32 {
+    let per_block = 8 / bits as usize;
+    let byte = wq[(q / per_block) * super::pack::BLOCK + l * 4 + b] as i32;
+    let field = (byte >> ((q % per_block) as u32 * bits)) & ((1i32 << bits) - 1);
+    match bits {
+        8 => byte as u8 as i8 as i32,
+        4 => field - 8,
+        2 => field - 1,
+        _ => 2 * field - 1,
+    }
+}
+
 /// The portable path (and the obvious statement of the sum).
-fn group_sums_scalar(wq: &[i8], a: &[&[i8]], quads: usize) -> [[i32; PANEL]; TILE_ROWS] {
+fn group_sums_scalar(bits: u32, wq: &[u8], a: &[&[i8]], quads: usize) -> [[i32; PANEL]; TILE_ROWS] {
     let mut sums = [[0i32; PANEL]; TILE_ROWS];
     for (r, ar) in a.iter().enumerate() {
         for q in 0..quads {
             for l in 0..PANEL {
                 let mut s = 0i32;
                 for b in 0..4 {
-                    s += ar[q * 4 + b] as i32 * wq[(q * PANEL + l) * 4 + b] as i32;
+                    s += ar[q * 4 + b] as i32 * code(bits, wq, q, l, b);
                 }
                 sums[r][l] = sums[r][l].wrapping_add(s);
             }
@@ -206,35 +228,78 @@ mod avx2 {
 
     /// AVX2 [`super::group_sums_scalar`].
     #[target_feature(enable = "avx2")]
-    pub unsafe fn group_sums(wq: &[i8], a: &[&[i8]], quads: usize) -> [[i32; PANEL]; TILE_ROWS] {
-        match a.len() {
-            1 => rows::<1>(wq, a, quads),
-            2 => rows::<2>(wq, a, quads),
-            3 => rows::<3>(wq, a, quads),
-            _ => rows::<4>(wq, a, quads),
+    pub unsafe fn group_sums(
+        bits: u32,
+        wq: &[u8],
+        a: &[&[i8]],
+        quads: usize,
+    ) -> [[i32; PANEL]; TILE_ROWS] {
+        macro_rules! by_rows {
+            ($b:literal) => {
+                match a.len() {
+                    1 => rows::<1, $b>(wq, a, quads),
+                    2 => rows::<2, $b>(wq, a, quads),
+                    3 => rows::<3, $b>(wq, a, quads),
+                    _ => rows::<4, $b>(wq, a, quads),
+                }
+            };
+        }
+        match bits {
+            8 => by_rows!(8),
+            4 => by_rows!(4),
+            2 => by_rows!(2),
+            _ => by_rows!(1),
+        }
+    }
+
+    /// Quad `slot` of a packed block as int8 codes.
+    #[inline(always)]
+    unsafe fn decode<const BITS: u32>(v: __m256i, slot: u32) -> __m256i {
+        // Shifts within 16-bit lanes; the mask below drops what crossed bytes.
+        let shifted = _mm256_srl_epi16(v, _mm_cvtsi32_si128((slot * BITS) as i32));
+        match BITS {
+            8 => v,
+            4 => _mm256_sub_epi8(
+                _mm256_and_si256(shifted, _mm256_set1_epi8(0x0f)),
+                _mm256_set1_epi8(8),
+            ),
+            2 => _mm256_sub_epi8(
+                _mm256_and_si256(shifted, _mm256_set1_epi8(0x03)),
+                _mm256_set1_epi8(1),
+            ),
+            _ => {
+                let f = _mm256_and_si256(shifted, _mm256_set1_epi8(0x01));
+                _mm256_sub_epi8(_mm256_add_epi8(f, f), _mm256_set1_epi8(1))
+            }
         }
     }
 
     #[target_feature(enable = "avx2")]
-    unsafe fn rows<const R: usize>(
-        wq: &[i8],
+    unsafe fn rows<const R: usize, const BITS: u32>(
+        wq: &[u8],
         a: &[&[i8]],
         quads: usize,
     ) -> [[i32; PANEL]; TILE_ROWS] {
-        assert!(wq.len() >= quads * 32 && a.iter().all(|r| r.len() >= quads * 4));
+        let per_block = 8 / BITS as usize;
+        assert!(quads % per_block == 0);
+        assert!(wq.len() >= quads / per_block * 32 && a.iter().all(|r| r.len() >= quads * 4));
         let ones = _mm256_set1_epi16(1);
         let mut acc = [_mm256_setzero_si256(); R];
         let wp = wq.as_ptr();
         let ap: [*const i8; R] = std::array::from_fn(|r| a[r].as_ptr());
-        for q in 0..quads {
+        for blk in 0..quads / per_block {
             // SAFETY: bounds asserted above; unaligned loads.
-            let w = _mm256_loadu_si256(wp.add(q * 32) as *const __m256i);
-            let aw = _mm256_abs_epi8(w);
-            for r in 0..R {
-                let a4 = _mm256_set1_epi32((ap[r].add(q * 4) as *const i32).read_unaligned());
-                let s = _mm256_sign_epi8(a4, w);
-                let p16 = _mm256_maddubs_epi16(aw, s);
-                acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(p16, ones));
+            let v = _mm256_loadu_si256(wp.add(blk * 32) as *const __m256i);
+            for slot in 0..per_block {
+                let q = blk * per_block + slot;
+                let w = decode::<BITS>(v, slot as u32);
+                let aw = _mm256_abs_epi8(w);
+                for r in 0..R {
+                    let a4 = _mm256_set1_epi32((ap[r].add(q * 4) as *const i32).read_unaligned());
+                    let s = _mm256_sign_epi8(a4, w);
+                    let p16 = _mm256_maddubs_epi16(aw, s);
+                    acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(p16, ones));
+                }
             }
         }
         let mut out = [[0i32; PANEL]; TILE_ROWS];

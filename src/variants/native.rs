@@ -19,7 +19,7 @@ use crate::formats::{ElementFormat, IntKind};
 use crate::isa::IsaLevel;
 use crate::kernels::float::{ActCast, FloatKernel, FloatSum};
 use crate::kernels::int8::IntKernel;
-use crate::kernels::pack::{FloatPanels, IntPanels};
+use crate::kernels::pack::{FloatPanels, FloatStorage, IntPanels};
 use crate::kernels::sat16::Sat16Kernel;
 use crate::kernels::xnor::XnorKernel;
 use crate::kernels::Base;
@@ -69,6 +69,24 @@ fn significand_bits(spec: &OperandSpec) -> Option<u32> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// Storage bits per weight code in the integer kernel: the element's width
+/// (int8 → 8, int4 → 4, int2 and ternary → 2, binary → 1).
+fn storage_bits(spec: &OperandSpec) -> u32 {
+    match spec.element() {
+        Some(ElementFormat::Int(i)) => match i.kind {
+            IntKind::Binary => 1,
+            IntKind::Ternary => 2,
+            _ => match i.bits() {
+                1 => 1,
+                2 => 2,
+                3 | 4 => 4,
+                _ => 8,
+            },
+        },
+        _ => 8,
     }
 }
 
@@ -126,7 +144,10 @@ impl NativeMatmul for NativeQuant {
         let int = matches!(self.family, Family::Int | Family::Xnor);
         let q = self.spec.weight.quantize(w, int);
         self.packed = Some(match self.family {
-            Family::Int => Packed::Int(IntKernel::new(IntPanels::pack(&q))),
+            Family::Int => Packed::Int(IntKernel::new(IntPanels::pack(
+                &q,
+                storage_bits(&self.spec.weight),
+            ))),
             Family::Xnor => {
                 let Values::Int(v) = &q.values else {
                     unreachable!("binary weights quantize to integers")
@@ -145,7 +166,19 @@ impl NativeMatmul for NativeQuant {
                 let short = significand_bits(&self.spec.weight).unwrap_or(24)
                     + significand_bits(&self.spec.act).unwrap_or(24)
                     <= 24;
-                Packed::Float(FloatKernel::new(FloatPanels::pack(&q, v), sum, act, short))
+                let storage = match self.spec.weight {
+                    OperandSpec::Cast(f) if f == crate::formats::parse::FP16 => FloatStorage::F16,
+                    OperandSpec::Cast(f) if f == crate::formats::parse::BF16 => FloatStorage::Bf16,
+                    // Integer codes of ≤ 8 significant bits are exact in bf16.
+                    OperandSpec::AbsMax { .. } => FloatStorage::Bf16,
+                    _ => FloatStorage::F32,
+                };
+                Packed::Float(FloatKernel::new(
+                    FloatPanels::pack(&q, v, storage),
+                    sum,
+                    act,
+                    short,
+                ))
             }
         });
     }

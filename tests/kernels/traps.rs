@@ -56,7 +56,7 @@ fn packing_refuses_minus_128() {
         inner: None,
         outer: Some(vec![1.0]),
     };
-    let _ = IntKernel::new(IntPanels::pack(&q));
+    let _ = IntKernel::new(IntPanels::pack(&q, 8));
 }
 
 /// The saturating int16 register clamps after every add, so order matters:
