@@ -256,6 +256,7 @@ fn dots(
 }
 
 /// The portable path (and the obvious statement of each lane's sum).
+#[allow(clippy::needless_range_loop)] // indices mirror the packed layout
 fn dots_scalar(
     fused: bool,
     storage: FloatStorage,

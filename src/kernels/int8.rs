@@ -205,6 +205,7 @@ fn code(bits: u32, wq: &[u8], q: usize, l: usize, b: usize) -> i32 {
 }
 
 /// The portable path (and the obvious statement of the sum).
+#[allow(clippy::needless_range_loop)] // indices mirror the packed layout
 fn group_sums_scalar(bits: u32, wq: &[u8], a: &[&[i8]], quads: usize) -> [[i32; PANEL]; TILE_ROWS] {
     let mut sums = [[0i32; PANEL]; TILE_ROWS];
     for (r, ar) in a.iter().enumerate() {
@@ -281,7 +282,7 @@ mod avx2 {
         quads: usize,
     ) -> [[i32; PANEL]; TILE_ROWS] {
         let per_block = 8 / BITS as usize;
-        assert!(quads % per_block == 0);
+        assert!(quads.is_multiple_of(per_block));
         assert!(wq.len() >= quads / per_block * 32 && a.iter().all(|r| r.len() >= quads * 4));
         let ones = _mm256_set1_epi16(1);
         let mut acc = [_mm256_setzero_si256(); R];
