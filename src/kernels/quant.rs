@@ -68,12 +68,24 @@ fn int8_row(row: &[f32], out: &mut [i8]) -> f32 {
         } else if x == 0.0 || s == 0.0 {
             0
         } else {
-            div_round_odd(x as f64, s)
-                .round_ties_even()
-                .clamp(-127.0, 127.0) as i8
+            round_quotient(x as f64, s).clamp(-127.0, 127.0) as i8
         };
     }
     scale
+}
+
+/// `RNE(x / s)` of the exact quotient, for f32 values `x` and `s > 0`
+/// (widened to f64), with one f64 division and no fused multiply-add (a slow
+/// library call on CPUs the build does not assume). Why one rounding is
+/// enough: ties `n + ½` are representable and rounding is monotonic, so the
+/// f64 quotient can only go wrong by landing exactly on a tie the exact
+/// quotient is not. It cannot: `x` and `(n + ½)·s` are both multiples of
+/// `2^(e_s − 24)` (or of 2^−150 for subnormal scales), so a nonzero
+/// `x − (n + ½)·s` puts the exact quotient at least 2^−25 from the tie,
+/// while the f64 rounding error below 256 is at most 2^−46.
+#[inline(always)]
+fn round_quotient(x: f64, s: f64) -> f64 {
+    (x / s).round_ties_even()
 }
 
 /// Binary (sign) codes of a `m × k` matrix with one absmean scale per row:

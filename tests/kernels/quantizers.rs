@@ -20,6 +20,24 @@ fn rows() -> Vec<Vec<f32>> {
         vec![-1.0, 0.0, 1e-30, -0.0],
         (0..1000).map(|_| r.gauss() as f32).collect(),
         (0..333).map(|_| (r.gauss() * 1e-38) as f32).collect(),
+        // Quotients within an f64 rounding of a half-integer: 127 · k + 0.5 · s ± 1 ulp.
+        {
+            let s = (3.0f64 / 127.0) as f32;
+            let mut v = vec![3.0f32];
+            for n in 0..127 {
+                let t = ((n as f64 + 0.5) * s as f64) as f32;
+                v.extend([
+                    t,
+                    f32::from_bits(t.to_bits() + 1),
+                    f32::from_bits(t.to_bits() - 1),
+                    -t,
+                ]);
+            }
+            v
+        },
+        (0..2000)
+            .map(|_| (r.gauss() * 1e3).round() as f32 / 64.0)
+            .collect(),
     ]
 }
 
