@@ -32,6 +32,8 @@ const TILE_PANELS: usize = 2;
 const BLOCK_ROWS: usize = 96;
 /// Panels per task.
 const TASK_PANELS: usize = 4;
+/// K positions per cache chunk (a 2-panel tile's weights: 16 KiB in f32).
+const KC: usize = 256;
 
 /// How the emulation forms each step `dot + a·w`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +159,12 @@ impl FloatKernel {
     }
 
     /// One task: rows × panels, finished outputs `[row][panel col]`.
+    ///
+    /// K is walked in chunks of [`KC`] so that a chunk of the task's
+    /// activation rows stays in L2 and of its weight panels in L1 while every
+    /// register tile passes over them; each lane's running dot product is
+    /// stored between chunks and reloaded (an exact f32 round trip), so each
+    /// output's sum is still one sequential chain in K order.
     fn block(
         &self,
         level: IsaLevel,
@@ -166,51 +174,75 @@ impl FloatKernel {
         panels: std::ops::Range<usize>,
     ) -> Vec<f32> {
         let (k, g) = (self.w.k, &self.w.groups);
-        let cols = panels.len() * PANEL;
-        let mut out = vec![0f32; rows.len() * cols];
-        let mut p = panels.start;
-        while p < panels.end {
-            let np = TILE_PANELS.min(panels.end - p);
-            let mut i = rows.start;
-            while i < rows.end {
-                let r = TILE_ROWS.min(rows.end - i);
-                let arows: Vec<&[f32]> = (i..i + r).map(|ii| &a[ii * k..(ii + 1) * k]).collect();
-                let wps: Vec<&[u8]> = (p..p + np).map(|pp| self.panel_bytes(pp)).collect();
-                let mut acc = [[[0f32; PANEL]; TILE_PANELS]; TILE_ROWS];
-                for gi in 0..g.count {
-                    let dots = dots(level, fused, self.w.storage, &wps, &arows, g.range(gi));
-                    for (t, accr) in acc.iter_mut().enumerate().take(r) {
-                        for (q, accp) in accr.iter_mut().enumerate().take(np) {
-                            let inner = self.w.scales.inner.as_ref().map(|s| {
-                                let at = ((p + q) * g.count + gi) * PANEL;
-                                &s[at..at + PANEL]
-                            });
-                            for l in 0..PANEL {
-                                let mut v = dots[t][q][l];
-                                if let Some(s) = inner {
-                                    v *= s[l];
-                                }
-                                accp[l] += v;
+        let (nr, np_all) = (rows.len(), panels.len());
+        let cols = np_all * PANEL;
+        let at = |i: usize, p: usize| (i - rows.start) * np_all + (p - panels.start);
+        let mut dot = vec![[0f32; PANEL]; nr * np_all];
+        let mut acc = vec![[0f32; PANEL]; nr * np_all];
+        let wps_all: Vec<&[u8]> = panels.clone().map(|pp| self.panel_bytes(pp)).collect();
+        for gi in 0..g.count {
+            let gr = g.range(gi);
+            dot.iter_mut().for_each(|d| *d = [0.0; PANEL]);
+            let mut k0 = gr.start;
+            while k0 < gr.end {
+                let k1 = (k0 + KC).min(gr.end);
+                let mut p = panels.start;
+                while p < panels.end {
+                    let np = TILE_PANELS.min(panels.end - p);
+                    let wps = &wps_all[p - panels.start..p - panels.start + np];
+                    let mut i = rows.start;
+                    while i < rows.end {
+                        let r = TILE_ROWS.min(rows.end - i);
+                        let arows: Vec<&[f32]> =
+                            (i..i + r).map(|ii| &a[ii * k..(ii + 1) * k]).collect();
+                        let mut init = [[[0f32; PANEL]; TILE_PANELS]; TILE_ROWS];
+                        for (t, it) in init.iter_mut().enumerate().take(r) {
+                            for (q, iq) in it.iter_mut().enumerate().take(np) {
+                                *iq = dot[at(i + t, p + q)];
                             }
                         }
-                    }
-                }
-                for (t, accr) in acc.iter().enumerate().take(r) {
-                    let row = i + t - rows.start;
-                    for (q, accp) in accr.iter().enumerate().take(np) {
-                        let c0 = (p + q - panels.start) * PANEL;
-                        for l in 0..PANEL {
-                            let mut v = accp[l];
-                            if let Some(s) = &self.w.scales.outer {
-                                v *= s[(p + q) * PANEL + l];
+                        let d = dots(level, fused, self.w.storage, wps, &arows, k0..k1, &init);
+                        for (t, dt) in d.iter().enumerate().take(r) {
+                            for (q, dq) in dt.iter().enumerate().take(np) {
+                                dot[at(i + t, p + q)] = *dq;
                             }
-                            out[row * cols + c0 + l] = v;
                         }
+                        i += r;
                     }
+                    p += np;
                 }
-                i += r;
+                k0 = k1;
             }
-            p += np;
+            // The variants' fold: acc = acc + dot · sw[j, g].
+            for i in rows.clone() {
+                for p in panels.clone() {
+                    let inner = self.w.scales.inner.as_ref().map(|s| {
+                        let o = (p * g.count + gi) * PANEL;
+                        &s[o..o + PANEL]
+                    });
+                    let (d, ac) = (&dot[at(i, p)], &mut acc[at(i, p)]);
+                    for l in 0..PANEL {
+                        let mut v = d[l];
+                        if let Some(s) = inner {
+                            v *= s[l];
+                        }
+                        ac[l] += v;
+                    }
+                }
+            }
+        }
+        let mut out = vec![0f32; nr * cols];
+        for i in rows.clone() {
+            for p in panels.clone() {
+                let c0 = (p - panels.start) * PANEL;
+                for l in 0..PANEL {
+                    let mut v = acc[at(i, p)][l];
+                    if let Some(s) = &self.w.scales.outer {
+                        v *= s[p * PANEL + l];
+                    }
+                    out[(i - rows.start) * cols + c0 + l] = v;
+                }
+            }
         }
         out
     }
@@ -238,6 +270,7 @@ fn dots(
     w: &[&[u8]],
     a: &[&[f32]],
     ks: std::ops::Range<usize>,
+    init: &Dots,
 ) -> Dots {
     let f = isa::active();
     // The AVX2 path is compiled with FMA and F16C (fused steps, fp16 widening);
@@ -247,11 +280,11 @@ fn dots(
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2; F16C and
         // FMA were checked above.
         avx2 => if ok {
-            unsafe { avx2::dots(fused, storage, w, a, ks) }
+            unsafe { avx2::dots(fused, storage, w, a, ks, init) }
         } else {
-            dots_scalar(fused, storage, w, a, ks)
+            dots_scalar(fused, storage, w, a, ks, init)
         },
-        scalar => dots_scalar(fused, storage, w, a, ks),
+        scalar => dots_scalar(fused, storage, w, a, ks, init),
     )
 }
 
@@ -263,8 +296,9 @@ fn dots_scalar(
     w: &[&[u8]],
     a: &[&[f32]],
     ks: std::ops::Range<usize>,
+    init: &Dots,
 ) -> Dots {
-    let mut d = [[[0f32; PANEL]; TILE_PANELS]; TILE_ROWS];
+    let mut d = *init;
     for (t, ar) in a.iter().enumerate() {
         for (q, wp) in w.iter().enumerate() {
             for kk in ks.clone() {
@@ -316,12 +350,14 @@ mod avx2 {
         w: &[&[u8]],
         a: &[&[f32]],
         ks: std::ops::Range<usize>,
+        init: &Dots,
     ) -> Dots {
         let vb = if S == 0 { 4 } else { 2 };
         assert!(a.len() == R && w.len() == P);
         assert!(a.iter().all(|r| r.len() >= ks.end));
         assert!(w.iter().all(|p| p.len() >= ks.end * PANEL * vb));
-        let mut acc = [[_mm256_setzero_ps(); P]; R];
+        let mut acc: [[__m256; P]; R] =
+            std::array::from_fn(|r| std::array::from_fn(|q| _mm256_loadu_ps(init[r][q].as_ptr())));
         let wp: [*const u8; P] = std::array::from_fn(|q| w[q].as_ptr());
         let ap: [*const f32; R] = std::array::from_fn(|r| a[r].as_ptr());
         for kk in ks {
@@ -348,20 +384,20 @@ mod avx2 {
     }
 
     macro_rules! by_shape {
-        ($s:literal, $f:literal, $w:expr, $a:expr, $ks:expr) => {
+        ($s:literal, $f:literal, $w:expr, $a:expr, $ks:expr, $i:expr) => {
             match ($a.len(), $w.len()) {
-                (1, 1) => tile::<1, 1, $s, $f>($w, $a, $ks),
-                (2, 1) => tile::<2, 1, $s, $f>($w, $a, $ks),
-                (3, 1) => tile::<3, 1, $s, $f>($w, $a, $ks),
-                (4, 1) => tile::<4, 1, $s, $f>($w, $a, $ks),
-                (5, 1) => tile::<5, 1, $s, $f>($w, $a, $ks),
-                (6, 1) => tile::<6, 1, $s, $f>($w, $a, $ks),
-                (1, _) => tile::<1, 2, $s, $f>($w, $a, $ks),
-                (2, _) => tile::<2, 2, $s, $f>($w, $a, $ks),
-                (3, _) => tile::<3, 2, $s, $f>($w, $a, $ks),
-                (4, _) => tile::<4, 2, $s, $f>($w, $a, $ks),
-                (5, _) => tile::<5, 2, $s, $f>($w, $a, $ks),
-                _ => tile::<6, 2, $s, $f>($w, $a, $ks),
+                (1, 1) => tile::<1, 1, $s, $f>($w, $a, $ks, $i),
+                (2, 1) => tile::<2, 1, $s, $f>($w, $a, $ks, $i),
+                (3, 1) => tile::<3, 1, $s, $f>($w, $a, $ks, $i),
+                (4, 1) => tile::<4, 1, $s, $f>($w, $a, $ks, $i),
+                (5, 1) => tile::<5, 1, $s, $f>($w, $a, $ks, $i),
+                (6, 1) => tile::<6, 1, $s, $f>($w, $a, $ks, $i),
+                (1, _) => tile::<1, 2, $s, $f>($w, $a, $ks, $i),
+                (2, _) => tile::<2, 2, $s, $f>($w, $a, $ks, $i),
+                (3, _) => tile::<3, 2, $s, $f>($w, $a, $ks, $i),
+                (4, _) => tile::<4, 2, $s, $f>($w, $a, $ks, $i),
+                (5, _) => tile::<5, 2, $s, $f>($w, $a, $ks, $i),
+                _ => tile::<6, 2, $s, $f>($w, $a, $ks, $i),
             }
         };
     }
@@ -374,14 +410,15 @@ mod avx2 {
         w: &[&[u8]],
         a: &[&[f32]],
         ks: std::ops::Range<usize>,
+        init: &Dots,
     ) -> Dots {
         match (storage, fused) {
-            (FloatStorage::F32, false) => by_shape!(0, false, w, a, ks),
-            (FloatStorage::F32, true) => by_shape!(0, true, w, a, ks),
-            (FloatStorage::Bf16, false) => by_shape!(1, false, w, a, ks),
-            (FloatStorage::Bf16, true) => by_shape!(1, true, w, a, ks),
-            (FloatStorage::F16, false) => by_shape!(2, false, w, a, ks),
-            (FloatStorage::F16, true) => by_shape!(2, true, w, a, ks),
+            (FloatStorage::F32, false) => by_shape!(0, false, w, a, ks, init),
+            (FloatStorage::F32, true) => by_shape!(0, true, w, a, ks, init),
+            (FloatStorage::Bf16, false) => by_shape!(1, false, w, a, ks, init),
+            (FloatStorage::Bf16, true) => by_shape!(1, true, w, a, ks, init),
+            (FloatStorage::F16, false) => by_shape!(2, false, w, a, ks, init),
+            (FloatStorage::F16, true) => by_shape!(2, true, w, a, ks, init),
         }
     }
 }

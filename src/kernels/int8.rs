@@ -17,7 +17,7 @@
 //! kernels fed a 128 (`vpsignb` leaves −128 as −128; neither appears here) —
 //! and `vpmaddwd` with ones widens the pairs into the int32 lanes.
 
-use super::pack::{IntPanels, PANEL};
+use super::pack::{IntPanels, BLOCK, PANEL};
 use super::quant;
 use super::GEMV_MAX_M;
 use crate::isa::{self, IsaLevel};
@@ -30,6 +30,9 @@ const TILE_ROWS: usize = 4;
 const BLOCK_ROWS: usize = 64;
 /// Panels per task.
 const TASK_PANELS: usize = 4;
+/// Quads per cache chunk (a multiple of every width's quads per block; one
+/// panel's chunk is 8 KiB at 8 bits).
+const KC_QUADS: usize = 256;
 
 /// An integer matmul kernel with packed weights.
 #[derive(Debug, Clone)]
@@ -93,6 +96,11 @@ impl IntKernel {
     }
 
     /// One task: rows × panels, finished outputs `[row][panel col]` as f32.
+    ///
+    /// Each group's quads are walked in chunks of [`KC_QUADS`] so that a
+    /// chunk of the task's activation rows stays in L2 and of one weight
+    /// panel in L1 while the register tiles pass over them; the int32 sums of
+    /// the chunks add up to the group's sum (exact, any order).
     fn block(
         &self,
         level: IsaLevel,
@@ -103,45 +111,62 @@ impl IntKernel {
     ) -> Vec<f32> {
         let g = &self.w.groups;
         let padded = g.padded();
-        let cols = panels.len() * PANEL;
-        let mut out = vec![0f32; rows.len() * cols];
-        for p in panels.clone() {
-            let wp = &self.w.data[p * self.w.panel_len()..(p + 1) * self.w.panel_len()];
-            let mut i = rows.start;
-            while i < rows.end {
-                let r = TILE_ROWS.min(rows.end - i);
-                let arows: Vec<&[i8]> = (i..i + r)
-                    .map(|ii| &ap[ii * padded..(ii + 1) * padded])
-                    .collect();
-                let mut acc = [[0f32; PANEL]; TILE_ROWS];
-                let gl = self.w.group_len();
-                for gi in 0..g.count {
-                    let wq = &wp[gi * gl..(gi + 1) * gl];
-                    let ag: Vec<&[i8]> = arows
-                        .iter()
-                        .map(|a| &a[gi * g.quads * 4..(gi + 1) * g.quads * 4])
-                        .collect();
-                    let sums = group_sums(level, self.w.bits, wq, &ag, g.quads);
+        let (nr, npn) = (rows.len(), panels.len());
+        let cols = npn * PANEL;
+        let at = |i: usize, p: usize| (i - rows.start) * npn + (p - panels.start);
+        let mut sums = vec![[0i32; PANEL]; nr * npn];
+        let mut acc = vec![[0f32; PANEL]; nr * npn];
+        let (gl, qpb) = (self.w.group_len(), self.w.quads_per_block());
+        for gi in 0..g.count {
+            sums.iter_mut().for_each(|s| *s = [0; PANEL]);
+            let mut q0 = 0;
+            while q0 < g.quads {
+                let q1 = (q0 + KC_QUADS).min(g.quads);
+                for p in panels.clone() {
+                    let wp = &self.w.data[p * self.w.panel_len()..(p + 1) * self.w.panel_len()];
+                    let wq = &wp[gi * gl + q0 / qpb * BLOCK..gi * gl + q1 / qpb * BLOCK];
+                    let mut i = rows.start;
+                    while i < rows.end {
+                        let r = TILE_ROWS.min(rows.end - i);
+                        let ag: Vec<&[i8]> = (i..i + r)
+                            .map(|ii| {
+                                let o = ii * padded + gi * g.quads * 4;
+                                &ap[o + q0 * 4..o + q1 * 4]
+                            })
+                            .collect();
+                        let part = group_sums(level, self.w.bits, wq, &ag, q1 - q0);
+                        for (t, pt) in part.iter().enumerate().take(r) {
+                            let s = &mut sums[at(i + t, p)];
+                            for l in 0..PANEL {
+                                s[l] = s[l].wrapping_add(pt[l]);
+                            }
+                        }
+                        i += r;
+                    }
+                }
+                q0 = q1;
+            }
+            for i in rows.clone() {
+                for p in panels.clone() {
                     let inner =
                         self.w.scales.inner.as_ref().map(|s| {
                             &s[(p * g.count + gi) * PANEL..(p * g.count + gi + 1) * PANEL]
                         });
-                    for (a, s) in acc.iter_mut().zip(&sums).take(r) {
-                        fold(a, s, inner);
-                    }
+                    fold(&mut acc[at(i, p)], &sums[at(i, p)], inner);
                 }
-                for (t, a) in acc.iter().enumerate().take(r) {
-                    let row = i + t - rows.start;
-                    let c0 = (p - panels.start) * PANEL;
-                    for l in 0..PANEL {
-                        let mut v = a[l] * a_scales[i + t];
-                        if let Some(s) = &self.w.scales.outer {
-                            v *= s[p * PANEL + l];
-                        }
-                        out[row * cols + c0 + l] = v;
+            }
+        }
+        let mut out = vec![0f32; nr * cols];
+        for i in rows.clone() {
+            for p in panels.clone() {
+                let c0 = (p - panels.start) * PANEL;
+                for l in 0..PANEL {
+                    let mut v = acc[at(i, p)][l] * a_scales[i];
+                    if let Some(s) = &self.w.scales.outer {
+                        v *= s[p * PANEL + l];
                     }
+                    out[(i - rows.start) * cols + c0 + l] = v;
                 }
-                i += r;
             }
         }
         out

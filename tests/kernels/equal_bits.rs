@@ -102,6 +102,7 @@ fn ragged_shapes_and_distributions() {
         (8, 129, 8),
         (9, 64, 16),
         (1, 1000, 41),
+        (3, 1100, 19),
     ];
     for v in natives() {
         for (s, &(m, k, n)) in shapes.iter().enumerate() {
