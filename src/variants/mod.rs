@@ -8,6 +8,7 @@ pub use crate::tensor::Shape;
 
 pub mod accum;
 pub mod bitserial;
+pub mod datapath;
 pub mod info;
 pub mod kernel;
 pub mod lmul;

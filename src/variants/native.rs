@@ -1,4 +1,4 @@
-//! Native kernels for [`QuantMatmul`] variants: which kernel of
+//! Native kernels for quantized matmul variants: which kernel of
 //! [`crate::kernels`] computes a variant, and the glue that quantizes and
 //! packs its weights (once, with the variant's own quantizer) and hands each
 //! product to the kernel (which quantizes activations inside, with a fast
@@ -12,8 +12,8 @@
 //! - f32 (or fused f32) datapath, f32 / bf16 / fp16 activations without
 //!   scales, f32 / bf16 / fp16 / absmax-integer weights: [`FloatKernel`].
 
+use super::datapath::Datapath;
 use super::operand::{OperandSpec, ScaleAxis};
-use super::quant_matmul::{Datapath, QuantMatmul};
 use super::NativeMatmul;
 use crate::formats::{ElementFormat, IntKind};
 use crate::isa::IsaLevel;
@@ -47,10 +47,18 @@ enum Packed {
     Float(FloatKernel),
 }
 
-/// A [`QuantMatmul`] variant's native kernel.
+/// The parts of a quantized matmul variant its kernel needs.
+#[derive(Debug, Clone)]
+struct Spec {
+    name: &'static str,
+    weight: OperandSpec,
+    act: OperandSpec,
+}
+
+/// A quantized matmul variant's native kernel.
 #[derive(Debug, Clone)]
 pub struct NativeQuant {
-    spec: QuantMatmul,
+    spec: Spec,
     family: Family,
     packed: Option<Packed>,
 }
@@ -91,10 +99,21 @@ fn storage_bits(spec: &OperandSpec) -> u32 {
 }
 
 impl NativeQuant {
-    /// The native kernel of `spec`, if a kernel family takes its operands.
-    pub fn of(spec: &QuantMatmul) -> Option<NativeQuant> {
+    /// The native kernel of the variant `name` (weight and activation
+    /// quantizers, datapath), if a kernel family takes its operands.
+    pub fn of(
+        name: &'static str,
+        weight: &OperandSpec,
+        act: &OperandSpec,
+        datapath: Datapath,
+    ) -> Option<NativeQuant> {
+        let spec = Spec {
+            name,
+            weight: *weight,
+            act: *act,
+        };
         let int8_act = spec.act == super::operand::int_absmax(8, ScaleAxis::PerRow);
-        let family = match spec.datapath {
+        let family = match datapath {
             Datapath::Int32 if int8_act && spec.weight.is_int() => Family::Int,
             Datapath::Int32 => match (&spec.act, &spec.weight) {
                 (
@@ -116,7 +135,7 @@ impl NativeQuant {
                     _ => return None,
                 };
                 significand_bits(&spec.weight)?;
-                let sum = if spec.datapath == Datapath::F32Fused {
+                let sum = if datapath == Datapath::F32Fused {
                     FloatSum::Fused
                 } else {
                     FloatSum::MulAdd
@@ -126,7 +145,7 @@ impl NativeQuant {
             Datapath::F64 => return None,
         };
         Some(NativeQuant {
-            spec: spec.clone(),
+            spec,
             family,
             packed: None,
         })

@@ -2,6 +2,7 @@
 //! quantizer, an activation quantizer and a datapath. Every registered
 //! variant is one of these (see [`super::registry::all`]).
 
+pub use super::datapath::Datapath;
 use super::info::{Family, VariantInfo};
 use super::kernel;
 use super::operand::OperandSpec;
@@ -9,19 +10,6 @@ use super::{MatmulVariant, Shape};
 use crate::formats::parse::E8M0;
 use crate::hw::cost::{Cost, OpKind};
 use crate::tensor::Matrix;
-
-/// The arithmetic that forms each group's partial sum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Datapath {
-    /// Exact f64 products, sequential f64 sum (the reference).
-    F64,
-    /// f32 products, sequential f32 sum from +0.
-    F32,
-    /// f32 fused multiply-adds, sequential from +0: `dot = fma(a, w, dot)`.
-    F32Fused,
-    /// Integer products, int32 (wrapping) accumulator.
-    Int32,
-}
 
 /// The output width the kernel writes to memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +121,8 @@ impl MatmulVariant for QuantMatmul {
     }
 
     fn native(&self) -> Option<Box<dyn super::NativeMatmul>> {
-        super::native::NativeQuant::of(self).map(|k| Box::new(k) as Box<dyn super::NativeMatmul>)
+        super::native::NativeQuant::of(self.name, &self.weight, &self.act, self.datapath)
+            .map(|k| Box::new(k) as Box<dyn super::NativeMatmul>)
     }
 
     fn quantize_weights(&self, w: &Matrix) -> Matrix {
