@@ -9,10 +9,14 @@ use clap::Args;
 use super::common::{parse_uint, table, write_atomically, CliError, CliResult};
 use crate::hw::cache::config::parse_policy;
 use crate::hw::cache::opt::belady;
+use crate::hw::cache::reference::ReferenceHierarchy;
 use crate::hw::cache::tracefile::MAX_ACCESS_BYTES;
-use crate::hw::cache::tracefile::{read_trace, BinWriter, DinWriter, TraceFormat};
+use crate::hw::cache::tracefile::{
+    read_bin, read_din_reference, read_trace_threaded, BinWriter, DinWriter, TraceFormat,
+};
 use crate::hw::cache::{
-    parse_level, parse_size, Hierarchy, HierarchyConfig, LevelConfig, LevelStats, WritePolicy,
+    parse_level, parse_size, Hierarchy, HierarchyConfig, Inclusion, LevelConfig, LevelStats,
+    WritePolicy,
 };
 use crate::hw::tiles::ElementSize;
 use crate::hw::trace::{Access, AccessSink, Tee};
@@ -26,7 +30,11 @@ cache-tiny); --level (repeatable, fastest level first) takes NAME:SIZE:WAYS:LINE
 e.g. --level L1:48KiB:12:64:lru --level L2:1MiB:16:64:lru. WAYS is a count, or 0 / full for a\n\
 fully associative level; POLICY is lru, fifo, random (random=SEED for another seed) or plru;\n\
 levels are write-back with write-allocate unless :wt (write-through, no write-allocate).\n\
-Levels are inclusive. --policy overrides every level's policy; --policy opt runs Belady's\n\
+--inclusion inclusive|nine|exclusive (default: the file's `inclusion` key, else inclusive):\n\
+inclusive back-invalidates copies above a line a level replaces; nine (non-inclusive,\n\
+non-exclusive, as pycachesim and Dinero) fills every level that missed and evicts\n\
+independently; exclusive keeps each line in one level (victims move down, hits below move\n\
+up; write-back levels with one line size). --policy overrides every level's policy; --policy opt runs Belady's\n\
 ideal replacement on a single level (the whole trace is held in memory for it).\n\n\
 ACCESSES: --trace FILE reads a Dinero IV din trace (`<label> <hex address>` per line; 0 read,\n\
 1 write, 2 fetch; the rest of a line is ignored; every access is --access-size bytes) or a\n\
@@ -50,6 +58,9 @@ pub struct CachesimArgs {
     /// Replacement policy for every level: lru, fifo, random, plru, or opt (one level only).
     #[arg(long, value_name = "P")]
     pub policy: Option<String>,
+    /// How levels share lines: inclusive, nine or exclusive [default: the hierarchy's, else inclusive].
+    #[arg(long, value_name = "I")]
+    pub inclusion: Option<String>,
     /// Trace file to replay.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -92,6 +103,10 @@ pub struct CachesimArgs {
     /// CSV output: level,accesses,hits,misses,evictions,writebacks,bytes_in,bytes_out.
     #[arg(long)]
     pub csv: bool,
+    /// Run the slow reference simulator and trace reader instead (same
+    /// statistics; for cross-checks and speed comparisons).
+    #[arg(long)]
+    pub reference: bool,
 }
 
 /// Runs `cachesim`.
@@ -104,6 +119,13 @@ pub fn run(args: &CachesimArgs, out: &mut dyn Write) -> CliResult {
         let stats = belady(&cfg.levels[0], &trace, args.flush)
             .map_err(|e| CliError::new("--policy opt", e))?;
         (vec![stats], count)
+    } else if args.reference {
+        let mut sim = ReferenceHierarchy::new(&cfg).map_err(|e| CliError::new("cachesim", e))?;
+        let count = feed_with_dump(args, &source, &mut sim)?;
+        if args.flush {
+            sim.flush();
+        }
+        (sim.stats(), count)
     } else {
         let mut sim = Hierarchy::new(&cfg).map_err(|e| CliError::new("cachesim", e))?;
         let count = feed_with_dump(args, &source, &mut sim)?;
@@ -141,9 +163,14 @@ fn hierarchy(args: &CachesimArgs) -> Result<(HierarchyConfig, bool), CliError> {
             HierarchyConfig {
                 name: "inline".into(),
                 levels,
+                inclusion: Inclusion::default(),
             }
         }
     };
+    if let Some(i) = &args.inclusion {
+        cfg.inclusion =
+            Inclusion::parse(i).map_err(|e| CliError::new(format!("--inclusion {i}"), e))?;
+    }
     let mut opt = false;
     if let Some(p) = &args.policy {
         let flag = || format!("--policy {p}");
@@ -282,7 +309,8 @@ impl Source {
     }
 
     /// Sends every access into `sink`; returns how many.
-    fn feed(&self, sink: &mut dyn AccessSink) -> Result<u64, CliError> {
+    /// With `reference`, a din trace goes through the slow twin reader.
+    fn feed(&self, sink: &mut dyn AccessSink, reference: bool) -> Result<u64, CliError> {
         match self {
             Source::Trace {
                 path,
@@ -291,12 +319,12 @@ impl Source {
             } => {
                 let name = path.display().to_string();
                 let f = File::open(path).map_err(|e| CliError::new(&name, e))?;
-                read_trace(
-                    *format,
-                    BufReader::with_capacity(1 << 20, f),
-                    *access_size,
-                    sink,
-                )
+                let r = BufReader::with_capacity(1 << 20, f);
+                match (reference, format) {
+                    (true, TraceFormat::Din) => read_din_reference(r, *access_size, sink),
+                    (true, TraceFormat::Bin) => read_bin(r, sink),
+                    (false, _) => read_trace_threaded(*format, r, *access_size, sink),
+                }
                 .map_err(|e| CliError::new(&name, e))
             }
             Source::Generator { flag, params } => {
@@ -330,7 +358,7 @@ fn feed_with_dump(
     sink: &mut dyn AccessSink,
 ) -> Result<u64, CliError> {
     let Some(path) = &args.dump_trace else {
-        return source.feed(sink);
+        return source.feed(sink, args.reference);
     };
     let mut result = None;
     let written = write_atomically(path, |f| {
@@ -338,12 +366,12 @@ fn feed_with_dump(
         let r = match TraceFormat::from_path(path) {
             TraceFormat::Din => {
                 let mut dw = DinWriter::new(w);
-                let r = source.feed(&mut Tee(&mut *sink, &mut dw));
+                let r = source.feed(&mut Tee(&mut *sink, &mut dw), args.reference);
                 r.map(|n| (n, dw.finish().map(drop)))
             }
             TraceFormat::Bin => {
                 let mut bw = BinWriter::new(w);
-                let r = source.feed(&mut Tee(&mut *sink, &mut bw));
+                let r = source.feed(&mut Tee(&mut *sink, &mut bw), args.reference);
                 r.map(|n| (n, bw.finish().map(drop)))
             }
         };
@@ -406,7 +434,16 @@ fn print(
         // "variant" is the word this line has always printed; scripts may match it.
         Source::Generator { params, .. } => format!("variant {}", params.generator),
     };
-    writeln!(out, "hierarchy {}: {count} accesses from {what}", cfg.name)?;
+    // The default policy is left out, so the line reads as it always has.
+    let inclusion = match cfg.inclusion {
+        Inclusion::Inclusive => String::new(),
+        i => format!(" ({})", i.name()),
+    };
+    writeln!(
+        out,
+        "hierarchy {}{inclusion}: {count} accesses from {what}",
+        cfg.name
+    )?;
     let mut rows = vec![[
         "level",
         "size",

@@ -115,6 +115,7 @@ pub fn simulate(p: &TraceParams, c: &CacheSpec) -> Result<u64, SweepError> {
             policy: Policy::Lru,
             write: WritePolicy::WriteBack,
         }],
+        inclusion: Default::default(),
     };
     let mut h = Hierarchy::new(&cfg).map_err(cache_error)?;
     let mut p = p.clone();
