@@ -42,7 +42,8 @@ binary trace (.bin/.bstrace, or --trace-format bin; see the rustdoc of hw::cache
 --generator NAME runs an address generator (matmul/naive, matmul/tiled, matmul/gemv,\n\
 attention/standard, attention/flash) with --m --n --k --d and the element --format;\n\
 --variant NAME is its old name, still accepted.\n\
---dump-trace FILE also writes the accesses (binary for .bin/.bstrace, else din).\n\n\
+--dump-trace FILE also writes the accesses (binary for .bin/.bstrace, else din; din has no\n\
+size field, so a din dump is refused when sizes are mixed and names the size to replay with).\n\n\
 OUTPUT: one row per level: accesses (line requests reaching the level), hits, misses, hit\n\
 rate, evictions, write-backs, bytes in and out; the last level's bytes are memory traffic.\n\
 --csv prints level,accesses,hits,misses,evictions,writebacks,bytes_in,bytes_out instead.\n\
@@ -113,28 +114,38 @@ pub struct CachesimArgs {
 pub fn run(args: &CachesimArgs, out: &mut dyn Write) -> CliResult {
     let (cfg, opt) = hierarchy(args)?;
     let source = Source::new(args, &cfg)?;
-    let (stats, count) = if opt {
+    let (stats, count, din_size) = if opt {
         let mut trace: Vec<Access> = Vec::new();
-        let count = feed_with_dump(args, &source, &mut trace)?;
+        let (count, din_size) = feed_with_dump(args, &source, &mut trace)?;
         let stats = belady(&cfg.levels[0], &trace, args.flush)
             .map_err(|e| CliError::new("--policy opt", e))?;
-        (vec![stats], count)
+        (vec![stats], count, din_size)
     } else if args.reference {
         let mut sim = ReferenceHierarchy::new(&cfg).map_err(|e| CliError::new("cachesim", e))?;
-        let count = feed_with_dump(args, &source, &mut sim)?;
+        let (count, din_size) = feed_with_dump(args, &source, &mut sim)?;
         if args.flush {
             sim.flush();
         }
-        (sim.stats(), count)
+        (sim.stats(), count, din_size)
     } else {
         let mut sim = Hierarchy::new(&cfg).map_err(|e| CliError::new("cachesim", e))?;
-        let count = feed_with_dump(args, &source, &mut sim)?;
+        let (count, din_size) = feed_with_dump(args, &source, &mut sim)?;
         if args.flush {
             sim.flush();
         }
-        (sim.stats(), count)
+        (sim.stats(), count, din_size)
     };
-    print(args, &cfg, &source, opt, &stats, count, out).map_err(super::common::stdout_error)
+    print(args, &cfg, &source, opt, &stats, count, out).map_err(super::common::stdout_error)?;
+    if let (Some(size), false, Some(path)) = (din_size, args.csv, &args.dump_trace) {
+        // din drops sizes: say which one a replay needs.
+        writeln!(
+            out,
+            "trace {}: din keeps no sizes; every access was {size} bytes (replay with --access-size {size})",
+            path.display()
+        )
+        .map_err(super::common::stdout_error)?;
+    }
+    Ok(())
 }
 
 /// The hierarchy from `--hierarchy` or `--level`, with `--policy` applied;
@@ -299,6 +310,9 @@ impl Source {
                     let reason = e.problem.reason(|d| format!("--{d}"));
                     CliError::new(at(), format!("{generator}: {reason}"))
                 })?;
+                params
+                    .check_simulated_work()
+                    .map_err(|e| CliError::new(at(), format!("{generator}: {e}")))?;
                 if let Some(f) = &args.format {
                     params.format = ElementSize::parse(Some(f))
                         .map_err(|e| CliError::new(format!("--format {f}"), e))?;
@@ -351,14 +365,17 @@ impl AccessSink for Counted<'_> {
     }
 }
 
-/// Feeds `sink`, and the `--dump-trace` writer if any (written atomically).
+/// Feeds `sink`, and the `--dump-trace` writer if any (written atomically);
+/// returns the access count and, for a din dump, the one access size its
+/// replay needs. A din dump of mixed access sizes is refused (din has no
+/// size field) and leaves no file.
 fn feed_with_dump(
     args: &CachesimArgs,
     source: &Source,
     sink: &mut dyn AccessSink,
-) -> Result<u64, CliError> {
+) -> Result<(u64, Option<u32>), CliError> {
     let Some(path) = &args.dump_trace else {
-        return source.feed(sink, args.reference);
+        return source.feed(sink, args.reference).map(|n| (n, None));
     };
     let mut result = None;
     let written = write_atomically(path, |f| {
@@ -367,17 +384,26 @@ fn feed_with_dump(
             TraceFormat::Din => {
                 let mut dw = DinWriter::new(w);
                 let r = source.feed(&mut Tee(&mut *sink, &mut dw), args.reference);
-                r.map(|n| (n, dw.finish().map(drop)))
+                match (r, dw.sizes()) {
+                    (Ok(_), (Some(a), Some(b))) => Err(CliError::new(
+                        path.display().to_string(),
+                        format!(
+                            "din has no size field, and these accesses are {a} and {b} bytes: \
+                             dump to a .bin or .bstrace trace, which keeps sizes"
+                        ),
+                    )),
+                    (r, (size, _)) => r.map(|n| (n, size, dw.finish().map(drop))),
+                }
             }
             TraceFormat::Bin => {
                 let mut bw = BinWriter::new(w);
                 let r = source.feed(&mut Tee(&mut *sink, &mut bw), args.reference);
-                r.map(|n| (n, bw.finish().map(drop)))
+                r.map(|n| (n, None, bw.finish().map(drop)))
             }
         };
         match r {
-            Ok((n, io)) => {
-                result = Some(Ok(n));
+            Ok((n, size, io)) => {
+                result = Some(Ok((n, size)));
                 io
             }
             Err(e) => {
@@ -389,8 +415,8 @@ fn feed_with_dump(
     match (result, written) {
         (Some(Err(e)), _) => Err(e),
         (_, Err(e)) => Err(e),
-        (Some(Ok(n)), Ok(())) => Ok(n),
-        (None, Ok(())) => Ok(0),
+        (Some(Ok(r)), Ok(())) => Ok(r),
+        (None, Ok(())) => Ok((0, None)),
     }
 }
 

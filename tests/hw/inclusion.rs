@@ -262,7 +262,10 @@ fn fast_matches_reference_for_each_inclusion() {
         }
         if inclusion != Inclusion::Inclusive {
             // Multi-level cases must show the policy at work.
-            assert!(differs_from_inclusive >= 10, "{inclusion:?}: {differs_from_inclusive}");
+            assert!(
+                differs_from_inclusive >= 10,
+                "{inclusion:?}: {differs_from_inclusive}"
+            );
         }
     }
 }
@@ -283,11 +286,17 @@ fn inclusion_key_in_hierarchy_files() {
         ("exclusive", Inclusion::Exclusive),
     ] {
         let t = text(&format!("inclusion = \"{name}\""), 16, "wb");
-        assert_eq!(HierarchyConfig::from_toml("h.toml", &t).unwrap().inclusion, want);
+        assert_eq!(
+            HierarchyConfig::from_toml("h.toml", &t).unwrap().inclusion,
+            want
+        );
     }
     let e = HierarchyConfig::from_toml("h.toml", &text("inclusion = \"mostly\"", 16, "wb"))
         .unwrap_err();
-    assert!(e.starts_with("h.toml line 2") && e.contains("inclusion"), "{e}");
+    assert!(
+        e.starts_with("h.toml line 2") && e.contains("inclusion"),
+        "{e}"
+    );
     let e = HierarchyConfig::from_toml("h.toml", &text("inclusion = \"exclusive\"", 32, "wb"))
         .unwrap_err();
     assert!(e.contains("L2") && e.contains("one line size"), "{e}");

@@ -175,7 +175,9 @@ impl ReferenceHierarchy {
                 self.levels[i].stats.writebacks += 1;
                 self.levels[i].stats.bytes_out += bytes;
                 match self.inclusion {
-                    Inclusion::Inclusive => self.request_inclusive(i + 1, line * bytes, true, bytes),
+                    Inclusion::Inclusive => {
+                        self.request_inclusive(i + 1, line * bytes, true, bytes)
+                    }
                     Inclusion::Nine => self.request_nine(i + 1, line * bytes, true, bytes),
                     // Straight to memory: it leaves every level below on the way.
                     Inclusion::Exclusive => {

@@ -147,8 +147,8 @@ impl SetAssoc {
         // Invalid ways through the short tags (already loaded by the
         // lookup), each candidate confirmed on the full tag.
         let key = INVALID as u32;
-        if let Some(w) = (0..self.ways)
-            .find(|&w| self.short[b + w] == key && self.tags[b + w] == INVALID)
+        if let Some(w) =
+            (0..self.ways).find(|&w| self.short[b + w] == key && self.tags[b + w] == INVALID)
         {
             return b + w;
         }

@@ -536,17 +536,32 @@ pub fn read_trace_threaded<R: BufRead + Send, S: AccessSink + ?Sized>(
     })
 }
 
-/// Writes accesses as `din` lines (sizes are dropped); the first I/O error
-/// is kept and returned by [`DinWriter::finish`].
+/// Writes accesses as `din` lines (sizes are dropped: din has no size
+/// field, so a reader gives every access one size; [`DinWriter::sizes`]
+/// tells a caller whether one size fits them all); the first I/O error is
+/// kept and returned by [`DinWriter::finish`].
 pub struct DinWriter<W: Write> {
     w: W,
     err: Option<io::Error>,
+    /// The first access size, and the first other one seen.
+    sizes: (Option<u32>, Option<u32>),
 }
 
 impl<W: Write> DinWriter<W> {
     /// A writer into `w` (wrap files in a `BufWriter`).
     pub fn new(w: W) -> Self {
-        DinWriter { w, err: None }
+        DinWriter {
+            w,
+            err: None,
+            sizes: (None, None),
+        }
+    }
+
+    /// The size of the first access written, and the first different size
+    /// if any (`(Some(a), Some(b))`: the sizes are mixed and a din reader
+    /// cannot restore them).
+    pub fn sizes(&self) -> (Option<u32>, Option<u32>) {
+        self.sizes
     }
 
     /// Flushes and returns the inner writer, or the first error.
@@ -561,6 +576,11 @@ impl<W: Write> DinWriter<W> {
 
 impl<W: Write> AccessSink for DinWriter<W> {
     fn access(&mut self, a: Access) {
+        match self.sizes {
+            (None, _) => self.sizes.0 = Some(a.size),
+            (Some(s), None) if s != a.size => self.sizes.1 = Some(a.size),
+            _ => {}
+        }
         if self.err.is_none() {
             if let Err(e) = writeln!(self.w, "{} {:x}", code_of(a.kind), a.addr) {
                 self.err = Some(e);
