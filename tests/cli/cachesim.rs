@@ -324,7 +324,8 @@ fn naive_matmul_fitting_in_cache_misses_once_per_line() {
     // only compulsory misses remain, one per distinct 64-byte line: 12 when
     // the arrays are line-aligned, at most 3 more otherwise.
     let dir = tempfile::tempdir().unwrap();
-    let dump = dir.path().join("mm.din");
+    // Binary: the generator's accesses have two sizes, which din cannot keep.
+    let dump = dir.path().join("mm.bin");
     let out = ok(&[
         "cachesim",
         "--level",
@@ -351,13 +352,15 @@ fn naive_matmul_fitting_in_cache_misses_once_per_line() {
         .collect();
     let misses = row[2];
     assert!((12..=15).contains(&misses), "{out}");
-    // Independently: distinct 64-byte lines of the dumped trace (4-byte accesses).
-    let lines: HashSet<u64> = fs::read_to_string(&dump)
-        .unwrap()
-        .lines()
-        .flat_map(|l| {
-            let a = u64::from_str_radix(l.split_whitespace().nth(1).unwrap(), 16).unwrap();
-            [a / 64, (a + 3) / 64]
+    // Independently: distinct 64-byte lines of the dumped trace's 16-byte
+    // records (address, size), each access covering addr..addr + size.
+    let bytes = fs::read(&dump).unwrap();
+    let lines: HashSet<u64> = bytes[16..]
+        .chunks(16)
+        .flat_map(|r| {
+            let a = u64::from_le_bytes(r[..8].try_into().unwrap());
+            let size = u32::from_le_bytes(r[8..12].try_into().unwrap()) as u64;
+            a / 64..=(a + size - 1) / 64
         })
         .collect();
     assert_eq!(misses, lines.len() as u64);

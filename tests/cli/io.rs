@@ -296,7 +296,19 @@ fn cost_follows_lines_touched_and_size_lists_are_bounded() {
     assert_eq!(run("4GiB"), run("1MiB"));
     assert_eq!(run("1MiB"), "65536");
     let list = vec!["64KiB"; 65].join(",");
-    let o = bitsim(&["io", "--generator", "matmul/tiled", "--cache", &list]);
+    let o = bitsim(&[
+        "io",
+        "--generator",
+        "matmul/tiled",
+        "--m",
+        "64",
+        "--n",
+        "64",
+        "--k",
+        "64",
+        "--cache",
+        &list,
+    ]);
     assert_error(&o, "--cache", "at most 64");
     let o = bitsim(&[
         "io",

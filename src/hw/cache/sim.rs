@@ -280,7 +280,25 @@ impl Hierarchy {
     }
 }
 
+/// How many accesses ahead [`Hierarchy::access_batch`] prefetches.
+const LOOKAHEAD: usize = 16;
+
 impl AccessSink for Hierarchy {
+    /// Accesses in order, with the sets of the levels below level 0
+    /// prefetched [`LOOKAHEAD`] accesses ahead: random misses then overlap
+    /// their loads of the simulator's own tag arrays instead of waiting for
+    /// each in turn. Same statistics as one `access` per access.
+    fn access_batch(&mut self, batch: &[Access]) {
+        for (i, &a) in batch.iter().enumerate() {
+            if let Some(next) = batch.get(i + LOOKAHEAD) {
+                for lvl in &self.levels[1..] {
+                    lvl.store.prefetch(next.addr >> lvl.shift);
+                }
+            }
+            self.access(a);
+        }
+    }
+
     #[inline]
     fn access(&mut self, a: Access) {
         let Some(l0) = self.levels.first_mut() else {

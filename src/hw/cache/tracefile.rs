@@ -524,9 +524,7 @@ pub fn read_trace_threaded<R: BufRead + Send, S: AccessSink + ?Sized>(
             result
         });
         for mut batch in rx {
-            for &a in &batch {
-                sink.access(a);
-            }
+            sink.access_batch(&batch);
             batch.clear();
             let _ = free_tx.send(batch);
         }
