@@ -10,7 +10,8 @@
 //! line is ignored; blank lines are skipped. The format has no access size:
 //! every access gets the reader's `access_size` (the CLI's `--access-size`,
 //! default 8 bytes), and the writer drops sizes (use the binary format to
-//! keep them).
+//! keep them; [`DinWriter::sizes`] says whether one size fits them all).
+//! A line is at most [`MAX_DIN_LINE`] bytes.
 //!
 //! # Binary (`.bstrace`)
 //!
