@@ -424,7 +424,7 @@ fn din_text(rng: &mut Rng, lines: usize) -> Vec<u8> {
 
 #[test]
 fn din_reader_matches_its_reference() {
-    let mut rng = Rng(0xd1e_0);
+    let mut rng = Rng(0xd1e0);
     let mut failures = 0;
     for case in 0..3000 {
         let lines = 1 + rng.below(40) as usize;
