@@ -78,6 +78,7 @@ fn bench(c: &mut Criterion) {
     let full = HierarchyConfig {
         name: "full".into(),
         levels: vec![parse_level("M:1MiB:full:64:lru").expect("valid")],
+        inclusion: Default::default(),
     };
     for (name, trace) in [("blocked-matmul", blocked_matmul()), ("random", random())] {
         let mut g = c.benchmark_group(format!("cache/{name}"));

@@ -9,10 +9,14 @@ use clap::Args;
 use super::common::{parse_uint, table, write_atomically, CliError, CliResult};
 use crate::hw::cache::config::parse_policy;
 use crate::hw::cache::opt::belady;
+use crate::hw::cache::reference::ReferenceHierarchy;
 use crate::hw::cache::tracefile::MAX_ACCESS_BYTES;
-use crate::hw::cache::tracefile::{read_trace, BinWriter, DinWriter, TraceFormat};
+use crate::hw::cache::tracefile::{
+    read_bin, read_din_reference, read_trace_threaded, BinWriter, DinWriter, TraceFormat,
+};
 use crate::hw::cache::{
-    parse_level, parse_size, Hierarchy, HierarchyConfig, LevelConfig, LevelStats, WritePolicy,
+    parse_level, parse_size, Hierarchy, HierarchyConfig, Inclusion, LevelConfig, LevelStats,
+    WritePolicy,
 };
 use crate::hw::tiles::ElementSize;
 use crate::hw::trace::{Access, AccessSink, Tee};
@@ -26,7 +30,11 @@ cache-tiny); --level (repeatable, fastest level first) takes NAME:SIZE:WAYS:LINE
 e.g. --level L1:48KiB:12:64:lru --level L2:1MiB:16:64:lru. WAYS is a count, or 0 / full for a\n\
 fully associative level; POLICY is lru, fifo, random (random=SEED for another seed) or plru;\n\
 levels are write-back with write-allocate unless :wt (write-through, no write-allocate).\n\
-Levels are inclusive. --policy overrides every level's policy; --policy opt runs Belady's\n\
+--inclusion inclusive|nine|exclusive (default: the file's `inclusion` key, else inclusive):\n\
+inclusive back-invalidates copies above a line a level replaces; nine (non-inclusive,\n\
+non-exclusive, as pycachesim and Dinero) fills every level that missed and evicts\n\
+independently; exclusive keeps each line in one level (victims move down, hits below move\n\
+up; write-back levels with one line size). --policy overrides every level's policy; --policy opt runs Belady's\n\
 ideal replacement on a single level (the whole trace is held in memory for it).\n\n\
 ACCESSES: --trace FILE reads a Dinero IV din trace (`<label> <hex address>` per line; 0 read,\n\
 1 write, 2 fetch; the rest of a line is ignored; every access is --access-size bytes) or a\n\
@@ -34,7 +42,8 @@ binary trace (.bin/.bstrace, or --trace-format bin; see the rustdoc of hw::cache
 --generator NAME runs an address generator (matmul/naive, matmul/tiled, matmul/gemv,\n\
 attention/standard, attention/flash) with --m --n --k --d and the element --format;\n\
 --variant NAME is its old name, still accepted.\n\
---dump-trace FILE also writes the accesses (binary for .bin/.bstrace, else din).\n\n\
+--dump-trace FILE also writes the accesses (binary for .bin/.bstrace, else din; din has no\n\
+size field, so a din dump is refused when sizes are mixed and names the size to replay with).\n\n\
 OUTPUT: one row per level: accesses (line requests reaching the level), hits, misses, hit\n\
 rate, evictions, write-backs, bytes in and out; the last level's bytes are memory traffic.\n\
 --csv prints level,accesses,hits,misses,evictions,writebacks,bytes_in,bytes_out instead.\n\
@@ -50,6 +59,9 @@ pub struct CachesimArgs {
     /// Replacement policy for every level: lru, fifo, random, plru, or opt (one level only).
     #[arg(long, value_name = "P")]
     pub policy: Option<String>,
+    /// How levels share lines: inclusive, nine or exclusive [default: the hierarchy's, else inclusive].
+    #[arg(long, value_name = "I")]
+    pub inclusion: Option<String>,
     /// Trace file to replay.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
@@ -92,27 +104,48 @@ pub struct CachesimArgs {
     /// CSV output: level,accesses,hits,misses,evictions,writebacks,bytes_in,bytes_out.
     #[arg(long)]
     pub csv: bool,
+    /// Run the slow reference simulator and trace reader instead (same
+    /// statistics; for cross-checks and speed comparisons).
+    #[arg(long)]
+    pub reference: bool,
 }
 
 /// Runs `cachesim`.
 pub fn run(args: &CachesimArgs, out: &mut dyn Write) -> CliResult {
     let (cfg, opt) = hierarchy(args)?;
     let source = Source::new(args, &cfg)?;
-    let (stats, count) = if opt {
+    let (stats, count, din_size) = if opt {
         let mut trace: Vec<Access> = Vec::new();
-        let count = feed_with_dump(args, &source, &mut trace)?;
+        let (count, din_size) = feed_with_dump(args, &source, &mut trace)?;
         let stats = belady(&cfg.levels[0], &trace, args.flush)
             .map_err(|e| CliError::new("--policy opt", e))?;
-        (vec![stats], count)
-    } else {
-        let mut sim = Hierarchy::new(&cfg).map_err(|e| CliError::new("cachesim", e))?;
-        let count = feed_with_dump(args, &source, &mut sim)?;
+        (vec![stats], count, din_size)
+    } else if args.reference {
+        let mut sim = ReferenceHierarchy::new(&cfg).map_err(|e| CliError::new("cachesim", e))?;
+        let (count, din_size) = feed_with_dump(args, &source, &mut sim)?;
         if args.flush {
             sim.flush();
         }
-        (sim.stats(), count)
+        (sim.stats(), count, din_size)
+    } else {
+        let mut sim = Hierarchy::new(&cfg).map_err(|e| CliError::new("cachesim", e))?;
+        let (count, din_size) = feed_with_dump(args, &source, &mut sim)?;
+        if args.flush {
+            sim.flush();
+        }
+        (sim.stats(), count, din_size)
     };
-    print(args, &cfg, &source, opt, &stats, count, out).map_err(super::common::stdout_error)
+    print(args, &cfg, &source, opt, &stats, count, out).map_err(super::common::stdout_error)?;
+    if let (Some(size), false, Some(path)) = (din_size, args.csv, &args.dump_trace) {
+        // din drops sizes: say which one a replay needs.
+        writeln!(
+            out,
+            "trace {}: din keeps no sizes; every access was {size} bytes (replay with --access-size {size})",
+            path.display()
+        )
+        .map_err(super::common::stdout_error)?;
+    }
+    Ok(())
 }
 
 /// The hierarchy from `--hierarchy` or `--level`, with `--policy` applied;
@@ -141,9 +174,14 @@ fn hierarchy(args: &CachesimArgs) -> Result<(HierarchyConfig, bool), CliError> {
             HierarchyConfig {
                 name: "inline".into(),
                 levels,
+                inclusion: Inclusion::default(),
             }
         }
     };
+    if let Some(i) = &args.inclusion {
+        cfg.inclusion =
+            Inclusion::parse(i).map_err(|e| CliError::new(format!("--inclusion {i}"), e))?;
+    }
     let mut opt = false;
     if let Some(p) = &args.policy {
         let flag = || format!("--policy {p}");
@@ -272,6 +310,9 @@ impl Source {
                     let reason = e.problem.reason(|d| format!("--{d}"));
                     CliError::new(at(), format!("{generator}: {reason}"))
                 })?;
+                params
+                    .check_simulated_work()
+                    .map_err(|e| CliError::new(at(), format!("{generator}: {e}")))?;
                 if let Some(f) = &args.format {
                     params.format = ElementSize::parse(Some(f))
                         .map_err(|e| CliError::new(format!("--format {f}"), e))?;
@@ -282,7 +323,8 @@ impl Source {
     }
 
     /// Sends every access into `sink`; returns how many.
-    fn feed(&self, sink: &mut dyn AccessSink) -> Result<u64, CliError> {
+    /// With `reference`, a din trace goes through the slow twin reader.
+    fn feed(&self, sink: &mut dyn AccessSink, reference: bool) -> Result<u64, CliError> {
         match self {
             Source::Trace {
                 path,
@@ -291,12 +333,12 @@ impl Source {
             } => {
                 let name = path.display().to_string();
                 let f = File::open(path).map_err(|e| CliError::new(&name, e))?;
-                read_trace(
-                    *format,
-                    BufReader::with_capacity(1 << 20, f),
-                    *access_size,
-                    sink,
-                )
+                let r = BufReader::with_capacity(1 << 20, f);
+                match (reference, format) {
+                    (true, TraceFormat::Din) => read_din_reference(r, *access_size, sink),
+                    (true, TraceFormat::Bin) => read_bin(r, sink),
+                    (false, _) => read_trace_threaded(*format, r, *access_size, sink),
+                }
                 .map_err(|e| CliError::new(&name, e))
             }
             Source::Generator { flag, params } => {
@@ -323,14 +365,17 @@ impl AccessSink for Counted<'_> {
     }
 }
 
-/// Feeds `sink`, and the `--dump-trace` writer if any (written atomically).
+/// Feeds `sink`, and the `--dump-trace` writer if any (written atomically);
+/// returns the access count and, for a din dump, the one access size its
+/// replay needs. A din dump of mixed access sizes is refused (din has no
+/// size field) and leaves no file.
 fn feed_with_dump(
     args: &CachesimArgs,
     source: &Source,
     sink: &mut dyn AccessSink,
-) -> Result<u64, CliError> {
+) -> Result<(u64, Option<u32>), CliError> {
     let Some(path) = &args.dump_trace else {
-        return source.feed(sink);
+        return source.feed(sink, args.reference).map(|n| (n, None));
     };
     let mut result = None;
     let written = write_atomically(path, |f| {
@@ -338,18 +383,27 @@ fn feed_with_dump(
         let r = match TraceFormat::from_path(path) {
             TraceFormat::Din => {
                 let mut dw = DinWriter::new(w);
-                let r = source.feed(&mut Tee(&mut *sink, &mut dw));
-                r.map(|n| (n, dw.finish().map(drop)))
+                let r = source.feed(&mut Tee(&mut *sink, &mut dw), args.reference);
+                match (r, dw.sizes()) {
+                    (Ok(_), (Some(a), Some(b))) => Err(CliError::new(
+                        path.display().to_string(),
+                        format!(
+                            "din has no size field, and these accesses are {a} and {b} bytes: \
+                             dump to a .bin or .bstrace trace, which keeps sizes"
+                        ),
+                    )),
+                    (r, (size, _)) => r.map(|n| (n, size, dw.finish().map(drop))),
+                }
             }
             TraceFormat::Bin => {
                 let mut bw = BinWriter::new(w);
-                let r = source.feed(&mut Tee(&mut *sink, &mut bw));
-                r.map(|n| (n, bw.finish().map(drop)))
+                let r = source.feed(&mut Tee(&mut *sink, &mut bw), args.reference);
+                r.map(|n| (n, None, bw.finish().map(drop)))
             }
         };
         match r {
-            Ok((n, io)) => {
-                result = Some(Ok(n));
+            Ok((n, size, io)) => {
+                result = Some(Ok((n, size)));
                 io
             }
             Err(e) => {
@@ -361,8 +415,8 @@ fn feed_with_dump(
     match (result, written) {
         (Some(Err(e)), _) => Err(e),
         (_, Err(e)) => Err(e),
-        (Some(Ok(n)), Ok(())) => Ok(n),
-        (None, Ok(())) => Ok(0),
+        (Some(Ok(r)), Ok(())) => Ok(r),
+        (None, Ok(())) => Ok((0, None)),
     }
 }
 
@@ -406,7 +460,16 @@ fn print(
         // "variant" is the word this line has always printed; scripts may match it.
         Source::Generator { params, .. } => format!("variant {}", params.generator),
     };
-    writeln!(out, "hierarchy {}: {count} accesses from {what}", cfg.name)?;
+    // The default policy is left out, so the line reads as it always has.
+    let inclusion = match cfg.inclusion {
+        Inclusion::Inclusive => String::new(),
+        i => format!(" ({})", i.name()),
+    };
+    writeln!(
+        out,
+        "hierarchy {}{inclusion}: {count} accesses from {what}",
+        cfg.name
+    )?;
     let mut rows = vec![[
         "level",
         "size",

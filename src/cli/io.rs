@@ -146,6 +146,16 @@ pub fn run(args: &IoArgs, out: &mut dyn Write) -> CliResult {
     }
     let sizes = parse_size_list(&args.cache)
         .map_err(|e| CliError::new(format!("--cache {}", args.cache), e))?;
+    // Each size is one simulation of the whole trace.
+    if sizes.len() > MAX_CACHE_SIZES {
+        return Err(CliError::new(
+            "--cache",
+            format!(
+                "{} sizes given; at most {MAX_CACHE_SIZES} (each one simulates the whole trace)",
+                sizes.len()
+            ),
+        ));
+    }
     let line = parse_uint(&args.line)
         .ok()
         .and_then(|l| u32::try_from(l).ok())
@@ -165,6 +175,8 @@ pub fn run(args: &IoArgs, out: &mut dyn Write) -> CliResult {
             .map_err(|e| CliError::new(format!("--cache {}", args.cache), e))?;
     }
     p.check().map_err(|e| dim_error(&e))?;
+    p.check_simulated_work()
+        .map_err(|e| CliError::new(g.name(), e))?;
     let rows = sweep(&p, &caches).map_err(|e| match e {
         SweepError::Dims(e) => dim_error(&e),
         SweepError::Cache { reason, .. } => CliError::new(g.name(), reason),
@@ -176,6 +188,9 @@ pub fn run(args: &IoArgs, out: &mut dyn Write) -> CliResult {
     };
     out.write_all(text.as_bytes()).map_err(stdout_error)
 }
+
+/// Most cache sizes one `io` run simulates.
+pub const MAX_CACHE_SIZES: usize = 64;
 
 /// CSV columns, in order.
 pub const CSV_HEADER: &str = "cache_bytes,line,ways,m_words,tiles,schedule,regime,bound_term,closed_bytes,closed_cached_bytes,lower_bound_bytes,simulated_bytes,ratio";

@@ -9,7 +9,6 @@ use std::fmt;
 
 use crate::hw::cache::{Hierarchy, HierarchyConfig, LevelConfig, Policy, WritePolicy};
 use crate::hw::iomodel::ClosedForm;
-use crate::hw::trace::{Access, AccessSink};
 use crate::hw::tracegen::{self, DimError, TraceParams};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -95,13 +94,10 @@ pub fn closed_form(p: &TraceParams, fast_bytes: u64) -> Result<ClosedForm, DimEr
     Ok(p.generator.closed_form(p, fast_bytes))
 }
 
-/// Where the flush that ends a simulation reads (far above any generator's arrays).
-const FLUSH_BASE: u64 = 1 << 56;
-
 /// Slow-memory bytes moved when `p.generator`, with tiles chosen for the
 /// cache's size, runs through one cold LRU write-back, write-allocate cache
 /// `c`: line fills plus dirty write-backs. At the end the cache is flushed
-/// (its dirty lines count as written back); the flush's own reads do not count.
+/// (its dirty lines count as written back).
 pub fn simulate(p: &TraceParams, c: &CacheSpec) -> Result<u64, SweepError> {
     let cache_error = |reason| SweepError::Cache { cache: *c, reason };
     c.check().map_err(cache_error)?;
@@ -115,18 +111,17 @@ pub fn simulate(p: &TraceParams, c: &CacheSpec) -> Result<u64, SweepError> {
             policy: Policy::Lru,
             write: WritePolicy::WriteBack,
         }],
+        inclusion: Default::default(),
     };
     let mut h = Hierarchy::new(&cfg).map_err(cache_error)?;
     let mut p = p.clone();
     p.fast_bytes = Some(c.size);
     tracegen::generate(&p, &mut h)?;
-    // Reading a fresh region of the cache's size evicts every line (LRU).
-    let line = c.line as u64;
-    for i in 0..c.size / line {
-        h.access(Access::read(FLUSH_BASE + i * line, c.line));
-    }
+    // Writing the dirty lines back visits the lines the trace touched, not
+    // the declared size (a 4 GiB cache costs what a 330 KB problem uses).
+    h.flush();
     let s = &h.stats()[0];
-    Ok(s.bytes_in - c.size + s.bytes_out)
+    Ok(s.bytes_in + s.bytes_out)
 }
 
 /// One cache size of a sweep.

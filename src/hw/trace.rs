@@ -47,6 +47,14 @@ impl Access {
 pub trait AccessSink {
     /// Takes one access.
     fn access(&mut self, a: Access);
+
+    /// Takes accesses in order; the same as one [`AccessSink::access`] per
+    /// access (a sink may override it to look ahead, e.g. to prefetch).
+    fn access_batch(&mut self, batch: &[Access]) {
+        for &a in batch {
+            self.access(a);
+        }
+    }
 }
 
 /// Counts accesses and bytes by kind (the trivial sink, for tests and totals).
@@ -88,6 +96,10 @@ impl AccessSink for Vec<Access> {
 impl<S: AccessSink + ?Sized> AccessSink for &mut S {
     fn access(&mut self, a: Access) {
         (**self).access(a);
+    }
+
+    fn access_batch(&mut self, batch: &[Access]) {
+        (**self).access_batch(batch);
     }
 }
 

@@ -324,7 +324,8 @@ fn naive_matmul_fitting_in_cache_misses_once_per_line() {
     // only compulsory misses remain, one per distinct 64-byte line: 12 when
     // the arrays are line-aligned, at most 3 more otherwise.
     let dir = tempfile::tempdir().unwrap();
-    let dump = dir.path().join("mm.din");
+    // Binary: the generator's accesses have two sizes, which din cannot keep.
+    let dump = dir.path().join("mm.bin");
     let out = ok(&[
         "cachesim",
         "--level",
@@ -351,13 +352,15 @@ fn naive_matmul_fitting_in_cache_misses_once_per_line() {
         .collect();
     let misses = row[2];
     assert!((12..=15).contains(&misses), "{out}");
-    // Independently: distinct 64-byte lines of the dumped trace (4-byte accesses).
-    let lines: HashSet<u64> = fs::read_to_string(&dump)
-        .unwrap()
-        .lines()
-        .flat_map(|l| {
-            let a = u64::from_str_radix(l.split_whitespace().nth(1).unwrap(), 16).unwrap();
-            [a / 64, (a + 3) / 64]
+    // Independently: distinct 64-byte lines of the dumped trace's 16-byte
+    // records (address, size), each access covering addr..addr + size.
+    let bytes = fs::read(&dump).unwrap();
+    let lines: HashSet<u64> = bytes[16..]
+        .chunks(16)
+        .flat_map(|r| {
+            let a = u64::from_le_bytes(r[..8].try_into().unwrap());
+            let size = u32::from_le_bytes(r[8..12].try_into().unwrap()) as u64;
+            a / 64..=(a + size - 1) / 64
         })
         .collect();
     assert_eq!(misses, lines.len() as u64);
@@ -446,4 +449,210 @@ fn generator_and_its_old_name_variant_agree() {
         "e9m9",
     ]);
     assert_error(&o, "--format e9m9", "e9m9");
+}
+
+#[test]
+fn inclusion_flag_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    // The documented example: A, B, A, C through a 2-line fully associative
+    // L1 and a 2-line direct-mapped L2.
+    let t = put(dir.path(), "t.din", b"0 0\n0 80\n0 0\n0 40\n");
+    let t = t.to_str().unwrap();
+    let run = |inc: &str| {
+        ok(&[
+            "cachesim",
+            "--level",
+            "L1:128:full:64:lru",
+            "--level",
+            "L2:128:1:64:lru",
+            "--trace",
+            t,
+            "--csv",
+            "--inclusion",
+            inc,
+        ])
+    };
+    assert_eq!(
+        run("inclusive"),
+        format!("{CSV_HEADER}\nL1,4,0,4,2,0,256,0\nL2,4,0,4,2,0,256,0\n")
+    );
+    assert_eq!(
+        run("nine"),
+        format!("{CSV_HEADER}\nL1,4,1,3,1,0,192,0\nL2,3,0,3,1,0,192,0\n")
+    );
+    assert_eq!(
+        run("exclusive"),
+        format!("{CSV_HEADER}\nL1,4,1,3,1,0,192,64\nL2,3,0,3,0,0,192,0\n")
+    );
+    // The table names a policy other than the default; --reference agrees.
+    let table = ok(&[
+        "cachesim",
+        "--level",
+        "L1:128:full:64:lru",
+        "--level",
+        "L2:128:1:64:lru",
+        "--trace",
+        t,
+        "--inclusion",
+        "nine",
+    ]);
+    assert!(
+        table.starts_with("hierarchy inline (nine): 4 accesses"),
+        "{table}"
+    );
+    let reference = ok(&[
+        "cachesim",
+        "--level",
+        "L1:128:full:64:lru",
+        "--level",
+        "L2:128:1:64:lru",
+        "--trace",
+        t,
+        "--inclusion",
+        "nine",
+        "--reference",
+    ]);
+    assert_eq!(reference, table);
+    // A file's key, overridden by the flag.
+    let h = put(
+        dir.path(),
+        "h.toml",
+        b"name = \"h\"\ninclusion = \"exclusive\"\n[[level]]\nname = \"L1\"\nsize = 128\nways = 0\nline = 64\npolicy = \"lru\"\n\
+          [[level]]\nname = \"L2\"\nsize = 128\nways = 1\nline = 64\npolicy = \"lru\"\n",
+    );
+    let h = h.to_str().unwrap();
+    let out = ok(&["cachesim", "--hierarchy", h, "--trace", t, "--csv"]);
+    assert_eq!(out, run("exclusive"));
+    let out = ok(&[
+        "cachesim",
+        "--hierarchy",
+        h,
+        "--trace",
+        t,
+        "--csv",
+        "--inclusion",
+        "nine",
+    ]);
+    assert_eq!(out, run("nine"));
+    let o = bitsim(&[
+        "cachesim",
+        "--hierarchy",
+        h,
+        "--trace",
+        t,
+        "--inclusion",
+        "mostly",
+    ]);
+    assert_error(
+        &o,
+        "--inclusion mostly",
+        "expected inclusive, nine or exclusive",
+    );
+    // Exclusive needs one line size.
+    let o = bitsim(&[
+        "cachesim",
+        "--level",
+        "L1:128:full:64:lru",
+        "--level",
+        "L2:256:1:128:lru",
+        "--trace",
+        t,
+        "--inclusion",
+        "exclusive",
+    ]);
+    assert_error(&o, "cachesim", "one line size");
+}
+
+#[test]
+fn din_dumps_refuse_mixed_sizes_and_name_the_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("d.din");
+    // The naive matmul generator reads 16-byte vectors and 4-byte elements.
+    let args = |gen: &str| {
+        bitsim(&[
+            "cachesim",
+            "--level",
+            "L1:1KiB:2:64:lru",
+            "--generator",
+            gen,
+            "--m",
+            "4",
+            "--n",
+            "4",
+            "--k",
+            "4",
+            "--dump-trace",
+            dump.to_str().unwrap(),
+        ])
+    };
+    let o = args("matmul/naive");
+    assert_error(&o, "d.din", "din has no size field");
+    assert!(!dump.exists(), "a refused dump leaves no file");
+    // A binary dump keeps the sizes.
+    let bin = dir.path().join("d.bin");
+    ok(&[
+        "cachesim",
+        "--level",
+        "L1:1KiB:2:64:lru",
+        "--generator",
+        "matmul/naive",
+        "--m",
+        "4",
+        "--n",
+        "4",
+        "--k",
+        "4",
+        "--dump-trace",
+        bin.to_str().unwrap(),
+    ]);
+    // A trace of one size is written, and the output says which size to replay with.
+    let t = put(dir.path(), "t.din", b"0 0\n1 40\n");
+    let out = ok(&[
+        "cachesim",
+        "--level",
+        "L1:1KiB:2:64:lru",
+        "--trace",
+        t.to_str().unwrap(),
+        "--access-size",
+        "2",
+        "--dump-trace",
+        dump.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("every access was 2 bytes (replay with --access-size 2)"),
+        "{out}"
+    );
+    assert_eq!(fs::read_to_string(&dump).unwrap(), "0 0\n1 40\n");
+}
+
+#[test]
+fn simulated_work_and_din_lines_are_bounded() {
+    // 2048^3 = 8.6e9 loop iterations: under the closed forms' 2^40, over the
+    // simulator's 2^32.
+    let o = bitsim(&[
+        "cachesim",
+        "--level",
+        "L1:1KiB:2:64:lru",
+        "--generator",
+        "matmul/naive",
+        "--m",
+        "2048",
+        "--n",
+        "2048",
+        "--k",
+        "2048",
+    ]);
+    assert_error(&o, "--generator matmul/naive", "2^32");
+    let dir = tempfile::tempdir().unwrap();
+    let mut long = b"0 0\n0 ".to_vec();
+    long.extend(std::iter::repeat_n(b'1', 100_000));
+    let t = put(dir.path(), "long.din", &long);
+    let o = bitsim(&[
+        "cachesim",
+        "--level",
+        "L1:1KiB:2:64:lru",
+        "--trace",
+        t.to_str().unwrap(),
+    ]);
+    assert_error(&o, "long.din", "line 2: longer than 65536 bytes");
 }

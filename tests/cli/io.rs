@@ -272,3 +272,54 @@ fn generator_and_its_old_name_variant_agree() {
     assert_eq!(both.status.code(), Some(2));
     assert_eq!(bitsim(&["io", "--n", "4"]).status.code(), Some(2));
 }
+
+#[test]
+fn cost_follows_lines_touched_and_size_lists_are_bounded() {
+    // A 4 GiB fully associative cache for a 64³ matmul: the same traffic as
+    // 1 MiB (the problem fits both), in the memory of the lines touched. The
+    // run is held to 512 MiB of address space: declaring 4 GiB must not
+    // allocate for it (it took 4.4 GB and 30 s).
+    let bin = env!("CARGO_BIN_EXE_bitsim");
+    let run = |cache: &str| {
+        let o = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v 524288 && exec {bin} io --generator matmul/tiled --m 64 --n 64 --k 64 --cache {cache} --csv"
+            ))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = String::from_utf8(o.stdout).unwrap();
+        let row = out.lines().nth(1).unwrap().to_string();
+        row.split(',').rev().nth(1).unwrap().to_string()
+    };
+    assert_eq!(run("4GiB"), run("1MiB"));
+    assert_eq!(run("1MiB"), "65536");
+    let list = vec!["64KiB"; 65].join(",");
+    let o = bitsim(&[
+        "io",
+        "--generator",
+        "matmul/tiled",
+        "--m",
+        "64",
+        "--n",
+        "64",
+        "--k",
+        "64",
+        "--cache",
+        &list,
+    ]);
+    assert_error(&o, "--cache", "at most 64");
+    let o = bitsim(&[
+        "io",
+        "--generator",
+        "matmul/naive",
+        "--m",
+        "2048",
+        "--n",
+        "2048",
+        "--k",
+        "2048",
+    ]);
+    assert_error(&o, "matmul/naive", "2^32");
+}

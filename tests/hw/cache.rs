@@ -6,7 +6,9 @@ use crate::seeded;
 
 use bitsim::hw::cache::opt::belady;
 use bitsim::hw::cache::reference::ReferenceHierarchy;
-use bitsim::hw::cache::{Hierarchy, HierarchyConfig, LevelConfig, LevelStats, Policy, WritePolicy};
+use bitsim::hw::cache::{
+    Hierarchy, HierarchyConfig, Inclusion, LevelConfig, LevelStats, Policy, WritePolicy,
+};
 use bitsim::hw::trace::{Access, AccessKind, AccessSink};
 use seeded::Rng;
 
@@ -35,6 +37,7 @@ fn hier(levels: Vec<LevelConfig>) -> HierarchyConfig {
     HierarchyConfig {
         name: "test".into(),
         levels,
+        inclusion: Inclusion::Inclusive,
     }
 }
 

@@ -5,7 +5,8 @@
 use crate::seeded;
 
 use bitsim::hw::cache::tracefile::{
-    read_bin, read_din, read_trace, BinWriter, DinWriter, TraceError, TraceFormat, MAX_ACCESS_BYTES,
+    read_bin, read_din, read_din_reference, read_trace, read_trace_threaded, BinWriter, DinWriter,
+    TraceError, TraceFormat, MAX_ACCESS_BYTES, MAX_DIN_LINE,
 };
 use bitsim::hw::cache::{HierarchyConfig, Policy, WritePolicy};
 use bitsim::hw::trace::{Access, AccessKind};
@@ -345,4 +346,131 @@ fn bad_files_name_file_line_and_key() {
         e.contains("no/such/file.toml") && e.contains("cache-zen5"),
         "{e}"
     );
+}
+
+/// A reader that hands out at most `step` bytes per `fill_buf`, so lines
+/// are cut at every possible place.
+struct Dribble<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Dribble<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+impl std::io::BufRead for Dribble<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        let n = self.step.min(self.data.len());
+        Ok(&self.data[..n])
+    }
+    fn consume(&mut self, n: usize) {
+        self.data = &self.data[n..];
+    }
+}
+
+/// Random din text: mostly well-formed lines, with every shape the fast
+/// path hands to the slow one (comments, CR, `0X`, 17 digits, labels
+/// `00`/`+1`/`3`, blanks, non-ASCII, bad hex), sometimes no final newline.
+fn din_text(rng: &mut Rng, lines: usize) -> Vec<u8> {
+    let pieces: [&[u8]; 16] = [
+        b"",
+        b" ",
+        b"\t",
+        b"0x",
+        b"0X",
+        b"\r",
+        b" # comment",
+        b"zz",
+        b"\xc3\xa9",
+        b"\xff",
+        b"00",
+        b"+1",
+        b"3",
+        b"ffffffffffffffff",
+        b"0ffffffffffffffff",
+        b"-",
+    ];
+    let mut out = Vec::new();
+    for i in 0..lines {
+        let r = rng.below(100);
+        if r < 80 {
+            let label = [b'0', b'1', b'2'][rng.below(3) as usize];
+            out.push(label);
+            out.extend_from_slice([&b" "[..], b"\t", b"  "][rng.below(3) as usize]);
+            if rng.below(4) == 0 {
+                out.extend_from_slice(b"0x");
+            }
+            out.extend_from_slice(format!("{:x}", rng.next() >> rng.below(64)).as_bytes());
+        } else {
+            for _ in 0..1 + rng.below(5) {
+                out.extend_from_slice(pieces[rng.below(16) as usize]);
+                if rng.below(2) == 0 {
+                    out.push(b' ');
+                }
+            }
+        }
+        if i + 1 < lines || rng.below(2) == 0 {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn din_reader_matches_its_reference() {
+    let mut rng = Rng(0xd1e0);
+    let mut failures = 0;
+    for case in 0..3000 {
+        let lines = 1 + rng.below(40) as usize;
+        let text = din_text(&mut rng, lines);
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        let step = [1, 2, 3, 7, 64, 1 << 20][case % 6];
+        let a = read_din(Dribble { data: &text, step }, 4, &mut fast);
+        let b = read_din_reference(&text[..], 4, &mut slow);
+        assert_eq!(a, b, "{:?} (step {step})", String::from_utf8_lossy(&text));
+        assert_eq!(fast, slow);
+        failures += a.is_err() as u32;
+        // The threaded reader: the same accesses, count and error.
+        let mut threaded = Vec::new();
+        let c = read_trace_threaded(TraceFormat::Din, &text[..], 4, &mut threaded);
+        assert_eq!(c, b);
+        assert_eq!(threaded, slow);
+    }
+    // Both outcomes are exercised.
+    assert!((300..2700).contains(&failures), "{failures} of 3000 failed");
+}
+
+#[test]
+fn din_lines_are_bounded() {
+    let mut long = b"0 10\n1 ".to_vec();
+    long.extend(std::iter::repeat_n(b'0', MAX_DIN_LINE));
+    long.extend_from_slice(b"\n0 20\n");
+    for step in [1000, 1 << 20] {
+        let mut sink = Vec::new();
+        let e = read_din(Dribble { data: &long, step }, 8, &mut sink).unwrap_err();
+        assert!(
+            matches!(&e, TraceError::Line(2, m) if m.contains("longer")),
+            "{e}"
+        );
+        assert_eq!(sink.len(), 1);
+    }
+    let mut sink = Vec::new();
+    let e = read_din_reference(&long[..], 8, &mut sink).unwrap_err();
+    assert!(
+        matches!(&e, TraceError::Line(2, m) if m.contains("longer")),
+        "{e}"
+    );
+    // A line of exactly the bound is read (its address has leading zeros).
+    let mut ok = b"1 ".to_vec();
+    ok.extend(std::iter::repeat_n(b'0', MAX_DIN_LINE - 4));
+    ok.extend_from_slice(b"3c\n");
+    let mut sink = Vec::new();
+    assert_eq!(read_din(&ok[..], 8, &mut sink), Ok(1));
+    assert_eq!(sink, vec![Access::write(0x3c, 8)]);
 }

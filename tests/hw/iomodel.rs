@@ -202,6 +202,7 @@ fn run_cache(size: u64, gen: impl FnOnce(&mut Hierarchy)) -> u64 {
             policy: Policy::Lru,
             write: WritePolicy::WriteBack,
         }],
+        inclusion: Default::default(),
     };
     let mut h = Hierarchy::new(&cfg).unwrap();
     gen(&mut h);

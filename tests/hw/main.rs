@@ -13,6 +13,7 @@ mod cache;
 mod cache_files;
 mod datafile;
 mod energy;
+mod inclusion;
 mod iomodel;
 mod roofline;
 mod tracegen;

@@ -6,6 +6,7 @@
 //! ```toml
 //! name = "zen5"                 # required
 //! description = "…"             # optional
+//! inclusion = "inclusive"       # optional: inclusive (default), nine, exclusive
 //! [[level]]                     # one or more, fastest first
 //! name = "L1d"                  # required
 //! size = "48KiB"                # required: bytes, or a string with a unit (crate::size)
@@ -21,7 +22,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{HierarchyConfig, LevelConfig, Policy, WritePolicy};
+use super::{HierarchyConfig, Inclusion, LevelConfig, Policy, WritePolicy};
 use crate::datafile::{self, DataFile, Kind};
 
 /// Byte sizes share one grammar with every other command (`crate::size`).
@@ -109,6 +110,8 @@ struct RawFile {
     #[serde(default)]
     #[allow(dead_code)]
     description: Option<String>,
+    #[serde(default)]
+    inclusion: Option<Spanned<String>>,
     #[serde(default)]
     level: Vec<Spanned<RawLevel>>,
 }
@@ -230,9 +233,15 @@ impl HierarchyConfig {
             }
             levels.push(cfg);
         }
+        let inclusion = match &raw.inclusion {
+            None => Inclusion::default(),
+            Some(i) => Inclusion::parse(i.get_ref())
+                .map_err(|e| at(i.span(), format!("inclusion: {e}")))?,
+        };
         let cfg = HierarchyConfig {
             name: raw.name,
             levels,
+            inclusion,
         };
         cfg.validate().map_err(|e| format!("{origin}: {e}"))?;
         Ok(cfg)

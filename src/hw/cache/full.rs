@@ -36,9 +36,13 @@ impl Hasher for LineHasher {
     }
 }
 
-/// Fully associative store.
+/// Fully associative store. Slots are allocated as lines arrive (the
+/// arrays grow up to the capacity), so memory and [`FullAssoc::slots`]
+/// follow the lines touched, not the declared size.
 pub(super) struct FullAssoc {
     policy: Policy,
+    /// Capacity in lines.
+    cap: usize,
     map: HashMap<u64, u32, BuildHasherDefault<LineHasher>>,
     tags: Vec<u64>,
     dirty: Vec<bool>,
@@ -67,10 +71,11 @@ impl FullAssoc {
         };
         FullAssoc {
             policy: cfg.policy,
-            map: HashMap::with_capacity_and_hasher(n, Default::default()),
-            tags: vec![INVALID; n],
-            dirty: vec![false; n],
-            stamp: vec![0; n],
+            cap: n,
+            map: HashMap::default(),
+            tags: Vec::new(),
+            dirty: Vec::new(),
+            stamp: Vec::new(),
             events: VecDeque::new(),
             clock: 0,
             last: u32::MAX,
@@ -85,6 +90,7 @@ impl FullAssoc {
         }
     }
 
+    /// Slots allocated so far (every valid line is in one of them).
     pub(super) fn slots(&self) -> usize {
         self.tags.len()
     }
@@ -114,7 +120,7 @@ impl FullAssoc {
         match self.policy {
             Policy::Lru => self.stamp_now(s),
             Policy::Plru => {
-                let n = self.tags.len();
+                let n = self.cap;
                 plru_touch(&mut self.plru, n, s as usize);
             }
             Policy::Fifo | Policy::Random { .. } => {}
@@ -136,7 +142,7 @@ impl FullAssoc {
         if let Some(&h) = self.holes.first() {
             return h as usize;
         }
-        if (self.fresh as usize) < self.tags.len() {
+        if (self.fresh as usize) < self.cap {
             return self.fresh as usize;
         }
         match self.policy {
@@ -149,13 +155,14 @@ impl FullAssoc {
                 }
                 unreachable!("a full store has a current event per slot")
             }
-            Policy::Random { .. } => self.rng.way(self.tags.len() as u64) as usize,
-            Policy::Plru => plru_victim(&self.plru, self.tags.len()),
+            Policy::Random { .. } => self.rng.way(self.cap as u64) as usize,
+            Policy::Plru => plru_victim(&self.plru, self.cap),
         }
     }
 
+    /// The line in `slot` (`INVALID` for a slot not allocated yet).
     pub(super) fn line_at(&self, slot: usize) -> u64 {
-        self.tags[slot]
+        self.tags.get(slot).copied().unwrap_or(INVALID)
     }
 
     pub(super) fn is_dirty(&self, slot: usize) -> bool {
@@ -181,6 +188,9 @@ impl FullAssoc {
         let s = slot as u32;
         if s == self.fresh {
             self.fresh += 1;
+            self.tags.push(INVALID);
+            self.dirty.push(false);
+            self.stamp.push(0);
         } else {
             self.holes.remove(&s);
         }
@@ -190,7 +200,7 @@ impl FullAssoc {
         match self.policy {
             Policy::Lru | Policy::Fifo => self.stamp_now(s),
             Policy::Plru => {
-                let n = self.tags.len();
+                let n = self.cap;
                 plru_touch(&mut self.plru, n, slot);
             }
             Policy::Random { .. } => {}

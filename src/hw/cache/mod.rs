@@ -1,6 +1,7 @@
 //! Trace-driven cache simulator: multi-level, set-associative (fully
 //! associative as a case), LRU / FIFO / random / tree-PLRU replacement,
-//! write-back or write-through, inclusive levels, plus Belady's OPT.
+//! write-back or write-through, inclusive, non-inclusive (NINE) or
+//! exclusive levels, plus Belady's OPT.
 //!
 //! A [`Hierarchy`] is an [`AccessSink`]: feed it accesses (from an address
 //! generator in [`crate::hw::tracegen`] or a trace file read by
@@ -45,21 +46,69 @@
 //! the line is inserted into the chosen slot. Inserting and hitting both
 //! count as a use for LRU and PLRU.
 //!
-//! **Inclusion.** Every level is inclusive of the levels above it: when a
-//! line leaves level j by replacement, every copy of its bytes in levels
-//! 0..j is invalidated first (*back-invalidation*), level 0 first. A
-//! back-invalidated copy counts as an eviction of its level; if it is dirty,
-//! it is written back exactly like a replaced dirty line (a write-back
-//! request to the level below it, counted in `writebacks` and `bytes_out`),
-//! so its data reaches level j before level j's victim leaves, and makes that
-//! victim dirty. [`Hierarchy::back_invalidations`] counts them separately.
-//! Line sizes may grow, never shrink, from one level to the next.
+//! **Inclusion** (the hierarchy's [`Inclusion`], `inclusive` by default)
+//! says what one level's replacement does to the others:
 //!
-//! **Bytes.** `bytes_in` is the level's line size per fill; `bytes_out` is
-//! the level's line size per write-back plus the written bytes per
-//! write-through. The last level's `bytes_in` and `bytes_out` are the
-//! traffic to and from memory. Dirty lines still cached at the end are not
-//! counted unless [`Hierarchy::flush`] writes them back.
+//! - **`inclusive`**: every level holds a superset of the levels above it:
+//!   when a line leaves level j by replacement, every copy of its bytes in
+//!   levels 0..j is invalidated first (*back-invalidation*), level 0 first.
+//!   A back-invalidated copy counts as an eviction of its level; if it is
+//!   dirty, it is written back exactly like a replaced dirty line (a
+//!   write-back request to the level below it, counted in `writebacks` and
+//!   `bytes_out`), so its data reaches level j before level j's victim
+//!   leaves, and makes that victim dirty. [`Hierarchy::back_invalidations`]
+//!   counts them separately. Line sizes may grow, never shrink, from one
+//!   level to the next.
+//! - **`nine`** (non-inclusive, non-exclusive; what pycachesim and Dinero
+//!   IV's multi-level use simulate): the requests are the same (a miss
+//!   fills the line into every level it missed in, a dirty victim is
+//!   written back into the next level as a write request, allocating there
+//!   if it misses), but an eviction touches no other level: no
+//!   back-invalidation.
+//! - **`exclusive`**: a line lives in at most one level. Only level 0 takes
+//!   CPU requests; a level-0 miss looks the line up in levels 1, 2, … in
+//!   order (one *lookup* request per level, counted in `accesses`, `hits`
+//!   and `misses`) until one holds it, and that level gives it up (an
+//!   *upward move*: the line, with its dirty bit, leaves that level without
+//!   counting an eviction there); if no level holds it, memory supplies
+//!   it. Level 0's slot is chosen first (as above), the line is looked up
+//!   below, then level 0's victim moves down into level 1 (counted as an
+//!   eviction of level 0, in its `bytes_out`, and in `writebacks` when
+//!   dirty), where it may displace level 1's victim into level 2 and so
+//!   on; a victim leaving the last level goes to memory if dirty (a
+//!   write-back) and is dropped if clean. A moved-down line is inserted
+//!   with its dirty bit and counts as a use for LRU and PLRU; it is not a
+//!   request of the level that receives it. Every level must be
+//!   write-back, with the same line size.
+//!
+//! The same four reads through one toy hierarchy show the three policies
+//! (L1: two 64-byte lines, fully associative, LRU; L2: two 64-byte lines,
+//! direct-mapped, so lines 0x000 and 0x080 share its set 0; lines A =
+//! 0x000, B = 0x080, C = 0x040; contents listed least recently used first,
+//! L2 by set):
+//!
+//! | access | inclusive | nine | exclusive |
+//! |---|---|---|---|
+//! | A | L1 miss, L2 miss: L1 {A}, L2 {A, –} | L1 miss, L2 miss: L1 {A}, L2 {A, –} | L1 miss, L2 miss: L1 {A}, L2 {–, –} |
+//! | B | L1 miss, L2 miss; L2 replaces A, back-invalidating it in L1: L1 {B}, L2 {B, –} | L1 miss, L2 miss; L2 replaces A: L1 {A, B}, L2 {B, –} | L1 miss, L2 miss: L1 {A, B}, L2 {–, –} |
+//! | A | L1 miss, L2 miss; L2 replaces B, back-invalidating it: L1 {A}, L2 {A, –} | L1 **hit**: L1 {B, A} | L1 **hit**: L1 {B, A} |
+//! | C | L1 miss, L2 miss: L1 {A, C}, L2 {A, C} | L1 miss (replaces B), L2 miss: L1 {A, C}, L2 {B, C} | L1 miss (B moves down), L2 miss: L1 {A, C}, L2 {B, –} |
+//! | totals | L1 0 hits, 2 evictions (both back-invalidations); L2 4 misses; memory 4 fills | L1 1 hit, 1 eviction; L2 3 misses, 1 eviction; memory 3 fills | L1 1 hit, 1 eviction; L2 3 lookups, 3 misses, no eviction; memory 3 fills |
+//!
+//! A fifth read of B would miss in L1 under all three but hit L2 under
+//! `nine` and `exclusive`; under `exclusive` it would also move B out of L2.
+//!
+//! **Bytes** are the traffic on the link between a level and the next one
+//! (or memory). `bytes_in` is the level's line size per fill (under
+//! `exclusive`: per miss, the line passing up towards level 0); `bytes_out`
+//! is the level's line size per write-back (under `exclusive`: per line
+//! moved down, clean or dirty, except that clean lines leaving the last
+//! level are dropped) plus the written bytes per write-through. The last
+//! level's `bytes_in` and `bytes_out` are the traffic to and from memory.
+//! Dirty lines still cached at the end are not counted unless
+//! [`Hierarchy::flush`] writes them back (under `exclusive`, a flushed line
+//! goes straight to memory: a write-back of the level that holds it, and
+//! `bytes_out` of that level and of every level below it).
 
 pub mod config;
 mod full;
@@ -198,6 +247,46 @@ impl LevelConfig {
     }
 }
 
+/// How the levels of a hierarchy share lines (see the module documentation
+/// for the rules and a worked example).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Inclusion {
+    /// Every level holds a superset of the levels above it (back-invalidation).
+    #[default]
+    Inclusive,
+    /// Non-inclusive, non-exclusive: fills go into every level that missed,
+    /// evictions touch no other level.
+    Nine,
+    /// A line lives in at most one level; victims move down, hits below move up.
+    Exclusive,
+}
+
+impl Inclusion {
+    /// Every policy, in the order of [`Inclusion::names`].
+    pub const ALL: [Inclusion; 3] = [Inclusion::Inclusive, Inclusion::Nine, Inclusion::Exclusive];
+
+    /// The name as written in files and flags (`inclusive`, `nine`, `exclusive`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Inclusion::Inclusive => "inclusive",
+            Inclusion::Nine => "nine",
+            Inclusion::Exclusive => "exclusive",
+        }
+    }
+
+    /// Parses a name (`inclusive`, `nine` or `non-inclusive`, `exclusive`).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "inclusive" => Ok(Inclusion::Inclusive),
+            "nine" | "non-inclusive" => Ok(Inclusion::Nine),
+            "exclusive" => Ok(Inclusion::Exclusive),
+            _ => Err(format!(
+                "unknown inclusion '{s}' (expected inclusive, nine or exclusive)"
+            )),
+        }
+    }
+}
+
 /// A hierarchy, fastest level first; misses of the last level go to memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HierarchyConfig {
@@ -205,6 +294,8 @@ pub struct HierarchyConfig {
     pub name: String,
     /// Levels, fastest first.
     pub levels: Vec<LevelConfig>,
+    /// How levels share lines.
+    pub inclusion: Inclusion,
 }
 
 impl HierarchyConfig {
@@ -226,6 +317,20 @@ impl HierarchyConfig {
                     l.line,
                     self.levels[i - 1].line
                 ));
+            }
+            if self.inclusion == Inclusion::Exclusive {
+                if l.write == WritePolicy::WriteThrough {
+                    return Err(format!(
+                        "level {}: write: an exclusive hierarchy needs write-back levels",
+                        l.name
+                    ));
+                }
+                if l.line != self.levels[0].line {
+                    return Err(format!(
+                        "level {}: line: an exclusive hierarchy needs one line size ({} bytes here, {} in level {})",
+                        l.name, l.line, self.levels[0].line, self.levels[0].name
+                    ));
+                }
             }
         }
         Ok(())

@@ -3,8 +3,12 @@
 //! and FIFO keep an explicit order list of ways, PLRU an explicit tree of
 //! booleans. Same semantics (see the [module documentation](super)); the
 //! tests compare the two simulators' statistics bit for bit.
+//!
+//! Each inclusion policy has its own request function, written out in
+//! full ([`ReferenceHierarchy`]'s `request_inclusive`, `request_nine`,
+//! `request_exclusive`), so that each reads as the rule it implements.
 
-use super::{split_lines, HierarchyConfig, LevelStats, Policy, VictimRng, WritePolicy};
+use super::{split_lines, HierarchyConfig, Inclusion, LevelStats, Policy, VictimRng, WritePolicy};
 use crate::hw::trace::{Access, AccessKind, AccessSink};
 
 #[derive(Clone)]
@@ -104,6 +108,7 @@ impl Level {
 /// [`super::Hierarchy`].
 pub struct ReferenceHierarchy {
     levels: Vec<Level>,
+    inclusion: Inclusion,
 }
 
 impl ReferenceHierarchy {
@@ -137,7 +142,10 @@ impl ReferenceHierarchy {
                 }
             })
             .collect();
-        Ok(ReferenceHierarchy { levels })
+        Ok(ReferenceHierarchy {
+            levels,
+            inclusion: cfg.inclusion,
+        })
     }
 
     /// Counters per level, fastest first.
@@ -166,12 +174,24 @@ impl ReferenceHierarchy {
             for line in dirty {
                 self.levels[i].stats.writebacks += 1;
                 self.levels[i].stats.bytes_out += bytes;
-                self.request(i + 1, line * bytes, true, bytes);
+                match self.inclusion {
+                    Inclusion::Inclusive => {
+                        self.request_inclusive(i + 1, line * bytes, true, bytes)
+                    }
+                    Inclusion::Nine => self.request_nine(i + 1, line * bytes, true, bytes),
+                    // Straight to memory: it leaves every level below on the way.
+                    Inclusion::Exclusive => {
+                        for below in i + 1..self.levels.len() {
+                            self.levels[below].stats.bytes_out += bytes;
+                        }
+                    }
+                }
             }
         }
     }
 
-    fn request(&mut self, i: usize, addr: u64, write: bool, bytes: u64) {
+    /// A request to level `i` of an inclusive hierarchy.
+    fn request_inclusive(&mut self, i: usize, addr: u64, write: bool, bytes: u64) {
         if i >= self.levels.len() {
             return; // memory
         }
@@ -183,7 +203,7 @@ impl ReferenceHierarchy {
             if write {
                 if self.levels[i].write_through {
                     self.levels[i].stats.bytes_out += bytes;
-                    self.request(i + 1, addr, true, bytes);
+                    self.request_inclusive(i + 1, addr, true, bytes);
                 } else {
                     self.levels[i].sets[s].ways[w] = Some((line, true));
                 }
@@ -193,7 +213,7 @@ impl ReferenceHierarchy {
         self.levels[i].stats.misses += 1;
         if write && self.levels[i].write_through {
             self.levels[i].stats.bytes_out += bytes;
-            self.request(i + 1, addr, true, bytes);
+            self.request_inclusive(i + 1, addr, true, bytes);
             return;
         }
         let s = self.levels[i].set_of(line);
@@ -215,8 +235,110 @@ impl ReferenceHierarchy {
         }
         let lb = self.levels[i].line_bytes;
         self.levels[i].stats.bytes_in += lb;
-        self.request(i + 1, line * lb, false, 0);
+        self.request_inclusive(i + 1, line * lb, false, 0);
         self.levels[i].insert(s, w, line, write);
+    }
+
+    /// A request to level `i` of a NINE hierarchy: the inclusive rules
+    /// without back-invalidation.
+    fn request_nine(&mut self, i: usize, addr: u64, write: bool, bytes: u64) {
+        if i >= self.levels.len() {
+            return; // memory
+        }
+        let line = addr / self.levels[i].line_bytes;
+        self.levels[i].stats.accesses += 1;
+        if let Some((s, w)) = self.levels[i].find(line) {
+            self.levels[i].stats.hits += 1;
+            self.levels[i].use_way(s, w);
+            if write {
+                if self.levels[i].write_through {
+                    self.levels[i].stats.bytes_out += bytes;
+                    self.request_nine(i + 1, addr, true, bytes);
+                } else {
+                    self.levels[i].sets[s].ways[w] = Some((line, true));
+                }
+            }
+            return;
+        }
+        self.levels[i].stats.misses += 1;
+        if write && self.levels[i].write_through {
+            self.levels[i].stats.bytes_out += bytes;
+            self.request_nine(i + 1, addr, true, bytes);
+            return;
+        }
+        let s = self.levels[i].set_of(line);
+        let w = self.levels[i].choose_way(s);
+        if let Some((victim, dirty)) = self.levels[i].invalidate(s, w) {
+            let lb = self.levels[i].line_bytes;
+            self.levels[i].stats.evictions += 1;
+            if dirty {
+                self.levels[i].stats.writebacks += 1;
+                self.levels[i].stats.bytes_out += lb;
+                self.request_nine(i + 1, victim * lb, true, lb);
+            }
+        }
+        let lb = self.levels[i].line_bytes;
+        self.levels[i].stats.bytes_in += lb;
+        self.request_nine(i + 1, line * lb, false, 0);
+        self.levels[i].insert(s, w, line, write);
+    }
+
+    /// A CPU line request of an exclusive hierarchy (write-back levels,
+    /// one line size): level 0 hits, or the line is taken from the first
+    /// level below that holds it (or memory), level 0's victim moves down,
+    /// and the line goes into level 0.
+    fn request_exclusive(&mut self, addr: u64, write: bool) {
+        let lb = self.levels[0].line_bytes;
+        let line = addr / lb;
+        self.levels[0].stats.accesses += 1;
+        if let Some((s, w)) = self.levels[0].find(line) {
+            self.levels[0].stats.hits += 1;
+            self.levels[0].use_way(s, w);
+            if write {
+                self.levels[0].sets[s].ways[w] = Some((line, true));
+            }
+            return;
+        }
+        self.levels[0].stats.misses += 1;
+        self.levels[0].stats.bytes_in += lb;
+        let s = self.levels[0].set_of(line);
+        let w = self.levels[0].choose_way(s);
+        // Look the line up below; the level holding it gives it up.
+        let mut dirty = write;
+        for j in 1..self.levels.len() {
+            self.levels[j].stats.accesses += 1;
+            if let Some((js, jw)) = self.levels[j].find(line) {
+                self.levels[j].stats.hits += 1;
+                let (_, d) = self.levels[j].invalidate(js, jw).expect("found");
+                dirty |= d;
+                break;
+            }
+            self.levels[j].stats.misses += 1;
+            self.levels[j].stats.bytes_in += lb;
+        }
+        // Level 0's victim moves down, level by level.
+        let mut moving = self.levels[0].invalidate(s, w);
+        let mut j = 0;
+        while let Some((victim, vd)) = moving {
+            self.levels[j].stats.evictions += 1;
+            if vd {
+                self.levels[j].stats.writebacks += 1;
+            }
+            if j + 1 == self.levels.len() {
+                if vd {
+                    self.levels[j].stats.bytes_out += lb; // to memory
+                }
+                break;
+            }
+            self.levels[j].stats.bytes_out += lb;
+            let below = &mut self.levels[j + 1];
+            let bs = below.set_of(victim);
+            let bw = below.choose_way(bs);
+            moving = below.invalidate(bs, bw);
+            below.insert(bs, bw, victim, vd);
+            j += 1;
+        }
+        self.levels[0].insert(s, w, line, dirty);
     }
 
     fn evict(&mut self, i: usize, s: usize, w: usize) {
@@ -228,7 +350,7 @@ impl ReferenceHierarchy {
         if dirty {
             self.levels[i].stats.writebacks += 1;
             self.levels[i].stats.bytes_out += lb;
-            self.request(i + 1, line * lb, true, lb);
+            self.request_inclusive(i + 1, line * lb, true, lb);
         }
     }
 }
@@ -239,8 +361,13 @@ impl AccessSink for ReferenceHierarchy {
             return;
         };
         let shift = l0.line_bytes.trailing_zeros();
+        let write = a.kind == AccessKind::Write;
         for (addr, bytes) in split_lines(a.addr, a.size, shift) {
-            self.request(0, addr, a.kind == AccessKind::Write, bytes);
+            match self.inclusion {
+                Inclusion::Inclusive => self.request_inclusive(0, addr, write, bytes),
+                Inclusion::Nine => self.request_nine(0, addr, write, bytes),
+                Inclusion::Exclusive => self.request_exclusive(addr, write),
+            }
         }
     }
 }

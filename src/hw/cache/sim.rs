@@ -3,7 +3,7 @@
 //! level-0 line (the common case of a sequential stream).
 
 use super::store::Store;
-use super::{split_lines, HierarchyConfig, LevelStats, WritePolicy};
+use super::{split_lines, HierarchyConfig, Inclusion, LevelStats, WritePolicy};
 use crate::hw::trace::{Access, AccessKind, AccessSink};
 
 /// No line (for the level-0 shortcut).
@@ -29,6 +29,7 @@ pub struct Hierarchy {
     /// replacement state (it is already the most recent use of its set).
     last_line: u64,
     last_slot: usize,
+    inclusion: Inclusion,
 }
 
 impl Hierarchy {
@@ -55,6 +56,7 @@ impl Hierarchy {
             levels,
             last_line: NONE,
             last_slot: 0,
+            inclusion: cfg.inclusion,
         })
     }
 
@@ -81,7 +83,14 @@ impl Hierarchy {
                         lvl.stats.writebacks += 1;
                         lvl.stats.bytes_out += bytes;
                         let addr = line << lvl.shift;
-                        self.request(i + 1, addr, true, bytes);
+                        if self.inclusion == Inclusion::Exclusive {
+                            // Straight to memory, through the levels below.
+                            for below in &mut self.levels[i + 1..] {
+                                below.stats.bytes_out += bytes;
+                            }
+                        } else {
+                            self.request(i + 1, addr, true, bytes);
+                        }
                     }
                 }
             }
@@ -91,6 +100,9 @@ impl Hierarchy {
     /// One request to level `i` (memory when `i` is past the last level)
     /// for the line containing `addr`; `bytes` is what a write carries.
     fn request(&mut self, i: usize, addr: u64, write: bool, bytes: u64) {
+        if i == 0 && self.inclusion == Inclusion::Exclusive {
+            return self.request_exclusive(addr, write);
+        }
         let Some(lvl) = self.levels.get_mut(i) else {
             return;
         };
@@ -114,6 +126,12 @@ impl Hierarchy {
             return;
         }
         lvl.stats.misses += 1;
+        if i == 0 {
+            for below in &self.levels[1..] {
+                below.store.prefetch(addr >> below.shift);
+            }
+        }
+        let lvl = &mut self.levels[i];
         if write && lvl.write_through {
             lvl.stats.bytes_out += bytes;
             self.request(i + 1, addr, true, bytes);
@@ -134,9 +152,94 @@ impl Hierarchy {
         }
     }
 
-    /// Removes `line` (in `slot`) from level `i`: back-invalidates its
-    /// bytes in the levels above, level 0 first, then writes it back if dirty.
+    /// A level-0 request of an exclusive hierarchy (every level write-back,
+    /// one line size): hit, or look the line up below, move level 0's
+    /// victim down, and insert.
+    fn request_exclusive(&mut self, addr: u64, write: bool) {
+        let l0 = &mut self.levels[0];
+        let line = addr >> l0.shift;
+        l0.stats.accesses += 1;
+        if let Some(slot) = l0.store.hit(line) {
+            l0.stats.hits += 1;
+            if write {
+                l0.store.set_dirty(slot, true);
+            }
+            self.last_line = line;
+            self.last_slot = slot;
+            return;
+        }
+        l0.stats.misses += 1;
+        l0.stats.bytes_in += l0.line;
+        for below in &self.levels[1..] {
+            below.store.prefetch(line);
+        }
+        let l0 = &mut self.levels[0];
+        let slot = l0.store.victim(line);
+        let mut dirty = write;
+        for lvl in &mut self.levels[1..] {
+            lvl.stats.accesses += 1;
+            if let Some(s) = lvl.store.find(line) {
+                lvl.stats.hits += 1;
+                dirty |= lvl.store.is_dirty(s);
+                lvl.store.remove(s);
+                break;
+            }
+            lvl.stats.misses += 1;
+            lvl.stats.bytes_in += lvl.line;
+        }
+        let l0 = &mut self.levels[0];
+        if let Some(victim) = l0.store.line_at(slot) {
+            if slot == self.last_slot {
+                self.last_line = NONE;
+            }
+            let vd = l0.store.is_dirty(slot);
+            l0.store.remove(slot);
+            self.move_down(0, victim, vd);
+        }
+        self.levels[0].store.insert(slot, line, dirty);
+        self.last_line = line;
+        self.last_slot = slot;
+    }
+
+    /// Moves `line` (leaving level `i` by replacement, `dirty` or not) into
+    /// level `i + 1`, displacing that level's victim further down; from the
+    /// last level, a dirty line goes to memory and a clean one is dropped.
+    fn move_down(&mut self, mut i: usize, mut line: u64, mut dirty: bool) {
+        loop {
+            let n = self.levels.len();
+            let lvl = &mut self.levels[i];
+            lvl.stats.evictions += 1;
+            if dirty {
+                lvl.stats.writebacks += 1;
+            }
+            if i + 1 == n {
+                if dirty {
+                    lvl.stats.bytes_out += lvl.line;
+                }
+                return;
+            }
+            lvl.stats.bytes_out += lvl.line;
+            let below = &mut self.levels[i + 1].store;
+            let slot = below.victim(line);
+            let displaced = below.line_at(slot).map(|v| (v, below.is_dirty(slot)));
+            if displaced.is_some() {
+                below.remove(slot);
+            }
+            below.insert(slot, line, dirty);
+            match displaced {
+                Some((v, d)) => (i, line, dirty) = (i + 1, v, d),
+                None => return,
+            }
+        }
+    }
+
+    /// Removes `line` (in `slot`) from level `i`: when inclusive,
+    /// back-invalidates its bytes in the levels above, level 0 first; then
+    /// writes it back if dirty.
     fn evict(&mut self, i: usize, slot: usize, line: u64) {
+        if self.inclusion != Inclusion::Inclusive {
+            return self.drop_slot(i, slot);
+        }
         let base = line << self.levels[i].shift;
         let len = self.levels[i].line;
         for u in 0..i {
@@ -177,7 +280,25 @@ impl Hierarchy {
     }
 }
 
+/// How many accesses ahead [`Hierarchy::access_batch`] prefetches.
+const LOOKAHEAD: usize = 16;
+
 impl AccessSink for Hierarchy {
+    /// Accesses in order, with the sets of the levels below level 0
+    /// prefetched [`LOOKAHEAD`] accesses ahead: random misses then overlap
+    /// their loads of the simulator's own tag arrays instead of waiting for
+    /// each in turn. Same statistics as one `access` per access.
+    fn access_batch(&mut self, batch: &[Access]) {
+        for (i, &a) in batch.iter().enumerate() {
+            if let Some(next) = batch.get(i + LOOKAHEAD) {
+                for lvl in &self.levels[1..] {
+                    lvl.store.prefetch(next.addr >> lvl.shift);
+                }
+            }
+            self.access(a);
+        }
+    }
+
     #[inline]
     fn access(&mut self, a: Access) {
         let Some(l0) = self.levels.first_mut() else {

@@ -10,7 +10,8 @@
 //! line is ignored; blank lines are skipped. The format has no access size:
 //! every access gets the reader's `access_size` (the CLI's `--access-size`,
 //! default 8 bytes), and the writer drops sizes (use the binary format to
-//! keep them).
+//! keep them; [`DinWriter::sizes`] says whether one size fits them all).
+//! A line is at most [`MAX_DIN_LINE`] bytes.
 //!
 //! # Binary (`.bstrace`)
 //!
@@ -36,6 +37,7 @@
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 use std::str::FromStr;
+use std::sync::mpsc;
 
 use crate::hw::trace::{Access, AccessKind, AccessSink};
 
@@ -149,8 +151,192 @@ pub fn parse_din_line(line: &str, access_size: u32) -> Result<Option<Access>, St
     }))
 }
 
+/// Longest `din` line accepted, in bytes (a label and an address take a
+/// few dozen; the bound keeps a file without newlines from filling memory).
+pub const MAX_DIN_LINE: usize = 64 * 1024;
+
+/// Hex digit values; 0xff for anything else.
+const HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// The common line shape, parsed without allocation or UTF-8 checks:
+/// `[blanks]L<blank>+[0x]HEX[\r]` with one-digit label `L` of 0 to 2 and
+/// at most 16 hex digits, blanks being spaces and tabs; `line` excludes the
+/// newline. `None` means "not this shape": the caller falls back to
+/// [`parse_din_line`], which decides (same result for every input that
+/// has this shape, which `tests/hw/cache_files.rs` checks).
+#[inline]
+fn parse_din_fast(line: &[u8], access_size: u32) -> Option<Access> {
+    let mut i = 0;
+    while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
+        i += 1;
+    }
+    let kind = match line.get(i)? {
+        b'0' => AccessKind::Read,
+        b'1' => AccessKind::Write,
+        b'2' => AccessKind::Fetch,
+        _ => return None,
+    };
+    i += 1;
+    let blanks = i;
+    while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
+        i += 1;
+    }
+    if i == blanks {
+        return None;
+    }
+    if line.len() >= i + 2 && line[i] == b'0' && (line[i + 1] | 0x20) == b'x' {
+        i += 2;
+    }
+    let digits = i;
+    let mut addr = 0u64;
+    while i < line.len() {
+        let d = HEX[line[i] as usize];
+        if d == 0xff {
+            break;
+        }
+        addr = (addr << 4) | d as u64;
+        i += 1;
+    }
+    let n = i - digits;
+    if n == 0 || n > 16 || !(i == line.len() || (i + 1 == line.len() && line[i] == b'\r')) {
+        return None;
+    }
+    Some(Access {
+        addr,
+        size: access_size,
+        kind,
+    })
+}
+
+/// Parses the complete lines at the start of `buf` into `sink`: returns
+/// the bytes consumed (up to the last newline; the rest is a partial
+/// line) and the lines and accesses seen, numbering lines after `line_no`.
+fn parse_din_block<S: AccessSink + ?Sized>(
+    buf: &[u8],
+    access_size: u32,
+    line_no: &mut u64,
+    count: &mut u64,
+    sink: &mut S,
+) -> Result<usize, TraceError> {
+    let mut pos = 0;
+    while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
+        let line = &buf[pos..pos + nl];
+        *line_no += 1;
+        din_line(line, access_size, *line_no, count, sink)?;
+        pos += nl + 1;
+    }
+    Ok(pos)
+}
+
+/// One line (without its newline), fast shape first.
+#[inline]
+fn din_line<S: AccessSink + ?Sized>(
+    line: &[u8],
+    access_size: u32,
+    n: u64,
+    count: &mut u64,
+    sink: &mut S,
+) -> Result<(), TraceError> {
+    if line.len() > MAX_DIN_LINE {
+        return Err(TraceError::Line(
+            n,
+            format!("longer than {MAX_DIN_LINE} bytes (a din line is a label and an address)"),
+        ));
+    }
+    let a = match parse_din_fast(line, access_size) {
+        Some(a) => Some(a),
+        None => {
+            let text = std::str::from_utf8(line)
+                .map_err(|_| TraceError::Line(n, "not UTF-8 text".into()))?;
+            parse_din_line(text, access_size).map_err(|m| TraceError::Line(n, m))?
+        }
+    };
+    if let Some(a) = a {
+        sink.access(a);
+        *count += 1;
+    }
+    Ok(())
+}
+
 /// Streams a `din` trace into `sink`; returns the number of accesses.
+///
+/// Lines are parsed in place in the reader's buffer (a line cut by the
+/// buffer's end is carried over, up to [`MAX_DIN_LINE`] bytes);
+/// [`read_din_reference`] is the slow twin, one `String` line at a time.
 pub fn read_din<R: BufRead, S: AccessSink + ?Sized>(
+    mut r: R,
+    access_size: u32,
+    sink: &mut S,
+) -> Result<u64, TraceError> {
+    let io = |e: io::Error| TraceError::Io(e.to_string());
+    let (mut line_no, mut count) = (0u64, 0u64);
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let buf = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io(e)),
+        };
+        if buf.is_empty() {
+            // The last line may lack its newline.
+            if !carry.is_empty() {
+                din_line(&carry, access_size, line_no + 1, &mut count, sink)?;
+            }
+            return Ok(count);
+        }
+        let len = buf.len();
+        if !carry.is_empty() {
+            // Complete the carried line first.
+            match memchr::memchr(b'\n', buf) {
+                Some(nl) => {
+                    carry.extend_from_slice(&buf[..nl]);
+                    line_no += 1;
+                    din_line(&carry, access_size, line_no, &mut count, sink)?;
+                    carry.clear();
+                    r.consume(nl + 1);
+                }
+                None => {
+                    carry.extend_from_slice(buf);
+                    r.consume(len);
+                    if carry.len() > MAX_DIN_LINE {
+                        return Err(TraceError::Line(
+                            line_no + 1,
+                            format!("longer than {MAX_DIN_LINE} bytes (a din line is a label and an address)"),
+                        ));
+                    }
+                }
+            }
+            continue;
+        }
+        let used = parse_din_block(buf, access_size, &mut line_no, &mut count, sink)?;
+        carry.extend_from_slice(&buf[used..]);
+        r.consume(len);
+        if carry.len() > MAX_DIN_LINE {
+            return Err(TraceError::Line(
+                line_no + 1,
+                format!("longer than {MAX_DIN_LINE} bytes (a din line is a label and an address)"),
+            ));
+        }
+    }
+}
+
+/// The slow twin of [`read_din`]: one line at a time into a fresh buffer,
+/// UTF-8 checked, parsed by [`parse_din_line`] (same accesses, same errors).
+pub fn read_din_reference<R: BufRead, S: AccessSink + ?Sized>(
     mut r: R,
     access_size: u32,
     sink: &mut S,
@@ -158,13 +344,23 @@ pub fn read_din<R: BufRead, S: AccessSink + ?Sized>(
     let (mut buf, mut n, mut count) = (Vec::new(), 0u64, 0u64);
     loop {
         buf.clear();
-        if r.read_until(b'\n', &mut buf)
-            .map_err(|e| TraceError::Io(e.to_string()))?
-            == 0
-        {
+        let got = (&mut r)
+            .take(MAX_DIN_LINE as u64 + 2)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| TraceError::Io(e.to_string()))?;
+        if got == 0 {
             return Ok(count);
         }
         n += 1;
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        if buf.len() > MAX_DIN_LINE {
+            return Err(TraceError::Line(
+                n,
+                format!("longer than {MAX_DIN_LINE} bytes (a din line is a label and an address)"),
+            ));
+        }
         let text =
             std::str::from_utf8(&buf).map_err(|_| TraceError::Line(n, "not UTF-8 text".into()))?;
         if let Some(a) = parse_din_line(text, access_size).map_err(|m| TraceError::Line(n, m))? {
@@ -269,17 +465,102 @@ pub fn read_trace<R: BufRead, S: AccessSink + ?Sized>(
     }
 }
 
-/// Writes accesses as `din` lines (sizes are dropped); the first I/O error
-/// is kept and returned by [`DinWriter::finish`].
+/// Accesses per batch handed from the parsing thread to the simulating one.
+const BATCH: usize = 1 << 14;
+
+/// Collects accesses into batches and sends them; empty batches come back
+/// through `free` to be reused (no allocation per batch in steady state).
+struct BatchSender {
+    buf: Vec<Access>,
+    tx: mpsc::SyncSender<Vec<Access>>,
+    free: mpsc::Receiver<Vec<Access>>,
+}
+
+impl BatchSender {
+    fn send(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let next = self
+            .free
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let full = std::mem::replace(&mut self.buf, next);
+        // The receiver only goes away after this thread is joined.
+        let _ = self.tx.send(full);
+    }
+}
+
+impl AccessSink for BatchSender {
+    #[inline]
+    fn access(&mut self, a: Access) {
+        self.buf.push(a);
+        if self.buf.len() == BATCH {
+            self.send();
+        }
+    }
+}
+
+/// [`read_trace`] with parsing on a second thread, so that reading and
+/// parsing the file overlap with `sink`'s work; the accesses, their order,
+/// the count and the errors are those of [`read_trace`] (on an error,
+/// `sink` has seen every access before the bad line or record).
+pub fn read_trace_threaded<R: BufRead + Send, S: AccessSink + ?Sized>(
+    format: TraceFormat,
+    r: R,
+    access_size: u32,
+    sink: &mut S,
+) -> Result<u64, TraceError> {
+    let (tx, rx) = mpsc::sync_channel::<Vec<Access>>(8);
+    let (free_tx, free_rx) = mpsc::channel::<Vec<Access>>();
+    std::thread::scope(|scope| {
+        let parser = scope.spawn(move || {
+            let mut b = BatchSender {
+                buf: Vec::with_capacity(BATCH),
+                tx,
+                free: free_rx,
+            };
+            let result = read_trace(format, r, access_size, &mut b);
+            b.send();
+            result
+        });
+        for mut batch in rx {
+            sink.access_batch(&batch);
+            batch.clear();
+            let _ = free_tx.send(batch);
+        }
+        parser
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
+/// Writes accesses as `din` lines (sizes are dropped: din has no size
+/// field, so a reader gives every access one size; [`DinWriter::sizes`]
+/// tells a caller whether one size fits them all); the first I/O error is
+/// kept and returned by [`DinWriter::finish`].
 pub struct DinWriter<W: Write> {
     w: W,
     err: Option<io::Error>,
+    /// The first access size, and the first other one seen.
+    sizes: (Option<u32>, Option<u32>),
 }
 
 impl<W: Write> DinWriter<W> {
     /// A writer into `w` (wrap files in a `BufWriter`).
     pub fn new(w: W) -> Self {
-        DinWriter { w, err: None }
+        DinWriter {
+            w,
+            err: None,
+            sizes: (None, None),
+        }
+    }
+
+    /// The size of the first access written, and the first different size
+    /// if any (`(Some(a), Some(b))`: the sizes are mixed and a din reader
+    /// cannot restore them).
+    pub fn sizes(&self) -> (Option<u32>, Option<u32>) {
+        self.sizes
     }
 
     /// Flushes and returns the inner writer, or the first error.
@@ -294,6 +575,11 @@ impl<W: Write> DinWriter<W> {
 
 impl<W: Write> AccessSink for DinWriter<W> {
     fn access(&mut self, a: Access) {
+        match self.sizes {
+            (None, _) => self.sizes.0 = Some(a.size),
+            (Some(s), None) if s != a.size => self.sizes.1 = Some(a.size),
+            _ => {}
+        }
         if self.err.is_none() {
             if let Err(e) = writeln!(self.w, "{} {:x}", code_of(a.kind), a.addr) {
                 self.err = Some(e);

@@ -123,7 +123,7 @@ macro_rules! generators {
             }
 
             /// Iterations of its loop nest with the sizes of `p`.
-            fn work(self, p: &TraceParams) -> f64 {
+            pub(crate) fn work(self, p: &TraceParams) -> f64 {
                 match self {
                     $(Generator::$arm => <$schedule as Schedule>::work(p),)*
                 }

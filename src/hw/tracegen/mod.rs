@@ -58,11 +58,35 @@ impl TraceParams {
         self.generator.check(self)
     }
 
+    /// Iterations of the generator's loop nest (each emits a few accesses).
+    pub fn iterations(&self) -> f64 {
+        self.generator.work(self)
+    }
+
+    /// Checks that simulating the trace stays within
+    /// [`MAX_SIMULATED_ITERATIONS`] loop iterations (minutes at the
+    /// simulator's speed); the closed forms alone go to 2^40. The error is
+    /// the reason, for the caller to locate.
+    pub fn check_simulated_work(&self) -> Result<(), String> {
+        let it = self.iterations();
+        if it > MAX_SIMULATED_ITERATIONS {
+            return Err(format!(
+                "simulating {it:.3e} loop iterations is more than the 2^32 \
+                 ({MAX_SIMULATED_ITERATIONS:.3e}, minutes of simulation) this command runs: use smaller sizes"
+            ));
+        }
+        Ok(())
+    }
+
     /// The generator's sizes as a table header writes them (`m=64 n=64 k=64`, `N=256 d=64`).
     pub fn describe(&self) -> String {
         self.generator.describe(self)
     }
 }
+
+/// Most loop iterations a simulation runs (2^32: a few accesses each, so
+/// minutes at tens of millions of accesses per second).
+pub const MAX_SIMULATED_ITERATIONS: f64 = 4_294_967_296.0;
 
 /// Runs `p`'s generator, emitting every access into `sink`.
 pub fn generate<S: AccessSink>(p: &TraceParams, sink: &mut S) -> Result<(), DimError> {
