@@ -92,7 +92,7 @@ pub fn run(args: &ExploreArgs, out: &mut dyn Write) -> Result<i32, CliError> {
         s.resumed,
         s.elapsed.as_secs_f64()
     );
-    if shard.is_part() {
+    if let Some(shard) = shard {
         writeln!(
             out,
             "shard {shard}: wrote {}, {}; {what} (join the shards with `bitsim merge`)",

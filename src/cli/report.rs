@@ -54,12 +54,12 @@ pub struct ReportArgs {
 }
 
 /// Parses a `--shard` value (reading the scheduler's environment for `auto`).
-pub fn parse_shard(arg: Option<&str>) -> Result<suite::Shard, CliError> {
-    match arg {
-        None => Ok(suite::Shard::WHOLE),
-        Some(s) => suite::Shard::parse(s, |k| std::env::var(k).ok())
-            .map_err(|e| CliError::new(format!("--shard {s}"), e)),
-    }
+pub fn parse_shard(arg: Option<&str>) -> Result<Option<suite::Shard>, CliError> {
+    arg.map(|s| {
+        suite::Shard::parse(s, |k| std::env::var(k).ok())
+            .map_err(|e| CliError::new(format!("--shard {s}"), e))
+    })
+    .transpose()
 }
 
 /// Set by Ctrl-C: the runner starts no new cell.
@@ -141,7 +141,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<i32, CliError> {
         );
         return Ok(EXIT_INTERRUPTED);
     }
-    if shard.is_part() {
+    if let Some(shard) = shard {
         writeln!(
             out,
             "shard {shard}: wrote {}, {} ({} of {} cells; join the shards with `bitsim merge`)",

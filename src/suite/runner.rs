@@ -43,8 +43,8 @@ pub struct RunOptions<'a> {
     pub stop: Option<&'a AtomicBool>,
     /// Least time between two rewrites of the results files while running.
     pub write_interval: Duration,
-    /// The part of the run to do ([`Shard::WHOLE`] unless sharded).
-    pub shard: Shard,
+    /// The part of the run to do (None: all of it, unsharded).
+    pub shard: Option<Shard>,
 }
 
 impl<'a> RunOptions<'a> {
@@ -56,7 +56,7 @@ impl<'a> RunOptions<'a> {
             progress: true,
             stop: None,
             write_interval: Duration::from_secs(1),
-            shard: Shard::WHOLE,
+            shard: None,
         }
     }
 }
@@ -119,7 +119,7 @@ pub(crate) fn run_cells(
         &suite.seeds,
         suite.repetitions,
         earlier,
-        opts.shard,
+        opts.shard.unwrap_or(Shard::WHOLE),
     );
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
         RunError::new(
@@ -134,12 +134,12 @@ pub(crate) fn run_cells(
         commit: meta::commit(),
     };
     let mut meta = run_meta(&stamp, tk, &variants);
-    if opts.shard.is_part() {
+    if let Some(sh) = opts.shard {
         let (names, case_names) = order_names(&variants, &cases);
         meta.shard = Some(ShardInfo {
             kind: "report".into(),
-            index: opts.shard.index,
-            count: opts.shard.count,
+            index: sh.index,
+            count: sh.count,
             fingerprint: suite_fingerprint(suite, &stamp),
             complete: false,
             variants: names,

@@ -43,11 +43,6 @@ impl Shard {
         i % self.count == self.index
     }
 
-    /// Whether this is an actual part of a run (more than one shard).
-    pub fn is_part(&self) -> bool {
-        self.count > 1
-    }
-
     /// Parses `K/N` (0 ≤ K < N), or `auto`, which reads the scheduler's
     /// environment through `env` (see [`Shard::from_env`]).
     pub fn parse(s: &str, env: impl Fn(&str) -> Option<String>) -> Result<Shard, String> {

@@ -6,6 +6,7 @@
 mod layers;
 mod metrics;
 mod report;
+mod shard;
 mod suite;
 mod synthetic;
 mod workload;

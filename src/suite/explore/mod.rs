@@ -82,8 +82,8 @@ pub struct ExploreOptions<'a> {
     pub progress: bool,
     /// Set by Ctrl-C: no new configuration starts.
     pub stop: Option<&'a AtomicBool>,
-    /// This process's part of the run.
-    pub shard: Shard,
+    /// This process's part of the run (None: all of it, unsharded).
+    pub shard: Option<Shard>,
 }
 
 /// What a run did.
@@ -330,7 +330,7 @@ pub fn run(
     let started = Instant::now();
     let tensors = load_tensors(spec)?;
     let names: Vec<String> = spec.configs.iter().map(|c| c.to_string()).collect();
-    let owned: Vec<usize> = (0..names.len()).filter(|i| opts.shard.owns(*i)).collect();
+    let owned: Vec<usize> = (0..names.len()).filter(|i| opts.shard.unwrap_or(Shard::WHOLE).owns(*i)).collect();
     let mut cases: Vec<(String, String)> = tensors.iter().map(|t| (t.name.clone(), t.shape())).collect();
     for agg in [WEIGHTS, ACTIVATIONS, ALL] {
         cases.push((agg.to_string(), "-".to_string()));
@@ -381,11 +381,11 @@ pub fn run(
         energy_table: energy_name.to_string(),
         ..RunMeta::default()
     };
-    if opts.shard.is_part() {
+    if let Some(sh) = opts.shard {
         run_meta.shard = Some(ShardInfo {
             kind: "explore".into(),
-            index: opts.shard.index,
-            count: opts.shard.count,
+            index: sh.index,
+            count: sh.count,
             fingerprint: spec_fingerprint(spec),
             complete: false,
             variants: names.clone(),
