@@ -479,7 +479,8 @@ fn apply(
                     let v = if s == 0.0 {
                         0.0
                     } else {
-                        to_odd_f32(*x as f64 / s).round_ties_even().clamp(lo, hi)
+                        // + 0.0: integer code 0 is +0, whatever the sign rounded to it.
+                        to_odd_f32(*x as f64 / s).round_ties_even().clamp(lo, hi) + 0.0
                     };
                     *o = (v as f64 * s) as f32;
                 }
