@@ -189,7 +189,11 @@ fn check_out_dir(dir: &Path) -> Result<(), CliError> {
 }
 
 /// Writes `DIR/index.html` for `results` (creating DIR).
-pub fn render(results: &Results, baseline: Option<&Results>, dir: &Path) -> Result<PathBuf, CliError> {
+pub fn render(
+    results: &Results,
+    baseline: Option<&Results>,
+    dir: &Path,
+) -> Result<PathBuf, CliError> {
     std::fs::create_dir_all(dir).map_err(|e| {
         CliError::new(
             dir.display().to_string(),

@@ -90,7 +90,9 @@ impl Shard {
         };
         let (k, n, vars) = pair;
         if n == 0 || k >= n {
-            return Err(format!("auto: {vars} = {k}/{n} is not a shard (0 <= K < N)"));
+            return Err(format!(
+                "auto: {vars} = {k}/{n} is not a shard (0 <= K < N)"
+            ));
         }
         Ok(Shard { index: k, count: n })
     }
@@ -166,14 +168,19 @@ pub fn merge(args: &[PathBuf]) -> Result<Results, RunError> {
         let path = results_path(a);
         let at = path.display().to_string();
         let r = read_results(&path).map_err(|e| RunError::new(&at, e))?;
-        let info =
-            r.meta.shard.clone().ok_or_else(|| {
-                RunError::new(&at, "not a shard's results (no shard metadata); run with --shard K/N")
-            })?;
+        let info = r.meta.shard.clone().ok_or_else(|| {
+            RunError::new(
+                &at,
+                "not a shard's results (no shard metadata); run with --shard K/N",
+            )
+        })?;
         if !info.complete {
             return Err(RunError::new(
                 &at,
-                format!("shard {}/{} did not finish (rerun it with --resume)", info.index, info.count),
+                format!(
+                    "shard {}/{} did not finish (rerun it with --resume)",
+                    info.index, info.count
+                ),
             ));
         }
         if let Some((first_at, _, first)) = shards.first() {
@@ -196,7 +203,10 @@ pub fn merge(args: &[PathBuf]) -> Result<Results, RunError> {
         if let Some((other, _, _)) = shards.iter().find(|(_, _, s)| s.index == info.index) {
             return Err(RunError::new(
                 &at,
-                format!("duplicated shard {}/{}: {other} holds it too", info.index, info.count),
+                format!(
+                    "duplicated shard {}/{}: {other} holds it too",
+                    info.index, info.count
+                ),
             ));
         }
         shards.push((at, r, info));
@@ -209,7 +219,11 @@ pub fn merge(args: &[PathBuf]) -> Result<Results, RunError> {
     if !missing.is_empty() {
         return Err(RunError::new(
             "merge",
-            format!("missing shard {} (got {} of {count})", missing.join(", "), shards.len()),
+            format!(
+                "missing shard {} (got {} of {count})",
+                missing.join(", "),
+                shards.len()
+            ),
         ));
     }
     shards.sort_by_key(|(_, _, s)| s.index);
@@ -237,22 +251,41 @@ mod tests {
     use super::*;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
     fn parses_k_of_n_and_the_environment() {
-        assert_eq!(Shard::parse("2/4", env(&[])), Ok(Shard { index: 2, count: 4 }));
+        assert_eq!(
+            Shard::parse("2/4", env(&[])),
+            Ok(Shard { index: 2, count: 4 })
+        );
         for bad in ["4/4", "1/0", "x/2", "3", "-1/2", ""] {
             assert!(Shard::parse(bad, env(&[])).is_err(), "{bad}");
         }
-        let slurm = [("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "7")];
-        assert_eq!(Shard::parse("auto", env(&slurm)), Ok(Shard { index: 3, count: 7 }));
+        let slurm = [
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "7"),
+        ];
+        assert_eq!(
+            Shard::parse("auto", env(&slurm)),
+            Ok(Shard { index: 3, count: 7 })
+        );
         let k8s = [("JOB_COMPLETION_INDEX", "1"), ("BITSIM_SHARD_COUNT", "2")];
-        assert_eq!(Shard::parse("auto", env(&k8s)), Ok(Shard { index: 1, count: 2 }));
+        assert_eq!(
+            Shard::parse("auto", env(&k8s)),
+            Ok(Shard { index: 1, count: 2 })
+        );
         assert!(Shard::parse("auto", env(&[])).is_err());
         assert!(Shard::parse("auto", env(&[("JOB_COMPLETION_INDEX", "1")])).is_err());
-        let past = [("SLURM_ARRAY_TASK_ID", "4"), ("SLURM_ARRAY_TASK_COUNT", "4")];
+        let past = [
+            ("SLURM_ARRAY_TASK_ID", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ];
         assert!(Shard::parse("auto", env(&past)).is_err());
     }
 
@@ -260,7 +293,15 @@ mod tests {
     fn every_item_has_exactly_one_owner() {
         for n in 1..9 {
             for i in 0..50 {
-                let owners = (0..n).filter(|k| Shard { index: *k, count: n }.owns(i)).count();
+                let owners = (0..n)
+                    .filter(|k| {
+                        Shard {
+                            index: *k,
+                            count: n,
+                        }
+                        .owns(i)
+                    })
+                    .count();
                 assert_eq!(owners, 1, "item {i} of {n} shards");
             }
         }

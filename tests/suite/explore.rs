@@ -27,7 +27,11 @@ fn int4_symmetric_sqnr_by_hand() {
     let (e, d) = quantize(&cfg("int4:symmetric/tensor/f32/absmax"), &x, 1, 8, 1).unwrap();
     assert_eq!(d, vec![7.0, 0.0, 2.0, -2.0, 3.0, -7.0, 0.0, 7.0]);
     // Squared errors from the f32 inputs (3.4 and 6.6 are not exact in f32).
-    let sse: f64 = x.iter().zip(&d).map(|(a, b)| (*a as f64 - *b as f64).powi(2)).sum();
+    let sse: f64 = x
+        .iter()
+        .zip(&d)
+        .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
+        .sum();
     assert!((sse - 0.8825).abs() < 1e-6);
     let ssx: f64 = x.iter().map(|v| (*v as f64) * (*v as f64)).sum();
     assert_eq!(e.sse, sse);
@@ -50,7 +54,16 @@ fn mxfp4_block_by_hand() {
 }
 
 fn tensor(rows: usize, cols: usize, seed: u64) -> Vec<f32> {
-    generate(&Distribution::StudentT { nu: 4.0, scale: 0.02 }, rows, cols, seed).data
+    generate(
+        &Distribution::StudentT {
+            nu: 4.0,
+            scale: 0.02,
+        },
+        rows,
+        cols,
+        seed,
+    )
+    .data
 }
 
 #[test]
@@ -66,16 +79,29 @@ fn known_formats_equal_their_named_presets() {
         _ => unreachable!(),
     };
     let got = |c: &str| quantize(&cfg(c), &x, rows, cols, rows).unwrap().1;
-    for (known, name) in [("MXFP4", "mxfp4"), ("NVFP4", "nvfp4"), ("MXFP6", "mxfp6"), ("MXFP8", "mxfp8")] {
+    for (known, name) in [
+        ("MXFP4", "mxfp4"),
+        ("NVFP4", "nvfp4"),
+        ("MXFP6", "mxfp6"),
+        ("MXFP8", "mxfp8"),
+    ] {
         let c = KNOWN.iter().find(|k| k.0 == known).unwrap().1;
         assert_eq!(bits(&got(c)), bits(&preset(name)), "{known}");
     }
     // FP8 per tensor and INT4 g128 through formats::scaled (f32 scales, rounded up).
     let sc = |e: &str, g: scaled::Granularity| {
         let e = bitsim::formats::parse::parse_element(e).unwrap();
-        scaled::quantize(&x, rows, cols, &e, g, &scaled::ScaleOptions::default(), &opts)
-            .unwrap()
-            .dequantize()
+        scaled::quantize(
+            &x,
+            rows,
+            cols,
+            &e,
+            g,
+            &scaled::ScaleOptions::default(),
+            &opts,
+        )
+        .unwrap()
+        .dequantize()
     };
     assert_eq!(
         bits(&got("e4m3/tensor/f32/absmax")),
@@ -144,7 +170,10 @@ fn mse_never_loses_to_its_own_rule() {
 #[test]
 fn bits_per_element_count_the_scales() {
     assert_eq!(cfg("e2m1/g32/e8m0/floor").bits_per_element(4, 64), 4.25);
-    assert_eq!(cfg("e2m1/g16/e4m3/nv").bits_per_element(4, 64), 4.5 + 32.0 / 256.0);
+    assert_eq!(
+        cfg("e2m1/g16/e4m3/nv").bits_per_element(4, 64),
+        4.5 + 32.0 / 256.0
+    );
     assert_eq!(cfg("uint4/g32/fp16/minmax").bits_per_element(1, 64), 5.0);
     assert_eq!(cfg("int8/channel/f32/absmax").bits_per_element(2, 64), 8.5);
 }
@@ -165,7 +194,9 @@ fn brute(points: &[(f64, f64)]) -> Vec<usize> {
 fn pareto_front_has_no_dominated_and_misses_no_point() {
     let mut s = 0x9e37_79b9u64;
     let mut next = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((s >> 33) % 8) as f64
     };
     for _ in 0..300 {
@@ -189,7 +220,10 @@ fn bad_specs_name_the_key() {
     let e = spec_err("elements = [\"e9m9\"]");
     assert!(e.starts_with("bad.toml: explore.elements:"), "{e}");
     let e = spec_err("blocks = []");
-    assert!(e.starts_with("bad.toml: explore.blocks:") && e.contains("empty"), "{e}");
+    assert!(
+        e.starts_with("bad.toml: explore.blocks:") && e.contains("empty"),
+        "{e}"
+    );
     let e = spec_err("max_bits = 1.5");
     assert!(e.starts_with("bad.toml: explore.max_bits:"), "{e}");
     let e = spec_err("scales = [\"e8m0\"]\nrules = [\"absmax\"]");
@@ -198,9 +232,7 @@ fn bad_specs_name_the_key() {
     assert!(e.starts_with("bad.toml: explore.partner:"), "{e}");
     let e = spec_err("colour = 1");
     assert!(e.contains("colour"), "{e}");
-    for e in [&e] {
-        assert!(!e.contains('\n'), "one line: {e}");
-    }
+    assert!(!e.contains('\n'), "one line: {e}");
     let e = parse_spec("name = \"x\"\n", "bad.toml", Path::new(".")).unwrap_err();
     assert!(e.contains("[explore]"), "{e}");
 }

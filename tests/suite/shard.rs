@@ -52,10 +52,7 @@ fn deterministic(r: &Results) -> (String, String) {
         .filter(|m| !metric::is_timing(&m.metric))
         .cloned()
         .collect();
-    (
-        to_csv(&rows),
-        serde_json::to_string(&r.studies).unwrap(),
-    )
+    (to_csv(&rows), serde_json::to_string(&r.studies).unwrap())
 }
 
 fn timing_keys(r: &Results) -> Vec<(String, String, String, u32)> {
@@ -63,7 +60,14 @@ fn timing_keys(r: &Results) -> Vec<(String, String, String, u32)> {
         .rows
         .iter()
         .filter(|m| metric::is_timing(&m.metric))
-        .map(|m| (m.variant.clone(), m.workload.clone(), m.shape.clone(), m.rep))
+        .map(|m| {
+            (
+                m.variant.clone(),
+                m.workload.clone(),
+                m.shape.clone(),
+                m.rep,
+            )
+        })
         .collect();
     v.sort();
     v
@@ -95,13 +99,21 @@ fn report_shards_merge_to_the_unsharded_run() {
         dirs.rotate_left(n / 2);
         let merged = merge(&dirs).unwrap();
         assert_eq!(deterministic(&merged), want, "{n} shards");
-        assert_eq!(timing_keys(&merged), timing_keys(&whole), "{n} shards: timings");
+        assert_eq!(
+            timing_keys(&merged),
+            timing_keys(&whole),
+            "{n} shards: timings"
+        );
         assert!(merged.meta.shard.is_none());
         // Each shard holds only its own cells: no shard has them all (n > 1).
         if n > 1 {
             for d in &dirs {
                 let r = suite::files::read_results(&d.join(JSON_NAME)).unwrap();
-                assert!(r.rows.len() < whole.rows.len(), "{n} shards: {} holds everything", d.display());
+                assert!(
+                    r.rows.len() < whole.rows.len(),
+                    "{n} shards: {} holds everything",
+                    d.display()
+                );
             }
         }
     }
@@ -139,11 +151,15 @@ fn merge_names_missing_duplicated_foreign_and_unfinished_shards() {
     // Unsharded results are no shard; an unfinished shard is refused.
     let whole = tmp.path().join("whole");
     run_report(&whole, None);
-    let e = merge(&[whole.clone()]).unwrap_err();
+    let e = merge(std::slice::from_ref(&whole)).unwrap_err();
     assert!(e.reason.contains("not a shard"), "{e}");
     let path = dirs[2].join(JSON_NAME);
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("\"complete\": true", "\"complete\": false")).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("\"complete\": true", "\"complete\": false"),
+    )
+    .unwrap();
     let e = merge(&dirs).unwrap_err();
     assert!(e.reason.contains("did not finish"), "{e}");
 }

@@ -43,7 +43,9 @@ pub fn front_chart(points: &[FrontPoint], axes: &FrontAxes) -> Result<String, St
         .map(|(i, p)| (i, (p.x, ty(p.y))))
         .collect();
     let range = |v: &mut dyn Iterator<Item = f64>| {
-        let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+        let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
         if !lo.is_finite() {
             return (0.0, 1.0);
         }
@@ -98,7 +100,10 @@ pub fn front_chart(points: &[FrontPoint], axes: &FrontAxes) -> Result<String, St
             )
             .map_err(err)?;
         chart
-            .draw_series(LineSeries::new(stair.clone(), ORANGE.mix(0.8).stroke_width(2)))
+            .draw_series(LineSeries::new(
+                stair.clone(),
+                ORANGE.mix(0.8).stroke_width(2),
+            ))
             .map_err(err)?;
         chart
             .draw_series(
@@ -122,14 +127,23 @@ pub fn front_chart(points: &[FrontPoint], axes: &FrontAxes) -> Result<String, St
             }
         }
         let (xr, yr) = chart.plotting_area().get_pixel_range();
-        let area = (xr.start as f64, yr.start as f64, xr.end as f64, yr.end as f64);
+        let area = (
+            xr.start as f64,
+            yr.start as f64,
+            xr.end as f64,
+            yr.end as f64,
+        );
         let obstacles: Vec<BoxPx> = Vec::new();
         let labels: Vec<String> = named.iter().map(|p| points[p.0].label.clone()).collect();
         let placed = place_labels(&pix, &labels, SMALL * 0.8, area, &obstacles);
         for ((anchor, hp, vp), (p, label)) in placed.into_iter().zip(named.iter().zip(&labels)) {
             let color = if points[p.0].known { BLACK } else { GREY };
-            root.draw(&Text::new(label.clone(), anchor, style(SMALL * 0.8, color, hp, vp)))
-                .map_err(err)?;
+            root.draw(&Text::new(
+                label.clone(),
+                anchor,
+                style(SMALL * 0.8, color, hp, vp),
+            ))
+            .map_err(err)?;
         }
         Ok(())
     })

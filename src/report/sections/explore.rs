@@ -53,7 +53,11 @@ fn points(r: &Results, info: &ExploreInfo) -> Vec<Point> {
         .into_iter()
         .map(|n| Point {
             name: n.to_string(),
-            known: info.known.iter().find(|(_, c)| c == n).map(|(k, _)| k.clone()),
+            known: info
+                .known
+                .iter()
+                .find(|(_, c)| c == n)
+                .map(|(k, _)| k.clone()),
             bits: get(n, ALL, metric::BITS_PER_ELEMENT),
             sqnr_w: get(n, WEIGHTS, metric::SQNR_DB),
             sqnr_a: get(n, ACTIVATIONS, metric::SQNR_DB),
@@ -142,7 +146,13 @@ fn front_section(
     let coords: Vec<(f64, f64)> = pts
         .iter()
         .map(key)
-        .map(|(x, y)| if x.is_finite() && y.is_finite() { (x, y) } else { (f64::NAN, f64::NAN) })
+        .map(|(x, y)| {
+            if x.is_finite() && y.is_finite() {
+                (x, y)
+            } else {
+                (f64::NAN, f64::NAN)
+            }
+        })
         .collect();
     let front = pareto_front(&coords);
     let chart_pts: Vec<FrontPoint> = pts
@@ -167,7 +177,13 @@ fn front_section(
             "—".to_string()
         } else {
             let (px, py) = shown(&pts[front[n - 1]]);
-            format!("{} {} for {} {}", fmt_short(x - px), cols[0], fmt_short(y - py), cols[1])
+            format!(
+                "{} {} for {} {}",
+                fmt_short(x - px),
+                cols[0],
+                fmt_short(y - py),
+                cols[1]
+            )
         };
         let mut name = pts[i].name.clone();
         if let Some(k) = &pts[i].known {
@@ -185,7 +201,9 @@ fn front_section(
                 // The front point closest in x that dominates it.
                 let c = coords[i];
                 let dom = front.iter().copied().find(|&j| {
-                    coords[j].0 <= c.0 && coords[j].1 <= c.1 && (coords[j].0 < c.0 || coords[j].1 < c.1)
+                    coords[j].0 <= c.0
+                        && coords[j].1 <= c.1
+                        && (coords[j].0 < c.0 || coords[j].1 < c.1)
                 });
                 match dom {
                     Some(j) => format!("dominated, e.g. by {}", pts[j].name),
@@ -216,5 +234,9 @@ fn front_section(
         rows,
         notes,
     };
-    Ok(Section::new(id, title, render_template(id, TEMPLATE, &ctx)?))
+    Ok(Section::new(
+        id,
+        title,
+        render_template(id, TEMPLATE, &ctx)?,
+    ))
 }

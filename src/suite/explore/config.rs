@@ -238,7 +238,9 @@ impl Config {
     pub fn parse(s: &str) -> Result<Config, String> {
         let parts: Vec<&str> = s.split('/').collect();
         let [e, b, sc, r] = parts[..] else {
-            return Err(format!("configuration '{s}': expected ELEMENT/BLOCK/SCALE/RULE"));
+            return Err(format!(
+                "configuration '{s}': expected ELEMENT/BLOCK/SCALE/RULE"
+            ));
         };
         let scale = match parse::parse_element(sc).map_err(|e| format!("scale '{sc}': {e}"))? {
             ElementFormat::Float(f) => f,
@@ -328,7 +330,12 @@ impl Config {
     /// the scale (amortised over the block). Data movement is separate
     /// ([`Config::move_pj_per_element`]).
     pub fn mac_pj(&self, t: &EnergyTable) -> f64 {
-        let f32_mul = t.pj(OpKind::FpMul { ebits: 8, mbits: 23 }).0;
+        let f32_mul = t
+            .pj(OpKind::FpMul {
+                ebits: 8,
+                mbits: 23,
+            })
+            .0;
         let (mul, add) = match self.element {
             Element::Float(f) => (
                 t.pj(OpKind::FpMul {
@@ -336,7 +343,11 @@ impl Config {
                     mbits: f.mbits,
                 })
                 .0,
-                t.pj(OpKind::FpAdd { ebits: 8, mbits: 23 }).0,
+                t.pj(OpKind::FpAdd {
+                    ebits: 8,
+                    mbits: 23,
+                })
+                .0,
             ),
             Element::Int { bits, .. } | Element::Asym { bits } => (
                 t.pj(OpKind::IntMul { a: bits, b: bits }).0,

@@ -173,14 +173,19 @@ fn load_tensors(spec: &ExploreSpec) -> Result<Vec<Tensor>, RunError> {
             if let Some(bad) = m.data.iter().position(|x| !x.is_finite()) {
                 return Err(RunError::new(
                     at(),
-                    format!("{name}: value {bad} is {} (the explorer needs finite values)", m.data[bad]),
+                    format!(
+                        "{name}: value {bad} is {} (the explorer needs finite values)",
+                        m.data[bad]
+                    ),
                 ));
             }
             if m.data.is_empty() {
                 return Err(RunError::new(at(), format!("{name}: has no values")));
             }
             let check = match t.role {
-                Role::Weight => Some(matmul_check(spec, &m, seed).map_err(|e| RunError::new(at(), e))?),
+                Role::Weight => {
+                    Some(matmul_check(spec, &m, seed).map_err(|e| RunError::new(at(), e))?)
+                }
                 Role::Activation => None,
             };
             out.push(Tensor {
@@ -265,7 +270,13 @@ fn measure(
                 .zip(&c.reference)
                 .map(|(o, r)| (o - r) * (o - r))
                 .sum();
-            rows.push(row(&t.name, &shape, MATMUL_REL_ERROR, rel(sq, c.ref_sq), ""));
+            rows.push(row(
+                &t.name,
+                &shape,
+                MATMUL_REL_ERROR,
+                rel(sq, c.ref_sq),
+                "",
+            ));
             mm_sq += sq;
             mm_ref += c.ref_sq;
         }
@@ -279,9 +290,27 @@ fn measure(
             rows.push(row(agg, "-", REL_ERROR, e.rel_error(), ""));
         }
     }
-    rows.push(row(ALL, "-", BITS_PER_ELEMENT, bits_sum / n_sum as f64, "bits"));
-    rows.push(row(ALL, "-", ENERGY_PJ_PER_MAC, cfg.mac_pj(table), "pJ/MAC"));
-    rows.push(row(ALL, "-", MOVE_PJ_PER_ELEMENT, move_sum / n_sum as f64, "pJ"));
+    rows.push(row(
+        ALL,
+        "-",
+        BITS_PER_ELEMENT,
+        bits_sum / n_sum as f64,
+        "bits",
+    ));
+    rows.push(row(
+        ALL,
+        "-",
+        ENERGY_PJ_PER_MAC,
+        cfg.mac_pj(table),
+        "pJ/MAC",
+    ));
+    rows.push(row(
+        ALL,
+        "-",
+        MOVE_PJ_PER_ELEMENT,
+        move_sum / n_sum as f64,
+        "pJ",
+    ));
     if mm_ref > 0.0 {
         rows.push(row(ALL, "-", MATMUL_REL_ERROR, rel(mm_sq, mm_ref), ""));
     }
@@ -305,7 +334,10 @@ fn spec_fingerprint(spec: &ExploreSpec) -> String {
     let canonical = format!(
         "{}|{:?}|{:?}|{}|{}|{}|{}|{}|{}|{:?}",
         spec.name,
-        spec.configs.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        spec.configs
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>(),
         spec.tensors,
         spec.partner,
         spec.matmul_rows,
@@ -330,8 +362,13 @@ pub fn run(
     let started = Instant::now();
     let tensors = load_tensors(spec)?;
     let names: Vec<String> = spec.configs.iter().map(|c| c.to_string()).collect();
-    let owned: Vec<usize> = (0..names.len()).filter(|i| opts.shard.unwrap_or(Shard::WHOLE).owns(*i)).collect();
-    let mut cases: Vec<(String, String)> = tensors.iter().map(|t| (t.name.clone(), t.shape())).collect();
+    let owned: Vec<usize> = (0..names.len())
+        .filter(|i| opts.shard.unwrap_or(Shard::WHOLE).owns(*i))
+        .collect();
+    let mut cases: Vec<(String, String)> = tensors
+        .iter()
+        .map(|t| (t.name.clone(), t.shape()))
+        .collect();
     for agg in [WEIGHTS, ACTIVATIONS, ALL] {
         cases.push((agg.to_string(), "-".to_string()));
     }
@@ -364,10 +401,17 @@ pub fn run(
             .collect();
     }
     let done: HashSet<String> = kept.iter().map(|r| r.variant.clone()).collect();
-    let todo: Vec<usize> = owned.iter().copied().filter(|i| !done.contains(&names[*i])).collect();
+    let todo: Vec<usize> = owned
+        .iter()
+        .copied()
+        .filter(|i| !done.contains(&names[*i]))
+        .collect();
 
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
-        RunError::new(opts.out_dir.display().to_string(), format!("cannot create folder: {e}"))
+        RunError::new(
+            opts.out_dir.display().to_string(),
+            format!("cannot create folder: {e}"),
+        )
     })?;
     let commit = meta::commit();
     let mut run_meta = RunMeta {
@@ -433,9 +477,11 @@ pub fn run(
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("explore [{bar:30}] {pos}/{len} configs {elapsed_precise} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "explore [{bar:30}] {pos}/{len} configs {elapsed_precise} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     let row = |cfg: &str| {
         let name = spec.name.clone();
@@ -465,7 +511,10 @@ pub fn run(
         let cfg = &spec.configs[*i];
         let mk = row(&names[*i]);
         match measure(cfg, &tensors, table, &mk) {
-            Ok(rows) => sink.lock().unwrap_or_else(|p| p.into_inner()).add(rows, Vec::new()),
+            Ok(rows) => sink
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .add(rows, Vec::new()),
             Err(e) => {
                 sink.lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -502,7 +551,10 @@ pub fn run(
 
 /// Rows each configuration writes for these tensors.
 fn expected_rows(tensors: &[Tensor]) -> usize {
-    let per_tensor: usize = tensors.iter().map(|t| 3 + usize::from(t.check.is_some())).sum();
+    let per_tensor: usize = tensors
+        .iter()
+        .map(|t| 3 + usize::from(t.check.is_some()))
+        .sum();
     let roles = [Role::Weight, Role::Activation]
         .iter()
         .filter(|r| tensors.iter().any(|t| t.role == **r))

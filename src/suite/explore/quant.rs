@@ -29,8 +29,7 @@ use rayon::prelude::*;
 use super::config::{Block, Config, Element, Rule};
 use crate::formats::mx::{self, div_round_odd, MxScaler};
 use crate::formats::{
-    fast, scaled, BlockFormat, BlockKind, ConvertOptions, MiniFloat, Overflow, Rounding,
-    ScaleRule,
+    fast, scaled, BlockFormat, BlockKind, ConvertOptions, MiniFloat, Overflow, Rounding, ScaleRule,
 };
 
 /// Elements per parallel chunk (whole rows, at least one).
@@ -226,7 +225,10 @@ fn errors(x: &[f32], d: &[f32]) -> Errors {
 
 /// NVFP4-style configurations, through the preset path whole.
 fn nv_dequantize(cfg: &Config, data: &[f32], cols: usize) -> Result<Vec<f32>, String> {
-    let e = cfg.element.as_format().ok_or("nv needs a minifloat element")?;
+    let e = cfg
+        .element
+        .as_format()
+        .ok_or("nv needs a minifloat element")?;
     let mut f = mx_format(cfg, e, ScaleRule::Floor);
     f.block_size = group_len(cfg.block, cols);
     mx::quantize(&f, &element_opts(), data, cols.max(1))
@@ -252,9 +254,10 @@ fn tensor_scales(p: &Prepared, data: &[f32]) -> Result<Vec<Scale>, String> {
 }
 
 fn min_max(c: &[f32]) -> (f32, f32) {
-    c.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| {
-        (lo.min(*x), hi.max(*x))
-    })
+    c.iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(*x), hi.max(*x))
+        })
 }
 
 /// The scale candidates of a group with amax bits `amax` (one unless `mse`).
@@ -398,7 +401,11 @@ fn quantize_rows(
                     fast::block_amax_bits(src, g, &mut amax);
                 } else {
                     for (m, &(a, b)) in amax.iter_mut().zip(&ranges) {
-                        *m = src[a..b].iter().map(|x| x.abs().to_bits()).max().unwrap_or(0);
+                        *m = src[a..b]
+                            .iter()
+                            .map(|x| x.abs().to_bits())
+                            .max()
+                            .unwrap_or(0);
                     }
                 }
                 amax.iter()
@@ -494,7 +501,9 @@ fn apply(
                     let c = if step == 0.0 {
                         0.0
                     } else {
-                        ((*x as f64 - offset) / step).round_ties_even().clamp(0.0, top)
+                        ((*x as f64 - offset) / step)
+                            .round_ties_even()
+                            .clamp(0.0, top)
                     };
                     *o = (c * step + offset) as f32;
                 }
@@ -508,7 +517,12 @@ fn apply(
 /// dequantized tensor through `formats::mx` (scalar reference, power-of-two
 /// rules; NVFP4-style) or `formats::scaled` (`absmax`). `None` for the rules
 /// no preset has (`mse`, `minmax`).
-pub fn quantize_reference(cfg: &Config, data: &[f32], rows: usize, cols: usize) -> Option<Vec<f32>> {
+pub fn quantize_reference(
+    cfg: &Config,
+    data: &[f32],
+    rows: usize,
+    cols: usize,
+) -> Option<Vec<f32>> {
     let e = cfg.element.as_format()?;
     let opts = element_opts();
     match cfg.rule {

@@ -199,7 +199,10 @@ pub fn parse_spec(text: &str, file: &str, base: &Path) -> Result<ExploreSpec, St
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let msg = e.message().to_string();
         match e.span() {
-            Some(s) => format!("{file} line {}: {msg}", text[..s.start].lines().count().max(1)),
+            Some(s) => format!(
+                "{file} line {}: {msg}",
+                text[..s.start].lines().count().max(1)
+            ),
             None => format!("{file}: {msg}"),
         }
     })?;
@@ -221,11 +224,14 @@ pub fn parse_spec(text: &str, file: &str, base: &Path) -> Result<ExploreSpec, St
         let got = expand_element(&e, &nonfinite).map_err(|m| at("explore.elements", m))?;
         elements.extend(got);
     }
-    let blocks = list(x.blocks, &["tensor", "channel", "g16", "g32", "g64", "g128"])
-        .iter()
-        .map(|b| Block::parse(b))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|m| at("explore.blocks", m))?;
+    let blocks = list(
+        x.blocks,
+        &["tensor", "channel", "g16", "g32", "g64", "g128"],
+    )
+    .iter()
+    .map(|b| Block::parse(b))
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|m| at("explore.blocks", m))?;
     let scales = list(x.scales, &["e8m0", "e4m3", "bf16"])
         .iter()
         .map(|s| scale_format(s))
@@ -248,7 +254,10 @@ pub fn parse_spec(text: &str, file: &str, base: &Path) -> Result<ExploreSpec, St
     }
     let max_bits = x.max_bits.unwrap_or(9.0);
     if !(max_bits.is_finite() && max_bits > 0.0) {
-        return Err(at("explore.max_bits", format!("{max_bits} is not a positive number")));
+        return Err(at(
+            "explore.max_bits",
+            format!("{max_bits} is not a positive number"),
+        ));
     }
     let mut configs: Vec<Config> = Vec::new();
     let mut combos = 0usize;
@@ -312,10 +321,16 @@ pub fn parse_spec(text: &str, file: &str, base: &Path) -> Result<ExploreSpec, St
     for t in x.tensors {
         let key = format!("explore.tensors '{}'", t.name);
         if t.name.trim().is_empty() || t.name.contains(',') {
-            return Err(at("explore.tensors.name", format!("'{}' is empty or has a comma", t.name)));
+            return Err(at(
+                "explore.tensors.name",
+                format!("'{}' is empty or has a comma", t.name),
+            ));
         }
         if tensors.iter().any(|o: &TensorSpec| o.name == t.name) {
-            return Err(at("explore.tensors.name", format!("'{}' is used twice", t.name)));
+            return Err(at(
+                "explore.tensors.name",
+                format!("'{}' is used twice", t.name),
+            ));
         }
         let source = tensor_source(&t, base).map_err(|m| at(&key, m))?;
         tensors.push(TensorSpec {
@@ -342,7 +357,9 @@ pub fn parse_spec(text: &str, file: &str, base: &Path) -> Result<ExploreSpec, St
 fn scale_format(s: &str) -> Result<MiniFloat, String> {
     match parse::parse_element(s).map_err(|e| format!("'{s}': {e}"))? {
         ElementFormat::Float(f) => Ok(f),
-        ElementFormat::Int(_) => Err(format!("'{s}': a scale format is a minifloat, not an integer")),
+        ElementFormat::Int(_) => Err(format!(
+            "'{s}': a scale format is a minifloat, not an integer"
+        )),
     }
 }
 
@@ -371,16 +388,16 @@ fn expand_element(s: &str, nonfinite: &str) -> Result<Vec<Element>, String> {
             }
         }
         if out.is_empty() {
-            return Err(format!("'{s}': no minifloat of that width has style {nonfinite}"));
+            return Err(format!(
+                "'{s}': no minifloat of that width has style {nonfinite}"
+            ));
         }
         return Ok(out);
     }
     if let Some(r) = s.strip_prefix("int:") {
         let (a, b) = range(r, 2, 8)?;
         return Ok((a..=b)
-            .flat_map(|bits| {
-                [false, true].map(|symmetric| Element::Int { bits, symmetric })
-            })
+            .flat_map(|bits| [false, true].map(|symmetric| Element::Int { bits, symmetric }))
             .collect());
     }
     if let Some(r) = s.strip_prefix("uint:") {
@@ -416,7 +433,9 @@ fn tensor_source(t: &RawTensor, base: &Path) -> Result<Source, String> {
     let rows = t.rows.ok_or("rows: missing")?;
     let cols = t.cols.ok_or("cols: missing")?;
     if rows == 0 || cols == 0 || rows.checked_mul(cols).is_none_or(|n| n > 1 << 30) {
-        return Err(format!("rows/cols: {rows} x {cols} is not a tensor of 1 to 2^30 values"));
+        return Err(format!(
+            "rows/cols: {rows} x {cols} is not a tensor of 1 to 2^30 values"
+        ));
     }
     let need = |v: Option<f64>, k: &str| v.ok_or_else(|| format!("{k}: dist {dist_name} needs it"));
     let dist = match dist_name {
