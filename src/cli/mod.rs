@@ -10,9 +10,11 @@ pub mod cachesim;
 pub mod calibrate;
 pub mod common;
 pub mod compare;
+pub mod explore;
 pub mod formats;
 pub mod io;
 pub mod isa;
+pub mod merge;
 pub mod quantize;
 pub mod report;
 pub mod sim;
@@ -62,6 +64,10 @@ pub enum Command {
     Cachesim(cachesim::CachesimArgs),
     /// Measure this machine's compute and bandwidth ceilings (for the roofline).
     Calibrate(calibrate::CalibrateArgs),
+    /// Explore the number-format design space: Pareto fronts of bits, error and energy.
+    Explore(explore::ExploreArgs),
+    /// Join the results of a sharded `report` or `explore` run (`--shard K/N`).
+    Merge(merge::MergeArgs),
 }
 
 /// Runs the CLI on the given arguments (including the program name) and
@@ -108,6 +114,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
         Command::Io(a) => io::run(&a, out).map(|_| 0),
         Command::Cachesim(a) => cachesim::run(&a, out).map(|_| 0),
         Command::Calibrate(a) => calibrate::run(&a, out).map(|_| 0),
+        Command::Merge(a) => merge::run(&a, out),
+        Command::Explore(a) => explore::run(&a, out),
     }
 }
 

@@ -44,9 +44,22 @@ pub struct ReportArgs {
     /// Keep the cells already in DIR/results.json and run only the others.
     #[arg(long)]
     pub resume: bool,
+    /// Run only shard K of N (0-based; `auto` reads SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT
+    /// or JOB_COMPLETION_INDEX/BITSIM_SHARD_COUNT); join the shards with `bitsim merge`.
+    #[arg(long, value_name = "K/N|auto", conflicts_with = "from")]
+    pub shard: Option<String>,
     /// Instruction-set cap for the kernels (`--isa`).
     #[command(flatten)]
     pub isa: super::isa::IsaArgs,
+}
+
+/// Parses a `--shard` value (reading the scheduler's environment for `auto`).
+pub fn parse_shard(arg: Option<&str>) -> Result<Option<suite::Shard>, CliError> {
+    arg.map(|s| {
+        suite::Shard::parse(s, |k| std::env::var(k).ok())
+            .map_err(|e| CliError::new(format!("--shard {s}"), e))
+    })
+    .transpose()
 }
 
 /// Set by Ctrl-C: the runner starts no new cell.
@@ -54,7 +67,7 @@ static STOP: AtomicBool = AtomicBool::new(false);
 
 /// Installs the Ctrl-C handler once: the first Ctrl-C asks the run to stop
 /// after the cells in flight, a second one exits at once.
-fn install_ctrlc() {
+pub(crate) fn install_ctrlc() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // If another handler is installed already, runs are simply not interruptible.
@@ -64,6 +77,11 @@ fn install_ctrlc() {
             }
         });
     });
+}
+
+/// The flag Ctrl-C sets (for other long-running commands).
+pub(crate) fn stop_flag() -> &'static AtomicBool {
+    &STOP
 }
 
 /// A suite error as a CLI error (same input, same reason).
@@ -99,6 +117,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<i32, CliError> {
         return Ok(0);
     }
 
+    let shard = parse_shard(args.shard.as_deref())?;
     let variants = registry();
     let names: Vec<&str> = variants.iter().map(|v| v.name()).collect();
     let suite = load_suite(args, &names)?;
@@ -111,6 +130,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<i32, CliError> {
     let mut opts = RunOptions::new(&dir);
     opts.resume = args.resume;
     opts.stop = Some(&STOP);
+    opts.shard = shard;
     let s = suite::run(&suite, &variants, &table, &opts).map_err(run_error)?;
     if s.interrupted {
         eprintln!(
@@ -120,6 +140,18 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<i32, CliError> {
             dir.join(JSON_NAME).display()
         );
         return Ok(EXIT_INTERRUPTED);
+    }
+    if let Some(shard) = shard {
+        writeln!(
+            out,
+            "shard {shard}: wrote {}, {} ({} of {} cells; join the shards with `bitsim merge`)",
+            dir.join(CSV_NAME).display(),
+            dir.join(JSON_NAME).display(),
+            s.cells_run + s.cells_resumed,
+            s.cells
+        )
+        .map_err(stdout_error)?;
+        return Ok(0);
     }
     let index = render(&s.results, baseline.as_ref(), &dir)?;
     writeln!(
@@ -156,7 +188,12 @@ fn check_out_dir(dir: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-fn render(results: &Results, baseline: Option<&Results>, dir: &Path) -> Result<PathBuf, CliError> {
+/// Writes `DIR/index.html` for `results` (creating DIR).
+pub fn render(
+    results: &Results,
+    baseline: Option<&Results>,
+    dir: &Path,
+) -> Result<PathBuf, CliError> {
     std::fs::create_dir_all(dir).map_err(|e| {
         CliError::new(
             dir.display().to_string(),

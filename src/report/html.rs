@@ -28,6 +28,22 @@ struct Page {
 /// sections after the charts.
 pub fn render(results: &Results, baseline: Option<&Results>) -> Result<String, String> {
     let d = PageData::new(results, baseline);
+    if results.explore.is_some() {
+        // The format explorer's results: its own sections after the metadata.
+        let mut page = vec![parts::metadata(&d)?];
+        page.extend(sections::explore::render(results)?);
+        let title = format!("bitsim explore — {}", results.meta.suite);
+        return render_template(
+            "report",
+            TEMPLATE,
+            &Page {
+                title,
+                style: STYLE,
+                has_baseline: false,
+                sections: page,
+            },
+        );
+    }
     let mut page = vec![
         parts::metadata(&d)?,
         tables::summary(&d)?,

@@ -8,6 +8,7 @@
 //! the report and `bitsim compare` read.
 
 pub mod error;
+pub mod explore;
 pub mod files;
 pub mod measure;
 pub mod meta;
@@ -15,6 +16,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod record;
 pub mod runner;
+pub mod shard;
 pub mod sink;
 pub mod spec;
 pub mod studies;
@@ -23,4 +25,5 @@ pub use error::RunError;
 pub use measure::{Toolkit, REFERENCE_VARIANT};
 pub use pipeline::{energy_table, run};
 pub use runner::{run_suite, RunOptions, RunSummary};
+pub use shard::{merge, Shard};
 pub use spec::{SpecError, Suite};

@@ -39,7 +39,11 @@ pub fn run(
         seed: suite.seeds[0],
         variants: &suite.variants,
     };
+    let studies_here = opts.shard.is_none_or(|s| s.index == 0);
     run_cells(suite, registry, &toolkit, opts, |results| {
+        if !studies_here {
+            return Ok(()); // the studies run in shard 0 of a sharded run
+        }
         results.studies =
             studies::run(&suite.studies, &ctx).map_err(|e| RunError::new(suite.file.clone(), e))?;
         Ok(())

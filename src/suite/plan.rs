@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::record::{metric, Measurement};
+use super::shard::Shard;
 use crate::tensor::Shape;
 use crate::variants::MatmulVariant;
 use crate::workload::cases::Case;
@@ -63,18 +64,46 @@ impl<'v> Plan<'v> {
         seeds: &[u64],
         repetitions: u32,
         earlier: Vec<Measurement>,
+        shard: Shard,
     ) -> Self {
-        let cells: HashSet<CellKey> = variants
-            .iter()
-            .flat_map(|v| {
-                cases.iter().flat_map(move |c| {
-                    seeds
-                        .iter()
-                        .map(move |&s| key(v.name(), &c.workload, c.shape, s))
-                })
-            })
-            .collect();
-        let kept = complete_rows(earlier, &cells, repetitions);
+        // Canonical cell order: case, seed, variant (suite order); the shard
+        // owns every `count`-th cell of it.
+        let mut position = 0usize;
+        let mut cells: HashSet<CellKey> = HashSet::new();
+        for c in cases {
+            for &s in seeds {
+                for v in variants {
+                    if shard.owns(position) {
+                        cells.insert(key(v.name(), &c.workload, c.shape, s));
+                    }
+                    position += 1;
+                }
+            }
+        }
+        let owned = |k: &CellKey| cells.contains(k);
+        // Timings per (variant, shape), on the first case with that shape and the first
+        // seed (emulation speed hardly depends on the values); sharded by their own
+        // canonical order (shape, variant).
+        let mut timing_keys: HashSet<CellKey> = HashSet::new();
+        let mut timing_cases: Vec<usize> = Vec::new();
+        if repetitions > 0 {
+            let mut shapes: Vec<Shape> = Vec::new();
+            let mut position = 0usize;
+            for (ci, c) in cases.iter().enumerate() {
+                if shapes.contains(&c.shape) {
+                    continue;
+                }
+                shapes.push(c.shape);
+                timing_cases.push(ci);
+                for v in variants {
+                    if shard.owns(position) {
+                        timing_keys.insert(key(v.name(), &c.workload, c.shape, seeds[0]));
+                    }
+                    position += 1;
+                }
+            }
+        }
+        let kept = complete_rows(earlier, &cells, &timing_keys, repetitions);
         let done: HashSet<CellKey> = kept
             .iter()
             .filter(|r| r.metric == metric::REL_FRO_ERROR)
@@ -89,7 +118,10 @@ impl<'v> Plan<'v> {
             variants
                 .iter()
                 .copied()
-                .filter(|v| !skip.contains(&key(v.name(), &c.workload, c.shape, seed)))
+                .filter(|v| {
+                    let k = key(v.name(), &c.workload, c.shape, seed);
+                    owned(&k) && !skip.contains(&k)
+                })
                 .collect()
         };
 
@@ -106,20 +138,19 @@ impl<'v> Plan<'v> {
                 }
             }
         }
-        // Timings per (variant, shape), on the first case with that shape and the first
-        // seed: emulation speed hardly depends on the values.
         let mut timings: Vec<Timing> = Vec::new();
-        if repetitions > 0 {
-            let mut shapes: Vec<Shape> = Vec::new();
-            for (ci, c) in cases.iter().enumerate() {
-                if shapes.contains(&c.shape) {
-                    continue;
-                }
-                shapes.push(c.shape);
-                let todo = todo(c, seeds[0], &timed);
-                if !todo.is_empty() {
-                    timings.push(Timing { case: ci, todo });
-                }
+        for ci in timing_cases {
+            let c = &cases[ci];
+            let todo: Vec<&'v dyn MatmulVariant> = variants
+                .iter()
+                .copied()
+                .filter(|v| {
+                    let k = key(v.name(), &c.workload, c.shape, seeds[0]);
+                    timing_keys.contains(&k) && !timed.contains(&k)
+                })
+                .collect();
+            if !todo.is_empty() {
+                timings.push(Timing { case: ci, todo });
             }
         }
         Plan {
@@ -150,11 +181,15 @@ pub struct Order {
 impl Order {
     /// The order of a suite's variants, cases and seeds.
     pub fn new(variants: &[&dyn MatmulVariant], cases: &[Case], seeds: &[u64]) -> Self {
+        let (v, c) = order_names(variants, cases);
+        Order::from_names(&v, &c, seeds)
+    }
+
+    /// The order of variant names, (workload, shape) cases and seeds.
+    pub fn from_names(variants: &[String], cases: &[(String, String)], seeds: &[u64]) -> Self {
         Order {
-            variant: idx(variants.iter().map(|v| v.name().to_string())),
-            case: idx(cases
-                .iter()
-                .map(|c| (c.workload.clone(), c.shape.to_string()))),
+            variant: idx(variants.iter().cloned()),
+            case: idx(cases.iter().cloned()),
             seed: idx(seeds.iter().copied()),
         }
     }
@@ -183,6 +218,20 @@ impl Order {
     }
 }
 
+/// The names [`Order::from_names`] takes, from variants and cases.
+pub fn order_names(
+    variants: &[&dyn MatmulVariant],
+    cases: &[Case],
+) -> (Vec<String>, Vec<(String, String)>) {
+    (
+        variants.iter().map(|v| v.name().to_string()).collect(),
+        cases
+            .iter()
+            .map(|c| (c.workload.clone(), c.shape.to_string()))
+            .collect(),
+    )
+}
+
 /// Positions of items in first-appearance order.
 fn idx<T: std::hash::Hash + Eq>(it: impl Iterator<Item = T>) -> HashMap<T, usize> {
     let mut m = HashMap::new();
@@ -198,6 +247,7 @@ fn idx<T: std::hash::Hash + Eq>(it: impl Iterator<Item = T>) -> HashMap<T, usize
 fn complete_rows(
     rows: Vec<Measurement>,
     cells: &HashSet<CellKey>,
+    timings: &HashSet<CellKey>,
     repetitions: u32,
 ) -> Vec<Measurement> {
     let mut seen: HashMap<CellKey, HashSet<(String, u32)>> = HashMap::new();
@@ -221,7 +271,12 @@ fn complete_rows(
             let k = r.cell_key();
             let timing = metric::is_timing(&r.metric);
             let known = timing || metric::CELL_METRICS.iter().any(|m| m.name == r.metric);
-            known && cells.contains(&k) && complete(&k, timing)
+            let mine = if timing {
+                timings.contains(&k)
+            } else {
+                cells.contains(&k)
+            };
+            known && mine && complete(&k, timing)
         })
         .collect()
 }

@@ -245,6 +245,9 @@ pub struct RunMeta {
     /// Representable non-negative finite values of each element format in the run,
     /// for the number-line chart.
     pub number_lines: Vec<NumberLine>,
+    /// Which shard of a sharded run this file holds (absent when unsharded or merged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::ShardInfo>,
 }
 
 /// What the report shows about a variant.
@@ -283,4 +286,7 @@ pub struct Results {
     /// Results of the suite's studies (absent from files of runs without any).
     #[serde(default, skip_serializing_if = "super::studies::Studies::is_empty")]
     pub studies: super::studies::Studies,
+    /// What the format explorer's results hold beyond the rows (absent from `report` results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explore: Option<super::explore::ExploreInfo>,
 }

@@ -22,8 +22,9 @@ use super::measure::{
     cell_rows, measure_cell, reference_output, time_variant, RowStamp, Toolkit, REFERENCE_VARIANT,
 };
 use super::meta;
-use super::plan::{Order, Plan};
+use super::plan::{order_names, Order, Plan};
 use super::record::{Measurement, Results, RunMeta};
+use super::shard::{fingerprint, Shard, ShardInfo};
 use super::sink::Sink;
 use super::spec::Suite;
 use crate::variants::MatmulVariant;
@@ -42,6 +43,8 @@ pub struct RunOptions<'a> {
     pub stop: Option<&'a AtomicBool>,
     /// Least time between two rewrites of the results files while running.
     pub write_interval: Duration,
+    /// The part of the run to do (None: all of it, unsharded).
+    pub shard: Option<Shard>,
 }
 
 impl<'a> RunOptions<'a> {
@@ -53,6 +56,7 @@ impl<'a> RunOptions<'a> {
             progress: true,
             stop: None,
             write_interval: Duration::from_secs(1),
+            shard: None,
         }
     }
 }
@@ -109,7 +113,14 @@ pub(crate) fn run_cells(
     let cases = cases::cases(&suite.workloads)
         .map_err(|e| RunError::new(format!("{} line {}", suite.file, e.line), e.message))?;
     let earlier = earlier_rows(suite, opts)?;
-    let plan = Plan::new(&variants, &cases, &suite.seeds, suite.repetitions, earlier);
+    let plan = Plan::new(
+        &variants,
+        &cases,
+        &suite.seeds,
+        suite.repetitions,
+        earlier,
+        opts.shard.unwrap_or(Shard::WHOLE),
+    );
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
         RunError::new(
             opts.out_dir.display().to_string(),
@@ -122,10 +133,25 @@ pub(crate) fn run_cells(
         version: meta::VERSION.to_string(),
         commit: meta::commit(),
     };
+    let mut meta = run_meta(&stamp, tk, &variants);
+    if let Some(sh) = opts.shard {
+        let (names, case_names) = order_names(&variants, &cases);
+        meta.shard = Some(ShardInfo {
+            kind: "report".into(),
+            index: sh.index,
+            count: sh.count,
+            fingerprint: suite_fingerprint(suite, &stamp),
+            complete: false,
+            variants: names,
+            cases: case_names,
+            seeds: suite.seeds.clone(),
+        });
+    }
     let results = Results {
-        meta: run_meta(&stamp, tk, &variants),
+        meta,
         rows: plan.kept.clone(),
         studies: Default::default(),
+        explore: None,
     };
     let local_stop = AtomicBool::new(false);
     let stop = opts.stop.unwrap_or(&local_stop);
@@ -152,7 +178,11 @@ pub(crate) fn run_cells(
     let mut s = run.lock();
     let interrupted = opts.stop.is_some_and(|f| f.load(Ordering::SeqCst));
     let finished = if s.error.is_none() && !interrupted {
-        finish(&mut s.results)
+        let f = finish(&mut s.results);
+        if let (Ok(()), Some(info)) = (&f, s.results.meta.shard.as_mut()) {
+            info.complete = true;
+        }
+        f
     } else {
         Ok(())
     };
@@ -199,6 +229,23 @@ fn resolve<'r>(
     Ok((reference, variants))
 }
 
+/// What makes shards of one run the same run: the suite's content (not
+/// where it lives or where results go), the version and the commit.
+fn suite_fingerprint(suite: &Suite, stamp: &RowStamp) -> String {
+    let canonical = format!(
+        "{:?}|{:?}|{:?}|{}|{}|{:?}|{}|{:?}",
+        suite.name,
+        suite.variants,
+        suite.workloads,
+        suite.repetitions,
+        suite.energy,
+        suite.studies,
+        stamp.version,
+        (&stamp.commit, &suite.seeds),
+    );
+    fingerprint(&canonical)
+}
+
 /// With `resume`, the rows of the results file already in the output
 /// folder, which must hold a run of this suite; otherwise none.
 fn earlier_rows(suite: &Suite, opts: &RunOptions) -> Result<Vec<Measurement>, RunError> {
@@ -234,6 +281,7 @@ fn run_meta(stamp: &RowStamp, tk: &Toolkit, variants: &[&dyn MatmulVariant]) -> 
         energy_notes: Vec::new(),
         variants: variants.iter().map(|v| meta::variant_info(*v)).collect(),
         number_lines: meta::number_lines(variants),
+        shard: None,
     }
 }
 

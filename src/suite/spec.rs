@@ -90,6 +90,10 @@ struct RawSpec {
     out: Option<String>,
     #[serde(default)]
     studies: Option<StudiesSpec>,
+    /// The format explorer's table (`bitsim explore --spec`); `report` ignores it.
+    #[serde(default)]
+    #[allow(dead_code)]
+    explore: Option<toml::Value>,
 }
 
 /// Parses spec text. `file` names it in errors; `base` is the folder that

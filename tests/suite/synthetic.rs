@@ -214,6 +214,7 @@ pub fn synthetic() -> Results {
             energy_notes: vec!["int4 multiply: scaled from int8 by width product (Aladdin)".into()],
             variants,
             number_lines,
+            shard: None,
         },
         rows,
         ..Default::default()

@@ -252,6 +252,32 @@ fn mx_scale_code(rule: super::ScaleRule, amax_bits: u32, info: &ElemInfo) -> u8 
     }
 }
 
+/// The E8M0 scale rule of an MX block format, prepared once: the scale code
+/// a block gets from the bits of its amax, exactly as [`quantize`] picks it
+/// (for callers that lay out blocks themselves, like the format explorer).
+#[derive(Debug, Clone, Copy)]
+pub struct MxScaler {
+    rule: super::ScaleRule,
+    info: ElemInfo,
+}
+
+impl MxScaler {
+    /// The scale rule of `fmt` (its element, element scale and rule).
+    pub fn new(fmt: &BlockFormat) -> Self {
+        MxScaler {
+            rule: fmt.rule,
+            info: elem_info(fmt),
+        }
+    }
+
+    /// The E8M0 code for a block whose largest magnitude has f32 bits
+    /// `amax_bits` (sign cleared; ≥ 0x7f80_0000 for NaN/inf: 0xFF).
+    #[inline]
+    pub fn code(&self, amax_bits: u32) -> u8 {
+        mx_scale_code(self.rule, amax_bits, &self.info)
+    }
+}
+
 /// Quantizes `data` (rows of `row_len` elements) to a block format.
 ///
 /// Fails when `row_len` is 0 or does not divide `data.len()`, when the format

@@ -4,6 +4,7 @@
 //! count to keep labels apart.
 
 mod bars;
+mod front;
 mod labels;
 mod lines;
 mod number_line;
@@ -11,6 +12,7 @@ mod roofline;
 mod scatter;
 
 pub use bars::{hbar_chart, Bar};
+pub use front::{front_chart, FrontAxes, FrontPoint};
 pub use labels::place_labels;
 pub use lines::{line_chart, Axes, Series, SeriesStyle, SERIES_COLORS};
 pub use number_line::{number_lines, Line, DENSE_ABOVE, LOG2_CLIP};

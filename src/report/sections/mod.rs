@@ -5,6 +5,7 @@
 
 pub mod accum;
 pub mod bitmod;
+pub mod explore;
 pub mod io;
 pub mod lmul;
 pub mod roofline;
