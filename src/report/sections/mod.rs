@@ -4,6 +4,7 @@
 //! template in `reports/templates/sections/`, with charts inlined as SVG.
 
 pub mod accum;
+pub mod attention;
 pub mod bitmod;
 pub mod io;
 pub mod lmul;
