@@ -62,11 +62,18 @@ pub fn exp_f32(x: f32) -> f32 {
 pub fn exp_core(x: f32) -> f32 {
     let n = (x * LOG2E + MAGIC) - MAGIC;
     let r = (x - n * C1) - n * C2;
+    poly_scale(r, n)
+}
+
+/// `e^r · 2^n` for |r| ≤ ln2/2 (a little more is harmless) and integral
+/// `n` in [−126, 128]: the polynomial, then two exact power-of-two scalings.
+#[inline(always)]
+pub fn poly_scale(r: f32, n: f32) -> f32 {
     let y = ((((P0 * r + P1) * r + P2) * r + P3) * r + P4) * r + P5;
     let e = ((y * (r * r)) + r) + 1.0;
-    // n ∈ [−126, 128]: split 2^n = 2^a · 2^b with a = ⌊n/2⌋, b = n − a,
-    // both normal f32; the first scaling is exact, the second rounds only
-    // when the result is subnormal.
+    // Split 2^n = 2^a · 2^b with a = ⌊n/2⌋, b = n − a, both normal f32;
+    // the first scaling is exact, the second rounds only when the result
+    // is subnormal.
     let n = n as i32;
     let a = n >> 1;
     let b = n - a;
@@ -74,12 +81,35 @@ pub fn exp_core(x: f32) -> f32 {
     (e * pow2(a)) * pow2(b)
 }
 
-/// 2^x through [`exp_f32`] of `x · ln 2` (one f32 multiply first), for the
-/// base-2 softmax of SageAttention (whose scores carry a log2 e factor).
+/// 2^x for SageAttention's base-2 softmax (its scores carry a log2 e
+/// factor): `n = rint(x)`, `r = (x − n) · ln 2` (the subtraction is exact),
+/// then [`poly_scale`]. Specials as [`exp_f32`] with bounds −126 and 128.
+/// Worst error: see the module docs.
 #[inline(always)]
 pub fn exp2_f32(x: f32) -> f32 {
-    exp_f32(x * std::f32::consts::LN_2)
+    if x.is_nan() {
+        return x;
+    }
+    if x < EXP2_MIN {
+        return 0.0;
+    }
+    if x >= EXP2_MAX {
+        return f32::INFINITY;
+    }
+    exp2_core(x)
 }
+
+/// The polynomial path of [`exp2_f32`] for `x` in `[EXP2_MIN, EXP2_MAX)`.
+#[inline(always)]
+pub fn exp2_core(x: f32) -> f32 {
+    let n = (x + MAGIC) - MAGIC;
+    poly_scale((x - n) * std::f32::consts::LN_2, n)
+}
+
+/// Below this [`exp2_f32`] returns +0.
+pub const EXP2_MIN: f32 = -126.0;
+/// At and above this [`exp2_f32`] returns +inf.
+pub const EXP2_MAX: f32 = 128.0;
 
 /// [`exp_f32`] of every element, in place.
 pub fn exp_slice(xs: &mut [f32]) {
@@ -91,7 +121,15 @@ pub fn exp_slice(xs: &mut [f32]) {
 /// The error of [`exp_f32`] at `x` in units in the last place of the
 /// correctly rounded f32 result (f64 `exp` rounded to f32 stands for it).
 pub fn ulp_error(x: f32) -> f64 {
-    let exact = (x as f64).exp();
+    ulp_error_of(exp_f32(x), (x as f64).exp())
+}
+
+/// The error of [`exp2_f32`] at `x` in ulps (against f64 `exp2`).
+pub fn ulp_error2(x: f32) -> f64 {
+    ulp_error_of(exp2_f32(x), (x as f64).exp2())
+}
+
+fn ulp_error_of(got: f32, exact: f64) -> f64 {
     let rounded = exact as f32;
     let ulp = if rounded == 0.0 || !rounded.is_finite() {
         return 0.0;
@@ -99,5 +137,5 @@ pub fn ulp_error(x: f32) -> f64 {
         let b = rounded.to_bits();
         (f32::from_bits(b + 1) - rounded) as f64
     };
-    ((exp_f32(x) as f64) - exact).abs() / ulp
+    ((got as f64) - exact).abs() / ulp
 }

@@ -7,12 +7,13 @@
 //!
 //! Per head, with sub-seeds of `seed` (so every part is independent):
 //! 1. Q, K, V entries Normal(0, 1);
-//! 2. K gets a per-channel mean μ_c ~ Normal(0, 1.5) added to every token
-//!    (the channel bias SageAttention's K smoothing removes);
-//! 3. `max(1, d/32)` key channels (drawn per head, without replacement) are
-//!    multiplied by a factor uniform in [8, 20) — the outlier channels;
-//! 4. RoPE (base 10000, pairs (2i, 2i+1)) rotates Q and K by their token
+//! 2. RoPE (base 10000, pairs (2i, 2i+1)) rotates Q and K by their token
 //!    positions (decode: the query sits at position N − 1);
+//! 3. K gets a per-channel mean μ_c ~ Normal(0, 1.5) added to every token
+//!    (the channel bias SageAttention's K smoothing removes; added after
+//!    RoPE, in the keys attention sees);
+//! 4. `max(1, d/32)` key channels (drawn per head, without replacement) are
+//!    multiplied by a factor uniform in [8, 20) — the outlier channels;
 //! 5. the sink: key 0 becomes the mean query direction scaled to 4× the
 //!    typical key norm, so every query attends to token 0;
 //! 6. each value row is scaled by exp(0.5·g), g ~ Normal(0, 1) (log-normal norms).
@@ -233,6 +234,10 @@ pub fn realistic(shape: AttnShape, seed: u64) -> Qkv {
             let (lo, hi) = KEY_OUTLIER_FACTOR;
             outliers.push((idx[i], lo + (hi - lo) * unit()));
         }
+        rope(&mut q, d, nk - nq);
+        rope(&mut k, d, 0);
+        // The channel mean and the outlier channels sit in the keys
+        // attention sees (after RoPE), where SageAttention observed them.
         for row in k.chunks_mut(d) {
             for (x, m) in row.iter_mut().zip(&mean) {
                 *x += m;
@@ -241,8 +246,6 @@ pub fn realistic(shape: AttnShape, seed: u64) -> Qkv {
                 row[c] *= f;
             }
         }
-        rope(&mut q, d, nk - nq);
-        rope(&mut k, d, 0);
         // Sink: key 0 along the mean query direction.
         if nk > 1 {
             let mut dir = vec![0.0f64; d];
