@@ -14,15 +14,15 @@
 //! | 1 | bit-exact number formats | [`formats`] |
 //! | 2 | arithmetic units | [`arith`] |
 //! | 3 | cost models; workloads; accuracy metrics | [`hw`], [`workload`], [`metrics`] |
-//! | 4 | matmul variants (emulation, optional native kernel, cost) | [`variants`] |
-//! | 5 | suites, the pipeline, studies, result records | [`suite`] |
-//! | 6 | the HTML report and comparisons | [`report`] |
-//! | 7 | the command line | [`cli`] |
+//! | 4 | native SIMD kernels (packing, micro-kernels, same bits as the emulation) | [`kernels`] |
+//! | 5 | matmul variants (emulation, optional native kernel, cost) | [`variants`] |
+//! | 6 | suites, the pipeline, studies, result records | [`suite`] |
+//! | 7 | the HTML report and comparisons | [`report`] |
+//! | 8 | the command line | [`cli`] |
 //!
-//! Ground modules may use each other. Native kernels (`kernels/`) will come
-//! between rank 3 and `variants` (a variant's `native()` returns one), and
-//! attention variants and the real model between `variants` and `suite`
-//! (`tests/suite/layers.rs` already lists their ranks).
+//! Ground modules may use each other. Attention variants and the real model
+//! will come between `variants` and `suite` (`tests/suite/layers.rs` already
+//! lists their ranks).
 
 #![warn(missing_docs)]
 
@@ -34,6 +34,7 @@ pub mod datafile;
 pub mod formats;
 pub mod hw;
 pub mod isa;
+pub mod kernels;
 pub mod metrics;
 pub mod report;
 pub mod rng;

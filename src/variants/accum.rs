@@ -95,6 +95,11 @@ impl MatmulVariant for AccumMatmul {
     }
 
     /// Deterministic: the accumulators here round deterministically, so `seed` is unused.
+    fn native(&self) -> Option<Box<dyn super::NativeMatmul>> {
+        super::native::NativeSat16::of(self.name, &self.weight, &self.act, &self.accum.spec.acc)
+            .map(|k| Box::new(k) as Box<dyn super::NativeMatmul>)
+    }
+
     fn emulate(&self, a: &Matrix, w: &Matrix, _seed: u64) -> Vec<f64> {
         assert_eq!(
             a.cols, w.cols,

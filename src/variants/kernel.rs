@@ -114,12 +114,29 @@ fn scales<'a>(a: &'a QOperand, w: &'a QOperand) -> Scales<'a> {
 /// # Panics
 /// When K differs or the value kinds do not pair (a registry bug).
 pub fn matmul(a: &QOperand, w: &QOperand) -> Vec<f64> {
+    matmul_with(a, w, false)
+}
+
+/// [`matmul`] with the float step `dot = dot + a·w` fused into one rounding
+/// (`fused`: `dot = fma(a, w, dot)`, what a CPU FMA GEMM computes) or not.
+/// Integer datapaths ignore `fused`.
+///
+/// # Panics
+/// When K differs or the value kinds do not pair (a registry bug).
+pub fn matmul_with(a: &QOperand, w: &QOperand, fused: bool) -> Vec<f64> {
     assert_eq!(a.k, w.k, "A and W must share K");
     let sc = scales(a, w);
-    match (&a.values, &w.values) {
-        (Values::Int(av), Values::Int(wv)) => int_kernel(av, wv, a.rows, w.rows, &sc),
-        (Values::F32(av), Values::F32(wv)) => lane_kernel::<f32>(av, wv, a.rows, w.rows, &sc),
-        (Values::F64(av), Values::F64(wv)) => lane_kernel::<f64>(av, wv, a.rows, w.rows, &sc),
+    match (&a.values, &w.values, fused) {
+        (Values::Int(av), Values::Int(wv), _) => int_kernel(av, wv, a.rows, w.rows, &sc),
+        (Values::F32(av), Values::F32(wv), false) => {
+            lane_kernel::<f32, false>(av, wv, a.rows, w.rows, &sc)
+        }
+        (Values::F32(av), Values::F32(wv), true) => {
+            lane_kernel::<f32, true>(av, wv, a.rows, w.rows, &sc)
+        }
+        (Values::F64(av), Values::F64(wv), false) => {
+            lane_kernel::<f64, false>(av, wv, a.rows, w.rows, &sc)
+        }
         _ => panic!("operand value kinds do not pair: a registry bug"),
     }
 }
@@ -187,6 +204,8 @@ pub trait LaneFloat:
     fn to_f64(self) -> f64;
     /// To f32 (rounds for f64; identity for f32).
     fn to_f32(self) -> f32;
+    /// `self · b + c` with one rounding.
+    fn fused(self, b: Self, c: Self) -> Self;
 }
 
 impl LaneFloat for f32 {
@@ -196,6 +215,9 @@ impl LaneFloat for f32 {
     }
     fn to_f32(self) -> f32 {
         self
+    }
+    fn fused(self, b: f32, c: f32) -> f32 {
+        self.mul_add(b, c)
     }
 }
 
@@ -207,18 +229,30 @@ impl LaneFloat for f64 {
     fn to_f32(self) -> f32 {
         self as f32
     }
+    fn fused(self, b: f64, c: f64) -> f64 {
+        self.mul_add(b, c)
+    }
 }
 
-/// `dot[l] += a[k] · panel[k][l]` for k in `ks`: separate multiply and add
-/// (Rust never contracts them into an FMA), sequential in k per lane.
+/// `dot[l] += a[k] · panel[k][l]` for k in `ks`, sequential in k per lane:
+/// separate multiply and add (Rust never contracts them into an FMA), or
+/// one fused step when `FUSED`.
 #[inline(always)]
-fn lane_group_body<T: LaneFloat>(ar: &[T], panel: &[T], ks: std::ops::Range<usize>) -> [T; LANES] {
+fn lane_group_body<T: LaneFloat, const FUSED: bool>(
+    ar: &[T],
+    panel: &[T],
+    ks: std::ops::Range<usize>,
+) -> [T; LANES] {
     let mut dot = [T::default(); LANES];
     for kk in ks {
         let av = ar[kk];
         let wl = &panel[kk * LANES..(kk + 1) * LANES];
         for l in 0..LANES {
-            dot[l] = dot[l] + av * wl[l];
+            dot[l] = if FUSED {
+                av.fused(wl[l], dot[l])
+            } else {
+                dot[l] + av * wl[l]
+            };
         }
     }
     dot
@@ -226,15 +260,15 @@ fn lane_group_body<T: LaneFloat>(ar: &[T], panel: &[T], ks: std::ops::Range<usiz
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn lane_group_avx2<T: LaneFloat>(
+unsafe fn lane_group_avx2<T: LaneFloat, const FUSED: bool>(
     ar: &[T],
     panel: &[T],
     ks: std::ops::Range<usize>,
 ) -> [T; LANES] {
-    lane_group_body(ar, panel, ks)
+    lane_group_body::<T, FUSED>(ar, panel, ks)
 }
 
-fn lane_group<T: LaneFloat>(
+fn lane_group<T: LaneFloat, const FUSED: bool>(
     level: IsaLevel,
     ar: &[T],
     panel: &[T],
@@ -242,12 +276,18 @@ fn lane_group<T: LaneFloat>(
 ) -> [T; LANES] {
     crate::isa::dispatch!(level,
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2.
-        avx2 => unsafe { lane_group_avx2(ar, panel, ks) },
-        scalar => lane_group_body(ar, panel, ks),
+        avx2 => unsafe { lane_group_avx2::<T, FUSED>(ar, panel, ks) },
+        scalar => lane_group_body::<T, FUSED>(ar, panel, ks),
     )
 }
 
-fn lane_kernel<T: LaneFloat>(a: &[T], w: &[T], m: usize, n: usize, sc: &Scales) -> Vec<f64> {
+fn lane_kernel<T: LaneFloat, const FUSED: bool>(
+    a: &[T],
+    w: &[T],
+    m: usize,
+    n: usize,
+    sc: &Scales,
+) -> Vec<f64> {
     let k = sc.k;
     let mut out = vec![0f64; m * n];
     if n == 0 {
@@ -275,7 +315,7 @@ fn lane_kernel<T: LaneFloat>(a: &[T], w: &[T], m: usize, n: usize, sc: &Scales) 
                     let i = i0 + r;
                     let ar = &a[i * k..(i + 1) * k];
                     if !T::SCALED {
-                        let dot = lane_group(level, ar, panel, 0..k);
+                        let dot = lane_group::<T, FUSED>(level, ar, panel, 0..k);
                         for l in 0..lanes {
                             chunk[r * n + p * LANES + l] = dot[l].to_f64();
                         }
@@ -283,7 +323,7 @@ fn lane_kernel<T: LaneFloat>(a: &[T], w: &[T], m: usize, n: usize, sc: &Scales) 
                     }
                     let mut acc = [0f32; LANES];
                     for g in 0..sc.groups {
-                        let dot = lane_group(level, ar, panel, sc.range(g));
+                        let dot = lane_group::<T, FUSED>(level, ar, panel, sc.range(g));
                         for l in 0..lanes {
                             acc[l] = sc.fold(acc[l], dot[l].to_f32(), i, p * LANES + l, g);
                         }

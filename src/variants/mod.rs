@@ -11,6 +11,7 @@ pub mod bitserial;
 pub mod info;
 pub mod kernel;
 pub mod lmul;
+pub mod native;
 pub mod operand;
 pub mod quant_matmul;
 pub mod registry;
@@ -54,8 +55,20 @@ pub trait MatmulVariant: Send + Sync {
 pub trait NativeMatmul: Send + Sync {
     /// Packs `w` (`n × k`) into the kernel's layout (timed separately from the product).
     fn pack_weights(&mut self, w: &Matrix);
-    /// `a · wᵀ` for the packed weights; `a` is `m × k`.
+    /// `a · wᵀ` for the packed weights; `a` is `m × k`. Activations are
+    /// quantized inside, as a real inference kernel must.
+    ///
+    /// # Panics
+    /// When called before [`Self::pack_weights`] or with a different K.
     fn matmul(&self, a: &Matrix) -> Vec<f64>;
+    /// The instruction the inner loop is built on (its GEMM ceiling).
+    fn base(&self) -> crate::kernels::Base;
+    /// Bytes of packed weights (codes and scales) one product streams; 0
+    /// before packing.
+    fn weight_bytes(&self) -> usize;
+    /// The highest ISA level with its own code path in this kernel (a
+    /// higher effective level runs this one's code).
+    fn top_isa(&self) -> crate::isa::IsaLevel;
 }
 
 /// Every registered variant, in display order: the [`QuantMatmul`] entries

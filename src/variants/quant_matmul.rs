@@ -17,6 +17,8 @@ pub enum Datapath {
     F64,
     /// f32 products, sequential f32 sum from +0.
     F32,
+    /// f32 fused multiply-adds, sequential from +0: `dot = fma(a, w, dot)`.
+    F32Fused,
     /// Integer products, int32 (wrapping) accumulator.
     Int32,
 }
@@ -80,6 +82,7 @@ impl QuantMatmul {
         let inner = match self.datapath {
             Datapath::F64 => return "f64".into(),
             Datapath::F32 => "f32",
+            Datapath::F32Fused => "f32 fused (fma)",
             Datapath::Int32 => "int32",
         };
         match (self.weight.inner_group(), self.act.inner_group()) {
@@ -129,6 +132,10 @@ impl MatmulVariant for QuantMatmul {
         )
     }
 
+    fn native(&self) -> Option<Box<dyn super::NativeMatmul>> {
+        super::native::NativeQuant::of(self).map(|k| Box::new(k) as Box<dyn super::NativeMatmul>)
+    }
+
     fn quantize_weights(&self, w: &Matrix) -> Matrix {
         self.weight.dequantize(w)
     }
@@ -143,7 +150,7 @@ impl MatmulVariant for QuantMatmul {
         let int = self.datapath == Datapath::Int32;
         let qa = self.act.quantize(a, int);
         let qw = self.weight.quantize(w, int);
-        kernel::matmul(&qa, &qw)
+        kernel::matmul_with(&qa, &qw, self.datapath == Datapath::F32Fused)
     }
 
     /// Counts, per the kernel's loop:

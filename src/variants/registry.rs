@@ -100,6 +100,8 @@ pub fn all() -> Vec<QuantMatmul> {
           OperandSpec::F64, OperandSpec::F64, Datapath::F64, OpKind::F64_MUL, OpKind::F64_ADD),
         v("matmul/f32", "f32 GEMM without FMA: f32 multiply, then f32 add, sequential over k",
           OperandSpec::F32, OperandSpec::F32, Datapath::F32, OpKind::F32_MUL, f32add),
+        v("matmul/f32-fma", "f32 GEMM with FMA: each output's products fused into a sequential f32 accumulator (a CPU FMA GEMM)",
+          OperandSpec::F32, OperandSpec::F32, Datapath::F32Fused, OpKind::F32_MUL, f32add),
         same("matmul/bf16", "bf16 MAC unit: RNE bf16 inputs, exact products, f32 accumulator in k order",
              cast("bf16")),
         same("matmul/fp16", "fp16 MAC unit: RNE fp16 inputs, exact products, f32 accumulator in k order",

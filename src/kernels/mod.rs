@@ -1,0 +1,83 @@
+//! Native SIMD kernels: code that computes a matmul variant on this CPU and
+//! returns exactly the bits of the variant's emulation.
+//!
+//! Shape of the layer (BLIS / `gemm` style):
+//! - **packing** ([`pack`]) is separate from the **micro-kernels**: weights
+//!   are quantized and packed once, into row-interleaved panels (8 weight
+//!   rows side by side, the layout of ggml's repack and ik_llama.cpp's `_R8`
+//!   types), so one vector instruction works on 8 output channels against one
+//!   broadcast group of activations and no horizontal sum is ever needed;
+//! - activations are quantized **inside** the timed product ([`quant`]), as
+//!   a real inference kernel must, by fast twins of the variants' quantizers;
+//! - one entry per kernel family ([`int8`], [`float`], [`xnor`], [`sat16`]) dispatches
+//!   through [`crate::isa::dispatch!`]: AVX2 and a portable scalar path
+//!   (AVX-512 CPUs run the AVX2 code; see each family for what it uses);
+//! - GEMV (decode, M ≤ [`GEMV_MAX_M`]) streams each packed weight byte once
+//!   and splits N across threads; GEMM (prefill) tiles M × N and reuses each
+//!   decoded weight block across a tile of activation rows. Every output is
+//!   computed by one task in a fixed order, so the thread count never changes
+//!   a bit.
+//!
+//! Why the results are exactly the emulation's: integer dot products are
+//! associative (int32 wrapping adds; products and partial sums here never
+//! overflow int32 for K ≤ 2^16), so the kernels may sum in any order; float
+//! sums keep each output's K order because vector lanes run across outputs,
+//! never along K. Each family's docs name the precondition it checks and the
+//! exact fallback it takes where the fast instruction would round differently.
+//!
+//! "Exactly the bits" covers every finite and infinite output and the sign
+//! of zero; a NaN output is a NaN, with sign and payload unspecified (Rust's
+//! and LLVM's float semantics do not fix them, and may swap an add's operands).
+//!
+//! Layer: uses ground, `formats` and `arith` only; the variants layer wraps
+//! these kernels behind its `NativeMatmul` trait.
+
+pub mod float;
+pub mod int8;
+pub mod pack;
+pub mod quant;
+pub mod sat16;
+pub mod xnor;
+
+/// Largest M that takes the GEMV (decode) path.
+pub const GEMV_MAX_M: usize = 8;
+
+/// The instruction a kernel's inner loop is built on: its GEMM ceiling is
+/// this instruction's peak, measured in the same process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Base {
+    /// f32 fused multiply-add (`vfmadd231ps`): 2 ops per lane.
+    F32Fma,
+    /// Separate f32 multiply and add (`vmulps` + `vaddps`): each output's
+    /// rounding order forbids fusing; peak measured on the pair.
+    F32MulAdd,
+    /// int8 dot steps: AVX2 `vpmaddubsw` + `vpmaddwd` + `vpaddd` (4 MACs per
+    /// int32 lane), or VNNI `vpdpbusd` where present.
+    Int8Dot,
+    /// int16 lanes: `vpmullw` + saturating `vpaddsw` (one MAC per lane).
+    Int16Sat,
+    /// XOR + popcount over 64-bit words (64 binary MACs per word).
+    Popcount,
+    /// f32 integer add of bit patterns (`vpaddd`) + f32 add: the L-Mul product.
+    LmulAdd,
+}
+
+impl Base {
+    /// A short name, as `kernels list` and `kernels bench` print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Base::F32Fma => "f32-fma",
+            Base::F32MulAdd => "f32-mul+add",
+            Base::Int8Dot => "int8-dot",
+            Base::Int16Sat => "int16-sat",
+            Base::Popcount => "xor-popcount",
+            Base::LmulAdd => "lmul-add",
+        }
+    }
+}
+
+impl std::fmt::Display for Base {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

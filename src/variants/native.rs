@@ -1,0 +1,305 @@
+//! Native kernels for [`QuantMatmul`] variants: which kernel of
+//! [`crate::kernels`] computes a variant, and the glue that quantizes and
+//! packs its weights (once, with the variant's own quantizer) and hands each
+//! product to the kernel (which quantizes activations inside, with a fast
+//! twin of the variant's activation quantizer).
+//!
+//! A variant has a native kernel when its operands are ones the kernel
+//! families take:
+//! - int32 datapath, int8 per-token activations, integer weights (int8/4/2,
+//!   ternary, binary; any scale layout): [`IntKernel`];
+//! - int32 datapath, binary weights and binary activations: [`XnorKernel`];
+//! - f32 (or fused f32) datapath, f32 / bf16 / fp16 activations without
+//!   scales, f32 / bf16 / fp16 / absmax-integer weights: [`FloatKernel`].
+
+use super::operand::{OperandSpec, ScaleAxis};
+use super::quant_matmul::{Datapath, QuantMatmul};
+use super::NativeMatmul;
+use crate::formats::{ElementFormat, IntKind};
+use crate::isa::IsaLevel;
+use crate::kernels::float::{ActCast, FloatKernel, FloatSum};
+use crate::kernels::int8::IntKernel;
+use crate::kernels::pack::{FloatPanels, FloatStorage, IntPanels};
+use crate::kernels::sat16::Sat16Kernel;
+use crate::kernels::xnor::XnorKernel;
+use crate::kernels::Base;
+use crate::tensor::{Matrix, Values};
+
+/// Which kernel family runs a variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Int,
+    Xnor,
+    Float { act: ActCastKind, sum: FloatSum },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ActCastKind {
+    F32,
+    Cast,
+}
+
+/// Packed weights of one family.
+#[derive(Debug, Clone)]
+enum Packed {
+    Int(IntKernel),
+    Xnor(XnorKernel),
+    Float(FloatKernel),
+}
+
+/// A [`QuantMatmul`] variant's native kernel.
+#[derive(Debug, Clone)]
+pub struct NativeQuant {
+    spec: QuantMatmul,
+    family: Family,
+    packed: Option<Packed>,
+}
+
+/// Significant bits of the values an operand hands a float datapath
+/// (`None`: not a float-kernel operand).
+fn significand_bits(spec: &OperandSpec) -> Option<u32> {
+    match spec {
+        OperandSpec::F32 => Some(24),
+        OperandSpec::Cast(f) => Some(f.mbits + 1),
+        OperandSpec::AbsMax {
+            element: ElementFormat::Int(i),
+            ..
+        } => match i.kind {
+            IntKind::Signed { bits, .. } => Some(bits - 1),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Storage bits per weight code in the integer kernel: the element's width
+/// (int8 → 8, int4 → 4, int2 and ternary → 2, binary → 1).
+fn storage_bits(spec: &OperandSpec) -> u32 {
+    match spec.element() {
+        Some(ElementFormat::Int(i)) => match i.kind {
+            IntKind::Binary => 1,
+            IntKind::Ternary => 2,
+            _ => match i.bits() {
+                1 => 1,
+                2 => 2,
+                3 | 4 => 4,
+                _ => 8,
+            },
+        },
+        _ => 8,
+    }
+}
+
+impl NativeQuant {
+    /// The native kernel of `spec`, if a kernel family takes its operands.
+    pub fn of(spec: &QuantMatmul) -> Option<NativeQuant> {
+        let int8_act = spec.act == super::operand::int_absmax(8, ScaleAxis::PerRow);
+        let family = match spec.datapath {
+            Datapath::Int32 if int8_act && spec.weight.is_int() => Family::Int,
+            Datapath::Int32 => match (&spec.act, &spec.weight) {
+                (
+                    OperandSpec::AbsMean {
+                        element: a,
+                        axis: ScaleAxis::PerRow,
+                    },
+                    OperandSpec::AbsMean {
+                        element: w,
+                        axis: ScaleAxis::PerRow,
+                    },
+                ) if a.kind == IntKind::Binary && w.kind == IntKind::Binary => Family::Xnor,
+                _ => return None,
+            },
+            Datapath::F32 | Datapath::F32Fused => {
+                let act = match spec.act {
+                    OperandSpec::F32 => ActCastKind::F32,
+                    OperandSpec::Cast(_) => ActCastKind::Cast,
+                    _ => return None,
+                };
+                significand_bits(&spec.weight)?;
+                let sum = if spec.datapath == Datapath::F32Fused {
+                    FloatSum::Fused
+                } else {
+                    FloatSum::MulAdd
+                };
+                Family::Float { act, sum }
+            }
+            Datapath::F64 => return None,
+        };
+        Some(NativeQuant {
+            spec: spec.clone(),
+            family,
+            packed: None,
+        })
+    }
+
+    fn packed(&self) -> &Packed {
+        self.packed
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: pack_weights before matmul", self.spec.name))
+    }
+}
+
+impl NativeMatmul for NativeQuant {
+    fn pack_weights(&mut self, w: &Matrix) {
+        let int = matches!(self.family, Family::Int | Family::Xnor);
+        let q = self.spec.weight.quantize(w, int);
+        self.packed = Some(match self.family {
+            Family::Int => Packed::Int(IntKernel::new(IntPanels::pack(
+                &q,
+                storage_bits(&self.spec.weight),
+            ))),
+            Family::Xnor => {
+                let Values::Int(v) = &q.values else {
+                    unreachable!("binary weights quantize to integers")
+                };
+                let scales = q.outer.as_deref().expect("absmean has row scales");
+                Packed::Xnor(XnorKernel::pack(v, q.rows, q.k, scales))
+            }
+            Family::Float { act, sum } => {
+                let Values::F32(v) = &q.values else {
+                    unreachable!("float datapaths quantize to f32 values")
+                };
+                let act = match (act, self.spec.act) {
+                    (ActCastKind::Cast, OperandSpec::Cast(f)) => ActCast::Cast(f),
+                    _ => ActCast::F32,
+                };
+                let short = significand_bits(&self.spec.weight).unwrap_or(24)
+                    + significand_bits(&self.spec.act).unwrap_or(24)
+                    <= 24;
+                let storage = match self.spec.weight {
+                    OperandSpec::Cast(f) if f == crate::formats::parse::FP16 => FloatStorage::F16,
+                    OperandSpec::Cast(f) if f == crate::formats::parse::BF16 => FloatStorage::Bf16,
+                    // Integer codes of ≤ 8 significant bits are exact in bf16.
+                    OperandSpec::AbsMax { .. } => FloatStorage::Bf16,
+                    _ => FloatStorage::F32,
+                };
+                Packed::Float(FloatKernel::new(
+                    FloatPanels::pack(&q, v, storage),
+                    sum,
+                    act,
+                    short,
+                ))
+            }
+        });
+    }
+
+    fn matmul(&self, a: &Matrix) -> Vec<f64> {
+        match self.packed() {
+            Packed::Int(k) => {
+                assert_eq!(
+                    a.cols,
+                    k.weights().groups.k,
+                    "{}: K differs",
+                    self.spec.name
+                );
+                k.matmul(&a.data, a.rows)
+            }
+            Packed::Xnor(k) => k.matmul(&a.data, a.rows),
+            Packed::Float(k) => {
+                assert_eq!(a.cols, k.weights().k, "{}: K differs", self.spec.name);
+                k.matmul(&a.data, a.rows)
+            }
+        }
+    }
+
+    fn base(&self) -> Base {
+        match self.family {
+            Family::Int => Base::Int8Dot,
+            Family::Xnor => Base::Popcount,
+            Family::Float {
+                sum: FloatSum::Fused,
+                ..
+            } => Base::F32Fma,
+            Family::Float { act, .. } => {
+                // Short products run fused when the range check passes (the
+                // common case); f32 inputs always multiply, then add.
+                let short = significand_bits(&self.spec.weight).unwrap_or(24)
+                    + significand_bits(&self.spec.act).unwrap_or(24)
+                    <= 24;
+                let _ = act;
+                if short {
+                    Base::F32Fma
+                } else {
+                    Base::F32MulAdd
+                }
+            }
+        }
+    }
+
+    fn weight_bytes(&self) -> usize {
+        match &self.packed {
+            None => 0,
+            Some(Packed::Int(k)) => k.weights().bytes(),
+            Some(Packed::Xnor(k)) => k.bytes(),
+            Some(Packed::Float(k)) => k.weights().bytes(),
+        }
+    }
+
+    fn top_isa(&self) -> IsaLevel {
+        IsaLevel::Avx2
+    }
+}
+
+/// The native kernel of `matmul/w8a8-int16-sat`: int8 per-row operands into
+/// a saturating int16 register ([`Sat16Kernel`]).
+#[derive(Debug, Clone)]
+pub struct NativeSat16 {
+    name: &'static str,
+    weight: OperandSpec,
+    packed: Option<Sat16Kernel>,
+}
+
+impl NativeSat16 {
+    /// The kernel for an accumulator variant, if its operands are int8 per
+    /// row on both sides and its register is a saturating int16.
+    pub fn of(
+        name: &'static str,
+        weight: &OperandSpec,
+        act: &OperandSpec,
+        acc: &crate::arith::accum::Acc,
+    ) -> Option<NativeSat16> {
+        use crate::arith::accum::{Acc, IntOverflow};
+        let int8 = super::operand::int_absmax(8, ScaleAxis::PerRow);
+        let sat16 = Acc::Int {
+            bits: 16,
+            overflow: IntOverflow::Saturate,
+        };
+        (*weight == int8 && *act == int8 && *acc == sat16).then_some(NativeSat16 {
+            name,
+            weight: *weight,
+            packed: None,
+        })
+    }
+}
+
+impl NativeMatmul for NativeSat16 {
+    fn pack_weights(&mut self, w: &Matrix) {
+        let q = self.weight.quantize(w, true);
+        let Values::Int(v) = &q.values else {
+            unreachable!("int8 weights quantize to integers")
+        };
+        let scales = q.outer.as_deref().expect("per-row scales");
+        self.packed = Some(Sat16Kernel::pack(v, q.rows, q.k, scales));
+    }
+
+    fn matmul(&self, a: &Matrix) -> Vec<f64> {
+        let k = self
+            .packed
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: pack_weights before matmul", self.name));
+        assert_eq!(a.cols, k.k(), "{}: K differs", self.name);
+        k.matmul(&a.data, a.rows)
+    }
+
+    fn base(&self) -> Base {
+        Base::Int16Sat
+    }
+
+    fn weight_bytes(&self) -> usize {
+        self.packed.as_ref().map_or(0, Sat16Kernel::bytes)
+    }
+
+    fn top_isa(&self) -> IsaLevel {
+        IsaLevel::Avx2
+    }
+}

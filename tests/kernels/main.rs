@@ -1,0 +1,37 @@
+//! Native kernels: every kernel returns exactly its variant's emulation, at
+//! every ISA level this CPU has, on seeded operands of several distributions,
+//! ragged shapes, special values and the traps that broke shipping kernels;
+//! the in-kernel activation quantizers equal the variants' quantizers.
+//!
+//! Tests that cap the ISA level hold [`LEVEL_LOCK`], so a level set for one
+//! comparison is the level it runs at.
+
+#[path = "../seeded/mod.rs"]
+mod seeded;
+
+mod equal_bits;
+mod quantizers;
+mod traps;
+
+use std::sync::Mutex;
+
+/// Held while a test caps the ISA level.
+pub static LEVEL_LOCK: Mutex<()> = Mutex::new(());
+
+/// Equal bits, output by output (so −0 ≠ +0), except that any NaN equals
+/// any NaN: Rust and LLVM leave the sign and payload of a NaN produced by
+/// arithmetic unspecified (compilers may swap the operands of an add), so
+/// no two compiled loops are promised the same NaN bits.
+pub fn assert_bits_eq(what: &str, got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        if g.is_nan() && w.is_nan() {
+            continue;
+        }
+        assert_eq!(
+            g.to_bits(),
+            w.to_bits(),
+            "{what}: output {i}: got {g:e}, want {w:e}"
+        );
+    }
+}
