@@ -26,9 +26,10 @@
 //! change any bit (rows are independent); they only shape the I/O.
 
 use super::info::{AttentionInfo, Ops, Schedule, Softmax, Storage};
-use super::{dot_fma, per_row, per_score_row, sm_scale, AttentionVariant, Qkv};
+use super::{dot_fma, per_row, per_score_row, sm_scale, AttentionVariant, NativeAttention, Qkv};
 use crate::arith::exp::exp_f32;
 use crate::hw::cost::OpKind;
+use crate::kernels::attention::{flash_f32, Dims};
 use half::{bf16, f16};
 
 /// Element type Q, K and V are rounded to before the arithmetic.
@@ -372,6 +373,39 @@ impl AttentionVariant for Flash {
 
     fn scores(&self, x: &Qkv) -> Vec<f64> {
         f32_scores(&self.input.qkv(x))
+    }
+
+    /// f32 inputs only: [`crate::kernels::attention::flash_f32`].
+    fn native(&self) -> Option<Box<dyn NativeAttention>> {
+        (self.input == Input::F32)
+            .then(|| Box::new(NativeFlash { b_c: self.b_c }) as Box<dyn NativeAttention>)
+    }
+}
+
+/// The native kernel of `attention/flash-f32`.
+pub struct NativeFlash {
+    /// Keys per tile.
+    pub b_c: usize,
+}
+
+impl NativeFlash {
+    /// The output at ISA `level` (tests compare every level).
+    pub fn run_at(&self, x: &Qkv, level: crate::isa::IsaLevel) -> Vec<f64> {
+        let s = x.shape;
+        let dims = Dims {
+            heads: s.heads,
+            nq: s.nq,
+            nk: s.nk,
+            d: s.d,
+            causal: s.causal,
+        };
+        flash_f32(&x.q, &x.k, &x.v, dims, self.b_c, level)
+    }
+}
+
+impl NativeAttention for NativeFlash {
+    fn run(&self, x: &Qkv) -> Vec<f64> {
+        self.run_at(x, crate::isa::effective())
     }
 }
 

@@ -235,3 +235,49 @@ fn decode_sees_every_key_and_split_kv_merges_exactly_enough() {
         assert!(e < 1e-5, "{name}: {e}");
     }
 }
+
+#[test]
+fn native_flash_f32_equals_its_emulation_at_every_isa_level() {
+    use bitsim::attention::exact::NativeFlash;
+    use bitsim::attention::AttentionVariant;
+    use bitsim::isa::IsaLevel;
+    let v = variant("attention/flash-f32");
+    assert!(v.native().is_some(), "flash-f32 has a native kernel");
+    for b_c in [64, 13] {
+        let k = NativeFlash { b_c };
+        let emu = bitsim::attention::exact::Flash {
+            name: "t",
+            description: "",
+            input: bitsim::attention::exact::Input::F32,
+            b_c,
+            b_r: 64,
+        };
+        for (n, d) in [(1, 32), (2, 64), (63, 80), (65, 128), (1000, 32)] {
+            for causal in [false, true] {
+                let x = realistic(shape(2, n, d, causal), 3 + n as u64);
+                let want = emu.emulate(&x);
+                for level in IsaLevel::available() {
+                    let got = k.run_at(&x, level);
+                    let same = got
+                        .iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(
+                        same,
+                        "b_c={b_c} n={n} d={d} causal={causal} level={}",
+                        level.name()
+                    );
+                }
+            }
+        }
+        // Decode: one query over the whole cache.
+        let x = realistic(AttnShape::of(2, 777, 64, true, Phase::Decode), 1);
+        for level in IsaLevel::available() {
+            let got = k.run_at(&x, level);
+            assert!(got
+                .iter()
+                .zip(&emu.emulate(&x))
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+    }
+}
