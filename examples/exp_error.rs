@@ -7,10 +7,9 @@ use bitsim::arith::exp::{ulp_error, ulp_error2, EXP2_MAX, EXP2_MIN, EXP_MAX, EXP
 use rayon::prelude::*;
 
 fn worst(lo: f32, hi: f32, err: fn(f32) -> f64) -> (f64, f32) {
-    (0u64..1 << 32)
+    (0u32..1 << 16)
         .into_par_iter()
-        .with_min_len(1 << 16)
-        .map(|b| f32::from_bits(b as u32))
+        .flat_map_iter(|hi| (0u32..1 << 16).map(move |lo| f32::from_bits(hi << 16 | lo)))
         .filter(|x| *x >= lo && *x < hi)
         .map(|x| (err(x), x))
         .reduce(|| (0.0, 0.0), |a, b| if b.0 > a.0 { b } else { a })

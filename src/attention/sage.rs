@@ -52,6 +52,7 @@ pub const Q_BLOCK: usize = 128;
 /// Key tokens per K scale block.
 pub const K_BLOCK: usize = 64;
 /// log2 e as the Python code writes it.
+#[allow(clippy::approx_constant)] // the code's literal, not the exact constant
 pub const LOG2E_CODE: f64 = 1.44269504;
 
 /// How Q and K become integers.

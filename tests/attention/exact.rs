@@ -96,6 +96,7 @@ fn f64_matches_an_independent_log_sum_exp_attention() {
 }
 
 /// FlashAttention (f32) written from the documented order, independently.
+#[allow(clippy::needless_range_loop)] // indices spell out the documented order
 fn flash_twin(x: &Qkv, b_c: usize) -> Vec<f64> {
     let AttnShape {
         heads, nq, nk, d, ..

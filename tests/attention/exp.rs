@@ -15,7 +15,7 @@ fn error_is_within_the_stated_bound_over_a_dense_sweep() {
     let mut count = 0u64;
     for bits in (0u32..=u32::MAX).step_by(61) {
         let x = f32::from_bits(bits);
-        if !(x >= EXP_MIN && x < EXP_MAX) {
+        if !(EXP_MIN..EXP_MAX).contains(&x) {
             continue;
         }
         count += 1;
@@ -56,7 +56,7 @@ fn exp2_error_is_within_the_stated_bound_over_a_dense_sweep() {
     let mut worst = (0.0f64, 0.0f32);
     for bits in (0u32..=u32::MAX).step_by(61) {
         let x = f32::from_bits(bits);
-        if x >= EXP2_MIN && x < EXP2_MAX {
+        if (EXP2_MIN..EXP2_MAX).contains(&x) {
             let e = ulp_error2(x);
             if e > worst.0 {
                 worst = (e, x);

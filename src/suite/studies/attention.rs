@@ -165,7 +165,7 @@ pub fn run(p: &AttentionParams, ctx: &StudyContext) -> Result<AttentionStudy, St
     if p.heads == 0 || p.n == 0 || p.d == 0 || p.io_n == 0 {
         return Err("heads, n, d and io_n must each be at least 1".into());
     }
-    if p.d % 2 != 0 {
+    if !p.d.is_multiple_of(2) {
         return Err(format!("d = {}: RoPE needs an even head dimension", p.d));
     }
     let gen: fn(AttnShape, u64) -> attention::Qkv = match p.workload.as_str() {
