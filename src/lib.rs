@@ -28,6 +28,7 @@
 
 pub mod arith;
 pub mod atomic_file;
+pub mod attention;
 pub mod cli;
 pub mod datafile;
 pub mod formats;

@@ -1,7 +1,7 @@
 //! Arithmetic units as hardware builds them, bit-exact: generic minifloat
 //! add/sub/mul/fma ([`float`]), accumulators and dot-product models
 //! ([`accum`]), L-Mul ([`lmul`]) and bit-serial processing elements with
-//! BitMoD data types ([`bitserial`]).
+//! BitMoD data types ([`bitserial`]), and the softmax exponential ([`exp`]).
 //!
 //! Values travel as format codes (`u32`, as [`crate::formats::MiniFloat`]
 //! encodes them) or, between units, as exact `f64` values (every product of
@@ -9,6 +9,7 @@
 
 pub mod accum;
 pub mod bitserial;
+pub mod exp;
 pub mod explain;
 pub mod float;
 pub mod lmul;

@@ -1,4 +1,4 @@
-//! `bitsim variants list`: every registered matmul variant.
+//! `bitsim variants list`: every registered matmul and attention variant.
 
 use std::io::Write;
 
@@ -6,11 +6,16 @@ use clap::{Args, Subcommand};
 
 use super::common::{num, stdout_error, table};
 use super::CliResult;
+use crate::attention::{self, AttentionVariant};
 use crate::variants::{registry, MatmulVariant};
 
 /// Reduction length at which `variants list` reports bits per weight
 /// (group and block scales amortize over it).
 pub const LIST_K: usize = 4096;
+
+/// Sequence length and head dimension at which `variants list` reports an
+/// attention variant's bits per cached K/V element (scales amortise over them).
+pub const LIST_ATTN: (usize, usize) = (4096, 128);
 
 /// The `variants` subcommands.
 #[derive(Debug, Subcommand)]
@@ -56,7 +61,24 @@ pub fn list(variants: &[Box<dyn MatmulVariant>], out: &mut dyn Write) -> CliResu
             info.description.to_string(),
         ]);
     }
+    for v in attention::registry() {
+        rows.push(attention_row(&*v));
+    }
     table(out, &rows).map_err(stdout_error)
+}
+
+/// An attention variant's cells: name, Q/K, P/V, accumulator, bits per
+/// cached K/V element (at [`LIST_ATTN`]), description.
+fn attention_row(v: &dyn AttentionVariant) -> Vec<String> {
+    let info = v.info();
+    vec![
+        info.name.to_string(),
+        format!("Q/K: {}", info.qk_desc),
+        format!("P/V: {}", info.pv_desc),
+        info.accumulator.to_string(),
+        num(info.kv_bits(LIST_ATTN.0, LIST_ATTN.1)),
+        info.description.to_string(),
+    ]
 }
 
 /// Prints the variant table as Markdown: family, formats, accumulator,
@@ -79,6 +101,21 @@ pub fn markdown(variants: &[Box<dyn MatmulVariant>], out: &mut dyn Write) -> Cli
             cell(&info.accumulator),
             num(info.bits_per_weight(LIST_K)),
             cell(info.description),
+        ));
+    }
+    // Attention variants: family `attention`; the weight and activation
+    // columns hold Q/K and P/V, bits per weight is bits per cached K/V
+    // element at N, d = LIST_ATTN.
+    for v in attention::registry() {
+        let r = attention_row(&*v);
+        text.push_str(&format!(
+            "| `{}` | attention | {} | {} | {} | {} | {} |\n",
+            r[0],
+            cell(&r[1]),
+            cell(&r[2]),
+            cell(&r[3]),
+            r[4],
+            cell(&r[5]),
         ));
     }
     out.write_all(text.as_bytes()).map_err(stdout_error)

@@ -32,6 +32,7 @@
 //! Layer: uses ground, `formats` and `arith` only; the variants layer wraps
 //! these kernels behind its `NativeMatmul` trait.
 
+pub mod attention;
 pub mod float;
 pub mod int8;
 pub mod pack;

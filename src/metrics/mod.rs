@@ -33,6 +33,8 @@ pub struct Accuracy {
 
 pub use crate::tensor::{sum, Neumaier};
 
+pub mod probs;
+
 /// `10 · log10(signal / noise)` with the module's conventions: +inf when the
 /// noise is 0 (exact), −inf when only the signal is 0.
 fn sqnr_db(signal: f64, noise: f64) -> f64 {

@@ -2,6 +2,7 @@
 //! generators ([`gen`]) or files ([`npy`], [`safetensors`], [`weights`]),
 //! and a suite's cases with their operands ([`cases`]).
 
+pub mod attention;
 pub mod cases;
 pub mod gen;
 pub mod npy;

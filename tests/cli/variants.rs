@@ -29,9 +29,11 @@ fn markdown_listing_has_one_row_per_variant() {
         .skip(2)
         .map(|l| l.split('`').nth(1).expect("a `name` cell"))
         .collect();
+    let attention = bitsim::attention::registry();
     let all: Vec<&str> = bitsim::variants::registry()
         .iter()
         .map(|v| v.name())
+        .chain(attention.iter().map(|v| v.name()))
         .collect();
     assert_eq!(names, all);
     // Every row has the header's seven cells.

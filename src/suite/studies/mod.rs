@@ -17,6 +17,7 @@
 //! report's page follow from the list.
 
 pub mod accum;
+pub mod attention;
 pub mod bitmod;
 pub mod io;
 pub mod lmul;
@@ -53,6 +54,7 @@ macro_rules! with_studies {
             bitmod::Bitmod, "BitMoD data types and accelerator cycles";
             io::Io, "Memory traffic versus cache size and format";
             roofline::Roofline, "Every variant against the machine's ceilings";
+            attention::Attention, "Attention variants against the f64 reference";
         }
     };
 }

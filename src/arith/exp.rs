@@ -1,0 +1,142 @@
+//! The softmax's exponential: one f32 `exp` shared by every attention
+//! emulation and every native attention kernel, so the two agree bit for bit.
+//!
+//! # Definition (the order of every rounding is part of the result)
+//!
+//! Cephes `expf`'s range reduction and polynomial, written with separate f32
+//! multiplies and adds only (no fused multiply-add), so a scalar loop and any
+//! SIMD width compute the same bits:
+//!
+//! ```text
+//! x ≥ 88.72284   → +inf            x < −87.33654 → +0 (results below 2^−126 flush)
+//! x NaN          → NaN             x = −inf      → +0
+//! n  = (x · log2e + 1.5·2^23) − 1.5·2^23      (round to nearest even: n = rint(x/ln2))
+//! r  = (x − n · C1) − n · C2                  (C1 = 0.693359375 exact in 9 bits, C2 = −2.12194440e−4)
+//! y  = (((((P0·r + P1)·r + P2)·r + P3)·r + P4)·r + P5)
+//! e  = ((y · (r·r)) + r) + 1                  (≈ e^r on |r| ≤ ln2/2)
+//! out = (e · 2^a) · 2^b,  a = ⌊n/2⌋, b = n − a  (both normal: n runs from −126 to 128)
+//! ```
+//!
+//! `n · C1` is exact (|n| ≤ 128 takes 8 bits, C1 9), so the reduction loses
+//! only C2's rounding. Worst error against f64 `exp` rounded to f32, measured
+//! over every f32 in [−87.33654, 88.72284] (`tests/arith/exp.rs` checks the
+//! bound over a dense sweep; `examples/exp_error` prints it): **2 ulp**
+//! (relative error below 2.4e−7). Below `−87.33654` (≈ ln 2^−126) the
+//! result is +0: softmax weights that small do not matter and flushing keeps
+//! the SIMD path free of subnormal arithmetic.
+
+/// Below this `exp` returns +0 (ln 2^−126, rounded to f32 upward).
+pub const EXP_MIN: f32 = -87.336_54;
+/// At and above this `exp` returns +inf (ln(f32::MAX) rounded up).
+pub const EXP_MAX: f32 = 88.722_84;
+
+const LOG2E: f32 = std::f32::consts::LOG2_E;
+const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23
+const C1: f32 = 0.693_359_4;
+const C2: f32 = -2.121_944_4e-4;
+const P0: f32 = 1.987_569_1e-4;
+const P1: f32 = 1.398_199_9e-3;
+const P2: f32 = 8.333_452e-3;
+const P3: f32 = 4.166_579_6e-2;
+const P4: f32 = 1.666_666_5e-1;
+// Cephes writes 5.0000001e-1, which is 0.5 in f32.
+const P5: f32 = 0.5;
+
+/// e^x as defined in the module docs (the only exponential attention uses).
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+    if x.is_nan() {
+        return x;
+    }
+    if x < EXP_MIN {
+        return 0.0;
+    }
+    if x >= EXP_MAX {
+        return f32::INFINITY;
+    }
+    exp_core(x)
+}
+
+/// The polynomial path for `x` in `[EXP_MIN, EXP_MAX)`; SIMD kernels run it
+/// lane-wise and select the special cases after.
+#[inline(always)]
+pub fn exp_core(x: f32) -> f32 {
+    let n = (x * LOG2E + MAGIC) - MAGIC;
+    let r = (x - n * C1) - n * C2;
+    poly_scale(r, n)
+}
+
+/// `e^r · 2^n` for |r| ≤ ln2/2 (a little more is harmless) and integral
+/// `n` in [−126, 128]: the polynomial, then two exact power-of-two scalings.
+#[inline(always)]
+pub fn poly_scale(r: f32, n: f32) -> f32 {
+    let y = ((((P0 * r + P1) * r + P2) * r + P3) * r + P4) * r + P5;
+    let e = ((y * (r * r)) + r) + 1.0;
+    // Split 2^n = 2^a · 2^b with a = ⌊n/2⌋, b = n − a, both normal f32;
+    // the first scaling is exact, the second rounds only when the result
+    // is subnormal.
+    let n = n as i32;
+    let a = n >> 1;
+    let b = n - a;
+    let pow2 = |k: i32| f32::from_bits(((k + 127) as u32) << 23);
+    (e * pow2(a)) * pow2(b)
+}
+
+/// 2^x for SageAttention's base-2 softmax (its scores carry a log2 e
+/// factor): `n = rint(x)`, `r = (x − n) · ln 2` (the subtraction is exact),
+/// then [`poly_scale`]. Specials as [`exp_f32`] with bounds −126 and 128.
+/// Worst error: see the module docs.
+#[inline(always)]
+pub fn exp2_f32(x: f32) -> f32 {
+    if x.is_nan() {
+        return x;
+    }
+    if x < EXP2_MIN {
+        return 0.0;
+    }
+    if x >= EXP2_MAX {
+        return f32::INFINITY;
+    }
+    exp2_core(x)
+}
+
+/// The polynomial path of [`exp2_f32`] for `x` in `[EXP2_MIN, EXP2_MAX)`.
+#[inline(always)]
+pub fn exp2_core(x: f32) -> f32 {
+    let n = (x + MAGIC) - MAGIC;
+    poly_scale((x - n) * std::f32::consts::LN_2, n)
+}
+
+/// Below this [`exp2_f32`] returns +0.
+pub const EXP2_MIN: f32 = -126.0;
+/// At and above this [`exp2_f32`] returns +inf.
+pub const EXP2_MAX: f32 = 128.0;
+
+/// [`exp_f32`] of every element, in place.
+pub fn exp_slice(xs: &mut [f32]) {
+    for x in xs {
+        *x = exp_f32(*x);
+    }
+}
+
+/// The error of [`exp_f32`] at `x` in units in the last place of the
+/// correctly rounded f32 result (f64 `exp` rounded to f32 stands for it).
+pub fn ulp_error(x: f32) -> f64 {
+    ulp_error_of(exp_f32(x), (x as f64).exp())
+}
+
+/// The error of [`exp2_f32`] at `x` in ulps (against f64 `exp2`).
+pub fn ulp_error2(x: f32) -> f64 {
+    ulp_error_of(exp2_f32(x), (x as f64).exp2())
+}
+
+fn ulp_error_of(got: f32, exact: f64) -> f64 {
+    let rounded = exact as f32;
+    let ulp = if rounded == 0.0 || !rounded.is_finite() {
+        return 0.0;
+    } else {
+        let b = rounded.to_bits();
+        (f32::from_bits(b + 1) - rounded) as f64
+    };
+    ((got as f64) - exact).abs() / ulp
+}

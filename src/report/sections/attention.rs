@@ -1,0 +1,190 @@
+//! Report sections of the `attention` study: error versus energy with its
+//! Pareto front (and every metric per variant and phase), the per-row KL
+//! distribution, and bytes moved against the Saha–Ye bound.
+
+use super::Section;
+use crate::report::charts::{error_energy_scatter, ScatterPoint};
+use crate::report::summary::fmt_short;
+use crate::report::template::render_template;
+use crate::size::{size_label, size_rounded};
+use crate::suite::studies::attention::AttentionStudy;
+use serde::Serialize;
+
+const TEMPLATE: &str = include_str!("../../../reports/templates/sections/attention.html.tera");
+
+#[derive(Serialize)]
+struct Ctx<'a> {
+    section: &'a str,
+    id: &'a str,
+    workload: &'a str,
+    io_n: usize,
+    io_d: usize,
+    cache: String,
+    chart: String,
+    caption: String,
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+    notes: Vec<String>,
+}
+
+fn sci(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else {
+        format!("{x:.2e}")
+    }
+}
+
+/// The study's sections: `attention-accuracy`, `attention-kl`, `attention-io`.
+pub fn render(s: &AttentionStudy) -> Result<Vec<Section>, String> {
+    if s.rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let base = |section: &'static str, id: &'static str| Ctx {
+        section,
+        id,
+        workload: &s.workload,
+        io_n: s.io_shape.0,
+        io_d: s.io_shape.1,
+        cache: size_label(s.cache_bytes),
+        chart: String::new(),
+        caption: String::new(),
+        headers: Vec::new(),
+        rows: Vec::new(),
+        notes: Vec::new(),
+    };
+    let section = |ctx: &Ctx, title: &str| -> Result<Section, String> {
+        Ok(Section::new(
+            ctx.id,
+            title,
+            render_template("attention", TEMPLATE, ctx)?,
+        ))
+    };
+    let short = |v: &str| v.trim_start_matches("attention/").to_string();
+
+    let mut a = base("accuracy", "attention-accuracy");
+    let points: Vec<ScatterPoint> = s
+        .rows
+        .iter()
+        .filter(|r| r.phase == "prefill" && r.variant != "attention/f64")
+        .map(|r| ScatterPoint {
+            label: short(&r.variant),
+            energy: r.energy_pj / r.macs.max(1.0),
+            error: r.rel_fro_error,
+        })
+        .collect();
+    let (chart, left_out) = error_energy_scatter(&points)?;
+    a.chart = chart;
+    a.caption = format!(
+        "Attention output error versus energy per MAC, prefill {}",
+        s.rows.first().map(|r| r.shape.as_str()).unwrap_or("")
+    );
+    if !left_out.is_empty() {
+        a.notes.push(format!(
+            "Not drawn (zero or non-finite error or energy): {}.",
+            left_out.join(", ")
+        ));
+    }
+    a.headers = [
+        "variant",
+        "phase",
+        "shape",
+        "rel. error",
+        "cosine",
+        "max abs",
+        "KL mean",
+        "KL worst",
+        "TV mean",
+        "TV worst",
+        "bits K/V",
+        "pJ/MAC",
+        "DRAM bytes",
+        "emulate ms",
+    ]
+    .map(String::from)
+    .to_vec();
+    for r in &s.rows {
+        a.rows.push(vec![
+            r.variant.clone(),
+            r.phase.clone(),
+            r.shape.clone(),
+            sci(r.rel_fro_error),
+            format!("{:.6}", r.cosine),
+            sci(r.max_abs_error),
+            sci(r.kl_mean),
+            sci(r.kl_max),
+            sci(r.tv_mean),
+            sci(r.tv_max),
+            fmt_short(r.kv_bits),
+            fmt_short(r.energy_pj / r.macs.max(1.0)),
+            size_rounded(r.dram_bytes),
+            format!("{:.1}", r.emulate_ms),
+        ]);
+    }
+    a.notes.extend(s.notes.iter().cloned());
+
+    let mut k = base("kl", "attention-kl");
+    k.headers = [
+        "variant",
+        "rows",
+        "median",
+        "99th percentile",
+        "worst",
+        "mean",
+    ]
+    .map(String::from)
+    .to_vec();
+    for r in s.rows.iter().filter(|r| r.phase == "prefill") {
+        let n = s
+            .kl_rows
+            .iter()
+            .find(|(v, _)| *v == r.variant)
+            .map_or(0, |(_, k)| k.len());
+        k.rows.push(vec![
+            r.variant.clone(),
+            n.to_string(),
+            sci(r.kl_p50),
+            sci(r.kl_p99),
+            sci(r.kl_max),
+            sci(r.kl_mean),
+        ]);
+    }
+
+    let mut io = base("io", "attention-io");
+    io.headers = [
+        "variant",
+        "schedule",
+        "format",
+        "closed form",
+        "simulated",
+        "sim/closed",
+        "Saha–Ye bound",
+        "closed/bound",
+        "native G elem/s",
+    ]
+    .map(String::from)
+    .to_vec();
+    for p in &s.io {
+        io.rows.push(vec![
+            p.variant.clone(),
+            p.generator.clone(),
+            p.format.clone(),
+            size_rounded(p.closed_bytes),
+            size_rounded(p.simulated_bytes as f64),
+            format!("{:.3}", p.simulated_bytes as f64 / p.closed_bytes.max(1.0)),
+            size_rounded(p.bound_bytes),
+            format!("{:.2}", p.closed_bytes / p.bound_bytes.max(1.0)),
+            "–".into(),
+        ]);
+    }
+    io.notes.push(
+        "No attention variant has a native kernel yet: the native throughput column stays empty."
+            .into(),
+    );
+
+    Ok(vec![
+        section(&a, "Attention: error versus energy")?,
+        section(&k, "Attention: per-row KL distribution")?,
+        section(&io, "Attention: bytes moved")?,
+    ])
+}

@@ -1,0 +1,120 @@
+//! SageAttention's quantizers on hand cases, e4m3 rounding against the
+//! format module, and K smoothing's softmax invariance.
+
+use crate::{rel_err, shape};
+use bitsim::attention::sage::{e4m3_rne, quantize_blocks, smooth_k, PvPath, QkQuant, Sage};
+use bitsim::attention::{self, AttentionVariant, Qkv};
+use bitsim::formats::parse::E4M3;
+use bitsim::formats::ConvertOptions;
+use bitsim::workload::attention::realistic;
+
+#[test]
+fn triton_rounds_half_away_and_cuda_half_even() {
+    // One block of one row, d = 4: amax 127, so scale = 1 and codes = values.
+    let x = [127.0f32, 62.5, -62.5, 0.5];
+    let (t, st) = quantize_blocks(&x, 4, 128, 1.0, QkQuant::Int8Triton);
+    let (c, sc) = quantize_blocks(&x, 4, 128, 1.0, QkQuant::Int8Cuda);
+    assert_eq!((st, sc), (vec![1.0], vec![1.0]));
+    assert_eq!(t, vec![127, 63, -63, 1]);
+    assert_eq!(c, vec![127, 62, -62, 0]);
+    // INT4: amax 7 → scale 1; 2.5 → 2 (even), −3.5 → −4.
+    let (q, s) = quantize_blocks(&[7.0, 2.5, -3.5, 0.0], 4, 128, 1.0, QkQuant::Int4);
+    assert_eq!((q, s), (vec![7, 2, -4, 0], vec![1.0]));
+}
+
+#[test]
+fn blocks_of_tokens_share_one_scale() {
+    // 65 tokens of d = 2 in blocks of 64: two scales; the second from token 64 alone.
+    let mut x = vec![1.0f32; 130];
+    x[0] = 127.0;
+    x[128] = 2.54;
+    x[129] = -1.27;
+    let (q, s) = quantize_blocks(&x, 2, 64, 1.0, QkQuant::Int8Triton);
+    assert_eq!(s.len(), 2);
+    assert_eq!(s[0], 1.0);
+    assert_eq!(s[1], 2.54f32 / 127.0);
+    assert_eq!((q[128], q[129]), (127, -64)); // −1.27/0.02 = −63.5 → −64 (away)
+                                              // The pre-multiplier applies before the scale: ×2 doubles the scale.
+    let (_, s2) = quantize_blocks(&x, 2, 64, 2.0, QkQuant::Int8Triton);
+    assert_eq!(s2[0], 2.0);
+    // A zero block: scale 0, codes 0 (Triton would divide 0 by 0).
+    let (z, zs) = quantize_blocks(&[0.0; 4], 4, 64, 1.0, QkQuant::Int8Triton);
+    assert_eq!((z, zs), (vec![0; 4], vec![0.0]));
+    // CUDA path floors amax at 1e−7.
+    let (_, cs) = quantize_blocks(&[0.0; 4], 4, 64, 1.0, QkQuant::Int8Cuda);
+    assert_eq!(cs, vec![1e-7f32 / 127.0]);
+}
+
+#[test]
+fn e4m3_rounding_matches_the_format_module() {
+    // Every f32 in a dense sweep of [−600, 600] (both signs, all binades
+    // down to subnormals): the format module's RNE encode-then-decode,
+    // saturated to ±448, is the oracle.
+    let opts = ConvertOptions::default();
+    let mut checked = 0;
+    for bits in (0u32..0x4416_0000).step_by(97) {
+        for x in [f32::from_bits(bits), -f32::from_bits(bits)] {
+            let want = if x.abs() > 448.0 {
+                448f32.copysign(x)
+            } else {
+                E4M3.decode_f32(E4M3.encode_f32(x, &opts, 0).unwrap())
+            };
+            let got = e4m3_rne(x);
+            assert!(
+                got == want || (got == 0.0 && want == 0.0),
+                "{x:e}: {got} vs {want}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20_000_000);
+}
+
+#[test]
+fn k_smoothing_is_softmax_invariant_in_f64() {
+    // Keys on a grid of 2^−12 below 64 and a per-channel shift on a grid of
+    // 2^−4: k − μ is exact in f32, so the shifted keys are exactly K − μ.
+    // Every score row moves by the constant q·μ/√d, and the f64 reference's
+    // output stays the same to f64 rounding.
+    let x = realistic(shape(2, 96, 64, true), 4);
+    let grid = |v: f32, g: f32| ((v / g).round() * g).clamp(-63.0, 63.0);
+    let k: Vec<f32> = x.k.iter().map(|&v| grid(v, 1.0 / 4096.0)).collect();
+    let mu: Vec<f32> = (0..64).map(|c| ((c as f32) - 32.0) / 16.0).collect();
+    let shifted: Vec<f32> = k
+        .chunks(64)
+        .flat_map(|r| r.iter().zip(&mu).map(|(a, b)| a - b).collect::<Vec<_>>())
+        .collect();
+    for (a, (b, m)) in k.iter().zip(shifted.iter().zip(mu.iter().cycle())) {
+        assert_eq!((*b as f64) + (*m as f64), *a as f64, "the shift is exact");
+    }
+    let y0 = Qkv::new(x.shape, x.q.clone(), k, x.v.clone()).unwrap();
+    let y1 = Qkv::new(x.shape, x.q.clone(), shifted, x.v.clone()).unwrap();
+    let r = attention::find("attention/f64").unwrap();
+    let (a, b) = (r.emulate(&y0), r.emulate(&y1));
+    assert!(rel_err(&a, &b) < 1e-13, "{}", rel_err(&a, &b));
+    // SageAttention's own smoothing subtracts the fp16 mean: its result
+    // is such a shift up to the fp16 rounding of k − mean.
+    let sm = smooth_k(y0.k_head(0), 64);
+    assert_eq!(sm.len(), 96 * 64);
+}
+
+#[test]
+fn smoothing_buys_accuracy_on_keys_with_a_channel_mean() {
+    // The realistic keys carry a per-channel mean: INT8 QK without smoothing
+    // spends its range on it. SageAttention's claim: smoothing recovers it.
+    let x = realistic(shape(2, 256, 64, false), 1);
+    let r = attention::find("attention/f64").unwrap().emulate(&x);
+    let run = |smooth_k| {
+        let v = Sage {
+            name: "t",
+            description: "",
+            qk: QkQuant::Int8Triton,
+            pv: PvPath::Fp16,
+            smooth_k,
+        };
+        rel_err(&r, &v.emulate(&x))
+    };
+    let (with, without) = (run(true), run(false));
+    eprintln!("INT8 QK relative error: smoothed {with:.3e}, not smoothed {without:.3e}");
+    assert!(with < without, "smoothed {with} vs not {without}");
+}
