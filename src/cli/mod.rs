@@ -13,6 +13,7 @@ pub mod compare;
 pub mod formats;
 pub mod io;
 pub mod isa;
+pub mod kernels;
 pub mod quantize;
 pub mod report;
 pub mod sim;
@@ -62,6 +63,9 @@ pub enum Command {
     Cachesim(cachesim::CachesimArgs),
     /// Measure this machine's compute and bandwidth ceilings (for the roofline).
     Calibrate(calibrate::CalibrateArgs),
+    /// Native SIMD kernels: list them, bench them against a same-run ceiling.
+    #[command(subcommand)]
+    Kernels(kernels::KernelsCommand),
 }
 
 /// Runs the CLI on the given arguments (including the program name) and
@@ -108,6 +112,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
         Command::Io(a) => io::run(&a, out).map(|_| 0),
         Command::Cachesim(a) => cachesim::run(&a, out).map(|_| 0),
         Command::Calibrate(a) => calibrate::run(&a, out).map(|_| 0),
+        Command::Kernels(c) => kernels::run(&c, out).map(|_| 0),
     }
 }
 

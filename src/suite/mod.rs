@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod files;
+pub mod kernel_bench;
 pub mod measure;
 pub mod meta;
 pub mod pipeline;
