@@ -21,6 +21,27 @@ pub enum KernelsCommand {
     List,
     /// Time native kernels on one shape against a same-run ceiling.
     Bench(BenchArgs),
+    /// The throughput gate's verdict: paired rounds of two builds' `bench
+    /// --json` output; exit 1 when a kernel is slower beyond noise.
+    Gate(GateArgs),
+}
+
+/// Arguments of `kernels gate`.
+#[derive(Debug, Clone, Args)]
+pub struct GateArgs {
+    /// The base build's `kernels bench --json` lines, all rounds in order.
+    #[arg(long, value_name = "FILE")]
+    pub base: std::path::PathBuf,
+    /// The head build's lines, the same rounds in the same order.
+    #[arg(long, value_name = "FILE")]
+    pub head: std::path::PathBuf,
+    /// Slowdown threshold θ: a kernel regressed when head is more than
+    /// (1 + θ)× slower than base beyond noise.
+    #[arg(long, value_name = "F", default_value_t = crate::suite::kernel_gate::THRESHOLD)]
+    pub threshold: f64,
+    /// Significance level of the one-sided paired t test.
+    #[arg(long, value_name = "P", default_value_t = crate::suite::kernel_gate::ALPHA)]
+    pub alpha: f64,
 }
 
 /// Arguments of `kernels bench`.
@@ -68,12 +89,75 @@ pub struct BenchArgs {
     pub isa: super::isa::IsaArgs,
 }
 
-/// Runs a `kernels` subcommand.
-pub fn run(cmd: &KernelsCommand, out: &mut dyn Write) -> CliResult {
+/// Runs a `kernels` subcommand; the exit code is 1 when `gate` finds a regression.
+pub fn run(cmd: &KernelsCommand, out: &mut dyn Write) -> Result<i32, CliError> {
     match cmd {
-        KernelsCommand::List => list(out),
-        KernelsCommand::Bench(a) => bench_cmd(a, out),
+        KernelsCommand::List => list(out).map(|_| 0),
+        KernelsCommand::Bench(a) => bench_cmd(a, out).map(|_| 0),
+        KernelsCommand::Gate(a) => gate(a, out),
     }
+}
+
+fn gate(a: &GateArgs, out: &mut dyn Write) -> Result<i32, CliError> {
+    use crate::suite::kernel_gate::{compare, pair_rounds, read_bench_lines};
+    if !(a.threshold.is_finite() && a.threshold >= 0.0) {
+        return Err(CliError::new(
+            format!("--threshold {}", a.threshold),
+            "expected a number >= 0",
+        ));
+    }
+    if !(a.alpha > 0.0 && a.alpha < 1.0) {
+        return Err(CliError::new(
+            format!("--alpha {}", a.alpha),
+            "expected a number in (0, 1)",
+        ));
+    }
+    let read = |p: &std::path::Path| {
+        let at = p.display().to_string();
+        let text = std::fs::read_to_string(p).map_err(|e| CliError::new(&at, e))?;
+        read_bench_lines(&text).map_err(|e| CliError::new(&at, e))
+    };
+    let pairs = pair_rounds(&read(&a.base)?, &read(&a.head)?);
+    if pairs.is_empty() {
+        return Err(CliError::new(
+            a.base.display().to_string(),
+            "no kernel in common with --head",
+        ));
+    }
+    let verdicts = compare(&pairs, a.threshold, a.alpha);
+    let mut rows = vec![[
+        "kernel",
+        "rounds",
+        "head/base time",
+        "p (slower > θ)",
+        "verdict",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for v in &verdicts {
+        rows.push(vec![
+            v.key.clone(),
+            v.rounds.to_string(),
+            format!("{:.3}", v.ratio),
+            v.p_value.map_or("-".into(), |p| format!("{p:.2e}")),
+            if v.regressed { "REGRESSED" } else { "ok" }.into(),
+        ]);
+    }
+    table(out, &rows).map_err(stdout_error)?;
+    let bad = verdicts.iter().filter(|v| v.regressed).count();
+    writeln!(
+        out,
+        "threshold {:.0} %, one-sided paired t test on ln(head/base) per round, alpha {}: {}",
+        100.0 * a.threshold,
+        a.alpha,
+        if bad == 0 {
+            "no regression".to_string()
+        } else {
+            format!("{bad} kernel(s) regressed")
+        }
+    )
+    .map_err(stdout_error)?;
+    Ok(if bad == 0 { 0 } else { 1 })
 }
 
 /// Prints every native kernel.

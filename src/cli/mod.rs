@@ -112,7 +112,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
         Command::Io(a) => io::run(&a, out).map(|_| 0),
         Command::Cachesim(a) => cachesim::run(&a, out).map(|_| 0),
         Command::Calibrate(a) => calibrate::run(&a, out).map(|_| 0),
-        Command::Kernels(c) => kernels::run(&c, out).map(|_| 0),
+        Command::Kernels(c) => kernels::run(&c, out),
     }
 }
 
