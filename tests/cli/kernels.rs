@@ -161,3 +161,53 @@ fn bad_inputs_are_one_line_errors() {
         assert_error(&o, &format!("{flag} {v}"), "expected an integer");
     }
 }
+
+/// `kernels bench --json`-shaped lines: `rounds` rounds of one kernel with
+/// the given median times.
+fn bench_lines(times: &[f64]) -> String {
+    times
+        .iter()
+        .map(|t| {
+            format!("{{\"variant\":\"matmul/w8a8-int\",\"shape\":[1,64,16],\"median_s\":{t}}}\n")
+        })
+        .collect()
+}
+
+#[test]
+fn gate_exits_1_on_a_slowdown_beyond_noise_and_0_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, times: &[f64]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bench_lines(times)).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let base = write("base.jsonl", &[1.0, 1.1, 0.9, 1.0, 1.05, 0.95]);
+    let slow = write("slow.jsonl", &[3.0, 3.2, 2.8, 3.1, 3.0, 2.9]);
+    let same = write("same.jsonl", &[1.02, 1.05, 0.93, 0.98, 1.1, 0.97]);
+    let o = bitsim(&["kernels", "gate", "--base", &base, "--head", &slow]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("REGRESSED") && text.contains("1 kernel(s) regressed"),
+        "{text}"
+    );
+    let out = ok(&["kernels", "gate", "--base", &base, "--head", &same]);
+    assert!(
+        out.contains("no regression") && !out.contains("REGRESSED"),
+        "{out}"
+    );
+    let missing = dir.path().join("none.jsonl");
+    let m = missing.to_str().unwrap();
+    assert_error(
+        &bitsim(&["kernels", "gate", "--base", m, "--head", &same]),
+        m,
+        "",
+    );
+    let bad = write("bad.jsonl", &[]);
+    std::fs::write(&bad, "{\"variant\":\"x\"}\n").unwrap();
+    assert_error(
+        &bitsim(&["kernels", "gate", "--base", &bad, "--head", &same]),
+        &bad,
+        "line 1",
+    );
+}
