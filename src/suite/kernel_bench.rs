@@ -169,7 +169,7 @@ pub fn median(v: &[f64]) -> f64 {
 pub fn operands(shape: Shape, seed: u64) -> (Matrix, Matrix) {
     let d = Distribution::Gaussian { std: 1.0 };
     let a = generate(&d, shape.m, shape.k, seed);
-    let w = generate(&d, shape.n, shape.k, seed ^ 0x5EED_0F_3E16_4755);
+    let w = generate(&d, shape.n, shape.k, seed ^ 0x005E_ED0F_3E16_4755);
     (a, w)
 }
 
