@@ -84,9 +84,11 @@ pub struct BenchArgs {
     /// Print one JSON object per variant, one per line, instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Instruction-set cap for the kernels (`--isa`).
-    #[command(flatten)]
-    pub isa: super::isa::IsaArgs,
+    /// Highest instruction set the kernels may use: scalar, avx2 or avx512
+    /// [default: BITSIM_ISA, else the best this CPU has] (own field, not
+    /// `isa::IsaArgs`: `cli::isa` reads it, and siblings must not import in a circle).
+    #[arg(long, value_name = "LEVEL")]
+    pub isa: Option<String>,
 }
 
 /// Runs a `kernels` subcommand; the exit code is 1 when `gate` finds a regression.
