@@ -15,6 +15,8 @@ pub mod formats;
 pub mod io;
 pub mod isa;
 pub mod merge;
+
+pub mod kernels;
 pub mod quantize;
 pub mod report;
 pub mod sim;
@@ -68,6 +70,10 @@ pub enum Command {
     Explore(explore::ExploreArgs),
     /// Join the results of a sharded `report` or `explore` run (`--shard K/N`).
     Merge(merge::MergeArgs),
+
+    /// Native SIMD kernels: list them, bench them against a same-run ceiling.
+    #[command(subcommand)]
+    Kernels(kernels::KernelsCommand),
 }
 
 /// Runs the CLI on the given arguments (including the program name) and
@@ -116,6 +122,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
         Command::Calibrate(a) => calibrate::run(&a, out).map(|_| 0),
         Command::Merge(a) => merge::run(&a, out),
         Command::Explore(a) => explore::run(&a, out),
+
+        Command::Kernels(c) => kernels::run(&c, out),
     }
 }
 

@@ -10,6 +10,8 @@
 pub mod error;
 pub mod explore;
 pub mod files;
+pub mod kernel_bench;
+pub mod kernel_gate;
 pub mod measure;
 pub mod meta;
 pub mod pipeline;

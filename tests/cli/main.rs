@@ -12,6 +12,7 @@ mod cachesim;
 mod calibrate;
 mod formats;
 mod io;
+mod kernels;
 mod quantize;
 mod report;
 mod sim;

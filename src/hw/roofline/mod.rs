@@ -33,6 +33,7 @@
 
 pub mod calibrate;
 mod machine;
+pub mod peaks;
 
 use std::collections::BTreeMap;
 
