@@ -17,8 +17,8 @@ use crate::formats::{ElementFormat, Overflow};
     after_help = "Values are decimal numbers (exponents allowed: 1e-9), inf, -inf or nan;\n\
 each is rounded once, exactly, from the decimal itself (not from its nearest f64). Under\n\
 --rounding sr the i-th value (from 0) uses stochastic-rounding index i.\n\
-error = decoded - input, computed in f64; a value that is not an f64 is marked ~ and its\n\
-error is against the nearest f64."
+error = decoded - input, computed in f64; values that are not f64s are listed after the\n\
+table (shown as, and their error against, the nearest f64)."
 )]
 pub struct EncodeArgs {
     /// Format name (element formats only, e.g. e4m3, e2m1, int8).
@@ -74,13 +74,13 @@ pub fn run(args: &EncodeArgs, out: &mut dyn Write) -> CliResult {
             .encode(x.value, &opts, i as u64)
             .map_err(|e| CliError::new(format!("value '{raw}'"), e))?;
         let d = fmt.decode(code);
-        let (input, error) = if x.exact {
-            (num(x.value), num(d - x.value))
+        // The nearest f64 (not the round-to-odd stand-in) is shown and used for the error.
+        let near: f64 = if x.exact {
+            x.value
         } else {
-            // The nearest f64 (not the round-to-odd stand-in) for the error.
-            let near: f64 = raw.trim().parse().unwrap_or(x.value);
-            (format!("~{}", raw.trim()), format!("~{}", num(d - near)))
+            raw.trim().parse().unwrap_or(x.value)
         };
+        let (input, error) = (num(near), num(d - near));
         rows.push(vec![
             input,
             code_hex(&fmt, code),
@@ -96,13 +96,20 @@ pub fn run(args: &EncodeArgs, out: &mut dyn Write) -> CliResult {
     )
     .and_then(|_| table(out, &rows))
     .and_then(|_| {
-        if values.iter().any(|x| !x.exact) {
+        let inexact: Vec<&str> = values
+            .iter()
+            .zip(&args.values)
+            .filter(|(x, _)| !x.exact)
+            .map(|(_, raw)| raw.trim())
+            .collect();
+        if inexact.is_empty() {
+            Ok(())
+        } else {
             writeln!(
                 out,
-                "~ not an f64: rounded once from the exact decimal; error against the nearest f64"
+                "not an f64 (rounded once from the exact decimal; shown and error against the nearest f64): {}",
+                inexact.join(", ")
             )
-        } else {
-            Ok(())
         }
     })
     .map_err(stdout_error)
