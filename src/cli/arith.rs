@@ -182,12 +182,14 @@ fn parse_operand(
             from_decimal: false,
         });
     }
-    let x: f64 = t.parse().map_err(|_| {
+    // Read so that the decimal itself is rounded once (not its nearest f64).
+    let d = crate::formats::decimal::parse(t).map_err(|e| {
         CliError::new(
             named(),
-            "not a number (expected a decimal such as 1.5, -1e-3, inf, -inf, nan, or a 0x… code)",
+            format!("{e} (expected a decimal such as 1.5, -1e-3, inf, -inf, nan, or a 0x… code)"),
         )
     })?;
+    let x = d.value;
     let code = f
         .encode(x, o, index)
         .map_err(|e| CliError::new(named(), e))?;
@@ -195,7 +197,7 @@ fn parse_operand(
     Ok(Operand {
         input: t.to_string(),
         code,
-        rounded: !(same_bits_value(v, x) || (x.is_nan() && v.is_nan())),
+        rounded: !d.exact || !(same_bits_value(v, x) || (x.is_nan() && v.is_nan())),
         from_decimal: true,
     })
 }

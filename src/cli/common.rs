@@ -245,12 +245,9 @@ pub fn table(out: &mut dyn io::Write, rows: &[Vec<String>]) -> io::Result<()> {
 /// same directory, which is renamed over `path` only when everything
 /// succeeded, so a failure never leaves a partial file behind.
 pub fn write_atomically(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> CliResult {
-    crate::atomic_file::write_with(path, write).map_err(|e| {
-        CliError::new(
-            path.display().to_string(),
-            format!("cannot write output: {e}"),
-        )
-    })
+    // The error's own text already says "cannot create/write output".
+    crate::atomic_file::write_with(path, write)
+        .map_err(|e| CliError::new(path.display().to_string(), e.to_string()))
 }
 
 #[cfg(test)]

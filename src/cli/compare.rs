@@ -1,5 +1,6 @@
 //! `bitsim compare OLD.json NEW.json`: what changed between two runs; exit
-//! code 1 when a metric regressed beyond the threshold.
+//! code 1 when a metric regressed beyond the threshold, a baseline row is
+//! missing, or the suite changed; 2 when the runs cannot be judged at all.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::common::{stdout_error, CliError};
-use crate::report::compare::compare;
+use crate::report::compare::{check_comparable, compare, without_timings, Gate, Side};
 use crate::suite::files::read_results;
 use crate::suite::record::Results;
 
@@ -18,7 +19,10 @@ pub const EXIT_REGRESSION: i32 = 1;
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Exit code: 0 when nothing regressed, 1 when some metric moved in its bad\n\
-direction by more than --max-regression percent (and beyond timing noise), 2 on bad input."
+direction by more than --max-regression percent (and beyond timing noise), when a baseline\n\
+row is missing from the new run (unless --allow-removed) or when the suite differs (unless\n\
+--allow-suite-change); 2 on bad input: an unreadable file, an empty run, runs with no row in\n\
+common, or timings with fewer than --min-reps repetitions (unless --no-timings)."
 )]
 pub struct CompareArgs {
     /// The earlier results.json (the baseline).
@@ -35,6 +39,19 @@ pub struct CompareArgs {
         allow_hyphen_values = true
     )]
     pub max_regression: String,
+    /// Fewest timing repetitions per run to judge a timing; fewer is an error.
+    #[arg(long, value_name = "N", default_value_t = crate::report::compare::MIN_TIMING_REPS as u64,
+          value_parser = clap::value_parser!(u64).range(2..))]
+    pub min_reps: u64,
+    /// Leave timing metrics out (compare deterministic metrics only).
+    #[arg(long)]
+    pub no_timings: bool,
+    /// Accept baseline rows missing from the new run.
+    #[arg(long)]
+    pub allow_removed: bool,
+    /// Accept runs of differently named suites.
+    #[arg(long)]
+    pub allow_suite_change: bool,
 }
 
 /// Reads a results file for the CLI; the error names the file.
@@ -61,15 +78,37 @@ pub fn run(args: &CompareArgs, out: &mut dyn Write) -> Result<i32, CliError> {
     let pct = parse_pct(&args.max_regression)?;
     let old = load(&args.old)?;
     let new = load(&args.new)?;
+    let gate = Gate {
+        min_reps: usize::try_from(args.min_reps).unwrap_or(usize::MAX),
+        timings: !args.no_timings,
+        allow_removed: args.allow_removed,
+        allow_suite_change: args.allow_suite_change,
+    };
+    let (old, new) = if gate.timings {
+        (old, new)
+    } else {
+        (without_timings(&old), without_timings(&new))
+    };
+    check_comparable(&old, &new, &gate).map_err(|r| {
+        let path = match r.side {
+            Side::Old => &args.old,
+            Side::New => &args.new,
+        };
+        CliError::new(path.display().to_string(), r.reason)
+    })?;
     let c = compare(&old, &new, pct);
     let text = c.render_text();
     out.write_all(text.as_bytes()).map_err(stdout_error)?;
     if !text.is_empty() && !text.ends_with('\n') {
         writeln!(out).map_err(stdout_error)?;
     }
-    Ok(if c.has_regression() {
-        EXIT_REGRESSION
-    } else {
+    let failures = c.failures(&gate, &old, &new);
+    for f in &failures {
+        writeln!(out, "FAIL: {f}").map_err(stdout_error)?;
+    }
+    Ok(if failures.is_empty() {
         0
+    } else {
+        EXIT_REGRESSION
     })
 }

@@ -56,6 +56,9 @@ pub struct QuantizeArgs {
     /// Instruction-set cap for the kernels (`--isa`).
     #[command(flatten)]
     pub isa: super::isa::IsaArgs,
+    /// Allow --output to be the --input file (replaced only when the run succeeds).
+    #[arg(long)]
+    pub in_place: bool,
 }
 
 /// Element codes in the narrowest container that holds them.
@@ -67,6 +70,12 @@ enum Codes {
 
 /// Runs `quantize`.
 pub fn run(args: &QuantizeArgs, out: &mut dyn Write) -> CliResult {
+    if !args.in_place && crate::atomic_file::same_file(&args.input, &args.output) {
+        return Err(CliError::new(
+            format!("--output {}", args.output.display()),
+            "is the input file; pass --in-place to replace it",
+        ));
+    }
     let fmt = parse_format("--format", &args.format)?;
     let opts = args.convert.options()?;
     match &fmt {

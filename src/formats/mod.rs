@@ -5,6 +5,7 @@
 //! TOML files and reports alike.
 
 pub mod block;
+pub mod decimal;
 pub mod fast;
 pub mod int;
 pub mod minifloat;

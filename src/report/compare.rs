@@ -407,3 +407,142 @@ fn meta_notes(old: &Results, new: &Results) -> Vec<String> {
     differs("suite", &o.suite, &n.suite);
     notes
 }
+
+/// The fewest timing repetitions per run that `compare` judges by default:
+/// Welch's test needs two per side, and with three its smallest possible
+/// degrees of freedom (2) still let a real drop reach p < [`NOISE_P`]
+/// without an absurd t (4.3 rather than 12.7 at one degree of freedom).
+pub const MIN_TIMING_REPS: usize = 3;
+
+/// What a gate (`bitsim compare`) demands of two runs beyond "no regression".
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gate {
+    /// Timing rows paired between the runs must have at least this many
+    /// repetitions in each run, or the comparison is refused.
+    pub min_reps: usize,
+    /// Whether timing metrics are compared at all.
+    pub timings: bool,
+    /// Whether rows of the old run missing from the new one are allowed.
+    pub allow_removed: bool,
+    /// Whether the runs may come from differently named suites.
+    pub allow_suite_change: bool,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            min_reps: MIN_TIMING_REPS,
+            timings: true,
+            allow_removed: false,
+            allow_suite_change: false,
+        }
+    }
+}
+
+/// Which run a refusal is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The baseline.
+    Old,
+    /// The later run.
+    New,
+}
+
+/// Why two runs cannot be compared at all (as opposed to a failed comparison).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// The run at fault.
+    pub side: Side,
+    /// One line saying what is wrong and what would fix it.
+    pub reason: String,
+}
+
+/// Checks that `old` and `new` can be judged under `gate`: neither run is
+/// empty, they share at least one row, and every paired timing row has at
+/// least `gate.min_reps` repetitions in each run (unless timings are off).
+///
+/// A gate that passed on an empty or unrelated baseline, or on one
+/// repetition (where no drop, not even to zero, can be told from noise),
+/// would pass whatever happened, so these are errors, not passes.
+pub fn check_comparable(old: &Results, new: &Results, gate: &Gate) -> Result<(), Refusal> {
+    for (side, r) in [(Side::Old, old), (Side::New, new)] {
+        if r.rows.is_empty() {
+            return Err(Refusal {
+                side,
+                reason: "has no result rows: nothing to compare".into(),
+            });
+        }
+    }
+    let (a, b) = (collect_samples(old), collect_samples(new));
+    if !a.keys().any(|k| b.contains_key(k)) {
+        return Err(Refusal {
+            side: Side::Old,
+            reason: format!(
+                "no row pairs with a row of the new run (suite {:?} vs {:?}): not a baseline of this run",
+                old.meta.suite, new.meta.suite
+            ),
+        });
+    }
+    if !gate.timings {
+        return Ok(());
+    }
+    for (k, s) in a.iter().filter(|(k, _)| metric::is_timing(&k.metric)) {
+        let Some(t) = b.get(k) else { continue };
+        for (side, n) in [(Side::Old, s.reps.len()), (Side::New, t.reps.len())] {
+            if n < gate.min_reps {
+                return Err(Refusal {
+                    side,
+                    reason: format!(
+                        "timing {} of {} on {} {} has {n} repetition{}; judging a timing needs at least {} \
+                         in each run (set repetitions = {} in the suite, or pass --no-timings)",
+                        k.metric,
+                        k.variant,
+                        k.workload,
+                        k.shape,
+                        if n == 1 { "" } else { "s" },
+                        gate.min_reps,
+                        gate.min_reps,
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `results` without its timing rows (for a gate that judges only deterministic metrics).
+pub fn without_timings(results: &Results) -> Results {
+    let mut r = results.clone();
+    r.rows.retain(|m| !metric::is_timing(&m.metric));
+    r
+}
+
+impl Comparison {
+    /// Every reason the comparison fails under `gate`, one line each:
+    /// regressions, removed rows (unless allowed) and a change of suite
+    /// (unless allowed). Empty when it passes.
+    pub fn failures(&self, gate: &Gate, old: &Results, new: &Results) -> Vec<String> {
+        let mut f = Vec::new();
+        let regressions = self.with_verdict(Verdict::Regression).count();
+        if regressions > 0 {
+            f.push(format!(
+                "{regressions} metric{} regressed",
+                if regressions == 1 { "" } else { "s" }
+            ));
+        }
+        let removed = self.with_verdict(Verdict::Removed).count();
+        if removed > 0 && !gate.allow_removed {
+            f.push(format!(
+                "{removed} row{} of the baseline missing from the new run (--allow-removed accepts that)",
+                if removed == 1 { "" } else { "s" }
+            ));
+        }
+        if old.meta.suite != new.meta.suite && !gate.allow_suite_change {
+            f.push(format!(
+                "suite differs: {:?} (old) vs {:?} (new) (--allow-suite-change accepts that)",
+                old.meta.suite, new.meta.suite
+            ));
+        }
+        f
+    }
+}

@@ -83,7 +83,7 @@ struct RawSpec {
     #[serde(default)]
     seeds: Option<Spanned<Vec<u64>>>,
     #[serde(default)]
-    repetitions: Option<u32>,
+    repetitions: Option<Spanned<u32>>,
     #[serde(default)]
     energy: Option<Spanned<String>>,
     #[serde(default)]
@@ -95,6 +95,10 @@ struct RawSpec {
     #[allow(dead_code)]
     explore: Option<toml::Value>,
 }
+
+/// Most timing repetitions a suite may ask for (each repeats every variant
+/// and shape; more would only burn hours without narrowing the noise test).
+pub const MAX_REPETITIONS: u32 = 1000;
 
 /// Parses spec text. `file` names it in errors; `base` is the folder that
 /// relative paths in it are resolved against; `registry` lists every
@@ -161,13 +165,30 @@ pub fn parse(text: &str, file: &str, base: &Path, registry: &[&str]) -> Result<S
         }
     };
 
+    // 0 would silently drop every timing; a huge count would run for days.
+    let repetitions = match raw.repetitions {
+        None => 3,
+        Some(r) => {
+            let n = *r.get_ref();
+            if !(1..=MAX_REPETITIONS).contains(&n) {
+                return Err(ctx.err(
+                    r.span(),
+                    format!(
+                        "repetitions: {n} is out of range (1..={MAX_REPETITIONS}; 3 or more to compare timings)"
+                    ),
+                ));
+            }
+            n
+        }
+    };
+
     Ok(Suite {
         name,
         file: file.to_string(),
         variants,
         workloads,
         seeds,
-        repetitions: raw.repetitions.unwrap_or(3),
+        repetitions,
         energy,
         energy_line,
         out: PathBuf::from(raw.out.unwrap_or_else(|| "reports/out".into())),

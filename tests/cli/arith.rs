@@ -352,3 +352,22 @@ fn non_ascii_operands_are_errors_not_panics() {
         assert_error(&o, bad, "");
     }
 }
+
+/// A decimal operand that is not an f64 is never reported as exact, and is
+/// rounded once: 0.999…9 rounds down to 0.9375 in e4m3, not to 1.
+#[test]
+fn inexact_decimal_operands_are_reported() {
+    let out = ok(&[
+        "arith",
+        "e4m3",
+        "mul",
+        "0.99999999999999999999",
+        "1",
+        "--rounding",
+        "rd",
+    ]);
+    assert!(!out.contains("all were exact"), "{out}");
+    assert!(out.contains("(changed: a)"), "{out}");
+    let a = out.lines().find(|l| l.starts_with("a ")).unwrap();
+    assert!(a.contains("0x37") && a.contains("0.9375"), "{out}");
+}

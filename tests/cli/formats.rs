@@ -19,7 +19,13 @@ fn encode(args: &[&str]) -> Vec<Vec<String>> {
     let mut a = vec!["formats", "encode"];
     a.extend_from_slice(args);
     let out = ok(&a);
-    let r = rows(&out, 1);
+    // The table only: the note listing inexact decimals follows it.
+    let table: String = out
+        .lines()
+        .filter(|l| !l.starts_with("not an f64"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let r = rows(&table, 1);
     assert_eq!(r[0], ["input", "code", "bits", "value", "error"]);
     r[1..].to_vec()
 }
@@ -501,4 +507,46 @@ fn clap_usage_errors_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
     }
+}
+
+/// A decimal is rounded into the format once, from its exact value: read
+/// as the nearest f64 first, 0.999…9 (20 nines) would become 1, and
+/// rounding down would give 1, above the input.
+#[test]
+fn decimals_round_once_not_through_f64() {
+    let out = ok(&[
+        "formats",
+        "encode",
+        "e4m3",
+        "0.99999999999999999999",
+        "--rounding",
+        "rd",
+    ]);
+    // e4m3 just below 1 is 0.9375 = 0 0110 111 (0x37).
+    let row = out.lines().nth(2).unwrap();
+    assert!(row.contains("0x37") && row.contains("0.9375"), "{out}");
+    assert!(out.contains("not an f64"), "{out}");
+    assert!(out.trim_end().ends_with("0.99999999999999999999"), "{out}");
+    // Rounding up (and to nearest) gives 1 = 0x38.
+    let up = ok(&[
+        "formats",
+        "encode",
+        "e4m3",
+        "0.99999999999999999999",
+        "--rounding",
+        "ru",
+    ]);
+    assert!(up.lines().nth(2).unwrap().contains("0x38"), "{up}");
+    // Just above an e2m1 tie (1.25 + 1e-30): to nearest, it goes up to 1.5,
+    // where the nearest f64 (1.25, a tie) would go to even (1.0).
+    let tie = ok(&[
+        "formats",
+        "encode",
+        "e2m1",
+        "1.250000000000000000000000000001",
+    ]);
+    assert!(tie.lines().nth(2).unwrap().contains("0x3"), "{tie}");
+    // An exact decimal is shown as before, with no mark.
+    let exact = ok(&["formats", "encode", "e4m3", "0.5"]);
+    assert!(!exact.contains("not an f64"), "{exact}");
 }

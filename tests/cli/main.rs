@@ -10,9 +10,12 @@ mod arith;
 mod block;
 mod cachesim;
 mod calibrate;
+mod compare;
 mod formats;
 mod io;
 mod kernels;
+
+mod outputs;
 mod quantize;
 mod report;
 mod sim;

@@ -380,3 +380,129 @@ fn apfloat_f32_dense_sweep() {
     random_f64::<Float8E4M3FN>(&E4M3, 23, 4_000_000);
     random_f64::<Float8E5M2>(&E5M2, 24, 4_000_000);
 }
+
+/// `digits` (a decimal's significand digits, no point) made smaller by one
+/// unit in a place far beyond its last digit: …d000 → …(d−1)999…9.
+fn just_below(digits: &str) -> String {
+    let mut b = digits.as_bytes().to_vec();
+    let i = b.iter().rposition(|&c| c != b'0').expect("non-zero");
+    b[i] -= 1;
+    for c in &mut b[i + 1..] {
+        *c = b'9';
+    }
+    let mut s = String::from_utf8(b).unwrap();
+    s.push_str("99999999999999999999");
+    s
+}
+
+/// Exact comparison of the decimal `digits`·10^`exp` with a positive finite f32.
+fn cmp_decimal_f32(digits: &str, exp: i64, y: f32) -> std::cmp::Ordering {
+    use num_bigint::BigUint;
+    let (m, e) = {
+        let b = y.to_bits();
+        let (be, f) = ((b >> 23) as i64, (b & 0x7f_ffff) as u64);
+        if be == 0 {
+            (f, -149)
+        } else {
+            (f | 0x80_0000, be - 150)
+        }
+    };
+    let mut l: BigUint = digits.parse().unwrap();
+    let mut r = BigUint::from(m);
+    let ten = BigUint::from(10u32);
+    if exp >= 0 {
+        l *= ten.pow(exp as u32);
+    } else {
+        r *= ten.pow((-exp) as u32);
+    }
+    if e >= 0 {
+        r <<= e as usize;
+    } else {
+        l <<= (-e) as usize;
+    }
+    l.cmp(&r)
+}
+
+/// Decimal text is rounded into f32 once, exactly, in every mode, on
+/// decimals just above and below every kind of rounding boundary (ties and
+/// representable values, where reading the nearest f64 first rounds twice)
+/// and on random decimals. The oracle is independent of bitsim's
+/// round-to-odd reading: Rust's own correctly rounded f32 parser gives the
+/// nearest (ties to even), and an exact big-integer comparison with it says
+/// which neighbour each directed mode takes.
+///
+/// (APFloat's `from_str_r` is no oracle here: on long decimals its directed
+/// modes are wrong, e.g. `3214340715624946607737521489310687691212317651512364591326331719756126403808593751e-107`,
+/// just above the f32 0x151f2a9c, comes back as 0x151f2a9b under
+/// TowardZero; checked with exact rationals.)
+#[test]
+fn decimal_text_rounds_once_into_f32() {
+    use bitsim::formats::decimal;
+    use std::cmp::Ordering;
+    let mut rng = crate::seeded::Rng(0xdec1);
+    let mut texts: Vec<(String, i64)> = Vec::new();
+    for _ in 0..3000 {
+        // A random f32 boundary: a value or the midpoint of two neighbours.
+        let bits = rng.u32() & 0x7f7f_ffff;
+        let lo = f32::from_bits(bits) as f64;
+        let hi = f32::from_bits(bits + 1) as f64;
+        for b in [lo, (lo + hi) / 2.0] {
+            if b == 0.0 || !b.is_finite() {
+                continue;
+            }
+            // Exact: 800 significant digits is more than any f64 has.
+            let e = format!("{b:.800e}");
+            let (m, x) = e.split_once('e').unwrap();
+            let all: String = m.replace('.', "");
+            let digits = all.trim_end_matches('0');
+            let exp: i64 = x.parse::<i64>().unwrap() - (digits.len() as i64 - 1);
+            texts.push((format!("{digits}1"), exp - 1));
+            texts.push((just_below(digits), exp - 20));
+        }
+        // A random decimal of up to 30 digits.
+        let n = 1 + rng.below(30) as usize;
+        let mut d: String = (0..n)
+            .map(|_| char::from(b'0' + rng.below(10) as u8))
+            .collect();
+        if d.trim_start_matches('0').is_empty() {
+            d = "7".into();
+        }
+        texts.push((d, rng.below(90) as i64 - 60));
+    }
+    let f32fmt = bitsim::formats::parse::F32;
+    let mut checked = 0;
+    for (digits, exp) in &texts {
+        let t = format!("{digits}e{exp}");
+        let near: f32 = t.parse().unwrap();
+        if !(near.is_finite() && near > 0.0) {
+            continue;
+        }
+        let up = f32::from_bits(near.to_bits() + 1);
+        let down = f32::from_bits(near.to_bits() - 1);
+        let (ru, rd) = match cmp_decimal_f32(digits, *exp, near) {
+            Ordering::Equal => (near, near),
+            Ordering::Greater => (up, near),
+            Ordering::Less => (near, down),
+        };
+        for neg in [false, true] {
+            let text = if neg { format!("-{t}") } else { t.clone() };
+            let d = decimal::parse(&text).unwrap();
+            let s = |v: f32| if neg { -v } else { v };
+            for (r, want) in [
+                (Rounding::Rne, s(near)),
+                (Rounding::Rtz, s(rd)),
+                (Rounding::Ru, if neg { -rd } else { ru }),
+                (Rounding::Rd, if neg { -ru } else { rd }),
+            ] {
+                let o = ConvertOptions {
+                    rounding: r,
+                    ..Default::default()
+                };
+                let ours = f32fmt.encode(d.value, &o, 0).unwrap();
+                assert_eq!(ours, want.to_bits(), "{text} under {r}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 40_000, "{checked}");
+}

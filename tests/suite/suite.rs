@@ -886,7 +886,7 @@ fn file_workloads_npy_and_safetensors() {
     let bytes = safetensors::serialize(tensors, None).unwrap();
     fs::write(dir.path().join("m.safetensors"), bytes).unwrap();
 
-    let text = "name = 'files'\nvariants = ['matmul/q8']\nrepetitions = 0\n\
+    let text = "name = 'files'\nvariants = ['matmul/q8']\nrepetitions = 1\n\
         [[workloads]]\nname = 'npy'\nfile = 'w.npy'\nm = 2\n\
         [[workloads]]\nname = 'st'\nfile = 'm.safetensors'\ntensors = ['*.q.weight']\nm = 1\n";
     let suite = spec::parse(text, "f.toml", dir.path(), NAMES).unwrap();
@@ -1103,4 +1103,25 @@ fn studies_tables_parse_and_unknown_study_or_key_is_an_error() {
     let at = format!("my-suite.toml line {}: ", line_of(&bad, "no_such_key"));
     assert!(e.starts_with(&at), "{e}");
     assert!(!e.contains('\n'), "{e}");
+}
+
+/// `repetitions = 0` used to drop every timing silently, and a huge count
+/// ran for days: both are refused, naming the file, line and key.
+#[test]
+fn repetitions_out_of_range_are_refused() {
+    let base = "name = 'x'\nvariants = ['matmul/q8']\n\
+        [[workloads]]\nname = 'g'\ndist = 'gaussian'\nshapes = [[2, 4, 2]]\n";
+    for bad in ["0", "1001", "4000000000"] {
+        let e = parse_err(&format!("repetitions = {bad}\n{base}"));
+        assert!(
+            e.starts_with("my-suite.toml line 1: repetitions: ") && e.contains("out of range"),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        parse(&format!("repetitions = 1000\n{base}"))
+            .unwrap()
+            .repetitions,
+        1000
+    );
 }

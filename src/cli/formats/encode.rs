@@ -8,15 +8,17 @@ use clap::Args;
 use super::{code_hex, element_format};
 use crate::cli::common::{binary, num, stdout_error, table, CliError, ConvertArgs};
 use crate::cli::CliResult;
+use crate::formats::decimal::{self, Decimal};
 use crate::formats::{ElementFormat, Overflow};
 
 /// Arguments of `formats encode`.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Values are decimal numbers (exponents allowed: 1e-9), inf, -inf or nan;\n\
-each is read as the nearest f64, then rounded once to the format. Under --rounding sr\n\
-the i-th value (from 0) uses stochastic-rounding index i.\n\
-error = decoded - input, computed in f64."
+each is rounded once, exactly, from the decimal itself (not from its nearest f64). Under\n\
+--rounding sr the i-th value (from 0) uses stochastic-rounding index i.\n\
+error = decoded - input, computed in f64; values that are not f64s are listed after the\n\
+table (shown as, and their error against, the nearest f64)."
 )]
 pub struct EncodeArgs {
     /// Format name (element formats only, e.g. e4m3, e2m1, int8).
@@ -31,14 +33,13 @@ pub struct EncodeArgs {
     pub convert: ConvertArgs,
 }
 
-/// Parses a value: a decimal number, `inf`, `-inf` or `nan`.
-pub fn parse_value(s: &str) -> Result<f64, CliError> {
-    let t = s.trim();
-    // Rust's parser is correctly rounded and accepts inf/infinity/nan in any case.
-    t.parse::<f64>().map_err(|_| {
+/// Parses a value: a decimal number, `inf`, `-inf` or `nan`, read so that
+/// it rounds once into any format (see [`crate::formats::decimal`]).
+pub fn parse_value(s: &str) -> Result<Decimal, CliError> {
+    decimal::parse(s).map_err(|e| {
         CliError::new(
             format!("value '{s}'"),
-            "not a number (expected a decimal such as 0.75, -1.5e-3, or inf, -inf, nan)",
+            format!("{e} (expected a decimal such as 0.75, -1.5e-3, or inf, -inf, nan)"),
         )
     })
 }
@@ -68,17 +69,24 @@ pub fn run(args: &EncodeArgs, out: &mut dyn Write) -> CliResult {
         "value".into(),
         "error".into(),
     ]];
-    for (i, (&x, raw)) in values.iter().zip(&args.values).enumerate() {
+    for (i, (x, raw)) in values.iter().zip(&args.values).enumerate() {
         let code = fmt
-            .encode(x, &opts, i as u64)
+            .encode(x.value, &opts, i as u64)
             .map_err(|e| CliError::new(format!("value '{raw}'"), e))?;
         let d = fmt.decode(code);
+        // The nearest f64 (not the round-to-odd stand-in) is shown and used for the error.
+        let near: f64 = if x.exact {
+            x.value
+        } else {
+            raw.trim().parse().unwrap_or(x.value)
+        };
+        let (input, error) = (num(near), num(d - near));
         rows.push(vec![
-            num(x),
+            input,
             code_hex(&fmt, code),
             binary(code, fmt.bits()),
             num(d),
-            num(d - x),
+            error,
         ]);
     }
     writeln!(
@@ -87,5 +95,22 @@ pub fn run(args: &EncodeArgs, out: &mut dyn Write) -> CliResult {
         opts.rounding, opts.nan
     )
     .and_then(|_| table(out, &rows))
+    .and_then(|_| {
+        let inexact: Vec<&str> = values
+            .iter()
+            .zip(&args.values)
+            .filter(|(x, _)| !x.exact)
+            .map(|(_, raw)| raw.trim())
+            .collect();
+        if inexact.is_empty() {
+            Ok(())
+        } else {
+            writeln!(
+                out,
+                "not an f64 (rounded once from the exact decimal; shown and error against the nearest f64): {}",
+                inexact.join(", ")
+            )
+        }
+    })
     .map_err(stdout_error)
 }
