@@ -3,9 +3,11 @@
 //! One test binary per layer (linking many small binaries dominates build time);
 //! each file below was its own binary before.
 
+mod coupling;
 mod layers;
 mod metrics;
 mod report;
 mod suite;
 mod synthetic;
+mod twolayer;
 mod workload;

@@ -18,9 +18,13 @@
 
 pub mod accum;
 pub mod bitmod;
+pub mod coupling;
 pub mod io;
 pub mod lmul;
+pub mod paretoq;
 pub mod roofline;
+pub mod scaling1bit;
+pub mod twolayer;
 
 use crate::hw::energy::EnergyTable;
 use serde::de::DeserializeOwned;
@@ -53,6 +57,9 @@ macro_rules! with_studies {
             bitmod::Bitmod, "BitMoD data types and accelerator cycles";
             io::Io, "Memory traffic versus cache size and format";
             roofline::Roofline, "Every variant against the machine's ceilings";
+            coupling::Coupling, "Communication-free coupling: which format drafts best";
+            scaling1bit::Scaling1bit, "1-bit scaling law of two-layer networks";
+            paretoq::Paretoq, "Weight bit widths at equal memory";
         }
     };
 }
