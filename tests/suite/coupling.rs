@@ -65,7 +65,7 @@ fn with_p_equal_q_every_coupled_sampler_always_agrees() {
 #[test]
 fn two_point_distributions_match_their_closed_forms() {
     let trials = 40_000;
-    for (k, &(p1, q1)) in [(0.5, 0.3), (0.9, 0.1), (0.2, 0.25), (0.99, 0.5)]
+    for (k, &(p1, q1)) in [(0.5f64, 0.3f64), (0.9, 0.1), (0.2, 0.25), (0.99, 0.5)]
         .iter()
         .enumerate()
     {

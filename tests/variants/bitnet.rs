@@ -4,7 +4,6 @@
 
 use crate::common::{assert_bits_eq, variant};
 use bitsim::variants::sparse::{kept, sparsify, sparsify_reference};
-use bitsim::variants::MatmulVariant;
 use bitsim::workload::Matrix;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -51,9 +51,9 @@ impl Default for ParetoqParams {
             bits: vec![1.0, 1.58, 2.0, 3.0, 4.0, 8.0, 32.0],
             d: 16,
             teacher_width: 16,
-            samples: 256,
+            samples: 128,
             test: 1024,
-            steps: 200,
+            steps: 100,
             lr: 0.5,
         }
     }

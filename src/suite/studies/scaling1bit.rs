@@ -47,9 +47,9 @@ impl Default for Scaling1bitParams {
             widths: (6..=14).map(|e| 1usize << e).collect(),
             d: 16,
             teacher_width: 16,
-            samples: 256,
+            samples: 128,
             test: 1024,
-            steps: 200,
+            steps: 100,
             lr: 0.5,
         }
     }

@@ -59,7 +59,7 @@ impl Quant {
         let n = w.len().max(1) as f64;
         match self {
             Quant::Full => w.to_vec(),
-            Quant::Bits(b) if b == 1.0 => {
+            Quant::Bits(1.0) => {
                 let s = (w.iter().map(|x| x.abs() as f64).sum::<f64>() / n) as f32;
                 w.iter().map(|&x| if x < 0.0 { -s } else { s }).collect()
             }
