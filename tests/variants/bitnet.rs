@@ -63,17 +63,6 @@ fn w158a4_is_ternary_weights_with_int4_tokens() {
     let v = variant("matmul/w1.58a4");
     assert_bits_eq("w1.58a4", &v.emulate(&a, &w, 0), &ternary_model(&a, &w, 7));
     assert_eq!(v.info().format_names(), ["ternary", "int4"]);
-    // Four activation bits cost accuracy against eight.
-    let exact = variant("matmul/f64").emulate(&a, &w, 0);
-    let err = |x: &[f64]| {
-        x.iter()
-            .zip(&exact)
-            .map(|(p, q)| (p - q).powi(2))
-            .sum::<f64>()
-    };
-    assert!(
-        err(&v.emulate(&a, &w, 0)) > err(&variant("matmul/w1.58a8-ternary").emulate(&a, &w, 0))
-    );
 }
 
 #[test]
