@@ -16,6 +16,8 @@
 //! - a NaN or ±inf in either input propagates to NaN/inf in the metrics it
 //!   touches (max and mean error NaN when any difference is NaN).
 
+pub mod coupling;
+
 /// Output-accuracy metrics of one matmul.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Accuracy {

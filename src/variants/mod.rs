@@ -16,6 +16,7 @@ pub mod native;
 pub mod operand;
 pub mod quant_matmul;
 pub mod registry;
+pub mod sparse;
 
 pub use info::{Family, VariantInfo, WeightStorage};
 pub use operand::{OperandSpec, ScaleAxis};
@@ -73,13 +74,18 @@ pub trait NativeMatmul: Send + Sync {
 }
 
 /// Every registered variant, in display order: the [`QuantMatmul`] entries
-/// of [`registry::all`], then the accumulator ([`accum`]), L-Mul ([`lmul`])
+/// of [`registry::all`], the top-K one ([`registry::topk`]), then the accumulator ([`accum`]), L-Mul ([`lmul`])
 /// and bit-serial ([`bitserial`]) families.
 pub fn registry() -> Vec<Box<dyn MatmulVariant>> {
     let mut v: Vec<Box<dyn MatmulVariant>> = registry::all()
         .into_iter()
         .map(|v| Box::new(v) as Box<dyn MatmulVariant>)
         .collect();
+    v.extend(
+        registry::topk()
+            .into_iter()
+            .map(|v| Box::new(v) as Box<dyn MatmulVariant>),
+    );
     v.extend(accum::all());
     v.extend(lmul::all());
     v.extend(bitserial::all());

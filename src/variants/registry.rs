@@ -68,6 +68,21 @@ fn mul_of(spec: &OperandSpec) -> OpKind {
     OpKind::mul_of(&spec.element().expect("a quantized operand"))
 }
 
+/// BitNet a4.8's sparsified intermediate states: `matmul/w1.58a8-topk`
+/// (top 50 % of |a| per token, then the `matmul/w1.58a8-ternary` kernel).
+pub fn topk() -> Vec<super::sparse::TopKMatmul> {
+    let inner = all()
+        .into_iter()
+        .find(|v| v.name == "matmul/w1.58a8-ternary")
+        .expect("the ternary variant is registered");
+    vec![super::sparse::TopKMatmul {
+        name: "matmul/w1.58a8-topk",
+        description: "BitNet a4.8 intermediate states: top-50% |a| per token kept, int8 per-token A, ternary W; costed dense",
+        inner,
+        keep: 0.5,
+    }]
+}
+
 /// Every registered variant, in display order.
 pub fn all() -> Vec<QuantMatmul> {
     use ScaleAxis::{Group, PerRow, PerTensor};
@@ -114,6 +129,8 @@ pub fn all() -> Vec<QuantMatmul> {
           int_absmax(2, Group(128)), a8(), Datapath::Int32, OpKind::IntMul { a: 2, b: 8 }, i32add),
         v("matmul/w1.58a8-ternary", "BitNet b1.58: ternary W (per-tensor absmean), int8 per-token A, sign-select adds into int32",
           absmean("ternary", PerTensor), a8(), Datapath::Int32, OpKind::IntAdd { bits: 8 }, i32add),
+        v("matmul/w1.58a4", "BitNet a4.8 projection inputs: ternary W (per-tensor absmean), int4 per-token A, sign-select adds into int32",
+          absmean("ternary", PerTensor), int_absmax(4, PerRow), Datapath::Int32, OpKind::IntAdd { bits: 4 }, i32add),
         v("matmul/w1a8-binary", "binary W (sign, per-channel mean|w|), int8 per-token A, add/subtract into int32",
           absmean("int1", PerRow), a8(), Datapath::Int32, OpKind::IntAdd { bits: 8 }, i32add),
         v("matmul/w1a1-binary", "XNOR-Net: sign(W)·sign(A) by XNOR + popcount into int32, × mean|a| · mean|w|",

@@ -4,10 +4,13 @@
 //! each file below was its own binary before.
 
 mod explore;
+
+mod coupling;
 mod layers;
 mod metrics;
 mod report;
 mod shard;
 mod suite;
 mod synthetic;
+mod twolayer;
 mod workload;

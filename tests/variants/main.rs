@@ -7,6 +7,7 @@
 mod seeded;
 
 mod accum;
+mod bitnet;
 mod common;
 mod lmul;
 mod quant;

@@ -7,9 +7,13 @@ pub mod accum;
 pub mod attention;
 pub mod bitmod;
 pub mod explore;
+
+pub mod coupling;
 pub mod io;
 pub mod lmul;
+pub mod paretoq;
 pub mod roofline;
+pub mod scaling1bit;
 
 use crate::suite::studies::{with_studies, Studies};
 use serde::Serialize;

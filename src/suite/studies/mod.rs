@@ -19,9 +19,13 @@
 pub mod accum;
 pub mod attention;
 pub mod bitmod;
+pub mod coupling;
 pub mod io;
 pub mod lmul;
+pub mod paretoq;
 pub mod roofline;
+pub mod scaling1bit;
+pub mod twolayer;
 
 use crate::hw::energy::EnergyTable;
 use serde::de::DeserializeOwned;
@@ -55,6 +59,10 @@ macro_rules! with_studies {
             io::Io, "Memory traffic versus cache size and format";
             roofline::Roofline, "Every variant against the machine's ceilings";
             attention::Attention, "Attention variants against the f64 reference";
+
+            coupling::Coupling, "Communication-free coupling: which format drafts best";
+            scaling1bit::Scaling1bit, "1-bit scaling law of two-layer networks";
+            paretoq::Paretoq, "Weight bit widths at equal memory";
         }
     };
 }
