@@ -14,6 +14,7 @@ pub mod kernel_bench;
 pub mod kernel_gate;
 pub mod measure;
 pub mod meta;
+pub mod order;
 pub mod pipeline;
 pub mod plan;
 pub mod record;

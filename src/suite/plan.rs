@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+pub use super::order::{order_names, Order};
 use super::record::{metric, Measurement};
 use super::shard::Shard;
 use crate::tensor::Shape;
@@ -168,78 +169,6 @@ impl<'v> Plan<'v> {
         let timings: usize = self.timings.iter().map(|t| t.todo.len()).sum();
         cells + timings
     }
-}
-
-/// Row sort order: variant, case, seed (suite order), metric (table order),
-/// repetition; rows of unknown cells last.
-pub struct Order {
-    variant: HashMap<String, usize>,
-    case: HashMap<(String, String), usize>,
-    seed: HashMap<u64, usize>,
-}
-
-impl Order {
-    /// The order of a suite's variants, cases and seeds.
-    pub fn new(variants: &[&dyn MatmulVariant], cases: &[Case], seeds: &[u64]) -> Self {
-        let (v, c) = order_names(variants, cases);
-        Order::from_names(&v, &c, seeds)
-    }
-
-    /// The order of variant names, (workload, shape) cases and seeds.
-    pub fn from_names(variants: &[String], cases: &[(String, String)], seeds: &[u64]) -> Self {
-        Order {
-            variant: idx(variants.iter().cloned()),
-            case: idx(cases.iter().cloned()),
-            seed: idx(seeds.iter().copied()),
-        }
-    }
-
-    /// Sorts `rows` into this order.
-    pub fn sort(&self, rows: &mut [Measurement]) {
-        let metric_idx = |m: &str| {
-            metric::CELL_METRICS
-                .iter()
-                .position(|x| x.name == m)
-                .unwrap_or(metric::CELL_METRICS.len())
-        };
-        rows.sort_by_cached_key(|r| {
-            (
-                *self.variant.get(&r.variant).unwrap_or(&usize::MAX),
-                *self
-                    .case
-                    .get(&(r.workload.clone(), r.shape.clone()))
-                    .unwrap_or(&usize::MAX),
-                *self.seed.get(&r.seed).unwrap_or(&usize::MAX),
-                metric_idx(&r.metric),
-                r.metric.clone(),
-                r.rep,
-            )
-        });
-    }
-}
-
-/// The names [`Order::from_names`] takes, from variants and cases.
-pub fn order_names(
-    variants: &[&dyn MatmulVariant],
-    cases: &[Case],
-) -> (Vec<String>, Vec<(String, String)>) {
-    (
-        variants.iter().map(|v| v.name().to_string()).collect(),
-        cases
-            .iter()
-            .map(|c| (c.workload.clone(), c.shape.to_string()))
-            .collect(),
-    )
-}
-
-/// Positions of items in first-appearance order.
-fn idx<T: std::hash::Hash + Eq>(it: impl Iterator<Item = T>) -> HashMap<T, usize> {
-    let mut m = HashMap::new();
-    for x in it {
-        let n = m.len();
-        m.entry(x).or_insert(n);
-    }
-    m
 }
 
 /// The rows of an earlier run worth keeping: cells of this suite with every

@@ -247,7 +247,7 @@ pub struct RunMeta {
     pub number_lines: Vec<NumberLine>,
     /// Which shard of a sharded run this file holds (absent when unsharded or merged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<super::shard::ShardInfo>,
+    pub shard: Option<ShardInfo>,
 }
 
 /// What the report shows about a variant.
@@ -288,5 +288,40 @@ pub struct Results {
     pub studies: super::studies::Studies,
     /// What the format explorer's results hold beyond the rows (absent from `report` results).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub explore: Option<super::explore::ExploreInfo>,
+    pub explore: Option<ExploreInfo>,
+}
+
+/// What a shard's results file records about the shard (absent from the
+/// files of unsharded runs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ShardInfo {
+    /// What was sharded: `report` or `explore`.
+    pub kind: String,
+    /// This shard, 0-based.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+    /// Hash of the run's spec, version and commit: shards of one run agree.
+    pub fingerprint: String,
+    /// Whether the shard finished (an interrupted shard cannot be merged).
+    pub complete: bool,
+    /// The canonical order of variants (or configurations)…
+    pub variants: Vec<String>,
+    /// …of (workload, shape) cases (or tensors)…
+    pub cases: Vec<(String, String)>,
+    /// …and of seeds, which the merged rows are sorted in.
+    pub seeds: Vec<u64>,
+}
+
+/// What the explorer's results hold beyond the rows (for the report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ExploreInfo {
+    /// The tensors: (name, role, rows, cols).
+    pub tensors: Vec<(String, String, usize, usize)>,
+    /// The known formats: (label, configuration name).
+    pub known: Vec<(String, String)>,
+    /// The matmul check's activation configuration.
+    pub partner: String,
+    /// Configurations in the space.
+    pub configs: usize,
 }

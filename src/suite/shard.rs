@@ -18,11 +18,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use super::error::RunError;
 use super::files::{read_results, JSON_NAME};
-use super::plan::Order;
+use super::order::Order;
 use super::record::Results;
 
 /// Which part of a run this process does: shard `index` of `count` (0-based).
@@ -104,33 +102,11 @@ impl std::fmt::Display for Shard {
     }
 }
 
-/// What a shard's results file records about the shard (absent from the
-/// files of unsharded runs).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct ShardInfo {
-    /// What was sharded: `report` or `explore`.
-    pub kind: String,
-    /// This shard, 0-based.
-    pub index: usize,
-    /// Number of shards.
-    pub count: usize,
-    /// Hash of the run's spec, version and commit: shards of one run agree.
-    pub fingerprint: String,
-    /// Whether the shard finished (an interrupted shard cannot be merged).
-    pub complete: bool,
-    /// The canonical order of variants (or configurations)…
-    pub variants: Vec<String>,
-    /// …of (workload, shape) cases (or tensors)…
-    pub cases: Vec<(String, String)>,
-    /// …and of seeds, which the merged rows are sorted in.
-    pub seeds: Vec<u64>,
-}
+pub use super::record::ShardInfo;
 
-impl ShardInfo {
-    /// The row order of the run.
-    pub fn order(&self) -> Order {
-        Order::from_names(&self.variants, &self.cases, &self.seeds)
-    }
+/// The row order of a shard's run.
+pub fn order_of(info: &ShardInfo) -> Order {
+    Order::from_names(&info.variants, &info.cases, &info.seeds)
 }
 
 /// FNV-1a (64 bits) of `text`, as 16 hex digits: a stable fingerprint
@@ -227,7 +203,7 @@ pub fn merge(args: &[PathBuf]) -> Result<Results, RunError> {
         ));
     }
     shards.sort_by_key(|(_, _, s)| s.index);
-    let order = shards[0].2.order();
+    let order = order_of(&shards[0].2);
     let mut notes = BTreeSet::new();
     let mut rows = Vec::new();
     let mut merged: Option<Results> = None;

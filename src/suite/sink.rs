@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::error::RunError;
 use super::files;
-use super::plan::Order;
+use super::order::Order;
 use super::record::{Measurement, Results};
 
 /// Rows so far, and when they were last written.

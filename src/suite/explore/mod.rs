@@ -20,14 +20,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::{Deserialize, Serialize};
 
 use self::config::Config;
 use self::spec::{ExploreSpec, Role, Source};
 use super::error::RunError;
 use super::files::{read_results, JSON_NAME};
 use super::meta;
-use super::plan::Order;
+use super::order::Order;
 use super::record::{Measurement, Results, RunMeta};
 use super::shard::{fingerprint, Shard, ShardInfo};
 use super::sink::Sink;
@@ -58,18 +57,7 @@ pub const ACTIVATIONS: &str = "activations";
 /// See [`WEIGHTS`].
 pub const ALL: &str = "all";
 
-/// What the explorer's results hold beyond the rows (for the report).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct ExploreInfo {
-    /// The tensors: (name, role, rows, cols).
-    pub tensors: Vec<(String, String, usize, usize)>,
-    /// The known formats: (label, configuration name).
-    pub known: Vec<(String, String)>,
-    /// The matmul check's activation configuration.
-    pub partner: String,
-    /// Configurations in the space.
-    pub configs: usize,
-}
+pub use super::record::ExploreInfo;
 
 /// How to run the explorer.
 #[derive(Debug, Clone)]
