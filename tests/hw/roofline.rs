@@ -436,7 +436,7 @@ fn study_places_every_variant_for_every_shape() {
         );
     }
 
-    let sections = render(&s).unwrap();
+    let sections = render(&s, &[]).unwrap();
     assert_eq!(sections.len(), 1);
     let html = &sections[0].html;
     assert_eq!(sections[0].id, "roofline");
@@ -496,7 +496,7 @@ fn study_params_machine_file_scope_and_errors() {
     // int8 falls back to the f32 ceiling on this machine, with a note.
     assert_eq!(s.points[1].peak_gops, 100.0);
     assert!(s.notes.iter().any(|n| n.contains("int8_vnni")));
-    assert!(!render(&s).unwrap().is_empty());
+    assert!(!render(&s, &[]).unwrap().is_empty());
 
     let bad = |p: RooflineParams, names: &[&str]| ctx_run(&p, names, dir.path()).unwrap_err();
     let with = |f: &dyn Fn(&mut RooflineParams)| {
@@ -511,7 +511,7 @@ fn study_params_machine_file_scope_and_errors() {
     assert!(bad(with(&|p| p.machine = "nope.toml".into()), &["matmul/f32"]).contains("nope.toml"));
     assert!(bad(params.clone(), &["matmul/nope"]).contains("unknown variant 'matmul/nope'"));
     // A study without points renders nothing.
-    assert!(render(&Default::default()).unwrap().is_empty());
+    assert!(render(&Default::default(), &[]).unwrap().is_empty());
 }
 
 #[test]
@@ -542,6 +542,7 @@ fn roofline_chart_merges_coincident_points_and_handles_no_data() {
         ai,
         gops,
         roof,
+        measured: false,
     };
     let svg = roofline_chart(
         &roofs,
