@@ -99,12 +99,13 @@ struct RawSpec {
     seeds: Option<Spanned<Vec<u64>>>,
     #[serde(default)]
     repetitions: Option<Spanned<u32>>,
+    // Read as plain values and checked by hand, so that a wrong type names the key.
     #[serde(default)]
-    native: Option<bool>,
+    native: Option<Spanned<toml::Value>>,
     #[serde(default)]
-    accuracy: Option<bool>,
+    accuracy: Option<Spanned<toml::Value>>,
     #[serde(default)]
-    emulation_rows: Option<Spanned<u32>>,
+    emulation_rows: Option<Spanned<toml::Value>>,
     #[serde(default)]
     energy: Option<Spanned<String>>,
     #[serde(default)]
@@ -203,14 +204,22 @@ pub fn parse(text: &str, file: &str, base: &Path, registry: &[&str]) -> Result<S
         }
     };
 
-    let accuracy = raw.accuracy.unwrap_or(true);
+    let native = flag(&ctx, raw.native.as_ref(), "native")?;
+    let accuracy = flag(&ctx, raw.accuracy.as_ref(), "accuracy")?;
     let emulation_rows = match raw.emulation_rows {
         None => None,
         Some(r) => {
-            let n = *r.get_ref();
-            if n == 0 {
-                return Err(ctx.err(r.span(), "emulation_rows: must be at least 1"));
-            }
+            let n =
+                match r.get_ref() {
+                    toml::Value::Integer(n) if *n >= 1 => *n,
+                    _ => return Err(ctx.err(
+                        r.span(),
+                        format!(
+                            "emulation_rows: {} is not a positive row count (must be at least 1)",
+                            r.get_ref()
+                        ),
+                    )),
+                };
             if accuracy {
                 return Err(ctx.err(
                     r.span(),
@@ -228,7 +237,7 @@ pub fn parse(text: &str, file: &str, base: &Path, registry: &[&str]) -> Result<S
         workloads,
         seeds,
         repetitions,
-        native: raw.native.unwrap_or(true),
+        native,
         accuracy,
         emulation_rows,
         energy,
@@ -237,6 +246,17 @@ pub fn parse(text: &str, file: &str, base: &Path, registry: &[&str]) -> Result<S
         studies: raw.studies.unwrap_or_default(),
         base: base.to_path_buf(),
     })
+}
+
+/// A boolean key that defaults to true; any other type is an error naming it.
+fn flag(ctx: &Ctx, v: Option<&Spanned<toml::Value>>, key: &str) -> Result<bool, SpecError> {
+    match v {
+        None => Ok(true),
+        Some(v) => match v.get_ref() {
+            toml::Value::Boolean(b) => Ok(*b),
+            other => Err(ctx.err(v.span(), format!("{key}: {other} is not true or false"))),
+        },
+    }
 }
 
 /// Reads and parses a spec file (see [`parse`]); relative paths in it are
