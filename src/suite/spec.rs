@@ -209,17 +209,18 @@ pub fn parse(text: &str, file: &str, base: &Path, registry: &[&str]) -> Result<S
     let emulation_rows = match raw.emulation_rows {
         None => None,
         Some(r) => {
-            let n =
-                match r.get_ref() {
-                    toml::Value::Integer(n) if *n >= 1 => *n,
-                    _ => return Err(ctx.err(
+            let n = match r.get_ref() {
+                toml::Value::Integer(n) if *n >= 1 => *n,
+                _ => {
+                    return Err(ctx.err(
                         r.span(),
                         format!(
                             "emulation_rows: {} is not a positive row count (must be at least 1)",
                             r.get_ref()
                         ),
-                    )),
-                };
+                    ))
+                }
+            };
             if accuracy {
                 return Err(ctx.err(
                     r.span(),

@@ -8,7 +8,8 @@ use bitsim::hw::roofline::{
     arithmetic_intensity, attainable, builtin_names, compute_kind, ridge_point, Bound, ComputeKind,
     Machine, MemLevel, Scope,
 };
-use bitsim::report::sections::roofline::render;
+use bitsim::report::sections::roofline::{measured_gops, render};
+use bitsim::suite::record::{metric, Measurement};
 use bitsim::suite::studies::roofline::{run, RooflineParams};
 use bitsim::suite::studies::StudyContext;
 use bitsim::variants::{self, Shape};
@@ -450,6 +451,45 @@ fn study_places_every_variant_for_every_shape() {
     );
     assert!(html.contains("measured on an AMD EPYC Zen 4/5"));
     assert!(!html.contains("http"), "self-contained");
+    well_formed(html);
+    let ring = "fill=\"none\" stroke=";
+    assert!(!html.contains("native, measured") && !html.contains(ring));
+
+    // The native kernel measured in the run (median of its repetitions)
+    // sits beside the model's point of the same variant and shape only.
+    let native = |shape: &str, value: f64, rep: u32| Measurement {
+        suite: "s".into(),
+        variant: "matmul/w4a8-int".into(),
+        workload: "g".into(),
+        shape: shape.into(),
+        metric: metric::NATIVE_GOPS.into(),
+        value,
+        unit: "GOP/s".into(),
+        seed: 0,
+        rep,
+        version: "0".into(),
+        commit: None,
+    };
+    let rows = vec![
+        native("512x4096x4096", 100.0, 0),
+        native("512x4096x4096", 130.0, 1),
+        native("512x4096x4096", 110.0, 2),
+        native("64x4096x4096", 999.0, 0),
+    ];
+    assert_eq!(
+        measured_gops(&rows, "matmul/w4a8-int", [512, 4096, 4096]),
+        Some(110.0)
+    );
+    assert_eq!(
+        measured_gops(&rows, "matmul/w4a8-int", [1, 4096, 4096]),
+        None
+    );
+    let sections = render(&s, &rows).unwrap();
+    let html = &sections[0].html;
+    assert!(html.contains("native, measured (G ops/s)"));
+    assert!(html.contains("<td class=\"num\">110.0</td>"), "{html}");
+    assert!(!html.contains(">999<"));
+    assert_eq!(html.matches(ring).count(), 1, "one measured ring");
     well_formed(html);
 }
 
