@@ -1,6 +1,9 @@
 //! The suite runner: every cell (variant × workload × shape × seed) measured
-//! for accuracy, weight error, storage and energy, in parallel; then the
-//! emulation speed of every (variant, shape), one timing at a time.
+//! for accuracy, weight error, storage and energy, in parallel (unless the
+//! suite says `accuracy = false`); then, one timing at a time, the emulation
+//! speed of every (variant, shape) and, for variants with a native kernel
+//! (unless `native = false`), the kernel's speed and fraction of a same-run
+//! ceiling, after checking its bits against the emulation's output.
 //!
 //! The work is planned by [`super::plan`], measured by [`super::measure`]
 //! and written by [`super::sink`]: rows stream to `results.csv` /
