@@ -164,6 +164,51 @@ pub fn build(
         note: String::new(),
     });
 
+    // Native kernels beside the emulation: only variants that have one.
+    let native: Vec<Bar> = order
+        .iter()
+        .zip(&labels)
+        .filter(|(v, _)| by_variant[**v].contains_key(metric::NATIVE_GOPS))
+        .map(|(v, l)| {
+            let (g, f) = (
+                val(v, metric::NATIVE_GOPS),
+                val(v, metric::NATIVE_CEILING_FRACTION),
+            );
+            let emu = val(v, metric::EMULATION_MAC_PER_S) * 2e-9;
+            let mut text = format!(
+                "{} GOP/s, {} % of ceiling",
+                fmt_short(g),
+                fmt_short(100.0 * f)
+            );
+            if emu > 0.0 && emu.is_finite() {
+                text.push_str(&format!(", {}× emulation", fmt_short(g / emu)));
+            }
+            Bar {
+                label: l.clone(),
+                segments: vec![g],
+                text,
+            }
+        })
+        .collect();
+    charts.push(Chart {
+        id: "chart-native-throughput",
+        title: "Native kernel throughput on this machine",
+        how: format!(
+            "How fast each variant's native SIMD kernel (bit-identical to its emulation, checked in the run) multiplies \
+             here, G ops/s (2 ops per MAC; activation quantization included, weights packed beforehand): median of \
+             the repetitions per cell, mean over cells. The text gives the fraction of the ceiling measured in the \
+             same run (decode, M ≤ 8: a read loop over the packed weights' bytes; prefill: the peak of the \
+             instruction the kernel is built on) and the speed-up over the emulation (its MAC/s × 2). Variants \
+             without a native kernel are left out. {order_note}"
+        ),
+        svg: if native.is_empty() {
+            charts::empty_chart("no native timing rows in this run")?
+        } else {
+            charts::hbar_chart("native kernel throughput, G ops/s", &[("throughput", PART_COLORS[0])], &native)?
+        },
+        note: String::new(),
+    });
+
     let lines: Vec<Line> = results
         .meta
         .number_lines

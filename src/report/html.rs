@@ -50,7 +50,7 @@ pub fn render(results: &Results, baseline: Option<&Results>) -> Result<String, S
         tables::workloads(&d)?,
         parts::charts(&d)?,
     ];
-    page.extend(sections::render_all(&results.studies)?);
+    page.extend(sections::render_all(&results.studies, &results.rows)?);
     page.push(parts::variants(&d)?);
     page.extend(parts::changes(&d)?);
     let suite = &results.meta.suite;

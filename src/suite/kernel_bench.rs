@@ -24,6 +24,7 @@
 //! Threads: everything runs inside a rayon pool of `threads` threads (the
 //! kernels use rayon), and the ceiling loops use as many OS threads.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -173,6 +174,161 @@ pub fn operands(shape: Shape, seed: u64) -> (Matrix, Matrix) {
     (a, w)
 }
 
+/// One untimed warm-up of `kernel` on `a`, then `reps` (at least 1) timed
+/// products; every repetition's time, seconds.
+pub fn time_product(kernel: &dyn NativeMatmul, a: &Matrix, reps: u32) -> Vec<f64> {
+    std::hint::black_box(kernel.matmul(a));
+    (0..reps.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            let out = kernel.matmul(std::hint::black_box(a));
+            let s = t.elapsed().as_secs_f64();
+            std::hint::black_box(out);
+            s
+        })
+        .collect()
+}
+
+/// A ceiling measured in this process (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ceiling {
+    /// GEMV (read loop) or GEMM (base peak).
+    pub kind: CeilingKind,
+    /// The loop that set it.
+    pub what: String,
+    /// The read loop's GB/s (GEMV only).
+    pub gbps: Option<f64>,
+    /// The base instruction's peak, G ops/s (GEMM only).
+    pub peak_gops: Option<f64>,
+}
+
+impl Ceiling {
+    /// The ceiling in G ops/s for `shape` with `weight_bytes` of packed
+    /// weights (GEMV: the GOP/s a product would reach at the read loop's rate).
+    pub fn gops(&self, shape: Shape, weight_bytes: usize) -> f64 {
+        match (self.gbps, self.peak_gops) {
+            (Some(gbps), _) => gbps / weight_bytes.max(1) as f64 * 2.0 * shape.macs(),
+            (None, Some(peak)) => peak,
+            (None, None) => f64::NAN,
+        }
+    }
+
+    /// The fraction of this ceiling a product of `shape` taking `secs`
+    /// reaches (GEMV: weight bytes/s over the read loop's; GEMM: GOP/s over
+    /// the peak; the two agree with [`Self::gops`]).
+    pub fn fraction(&self, shape: Shape, weight_bytes: usize, secs: f64) -> f64 {
+        let secs = secs.max(1e-12);
+        match self.gbps {
+            Some(gbps) => weight_bytes as f64 / secs / 1e9 / gbps,
+            None => 2.0 * shape.macs() / secs / 1e9 / self.gops(shape, weight_bytes),
+        }
+    }
+}
+
+/// Whether `shape` takes the GEMV path (and a read-loop ceiling).
+pub fn is_gemv(shape: Shape) -> bool {
+    shape.m <= GEMV_MAX_M
+}
+
+/// What a ceiling depends on: GEMV the packed bytes, GEMM the base
+/// instruction; both the thread count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CeilingKey {
+    /// A read loop over this many bytes on this many threads.
+    Read(usize, usize),
+    /// The peak of this base instruction on this many threads.
+    Peak(Base, usize),
+}
+
+/// The ceiling key of packed `kernel` on `shape` with `threads` threads.
+pub fn ceiling_key(kernel: &dyn NativeMatmul, shape: Shape, threads: usize) -> CeilingKey {
+    if is_gemv(shape) {
+        CeilingKey::Read(kernel.weight_bytes(), threads.max(1))
+    } else {
+        CeilingKey::Peak(kernel.base(), threads.max(1))
+    }
+}
+
+/// Measures the ceiling of `key` for about `budget`.
+pub fn measure_key(key: CeilingKey, budget: Duration) -> Ceiling {
+    match key {
+        CeilingKey::Read(bytes, threads) => {
+            let buf = fill(bytes.div_ceil(8).max(1));
+            let gbps = read_rate(&buf, threads, budget);
+            Ceiling {
+                kind: CeilingKind::Read,
+                what: format!("read loop over {bytes} bytes"),
+                gbps: Some(gbps),
+                peak_gops: None,
+            }
+        }
+        CeilingKey::Peak(base, threads) => {
+            let (peak, what) = peak_gops(peak_op(base), threads, budget);
+            Ceiling {
+                kind: CeilingKind::Peak,
+                what: what.to_string(),
+                gbps: None,
+                peak_gops: Some(peak),
+            }
+        }
+    }
+}
+
+/// Measures the ceiling of packed `kernel` on `shape` (see the module docs).
+pub fn measure_ceiling(
+    kernel: &dyn NativeMatmul,
+    shape: Shape,
+    threads: usize,
+    budget: Duration,
+) -> Ceiling {
+    measure_key(ceiling_key(kernel, shape, threads), budget)
+}
+
+/// Ceilings measured once per run and reused by every kernel with the same
+/// key (the suites measure many variants on few shapes).
+#[derive(Debug, Default)]
+pub struct CeilingCache {
+    /// Measuring time of each new read-loop (GEMV) ceiling.
+    pub read_budget: Duration,
+    /// Measuring time of each new instruction-peak (GEMM) ceiling.
+    pub peak_budget: Duration,
+    known: HashMap<CeilingKey, Ceiling>,
+}
+
+impl CeilingCache {
+    /// An empty cache measuring each new read-loop ceiling for about
+    /// `read_budget` and each new peak for about `peak_budget`.
+    pub fn new(read_budget: Duration, peak_budget: Duration) -> Self {
+        CeilingCache {
+            read_budget,
+            peak_budget,
+            known: HashMap::new(),
+        }
+    }
+
+    /// The ceiling of packed `kernel` on `shape`, measured on first use.
+    pub fn get(&mut self, kernel: &dyn NativeMatmul, shape: Shape, threads: usize) -> &Ceiling {
+        let key = ceiling_key(kernel, shape, threads);
+        let budget = match key {
+            CeilingKey::Read(..) => self.read_budget,
+            CeilingKey::Peak(..) => self.peak_budget,
+        };
+        self.known
+            .entry(key)
+            .or_insert_with(|| measure_key(key, budget))
+    }
+
+    /// Ceilings measured so far.
+    pub fn len(&self) -> usize {
+        self.known.len()
+    }
+
+    /// Whether none was measured yet.
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+}
+
 /// Benches `v`'s native kernel on `shape` (see the module docs). Errors: the
 /// variant has no native kernel, or the thread pool cannot be built.
 pub fn bench(
@@ -201,16 +357,7 @@ fn bench_in_pool(
     kernel.pack_weights(&w);
     let pack_s = t.elapsed().as_secs_f64();
 
-    std::hint::black_box(kernel.matmul(&a));
-    let times_s: Vec<f64> = (0..opts.reps.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            let out = kernel.matmul(std::hint::black_box(&a));
-            let s = t.elapsed().as_secs_f64();
-            std::hint::black_box(out);
-            s
-        })
-        .collect();
+    let times_s = time_product(kernel, &a, opts.reps);
     let median_s = median(&times_s).max(1e-12);
     let ops = 2.0 * shape.macs();
     let gops = ops / median_s / 1e9;
@@ -218,24 +365,9 @@ fn bench_in_pool(
     let weight_gbps = weight_bytes as f64 / median_s / 1e9;
 
     let threads = opts.threads.max(1);
-    let (ceiling_kind, ceiling_what, ceiling_gbps, ceiling_gops, ceiling_fraction) =
-        if shape.m <= GEMV_MAX_M {
-            let buf = fill(weight_bytes.div_ceil(8).max(1));
-            let gbps = read_rate(&buf, threads, opts.ceiling_budget);
-            drop(buf);
-            let what = format!("read loop over {weight_bytes} bytes");
-            let ceil_gops = gbps * 1e9 / weight_bytes.max(1) as f64 * ops / 1e9;
-            (
-                CeilingKind::Read,
-                what,
-                Some(gbps),
-                ceil_gops,
-                weight_gbps / gbps,
-            )
-        } else {
-            let (peak, what) = peak_gops(peak_op(kernel.base()), threads, opts.ceiling_budget);
-            (CeilingKind::Peak, what.to_string(), None, peak, gops / peak)
-        };
+    let ceiling = measure_ceiling(kernel, shape, threads, opts.ceiling_budget);
+    let ceiling_fraction = ceiling.fraction(shape, weight_bytes, median_s);
+    let ceiling_gops = ceiling.gops(shape, weight_bytes);
 
     let mut notes = Vec::new();
     let emulation_s = if opts.emulation {
@@ -275,9 +407,9 @@ fn bench_in_pool(
         gops,
         weight_bytes,
         weight_gbps,
-        ceiling_kind,
-        ceiling_what,
-        ceiling_gbps,
+        ceiling_kind: ceiling.kind,
+        ceiling_what: ceiling.what,
+        ceiling_gbps: ceiling.gbps,
         ceiling_gops,
         ceiling_fraction,
         emulation_s,

@@ -2,9 +2,11 @@
 //! (accuracy against the reference, weight error, storage, energy), and the
 //! emulation speed of one variant on one case.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use super::error::RunError;
+use super::kernel_bench::{time_product, CeilingCache};
 use super::record::metric::{self, Metric};
 use super::record::Measurement;
 use crate::hw::cost::Cost;
@@ -198,8 +200,19 @@ pub fn cell_rows(
         .collect()
 }
 
-/// Emulation speed of `v` on `a`, `w`: one row per repetition, or `None`
-/// when `stopped` turned true before the last repetition.
+/// The activations the emulation is timed on: `a`, or its first `rows`
+/// rows when `rows` is set and smaller than `a`'s.
+pub fn emulation_input(a: &Matrix, rows: Option<usize>) -> Cow<'_, Matrix> {
+    match rows {
+        Some(r) if r < a.rows => Cow::Owned(Matrix::new(r, a.cols, a.data[..r * a.cols].to_vec())),
+        _ => Cow::Borrowed(a),
+    }
+}
+
+/// Emulation speed of `v` on `a`, `w` (`a` may be the first rows of the
+/// case's activations, see [`emulation_input`]; the rate counts the MACs it
+/// holds): one row per repetition and the last repetition's output, or
+/// `None` when `stopped` turned true before the last repetition.
 pub fn time_variant(
     stamp: &RowStamp,
     v: &dyn MatmulVariant,
@@ -208,10 +221,12 @@ pub fn time_variant(
     seed: u64,
     repetitions: u32,
     stopped: &dyn Fn() -> bool,
-) -> Option<Vec<Measurement>> {
+) -> Option<(Vec<Measurement>, Vec<f64>)> {
     let speed =
         metric::find(metric::EMULATION_MAC_PER_S).expect("the timing metric is in the table");
+    let macs = a.rows as f64 * w.cols as f64 * w.rows as f64;
     let mut rows = Vec::new();
+    let mut last = Vec::new();
     for rep in 0..repetitions {
         if stopped() {
             return None;
@@ -219,9 +234,80 @@ pub fn time_variant(
         let t = Instant::now();
         let out = v.emulate(a, w, seed);
         let secs = t.elapsed().as_secs_f64();
-        std::hint::black_box(out);
-        let rate = c.shape.macs() / secs.max(1e-9);
+        last = std::hint::black_box(out);
+        let rate = macs / secs.max(1e-9);
         rows.push(stamp.row(v.name(), c, seed, speed, rate, rep));
     }
-    Some(rows)
+    Some((rows, last))
+}
+
+/// What timing a native kernel needs beyond the case: the emulation's
+/// input and output to check it against, the repetitions, the ceilings
+/// measured so far and the thread count they are measured on.
+pub struct NativeTiming<'x> {
+    /// The activations the emulation ran on (all or the first rows of the case's).
+    pub emu_input: &'x Matrix,
+    /// The emulation's output on them.
+    pub emu_output: &'x [f64],
+    /// Timed repetitions.
+    pub repetitions: u32,
+    /// The run's ceilings.
+    pub ceilings: &'x mut CeilingCache,
+    /// Threads of the pool the kernel runs in (and of the ceiling loops).
+    pub threads: usize,
+}
+
+/// The native kernel of `v` on case `c`'s operands `a`, `w`: checked
+/// bit for bit against the emulation's output, then timed as `kernels
+/// bench` times it ([`time_product`]) against the ceiling of its shape
+/// ([`CeilingCache`]): one `native_gops` and one `native_ceiling_fraction`
+/// row per repetition. No rows for a variant without a native kernel; an
+/// error when the kernel's bits differ from the emulation's.
+pub fn time_native(
+    stamp: &RowStamp,
+    v: &dyn MatmulVariant,
+    c: &Case,
+    (a, w): (&Matrix, &Matrix),
+    seed: u64,
+    t: NativeTiming,
+) -> Result<Vec<Measurement>, RunError> {
+    let Some(mut kernel) = v.native() else {
+        return Ok(Vec::new());
+    };
+    kernel.pack_weights(w);
+    let got = kernel.matmul(t.emu_input);
+    if let Some(bad) = first_difference(&got, t.emu_output) {
+        return Err(RunError::new(
+            format!("variant {}", v.name()),
+            format!(
+                "native kernel differs from the emulation on {} ({} rows checked), seed {seed}: {bad}",
+                c.shape, t.emu_input.rows
+            ),
+        ));
+    }
+    let times = time_product(&*kernel, a, t.repetitions);
+    let bytes = kernel.weight_bytes();
+    let ceiling = t.ceilings.get(&*kernel, c.shape, t.threads).clone();
+    let gops = metric::find(metric::NATIVE_GOPS).expect("the native metrics are in the table");
+    let frac =
+        metric::find(metric::NATIVE_CEILING_FRACTION).expect("the native metrics are in the table");
+    let mut rows = Vec::new();
+    for (rep, secs) in times.iter().enumerate() {
+        let rate = 2.0 * c.shape.macs() / secs.max(1e-12) / 1e9;
+        rows.push(stamp.row(v.name(), c, seed, gops, rate, rep as u32));
+        let f = ceiling.fraction(c.shape, bytes, *secs);
+        rows.push(stamp.row(v.name(), c, seed, frac, f, rep as u32));
+    }
+    Ok(rows)
+}
+
+/// Where two outputs first differ in bits (NaN matches any NaN), if they do.
+fn first_difference(got: &[f64], want: &[f64]) -> Option<String> {
+    if got.len() != want.len() {
+        return Some(format!("{} values, expected {}", got.len(), want.len()));
+    }
+    got.iter()
+        .zip(want)
+        .position(|(g, w)| g.to_bits() != w.to_bits() && !(g.is_nan() && w.is_nan()))
+        .map(|i| format!("output {i} is {:e}, the emulation's {:e}", got[i], want[i]))
 }

@@ -9,7 +9,7 @@ use super::record::{metric, Measurement};
 use crate::variants::MatmulVariant;
 use crate::workload::cases::Case;
 
-/// Row sort order: variant, case, seed (suite order), metric (table order),
+/// Row sort order: variant, case, seed (suite order), metric (table order, timings after the cell metrics),
 /// repetition; rows of unknown cells last.
 pub struct Order {
     variant: HashMap<String, usize>,
@@ -36,10 +36,9 @@ impl Order {
     /// Sorts `rows` into this order.
     pub fn sort(&self, rows: &mut [Measurement]) {
         let metric_idx = |m: &str| {
-            metric::CELL_METRICS
-                .iter()
+            metric::all()
                 .position(|x| x.name == m)
-                .unwrap_or(metric::CELL_METRICS.len())
+                .unwrap_or(metric::all().count())
         };
         rows.sort_by_cached_key(|r| {
             (

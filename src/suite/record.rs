@@ -35,6 +35,12 @@ pub mod metric {
     pub const ENERGY_DRAM_PJ: &str = "energy_dram_pj";
     /// Emulation speed, multiply-accumulates per second (one row per repetition).
     pub const EMULATION_MAC_PER_S: &str = "emulation_mac_per_s";
+    /// Native kernel speed, G ops/s (2 ops per MAC; one row per repetition).
+    pub const NATIVE_GOPS: &str = "native_gops";
+    /// Native kernel speed as a fraction of the ceiling measured in the same
+    /// run (GEMV: a read loop over the packed weights' bytes; GEMM: the peak
+    /// of the kernel's base instruction; one row per repetition).
+    pub const NATIVE_CEILING_FRACTION: &str = "native_ceiling_fraction";
 
     /// One metric of the table.
     #[derive(Debug, Clone, Copy, PartialEq)]
@@ -105,16 +111,38 @@ pub mod metric {
         m(ENERGY_DRAM_PJ, "pJ", false),
     ];
 
-    /// The timing metrics (measured per variant and shape, after the cells).
-    pub const TIMING_METRICS: &[Metric] = &[col(
+    /// The timing metrics (measured per variant and shape, after the cells):
+    /// the emulation's speed, then the native kernel's (variants with one).
+    pub const TIMING_METRICS: &[Metric] = &[
+        col(
+            timing(m(EMULATION_MAC_PER_S, "MAC/s", true)),
+            5,
+            "emulation G MAC/s",
+            1e-9,
+        ),
+        col(
+            timing(m(NATIVE_GOPS, "GOP/s", true)),
+            6,
+            "native GOP/s",
+            1.0,
+        ),
+        col(
+            timing(m(NATIVE_CEILING_FRACTION, "", true)),
+            7,
+            "native % of ceiling",
+            100.0,
+        ),
+    ];
+
+    /// The native kernel's metrics (a subset of [`TIMING_METRICS`]).
+    pub const NATIVE_METRICS: &[&str] = &[NATIVE_GOPS, NATIVE_CEILING_FRACTION];
+
+    const fn timing(metric: Metric) -> Metric {
         Metric {
             timing: true,
-            ..m(EMULATION_MAC_PER_S, "MAC/s", true)
-        },
-        5,
-        "emulation G MAC/s",
-        1e-9,
-    )];
+            ..metric
+        }
+    }
 
     /// Every metric: the cell metrics in row order, then the timings.
     pub fn all() -> impl Iterator<Item = &'static Metric> {

@@ -1,6 +1,9 @@
 //! The suite runner: every cell (variant × workload × shape × seed) measured
-//! for accuracy, weight error, storage and energy, in parallel; then the
-//! emulation speed of every (variant, shape), one timing at a time.
+//! for accuracy, weight error, storage and energy, in parallel (unless the
+//! suite says `accuracy = false`); then, one timing at a time, the emulation
+//! speed of every (variant, shape) and, for variants with a native kernel
+//! (unless `native = false`), the kernel's speed and fraction of a same-run
+//! ceiling, after checking its bits against the emulation's output.
 //!
 //! The work is planned by [`super::plan`], measured by [`super::measure`]
 //! and written by [`super::sink`]: rows stream to `results.csv` /
@@ -18,8 +21,10 @@ use rayon::prelude::*;
 
 use super::error::RunError;
 use super::files::{read_results, JSON_NAME};
+use super::kernel_bench::CeilingCache;
 use super::measure::{
-    cell_rows, measure_cell, reference_output, time_variant, RowStamp, Toolkit, REFERENCE_VARIANT,
+    cell_rows, emulation_input, measure_cell, reference_output, time_native, time_variant,
+    NativeTiming, RowStamp, Toolkit, REFERENCE_VARIANT,
 };
 use super::meta;
 use super::plan::{order_names, Order, Plan};
@@ -113,7 +118,7 @@ pub(crate) fn run_cells(
     let cases = cases::cases(&suite.workloads)
         .map_err(|e| RunError::new(format!("{} line {}", suite.file, e.line), e.message))?;
     let earlier = earlier_rows(suite, opts)?;
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         &variants,
         &cases,
         &suite.seeds,
@@ -121,6 +126,11 @@ pub(crate) fn run_cells(
         earlier,
         opts.shard.unwrap_or(Shard::WHOLE),
     );
+    if !suite.accuracy {
+        // A timings-only suite (`accuracy = false`): no accuracy cells.
+        plan.cells.clear();
+        plan.groups.clear();
+    }
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
         RunError::new(
             opts.out_dir.display().to_string(),
@@ -170,6 +180,8 @@ pub(crate) fn run_cells(
         sink: &sink,
         bar: progress_bar(opts.progress, plan.tasks()),
         stop,
+        native: suite.native,
+        emulation_rows: suite.emulation_rows,
     };
     let cells_run = run.accuracy(reference, &plan);
     let timings_run = run.timings(&plan, suite.seeds[0], suite.repetitions);
@@ -233,11 +245,12 @@ fn resolve<'r>(
 /// where it lives or where results go), the version and the commit.
 fn suite_fingerprint(suite: &Suite, stamp: &RowStamp) -> String {
     let canonical = format!(
-        "{:?}|{:?}|{:?}|{}|{}|{:?}|{}|{:?}",
+        "{:?}|{:?}|{:?}|{}|{:?}|{}|{:?}|{}|{:?}",
         suite.name,
         suite.variants,
         suite.workloads,
         suite.repetitions,
+        (suite.native, suite.accuracy, suite.emulation_rows),
         suite.energy,
         suite.studies,
         stamp.version,
@@ -293,6 +306,10 @@ struct Phases<'a> {
     sink: &'a Mutex<Sink<'a>>,
     bar: ProgressBar,
     stop: &'a AtomicBool,
+    /// Whether to time native kernels (the suite's `native`).
+    native: bool,
+    /// The suite's `emulation_rows`.
+    emulation_rows: Option<usize>,
 }
 
 impl<'a> Phases<'a> {
@@ -335,11 +352,16 @@ impl<'a> Phases<'a> {
         cells_run.into_inner()
     }
 
-    /// Emulation speed: one timing at a time, after the parallel phase, on
-    /// `seed`. Returns the number of (variant, shape) timings measured.
+    /// Emulation speed, then (unless the suite opts out) the native
+    /// kernel's, checked against the emulation's output: one timing at a
+    /// time, after the parallel phase, on `seed`. Each ceiling is measured
+    /// once per run ([`CeilingCache`]). Returns the number of (variant,
+    /// shape) timings measured.
     fn timings(&self, plan: &Plan, seed: u64, repetitions: u32) -> usize {
         self.bar.set_message("timing");
         let stopped = || self.stopped();
+        let mut ceilings = CeilingCache::new(NATIVE_READ_BUDGET, NATIVE_PEAK_BUDGET);
+        let threads = rayon::current_num_threads();
         let mut timings_run = 0;
         for t in &plan.timings {
             if self.stopped() {
@@ -347,11 +369,29 @@ impl<'a> Phases<'a> {
             }
             let c = &self.cases[t.case];
             let (a, w) = c.matrices(seed, self.tk.generate, self.tk.llm_like);
+            let a_emu = emulation_input(&a, self.emulation_rows);
             for v in &t.todo {
-                let timed = time_variant(self.stamp, *v, c, (&a, &w), seed, repetitions, &stopped);
-                let Some(rows) = timed else {
+                let timed =
+                    time_variant(self.stamp, *v, c, (&a_emu, &w), seed, repetitions, &stopped);
+                let Some((mut rows, emu_output)) = timed else {
                     return timings_run;
                 };
+                if self.native {
+                    let nt = NativeTiming {
+                        emu_input: &a_emu,
+                        emu_output: &emu_output,
+                        repetitions,
+                        ceilings: &mut ceilings,
+                        threads,
+                    };
+                    match time_native(self.stamp, *v, c, (&a, &w), seed, nt) {
+                        Ok(native) => rows.extend(native),
+                        Err(e) => {
+                            self.lock().fail(e);
+                            return timings_run;
+                        }
+                    }
+                }
                 self.lock().add(rows, Vec::new());
                 timings_run += 1;
                 self.bar.inc(1);
@@ -360,6 +400,16 @@ impl<'a> Phases<'a> {
         timings_run
     }
 }
+
+/// Measuring time of each read-loop ceiling a suite's native GEMV timings
+/// need (one per packed size: measured once per run and size, see
+/// [`CeilingCache`]). Short, because every variant packs to its own size; a
+/// read loop's run moves at least 64 MiB and the best of at least two counts.
+pub const NATIVE_READ_BUDGET: Duration = Duration::from_millis(10);
+
+/// Measuring time of each instruction-peak ceiling a suite's native GEMM
+/// timings need (one per base instruction and run).
+pub const NATIVE_PEAK_BUDGET: Duration = Duration::from_millis(40);
 
 /// A progress bar on stderr over `tasks` (hidden unless `show`, and when
 /// stderr is not a terminal).

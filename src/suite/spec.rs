@@ -6,6 +6,9 @@
 //! variants = ["matmul/f64", "matmul/mx*"]   # names or globs
 //! seeds = [0, 1]
 //! repetitions = 3                           # timing repetitions
+//! native = true                             # time native kernels too (default true)
+//! accuracy = true                           # measure the accuracy cells (default true)
+//! emulation_rows = 16                       # time the emulation on at most 16 rows (default: all)
 //! energy = "energy-45nm"                    # built-in name or a path
 //! out = "reports/out"
 //!
@@ -62,6 +65,18 @@ pub struct Suite {
     pub seeds: Vec<u64>,
     /// Timing repetitions per (variant, shape).
     pub repetitions: u32,
+    /// Whether variants with a native kernel have it timed (`native_gops`,
+    /// `native_ceiling_fraction`) and checked against the emulation.
+    pub native: bool,
+    /// Whether the accuracy cells (accuracy, weight error, storage, energy)
+    /// are measured; without them a run holds timings only.
+    pub accuracy: bool,
+    /// When set, the emulation is timed (and the native kernel checked
+    /// against it) on at most this many activation rows of each shape: the
+    /// emulation's work is linear in M, so its MAC/s hold, and large shapes
+    /// stay affordable. Needs `accuracy = false` (the accuracy cells
+    /// emulate whole shapes).
+    pub emulation_rows: Option<usize>,
     /// Energy table: a built-in name, or a path resolved against the spec's folder.
     pub energy: String,
     /// The spec line of `energy` (for errors from loading the table).
@@ -84,6 +99,13 @@ struct RawSpec {
     seeds: Option<Spanned<Vec<u64>>>,
     #[serde(default)]
     repetitions: Option<Spanned<u32>>,
+    // Read as plain values and checked by hand, so that a wrong type names the key.
+    #[serde(default)]
+    native: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    accuracy: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    emulation_rows: Option<Spanned<toml::Value>>,
     #[serde(default)]
     energy: Option<Spanned<String>>,
     #[serde(default)]
@@ -182,6 +204,33 @@ pub fn parse(text: &str, file: &str, base: &Path, registry: &[&str]) -> Result<S
         }
     };
 
+    let native = flag(&ctx, raw.native.as_ref(), "native")?;
+    let accuracy = flag(&ctx, raw.accuracy.as_ref(), "accuracy")?;
+    let emulation_rows = match raw.emulation_rows {
+        None => None,
+        Some(r) => {
+            let n = match r.get_ref() {
+                toml::Value::Integer(n) if *n >= 1 => *n,
+                _ => {
+                    return Err(ctx.err(
+                        r.span(),
+                        format!(
+                            "emulation_rows: {} is not a positive row count (must be at least 1)",
+                            r.get_ref()
+                        ),
+                    ))
+                }
+            };
+            if accuracy {
+                return Err(ctx.err(
+                    r.span(),
+                    "emulation_rows: needs `accuracy = false` (the accuracy cells emulate whole shapes)",
+                ));
+            }
+            Some(n as usize)
+        }
+    };
+
     Ok(Suite {
         name,
         file: file.to_string(),
@@ -189,12 +238,26 @@ pub fn parse(text: &str, file: &str, base: &Path, registry: &[&str]) -> Result<S
         workloads,
         seeds,
         repetitions,
+        native,
+        accuracy,
+        emulation_rows,
         energy,
         energy_line,
         out: PathBuf::from(raw.out.unwrap_or_else(|| "reports/out".into())),
         studies: raw.studies.unwrap_or_default(),
         base: base.to_path_buf(),
     })
+}
+
+/// A boolean key that defaults to true; any other type is an error naming it.
+fn flag(ctx: &Ctx, v: Option<&Spanned<toml::Value>>, key: &str) -> Result<bool, SpecError> {
+    match v {
+        None => Ok(true),
+        Some(v) => match v.get_ref() {
+            toml::Value::Boolean(b) => Ok(*b),
+            other => Err(ctx.err(v.span(), format!("{key}: {other} is not true or false"))),
+        },
+    }
 }
 
 /// Reads and parses a spec file (see [`parse`]); relative paths in it are

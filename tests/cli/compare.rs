@@ -150,3 +150,39 @@ fn empty_or_foreign_baseline_is_an_error() {
         "not a bitsim results.json",
     );
 }
+
+#[test]
+fn native_throughput_is_judged_as_a_timing() {
+    // Like the emulation's: three repetitions each of native G ops/s and
+    // fraction of ceiling; a drop to a tenth fails, --no-timings skips them.
+    let native = |gops: f64| {
+        let mut r = run("ci", 3, 1e9);
+        for i in 0..3 {
+            let j = 1.0 + 0.001 * f64::from(i);
+            r.rows
+                .push(row("ci", "matmul/a", metric::NATIVE_GOPS, gops * j, i));
+            r.rows.push(row(
+                "ci",
+                "matmul/a",
+                metric::NATIVE_CEILING_FRACTION,
+                gops / 200.0 * j,
+                i,
+            ));
+        }
+        r
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let old = write(dir.path(), "old.json", &native(100.0));
+    let slow = write(dir.path(), "slow.json", &native(10.0));
+    let fast = write(dir.path(), "fast.json", &native(1000.0));
+    let (c, out, _) = code(&["compare", &old, &slow]);
+    assert_eq!(c, Some(1), "{out}");
+    assert!(out.contains("FAIL: 2 metrics regressed"), "{out}");
+    assert!(out.contains(metric::NATIVE_GOPS), "{out}");
+    assert!(out.contains(metric::NATIVE_CEILING_FRACTION), "{out}");
+    // Higher is better: faster is no failure.
+    let (c, out, _) = code(&["compare", &old, &fast]);
+    assert_eq!(c, Some(0), "{out}");
+    let (c, out, _) = code(&["compare", &old, &slow, "--no-timings"]);
+    assert_eq!(c, Some(0), "{out}");
+}

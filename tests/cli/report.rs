@@ -290,6 +290,7 @@ fn check_report_page(html: &str) {
         "chart-sqnr",
         "chart-energy",
         "chart-throughput",
+        "chart-native-throughput",
         "chart-number-lines",
     ] {
         assert!(

@@ -8,7 +8,8 @@ use bitsim::hw::roofline::{
     arithmetic_intensity, attainable, builtin_names, compute_kind, ridge_point, Bound, ComputeKind,
     Machine, MemLevel, Scope,
 };
-use bitsim::report::sections::roofline::render;
+use bitsim::report::sections::roofline::{measured_gops, render};
+use bitsim::suite::record::{metric, Measurement};
 use bitsim::suite::studies::roofline::{run, RooflineParams};
 use bitsim::suite::studies::StudyContext;
 use bitsim::variants::{self, Shape};
@@ -436,7 +437,7 @@ fn study_places_every_variant_for_every_shape() {
         );
     }
 
-    let sections = render(&s).unwrap();
+    let sections = render(&s, &[]).unwrap();
     assert_eq!(sections.len(), 1);
     let html = &sections[0].html;
     assert_eq!(sections[0].id, "roofline");
@@ -450,6 +451,45 @@ fn study_places_every_variant_for_every_shape() {
     );
     assert!(html.contains("measured on an AMD EPYC Zen 4/5"));
     assert!(!html.contains("http"), "self-contained");
+    well_formed(html);
+    let ring = "fill=\"none\" stroke=";
+    assert!(!html.contains("native, measured") && !html.contains(ring));
+
+    // The native kernel measured in the run (median of its repetitions)
+    // sits beside the model's point of the same variant and shape only.
+    let native = |shape: &str, value: f64, rep: u32| Measurement {
+        suite: "s".into(),
+        variant: "matmul/w4a8-int".into(),
+        workload: "g".into(),
+        shape: shape.into(),
+        metric: metric::NATIVE_GOPS.into(),
+        value,
+        unit: "GOP/s".into(),
+        seed: 0,
+        rep,
+        version: "0".into(),
+        commit: None,
+    };
+    let rows = vec![
+        native("512x4096x4096", 100.0, 0),
+        native("512x4096x4096", 130.0, 1),
+        native("512x4096x4096", 110.0, 2),
+        native("64x4096x4096", 999.0, 0),
+    ];
+    assert_eq!(
+        measured_gops(&rows, "matmul/w4a8-int", [512, 4096, 4096]),
+        Some(110.0)
+    );
+    assert_eq!(
+        measured_gops(&rows, "matmul/w4a8-int", [1, 4096, 4096]),
+        None
+    );
+    let sections = render(&s, &rows).unwrap();
+    let html = &sections[0].html;
+    assert!(html.contains("native, measured (G ops/s)"));
+    assert!(html.contains("<td class=\"num\">110.0</td>"), "{html}");
+    assert!(!html.contains(">999<"));
+    assert_eq!(html.matches(ring).count(), 1, "one measured ring");
     well_formed(html);
 }
 
@@ -496,7 +536,7 @@ fn study_params_machine_file_scope_and_errors() {
     // int8 falls back to the f32 ceiling on this machine, with a note.
     assert_eq!(s.points[1].peak_gops, 100.0);
     assert!(s.notes.iter().any(|n| n.contains("int8_vnni")));
-    assert!(!render(&s).unwrap().is_empty());
+    assert!(!render(&s, &[]).unwrap().is_empty());
 
     let bad = |p: RooflineParams, names: &[&str]| ctx_run(&p, names, dir.path()).unwrap_err();
     let with = |f: &dyn Fn(&mut RooflineParams)| {
@@ -511,7 +551,7 @@ fn study_params_machine_file_scope_and_errors() {
     assert!(bad(with(&|p| p.machine = "nope.toml".into()), &["matmul/f32"]).contains("nope.toml"));
     assert!(bad(params.clone(), &["matmul/nope"]).contains("unknown variant 'matmul/nope'"));
     // A study without points renders nothing.
-    assert!(render(&Default::default()).unwrap().is_empty());
+    assert!(render(&Default::default(), &[]).unwrap().is_empty());
 }
 
 #[test]
@@ -542,6 +582,7 @@ fn roofline_chart_merges_coincident_points_and_handles_no_data() {
         ai,
         gops,
         roof,
+        measured: false,
     };
     let svg = roofline_chart(
         &roofs,

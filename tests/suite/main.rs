@@ -8,6 +8,7 @@ mod explore;
 mod coupling;
 mod layers;
 mod metrics;
+mod native;
 mod report;
 mod shard;
 mod suite;

@@ -28,6 +28,7 @@ const CHARTS: &[&str] = &[
     "chart-sqnr",
     "chart-energy",
     "chart-throughput",
+    "chart-native-throughput",
     "chart-number-lines",
 ];
 
@@ -552,4 +553,43 @@ fn line_chart_draws_every_series_and_skips_undrawable_points() {
     )
     .unwrap();
     assert!(none.contains("no data"), "{none}");
+}
+
+#[test]
+fn native_throughput_beside_the_emulation() {
+    let mut r = synthetic();
+    let before = render(&r, None);
+    assert!(before.contains("no native timing rows in this run"));
+    // One variant gets native rows (three repetitions) on every case.
+    let v = VARIANTS[0].0;
+    for &(w, s) in WORKLOADS {
+        for (rep, (g, f)) in [(40.0, 0.4), (50.0, 0.5), (60.0, 0.6)].iter().enumerate() {
+            r.rows
+                .push(row(v, w, s, SEEDS[0], metric::NATIVE_GOPS, *g, rep as u32));
+            let fr = row(
+                v,
+                w,
+                s,
+                SEEDS[0],
+                metric::NATIVE_CEILING_FRACTION,
+                *f,
+                rep as u32,
+            );
+            r.rows.push(fr);
+        }
+    }
+    let html = render(&r, None);
+    assert!(!html.contains("no native timing rows in this run"));
+    let start = html.find("id=\"chart-native-throughput\"").unwrap();
+    let end = html[start..].find("</figure>").unwrap() + start;
+    let chart = &html[start..end];
+    // Median 50 GOP/s, 50 % of the ceiling; only the variant with rows.
+    assert!(chart.contains("50 GOP/s, 50 % of ceiling"), "{chart}");
+    assert_eq!(
+        chart.matches("% of ceiling,").count() + chart.matches("% of ceiling<").count(),
+        1,
+        "{chart}"
+    );
+    // The summary table has the native columns.
+    assert!(html.contains("native GOP/s") && html.contains("native % of ceiling"));
 }

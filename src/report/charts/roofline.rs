@@ -1,6 +1,7 @@
 //! Log-log roofline chart: one roof per compute ceiling (rising with the
 //! memory bandwidth up to its ridge point, flat at its peak beyond) and the
-//! variants as labelled points in the colour of the roof they sit under.
+//! variants as labelled points in the colour of the roof they sit under
+//! (dots: the model's bound; hollow rings: rates measured on this machine).
 
 use super::labels::{place_labels, BoxPx};
 use super::{
@@ -53,6 +54,8 @@ pub struct RoofPoint {
     pub gops: f64,
     /// Index into the roofs of the roof it sits under.
     pub roof: usize,
+    /// A measured rate (drawn as a hollow ring) rather than the model's bound (a dot).
+    pub measured: bool,
 }
 
 /// Draws the roofs for a memory bandwidth of `bandwidth` GB/s and the points.
@@ -69,17 +72,20 @@ pub fn roofline_chart(
         return super::empty_chart("no roofline to draw");
     }
     // Merge coincident points (same place, same roof) into one label.
-    let mut merged: Vec<(f64, f64, usize, String)> = Vec::new();
+    let mut merged: Vec<(f64, f64, usize, String, bool)> = Vec::new();
     for p in &pts {
-        let same = |m: &(f64, f64, usize, String)| {
-            m.2 == p.roof && (m.0 / p.ai - 1.0).abs() < 1e-9 && (m.1 / p.gops - 1.0).abs() < 1e-9
+        let same = |m: &(f64, f64, usize, String, bool)| {
+            m.2 == p.roof
+                && m.4 == p.measured
+                && (m.0 / p.ai - 1.0).abs() < 1e-9
+                && (m.1 / p.gops - 1.0).abs() < 1e-9
         };
         match merged.iter_mut().find(|m| same(m)) {
             Some(m) => {
                 m.3.push_str(", ");
                 m.3.push_str(&p.label);
             }
-            None => merged.push((p.ai, p.gops, p.roof, p.label.clone())),
+            None => merged.push((p.ai, p.gops, p.roof, p.label.clone(), p.measured)),
         }
     }
     let ridges = roofs.iter().map(|r| r.peak / bandwidth);
@@ -164,12 +170,13 @@ pub fn roofline_chart(
         }
         let coords: Vec<(f64, f64)> = merged.iter().map(|m| (m.0.log10(), m.1.log10())).collect();
         chart
-            .draw_series(
-                merged
-                    .iter()
-                    .zip(&coords)
-                    .map(|(m, &c)| Circle::new(c, 5, color(m.2).filled())),
-            )
+            .draw_series(merged.iter().zip(&coords).map(|(m, &c)| {
+                if m.4 {
+                    Circle::new(c, 6, color(m.2).stroke_width(2))
+                } else {
+                    Circle::new(c, 5, color(m.2).filled())
+                }
+            }))
             .map_err(err)?;
         // Legend.
         let (mut lx, mut ly) = (22i32, 22i32);

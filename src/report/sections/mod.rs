@@ -15,6 +15,7 @@ pub mod paretoq;
 pub mod roofline;
 pub mod scaling1bit;
 
+use crate::suite::record::Measurement;
 use crate::suite::studies::{with_studies, Studies};
 use serde::Serialize;
 
@@ -47,13 +48,24 @@ impl Section {
 /// The sections of every study that ran, in page order (the studies'
 /// registry order). Each registered study `NAME` has its renderer here, in
 /// `sections/NAME.rs`: `pub fn render(&Output) -> Result<Vec<Section>, String>`.
-pub fn render_all(s: &Studies) -> Result<Vec<Section>, String> {
+///
+/// The roofline section also takes the run's rows (`rows`): it places the
+/// native kernels measured in the run beside the model's points.
+pub fn render_all(s: &Studies, rows: &[Measurement]) -> Result<Vec<Section>, String> {
     let mut out = Vec::new();
+    macro_rules! render_one {
+        (roofline, $x:expr) => {
+            out.extend(roofline::render($x, rows)?)
+        };
+        ($name:ident, $x:expr) => {
+            out.extend($name::render($x)?)
+        };
+    }
     macro_rules! render_each {
         ($($name:ident::$study:ident, $doc:literal;)*) => {
             $(
                 if let Some(x) = &s.$name {
-                    out.extend($name::render(x)?);
+                    render_one!($name, x);
                 }
             )*
         };

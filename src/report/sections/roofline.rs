@@ -1,10 +1,14 @@
 //! Report sections of the `roofline` study: the machine's ceilings, one
-//! log-log roofline chart per shape, and every variant's placement.
+//! log-log roofline chart per shape, and every variant's placement; beside
+//! the model's points, the native kernels measured in the same run at the
+//! same shape (the suite's `native_gops` rows).
 
 use super::Section;
 use crate::report::charts::{roofline_chart, Roof, RoofPoint};
 use crate::report::summary::fmt_value;
 use crate::report::template::render_template;
+use crate::suite::kernel_bench::median;
+use crate::suite::record::{metric, Measurement};
 use crate::suite::studies::roofline::{RooflinePoint, RooflineStudy};
 use serde::Serialize;
 
@@ -36,6 +40,7 @@ struct Row {
     unit: String,
     pct_peak: String,
     bound: String,
+    measured: String,
 }
 
 #[derive(Serialize)]
@@ -49,6 +54,7 @@ struct Ctx {
     bandwidths: Vec<Ceiling>,
     figures: Vec<Figure>,
     rows: Vec<Row>,
+    any_measured: bool,
     notes: Vec<String>,
 }
 
@@ -56,8 +62,21 @@ fn shape_str(s: [usize; 3]) -> String {
     format!("{}×{}×{}", s[0], s[1], s[2])
 }
 
-/// The study's section (none when it placed no variant and has no notes).
-pub fn render(s: &RooflineStudy) -> Result<Vec<Section>, String> {
+/// The measured native G ops/s of `variant` at `shape`: the median of the
+/// run's `native_gops` rows there (every workload and seed), if any.
+pub fn measured_gops(rows: &[Measurement], variant: &str, shape: [usize; 3]) -> Option<f64> {
+    let shape = format!("{}x{}x{}", shape[0], shape[1], shape[2]);
+    let v: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.metric == metric::NATIVE_GOPS && r.variant == variant && r.shape == shape)
+        .map(|r| r.value)
+        .collect();
+    (!v.is_empty()).then(|| median(&v))
+}
+
+/// The study's section (none when it placed no variant and has no notes),
+/// with the native kernels measured in `rows` beside the model's points.
+pub fn render(s: &RooflineStudy, rows: &[Measurement]) -> Result<Vec<Section>, String> {
     if s.points.is_empty() && s.notes.is_empty() {
         return Ok(Vec::new());
     }
@@ -107,13 +126,20 @@ pub fn render(s: &RooflineStudy) -> Result<Vec<Section>, String> {
                 s.scope,
                 s.machine
             ),
-            svg: chart(s, &pts, dram)?,
+            svg: chart(s, &pts, dram, rows)?,
         });
     }
+    let measured: Vec<Option<f64>> = s
+        .points
+        .iter()
+        .map(|p| measured_gops(rows, &p.variant, p.shape))
+        .collect();
+    let any_measured = measured.iter().any(Option::is_some);
     let rows = s
         .points
         .iter()
-        .map(|p| Row {
+        .zip(&measured)
+        .map(|(p, m)| Row {
             variant: p.variant.clone(),
             shape: shape_str(p.shape),
             ceiling: p.ceiling.clone(),
@@ -122,6 +148,7 @@ pub fn render(s: &RooflineStudy) -> Result<Vec<Section>, String> {
             unit: unit_of(&p.ceiling),
             pct_peak: format!("{:.0} %", 100.0 * p.attainable_gops / p.peak_gops),
             bound: p.bound.clone(),
+            measured: m.map_or(String::new(), fmt_value),
         })
         .collect();
     let ctx = Ctx {
@@ -134,6 +161,7 @@ pub fn render(s: &RooflineStudy) -> Result<Vec<Section>, String> {
         bandwidths,
         figures,
         rows,
+        any_measured,
         notes: s.notes.clone(),
     };
     Ok(vec![Section::new(
@@ -144,8 +172,14 @@ pub fn render(s: &RooflineStudy) -> Result<Vec<Section>, String> {
 }
 
 /// The roofline chart of one shape: a roof per compute ceiling, the
-/// variants as points labelled without the prefix all their names share.
-fn chart(s: &RooflineStudy, pts: &[&RooflinePoint], dram: f64) -> Result<String, String> {
+/// variants as points labelled without the prefix all their names share,
+/// and beside each the native kernel measured in `rows` (at the model's AI).
+fn chart(
+    s: &RooflineStudy,
+    pts: &[&RooflinePoint],
+    dram: f64,
+    rows: &[Measurement],
+) -> Result<String, String> {
     let roofs: Vec<Roof> = s
         .compute
         .iter()
@@ -166,9 +200,21 @@ fn chart(s: &RooflineStudy, pts: &[&RooflinePoint], dram: f64) -> Result<String,
                 ai: p.ai,
                 gops: p.attainable_gops,
                 roof,
+                measured: false,
             })
         })
         .collect();
+    let measured = pts.iter().filter_map(|p| {
+        let roof = s.compute.iter().position(|c| c.label == p.ceiling)?;
+        Some(RoofPoint {
+            label: format!("{} (native)", &p.variant[prefix..]),
+            ai: p.ai,
+            gops: measured_gops(rows, &p.variant, p.shape)?,
+            roof,
+            measured: true,
+        })
+    });
+    let points: Vec<RoofPoint> = points.into_iter().chain(measured).collect();
     roofline_chart(&roofs, &points, dram)
 }
 
