@@ -212,63 +212,117 @@ mod avx2 {
     use super::LANES;
     use std::arch::x86_64::*;
 
-    /// One register step on 8 lanes: [`super::add_fp16`].
+    /// One register step on `N` registers of 8 lanes: `fp16(acc + p)`.
+    ///
+    /// Fast form: `s = f32(acc + p)` and `fp16(s)`. This double rounding is
+    /// wrong only where `s` is an fp16 tie (see the module docs), so every
+    /// lane is checked for `s` being one: in the fp16 normal range a tie has
+    /// low 13 bits `0x1000`; below 2^−14 (fp16 subnormals, and zero) every
+    /// lane counts as one, conservatively. If any lane of the `N` registers
+    /// may be a tie, the step is redone exactly ([`steps_exact`]).
     #[inline(always)]
-    unsafe fn step(acc: __m256, p: __m256) -> __m256 {
-        let s = _mm256_add_ps(acc, p);
-        let bb = _mm256_sub_ps(s, acc);
-        let err = _mm256_add_ps(
-            _mm256_sub_ps(acc, _mm256_sub_ps(s, bb)),
-            _mm256_sub_ps(p, bb),
-        );
-        let si = _mm256_castps_si256(s);
+    unsafe fn steps<const N: usize>(acc: &mut [__m256; N], p: &[__m256; N]) {
+        let z = _mm256_setzero_ps();
+        let low = _mm256_set1_epi32(0x1fff);
+        let tie = _mm256_set1_epi32(0x1000);
+        let abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+        let min_normal = _mm256_set1_ps(f32::from_bits(0x3880_0000)); // 2^−14
+        let mut s = [z; N];
+        let mut flag = _mm256_setzero_si256();
+        for i in 0..N {
+            s[i] = _mm256_add_ps(acc[i], p[i]);
+        }
+        for i in 0..N {
+            let si = _mm256_castps_si256(s[i]);
+            let at_tie = _mm256_cmpeq_epi32(_mm256_and_si256(si, low), tie);
+            let small = _mm256_cmp_ps::<_CMP_LT_OQ>(_mm256_and_ps(s[i], abs), min_normal);
+            flag = _mm256_or_si256(flag, _mm256_or_si256(at_tie, _mm256_castps_si256(small)));
+        }
+        if _mm256_testz_si256(flag, flag) == 0 {
+            steps_exact(acc, p);
+            return;
+        }
+        for i in 0..N {
+            acc[i] = _mm256_cvtph_ps(_mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(s[i]));
+        }
+    }
+
+    /// One exact register step on 8 lanes of `N` registers: [`super::add_fp16`].
+    /// Written stage by stage across the registers, so the core sees `N`
+    /// independent operations at every point of the long dependent chain
+    /// (its scheduler is too small to find them across whole steps).
+    #[cold]
+    #[target_feature(enable = "avx2,f16c")]
+    unsafe fn steps_exact<const N: usize>(acc: &mut [__m256; N], p: &[__m256; N]) {
+        // Plain loops, not closures: a closure is a function without this
+        // one's target features, and may not be inlined.
         let one = _mm256_set1_epi32(1);
-        // All ones where err is a nonzero number (false for NaN).
-        let inexact = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_NEQ_OQ>(err, _mm256_setzero_ps()));
-        // All ones where s is even: (s & 1) − 1.
-        let even = _mm256_sub_epi32(_mm256_and_si256(si, one), one);
-        // +1 where err and s share a sign (away from zero), −1 otherwise.
-        let dir = _mm256_or_si256(
-            _mm256_srai_epi32::<31>(_mm256_xor_si256(_mm256_castps_si256(err), si)),
-            one,
-        );
-        let adj = _mm256_and_si256(_mm256_and_si256(inexact, even), dir);
-        let odd = _mm256_castsi256_ps(_mm256_add_epi32(si, adj));
-        _mm256_cvtph_ps(_mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(odd))
+        let z = _mm256_setzero_ps();
+        let (mut s, mut bb, mut t, mut u, mut err) = ([z; N], [z; N], [z; N], [z; N], [z; N]);
+        for i in 0..N {
+            s[i] = _mm256_add_ps(acc[i], p[i]);
+        }
+        for i in 0..N {
+            bb[i] = _mm256_sub_ps(s[i], acc[i]);
+        }
+        for i in 0..N {
+            t[i] = _mm256_sub_ps(s[i], bb[i]);
+            u[i] = _mm256_sub_ps(p[i], bb[i]);
+        }
+        for i in 0..N {
+            err[i] = _mm256_add_ps(_mm256_sub_ps(acc[i], t[i]), u[i]);
+        }
+        for i in 0..N {
+            let si = _mm256_castps_si256(s[i]);
+            // All ones where err is a nonzero number (false for NaN).
+            let inexact = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_NEQ_OQ>(err[i], z));
+            // All ones where s is even: (s & 1) − 1.
+            let even = _mm256_sub_epi32(_mm256_and_si256(si, one), one);
+            // +1 where err and s share a sign (away from zero), −1 otherwise.
+            let dir = _mm256_or_si256(
+                _mm256_srai_epi32::<31>(_mm256_xor_si256(_mm256_castps_si256(err[i]), si)),
+                one,
+            );
+            let adj = _mm256_and_si256(_mm256_and_si256(inexact, even), dir);
+            s[i] = _mm256_castsi256_ps(_mm256_add_epi32(si, adj));
+        }
+        for i in 0..N {
+            acc[i] = _mm256_cvtph_ps(_mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(s[i]));
+        }
     }
 
     /// A tile of `R` rows × `P` panels over `ks`.
     #[inline(always)]
-    unsafe fn tile<const R: usize, const P: usize>(
+    unsafe fn tile<const R: usize, const P: usize, const N: usize>(
         w: &[&[u16]],
         a: &[&[f32]],
         ks: std::ops::Range<usize>,
         regs: &mut [[f32; LANES]],
     ) {
-        assert!(a.len() == R && w.len() == P && regs.len() == R * P);
+        assert!(a.len() == R && w.len() == P && regs.len() == R * P && N == R * P);
         assert!(a.iter().all(|r| r.len() >= ks.end));
         assert!(w.iter().all(|p| p.len() >= ks.end * LANES));
-        let mut acc: [[__m256; P]; R] = std::array::from_fn(|r| {
-            std::array::from_fn(|q| _mm256_loadu_ps(regs[r * P + q].as_ptr()))
-        });
+        // Register r·P + q: row r, panel q.
+        let mut acc: [__m256; N] = std::array::from_fn(|i| _mm256_loadu_ps(regs[i].as_ptr()));
         let wp: [*const u16; P] = std::array::from_fn(|q| w[q].as_ptr());
         let ap: [*const f32; R] = std::array::from_fn(|r| a[r].as_ptr());
+        let z = _mm256_setzero_ps();
+        let (mut wv, mut x, mut p) = ([z; P], [z; R], [z; N]);
         for kk in ks {
             // SAFETY: bounds asserted above.
-            let wv: [__m256; P] = std::array::from_fn(|q| {
-                _mm256_cvtph_ps(_mm_loadu_si128(wp[q].add(kk * LANES) as *const __m128i))
-            });
-            for r in 0..R {
-                let x = _mm256_broadcast_ss(&*ap[r].add(kk));
-                for q in 0..P {
-                    acc[r][q] = step(acc[r][q], _mm256_mul_ps(x, wv[q]));
-                }
-            }
-        }
-        for r in 0..R {
             for q in 0..P {
-                _mm256_storeu_ps(regs[r * P + q].as_mut_ptr(), acc[r][q]);
+                wv[q] = _mm256_cvtph_ps(_mm_loadu_si128(wp[q].add(kk * LANES) as *const __m128i));
             }
+            for r in 0..R {
+                x[r] = _mm256_broadcast_ss(&*ap[r].add(kk));
+            }
+            for i in 0..N {
+                p[i] = _mm256_mul_ps(x[i / P], wv[i % P]);
+            }
+            steps(&mut acc, &p);
+        }
+        for (i, v) in acc.iter().enumerate() {
+            _mm256_storeu_ps(regs[i].as_mut_ptr(), *v);
         }
     }
 
@@ -281,14 +335,14 @@ mod avx2 {
         regs: &mut [[f32; LANES]],
     ) {
         match (a.len(), w.len()) {
-            (1, 8) => tile::<1, 8>(w, a, ks, regs),
-            (2, 4) => tile::<2, 4>(w, a, ks, regs),
-            (3, 2) => tile::<3, 2>(w, a, ks, regs),
-            (4, 2) => tile::<4, 2>(w, a, ks, regs),
-            (1, 1) => tile::<1, 1>(w, a, ks, regs),
-            (2, 1) => tile::<2, 1>(w, a, ks, regs),
-            (3, 1) => tile::<3, 1>(w, a, ks, regs),
-            (4, 1) => tile::<4, 1>(w, a, ks, regs),
+            (1, 8) => tile::<1, 8, 8>(w, a, ks, regs),
+            (2, 4) => tile::<2, 4, 8>(w, a, ks, regs),
+            (3, 2) => tile::<3, 2, 6>(w, a, ks, regs),
+            (4, 2) => tile::<4, 2, 8>(w, a, ks, regs),
+            (1, 1) => tile::<1, 1, 1>(w, a, ks, regs),
+            (2, 1) => tile::<2, 1, 2>(w, a, ks, regs),
+            (3, 1) => tile::<3, 1, 3>(w, a, ks, regs),
+            (4, 1) => tile::<4, 1, 4>(w, a, ks, regs),
             _ => super::sums_scalar(w, a, ks, regs),
         }
     }
