@@ -3,34 +3,43 @@
 //! in K order into an fp16 register that rounds RNE after every add, from +0.
 //!
 //! Lanes run across 8 output channels (panels of 8 weight rows, K-major,
-//! stored as fp16 codes and widened with `vcvtph2ps`); per K step and lane:
+//! stored as fp16 codes and widened with `vcvtph2ps`). Per K step and lane:
 //!
 //! 1. `p = a · w` in f32: **exact** (two fp16 values have ≤ 11 significant
 //!    bits each, so the product has ≤ 22; its magnitude lies in
 //!    `[2^−48, 65504²] ⊂` the normal f32 range);
-//! 2. `s = acc + p` in f32 and its exact error `e = (acc + p) − s` by
-//!    Knuth's TwoSum (6 f32 operations, exact for any finite operands whose
-//!    sum does not overflow: here `|s| < 2^33`);
-//! 3. `s` **rounded to odd** at 24 bits: where `e ≠ 0` and `s` is even, `s`
-//!    moves one ulp toward `e` (an integer ±1 on its bits), the odd
-//!    neighbour of the exact sum;
-//! 4. `acc = fp16(s)` with RNE (`vcvtps2ph`, imm 0: rounds once, handles fp16
-//!    subnormals and overflow to ±inf), widened back with `vcvtph2ps`.
+//! 2. `s = f32(acc + p)`, then `acc = fp16(s)` with RNE (`vcvtps2ph` imm 0,
+//!    which rounds once, keeps fp16 subnormals and overflows to ±inf).
 //!
-//! Why this is the register's exact RNE sum: rounding to f32 and then to fp16
-//! (double rounding) goes wrong exactly when the f32 sum lands on an fp16
-//! tie the exact sum is not on, which happens with 22-bit products. Round to
-//! odd at `p` bits followed by RNE at `q ≤ p − 2` bits equals one RNE
-//! rounding of the exact value (Boldo & Melquiond, "Emulation of FMA and
-//! correctly rounded sums: proved algorithms using rounding to odd", 2008);
-//! fp16 keeps at most 11 bits at every exponent where f32 keeps 24, so the
-//! condition holds everywhere, subnormal fp16 results included. Signed
-//! zeros follow IEEE: `+0 + −0 = +0`, `−0 + −0 = −0`, an exact cancellation
-//! is +0 and a nonzero sum rounding to zero keeps its sign — as in the
-//! emulation's f64 adds. Infinities and NaN pass through (`e` is NaN then,
-//! and the ordered compare `e ≠ 0` is false, so nothing is adjusted).
+//! Step 2 rounds twice, and with 22-bit products double rounding does go
+//! wrong — but only when `s` is an fp16 tie. Why: RNE into f32 is monotonic
+//! and every fp16 tie (the midpoints between adjacent fp16 values, the
+//! subnormal ones and 65520 included) is itself an f32 value, so an exact
+//! sum below a tie gives `s ≤` the tie and one above gives `s ≥` it; if `s`
+//! is not a tie, `s` and the exact sum lie strictly between the same two
+//! ties and round to the same fp16 value. So each lane checks whether `s`
+//! may be a tie: in the fp16 normal range a tie has low 13 bits `0x1000`;
+//! below 2^−14 (fp16 subnormal ties, and zero) every lane counts,
+//! conservatively. When any lane of a register tile may be one (about one
+//! step in a hundred on random data), that step is redone exactly:
 //!
-//! The portable path runs the same steps in scalar f32 with a bitwise
+//! - `e = (acc + p) − s` by Knuth's TwoSum (6 f32 operations, exact for any
+//!   finite operands whose sum does not overflow: here `|s| < 2^33`);
+//! - `s` **rounded to odd** at 24 bits: where `e ≠ 0` and `s` is even, `s`
+//!   moves one ulp toward `e` (an integer ±1 on its bits);
+//! - `acc = fp16(s)`. Round to odd at `p` bits followed by RNE at `q ≤ p − 2`
+//!   bits equals one RNE rounding of the exact value (Boldo & Melquiond,
+//!   "Emulation of FMA and correctly rounded sums: proved algorithms using
+//!   rounding to odd", 2008); fp16 keeps at most 11 bits at every exponent
+//!   where f32 keeps 24, subnormal fp16 results included.
+//!
+//! Signed zeros follow IEEE in both forms: `+0 + −0 = +0`, `−0 + −0 = −0`,
+//! an exact cancellation is +0 and a nonzero sum rounding to zero keeps its
+//! sign — as in the emulation's f64 adds. Infinities and NaN pass through
+//! (in the exact form `e` is NaN, and the ordered compare `e ≠ 0` is false,
+//! so nothing is adjusted).
+//!
+//! The portable path runs the exact form in scalar f32 with a bitwise
 //! fp16 rounding ([`f32_to_f16`]); both are compared with the variant's
 //! emulation (f64 round-to-odd adds and a generic rounding) in the tests.
 

@@ -149,6 +149,28 @@ fn fp16_double_rounding_tie_goes_the_right_way() {
     assert!(want.iter().all(|&v| v == 2050.0), "emulation: {want:?}");
 }
 
+/// The same trap among fp16 subnormals: 580·2^−24 + (811·2^−21)·(1293·2^−24)
+/// = 580.50002·2^−24 rounds to 581·2^−24, while its f32 sum is the tie
+/// 580.5·2^−24, which RNE would send to 580·2^−24.
+#[test]
+fn fp16_double_rounding_tie_among_subnormals() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let ulp = 2f32.powi(-24);
+    let (x, y) = (811.0 * 2f32.powi(-21), 1293.0 * ulp);
+    assert_eq!(
+        f16_to_f32(f32_to_f16(580.0 * ulp + x * y)),
+        580.0 * ulp,
+        "the trap exists"
+    );
+    let a = Matrix::new(3, 2, [580.0 * ulp, x].repeat(3));
+    let w = Matrix::new(10, 2, [1.0, y].repeat(10));
+    let want = check(FP16ACC, &a, &w, "subnormal tie");
+    assert!(
+        want.iter().all(|&v| v == (581.0 * ulp) as f64),
+        "emulation: {want:?}"
+    );
+}
+
 #[test]
 fn fp16_signed_zeros_subnormals_overflow_nan() {
     let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
