@@ -168,7 +168,7 @@ pub fn add_fp16(acc: f32, p: f32) -> f32 {
     let err = (acc - (s - bb)) + (p - bb);
     let mut b = s.to_bits();
     // `err` is NaN when an operand is infinite or NaN: nothing to adjust.
-    if (err < 0.0 || err > 0.0) && b & 1 == 0 {
+    if !err.is_nan() && err != 0.0 && b & 1 == 0 {
         if (err.to_bits() ^ b) >> 31 == 0 {
             b += 1;
         } else {
@@ -217,6 +217,7 @@ pub fn f16_to_f32(h: u16) -> f32 {
 }
 
 #[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)] // stage-by-stage loops index several arrays
 mod avx2 {
     use super::LANES;
     use std::arch::x86_64::*;

@@ -24,6 +24,9 @@ const BLOCK_ROWS: usize = 64;
 /// Most activation rows in one register tile.
 pub const TILE_ROWS: usize = 4;
 
+/// A finished task: its rows, its panels and its registers `[row][panel]`.
+type Part<const L: usize> = (Range<usize>, Range<usize>, Vec<[f32; L]>);
+
 /// One register tile: rows `i..i + r`, panels `p..p + q`, over `ks`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tile {
@@ -73,7 +76,7 @@ where
     let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
         .flat_map(|b| (0..panels.div_ceil(tp)).map(move |c| (b, c)))
         .collect();
-    let parts: Vec<(Range<usize>, Range<usize>, Vec<[f32; L]>)> = tasks
+    let parts: Vec<Part<L>> = tasks
         .par_iter()
         .map(|&(b, c)| {
             let rows = b * block..((b + 1) * block).min(m);
