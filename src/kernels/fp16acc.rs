@@ -71,6 +71,7 @@ fn tile_panels(r: usize) -> usize {
 }
 
 const PLAN: Plan = Plan {
+    tile_rows: 4,
     task_panels: 8,
     tile_panels,
 };

@@ -101,6 +101,7 @@ fn tile_panels(r: usize) -> usize {
 }
 
 const PLAN: Plan = Plan {
+    tile_rows: 4,
     task_panels: 4,
     tile_panels,
 };

@@ -45,6 +45,8 @@ pub struct Tile {
 /// How a kernel splits its work.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
+    /// Activation rows per register tile (at most [`TILE_ROWS`]).
+    pub tile_rows: usize,
     /// Panels per rayon task.
     pub task_panels: usize,
     /// Panels per register tile for a tile of `r` rows (the kernel has a
@@ -121,7 +123,7 @@ where
         let ks = k0..(k0 + KC).min(k);
         let mut i = rows.start;
         while i < rows.end {
-            let r = TILE_ROWS.min(rows.end - i);
+            let r = plan.tile_rows.clamp(1, TILE_ROWS).min(rows.end - i);
             let pt = (plan.tile_panels)(r).max(1);
             let mut p = ps.start;
             while p < ps.end {
