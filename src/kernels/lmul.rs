@@ -9,10 +9,10 @@
 //! because adding the sign bits (2^15 each) modulo 2^16 is their XOR, and
 //! the magnitude sum, in `[0x80, 0x7F7F]`, never carries into bit 15. The
 //! activation keys `a − 0x3F78` are formed once per product. bf16 → f32 is a
-//! 16-bit shift: `vpunpcklwd`/`vpunpckhwd` with zero put each code in the
-//! high half of an f32 lane (the panel's 16 lanes are stored permuted so the
-//! two halves are output channels 0–7 and 8–15), then one `vaddps` per 8
-//! outputs, lanes across outputs, K in order.
+//! 16-bit shift: `vpslld 16` of the 32-bit lanes turns the even 16-bit
+//! lanes into f32 values, `vpand 0xFFFF0000` the odd ones (the panel's 16
+//! lanes are stored interleaved so the two are output channels 0–7 and
+//! 8–15), then one `vaddps` per 8 outputs, lanes across outputs, K in order.
 //!
 //! Everything else (±0, subnormals, inf, NaN operands; products that
 //! overflow or underflow the normal range) follows the unit's special rules.
@@ -39,9 +39,10 @@ pub const LANES: usize = 16;
 const OFFSET: u16 = 0x3F78;
 /// Smallest and largest magnitude code of a normal bf16.
 const NORMAL: (u16, u16) = (0x80, 0x7F7F);
-/// Stored lane of output channel `l` of a panel: `vpunpcklwd` takes lanes
-/// 0–3 and 8–11, `vpunpckhwd` lanes 4–7 and 12–15.
-const POS: [usize; LANES] = [0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15];
+/// Stored lane of output channel `l` of a panel: a 16-bit shift left of
+/// the 32-bit lanes widens the even lanes (channels 0–7), a mask of their
+/// high halves the odd lanes (channels 8–15).
+const POS: [usize; LANES] = [0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15];
 /// A padding weight (1.0): normal, in the middle of the range.
 const PAD: u16 = 0x3F80;
 
@@ -314,7 +315,7 @@ mod avx2 {
         });
         let wp: [*const u16; P] = std::array::from_fn(|q| w[q].as_ptr());
         let ap: [*const u16; R] = std::array::from_fn(|r| a[r].as_ptr());
-        let zero = _mm256_setzero_si256();
+        let high = _mm256_set1_epi32(0xffff_0000u32 as i32);
         for kk in ks {
             // SAFETY: bounds asserted above.
             let wv: [__m256i; P] =
@@ -325,8 +326,8 @@ mod avx2 {
                 let x = _mm256_set1_epi16(*ap[r].add(kk) as i16);
                 for q in 0..P {
                     let p = _mm256_add_epi16(x, wv[q]);
-                    let lo = _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, p));
-                    let hi = _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, p));
+                    let lo = _mm256_castsi256_ps(_mm256_slli_epi32::<16>(p));
+                    let hi = _mm256_castsi256_ps(_mm256_and_si256(p, high));
                     acc[r][q][0] = _mm256_add_ps(acc[r][q][0], lo);
                     acc[r][q][1] = _mm256_add_ps(acc[r][q][1], hi);
                 }
