@@ -362,3 +362,39 @@ fn fp16_acc_wide_operands_and_long_k() {
     let w = wide(25, 400, 2, 50);
     check(FP16ACC, &a, &w, "wide");
 }
+
+/// Every workload distribution (and the LLM-like pair), on ragged shapes:
+/// heavy tails (Student-t ν = 1) overflow the fp16 register and reach the
+/// L-Mul range edges; wide Gaussians (std 300) overflow fp16 within a few adds.
+#[test]
+fn workload_distributions_on_ragged_shapes() {
+    use bitsim::workload::gen::{generate, llm_like, Distribution};
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dists = [
+        Distribution::Gaussian { std: 1.0 },
+        Distribution::Gaussian { std: 300.0 },
+        Distribution::Laplace { b: 0.5 },
+        Distribution::StudentT {
+            nu: 1.0,
+            scale: 1.0,
+        },
+        Distribution::StudentT {
+            nu: 4.0,
+            scale: 0.02,
+        },
+        Distribution::Uniform { lo: -1.0, hi: 1.0 },
+    ];
+    let shapes = [(1, 300, 37), (2, 513, 50), (3, 1000, 19), (17, 260, 33)];
+    for name in [FP16ACC, LMUL] {
+        for (s, &(m, k, n)) in shapes.iter().enumerate() {
+            for (d, dist) in dists.iter().enumerate() {
+                let seed = (100 * s + d) as u64;
+                let a = generate(dist, m, k, seed);
+                let w = generate(dist, n, k, seed + 7);
+                check(name, &a, &w, &format!("{m}x{k}x{n} {dist:?}"));
+            }
+            let (a, w) = llm_like(m, k, n, s as u64);
+            check(name, &a, &w, &format!("{m}x{k}x{n} llm-like"));
+        }
+    }
+}
