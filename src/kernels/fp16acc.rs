@@ -39,7 +39,7 @@
 //! (in the exact form `e` is NaN, and the ordered compare `e ≠ 0` is false,
 //! so nothing is adjusted).
 //!
-//! The portable path runs the exact form in scalar f32 with a bitwise
+//! The portable path runs the same two forms in scalar f32 with a bitwise
 //! fp16 rounding ([`f32_to_f16`]); both are compared with the variant's
 //! emulation (f64 round-to-odd adds and a generic rounding) in the tests.
 
@@ -153,11 +153,29 @@ fn sums_scalar(w: &[&[u16]], a: &[&[f32]], ks: std::ops::Range<usize>, regs: &mu
             for kk in ks.clone() {
                 let x = ar[kk];
                 for (l, acc) in reg.iter_mut().enumerate() {
-                    *acc = add_fp16(*acc, x * f16_to_f32(wp[kk * LANES + l]));
+                    *acc = step_fp16(*acc, x * f16_to_f32(wp[kk * LANES + l]));
                 }
             }
         }
     }
+}
+
+/// [`add_fp16`] in the two forms of the AVX2 path: `fp16(f32(acc + p))`
+/// where the f32 sum is not an fp16 tie and not below 2^−14 (NaN included),
+/// else the exact form.
+#[inline]
+fn step_fp16(acc: f32, p: f32) -> f32 {
+    let s = acc + p;
+    let b = s.to_bits();
+    if b & 0x1fff == 0x1000 || s.is_nan() || s.abs() < f32::from_bits(0x3880_0000) {
+        return add_fp16(acc, p);
+    }
+    if b & 0x7fff_ffff >= 0x477f_f000 {
+        // ≥ 65520 (inf included): RNE overflows to inf.
+        return f32::from_bits((b & 0x8000_0000) | 0x7f80_0000);
+    }
+    // fp16 normal range: drop 13 mantissa bits RNE (a carry runs into the exponent).
+    f32::from_bits((b + 0xfff + ((b >> 13) & 1)) & !0x1fff)
 }
 
 /// `fp16_RNE(acc + p)` of the exact sum, for an fp16 value `acc` and an
