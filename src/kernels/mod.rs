@@ -9,7 +9,8 @@
 //!   broadcast group of activations and no horizontal sum is ever needed;
 //! - activations are quantized **inside** the timed product ([`quant`]), as
 //!   a real inference kernel must, by fast twins of the variants' quantizers;
-//! - one entry per kernel family ([`int8`], [`float`], [`xnor`], [`sat16`]) dispatches
+//! - one entry per kernel family ([`int8`], [`float`], [`xnor`], [`sat16`],
+//!   [`fp16acc`], [`lmul`]) dispatches
 //!   through [`crate::isa::dispatch!`]: AVX2 and a portable scalar path
 //!   (AVX-512 CPUs run the AVX2 code; see each family for what it uses);
 //! - GEMV (decode, M ≤ [`GEMV_MAX_M`]) streams each packed weight byte once
@@ -34,10 +35,13 @@
 
 pub mod attention;
 pub mod float;
+pub mod fp16acc;
 pub mod int8;
+pub mod lmul;
 pub mod pack;
 pub mod quant;
 pub mod sat16;
+pub mod seqtile;
 pub mod xnor;
 
 /// Largest M that takes the GEMV (decode) path.

@@ -96,6 +96,14 @@ impl MatmulVariant for AccumMatmul {
 
     /// Deterministic: the accumulators here round deterministically, so `seed` is unused.
     fn native(&self) -> Option<Box<dyn super::NativeMatmul>> {
+        if let Some(k) = super::native_acc::NativeFp16Acc::of(
+            self.name,
+            &self.weight,
+            &self.act,
+            &self.accum.spec,
+        ) {
+            return Some(Box::new(k));
+        }
         super::native::NativeSat16::of(self.name, &self.weight, &self.act, &self.accum.spec.acc)
             .map(|k| Box::new(k) as Box<dyn super::NativeMatmul>)
     }

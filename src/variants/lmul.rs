@@ -115,6 +115,20 @@ impl MatmulVariant for LmulMatmul {
         self.spec.quantize_weights(w)
     }
 
+    /// The bf16 `lmul-carry` variant with an f32 sequential accumulator has
+    /// one ([`super::native_acc::NativeLmul`]).
+    fn native(&self) -> Option<Box<dyn super::NativeMatmul>> {
+        let f32_seq = self.acc.describe() == F32Sequential.describe();
+        super::native_acc::NativeLmul::of(
+            self.spec.name,
+            &self.unit,
+            &self.spec.weight,
+            &self.spec.act,
+            f32_seq,
+        )
+        .map(|k| Box::new(k) as Box<dyn super::NativeMatmul>)
+    }
+
     /// Deterministic: L-Mul rounds RNE here, so `seed` is unused.
     fn emulate(&self, a: &Matrix, w: &Matrix, _seed: u64) -> Vec<f64> {
         assert_eq!(

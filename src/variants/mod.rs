@@ -13,6 +13,7 @@ pub mod info;
 pub mod kernel;
 pub mod lmul;
 pub mod native;
+pub mod native_acc;
 pub mod operand;
 pub mod quant_matmul;
 pub mod registry;

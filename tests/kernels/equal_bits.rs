@@ -82,6 +82,8 @@ fn the_expected_variants_have_native_kernels() {
         "matmul/w1a1-binary",
         "matmul/w4a16",
         "matmul/w8a8-int16-sat",
+        "matmul/fp16-acc-fp16",
+        "matmul/lmul-carry-bf16",
     ] {
         assert!(
             names.contains(&want),

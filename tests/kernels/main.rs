@@ -11,6 +11,7 @@ mod seeded;
 
 mod equal_bits;
 mod quantizers;
+mod seq_registers;
 mod traps;
 
 use std::sync::Mutex;

@@ -1,0 +1,400 @@
+//! The sequential-register kernels (`matmul/fp16-acc-fp16`,
+//! `matmul/lmul-carry-bf16`): their scalar building blocks against
+//! independent references, and the kernels against the emulation on the
+//! values where a shortcut would go wrong (fp16 double-rounding ties,
+//! signed zeros, subnormals, overflow to inf, NaN; L-Mul zeros, subnormals,
+//! overflow and underflow), at every ISA level.
+
+use crate::seeded::Rng;
+use crate::{assert_bits_eq, LEVEL_LOCK};
+use bitsim::formats::parse::FP16;
+use bitsim::formats::ConvertOptions;
+use bitsim::isa::{self, IsaLevel};
+use bitsim::kernels::fp16acc::{add_fp16, f16_to_f32, f32_to_f16};
+use bitsim::tensor::Matrix;
+use bitsim::variants::{self, MatmulVariant};
+
+const FP16ACC: &str = "matmul/fp16-acc-fp16";
+const LMUL: &str = "matmul/lmul-carry-bf16";
+
+fn variant(name: &str) -> Box<dyn MatmulVariant> {
+    variants::find(name).expect("registered")
+}
+
+/// Native = emulation at every level; returns the emulation.
+fn check(name: &str, a: &Matrix, w: &Matrix, what: &str) -> Vec<f64> {
+    let v = variant(name);
+    let want = v.emulate(a, w, 0);
+    let mut native = v.native().expect("has a native kernel");
+    native.pack_weights(w);
+    for level in IsaLevel::available() {
+        isa::set_cap(level);
+        let got = native.matmul(a);
+        assert_bits_eq(&format!("{name} {what} at {level}"), &got, &want);
+    }
+    isa::set_cap(IsaLevel::Avx512);
+    want
+}
+
+/// The fp16 code of `x` by the generic format encoder (RNE).
+fn fp16_reference(x: f64) -> u16 {
+    FP16.encode(x, &ConvertOptions::default(), 0)
+        .expect("fp16 encodes every value") as u16
+}
+
+#[test]
+fn f32_to_f16_matches_the_format_encoder() {
+    let mut r = Rng(11);
+    let mut xs: Vec<f32> = (0..400_000)
+        .map(|_| f32::from_bits(r.next() as u32))
+        .collect();
+    // Around every fp16 tie, overflow and the subnormal boundary.
+    for &c in &[
+        65504.0f32,
+        65519.99,
+        65520.0,
+        65536.0,
+        6.1035156e-5,
+        5.9604645e-8,
+        2.9802322e-8,
+    ] {
+        for d in -3i32..=3 {
+            xs.push(f32::from_bits((c.to_bits() as i32 + d) as u32));
+            xs.push(-f32::from_bits((c.to_bits() as i32 + d) as u32));
+        }
+    }
+    for h in 0..=u16::MAX {
+        let v = f16_to_f32(h);
+        assert!(
+            v.is_nan() || fp16_reference(v as f64) == h,
+            "decode/encode of {h:#06x}"
+        );
+        // Midpoints to the next code (ties).
+        let next = f16_to_f32(h.wrapping_add(1));
+        if v.is_finite() && next.is_finite() && (v < 0.0) == (next < 0.0) {
+            xs.push(((v as f64 + next as f64) / 2.0) as f32);
+        }
+    }
+    for x in xs {
+        let got = f32_to_f16(x);
+        if x.is_nan() {
+            assert_eq!(got & 0x7e00, 0x7e00, "NaN {x:e}");
+            continue;
+        }
+        assert_eq!(
+            got,
+            fp16_reference(x as f64),
+            "{x:e} ({:#010x})",
+            x.to_bits()
+        );
+    }
+}
+
+#[test]
+fn add_fp16_rounds_the_exact_sum_once() {
+    let mut r = Rng(12);
+    let code = |r: &mut Rng| {
+        // Finite codes, with the exponent spread over the whole range.
+        let h = r.next() as u16;
+        if h & 0x7c00 == 0x7c00 {
+            h ^ 0x4000
+        } else {
+            h
+        }
+    };
+    for i in 0..500_000 {
+        let acc = f16_to_f32(code(&mut r));
+        let (x, y) = (f16_to_f32(code(&mut r)), f16_to_f32(code(&mut r)));
+        // Nearby magnitudes half the time, so sums cancel and round often.
+        let y = if i % 2 == 0 {
+            y
+        } else {
+            f16_to_f32(f32_to_f16(acc / x.max(1e-3)))
+        };
+        let p = x * y;
+        // The product is exact in f64 (and f32); the f64 sum is exact when
+        // TwoSum's error is zero: those cases are checked here, the others
+        // by the kernels' comparison with the emulation.
+        let (a64, p64) = (acc as f64, (x as f64) * (y as f64));
+        let exact = a64 + p64;
+        let bb = exact - a64;
+        let err = (a64 - (exact - bb)) + (p64 - bb);
+        if !exact.is_finite() || err != 0.0 {
+            continue;
+        }
+        let want = f16_to_f32(fp16_reference(exact));
+        let got = add_fp16(acc, p);
+        assert_eq!(
+            got.to_bits(),
+            want.to_bits(),
+            "{acc:e} + {x:e}·{y:e}: got {got:e}, want {want:e}"
+        );
+    }
+}
+
+/// Rounding the f32 sum to fp16 would give 2048 here; the exact sum
+/// 2049 + 78·2^−21 lies above the tie 2049, so the register holds 2050.
+#[test]
+fn fp16_double_rounding_tie_goes_the_right_way() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let (x, y) = (1046.0f32 / 1024.0, 2005.0f32 / 2048.0);
+    assert_eq!(
+        f16_to_f32(f32_to_f16(2048.0 + x * y)),
+        2048.0,
+        "the trap exists"
+    );
+    let a = Matrix::new(1, 2, vec![2048.0, x]);
+    let w = Matrix::new(9, 2, [1.0, y].repeat(9));
+    let want = check(FP16ACC, &a, &w, "tie");
+    assert!(want.iter().all(|&v| v == 2050.0), "emulation: {want:?}");
+}
+
+/// The same trap among fp16 subnormals: 580·2^−24 + (811·2^−21)·(1293·2^−24)
+/// = 580.50002·2^−24 rounds to 581·2^−24, while its f32 sum is the tie
+/// 580.5·2^−24, which RNE would send to 580·2^−24.
+#[test]
+fn fp16_double_rounding_tie_among_subnormals() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let ulp = 2f32.powi(-24);
+    let (x, y) = (811.0 * 2f32.powi(-21), 1293.0 * ulp);
+    assert_eq!(
+        f16_to_f32(f32_to_f16(580.0 * ulp + x * y)),
+        580.0 * ulp,
+        "the trap exists"
+    );
+    let a = Matrix::new(3, 2, [580.0 * ulp, x].repeat(3));
+    let w = Matrix::new(10, 2, [1.0, y].repeat(10));
+    let want = check(FP16ACC, &a, &w, "subnormal tie");
+    assert!(
+        want.iter().all(|&v| v == (581.0 * ulp) as f64),
+        "emulation: {want:?}"
+    );
+}
+
+#[test]
+fn fp16_signed_zeros_subnormals_overflow_nan() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let tiny = 5.9604645e-8f32; // 2^−24, the least fp16 subnormal
+    let cases: Vec<(&str, Vec<f32>, Vec<f32>, f64)> = vec![
+        // −2^−48 rounds to −0; then −0 + −0 stays −0.
+        ("-0", vec![-tiny, -0.0, 0.0], vec![tiny, 1.0, -1.0], -0.0),
+        ("+0 + -0", vec![0.0, -0.0], vec![-1.0, 1.0], 0.0),
+        ("cancel", vec![3.0, -3.0], vec![1.0, 1.0], 0.0),
+        // Subnormal register values: 2^−24 · 1 + 2^−24 · 3 = 2^−22.
+        (
+            "subnormal",
+            vec![tiny, tiny * 3.0],
+            vec![1.0, 1.0],
+            4.0 * tiny as f64,
+        ),
+        ("max", vec![65504.0, 8.0], vec![1.0, 1.0], 65504.0),
+        (
+            "overflow",
+            vec![65504.0, 16.0],
+            vec![1.0, 1.0],
+            f64::INFINITY,
+        ),
+        (
+            "-overflow",
+            vec![-300.0, 300.0],
+            vec![300.0, 0.5],
+            f64::NEG_INFINITY,
+        ),
+        (
+            "inf stays",
+            vec![65504.0, 65504.0, -1000.0],
+            vec![1.0, 1.0, 1.0],
+            f64::INFINITY,
+        ),
+        (
+            "inf - inf",
+            vec![f32::INFINITY, f32::NEG_INFINITY],
+            vec![1.0, 1.0],
+            f64::NAN,
+        ),
+        (
+            "nan in",
+            vec![1.0, f32::NAN, 2.0],
+            vec![1.0, 1.0, 1.0],
+            f64::NAN,
+        ),
+        (
+            "inf in",
+            vec![1.0, f32::INFINITY],
+            vec![1.0, 2.0],
+            f64::INFINITY,
+        ),
+        (
+            "inf x 0",
+            vec![1.0, f32::INFINITY],
+            vec![1.0, 0.0],
+            f64::NAN,
+        ),
+        (
+            "rounds to inf on cast",
+            vec![70000.0],
+            vec![1.0],
+            f64::INFINITY,
+        ),
+    ];
+    for (what, a, w, want) in cases {
+        let k = a.len();
+        // 11 outputs (a ragged panel) share the case; 2 rows.
+        let a = Matrix::new(2, k, [a.clone(), a].concat());
+        let w = Matrix::new(11, k, w.repeat(11));
+        let got = check(FP16ACC, &a, &w, what);
+        for g in got {
+            assert!(
+                g.to_bits() == want.to_bits() || (g.is_nan() && want.is_nan()),
+                "{what}: emulation {g:e}, expected {want:e}"
+            );
+        }
+    }
+}
+
+/// Operands over many binades with specials, so some register tiles take the
+/// fast path and others (zeros, subnormals, inf, NaN, out-of-range products)
+/// the unit's rules; K spans several chunks.
+fn wide(rows: usize, k: usize, seed: u64, special_every: u64) -> Matrix {
+    let mut r = Rng(seed);
+    let data = (0..rows * k)
+        .map(|_| {
+            if r.below(special_every) == 0 {
+                match r.below(8) {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => f32::from_bits(r.below(0x7f_ffff) as u32 + 1) * 4.0,
+                    3 => f32::INFINITY,
+                    4 => f32::NAN,
+                    5 => 1e38,
+                    6 => -1e-38,
+                    _ => f32::from_bits(0x0080_0000),
+                }
+            } else {
+                (r.gauss() * 2f64.powi(r.below(130) as i32 - 65)) as f32
+            }
+        })
+        .collect();
+    Matrix::new(rows, k, data)
+}
+
+#[test]
+fn lmul_products_of_one_and_of_the_range_edges() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // 1 × 1: 0x3F80 + 0x3F80 − 0x3F78 = 0x3F88, i.e. 1.0625 (the paper's 1 + 2^−4).
+    let a = Matrix::new(1, 1, vec![1.0]);
+    let w = Matrix::new(3, 1, vec![1.0, -1.0, 0.0]);
+    let got = check(LMUL, &a, &w, "one");
+    assert_bits_eq("1·1, 1·−1, 1·0", &got, &[1.0625, -1.0625, 0.0]);
+    // Overflow to inf, underflow to zero/subnormals, −0 products, NaN.
+    let a = Matrix::new(
+        3,
+        4,
+        vec![
+            1e38,
+            1.0,
+            2.0,
+            3.0, //
+            1e-38,
+            1e-20,
+            -0.0,
+            1.0, //
+            f32::NAN,
+            1.0,
+            1.0,
+            1.0,
+        ],
+    );
+    let w = Matrix::new(17, 4, [1e38, -1e-20, -1.0, 0.5].repeat(17));
+    check(LMUL, &a, &w, "range edges");
+}
+
+#[test]
+fn lmul_wide_operands_mix_fast_and_exact_tiles() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    for (m, k, n, every) in [
+        (1, 600, 70, 5000),
+        (3, 513, 33, 400),
+        (17, 300, 40, 2000),
+        (70, 260, 18, 3000),
+    ] {
+        let a = wide(m, k, 40 + m as u64, every);
+        let w = wide(n, k, 50 + n as u64, every);
+        check(LMUL, &a, &w, &format!("{m}x{k}x{n} wide 1/{every}"));
+    }
+    // Normal operands only, so every tile is fast, but magnitudes near the
+    // edges on one side: products overflow in some chunks only.
+    let mut r = Rng(7);
+    let a = Matrix::new(
+        5,
+        700,
+        (0..3500)
+            .map(|i| if i % 333 == 7 { 3e38 } else { r.gauss() as f32 })
+            .collect(),
+    );
+    let w = Matrix::new(20, 700, (0..14000).map(|_| r.gauss() as f32).collect());
+    check(LMUL, &a, &w, "chunked overflow");
+}
+
+#[test]
+fn fp16_acc_wide_operands_and_long_k() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut r = Rng(9);
+    // Values around 1 over K = 3000: sums grow past 2048 and the register's
+    // ulp with them, so many adds round, some to ties.
+    let a = Matrix::new(
+        4,
+        3000,
+        (0..12000).map(|_| (1.0 + r.unit()) as f32).collect(),
+    );
+    let w = Matrix::new(
+        19,
+        3000,
+        (0..57000).map(|_| (r.unit() * 1.5) as f32).collect(),
+    );
+    check(FP16ACC, &a, &w, "long k");
+    // Small magnitudes: subnormal products and registers.
+    let s = 2f32.powi(-12);
+    let a = Matrix::new(3, 300, (0..900).map(|_| (r.gauss() as f32) * s).collect());
+    let w = Matrix::new(9, 300, (0..2700).map(|_| (r.gauss() as f32) * s).collect());
+    check(FP16ACC, &a, &w, "subnormal");
+    let a = wide(9, 400, 1, 50);
+    let w = wide(25, 400, 2, 50);
+    check(FP16ACC, &a, &w, "wide");
+}
+
+/// Every workload distribution (and the LLM-like pair), on ragged shapes:
+/// heavy tails (Student-t ν = 1) overflow the fp16 register and reach the
+/// L-Mul range edges; wide Gaussians (std 300) overflow fp16 within a few adds.
+#[test]
+fn workload_distributions_on_ragged_shapes() {
+    use bitsim::workload::gen::{generate, llm_like, Distribution};
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dists = [
+        Distribution::Gaussian { std: 1.0 },
+        Distribution::Gaussian { std: 300.0 },
+        Distribution::Laplace { b: 0.5 },
+        Distribution::StudentT {
+            nu: 1.0,
+            scale: 1.0,
+        },
+        Distribution::StudentT {
+            nu: 4.0,
+            scale: 0.02,
+        },
+        Distribution::Uniform { lo: -1.0, hi: 1.0 },
+    ];
+    let shapes = [(1, 300, 37), (2, 513, 50), (3, 1000, 19), (17, 260, 33)];
+    for name in [FP16ACC, LMUL] {
+        for (s, &(m, k, n)) in shapes.iter().enumerate() {
+            for (d, dist) in dists.iter().enumerate() {
+                let seed = (100 * s + d) as u64;
+                let a = generate(dist, m, k, seed);
+                let w = generate(dist, n, k, seed + 7);
+                check(name, &a, &w, &format!("{m}x{k}x{n} {dist:?}"));
+            }
+            let (a, w) = llm_like(m, k, n, s as u64);
+            check(name, &a, &w, &format!("{m}x{k}x{n} llm-like"));
+        }
+    }
+}
