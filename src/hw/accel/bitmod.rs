@@ -329,7 +329,7 @@ pub fn simulate_layer(
     // bound is checked before the cast.
     let bw = (mem.dram_bus_bits as f64 * mem.dram_transfers_per_cycle as f64).max(1.0);
     let dram_f = (w * 8.0 / bw * fw + o * 8.0 / bw + i * 8.0 / bw * fi).floor();
-    if !(dram_f < u64::MAX as f64) {
+    if dram_f.is_nan() || dram_f >= u64::MAX as f64 {
         return Err(Overflow {
             layer: name.to_string(),
             what: "DRAM cycles",
