@@ -1218,6 +1218,11 @@ fn study_values_are_checked_before_the_first_cell() {
             "studies.io: caches: ",
         ),
         (
+            "[studies.bitmod]\nweights = \"no/such.safetensors\"\n",
+            "weights = ",
+            "studies.bitmod: weights: ./no/such.safetensors: no such file",
+        ),
+        (
             "[studies.roofline]\nshapes = []\n",
             "shapes = []",
             "studies.roofline: shapes: empty",

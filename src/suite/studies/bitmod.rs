@@ -246,6 +246,13 @@ fn check(params: &BitmodParams, ctx: &StudyContext) -> Result<(), String> {
     if params.max_rows == 0 {
         return Err("max_rows must be positive".into());
     }
+    // The checkpoint is read after the cells; here only that it is there.
+    if let Some(path) = &params.weights {
+        let full = ctx.base.join(path);
+        if !full.is_file() {
+            return Err(format!("weights: {}: no such file", full.display()));
+        }
+    }
     let f = scenario(params, ctx)?;
     model_of(&f, params).map(drop)
 }
