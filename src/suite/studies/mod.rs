@@ -6,11 +6,12 @@
 //! optional); the results go into `results.json` under `studies`, and the
 //! report gives each its own section.
 //!
-//! Studies are deterministic (seeded) and take seconds: they run after the
-//! suite's cells, every time (also on `--resume`).
+//! Studies are deterministic (seeded) and take seconds: their values are
+//! checked ([`Study::validate`]) before the suite's first cell, and they run
+//! after the cells, every time (also on `--resume`).
 //!
-//! Adding a study `NAME`: a file `NAME.rs` here (its parameters, result and
-//! run, and a type implementing [`Study`]), its `pub mod` line and one line in
+//! Adding a study `NAME`: a file `NAME.rs` here (its parameters, result,
+//! validation and run, and a type implementing [`Study`]), its `pub mod` line and one line in
 //! `with_studies`; then its report section: `report/sections/NAME.rs` (a
 //! `render` function), its `pub mod` line there, and its template in
 //! `reports/templates/sections/`. The spec grammar, `results.json` and the
