@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::common::{num, stdout_error, table, CliError, CliResult};
-use crate::hw::accel::bitmod::{simulate, Phase, Totals};
+use crate::hw::accel::bitmod::{simulate, Design, LayerResult, Model, Phase, Totals};
 use crate::hw::accel::config::{BitmodFile, StripesFile};
 use crate::hw::accel::{load, stripes, SimFile};
 
@@ -83,6 +83,28 @@ fn uj(pj: f64) -> String {
     num((pj / 1e6 * 1000.0).round() / 1000.0)
 }
 
+/// [`simulate`], its overflow a one-line error naming model, design and phase
+/// (files loaded from disk are checked at load time, with the line).
+fn sim_checked(
+    d: &Design,
+    f: &BitmodFile,
+    m: &Model,
+    phase: Phase,
+) -> Result<(Vec<LayerResult>, Totals), CliError> {
+    simulate(d, &f.memory, m, phase).map_err(|e| {
+        CliError::new(
+            format!(
+                "{} model '{}' design '{}' {}",
+                f.name,
+                m.name,
+                d.name,
+                phase.name()
+            ),
+            e.to_string(),
+        )
+    })
+}
+
 /// The header and rows of a BitMoD-file run.
 pub fn bitmod_rows(f: &BitmodFile, model: Option<&str>) -> Result<Vec<Vec<String>>, CliError> {
     let m = pick(&f.models, |m| m.name.as_str(), model)?;
@@ -109,10 +131,11 @@ pub fn bitmod_rows(f: &BitmodFile, model: Option<&str>) -> Result<Vec<Vec<String
             .designs
             .iter()
             .find(|d| d.name == f.baseline)
-            .map(|d| simulate(d, &f.memory, m, phase).1)
+            .map(|d| sim_checked(d, f, m, phase).map(|r| r.1))
+            .transpose()?
             .unwrap_or_default();
         for d in &f.designs {
-            let (layers, t) = simulate(d, &f.memory, m, phase);
+            let (layers, t) = sim_checked(d, f, m, phase)?;
             for l in &layers {
                 rows.push(vec![
                     m.name.clone(),
@@ -141,12 +164,12 @@ fn total_row(
     model: &str,
     design: &str,
     phase: Phase,
-    d: &crate::hw::accel::Design,
+    d: &Design,
     t: &Totals,
     base: &Totals,
 ) -> Vec<String> {
     let [r, c] = d.array(phase);
-    let peak = (r * c * d.dp) as f64 / d.latency(phase) as f64;
+    let peak = r as f64 * c as f64 * d.dp as f64 / d.latency(phase) as f64;
     let util = if t.cycles == 0 {
         0.0
     } else {

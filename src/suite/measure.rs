@@ -35,6 +35,9 @@ pub struct Toolkit<'a> {
     pub energy: Box<dyn Fn(&Cost) -> EnergyBreakdown + Sync + 'a>,
     /// Name of the energy table, for the results' metadata.
     pub energy_table: String,
+    /// The table's name and a fingerprint of its contents (see
+    /// [`super::resume::energy_key`]): what `--resume` compares.
+    pub energy_key: String,
 }
 
 impl<'a> Toolkit<'a> {
@@ -47,6 +50,7 @@ impl<'a> Toolkit<'a> {
             weight_error: metrics::weight_error,
             energy: Box::new(move |c| table.energy(c)),
             energy_table: table.name.clone(),
+            energy_key: super::resume::energy_key(table),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod order;
 pub mod pipeline;
 pub mod plan;
 pub mod record;
+pub mod resume;
 pub mod runner;
 pub mod shard;
 pub mod sink;

@@ -22,7 +22,8 @@ pub fn energy_table(suite: &Suite) -> Result<EnergyTable, RunError> {
     })
 }
 
-/// Runs `suite`: every cell with the variants of `registry` and energy from
+/// Runs `suite`: checks its studies' values (an error names the spec line),
+/// then every cell with the variants of `registry` and energy from
 /// `table`, then (unless stopped) its studies, writing the results files into
 /// `opts.out_dir`. A stopped run keeps its completed cells on disk and reports
 /// `interrupted`; `opts.resume` runs only the missing cells.
@@ -39,6 +40,14 @@ pub fn run(
         seed: suite.seeds[0],
         variants: &suite.variants,
     };
+    // Every study value is checked before the first cell: a bad one must not
+    // cost the run (nor leave results without their studies).
+    studies::validate(&suite.studies, &ctx).map_err(|(name, e)| {
+        RunError::new(
+            suite.study_error_at(name, &e),
+            format!("studies.{name}: {e}"),
+        )
+    })?;
     let studies_here = opts.shard.is_none_or(|s| s.index == 0);
     run_cells(suite, registry, &toolkit, opts, |results| {
         if !studies_here {

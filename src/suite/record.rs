@@ -1,6 +1,8 @@
 //! Tidy result records: one [`Measurement`] per (cell, metric, repetition),
 //! plus the run's [`RunMeta`]. The report and `bitsim compare` read only these.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The metric table: every metric's name, unit, direction, kind (timing or
@@ -276,6 +278,10 @@ pub struct RunMeta {
     /// Which shard of a sharded run this file holds (absent when unsharded or merged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardInfo>,
+    /// What the rows depend on besides their cell, part by part (see
+    /// `suite::resume`): `--resume` refuses an earlier run whose parts differ.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
 }
 
 /// What the report shows about a variant.

@@ -9,8 +9,10 @@
 //! and written by [`super::sink`]: rows stream to `results.csv` /
 //! `results.json` (atomic rewrites, at most every
 //! [`RunOptions::write_interval`], and once at the end), so an interrupted
-//! run leaves every completed cell on disk and `resume` can pick it up.
+//! run leaves every completed cell on disk and `resume` can pick it up (if
+//! the run's configuration, see [`super::resume`], has not changed).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -29,6 +31,7 @@ use super::measure::{
 use super::meta;
 use super::plan::{order_names, Order, Plan};
 use super::record::{Measurement, Results, RunMeta};
+use super::resume;
 use super::shard::{fingerprint, Shard, ShardInfo};
 use super::sink::Sink;
 use super::spec::Suite;
@@ -117,7 +120,13 @@ pub(crate) fn run_cells(
     let (reference, variants) = resolve(suite, registry)?;
     let cases = cases::cases(&suite.workloads)
         .map_err(|e| RunError::new(format!("{} line {}", suite.file, e.line), e.message))?;
-    let earlier = earlier_rows(suite, opts)?;
+    let config = resume::config_key(
+        suite,
+        meta::VERSION,
+        meta::commit().as_deref(),
+        &tk.energy_key,
+    );
+    let earlier = earlier_rows(suite, opts, &config)?;
     let mut plan = Plan::new(
         &variants,
         &cases,
@@ -144,6 +153,7 @@ pub(crate) fn run_cells(
         commit: meta::commit(),
     };
     let mut meta = run_meta(&stamp, tk, &variants);
+    meta.config = config;
     if let Some(sh) = opts.shard {
         let (names, case_names) = order_names(&variants, &cases);
         meta.shard = Some(ShardInfo {
@@ -260,8 +270,13 @@ fn suite_fingerprint(suite: &Suite, stamp: &RowStamp) -> String {
 }
 
 /// With `resume`, the rows of the results file already in the output
-/// folder, which must hold a run of this suite; otherwise none.
-fn earlier_rows(suite: &Suite, opts: &RunOptions) -> Result<Vec<Measurement>, RunError> {
+/// folder, which must hold a run of this suite under the same configuration
+/// `config` (see [`resume`]); otherwise none.
+fn earlier_rows(
+    suite: &Suite,
+    opts: &RunOptions,
+    config: &BTreeMap<String, String>,
+) -> Result<Vec<Measurement>, RunError> {
     let json_path = opts.out_dir.join(JSON_NAME);
     if !(opts.resume && json_path.exists()) {
         return Ok(Vec::new());
@@ -277,6 +292,12 @@ fn earlier_rows(suite: &Suite, opts: &RunOptions) -> Result<Vec<Measurement>, Ru
             ),
         ));
     }
+    resume::check(&old.meta.config, config).map_err(|e| {
+        RunError::new(
+            at(),
+            format!("{e}: use another --out, or drop --resume to run every cell again"),
+        )
+    })?;
     Ok(old.rows)
 }
 
@@ -295,6 +316,7 @@ fn run_meta(stamp: &RowStamp, tk: &Toolkit, variants: &[&dyn MatmulVariant]) -> 
         variants: variants.iter().map(|v| meta::variant_info(*v)).collect(),
         number_lines: meta::number_lines(variants),
         shard: None,
+        config: BTreeMap::new(),
     }
 }
 

@@ -29,6 +29,7 @@
 //! Relative `file` and energy-table paths are resolved against the spec
 //! file's folder; `out` is relative to the working directory.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -85,6 +86,9 @@ pub struct Suite {
     pub out: PathBuf,
     /// The studies to run after the cells (`[studies.*]` tables).
     pub studies: StudiesSpec,
+    /// Spec lines of the studies' tables (`NAME`) and keys (`NAME.KEY`),
+    /// for errors from validating their values (see [`Suite::study_error_at`]).
+    pub study_lines: BTreeMap<String, usize>,
     /// The folder relative paths in the spec are resolved against.
     pub base: PathBuf,
 }
@@ -245,8 +249,50 @@ pub fn parse(text: &str, file: &str, base: &Path, registry: &[&str]) -> Result<S
         energy_line,
         out: PathBuf::from(raw.out.unwrap_or_else(|| "reports/out".into())),
         studies: raw.studies.unwrap_or_default(),
+        study_lines: study_lines(&ctx)?,
         base: base.to_path_buf(),
     })
+}
+
+/// The `[studies.*]` tables with their spans (read a second time, so the
+/// typed parameters stay plain).
+#[derive(Deserialize)]
+struct StudyKeys {
+    #[serde(default)]
+    studies: BTreeMap<String, Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+}
+
+/// The line of every study table and key, as [`Suite::study_lines`] keeps them.
+fn study_lines(ctx: &Ctx) -> Result<BTreeMap<String, usize>, SpecError> {
+    let keys: StudyKeys = ctx.file.parse()?;
+    let mut lines = BTreeMap::new();
+    for (name, table) in &keys.studies {
+        lines.insert(name.clone(), ctx.line_of(table.span()));
+        for (key, v) in table.get_ref() {
+            lines.insert(format!("{name}.{key}"), ctx.line_of(v.span()));
+        }
+    }
+    Ok(lines)
+}
+
+impl Suite {
+    /// Where an error of study `name` belongs: `FILE line N` of the key the
+    /// error starts with (`KEY: …` or `KEY must …`) if the study's table
+    /// has it, else of the table; just `FILE` if the spec has neither.
+    pub fn study_error_at(&self, name: &str, error: &str) -> String {
+        let key: String = error
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let line = self
+            .study_lines
+            .get(&format!("{name}.{key}"))
+            .or_else(|| self.study_lines.get(name));
+        match line {
+            Some(l) => format!("{} line {l}", self.file),
+            None => self.file.clone(),
+        }
+    }
 }
 
 /// A boolean key that defaults to true; any other type is an error naming it.

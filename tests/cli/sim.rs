@@ -102,3 +102,75 @@ fn errors_are_one_line() {
     let ps = p.display().to_string();
     assert_error(&bitsim(&["sim", &ps]), &format!("{ps} line {line}"), "dpp");
 }
+
+/// Writes `text` into a temporary file; returns its directory (kept alive) and path.
+fn scenario(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.toml");
+    std::fs::write(&p, text).unwrap();
+    let ps = p.display().to_string();
+    (dir, ps)
+}
+
+#[test]
+fn overflowing_layers_are_refused_not_wrapped() {
+    // q_proj with k = 2^62: its compute cycles (and bytes) overflow u64; the
+    // run used to wrap silently into utilisation 992.97 and 0 compute cycles.
+    let base = include_str!("../../sims/bitmod.toml");
+    let text = base.replacen(
+        "{ name = \"q_proj\", k = 4096,",
+        "{ name = \"q_proj\", k = 4611686018427387904,",
+        1,
+    );
+    let line = text
+        .lines()
+        .position(|l| l.contains("4611686018427387904"))
+        .unwrap()
+        + 1;
+    let (_d, ps) = scenario(&text);
+    assert_error(
+        &bitsim(&["sim", &ps]),
+        &format!("{ps} line {line}"),
+        "q_proj",
+    );
+    assert_error(&bitsim(&["sim", &ps]), "models.layers", "overflows");
+    // one copy of the layer fits, its 2^42 copies do not
+    let text = base.replacen(
+        "{ name = \"q_proj\", k = 4096, n = 4096, repeat = 32 }",
+        "{ name = \"q_proj\", k = 4096, n = 4096, repeat = 4398046511104 }",
+        1,
+    );
+    let line = text
+        .lines()
+        .position(|l| l.contains("4398046511104"))
+        .unwrap()
+        + 1;
+    let (_d, ps) = scenario(&text);
+    assert_error(
+        &bitsim(&["sim", &ps]),
+        &format!("{ps} line {line}"),
+        "overflows",
+    );
+    // prefill tokens: the key named is the model's
+    let text = base.replacen(
+        "prefill_tokens = 256",
+        "prefill_tokens = 18446744073709551615",
+        1,
+    );
+    let (_d, ps) = scenario(&text);
+    assert_error(&bitsim(&["sim", &ps]), &ps, "overflows");
+    // Stripes: a conv layer's MACs H·W·kh·kw·c_in·c_out past u64
+    let text = include_str!("../../sims/stripes.toml").replacen(
+        "c_in = 3, c_out = 96",
+        "c_in = 4294967296, c_out = 4294967296",
+        1,
+    );
+    let line = text.lines().position(|l| l.contains("4294967296")).unwrap() + 1;
+    let (_d, ps) = scenario(&text);
+    assert_error(
+        &bitsim(&["sim", &ps]),
+        &format!("{ps} line {line}"),
+        "conv1",
+    );
+    assert_error(&bitsim(&["sim", &ps]), "models.layers", "overflows");
+}

@@ -36,10 +36,10 @@ fn bitmod_prefill_layer_by_hand() {
     let d = design("bitmod");
     // q_proj, 256 tokens: ceil(4096/4)=1024 · ceil(4096/32)=128 · ceil(256/32)=8 · ceil(floor(4.0625)/2)=2
     assert_eq!(
-        compute_cycles(&d, Phase::Prefill, 4096, 4096, 256),
+        compute_cycles(&d, Phase::Prefill, 4096, 4096, 256).unwrap(),
         2_097_152
     );
-    let r = simulate_layer(&d, &f.memory, Phase::Prefill, &layer(4096, 4096), 256);
+    let r = simulate_layer(&d, &f.memory, Phase::Prefill, &layer(4096, 4096), 256).unwrap();
     // W = ceil(4096·4.0625/8)·4096 = 2080·4096 = 8_519_680 B; A = O = 8192·256 = 2_097_152 B.
     // Both exceed 512 KiB: refetch W ceil(A/512Ki)=4 times (4W + A = 36_175_872)
     // rather than A ceil(W/512Ki)=17 times (17A + W = 44_171_264).
@@ -58,7 +58,7 @@ fn bitmod_decode_layer_is_dram_bound() {
     let f = builtin_bitmod();
     let d = design("bitmod");
     // 64×16 array, 1 token, 3.0625-bit weights: 1024 · 64 · 1 · ceil(3/2)=2
-    let r = simulate_layer(&d, &f.memory, Phase::Decode, &layer(4096, 4096), 1);
+    let r = simulate_layer(&d, &f.memory, Phase::Decode, &layer(4096, 4096), 1).unwrap();
     assert_eq!(r.compute_cycles, 131_072);
     // W = ceil(4096·3.0625/8)·4096 = 1568·4096; A = O = 8192 B; no refetch.
     assert_eq!(r.dram_bytes, 1568.0 * 4096.0 + 16384.0);
@@ -72,15 +72,18 @@ fn bit_parallel_designs_have_unit_latency() {
     assert_eq!(fp16.latency(Phase::Prefill), 1);
     // 4096 · ceil(4096/32)=128 · ceil(256/24)=11
     assert_eq!(
-        compute_cycles(&fp16, Phase::Prefill, 4096, 4096, 256),
+        compute_cycles(&fp16, Phase::Prefill, 4096, 4096, 256).unwrap(),
         5_767_168
     );
     // decode 64×12: 4096 · 64 · 1
-    assert_eq!(compute_cycles(&fp16, Phase::Decode, 4096, 4096, 1), 262_144);
+    assert_eq!(
+        compute_cycles(&fp16, Phase::Decode, 4096, 4096, 1),
+        Some(262_144)
+    );
     let olive = design("olive");
     // 36×32: 11008 · ceil(4096/36)=114 · ceil(256/32)=8
     assert_eq!(
-        compute_cycles(&olive, Phase::Prefill, 11008, 4096, 256),
+        compute_cycles(&olive, Phase::Prefill, 11008, 4096, 256).unwrap(),
         11008 * 114 * 8
     );
     // latency of bit-serial designs: ceil(floor(w_bits)/2)
@@ -97,7 +100,7 @@ fn totals_add_up_and_repeat_multiplies() {
     let m = &f.models[0];
     for d in &f.designs {
         for p in Phase::ALL {
-            let (rows, t) = simulate(d, &f.memory, m, p);
+            let (rows, t) = simulate(d, &f.memory, m, p).unwrap();
             assert_eq!(t.cycles, rows.iter().map(|r| r.cycles).sum::<u64>());
             for (r, l) in rows.iter().zip(&m.layers) {
                 let one = simulate_layer(
@@ -109,7 +112,8 @@ fn totals_add_up_and_repeat_multiplies() {
                         ..l.clone()
                     },
                     m.tokens(p),
-                );
+                )
+                .unwrap();
                 assert_eq!(r.cycles, one.cycles * l.repeat);
                 assert_eq!(r.cycles, r.compute_cycles.max(r.dram_cycles));
             }
@@ -292,4 +296,36 @@ fn study_reads_real_weights() {
         e.starts_with("weights:") && e.contains("missing.npy"),
         "{e}"
     );
+}
+
+#[test]
+fn cycles_past_u64_are_overflow_errors_not_wrapped() {
+    let f = builtin_bitmod();
+    let d = design("bitmod");
+    // ceil(2^62/4) · 128 · 8 · 2 = 2^71 compute cycles
+    assert_eq!(compute_cycles(&d, Phase::Prefill, 1 << 62, 4096, 256), None);
+    let e = simulate_layer(&d, &f.memory, Phase::Prefill, &layer(1 << 62, 4096), 256).unwrap_err();
+    assert_eq!((e.layer.as_str(), e.what), ("l", "compute cycles"));
+    // one copy (2^21 cycles) fits; 2^44 copies do not
+    let big = Layer {
+        repeat: 1 << 44,
+        ..layer(4096, 4096)
+    };
+    let e = simulate_layer(&d, &f.memory, Phase::Prefill, &big, 256).unwrap_err();
+    assert_eq!(e.what, "compute cycles × repeat");
+    // largest repeat that fits: the layer's cycles exactly, no wrap
+    let one = simulate_layer(&d, &f.memory, Phase::Prefill, &layer(4096, 4096), 256).unwrap();
+    let fits = Layer {
+        repeat: u64::MAX / one.cycles,
+        ..layer(4096, 4096)
+    };
+    let r = simulate_layer(&d, &f.memory, Phase::Prefill, &fits, 256).unwrap();
+    assert_eq!(r.cycles, one.cycles * (u64::MAX / one.cycles));
+    assert!(r.utilisation <= 1.0, "{}", r.utilisation);
+    // two such layers overflow the model's total
+    let mut m = f.models[0].clone();
+    m.layers = vec![fits.clone(), fits];
+    let e = simulate(&d, &f.memory, &m, Phase::Prefill).unwrap_err();
+    assert!(e.what.contains("total"), "{e}");
+    assert!(e.to_string().contains("overflows u64"), "{e}");
 }

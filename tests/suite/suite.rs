@@ -196,6 +196,7 @@ fn toolkit() -> Toolkit<'static> {
             scaled: vec!["fake: int mul 4x4 scaled from 8x8".into()],
         }),
         energy_table: "fake-table".into(),
+        energy_key: "fake-table 0".into(),
     }
 }
 
@@ -1124,4 +1125,138 @@ fn repetitions_out_of_range_are_refused() {
             .repetitions,
         1000
     );
+}
+
+/// Reads a file's bytes, or `None` when it does not exist.
+fn bytes_of(p: &Path) -> Option<Vec<u8>> {
+    fs::read(p).ok()
+}
+
+#[test]
+fn resume_refuses_cells_of_another_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = parse(SMALL).unwrap();
+    run_suite(&suite, &registry(), &toolkit(), &quiet(dir.path())).unwrap();
+    let mut opts = quiet(dir.path());
+    opts.resume = true;
+    let files = || ["results.json", "results.csv"].map(|f| bytes_of(&dir.path().join(f)));
+    let before = files();
+    // Each change is refused with the part named; the files stay as they were.
+    let std = parse(&SMALL.replace("std = 2.0", "std = 3.0")).unwrap();
+    let reps = parse(&SMALL.replace("repetitions = 2", "repetitions = 3")).unwrap();
+    let mut energy = toolkit();
+    energy.energy_key = "fake-table 1".into();
+    for (suite, tk, part) in [
+        (&std, toolkit(), "workload g:"),
+        (&reps, toolkit(), "repetitions: 2 then, 3 now"),
+        (
+            &suite,
+            energy,
+            "energy: fake-table 0 then, fake-table 1 now",
+        ),
+    ] {
+        let e = run_suite(suite, &registry(), &tk, &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("results.json"), "{e}");
+        assert!(
+            e.contains("another configuration") && e.contains(part),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
+        assert_eq!(files(), before, "refused resume wrote files");
+    }
+    // Another version: the recorded key of the earlier run is edited.
+    let json = dir.path().join("results.json");
+    let text = fs::read_to_string(&json).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["meta"]["config"]["version"] = "0.0.1".into();
+    fs::write(&json, serde_json::to_string(&v).unwrap()).unwrap();
+    let e = run_suite(&suite, &registry(), &toolkit(), &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("version: 0.0.1 then"), "{e}");
+    // A results file without a configuration record is not trusted either.
+    v["meta"].as_object_mut().unwrap().remove("config");
+    fs::write(&json, serde_json::to_string(&v).unwrap()).unwrap();
+    let e = run_suite(&suite, &registry(), &toolkit(), &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("records no configuration"), "{e}");
+    // The same configuration, a new seed and a new workload: resumed.
+    fs::write(&json, text).unwrap();
+    let more = parse(&SMALL.replace("seeds = [7, 8]", "seeds = [7, 8, 9]").replace(
+        "shapes = [[3, 6, 2]]",
+        "shapes = [[3, 6, 2]]\n\n[[workloads]]\nname = \"u\"\ndist = \"llm-like\"\nshapes = [[2, 2, 2]]",
+    ))
+    .unwrap();
+    let s = run_suite(&more, &registry(), &toolkit(), &opts).unwrap();
+    assert_eq!(s.cells_resumed, 18);
+}
+
+/// A bad study value used to surface after the whole grid had run, without
+/// a line, leaving results without their studies: it is refused before the
+/// first cell, at the line of its key (or of its table).
+#[test]
+fn study_values_are_checked_before_the_first_cell() {
+    let line_of =
+        |text: &str, needle: &str| text[..text.find(needle).unwrap()].matches('\n').count() + 1;
+    for (table, needle, reason) in [
+        (
+            "[studies.lmul]\nsamples = 0\n",
+            "samples = 0",
+            "studies.lmul: samples",
+        ),
+        (
+            "[studies.bitmod]\nmodel = \"nope\"\n",
+            "model = ",
+            "studies.bitmod: model: unknown model 'nope'",
+        ),
+        (
+            "[studies.io]\ncaches = [\"12 parsecs\"]\n",
+            "caches = ",
+            "studies.io: caches: ",
+        ),
+        (
+            "[studies.bitmod]\nweights = \"no/such.safetensors\"\n",
+            "weights = ",
+            "studies.bitmod: weights: ./no/such.safetensors: no such file",
+        ),
+        (
+            "[studies.roofline]\nshapes = []\n",
+            "shapes = []",
+            "studies.roofline: shapes: empty",
+        ),
+        (
+            "[studies.attention]\nd = 3\n",
+            "d = 3",
+            "studies.attention: d = 3: RoPE",
+        ),
+    ] {
+        let text = format!("{SMALL}\n{table}");
+        let s = parse(&text).unwrap();
+        let energy = bitsim::suite::energy_table(&s).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let calls = Arc::new(AtomicUsize::new(0));
+        let reg: Vec<Box<dyn MatmulVariant>> = ["matmul/f64", "matmul/q8", "matmul/q2"]
+            .into_iter()
+            .map(|name| {
+                Box::new(Fake {
+                    name,
+                    step: 0.0,
+                    calls: calls.clone(),
+                    stop_on_call: None,
+                }) as Box<dyn MatmulVariant>
+            })
+            .collect();
+        let e = bitsim::suite::run(&s, &reg, &energy, &quiet(&out))
+            .unwrap_err()
+            .to_string();
+        let at = format!("my-suite.toml line {}: ", line_of(&text, needle));
+        assert!(e.starts_with(&at) && e.contains(reason), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "a cell ran: {e}");
+        assert!(!out.exists(), "output written: {e}");
+    }
 }

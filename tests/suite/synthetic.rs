@@ -215,6 +215,7 @@ pub fn synthetic() -> Results {
             variants,
             number_lines,
             shard: None,
+            config: Default::default(),
         },
         rows,
         ..Default::default()

@@ -26,6 +26,10 @@
 //!
 //! Utilisation is the fraction of the array's peak used over the layer's
 //! time: `MACs · latency / (R · C · dp · cycles)`.
+//!
+//! Cycle counts are `u64` and computed with checked arithmetic: a layer
+//! (or a model's total) whose cycles do not fit is an [`Overflow`] naming
+//! the layer and the quantity, never a wrapped number.
 
 use serde::{Deserialize, Serialize};
 
@@ -206,15 +210,54 @@ pub struct Totals {
     pub dram_pj: f64,
 }
 
+/// A cycle count that does not fit in `u64`: the layer and what overflowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overflow {
+    /// Layer name.
+    pub layer: String,
+    /// The quantity (`compute cycles`, `DRAM cycles`, `total cycles`, …).
+    pub what: &'static str,
+}
+
+impl std::fmt::Display for Overflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "layer '{}': {} overflows u64 (make the layer, its repeat or the token count smaller)",
+            self.layer, self.what
+        )
+    }
+}
+
+/// `a · b`, or an [`Overflow`] of `what` in `layer`.
+fn mul(a: u64, b: u64, layer: &str, what: &'static str) -> Result<u64, Overflow> {
+    a.checked_mul(b).ok_or_else(|| Overflow {
+        layer: layer.to_string(),
+        what,
+    })
+}
+
 impl Totals {
-    /// Adds a layer.
-    pub fn add(&mut self, r: &LayerResult) {
+    /// Adds a layer; a sum past `u64` is an [`Overflow`] naming the layer
+    /// that pushed it over.
+    pub fn add(&mut self, r: &LayerResult) -> Result<(), Overflow> {
+        let over = |what| Overflow {
+            layer: r.layer.clone(),
+            what,
+        };
+        self.compute_cycles = (self.compute_cycles)
+            .checked_add(r.compute_cycles)
+            .ok_or_else(|| over("the model's total compute cycles"))?;
+        self.dram_cycles = (self.dram_cycles)
+            .checked_add(r.dram_cycles)
+            .ok_or_else(|| over("the model's total DRAM cycles"))?;
+        self.cycles = (self.cycles)
+            .checked_add(r.cycles)
+            .ok_or_else(|| over("the model's total cycles"))?;
         self.macs += r.macs;
-        self.compute_cycles += r.compute_cycles;
-        self.dram_cycles += r.dram_cycles;
-        self.cycles += r.cycles;
         self.compute_pj += r.compute_pj;
         self.dram_pj += r.dram_pj;
+        Ok(())
     }
 
     /// Compute + DRAM energy, pJ.
@@ -223,10 +266,14 @@ impl Totals {
     }
 }
 
-/// Compute cycles of one copy of a `K × N` layer on `tokens` tokens.
-pub fn compute_cycles(d: &Design, phase: Phase, k: u64, n: u64, tokens: u64) -> u64 {
+/// Compute cycles of one copy of a `K × N` layer on `tokens` tokens;
+/// `None` if they do not fit in `u64`.
+pub fn compute_cycles(d: &Design, phase: Phase, k: u64, n: u64, tokens: u64) -> Option<u64> {
     let [r, c] = d.array(phase);
-    k.div_ceil(d.dp.max(1)) * n.div_ceil(r.max(1)) * tokens.div_ceil(c.max(1)) * d.latency(phase)
+    k.div_ceil(d.dp.max(1))
+        .checked_mul(n.div_ceil(r.max(1)))?
+        .checked_mul(tokens.div_ceil(c.max(1)))?
+        .checked_mul(d.latency(phase))
 }
 
 /// `ceil(elems · bits / 8)` bytes.
@@ -262,58 +309,76 @@ pub fn dram_traffic(
     ((w, i, o), fetch)
 }
 
-/// Simulates all copies of one layer.
+/// Simulates all copies of one layer; cycles past `u64` are an [`Overflow`].
 pub fn simulate_layer(
     d: &Design,
     mem: &Memory,
     phase: Phase,
     l: &Layer,
     tokens: u64,
-) -> LayerResult {
-    let compute = compute_cycles(d, phase, l.k, l.n, tokens);
+) -> Result<LayerResult, Overflow> {
+    let name = l.name.as_str();
+    let compute = compute_cycles(d, phase, l.k, l.n, tokens).ok_or_else(|| Overflow {
+        layer: name.to_string(),
+        what: "compute cycles",
+    })?;
     let ((w, i, o), (fw, fi)) = dram_traffic(d, mem, phase, l.k, l.n, tokens);
     let moved = w * fw + i * fi + o;
-    let bw = (mem.dram_bus_bits * mem.dram_transfers_per_cycle).max(1) as f64;
-    let dram = (w * 8.0 / bw * fw + o * 8.0 / bw + i * 8.0 / bw * fi).floor() as u64;
+    // Bus width and transfers are each positive u64s: their product in f64
+    // cannot overflow, and a float cast to u64 saturates silently, so the
+    // bound is checked before the cast.
+    let bw = (mem.dram_bus_bits as f64 * mem.dram_transfers_per_cycle as f64).max(1.0);
+    let dram_f = (w * 8.0 / bw * fw + o * 8.0 / bw + i * 8.0 / bw * fi).floor();
+    if dram_f.is_nan() || dram_f >= u64::MAX as f64 {
+        return Err(Overflow {
+            layer: name.to_string(),
+            what: "DRAM cycles",
+        });
+    }
+    let dram = dram_f as u64;
     let cycles = compute.max(dram);
     let [r, c] = d.array(phase);
     let macs = l.k as f64 * l.n as f64 * tokens as f64;
-    let peak = (r * c * d.dp) as f64 / d.latency(phase) as f64;
+    let peak = r as f64 * c as f64 * d.dp as f64 / d.latency(phase) as f64;
     let rep = l.repeat;
-    LayerResult {
+    Ok(LayerResult {
         layer: l.name.clone(),
         repeat: rep,
         macs: macs * rep as f64,
-        compute_cycles: compute * rep,
-        dram_cycles: dram * rep,
-        cycles: cycles * rep,
+        compute_cycles: mul(compute, rep, name, "compute cycles × repeat")?,
+        dram_cycles: mul(dram, rep, name, "DRAM cycles × repeat")?,
+        cycles: mul(cycles, rep, name, "cycles × repeat")?,
         utilisation: if cycles == 0 {
             0.0
         } else {
             macs / (peak * cycles as f64)
         },
         dram_bytes: moved * rep as f64,
-        compute_pj: d.pe_pj * mem.place_route_scaling * (r * c) as f64 * (compute * rep) as f64,
+        compute_pj: d.pe_pj
+            * mem.place_route_scaling
+            * (r as f64 * c as f64)
+            * (compute as f64 * rep as f64),
         dram_pj: moved * rep as f64 * 8.0 / 64.0 * mem.dram_pj_per_64_bits,
-    }
+    })
 }
 
-/// Simulates every layer of `model` in `phase`: per-layer results and totals.
+/// Simulates every layer of `model` in `phase`: per-layer results and
+/// totals, or the first [`Overflow`].
 pub fn simulate(
     d: &Design,
     mem: &Memory,
     model: &Model,
     phase: Phase,
-) -> (Vec<LayerResult>, Totals) {
+) -> Result<(Vec<LayerResult>, Totals), Overflow> {
     let tokens = model.tokens(phase);
-    let rows: Vec<LayerResult> = model
+    let rows = model
         .layers
         .iter()
         .map(|l| simulate_layer(d, mem, phase, l, tokens))
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     let mut t = Totals::default();
     for r in &rows {
-        t.add(r);
+        t.add(r)?;
     }
-    (rows, t)
+    Ok((rows, t))
 }

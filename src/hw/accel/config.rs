@@ -18,6 +18,10 @@
 //! or `fc`, `c_in`, `c_out`, optional `out = [H, W]` and `kernel = [kh, kw]`
 //! (default `[1, 1]` each), `p_a`, `p_w`); a layer's MACs are
 //! `H·W·kh·kw·c_in·c_out`.
+//!
+//! A layer whose MACs or cycles (for any design and phase, its `repeat`
+//! and the model's totals included) do not fit in `u64` is an error at the
+//! layer's line.
 
 use std::ops::Range;
 use std::path::Path;
@@ -27,7 +31,7 @@ use toml::Spanned;
 
 use crate::datafile::{self, DataFile, Kind};
 
-use super::bitmod::{Design, Layer, Memory, Model};
+use super::bitmod::{simulate, Design, Layer, Memory, Model, Phase};
 use super::stripes::{NetKind, NetLayer, Network};
 
 /// Names of the built-in scenarios (the `sims/*.toml` files that are not
@@ -384,6 +388,27 @@ fn bitmod_file(cx: &Ctx) -> Result<BitmodFile, String> {
             layers,
         });
     }
+    // Every cycle count of the file must fit in u64: refuse here, at the
+    // layer's line, rather than print wrapped numbers.
+    for (m, rm) in models.iter().zip(raw.models.get_ref()) {
+        for d in &designs {
+            for phase in Phase::ALL {
+                if let Err(e) = simulate(d, &memory, m, phase) {
+                    let i = m.layers.iter().position(|l| l.name == e.layer).unwrap_or(0);
+                    return Err(cx.err(
+                        rm.layers.get_ref()[i].k.span(),
+                        "models.layers",
+                        format!(
+                            "model '{}', design '{}', {}: {e}",
+                            m.name,
+                            d.name,
+                            phase.name()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     Ok(BitmodFile {
         name: raw.name,
         description: raw.description,
@@ -429,10 +454,23 @@ fn stripes_file(cx: &Ctx) -> Result<StripesFile, String> {
             };
             let c_in = cx.pos_u(&l.c_in, "models.layers.c_in")?;
             let c_out = cx.pos_u(&l.c_out, "models.layers.c_out")?;
+            let macs = [out[1], ker[0], ker[1], c_in, c_out]
+                .into_iter()
+                .try_fold(out[0], u64::checked_mul)
+                .ok_or_else(|| {
+                    cx.err(
+                        l.c_in.span(),
+                        "models.layers",
+                        format!(
+                            "layer '{}': MACs H·W·kh·kw·c_in·c_out overflows u64",
+                            l.name
+                        ),
+                    )
+                })?;
             layers.push(NetLayer {
                 name: l.name.clone(),
                 kind,
-                macs: out[0] * out[1] * ker[0] * ker[1] * c_in * c_out,
+                macs,
                 p_a: prec(&l.p_a, "models.layers.p_a")?,
                 p_w: prec(&l.p_w, "models.layers.p_w")?,
             });

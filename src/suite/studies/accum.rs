@@ -164,8 +164,10 @@ fn measure(spec: &AccumSpec, k: usize, trials: &[Vec<f64>]) -> AccumPoint {
     }
 }
 
-/// Runs the study.
-pub fn run(params: &AccumParams, ctx: &StudyContext) -> Result<AccumStudy, String> {
+/// Checks the parameters; returns the operand format and the parsed
+/// accumulator configurations.
+#[allow(clippy::type_complexity)]
+fn check(params: &AccumParams) -> Result<(MiniFloat, Vec<AccumSpec>, Vec<AccumSpec>), String> {
     if params.ks.is_empty() || params.ks.iter().any(|&k| k == 0 || k > 1 << 22) {
         return Err("ks: each K must be 1..=4194304, and at least one is needed".into());
     }
@@ -191,6 +193,12 @@ pub fn run(params: &AccumParams, ctx: &StudyContext) -> Result<AccumStudy, Strin
     };
     let configs = parse_specs(&params.configs, "configs")?;
     let int_configs = parse_specs(&params.int_configs, "int_configs")?;
+    Ok((operand, configs, int_configs))
+}
+
+/// Runs the study.
+pub fn run(params: &AccumParams, ctx: &StudyContext) -> Result<AccumStudy, String> {
+    let (operand, configs, int_configs) = check(params)?;
     let seed = params.seed.unwrap_or(ctx.seed);
     let o = ConvertOptions {
         overflow: Some(Overflow::Saturate),
@@ -264,6 +272,9 @@ pub struct Accum;
 impl super::Study for Accum {
     type Params = AccumParams;
     type Output = AccumStudy;
+    fn validate(params: &AccumParams, _ctx: &StudyContext) -> Result<(), String> {
+        check(params).map(drop)
+    }
     fn run(params: &AccumParams, ctx: &StudyContext) -> Result<AccumStudy, String> {
         run(params, ctx)
     }

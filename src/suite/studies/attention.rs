@@ -160,8 +160,11 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-/// Runs the study.
-pub fn run(p: &AttentionParams, ctx: &StudyContext) -> Result<AttentionStudy, String> {
+/// The generator `workload` names, after checking the sizes.
+type GenFn = fn(AttnShape, u64) -> attention::Qkv;
+
+/// Checks the parameters that need no variant: sizes, workload, cache.
+fn check(p: &AttentionParams) -> Result<GenFn, String> {
     if p.heads == 0 || p.n == 0 || p.d == 0 || p.io_n == 0 {
         return Err("heads, n, d and io_n must each be at least 1".into());
     }
@@ -173,12 +176,22 @@ pub fn run(p: &AttentionParams, ctx: &StudyContext) -> Result<AttentionStudy, St
         "gaussian" => gaussian,
         w => return Err(format!("workload: '{w}' (expected realistic or gaussian)")),
     };
-    let registry = attention::registry();
+    CacheSpec::fully_associative(p.cache_bytes)
+        .check()
+        .map_err(|e| format!("cache_bytes: {e}"))?;
+    Ok(gen)
+}
+
+/// The variants of `registry` the `variants` patterns choose, in order.
+fn choose<'r>(
+    p: &AttentionParams,
+    registry: &'r [Box<dyn AttentionVariant>],
+) -> Result<Vec<&'r dyn AttentionVariant>, String> {
     let mut chosen: Vec<&dyn AttentionVariant> = Vec::new();
     for pat in &p.variants {
         let g = glob::Pattern::new(pat).map_err(|e| format!("variants: '{pat}': {e}"))?;
         let before = chosen.len();
-        for v in &registry {
+        for v in registry {
             if g.matches(v.name()) && !chosen.iter().any(|c| c.name() == v.name()) {
                 chosen.push(&**v);
             }
@@ -187,6 +200,14 @@ pub fn run(p: &AttentionParams, ctx: &StudyContext) -> Result<AttentionStudy, St
             return Err(format!("variants: '{pat}' matches no attention variant"));
         }
     }
+    Ok(chosen)
+}
+
+/// Runs the study.
+pub fn run(p: &AttentionParams, ctx: &StudyContext) -> Result<AttentionStudy, String> {
+    let gen = check(p)?;
+    let registry = attention::registry();
+    let chosen = choose(p, &registry)?;
     let reference = attention::find("attention/f64").expect("the reference is registered");
     let mut out = AttentionStudy {
         workload: p.workload.clone(),
@@ -296,6 +317,11 @@ pub struct Attention;
 impl super::Study for Attention {
     type Params = AttentionParams;
     type Output = AttentionStudy;
+    fn validate(params: &AttentionParams, ctx: &StudyContext) -> Result<(), String> {
+        let _ = ctx;
+        check(params)?;
+        choose(params, &attention::registry()).map(drop)
+    }
     fn run(params: &Self::Params, ctx: &StudyContext) -> Result<Self::Output, String> {
         run(params, ctx)
     }

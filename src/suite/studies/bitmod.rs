@@ -18,7 +18,7 @@
 use super::StudyContext;
 use crate::arith::bitserial::datatypes::{self, BitmodType, GROUP};
 use crate::formats::{parse, ElementFormat, Format};
-use crate::hw::accel::bitmod::{simulate, Phase};
+use crate::hw::accel::bitmod::{simulate, Model, Phase};
 use crate::hw::accel::config::{self, BitmodFile};
 use crate::hw::accel::SimFile;
 use crate::tensor::Matrix;
@@ -208,6 +208,20 @@ fn weight_rows(source: &str, w: &Matrix, out: &mut BitmodStudy) {
     out.mse[start..].sort_by_key(|r| std::cmp::Reverse(r.bits));
 }
 
+/// The scenario's model `model` names (default its first).
+fn model_of<'f>(f: &'f BitmodFile, params: &BitmodParams) -> Result<&'f Model, String> {
+    match &params.model {
+        None => Ok(&f.models[0]),
+        Some(n) => f.models.iter().find(|m| &m.name == n).ok_or_else(|| {
+            let names: Vec<&str> = f.models.iter().map(|m| m.name.as_str()).collect();
+            format!(
+                "model: unknown model '{n}' (the scenario has: {})",
+                names.join(", ")
+            )
+        }),
+    }
+}
+
 fn scenario(p: &BitmodParams, ctx: &StudyContext) -> Result<BitmodFile, String> {
     match &p.sim {
         None => Ok(config::builtin_bitmod()),
@@ -218,8 +232,8 @@ fn scenario(p: &BitmodParams, ctx: &StudyContext) -> Result<BitmodFile, String> 
     }
 }
 
-/// Runs the study.
-pub fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, String> {
+/// Checks the parameters and the scenario they name (loaded, its model found).
+fn check(params: &BitmodParams, ctx: &StudyContext) -> Result<(), String> {
     if params.rows == 0 || params.cols == 0 {
         return Err("rows and cols must be positive".into());
     }
@@ -232,6 +246,20 @@ pub fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, Str
     if params.max_rows == 0 {
         return Err("max_rows must be positive".into());
     }
+    // The checkpoint is read after the cells; here only that it is there.
+    if let Some(path) = &params.weights {
+        let full = ctx.base.join(path);
+        if !full.is_file() {
+            return Err(format!("weights: {}: no such file", full.display()));
+        }
+    }
+    let f = scenario(params, ctx)?;
+    model_of(&f, params).map(drop)
+}
+
+/// Runs the study.
+pub fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, String> {
+    check(params, ctx)?;
     let mut out = BitmodStudy::default();
     let (_, w) = gen::llm_like(0, params.cols, params.rows, ctx.seed);
     weight_rows(
@@ -258,16 +286,7 @@ pub fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, Str
     }
 
     let f = scenario(params, ctx)?;
-    let model = match &params.model {
-        None => &f.models[0],
-        Some(n) => f.models.iter().find(|m| &m.name == n).ok_or_else(|| {
-            let names: Vec<&str> = f.models.iter().map(|m| m.name.as_str()).collect();
-            format!(
-                "model: unknown model '{n}' (the scenario has: {})",
-                names.join(", ")
-            )
-        })?,
-    };
+    let model = model_of(&f, params)?;
     out.scenario = f.name.clone();
     out.model = model.name.clone();
     out.baseline = f.baseline.clone();
@@ -275,8 +294,12 @@ pub fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, Str
         let totals: Vec<_> = f
             .designs
             .iter()
-            .map(|d| (d.name.clone(), simulate(d, &f.memory, model, phase).1))
-            .collect();
+            .map(|d| {
+                let t = simulate(d, &f.memory, model, phase)
+                    .map_err(|e| format!("sim: design '{}', {}: {e}", d.name, phase.name()))?;
+                Ok((d.name.clone(), t.1))
+            })
+            .collect::<Result<_, String>>()?;
         let find = |n: &str| totals.iter().find(|(d, _)| d == n).map(|(_, t)| *t);
         let int8 = find("int8");
         let base = find(&f.baseline).expect("the loader checks the baseline exists");
@@ -310,6 +333,9 @@ pub struct Bitmod;
 impl super::Study for Bitmod {
     type Params = BitmodParams;
     type Output = BitmodStudy;
+    fn validate(params: &BitmodParams, ctx: &StudyContext) -> Result<(), String> {
+        check(params, ctx)
+    }
     fn run(params: &BitmodParams, ctx: &StudyContext) -> Result<BitmodStudy, String> {
         run(params, ctx)
     }

@@ -270,14 +270,19 @@ fn check(params: &CouplingParams) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the study.
-pub fn run(params: &CouplingParams, ctx: &StudyContext) -> Result<CouplingStudy, String> {
-    check(params)?;
-    let variants: Vec<Box<dyn MatmulVariant>> = params
+/// The variants `params` names; an unknown name is an error naming it.
+fn chosen(params: &CouplingParams) -> Result<Vec<Box<dyn MatmulVariant>>, String> {
+    params
         .variants
         .iter()
         .map(|n| variants::find(n).ok_or_else(|| format!("variants: unknown variant '{n}'")))
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+/// Runs the study.
+pub fn run(params: &CouplingParams, ctx: &StudyContext) -> Result<CouplingStudy, String> {
+    check(params)?;
+    let variants = chosen(params)?;
     let mut out = CouplingStudy {
         gammas: params.gammas.clone(),
         ..Default::default()
@@ -440,6 +445,10 @@ pub struct Coupling;
 impl super::Study for Coupling {
     type Params = CouplingParams;
     type Output = CouplingStudy;
+    fn validate(params: &CouplingParams, _ctx: &StudyContext) -> Result<(), String> {
+        check(params)?;
+        chosen(params).map(drop)
+    }
     fn run(params: &CouplingParams, ctx: &StudyContext) -> Result<CouplingStudy, String> {
         run(params, ctx)
     }

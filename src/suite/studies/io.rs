@@ -224,9 +224,8 @@ fn run_sweep(
     })
 }
 
-/// Runs the study.
-pub fn run(params: &IoParams, ctx: &StudyContext) -> Result<IoStudy, String> {
-    let p = params;
+/// Checks the parameters; returns the caches and the main format.
+fn check(p: &IoParams) -> Result<(Vec<CacheSpec>, ElementSize), String> {
     if p.n == 0 || p.d == 0 {
         return Err("n and d must be at least 1".into());
     }
@@ -245,6 +244,16 @@ pub fn run(params: &IoParams, ctx: &StudyContext) -> Result<IoStudy, String> {
     }
     // Each format is parsed once, here, and named by its key on error.
     let format = format_at("format", &p.format)?;
+    for f in &p.formats {
+        format_at("formats", f)?;
+    }
+    Ok((caches, format))
+}
+
+/// Runs the study.
+pub fn run(params: &IoParams, ctx: &StudyContext) -> Result<IoStudy, String> {
+    let p = params;
+    let (caches, format) = check(p)?;
     let mut variants = Vec::new();
     for g in [Generator::AttentionStandard, Generator::AttentionFlash] {
         variants.push(run_sweep(g, p, &format, &caches)?);
@@ -309,6 +318,10 @@ pub struct Io;
 impl super::Study for Io {
     type Params = IoParams;
     type Output = IoStudy;
+    fn validate(params: &IoParams, ctx: &StudyContext) -> Result<(), String> {
+        let _ = ctx;
+        check(params).map(drop)
+    }
     fn run(params: &IoParams, ctx: &StudyContext) -> Result<IoStudy, String> {
         run(params, ctx)
     }

@@ -458,6 +458,9 @@ pub struct Lmul;
 impl super::Study for Lmul {
     type Params = LmulParams;
     type Output = LmulStudy;
+    fn validate(params: &LmulParams, _ctx: &StudyContext) -> Result<(), String> {
+        check(params)
+    }
     fn run(params: &LmulParams, ctx: &StudyContext) -> Result<LmulStudy, String> {
         run(params, ctx)
     }

@@ -6,11 +6,12 @@
 //! optional); the results go into `results.json` under `studies`, and the
 //! report gives each its own section.
 //!
-//! Studies are deterministic (seeded) and take seconds: they run after the
-//! suite's cells, every time (also on `--resume`).
+//! Studies are deterministic (seeded) and take seconds: their values are
+//! checked ([`Study::validate`]) before the suite's first cell, and they run
+//! after the cells, every time (also on `--resume`).
 //!
-//! Adding a study `NAME`: a file `NAME.rs` here (its parameters, result and
-//! run, and a type implementing [`Study`]), its `pub mod` line and one line in
+//! Adding a study `NAME`: a file `NAME.rs` here (its parameters, result,
+//! validation and run, and a type implementing [`Study`]), its `pub mod` line and one line in
 //! `with_studies`; then its report section: `report/sections/NAME.rs` (a
 //! `render` function), its `pub mod` line there, and its template in
 //! `reports/templates/sections/`. The spec grammar, `results.json` and the
@@ -42,8 +43,15 @@ pub trait Study {
     type Params: DeserializeOwned + Debug + Clone + PartialEq;
     /// The result, as stored in `results.json`.
     type Output: Serialize + DeserializeOwned + Debug + Clone + PartialEq;
-    /// Runs the study; the error is one line, without the study's name
-    /// (the caller prefixes `studies.NAME: `).
+    /// Checks every parameter (and what it names: files, variants, formats)
+    /// without running anything. Called for every enabled study before the
+    /// suite's first cell, so a bad value costs no run. The error is one
+    /// line `KEY: reason` (KEY a key of the study's table where one is at
+    /// fault), without the study's name.
+    fn validate(params: &Self::Params, ctx: &StudyContext) -> Result<(), String>;
+    /// Runs the study (its parameters have passed [`Study::validate`]); the
+    /// error is one line, without the study's name (the caller prefixes
+    /// `studies.NAME: `).
     fn run(params: &Self::Params, ctx: &StudyContext) -> Result<Self::Output, String>;
 }
 
@@ -91,6 +99,18 @@ macro_rules! define_studies {
                 #[serde(default, skip_serializing_if = "Option::is_none")]
                 pub $name: Option<<$name::$study as Study>::Output>,
             )*
+        }
+
+        /// Validates every enabled study's parameters ([`Study::validate`]), in
+        /// registry order: the first error as `(NAME, "KEY: reason")`.
+        pub fn validate(spec: &StudiesSpec, ctx: &StudyContext) -> Result<(), (&'static str, String)> {
+            $(
+                if let Some(p) = &spec.$name {
+                    <$name::$study as Study>::validate(p, ctx)
+                        .map_err(|e| (stringify!($name), e))?;
+                }
+            )*
+            Ok(())
         }
 
         /// Runs every enabled study, in registry order. Errors are one line

@@ -89,8 +89,8 @@ pub struct ParetoqStudy {
     pub best: Vec<(f64, f64)>,
 }
 
-/// Runs the study.
-pub fn run(p: &ParetoqParams, ctx: &StudyContext) -> Result<ParetoqStudy, String> {
+/// Checks the parameters; returns the bit widths as quantizers.
+fn check(p: &ParetoqParams) -> Result<Vec<Quant>, String> {
     let quants: Vec<Quant> = p
         .bits
         .iter()
@@ -107,6 +107,12 @@ pub fn run(p: &ParetoqParams, ctx: &StudyContext) -> Result<ParetoqStudy, String
     if !(p.lr.is_finite() && p.lr > 0.0) {
         return Err(format!("lr: {} (must be positive)", p.lr));
     }
+    Ok(quants)
+}
+
+/// Runs the study.
+pub fn run(p: &ParetoqParams, ctx: &StudyContext) -> Result<ParetoqStudy, String> {
+    let quants = check(p)?;
     let task = Task {
         d: p.d,
         teacher_width: p.teacher_width,
@@ -160,6 +166,9 @@ pub struct Paretoq;
 impl super::Study for Paretoq {
     type Params = ParetoqParams;
     type Output = ParetoqStudy;
+    fn validate(params: &ParetoqParams, _ctx: &StudyContext) -> Result<(), String> {
+        check(params).map(drop)
+    }
     fn run(params: &ParetoqParams, ctx: &StudyContext) -> Result<ParetoqStudy, String> {
         run(params, ctx)
     }

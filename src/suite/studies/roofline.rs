@@ -95,8 +95,8 @@ pub struct RooflineStudy {
     pub notes: Vec<String>,
 }
 
-/// Runs the study.
-pub fn run(params: &RooflineParams, ctx: &StudyContext) -> Result<RooflineStudy, String> {
+/// Checks the parameters; returns the scope and the machine.
+fn check(params: &RooflineParams, ctx: &StudyContext) -> Result<(Scope, Machine), String> {
     let scope = Scope::parse(&params.scope).map_err(|e| format!("scope: {e}"))?;
     let machine = Machine::load_relative(&params.machine, Some(ctx.base))
         .map_err(|e| format!("machine: {e}"))?;
@@ -108,6 +108,12 @@ pub fn run(params: &RooflineParams, ctx: &StudyContext) -> Result<RooflineStudy,
             return Err(format!("shapes: {s:?}: every dimension must be at least 1"));
         }
     }
+    Ok((scope, machine))
+}
+
+/// Runs the study.
+pub fn run(params: &RooflineParams, ctx: &StudyContext) -> Result<RooflineStudy, String> {
+    let (scope, machine) = check(params, ctx)?;
     let registry = variants::registry();
     let mut found = Vec::new();
     for name in ctx.variants {
@@ -194,6 +200,9 @@ pub struct Roofline;
 impl super::Study for Roofline {
     type Params = RooflineParams;
     type Output = RooflineStudy;
+    fn validate(params: &RooflineParams, ctx: &StudyContext) -> Result<(), String> {
+        check(params, ctx).map(drop)
+    }
     fn run(params: &RooflineParams, ctx: &StudyContext) -> Result<RooflineStudy, String> {
         run(params, ctx)
     }

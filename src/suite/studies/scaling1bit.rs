@@ -335,6 +335,9 @@ pub struct Scaling1bit;
 impl super::Study for Scaling1bit {
     type Params = Scaling1bitParams;
     type Output = Scaling1bitStudy;
+    fn validate(params: &Scaling1bitParams, _ctx: &StudyContext) -> Result<(), String> {
+        check(params)
+    }
     fn run(params: &Scaling1bitParams, ctx: &StudyContext) -> Result<Scaling1bitStudy, String> {
         run(params, ctx)
     }
