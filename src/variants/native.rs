@@ -255,7 +255,11 @@ impl NativeMatmul for NativeQuant {
     }
 
     fn top_isa(&self) -> IsaLevel {
-        IsaLevel::Avx2
+        match self.family {
+            // The float tiles have an AVX-512 path (two panels per zmm).
+            Family::Float { .. } => IsaLevel::Avx512,
+            Family::Int | Family::Xnor => IsaLevel::Avx2,
+        }
     }
 }
 
