@@ -18,7 +18,7 @@
 //!   check that fails) it runs `vmulps` then `vaddps`, exactly as emulated,
 //!   at about half the speed: exactness wins over speed there.
 
-use super::pack::{exp_range, half_value, FloatPanels, FloatStorage, PANEL};
+use super::pack::{exp_range, half_value, super_view, FloatPanels, FloatStorage, PANEL, SUPER};
 use super::GEMV_MAX_M;
 use crate::formats::MiniFloat;
 use crate::isa::{self, IsaLevel};
@@ -35,8 +35,8 @@ const GEMM_TILE_ROWS_AVX2: usize = 6;
 const GEMM_TILE_ROWS_AVX512: usize = 8;
 /// Activation rows per cache block in the GEMM path.
 const BLOCK_ROWS: usize = 96;
-/// Panels per task (a GEMV task streams this many panels, 16 × 8 rows).
-const TASK_PANELS: usize = 16;
+/// Panels per task: one super-panel (a GEMV task streams it in order).
+const TASK_PANELS: usize = SUPER;
 /// K positions per cache chunk in the GEMM path (a 4-panel tile's weights:
 /// 32 KiB in f32, within L1); GEMV walks each group whole.
 const KC: usize = 256;
@@ -147,21 +147,24 @@ impl FloatKernel {
         out
     }
 
-    /// Panel `p`'s stored values as bytes.
-    fn panel_bytes(&self, p: usize) -> &[u8] {
-        let len = self.w.k * PANEL;
+    /// Panel `p`'s stored values as bytes, from its first value to the end
+    /// of its super-panel, and the values one K step advances.
+    fn panel_bytes(&self, p: usize) -> (&[u8], usize) {
+        let (start, stride) = super_view(self.w.panels, self.w.k, p);
+        let sp_end = (p / SUPER * SUPER * self.w.k * PANEL + self.w.k * stride)
+            .min(self.w.panels * self.w.k * PANEL);
         let (ptr, bytes) = match self.w.storage {
             FloatStorage::F32 => (
-                self.w.data[p * len..(p + 1) * len].as_ptr() as *const u8,
-                4 * len,
+                self.w.data[start..sp_end].as_ptr() as *const u8,
+                4 * (sp_end - start),
             ),
             _ => (
-                self.w.half[p * len..(p + 1) * len].as_ptr() as *const u8,
-                2 * len,
+                self.w.half[start..sp_end].as_ptr() as *const u8,
+                2 * (sp_end - start),
             ),
         };
         // SAFETY: a view of initialised plain values as bytes, within the slice above.
-        unsafe { std::slice::from_raw_parts(ptr, bytes) }
+        (unsafe { std::slice::from_raw_parts(ptr, bytes) }, stride)
     }
 
     /// One task: rows × panels, finished outputs `[row][panel col]`.
@@ -193,7 +196,11 @@ impl FloatKernel {
         let at = |i: usize, p: usize| (i - rows.start) * np_all + (p - panels.start);
         let mut dot = vec![[0f32; PANEL]; nr * np_all];
         let mut acc = vec![[0f32; PANEL]; nr * np_all];
-        let wps_all: Vec<&[u8]> = panels.clone().map(|pp| self.panel_bytes(pp)).collect();
+        let views: Vec<(&[u8], usize)> = panels.clone().map(|pp| self.panel_bytes(pp)).collect();
+        let kstride = views[0].1;
+        // A task is one super-panel: every panel steps through K alike.
+        assert!(views.iter().all(|v| v.1 == kstride));
+        let wps_all: Vec<&[u8]> = views.iter().map(|v| v.0).collect();
         let arows_all: Vec<&[f32]> = rows.clone().map(|ii| &a[ii * k..(ii + 1) * k]).collect();
         for gi in 0..g.count {
             let gr = g.range(gi);
@@ -212,7 +219,17 @@ impl FloatKernel {
                         let r = tile_rows.min(rows.end - i);
                         let arows = &arows_all[i - rows.start..i - rows.start + r];
                         let d = &mut dot[at(i, p)..];
-                        dots(level, fused, self.w.storage, wps, arows, k0..k1, d, np_all);
+                        dots(
+                            level,
+                            fused,
+                            self.w.storage,
+                            wps,
+                            kstride,
+                            arows,
+                            k0..k1,
+                            d,
+                            np_all,
+                        );
                         i += r;
                     }
                     p += np;
@@ -306,6 +323,7 @@ fn dots(
     fused: bool,
     storage: FloatStorage,
     w: &[&[u8]],
+    kstride: usize,
     a: &[&[f32]],
     ks: std::ops::Range<usize>,
     d: &mut [[f32; PANEL]],
@@ -320,18 +338,18 @@ fn dots(
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX-512
         // (F, BW, VL); FMA and F16C were checked above.
         avx512 => if ok {
-            unsafe { avx512::dots(fused, storage, w, a, ks, d, stride) }
+            unsafe { avx512::dots(fused, storage, w, kstride, a, ks, d, stride) }
         } else {
-            dots_scalar(fused, storage, w, a, ks, d, stride)
+            dots_scalar(fused, storage, w, kstride, a, ks, d, stride)
         },
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2; F16C and
         // FMA were checked above.
         avx2 => if ok {
-            unsafe { avx2::dots(fused, storage, w, a, ks, d, stride) }
+            unsafe { avx2::dots(fused, storage, w, kstride, a, ks, d, stride) }
         } else {
-            dots_scalar(fused, storage, w, a, ks, d, stride)
+            dots_scalar(fused, storage, w, kstride, a, ks, d, stride)
         },
-        scalar => dots_scalar(fused, storage, w, a, ks, d, stride),
+        scalar => dots_scalar(fused, storage, w, kstride, a, ks, d, stride),
     )
 }
 
@@ -341,6 +359,7 @@ fn dots_scalar(
     fused: bool,
     storage: FloatStorage,
     w: &[&[u8]],
+    kstride: usize,
     a: &[&[f32]],
     ks: std::ops::Range<usize>,
     d: &mut [[f32; PANEL]],
@@ -352,7 +371,7 @@ fn dots_scalar(
             for kk in ks.clone() {
                 let x = ar[kk];
                 for l in 0..PANEL {
-                    let y = value(storage, wp, kk * PANEL + l);
+                    let y = value(storage, wp, kk * kstride + l);
                     s[l] = if fused {
                         x.mul_add(y, s[l])
                     } else {
@@ -372,6 +391,7 @@ fn check_tile(
     panels: usize,
     value_bytes: usize,
     w: &[&[u8]],
+    kstride: usize,
     a: &[&[f32]],
     ks: &std::ops::Range<usize>,
     d: &[[f32; PANEL]],
@@ -379,7 +399,8 @@ fn check_tile(
 ) {
     assert!(a.len() == rows && w.len() == panels && panels <= stride);
     assert!(a.iter().all(|r| r.len() >= ks.end));
-    assert!(w.iter().all(|p| p.len() >= ks.end * PANEL * value_bytes));
+    let last = ks.end.saturating_sub(1) * kstride + PANEL;
+    assert!(w.iter().all(|p| p.len() >= last * value_bytes));
     assert!(d.len() >= (rows - 1) * stride + panels);
 }
 
@@ -405,12 +426,23 @@ mod avx2 {
     #[inline(always)]
     unsafe fn tile<const R: usize, const P: usize, const S: u8, const FUSED: bool>(
         w: &[&[u8]],
+        kstride: usize,
         a: &[&[f32]],
         ks: std::ops::Range<usize>,
         d: &mut [[f32; PANEL]],
         stride: usize,
     ) {
-        check_tile(R, P, if S == 0 { 4 } else { 2 }, w, a, &ks, d, stride);
+        check_tile(
+            R,
+            P,
+            if S == 0 { 4 } else { 2 },
+            w,
+            kstride,
+            a,
+            &ks,
+            d,
+            stride,
+        );
         let dp = d.as_mut_ptr();
         // SAFETY (all pointer reads and writes below): bounds checked above.
         let mut acc: [[__m256; P]; R] = std::array::from_fn(|r| {
@@ -419,7 +451,7 @@ mod avx2 {
         let wp: [*const u8; P] = std::array::from_fn(|q| w[q].as_ptr());
         let ap: [*const f32; R] = std::array::from_fn(|r| a[r].as_ptr());
         for kk in ks {
-            let wv: [__m256; P] = std::array::from_fn(|q| load::<S>(wp[q], kk * PANEL));
+            let wv: [__m256; P] = std::array::from_fn(|q| load::<S>(wp[q], kk * kstride));
             for r in 0..R {
                 let x = _mm256_broadcast_ss(&*ap[r].add(kk));
                 for q in 0..P {
@@ -441,24 +473,24 @@ mod avx2 {
     }
 
     macro_rules! by_shape {
-        ($s:literal, $f:literal, $w:expr, $a:expr, $ks:expr, $d:expr, $st:expr) => {
+        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr) => {
             match ($a.len(), $w.len()) {
-                (1, 8) => tile::<1, 8, $s, $f>($w, $a, $ks, $d, $st),
-                (1, 4) => tile::<1, 4, $s, $f>($w, $a, $ks, $d, $st),
-                (2, 4) => tile::<2, 4, $s, $f>($w, $a, $ks, $d, $st),
-                (3, 4) => tile::<3, 4, $s, $f>($w, $a, $ks, $d, $st),
-                (1, 2) => tile::<1, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (2, 2) => tile::<2, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (3, 2) => tile::<3, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (4, 2) => tile::<4, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (5, 2) => tile::<5, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (6, 2) => tile::<6, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (1, 1) => tile::<1, 1, $s, $f>($w, $a, $ks, $d, $st),
-                (2, 1) => tile::<2, 1, $s, $f>($w, $a, $ks, $d, $st),
-                (3, 1) => tile::<3, 1, $s, $f>($w, $a, $ks, $d, $st),
-                (4, 1) => tile::<4, 1, $s, $f>($w, $a, $ks, $d, $st),
-                (5, 1) => tile::<5, 1, $s, $f>($w, $a, $ks, $d, $st),
-                (6, 1) => tile::<6, 1, $s, $f>($w, $a, $ks, $d, $st),
+                (1, 8) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (1, 4) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (2, 4) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (3, 4) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (1, 2) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (2, 2) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (3, 2) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (4, 2) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (5, 2) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (6, 2) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (1, 1) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (2, 1) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (3, 1) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (4, 1) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (5, 1) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (6, 1) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
                 (r, p) => unreachable!("no AVX2 float tile of {r} rows × {p} panels"),
             }
         };
@@ -470,18 +502,19 @@ mod avx2 {
         fused: bool,
         storage: FloatStorage,
         w: &[&[u8]],
+        kstride: usize,
         a: &[&[f32]],
         ks: std::ops::Range<usize>,
         d: &mut [[f32; PANEL]],
         stride: usize,
     ) {
         match (storage, fused) {
-            (FloatStorage::F32, false) => by_shape!(0, false, w, a, ks, d, stride),
-            (FloatStorage::F32, true) => by_shape!(0, true, w, a, ks, d, stride),
-            (FloatStorage::Bf16, false) => by_shape!(1, false, w, a, ks, d, stride),
-            (FloatStorage::Bf16, true) => by_shape!(1, true, w, a, ks, d, stride),
-            (FloatStorage::F16, false) => by_shape!(2, false, w, a, ks, d, stride),
-            (FloatStorage::F16, true) => by_shape!(2, true, w, a, ks, d, stride),
+            (FloatStorage::F32, false) => by_shape!(0, false, w, kstride, a, ks, d, stride),
+            (FloatStorage::F32, true) => by_shape!(0, true, w, kstride, a, ks, d, stride),
+            (FloatStorage::Bf16, false) => by_shape!(1, false, w, kstride, a, ks, d, stride),
+            (FloatStorage::Bf16, true) => by_shape!(1, true, w, kstride, a, ks, d, stride),
+            (FloatStorage::F16, false) => by_shape!(2, false, w, kstride, a, ks, d, stride),
+            (FloatStorage::F16, true) => by_shape!(2, true, w, kstride, a, ks, d, stride),
         }
     }
 }
@@ -491,28 +524,19 @@ mod avx512 {
     use super::{check_tile, FloatStorage, PANEL};
     use std::arch::x86_64::*;
 
-    /// Two panels' 8 stored values at `idx`, widened to f32, panel `lo` in
-    /// lanes 0–7 and `hi` in lanes 8–15 (`S`: 0 f32, 1 bf16, 2 fp16).
+    /// Two adjacent panels' 8 stored values at `idx` (16 consecutive
+    /// values: panels sit side by side in a super-panel), widened to f32
+    /// (`S`: 0 f32, 1 bf16, 2 fp16).
     #[inline(always)]
-    unsafe fn load2<const S: u8>(lo: *const u8, hi: *const u8, idx: usize) -> __m512 {
+    unsafe fn load2<const S: u8>(p: *const u8, idx: usize) -> __m512 {
         match S {
-            0 => {
-                let l = _mm256_loadu_ps((lo as *const f32).add(idx));
-                let h = _mm256_loadu_ps((hi as *const f32).add(idx));
-                _mm512_castpd_ps(_mm512_insertf64x4(
-                    _mm512_castps_pd(_mm512_castps256_ps512(l)),
-                    _mm256_castps_pd(h),
-                    1,
-                ))
-            }
+            0 => _mm512_loadu_ps((p as *const f32).add(idx)),
             _ => {
-                let l = _mm_loadu_si128((lo as *const u16).add(idx) as *const __m128i);
-                let h = _mm_loadu_si128((hi as *const u16).add(idx) as *const __m128i);
-                let both = _mm256_inserti128_si256(_mm256_castsi128_si256(l), h, 1);
+                let h = _mm256_loadu_si256((p as *const u16).add(idx) as *const __m256i);
                 if S == 1 {
-                    _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(both), 16))
+                    _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16))
                 } else {
-                    _mm512_cvtph_ps(both)
+                    _mm512_cvtph_ps(h)
                 }
             }
         }
@@ -522,29 +546,42 @@ mod avx512 {
     #[inline(always)]
     unsafe fn tile<const R: usize, const PP: usize, const S: u8, const FUSED: bool>(
         w: &[&[u8]],
+        kstride: usize,
         a: &[&[f32]],
         ks: std::ops::Range<usize>,
         d: &mut [[f32; PANEL]],
         stride: usize,
     ) {
-        check_tile(R, 2 * PP, if S == 0 { 4 } else { 2 }, w, a, &ks, d, stride);
+        check_tile(
+            R,
+            2 * PP,
+            if S == 0 { 4 } else { 2 },
+            w,
+            kstride,
+            a,
+            &ks,
+            d,
+            stride,
+        );
+        let vb = if S == 0 { 4 } else { 2 };
+        for q in 0..PP {
+            // Panel 2q+1's values follow panel 2q's at every K position.
+            assert!(std::ptr::eq(
+                w[2 * q + 1].as_ptr(),
+                w[2 * q].as_ptr().wrapping_add(PANEL * vb)
+            ));
+        }
         let dp = d.as_mut_ptr();
         // SAFETY (all pointer reads and writes below): bounds checked above;
-        // a row's sums of panels 2q and 2q+1 are adjacent (16 floats).
+        // a row's sums of panels 2q and 2q+1 are adjacent (16 floats), and
+        // so are their weights.
         let mut acc: [[__m512; PP]; R] = std::array::from_fn(|r| {
             std::array::from_fn(|q| _mm512_loadu_ps((*dp.add(r * stride + 2 * q)).as_ptr()))
         });
-        let wp: [*const u8; 2 * 8] = std::array::from_fn(|q| {
-            if q < 2 * PP {
-                w[q].as_ptr()
-            } else {
-                std::ptr::null()
-            }
-        });
+        let wp: [*const u8; PP] = std::array::from_fn(|q| w[2 * q].as_ptr());
         let ap: [*const f32; R] = std::array::from_fn(|r| a[r].as_ptr());
         for kk in ks {
-            let wv: [__m512; PP] =
-                std::array::from_fn(|q| load2::<S>(wp[2 * q], wp[2 * q + 1], kk * PANEL));
+            let wv: [__m512; PP] = std::array::from_fn(|q| load2::<S>(wp[q], kk * kstride));
             for r in 0..R {
                 let x = _mm512_set1_ps(*ap[r].add(kk));
                 for q in 0..PP {
@@ -565,30 +602,30 @@ mod avx512 {
     }
 
     macro_rules! by_shape {
-        ($s:literal, $f:literal, $w:expr, $a:expr, $ks:expr, $d:expr, $st:expr) => {
+        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr) => {
             match ($a.len(), $w.len()) {
-                (1, 16) => tile::<1, 8, $s, $f>($w, $a, $ks, $d, $st),
-                (2, 16) => tile::<2, 8, $s, $f>($w, $a, $ks, $d, $st),
-                (1, 8) => tile::<1, 4, $s, $f>($w, $a, $ks, $d, $st),
-                (2, 8) => tile::<2, 4, $s, $f>($w, $a, $ks, $d, $st),
-                (3, 8) => tile::<3, 4, $s, $f>($w, $a, $ks, $d, $st),
-                (4, 8) => tile::<4, 4, $s, $f>($w, $a, $ks, $d, $st),
-                (1, 4) => tile::<1, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (2, 4) => tile::<2, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (3, 4) => tile::<3, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (4, 4) => tile::<4, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (5, 4) => tile::<5, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (6, 4) => tile::<6, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (7, 4) => tile::<7, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (8, 4) => tile::<8, 2, $s, $f>($w, $a, $ks, $d, $st),
-                (1, 2) => tile::<1, 1, $s, $f>($w, $a, $ks, $d, $st),
-                (2, 2) => tile::<2, 1, $s, $f>($w, $a, $ks, $d, $st),
-                (3, 2) => tile::<3, 1, $s, $f>($w, $a, $ks, $d, $st),
-                (4, 2) => tile::<4, 1, $s, $f>($w, $a, $ks, $d, $st),
-                (5, 2) => tile::<5, 1, $s, $f>($w, $a, $ks, $d, $st),
-                (6, 2) => tile::<6, 1, $s, $f>($w, $a, $ks, $d, $st),
-                (7, 2) => tile::<7, 1, $s, $f>($w, $a, $ks, $d, $st),
-                (8, 2) => tile::<8, 1, $s, $f>($w, $a, $ks, $d, $st),
+                (1, 16) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (2, 16) => tile::<2, 8, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (1, 8) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (2, 8) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (3, 8) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (4, 8) => tile::<4, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (1, 4) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (2, 4) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (3, 4) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (4, 4) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (5, 4) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (6, 4) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (7, 4) => tile::<7, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (8, 4) => tile::<8, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (1, 2) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (2, 2) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (3, 2) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (4, 2) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (5, 2) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (6, 2) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (7, 2) => tile::<7, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (8, 2) => tile::<8, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
                 (r, p) => unreachable!("no AVX-512 float tile of {r} rows × {p} panels"),
             }
         };
@@ -601,6 +638,7 @@ mod avx512 {
         fused: bool,
         storage: FloatStorage,
         w: &[&[u8]],
+        kstride: usize,
         a: &[&[f32]],
         ks: std::ops::Range<usize>,
         d: &mut [[f32; PANEL]],
@@ -609,19 +647,28 @@ mod avx512 {
         if w.len() == 1 {
             let split = a.len().min(6);
             let (a0, a1) = a.split_at(split);
-            super::avx2::dots(fused, storage, w, a0, ks.clone(), d, stride);
+            super::avx2::dots(fused, storage, w, kstride, a0, ks.clone(), d, stride);
             if !a1.is_empty() {
-                super::avx2::dots(fused, storage, w, a1, ks, &mut d[split * stride..], stride);
+                super::avx2::dots(
+                    fused,
+                    storage,
+                    w,
+                    kstride,
+                    a1,
+                    ks,
+                    &mut d[split * stride..],
+                    stride,
+                );
             }
             return;
         }
         match (storage, fused) {
-            (FloatStorage::F32, false) => by_shape!(0, false, w, a, ks, d, stride),
-            (FloatStorage::F32, true) => by_shape!(0, true, w, a, ks, d, stride),
-            (FloatStorage::Bf16, false) => by_shape!(1, false, w, a, ks, d, stride),
-            (FloatStorage::Bf16, true) => by_shape!(1, true, w, a, ks, d, stride),
-            (FloatStorage::F16, false) => by_shape!(2, false, w, a, ks, d, stride),
-            (FloatStorage::F16, true) => by_shape!(2, true, w, a, ks, d, stride),
+            (FloatStorage::F32, false) => by_shape!(0, false, w, kstride, a, ks, d, stride),
+            (FloatStorage::F32, true) => by_shape!(0, true, w, kstride, a, ks, d, stride),
+            (FloatStorage::Bf16, false) => by_shape!(1, false, w, kstride, a, ks, d, stride),
+            (FloatStorage::Bf16, true) => by_shape!(1, true, w, kstride, a, ks, d, stride),
+            (FloatStorage::F16, false) => by_shape!(2, false, w, kstride, a, ks, d, stride),
+            (FloatStorage::F16, true) => by_shape!(2, true, w, kstride, a, ks, d, stride),
         }
     }
 }
