@@ -17,6 +17,10 @@
 //!   product never overflows on its own). Otherwise (f32 inputs, or a range
 //!   check that fails) it runs `vmulps` then `vaddps`, exactly as emulated,
 //!   at about half the speed: exactness wins over speed there.
+//!
+//! The same per-lane operations run on ymm (AVX2: one 8-row panel per
+//! register) or zmm (AVX-512: two adjacent panels per register); a lane's
+//! chain is the same sequence of roundings either way.
 
 use super::pack::{exp_range, half_value, super_view, FloatPanels, FloatStorage, PANEL, SUPER};
 use super::GEMV_MAX_M;
@@ -355,6 +359,7 @@ fn dots(
 
 /// The portable path (and the obvious statement of each lane's sum).
 #[allow(clippy::needless_range_loop)] // indices mirror the packed layout
+#[allow(clippy::too_many_arguments)] // one tile's complete description
 fn dots_scalar(
     fused: bool,
     storage: FloatStorage,
@@ -424,6 +429,7 @@ mod avx2 {
 
     /// A tile of `R` rows × `P` panels over `ks`, sums in place.
     #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // r, q index register arrays
     unsafe fn tile<const R: usize, const P: usize, const S: u8, const FUSED: bool>(
         w: &[&[u8]],
         kstride: usize,
@@ -498,6 +504,7 @@ mod avx2 {
 
     /// The AVX2 tile for a storage and step (fused needs FMA, fp16 F16C).
     #[target_feature(enable = "avx2,fma,f16c")]
+    #[allow(clippy::too_many_arguments)] // one tile's complete description
     pub unsafe fn dots(
         fused: bool,
         storage: FloatStorage,
@@ -544,6 +551,7 @@ mod avx512 {
 
     /// A tile of `R` rows × `2·PP` panels over `ks` (two panels per zmm), sums in place.
     #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // r, q index register arrays
     unsafe fn tile<const R: usize, const PP: usize, const S: u8, const FUSED: bool>(
         w: &[&[u8]],
         kstride: usize,
@@ -634,6 +642,7 @@ mod avx512 {
     /// The AVX-512 tile for a storage and step; a single panel (odd tail)
     /// runs on the AVX2 tile, 8 rows as two row tiles of at most 6.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+    #[allow(clippy::too_many_arguments)] // one tile's complete description
     pub unsafe fn dots(
         fused: bool,
         storage: FloatStorage,

@@ -437,6 +437,7 @@ mod avx2 {
     }
 
     #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // r indexes register arrays
     unsafe fn gemv_rows<const R: usize, const BITS: u32>(
         wp: *const u8,
         ap: [*const i8; R],
