@@ -233,6 +233,7 @@ impl FloatKernel {
                             k0..k1,
                             d,
                             np_all,
+                            gemv,
                         );
                         i += r;
                     }
@@ -332,6 +333,7 @@ fn dots(
     ks: std::ops::Range<usize>,
     d: &mut [[f32; PANEL]],
     stride: usize,
+    pf: bool,
 ) {
     let f = isa::active();
     // The SIMD paths are compiled with FMA and F16C (fused steps, fp16
@@ -342,18 +344,18 @@ fn dots(
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX-512
         // (F, BW, VL); FMA and F16C were checked above.
         avx512 => if ok {
-            unsafe { avx512::dots(fused, storage, w, kstride, a, ks, d, stride) }
+            unsafe { avx512::dots(fused, storage, w, kstride, a, ks, d, stride, pf) }
         } else {
-            dots_scalar(fused, storage, w, kstride, a, ks, d, stride)
+            dots_scalar(fused, storage, w, kstride, a, ks, d, stride, pf)
         },
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2; F16C and
         // FMA were checked above.
         avx2 => if ok {
-            unsafe { avx2::dots(fused, storage, w, kstride, a, ks, d, stride) }
+            unsafe { avx2::dots(fused, storage, w, kstride, a, ks, d, stride, pf) }
         } else {
-            dots_scalar(fused, storage, w, kstride, a, ks, d, stride)
+            dots_scalar(fused, storage, w, kstride, a, ks, d, stride, pf)
         },
-        scalar => dots_scalar(fused, storage, w, kstride, a, ks, d, stride),
+        scalar => dots_scalar(fused, storage, w, kstride, a, ks, d, stride, pf),
     )
 }
 
@@ -369,6 +371,7 @@ fn dots_scalar(
     ks: std::ops::Range<usize>,
     d: &mut [[f32; PANEL]],
     stride: usize,
+    _pf: bool,
 ) {
     for (t, ar) in a.iter().enumerate() {
         for (q, wp) in w.iter().enumerate() {
@@ -409,9 +412,29 @@ fn check_tile(
     assert!(d.len() >= (rows - 1) * stride + panels);
 }
 
+/// K steps ahead that a GEMV tile prefetches its weights: a GEMV streams
+/// them from memory once, and the tile's short loop body would otherwise
+/// keep too few cache misses in flight (one row: one FMA per weight vector).
+#[cfg(target_arch = "x86_64")]
+const PREFETCH_K: usize = 32;
+
+/// Prefetch hints for `bytes` bytes at `p + off`, one per cache line (a hint
+/// never faults, so reading past the end is harmless).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch(p: *const u8, off: usize, bytes: usize) {
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    let mut l = 0;
+    while l < bytes {
+        // SAFETY: `_mm_prefetch` is SSE (baseline x86-64) and only a hint.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off + l) as *const i8) };
+        l += 64;
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{check_tile, FloatStorage, PANEL};
+    use super::{check_tile, prefetch, FloatStorage, PANEL, PREFETCH_K};
     use std::arch::x86_64::*;
 
     /// 8 stored values at `idx` widened to f32 (`S`: 0 f32, 1 bf16, 2 fp16).
@@ -437,18 +460,10 @@ mod avx2 {
         ks: std::ops::Range<usize>,
         d: &mut [[f32; PANEL]],
         stride: usize,
+        pf: bool,
     ) {
-        check_tile(
-            R,
-            P,
-            if S == 0 { 4 } else { 2 },
-            w,
-            kstride,
-            a,
-            &ks,
-            d,
-            stride,
-        );
+        let vb = if S == 0 { 4 } else { 2 };
+        check_tile(R, P, vb, w, kstride, a, &ks, d, stride);
         let dp = d.as_mut_ptr();
         // SAFETY (all pointer reads and writes below): bounds checked above.
         let mut acc: [[__m256; P]; R] = std::array::from_fn(|r| {
@@ -457,6 +472,9 @@ mod avx2 {
         let wp: [*const u8; P] = std::array::from_fn(|q| w[q].as_ptr());
         let ap: [*const f32; R] = std::array::from_fn(|r| a[r].as_ptr());
         for kk in ks {
+            if pf {
+                prefetch(wp[0], (kk + PREFETCH_K) * kstride * vb, P * PANEL * vb);
+            }
             let wv: [__m256; P] = std::array::from_fn(|q| load::<S>(wp[q], kk * kstride));
             for r in 0..R {
                 let x = _mm256_broadcast_ss(&*ap[r].add(kk));
@@ -479,24 +497,24 @@ mod avx2 {
     }
 
     macro_rules! by_shape {
-        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr) => {
+        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr, $pf:expr) => {
             match ($a.len(), $w.len()) {
-                (1, 8) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (1, 4) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (2, 4) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (3, 4) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (1, 2) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (2, 2) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (3, 2) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (4, 2) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (5, 2) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (6, 2) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (1, 1) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (2, 1) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (3, 1) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (4, 1) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (5, 1) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (6, 1) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (1, 8) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 4) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 4) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (3, 4) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 2) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 2) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (3, 2) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (4, 2) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (5, 2) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (6, 2) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 1) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 1) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (3, 1) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (4, 1) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (5, 1) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (6, 1) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
                 (r, p) => unreachable!("no AVX2 float tile of {r} rows × {p} panels"),
             }
         };
@@ -514,21 +532,22 @@ mod avx2 {
         ks: std::ops::Range<usize>,
         d: &mut [[f32; PANEL]],
         stride: usize,
+        pf: bool,
     ) {
         match (storage, fused) {
-            (FloatStorage::F32, false) => by_shape!(0, false, w, kstride, a, ks, d, stride),
-            (FloatStorage::F32, true) => by_shape!(0, true, w, kstride, a, ks, d, stride),
-            (FloatStorage::Bf16, false) => by_shape!(1, false, w, kstride, a, ks, d, stride),
-            (FloatStorage::Bf16, true) => by_shape!(1, true, w, kstride, a, ks, d, stride),
-            (FloatStorage::F16, false) => by_shape!(2, false, w, kstride, a, ks, d, stride),
-            (FloatStorage::F16, true) => by_shape!(2, true, w, kstride, a, ks, d, stride),
+            (FloatStorage::F32, false) => by_shape!(0, false, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::F32, true) => by_shape!(0, true, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::Bf16, false) => by_shape!(1, false, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::Bf16, true) => by_shape!(1, true, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::F16, false) => by_shape!(2, false, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::F16, true) => by_shape!(2, true, w, kstride, a, ks, d, stride, pf),
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{check_tile, FloatStorage, PANEL};
+    use super::{check_tile, prefetch, FloatStorage, PANEL, PREFETCH_K};
     use std::arch::x86_64::*;
 
     /// Two adjacent panels' 8 stored values at `idx` (16 consecutive
@@ -559,6 +578,7 @@ mod avx512 {
         ks: std::ops::Range<usize>,
         d: &mut [[f32; PANEL]],
         stride: usize,
+        pf: bool,
     ) {
         check_tile(
             R,
@@ -589,6 +609,9 @@ mod avx512 {
         let wp: [*const u8; PP] = std::array::from_fn(|q| w[2 * q].as_ptr());
         let ap: [*const f32; R] = std::array::from_fn(|r| a[r].as_ptr());
         for kk in ks {
+            if pf {
+                prefetch(wp[0], (kk + PREFETCH_K) * kstride * vb, 2 * PP * PANEL * vb);
+            }
             let wv: [__m512; PP] = std::array::from_fn(|q| load2::<S>(wp[q], kk * kstride));
             for r in 0..R {
                 let x = _mm512_set1_ps(*ap[r].add(kk));
@@ -610,30 +633,30 @@ mod avx512 {
     }
 
     macro_rules! by_shape {
-        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr) => {
+        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr, $pf:expr) => {
             match ($a.len(), $w.len()) {
-                (1, 16) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (2, 16) => tile::<2, 8, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (1, 8) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (2, 8) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (3, 8) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (4, 8) => tile::<4, 4, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (1, 4) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (2, 4) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (3, 4) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (4, 4) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (5, 4) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (6, 4) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (7, 4) => tile::<7, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (8, 4) => tile::<8, 2, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (1, 2) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (2, 2) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (3, 2) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (4, 2) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (5, 2) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (6, 2) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (7, 2) => tile::<7, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
-                (8, 2) => tile::<8, 1, $s, $f>($w, $kst, $a, $ks, $d, $st),
+                (1, 16) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 16) => tile::<2, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 8) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 8) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (3, 8) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (4, 8) => tile::<4, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 4) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 4) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (3, 4) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (4, 4) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (5, 4) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (6, 4) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (7, 4) => tile::<7, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (8, 4) => tile::<8, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 2) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 2) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (3, 2) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (4, 2) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (5, 2) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (6, 2) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (7, 2) => tile::<7, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (8, 2) => tile::<8, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
                 (r, p) => unreachable!("no AVX-512 float tile of {r} rows × {p} panels"),
             }
         };
@@ -652,11 +675,12 @@ mod avx512 {
         ks: std::ops::Range<usize>,
         d: &mut [[f32; PANEL]],
         stride: usize,
+        pf: bool,
     ) {
         if w.len() == 1 {
             let split = a.len().min(6);
             let (a0, a1) = a.split_at(split);
-            super::avx2::dots(fused, storage, w, kstride, a0, ks.clone(), d, stride);
+            super::avx2::dots(fused, storage, w, kstride, a0, ks.clone(), d, stride, pf);
             if !a1.is_empty() {
                 super::avx2::dots(
                     fused,
@@ -667,17 +691,18 @@ mod avx512 {
                     ks,
                     &mut d[split * stride..],
                     stride,
+                    pf,
                 );
             }
             return;
         }
         match (storage, fused) {
-            (FloatStorage::F32, false) => by_shape!(0, false, w, kstride, a, ks, d, stride),
-            (FloatStorage::F32, true) => by_shape!(0, true, w, kstride, a, ks, d, stride),
-            (FloatStorage::Bf16, false) => by_shape!(1, false, w, kstride, a, ks, d, stride),
-            (FloatStorage::Bf16, true) => by_shape!(1, true, w, kstride, a, ks, d, stride),
-            (FloatStorage::F16, false) => by_shape!(2, false, w, kstride, a, ks, d, stride),
-            (FloatStorage::F16, true) => by_shape!(2, true, w, kstride, a, ks, d, stride),
+            (FloatStorage::F32, false) => by_shape!(0, false, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::F32, true) => by_shape!(0, true, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::Bf16, false) => by_shape!(1, false, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::Bf16, true) => by_shape!(1, true, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::F16, false) => by_shape!(2, false, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::F16, true) => by_shape!(2, true, w, kstride, a, ks, d, stride, pf),
         }
     }
 }
