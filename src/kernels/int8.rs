@@ -192,15 +192,25 @@ impl IntKernel {
                 }
             }
         }
+        let pl = self.w.panel_len();
+        let vnni = isa::supported(level) == IsaLevel::Avx512 && {
+            let f = isa::active();
+            f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni
+        };
         for pr in outer.into_iter().filter(|_| !simd_gemv) {
             for gi in 0..g.count {
                 sums.iter_mut().for_each(|s| *s = [0; PANEL]);
                 let mut q0 = 0;
                 while q0 < g.quads {
                     let q1 = (q0 + chunk).min(g.quads);
-                    for p in pr.clone() {
-                        let wp = &self.w.data[p * self.w.panel_len()..(p + 1) * self.w.panel_len()];
-                        let wq = &wp[gi * gl + q0 / qpb * BLOCK..gi * gl + q1 / qpb * BLOCK];
+                    let mut p = pr.start;
+                    while p < pr.end {
+                        // Two panels per call on the VNNI path, else one.
+                        let np = if vnni && p + 1 < pr.end { 2 } else { 1 };
+                        let wq = |pp: usize| {
+                            let wp = &self.w.data[pp * pl..(pp + 1) * pl];
+                            &wp[gi * gl + q0 / qpb * BLOCK..gi * gl + q1 / qpb * BLOCK]
+                        };
                         let mut i = rows.start;
                         while i < rows.end {
                             let r = TILE_ROWS.min(rows.end - i);
@@ -208,15 +218,38 @@ impl IntKernel {
                                 let o = (i + t.min(r - 1)) * padded + gi * g.quads * 4;
                                 &ap[o + q0 * 4..o + q1 * 4]
                             });
-                            let part = group_sums(level, self.w.bits, wq, &ag[..r], q1 - q0);
-                            for (t, pt) in part.iter().enumerate().take(r) {
-                                let s = &mut sums[at(i + t, p)];
-                                for l in 0..PANEL {
-                                    s[l] = s[l].wrapping_add(pt[l]);
+                            let parts = if np == 2 {
+                                #[cfg(target_arch = "x86_64")]
+                                // SAFETY: `vnni` holds only on CPUs with AVX-512
+                                // F/BW/VL and VNNI at an AVX-512 level.
+                                let two = unsafe {
+                                    avx512::group_sums2(
+                                        self.w.bits,
+                                        wq(p),
+                                        wq(p + 1),
+                                        &ag[..r],
+                                        q1 - q0,
+                                    )
+                                };
+                                #[cfg(not(target_arch = "x86_64"))]
+                                let two: [[[i32; PANEL]; TILE_ROWS];
+                                    2] = unreachable!("VNNI is x86-64 only");
+                                two
+                            } else {
+                                let one = group_sums(level, self.w.bits, wq(p), &ag[..r], q1 - q0);
+                                [one, [[0; PANEL]; TILE_ROWS]]
+                            };
+                            for (pi, part) in parts.iter().enumerate().take(np) {
+                                for (t, pt) in part.iter().enumerate().take(r) {
+                                    let s = &mut sums[at(i + t, p + pi)];
+                                    for l in 0..PANEL {
+                                        s[l] = s[l].wrapping_add(pt[l]);
+                                    }
                                 }
                             }
                             i += r;
                         }
+                        p += np;
                     }
                     q0 = q1;
                 }
@@ -582,5 +615,130 @@ mod avx2 {
             acc[r] = _mm256_sub_epi32(acc[r], _mm256_set1_epi32(beta * sa));
         }
         acc
+    }
+}
+
+/// AVX-512 VNNI GEMM step: two panels per zmm (lanes 0–7 and 8–15), one
+/// `vpdpbusd` per row and quad where AVX2 needs `vpmaddubsw` + `vpmaddwd` +
+/// `vpaddd`. The unsigned operand is `|w|` (int8 weights, with `a` negated
+/// where `w < 0`: AVX-512 has no `vpsignb`, a masked subtract does it) or the
+/// stored field `f` (narrow weights, then `Σ a·w = α·Σ a·f − β·Σ a` as in
+/// the AVX2 path). `vpdpbusd` adds four exact products into int32 without
+/// saturating, so the sums are the AVX2 path's exact integers.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{PANEL, TILE_ROWS};
+    use std::arch::x86_64::*;
+
+    /// Sums of up to [`TILE_ROWS`] rows against one panel.
+    pub type Sums = [[i32; PANEL]; TILE_ROWS];
+
+    /// [`super::group_sums_scalar`] for two panels at once (`w0`, `w1`).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+    pub unsafe fn group_sums2(
+        bits: u32,
+        w0: &[u8],
+        w1: &[u8],
+        a: &[&[i8]],
+        quads: usize,
+    ) -> [Sums; 2] {
+        let per_block = 8 / bits as usize;
+        assert!(quads.is_multiple_of(per_block) && a.len() <= TILE_ROWS);
+        let bytes = quads / per_block * 32;
+        assert!(w0.len() >= bytes && w1.len() >= bytes);
+        assert!(a.iter().all(|r| r.len() >= quads * 4));
+        let (p0, p1) = (w0.as_ptr(), w1.as_ptr());
+        macro_rules! by_rows {
+            ($b:literal) => {
+                match a.len() {
+                    1 => rows::<1, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads),
+                    2 => rows::<2, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads),
+                    3 => rows::<3, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads),
+                    _ => rows::<4, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads),
+                }
+            };
+        }
+        match bits {
+            8 => by_rows!(8),
+            4 => by_rows!(4),
+            2 => by_rows!(2),
+            _ => by_rows!(1),
+        }
+    }
+
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // r indexes register arrays
+    unsafe fn rows<const R: usize, const BITS: u32>(
+        w0: *const u8,
+        w1: *const u8,
+        ap: [*const i8; R],
+        quads: usize,
+    ) -> [Sums; 2] {
+        let per_block = 8 / BITS as usize;
+        let mask = _mm512_set1_epi8(((1u32 << BITS.min(7)) - 1) as i8);
+        let zero = _mm512_setzero_si512();
+        let mut acc = [zero; R];
+        for b in 0..quads / per_block {
+            // SAFETY (all reads): bounds asserted by the caller.
+            let v = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_loadu_si256(w0.add(b * 32) as *const __m256i)),
+                _mm256_loadu_si256(w1.add(b * 32) as *const __m256i),
+                1,
+            );
+            for slot in 0..per_block {
+                let q = b * per_block + slot;
+                let bcast =
+                    |r: usize| _mm512_set1_epi32((ap[r].add(q * 4) as *const i32).read_unaligned());
+                if BITS == 8 {
+                    let neg = _mm512_movepi8_mask(v);
+                    let aw = _mm512_abs_epi8(v);
+                    for r in 0..R {
+                        let a4 = bcast(r);
+                        let s = _mm512_mask_sub_epi8(a4, neg, zero, a4);
+                        acc[r] = _mm512_dpbusd_epi32(acc[r], aw, s);
+                    }
+                } else {
+                    // Shifts within 16-bit lanes; the mask drops what crossed bytes.
+                    let f = if slot == 0 {
+                        _mm512_and_si512(v, mask)
+                    } else {
+                        let sh = _mm_cvtsi32_si128((slot as u32 * BITS) as i32);
+                        _mm512_and_si512(_mm512_srl_epi16(v, sh), mask)
+                    };
+                    for r in 0..R {
+                        acc[r] = _mm512_dpbusd_epi32(acc[r], f, bcast(r));
+                    }
+                }
+            }
+        }
+        if BITS != 8 {
+            let (alpha, beta) = match BITS {
+                4 => (1, 8),
+                2 => (1, 1),
+                _ => (2, 1),
+            };
+            for r in 0..R {
+                let sa: i32 = std::slice::from_raw_parts(ap[r], quads * 4)
+                    .iter()
+                    .map(|&x| x as i32)
+                    .sum();
+                if alpha == 2 {
+                    acc[r] = _mm512_add_epi32(acc[r], acc[r]);
+                }
+                acc[r] = _mm512_sub_epi32(acc[r], _mm512_set1_epi32(beta * sa));
+            }
+        }
+        let mut out = [[[0i32; PANEL]; TILE_ROWS]; 2];
+        for r in 0..R {
+            _mm256_storeu_si256(
+                out[0][r].as_mut_ptr() as *mut __m256i,
+                _mm512_castsi512_si256(acc[r]),
+            );
+            _mm256_storeu_si256(
+                out[1][r].as_mut_ptr() as *mut __m256i,
+                _mm512_extracti64x4_epi64(acc[r], 1),
+            );
+        }
+        out
     }
 }

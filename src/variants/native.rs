@@ -256,9 +256,10 @@ impl NativeMatmul for NativeQuant {
 
     fn top_isa(&self) -> IsaLevel {
         match self.family {
-            // The float tiles have an AVX-512 path (two panels per zmm).
-            Family::Float { .. } => IsaLevel::Avx512,
-            Family::Int | Family::Xnor => IsaLevel::Avx2,
+            // The float tiles have an AVX-512 path (two panels per zmm);
+            // the integer GEMM one where the CPU has VNNI.
+            Family::Float { .. } | Family::Int => IsaLevel::Avx512,
+            Family::Xnor => IsaLevel::Avx2,
         }
     }
 }
