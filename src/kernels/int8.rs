@@ -99,6 +99,13 @@ impl IntKernel {
             vec![0; m * g.count]
         };
         let level = isa::effective();
+        // The VNNI GEMM takes int8 activations as unsigned `a + 128` (the
+        // byte XOR 0x80) and corrects with the weights' sums; see `avx512`.
+        let ap128: Vec<i8> = if vnni(level) && self.w.bits == 8 && m > GEMV_MAX_M {
+            ap.iter().map(|&x| x ^ i8::MIN).collect()
+        } else {
+            vec![]
+        };
         let block = if m <= GEMV_MAX_M { m } else { BLOCK_ROWS };
         let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
             .flat_map(|b| (0..self.w.panels.div_ceil(TASK_PANELS)).map(move |c| (b, c)))
@@ -108,7 +115,8 @@ impl IntKernel {
             .map(|&(b, c)| {
                 let rows = b * block..((b + 1) * block).min(m);
                 let panels = c * TASK_PANELS..((c + 1) * TASK_PANELS).min(self.w.panels);
-                let v = self.block(level, &ap, &asum, a_scales, rows.clone(), panels.clone());
+                let aps = (&ap[..], &ap128[..]);
+                let v = self.block(level, aps, &asum, a_scales, rows.clone(), panels.clone());
                 (rows.start, panels.start, v)
             })
             .collect();
@@ -127,7 +135,7 @@ impl IntKernel {
     fn block(
         &self,
         level: IsaLevel,
-        ap: &[i8],
+        (ap, ap128): (&[i8], &[i8]),
         asum: &[i32],
         a_scales: &[f32],
         rows: std::ops::Range<usize>,
@@ -193,10 +201,7 @@ impl IntKernel {
             }
         }
         let pl = self.w.panel_len();
-        let vnni = isa::supported(level) == IsaLevel::Avx512 && {
-            let f = isa::active();
-            f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni
-        };
+        let vnni = vnni(level);
         for pr in outer.into_iter().filter(|_| !simd_gemv) {
             for gi in 0..g.count {
                 sums.iter_mut().for_each(|s| *s = [0; PANEL]);
@@ -218,6 +223,15 @@ impl IntKernel {
                                 let o = (i + t.min(r - 1)) * padded + gi * g.quads * 4;
                                 &ap[o + q0 * 4..o + q1 * 4]
                             });
+                            // int8 weights on the VNNI path read `a + 128`.
+                            let ag2: [&[i8]; TILE_ROWS] = if np == 2 && self.w.bits == 8 {
+                                std::array::from_fn(|t| {
+                                    let o = (i + t.min(r - 1)) * padded + gi * g.quads * 4;
+                                    &ap128[o + q0 * 4..o + q1 * 4]
+                                })
+                            } else {
+                                ag
+                            };
                             let parts = if np == 2 {
                                 #[cfg(target_arch = "x86_64")]
                                 // SAFETY: `vnni` holds only on CPUs with AVX-512
@@ -227,7 +241,7 @@ impl IntKernel {
                                         self.w.bits,
                                         wq(p),
                                         wq(p + 1),
-                                        &ag[..r],
+                                        &ag2[..r],
                                         q1 - q0,
                                     )
                                 };
@@ -278,6 +292,16 @@ impl IntKernel {
         }
         out
     }
+}
+
+/// Whether the GEMM runs the AVX-512 VNNI step at `level`.
+fn vnni(level: IsaLevel) -> bool {
+    let f = isa::active();
+    isa::supported(level) == IsaLevel::Avx512
+        && f.avx512f
+        && f.avx512bw
+        && f.avx512vl
+        && f.avx512vnni
 }
 
 /// Copies a task's block (`rows × cols`, cols a multiple of 8) into the
@@ -620,11 +644,13 @@ mod avx2 {
 
 /// AVX-512 VNNI GEMM step: two panels per zmm (lanes 0–7 and 8–15), one
 /// `vpdpbusd` per row and quad where AVX2 needs `vpmaddubsw` + `vpmaddwd` +
-/// `vpaddd`. The unsigned operand is `|w|` (int8 weights, with `a` negated
-/// where `w < 0`: AVX-512 has no `vpsignb`, a masked subtract does it) or the
-/// stored field `f` (narrow weights, then `Σ a·w = α·Σ a·f − β·Σ a` as in
-/// the AVX2 path). `vpdpbusd` adds four exact products into int32 without
-/// saturating, so the sums are the AVX2 path's exact integers.
+/// `vpaddd`. The unsigned operand is the activation `a + 128` (int8
+/// weights: the rows arrive XOR 0x80, and `Σ a·w = Σ (a+128)·w − 128·Σ w`
+/// with each lane's `Σ w` from one more `vpdpbusd` against ones, shared by
+/// the rows) or the stored field `f` (narrow weights, then
+/// `Σ a·w = α·Σ a·f − β·Σ a` as in the AVX2 path). `vpdpbusd` adds four
+/// exact products into int32 without saturating, so the sums are the AVX2
+/// path's exact integers.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{PANEL, TILE_ROWS};
@@ -677,41 +703,73 @@ mod avx512 {
         let per_block = 8 / BITS as usize;
         let mask = _mm512_set1_epi8(((1u32 << BITS.min(7)) - 1) as i8);
         let zero = _mm512_setzero_si512();
-        let mut acc = [zero; R];
-        for b in 0..quads / per_block {
-            // SAFETY (all reads): bounds asserted by the caller.
-            let v = _mm512_inserti64x4(
-                _mm512_castsi256_si512(_mm256_loadu_si256(w0.add(b * 32) as *const __m256i)),
-                _mm256_loadu_si256(w1.add(b * 32) as *const __m256i),
-                1,
-            );
-            for slot in 0..per_block {
-                let q = b * per_block + slot;
-                let bcast =
-                    |r: usize| _mm512_set1_epi32((ap[r].add(q * 4) as *const i32).read_unaligned());
-                if BITS == 8 {
-                    let neg = _mm512_movepi8_mask(v);
-                    let aw = _mm512_abs_epi8(v);
-                    for r in 0..R {
-                        let a4 = bcast(r);
-                        let s = _mm512_mask_sub_epi8(a4, neg, zero, a4);
-                        acc[r] = _mm512_dpbusd_epi32(acc[r], aw, s);
+        let ones = _mm512_set1_epi8(1);
+        // Two sets of accumulators, for even and odd blocks: twice the
+        // independent `vpdpbusd` chains (int32 sums: any order is exact).
+        let (mut wsum, mut wsum1) = (zero, zero);
+        let (mut acc, mut acc1) = ([zero; R], [zero; R]);
+        // A macro, not a closure: a closure would not inherit this
+        // function's target features, and its intrinsics would not inline.
+        macro_rules! step {
+            ($b:expr, $acc:ident, $wsum:ident) => {{
+                let b: usize = $b;
+                // SAFETY (all reads): bounds asserted by the caller.
+                let v = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_loadu_si256(w0.add(b * 32) as *const __m256i)),
+                    _mm256_loadu_si256(w1.add(b * 32) as *const __m256i),
+                    1,
+                );
+                for slot in 0..per_block {
+                    let q = b * per_block + slot;
+                    macro_rules! bcast {
+                        ($r:expr) => {
+                            _mm512_set1_epi32((ap[$r].add(q * 4) as *const i32).read_unaligned())
+                        };
                     }
-                } else {
-                    // Shifts within 16-bit lanes; the mask drops what crossed bytes.
-                    let f = if slot == 0 {
-                        _mm512_and_si512(v, mask)
+                    if BITS == 8 {
+                        // Rows hold `a + 128` as unsigned bytes: Σ (a+128)·w,
+                        // and the lanes' Σ w alongside for the correction.
+                        $wsum = _mm512_dpbusd_epi32($wsum, ones, v);
+                        for r in 0..R {
+                            $acc[r] = _mm512_dpbusd_epi32($acc[r], bcast!(r), v);
+                        }
                     } else {
-                        let sh = _mm_cvtsi32_si128((slot as u32 * BITS) as i32);
-                        _mm512_and_si512(_mm512_srl_epi16(v, sh), mask)
-                    };
-                    for r in 0..R {
-                        acc[r] = _mm512_dpbusd_epi32(acc[r], f, bcast(r));
+                        // Shifts within 16-bit lanes; the mask drops what crossed bytes.
+                        let f = if slot == 0 {
+                            _mm512_and_si512(v, mask)
+                        } else {
+                            let sh = _mm_cvtsi32_si128((slot as u32 * BITS) as i32);
+                            _mm512_and_si512(_mm512_srl_epi16(v, sh), mask)
+                        };
+                        for r in 0..R {
+                            $acc[r] = _mm512_dpbusd_epi32($acc[r], f, bcast!(r));
+                        }
                     }
                 }
-            }
+            }};
         }
-        if BITS != 8 {
+        let blocks = quads / per_block;
+        let mut b = 0;
+        while b + 1 < blocks {
+            step!(b, acc, wsum);
+            step!(b + 1, acc1, wsum1);
+            b += 2;
+        }
+        if b < blocks {
+            step!(b, acc, wsum);
+        }
+        wsum = _mm512_add_epi32(wsum, wsum1);
+        for r in 0..R {
+            acc[r] = _mm512_add_epi32(acc[r], acc1[r]);
+        }
+        if BITS == 8 {
+            // Σ a·w = Σ (a+128)·w − 128·Σ w, exact in int32: |Σ (a+128)·w|
+            // ≤ 255 · 127 · 2^16 < 2^31.
+            let c = _mm512_slli_epi32(wsum, 7);
+            for r in 0..R {
+                acc[r] = _mm512_sub_epi32(acc[r], c);
+            }
+        } else {
             let (alpha, beta) = match BITS {
                 4 => (1, 8),
                 2 => (1, 1),
