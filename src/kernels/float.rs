@@ -17,22 +17,32 @@
 //!   product never overflows on its own). Otherwise (f32 inputs, or a range
 //!   check that fails) it runs `vmulps` then `vaddps`, exactly as emulated,
 //!   at about half the speed: exactness wins over speed there.
+//!
+//! The same per-lane operations run on ymm (AVX2: one 8-row panel per
+//! register) or zmm (AVX-512: two adjacent panels per register); a lane's
+//! chain is the same sequence of roundings either way.
 
-use super::pack::{exp_range, half_value, FloatPanels, FloatStorage, PANEL};
+use super::pack::{exp_range, half_value, super_view, FloatPanels, FloatStorage, PANEL, SUPER};
 use super::GEMV_MAX_M;
 use crate::formats::MiniFloat;
 use crate::isa::{self, IsaLevel};
 use rayon::prelude::*;
 
-/// Activation rows per register tile (6 rows × 2 panels = 12 accumulators).
-const TILE_ROWS: usize = 6;
-/// Panels per register tile.
-const TILE_PANELS: usize = 2;
+/// Activation rows per register tile in the GEMM path, by level: AVX2 6 rows
+/// × 2 panels (12 ymm accumulators); AVX-512 8 rows × 4 panels (16 zmm
+/// accumulators, two panels per zmm). GEMV tiles take all M ≤ 8 rows (6 on
+/// AVX2) and widen in panels instead (see [`panels_for`]): one row has
+/// only one FMA per weight vector, so it needs many independent output
+/// chains to hide the FMA latency (each chain is sequential in K by design).
+const GEMM_TILE_ROWS_AVX2: usize = 6;
+/// See [`GEMM_TILE_ROWS_AVX2`].
+const GEMM_TILE_ROWS_AVX512: usize = 8;
 /// Activation rows per cache block in the GEMM path.
 const BLOCK_ROWS: usize = 96;
-/// Panels per task.
-const TASK_PANELS: usize = 4;
-/// K positions per cache chunk (a 2-panel tile's weights: 16 KiB in f32).
+/// Panels per task: one super-panel (a GEMV task streams it in order).
+const TASK_PANELS: usize = SUPER;
+/// K positions per cache chunk in the GEMM path (a 4-panel tile's weights:
+/// 32 KiB in f32, within L1); GEMV walks each group whole.
 const KC: usize = 256;
 
 /// How the emulation forms each step `dot + a·w`.
@@ -141,30 +151,34 @@ impl FloatKernel {
         out
     }
 
-    /// Panel `p`'s stored values as bytes.
-    fn panel_bytes(&self, p: usize) -> &[u8] {
-        let len = self.w.k * PANEL;
+    /// Panel `p`'s stored values as bytes, from its first value to the end
+    /// of its super-panel, and the values one K step advances.
+    fn panel_bytes(&self, p: usize) -> (&[u8], usize) {
+        let (start, stride) = super_view(self.w.panels, self.w.k, p);
+        let sp_end = (p / SUPER * SUPER * self.w.k * PANEL + self.w.k * stride)
+            .min(self.w.panels * self.w.k * PANEL);
         let (ptr, bytes) = match self.w.storage {
             FloatStorage::F32 => (
-                self.w.data[p * len..(p + 1) * len].as_ptr() as *const u8,
-                4 * len,
+                self.w.data[start..sp_end].as_ptr() as *const u8,
+                4 * (sp_end - start),
             ),
             _ => (
-                self.w.half[p * len..(p + 1) * len].as_ptr() as *const u8,
-                2 * len,
+                self.w.half[start..sp_end].as_ptr() as *const u8,
+                2 * (sp_end - start),
             ),
         };
         // SAFETY: a view of initialised plain values as bytes, within the slice above.
-        unsafe { std::slice::from_raw_parts(ptr, bytes) }
+        (unsafe { std::slice::from_raw_parts(ptr, bytes) }, stride)
     }
 
     /// One task: rows × panels, finished outputs `[row][panel col]`.
     ///
-    /// K is walked in chunks of [`KC`] so that a chunk of the task's
+    /// GEMM: K is walked in chunks of [`KC`] so that a chunk of the task's
     /// activation rows stays in L2 and of its weight panels in L1 while every
     /// register tile passes over them; each lane's running dot product is
     /// stored between chunks and reloaded (an exact f32 round trip), so each
-    /// output's sum is still one sequential chain in K order.
+    /// output's sum is still one sequential chain in K order. GEMV walks each
+    /// group whole: every weight byte is read once, in one stream per panel.
     fn block(
         &self,
         level: IsaLevel,
@@ -176,37 +190,51 @@ impl FloatKernel {
         let (k, g) = (self.w.k, &self.w.groups);
         let (nr, np_all) = (rows.len(), panels.len());
         let cols = np_all * PANEL;
+        let gemv = nr <= GEMV_MAX_M;
+        let tile_rows = match isa::supported(level) {
+            IsaLevel::Avx512 if gemv => nr,
+            IsaLevel::Avx512 => GEMM_TILE_ROWS_AVX512,
+            _ if gemv => nr.min(GEMM_TILE_ROWS_AVX2),
+            _ => GEMM_TILE_ROWS_AVX2,
+        };
         let at = |i: usize, p: usize| (i - rows.start) * np_all + (p - panels.start);
         let mut dot = vec![[0f32; PANEL]; nr * np_all];
         let mut acc = vec![[0f32; PANEL]; nr * np_all];
-        let wps_all: Vec<&[u8]> = panels.clone().map(|pp| self.panel_bytes(pp)).collect();
+        let views: Vec<(&[u8], usize)> = panels.clone().map(|pp| self.panel_bytes(pp)).collect();
+        let kstride = views[0].1;
+        // A task is one super-panel: every panel steps through K alike.
+        assert!(views.iter().all(|v| v.1 == kstride));
+        let wps_all: Vec<&[u8]> = views.iter().map(|v| v.0).collect();
+        let arows_all: Vec<&[f32]> = rows.clone().map(|ii| &a[ii * k..(ii + 1) * k]).collect();
         for gi in 0..g.count {
             let gr = g.range(gi);
             dot.iter_mut().for_each(|d| *d = [0.0; PANEL]);
             let mut k0 = gr.start;
             while k0 < gr.end {
-                let k1 = (k0 + KC).min(gr.end);
+                let k1 = if gemv { gr.end } else { (k0 + KC).min(gr.end) };
                 let mut p = panels.start;
                 while p < panels.end {
-                    let np = TILE_PANELS.min(panels.end - p);
+                    // Every row tile takes the same panels (a tile of fewer
+                    // rows allows at least as many).
+                    let np = panels_for(level, tile_rows, panels.end - p);
                     let wps = &wps_all[p - panels.start..p - panels.start + np];
                     let mut i = rows.start;
                     while i < rows.end {
-                        let r = TILE_ROWS.min(rows.end - i);
-                        let arows: Vec<&[f32]> =
-                            (i..i + r).map(|ii| &a[ii * k..(ii + 1) * k]).collect();
-                        let mut init = [[[0f32; PANEL]; TILE_PANELS]; TILE_ROWS];
-                        for (t, it) in init.iter_mut().enumerate().take(r) {
-                            for (q, iq) in it.iter_mut().enumerate().take(np) {
-                                *iq = dot[at(i + t, p + q)];
-                            }
-                        }
-                        let d = dots(level, fused, self.w.storage, wps, &arows, k0..k1, &init);
-                        for (t, dt) in d.iter().enumerate().take(r) {
-                            for (q, dq) in dt.iter().enumerate().take(np) {
-                                dot[at(i + t, p + q)] = *dq;
-                            }
-                        }
+                        let r = tile_rows.min(rows.end - i);
+                        let arows = &arows_all[i - rows.start..i - rows.start + r];
+                        let d = &mut dot[at(i, p)..];
+                        dots(
+                            level,
+                            fused,
+                            self.w.storage,
+                            wps,
+                            kstride,
+                            arows,
+                            k0..k1,
+                            d,
+                            np_all,
+                            gemv,
+                        );
                         i += r;
                     }
                     p += np;
@@ -248,8 +276,6 @@ impl FloatKernel {
     }
 }
 
-type Dots = [[[f32; PANEL]; TILE_PANELS]; TILE_ROWS];
-
 /// Stored value `idx` of a panel (the obvious decoder).
 #[inline(always)]
 fn value(storage: FloatStorage, panel: &[u8], idx: usize) -> f32 {
@@ -262,64 +288,153 @@ fn value(storage: FloatStorage, panel: &[u8], idx: usize) -> f32 {
     }
 }
 
-/// Sequential dot products over `ks` for a tile of rows × panels.
+/// How many of `left` panels a register tile of `rows` rows takes: the
+/// largest allowed count ≤ `left` (AVX2: 8 / 4 / 2 / 1 panels for 1 / ≤ 3 /
+/// more rows; AVX-512: 16 / 8 / 4 panels for ≤ 2 / ≤ 4 / more rows, in
+/// zmm pairs, a last odd panel on the AVX2 tile; scalar: all).
+fn panels_for(level: IsaLevel, rows: usize, left: usize) -> usize {
+    let pick = |max: usize| {
+        let mut p = max;
+        while p > left {
+            p /= 2;
+        }
+        p.max(1)
+    };
+    match isa::supported(level) {
+        IsaLevel::Avx512 => pick(if rows <= 2 {
+            16
+        } else if rows <= 4 {
+            8
+        } else {
+            4
+        }),
+        IsaLevel::Avx2 => pick(if rows == 1 {
+            8
+        } else if rows <= 3 {
+            4
+        } else {
+            2
+        }),
+        IsaLevel::Scalar => left,
+    }
+}
+
+/// Sequential dot products over `ks` for a tile of rows `a` against panels
+/// `w` (a shape [`panels_for`] allows), updating the running sums in place:
+/// row `t`'s sum for panel `q` is `d[t · stride + q]`.
+#[allow(clippy::too_many_arguments)] // one tile's complete description
 fn dots(
     level: IsaLevel,
     fused: bool,
     storage: FloatStorage,
     w: &[&[u8]],
+    kstride: usize,
     a: &[&[f32]],
     ks: std::ops::Range<usize>,
-    init: &Dots,
-) -> Dots {
+    d: &mut [[f32; PANEL]],
+    stride: usize,
+    pf: bool,
+) {
     let f = isa::active();
-    // The AVX2 path is compiled with FMA and F16C (fused steps, fp16 widening);
-    // every AVX2 CPU known has both, but a CPU without them takes the portable path.
+    // The SIMD paths are compiled with FMA and F16C (fused steps, fp16
+    // widening); every AVX2 CPU known has both, but a CPU without them takes
+    // the portable path.
     let ok = f.fma && f.f16c;
     isa::dispatch!(level,
+        // SAFETY: `dispatch!` takes this arm only on CPUs with AVX-512
+        // (F, BW, VL); FMA and F16C were checked above.
+        avx512 => if ok {
+            unsafe { avx512::dots(fused, storage, w, kstride, a, ks, d, stride, pf) }
+        } else {
+            dots_scalar(fused, storage, w, kstride, a, ks, d, stride, pf)
+        },
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2; F16C and
         // FMA were checked above.
         avx2 => if ok {
-            unsafe { avx2::dots(fused, storage, w, a, ks, init) }
+            unsafe { avx2::dots(fused, storage, w, kstride, a, ks, d, stride, pf) }
         } else {
-            dots_scalar(fused, storage, w, a, ks, init)
+            dots_scalar(fused, storage, w, kstride, a, ks, d, stride, pf)
         },
-        scalar => dots_scalar(fused, storage, w, a, ks, init),
+        scalar => dots_scalar(fused, storage, w, kstride, a, ks, d, stride, pf),
     )
 }
 
 /// The portable path (and the obvious statement of each lane's sum).
 #[allow(clippy::needless_range_loop)] // indices mirror the packed layout
+#[allow(clippy::too_many_arguments)] // one tile's complete description
 fn dots_scalar(
     fused: bool,
     storage: FloatStorage,
     w: &[&[u8]],
+    kstride: usize,
     a: &[&[f32]],
     ks: std::ops::Range<usize>,
-    init: &Dots,
-) -> Dots {
-    let mut d = *init;
+    d: &mut [[f32; PANEL]],
+    stride: usize,
+    _pf: bool,
+) {
     for (t, ar) in a.iter().enumerate() {
         for (q, wp) in w.iter().enumerate() {
+            let s = &mut d[t * stride + q];
             for kk in ks.clone() {
                 let x = ar[kk];
                 for l in 0..PANEL {
-                    let y = value(storage, wp, kk * PANEL + l);
-                    d[t][q][l] = if fused {
-                        x.mul_add(y, d[t][q][l])
+                    let y = value(storage, wp, kk * kstride + l);
+                    s[l] = if fused {
+                        x.mul_add(y, s[l])
                     } else {
-                        d[t][q][l] + x * y
+                        s[l] + x * y
                     };
                 }
             }
         }
     }
-    d
+}
+
+/// Checks a tile's operands against its shape (the SIMD tiles read raw pointers).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)] // the tile's shape and its operands
+fn check_tile(
+    rows: usize,
+    panels: usize,
+    value_bytes: usize,
+    w: &[&[u8]],
+    kstride: usize,
+    a: &[&[f32]],
+    ks: &std::ops::Range<usize>,
+    d: &[[f32; PANEL]],
+    stride: usize,
+) {
+    assert!(a.len() == rows && w.len() == panels && panels <= stride);
+    assert!(a.iter().all(|r| r.len() >= ks.end));
+    let last = ks.end.saturating_sub(1) * kstride + PANEL;
+    assert!(w.iter().all(|p| p.len() >= last * value_bytes));
+    assert!(d.len() >= (rows - 1) * stride + panels);
+}
+
+/// K steps ahead that a GEMV tile prefetches its weights: a GEMV streams
+/// them from memory once, and the tile's short loop body would otherwise
+/// keep too few cache misses in flight (one row: one FMA per weight vector).
+#[cfg(target_arch = "x86_64")]
+const PREFETCH_K: usize = 32;
+
+/// Prefetch hints for `bytes` bytes at `p + off`, one per cache line (a hint
+/// never faults, so reading past the end is harmless).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch(p: *const u8, off: usize, bytes: usize) {
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    let mut l = 0;
+    while l < bytes {
+        // SAFETY: `_mm_prefetch` is SSE (baseline x86-64) and only a hint.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off + l) as *const i8) };
+        l += 64;
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{Dots, FloatStorage, PANEL, TILE_PANELS, TILE_ROWS};
+    use super::{check_tile, prefetch, FloatStorage, PANEL, PREFETCH_K};
     use std::arch::x86_64::*;
 
     /// 8 stored values at `idx` widened to f32 (`S`: 0 f32, 1 bf16, 2 fp16).
@@ -335,90 +450,259 @@ mod avx2 {
         }
     }
 
+    /// A tile of `R` rows × `P` panels over `ks`, sums in place.
     #[inline(always)]
-    unsafe fn mul_add(x: __m256, y: __m256, d: __m256) -> __m256 {
-        _mm256_add_ps(d, _mm256_mul_ps(x, y))
-    }
-    #[inline(always)]
-    unsafe fn fused(x: __m256, y: __m256, d: __m256) -> __m256 {
-        _mm256_fmadd_ps(x, y, d)
-    }
-
-    /// A tile of `R` rows × `P` panels over `ks`.
-    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // r, q index register arrays
     unsafe fn tile<const R: usize, const P: usize, const S: u8, const FUSED: bool>(
         w: &[&[u8]],
+        kstride: usize,
         a: &[&[f32]],
         ks: std::ops::Range<usize>,
-        init: &Dots,
-    ) -> Dots {
+        d: &mut [[f32; PANEL]],
+        stride: usize,
+        pf: bool,
+    ) {
         let vb = if S == 0 { 4 } else { 2 };
-        assert!(a.len() == R && w.len() == P);
-        assert!(a.iter().all(|r| r.len() >= ks.end));
-        assert!(w.iter().all(|p| p.len() >= ks.end * PANEL * vb));
-        let mut acc: [[__m256; P]; R] =
-            std::array::from_fn(|r| std::array::from_fn(|q| _mm256_loadu_ps(init[r][q].as_ptr())));
+        check_tile(R, P, vb, w, kstride, a, &ks, d, stride);
+        let dp = d.as_mut_ptr();
+        // SAFETY (all pointer reads and writes below): bounds checked above.
+        let mut acc: [[__m256; P]; R] = std::array::from_fn(|r| {
+            std::array::from_fn(|q| _mm256_loadu_ps((*dp.add(r * stride + q)).as_ptr()))
+        });
         let wp: [*const u8; P] = std::array::from_fn(|q| w[q].as_ptr());
         let ap: [*const f32; R] = std::array::from_fn(|r| a[r].as_ptr());
         for kk in ks {
-            // SAFETY: bounds asserted above.
-            let wv: [__m256; P] = std::array::from_fn(|q| load::<S>(wp[q], kk * PANEL));
+            if pf {
+                prefetch(wp[0], (kk + PREFETCH_K) * kstride * vb, P * PANEL * vb);
+            }
+            let wv: [__m256; P] = std::array::from_fn(|q| load::<S>(wp[q], kk * kstride));
             for r in 0..R {
                 let x = _mm256_broadcast_ss(&*ap[r].add(kk));
                 for q in 0..P {
                     acc[r][q] = if FUSED {
-                        fused(x, wv[q], acc[r][q])
+                        _mm256_fmadd_ps(x, wv[q], acc[r][q])
                     } else {
-                        mul_add(x, wv[q], acc[r][q])
+                        // Rounded product, then rounded sum (Rust never
+                        // contracts these into an FMA).
+                        _mm256_add_ps(acc[r][q], _mm256_mul_ps(x, wv[q]))
                     };
                 }
             }
         }
-        let mut d = [[[0f32; PANEL]; TILE_PANELS]; TILE_ROWS];
         for r in 0..R {
             for q in 0..P {
-                _mm256_storeu_ps(d[r][q].as_mut_ptr(), acc[r][q]);
+                _mm256_storeu_ps((*dp.add(r * stride + q)).as_mut_ptr(), acc[r][q]);
             }
         }
-        d
     }
 
     macro_rules! by_shape {
-        ($s:literal, $f:literal, $w:expr, $a:expr, $ks:expr, $i:expr) => {
+        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr, $pf:expr) => {
             match ($a.len(), $w.len()) {
-                (1, 1) => tile::<1, 1, $s, $f>($w, $a, $ks, $i),
-                (2, 1) => tile::<2, 1, $s, $f>($w, $a, $ks, $i),
-                (3, 1) => tile::<3, 1, $s, $f>($w, $a, $ks, $i),
-                (4, 1) => tile::<4, 1, $s, $f>($w, $a, $ks, $i),
-                (5, 1) => tile::<5, 1, $s, $f>($w, $a, $ks, $i),
-                (6, 1) => tile::<6, 1, $s, $f>($w, $a, $ks, $i),
-                (1, _) => tile::<1, 2, $s, $f>($w, $a, $ks, $i),
-                (2, _) => tile::<2, 2, $s, $f>($w, $a, $ks, $i),
-                (3, _) => tile::<3, 2, $s, $f>($w, $a, $ks, $i),
-                (4, _) => tile::<4, 2, $s, $f>($w, $a, $ks, $i),
-                (5, _) => tile::<5, 2, $s, $f>($w, $a, $ks, $i),
-                _ => tile::<6, 2, $s, $f>($w, $a, $ks, $i),
+                (1, 8) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 4) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 4) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (3, 4) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 2) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 2) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (3, 2) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (4, 2) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (5, 2) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (6, 2) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 1) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 1) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (3, 1) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (4, 1) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (5, 1) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (6, 1) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (r, p) => unreachable!("no AVX2 float tile of {r} rows × {p} panels"),
             }
         };
     }
 
     /// The AVX2 tile for a storage and step (fused needs FMA, fp16 F16C).
     #[target_feature(enable = "avx2,fma,f16c")]
+    #[allow(clippy::too_many_arguments)] // one tile's complete description
     pub unsafe fn dots(
         fused: bool,
         storage: FloatStorage,
         w: &[&[u8]],
+        kstride: usize,
         a: &[&[f32]],
         ks: std::ops::Range<usize>,
-        init: &Dots,
-    ) -> Dots {
+        d: &mut [[f32; PANEL]],
+        stride: usize,
+        pf: bool,
+    ) {
         match (storage, fused) {
-            (FloatStorage::F32, false) => by_shape!(0, false, w, a, ks, init),
-            (FloatStorage::F32, true) => by_shape!(0, true, w, a, ks, init),
-            (FloatStorage::Bf16, false) => by_shape!(1, false, w, a, ks, init),
-            (FloatStorage::Bf16, true) => by_shape!(1, true, w, a, ks, init),
-            (FloatStorage::F16, false) => by_shape!(2, false, w, a, ks, init),
-            (FloatStorage::F16, true) => by_shape!(2, true, w, a, ks, init),
+            (FloatStorage::F32, false) => by_shape!(0, false, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::F32, true) => by_shape!(0, true, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::Bf16, false) => by_shape!(1, false, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::Bf16, true) => by_shape!(1, true, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::F16, false) => by_shape!(2, false, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::F16, true) => by_shape!(2, true, w, kstride, a, ks, d, stride, pf),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{check_tile, prefetch, FloatStorage, PANEL, PREFETCH_K};
+    use std::arch::x86_64::*;
+
+    /// Two adjacent panels' 8 stored values at `idx` (16 consecutive
+    /// values: panels sit side by side in a super-panel), widened to f32
+    /// (`S`: 0 f32, 1 bf16, 2 fp16).
+    #[inline(always)]
+    unsafe fn load2<const S: u8>(p: *const u8, idx: usize) -> __m512 {
+        match S {
+            0 => _mm512_loadu_ps((p as *const f32).add(idx)),
+            _ => {
+                let h = _mm256_loadu_si256((p as *const u16).add(idx) as *const __m256i);
+                if S == 1 {
+                    _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16))
+                } else {
+                    _mm512_cvtph_ps(h)
+                }
+            }
+        }
+    }
+
+    /// A tile of `R` rows × `2·PP` panels over `ks` (two panels per zmm), sums in place.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // r, q index register arrays
+    unsafe fn tile<const R: usize, const PP: usize, const S: u8, const FUSED: bool>(
+        w: &[&[u8]],
+        kstride: usize,
+        a: &[&[f32]],
+        ks: std::ops::Range<usize>,
+        d: &mut [[f32; PANEL]],
+        stride: usize,
+        pf: bool,
+    ) {
+        check_tile(
+            R,
+            2 * PP,
+            if S == 0 { 4 } else { 2 },
+            w,
+            kstride,
+            a,
+            &ks,
+            d,
+            stride,
+        );
+        let vb = if S == 0 { 4 } else { 2 };
+        for q in 0..PP {
+            // Panel 2q+1's values follow panel 2q's at every K position.
+            assert!(std::ptr::eq(
+                w[2 * q + 1].as_ptr(),
+                w[2 * q].as_ptr().wrapping_add(PANEL * vb)
+            ));
+        }
+        let dp = d.as_mut_ptr();
+        // SAFETY (all pointer reads and writes below): bounds checked above;
+        // a row's sums of panels 2q and 2q+1 are adjacent (16 floats), and
+        // so are their weights.
+        let mut acc: [[__m512; PP]; R] = std::array::from_fn(|r| {
+            std::array::from_fn(|q| _mm512_loadu_ps((*dp.add(r * stride + 2 * q)).as_ptr()))
+        });
+        let wp: [*const u8; PP] = std::array::from_fn(|q| w[2 * q].as_ptr());
+        let ap: [*const f32; R] = std::array::from_fn(|r| a[r].as_ptr());
+        for kk in ks {
+            if pf {
+                prefetch(wp[0], (kk + PREFETCH_K) * kstride * vb, 2 * PP * PANEL * vb);
+            }
+            let wv: [__m512; PP] = std::array::from_fn(|q| load2::<S>(wp[q], kk * kstride));
+            for r in 0..R {
+                let x = _mm512_set1_ps(*ap[r].add(kk));
+                for q in 0..PP {
+                    acc[r][q] = if FUSED {
+                        _mm512_fmadd_ps(x, wv[q], acc[r][q])
+                    } else {
+                        // Rounded product, then rounded sum.
+                        _mm512_add_ps(acc[r][q], _mm512_mul_ps(x, wv[q]))
+                    };
+                }
+            }
+        }
+        for r in 0..R {
+            for q in 0..PP {
+                _mm512_storeu_ps((*dp.add(r * stride + 2 * q)).as_mut_ptr(), acc[r][q]);
+            }
+        }
+    }
+
+    macro_rules! by_shape {
+        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr, $pf:expr) => {
+            match ($a.len(), $w.len()) {
+                (1, 16) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 16) => tile::<2, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 8) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 8) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (3, 8) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (4, 8) => tile::<4, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 4) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 4) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (3, 4) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (4, 4) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (5, 4) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (6, 4) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (7, 4) => tile::<7, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (8, 4) => tile::<8, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 2) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (2, 2) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (3, 2) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (4, 2) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (5, 2) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (6, 2) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (7, 2) => tile::<7, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (8, 2) => tile::<8, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (r, p) => unreachable!("no AVX-512 float tile of {r} rows × {p} panels"),
+            }
+        };
+    }
+
+    /// The AVX-512 tile for a storage and step; a single panel (odd tail)
+    /// runs on the AVX2 tile, 8 rows as two row tiles of at most 6.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+    #[allow(clippy::too_many_arguments)] // one tile's complete description
+    pub unsafe fn dots(
+        fused: bool,
+        storage: FloatStorage,
+        w: &[&[u8]],
+        kstride: usize,
+        a: &[&[f32]],
+        ks: std::ops::Range<usize>,
+        d: &mut [[f32; PANEL]],
+        stride: usize,
+        pf: bool,
+    ) {
+        if w.len() == 1 {
+            let split = a.len().min(6);
+            let (a0, a1) = a.split_at(split);
+            super::avx2::dots(fused, storage, w, kstride, a0, ks.clone(), d, stride, pf);
+            if !a1.is_empty() {
+                super::avx2::dots(
+                    fused,
+                    storage,
+                    w,
+                    kstride,
+                    a1,
+                    ks,
+                    &mut d[split * stride..],
+                    stride,
+                    pf,
+                );
+            }
+            return;
+        }
+        match (storage, fused) {
+            (FloatStorage::F32, false) => by_shape!(0, false, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::F32, true) => by_shape!(0, true, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::Bf16, false) => by_shape!(1, false, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::Bf16, true) => by_shape!(1, true, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::F16, false) => by_shape!(2, false, w, kstride, a, ks, d, stride, pf),
+            (FloatStorage::F16, true) => by_shape!(2, true, w, kstride, a, ks, d, stride, pf),
         }
     }
 }

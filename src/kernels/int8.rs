@@ -8,14 +8,22 @@
 //! The int32 sums are exact and associative here, so any summation order
 //! gives the emulation's bits: |a|, |w| ≤ 127 (symmetric quantizers never
 //! produce −128), so a product is at most 16129 and K ≤ 2^16 products stay
-//! below 2^31. The f32 fold runs in one shared scalar routine in group order.
+//! below 2^31. The f32 fold runs in group order: one shared scalar routine
+//! (GEMM), or the same convert / multiply / add per lane in f32 registers
+//! (the AVX2 GEMV, which walks all groups of a panel in one call).
 //!
-//! AVX2 inner step (4 K positions × 8 output channels per instruction): for a
-//! quad of weight bytes `w` and a broadcast quad of activation bytes `a`,
-//! `vpmaddubsw(|w|, sign(a, w))` forms `a·w` pairs in int16 — at most
-//! 2 · 127 · 127 = 32258, below the int16 saturation at 32767 that broke
-//! kernels fed a 128 (`vpsignb` leaves −128 as −128; neither appears here) —
-//! and `vpmaddwd` with ones widens the pairs into the int32 lanes.
+//! AVX2 inner step (4 K positions × 8 output channels per instruction), for
+//! a broadcast quad of activation bytes `a`:
+//! - int8 weights `w`: `vpmaddubsw(|w|, sign(a, w))` forms `a·w` pairs in
+//!   int16 — at most 2 · 127 · 127 = 32258, below the int16 saturation at
+//!   32767 that broke kernels fed a 128 (`vpsignb` leaves −128 as −128;
+//!   neither appears here) — and `vpmaddwd` with ones widens the pairs into
+//!   the int32 lanes;
+//! - narrower weights, stored as unsigned fields `f` with `w = α·f − β`
+//!   (int4: f − 8, int2 / ternary: f − 1, binary: 2f − 1):
+//!   `vpmaddubsw(f, a)` (pairs ≤ 2 · 15 · 127 = 3810), eight quads summed
+//!   in int16 (≤ 30480) before one `vpmaddwd`, and `Σ a·w = α·Σ a·f − β·Σ a`
+//!   with each row's `Σ a` over the same quads — all exact integers.
 
 use super::pack::{IntPanels, BLOCK, PANEL};
 use super::quant;
@@ -30,8 +38,9 @@ const TILE_ROWS: usize = 4;
 const BLOCK_ROWS: usize = 64;
 /// Panels per task.
 const TASK_PANELS: usize = 4;
-/// Quads per cache chunk (a multiple of every width's quads per block; one
-/// panel's chunk is 8 KiB at 8 bits).
+/// Quads per cache chunk in the GEMM path (a multiple of every width's quads
+/// per block; one panel's chunk is 8 KiB at 8 bits). GEMV walks each group
+/// whole, so a task reads its panels as one stream in memory order.
 const KC_QUADS: usize = 256;
 
 /// An integer matmul kernel with packed weights.
@@ -75,7 +84,28 @@ impl IntKernel {
                 ap[i * padded + g.pos(kk)] = codes[i * g.k + kk];
             }
         }
+        // Each row's code sum per group, once (the narrow-weight SIMD GEMV
+        // subtracts it, see `avx2::fields`; a GEMM's last row block may be
+        // short enough to take the GEMV path).
+        let gq = g.quads * 4;
+        let asum: Vec<i32> = if self.w.bits < 8 {
+            (0..m * g.count)
+                .map(|ig| {
+                    let o = (ig / g.count) * padded + (ig % g.count) * gq;
+                    ap[o..o + gq].iter().map(|&x| x as i32).sum()
+                })
+                .collect()
+        } else {
+            vec![0; m * g.count]
+        };
         let level = isa::effective();
+        // The VNNI GEMM takes int8 activations as unsigned `a + 128` (the
+        // byte XOR 0x80) and corrects with the weights' sums; see `avx512`.
+        let ap128: Vec<i8> = if vnni(level) && self.w.bits == 8 && m > GEMV_MAX_M {
+            ap.iter().map(|&x| x ^ i8::MIN).collect()
+        } else {
+            vec![]
+        };
         let block = if m <= GEMV_MAX_M { m } else { BLOCK_ROWS };
         let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
             .flat_map(|b| (0..self.w.panels.div_ceil(TASK_PANELS)).map(move |c| (b, c)))
@@ -85,7 +115,8 @@ impl IntKernel {
             .map(|&(b, c)| {
                 let rows = b * block..((b + 1) * block).min(m);
                 let panels = c * TASK_PANELS..((c + 1) * TASK_PANELS).min(self.w.panels);
-                let v = self.block(level, &ap, a_scales, rows.clone(), panels.clone());
+                let aps = (&ap[..], &ap128[..]);
+                let v = self.block(level, aps, &asum, a_scales, rows.clone(), panels.clone());
                 (rows.start, panels.start, v)
             })
             .collect();
@@ -104,7 +135,8 @@ impl IntKernel {
     fn block(
         &self,
         level: IsaLevel,
-        ap: &[i8],
+        (ap, ap128): (&[i8], &[i8]),
+        asum: &[i32],
         a_scales: &[f32],
         rows: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
@@ -117,42 +149,131 @@ impl IntKernel {
         let mut sums = vec![[0i32; PANEL]; nr * npn];
         let mut acc = vec![[0f32; PANEL]; nr * npn];
         let (gl, qpb) = (self.w.group_len(), self.w.quads_per_block());
-        for gi in 0..g.count {
-            sums.iter_mut().for_each(|s| *s = [0; PANEL]);
-            let mut q0 = 0;
-            while q0 < g.quads {
-                let q1 = (q0 + KC_QUADS).min(g.quads);
-                for p in panels.clone() {
-                    let wp = &self.w.data[p * self.w.panel_len()..(p + 1) * self.w.panel_len()];
-                    let wq = &wp[gi * gl + q0 / qpb * BLOCK..gi * gl + q1 / qpb * BLOCK];
-                    let mut i = rows.start;
-                    while i < rows.end {
-                        let r = TILE_ROWS.min(rows.end - i);
-                        let ag: Vec<&[i8]> = (i..i + r)
-                            .map(|ii| {
-                                let o = ii * padded + gi * g.quads * 4;
-                                &ap[o + q0 * 4..o + q1 * 4]
-                            })
-                            .collect();
-                        let part = group_sums(level, self.w.bits, wq, &ag, q1 - q0);
-                        for (t, pt) in part.iter().enumerate().take(r) {
-                            let s = &mut sums[at(i + t, p)];
-                            for l in 0..PANEL {
-                                s[l] = s[l].wrapping_add(pt[l]);
-                            }
-                        }
-                        i += r;
+        let gemv = nr <= GEMV_MAX_M;
+        let chunk = if gemv { g.quads } else { KC_QUADS };
+        // GEMV takes one panel at a time through all its groups (one stream
+        // in memory order); GEMM every panel per group chunk (reusing the
+        // activation rows' chunk). Each output's groups fold in order either way.
+        let outer: Vec<std::ops::Range<usize>> = if gemv {
+            panels.clone().map(|p| p..p + 1).collect()
+        } else {
+            vec![panels.clone()]
+        };
+        let simd_gemv = gemv && isa::supported(level) != IsaLevel::Scalar;
+        if simd_gemv {
+            // Every group of a panel in one call, folded in registers.
+            for p in panels.clone() {
+                let wp = &self.w.data[p * self.w.panel_len()..(p + 1) * self.w.panel_len()];
+                let inner = self
+                    .w
+                    .scales
+                    .inner
+                    .as_ref()
+                    .map(|s| &s[p * g.count * PANEL..(p + 1) * g.count * PANEL]);
+                let mut i = rows.start;
+                while i < rows.end {
+                    let r = TILE_ROWS.min(rows.end - i);
+                    let ar: [&[i8]; TILE_ROWS] = std::array::from_fn(|t| {
+                        let o = (i + t.min(r - 1)) * padded;
+                        &ap[o..o + padded]
+                    });
+                    let sr: [&[i32]; TILE_ROWS] = std::array::from_fn(|t| {
+                        let o = (i + t.min(r - 1)) * g.count;
+                        &asum[o..o + g.count]
+                    });
+                    let mut part = [[0f32; PANEL]; TILE_ROWS];
+                    let gl = (g.count, g.quads);
+                    gemv_panel(
+                        level,
+                        self.w.bits,
+                        wp,
+                        &ar[..r],
+                        &sr[..r],
+                        gl,
+                        inner,
+                        &mut part,
+                    );
+                    for (t, pt) in part.iter().enumerate().take(r) {
+                        acc[at(i + t, p)] = *pt;
                     }
+                    i += r;
                 }
-                q0 = q1;
             }
-            for i in rows.clone() {
-                for p in panels.clone() {
-                    let inner =
-                        self.w.scales.inner.as_ref().map(|s| {
+        }
+        let pl = self.w.panel_len();
+        let vnni = vnni(level);
+        for pr in outer.into_iter().filter(|_| !simd_gemv) {
+            for gi in 0..g.count {
+                sums.iter_mut().for_each(|s| *s = [0; PANEL]);
+                let mut q0 = 0;
+                while q0 < g.quads {
+                    let q1 = (q0 + chunk).min(g.quads);
+                    let mut p = pr.start;
+                    while p < pr.end {
+                        // Two panels per call on the VNNI path, else one.
+                        let np = if vnni && p + 1 < pr.end { 2 } else { 1 };
+                        let wq = |pp: usize| {
+                            let wp = &self.w.data[pp * pl..(pp + 1) * pl];
+                            &wp[gi * gl + q0 / qpb * BLOCK..gi * gl + q1 / qpb * BLOCK]
+                        };
+                        let mut i = rows.start;
+                        while i < rows.end {
+                            let r = TILE_ROWS.min(rows.end - i);
+                            let ag: [&[i8]; TILE_ROWS] = std::array::from_fn(|t| {
+                                let o = (i + t.min(r - 1)) * padded + gi * g.quads * 4;
+                                &ap[o + q0 * 4..o + q1 * 4]
+                            });
+                            // int8 weights on the VNNI path read `a + 128`.
+                            let ag2: [&[i8]; TILE_ROWS] = if np == 2 && self.w.bits == 8 {
+                                std::array::from_fn(|t| {
+                                    let o = (i + t.min(r - 1)) * padded + gi * g.quads * 4;
+                                    &ap128[o + q0 * 4..o + q1 * 4]
+                                })
+                            } else {
+                                ag
+                            };
+                            let parts = if np == 2 {
+                                #[cfg(target_arch = "x86_64")]
+                                // SAFETY: `vnni` holds only on CPUs with AVX-512
+                                // F/BW/VL and VNNI at an AVX-512 level.
+                                let two = unsafe {
+                                    avx512::group_sums2(
+                                        self.w.bits,
+                                        wq(p),
+                                        wq(p + 1),
+                                        &ag2[..r],
+                                        q1 - q0,
+                                    )
+                                };
+                                #[cfg(not(target_arch = "x86_64"))]
+                                let two: [[[i32; PANEL]; TILE_ROWS];
+                                    2] = unreachable!("VNNI is x86-64 only");
+                                two
+                            } else {
+                                let one = group_sums(level, self.w.bits, wq(p), &ag[..r], q1 - q0);
+                                [one, [[0; PANEL]; TILE_ROWS]]
+                            };
+                            for (pi, part) in parts.iter().enumerate().take(np) {
+                                for (t, pt) in part.iter().enumerate().take(r) {
+                                    let s = &mut sums[at(i + t, p + pi)];
+                                    for l in 0..PANEL {
+                                        s[l] = s[l].wrapping_add(pt[l]);
+                                    }
+                                }
+                            }
+                            i += r;
+                        }
+                        p += np;
+                    }
+                    q0 = q1;
+                }
+                for i in rows.clone() {
+                    for p in pr.clone() {
+                        let inner = self.w.scales.inner.as_ref().map(|s| {
                             &s[(p * g.count + gi) * PANEL..(p * g.count + gi + 1) * PANEL]
                         });
-                    fold(&mut acc[at(i, p)], &sums[at(i, p)], inner);
+                        fold(&mut acc[at(i, p)], &sums[at(i, p)], inner);
+                    }
                 }
             }
         }
@@ -171,6 +292,16 @@ impl IntKernel {
         }
         out
     }
+}
+
+/// Whether the GEMM runs the AVX-512 VNNI step at `level`.
+fn vnni(level: IsaLevel) -> bool {
+    let f = isa::active();
+    isa::supported(level) == IsaLevel::Avx512
+        && f.avx512f
+        && f.avx512bw
+        && f.avx512vl
+        && f.avx512vnni
 }
 
 /// Copies a task's block (`rows × cols`, cols a multiple of 8) into the
@@ -212,6 +343,25 @@ fn group_sums(
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2.
         avx2 => unsafe { avx2::group_sums(bits, wq, a, quads) },
         scalar => group_sums_scalar(bits, wq, a, quads),
+    )
+}
+
+/// [`avx2::gemv_panel`] at `level` (the SIMD levels only).
+#[allow(clippy::too_many_arguments)] // one panel's complete description
+fn gemv_panel(
+    level: IsaLevel,
+    bits: u32,
+    wp: &[u8],
+    a: &[&[i8]],
+    asum: &[&[i32]],
+    (groups, quads): (usize, usize),
+    inner: Option<&[f32]>,
+    out: &mut [[f32; PANEL]; TILE_ROWS],
+) {
+    isa::dispatch!(level,
+        // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2.
+        avx2 => unsafe { avx2::gemv_panel(bits, wp, a, asum, (groups, quads), inner, out) },
+        scalar => unreachable!("the portable GEMV goes through group_sums"),
     )
 }
 
@@ -260,13 +410,16 @@ mod avx2 {
         a: &[&[i8]],
         quads: usize,
     ) -> [[i32; PANEL]; TILE_ROWS] {
+        let per_block = 8 / bits as usize;
+        assert!(quads.is_multiple_of(per_block) && a.len() <= TILE_ROWS);
+        assert!(wq.len() >= quads / per_block * 32 && a.iter().all(|r| r.len() >= quads * 4));
         macro_rules! by_rows {
             ($b:literal) => {
                 match a.len() {
-                    1 => rows::<1, $b>(wq, a, quads),
-                    2 => rows::<2, $b>(wq, a, quads),
-                    3 => rows::<3, $b>(wq, a, quads),
-                    _ => rows::<4, $b>(wq, a, quads),
+                    1 => store(sums::<1, $b, false>(wq.as_ptr(), ptrs(a), quads, None)),
+                    2 => store(sums::<2, $b, false>(wq.as_ptr(), ptrs(a), quads, None)),
+                    3 => store(sums::<3, $b, false>(wq.as_ptr(), ptrs(a), quads, None)),
+                    _ => store(sums::<4, $b, false>(wq.as_ptr(), ptrs(a), quads, None)),
                 }
             };
         }
@@ -278,59 +431,371 @@ mod avx2 {
         }
     }
 
-    /// Quad `slot` of a packed block as int8 codes.
-    #[inline(always)]
-    unsafe fn decode<const BITS: u32>(v: __m256i, slot: u32) -> __m256i {
-        // Shifts within 16-bit lanes; the mask below drops what crossed bytes.
-        let shifted = _mm256_srl_epi16(v, _mm_cvtsi32_si128((slot * BITS) as i32));
-        match BITS {
-            8 => v,
-            4 => _mm256_sub_epi8(
-                _mm256_and_si256(shifted, _mm256_set1_epi8(0x0f)),
-                _mm256_set1_epi8(8),
-            ),
-            2 => _mm256_sub_epi8(
-                _mm256_and_si256(shifted, _mm256_set1_epi8(0x03)),
-                _mm256_set1_epi8(1),
-            ),
-            _ => {
-                let f = _mm256_and_si256(shifted, _mm256_set1_epi8(0x01));
-                _mm256_sub_epi8(_mm256_add_epi8(f, f), _mm256_set1_epi8(1))
-            }
+    /// GEMV: every group of one panel for `a.len()` ≤ [`TILE_ROWS`] rows
+    /// (whole padded rows), folded in group order as the variants fold:
+    /// `acc = acc + f32(sum_g) · inner[g]` in f32 lanes (convert, multiply,
+    /// add: the scalar fold's roundings, lane by lane), into `out[r]`.
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)] // one panel's complete description
+    pub unsafe fn gemv_panel(
+        bits: u32,
+        wp: &[u8],
+        a: &[&[i8]],
+        asum: &[&[i32]],
+        (groups, quads): (usize, usize),
+        inner: Option<&[f32]>,
+        out: &mut [[f32; PANEL]; TILE_ROWS],
+    ) {
+        let per_block = 8 / bits as usize;
+        assert!(quads.is_multiple_of(per_block) && a.len() <= TILE_ROWS);
+        assert!(wp.len() >= groups * quads / per_block * 32);
+        assert!(a.iter().all(|r| r.len() >= groups * quads * 4));
+        assert!(asum.len() == a.len() && asum.iter().all(|r| r.len() >= groups));
+        assert!(inner.is_none_or(|s| s.len() >= groups * PANEL));
+        macro_rules! by_rows {
+            ($b:literal) => {
+                match a.len() {
+                    1 => {
+                        gemv_rows::<1, $b>(wp.as_ptr(), ptrs(a), asum, (groups, quads), inner, out)
+                    }
+                    2 => {
+                        gemv_rows::<2, $b>(wp.as_ptr(), ptrs(a), asum, (groups, quads), inner, out)
+                    }
+                    3 => {
+                        gemv_rows::<3, $b>(wp.as_ptr(), ptrs(a), asum, (groups, quads), inner, out)
+                    }
+                    _ => {
+                        gemv_rows::<4, $b>(wp.as_ptr(), ptrs(a), asum, (groups, quads), inner, out)
+                    }
+                }
+            };
+        }
+        match bits {
+            8 => by_rows!(8),
+            4 => by_rows!(4),
+            2 => by_rows!(2),
+            _ => by_rows!(1),
         }
     }
 
-    #[target_feature(enable = "avx2")]
-    unsafe fn rows<const R: usize, const BITS: u32>(
-        wq: &[u8],
-        a: &[&[i8]],
-        quads: usize,
-    ) -> [[i32; PANEL]; TILE_ROWS] {
-        let per_block = 8 / BITS as usize;
-        assert!(quads.is_multiple_of(per_block));
-        assert!(wq.len() >= quads / per_block * 32 && a.iter().all(|r| r.len() >= quads * 4));
-        let ones = _mm256_set1_epi16(1);
-        let mut acc = [_mm256_setzero_si256(); R];
-        let wp = wq.as_ptr();
-        let ap: [*const i8; R] = std::array::from_fn(|r| a[r].as_ptr());
-        for blk in 0..quads / per_block {
-            // SAFETY: bounds asserted above; unaligned loads.
-            let v = _mm256_loadu_si256(wp.add(blk * 32) as *const __m256i);
-            for slot in 0..per_block {
-                let q = blk * per_block + slot;
-                let w = decode::<BITS>(v, slot as u32);
-                let aw = _mm256_abs_epi8(w);
-                for r in 0..R {
-                    let a4 = _mm256_set1_epi32((ap[r].add(q * 4) as *const i32).read_unaligned());
-                    let s = _mm256_sign_epi8(a4, w);
-                    let p16 = _mm256_maddubs_epi16(aw, s);
-                    acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(p16, ones));
-                }
-            }
-        }
+    /// The first `R` row pointers.
+    #[inline(always)]
+    fn ptrs<const R: usize>(a: &[&[i8]]) -> [*const i8; R] {
+        std::array::from_fn(|r| a[r].as_ptr())
+    }
+
+    #[inline(always)]
+    unsafe fn store<const R: usize>(s: [__m256i; R]) -> [[i32; PANEL]; TILE_ROWS] {
         let mut out = [[0i32; PANEL]; TILE_ROWS];
         for r in 0..R {
-            _mm256_storeu_si256(out[r].as_mut_ptr() as *mut __m256i, acc[r]);
+            _mm256_storeu_si256(out[r].as_mut_ptr() as *mut __m256i, s[r]);
+        }
+        out
+    }
+
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // r indexes register arrays
+    unsafe fn gemv_rows<const R: usize, const BITS: u32>(
+        wp: *const u8,
+        ap: [*const i8; R],
+        asum: &[&[i32]],
+        (groups, quads): (usize, usize),
+        inner: Option<&[f32]>,
+        out: &mut [[f32; PANEL]; TILE_ROWS],
+    ) {
+        let gl = quads / (8 / BITS as usize) * 32;
+        let mut acc = [_mm256_setzero_ps(); R];
+        for g in 0..groups {
+            let a: [*const i8; R] = std::array::from_fn(|r| ap[r].add(g * quads * 4));
+            let sa: [i32; R] = std::array::from_fn(|r| asum[r][g]);
+            let s = sums::<R, BITS, true>(wp.add(g * gl), a, quads, Some(sa));
+            let sc = inner.map(|s| _mm256_loadu_ps(s.as_ptr().add(g * PANEL)));
+            for r in 0..R {
+                let mut v = _mm256_cvtepi32_ps(s[r]);
+                if let Some(sc) = sc {
+                    v = _mm256_mul_ps(v, sc);
+                }
+                acc[r] = _mm256_add_ps(acc[r], v);
+            }
+        }
+        for r in 0..R {
+            _mm256_storeu_ps(out[r].as_mut_ptr(), acc[r]);
+        }
+    }
+
+    /// int32 sums of `quads` quads for `R` rows against packed blocks at `wq`.
+    #[inline(always)]
+    /// `PF`: prefetch the weights ahead (GEMV streams them from memory).
+    /// `asum`: each row's code sum over these quads, if known.
+    unsafe fn sums<const R: usize, const BITS: u32, const PF: bool>(
+        wq: *const u8,
+        ap: [*const i8; R],
+        quads: usize,
+        asum: Option<[i32; R]>,
+    ) -> [__m256i; R] {
+        if BITS == 8 {
+            signed::<R, PF>(wq, ap, quads)
+        } else {
+            fields::<R, BITS, PF>(wq, ap, quads, asum)
+        }
+    }
+
+    /// Bytes ahead of the current block that GEMV prefetches.
+    const PREFETCH: usize = 1024;
+
+    /// int8 weights: `vpmaddubsw(|w|, sign(a, w))` (pairs ≤ 2 · 127 · 127,
+    /// below int16 saturation), widened by `vpmaddwd` every quad.
+    #[inline(always)]
+    unsafe fn signed<const R: usize, const PF: bool>(
+        wq: *const u8,
+        ap: [*const i8; R],
+        quads: usize,
+    ) -> [__m256i; R] {
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = [_mm256_setzero_si256(); R];
+        for q in 0..quads {
+            if PF && q % 2 == 0 {
+                // A hint only: never faults, even past the end.
+                _mm_prefetch::<_MM_HINT_T0>(wq.wrapping_add(q * 32 + PREFETCH) as *const i8);
+            }
+            let w = _mm256_loadu_si256(wq.add(q * 32) as *const __m256i);
+            let aw = _mm256_abs_epi8(w);
+            for r in 0..R {
+                let a4 = _mm256_set1_epi32((ap[r].add(q * 4) as *const i32).read_unaligned());
+                let s = _mm256_sign_epi8(a4, w);
+                let p16 = _mm256_maddubs_epi16(aw, s);
+                acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(p16, ones));
+            }
+        }
+        acc
+    }
+
+    /// Narrow weights `w = α·f − β` from their stored fields `f` (4-bit:
+    /// f − 8; 2-bit: f − 1; 1-bit: 2f − 1): `vpmaddubsw(f, a)` with the field
+    /// as the unsigned operand (pairs ≤ 2 · 15 · 127 = 3810), eight quads'
+    /// pairs summed in int16 (≤ 30480, below saturation) before one
+    /// `vpmaddwd` widens them; then `Σ a·w = α·Σ a·f − β·Σ a` (exact in
+    /// int32). No `abs` / `sign` per row, and a quarter of the widenings.
+    #[inline(always)]
+    unsafe fn fields<const R: usize, const BITS: u32, const PF: bool>(
+        wq: *const u8,
+        ap: [*const i8; R],
+        quads: usize,
+        asum: Option<[i32; R]>,
+    ) -> [__m256i; R] {
+        let per_block = 8 / BITS as usize;
+        let blocks = quads / per_block;
+        let per_flush = 8 / per_block;
+        let ones = _mm256_set1_epi16(1);
+        let mask = _mm256_set1_epi8(((1u32 << BITS) - 1) as i8);
+        let mut acc = [_mm256_setzero_si256(); R];
+        let mut b0 = 0;
+        while b0 < blocks {
+            let b1 = (b0 + per_flush).min(blocks);
+            let mut s16 = [_mm256_setzero_si256(); R];
+            for b in b0..b1 {
+                if PF && b % 2 == 0 {
+                    // A hint only: never faults, even past the end.
+                    _mm_prefetch::<_MM_HINT_T0>(wq.wrapping_add(b * 32 + PREFETCH) as *const i8);
+                }
+                let v = _mm256_loadu_si256(wq.add(b * 32) as *const __m256i);
+                for slot in 0..per_block {
+                    let q = b * per_block + slot;
+                    // Shifts within 16-bit lanes; the mask drops what crossed bytes.
+                    let f = if slot == 0 {
+                        _mm256_and_si256(v, mask)
+                    } else {
+                        let sh = _mm_cvtsi32_si128((slot as u32 * BITS) as i32);
+                        _mm256_and_si256(_mm256_srl_epi16(v, sh), mask)
+                    };
+                    for r in 0..R {
+                        let a4 =
+                            _mm256_set1_epi32((ap[r].add(q * 4) as *const i32).read_unaligned());
+                        s16[r] = _mm256_add_epi16(s16[r], _mm256_maddubs_epi16(f, a4));
+                    }
+                }
+            }
+            for r in 0..R {
+                acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(s16[r], ones));
+            }
+            b0 = b1;
+        }
+        let (alpha, beta) = match BITS {
+            4 => (1, 8),
+            2 => (1, 1),
+            _ => (2, 1),
+        };
+        for r in 0..R {
+            let sa: i32 = match asum {
+                Some(s) => s[r],
+                None => std::slice::from_raw_parts(ap[r], quads * 4)
+                    .iter()
+                    .map(|&x| x as i32)
+                    .sum(),
+            };
+            if alpha == 2 {
+                acc[r] = _mm256_add_epi32(acc[r], acc[r]);
+            }
+            acc[r] = _mm256_sub_epi32(acc[r], _mm256_set1_epi32(beta * sa));
+        }
+        acc
+    }
+}
+
+/// AVX-512 VNNI GEMM step: two panels per zmm (lanes 0–7 and 8–15), one
+/// `vpdpbusd` per row and quad where AVX2 needs `vpmaddubsw` + `vpmaddwd` +
+/// `vpaddd`. The unsigned operand is the activation `a + 128` (int8
+/// weights: the rows arrive XOR 0x80, and `Σ a·w = Σ (a+128)·w − 128·Σ w`
+/// with each lane's `Σ w` from one more `vpdpbusd` against ones, shared by
+/// the rows) or the stored field `f` (narrow weights, then
+/// `Σ a·w = α·Σ a·f − β·Σ a` as in the AVX2 path). `vpdpbusd` adds four
+/// exact products into int32 without saturating, so the sums are the AVX2
+/// path's exact integers.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{PANEL, TILE_ROWS};
+    use std::arch::x86_64::*;
+
+    /// Sums of up to [`TILE_ROWS`] rows against one panel.
+    pub type Sums = [[i32; PANEL]; TILE_ROWS];
+
+    /// [`super::group_sums_scalar`] for two panels at once (`w0`, `w1`).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+    pub unsafe fn group_sums2(
+        bits: u32,
+        w0: &[u8],
+        w1: &[u8],
+        a: &[&[i8]],
+        quads: usize,
+    ) -> [Sums; 2] {
+        let per_block = 8 / bits as usize;
+        assert!(quads.is_multiple_of(per_block) && a.len() <= TILE_ROWS);
+        let bytes = quads / per_block * 32;
+        assert!(w0.len() >= bytes && w1.len() >= bytes);
+        assert!(a.iter().all(|r| r.len() >= quads * 4));
+        let (p0, p1) = (w0.as_ptr(), w1.as_ptr());
+        macro_rules! by_rows {
+            ($b:literal) => {
+                match a.len() {
+                    1 => rows::<1, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads),
+                    2 => rows::<2, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads),
+                    3 => rows::<3, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads),
+                    _ => rows::<4, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads),
+                }
+            };
+        }
+        match bits {
+            8 => by_rows!(8),
+            4 => by_rows!(4),
+            2 => by_rows!(2),
+            _ => by_rows!(1),
+        }
+    }
+
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // r indexes register arrays
+    unsafe fn rows<const R: usize, const BITS: u32>(
+        w0: *const u8,
+        w1: *const u8,
+        ap: [*const i8; R],
+        quads: usize,
+    ) -> [Sums; 2] {
+        let per_block = 8 / BITS as usize;
+        let mask = _mm512_set1_epi8(((1u32 << BITS.min(7)) - 1) as i8);
+        let zero = _mm512_setzero_si512();
+        let ones = _mm512_set1_epi8(1);
+        // Two sets of accumulators, for even and odd blocks: twice the
+        // independent `vpdpbusd` chains (int32 sums: any order is exact).
+        let (mut wsum, mut wsum1) = (zero, zero);
+        let (mut acc, mut acc1) = ([zero; R], [zero; R]);
+        // A macro, not a closure: a closure would not inherit this
+        // function's target features, and its intrinsics would not inline.
+        macro_rules! step {
+            ($b:expr, $acc:ident, $wsum:ident) => {{
+                let b: usize = $b;
+                // SAFETY (all reads): bounds asserted by the caller.
+                let v = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_loadu_si256(w0.add(b * 32) as *const __m256i)),
+                    _mm256_loadu_si256(w1.add(b * 32) as *const __m256i),
+                    1,
+                );
+                for slot in 0..per_block {
+                    let q = b * per_block + slot;
+                    macro_rules! bcast {
+                        ($r:expr) => {
+                            _mm512_set1_epi32((ap[$r].add(q * 4) as *const i32).read_unaligned())
+                        };
+                    }
+                    if BITS == 8 {
+                        // Rows hold `a + 128` as unsigned bytes: Σ (a+128)·w,
+                        // and the lanes' Σ w alongside for the correction.
+                        $wsum = _mm512_dpbusd_epi32($wsum, ones, v);
+                        for r in 0..R {
+                            $acc[r] = _mm512_dpbusd_epi32($acc[r], bcast!(r), v);
+                        }
+                    } else {
+                        // Shifts within 16-bit lanes; the mask drops what crossed bytes.
+                        let f = if slot == 0 {
+                            _mm512_and_si512(v, mask)
+                        } else {
+                            let sh = _mm_cvtsi32_si128((slot as u32 * BITS) as i32);
+                            _mm512_and_si512(_mm512_srl_epi16(v, sh), mask)
+                        };
+                        for r in 0..R {
+                            $acc[r] = _mm512_dpbusd_epi32($acc[r], f, bcast!(r));
+                        }
+                    }
+                }
+            }};
+        }
+        let blocks = quads / per_block;
+        let mut b = 0;
+        while b + 1 < blocks {
+            step!(b, acc, wsum);
+            step!(b + 1, acc1, wsum1);
+            b += 2;
+        }
+        if b < blocks {
+            step!(b, acc, wsum);
+        }
+        wsum = _mm512_add_epi32(wsum, wsum1);
+        for r in 0..R {
+            acc[r] = _mm512_add_epi32(acc[r], acc1[r]);
+        }
+        if BITS == 8 {
+            // Σ a·w = Σ (a+128)·w − 128·Σ w, exact in int32: |Σ (a+128)·w|
+            // ≤ 255 · 127 · 2^16 < 2^31.
+            let c = _mm512_slli_epi32(wsum, 7);
+            for r in 0..R {
+                acc[r] = _mm512_sub_epi32(acc[r], c);
+            }
+        } else {
+            let (alpha, beta) = match BITS {
+                4 => (1, 8),
+                2 => (1, 1),
+                _ => (2, 1),
+            };
+            for r in 0..R {
+                let sa: i32 = std::slice::from_raw_parts(ap[r], quads * 4)
+                    .iter()
+                    .map(|&x| x as i32)
+                    .sum();
+                if alpha == 2 {
+                    acc[r] = _mm512_add_epi32(acc[r], acc[r]);
+                }
+                acc[r] = _mm512_sub_epi32(acc[r], _mm512_set1_epi32(beta * sa));
+            }
+        }
+        let mut out = [[[0i32; PANEL]; TILE_ROWS]; 2];
+        for r in 0..R {
+            _mm256_storeu_si256(
+                out[0][r].as_mut_ptr() as *mut __m256i,
+                _mm512_castsi512_si256(acc[r]),
+            );
+            _mm256_storeu_si256(
+                out[1][r].as_mut_ptr() as *mut __m256i,
+                _mm512_extracti64x4_epi64(acc[r], 1),
+            );
         }
         out
     }

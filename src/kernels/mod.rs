@@ -10,9 +10,10 @@
 //! - activations are quantized **inside** the timed product ([`quant`]), as
 //!   a real inference kernel must, by fast twins of the variants' quantizers;
 //! - one entry per kernel family ([`int8`], [`float`], [`xnor`], [`sat16`],
-//!   [`fp16acc`], [`lmul`]) dispatches
-//!   through [`crate::isa::dispatch!`]: AVX2 and a portable scalar path
-//!   (AVX-512 CPUs run the AVX2 code; see each family for what it uses);
+//!   [`fp16acc`], [`lmul`]) dispatches through [`crate::isa::dispatch!`]:
+//!   AVX2 and a portable scalar path; the float family also has AVX-512
+//!   tiles and the integer family an AVX-512 VNNI GEMM step; the others run
+//!   their AVX2 code on AVX-512 CPUs (see each family for what it uses);
 //! - GEMV (decode, M ≤ [`GEMV_MAX_M`]) streams each packed weight byte once
 //!   and splits N across threads; GEMM (prefill) tiles M × N and reuses each
 //!   decoded weight block across a tile of activation rows. Every output is

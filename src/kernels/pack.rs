@@ -221,7 +221,14 @@ impl FloatStorage {
     }
 }
 
-/// Float weights in panels, K-major: `[panel][k][8 rows]`.
+/// Panels per float super-panel: float weights are stored K-major in
+/// super-panels of this many panels, `[super][k][panel][8 rows]`, so that a
+/// register tile's weights at one K position (up to 16 panels, one GEMV
+/// tile) are one contiguous run and a GEMV task streams memory in order.
+pub const SUPER: usize = 16;
+
+/// Float weights in panels, K-major in super-panels ([`SUPER`]):
+/// `[super][k][panel][8 rows]` (the last super-panel holds the remaining panels).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FloatPanels {
     /// Output channels (rows of W).
@@ -256,7 +263,11 @@ impl FloatPanels {
         let (n, k) = (w.rows, w.k);
         let groups = Groups::new(k, w.group);
         let panels = n.div_ceil(PANEL);
-        let at = |j: usize, kk: usize| ((j / PANEL) * k + kk) * PANEL + j % PANEL;
+        let at = |j: usize, kk: usize| {
+            let p = j / PANEL;
+            let (view, stride) = super_view(panels, k, p);
+            view + kk * stride + j % PANEL
+        };
         let (mut data, mut half) = (vec![], vec![]);
         match storage {
             FloatStorage::F32 => {
@@ -301,6 +312,14 @@ impl FloatPanels {
             + 4 * (self.scales.inner.as_ref().map_or(0, Vec::len)
                 + self.scales.outer.as_ref().map_or(0, Vec::len))
     }
+}
+
+/// Where panel `p` of `panels` float panels over `k` starts (in values) and
+/// how many values one K step advances, in the super-panel layout ([`SUPER`]).
+pub fn super_view(panels: usize, k: usize, p: usize) -> (usize, usize) {
+    let sp = p / SUPER;
+    let width = SUPER.min(panels - sp * SUPER);
+    (sp * SUPER * k * PANEL + (p % SUPER) * PANEL, width * PANEL)
 }
 
 /// The 16-bit pattern of `x` in `storage` (truncating for bf16: callers

@@ -255,7 +255,12 @@ impl NativeMatmul for NativeQuant {
     }
 
     fn top_isa(&self) -> IsaLevel {
-        IsaLevel::Avx2
+        match self.family {
+            // The float tiles have an AVX-512 path (two panels per zmm);
+            // the integer GEMM one where the CPU has VNNI.
+            Family::Float { .. } | Family::Int => IsaLevel::Avx512,
+            Family::Xnor => IsaLevel::Avx2,
+        }
     }
 }
 

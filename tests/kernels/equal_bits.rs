@@ -105,6 +105,12 @@ fn ragged_shapes_and_distributions() {
         (9, 64, 16),
         (1, 1000, 41),
         (3, 1100, 19),
+        // Wide enough for every GEMV tile (16 / 8 / 4 panels and a tail of
+        // one), M = 8 split into row tiles on AVX2.
+        (1, 300, 131),
+        (2, 77, 200),
+        (5, 40, 150),
+        (8, 70, 100),
     ];
     for v in natives() {
         for (s, &(m, k, n)) in shapes.iter().enumerate() {
