@@ -99,6 +99,14 @@ fn storage_bits(spec: &OperandSpec) -> u32 {
 }
 
 impl NativeQuant {
+    /// Whether every product of the two operands fits in 24 significant
+    /// bits (exact in f32), so a float datapath may fuse it.
+    fn short_products(&self) -> bool {
+        significand_bits(&self.spec.weight).unwrap_or(24)
+            + significand_bits(&self.spec.act).unwrap_or(24)
+            <= 24
+    }
+
     /// The native kernel of the variant `name` (weight and activation
     /// quantizers, datapath), if a kernel family takes its operands.
     pub fn of(
@@ -182,9 +190,7 @@ impl NativeMatmul for NativeQuant {
                     (ActCastKind::Cast, OperandSpec::Cast(f)) => ActCast::Cast(f),
                     _ => ActCast::F32,
                 };
-                let short = significand_bits(&self.spec.weight).unwrap_or(24)
-                    + significand_bits(&self.spec.act).unwrap_or(24)
-                    <= 24;
+                let short = self.short_products();
                 let storage = match self.spec.weight {
                     OperandSpec::Cast(f) if f == crate::formats::parse::FP16 => FloatStorage::F16,
                     OperandSpec::Cast(f) if f == crate::formats::parse::BF16 => FloatStorage::Bf16,
@@ -229,14 +235,10 @@ impl NativeMatmul for NativeQuant {
                 sum: FloatSum::Fused,
                 ..
             } => Base::F32Fma,
-            Family::Float { act, .. } => {
+            Family::Float { .. } => {
                 // Short products run fused when the range check passes (the
                 // common case); f32 inputs always multiply, then add.
-                let short = significand_bits(&self.spec.weight).unwrap_or(24)
-                    + significand_bits(&self.spec.act).unwrap_or(24)
-                    <= 24;
-                let _ = act;
-                if short {
+                if self.short_products() {
                     Base::F32Fma
                 } else {
                     Base::F32MulAdd
