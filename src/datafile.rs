@@ -145,6 +145,61 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// The line of every key of a TOML text, by dotted path: `explore.max_bits`,
+/// and array elements by index, `explore.tensors.0.dist` (an array-of-tables
+/// element itself maps to the line of its first key). Lets a loader that
+/// deserialises into plain structs still say `FILE line N: KEY` when it
+/// rejects a value. Empty when the text does not parse (the parse error
+/// has its own line then).
+pub fn key_lines(text: &str) -> std::collections::BTreeMap<String, usize> {
+    use toml::de::{DeTable, DeValue};
+    fn walk(
+        text: &str,
+        prefix: &str,
+        v: &DeValue<'_>,
+        out: &mut std::collections::BTreeMap<String, usize>,
+    ) {
+        match v {
+            DeValue::Table(t) => {
+                for (k, val) in t.iter() {
+                    let path = if prefix.is_empty() {
+                        k.get_ref().to_string()
+                    } else {
+                        format!("{prefix}.{}", k.get_ref())
+                    };
+                    let line = line_of(text, k.span().start);
+                    out.entry(path.clone()).or_insert(line);
+                    walk(text, &path, val.get_ref(), out);
+                }
+            }
+            DeValue::Array(a) => {
+                for (i, val) in a.iter().enumerate() {
+                    let path = format!("{prefix}.{i}");
+                    walk(text, &path, val.get_ref(), out);
+                    // An inline value's own span; a table's first key otherwise.
+                    let inner = format!("{path}.");
+                    let line = match val.get_ref() {
+                        DeValue::Table(_) => out
+                            .range(inner.clone()..)
+                            .take_while(|(k, _)| k.starts_with(&inner))
+                            .map(|(_, l)| *l)
+                            .min(),
+                        _ => None,
+                    }
+                    .unwrap_or_else(|| line_of(text, val.span().start));
+                    out.entry(path).or_insert(line);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    if let Ok(t) = DeTable::parse(text) {
+        walk(text, "", &DeValue::Table(t.into_inner()), &mut out);
+    }
+    out
+}
+
 /// One data file's text and name, for parsing and locating errors.
 #[derive(Debug, Clone)]
 pub struct DataFile<'a> {

@@ -15,6 +15,7 @@ pub mod formats;
 pub mod io;
 pub mod isa;
 pub mod merge;
+pub mod metrics;
 
 pub mod kernels;
 pub mod quantize;
@@ -70,6 +71,8 @@ pub enum Command {
     Explore(explore::ExploreArgs),
     /// Join the results of a sharded `report` or `explore` run (`--shard K/N`).
     Merge(merge::MergeArgs),
+    /// The metric table of the results: name, unit, which way is better, timing or result.
+    Metrics(metrics::MetricsArgs),
 
     /// Native SIMD kernels: list them, bench them against a same-run ceiling.
     #[command(subcommand)]
@@ -121,6 +124,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
         Command::Cachesim(a) => cachesim::run(&a, out).map(|_| 0),
         Command::Calibrate(a) => calibrate::run(&a, out).map(|_| 0),
         Command::Merge(a) => merge::run(&a, out),
+        Command::Metrics(a) => metrics::run(&a, out).map(|_| 0),
         Command::Explore(a) => explore::run(&a, out),
 
         Command::Kernels(c) => kernels::run(&c, out),

@@ -14,6 +14,7 @@ mod compare;
 mod formats;
 mod io;
 mod kernels;
+mod metrics;
 
 mod outputs;
 mod quantize;

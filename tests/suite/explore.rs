@@ -216,25 +216,56 @@ fn spec_err(explore: &str) -> String {
 }
 
 #[test]
-fn bad_specs_name_the_key() {
+fn bad_specs_name_the_line_and_the_key() {
+    // Line 1 is `[explore]`, the key under test is on line 2.
     let e = spec_err("elements = [\"e9m9\"]");
-    assert!(e.starts_with("bad.toml: explore.elements:"), "{e}");
+    assert!(e.starts_with("bad.toml line 2: explore.elements:"), "{e}");
     let e = spec_err("blocks = []");
     assert!(
-        e.starts_with("bad.toml: explore.blocks:") && e.contains("empty"),
+        e.starts_with("bad.toml line 2: explore.blocks:") && e.contains("empty"),
         "{e}"
     );
     let e = spec_err("max_bits = 1.5");
-    assert!(e.starts_with("bad.toml: explore.max_bits:"), "{e}");
+    assert!(e.starts_with("bad.toml line 2: explore.max_bits:"), "{e}");
     let e = spec_err("scales = [\"e8m0\"]\nrules = [\"absmax\"]");
-    assert!(e.starts_with("bad.toml: explore.rules:"), "{e}");
+    assert!(e.starts_with("bad.toml line 3: explore.rules:"), "{e}");
     let e = spec_err("partner = \"int8/g0/f32/absmax\"");
-    assert!(e.starts_with("bad.toml: explore.partner:"), "{e}");
+    assert!(e.starts_with("bad.toml line 2: explore.partner:"), "{e}");
     let e = spec_err("colour = 1");
     assert!(e.contains("colour"), "{e}");
     assert!(!e.contains('\n'), "one line: {e}");
     let e = parse_spec("name = \"x\"\n", "bad.toml", Path::new(".")).unwrap_err();
     assert!(e.contains("[explore]"), "{e}");
+    // A default the file leaves out has no line: `rules` is not written here.
+    let e = spec_err("scales = [\"e8m0\"]\nelements = [\"uint4\"]\nblocks = [\"g32\"]\n");
+    assert!(
+        e.starts_with("bad.toml") && e.contains("explore.rules:"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_tensors_name_the_line_of_the_key_at_fault() {
+    let text = "[explore]\n\n[[explore.tensors]]\nname = \"a\"\nrole = \"weight\"\ndist = \"gaussian\"\nrows = 2\ncols = 8\n\n[[explore.tensors]]\nname = \"b\"\nrole = \"weight\"\ndist = \"cauchy\"\nrows = 2\ncols = 8\n";
+    let e = parse_spec(text, "t.toml", Path::new(".")).unwrap_err();
+    assert!(
+        e.starts_with("t.toml line 13: explore.tensors 'b': dist: 'cauchy'"),
+        "{e}"
+    );
+    // A missing key points at the tensor (its first key's line).
+    let text = "[explore]\n[[explore.tensors]]\nname = \"a\"\nrole = \"weight\"\ndist = \"gaussian\"\ncols = 8\n";
+    let e = parse_spec(text, "t.toml", Path::new(".")).unwrap_err();
+    assert!(
+        e.starts_with("t.toml line 3: explore.tensors 'a': rows: missing"),
+        "{e}"
+    );
+    // The second use of a name is the line reported.
+    let text = "[explore]\n[[explore.tensors]]\nname = \"a\"\nrole = \"weight\"\ndist = \"gaussian\"\nrows = 2\ncols = 8\n[[explore.tensors]]\nname = \"a\"\nrole = \"weight\"\ndist = \"gaussian\"\nrows = 2\ncols = 8\n";
+    let e = parse_spec(text, "t.toml", Path::new(".")).unwrap_err();
+    assert!(
+        e.starts_with("t.toml line 9: explore.tensors.name: 'a' is used twice"),
+        "{e}"
+    );
 }
 
 #[test]

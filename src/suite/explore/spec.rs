@@ -38,7 +38,8 @@
 //!
 //! The space is the product elements × blocks × scales × rules, keeping the
 //! combinations that go together ([`Config::check`]) and meet `max_bits`,
-//! then the known formats. Errors name the file and the key.
+//! then the known formats. Errors name the file, the line (where the key is
+//! written in it) and the key.
 
 use std::path::{Path, PathBuf};
 
@@ -195,7 +196,14 @@ pub fn default_spec() -> Result<ExploreSpec, String> {
 
 /// Parses spec text; `file` names it in errors, `base` resolves relative files.
 pub fn parse_spec(text: &str, file: &str, base: &Path) -> Result<ExploreSpec, String> {
-    let at = |key: &str, msg: String| format!("{file}: {key}: {msg}");
+    // `FILE line N: KEY: reason` where the key is written in the file;
+    // a default that was left out has no line.
+    let lines = crate::datafile::key_lines(text);
+    let at_line = |path: &str, key: &str, msg: String| match lines.get(path) {
+        Some(l) => format!("{file} line {l}: {key}: {msg}"),
+        None => format!("{file}: {key}: {msg}"),
+    };
+    let at = |key: &str, msg: String| at_line(key, key, msg);
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let msg = e.message().to_string();
         match e.span() {
@@ -318,21 +326,33 @@ pub fn parse_spec(text: &str, file: &str, base: &Path) -> Result<ExploreSpec, St
         ));
     }
     let mut tensors = Vec::new();
-    for t in x.tensors {
+    for (i, t) in x.tensors.into_iter().enumerate() {
         let key = format!("explore.tensors '{}'", t.name);
+        let name_path = format!("explore.tensors.{i}.name");
         if t.name.trim().is_empty() || t.name.contains(',') {
-            return Err(at(
+            return Err(at_line(
+                &name_path,
                 "explore.tensors.name",
                 format!("'{}' is empty or has a comma", t.name),
             ));
         }
         if tensors.iter().any(|o: &TensorSpec| o.name == t.name) {
-            return Err(at(
+            return Err(at_line(
+                &name_path,
                 "explore.tensors.name",
                 format!("'{}' is used twice", t.name),
             ));
         }
-        let source = tensor_source(&t, base).map_err(|m| at(&key, m))?;
+        // The line of the tensor's key at fault, else of the tensor itself.
+        let source = tensor_source(&t, base).map_err(|(sub, m)| {
+            let sub_path = format!("explore.tensors.{i}.{sub}");
+            let path = if lines.contains_key(&sub_path) {
+                sub_path
+            } else {
+                format!("explore.tensors.{i}")
+            };
+            at_line(&path, &key, format!("{sub}: {m}"))
+        })?;
         tensors.push(TensorSpec {
             name: t.name,
             role: t.role,
@@ -407,10 +427,11 @@ fn expand_element(s: &str, nonfinite: &str) -> Result<Vec<Element>, String> {
     Ok(vec![Element::parse(s)?])
 }
 
-fn tensor_source(t: &RawTensor, base: &Path) -> Result<Source, String> {
+/// The tensor's source; an error names the key at fault and the reason.
+fn tensor_source(t: &RawTensor, base: &Path) -> Result<Source, (&'static str, String)> {
     if let Some(f) = &t.file {
         if t.dist.is_some() || t.rows.is_some() || t.cols.is_some() {
-            return Err("file: a file tensor takes no dist, rows or cols".into());
+            return Err(("file", "a file tensor takes no dist, rows or cols".into()));
         }
         let p = Path::new(f);
         let path = if p.is_absolute() {
@@ -419,25 +440,28 @@ fn tensor_source(t: &RawTensor, base: &Path) -> Result<Source, String> {
             base.join(p)
         };
         if !path.is_file() {
-            return Err(format!("file: '{}' does not exist", path.display()));
+            return Err(("file", format!("'{}' does not exist", path.display())));
         }
         return Ok(Source::File {
             path,
             tensors: t.tensors.clone().unwrap_or_default(),
         });
     }
-    let dist_name = t
-        .dist
-        .as_deref()
-        .ok_or("dist: a tensor needs dist (with rows and cols) or file")?;
-    let rows = t.rows.ok_or("rows: missing")?;
-    let cols = t.cols.ok_or("cols: missing")?;
+    let dist_name = t.dist.as_deref().ok_or((
+        "dist",
+        "a tensor needs dist (with rows and cols) or file".to_string(),
+    ))?;
+    let rows = t.rows.ok_or(("rows", "missing".to_string()))?;
+    let cols = t.cols.ok_or(("cols", "missing".to_string()))?;
     if rows == 0 || cols == 0 || rows.checked_mul(cols).is_none_or(|n| n > 1 << 30) {
-        return Err(format!(
-            "rows/cols: {rows} x {cols} is not a tensor of 1 to 2^30 values"
+        return Err((
+            "rows",
+            format!("rows x cols = {rows} x {cols} is not a tensor of 1 to 2^30 values"),
         ));
     }
-    let need = |v: Option<f64>, k: &str| v.ok_or_else(|| format!("{k}: dist {dist_name} needs it"));
+    let need = |v: Option<f64>, k: &'static str| {
+        v.ok_or_else(|| (k, format!("dist {dist_name} needs it")))
+    };
     let dist = match dist_name {
         "llm-like" => None,
         "gaussian" => Some(Distribution::Gaussian {
@@ -455,13 +479,14 @@ fn tensor_source(t: &RawTensor, base: &Path) -> Result<Source, String> {
             hi: need(t.hi, "hi")?,
         }),
         other => {
-            return Err(format!(
-                "dist: '{other}' is not gaussian, laplace, student-t, uniform or llm-like"
+            return Err((
+                "dist",
+                format!("'{other}' is not gaussian, laplace, student-t, uniform or llm-like"),
             ))
         }
     };
     if let Some(d) = &dist {
-        d.validate().map_err(|e| format!("dist: {e}"))?;
+        d.validate().map_err(|e| ("dist", e.to_string()))?;
     }
     Ok(Source::Synthetic { dist, rows, cols })
 }
