@@ -206,7 +206,7 @@ fn fraction_equal(a: &[usize], b: &[usize], what: &str) -> f64 {
 fn check_rows(data: &[f64], dim: usize, what: &str) {
     assert!(dim > 0, "embedding dimension 0");
     assert!(
-        data.len() % dim == 0,
+        data.len().is_multiple_of(dim),
         "{what}: {} values are not rows of {dim}",
         data.len()
     );
