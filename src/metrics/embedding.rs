@@ -4,7 +4,7 @@
 //!
 //! Embedding sets are row-major `f64` slices of `n` rows of `dim` values
 //! (one row per sentence). Cosine and SQNR are the module's
-//! [`accuracy`](super::accuracy) figures, with its conventions: the cosine of
+//! [`accuracy`] figures, with its conventions: the cosine of
 //! identical vectors is exactly 1 (two zero vectors included), of a zero and a
 //! non-zero vector 0; SQNR is +inf when exact. Sums are compensated
 //! ([`Neumaier`]).
