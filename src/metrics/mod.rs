@@ -17,6 +17,7 @@
 //!   touches (max and mean error NaN when any difference is NaN).
 
 pub mod coupling;
+pub mod embedding;
 
 /// Output-accuracy metrics of one matmul.
 #[derive(Debug, Clone, Copy, PartialEq)]

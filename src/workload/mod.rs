@@ -1,9 +1,11 @@
 //! Workloads: their grammar in a suite spec ([`spec`]), matrices from seeded
 //! generators ([`gen`]) or files ([`npy`], [`safetensors`], [`weights`]),
-//! and a suite's cases with their operands ([`cases`]).
+//! a suite's cases with their operands ([`cases`]), and the sentence
+//! evaluation set of the real-model study ([`eval_set`]).
 
 pub mod attention;
 pub mod cases;
+pub mod eval_set;
 pub mod gen;
 pub mod npy;
 pub mod safetensors;

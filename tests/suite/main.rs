@@ -6,6 +6,8 @@
 mod explore;
 
 mod coupling;
+mod embedding;
+mod eval_set;
 mod layers;
 mod metrics;
 mod native;
