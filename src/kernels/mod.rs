@@ -37,6 +37,7 @@
 pub mod attention;
 pub mod float;
 pub mod fp16acc;
+pub mod ggml;
 pub mod int8;
 pub mod lmul;
 pub mod pack;

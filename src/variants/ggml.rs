@@ -1,0 +1,197 @@
+//! Kernel-shaped variants of ggml's block formats: `matmul/q8_0` and
+//! `matmul/q4_0`, whose arithmetic is that of ggml's CPU dot products, so
+//! their accuracy is what those kernels compute and their speed is measured
+//! beside the rest.
+//!
+//! Weights are quantized by ggml's reference quantizers and activations to
+//! Q8_0 ([`crate::formats::ggml`]); each output sums, per 32-block in K
+//! order, the exact int32 dot of the codes into an f32 as ggml's *generic*
+//! C paths write it, a separate multiply and add each step:
+//!
+//! - `matmul/q8_0` (`ggml_vec_dot_q8_0_q8_0_generic`): `sumf += isum · (d_w · d_a)`;
+//! - `matmul/q4_0` (`ggml_vec_dot_q4_0_q8_0_generic`): `sumf += (isum · d_w) · d_a`.
+//!
+//! ggml's x86 SIMD paths compute other bits: they multiply the block sum by
+//! `d_w · d_a` and add it with an FMA into 8 lane accumulators summed at the
+//! end (and a C compiler may contract the generic path's last multiply-add
+//! into an FMA too); ggml's x86 `quantize_row_q8_0` rounds activations to
+//! nearest even with `id = 127 / amax` rather than the reference's `roundf`
+//! and `1 / d`. These variants fix the reference quantizers and the generic
+//! order, unfused, and the native kernel ([`crate::kernels::ggml`])
+//! reproduces them bit for bit.
+//!
+//! Cost per MAC: one int8 × int8 (Q4_0: int4 × int8) multiply and one int32
+//! add; per output and block: an int32 → f32 conversion (not counted), two
+//! f32 multiplies and one f32 add. Bytes: the shared traffic model with W at
+//! 8.5 (4.5) bits and A at 8.5 bits per element.
+
+use super::info::{Family, VariantInfo, WeightStorage};
+use super::quant_matmul::traffic;
+use super::{MatmulVariant, NativeMatmul, Shape};
+use crate::formats::ggml::{self, GgmlBlock, QK};
+use crate::formats::{parse, ElementFormat};
+use crate::hw::cost::{Cost, OpKind};
+use crate::isa::IsaLevel;
+use crate::kernels::ggml::GgmlKernel;
+use crate::kernels::Base;
+use crate::tensor::Matrix;
+
+/// A ggml block-format matmul (see the module docs).
+#[derive(Debug, Clone)]
+pub struct GgmlMatmul {
+    /// Registry name.
+    pub name: &'static str,
+    /// One-line description.
+    pub description: &'static str,
+    /// The weights' block format (activations are always Q8_0).
+    pub weight: GgmlBlock,
+}
+
+/// The registered ggml block variants, in display order.
+pub fn all() -> Vec<Box<dyn MatmulVariant>> {
+    vec![
+        Box::new(GgmlMatmul {
+            name: "matmul/q8_0",
+            description: "ggml Q8_0 × Q8_0 (32-blocks, fp16 absmax/127 scales, roundf): int32 block dot, sumf += isum·(dw·da) in f32, blocks in k order (ggml's generic C path, unfused)",
+            weight: GgmlBlock::Q8_0,
+        }),
+        Box::new(GgmlMatmul {
+            name: "matmul/q4_0",
+            description: "ggml Q4_0 (32-blocks, 4-bit offset 8, fp16 max/-8 scale) × Q8_0: int32 block dot, sumf += (isum·dw)·da in f32, blocks in k order (ggml's generic C path, unfused)",
+            weight: GgmlBlock::Q4_0,
+        }),
+    ]
+}
+
+fn elem(name: &str) -> ElementFormat {
+    parse::parse_element(name).expect("int formats parse")
+}
+
+impl MatmulVariant for GgmlMatmul {
+    fn info(&self) -> VariantInfo {
+        let (wname, wdesc) = match self.weight {
+            GgmlBlock::Q8_0 => ("int8", "Q8_0: int8 g32, fp16 absmax/127 scale"),
+            GgmlBlock::Q4_0 => ("int4", "Q4_0: 4-bit g32 (offset 8), fp16 max/-8 scale"),
+        };
+        let mut formats = vec![elem(wname)];
+        if self.weight != GgmlBlock::Q8_0 {
+            formats.push(elem("int8"));
+        }
+        VariantInfo {
+            name: self.name,
+            family: Family::Ggml,
+            description: self.description,
+            weight_desc: wdesc.to_string(),
+            act_desc: "Q8_0: int8 g32, fp16 absmax/127 scale".to_string(),
+            accumulator: "int32 per block, f32".to_string(),
+            formats,
+            storage: WeightStorage::Fixed(self.weight.bits_per_weight()),
+        }
+    }
+
+    fn quantize_weights(&self, w: &Matrix) -> Matrix {
+        let b = ggml::quantize(self.weight, &w.data, w.rows, w.cols);
+        Matrix::new(w.rows, w.cols, b.dequantize())
+    }
+
+    /// Deterministic: `seed` is unused.
+    fn emulate(&self, a: &Matrix, w: &Matrix, _seed: u64) -> Vec<f64> {
+        assert_eq!(
+            a.cols, w.cols,
+            "{}: A is m×k and W is n×k with the same k",
+            self.name
+        );
+        let qa = ggml::quantize(GgmlBlock::Q8_0, &a.data, a.rows, a.cols);
+        let qw = ggml::quantize(self.weight, &w.data, w.rows, w.cols);
+        let nb = qa.nb;
+        let mut out = Vec::with_capacity(a.rows * w.rows);
+        for i in 0..a.rows {
+            for j in 0..w.rows {
+                let mut sumf = 0f32;
+                for b in 0..nb {
+                    let ca = &qa.codes[(i * nb + b) * QK..(i * nb + b + 1) * QK];
+                    let cw = &qw.codes[(j * nb + b) * QK..(j * nb + b + 1) * QK];
+                    let isum: i32 = ca.iter().zip(cw).map(|(&x, &y)| x as i32 * y as i32).sum();
+                    let (dw, da) = (qw.scale(j * nb + b), qa.scale(i * nb + b));
+                    sumf = match self.weight {
+                        GgmlBlock::Q8_0 => sumf + isum as f32 * (dw * da),
+                        GgmlBlock::Q4_0 => sumf + (isum as f32 * dw) * da,
+                    };
+                }
+                out.push(sumf as f64);
+            }
+        }
+        out
+    }
+
+    fn cost(&self, shape: Shape) -> Cost {
+        let Shape { m, k, n } = shape;
+        let macs = shape.macs();
+        let blocks = m as f64 * n as f64 * k.div_ceil(QK) as f64;
+        let mut c = Cost {
+            macs,
+            ..Default::default()
+        };
+        c.add(
+            OpKind::IntMul {
+                a: self.weight.code_bits(),
+                b: 8,
+            },
+            macs,
+        );
+        c.add(OpKind::IntAdd { bits: 32 }, macs);
+        c.add(OpKind::F32_MUL, 2.0 * blocks);
+        c.add(OpKind::F32_ADD, blocks);
+        (c.dram_bytes, c.sram_bytes) = traffic(
+            shape,
+            self.weight.bits_per_weight(),
+            GgmlBlock::Q8_0.bits_per_weight(),
+            4.0,
+        );
+        c
+    }
+
+    fn native(&self) -> Option<Box<dyn NativeMatmul>> {
+        Some(Box::new(NativeGgml {
+            name: self.name,
+            weight: self.weight,
+            packed: None,
+        }))
+    }
+}
+
+/// The native kernel of a [`GgmlMatmul`].
+#[derive(Debug, Clone)]
+pub struct NativeGgml {
+    name: &'static str,
+    weight: GgmlBlock,
+    packed: Option<GgmlKernel>,
+}
+
+impl NativeMatmul for NativeGgml {
+    fn pack_weights(&mut self, w: &Matrix) {
+        let b = ggml::quantize(self.weight, &w.data, w.rows, w.cols);
+        self.packed = Some(GgmlKernel::pack(self.weight, &b));
+    }
+
+    fn matmul(&self, a: &Matrix) -> Vec<f64> {
+        let k = self
+            .packed
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: pack_weights before matmul", self.name));
+        assert_eq!(a.cols, k.k(), "{}: K differs", self.name);
+        k.matmul(&a.data, a.rows)
+    }
+
+    fn base(&self) -> Base {
+        Base::Int8Dot
+    }
+
+    fn weight_bytes(&self) -> usize {
+        self.packed.as_ref().map_or(0, GgmlKernel::bytes)
+    }
+
+    fn top_isa(&self) -> IsaLevel {
+        IsaLevel::Avx2
+    }
+}
