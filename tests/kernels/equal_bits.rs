@@ -86,6 +86,7 @@ fn the_expected_variants_have_native_kernels() {
         "matmul/lmul-carry-bf16",
         "matmul/q8_0",
         "matmul/q4_0",
+        "matmul/mxfp4-q8",
     ] {
         assert!(
             names.contains(&want),

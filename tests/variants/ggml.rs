@@ -251,3 +251,105 @@ fn a_scale_beyond_fp16_is_inf_and_an_inf_element_zeroes_its_block() {
     let got = variant("matmul/q8_0").emulate(&a, &Matrix::new(1, 32, w), 0);
     assert!(got[0].is_nan());
 }
+
+/// ggml's `GGML_E8M0_TO_FP32_HALF`, with the one documented change: 0xFF
+/// is NaN (OCP), where ggml's macro gives 2^127.
+fn e8m0_to_fp32_half(x: u8) -> f32 {
+    if x == 0xFF {
+        return f32::NAN;
+    }
+    let bits: u32 = if x < 2 {
+        0x0020_0000 << x
+    } else {
+        (x as u32 - 1) << 23
+    };
+    f32::from_bits(bits)
+}
+
+const KVALUES_MXFP4: [i8; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
+
+/// `ggml_vec_dot_mxfp4_q8_0_generic` over `block_mxfp4 { e, qs[16] }`.
+fn vec_dot_mxfp4_q8_0(x: &[(u8, [u8; 16])], y: &[BlockQ8]) -> f32 {
+    let mut sumf = 0f32;
+    for ((e, qs), yb) in x.iter().zip(y) {
+        let d = f16_value(yb.d) * e8m0_to_fp32_half(*e);
+        let (mut sumi1, mut sumi2) = (0i32, 0i32);
+        for j in 0..16 {
+            sumi1 += yb.qs[j] as i32 * KVALUES_MXFP4[(qs[j] & 0xF) as usize] as i32;
+            sumi2 += yb.qs[j + 16] as i32 * KVALUES_MXFP4[(qs[j] >> 4) as usize] as i32;
+        }
+        sumf += d * (sumi1 + sumi2) as f32;
+    }
+    sumf
+}
+
+/// The model of `matmul/mxfp4-q8`: weights quantized by the crate's OCP MX
+/// quantizer (tested on its own against the spec), everything after that
+/// written here from ggml's C.
+fn model_mxfp4(a: &Matrix, w: &Matrix) -> Vec<f64> {
+    let k = a.cols;
+    assert_eq!(k % 32, 0, "the model takes whole blocks");
+    let bitsim::formats::Format::Block(fmt) = bitsim::formats::parse("mxfp4").unwrap() else {
+        panic!("mxfp4 is a block format")
+    };
+    let t = bitsim::formats::mx::quantize(&fmt, &Default::default(), &w.data, k).unwrap();
+    let nb = k / 32;
+    let mut out = Vec::new();
+    for i in 0..a.rows {
+        let y = quantize_row_q8_0_ref(&a.data[i * k..(i + 1) * k]);
+        for j in 0..w.rows {
+            let x: Vec<(u8, [u8; 16])> = (0..nb)
+                .map(|b| {
+                    let c = &t.codes[j * k + b * 32..j * k + b * 32 + 32];
+                    let qs = std::array::from_fn(|l| c[l] | (c[l + 16] << 4));
+                    (t.scales[j * nb + b], qs)
+                })
+                .collect();
+            out.push(vec_dot_mxfp4_q8_0(&x, &y) as f64);
+        }
+    }
+    out
+}
+
+#[test]
+fn mxfp4_q8_equals_the_ggml_model() {
+    let v = variant("matmul/mxfp4-q8");
+    for (s, &(m, k, n)) in [(1, 32, 1), (3, 64, 5), (2, 256, 7)].iter().enumerate() {
+        for kind in 0..4 {
+            let seed = 500 + 100 * s as u64 + kind;
+            let a = operand(m, k, kind, seed);
+            let w = operand(n, k, kind, seed + 7);
+            let want = model_mxfp4(&a, &w);
+            let got = v.emulate(&a, &w, 0);
+            assert_same(&format!("mxfp4-q8 {m}x{k}x{n} kind {kind}"), &got, &want);
+        }
+    }
+}
+
+#[test]
+fn mxfp4_q8_e8m0_extremes() {
+    let v = variant("matmul/mxfp4-q8");
+    let a = Matrix::new(1, 32, vec![1.0; 32]); // Q8_0: codes 127, d_a = fp16(1/127)
+    let da = f16_value(f16_bits(1.0 / 127.0));
+    // X = 0x00: w = 2^-126 → floor(log2) − 2 = −128, clamped to −127: the
+    // element is 2^-126 / 2^-127 = 2 (2·e2m1 = 4), scale half 2^-128.
+    let mut w = vec![0f32; 32];
+    w[5] = f32::MIN_POSITIVE;
+    let got = v.emulate(&a, &Matrix::new(1, 32, w), 0);
+    let want = (da * f32::from_bits(0x0020_0000)) * (4.0 * 127.0);
+    assert_eq!(got[0], want as f64);
+    assert!(want > 0.0 && want < f32::MIN_POSITIVE, "a subnormal result");
+    // The largest scale an f32 block reaches: amax 2^127 → X = 127 − 2
+    // (code 252), element 4 (2·e2m1 = 8), scale half 2^124.
+    let mut w = vec![0f32; 32];
+    w[0] = 2f32.powi(127);
+    let got = v.emulate(&a, &Matrix::new(1, 32, w), 0);
+    let want = (da * 2f32.powi(124)) * (8.0 * 127.0);
+    assert_eq!(got[0], want as f64);
+    // X = 0xFF: an inf in the block makes the scale NaN (OCP): the output
+    // is NaN, where ggml's 2^127 would give a finite or infinite number.
+    let mut w = vec![0.5f32; 32];
+    w[9] = f32::INFINITY;
+    let got = v.emulate(&a, &Matrix::new(1, 32, w), 0);
+    assert!(got[0].is_nan(), "{}", got[0]);
+}
