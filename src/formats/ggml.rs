@@ -172,7 +172,7 @@ mod tests {
         let d = q8_0_block(&x, &mut c);
         assert_eq!(c, [127, -64, 1, -1, 3, 0]);
         assert_eq!(d, 0x3C00); // fp16 1.0
-        // Q4_0: max −4 (first of largest |x|) → d = 0.5, id = 2.
+                               // Q4_0: max −4 (first of largest |x|) → d = 0.5, id = 2.
         let x = [1.0f32, -4.0, 4.0, 0.26, -0.24];
         let mut c = [0i8; 5];
         let d = q4_0_block(&x, &mut c);

@@ -239,7 +239,11 @@ impl GgmlKernel {
             return out;
         }
         let level = isa::effective();
-        let block = if m <= super::GEMV_MAX_M { m } else { BLOCK_ROWS };
+        let block = if m <= super::GEMV_MAX_M {
+            m
+        } else {
+            BLOCK_ROWS
+        };
         let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
             .flat_map(|b| (0..self.panels.div_ceil(TASK_PANELS)).map(move |c| (b, c)))
             .collect();
@@ -430,7 +434,9 @@ mod avx2 {
     #[inline(always)]
     unsafe fn scales(ws: &[u8], b: usize) -> __m256 {
         debug_assert!((b + 1) * PANEL * 2 <= ws.len());
-        _mm256_cvtph_ps(_mm_loadu_si128(ws.as_ptr().add(b * PANEL * 2) as *const __m128i))
+        _mm256_cvtph_ps(_mm_loadu_si128(
+            ws.as_ptr().add(b * PANEL * 2) as *const __m128i
+        ))
     }
 
     /// The 8 rows' E8M0 scales of block `b` as `2^(X − 128)` (NaN for 0xFF),
@@ -446,7 +452,11 @@ mod avx2 {
         let is_small = _mm256_cmpgt_epi32(_mm256_set1_epi32(2), x);
         let r = _mm256_blendv_epi8(normal, small, is_small);
         let is_nan = _mm256_cmpeq_epi32(x, _mm256_set1_epi32(0xFF));
-        _mm256_castsi256_ps(_mm256_blendv_epi8(r, _mm256_set1_epi32(0x7FC0_0000), is_nan))
+        _mm256_castsi256_ps(_mm256_blendv_epi8(
+            r,
+            _mm256_set1_epi32(0x7FC0_0000),
+            is_nan,
+        ))
     }
 
     unsafe fn store<const R: usize>(acc: [__m256; R]) -> [[f32; PANEL]; TILE_ROWS] {
@@ -574,7 +584,10 @@ mod avx2 {
                     let c = a[t].codes;
                     let sl = _mm256_sign_epi8(quad(c, b * QK + s * 4), wl);
                     let sh = _mm256_sign_epi8(quad(c, b * QK + (s + 4) * 4), wh);
-                    let p = _mm256_add_epi16(_mm256_maddubs_epi16(al, sl), _mm256_maddubs_epi16(ah, sh));
+                    let p = _mm256_add_epi16(
+                        _mm256_maddubs_epi16(al, sl),
+                        _mm256_maddubs_epi16(ah, sh),
+                    );
                     s16[t] = _mm256_add_epi16(s16[t], p);
                 }
             }

@@ -37,7 +37,13 @@ fn operands_at_the_extremes() {
             .map(|i| match i / k {
                 0 => 1.0,
                 1 => -1.0,
-                _ => if i % 3 == 0 { -1.0 } else { 1.0 },
+                _ => {
+                    if i % 3 == 0 {
+                        -1.0
+                    } else {
+                        1.0
+                    }
+                }
             })
             .collect(),
     );
@@ -49,7 +55,11 @@ fn operands_at_the_extremes() {
                 let (r, c) = (i / k, i % k);
                 // Q4_0: a −1 first in each block makes max = −1, d = 1/8:
                 // +1 then maps to field trunc(8 + 8.5) → 15, −1 to 0.
-                if c % 32 == 0 || (r + c) % 2 == 0 { -1.0 } else { 1.0 }
+                if c % 32 == 0 || (r + c) % 2 == 0 {
+                    -1.0
+                } else {
+                    1.0
+                }
             })
             .collect(),
     );
@@ -88,7 +98,9 @@ fn mxfp4_codes_and_e8m0_extremes() {
     let a = Matrix::new(
         5,
         k,
-        (0..5 * k).map(|i| ((i * 37 % 255) as f32 - 127.0) * 0.01).collect(),
+        (0..5 * k)
+            .map(|i| ((i * 37 % 255) as f32 - 127.0) * 0.01)
+            .collect(),
     );
     check(v.as_ref(), &a, &w, "codes and scales");
 }
@@ -118,7 +130,9 @@ fn fp16_scale_overflow_and_flush_and_ragged_k() {
     let a = Matrix::new(
         9,
         k,
-        (0..9 * k).map(|i| ((i * 13 % 61) as f32 - 30.0) * if i % 7 == 0 { 3e6 } else { 0.1 }).collect(),
+        (0..9 * k)
+            .map(|i| ((i * 13 % 61) as f32 - 30.0) * if i % 7 == 0 { 3e6 } else { 0.1 })
+            .collect(),
     );
     for name in NAMES {
         let v = variants::find(name).unwrap();

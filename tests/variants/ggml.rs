@@ -162,7 +162,11 @@ fn variant(name: &str) -> Box<dyn MatmulVariant> {
 fn assert_same(what: &str, got: &[f64], want: &[f64]) {
     assert_eq!(got.len(), want.len(), "{what}");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_eq!(g.to_bits(), w.to_bits(), "{what}: output {i}: {g:e} vs {w:e}");
+        assert_eq!(
+            g.to_bits(),
+            w.to_bits(),
+            "{what}: output {i}: {g:e} vs {w:e}"
+        );
     }
 }
 
@@ -229,8 +233,8 @@ fn q8_0_rounds_ties_away_from_zero_and_q4_0_truncates() {
     let dw = f16_value(f16_bits(1.0 / 127.0));
     let got = variant("matmul/q8_0").emulate(&a, &w, 0);
     assert_eq!(got[0], (381.0f32 * dw) as f64); // 127 · 3 = 381
-    // Q4_0 of w: max = 1 → d = −1/8, id = −8: field trunc(−8 + 8.5) = 0,
-    // code −8: out = (−8 · 3 · d_w) · d_a = (−24 · −0.125) · 1 = 3.
+                                                // Q4_0 of w: max = 1 → d = −1/8, id = −8: field trunc(−8 + 8.5) = 0,
+                                                // code −8: out = (−8 · 3 · d_w) · d_a = (−24 · −0.125) · 1 = 3.
     let got = variant("matmul/q4_0").emulate(&a, &w, 0);
     assert_eq!(got[0], 3.0);
 }
