@@ -130,7 +130,7 @@ pub fn q4_0_block(x: &[f32], codes: &mut [i8]) -> u16 {
     let id = if d != 0.0 { 1.0 / d } else { 0.0 };
     for (c, &v) in codes.iter_mut().zip(x) {
         // `(int8_t)` truncates toward zero; MIN(15, ·); negatives to 0.
-        let field = ((v * id + 8.5) as i8).min(15).max(0);
+        let field = ((v * id + 8.5) as i8).clamp(0, 15);
         *c = field - 8;
     }
     f32_to_f16(d)
