@@ -7,6 +7,7 @@
 pub mod block;
 pub mod decimal;
 pub mod fast;
+pub mod ggml;
 pub mod int;
 pub mod minifloat;
 pub mod mx;

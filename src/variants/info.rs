@@ -17,6 +17,8 @@ pub enum Family {
     Lmul,
     /// [`super::bitserial::BitSerialMatmul`]: bit-serial processing elements.
     BitSerial,
+    /// [`super::ggml::GgmlMatmul`]: ggml's block formats and dot products.
+    Ggml,
 }
 
 impl Family {
@@ -27,6 +29,7 @@ impl Family {
             Family::Accumulator => "accumulator",
             Family::Lmul => "L-Mul",
             Family::BitSerial => "bit-serial",
+            Family::Ggml => "ggml block",
         }
     }
 }

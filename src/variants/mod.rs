@@ -9,6 +9,7 @@ pub use crate::tensor::Shape;
 pub mod accum;
 pub mod bitserial;
 pub mod datapath;
+pub mod ggml;
 pub mod info;
 pub mod kernel;
 pub mod lmul;
@@ -76,7 +77,7 @@ pub trait NativeMatmul: Send + Sync {
 
 /// Every registered variant, in display order: the [`QuantMatmul`] entries
 /// of [`registry::all`], the top-K one ([`registry::topk`]), then the accumulator ([`accum`]), L-Mul ([`lmul`])
-/// and bit-serial ([`bitserial`]) families.
+/// and bit-serial ([`bitserial`]) families, then ggml's block formats ([`ggml`]).
 pub fn registry() -> Vec<Box<dyn MatmulVariant>> {
     let mut v: Vec<Box<dyn MatmulVariant>> = registry::all()
         .into_iter()
@@ -90,6 +91,7 @@ pub fn registry() -> Vec<Box<dyn MatmulVariant>> {
     v.extend(accum::all());
     v.extend(lmul::all());
     v.extend(bitserial::all());
+    v.extend(ggml::all());
     v
 }
 

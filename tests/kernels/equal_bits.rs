@@ -84,6 +84,9 @@ fn the_expected_variants_have_native_kernels() {
         "matmul/w8a8-int16-sat",
         "matmul/fp16-acc-fp16",
         "matmul/lmul-carry-bf16",
+        "matmul/q8_0",
+        "matmul/q4_0",
+        "matmul/mxfp4-q8",
     ] {
         assert!(
             names.contains(&want),

@@ -10,6 +10,7 @@
 mod seeded;
 
 mod equal_bits;
+mod ggml;
 mod quantizers;
 mod seq_registers;
 mod traps;

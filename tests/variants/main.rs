@@ -9,5 +9,6 @@ mod seeded;
 mod accum;
 mod bitnet;
 mod common;
+mod ggml;
 mod lmul;
 mod quant;

@@ -112,10 +112,13 @@ fn names_are_unique_and_well_formed() {
             .unwrap_or_else(|| panic!("{n}: no matmul/ prefix"));
         assert!(
             !rest.is_empty()
-                && rest
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-'),
-            "{n} does not match matmul/[a-z0-9.-]+"
+                && rest.chars().all(|c| c.is_ascii_lowercase()
+                    || c.is_ascii_digit()
+                    || c == '.'
+                    || c == '-'
+                    || c == '_'),
+            // `_` for the names users know from ggml (`matmul/q8_0`).
+            "{n} does not match matmul/[a-z0-9._-]+"
         );
     }
     let count = names.len();
