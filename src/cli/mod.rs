@@ -10,6 +10,7 @@ pub mod cachesim;
 pub mod calibrate;
 pub mod common;
 pub mod compare;
+pub mod embed;
 pub mod explore;
 pub mod formats;
 pub mod io;
@@ -71,6 +72,9 @@ pub enum Command {
     /// Join the results of a sharded `report` or `explore` run (`--shard K/N`).
     Merge(merge::MergeArgs),
 
+    /// Sentence embeddings from the real model (all-MiniLM-L6-v2) on chosen variants.
+    Embed(embed::EmbedArgs),
+
     /// Native SIMD kernels: list them, bench them against a same-run ceiling.
     #[command(subcommand)]
     Kernels(kernels::KernelsCommand),
@@ -122,6 +126,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
         Command::Calibrate(a) => calibrate::run(&a, out).map(|_| 0),
         Command::Merge(a) => merge::run(&a, out),
         Command::Explore(a) => explore::run(&a, out),
+        Command::Embed(a) => embed::run(&a, out).map(|_| 0),
 
         Command::Kernels(c) => kernels::run(&c, out),
     }
