@@ -7,8 +7,9 @@ use crate::variants::{self, MatmulVariant};
 
 /// The matmul variant of the reference path: a CPU FMA GEMM in f32.
 pub const DEFAULT_MATMUL: &str = "matmul/f32-fma";
-/// The attention variant of the reference path: naive f32 attention.
-pub const DEFAULT_ATTENTION: &str = "attention/f32";
+/// The attention variant of the reference path: FlashAttention-tiled f32
+/// (exact softmax, online rescaling; it has a native kernel).
+pub const DEFAULT_ATTENTION: &str = "attention/flash-f32";
 
 /// How the model computes: variants for every layer, overrides per layer.
 #[derive(Debug, Clone, PartialEq, Eq)]

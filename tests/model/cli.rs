@@ -37,7 +37,7 @@ fn embed_prints_the_librarys_embeddings_as_json() {
         assert_eq!(e, want.row(s), "sentence {s}: JSON round trip");
     }
     assert_eq!(v["layers"][0][0], "matmul/w8a8-int");
-    assert_eq!(v["layers"][5][1], "attention/f32");
+    assert_eq!(v["layers"][5][1], "attention/flash-f32");
 }
 
 #[test]

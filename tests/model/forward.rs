@@ -179,9 +179,9 @@ fn layer_overrides_change_only_their_layers() {
         ..ModelSpec::default()
     };
     let names = m.prepare(&spec).unwrap().layer_names();
-    assert_eq!(names[2], ("matmul/bf16", "attention/f32"));
+    assert_eq!(names[2], ("matmul/bf16", "attention/flash-f32"));
     assert_eq!(names[4], ("matmul/f32-fma", "attention/f64"));
-    assert_eq!(names[0], ("matmul/f32-fma", "attention/f32"));
+    assert_eq!(names[0], ("matmul/f32-fma", "attention/flash-f32"));
     let o = m.forward(&text, &spec).unwrap();
     // Layers before the first override are bit-identical; the overridden one is not.
     for l in 0..=2 {
