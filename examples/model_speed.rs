@@ -57,7 +57,11 @@ fn main() {
     let model = Model::load(dir.as_ref()).unwrap_or_else(|e| panic!("{e}"));
     let c = &model.config;
     let b = batch(&model, sentences, tokens);
-    let (h, f, n) = (c.hidden_size as f64, c.intermediate_size as f64, tokens as f64);
+    let (h, f, n) = (
+        c.hidden_size as f64,
+        c.intermediate_size as f64,
+        tokens as f64,
+    );
     let flops = c.num_hidden_layers as f64
         * sentences as f64
         * (n * 2.0 * (4.0 * h * h + 2.0 * h * f) + 2.0 * 2.0 * n * n * h);

@@ -38,7 +38,13 @@ pub fn model_dir() -> Option<PathBuf> {
     if std::env::var("BITSIM_REQUIRE_MODEL").is_ok_and(|v| v == "1") {
         panic!("BITSIM_REQUIRE_MODEL=1 but {msg}");
     }
-    eprintln!("skipped: {msg}");
+    // Written to the process's stderr directly, not through `eprintln!`,
+    // which the test harness captures: the skip must be visible. Once per binary.
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "model tests skipped: {msg}");
+    });
     None
 }
 
