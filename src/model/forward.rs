@@ -100,7 +100,15 @@ impl<'m> Prepared<'m> {
         let c = &self.model.config;
         let h = c.hidden_size;
         let w = &self.model.weights;
-        let lens: Vec<usize> = (0..batch.sentences()).map(|s| batch.len(s)).collect();
+        let sentences = batch.sentences();
+        let n = batch.width * sentences;
+        if [batch.ids.len(), batch.type_ids.len(), batch.mask.len()] != [n; 3] {
+            return Err(format!(
+                "batch: ids, type ids and mask must each hold sentences × width = {n} values"
+            ));
+        }
+        let lens: Vec<usize> = (0..sentences).map(|s| batch.len(s)).collect();
+        check_batch(batch, &lens, c)?;
         let tokens: usize = lens.iter().sum();
         // Embeddings: (word + token type) + position, in PyTorch's order.
         let mut x = Matrix::zeros(tokens, h);
@@ -212,6 +220,33 @@ impl<'m> Prepared<'m> {
         }
         Ok(out)
     }
+}
+
+/// A hand-built batch must fit the tables: lengths within the positions,
+/// ids within the vocabulary and token types.
+fn check_batch(batch: &Batch, lens: &[usize], c: &super::Config) -> Result<(), String> {
+    if let Some(&l) = lens.iter().find(|&&l| l > c.max_position_embeddings) {
+        return Err(format!(
+            "batch: a sentence of {l} tokens exceeds the model's {} positions",
+            c.max_position_embeddings
+        ));
+    }
+    for (s, &l) in lens.iter().enumerate() {
+        let at = s * batch.width..s * batch.width + l;
+        if batch.ids[at.clone()]
+            .iter()
+            .any(|&i| i as usize >= c.vocab_size)
+            || batch.type_ids[at]
+                .iter()
+                .any(|&t| t as usize >= c.type_vocab_size)
+        {
+            return Err(format!(
+                "batch: sentence {s} has a token id beyond the vocabulary ({}) or a token type beyond {}",
+                c.vocab_size, c.type_vocab_size
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `y += x` elementwise in f32.

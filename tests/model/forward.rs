@@ -286,3 +286,24 @@ fn spec_errors_name_the_bad_part() {
     assert!(LayerOverride::parse("x=matmul/bf16").is_err());
     assert!(LayerOverride::parse("matmul/bf16").is_err());
 }
+
+#[test]
+fn a_hand_built_batch_that_does_not_fit_is_an_error() {
+    let Some(m) = model() else { return };
+    let p = m.prepare(&ModelSpec::default()).unwrap();
+    let good = m.tokenize(&["Two sentences.", "Here."]).unwrap();
+    let mut b = good.clone();
+    b.ids[1] = 30522;
+    assert!(p.forward(&b).unwrap_err().contains("beyond the vocabulary"));
+    let mut b = good.clone();
+    b.mask.pop();
+    assert!(p.forward(&b).unwrap_err().contains("sentences × width"));
+    let long = bitsim::model::Batch {
+        width: 513,
+        ids: vec![1000; 513],
+        type_ids: vec![0; 513],
+        mask: vec![1; 513],
+    };
+    assert!(p.forward(&long).unwrap_err().contains("512 positions"));
+    assert!(p.forward(&good).is_ok());
+}
