@@ -142,3 +142,84 @@ fn embed_rejects_bad_flags_in_one_line() {
         "json or npy",
     );
 }
+
+/// A suite of one `model` workload (`keys` are its lines after `name`).
+fn suite(dir: &std::path::Path, out: &std::path::Path, keys: &str) -> std::path::PathBuf {
+    let p = out.join("s.toml");
+    let text = format!(
+        "name = \"m\"\nvariants = [\"matmul/w8a8-int\"]\nrepetitions = 1\nout = \"{}\"\n\n[[workloads]]\nname = \"w\"\n{}\n",
+        out.join("out").display(),
+        keys.replace("DIR", &dir.display().to_string())
+    );
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn model_weights_are_suite_workloads() {
+    let Some(dir) = model_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let s = suite(
+        &dir,
+        tmp.path(),
+        "model = \"DIR\"\nlayer = 3\ntensor = \"attention.self.query.weight\"\nm = 4",
+    );
+    ok(&["report", "--suite", s.to_str().unwrap()]);
+    let csv = std::fs::read_to_string(tmp.path().join("out/results.csv")).unwrap();
+    assert!(
+        csv.contains("w:encoder.layer.3.attention.self.query.weight,4x384x384,sqnr_db,"),
+        "{csv}"
+    );
+    // Without `layer`: that tensor of every layer.
+    let s = suite(
+        &dir,
+        tmp.path(),
+        "model = \"DIR\"\ntensor = \"output.dense.weight\"\nm = 1",
+    );
+    ok(&["report", "--suite", s.to_str().unwrap()]);
+    let csv = std::fs::read_to_string(tmp.path().join("out/results.csv")).unwrap();
+    for l in 0..6 {
+        assert!(
+            csv.contains(&format!(
+                "w:encoder.layer.{l}.output.dense.weight,1x1536x384,"
+            )),
+            "layer {l}"
+        );
+    }
+    for (keys, key, reason) in [
+        (
+            "layer = 3\ndist = \"gaussian\"\nshapes = [[1, 2, 3]]",
+            "layer",
+            "only for `model` workloads",
+        ),
+        (
+            "model = \"DIR/absent\"\ntensor = \"x\"\nm = 1",
+            "model",
+            "scripts/fetch-minilm",
+        ),
+        ("model = \"DIR\"\nm = 1", "tensor", "missing"),
+        ("model = \"DIR\"\ntensor = \"x\"", "m", "missing"),
+        (
+            "model = \"DIR\"\ntensor = \"x\"\nm = 1\ndist = \"gaussian\"",
+            "model",
+            "one of `dist`, `file` and `model`",
+        ),
+        (
+            "model = \"DIR\"\ntensor = \"x\"\nm = 1\nshapes = [[1, 2, 3]]",
+            "shapes",
+            "not for `model` workloads",
+        ),
+        (
+            "model = \"DIR\"\ntensor = \"nope.weight\"\nlayer = 2\nm = 1",
+            "encoder.layer.2.nope.weight",
+            "not found",
+        ),
+    ] {
+        let s = suite(&dir, tmp.path(), keys);
+        assert_error(
+            &bitsim(&["report", "--suite", s.to_str().unwrap()]),
+            key,
+            reason,
+        );
+    }
+}
