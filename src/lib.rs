@@ -16,13 +16,13 @@
 //! | 3 | cost models; workloads; accuracy metrics | [`hw`], [`workload`], [`metrics`] |
 //! | 4 | native SIMD kernels (packing, micro-kernels, same bits as the emulation) | [`kernels`] |
 //! | 5 | matmul variants (emulation, optional native kernel, cost) | [`variants`] |
-//! | 6 | suites, the pipeline, studies, result records | [`suite`] |
-//! | 7 | the HTML report and comparisons | [`report`] |
-//! | 8 | the command line | [`cli`] |
+//! | 6 | attention variants | [`attention`] |
+//! | 7 | a real model (all-MiniLM-L6-v2) on chosen matmul and attention variants | [`model`] |
+//! | 8 | suites, the pipeline, studies, result records | [`suite`] |
+//! | 9 | the HTML report and comparisons | [`report`] |
+//! | 10 | the command line | [`cli`] |
 //!
-//! Ground modules may use each other. Attention variants and the real model
-//! will come between `variants` and `suite` (`tests/suite/layers.rs` already
-//! lists their ranks).
+//! Ground modules may use each other.
 
 #![warn(missing_docs)]
 
@@ -36,6 +36,7 @@ pub mod hw;
 pub mod isa;
 pub mod kernels;
 pub mod metrics;
+pub mod model;
 pub mod report;
 pub mod rng;
 pub mod size;

@@ -25,6 +25,7 @@ fn flag(cmd: &Command) -> Option<&str> {
         Command::Report(a) => a.isa.isa.as_deref(),
         Command::Quantize(a) => a.isa.isa.as_deref(),
         Command::Calibrate(a) => a.isa.isa.as_deref(),
+        Command::Embed(a) => a.isa.isa.as_deref(),
         Command::Kernels(super::kernels::KernelsCommand::Bench(a)) => a.isa.as_deref(),
         _ => None,
     }

@@ -10,6 +10,7 @@ pub mod cachesim;
 pub mod calibrate;
 pub mod common;
 pub mod compare;
+pub mod embed;
 pub mod explore;
 pub mod formats;
 pub mod io;
@@ -74,6 +75,9 @@ pub enum Command {
     /// The metric table of the results: name, unit, which way is better, timing or result.
     Metrics(metrics::MetricsArgs),
 
+    /// Sentence embeddings from the real model (all-MiniLM-L6-v2) on chosen variants.
+    Embed(embed::EmbedArgs),
+
     /// Native SIMD kernels: list them, bench them against a same-run ceiling.
     #[command(subcommand)]
     Kernels(kernels::KernelsCommand),
@@ -126,6 +130,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
         Command::Merge(a) => merge::run(&a, out),
         Command::Metrics(a) => metrics::run(&a, out).map(|_| 0),
         Command::Explore(a) => explore::run(&a, out),
+        Command::Embed(a) => embed::run(&a, out).map(|_| 0),
 
         Command::Kernels(c) => kernels::run(&c, out),
     }

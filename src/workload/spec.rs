@@ -1,6 +1,9 @@
 //! The workload grammar of a suite spec: a `[[workloads]]` table names a
 //! distribution and its parameters with shapes (`dist = "laplace"`, `b = 2`,
-//! `shapes = [[64, 1024, 256]]`), or a weight file (`file`, `tensors`, `m`).
+//! `shapes = [[64, 1024, 256]]`), or a weight file (`file`, `tensors`, `m`),
+//! or a real model's weights (`model = "DIR"`, `layer = 3`, `tensor =
+//! "attention.self.query.weight"`, `m`: shorthand for the file
+//! `DIR/model.safetensors` and the tensor `encoder.layer.3.<tensor>`).
 //!
 //! Errors carry the span of the offending value in the spec text
 //! ([`SpanError`]); the suite's reader turns that span into a file and line.
@@ -97,6 +100,9 @@ pub struct RawWorkload {
     file: Option<Spanned<String>>,
     tensors: Option<Spanned<Vec<Spanned<String>>>>,
     m: Option<Spanned<usize>>,
+    model: Option<Spanned<String>>,
+    layer: Option<Spanned<usize>>,
+    tensor: Option<Spanned<String>>,
 }
 
 impl RawWorkload {
@@ -133,6 +139,32 @@ pub fn read(
         ("lo", &w.lo),
         ("hi", &w.hi),
     ];
+    let model_keys = [
+        ("layer", w.layer.as_ref().map(|s| s.span())),
+        ("tensor", w.tensor.as_ref().map(|s| s.span())),
+    ];
+    if let Some(md) = &w.model {
+        if let Some(span) = w
+            .dist
+            .as_ref()
+            .map(|d| d.span())
+            .or(w.file.as_ref().map(|f| f.span()))
+        {
+            return Err(at(
+                span,
+                "model",
+                "a workload has one of `dist`, `file` and `model`".into(),
+            ));
+        }
+        return Ok(Workload {
+            kind: read_model(w, md, base, &at)?,
+            name,
+            line: line_of(raw.span()),
+        });
+    }
+    if let Some((key, Some(span))) = model_keys.iter().find(|(_, s)| s.is_some()) {
+        return Err(at(span.clone(), key, "only for `model` workloads".into()));
+    }
     let kind = match (&w.dist, &w.file) {
         (Some(_), Some(f)) => {
             return Err(at(
@@ -145,7 +177,7 @@ pub fn read(
             return Err(at(
                 raw.span(),
                 "dist",
-                "missing: give `dist` (generated) or `file` (weights from a file)".into(),
+                "missing: give `dist` (generated), `file` (weights from a file) or `model` (a model's weights)".into(),
             ))
         }
         (Some(d), None) => {
@@ -268,6 +300,80 @@ pub fn read(
         name,
         line: line_of(raw.span()),
         kind,
+    })
+}
+
+/// A `model` workload: the weights `encoder.layer.<layer>.<tensor>` of
+/// `DIR/model.safetensors` (every layer when `layer` is left out; `tensor`
+/// may be a glob), with `m` Gaussian activation rows.
+fn read_model(
+    w: &RawWorkload,
+    md: &Spanned<String>,
+    base: &Path,
+    at: &dyn Fn(Range<usize>, &str, String) -> SpanError,
+) -> Result<WorkloadKind, SpanError> {
+    let others = [
+        ("std", w.std.as_ref().map(|s| s.span())),
+        ("b", w.b.as_ref().map(|s| s.span())),
+        ("nu", w.nu.as_ref().map(|s| s.span())),
+        ("scale", w.scale.as_ref().map(|s| s.span())),
+        ("lo", w.lo.as_ref().map(|s| s.span())),
+        ("hi", w.hi.as_ref().map(|s| s.span())),
+        ("shapes", w.shapes.as_ref().map(|s| s.span())),
+        ("tensors", w.tensors.as_ref().map(|s| s.span())),
+    ];
+    if let Some((key, Some(span))) = others.iter().find(|(_, s)| s.is_some()) {
+        return Err(at(
+            span.clone(),
+            key,
+            "not for `model` workloads (they take `layer`, `tensor` and `m`)".into(),
+        ));
+    }
+    let dir = base.join(md.get_ref().trim());
+    let path = dir.join("model.safetensors");
+    if !path.is_file() {
+        return Err(at(
+            md.span(),
+            "model",
+            format!(
+                "'{}': no such file (fetch the model with scripts/fetch-minilm)",
+                path.display()
+            ),
+        ));
+    }
+    let Some(tensor) = &w.tensor else {
+        return Err(at(
+            md.span(),
+            "tensor",
+            "missing: the tensor within the layer, e.g. \"attention.self.query.weight\"".into(),
+        ));
+    };
+    let layer = w
+        .layer
+        .as_ref()
+        .map_or("*".to_string(), |l| l.get_ref().to_string());
+    let name = format!("encoder.layer.{layer}.{}", tensor.get_ref().trim());
+    glob::Pattern::new(&name).map_err(|e| {
+        at(
+            tensor.span(),
+            "tensor",
+            format!("'{name}' is not a valid glob: {e}"),
+        )
+    })?;
+    let Some(m) = &w.m else {
+        return Err(at(
+            md.span(),
+            "m",
+            "missing: the number of activation rows".into(),
+        ));
+    };
+    if *m.get_ref() == 0 {
+        return Err(at(m.span(), "m", "must be at least 1".into()));
+    }
+    Ok(WorkloadKind::File {
+        path,
+        tensors: vec![name],
+        m: *m.get_ref(),
     })
 }
 

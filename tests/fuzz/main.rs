@@ -1,7 +1,8 @@
 //! Mutation fuzzing of every parser a user can feed: `.npy`, `.safetensors`,
 //! din and binary traces, suite / energy / machine / hierarchy / scenario
 //! TOML, the format, accumulator and size grammars, decimal and code
-//! operands, and `results.json`.
+//! operands, `results.json`, and the model's `config.json` with the
+//! `--layer-variant` grammar.
 //!
 //! Each target starts from valid seed inputs (the committed corpus in
 //! `tests/fuzz/corpus/<target>/` plus the repo's own data files) and feeds

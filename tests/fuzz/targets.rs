@@ -186,3 +186,15 @@ fn fuzz_results_json() {
         });
     });
 }
+
+#[test]
+fn fuzz_model_config() {
+    // The model's config.json (and the `--layer-variant L=V` grammar, whose
+    // seed is in the same corpus folder).
+    let s = seeds("model-config", &[]);
+    fuzz("model-config", &s, |b| {
+        let t = text(b);
+        let _ = bitsim::model::Config::parse(&t);
+        let _ = bitsim::model::LayerOverride::parse(&t);
+    });
+}

@@ -1,0 +1,300 @@
+//! The encoder forward in f32 with every linear layer on a matmul variant
+//! and every attention on an attention variant.
+//!
+//! The batch is padded (see [`super::tokenize::Batch`]); the forward keeps
+//! only the real tokens, packed sentence after sentence (`tokens × hidden`),
+//! and each sentence's attention runs over its own tokens. That is
+//! key-padding masking by construction — padding keys get no weight — and
+//! it keeps padding out of every blockwise quantizer (SageAttention's
+//! per-block scales, K smoothing's token mean, per-tensor activation
+//! scales), so a sentence's embedding never depends on the batch it came in.
+//!
+//! Everything outside the variants is computed as PyTorch's f32 model does,
+//! with two deliberate differences so that the variants are the only source
+//! of format error: LayerNorm's mean and variance and the pooling sums are
+//! taken in f64 and rounded once to f32. The GELU is exact (erf) in f32 as
+//! PyTorch's (`libm::erff`); residual and bias additions are f32 adds.
+
+use rayon::prelude::*;
+
+use super::spec::LayerVariants;
+use super::tokenize::Batch;
+use super::weights::{Linear, Norm};
+use super::Model;
+use crate::attention::{AttnShape, Qkv};
+use crate::tensor::Matrix;
+use crate::variants::NativeMatmul;
+
+/// What one forward pass produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forward {
+    /// Sentence embeddings, `sentences × hidden`, L2-normalised.
+    pub embeddings: Matrix,
+    /// Hidden states of the real tokens (`tokens × hidden`, packed sentence
+    /// after sentence): entry 0 after the embeddings' LayerNorm, entry `l + 1`
+    /// after layer `l` (for per-layer SQNR against the f64 path).
+    pub hidden: Vec<Matrix>,
+    /// Real tokens of each sentence.
+    pub lens: Vec<usize>,
+}
+
+/// A linear layer bound to its variant (and its packed native kernel).
+pub(super) struct BoundLinear<'m> {
+    lin: &'m Linear,
+    kernel: Option<Box<dyn NativeMatmul>>,
+}
+
+/// The model bound to a spec's variants, native kernels packed once.
+pub struct Prepared<'m> {
+    pub(super) model: &'m Model,
+    pub(super) layers: Vec<LayerVariants>,
+    /// Per layer, the six linears in [`super::weights::LayerWeights::linears`] order.
+    pub(super) linears: Vec<Vec<BoundLinear<'m>>>,
+    pub(super) seed: u64,
+}
+
+impl<'m> Prepared<'m> {
+    pub(super) fn new(
+        model: &'m Model,
+        layers: Vec<LayerVariants>,
+        native: bool,
+        seed: u64,
+    ) -> Self {
+        let linears = model
+            .weights
+            .layers
+            .iter()
+            .zip(&layers)
+            .map(|(lw, v)| {
+                lw.linears()
+                    .into_iter()
+                    .map(|(_, lin)| {
+                        let kernel = native.then(|| v.matmul.native()).flatten().map(|mut k| {
+                            k.pack_weights(&lin.w);
+                            k
+                        });
+                        BoundLinear { lin, kernel }
+                    })
+                    .collect()
+            })
+            .collect();
+        Prepared {
+            model,
+            layers,
+            linears,
+            seed,
+        }
+    }
+
+    /// The matmul and attention variant names of each layer.
+    pub fn layer_names(&self) -> Vec<(&'static str, &'static str)> {
+        self.layers
+            .iter()
+            .map(|v| (v.matmul.name(), v.attention.name()))
+            .collect()
+    }
+
+    /// Runs the encoder on a tokenized batch. Errors: an attention variant
+    /// handed non-finite values (a format overflowed upstream).
+    pub fn forward(&self, batch: &Batch) -> Result<Forward, String> {
+        let c = &self.model.config;
+        let h = c.hidden_size;
+        let w = &self.model.weights;
+        let sentences = batch.sentences();
+        let n = batch.width * sentences;
+        if [batch.ids.len(), batch.type_ids.len(), batch.mask.len()] != [n; 3] {
+            return Err(format!(
+                "batch: ids, type ids and mask must each hold sentences × width = {n} values"
+            ));
+        }
+        let lens: Vec<usize> = (0..sentences).map(|s| batch.len(s)).collect();
+        check_batch(batch, &lens, c)?;
+        let tokens: usize = lens.iter().sum();
+        // Embeddings: (word + token type) + position, in PyTorch's order.
+        let mut x = Matrix::zeros(tokens, h);
+        let mut t = 0;
+        for (s, &n) in lens.iter().enumerate() {
+            for p in 0..n {
+                let at = s * batch.width + p;
+                let (word, ty) = (batch.ids[at] as usize, batch.type_ids[at] as usize);
+                let row = &mut x.data[t * h..(t + 1) * h];
+                for (j, r) in row.iter_mut().enumerate() {
+                    *r = (w.word.row(word)[j] + w.token_type.row(ty)[j]) + w.position.row(p)[j];
+                }
+                t += 1;
+            }
+        }
+        layer_norm(&mut x, &w.embed_norm, c.layer_norm_eps);
+        let mut hidden = vec![x.clone()];
+        for (l, lw) in w.layers.iter().enumerate() {
+            let lin = &self.linears[l];
+            let seed = self.seed.wrapping_add(l as u64);
+            let run = |i: usize, a: &Matrix| self.linear(l, &lin[i], a, seed);
+            let (q, k, v) = (run(0, &x), run(1, &x), run(2, &x));
+            let ctx = self
+                .attention(l, &q, &k, &v, &lens)
+                .map_err(|e| format!("layer {l} attention: {e}"))?;
+            let mut y = run(3, &ctx);
+            add_in_place(&mut y, &x);
+            layer_norm(&mut y, &lw.attn_norm, c.layer_norm_eps);
+            let mut f = run(4, &y);
+            f.data.par_iter_mut().for_each(|v| *v = gelu_f32(*v));
+            let mut z = run(5, &f);
+            add_in_place(&mut z, &y);
+            layer_norm(&mut z, &lw.ffn_norm, c.layer_norm_eps);
+            x = z;
+            hidden.push(x.clone());
+        }
+        Ok(Forward {
+            embeddings: pool(&x, &lens),
+            hidden,
+            lens,
+        })
+    }
+
+    /// `a · Wᵀ + b` on layer `l`'s matmul variant: its native kernel when
+    /// bound, else its emulation; each output rounded to f32, then the bias added.
+    fn linear(&self, l: usize, bound: &BoundLinear, a: &Matrix, seed: u64) -> Matrix {
+        let out = match &bound.kernel {
+            Some(k) => k.matmul(a),
+            None => self.layers[l].matmul.emulate(a, &bound.lin.w, seed),
+        };
+        let n = bound.lin.w.rows;
+        let b = &bound.lin.b;
+        let data = out
+            .par_chunks(n)
+            .flat_map_iter(|row| row.iter().zip(b).map(|(&v, &bias)| v as f32 + bias))
+            .collect();
+        Matrix::new(a.rows, n, data)
+    }
+
+    /// Each sentence's multi-head attention over its own tokens on layer
+    /// `l`'s attention variant (native kernel when it has one).
+    fn attention(
+        &self,
+        l: usize,
+        q: &Matrix,
+        k: &Matrix,
+        v: &Matrix,
+        lens: &[usize],
+    ) -> Result<Matrix, String> {
+        let c = &self.model.config;
+        let (heads, d, h) = (c.num_attention_heads, c.head_dim(), c.hidden_size);
+        let variant = &self.layers[l].attention;
+        let kernel = variant.native();
+        let mut out = Matrix::zeros(q.rows, h);
+        let mut start = 0;
+        for &n in lens {
+            let split = |m: &Matrix| {
+                let mut t = Vec::with_capacity(heads * n * d);
+                for hd in 0..heads {
+                    for i in 0..n {
+                        t.extend_from_slice(&m.row(start + i)[hd * d..(hd + 1) * d]);
+                    }
+                }
+                t
+            };
+            let shape = AttnShape {
+                heads,
+                nq: n,
+                nk: n,
+                d,
+                causal: false,
+            };
+            let x = Qkv::new(shape, split(q), split(k), split(v))?;
+            let o = match &kernel {
+                Some(kn) => kn.run(&x),
+                None => variant.emulate(&x),
+            };
+            for hd in 0..heads {
+                for i in 0..n {
+                    let src = &o[(hd * n + i) * d..(hd * n + i + 1) * d];
+                    let dst =
+                        &mut out.data[(start + i) * h + hd * d..(start + i) * h + (hd + 1) * d];
+                    for (a, b) in dst.iter_mut().zip(src) {
+                        *a = *b as f32;
+                    }
+                }
+            }
+            start += n;
+        }
+        Ok(out)
+    }
+}
+
+/// A hand-built batch must fit the tables: lengths within the positions,
+/// ids within the vocabulary and token types.
+fn check_batch(batch: &Batch, lens: &[usize], c: &super::Config) -> Result<(), String> {
+    if let Some(&l) = lens.iter().find(|&&l| l > c.max_position_embeddings) {
+        return Err(format!(
+            "batch: a sentence of {l} tokens exceeds the model's {} positions",
+            c.max_position_embeddings
+        ));
+    }
+    for (s, &l) in lens.iter().enumerate() {
+        let at = s * batch.width..s * batch.width + l;
+        if batch.ids[at.clone()]
+            .iter()
+            .any(|&i| i as usize >= c.vocab_size)
+            || batch.type_ids[at]
+                .iter()
+                .any(|&t| t as usize >= c.type_vocab_size)
+        {
+            return Err(format!(
+                "batch: sentence {s} has a token id beyond the vocabulary ({}) or a token type beyond {}",
+                c.vocab_size, c.type_vocab_size
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `y += x` elementwise in f32.
+fn add_in_place(y: &mut Matrix, x: &Matrix) {
+    y.data
+        .par_iter_mut()
+        .zip(&x.data)
+        .for_each(|(a, b)| *a += *b);
+}
+
+/// Exact GELU in f32: `0.5·x·(1 + erf(x/√2))`, as PyTorch computes it.
+pub fn gelu_f32(x: f32) -> f32 {
+    0.5 * x * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// LayerNorm of every row in place: mean and (biased) variance in f64,
+/// `(x − μ)/√(σ² + ε)·γ + β` in f64, rounded once to f32.
+fn layer_norm(x: &mut Matrix, norm: &Norm, eps: f64) {
+    let h = x.cols;
+    x.data.par_chunks_mut(h).for_each(|row| {
+        let mean = row.iter().map(|&v| v as f64).sum::<f64>() / h as f64;
+        let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / h as f64;
+        let inv = 1.0 / (var + eps).sqrt();
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = ((*v as f64 - mean) * inv * norm.gain[j] as f64 + norm.bias[j] as f64) as f32;
+        }
+    });
+}
+
+/// Masked mean pooling over each sentence's real tokens, then L2
+/// normalisation (sums and norm in f64, one rounding to f32).
+fn pool(x: &Matrix, lens: &[usize]) -> Matrix {
+    let h = x.cols;
+    let mut out = Matrix::zeros(lens.len(), h);
+    let mut start = 0;
+    for (s, &n) in lens.iter().enumerate() {
+        let mut mean = vec![0.0f64; h];
+        for t in start..start + n {
+            for (m, &v) in mean.iter_mut().zip(x.row(t)) {
+                *m += v as f64;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n.max(1) as f64);
+        let norm = mean.iter().map(|m| m * m).sum::<f64>().sqrt().max(1e-12);
+        for (o, m) in out.data[s * h..(s + 1) * h].iter_mut().zip(&mean) {
+            *o = (m / norm) as f32;
+        }
+        start += n;
+    }
+    out
+}
