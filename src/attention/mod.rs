@@ -21,7 +21,9 @@
 
 pub mod cost;
 pub mod exact;
+pub mod hyper;
 pub mod info;
+pub mod qjl;
 pub mod quant;
 pub mod sage;
 
@@ -69,6 +71,8 @@ pub fn registry() -> Vec<Box<dyn AttentionVariant>> {
     let mut v = exact::all();
     v.extend(sage::all());
     v.extend(quant::all());
+    v.extend(qjl::all());
+    v.extend(hyper::all());
     v
 }
 

@@ -4,7 +4,9 @@
 mod costs;
 mod exact;
 mod exp;
+mod hyper;
 mod metrics;
+mod qjl;
 mod sage;
 
 use bitsim::attention::{AttnShape, Phase, Qkv};
