@@ -311,10 +311,7 @@ impl Hyper {
             let q = &x.q[qi * d..(qi + 1) * d];
             let t = r / b;
             // The block's sorted keys, then the first s keys, in tiles of 128.
-            let keys: Vec<usize> = ko[(t * b).min(nk)..((t + 1) * b).min(nk)]
-                .iter()
-                .cloned()
-                .collect();
+            let keys = &ko[(t * b).min(nk)..((t + 1) * b).min(nk)];
             let (mut m, mut lse) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
             let mut acc = vec![0.0f32; d];
             let first: Vec<usize> = (0..s).collect();

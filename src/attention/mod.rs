@@ -23,6 +23,7 @@ pub mod cost;
 pub mod exact;
 pub mod hyper;
 pub mod info;
+pub mod kdeformer;
 pub mod qjl;
 pub mod quant;
 pub mod sage;
@@ -73,6 +74,7 @@ pub fn registry() -> Vec<Box<dyn AttentionVariant>> {
     v.extend(quant::all());
     v.extend(qjl::all());
     v.extend(hyper::all());
+    v.extend(kdeformer::all());
     v
 }
 

@@ -204,6 +204,8 @@ const BOUNDS: &[(&str, f64)] = &[
     ("attention/qjl-plain", 1.0),
     ("attention/hyper", 1e-6),
     ("attention/hyper-triton", 1e-6),
+    ("attention/kdeformer", 1e-5),
+    ("attention/kdeformer-stable", 1e-5),
 ];
 
 #[test]

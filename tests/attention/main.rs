@@ -5,6 +5,7 @@ mod costs;
 mod exact;
 mod exp;
 mod hyper;
+mod kdeformer;
 mod metrics;
 mod qjl;
 mod sage;
