@@ -27,6 +27,7 @@ pub mod kdeformer;
 pub mod qjl;
 pub mod quant;
 pub mod sage;
+pub mod subgen;
 
 pub use crate::workload::attention::{AttnShape, Phase, Qkv};
 pub use info::{AttentionInfo, Schedule};
@@ -75,6 +76,7 @@ pub fn registry() -> Vec<Box<dyn AttentionVariant>> {
     v.extend(qjl::all());
     v.extend(hyper::all());
     v.extend(kdeformer::all());
+    v.extend(subgen::all());
     v
 }
 

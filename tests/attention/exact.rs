@@ -206,6 +206,7 @@ const BOUNDS: &[(&str, f64)] = &[
     ("attention/hyper-triton", 1e-6),
     ("attention/kdeformer", 1e-5),
     ("attention/kdeformer-stable", 1e-5),
+    ("attention/subgen", 2.0),
 ];
 
 #[test]

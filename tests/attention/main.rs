@@ -9,6 +9,7 @@ mod kdeformer;
 mod metrics;
 mod qjl;
 mod sage;
+mod subgen;
 
 use bitsim::attention::{AttnShape, Phase, Qkv};
 

@@ -302,12 +302,12 @@ fn sketch_chunks_are_orthogonal_and_scaled() {
 }
 
 /// One query against 8 keys (d = 32) with ⟨q, k⟩ spread from negative to
-/// nearly ‖q‖‖k‖; scores of `seeds` independent sketches.
+/// up to ‖q‖‖k‖; scores of `seeds` independent sketches.
 fn over_seeds(seeds: u64, score: impl Fn(&Qkv, u64) -> Vec<f64>) -> (Qkv, Vec<Vec<f64>>) {
     let s = AttnShape::of(1, 8, 32, false, Phase::Decode);
     let g = gaussian(s, 21);
     let q = g.q.clone();
-    // Key j = a_j·q + noise: correlations from −0.9 to 0.99.
+    // Key j = a_j·q + √(1 − a_j²)·noise, a_j from −0.9 to 1 (key 7 = q).
     let mut k = g.k.clone();
     for j in 0..8 {
         let a = -0.9 + 1.9 * j as f32 / 7.0;
