@@ -1,6 +1,8 @@
 //! HyperAttention: the LSH bucket order by hand, equality with exact
 //! attention when one block covers every key, and both official versions
 //! against slow f64 references written here from the code.
+// The references mirror the official code's index loops on purpose.
+#![allow(clippy::needless_range_loop)]
 
 use crate::rel_err;
 use bitsim::attention::hyper::{gray, head_node, lsh_hash, stable_order, Hyper, Version};

@@ -1,6 +1,8 @@
 //! KDEformer: against a slow f64 reference written from `KDEformer.py`,
 //! the sampling probabilities against an independent eigenvalue, and where
 //! the coded version (no max subtraction) overflows.
+// The references mirror the official code's index loops on purpose.
+#![allow(clippy::needless_range_loop)]
 
 use crate::rel_err;
 use bitsim::attention::hyper::{lsh_hash, stable_order};

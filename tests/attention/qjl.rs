@@ -2,6 +2,8 @@
 //! written here from the official code (bits packed 8 to a byte as
 //! `qjl_quant` does, scores as `calc_score_kernel` forms them); the
 //! estimator's mean and variance over seeds against the closed forms.
+// The references mirror the official code's index loops on purpose.
+#![allow(clippy::needless_range_loop)]
 
 use bitsim::arith::exp::exp_f32;
 use bitsim::attention::qjl::{bits_as_coded, bits_paper, sketch_matrix, Qjl, SketchKind, SEED};

@@ -1,6 +1,8 @@
 //! SubGen: clustering and reservoirs by hand, memory in bytes, the
 //! estimate against the paper's formula, and with δ = 0 and full
 //! reservoirs an exact denominator and an unbiased output.
+// The references mirror the official code's index loops on purpose.
+#![allow(clippy::needless_range_loop)]
 
 use bitsim::attention::subgen::SubGen;
 use bitsim::attention::{self, AttnShape, Phase};
