@@ -9,6 +9,10 @@
 //! [`quant`] (FP8/MX/NVFP4 and L-Mul attention through the matmul
 //! variants' quantizers and kernels), [`cost`] (counts and bytes from the
 //! I/O closed forms), [`info`] (what a variant is, as data).
+//! Approximate, sparse and compressed-cache attention: [`qjl`] (1-bit
+//! key sketch, 2-bit values), [`hyper`] (HyperAttention, both official
+//! versions), [`kdeformer`] (as coded and with max subtraction),
+//! [`subgen`] (decode-time clustered state).
 //!
 //! Every variant's softmax exponential is [`crate::arith::exp::exp_f32`]
 //! (the f64 reference's is `f64::exp`).
@@ -21,9 +25,13 @@
 
 pub mod cost;
 pub mod exact;
+pub mod hyper;
 pub mod info;
+pub mod kdeformer;
+pub mod qjl;
 pub mod quant;
 pub mod sage;
+pub mod subgen;
 
 pub use crate::workload::attention::{AttnShape, Phase, Qkv};
 pub use info::{AttentionInfo, Schedule};
@@ -69,6 +77,10 @@ pub fn registry() -> Vec<Box<dyn AttentionVariant>> {
     let mut v = exact::all();
     v.extend(sage::all());
     v.extend(quant::all());
+    v.extend(qjl::all());
+    v.extend(hyper::all());
+    v.extend(kdeformer::all());
+    v.extend(subgen::all());
     v
 }
 

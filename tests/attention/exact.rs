@@ -200,6 +200,13 @@ const BOUNDS: &[(&str, f64)] = &[
     ("attention/nvfp4", 0.3),
     ("attention/lmul-bf16", 0.1),
     ("attention/lmul-e4m3", 0.2),
+    ("attention/qjl", 0.5),
+    ("attention/qjl-plain", 1.0),
+    ("attention/hyper", 1e-6),
+    ("attention/hyper-triton", 1e-6),
+    ("attention/kdeformer", 1e-5),
+    ("attention/kdeformer-stable", 1e-5),
+    ("attention/subgen", 2.0),
 ];
 
 #[test]

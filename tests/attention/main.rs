@@ -4,8 +4,12 @@
 mod costs;
 mod exact;
 mod exp;
+mod hyper;
+mod kdeformer;
 mod metrics;
+mod qjl;
 mod sage;
+mod subgen;
 
 use bitsim::attention::{AttnShape, Phase, Qkv};
 
