@@ -446,6 +446,22 @@ fn error_missing_file_and_workload_keys() {
             6,
             "std: -1 is not",
         ),
+        // Degenerate scales: values of inf (NaN metrics) or of zeros ("exact").
+        (
+            "dist = 'gaussian'\nstd = 1e300\nshapes = [[1,1,1]]\n",
+            6,
+            "std: 1e300 is outside",
+        ),
+        (
+            "dist = 'laplace'\nb = 1e-300\nshapes = [[1,1,1]]\n",
+            6,
+            "b: 1e-300 is outside",
+        ),
+        (
+            "dist = 'uniform'\nlo = -1e40\nshapes = [[1,1,1]]\n",
+            6,
+            "lo: -1e40 is outside",
+        ),
         (
             "dist = 'uniform'\nlo = 1.0\nhi = 0.5\nshapes = [[1,1,1]]\n",
             6,

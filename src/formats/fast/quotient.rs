@@ -77,6 +77,8 @@ pub(crate) enum Scales<'a> {
     Each(&'a [f32]),
 }
 
+// Inlined into each per-ISA compilation, so that LLVM vectorizes it there.
+#[inline(always)]
 fn quotients_scalar(src: &[f32], s: Scales, out: &mut [f32]) {
     match s {
         Scales::One(s) => {
@@ -151,6 +153,7 @@ fn int_lane<const MODE: u8>(p: &IntParams, x: f32) -> u32 {
     (r as i32 as u32) & p.mask
 }
 
+#[inline(always)]
 fn int_codes_scalar<const MODE: u8>(p: &IntParams, src: &[f32], dst: &mut [u32]) {
     for (d, x) in dst.iter_mut().zip(src) {
         *d = int_lane::<MODE>(p, *x);
