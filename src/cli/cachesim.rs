@@ -273,12 +273,18 @@ impl Source {
                             CliError::new(format!("--{flag} {s}"), "expected an unsigned integer")
                         })
                 };
-                let fast_bytes = match &args.fast_bytes {
-                    Some(s) => {
-                        parse_size(s).map_err(|e| CliError::new(format!("--fast-bytes {s}"), e))?
-                    }
-                    None => cfg.levels[0].size,
-                };
+                let fast_bytes =
+                    match &args.fast_bytes {
+                        Some(s) => match parse_size(s) {
+                            Ok(0) => return Err(CliError::new(
+                                format!("--fast-bytes {s}"),
+                                "must be positive (the generator tiles for this much fast memory)",
+                            )),
+                            Ok(b) => b,
+                            Err(e) => return Err(CliError::new(format!("--fast-bytes {s}"), e)),
+                        },
+                        None => cfg.levels[0].size,
+                    };
                 let (m, n, k, d) = (
                     dim("m", &args.m)?,
                     dim("n", &args.n)?,
