@@ -380,6 +380,9 @@ fn feed_with_dump(
     source: &Source,
     sink: &mut dyn AccessSink,
 ) -> Result<(u64, Option<u32>), CliError> {
+    // Runs of more than a few seconds show a progress line (on a terminal).
+    let mut progress = super::progress::Progress::new(sink);
+    let sink: &mut dyn AccessSink = &mut progress;
     let Some(path) = &args.dump_trace else {
         return source.feed(sink, args.reference).map(|n| (n, None));
     };

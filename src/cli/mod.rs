@@ -15,6 +15,7 @@ pub mod formats;
 pub mod io;
 pub mod isa;
 pub mod merge;
+mod progress;
 
 pub mod kernels;
 pub mod quantize;
