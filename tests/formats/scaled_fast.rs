@@ -27,7 +27,7 @@ const MODES: [Rounding; 7] = [
 /// and scattered specials.
 fn tensor(rng: &mut Rng, rows: usize, cols: usize) -> Vec<f32> {
     let mut v = Vec::with_capacity(rows * cols);
-    for r in 0..rows {
+    for _ in 0..rows {
         let kind = rng.below(8);
         let binade = rng.below(60) as i32 - 30;
         for c in 0..cols {
@@ -44,7 +44,6 @@ fn tensor(rng: &mut Rng, rows: usize, cols: usize) -> Vec<f32> {
             };
             v.push(x);
         }
-        let _ = r;
     }
     // Scattered specials and f32 edge values.
     for _ in 0..(rows * cols) / 16 {

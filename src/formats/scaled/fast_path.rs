@@ -39,7 +39,7 @@ pub(super) fn absmax(data: &[f32], rows: usize, cols: usize, g: Granularity) -> 
     let contiguous = match g {
         Granularity::PerTensor => Some(data.len()),
         Granularity::PerChannel(Axis::Row) => Some(cols),
-        Granularity::PerGroup(k) if cols % k == 0 => Some(k),
+        Granularity::PerGroup(k) if cols.is_multiple_of(k) => Some(k),
         _ => None,
     };
     let bits: Vec<u32> = match (contiguous, g) {
