@@ -91,9 +91,11 @@ pub struct Explained {
     pub exact: f64,
     /// Whether [`Self::exact`] is exact (else it is the f64 nearest to it).
     pub exact_is_exact: bool,
-    /// `value − exact` (NaN where either is NaN or they are unequal infinities).
+    /// `value − exact`: NaN where either is NaN, ±∞ where exactly one is
+    /// infinite (an overflow to ±inf) or they are opposite infinities.
     pub error_abs: f64,
-    /// `error_abs / |exact|` (∞ for a non-zero error of an exact zero).
+    /// `error_abs / |exact|` (∞ for a non-zero error of an exact zero, and
+    /// for an infinite error).
     pub error_rel: f64,
     /// `error_abs` in ulps of the format at the exact result's binade.
     pub error_ulps: f64,
@@ -147,8 +149,13 @@ pub fn explain(
             f64::INFINITY
         };
         (abs, rel, abs / f.ulp_at(exact))
-    } else if value.is_nan() || exact.is_nan() || value != exact {
+    } else if value.is_nan() || exact.is_nan() {
         (f64::NAN, f64::NAN, f64::NAN)
+    } else if value != exact {
+        // One side infinite (an overflow to ±inf, or a finite result of an
+        // infinite exact one): the error is infinite, with its sign.
+        let abs = value - exact;
+        (abs, f64::INFINITY, abs)
     } else {
         (0.0, 0.0, 0.0)
     };

@@ -100,7 +100,7 @@ fn split_flags(args: &mut ArithArgs) -> Result<(), CliError> {
             "rounding" => &mut args.convert.rounding,
             "nan" => &mut args.convert.nan,
             "seed" => &mut args.convert.seed,
-            "sr-bits" => &mut args.convert.sr_bits,
+            "sr-bits" => args.convert.sr_bits.get_or_insert_with(String::new),
             "unit" => &mut args.unit,
             "overflow" => args.convert.overflow.get_or_insert_with(String::new),
             _ => {

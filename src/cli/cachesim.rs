@@ -273,12 +273,18 @@ impl Source {
                             CliError::new(format!("--{flag} {s}"), "expected an unsigned integer")
                         })
                 };
-                let fast_bytes = match &args.fast_bytes {
-                    Some(s) => {
-                        parse_size(s).map_err(|e| CliError::new(format!("--fast-bytes {s}"), e))?
-                    }
-                    None => cfg.levels[0].size,
-                };
+                let fast_bytes =
+                    match &args.fast_bytes {
+                        Some(s) => match parse_size(s) {
+                            Ok(0) => return Err(CliError::new(
+                                format!("--fast-bytes {s}"),
+                                "must be positive (the generator tiles for this much fast memory)",
+                            )),
+                            Ok(b) => b,
+                            Err(e) => return Err(CliError::new(format!("--fast-bytes {s}"), e)),
+                        },
+                        None => cfg.levels[0].size,
+                    };
                 let (m, n, k, d) = (
                     dim("m", &args.m)?,
                     dim("n", &args.n)?,
@@ -374,6 +380,9 @@ fn feed_with_dump(
     source: &Source,
     sink: &mut dyn AccessSink,
 ) -> Result<(u64, Option<u32>), CliError> {
+    // Runs of more than a few seconds show a progress line (on a terminal).
+    let mut progress = super::progress::Progress::new(sink);
+    let sink: &mut dyn AccessSink = &mut progress;
     let Some(path) = &args.dump_trace else {
         return source.feed(sink, args.reference).map(|n| (n, None));
     };

@@ -72,28 +72,43 @@ pub fn run(args: &CalibrateArgs, out: &mut dyn Write) -> CliResult {
                 "expected a number of seconds in (0, 3600]",
             )
         })?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // More threads than this measure the scheduler, not the machine (and
+    // each one holds its own cache-sized buffers).
+    let max_threads = (4 * cpus).min(1024);
     let threads = match &args.threads {
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => cpus,
         Some(t) => t
             .parse::<usize>()
             .ok()
-            .filter(|&n| (1..=1024).contains(&n))
+            .filter(|&n| (1..=max_threads).contains(&n))
             .ok_or_else(|| {
                 CliError::new(
                     format!("--threads {t}"),
-                    "expected a whole number of threads from 1 to 1024",
+                    format!(
+                        "expected a whole number of threads from 1 to {max_threads} \
+                         (4 × the {cpus} this machine has)"
+                    ),
                 )
             })?,
     };
+    // The DRAM buffer must fit in memory with room to spare: at most half
+    // of what is available now (65536 MiB where that cannot be read).
+    let avail = available_mib();
+    let max_dram = avail.map_or(65536, |a| (a / 2).clamp(1, 65536));
     let dram_mib: usize = args
         .dram_mib
         .parse()
         .ok()
-        .filter(|&m| (1..=65536).contains(&m))
+        .filter(|&m| (1..=max_dram).contains(&m))
         .ok_or_else(|| {
+            let why = match avail {
+                Some(a) => format!(" (half of the {a} MiB of memory available)"),
+                None => String::new(),
+            };
             CliError::new(
                 format!("--dram-mib {}", args.dram_mib),
-                "expected a whole number of MiB from 1 to 65536",
+                format!("expected a whole number of MiB from 1 to {max_dram}{why}"),
             )
         })?;
     // Check the output folder before spending seconds measuring.
@@ -275,4 +290,13 @@ fn print_table(
         }
     }
     Ok(())
+}
+
+/// Memory available to a new allocation, in MiB (`MemAvailable` of
+/// `/proc/meminfo`; `None` where there is no such file).
+fn available_mib() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
 }

@@ -94,14 +94,10 @@ pub struct ConvertArgs {
         allow_hyphen_values = true
     )]
     pub seed: String,
-    /// Random bits per stochastic-rounding decision, 1..=32.
-    #[arg(
-        long = "sr-bits",
-        value_name = "B",
-        default_value = "32",
-        allow_hyphen_values = true
-    )]
-    pub sr_bits: String,
+    /// Random bits per stochastic-rounding decision, 1..=32 [default: 32];
+    /// only with `--rounding sr`.
+    #[arg(long = "sr-bits", value_name = "B", allow_hyphen_values = true)]
+    pub sr_bits: Option<String>,
 }
 
 impl ConvertArgs {
@@ -125,15 +121,23 @@ impl ConvertArgs {
             .map_err(|e| CliError::new(flag("nan", &self.nan), e))?;
         let seed =
             parse_uint(&self.seed).map_err(|e| CliError::new(flag("seed", &self.seed), e))?;
-        let sr_bits = parse_uint(&self.sr_bits)
+        let sr_text = self.sr_bits.as_deref().unwrap_or("32");
+        let sr_bits = parse_uint(sr_text)
             .ok()
             .filter(|b| (1..=32).contains(b))
             .ok_or_else(|| {
-                CliError::new(
-                    flag("sr-bits", &self.sr_bits),
-                    "expected an integer in 1..=32",
-                )
+                CliError::new(flag("sr-bits", sr_text), "expected an integer in 1..=32")
             })? as u32;
+        if self.sr_bits.is_some() && rounding != Rounding::Sr {
+            // It would be ignored: say so rather than let it pass.
+            return Err(CliError::new(
+                flag("sr-bits", sr_text),
+                format!(
+                    "applies only to stochastic rounding (--rounding sr), not --rounding {}",
+                    self.rounding
+                ),
+            ));
+        }
         let opts = ConvertOptions {
             rounding,
             overflow,
@@ -142,7 +146,7 @@ impl ConvertArgs {
             sr_bits,
         };
         opts.validate()
-            .map_err(|e| CliError::new(flag("sr-bits", &self.sr_bits), e))?;
+            .map_err(|e| CliError::new(flag("sr-bits", sr_text), e))?;
         Ok(opts)
     }
 

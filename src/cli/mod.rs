@@ -17,6 +17,7 @@ pub mod io;
 pub mod isa;
 pub mod merge;
 pub mod metrics;
+mod progress;
 
 pub mod kernels;
 pub mod quantize;

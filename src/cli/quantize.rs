@@ -302,7 +302,13 @@ fn quantize_block(
             v.iter().map(|&x| x as f32).collect()
         }
     };
-    let t = mx::quantize(b, opts, &data, row_len).map_err(|e| CliError::new(input(), e))?;
+    let t = mx::quantize(b, opts, &data, row_len).map_err(|e| match e {
+        FormatError::NanInput(_) => match data.iter().position(|x| x.is_nan()) {
+            Some(i) => element_error(&args.input, &arr.shape, i, e),
+            None => CliError::new(input(), e),
+        },
+        e => CliError::new(input(), e),
+    })?;
     let rows = data.len() / row_len;
     let blocks_per_row = row_len.div_ceil(b.block_size);
     if t.codes.len() != data.len() || t.scales.len() != rows * blocks_per_row {

@@ -134,10 +134,11 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<i32, CliError> {
     let s = suite::run(&suite, &variants, &table, &opts).map_err(run_error)?;
     if s.interrupted {
         eprintln!(
-            "bitsim: interrupted: {} of {} cells done, kept in {}; `bitsim report --resume` runs the rest",
+            "bitsim: interrupted: {} of {} cells done, kept in {}; `{}` runs the rest",
             s.cells_run + s.cells_resumed,
             s.cells,
-            dir.join(JSON_NAME).display()
+            dir.join(JSON_NAME).display(),
+            resume_command(args, &dir)
         );
         return Ok(EXIT_INTERRUPTED);
     }
@@ -175,6 +176,19 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<i32, CliError> {
     )
     .map_err(stdout_error)?;
     Ok(0)
+}
+
+/// The command that resumes this run: the same suite, folder and shard.
+fn resume_command(args: &ReportArgs, dir: &Path) -> String {
+    let mut c = String::from("bitsim report");
+    if let Some(p) = &args.suite {
+        c += &format!(" --suite {}", p.display());
+    }
+    c += &format!(" --out {} --resume", dir.display());
+    if let Some(sh) = &args.shard {
+        c += &format!(" --shard {sh}");
+    }
+    c
 }
 
 /// The output folder must be a folder (or not exist yet).

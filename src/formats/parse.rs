@@ -202,12 +202,25 @@ fn parse_overrides<'a>(
         if item.is_empty() {
             return Err(FormatError::BadFormat(format!("'{full}': empty override")));
         }
-        match item.split_once('=') {
-            Some((k, v)) => out.push((k.trim(), Some(v.trim()))),
-            None => out.push((item, None)),
+        let (k, v) = match item.split_once('=') {
+            Some((k, v)) => (k.trim(), Some(v.trim())),
+            None => (item, None),
+        };
+        // The last one would silently win: refuse instead.
+        if out.iter().any(|(seen, _)| *seen == k) {
+            return Err(FormatError::BadFormat(format!(
+                "'{full}': override '{k}' given twice"
+            )));
         }
+        out.push((k, v));
     }
     Ok(out)
+}
+
+/// Whether `d` is a number written the one way (digits, no sign, no leading
+/// zero): `e04m03` or `int+8` would otherwise name `e4m3` / `int8` twice.
+fn canonical(d: &str) -> bool {
+    !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) && (d == "0" || !d.starts_with('0'))
 }
 
 fn need<'a>(full: &str, key: &str, v: Option<&'a str>) -> Result<&'a str, FormatError> {
@@ -258,6 +271,13 @@ fn parse_int(
             let bits: u32 = digits
                 .parse()
                 .map_err(|_| FormatError::UnknownFormat(full.to_string()))?;
+            if !canonical(digits) {
+                return Err(FormatError::BadFormat(format!(
+                    "'{full}': write the width without leading zeros or signs ({}{bits}), \
+                     so that one format has one name",
+                    if signed { "int" } else { "uint" }
+                )));
+            }
             if signed {
                 IntKind::Signed {
                     bits,
@@ -312,6 +332,12 @@ fn parse_float(
         let (Ok(ebits), Ok(mbits)) = (e.parse::<u32>(), m.parse::<u32>()) else {
             return Err(FormatError::UnknownFormat(full.to_string()));
         };
+        if !canonical(e) || !canonical(m) {
+            return Err(FormatError::BadFormat(format!(
+                "'{full}': write the widths without leading zeros or signs (e{ebits}m{mbits}), \
+                 so that one format has one name"
+            )));
+        }
         if !(1..=8).contains(&ebits) || mbits > 23 {
             return Err(FormatError::BadFormat(format!(
                 "'{full}': exponent bits must be 1..=8 and mantissa bits 0..=23 (got e{ebits}m{mbits})"

@@ -48,6 +48,21 @@ pub fn save(dir: &Path, results: &Results) -> Result<(), RunError> {
     write(&json_path, (json + "\n").as_bytes())
 }
 
+/// Removes the report (`index.html`) of an earlier run from `dir`, once a
+/// run is about to rewrite the results there: an interrupted or failed run
+/// would otherwise leave an old report beside new results. A finished run
+/// writes a new one.
+pub fn remove_stale_report(dir: &Path) -> Result<(), RunError> {
+    let index = dir.join("index.html");
+    match std::fs::remove_file(&index) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(RunError::new(
+            index.display().to_string(),
+            format!("cannot remove the earlier report: {e}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Reads a `results.json`; the error names the file and the reason.
 pub fn read_results(path: &Path) -> Result<Results, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;

@@ -22,7 +22,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use super::error::RunError;
-use super::files::{read_results, JSON_NAME};
+use super::files::{self, read_results, JSON_NAME};
 use super::kernel_bench::CeilingCache;
 use super::measure::{
     cell_rows, emulation_input, measure_cell, reference_output, time_native, time_variant,
@@ -146,6 +146,7 @@ pub(crate) fn run_cells(
             format!("cannot create folder: {e}"),
         )
     })?;
+    files::remove_stale_report(&opts.out_dir)?;
 
     let stamp = RowStamp {
         suite: suite.name.clone(),
@@ -298,6 +299,21 @@ fn earlier_rows(
             format!("{e}: use another --out, or drop --resume to run every cell again"),
         )
     })?;
+    // A row twice (a hand-merged or edited file) would be carried into the
+    // new results and counted twice in every summary: refuse it.
+    let mut seen = std::collections::HashSet::new();
+    for r in &old.rows {
+        if !seen.insert((&r.variant, &r.workload, &r.shape, r.seed, &r.metric, r.rep)) {
+            return Err(RunError::new(
+                at(),
+                format!(
+                    "holds the row {} {} {} seed {} {} rep {} twice: fix the file, use another \
+                     --out, or drop --resume",
+                    r.variant, r.workload, r.shape, r.seed, r.metric, r.rep
+                ),
+            ));
+        }
+    }
     Ok(old.rows)
 }
 

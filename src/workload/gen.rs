@@ -58,10 +58,40 @@ pub enum Distribution {
     },
 }
 
+/// Largest scale (std, b, scale, |lo|, |hi|) a distribution may have: its
+/// values stay far below f32's maximum (3.4e38) even many deviations out.
+pub const MAX_MAGNITUDE: f64 = 1e30;
+
+/// Smallest non-zero scale a distribution may have: its values stay far above
+/// f32's smallest normal (1.2e-38), so they do not round to zero.
+pub const MIN_MAGNITUDE: f64 = 1e-30;
+
+/// Whether a non-zero scale is within [`MIN_MAGNITUDE`], [`MAX_MAGNITUDE`].
+fn magnitude_ok(x: f64) -> bool {
+    x == 0.0 || (MIN_MAGNITUDE..=MAX_MAGNITUDE).contains(&x.abs())
+}
+
 impl Distribution {
-    /// Checks the parameters: scales finite and ≥ 0, ν finite and > 0, lo ≤ hi finite.
+    /// Checks the parameters: scales finite and ≥ 0, ν finite and > 0, lo ≤ hi finite;
+    /// every scale (and uniform bound) 0 or within [`MIN_MAGNITUDE`],
+    /// [`MAX_MAGNITUDE`] (degenerate tensors of inf or of zeros are refused).
     pub fn validate(&self) -> Result<(), String> {
         let ok = |x: f64| x.is_finite() && x >= 0.0;
+        let scales: Vec<(&str, f64)> = match *self {
+            Distribution::Gaussian { std } => vec![("std", std)],
+            Distribution::Laplace { b } => vec![("b", b)],
+            Distribution::StudentT { scale, .. } => vec![("scale", scale)],
+            Distribution::Uniform { lo, hi } => vec![("lo", lo), ("hi", hi)],
+        };
+        if let Some((k, v)) = scales
+            .iter()
+            .find(|(_, v)| v.is_finite() && !magnitude_ok(*v))
+        {
+            return Err(format!(
+                "{k} = {v} is outside f32's useful range (0 or |{k}| within \
+                 [{MIN_MAGNITUDE:e}, {MAX_MAGNITUDE:e}])"
+            ));
+        }
         match *self {
             Distribution::Gaussian { std } if !ok(std) => {
                 Err(format!("gaussian: std = {std} must be finite and >= 0"))

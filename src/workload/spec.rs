@@ -14,8 +14,14 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::gen::Distribution;
+use super::gen::{Distribution, MAX_MAGNITUDE, MIN_MAGNITUDE};
 use crate::tensor::Shape;
+
+/// Whether parameter `key` = `v` keeps drawn values inside f32's range
+/// (`nu` is a shape, not a magnitude).
+fn magnitude_ok(key: &str, v: f64) -> bool {
+    key == "nu" || v == 0.0 || (MIN_MAGNITUDE..=MAX_MAGNITUDE).contains(&v.abs())
+}
 
 /// Largest number of elements of one generated matrix (a guard against typos
 /// such as an extra zero that would exhaust memory).
@@ -430,6 +436,17 @@ impl Dist {
                 .and_then(|(_, p)| p.as_ref());
             let Some(p) = p else { return Ok(default) };
             let v = *p.get_ref();
+            if v.is_finite() && !(positive && v <= 0.0) && !magnitude_ok(key, v) {
+                return Err(SpanError::new(
+                    p.span(),
+                    format!(
+                        "workloads '{wl}': {key}: {v:e} is outside what f32 tensors can hold \
+                         (|{key}| must be 0 or within [{MIN_MAGNITUDE:e}, {MAX_MAGNITUDE:e}]: \
+                         larger values overflow to inf and make every metric NaN, smaller ones \
+                         round to 0 and make every variant look exact)"
+                    ),
+                ));
+            }
             if !v.is_finite() || (positive && v <= 0.0) {
                 let need = if positive {
                     "a finite number > 0"

@@ -40,15 +40,20 @@ fn value_sets_are_as_published() {
 
 #[test]
 fn metadata_bits_per_weight() {
-    assert_eq!(datatypes::bits_per_weight(4, 128), 4.0625);
-    assert_eq!(datatypes::bits_per_weight(3, 128), 3.0625);
+    // The fp16 scale (16 bits) and the type selector (2 bits) per group of
+    // 128 count, as every other variant's scales do (they used to be left
+    // out: the paper's 8 bits of metadata, 4.0625 / 3.0625).
+    assert_eq!(datatypes::bits_per_weight(4, 128), 4.0 + 18.0 / 128.0);
+    assert_eq!(datatypes::bits_per_weight(3, 128), 3.0 + 18.0 / 128.0);
+    assert_eq!(datatypes::paper_bits_per_weight(4, 128), 4.0625);
+    assert_eq!(datatypes::paper_bits_per_weight(3, 128), 3.0625);
     assert_eq!(
         find("matmul/bitmod-w4").unwrap().bits_per_weight(4096),
-        4.0625
+        4.140625
     );
     assert_eq!(
         find("matmul/bitmod-w3").unwrap().bits_per_weight(4096),
-        3.0625
+        3.140625
     );
     // int4 g128 with an f32 scale per group; int8 per channel amortized over k.
     assert_eq!(

@@ -140,6 +140,18 @@ fn negative_operands_and_flags_after_them() {
     assert_eq!(v["result_bits"], 0x7e);
     let v = json(&["arith", "e4m3", "add", "448", "64", "--json"]);
     assert_eq!(v["result_bits"], 0x7f);
+    // An overflow to +inf: fp16 65504 + 65504 = 131008 becomes +inf, an
+    // infinite error (it used to be reported as NaN).
+    let v = json(&["arith", "fp16", "add", "65504", "65504", "--json"]);
+    assert_eq!(v["result_bits"], 0x7c00);
+    assert_eq!(v["error_abs"], "inf");
+    assert_eq!(v["error_rel"], "inf");
+    assert_eq!(v["error_ulps"], "inf");
+    let v = json(&["arith", "fp16", "mul", "-65504", "2", "--json"]);
+    assert_eq!(v["result_bits"], 0xfc00);
+    assert_eq!(v["error_abs"], "-inf");
+    let out = ok(&["arith", "fp16", "add", "65504", "65504"]);
+    assert!(!out.contains("NaN"), "{out}");
 }
 
 #[test]

@@ -656,3 +656,34 @@ fn simulated_work_and_din_lines_are_bounded() {
     ]);
     assert_error(&o, "long.din", "line 2: longer than 65536 bytes");
 }
+
+#[test]
+fn zero_fast_bytes_and_an_inclusive_level_below_a_bigger_one_are_refused() {
+    // Both used to be accepted silently.
+    let o = bitsim(&[
+        "cachesim",
+        "--generator",
+        "matmul/tiled",
+        "--level",
+        "L1:32KiB:8:64:lru",
+        "--fast-bytes",
+        "0",
+    ]);
+    assert_error(&o, "--fast-bytes 0", "positive");
+    let levels = [
+        "cachesim",
+        "--generator",
+        "matmul/naive",
+        "--level",
+        "L1:32KiB:8:64:lru",
+        "--level",
+        "L2:16KiB:8:64:lru",
+    ];
+    assert_error(&bitsim(&levels), "L2", "smaller than the level above");
+    // A smaller non-inclusive or exclusive level is a victim cache: allowed.
+    for inc in ["nine", "exclusive"] {
+        let mut a = levels.to_vec();
+        a.extend(["--inclusion", inc]);
+        ok(&a);
+    }
+}

@@ -88,9 +88,30 @@ fn bad_flags_and_outputs_are_one_line_errors() {
         ("--threads", "0", "threads"),
         ("--threads", "two", "threads"),
         ("--dram-mib", "0", "MiB"),
+        // Beyond 4 threads per CPU (and 1024): it used to panic, then hang.
+        ("--threads", "1025", "threads"),
+        // More than any machine's memory.
+        ("--dram-mib", "65537", "MiB"),
     ] {
         let o = bitsim(&["calibrate", flag, value]);
         assert_error(&o, &format!("{flag} {value}"), why);
+    }
+    // Bounds that follow this machine: 4 threads per CPU, half the memory
+    // available (this 64 GiB buffer used to be attempted and abort).
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let many = (4 * cpus + 1).to_string();
+    let o = bitsim(&["calibrate", "--threads", &many]);
+    assert_error(&o, &format!("--threads {many}"), "this machine has");
+    let avail_mib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            let l = t.lines().find(|l| l.starts_with("MemAvailable:"))?;
+            l.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map(|kib| kib / 1024);
+    if avail_mib.is_some_and(|a| a < 2 * 65536) {
+        let o = bitsim(&["calibrate", "--dram-mib", "65536"]);
+        assert_error(&o, "--dram-mib 65536", "MiB of memory available");
     }
     // An output path that is a folder.
     let d = dir.path().to_str().unwrap();

@@ -135,6 +135,20 @@ fn show_table_has_hex_and_kind() {
 }
 
 #[test]
+fn unused_integer_codes_have_no_value() {
+    // Ternary code 0b10 stands for nothing (values -1, 0, +1); it used to
+    // be listed as -2.
+    let out = ok(&["formats", "show", "ternary"]);
+    let r = rows(&out, 2);
+    assert_eq!(r[2], ["2", "0x2", "10", "-", "unused"]);
+    assert_eq!(r[3], ["3", "0x3", "11", "-1", "int"]);
+    let csv = ok(&["formats", "show", "ternary", "--csv"]);
+    assert_eq!(csv.lines().nth(3), Some("2,10,"));
+    let out = ok(&["formats", "show", "int4:symmetric"]);
+    assert_eq!(rows(&out, 2)[0x8], ["8", "0x8", "1000", "-", "unused"]);
+}
+
+#[test]
 fn encode_e4m3_hand_derived() {
     let r = encode(&["e4m3", "464", "465", "448", "-0", "1e-9"]);
     // 464 is the tie between 448 (mantissa 110, even) and 480: RNE gives 448.
@@ -430,6 +444,25 @@ fn bad_option_values_are_one_line_errors() {
     );
     assert_error(&enc(&["--sr-bits", "0"]), "--sr-bits 0", "1..=32");
     assert_error(&enc(&["--sr-bits", "33"]), "--sr-bits 33", "1..=32");
+    // --sr-bits without stochastic rounding used to be ignored silently.
+    assert_error(&enc(&["--sr-bits", "4"]), "--sr-bits 4", "--rounding sr");
+    assert_error(
+        &enc(&["--rounding", "rtz", "--sr-bits", "4"]),
+        "--sr-bits 4",
+        "not --rounding rtz",
+    );
+    let o = bitsim(&["arith", "e4m3", "add", "1", "2", "--sr-bits", "4"]);
+    assert_error(&o, "--sr-bits 4", "--rounding sr");
+    ok(&[
+        "formats",
+        "encode",
+        "e4m3",
+        "1.1",
+        "--rounding",
+        "sr",
+        "--sr-bits",
+        "4",
+    ]);
     let o = bitsim(&["formats", "encode", "int8", "1", "--overflow", "nan"]);
     assert_error(&o, "--overflow nan", "only saturates");
     let o = bitsim(&["formats", "encode", "e2m1", "1", "--overflow", "nan"]);

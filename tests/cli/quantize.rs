@@ -343,6 +343,17 @@ fn nan_under_error_policy_names_the_element() {
         &["--nan", "error"],
         "cannot be represented",
     );
+    // Block formats: a NaN would become a NaN block scale, which the policy
+    // forbids (it used to pass silently).
+    let v = f32_le(&[1.0, 2.0, 3.0, f32::NAN]);
+    for f in ["mxfp4", "nvfp4", "mxint8"] {
+        check_bad_input(
+            &npy_bytes("<f4", false, "(2, 2)", &v),
+            f,
+            &["--nan", "error"],
+            "element [1, 1]",
+        );
+    }
 }
 
 #[test]

@@ -174,3 +174,18 @@ fn overflowing_layers_are_refused_not_wrapped() {
     );
     assert_error(&bitsim(&["sim", &ps]), "models.layers", "overflows");
 }
+
+#[test]
+fn conv_layers_need_their_kernel_and_map() {
+    // A conv layer without `kernel` used to run silently as a 1×1 convolution.
+    let base = include_str!("../../sims/stripes.toml");
+    for (drop, key) in [(" kernel = [5, 5],", "kernel"), (" out = [27, 27],", "out")] {
+        let text = base.replacen(drop, "", 1);
+        assert_ne!(text, base, "the seed file still has `{drop}`");
+        let line = text.lines().position(|l| l.contains("\"conv2\"")).unwrap() + 1;
+        let (_d, ps) = scenario(&text);
+        let out = bitsim(&["sim", &ps]);
+        assert_error(&out, &format!("{ps} line {line}"), "conv2");
+        assert_error(&out, &format!("models.layers.{key}"), "needs");
+    }
+}

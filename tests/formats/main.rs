@@ -22,5 +22,6 @@ mod oracle_softfloat;
 mod pack;
 mod parse;
 mod scaled;
+mod scaled_fast;
 mod spec_tables;
 mod stochastic;

@@ -342,6 +342,16 @@ fn bad_strings_are_errors_that_name_the_input() {
         "nvfp4:rule=ceil",
         "mxfp4:bias=3",
         "intx",
+        // One format, one name: no leading zeros or signs in widths, no
+        // override given twice (the last one used to win silently).
+        "e04m03",
+        "e4m03",
+        "e+4m3",
+        "int08",
+        "uint+4",
+        "e4m3:bias=7,bias=8",
+        "mxfp4:block=16,block=32",
+        "int8:symmetric,symmetric=false",
         "",
         ":",
     ] {

@@ -446,6 +446,22 @@ fn error_missing_file_and_workload_keys() {
             6,
             "std: -1 is not",
         ),
+        // Degenerate scales: values of inf (NaN metrics) or of zeros ("exact").
+        (
+            "dist = 'gaussian'\nstd = 1e300\nshapes = [[1,1,1]]\n",
+            6,
+            "std: 1e300 is outside",
+        ),
+        (
+            "dist = 'laplace'\nb = 1e-300\nshapes = [[1,1,1]]\n",
+            6,
+            "b: 1e-300 is outside",
+        ),
+        (
+            "dist = 'uniform'\nlo = -1e40\nshapes = [[1,1,1]]\n",
+            6,
+            "lo: -1e40 is outside",
+        ),
         (
             "dist = 'uniform'\nlo = 1.0\nhi = 0.5\nshapes = [[1,1,1]]\n",
             6,
@@ -782,6 +798,26 @@ fn resume_skips_done_cells() {
 }
 
 #[test]
+fn resume_refuses_a_duplicated_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = parse(SMALL).unwrap();
+    run_suite(&suite, &registry(), &toolkit(), &quiet(dir.path())).unwrap();
+    let path = dir.path().join("results.json");
+    let mut old = read_results(&path).unwrap();
+    let row = old.rows[0].clone();
+    old.rows.push(row.clone());
+    fs::write(&path, serde_json::to_string(&old).unwrap()).unwrap();
+    let mut opts = quiet(dir.path());
+    opts.resume = true;
+    // It used to be carried into the new results (and counted twice).
+    let e = run_suite(&suite, &registry(), &toolkit(), &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("results.json") && e.contains("twice"), "{e}");
+    assert!(e.contains(&row.variant) && e.contains(&row.metric), "{e}");
+}
+
+#[test]
 fn stop_keeps_completed_cells_and_resume_finishes() {
     let suite = parse(SMALL).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
@@ -797,8 +833,15 @@ fn stop_keeps_completed_cells_and_resume_finishes() {
     opts.stop = Some(&stop);
     // A long interval: the final write alone must save the completed cells.
     opts.write_interval = Duration::from_secs(3600);
+    // An earlier run's report: stale once this run rewrites the results
+    // (it used to stay beside them after an interrupt).
+    std::fs::write(dir.path().join("index.html"), "old report").unwrap();
     let s = run_suite(&suite, &reg, &toolkit(), &opts).unwrap();
     assert!(s.interrupted);
+    assert!(
+        !dir.path().join("index.html").exists(),
+        "stale index.html kept"
+    );
     assert!(s.cells_run >= 2 && s.cells_run < 18, "{}", s.cells_run);
     assert_eq!(s.timings_run, 0);
     let on_disk = read_results(&dir.path().join("results.json")).unwrap();

@@ -247,6 +247,13 @@ fn invalid_parameters_are_rejected() {
             scale: f64::INFINITY,
         },
         Distribution::Uniform { lo: 1.0, hi: 0.0 },
+        // Degenerate: values overflow f32 (NaN metrics) or round to 0 ("exact").
+        Distribution::Gaussian { std: 1e300 },
+        Distribution::Gaussian { std: 1e-300 },
+        Distribution::Uniform {
+            lo: -1e-300,
+            hi: 1e-300,
+        },
     ] {
         assert!(d.validate().is_err(), "{d:?}");
         assert!(

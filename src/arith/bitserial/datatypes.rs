@@ -22,10 +22,12 @@
 //! - the group keeps the type of least squared error `Σ (v·s − w)²` (f64),
 //!   the first in the order ER+, ER−, EA+, EA− on a tie.
 //!
-//! Storage: `bits` per weight plus 8 bits of metadata per group, as the
-//! paper counts it (4.0625 and 3.0625 bits per weight at group 128). The
-//! emulation keeps the scale as an fp16 value; the paper's 8-bit count does
-//! not cover 16 scale bits, so a strict count would be `bits + 18/128`.
+//! Storage: `bits` per weight plus, per group, the fp16 scale (16 bits) and
+//! the 2-bit type selector — `bits + 18/128` (4.140625 and 3.140625 bits
+//! per weight at group 128), counted the way every other variant counts its
+//! scales. The paper counts 8 bits of metadata per group (4.0625 / 3.0625),
+//! which does not cover the fp16 scale the method keeps; that figure is
+//! [`paper_bits_per_weight`].
 
 use crate::tensor::Matrix;
 use rayon::prelude::*;
@@ -36,6 +38,10 @@ pub const GROUP: usize = 128;
 
 /// Metadata bits per group as the paper counts them.
 pub const METADATA_BITS: u32 = 8;
+
+/// Bits per group the stored group really carries: the fp16 scale and the
+/// 2-bit choice among the four types.
+pub const GROUP_BITS: u32 = 16 + 2;
 
 /// One of the four BitMoD data types (within a 3- or 4-bit family).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -108,8 +114,15 @@ impl BitmodType {
     }
 }
 
-/// Storage bits per weight with the paper's metadata count.
+/// Storage bits per weight: `bits` plus [`GROUP_BITS`] (fp16 scale, type
+/// selector) amortized over the group.
 pub fn bits_per_weight(bits: u32, group: usize) -> f64 {
+    bits as f64 + GROUP_BITS as f64 / group.max(1) as f64
+}
+
+/// Storage bits per weight with the paper's metadata count (8 bits per
+/// group, no fp16 scale), for comparison with its tables.
+pub fn paper_bits_per_weight(bits: u32, group: usize) -> f64 {
     bits as f64 + METADATA_BITS as f64 / group.max(1) as f64
 }
 

@@ -81,9 +81,14 @@ pub fn kind(fmt: &ElementFormat, code: u32) -> &'static str {
     }
 }
 
-/// The decoded value of a code, formatted ([`num`]).
+/// The decoded value of a code, formatted ([`num`]); `-` for an integer code
+/// outside the value set (ternary `0b10`, a symmetric format's most negative
+/// code), which stands for no value.
 pub fn value(fmt: &ElementFormat, code: u32) -> String {
-    num(fmt.decode(code))
+    match fmt {
+        ElementFormat::Int(i) if !i.is_valid_code(code) => "-".into(),
+        _ => num(fmt.decode(code)),
+    }
 }
 
 /// Text for a code in hex at the format's width.

@@ -43,7 +43,10 @@ pub fn run(args: &ShowArgs, out: &mut dyn Write) -> CliResult {
         let mut write = || -> std::io::Result<()> {
             writeln!(out, "code,bits,value")?;
             for c in 0..n {
-                writeln!(out, "{},{},{}", c, binary(c, bits), value(&fmt, c))?;
+                // An unused code has no value: an empty field.
+                let v = value(&fmt, c);
+                let v = if v == "-" { String::new() } else { v };
+                writeln!(out, "{},{},{}", c, binary(c, bits), v)?;
             }
             Ok(())
         };

@@ -45,6 +45,7 @@ mod blocks;
 mod decode;
 mod encode;
 mod per_isa;
+pub(crate) mod quotient;
 
 use rayon::prelude::*;
 

@@ -31,7 +31,8 @@
 //!   element format has it).
 //! - A NaN or ±inf anywhere in the block → scale NaN. A NaN scale makes the
 //!   whole block decode as NaN; its element codes are stored as 0 and carry
-//!   nothing.
+//!   nothing. Under `NanPolicy::Error` a NaN input is an error instead (for
+//!   NVFP4 too).
 //! - Elements are `V / 2^X` rounded once with `opts.rounding`, normals clamped to
 //!   the element max: MX elements **always saturate** (OCP §6.3 "clamp to the
 //!   maximum normal"), whatever `opts.overflow` says. MXINT8 elements are
@@ -70,7 +71,9 @@ pub use self::reference::quantize_reference;
 use self::nv::quantize_nv;
 use super::fast;
 use super::{exp2i, Class};
-use super::{BlockFormat, BlockKind, ConvertOptions, ElementFormat, FormatError, Overflow};
+use super::{
+    BlockFormat, BlockKind, ConvertOptions, ElementFormat, FormatError, NanPolicy, Overflow,
+};
 
 /// A block-quantized tensor: one code per element, one scale code per block.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,6 +186,15 @@ fn element_options(
     Ok(o)
 }
 
+/// Under [`NanPolicy::Error`] a NaN input is refused: a block would carry it
+/// as a NaN scale, which is what the policy forbids.
+fn check_nan(fmt: &BlockFormat, opts: &ConvertOptions, data: &[f32]) -> Result<(), FormatError> {
+    if opts.nan == NanPolicy::Error && data.iter().any(|x| x.is_nan()) {
+        return Err(FormatError::NanInput(fmt.to_string()));
+    }
+    Ok(())
+}
+
 /// floor(log2(x)) of a positive finite f32 given its non-zero magnitude bits.
 #[inline(always)]
 fn floor_log2_bits(b: u32) -> i32 {
@@ -293,6 +305,7 @@ pub fn quantize(
     check_format(fmt)?;
     check_shape(fmt, data.len(), row_len)?;
     let eopts = element_options(fmt, opts)?;
+    check_nan(fmt, opts, data)?;
     match fmt.kind {
         BlockKind::Mx => quantize_mx(fmt, &eopts, data, row_len),
         BlockKind::Nv => quantize_nv(fmt, &eopts, data, row_len),

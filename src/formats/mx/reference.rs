@@ -1,7 +1,7 @@
 //! The slow, obvious twin of MX and NVFP4 quantization ([`quantize_reference`]),
 //! which the fast path is checked against.
 
-use super::{check_format, check_shape, element_options, BlockTensor};
+use super::{check_format, check_nan, check_shape, element_options, BlockTensor};
 use crate::formats::{
     exp2i, BlockFormat, BlockKind, ConvertOptions, ElementFormat, FormatError, Overflow,
 };
@@ -78,6 +78,7 @@ pub fn quantize_reference(
     check_format(fmt)?;
     check_shape(fmt, data.len(), row_len)?;
     let eopts = element_options(fmt, opts)?;
+    check_nan(fmt, opts, data)?;
     let rows = data.len() / row_len;
     let bs = fmt.block_size;
     let mut codes = vec![0u8; data.len()];

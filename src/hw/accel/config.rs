@@ -15,8 +15,8 @@
 //!
 //! `stripes` files: `parallel_macs_per_cycle`, `source`; `[[models]]`
 //! (`name`, `description`, `[[models.layers]]` with `name`, `kind` = `conv`
-//! or `fc`, `c_in`, `c_out`, optional `out = [H, W]` and `kernel = [kh, kw]`
-//! (default `[1, 1]` each), `p_a`, `p_w`); a layer's MACs are
+//! or `fc`, `c_in`, `c_out`, `out = [H, W]` and `kernel = [kh, kw]`
+//! (required for `conv`; `[1, 1]` each by default for `fc`), `p_a`, `p_w`); a layer's MACs are
 //! `H·W·kh·kw·c_in·c_out`.
 //!
 //! A layer whose MACs or cycles (for any design and phase, its `repeat`
@@ -440,14 +440,23 @@ fn stripes_file(cx: &Ctx) -> Result<StripesFile, String> {
                     ))
                 }
             };
-            let out = match &l.out {
-                Some(v) => cx.dims(v, "models.layers.out")?,
-                None => [1, 1],
+            // A conv layer without its spatial sizes would silently run as a
+            // 1×1 convolution on a 1×1 map: both are required for conv.
+            let dims = |v: &Option<Spanned<[u64; 2]>>, key: &str| match v {
+                Some(v) => cx.dims(v, key),
+                None if kind == NetKind::Conv => Err(cx.err(
+                    l.c_in.span(),
+                    key,
+                    format!(
+                        "conv layer '{}' needs {} = [.., ..] (only fc layers default to [1, 1])",
+                        l.name,
+                        key.rsplit('.').next().unwrap_or(key)
+                    ),
+                )),
+                None => Ok([1, 1]),
             };
-            let ker = match &l.kernel {
-                Some(v) => cx.dims(v, "models.layers.kernel")?,
-                None => [1, 1],
-            };
+            let out = dims(&l.out, "models.layers.out")?;
+            let ker = dims(&l.kernel, "models.layers.kernel")?;
             let prec = |v: &Spanned<u32>, key: &str| match *v.get_ref() {
                 1..=16 => Ok(*v.get_ref()),
                 x => Err(cx.err(v.span(), key, format!("must be 1..=16 bits, got {x}"))),

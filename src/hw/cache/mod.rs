@@ -318,6 +318,21 @@ impl HierarchyConfig {
                     self.levels[i - 1].line
                 ));
             }
+            // An inclusive level holds a copy of every line above it: one
+            // smaller than the level above would evict lines that level still
+            // uses (non-inclusive and exclusive levels may be smaller: victim
+            // caches are).
+            if i > 0 && self.inclusion == Inclusion::Inclusive && l.size < self.levels[i - 1].size {
+                return Err(format!(
+                    "level {}: size: {} bytes is smaller than the level above ({}, {} bytes); \
+                     an inclusive level must hold it (use --inclusion nine or exclusive for a \
+                     smaller one)",
+                    l.name,
+                    l.size,
+                    self.levels[i - 1].name,
+                    self.levels[i - 1].size
+                ));
+            }
             if self.inclusion == Inclusion::Exclusive {
                 if l.write == WritePolicy::WriteThrough {
                     return Err(format!(

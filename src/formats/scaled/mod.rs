@@ -28,8 +28,12 @@
 //! - Stochastic rounding: element `i` (row-major) uses random index `i`; scale
 //!   `g` uses index `g` with the seed `opts.seed ^ SCALE_SEED_SALT`.
 
+mod fast_path;
+
 use super::mx::div_round_odd;
 use super::{ConvertOptions, ElementFormat, FormatError, IntKind, MiniFloat, Overflow, Rounding};
+use crate::isa::{self, IsaLevel};
+use rayon::prelude::*;
 
 /// XOR-ed into the seed for stochastic rounding of scales, so that scale and
 /// element random streams differ.
@@ -118,6 +122,13 @@ fn group_of(g: Granularity, cols: usize, r: usize, c: usize) -> usize {
 
 /// Quantizes a row-major `rows × cols` tensor. See the module docs for the rules.
 ///
+/// Runs at [`isa::effective`]: maxima, element quotients and codes go through
+/// the vectorized pipeline of [`crate::formats::fast`] where it is exact for
+/// the element format and options (every mode but stochastic rounding, see
+/// `fast::quotient`), in parallel for large tensors; otherwise, and to report
+/// an error, the scalar [`quantize_reference`] runs. The result equals
+/// [`quantize_reference`]'s bit for bit.
+///
 /// Fails when `rows × cols ≠ data.len()`, the group size is 0, the options do
 /// not suit the element format, or a NaN meets `NanPolicy::Error`.
 pub fn quantize(
@@ -129,6 +140,95 @@ pub fn quantize(
     sopts: &ScaleOptions,
     opts: &ConvertOptions,
 ) -> Result<ScaledTensor, FormatError> {
+    quantize_at(
+        isa::effective(),
+        data,
+        rows,
+        cols,
+        element,
+        granularity,
+        sopts,
+        opts,
+    )
+}
+
+/// [`quantize`] at a chosen [`IsaLevel`] (lowered to [`isa::supported`] if the
+/// CPU lacks it), for tests and benchmarks.
+#[allow(clippy::too_many_arguments)]
+pub fn quantize_at(
+    level: IsaLevel,
+    data: &[f32],
+    rows: usize,
+    cols: usize,
+    element: &ElementFormat,
+    granularity: Granularity,
+    sopts: &ScaleOptions,
+    opts: &ConvertOptions,
+) -> Result<ScaledTensor, FormatError> {
+    let element = prepare(data, rows, cols, element, granularity, sopts, opts)?;
+    let absmax = fast_path::absmax(data, rows, cols, granularity);
+    let (scales, sval) = scales_of(&absmax, &element, sopts, opts)?;
+    let codes = match fast_path::codes(level, data, cols, granularity, &element, &sval, opts) {
+        Some(Ok(codes)) => codes,
+        // No fast path for these options, or an error the reference words.
+        _ => reference_codes(data, cols, granularity, &element, &sval, opts)?,
+    };
+    Ok(ScaledTensor {
+        element,
+        granularity,
+        scale_format: sopts.format,
+        rows,
+        cols,
+        codes,
+        scales,
+    })
+}
+
+/// The reference of [`quantize`]: one scalar f64 step per element (maxima,
+/// then `element.encode(div_round_odd(v, scale))`), in order.
+pub fn quantize_reference(
+    data: &[f32],
+    rows: usize,
+    cols: usize,
+    element: &ElementFormat,
+    granularity: Granularity,
+    sopts: &ScaleOptions,
+    opts: &ConvertOptions,
+) -> Result<ScaledTensor, FormatError> {
+    let element = prepare(data, rows, cols, element, granularity, sopts, opts)?;
+
+    // Pass 1: absmax of the finite values of every group.
+    let n = groups(granularity, rows, cols);
+    let mut absmax = vec![0f64; n];
+    for (i, v) in data.iter().enumerate() {
+        if v.is_finite() {
+            let g = group_of(granularity, cols, i / cols, i % cols);
+            absmax[g] = absmax[g].max(v.abs() as f64);
+        }
+    }
+    let (scales, sval) = scales_of(&absmax, &element, sopts, opts)?;
+    let codes = reference_codes(data, cols, granularity, &element, &sval, opts)?;
+    Ok(ScaledTensor {
+        element,
+        granularity,
+        scale_format: sopts.format,
+        rows,
+        cols,
+        codes,
+        scales,
+    })
+}
+
+/// Checks the arguments; returns the element format with `symmetric` applied.
+fn prepare(
+    data: &[f32],
+    rows: usize,
+    cols: usize,
+    element: &ElementFormat,
+    granularity: Granularity,
+    sopts: &ScaleOptions,
+    opts: &ConvertOptions,
+) -> Result<ElementFormat, FormatError> {
     if rows.checked_mul(cols) != Some(data.len()) {
         return Err(FormatError::BadOption(format!(
             "a {rows} × {cols} tensor needs {} elements, got {}",
@@ -146,39 +246,61 @@ pub fn quantize(
         }
     }
     element.check_options(opts)?;
+    Ok(element)
+}
+
+/// Groups from which scales are encoded in parallel.
+const PAR_SCALES: usize = 4096;
+
+/// Scale codes and values: `absmax / element_max` rounded once into the scale
+/// format (scale `g` has stochastic-rounding index `g`).
+fn scales_of(
+    absmax: &[f64],
+    element: &ElementFormat,
+    sopts: &ScaleOptions,
+    opts: &ConvertOptions,
+) -> Result<(Vec<u32>, Vec<f64>), FormatError> {
     let emax = element.max_value();
-
-    // Pass 1: absmax of the finite values of every group.
-    let n = groups(granularity, rows, cols);
-    let mut absmax = vec![0f64; n];
-    for (i, v) in data.iter().enumerate() {
-        if v.is_finite() {
-            let g = group_of(granularity, cols, i / cols, i % cols);
-            absmax[g] = absmax[g].max(v.abs() as f64);
-        }
-    }
-
-    // Scales: absmax / emax rounded once into the scale format.
     let so = ConvertOptions {
         rounding: sopts.rounding,
         overflow: Some(Overflow::Saturate),
         seed: opts.seed ^ SCALE_SEED_SALT,
         ..*opts
     };
-    let mut scales = Vec::with_capacity(n);
-    let mut sval = Vec::with_capacity(n);
-    for (g, a) in absmax.iter().enumerate() {
-        let q = if *a == 0.0 {
+    let one = |g: usize, a: f64| -> Result<(u32, f64), FormatError> {
+        let q = if a == 0.0 {
             0.0
         } else {
-            div_round_odd(*a, emax)
+            div_round_odd(a, emax)
         };
         let code = sopts.format.encode(q, &so, g as u64)?;
-        scales.push(code);
-        sval.push(sopts.format.decode(code));
-    }
+        Ok((code, sopts.format.decode(code)))
+    };
+    let pairs: Vec<(u32, f64)> = if absmax.len() >= PAR_SCALES {
+        absmax
+            .par_iter()
+            .enumerate()
+            .map(|(g, a)| one(g, *a))
+            .collect::<Result<_, _>>()?
+    } else {
+        absmax
+            .iter()
+            .enumerate()
+            .map(|(g, a)| one(g, *a))
+            .collect::<Result<_, _>>()?
+    };
+    Ok(pairs.into_iter().unzip())
+}
 
-    // Pass 2: elements.
+/// Pass 2 of the reference: one exact scalar encode per element.
+fn reference_codes(
+    data: &[f32],
+    cols: usize,
+    granularity: Granularity,
+    element: &ElementFormat,
+    sval: &[f64],
+    opts: &ConvertOptions,
+) -> Result<Vec<u32>, FormatError> {
     let mut codes = Vec::with_capacity(data.len());
     for (i, v) in data.iter().enumerate() {
         let s = sval[group_of(granularity, cols, i / cols, i % cols)];
@@ -192,15 +314,7 @@ pub fn quantize(
         };
         codes.push(code);
     }
-    Ok(ScaledTensor {
-        element,
-        granularity,
-        scale_format: sopts.format,
-        rows,
-        cols,
-        codes,
-        scales,
-    })
+    Ok(codes)
 }
 
 impl ScaledTensor {
