@@ -6,6 +6,7 @@
 //! files are written atomically (see [`common::write_atomically`]).
 
 pub mod arith;
+pub mod attention;
 pub mod cachesim;
 pub mod calibrate;
 pub mod common;
@@ -71,6 +72,9 @@ pub enum Command {
     /// Join the results of a sharded `report` or `explore` run (`--shard K/N`).
     Merge(merge::MergeArgs),
 
+    /// Attention variants on your own Q, K, V: run one.
+    #[command(subcommand)]
+    Attention(attention::AttentionCommand),
     /// Native SIMD kernels: list them, bench them against a same-run ceiling.
     #[command(subcommand)]
     Kernels(kernels::KernelsCommand),
@@ -123,6 +127,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
         Command::Merge(a) => merge::run(&a, out),
         Command::Explore(a) => explore::run(&a, out),
 
+        Command::Attention(c) => attention::run(&c, out).map(|_| 0),
         Command::Kernels(c) => kernels::run(&c, out),
     }
 }

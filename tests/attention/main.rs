@@ -5,6 +5,7 @@ mod costs;
 mod exact;
 mod exp;
 mod metrics;
+mod native;
 mod sage;
 
 use bitsim::attention::{AttnShape, Phase, Qkv};
