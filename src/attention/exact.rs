@@ -412,8 +412,15 @@ pub struct NativeF32 {
 
 impl NativeAttention for NativeF32 {
     fn run_at(&self, x: &Qkv, level: crate::isa::IsaLevel) -> Vec<f64> {
-        let x = self.input.qkv(x);
-        attention_f32(&x.q, &x.k, &x.v, dims(&x), self.method, level)
+        // f32 inputs go in as they are (no copy of a long KV cache).
+        let rounded;
+        let x = if self.input == Input::F32 {
+            x
+        } else {
+            rounded = self.input.qkv(x);
+            &rounded
+        };
+        attention_f32(&x.q, &x.k, &x.v, dims(x), self.method, level)
     }
 }
 
