@@ -1,7 +1,8 @@
 //! Arithmetic units as hardware builds them, bit-exact: generic minifloat
 //! add/sub/mul/fma ([`float`]), accumulators and dot-product models
 //! ([`accum`]), L-Mul ([`lmul`]) and bit-serial processing elements with
-//! BitMoD data types ([`bitserial`]), and the softmax exponential ([`exp`]).
+//! BitMoD data types ([`bitserial`]), the softmax exponential ([`exp`]) and f64 → fp16 in one rounding
+//! ([`fp16`]).
 //!
 //! Values travel as format codes (`u32`, as [`crate::formats::MiniFloat`]
 //! encodes them) or, between units, as exact `f64` values (every product of
@@ -12,5 +13,6 @@ pub mod bitserial;
 pub mod exp;
 pub mod explain;
 pub mod float;
+pub mod fp16;
 pub mod lmul;
 pub mod op;

@@ -29,7 +29,7 @@ use super::info::{AttentionInfo, Ops, Schedule, Softmax, Storage};
 use super::{dot_fma, per_row, per_score_row, sm_scale, AttentionVariant, NativeAttention, Qkv};
 use crate::arith::exp::exp_f32;
 use crate::hw::cost::OpKind;
-use crate::kernels::attention::{flash_f32, Dims};
+use crate::kernels::attention::{attention_f32, Dims, Method, Round};
 use half::{bf16, f16};
 
 /// Element type Q, K and V are rounded to before the arithmetic.
@@ -244,6 +244,14 @@ impl AttentionVariant for NaiveF32 {
     fn scores(&self, x: &Qkv) -> Vec<f64> {
         f32_scores(x)
     }
+
+    /// [`crate::kernels::attention::attention_f32`], naive.
+    fn native(&self) -> Option<Box<dyn NativeAttention>> {
+        Some(Box::new(NativeF32 {
+            input: Input::F32,
+            method: Method::Naive,
+        }))
+    }
 }
 
 fn f32_ops(input: Input) -> Ops {
@@ -375,37 +383,56 @@ impl AttentionVariant for Flash {
         f32_scores(&self.input.qkv(x))
     }
 
-    /// f32 inputs only: [`crate::kernels::attention::flash_f32`].
+    /// f32 and bf16 inputs: [`crate::kernels::attention::attention_f32`].
     fn native(&self) -> Option<Box<dyn NativeAttention>> {
-        (self.input == Input::F32)
-            .then(|| Box::new(NativeFlash { b_c: self.b_c }) as Box<dyn NativeAttention>)
-    }
-}
-
-/// The native kernel of `attention/flash-f32`.
-pub struct NativeFlash {
-    /// Keys per tile.
-    pub b_c: usize,
-}
-
-impl NativeFlash {
-    /// The output at ISA `level` (tests compare every level).
-    pub fn run_at(&self, x: &Qkv, level: crate::isa::IsaLevel) -> Vec<f64> {
-        let s = x.shape;
-        let dims = Dims {
-            heads: s.heads,
-            nq: s.nq,
-            nk: s.nk,
-            d: s.d,
-            causal: s.causal,
+        let round = match self.input {
+            Input::F32 => Round::F32,
+            Input::Bf16 => Round::Bf16,
+            Input::Fp16 => return None,
         };
-        flash_f32(&x.q, &x.k, &x.v, dims, self.b_c, level)
+        Some(Box::new(NativeF32 {
+            input: self.input,
+            method: Method::Flash {
+                b_c: self.b_c,
+                round,
+            },
+        }))
     }
 }
 
-impl NativeAttention for NativeFlash {
-    fn run(&self, x: &Qkv) -> Vec<f64> {
-        self.run_at(x, crate::isa::effective())
+/// The native kernel of the f32-score variants (`attention/f32`,
+/// `attention/flash-f32`, `attention/flash-bf16`, `attention/split-kv`):
+/// inputs rounded as the emulation rounds them, then the kernel.
+pub struct NativeF32 {
+    /// The inputs' rounding.
+    pub input: Input,
+    /// What the kernel computes.
+    pub method: Method,
+}
+
+impl NativeAttention for NativeF32 {
+    fn run_at(&self, x: &Qkv, level: crate::isa::IsaLevel) -> Vec<f64> {
+        // f32 inputs go in as they are (no copy of a long KV cache).
+        let rounded;
+        let x = if self.input == Input::F32 {
+            x
+        } else {
+            rounded = self.input.qkv(x);
+            &rounded
+        };
+        attention_f32(&x.q, &x.k, &x.v, dims(x), self.method, level)
+    }
+}
+
+/// The kernels' view of a shape.
+pub fn dims(x: &Qkv) -> Dims {
+    let s = x.shape;
+    Dims {
+        heads: s.heads,
+        nq: s.nq,
+        nk: s.nk,
+        d: s.d,
+        causal: s.causal,
     }
 }
 
@@ -486,6 +513,17 @@ impl AttentionVariant for SplitKv {
 
     fn scores(&self, x: &Qkv) -> Vec<f64> {
         f32_scores(x)
+    }
+
+    /// [`crate::kernels::attention::attention_f32`], split-KV (chunks in parallel).
+    fn native(&self) -> Option<Box<dyn NativeAttention>> {
+        Some(Box::new(NativeF32 {
+            input: Input::F32,
+            method: Method::SplitKv {
+                splits: self.splits,
+                b_c: self.b_c,
+            },
+        }))
     }
 }
 

@@ -68,8 +68,21 @@ pub trait AttentionVariant: Send + Sync {
 
 /// A native attention kernel: the same bits as its variant's emulation.
 pub trait NativeAttention: Send + Sync {
-    /// The output, `heads × nq × d`.
-    fn run(&self, x: &Qkv) -> Vec<f64>;
+    /// The output, `heads × nq × d`, at the ISA level the cap allows.
+    fn run(&self, x: &Qkv) -> Vec<f64> {
+        self.run_at(x, crate::isa::effective())
+    }
+    /// The output at ISA `level` (tests compare every level; same bits).
+    fn run_at(&self, x: &Qkv, level: crate::isa::IsaLevel) -> Vec<f64>;
+    /// The instruction the kernel's inner loops are built on (its
+    /// throughput ceiling in `kernels bench`).
+    fn base(&self) -> crate::kernels::Base {
+        crate::kernels::Base::F32Fma
+    }
+    /// The highest ISA level with its own code path.
+    fn top_isa(&self) -> crate::isa::IsaLevel {
+        crate::isa::IsaLevel::Avx2
+    }
 }
 
 /// Every registered attention variant, in display order.

@@ -40,9 +40,12 @@
 
 use super::exact::{Input, RowState};
 use super::info::{AttentionInfo, Ops, ScaleGroup, Schedule, Softmax, Storage};
-use super::{per_row, per_score_row, AttentionVariant, Qkv};
+use super::{per_row, per_score_row, AttentionVariant, NativeAttention, Qkv};
 use crate::arith::exp::exp2_f32;
+use crate::arith::fp16::fp16_rne;
 use crate::hw::cost::OpKind;
+use crate::kernels::attention::{sage_int8, SageBlocks, SageHead};
+use crate::kernels::Base;
 use half::f16;
 
 /// Keys per tile (Triton BLOCK_N).
@@ -120,11 +123,12 @@ fn h16(x: f32) -> f32 {
     f16::from_f32(x).to_f32()
 }
 
-/// The sum `acc + p·v` rounded once to fp16 (the product and the sum are
-/// exact in f64 for fp16 and e4m3 operands).
+/// The sum `acc + p·v` rounded once to fp16 ([`fp16_rne`]; the product is
+/// exact in f64, and the sum is exact or so far from an fp16 midpoint that
+/// its f64 rounding cannot move the result).
 #[inline]
 fn fp16_mac(acc: f32, p: f32, v: f32) -> f32 {
-    f16::from_f64(acc as f64 + p as f64 * v as f64).to_f32()
+    fp16_rne(acc as f64 + p as f64 * v as f64)
 }
 
 /// Block-quantizes `rows × d` values, `block` rows per f32 scale, after
@@ -178,10 +182,7 @@ pub fn smooth_k(k: &[f32], d: usize) -> Vec<f32> {
             *m += *v as f64;
         }
     }
-    let mean: Vec<f32> = mean
-        .iter()
-        .map(|m| f16::from_f64(m / n as f64).to_f32())
-        .collect();
+    let mean: Vec<f32> = mean.iter().map(|m| fp16_rne(m / n as f64)).collect();
     k.chunks(d)
         .flat_map(|row| row.iter().zip(&mean).map(|(v, m)| h16(v - m)))
         .collect()
@@ -442,6 +443,20 @@ impl AttentionVariant for Sage {
         })
     }
 
+    /// v1 (INT8 Triton path, FP16 P·V) only:
+    /// [`crate::kernels::attention::sage_int8`].
+    fn native(&self) -> Option<Box<dyn NativeAttention>> {
+        (self.qk == QkQuant::Int8Triton && self.pv == PvPath::Fp16).then(|| {
+            Box::new(NativeSage(Sage {
+                name: self.name,
+                description: self.description,
+                qk: self.qk,
+                pv: self.pv,
+                smooth_k: self.smooth_k,
+            })) as Box<dyn NativeAttention>
+        })
+    }
+
     fn scores(&self, x: &Qkv) -> Vec<f64> {
         let heads = self.prepare(x);
         let ln2 = std::f64::consts::LN_2;
@@ -452,6 +467,37 @@ impl AttentionVariant for Sage {
                 *a = *b as f64 * ln2;
             }
         })
+    }
+}
+
+/// The native kernel of `attention/sage-int8`: the variant's own
+/// quantizers (K smoothing, per-block INT8 Q and K, fp16 V; O(N·d)), then
+/// the kernel's INT8 Q·Kᵀ, base-2 online softmax and FP16 P·V (O(N²·d)).
+pub struct NativeSage(Sage);
+
+impl NativeAttention for NativeSage {
+    fn run_at(&self, x: &Qkv, level: crate::isa::IsaLevel) -> Vec<f64> {
+        let heads = self.0.prepare(x);
+        let views: Vec<SageHead> = heads
+            .iter()
+            .map(|h| SageHead {
+                q: &h.q,
+                sq: &h.sq,
+                k: &h.k,
+                sk: &h.sk,
+                v: &h.v,
+            })
+            .collect();
+        let blocks = SageBlocks {
+            q_block: Q_BLOCK,
+            k_block: K_BLOCK,
+            tile: KV_TILE,
+        };
+        sage_int8(&views, super::exact::dims(x), blocks, level)
+    }
+
+    fn base(&self) -> Base {
+        Base::Int8Dot
     }
 }
 

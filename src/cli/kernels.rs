@@ -9,8 +9,12 @@ use clap::{Args, Subcommand};
 
 use super::common::{stdout_error, table, CliError};
 use super::CliResult;
+use crate::attention::{self, AttentionVariant, AttnShape, Phase};
 use crate::isa::IsaLevel;
-use crate::suite::kernel_bench::{bench, kernel_isa, parse_shape, BenchOptions, KernelBench};
+use crate::suite::attention_bench::{bench_attention, parse_attn_shape};
+use crate::suite::kernel_bench::{
+    bench, kernel_isa, parse_shape, BenchOptions, CeilingKind, KernelBench,
+};
 use crate::variants::{registry, MatmulVariant};
 
 /// The `kernels` subcommands.
@@ -52,8 +56,16 @@ pub struct BenchArgs {
     #[arg(required = true, value_name = "VARIANT")]
     pub variants: Vec<String>,
     /// Shape MxKxN (activations M × K, weights N × K); M ≤ 8 is GEMV.
-    #[arg(long, value_name = "MxKxN")]
+    /// Attention variants: HxNxD (heads × tokens × head dim).
+    #[arg(long, value_name = "MxKxN|HxNxD")]
     pub shape: String,
+    /// Attention only: causal mask.
+    #[arg(long)]
+    pub causal: bool,
+    /// Attention only: decode (one query over an N-token KV cache) instead
+    /// of prefill (N queries).
+    #[arg(long)]
+    pub decode: bool,
     /// Threads (a rayon pool of this size; the ceiling uses as many).
     #[arg(
         long,
@@ -184,6 +196,20 @@ fn list(out: &mut dyn Write) -> CliResult {
             kernel_isa(&*k).name().to_string(),
         ]);
     }
+    for v in attention::registry() {
+        let Some(k) = v.native() else { continue };
+        let levels: Vec<&str> = IsaLevel::available()
+            .into_iter()
+            .filter(|l| *l <= k.top_isa())
+            .map(IsaLevel::name)
+            .collect();
+        rows.push(vec![
+            v.name().to_string(),
+            k.base().name().to_string(),
+            levels.join(","),
+            crate::isa::effective().min(k.top_isa()).name().to_string(),
+        ]);
+    }
     table(out, &rows).map_err(stdout_error)
 }
 
@@ -244,10 +270,9 @@ fn bounded(flag: &str, s: &str, lo: u64, hi: u64) -> Result<u64, CliError> {
         })
 }
 
-fn bench_cmd(a: &BenchArgs, out: &mut dyn Write) -> CliResult {
-    let shape =
-        parse_shape(&a.shape).map_err(|e| CliError::new(format!("--shape {}", a.shape), e))?;
-    let opts = BenchOptions {
+/// Bench options from the flags.
+fn options(a: &BenchArgs) -> Result<BenchOptions, CliError> {
+    Ok(BenchOptions {
         reps: bounded("--reps", &a.reps, 1, 100_000)? as u32,
         threads: bounded("--threads", &a.threads, 1, 1024)? as usize,
         seed: a.seed.parse().map_err(|_| {
@@ -255,7 +280,39 @@ fn bench_cmd(a: &BenchArgs, out: &mut dyn Write) -> CliResult {
         })?,
         ceiling_budget: Duration::from_millis(300),
         emulation: !a.no_emulation,
-    };
+    })
+}
+
+fn bench_cmd(a: &BenchArgs, out: &mut dyn Write) -> CliResult {
+    let attn = a
+        .variants
+        .iter()
+        .filter(|p| p.starts_with("attention/"))
+        .count();
+    if attn == a.variants.len() {
+        return attention_bench_cmd(a, out);
+    }
+    if attn > 0 {
+        return Err(CliError::new(
+            format!(
+                "variant '{}'",
+                a.variants
+                    .iter()
+                    .find(|p| p.starts_with("attention/"))
+                    .expect("one")
+            ),
+            "attention and matmul variants take different shapes; bench them in separate runs",
+        ));
+    }
+    if a.causal || a.decode {
+        return Err(CliError::new(
+            if a.causal { "--causal" } else { "--decode" },
+            "applies to attention variants only",
+        ));
+    }
+    let shape =
+        parse_shape(&a.shape).map_err(|e| CliError::new(format!("--shape {}", a.shape), e))?;
+    let opts = options(a)?;
     let variants = select(&a.variants, registry())?;
     let mut rows = vec![header()];
     for v in &variants {
@@ -267,6 +324,104 @@ fn bench_cmd(a: &BenchArgs, out: &mut dyn Write) -> CliResult {
         } else {
             rows.push(row(&b));
         }
+    }
+    if !a.json {
+        table(out, &rows).map_err(stdout_error)?;
+    }
+    Ok(())
+}
+
+/// The attention variants `patterns` select that have a native kernel, in
+/// registry order.
+fn select_attention(patterns: &[String]) -> Result<Vec<Box<dyn AttentionVariant>>, CliError> {
+    let all = attention::registry();
+    let mut picked = vec![false; all.len()];
+    for p in patterns {
+        let pat = glob::Pattern::new(p).map_err(|e| {
+            CliError::new(format!("variant '{p}'"), format!("not a valid glob: {e}"))
+        })?;
+        let hits: Vec<usize> = (0..all.len())
+            .filter(|&i| pat.matches(all[i].name()))
+            .collect();
+        if hits.is_empty() {
+            return Err(CliError::new(
+                format!("variant '{p}'"),
+                "matches no registered variant (see `bitsim variants list`)",
+            ));
+        }
+        let native: Vec<usize> = hits
+            .into_iter()
+            .filter(|&i| all[i].native().is_some())
+            .collect();
+        if native.is_empty() {
+            return Err(CliError::new(
+                format!("variant '{p}'"),
+                "has no native kernel (see `bitsim kernels list`)",
+            ));
+        }
+        native.into_iter().for_each(|i| picked[i] = true);
+    }
+    Ok(all
+        .into_iter()
+        .zip(picked)
+        .filter_map(|(v, p)| p.then_some(v))
+        .collect())
+}
+
+fn attention_bench_cmd(a: &BenchArgs, out: &mut dyn Write) -> CliResult {
+    let (heads, n, d) =
+        parse_attn_shape(&a.shape).map_err(|e| CliError::new(format!("--shape {}", a.shape), e))?;
+    let phase = if a.decode {
+        Phase::Decode
+    } else {
+        Phase::Prefill
+    };
+    let shape = AttnShape::of(heads, n, d, a.causal, phase);
+    let opts = options(a)?;
+    let variants = select_attention(&a.variants)?;
+    let mut rows = vec![[
+        "variant",
+        "shape",
+        "phase",
+        "threads",
+        "isa",
+        "base",
+        "median ms",
+        "GFLOP/s",
+        "KV GB/s",
+        "ceiling",
+        "of ceiling",
+        "x emulation",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for v in &variants {
+        let b = bench_attention(&**v, shape, &opts).map_err(|e| CliError::new(v.name(), e))?;
+        if a.json {
+            let line = serde_json::to_string(&b).map_err(|e| CliError::new(v.name(), e))?;
+            writeln!(out, "{line}").map_err(stdout_error)?;
+            out.flush().map_err(stdout_error)?;
+            continue;
+        }
+        let ceiling = match b.ceiling_kind {
+            CeilingKind::Read => format!("read {:.1} GB/s", b.ceiling),
+            CeilingKind::Peak => format!("{} {:.1} GFLOP/s", b.base, b.ceiling),
+        };
+        rows.push(vec![
+            b.variant.clone(),
+            format!("{heads}x{n}x{d}{}", if b.causal { " causal" } else { "" }),
+            b.phase.clone(),
+            b.threads.to_string(),
+            b.isa.clone(),
+            b.base.clone(),
+            format!("{:.3}", b.median_s * 1e3),
+            format!("{:.2}", b.gflops),
+            format!("{:.2}", b.kv_gbps),
+            ceiling,
+            format!("{:.1}%", 100.0 * b.ceiling_fraction),
+            b.speedup_vs_emulation
+                .map_or("-".into(), |s| format!("{s:.1}")),
+        ]);
     }
     if !a.json {
         table(out, &rows).map_err(stdout_error)?;

@@ -6,6 +6,7 @@
 //! files are written atomically (see [`common::write_atomically`]).
 
 pub mod arith;
+pub mod attention;
 pub mod cachesim;
 pub mod calibrate;
 pub mod common;
@@ -79,6 +80,9 @@ pub enum Command {
     /// Sentence embeddings from the real model (all-MiniLM-L6-v2) on chosen variants.
     Embed(embed::EmbedArgs),
 
+    /// Attention variants on your own Q, K, V: run one.
+    #[command(subcommand)]
+    Attention(attention::AttentionCommand),
     /// Native SIMD kernels: list them, bench them against a same-run ceiling.
     #[command(subcommand)]
     Kernels(kernels::KernelsCommand),
@@ -133,6 +137,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
         Command::Explore(a) => explore::run(&a, out),
         Command::Embed(a) => embed::run(&a, out).map(|_| 0),
 
+        Command::Attention(c) => attention::run(&c, out).map(|_| 0),
         Command::Kernels(c) => kernels::run(&c, out),
     }
 }

@@ -7,6 +7,7 @@
 //! every cell (variant × workload × shape × seed) and writes tidy rows that
 //! the report and `bitsim compare` read.
 
+pub mod attention_bench;
 pub mod error;
 pub mod explore;
 pub mod files;

@@ -246,13 +246,21 @@ fn decode_sees_every_key_and_split_kv_merges_exactly_enough() {
 
 #[test]
 fn native_flash_f32_equals_its_emulation_at_every_isa_level() {
-    use bitsim::attention::exact::NativeFlash;
+    use bitsim::attention::exact::NativeF32;
     use bitsim::attention::AttentionVariant;
+    use bitsim::attention::NativeAttention;
     use bitsim::isa::IsaLevel;
+    use bitsim::kernels::attention::{Method, Round};
     let v = variant("attention/flash-f32");
     assert!(v.native().is_some(), "flash-f32 has a native kernel");
     for b_c in [64, 13] {
-        let k = NativeFlash { b_c };
+        let k = NativeF32 {
+            input: bitsim::attention::exact::Input::F32,
+            method: Method::Flash {
+                b_c,
+                round: Round::F32,
+            },
+        };
         let emu = bitsim::attention::exact::Flash {
             name: "t",
             description: "",

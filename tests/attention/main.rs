@@ -8,6 +8,7 @@ mod hyper;
 mod kdeformer;
 mod metrics;
 mod qjl;
+mod native;
 mod sage;
 mod subgen;
 

@@ -118,3 +118,33 @@ fn smoothing_buys_accuracy_on_keys_with_a_channel_mean() {
     eprintln!("INT8 QK relative error: smoothed {with:.3e}, not smoothed {without:.3e}");
     assert!(with < without, "smoothed {with} vs not {without}");
 }
+
+/// f64 → fp16 in one rounding, on hand-derived cases (fp16: 10 fraction
+/// bits, smallest subnormal 2⁻²⁴, largest finite 65504).
+#[test]
+fn fp16_rounds_once_to_nearest_even() {
+    use bitsim::arith::fp16::fp16_rne;
+    let p = |e: i32| 2f64.powi(e);
+    let cases: [(f64, f32); 14] = [
+        (1.0 + p(-11), 1.0),                             // tie → even
+        (1.0 + 3.0 * p(-11), 1.0 + 2.0 * p(-10) as f32), // tie → even (up)
+        // Just above a tie: a double rounding through f32 would give 1.
+        (1.0 + p(-11) + p(-40), 1.0 + p(-10) as f32),
+        (1.0 - p(-12), 1.0),              // tie below 1 (step 2⁻¹¹) → even = 1
+        (p(-25), 0.0),                    // half the smallest subnormal → 0
+        (3.0 * p(-25), p(-23) as f32),    // 1.5 steps → 2 steps
+        (p(-25) + p(-60), p(-24) as f32), // just above the tie
+        (65504.0, 65504.0),
+        (65519.999, 65504.0),
+        (65520.0, f32::INFINITY), // tie at the top → overflow
+        (-65520.0, f32::NEG_INFINITY),
+        (-1.0 - p(-11) - p(-40), -1.0 - p(-10) as f32),
+        (1e300, f32::INFINITY),
+        (0.1, 0.099975586), // 0x2E66
+    ];
+    for (x, want) in cases {
+        assert_eq!(fp16_rne(x).to_bits(), want.to_bits(), "{x:e}");
+    }
+    assert_eq!(fp16_rne(-0.0).to_bits(), (-0.0f32).to_bits());
+    assert!(fp16_rne(f64::NAN).is_nan());
+}

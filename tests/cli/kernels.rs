@@ -211,3 +211,114 @@ fn gate_exits_1_on_a_slowdown_beyond_noise_and_0_otherwise() {
         "line 1",
     );
 }
+
+#[test]
+fn list_names_the_attention_kernels() {
+    let out = ok(&["kernels", "list"]);
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    for (name, base) in [
+        ("attention/f32", "f32-fma"),
+        ("attention/flash-f32", "f32-fma"),
+        ("attention/flash-bf16", "f32-fma"),
+        ("attention/split-kv", "f32-fma"),
+        ("attention/sage-int8", "int8-dot"),
+    ] {
+        let r = rows
+            .iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("no {name} row: {out}"));
+        assert_eq!(r[1], base, "{out}");
+        assert!(r[2].split(',').any(|l| l == "scalar"), "{out}");
+    }
+    assert!(!rows.iter().any(|r| r[0] == "attention/f64"), "{out}");
+}
+
+/// Prefill counts 4·d flops per visible pair against the FMA peak; decode
+/// reads the KV cache against a read loop over as many bytes.
+#[test]
+fn attention_bench_json_prefill_and_decode() {
+    let line = ok(&[
+        "kernels",
+        "bench",
+        "attention/flash-f32",
+        "--shape",
+        "2x40x32",
+        "--causal",
+        "--reps",
+        "2",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(v["variant"], "attention/flash-f32");
+    assert_eq!(v["shape"], serde_json::json!([2, 40, 40, 32]));
+    assert_eq!(v["phase"], "prefill");
+    assert_eq!(v["ceiling_kind"], "peak");
+    assert_eq!(v["times_s"].as_array().unwrap().len(), 2);
+    // 2 heads × 40·41/2 pairs × 4·32 flops.
+    let flops = 2.0 * 820.0 * 128.0;
+    let (g, t) = (
+        v["gflops"].as_f64().unwrap(),
+        v["median_s"].as_f64().unwrap(),
+    );
+    assert!((g * t * 1e9 / flops - 1.0).abs() < 1e-9, "{v}");
+    assert!(v["speedup_vs_emulation"].as_f64().unwrap() > 0.0);
+
+    let line = ok(&[
+        "kernels",
+        "bench",
+        "attention/split-kv",
+        "--shape",
+        "2x300x64",
+        "--decode",
+        "--reps",
+        "2",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(v["phase"], "decode");
+    assert_eq!(v["shape"], serde_json::json!([2, 1, 300, 64]));
+    assert_eq!(v["ceiling_kind"], "read");
+    // K and V in f32: 2 × 2 heads × 300 × 64 × 4 bytes.
+    assert_eq!(v["kv_bytes"], 2 * 2 * 300 * 64 * 4);
+}
+
+#[test]
+fn attention_bench_bad_inputs_are_one_line_errors() {
+    let e = bitsim(&[
+        "kernels",
+        "bench",
+        "attention/flash-f32",
+        "--shape",
+        "8x4096",
+    ]);
+    assert_error(&e, "--shape 8x4096", "HxNxD");
+    let e = bitsim(&[
+        "kernels",
+        "bench",
+        "attention/flash-fp16acc",
+        "--shape",
+        "1x8x8",
+    ]);
+    assert_error(&e, "attention/flash-fp16acc", "no native kernel");
+    let e = bitsim(&[
+        "kernels",
+        "bench",
+        "attention/flash-f32",
+        "matmul/f32",
+        "--shape",
+        "1x8x8",
+    ]);
+    assert_error(&e, "attention/flash-f32", "separate runs");
+    let e = bitsim(&[
+        "kernels",
+        "bench",
+        "matmul/f32",
+        "--shape",
+        "1x8x8",
+        "--causal",
+    ]);
+    assert_error(&e, "--causal", "attention variants only");
+}

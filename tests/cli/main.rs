@@ -7,6 +7,7 @@
 mod cli_support;
 
 mod arith;
+mod attention;
 mod block;
 mod cachesim;
 mod calibrate;

@@ -1,23 +1,47 @@
-//! Native attention kernels: FlashAttention's tiled online softmax in f32
-//! (`attention/flash-f32`), returning exactly the bits of its emulation
-//! (`attention::exact`, documented order there).
+//! Native attention kernels returning exactly the bits of their emulations
+//! (`attention::exact` and `attention::sage` document the order of every
+//! rounding): naive f32 (`attention/f32`), FlashAttention's tiled online
+//! softmax in f32 and bf16 (`attention/flash-f32`, `attention/flash-bf16`),
+//! split-KV decode (`attention/split-kv`) and SageAttention v1's INT8 Q·Kᵀ
+//! with FP16 P·V accumulation (`attention/sage-int8`).
 //!
-//! Why the bits agree: each score is one key's FMA chain over the channels
-//! in order, and vector lanes run across **keys** (K is packed 8 keys side
-//! by side, channel-major), never along the channels; the P·V update is
-//! per channel (`a_c = fma(p_j, v_jc, a_c)`, lanes across channels, keys in
-//! order); the row max, the exponentials ([`exp_f32`], the one shared
-//! function) and the row sum stay scalar in key order. AVX2 (with FMA) and a
-//! portable scalar path, chosen by [`crate::isa::dispatch!`].
+//! Why the bits agree:
+//! - **f32 scores** are one FMA chain per key over the channels in order.
+//!   Vector lanes run across **keys**, never along the channels: K is
+//!   either packed 8 keys side by side, channel-major (prefill, where the
+//!   packing is reused by every query), or transposed 8×8 in registers as it
+//!   is read (decode: one pass over the cache).
+//! - **P·V** is per channel (`a_c = fma(p_j, v_jc, a_c)`, lanes across
+//!   channels, keys in order).
+//! - The row max, the exponentials ([`exp_f32`], [`exp2_f32`] — the shared
+//!   functions) and the row sums stay scalar in key order.
+//! - **INT8 dots** are exact int32 sums (|code| ≤ 127, so no order matters):
+//!   AVX2 widens to int16 and multiplies pairs with `vpmaddwd`.
+//! - **FP16 accumulation** `b = fp16(b + p·v)`: the product of two fp16
+//!   values is exact in f32; the sum is formed in f32 with its exact error
+//!   (TwoSum) and rounded to odd, then to fp16 by `vcvtps2ph` — rounding to
+//!   odd in 24 bits then to nearest in 11 equals one rounding to nearest
+//!   (24 ≥ 11 + 2).
 //!
-//! Layer: uses ground and `arith` only; `attention::exact::Flash` wraps it.
+//! AVX2 (with FMA; F16C for the fp16 step) and a portable scalar path,
+//! chosen by [`crate::isa::dispatch!`]; no AVX-512 path (the AVX2 one runs
+//! there). Layer: uses ground and `arith` only; `attention` wraps it.
 
-use crate::arith::exp::exp_f32;
+use crate::arith::exp::{exp2_f32, exp_f32};
+use crate::arith::fp16::fp16_rne;
 use crate::isa::{self, IsaLevel};
+use half::{bf16, f16};
 use rayon::prelude::*;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 
 /// Keys per packed group (one AVX2 vector of f32).
 const GROUP: usize = 8;
+/// Fewer queries per head than this read K row-major (transposing in
+/// registers) instead of packing it first: packing pays off only when
+/// reused.
+pub const PACK_MIN_QUERIES: usize = 8;
 
 /// Sizes of one attention call (tensors `heads × n × d`, row-major).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +68,57 @@ impl Dims {
     }
 }
 
+/// Rounding of p before its P·V product and of the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    /// None (f32).
+    F32,
+    /// RNE to bf16.
+    Bf16,
+}
+
+impl Round {
+    #[inline(always)]
+    fn apply(self, x: f32) -> f32 {
+        match self {
+            Round::F32 => x,
+            Round::Bf16 => bf16::from_f32(x).to_f32(),
+        }
+    }
+}
+
+/// Which f32-score attention to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// S and P materialised: max, exp, sum, P = p/ℓ, then P·V.
+    Naive,
+    /// Tiled online softmax, `b_c` keys per tile; `round` rounds p before
+    /// P·V and the output.
+    Flash {
+        /// Keys per tile.
+        b_c: usize,
+        /// p's and the output's rounding.
+        round: Round,
+    },
+    /// `splits` contiguous chunks of ⌈nk/splits⌉ keys, each a flash pass
+    /// (`b_c` keys per tile), merged by log-sum-exp; chunks run in parallel.
+    SplitKv {
+        /// Chunks.
+        splits: usize,
+        /// Keys per tile inside a chunk.
+        b_c: usize,
+    },
+}
+
+/// K of one head as a kernel reads it.
+#[derive(Clone, Copy)]
+enum Keys<'a> {
+    /// Packed in groups of 8 keys, channel-major (`[group][channel][8]`).
+    Packed(&'a [f32]),
+    /// Row-major `nk × d`.
+    Rows(&'a [f32]),
+}
+
 /// K of one head packed in groups of 8 keys, channel-major inside a group
 /// (`[group][channel][8]`), the last group zero-padded.
 fn pack_k(k: &[f32], nk: usize, d: usize) -> Vec<f32> {
@@ -58,10 +133,339 @@ fn pack_k(k: &[f32], nk: usize, d: usize) -> Vec<f32> {
     out
 }
 
-/// `attention/flash-f32` at `level`: the output (`heads × nq × d`) as f64.
+/// The primitive steps a path supplies; the row algorithms below are
+/// written once over them. Every method computes exactly the bits of the
+/// scalar definition.
+trait Kern: Sync {
+    /// `out[j − t0] = dot_fma(q, k_j) · sc` for keys `j` in `[t0, t1)`.
+    fn scores(&self, keys: Keys, q: &[f32], sc: f32, t0: usize, t1: usize, out: &mut [f32]);
+    /// `acc_c = fma(p, v_c, acc_c)`.
+    fn pv(&self, acc: &mut [f32], p: f32, v: &[f32]);
+    /// `acc_c = acc_c · a`.
+    fn scale(&self, acc: &mut [f32], a: f32);
+    /// The exact int32 dot of two int8 vectors.
+    fn int_dot(&self, a: &[i8], b: &[i8]) -> i32;
+    /// `b_c = fp16(b_c + p·v_c)` (one rounding; p and v fp16 values).
+    fn fp16_mac(&self, b: &mut [f32], p: f32, v: &[f32]);
+}
+
+/// The portable path: the scalar definitions.
+struct Scalar;
+
+impl Kern for Scalar {
+    #[inline(always)]
+    fn scores(&self, keys: Keys, q: &[f32], sc: f32, t0: usize, t1: usize, out: &mut [f32]) {
+        let d = q.len();
+        for j in t0..t1 {
+            let mut a = 0.0f32;
+            match keys {
+                Keys::Packed(kp) => {
+                    let base = (j / GROUP) * d * GROUP + j % GROUP;
+                    for (c, qc) in q.iter().enumerate() {
+                        a = qc.mul_add(kp[base + c * GROUP], a);
+                    }
+                }
+                Keys::Rows(k) => {
+                    for (qc, kc) in q.iter().zip(&k[j * d..(j + 1) * d]) {
+                        a = qc.mul_add(*kc, a);
+                    }
+                }
+            }
+            out[j - t0] = a * sc;
+        }
+    }
+
+    #[inline(always)]
+    fn pv(&self, acc: &mut [f32], p: f32, v: &[f32]) {
+        for (a, x) in acc.iter_mut().zip(v) {
+            *a = p.mul_add(*x, *a);
+        }
+    }
+
+    #[inline(always)]
+    fn scale(&self, acc: &mut [f32], a: f32) {
+        acc.iter_mut().for_each(|x| *x *= a);
+    }
+
+    #[inline(always)]
+    fn int_dot(&self, a: &[i8], b: &[i8]) -> i32 {
+        a.iter().zip(b).map(|(x, y)| *x as i32 * *y as i32).sum()
+    }
+
+    #[inline(always)]
+    fn fp16_mac(&self, b: &mut [f32], p: f32, v: &[f32]) {
+        for (bc, vc) in b.iter_mut().zip(v) {
+            *bc = fp16_rne(*bc as f64 + p as f64 * *vc as f64);
+        }
+    }
+}
+
+/// One online-softmax state.
+#[derive(Debug, Clone)]
+struct State {
+    m: f32,
+    l: f32,
+    acc: Vec<f32>,
+}
+
+impl State {
+    fn new(d: usize) -> Self {
+        State {
+            m: f32::NEG_INFINITY,
+            l: 0.0,
+            acc: vec![0.0; d],
+        }
+    }
+}
+
+/// One query row's f32 inputs.
+struct Row<'a> {
+    q: &'a [f32],
+    keys: Keys<'a>,
+    v: &'a [f32],
+    sc: f32,
+}
+
+/// FlashAttention's online softmax over keys `[j0, j1)` in tiles of `b_c`
+/// keys from `j0` (the order of `attention::exact::flash_row`).
+#[inline(always)]
+fn flash_range<K: Kern>(
+    k: &K,
+    r: &Row,
+    (j0, j1): (usize, usize),
+    b_c: usize,
+    round: Round,
+    st: &mut State,
+    s: &mut [f32],
+) {
+    let d = r.q.len();
+    let mut t0 = j0;
+    while t0 < j1 {
+        let t1 = (t0 + b_c).min(j1);
+        let tile = &mut s[..t1 - t0];
+        k.scores(r.keys, r.q, r.sc, t0, t1, tile);
+        let m_new = tile.iter().fold(st.m, |u, &w| u.max(w));
+        if m_new == f32::NEG_INFINITY {
+            t0 = t1;
+            continue;
+        }
+        let alpha = exp_f32(st.m - m_new);
+        let mut sum = 0.0f32;
+        for p in tile.iter_mut() {
+            *p = exp_f32(*p - m_new);
+            sum += *p;
+        }
+        st.l = st.l * alpha + sum;
+        k.scale(&mut st.acc, alpha);
+        for (jj, &p) in tile.iter().enumerate() {
+            let j = t0 + jj;
+            k.pv(&mut st.acc, round.apply(p), &r.v[j * d..(j + 1) * d]);
+        }
+        st.m = m_new;
+        t0 = t1;
+    }
+}
+
+/// Naive attention of one row over `vis` keys (`attention::exact::NaiveF32`).
+#[inline(always)]
+fn naive_row<K: Kern>(k: &K, r: &Row, vis: usize, o: &mut [f64]) {
+    let d = r.q.len();
+    let mut s = vec![0.0f32; vis];
+    k.scores(r.keys, r.q, r.sc, 0, vis, &mut s);
+    let m = s.iter().fold(f32::NEG_INFINITY, |u, &w| u.max(w));
+    let mut l = 0.0f32;
+    for p in s.iter_mut() {
+        *p = exp_f32(*p - m);
+        l += *p;
+    }
+    let mut acc = vec![0.0f32; d];
+    for (j, p) in s.iter().enumerate() {
+        k.pv(&mut acc, p / l, &r.v[j * d..(j + 1) * d]);
+    }
+    for (a, b) in o.iter_mut().zip(&acc) {
+        *a = *b as f64;
+    }
+}
+
+/// Everything an f32-score call shares.
+struct Job<'a> {
+    q: &'a [f32],
+    keys: Vec<Keys<'a>>,
+    v: &'a [f32],
+    dims: Dims,
+    sc: f32,
+}
+
+impl<'a> Job<'a> {
+    fn row(&self, r: usize) -> Row<'_> {
+        let Dims { nq, nk, d, .. } = self.dims;
+        let h = r / nq;
+        Row {
+            q: &self.q[r * d..(r + 1) * d],
+            keys: self.keys[h],
+            v: &self.v[h * nk * d..(h + 1) * nk * d],
+            sc: self.sc,
+        }
+    }
+}
+
+/// One output row of a whole-row method (naive or flash).
+#[inline(always)]
+fn whole_row<K: Kern>(k: &K, job: &Job, method: Method, r: usize, o: &mut [f64]) {
+    let row = job.row(r);
+    let vis = job.dims.visible(r % job.dims.nq);
+    match method {
+        Method::Naive => naive_row(k, &row, vis, o),
+        Method::Flash { b_c, round } => {
+            let mut st = State::new(job.dims.d);
+            let mut s = vec![0.0f32; b_c];
+            flash_range(k, &row, (0, vis), b_c, round, &mut st, &mut s);
+            for (a, b) in o.iter_mut().zip(&st.acc) {
+                *a = round.apply(b / st.l) as f64;
+            }
+        }
+        Method::SplitKv { .. } => unreachable!("split-KV runs by chunks"),
+    }
+}
+
+/// One chunk's state of a split-KV row (`None` when it saw no key).
+#[inline(always)]
+fn chunk_state<K: Kern>(
+    k: &K,
+    job: &Job,
+    r: usize,
+    (c0, c1): (usize, usize),
+    b_c: usize,
+) -> Option<State> {
+    let row = job.row(r);
+    let mut st = State::new(job.dims.d);
+    let mut s = vec![0.0f32; b_c];
+    flash_range(k, &row, (c0, c1), b_c, Round::F32, &mut st, &mut s);
+    (st.m != f32::NEG_INFINITY).then_some(st)
+}
+
+/// Whole-row work at `level` (the AVX2 path needs FMA as well).
+fn whole_row_at(level: IsaLevel, job: &Job, method: Method, r: usize, o: &mut [f64]) {
+    let fma = isa::active().fma;
+    isa::dispatch!(level,
+        // SAFETY: this arm runs only on CPUs with AVX2; FMA was checked.
+        avx2 => if fma { unsafe { avx2::whole_row(job, method, r, o) } } else { whole_row(&Scalar, job, method, r, o) },
+        scalar => whole_row(&Scalar, job, method, r, o),
+    )
+}
+
+fn chunk_state_at(
+    level: IsaLevel,
+    job: &Job,
+    r: usize,
+    range: (usize, usize),
+    b_c: usize,
+) -> Option<State> {
+    let fma = isa::active().fma;
+    isa::dispatch!(level,
+        // SAFETY: as in `whole_row_at`.
+        avx2 => if fma { unsafe { avx2::chunk_state(job, r, range, b_c) } } else { chunk_state(&Scalar, job, r, range, b_c) },
+        scalar => chunk_state(&Scalar, job, r, range, b_c),
+    )
+}
+
+/// An f32-score attention (`method`) at `level`: the output
+/// (`heads × nq × d`) as f64.
 ///
 /// # Panics
 /// When a tensor's length does not match `dims` (a caller bug).
+pub fn attention_f32(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    dims: Dims,
+    method: Method,
+    level: IsaLevel,
+) -> Vec<f64> {
+    let Dims {
+        heads, nq, nk, d, ..
+    } = dims;
+    assert!(q.len() == heads * nq * d && k.len() == heads * nk * d && v.len() == k.len());
+    let method = match method {
+        Method::Flash { b_c, round } => Method::Flash {
+            b_c: b_c.max(1),
+            round,
+        },
+        Method::SplitKv { splits, b_c } => Method::SplitKv {
+            splits: splits.max(1),
+            b_c: b_c.max(1),
+        },
+        m => m,
+    };
+    let packed: Vec<Vec<f32>> = if nq >= PACK_MIN_QUERIES {
+        (0..heads)
+            .into_par_iter()
+            .map(|h| pack_k(&k[h * nk * d..(h + 1) * nk * d], nk, d))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let keys = (0..heads)
+        .map(|h| match packed.get(h) {
+            Some(p) => Keys::Packed(p),
+            None => Keys::Rows(&k[h * nk * d..(h + 1) * nk * d]),
+        })
+        .collect();
+    let job = Job {
+        q,
+        keys,
+        v,
+        dims,
+        sc: (1.0 / (d as f64).sqrt()) as f32,
+    };
+    let mut out = vec![0.0f64; heads * nq * d];
+    match method {
+        Method::SplitKv { splits, b_c } => {
+            let chunk = nk.div_ceil(splits);
+            // Every (row, chunk) in parallel, then each row merged in chunk order.
+            let states: Vec<Option<State>> = (0..heads * nq * splits)
+                .into_par_iter()
+                .map(|t| {
+                    let (r, c) = (t / splits, t % splits);
+                    let vis = dims.visible(r % nq);
+                    let c0 = c * chunk;
+                    (c0 < vis)
+                        .then(|| chunk_state_at(level, &job, r, (c0, (c0 + chunk).min(vis)), b_c))
+                        .flatten()
+                })
+                .collect();
+            out.par_chunks_mut(d)
+                .zip(states.par_chunks(splits))
+                .for_each(|(o, parts)| merge(parts, o));
+        }
+        _ => out
+            .par_chunks_mut(d.max(1))
+            .with_min_len(4)
+            .enumerate()
+            .for_each(|(r, o)| whole_row_at(level, &job, method, r, o)),
+    }
+    out
+}
+
+/// The log-sum-exp merge of `attention::exact::SplitKv`, chunk order.
+fn merge(parts: &[Option<State>], o: &mut [f64]) {
+    let parts: Vec<&State> = parts.iter().flatten().collect();
+    let m = parts.iter().map(|p| p.m).fold(f32::NEG_INFINITY, f32::max);
+    let mut l = 0.0f32;
+    let mut acc = vec![0.0f32; o.len()];
+    for p in parts {
+        let w = exp_f32(p.m - m);
+        l = p.l.mul_add(w, l);
+        for (a, b) in acc.iter_mut().zip(&p.acc) {
+            *a = b.mul_add(w, *a);
+        }
+    }
+    for (a, b) in o.iter_mut().zip(&acc) {
+        *a = (b / l) as f64;
+    }
+}
+
+/// `attention/flash-f32` at `level` (tiles of `b_c` keys).
 pub fn flash_f32(
     q: &[f32],
     k: &[f32],
@@ -70,197 +474,111 @@ pub fn flash_f32(
     b_c: usize,
     level: IsaLevel,
 ) -> Vec<f64> {
-    let Dims {
-        heads, nq, nk, d, ..
-    } = dims;
-    assert!(q.len() == heads * nq * d && k.len() == heads * nk * d && v.len() == k.len());
-    let b_c = b_c.max(1);
-    let packed: Vec<Vec<f32>> = (0..heads)
-        .into_par_iter()
-        .map(|h| pack_k(&k[h * nk * d..(h + 1) * nk * d], nk, d))
-        .collect();
-    let sc = (1.0 / (d as f64).sqrt()) as f32;
+    let method = Method::Flash {
+        b_c,
+        round: Round::F32,
+    };
+    attention_f32(q, k, v, dims, method, level)
+}
+
+/// One head of SageAttention v1 prepared by its quantizers: Q and K codes
+/// (`n × d`), their per-block f32 scales, and V as fp16 values (`nk × d`).
+#[derive(Debug, Clone, Copy)]
+pub struct SageHead<'a> {
+    /// Q codes.
+    pub q: &'a [i8],
+    /// Q scales, one per `q_block` queries.
+    pub sq: &'a [f32],
+    /// K codes.
+    pub k: &'a [i8],
+    /// K scales, one per `k_block` keys.
+    pub sk: &'a [f32],
+    /// V (fp16 values as f32).
+    pub v: &'a [f32],
+}
+
+/// SageAttention v1's blocking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SageBlocks {
+    /// Queries per Q scale.
+    pub q_block: usize,
+    /// Keys per K scale.
+    pub k_block: usize,
+    /// Keys per tile (fp16 accumulation inside a tile).
+    pub tile: usize,
+}
+
+/// One row of SageAttention v1 (`attention::sage`, v1 order and FP16 P·V).
+#[inline(always)]
+fn sage_row<K: Kern>(k: &K, hd: &SageHead, dims: Dims, b: SageBlocks, i: usize, o: &mut [f64]) {
+    let d = dims.d;
+    let vis = dims.visible(i);
+    let qi = &hd.q[i * d..(i + 1) * d];
+    let sq = hd.sq[i / b.q_block];
+    let mut st = State::new(d);
+    let mut s = vec![0.0f32; b.tile];
+    let mut acc16 = vec![0.0f32; d];
+    let mut t0 = 0;
+    while t0 < vis {
+        let t1 = (t0 + b.tile).min(vis);
+        let tile = &mut s[..t1 - t0];
+        for (jj, sj) in tile.iter_mut().enumerate() {
+            let j = t0 + jj;
+            let dot = k.int_dot(qi, &hd.k[j * d..(j + 1) * d]);
+            *sj = (dot as f32 * sq) * hd.sk[j / b.k_block];
+        }
+        let m_new =
+            st.m.max(tile.iter().fold(f32::NEG_INFINITY, |u, &w| u.max(w)));
+        let alpha = exp2_f32(st.m - m_new);
+        let mut r = 0.0f32;
+        for p in tile.iter_mut() {
+            *p = exp2_f32(*p - m_new);
+            r += *p;
+        }
+        st.l = st.l * alpha + r;
+        k.scale(&mut st.acc, alpha);
+        acc16.iter_mut().for_each(|x| *x = 0.0);
+        for (jj, &p) in tile.iter().enumerate() {
+            let j = t0 + jj;
+            let ph = f16::from_f32(p).to_f32();
+            k.fp16_mac(&mut acc16, ph, &hd.v[j * d..(j + 1) * d]);
+        }
+        for (a, bc) in st.acc.iter_mut().zip(&acc16) {
+            *a += bc;
+        }
+        st.m = m_new;
+        t0 = t1;
+    }
+    for (oc, a) in o.iter_mut().zip(&st.acc) {
+        *oc = f16::from_f32(a / st.l).to_f32() as f64;
+    }
+}
+
+/// SageAttention v1 (`attention/sage-int8`) at `level` on prepared heads:
+/// the output (`heads × nq × d`) as f64.
+///
+/// # Panics
+/// When `heads` or a head's tensors do not match `dims` (a caller bug).
+pub fn sage_int8(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel) -> Vec<f64> {
+    let Dims { nq, nk, d, .. } = dims;
+    assert_eq!(heads.len(), dims.heads);
+    for h in heads {
+        assert!(h.q.len() == nq * d && h.k.len() == nk * d && h.v.len() == nk * d);
+    }
     let f = isa::active();
-    let avx2_ok = f.fma;
-    let mut out = vec![0.0f64; heads * nq * d];
+    let (fma, f16c) = (f.fma, f.f16c);
+    let mut out = vec![0.0f64; dims.heads * nq * d];
     out.par_chunks_mut(d.max(1))
         .with_min_len(4)
         .enumerate()
         .for_each(|(r, o)| {
             let (h, i) = (r / nq, r % nq);
-            let row = Row {
-                q: &q[r * d..(r + 1) * d],
-                kp: &packed[h],
-                v: &v[h * nk * d..(h + 1) * nk * d],
-                d,
-                sc,
-                vis: dims.visible(i),
-                b_c,
-            };
-            let acc = isa::dispatch!(level,
-                // SAFETY: this arm runs only on CPUs with AVX2; FMA was checked.
-                avx2 => if avx2_ok { unsafe { avx2::row(&row) } } else { row_scalar(&row) },
-                scalar => row_scalar(&row),
-            );
-            for (a, b) in o.iter_mut().zip(acc) {
-                *a = b as f64;
-            }
+            let hd = &heads[h];
+            isa::dispatch!(level,
+                // SAFETY: this arm runs only on CPUs with AVX2; FMA and F16C were checked.
+                avx2 => if fma && f16c { unsafe { avx2::sage_row(hd, dims, blocks, i, o) } } else { sage_row(&Scalar, hd, dims, blocks, i, o) },
+                scalar => sage_row(&Scalar, hd, dims, blocks, i, o),
+            )
         });
     out
-}
-
-/// One query row's inputs.
-struct Row<'a> {
-    q: &'a [f32],
-    kp: &'a [f32],
-    v: &'a [f32],
-    d: usize,
-    sc: f32,
-    vis: usize,
-    b_c: usize,
-}
-
-/// The online softmax over one row, given a score function for a tile and
-/// a P·V update; shared by both paths so the scalar steps are one code.
-#[inline(always)]
-fn online(
-    r: &Row,
-    mut scores: impl FnMut(usize, usize, &mut [f32]),
-    mut pv: impl FnMut(&mut [f32], f32, &[f32]),
-    mut scale: impl FnMut(&mut [f32], f32),
-) -> Vec<f32> {
-    let d = r.d;
-    let (mut m, mut l) = (f32::NEG_INFINITY, 0.0f32);
-    let mut acc = vec![0.0f32; d];
-    let mut s = vec![0.0f32; r.b_c.div_ceil(GROUP) * GROUP + GROUP];
-    let mut t0 = 0;
-    while t0 < r.vis {
-        let t1 = (t0 + r.b_c).min(r.vis);
-        let n = t1 - t0;
-        scores(t0, t1, &mut s);
-        let tile = &mut s[..n];
-        let m_new = tile.iter().fold(m, |u, &w| u.max(w));
-        if m_new == f32::NEG_INFINITY {
-            t0 = t1;
-            continue;
-        }
-        let alpha = exp_f32(m - m_new);
-        let mut sum = 0.0f32;
-        for p in tile.iter_mut() {
-            *p = exp_f32(*p - m_new);
-            sum += *p;
-        }
-        l = l * alpha + sum;
-        scale(&mut acc, alpha);
-        for (jj, &p) in tile.iter().enumerate() {
-            pv(&mut acc, p, &r.v[(t0 + jj) * d..(t0 + jj + 1) * d]);
-        }
-        m = m_new;
-        t0 = t1;
-    }
-    acc.iter().map(|a| a / l).collect()
-}
-
-/// The portable path.
-fn row_scalar(r: &Row) -> Vec<f32> {
-    let d = r.d;
-    online(
-        r,
-        |t0, t1, s| {
-            for j in t0..t1 {
-                let (g, lane) = (j / GROUP, j % GROUP);
-                let base = g * d * GROUP;
-                let mut a = 0.0f32;
-                for c in 0..d {
-                    a = r.q[c].mul_add(r.kp[base + c * GROUP + lane], a);
-                }
-                s[j - t0] = a * r.sc;
-            }
-        },
-        |acc, p, v| {
-            for (a, x) in acc.iter_mut().zip(v) {
-                *a = p.mul_add(*x, *a);
-            }
-        },
-        |acc, alpha| acc.iter_mut().for_each(|a| *a *= alpha),
-    )
-}
-
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::{online, Row, GROUP};
-    use std::arch::x86_64::*;
-
-    /// The AVX2 + FMA path (same steps as `row_scalar`).
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and FMA.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn row(r: &Row) -> Vec<f32> {
-        let d = r.d;
-        online(
-            r,
-            |t0, t1, s| {
-                // Whole groups covering [t0, t1): tiles start on multiples of
-                // b_c, so a group may start before t0 when b_c % 8 ≠ 0; lanes
-                // outside the tile are computed and dropped.
-                let g0 = t0 / GROUP;
-                let g1 = t1.div_ceil(GROUP);
-                let mut buf = [0.0f32; GROUP];
-                for g in g0..g1 {
-                    let base = g * d * GROUP;
-                    // SAFETY: the packed K holds d·8 values per group; q holds d.
-                    unsafe {
-                        let mut a = _mm256_setzero_ps();
-                        let kp = r.kp.as_ptr().add(base);
-                        for c in 0..d {
-                            let qc = _mm256_set1_ps(*r.q.get_unchecked(c));
-                            a = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kp.add(c * GROUP)), a);
-                        }
-                        a = _mm256_mul_ps(a, _mm256_set1_ps(r.sc));
-                        _mm256_storeu_ps(buf.as_mut_ptr(), a);
-                    }
-                    for (lane, val) in buf.iter().enumerate() {
-                        let j = g * GROUP + lane;
-                        if j >= t0 && j < t1 {
-                            s[j - t0] = *val;
-                        }
-                    }
-                }
-            },
-            |acc, p, v| {
-                let n8 = d / 8 * 8;
-                // SAFETY: acc and v hold d values; the loop stays below n8 ≤ d.
-                unsafe {
-                    let pb = _mm256_set1_ps(p);
-                    let mut c = 0;
-                    while c < n8 {
-                        let ap = acc.as_mut_ptr().add(c);
-                        let x = _mm256_loadu_ps(v.as_ptr().add(c));
-                        _mm256_storeu_ps(ap, _mm256_fmadd_ps(pb, x, _mm256_loadu_ps(ap)));
-                        c += 8;
-                    }
-                }
-                for c in n8..d {
-                    acc[c] = p.mul_add(v[c], acc[c]);
-                }
-            },
-            |acc, alpha| {
-                let n8 = d / 8 * 8;
-                // SAFETY: as above.
-                unsafe {
-                    let ab = _mm256_set1_ps(alpha);
-                    let mut c = 0;
-                    while c < n8 {
-                        let ap = acc.as_mut_ptr().add(c);
-                        _mm256_storeu_ps(ap, _mm256_mul_ps(ab, _mm256_loadu_ps(ap)));
-                        c += 8;
-                    }
-                }
-                for a in acc[n8..].iter_mut() {
-                    *a *= alpha;
-                }
-            },
-        )
-    }
 }

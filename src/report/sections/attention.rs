@@ -100,6 +100,7 @@ pub fn render(s: &AttentionStudy) -> Result<Vec<Section>, String> {
         "pJ/MAC",
         "DRAM bytes",
         "emulate ms",
+        "native ms",
     ]
     .map(String::from)
     .to_vec();
@@ -119,6 +120,7 @@ pub fn render(s: &AttentionStudy) -> Result<Vec<Section>, String> {
             fmt_short(r.energy_pj / r.macs.max(1.0)),
             size_rounded(r.dram_bytes),
             format!("{:.1}", r.emulate_ms),
+            r.native_ms.map_or("-".into(), |n| format!("{n:.2}")),
         ]);
     }
     a.notes.extend(s.notes.iter().cloned());

@@ -2,8 +2,9 @@
 //! reference on seeded Q/K/V — output error, per-row KL and total variation
 //! of the probabilities, bits per cached K/V element, energy (counts × the
 //! suite's table), slow-memory bytes (the variant's closed form, and its
-//! schedule simulated through one cache beside the Saha–Ye bound) and
-//! emulation time.
+//! schedule simulated through one cache beside the Saha–Ye bound),
+//! emulation time and, for variants with one, the native kernel's time
+//! (its output checked equal to the emulation's bit for bit).
 //!
 //! Workloads: prefill (`heads × n × d`, causal or not) and decode (one query
 //! over a `decode_n`-token cache), from the realistic generator
@@ -100,6 +101,10 @@ pub struct AttnRow {
     pub dram_bytes: f64,
     /// Emulation wall time, ms (one run; noisy).
     pub emulate_ms: f64,
+    /// Native kernel wall time, ms (one run; noisy); `None` without one.
+    /// Its output is checked equal to the emulation's bit for bit.
+    #[serde(default)]
+    pub native_ms: Option<f64>,
 }
 
 /// One variant's schedule through the simulated cache.
@@ -238,6 +243,27 @@ pub fn run(p: &AttentionParams, ctx: &StudyContext) -> Result<AttentionStudy, St
             let t0 = Instant::now();
             let o = v.emulate(&x);
             let emulate_ms = t0.elapsed().as_secs_f64() * 1e3;
+            let native_ms = match v.native() {
+                None => None,
+                Some(k) => {
+                    let t0 = Instant::now();
+                    let n = k.run(&x);
+                    let ms = t0.elapsed().as_secs_f64() * 1e3;
+                    if let Some(i) = n
+                        .iter()
+                        .zip(&o)
+                        .position(|(a, b)| a.to_bits() != b.to_bits())
+                    {
+                        return Err(format!(
+                            "{}: native kernel differs from the emulation at output {i} ({} vs {}) on {shape}",
+                            v.name(),
+                            n[i],
+                            o[i]
+                        ));
+                    }
+                    Some(ms)
+                }
+            };
             let acc = accuracy(&r_out, &o);
             let pe = prob_error(&r_scores, &v.scores(&x), shape.nk);
             let mut sorted = pe.kl_rows.clone();
@@ -268,6 +294,7 @@ pub fn run(p: &AttentionParams, ctx: &StudyContext) -> Result<AttentionStudy, St
                 macs: cost.macs,
                 dram_bytes: cost.dram_bytes,
                 emulate_ms,
+                native_ms,
             });
             if phase == "prefill" {
                 out.kl_rows.push((v.name().into(), pe.kl_rows));

@@ -1,0 +1,244 @@
+//! Benching one attention variant's native kernel on one shape against a
+//! ceiling measured in the same process (`bitsim kernels bench
+//! attention/...`).
+//!
+//! - **Operands**: seeded plain-Gaussian Q, K, V
+//!   ([`crate::workload::attention::gaussian`]; the kernels' speed does not
+//!   depend on the values).
+//! - **Run**: one untimed warm-up, then `reps` timed calls of the native
+//!   kernel (any packing of K inside); the median is the figure.
+//! - **Work**: 4·d flops per visible query–key pair (2·d for Q·Kᵀ, 2·d for
+//!   P·V; the softmax not counted), so 4·N²·d per head non-causal and about
+//!   half that causal (exactly N(N+1)/2 pairs). KV bytes: every cached key
+//!   and value once, at the variant's stored element width.
+//! - **Ceiling**: prefill is bound by compute — the peak of the kernel's
+//!   base instruction ([`NativeAttention::base`]) on as many threads;
+//!   decode (one query) is bound by reading the KV cache — a plain read loop
+//!   over as many bytes, the fraction being KV bytes/s over the loop's.
+//! - **Emulation** (the "× emulation" figure): timed once on head 0 and the
+//!   last query rows only when the full shape exceeds
+//!   [`EMULATION_WORK_LIMIT`], scaled by the ratio of visible pairs (the
+//!   emulation's work is linear in them), with a note saying so.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::kernel_bench::{median, peak_op, BenchOptions, CeilingKind};
+use crate::attention::{AttentionVariant, AttnShape, NativeAttention, Qkv};
+use crate::hw::roofline::calibrate::{fill, read_rate};
+use crate::hw::roofline::peaks::peak_gops;
+use crate::isa;
+use crate::workload::attention::gaussian;
+
+/// Largest emulation (visible pairs × d) timed on the full shape.
+pub const EMULATION_WORK_LIMIT: f64 = 1.0e8;
+
+/// One attention kernel's figures on one shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttnBench {
+    /// Variant name.
+    pub variant: String,
+    /// `[heads, nq, nk, d]`.
+    pub shape: [usize; 4],
+    /// Causal mask.
+    pub causal: bool,
+    /// `prefill` or `decode`.
+    pub phase: String,
+    /// Threads.
+    pub threads: usize,
+    /// ISA level the kernel ran at.
+    pub isa: String,
+    /// The instruction the kernel is built on.
+    pub base: String,
+    /// Median time, seconds.
+    pub median_s: f64,
+    /// Every repetition's time, seconds.
+    pub times_s: Vec<f64>,
+    /// GFLOP/s at the median (4·d per visible pair).
+    pub gflops: f64,
+    /// KV-cache bytes one call reads.
+    pub kv_bytes: usize,
+    /// KV GB/s at the median.
+    pub kv_gbps: f64,
+    /// Prefill: the base's peak; decode: a read loop.
+    pub ceiling_kind: CeilingKind,
+    /// The loop that set the ceiling.
+    pub ceiling_what: String,
+    /// The ceiling in GFLOP/s (prefill) or GB/s (decode).
+    pub ceiling: f64,
+    /// gflops / peak (prefill) or kv_gbps / read loop (decode).
+    pub ceiling_fraction: f64,
+    /// Emulation time for the whole shape, seconds (scaled when timed on fewer rows).
+    pub emulation_s: Option<f64>,
+    /// emulation_s / median_s.
+    pub speedup_vs_emulation: Option<f64>,
+    /// What to know about the figures.
+    pub notes: Vec<String>,
+}
+
+/// Parses `HxNxD` (heads, tokens, head dim; each a positive integer).
+pub fn parse_attn_shape(s: &str) -> Result<(usize, usize, usize), String> {
+    let parts: Vec<&str> = s.split(['x', 'X']).collect();
+    let dims: Option<Vec<usize>> = parts
+        .iter()
+        .map(|p| p.trim().parse::<usize>().ok().filter(|&d| d > 0))
+        .collect();
+    match dims.as_deref() {
+        Some(&[h, n, d]) if parts.len() == 3 => Ok((h, n, d)),
+        _ => Err("expected HxNxD with three positive integers (heads x tokens x head dim, e.g. 8x4096x128)".into()),
+    }
+}
+
+/// Flops of one call: 4·d per visible pair.
+pub fn flops(shape: AttnShape) -> f64 {
+    4.0 * shape.d as f64 * shape.pairs()
+}
+
+/// KV-cache bytes of one call at the variant's element widths.
+pub fn kv_bytes(v: &dyn AttentionVariant, shape: AttnShape) -> usize {
+    let info = v.info();
+    let elems = shape.heads * shape.nk * shape.d;
+    elems * (info.k.bits + info.v.bits) as usize / 8
+}
+
+/// Head 0 with its last `rows` queries (all keys): the emulation's sample.
+fn sample(x: &Qkv, rows: usize) -> Qkv {
+    let s = x.shape;
+    let shape = AttnShape {
+        heads: 1,
+        nq: rows,
+        ..s
+    };
+    let q = x.q_head(0)[(s.nq - rows) * s.d..].to_vec();
+    Qkv::new(shape, q, x.k_head(0).to_vec(), x.v_head(0).to_vec()).expect("a sub-tensor")
+}
+
+/// Benches `v`'s native kernel on `shape` (see the module docs). Errors: the
+/// variant has no native kernel, or the thread pool cannot be built.
+pub fn bench_attention(
+    v: &dyn AttentionVariant,
+    shape: AttnShape,
+    opts: &BenchOptions,
+) -> Result<AttnBench, String> {
+    let kernel = v
+        .native()
+        .ok_or_else(|| format!("variant {} has no native kernel", v.name()))?;
+    let threads = opts.threads.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
+    pool.install(|| Ok(bench_in_pool(v, &*kernel, shape, opts)))
+}
+
+fn bench_in_pool(
+    v: &dyn AttentionVariant,
+    kernel: &dyn NativeAttention,
+    shape: AttnShape,
+    opts: &BenchOptions,
+) -> AttnBench {
+    let threads = opts.threads.max(1);
+    let x = gaussian(shape, opts.seed);
+    std::hint::black_box(kernel.run(&x));
+    let times_s: Vec<f64> = (0..opts.reps.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            let o = kernel.run(std::hint::black_box(&x));
+            let s = t.elapsed().as_secs_f64();
+            std::hint::black_box(o);
+            s
+        })
+        .collect();
+    let median_s = median(&times_s).max(1e-12);
+    let gflops = flops(shape) / median_s / 1e9;
+    let kv = kv_bytes(v, shape);
+    let kv_gbps = kv as f64 / median_s / 1e9;
+
+    let decode = shape.nq == 1;
+    let (ceiling_kind, ceiling_what, ceiling, ceiling_fraction) = if decode {
+        let buf = fill(kv.div_ceil(8).max(1));
+        let gbps = read_rate(&buf, threads, opts.ceiling_budget);
+        (
+            CeilingKind::Read,
+            format!("read loop over {kv} bytes"),
+            gbps,
+            kv_gbps / gbps,
+        )
+    } else {
+        let (peak, what) = peak_gops(peak_op(kernel.base()), threads, opts.ceiling_budget);
+        (CeilingKind::Peak, what.to_string(), peak, gflops / peak)
+    };
+
+    let mut notes = Vec::new();
+    let emulation_s = if opts.emulation {
+        let work = shape.pairs() * shape.d as f64;
+        let (xe, scale) = if work <= EMULATION_WORK_LIMIT {
+            (None, 1.0)
+        } else {
+            let per_row = shape.nk as f64 * shape.d as f64;
+            let rows = ((EMULATION_WORK_LIMIT / per_row) as usize).clamp(1, shape.nq);
+            let sub = sample(&x, rows);
+            let scale = shape.pairs() / sub.shape.pairs();
+            notes.push(format!(
+                "emulation timed on head 0, last {rows} of {} rows, scaled by visible pairs",
+                shape.nq
+            ));
+            (Some(sub), scale)
+        };
+        let t = Instant::now();
+        std::hint::black_box(v.emulate(xe.as_ref().unwrap_or(&x)));
+        Some(t.elapsed().as_secs_f64() * scale)
+    } else {
+        notes.push("emulation not timed".into());
+        None
+    };
+
+    AttnBench {
+        variant: v.name().to_string(),
+        shape: [shape.heads, shape.nq, shape.nk, shape.d],
+        causal: shape.causal,
+        phase: if decode { "decode" } else { "prefill" }.into(),
+        threads,
+        isa: isa::effective().min(kernel.top_isa()).name().to_string(),
+        base: kernel.base().name().to_string(),
+        median_s,
+        times_s,
+        gflops,
+        kv_bytes: kv,
+        kv_gbps,
+        ceiling_kind,
+        ceiling_what,
+        ceiling,
+        ceiling_fraction,
+        emulation_s,
+        speedup_vs_emulation: emulation_s.map(|e| e / median_s),
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attention::Phase;
+
+    #[test]
+    fn shapes_parse_and_bad_ones_are_refused() {
+        assert_eq!(parse_attn_shape("8x4096x128"), Ok((8, 4096, 128)));
+        for bad in ["", "8x4096", "1x2x3x4", "0x2x3", "ax2x3", "-1x2x3"] {
+            assert!(parse_attn_shape(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flops_by_hand() {
+        // 2 heads, N = 3, d = 4: 9 pairs per head non-causal, 6 causal.
+        let s = AttnShape::of(2, 3, 4, false, Phase::Prefill);
+        assert_eq!(flops(s), 4.0 * 4.0 * 18.0);
+        let s = AttnShape::of(2, 3, 4, true, Phase::Prefill);
+        assert_eq!(flops(s), 4.0 * 4.0 * 12.0);
+        // Decode: one query sees all 3 keys, causal or not.
+        let s = AttnShape::of(2, 3, 4, true, Phase::Decode);
+        assert_eq!(flops(s), 4.0 * 4.0 * 6.0);
+    }
+}

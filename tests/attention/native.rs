@@ -1,0 +1,168 @@
+//! Every native attention kernel equals its variant's emulation bit for bit
+//! at every ISA level this CPU has: causal and not, ragged N (1, 2, 63, 65,
+//! 1000), d in {32, 64, 80, 128}, prefill and decode; plus the kernels'
+//! exact-arithmetic steps against hand cases and an f64 oracle.
+
+use super::shape;
+use bitsim::attention::{self, AttentionVariant, AttnShape, Phase, Qkv};
+use bitsim::isa::IsaLevel;
+use bitsim::workload::attention::realistic;
+
+/// The variants whose native kernels this file checks (the registry's).
+const NATIVE: [&str; 5] = [
+    "attention/f32",
+    "attention/flash-f32",
+    "attention/flash-bf16",
+    "attention/split-kv",
+    "attention/sage-int8",
+];
+
+fn same_bits(a: &[f64], b: &[f64]) -> Option<usize> {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x.to_bits() != y.to_bits())
+}
+
+/// Runs `v`'s kernel at every level this CPU has and compares with the
+/// emulation.
+fn check(v: &dyn AttentionVariant, x: &Qkv, what: &str) {
+    let want = v.emulate(x);
+    let k = v.native().expect("a native kernel");
+    for level in IsaLevel::available() {
+        let got = k.run_at(x, level);
+        if let Some(i) = same_bits(&got, &want) {
+            panic!(
+                "{} {what} level={}: element {i}: native {} emulation {}",
+                v.name(),
+                level.name(),
+                got[i],
+                want[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn the_registry_lists_exactly_these_native_kernels() {
+    let with: Vec<&str> = attention::registry()
+        .iter()
+        .filter(|v| v.native().is_some())
+        .map(|v| v.name())
+        .collect();
+    assert_eq!(with, NATIVE);
+}
+
+#[test]
+fn prefill_equals_the_emulation_at_every_level() {
+    for name in NATIVE {
+        let v = attention::find(name).unwrap();
+        for d in [32, 64, 80, 128] {
+            for n in [1, 2, 63, 65] {
+                for causal in [false, true] {
+                    let x = realistic(shape(2, n, d, causal), 7 + n as u64 + d as u64);
+                    check(&*v, &x, &format!("n={n} d={d} causal={causal}"));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn long_prefill_equals_the_emulation_at_every_level() {
+    for name in NATIVE {
+        let v = attention::find(name).unwrap();
+        for (d, causal) in [(32, true), (80, false), (128, true), (64, false)] {
+            let x = realistic(shape(1, 1000, d, causal), 11);
+            check(&*v, &x, &format!("n=1000 d={d} causal={causal}"));
+        }
+    }
+}
+
+#[test]
+fn decode_equals_the_emulation_at_every_level() {
+    for name in NATIVE {
+        let v = attention::find(name).unwrap();
+        for d in [32, 64, 80, 128] {
+            for n in [1, 2, 63, 65, 1000] {
+                let x = realistic(AttnShape::of(3, n, d, true, Phase::Decode), 5 + n as u64);
+                check(&*v, &x, &format!("decode n={n} d={d}"));
+            }
+        }
+    }
+}
+
+/// Few queries over more keys (cross attention, causal offset), below and
+/// above the packing threshold: both K layouts of the score step.
+#[test]
+fn few_queries_over_many_keys_use_both_key_layouts() {
+    let pack = bitsim::kernels::attention::PACK_MIN_QUERIES;
+    for name in NATIVE {
+        let v = attention::find(name).unwrap();
+        for nq in [pack - 1, pack, pack + 3] {
+            for causal in [false, true] {
+                let full = realistic(shape(2, 131, 80, causal), 9);
+                let d = 80;
+                let q: Vec<f32> = (0..2)
+                    .flat_map(|h| full.q_head(h)[(131 - nq) * d..].to_vec())
+                    .collect();
+                let s = AttnShape { nq, ..full.shape };
+                let x = Qkv::new(s, q, full.k.clone(), full.v.clone()).unwrap();
+                check(&*v, &x, &format!("nq={nq} causal={causal}"));
+            }
+        }
+    }
+}
+
+/// Edge values: all-zero inputs (uniform weights), huge scores (one key
+/// takes all the weight), values at fp16's largest finite magnitudes (the
+/// FP16 accumulator overflows the same way in both), tiny values
+/// (fp16 and f32 subnormal products).
+#[test]
+fn edge_values_equal_the_emulation() {
+    let s = shape(1, 70, 32, true);
+    let len = 70 * 32;
+    let zeros = vec![0.0f32; len];
+    let ramp: Vec<f32> = (0..len)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.7)
+        .collect();
+    let big_v: Vec<f32> = (0..len)
+        .map(|i| if i % 3 == 0 { 65504.0 } else { -30000.0 })
+        .collect();
+    let tiny: Vec<f32> = (0..len).map(|i| ((i % 17) as f32 - 8.0) * 1e-7).collect();
+    let cases = [
+        ("zeros", zeros.clone(), zeros.clone(), ramp.clone()),
+        ("huge scores", ramp.clone(), ramp.clone(), ramp.clone()),
+        ("fp16-max values", ramp.clone(), zeros.clone(), big_v),
+        ("tiny", tiny.clone(), tiny.clone(), tiny),
+    ];
+    for (what, q, k, v) in cases {
+        let x = Qkv::new(s, q, k, v).unwrap();
+        for name in NATIVE {
+            check(&*attention::find(name).unwrap(), &x, what);
+        }
+    }
+}
+
+/// The thread count never changes a bit of a native kernel.
+#[test]
+fn threads_do_not_change_native_bits() {
+    let x = realistic(shape(2, 150, 64, true), 21);
+    let xd = realistic(AttnShape::of(2, 3000, 64, true, Phase::Decode), 22);
+    for name in NATIVE {
+        let k = attention::find(name).unwrap().native().unwrap();
+        for x in [&x, &xd] {
+            let one = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap()
+                .install(|| k.run(x));
+            let three = rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap()
+                .install(|| k.run(x));
+            assert_eq!(same_bits(&one, &three), None, "{name}");
+        }
+    }
+}
