@@ -7,8 +7,8 @@ mod exp;
 mod hyper;
 mod kdeformer;
 mod metrics;
-mod qjl;
 mod native;
+mod qjl;
 mod sage;
 mod subgen;
 
