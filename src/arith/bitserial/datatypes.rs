@@ -129,7 +129,9 @@ pub fn paper_bits_per_weight(bits: u32, group: usize) -> f64 {
 /// The fp16 group scale for a group whose largest finite magnitude is `absmax`.
 pub fn group_scale(absmax: f64, qmax: i32) -> f32 {
     let s = (absmax / qmax as f64).clamp(1e-5, 1e4);
-    half::f16::from_f64(s).to_f32()
+    // One rounding from f64 (`half`'s `from_f64` rounds through f32 when the
+    // CPU has F16C, so its bits would depend on the machine).
+    crate::arith::fp16::fp16_rne(s)
 }
 
 /// A type's values with their decision midpoints, precomputed once.
