@@ -219,13 +219,26 @@ pub fn select(
     patterns: &[String],
     all: Vec<Box<dyn MatmulVariant>>,
 ) -> Result<Vec<Box<dyn MatmulVariant>>, CliError> {
-    let mut picked: Vec<usize> = Vec::new();
+    select_native(patterns, all, |v| v.name(), |v| v.native().is_some())
+}
+
+/// The items of `all` (a registry, in its order) that `patterns` select:
+/// each name or glob's matches that `has_native`, no duplicates. A pattern
+/// that matches nothing, or only items without a native kernel, is an error
+/// naming it. Matmul and attention registries share this one rule.
+fn select_native<T>(
+    patterns: &[String],
+    all: Vec<T>,
+    name: impl Fn(&T) -> &str,
+    has_native: impl Fn(&T) -> bool,
+) -> Result<Vec<T>, CliError> {
+    let mut picked = vec![false; all.len()];
     for p in patterns {
         let pat = glob::Pattern::new(p).map_err(|e| {
             CliError::new(format!("variant '{p}'"), format!("not a valid glob: {e}"))
         })?;
         let hits: Vec<usize> = (0..all.len())
-            .filter(|&i| pat.matches(all[i].name()))
+            .filter(|&i| pat.matches(name(&all[i])))
             .collect();
         if hits.is_empty() {
             return Err(CliError::new(
@@ -233,27 +246,19 @@ pub fn select(
                 "matches no registered variant (see `bitsim variants list`)",
             ));
         }
-        let native: Vec<usize> = hits
-            .into_iter()
-            .filter(|&i| all[i].native().is_some())
-            .collect();
+        let native: Vec<usize> = hits.into_iter().filter(|&i| has_native(&all[i])).collect();
         if native.is_empty() {
             return Err(CliError::new(
                 format!("variant '{p}'"),
                 "has no native kernel (see `bitsim kernels list`)",
             ));
         }
-        for i in native {
-            if !picked.contains(&i) {
-                picked.push(i);
-            }
-        }
+        native.into_iter().for_each(|i| picked[i] = true);
     }
-    picked.sort_unstable();
-    let mut all: Vec<Option<Box<dyn MatmulVariant>>> = all.into_iter().map(Some).collect();
-    Ok(picked
+    Ok(all
         .into_iter()
-        .map(|i| all[i].take().expect("each index once"))
+        .zip(picked)
+        .filter_map(|(v, p)| p.then_some(v))
         .collect())
 }
 
@@ -334,38 +339,12 @@ fn bench_cmd(a: &BenchArgs, out: &mut dyn Write) -> CliResult {
 /// The attention variants `patterns` select that have a native kernel, in
 /// registry order.
 fn select_attention(patterns: &[String]) -> Result<Vec<Box<dyn AttentionVariant>>, CliError> {
-    let all = attention::registry();
-    let mut picked = vec![false; all.len()];
-    for p in patterns {
-        let pat = glob::Pattern::new(p).map_err(|e| {
-            CliError::new(format!("variant '{p}'"), format!("not a valid glob: {e}"))
-        })?;
-        let hits: Vec<usize> = (0..all.len())
-            .filter(|&i| pat.matches(all[i].name()))
-            .collect();
-        if hits.is_empty() {
-            return Err(CliError::new(
-                format!("variant '{p}'"),
-                "matches no registered variant (see `bitsim variants list`)",
-            ));
-        }
-        let native: Vec<usize> = hits
-            .into_iter()
-            .filter(|&i| all[i].native().is_some())
-            .collect();
-        if native.is_empty() {
-            return Err(CliError::new(
-                format!("variant '{p}'"),
-                "has no native kernel (see `bitsim kernels list`)",
-            ));
-        }
-        native.into_iter().for_each(|i| picked[i] = true);
-    }
-    Ok(all
-        .into_iter()
-        .zip(picked)
-        .filter_map(|(v, p)| p.then_some(v))
-        .collect())
+    select_native(
+        patterns,
+        attention::registry(),
+        |v| v.name(),
+        |v| v.native().is_some(),
+    )
 }
 
 fn attention_bench_cmd(a: &BenchArgs, out: &mut dyn Write) -> CliResult {
