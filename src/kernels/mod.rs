@@ -46,6 +46,40 @@ pub mod sat16;
 pub mod seqtile;
 pub mod xnor;
 
+/// A kernel holding packed weights (`n × k`): the common face of the
+/// single-format kernels ([`sat16::Sat16Kernel`], [`fp16acc::Fp16AccKernel`],
+/// [`lmul::LmulKernel`], [`ggml::GgmlKernel`]), so the variant layer wraps
+/// them all with one type.
+pub trait PackedKernel: Send + Sync {
+    /// Reduction length.
+    fn k(&self) -> usize;
+    /// Bytes of packed weights (codes and scales) one product streams.
+    fn bytes(&self) -> usize;
+    /// `a · wᵀ` for `a` (`m × k` f32, row-major): activations quantized inside.
+    fn matmul(&self, a: &[f32], m: usize) -> Vec<f64>;
+}
+
+/// Implements [`PackedKernel`] by the type's inherent `k`, `bytes` and `matmul`.
+macro_rules! packed_kernel {
+    ($t:ty) => {
+        impl $crate::kernels::PackedKernel for $t {
+            fn k(&self) -> usize {
+                <$t>::k(self)
+            }
+            fn bytes(&self) -> usize {
+                <$t>::bytes(self)
+            }
+            fn matmul(&self, a: &[f32], m: usize) -> Vec<f64> {
+                <$t>::matmul(self, a, m)
+            }
+        }
+    };
+}
+packed_kernel!(sat16::Sat16Kernel);
+packed_kernel!(fp16acc::Fp16AccKernel);
+packed_kernel!(lmul::LmulKernel);
+packed_kernel!(ggml::GgmlKernel);
+
 /// Largest M that takes the GEMV (decode) path.
 pub const GEMV_MAX_M: usize = 8;
 

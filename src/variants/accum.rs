@@ -96,7 +96,7 @@ impl MatmulVariant for AccumMatmul {
 
     /// Deterministic: the accumulators here round deterministically, so `seed` is unused.
     fn native(&self) -> Option<Box<dyn super::NativeMatmul>> {
-        if let Some(k) = super::native_acc::NativeFp16Acc::of(
+        if let Some(k) = super::native_acc::Fp16AccPacker::of(
             self.name,
             &self.weight,
             &self.act,
@@ -104,7 +104,7 @@ impl MatmulVariant for AccumMatmul {
         ) {
             return Some(Box::new(k));
         }
-        super::native::NativeSat16::of(self.name, &self.weight, &self.act, &self.accum.spec.acc)
+        super::native::Sat16Packer::of(self.name, &self.weight, &self.act, &self.accum.spec.acc)
             .map(|k| Box::new(k) as Box<dyn super::NativeMatmul>)
     }
 

@@ -35,12 +35,12 @@
 //! 8.5 (4.5, 4.25) bits and A at 8.5 bits per element.
 
 use super::info::{Family, VariantInfo, WeightStorage};
+use super::packed::{PackedNative, Packer};
 use super::quant_matmul::traffic;
 use super::{MatmulVariant, NativeMatmul, Shape};
 use crate::formats::ggml::{self, GgmlBlock, QK};
 use crate::formats::{parse, ConvertOptions, ElementFormat, Format};
 use crate::hw::cost::{Cost, OpKind};
-use crate::isa::IsaLevel;
 use crate::kernels::ggml::{e8m0_half, fold, GgmlKernel, Source, Weights, E2M1_X2};
 use crate::kernels::Base;
 use crate::tensor::Matrix;
@@ -175,46 +175,30 @@ impl MatmulVariant for GgmlMatmul {
     }
 
     fn native(&self) -> Option<Box<dyn NativeMatmul>> {
-        Some(Box::new(NativeGgml {
-            name: self.name,
-            weight: self.weight,
-            packed: None,
-        }))
+        Some(Box::new(PackedNative::new(
+            self.name,
+            GgmlPacker {
+                weight: self.weight,
+            },
+        )))
     }
 }
 
-/// The native kernel of a [`GgmlMatmul`].
+/// The packing of a [`GgmlMatmul`]'s native kernel.
 #[derive(Debug, Clone)]
-pub struct NativeGgml {
-    name: &'static str,
+pub struct GgmlPacker {
     weight: Weights,
-    packed: Option<GgmlKernel>,
 }
 
-impl NativeMatmul for NativeGgml {
-    fn pack_weights(&mut self, w: &Matrix) {
-        self.packed = Some(GgmlKernel::pack(self.weight, &source(self.weight, w)));
-    }
+impl Packer for GgmlPacker {
+    type Kernel = GgmlKernel;
 
-    fn matmul(&self, a: &Matrix) -> Vec<f64> {
-        let k = self
-            .packed
-            .as_ref()
-            .unwrap_or_else(|| panic!("{}: pack_weights before matmul", self.name));
-        assert_eq!(a.cols, k.k(), "{}: K differs", self.name);
-        k.matmul(&a.data, a.rows)
+    fn pack(&self, w: &Matrix) -> GgmlKernel {
+        GgmlKernel::pack(self.weight, &source(self.weight, w))
     }
 
     fn base(&self) -> Base {
         Base::Int8Dot
-    }
-
-    fn weight_bytes(&self) -> usize {
-        self.packed.as_ref().map_or(0, GgmlKernel::bytes)
-    }
-
-    fn top_isa(&self) -> IsaLevel {
-        IsaLevel::Avx2
     }
 }
 

@@ -116,10 +116,10 @@ impl MatmulVariant for LmulMatmul {
     }
 
     /// The bf16 `lmul-carry` variant with an f32 sequential accumulator has
-    /// one ([`super::native_acc::NativeLmul`]).
+    /// one ([`super::native_acc::LmulPacker`]).
     fn native(&self) -> Option<Box<dyn super::NativeMatmul>> {
         let f32_seq = self.acc.describe() == F32Sequential.describe();
-        super::native_acc::NativeLmul::of(
+        super::native_acc::LmulPacker::of(
             self.spec.name,
             &self.unit,
             &self.spec.weight,

@@ -16,6 +16,7 @@ pub mod lmul;
 pub mod native;
 pub mod native_acc;
 pub mod operand;
+pub mod packed;
 pub mod quant_matmul;
 pub mod registry;
 pub mod sparse;

@@ -14,6 +14,7 @@
 
 use super::datapath::Datapath;
 use super::operand::{OperandSpec, ScaleAxis};
+use super::packed::{PackedNative, Packer};
 use super::NativeMatmul;
 use crate::formats::{ElementFormat, IntKind};
 use crate::isa::IsaLevel;
@@ -266,16 +267,14 @@ impl NativeMatmul for NativeQuant {
     }
 }
 
-/// The native kernel of `matmul/w8a8-int16-sat`: int8 per-row operands into
-/// a saturating int16 register ([`Sat16Kernel`]).
+/// The packing of `matmul/w8a8-int16-sat`'s native kernel: int8 per-row
+/// operands into a saturating int16 register ([`Sat16Kernel`]).
 #[derive(Debug, Clone)]
-pub struct NativeSat16 {
-    name: &'static str,
+pub struct Sat16Packer {
     weight: OperandSpec,
-    packed: Option<Sat16Kernel>,
 }
 
-impl NativeSat16 {
+impl Sat16Packer {
     /// The kernel for an accumulator variant, if its operands are int8 per
     /// row on both sides and its register is a saturating int16.
     pub fn of(
@@ -283,49 +282,31 @@ impl NativeSat16 {
         weight: &OperandSpec,
         act: &OperandSpec,
         acc: &crate::arith::accum::Acc,
-    ) -> Option<NativeSat16> {
+    ) -> Option<PackedNative<Sat16Packer>> {
         use crate::arith::accum::{Acc, IntOverflow};
         let int8 = super::operand::int_absmax(8, ScaleAxis::PerRow);
         let sat16 = Acc::Int {
             bits: 16,
             overflow: IntOverflow::Saturate,
         };
-        (*weight == int8 && *act == int8 && *acc == sat16).then_some(NativeSat16 {
-            name,
-            weight: *weight,
-            packed: None,
-        })
+        (*weight == int8 && *act == int8 && *acc == sat16)
+            .then(|| PackedNative::new(name, Sat16Packer { weight: *weight }))
     }
 }
 
-impl NativeMatmul for NativeSat16 {
-    fn pack_weights(&mut self, w: &Matrix) {
+impl Packer for Sat16Packer {
+    type Kernel = Sat16Kernel;
+
+    fn pack(&self, w: &Matrix) -> Sat16Kernel {
         let q = self.weight.quantize(w, true);
         let Values::Int(v) = &q.values else {
             unreachable!("int8 weights quantize to integers")
         };
         let scales = q.outer.as_deref().expect("per-row scales");
-        self.packed = Some(Sat16Kernel::pack(v, q.rows, q.k, scales));
-    }
-
-    fn matmul(&self, a: &Matrix) -> Vec<f64> {
-        let k = self
-            .packed
-            .as_ref()
-            .unwrap_or_else(|| panic!("{}: pack_weights before matmul", self.name));
-        assert_eq!(a.cols, k.k(), "{}: K differs", self.name);
-        k.matmul(&a.data, a.rows)
+        Sat16Kernel::pack(v, q.rows, q.k, scales)
     }
 
     fn base(&self) -> Base {
         Base::Int16Sat
-    }
-
-    fn weight_bytes(&self) -> usize {
-        self.packed.as_ref().map_or(0, Sat16Kernel::bytes)
-    }
-
-    fn top_isa(&self) -> IsaLevel {
-        IsaLevel::Avx2
     }
 }

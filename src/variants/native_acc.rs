@@ -1,40 +1,37 @@
 //! Native kernels of two kernel-shaped variants whose registers are not
 //! plain f32 sums of rounded products:
-//! - [`NativeFp16Acc`]: `matmul/fp16-acc-fp16` (fp16 operands, an fp16
+//! - [`Fp16AccPacker`]: `matmul/fp16-acc-fp16` (fp16 operands, an fp16
 //!   register rounding RNE after every add) on [`Fp16AccKernel`];
-//! - [`NativeLmul`]: `matmul/lmul-carry-bf16` (bf16 operands, L-Mul products,
+//! - [`LmulPacker`]: `matmul/lmul-carry-bf16` (bf16 operands, L-Mul products,
 //!   f32 sum in K order) on [`LmulKernel`].
 //!
 //! Each packs the weights once with the variant's own quantizer (an RNE
 //! cast) and leaves the activation cast to the kernel.
 
 use super::operand::OperandSpec;
-use super::NativeMatmul;
+use super::packed::{PackedNative, Packer};
 use crate::arith::accum::{AccumSpec, Order, Product};
 use crate::arith::lmul::LmulUnit;
 use crate::formats::parse::{BF16, FP16};
-use crate::isa::IsaLevel;
+use crate::formats::MiniFloat;
 use crate::kernels::fp16acc::Fp16AccKernel;
 use crate::kernels::lmul::LmulKernel;
 use crate::kernels::Base;
 use crate::tensor::{Matrix, Values};
 
-/// The f32 values of a cast operand.
-fn cast_values(spec: &OperandSpec, w: &Matrix, name: &str) -> Vec<f32> {
-    match spec.quantize(w, false).values {
+/// The f32 values of `w` cast to `format` (RNE).
+fn cast_values(format: MiniFloat, w: &Matrix) -> Vec<f32> {
+    match OperandSpec::Cast(format).quantize(w, false).values {
         Values::F32(v) => v,
-        _ => unreachable!("{name}: a cast quantizes to f32 values"),
+        _ => unreachable!("a cast quantizes to f32 values"),
     }
 }
 
-/// The native kernel of `matmul/fp16-acc-fp16`.
+/// The packing of `matmul/fp16-acc-fp16`'s native kernel.
 #[derive(Debug, Clone)]
-pub struct NativeFp16Acc {
-    name: &'static str,
-    packed: Option<Fp16AccKernel>,
-}
+pub struct Fp16AccPacker;
 
-impl NativeFp16Acc {
+impl Fp16AccPacker {
     /// The kernel for an accumulator variant, if both operands are RNE fp16
     /// casts and its spec is `acc=fp16` (RNE, inf on overflow) with exact
     /// products in sequential order.
@@ -43,30 +40,22 @@ impl NativeFp16Acc {
         weight: &OperandSpec,
         act: &OperandSpec,
         spec: &AccumSpec,
-    ) -> Option<NativeFp16Acc> {
+    ) -> Option<PackedNative<Fp16AccPacker>> {
         let fp16: AccumSpec = "acc=fp16".parse().ok()?;
         let ok = *weight == OperandSpec::Cast(FP16)
             && *act == OperandSpec::Cast(FP16)
             && spec.acc == fp16.acc
             && spec.order == Order::Sequential
             && spec.product == Product::Exact;
-        ok.then_some(NativeFp16Acc { name, packed: None })
+        ok.then(|| PackedNative::new(name, Fp16AccPacker))
     }
 }
 
-impl NativeMatmul for NativeFp16Acc {
-    fn pack_weights(&mut self, w: &Matrix) {
-        let v = cast_values(&OperandSpec::Cast(FP16), w, self.name);
-        self.packed = Some(Fp16AccKernel::pack(&v, w.rows, w.cols));
-    }
+impl Packer for Fp16AccPacker {
+    type Kernel = Fp16AccKernel;
 
-    fn matmul(&self, a: &Matrix) -> Vec<f64> {
-        let k = self
-            .packed
-            .as_ref()
-            .unwrap_or_else(|| panic!("{}: pack_weights before matmul", self.name));
-        assert_eq!(a.cols, k.k(), "{}: K differs", self.name);
-        k.matmul(&a.data, a.rows)
+    fn pack(&self, w: &Matrix) -> Fp16AccKernel {
+        Fp16AccKernel::pack(&cast_values(FP16, w), w.rows, w.cols)
     }
 
     /// One f32 multiply and one (exactly rounded) add per MAC: the
@@ -75,25 +64,15 @@ impl NativeMatmul for NativeFp16Acc {
     fn base(&self) -> Base {
         Base::F32MulAdd
     }
-
-    fn weight_bytes(&self) -> usize {
-        self.packed.as_ref().map_or(0, Fp16AccKernel::bytes)
-    }
-
-    fn top_isa(&self) -> IsaLevel {
-        IsaLevel::Avx2
-    }
 }
 
-/// The native kernel of `matmul/lmul-carry-bf16`.
+/// The packing of `matmul/lmul-carry-bf16`'s native kernel.
 #[derive(Debug, Clone)]
-pub struct NativeLmul {
-    name: &'static str,
+pub struct LmulPacker {
     unit: LmulUnit,
-    packed: Option<LmulKernel>,
 }
 
-impl NativeLmul {
+impl LmulPacker {
     /// The kernel for an L-Mul variant, if both operands are RNE bf16 casts,
     /// the unit is bf16 `lmul-carry` and the accumulator is f32 sequential
     /// (`f32_sequential`: the caller checks its accumulator's kind).
@@ -103,43 +82,23 @@ impl NativeLmul {
         weight: &OperandSpec,
         act: &OperandSpec,
         f32_sequential: bool,
-    ) -> Option<NativeLmul> {
+    ) -> Option<PackedNative<LmulPacker>> {
         let ok = f32_sequential
             && *weight == OperandSpec::Cast(BF16)
             && *act == OperandSpec::Cast(BF16)
             && LmulKernel::supports(unit);
-        ok.then_some(NativeLmul {
-            name,
-            unit: *unit,
-            packed: None,
-        })
+        ok.then(|| PackedNative::new(name, LmulPacker { unit: *unit }))
     }
 }
 
-impl NativeMatmul for NativeLmul {
-    fn pack_weights(&mut self, w: &Matrix) {
-        let v = cast_values(&OperandSpec::Cast(BF16), w, self.name);
-        self.packed = Some(LmulKernel::pack(self.unit, &v, w.rows, w.cols));
-    }
+impl Packer for LmulPacker {
+    type Kernel = LmulKernel;
 
-    fn matmul(&self, a: &Matrix) -> Vec<f64> {
-        let k = self
-            .packed
-            .as_ref()
-            .unwrap_or_else(|| panic!("{}: pack_weights before matmul", self.name));
-        assert_eq!(a.cols, k.k(), "{}: K differs", self.name);
-        k.matmul(&a.data, a.rows)
+    fn pack(&self, w: &Matrix) -> LmulKernel {
+        LmulKernel::pack(self.unit, &cast_values(BF16, w), w.rows, w.cols)
     }
 
     fn base(&self) -> Base {
         Base::LmulAdd
-    }
-
-    fn weight_bytes(&self) -> usize {
-        self.packed.as_ref().map_or(0, LmulKernel::bytes)
-    }
-
-    fn top_isa(&self) -> IsaLevel {
-        IsaLevel::Avx2
     }
 }
