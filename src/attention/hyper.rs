@@ -57,6 +57,7 @@
 //!   not even at random).
 
 use super::info::{AttentionInfo, Ops, Schedule, Softmax, Storage};
+use super::lsh::{lsh_hash, stable_order};
 use super::{dot_fma, sm_scale, AttentionVariant, AttnShape, Qkv};
 use crate::arith::exp::exp_f32;
 use crate::hw::cost::{Cost, OpKind};
@@ -95,35 +96,6 @@ pub struct Hyper {
     pub min_seq_len: usize,
     /// Seed of the projections and samples.
     pub seed: u64,
-}
-
-/// `bin ^ (bin >> 1)`: the reflected Gray code the code's `perm` table holds.
-pub fn gray(bin: u32) -> u32 {
-    bin ^ (bin >> 1)
-}
-
-/// LSH hashes of `rows × d` vectors under `r` projections (`proj` is
-/// `d × r`, row-major): `gray(Σ_i [x·w_i > 0]·2^i)`.
-pub fn lsh_hash(x: &[f32], d: usize, proj: &[f32], r: usize) -> Vec<u32> {
-    x.chunks(d)
-        .map(|row| {
-            let mut bin = 0u32;
-            for i in 0..r {
-                let dot = (0..d).fold(0.0f32, |a, c| row[c].mul_add(proj[c * r + i], a));
-                if dot > 0.0 {
-                    bin |= 1 << i;
-                }
-            }
-            gray(bin)
-        })
-        .collect()
-}
-
-/// Indices sorting `hash` stably (ascending).
-pub fn stable_order(hash: &[u32]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..hash.len()).collect();
-    idx.sort_by_key(|&i| hash[i]);
-    idx
 }
 
 /// Rows of a head: `n × d` values.

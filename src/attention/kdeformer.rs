@@ -7,7 +7,7 @@
 //! 0. The code takes pre-scaled inputs (`exp(q·k)`): here Q is first
 //!    multiplied by [`super::sm_scale`] in f32.
 //! 1. **LSH**: r = 7 Gaussian projections, `hash = gray(bin)` (the same
-//!    table as HyperAttention, [`super::hyper::lsh_hash`]); Q and K sorted
+//!    table as HyperAttention, [`super::lsh::lsh_hash`]); Q and K sorted
 //!    by hash.
 //! 2. **Blocks** (`CosineHammingLSH`): sorted keys in blocks of `bucket`
 //!    (128 here: the GloVe demo's s/2), sorted queries in as many blocks;
@@ -39,8 +39,8 @@
 //!   query joins the block holding the first sorted key whose hash is ≥
 //!   its own.
 
-use super::hyper::{lsh_hash, stable_order};
 use super::info::{AttentionInfo, Ops, Schedule, Softmax, Storage};
+use super::lsh::{lsh_hash, stable_order};
 use super::{sm_scale, AttentionVariant, AttnShape, Qkv};
 use crate::arith::exp::exp_f32;
 use crate::hw::cost::{Cost, OpKind};

@@ -28,6 +28,7 @@ pub mod exact;
 pub mod hyper;
 pub mod info;
 pub mod kdeformer;
+pub mod lsh;
 pub mod qjl;
 pub mod quant;
 pub mod sage;

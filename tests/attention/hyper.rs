@@ -5,7 +5,8 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::rel_err;
-use bitsim::attention::hyper::{gray, head_node, lsh_hash, stable_order, Hyper, Version};
+use bitsim::attention::hyper::{head_node, Hyper, Version};
+use bitsim::attention::lsh::{gray, lsh_hash, stable_order};
 use bitsim::attention::{self, AttentionVariant, AttnShape, Phase, Qkv};
 use bitsim::workload::attention::realistic;
 

@@ -5,8 +5,8 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::rel_err;
-use bitsim::attention::hyper::{lsh_hash, stable_order};
 use bitsim::attention::kdeformer::KdeFormer;
+use bitsim::attention::lsh::{lsh_hash, stable_order};
 use bitsim::attention::{self, AttentionVariant, AttnShape, Phase, Qkv};
 use bitsim::workload::attention::realistic;
 
