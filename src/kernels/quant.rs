@@ -15,6 +15,7 @@
 //! Rows are independent, so they run in parallel with the same result.
 
 use crate::formats::{self, mx::div_round_odd, ConvertOptions, MiniFloat, Rounding};
+use crate::isa;
 use rayon::prelude::*;
 
 /// Rows per parallel task (below this many elements, one task).
@@ -46,32 +47,112 @@ pub fn int8_rows(a: &[f32], m: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
 
 /// One row of [`int8_rows`]; returns the scale.
 fn int8_row(row: &[f32], out: &mut [i8]) -> f32 {
-    let absmax = row
-        .iter()
-        .filter(|x| x.is_finite())
-        .fold(0f32, |m, x| m.max(x.abs()));
+    let level = isa::effective();
+    let absmax = isa::dispatch!(level,
+        // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2.
+        avx2 => unsafe { avx2::absmax(row) },
+        scalar => absmax(row),
+    );
     let scale = if absmax == 0.0 {
         0.0
     } else {
         div_round_odd(absmax as f64, 127.0) as f32
     };
     let s = scale as f64;
-    for (o, &x) in out.iter_mut().zip(row) {
-        *o = if x.is_nan() {
-            0
-        } else if x.is_infinite() {
-            if x > 0.0 {
-                127
-            } else {
-                -127
-            }
-        } else if x == 0.0 || s == 0.0 {
-            0
-        } else {
-            round_quotient(x as f64, s).clamp(-127.0, 127.0) as i8
-        };
+    if s == 0.0 {
+        // Rare (an all-zero, all-subnormal-tiny or all-non-finite row): the
+        // plain loop, which also codes ±inf as ±127 without a scale.
+        out.iter_mut().zip(row).for_each(|(o, &x)| *o = code(x, s));
+        return scale;
     }
+    isa::dispatch!(level,
+        // SAFETY: as above.
+        avx2 => unsafe { avx2::codes(row, s, out) },
+        scalar => out.iter_mut().zip(row).for_each(|(o, &x)| *o = code(x, s)),
+    );
     scale
+}
+
+/// Largest finite |x| of `row` (0 when none).
+fn absmax(row: &[f32]) -> f32 {
+    row.iter()
+        .filter(|x| x.is_finite())
+        .fold(0f32, |m, x| m.max(x.abs()))
+}
+
+/// The int8 code of `x` under scale `s` (the reference of every SIMD path).
+#[inline(always)]
+fn code(x: f32, s: f64) -> i8 {
+    if x.is_nan() {
+        0
+    } else if x.is_infinite() {
+        if x > 0.0 {
+            127
+        } else {
+            -127
+        }
+    } else if x == 0.0 || s == 0.0 {
+        0
+    } else {
+        round_quotient(x as f64, s).clamp(-127.0, 127.0) as i8
+    }
+}
+
+/// AVX2 twins of [`absmax`] and the [`code`] loop, equal bit for bit: the
+/// maximum of magnitudes is exact in any order, and the code is the same
+/// f64 quotient rounded to nearest even (`vroundpd`) and clamped, with NaN
+/// zeroed first and ±inf clamped to ±127.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::code;
+    use std::arch::x86_64::*;
+
+    /// [`super::absmax`] on AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn absmax(row: &[f32]) -> f32 {
+        let abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+        let inf = _mm256_set1_ps(f32::INFINITY);
+        let mut m = _mm256_setzero_ps();
+        let chunks = row.chunks_exact(8);
+        let tail = chunks.remainder();
+        for c in chunks {
+            let a = _mm256_and_ps(_mm256_loadu_ps(c.as_ptr()), abs);
+            // Below inf: finite (NaN compares false); the rest count as 0.
+            let finite = _mm256_cmp_ps::<_CMP_LT_OQ>(a, inf);
+            m = _mm256_max_ps(m, _mm256_and_ps(a, finite));
+        }
+        let mut lanes = [0f32; 8];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), m);
+        let wide = lanes.iter().fold(0f32, |r, &x| r.max(x));
+        wide.max(super::absmax(tail))
+    }
+
+    /// The codes of `row` under scale `s > 0` into `out`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn codes(row: &[f32], s: f64, out: &mut [i8]) {
+        const RNE: i32 = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+        let sv = _mm256_set1_pd(s);
+        let (lo, hi) = (_mm256_set1_pd(-127.0), _mm256_set1_pd(127.0));
+        let quad = |h: __m128| {
+            let q = _mm256_round_pd::<RNE>(_mm256_div_pd(_mm256_cvtps_pd(h), sv));
+            _mm256_cvtpd_epi32(_mm256_min_pd(_mm256_max_pd(q, lo), hi))
+        };
+        let chunks = row.chunks_exact(8);
+        let tail = chunks.remainder();
+        let n8 = row.len() - tail.len();
+        for (c, o) in chunks.zip(out.chunks_exact_mut(8)) {
+            let x = _mm256_loadu_ps(c.as_ptr());
+            // NaN → +0 (codes 0); ±inf divides to ±inf and clamps to ±127.
+            let x = _mm256_and_ps(x, _mm256_cmp_ps::<_CMP_ORD_Q>(x, x));
+            let a = quad(_mm256_castps256_ps128(x));
+            let b = quad(_mm256_extractf128_ps::<1>(x));
+            let w = _mm_packs_epi32(a, b);
+            _mm_storel_epi64(o.as_mut_ptr() as *mut __m128i, _mm_packs_epi16(w, w));
+        }
+        for (o, &x) in out[n8..].iter_mut().zip(tail) {
+            *o = code(x, s);
+        }
+    }
 }
 
 /// `RNE(x / s)` of the exact quotient, for f32 values `x` and `s > 0`

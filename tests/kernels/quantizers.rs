@@ -2,7 +2,9 @@
 //! quantizers (their reference) on edge cases and seeded data.
 
 use crate::seeded::Rng;
+use crate::LEVEL_LOCK;
 use bitsim::formats::{parse, ElementFormat};
+use bitsim::isa::{self, IsaLevel};
 use bitsim::kernels::quant;
 use bitsim::tensor::{Matrix, Values};
 use bitsim::variants::operand::{int_absmax, OperandSpec};
@@ -14,6 +16,33 @@ fn rows() -> Vec<Vec<f32>> {
         // Exact ties after scaling (scale 1): 0.5 → 0, 1.5 → 2, 2.5 → 2, −0.5 → −0.
         vec![127.0, 0.5, 1.5, 2.5, -0.5, -1.5, 126.5],
         vec![0.0, -0.0, 0.0],
+        // Non-finite values inside 8-wide chunks and in the tail.
+        vec![
+            1.0,
+            f32::NAN,
+            -3.0,
+            f32::INFINITY,
+            0.25,
+            -f32::INFINITY,
+            -0.0,
+            2.9,
+            f32::NAN,
+            -f32::INFINITY,
+        ],
+        // No finite magnitude: scale 0, ±inf still code ±127.
+        vec![
+            f32::INFINITY,
+            f32::NAN,
+            -f32::INFINITY,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            1.0e-45,
+        ],
+        (1..=16).map(|i| i as f32 * -0.75).collect(),
+        (0..17).map(|i| (i as f32 - 8.0) * 0.125).collect(),
         vec![f32::NAN, 1.0, f32::INFINITY, -f32::INFINITY, -2.0],
         vec![1e-45, -1e-45, 3e-45],
         vec![f32::MAX, -f32::MAX, 1.0],
@@ -41,8 +70,19 @@ fn rows() -> Vec<Vec<f32>> {
     ]
 }
 
+/// At every ISA level the CPU has (the AVX2 path takes rows in chunks of 8
+/// with a scalar tail, so the rows' lengths are ragged on purpose).
 #[test]
 fn int8_rows_equals_the_absmax_quantizer() {
+    let _held = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    for level in IsaLevel::available() {
+        isa::set_cap(level);
+        int8_rows_at_this_level();
+    }
+    isa::set_cap(IsaLevel::Avx512);
+}
+
+fn int8_rows_at_this_level() {
     let spec = int_absmax(8, ScaleAxis::PerRow);
     for row in rows() {
         let m = Matrix::new(1, row.len(), row.clone());
