@@ -292,3 +292,23 @@ fn the_default_space_is_large_and_holds_the_known_formats() {
         assert!(s.configs.iter().any(|x| x.to_string() == *c), "{k}");
     }
 }
+
+/// The real-model spec explores the built-in space (same configurations, in
+/// the same order) over the model's weight files.
+#[test]
+fn minilm_spec_is_the_builtin_space_over_the_model() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-suites");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let builtin = parse_spec(&read("explore.toml"), "explore.toml", &dir).unwrap();
+    let minilm = parse_spec(&read("explore-minilm.toml"), "explore-minilm.toml", &dir).unwrap();
+    assert_eq!(minilm.configs, builtin.configs);
+    assert_eq!(minilm.tensors.len(), 1);
+    let want = dir.join("../models/all-MiniLM-L6-v2/model.safetensors");
+    match &minilm.tensors[0].source {
+        bitsim::suite::explore::spec::Source::File { path, tensors } => {
+            assert_eq!(path, &want);
+            assert_eq!(tensors.len(), 5);
+        }
+        other => panic!("expected the model's safetensors, got {other:?}"),
+    }
+}
