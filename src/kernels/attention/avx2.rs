@@ -44,6 +44,12 @@ impl Kern for Avx2 {
         // SAFETY: as above.
         unsafe { fp16_mac(b, p, v) }
     }
+
+    #[inline(always)]
+    fn mul_add(&self, b: &mut [f32], p: f32, v: &[f32]) {
+        // SAFETY: as above.
+        unsafe { mul_add(b, p, v) }
+    }
 }
 
 /// [`super::whole_row`] with the AVX2 steps.
@@ -249,6 +255,28 @@ unsafe fn pv(acc: &mut [f32], p: f32, v: &[f32]) {
     }
     for c in n8..d {
         acc[c] = p.mul_add(v[c], acc[c]);
+    }
+}
+
+/// `b_c = b_c + p·v_c` (`vmulps` then `vaddps`: two roundings, as the
+/// scalar definition).
+#[target_feature(enable = "avx2")]
+unsafe fn mul_add(b: &mut [f32], p: f32, v: &[f32]) {
+    let d = b.len().min(v.len());
+    let n8 = d / 8 * 8;
+    let pb = _mm256_set1_ps(p);
+    let mut c = 0;
+    while c < n8 {
+        // SAFETY: c + 8 ≤ n8 ≤ both lengths.
+        unsafe {
+            let bp = b.as_mut_ptr().add(c);
+            let y = _mm256_mul_ps(pb, _mm256_loadu_ps(v.as_ptr().add(c)));
+            _mm256_storeu_ps(bp, _mm256_add_ps(_mm256_loadu_ps(bp), y));
+        }
+        c += 8;
+    }
+    for c in n8..d {
+        b[c] += p * v[c];
     }
 }
 
