@@ -360,6 +360,15 @@ fn chunk_state<K: Kern>(
     (st.m != f32::NEG_INFINITY).then_some(st)
 }
 
+/// Whether the blocked flash path (AVX2 + FMA) runs at `level`.
+fn blocked_at(level: IsaLevel) -> bool {
+    let fma = isa::active().fma;
+    isa::dispatch!(level,
+        avx2 => fma,
+        scalar => false,
+    )
+}
+
 /// Whole-row work at `level` (the AVX2 path needs FMA as well).
 fn whole_row_at(level: IsaLevel, job: &Job, method: Method, r: usize, o: &mut [f64]) {
     let fma = isa::active().fma;
@@ -453,6 +462,22 @@ pub fn attention_f32(
             out.par_chunks_mut(d)
                 .zip(states.par_chunks(splits))
                 .for_each(|(o, parts)| merge(parts, o));
+        }
+        Method::Flash { b_c, round } if !packed.is_empty() && d > 0 && blocked_at(level) => {
+            // Blocks of query rows per head walk the K/V tiles together.
+            #[cfg(target_arch = "x86_64")]
+            out.par_chunks_mut(nq * d)
+                .enumerate()
+                .for_each(|(h, head)| {
+                    head.par_chunks_mut(avx2::QBLOCK * d)
+                        .enumerate()
+                        .for_each(|(b, o)| {
+                            // SAFETY: `blocked_at` checked AVX2 and FMA; K is packed.
+                            unsafe { avx2::flash_block(&job, b_c, round, h, b * avx2::QBLOCK, o) }
+                        })
+                });
+            #[cfg(not(target_arch = "x86_64"))]
+            unreachable!("blocked_at is false off x86_64 ({b_c}, {round:?})");
         }
         _ => out
             .par_chunks_mut(d.max(1))
