@@ -107,7 +107,7 @@ fn simd_form_equals_the_scalar_function_bit_for_bit() {
         f32::MAX,
         f32::MIN,
     ]);
-    while xs.len() % 8 != 0 {
+    while !xs.len().is_multiple_of(8) {
         xs.push(1.0);
     }
     let mut out = [0.0f32; 8];

@@ -36,6 +36,18 @@ impl Kern for Avx2 {
     }
 
     #[inline(always)]
+    fn exp_shifted(&self, tile: &mut [f32], m: f32) {
+        // SAFETY: as above.
+        unsafe { exp_shifted(tile, m) }
+    }
+
+    #[inline(always)]
+    fn pv_tile(&self, acc: &mut [f32], p: &[f32], v: &[f32]) {
+        // SAFETY: as above.
+        unsafe { pv_tile(acc, p, v) }
+    }
+
+    #[inline(always)]
     fn int_dot(&self, a: &[i8], b: &[i8]) -> i32 {
         // SAFETY: as above.
         unsafe { int_dot(a, b) }
@@ -196,6 +208,53 @@ unsafe fn scores_rows(k: &[f32], q: &[f32], sc: f32, t0: usize, t1: usize, out: 
     assert!(k.len() >= t1 * d);
     let scv = _mm256_set1_ps(sc);
     let mut j = t0;
+    // Four groups of 8 keys at a time: four independent FMA chains.
+    while j + 4 * GROUP <= t1 {
+        // SAFETY: keys j..j+32 lie inside k (asserted); q holds d values.
+        unsafe {
+            let p = k.as_ptr().add(j * d);
+            let mut a = [_mm256_setzero_ps(); 4];
+            let mut c = 0;
+            while c < d8 {
+                for (g, ag) in a.iter_mut().enumerate() {
+                    let pg = p.add(g * GROUP * d);
+                    let rows: [__m256; 8] =
+                        std::array::from_fn(|i| _mm256_loadu_ps(pg.add(i * d + c)));
+                    let cols = transpose8(rows);
+                    for (kk, col) in cols.iter().enumerate() {
+                        let qc = _mm256_set1_ps(*q.get_unchecked(c + kk));
+                        *ag = _mm256_fmadd_ps(qc, *col, *ag);
+                    }
+                }
+                c += 8;
+            }
+            while c < d {
+                let qc = _mm256_set1_ps(*q.get_unchecked(c));
+                for (g, ag) in a.iter_mut().enumerate() {
+                    let pg = p.add(g * GROUP * d + c);
+                    let col = _mm256_setr_ps(
+                        *pg,
+                        *pg.add(d),
+                        *pg.add(2 * d),
+                        *pg.add(3 * d),
+                        *pg.add(4 * d),
+                        *pg.add(5 * d),
+                        *pg.add(6 * d),
+                        *pg.add(7 * d),
+                    );
+                    *ag = _mm256_fmadd_ps(qc, col, *ag);
+                }
+                c += 1;
+            }
+            for (g, ag) in a.iter().enumerate() {
+                _mm256_storeu_ps(
+                    out.as_mut_ptr().add(j - t0 + g * GROUP),
+                    _mm256_mul_ps(*ag, scv),
+                );
+            }
+        }
+        j += 4 * GROUP;
+    }
     while j + GROUP <= t1 {
         // SAFETY: keys j..j+8 lie inside k (asserted); q holds d values.
         unsafe {
@@ -279,6 +338,70 @@ unsafe fn mul_add(b: &mut [f32], p: f32, v: &[f32]) {
     }
     for c in n8..d {
         b[c] += p * v[c];
+    }
+}
+
+/// `p = exp_f32(p − m)`: eight lanes at a time by the shared exponential's
+/// SIMD form, the tail by the scalar function (the same bits).
+#[target_feature(enable = "avx2")]
+unsafe fn exp_shifted(tile: &mut [f32], m: f32) {
+    let n = tile.len();
+    let mv = _mm256_set1_ps(m);
+    let mut j = 0;
+    while j + 8 <= n {
+        // SAFETY: j + 8 ≤ n.
+        unsafe {
+            let p = tile.as_mut_ptr().add(j);
+            _mm256_storeu_ps(p, exp8(_mm256_sub_ps(_mm256_loadu_ps(p), mv)));
+        }
+        j += 8;
+    }
+    for p in tile[j..].iter_mut() {
+        *p = exp_f32(*p - m);
+    }
+}
+
+/// One row's P·V over a tile: `acc_c = fma(p_j, v_jc, acc_c)` for the
+/// tile's keys in order, 64 channels' accumulators held in registers
+/// across the keys (then 8, then scalar).
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pv_tile(acc: &mut [f32], p: &[f32], v: &[f32]) {
+    let d = acc.len();
+    let n = p.len();
+    assert!(v.len() >= n * d);
+    let (a, vp) = (acc.as_mut_ptr(), v.as_ptr());
+    let mut c = 0;
+    // SAFETY (whole body): c + width ≤ d, keys < n, and v holds n rows of d.
+    unsafe {
+        while c + 64 <= d {
+            let mut r: [__m256; 8] = std::array::from_fn(|x| _mm256_loadu_ps(a.add(c + 8 * x)));
+            for (j, pj) in p.iter().enumerate() {
+                let pb = _mm256_set1_ps(*pj);
+                let row = vp.add(j * d + c);
+                for (x, rx) in r.iter_mut().enumerate() {
+                    *rx = _mm256_fmadd_ps(pb, _mm256_loadu_ps(row.add(8 * x)), *rx);
+                }
+            }
+            for (x, rx) in r.iter().enumerate() {
+                _mm256_storeu_ps(a.add(c + 8 * x), *rx);
+            }
+            c += 64;
+        }
+        while c + 8 <= d {
+            let mut r = _mm256_loadu_ps(a.add(c));
+            for (j, pj) in p.iter().enumerate() {
+                r = _mm256_fmadd_ps(_mm256_set1_ps(*pj), _mm256_loadu_ps(vp.add(j * d + c)), r);
+            }
+            _mm256_storeu_ps(a.add(c), r);
+            c += 8;
+        }
+        for cc in c..d {
+            let mut s = *a.add(cc);
+            for (j, pj) in p.iter().enumerate() {
+                s = pj.mul_add(*vp.add(j * d + cc), s);
+            }
+            *a.add(cc) = s;
+        }
     }
 }
 

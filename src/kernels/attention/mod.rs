@@ -150,6 +150,11 @@ trait Kern: Sync {
     fn pv(&self, acc: &mut [f32], p: f32, v: &[f32]);
     /// `acc_c = acc_c · a`.
     fn scale(&self, acc: &mut [f32], a: f32);
+    /// `p = exp_f32(p − m)` for every element.
+    fn exp_shifted(&self, tile: &mut [f32], m: f32);
+    /// [`Kern::pv`] for each key `j` of a tile in order: `p[j]` against V's
+    /// row `j` (`v` holds `p.len()` rows of `acc.len()` values).
+    fn pv_tile(&self, acc: &mut [f32], p: &[f32], v: &[f32]);
     /// The exact int32 dot of two int8 vectors.
     fn int_dot(&self, a: &[i8], b: &[i8]) -> i32;
     /// `b_c = fp16(b_c + p·v_c)` (one rounding; `p·v_c` exact in f32).
@@ -194,6 +199,19 @@ impl Kern for Scalar {
     #[inline(always)]
     fn scale(&self, acc: &mut [f32], a: f32) {
         acc.iter_mut().for_each(|x| *x *= a);
+    }
+
+    #[inline(always)]
+    fn exp_shifted(&self, tile: &mut [f32], m: f32) {
+        tile.iter_mut().for_each(|p| *p = exp_f32(*p - m));
+    }
+
+    #[inline(always)]
+    fn pv_tile(&self, acc: &mut [f32], p: &[f32], v: &[f32]) {
+        let d = acc.len();
+        for (j, &pj) in p.iter().enumerate() {
+            self.pv(acc, pj, &v[j * d..(j + 1) * d]);
+        }
     }
 
     #[inline(always)]
@@ -266,17 +284,15 @@ fn flash_range<K: Kern>(
             continue;
         }
         let alpha = exp_f32(st.m - m_new);
+        k.exp_shifted(tile, m_new);
         let mut sum = 0.0f32;
         for p in tile.iter_mut() {
-            *p = exp_f32(*p - m_new);
             sum += *p;
+            *p = round.apply(*p);
         }
         st.l = st.l * alpha + sum;
         k.scale(&mut st.acc, alpha);
-        for (jj, &p) in tile.iter().enumerate() {
-            let j = t0 + jj;
-            k.pv(&mut st.acc, round.apply(p), &r.v[j * d..(j + 1) * d]);
-        }
+        k.pv_tile(&mut st.acc, tile, &r.v[t0 * d..t1 * d]);
         st.m = m_new;
         t0 = t1;
     }
