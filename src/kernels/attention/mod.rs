@@ -16,9 +16,16 @@
 //!   packing is reused by every query), or transposed 8×8 in registers as it
 //!   is read (decode: one pass over the cache).
 //! - **P·V** is per channel (`a_c = fma(p_j, v_jc, a_c)`, lanes across
-//!   channels, keys in order).
-//! - The row max, the exponentials ([`exp_f32`], [`exp2_f32`] — the shared
-//!   functions) and the row sums stay scalar in key order.
+//!   channels, keys in order); the AVX2 paths hold the accumulators in
+//!   registers across a tile's keys, which changes no order.
+//! - The exponentials are the shared functions ([`exp_f32`], [`exp2_f32`]);
+//!   the f32 paths run `exp_f32` eight lanes at a time through its AVX2 form
+//!   (`arith::exp::avx2::exp8`, the same operations). The row max and the
+//!   row sums stay scalar in key order.
+//! - **Prefill blocks** (AVX2, packed K): 16 query rows of a head walk the
+//!   K/V tiles together and interleave four rows' arithmetic in registers
+//!   (a 4-row × 16-key score tile, a 4-row × 16-channel P·V tile); rows are
+//!   independent, so interleaving them changes no bit.
 //! - **INT8/INT4 dots** are exact int32 sums (|code| ≤ 127, so no order
 //!   matters): AVX2 widens to int16 and multiplies pairs with `vpmaddwd`.
 //! - **FP8 P·V** (`p8 = e4m3(p·448)` by the shared [`e4m3_rne`], per key in
