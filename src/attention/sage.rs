@@ -44,7 +44,7 @@ use super::{per_row, per_score_row, AttentionVariant, NativeAttention, Qkv};
 use crate::arith::exp::exp2_f32;
 use crate::arith::fp16::fp16_rne;
 use crate::hw::cost::OpKind;
-use crate::kernels::attention::{sage_int8, SageBlocks, SageHead};
+use crate::kernels::attention::{sage, SageBlocks, SageHead, SagePv, SageScore};
 use crate::kernels::Base;
 use half::f16;
 
@@ -54,6 +54,8 @@ pub const KV_TILE: usize = 64;
 pub const Q_BLOCK: usize = 128;
 /// Key tokens per K scale block.
 pub const K_BLOCK: usize = 64;
+/// Keys per FP16 P·V partial sum of v2++ (flushed into f32 after each).
+pub const PV_CHUNK_FP16: usize = 32;
 /// log2 e as the Python code writes it.
 #[allow(clippy::approx_constant)] // the code's literal, not the exact constant
 pub const LOG2E_CODE: f64 = 1.44269504;
@@ -95,27 +97,7 @@ pub enum PvPath {
     Fp8Fp16Acc,
 }
 
-/// f32 to the nearest e4m3 value (RNE, ties to even; saturating at ±448;
-/// subnormals down to 2^−9), returned as f32. NaN stays NaN.
-#[inline]
-pub fn e4m3_rne(x: f32) -> f32 {
-    let a = x.abs();
-    if a.is_nan() {
-        return x;
-    }
-    let r = if a >= 0.015625 {
-        // Normal: keep 3 mantissa bits (RNE on the bit pattern).
-        let b = a.to_bits();
-        let lsb = (b >> 20) & 1;
-        let v = f32::from_bits((b + 0x7FFFF + lsb) & !0xFFFFF);
-        v.min(448.0)
-    } else {
-        // Subnormal step 2^−9: RNE through the 1.5·2^23 magic number.
-        let t = a * 512.0;
-        ((t + 12_582_912.0) - 12_582_912.0) / 512.0
-    };
-    r.copysign(x)
-}
+pub use crate::kernels::attention::e4m3_rne;
 
 /// Rounds to fp16 (RNE) and back.
 #[inline]
@@ -214,6 +196,15 @@ struct Head {
 }
 
 impl Sage {
+    /// Keys per P·V partial sum (v2++ flushes its FP16 accumulator every
+    /// 32 keys; the others once per tile).
+    fn pv_chunk(&self) -> usize {
+        match self.pv {
+            PvPath::Fp8Fp16Acc => PV_CHUNK_FP16,
+            _ => KV_TILE,
+        }
+    }
+
     fn prepare(&self, x: &Qkv) -> Vec<Head> {
         let x = Input::Fp16.qkv(x);
         let d = x.shape.d;
@@ -395,10 +386,7 @@ impl AttentionVariant for Sage {
                 for a in st.acc.iter_mut() {
                     *a *= alpha;
                 }
-                let chunk = match self.pv {
-                    PvPath::Fp8Fp16Acc => 32,
-                    _ => KV_TILE,
-                };
+                let chunk = self.pv_chunk();
                 for c0 in (t0..t1).step_by(chunk) {
                     b.iter_mut().for_each(|x| *x = 0.0);
                     for j in c0..(c0 + chunk).min(t1) {
@@ -443,18 +431,15 @@ impl AttentionVariant for Sage {
         })
     }
 
-    /// v1 (INT8 Triton path, FP16 P·V) only:
-    /// [`crate::kernels::attention::sage_int8`].
+    /// Every Q/K quantization and P·V path: [`crate::kernels::attention::sage`].
     fn native(&self) -> Option<Box<dyn NativeAttention>> {
-        (self.qk == QkQuant::Int8Triton && self.pv == PvPath::Fp16).then(|| {
-            Box::new(NativeSage(Sage {
-                name: self.name,
-                description: self.description,
-                qk: self.qk,
-                pv: self.pv,
-                smooth_k: self.smooth_k,
-            })) as Box<dyn NativeAttention>
-        })
+        Some(Box::new(NativeSage(Sage {
+            name: self.name,
+            description: self.description,
+            qk: self.qk,
+            pv: self.pv,
+            smooth_k: self.smooth_k,
+        })))
     }
 
     fn scores(&self, x: &Qkv) -> Vec<f64> {
@@ -470,9 +455,10 @@ impl AttentionVariant for Sage {
     }
 }
 
-/// The native kernel of `attention/sage-int8`: the variant's own
-/// quantizers (K smoothing, per-block INT8 Q and K, fp16 V; O(N·d)), then
-/// the kernel's INT8 Q·Kᵀ, base-2 online softmax and FP16 P·V (O(N²·d)).
+/// The native kernel of a SageAttention-style variant: the variant's own
+/// quantizers (K smoothing, per-block INT8/INT4 Q and K, fp16 or per-channel
+/// e4m3 V; O(N·d)), then the kernel's integer Q·Kᵀ, base-2 online softmax
+/// and P·V on the variant's path (O(N²·d)).
 pub struct NativeSage(Sage);
 
 impl NativeAttention for NativeSage {
@@ -486,14 +472,25 @@ impl NativeAttention for NativeSage {
                 k: &h.k,
                 sk: &h.sk,
                 v: &h.v,
+                sv: &h.sv,
             })
             .collect();
         let blocks = SageBlocks {
             q_block: Q_BLOCK,
             k_block: K_BLOCK,
             tile: KV_TILE,
+            chunk: self.0.pv_chunk(),
+            score: match self.0.qk {
+                QkQuant::Int8Triton => SageScore::V1,
+                QkQuant::Int8Cuda | QkQuant::Int4 => SageScore::V2,
+            },
+            pv: match self.0.pv {
+                PvPath::Fp16 => SagePv::Fp16,
+                PvPath::Fp8TwoLevel => SagePv::Fp8F32,
+                PvPath::Fp8Fp16Acc => SagePv::Fp8Fp16,
+            },
         };
-        sage_int8(&views, super::exact::dims(x), blocks, level)
+        sage(&views, super::exact::dims(x), blocks, level)
     }
 
     fn base(&self) -> Base {

@@ -9,12 +9,15 @@ use bitsim::isa::IsaLevel;
 use bitsim::workload::attention::realistic;
 
 /// The variants whose native kernels this file checks (the registry's).
-const NATIVE: [&str; 5] = [
+const NATIVE: [&str; 8] = [
     "attention/f32",
     "attention/flash-f32",
     "attention/flash-bf16",
     "attention/split-kv",
     "attention/sage-int8",
+    "attention/sage2-fp8",
+    "attention/sage2pp-fp16acc",
+    "attention/int4-qk",
 ];
 
 fn same_bits(a: &[f64], b: &[f64]) -> Option<usize> {
@@ -116,8 +119,10 @@ fn few_queries_over_many_keys_use_both_key_layouts() {
 
 /// Edge values: all-zero inputs (uniform weights), huge scores (one key
 /// takes all the weight), values at fp16's largest finite magnitudes (the
-/// FP16 accumulator overflows the same way in both), tiny values
-/// (fp16 and f32 subnormal products).
+/// FP16 accumulator overflows the same way in both; FP8 V saturates its
+/// scale), Q and K at fp16's largest magnitudes (int8 codes ±127 in every
+/// channel), tiny values (fp16 and f32 subnormal products). The shape is
+/// causal, so query 0 sees one key and every other key is masked.
 #[test]
 fn edge_values_equal_the_emulation() {
     let s = shape(1, 70, 32, true);
@@ -130,10 +135,14 @@ fn edge_values_equal_the_emulation() {
         .map(|i| if i % 3 == 0 { 65504.0 } else { -30000.0 })
         .collect();
     let tiny: Vec<f32> = (0..len).map(|i| ((i % 17) as f32 - 8.0) * 1e-7).collect();
+    let big_qk: Vec<f32> = (0..len)
+        .map(|i| if i % 5 < 2 { 65504.0 } else { -65504.0 })
+        .collect();
     let cases = [
         ("zeros", zeros.clone(), zeros.clone(), ramp.clone()),
         ("huge scores", ramp.clone(), ramp.clone(), ramp.clone()),
         ("fp16-max values", ramp.clone(), zeros.clone(), big_v),
+        ("fp16-max Q and K", big_qk.clone(), big_qk, ramp.clone()),
         ("tiny", tiny.clone(), tiny.clone(), tiny),
     ];
     for (what, q, k, v) in cases {

@@ -2,8 +2,12 @@
 //! (`attention::exact` and `attention::sage` document the order of every
 //! rounding): naive f32 (`attention/f32`), FlashAttention's tiled online
 //! softmax in f32 and bf16 (`attention/flash-f32`, `attention/flash-bf16`),
-//! split-KV decode (`attention/split-kv`) and SageAttention v1's INT8 Q·Kᵀ
-//! with FP16 P·V accumulation (`attention/sage-int8`).
+//! split-KV decode (`attention/split-kv`), and the SageAttention family's
+//! integer Q·Kᵀ with base-2 online softmax: v1's INT8 with FP16 P·V
+//! accumulation (`attention/sage-int8`), INT4 Q/K with the same P·V
+//! (`attention/int4-qk`), v2's FP8 P·V with two-level f32 accumulation
+//! (`attention/sage2-fp8`) and v2++'s FP8 P·V accumulated in FP16 per 32
+//! keys (`attention/sage2pp-fp16acc`).
 //!
 //! Why the bits agree:
 //! - **f32 scores** are one FMA chain per key over the channels in order.
@@ -12,13 +16,23 @@
 //!   packing is reused by every query), or transposed 8×8 in registers as it
 //!   is read (decode: one pass over the cache).
 //! - **P·V** is per channel (`a_c = fma(p_j, v_jc, a_c)`, lanes across
-//!   channels, keys in order).
-//! - The row max, the exponentials ([`exp_f32`], [`exp2_f32`] — the shared
-//!   functions) and the row sums stay scalar in key order.
-//! - **INT8 dots** are exact int32 sums (|code| ≤ 127, so no order matters):
-//!   AVX2 widens to int16 and multiplies pairs with `vpmaddwd`.
+//!   channels, keys in order); the AVX2 paths hold the accumulators in
+//!   registers across a tile's keys, which changes no order.
+//! - The exponentials are the shared functions ([`exp_f32`], [`exp2_f32`]);
+//!   the f32 paths run `exp_f32` eight lanes at a time through its AVX2 form
+//!   (`arith::exp::avx2::exp8`, the same operations). The row max and the
+//!   row sums stay scalar in key order.
+//! - **Prefill blocks** (AVX2, packed K): 16 query rows of a head walk the
+//!   K/V tiles together and interleave four rows' arithmetic in registers
+//!   (a 4-row × 16-key score tile, a 4-row × 16-channel P·V tile); rows are
+//!   independent, so interleaving them changes no bit.
+//! - **INT8/INT4 dots** are exact int32 sums (|code| ≤ 127, so no order
+//!   matters): AVX2 widens to int16 and multiplies pairs with `vpmaddwd`.
+//! - **FP8 P·V** (`p8 = e4m3(p·448)` by the shared [`e4m3_rne`], per key in
+//!   key order): `b = b + p8·v` is `vmulps` then `vaddps` per channel, as
+//!   the scalar definition (the product of two e4m3 values is exact anyway).
 //! - **FP16 accumulation** `b = fp16(b + p·v)`: the product of two fp16
-//!   values is exact in f32; the sum is formed in f32 with its exact error
+//!   values (or two e4m3 values) is exact in f32; the sum is formed in f32 with its exact error
 //!   (TwoSum) and rounded to odd, then to fp16 by `vcvtps2ph` — rounding to
 //!   odd in 24 bits then to nearest in 11 equals one rounding to nearest
 //!   (24 ≥ 11 + 2).
@@ -143,10 +157,17 @@ trait Kern: Sync {
     fn pv(&self, acc: &mut [f32], p: f32, v: &[f32]);
     /// `acc_c = acc_c · a`.
     fn scale(&self, acc: &mut [f32], a: f32);
+    /// `p = exp_f32(p − m)` for every element.
+    fn exp_shifted(&self, tile: &mut [f32], m: f32);
+    /// [`Kern::pv`] for each key `j` of a tile in order: `p[j]` against V's
+    /// row `j` (`v` holds `p.len()` rows of `acc.len()` values).
+    fn pv_tile(&self, acc: &mut [f32], p: &[f32], v: &[f32]);
     /// The exact int32 dot of two int8 vectors.
     fn int_dot(&self, a: &[i8], b: &[i8]) -> i32;
-    /// `b_c = fp16(b_c + p·v_c)` (one rounding; p and v fp16 values).
+    /// `b_c = fp16(b_c + p·v_c)` (one rounding; `p·v_c` exact in f32).
     fn fp16_mac(&self, b: &mut [f32], p: f32, v: &[f32]);
+    /// `b_c = b_c + p·v_c`, product and sum each rounded to f32 (unfused).
+    fn mul_add(&self, b: &mut [f32], p: f32, v: &[f32]);
 }
 
 /// The portable path: the scalar definitions.
@@ -188,6 +209,19 @@ impl Kern for Scalar {
     }
 
     #[inline(always)]
+    fn exp_shifted(&self, tile: &mut [f32], m: f32) {
+        tile.iter_mut().for_each(|p| *p = exp_f32(*p - m));
+    }
+
+    #[inline(always)]
+    fn pv_tile(&self, acc: &mut [f32], p: &[f32], v: &[f32]) {
+        let d = acc.len();
+        for (j, &pj) in p.iter().enumerate() {
+            self.pv(acc, pj, &v[j * d..(j + 1) * d]);
+        }
+    }
+
+    #[inline(always)]
     fn int_dot(&self, a: &[i8], b: &[i8]) -> i32 {
         a.iter().zip(b).map(|(x, y)| *x as i32 * *y as i32).sum()
     }
@@ -196,6 +230,13 @@ impl Kern for Scalar {
     fn fp16_mac(&self, b: &mut [f32], p: f32, v: &[f32]) {
         for (bc, vc) in b.iter_mut().zip(v) {
             *bc = fp16_rne(*bc as f64 + p as f64 * *vc as f64);
+        }
+    }
+
+    #[inline(always)]
+    fn mul_add(&self, b: &mut [f32], p: f32, v: &[f32]) {
+        for (bc, vc) in b.iter_mut().zip(v) {
+            *bc += p * vc;
         }
     }
 }
@@ -250,17 +291,15 @@ fn flash_range<K: Kern>(
             continue;
         }
         let alpha = exp_f32(st.m - m_new);
+        k.exp_shifted(tile, m_new);
         let mut sum = 0.0f32;
         for p in tile.iter_mut() {
-            *p = exp_f32(*p - m_new);
             sum += *p;
+            *p = round.apply(*p);
         }
         st.l = st.l * alpha + sum;
         k.scale(&mut st.acc, alpha);
-        for (jj, &p) in tile.iter().enumerate() {
-            let j = t0 + jj;
-            k.pv(&mut st.acc, round.apply(p), &r.v[j * d..(j + 1) * d]);
-        }
+        k.pv_tile(&mut st.acc, tile, &r.v[t0 * d..t1 * d]);
         st.m = m_new;
         t0 = t1;
     }
@@ -342,6 +381,15 @@ fn chunk_state<K: Kern>(
     let mut s = vec![0.0f32; b_c];
     flash_range(k, &row, (c0, c1), b_c, Round::F32, &mut st, &mut s);
     (st.m != f32::NEG_INFINITY).then_some(st)
+}
+
+/// Whether the blocked flash path (AVX2 + FMA) runs at `level`.
+fn blocked_at(level: IsaLevel) -> bool {
+    let fma = isa::active().fma;
+    isa::dispatch!(level,
+        avx2 => fma,
+        scalar => false,
+    )
 }
 
 /// Whole-row work at `level` (the AVX2 path needs FMA as well).
@@ -438,6 +486,22 @@ pub fn attention_f32(
                 .zip(states.par_chunks(splits))
                 .for_each(|(o, parts)| merge(parts, o));
         }
+        Method::Flash { b_c, round } if !packed.is_empty() && d > 0 && blocked_at(level) => {
+            // Blocks of query rows per head walk the K/V tiles together.
+            #[cfg(target_arch = "x86_64")]
+            out.par_chunks_mut(nq * d)
+                .enumerate()
+                .for_each(|(h, head)| {
+                    head.par_chunks_mut(avx2::QBLOCK * d)
+                        .enumerate()
+                        .for_each(|(b, o)| {
+                            // SAFETY: `blocked_at` checked AVX2 and FMA; K is packed.
+                            unsafe { avx2::flash_block(&job, b_c, round, h, b * avx2::QBLOCK, o) }
+                        })
+                });
+            #[cfg(not(target_arch = "x86_64"))]
+            unreachable!("blocked_at is false off x86_64 ({b_c}, {round:?})");
+        }
         _ => out
             .par_chunks_mut(d.max(1))
             .with_min_len(4)
@@ -481,8 +545,32 @@ pub fn flash_f32(
     attention_f32(q, k, v, dims, method, level)
 }
 
-/// One head of SageAttention v1 prepared by its quantizers: Q and K codes
-/// (`n × d`), their per-block f32 scales, and V as fp16 values (`nk × d`).
+/// f32 to the nearest e4m3 value (RNE, ties to even; saturating at ±448;
+/// subnormals down to 2^−9), returned as f32. NaN stays NaN. (SageAttention
+/// v2's FP8 rounding of P and V; the emulation and the kernels share it.)
+#[inline]
+pub fn e4m3_rne(x: f32) -> f32 {
+    let a = x.abs();
+    if a.is_nan() {
+        return x;
+    }
+    let r = if a >= 0.015625 {
+        // Normal: keep 3 mantissa bits (RNE on the bit pattern).
+        let b = a.to_bits();
+        let lsb = (b >> 20) & 1;
+        let v = f32::from_bits((b + 0x7FFFF + lsb) & !0xFFFFF);
+        v.min(448.0)
+    } else {
+        // Subnormal step 2^−9: RNE through the 1.5·2^23 magic number.
+        let t = a * 512.0;
+        ((t + 12_582_912.0) - 12_582_912.0) / 512.0
+    };
+    r.copysign(x)
+}
+
+/// One head of a SageAttention-style variant prepared by its quantizers: Q
+/// and K codes (`n × d`), their per-block f32 scales, and V as the P·V path
+/// reads it (fp16 values, or e4m3 values with per-channel scales).
 #[derive(Debug, Clone, Copy)]
 pub struct SageHead<'a> {
     /// Q codes.
@@ -493,22 +581,53 @@ pub struct SageHead<'a> {
     pub k: &'a [i8],
     /// K scales, one per `k_block` keys.
     pub sk: &'a [f32],
-    /// V (fp16 values as f32).
+    /// V (fp16 or e4m3 values as f32).
     pub v: &'a [f32],
+    /// Per-channel V scales (`d` of them; FP8 paths only, else empty): the
+    /// output is multiplied by `sv_c / 448`.
+    pub sv: &'a [f32],
 }
 
-/// SageAttention v1's blocking.
+/// The order of a score's two scale multiplies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SageScore {
+    /// v1 (Triton): `(f32(dot) · sq) · sk`.
+    V1,
+    /// v2 (CUDA): `f32(dot) · (sq · sk)`.
+    V2,
+}
+
+/// How P·V is computed inside a tile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SagePv {
+    /// `p` rounded to fp16, `b = fp16(b + p·v)` (one rounding per add).
+    Fp16,
+    /// `p8 = e4m3(p · 448)`, `b = b + p8·v` in f32 (the product is exact).
+    Fp8F32,
+    /// `p8 = e4m3(p · 448)`, `b = fp16(b + p8·v)` (one rounding per add).
+    Fp8Fp16,
+}
+
+/// A SageAttention-style kernel's blocking and arithmetic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SageBlocks {
     /// Queries per Q scale.
     pub q_block: usize,
     /// Keys per K scale.
     pub k_block: usize,
-    /// Keys per tile (fp16 accumulation inside a tile).
+    /// Keys per online-softmax tile.
     pub tile: usize,
+    /// Keys per P·V partial sum `b` (from +0, flushed into the f32
+    /// accumulator after each chunk); chunks start at each tile's start.
+    pub chunk: usize,
+    /// Score order.
+    pub score: SageScore,
+    /// P·V path.
+    pub pv: SagePv,
 }
 
-/// One row of SageAttention v1 (`attention::sage`, v1 order and FP16 P·V).
+/// One row of a SageAttention-style variant (`attention::sage` documents
+/// the order of every rounding; this is the same loop).
 #[inline(always)]
 fn sage_row<K: Kern>(k: &K, hd: &SageHead, dims: Dims, b: SageBlocks, i: usize, o: &mut [f64]) {
     let d = dims.d;
@@ -517,15 +636,19 @@ fn sage_row<K: Kern>(k: &K, hd: &SageHead, dims: Dims, b: SageBlocks, i: usize, 
     let sq = hd.sq[i / b.q_block];
     let mut st = State::new(d);
     let mut s = vec![0.0f32; b.tile];
-    let mut acc16 = vec![0.0f32; d];
+    let mut part = vec![0.0f32; d];
     let mut t0 = 0;
     while t0 < vis {
         let t1 = (t0 + b.tile).min(vis);
         let tile = &mut s[..t1 - t0];
         for (jj, sj) in tile.iter_mut().enumerate() {
             let j = t0 + jj;
-            let dot = k.int_dot(qi, &hd.k[j * d..(j + 1) * d]);
-            *sj = (dot as f32 * sq) * hd.sk[j / b.k_block];
+            let dot = k.int_dot(qi, &hd.k[j * d..(j + 1) * d]) as f32;
+            let sk = hd.sk[j / b.k_block];
+            *sj = match b.score {
+                SageScore::V1 => (dot * sq) * sk,
+                SageScore::V2 => dot * (sq * sk),
+            };
         }
         let m_new =
             st.m.max(tile.iter().fold(f32::NEG_INFINITY, |u, &w| u.max(w)));
@@ -537,33 +660,52 @@ fn sage_row<K: Kern>(k: &K, hd: &SageHead, dims: Dims, b: SageBlocks, i: usize, 
         }
         st.l = st.l * alpha + r;
         k.scale(&mut st.acc, alpha);
-        acc16.iter_mut().for_each(|x| *x = 0.0);
-        for (jj, &p) in tile.iter().enumerate() {
-            let j = t0 + jj;
-            let ph = f16::from_f32(p).to_f32();
-            k.fp16_mac(&mut acc16, ph, &hd.v[j * d..(j + 1) * d]);
-        }
-        for (a, bc) in st.acc.iter_mut().zip(&acc16) {
-            *a += bc;
+        let mut c0 = t0;
+        while c0 < t1 {
+            let c1 = (c0 + b.chunk).min(t1);
+            part.iter_mut().for_each(|x| *x = 0.0);
+            for j in c0..c1 {
+                let p = tile[j - t0];
+                let v = &hd.v[j * d..(j + 1) * d];
+                match b.pv {
+                    SagePv::Fp16 => k.fp16_mac(&mut part, f16::from_f32(p).to_f32(), v),
+                    SagePv::Fp8F32 => k.mul_add(&mut part, e4m3_rne(p * 448.0), v),
+                    SagePv::Fp8Fp16 => k.fp16_mac(&mut part, e4m3_rne(p * 448.0), v),
+                }
+            }
+            for (a, bc) in st.acc.iter_mut().zip(&part) {
+                *a += bc;
+            }
+            c0 = c1;
         }
         st.m = m_new;
         t0 = t1;
     }
-    for (oc, a) in o.iter_mut().zip(&st.acc) {
-        *oc = f16::from_f32(a / st.l).to_f32() as f64;
+    for (c, (oc, a)) in o.iter_mut().zip(&st.acc).enumerate() {
+        let y = a / st.l;
+        let y = if hd.sv.is_empty() {
+            y
+        } else {
+            y * (hd.sv[c] / 448.0)
+        };
+        *oc = f16::from_f32(y).to_f32() as f64;
     }
 }
 
-/// SageAttention v1 (`attention/sage-int8`) at `level` on prepared heads:
-/// the output (`heads × nq × d`) as f64.
+/// A SageAttention-style variant (`attention/sage-int8`, `sage2-fp8`,
+/// `sage2pp-fp16acc`, `int4-qk`) at `level` on prepared heads: the output
+/// (`heads × nq × d`) as f64.
 ///
 /// # Panics
-/// When `heads` or a head's tensors do not match `dims` (a caller bug).
-pub fn sage_int8(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel) -> Vec<f64> {
+/// When `heads` or a head's tensors do not match `dims`, or a block size is
+/// zero (a caller bug).
+pub fn sage(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel) -> Vec<f64> {
     let Dims { nq, nk, d, .. } = dims;
     assert_eq!(heads.len(), dims.heads);
+    assert!(blocks.q_block > 0 && blocks.k_block > 0 && blocks.tile > 0 && blocks.chunk > 0);
     for h in heads {
         assert!(h.q.len() == nq * d && h.k.len() == nk * d && h.v.len() == nk * d);
+        assert!(h.sv.is_empty() || h.sv.len() == d);
     }
     let f = isa::active();
     let (fma, f16c) = (f.fma, f.f16c);
