@@ -225,6 +225,9 @@ fn list_names_the_attention_kernels() {
         ("attention/flash-bf16", "f32-fma"),
         ("attention/split-kv", "f32-fma"),
         ("attention/sage-int8", "int8-dot"),
+        ("attention/sage2-fp8", "int8-dot"),
+        ("attention/sage2pp-fp16acc", "int8-dot"),
+        ("attention/int4-qk", "int8-dot"),
     ] {
         let r = rows
             .iter()
