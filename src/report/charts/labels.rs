@@ -24,6 +24,37 @@ pub fn place_labels(
     area: BoxPx,
     obstacles: &[BoxPx],
 ) -> Vec<((i32, i32), HPos, VPos)> {
+    let order: Vec<usize> = (0..points.len()).collect();
+    place(points, labels, size, area, obstacles, &order, false)
+        .into_iter()
+        .map(|p| p.expect("every label is placed"))
+        .collect()
+}
+
+/// Like [`place_labels`], but labels are placed in `order` (most important
+/// first) and a label with no free position is left out (`None`) and takes
+/// no room: crowded charts name what fits and key the rest elsewhere.
+pub fn place_labels_where_free(
+    points: &[(i32, i32)],
+    labels: &[String],
+    size: f64,
+    area: BoxPx,
+    obstacles: &[BoxPx],
+    order: &[usize],
+) -> Vec<Option<((i32, i32), HPos, VPos)>> {
+    place(points, labels, size, area, obstacles, order, true)
+}
+
+#[allow(clippy::too_many_arguments)] // the two public faces' inputs and the mode
+fn place(
+    points: &[(i32, i32)],
+    labels: &[String],
+    size: f64,
+    area: BoxPx,
+    obstacles: &[BoxPx],
+    order: &[usize],
+    skip_blocked: bool,
+) -> Vec<Option<((i32, i32), HPos, VPos)>> {
     let h = px(size) + 2.0;
     let gap = 8.0;
     let mut taken: Vec<BoxPx> = points
@@ -46,8 +77,9 @@ pub fn place_labels(
         (-d, -d, HPos::Right, VPos::Bottom),
         (-d, d, HPos::Right, VPos::Top),
     ];
-    let mut out = Vec::new();
-    for (&(x, y), label) in points.iter().zip(labels) {
+    let mut out = vec![None; points.len()];
+    for &i in order {
+        let ((x, y), label) = (points[i], &labels[i]);
         let (x, y) = (x as f64, y as f64);
         let w = text_width(label, size);
         let boxed = |&(dx, dy, hp, vp): &(f64, f64, HPos, VPos)| {
@@ -77,9 +109,12 @@ pub fn place_labels(
             .map(|c| (c, boxed(c)))
             .min_by(|a, b| cost(a.1).total_cmp(&cost(b.1)))
             .expect("eight candidates");
+        if skip_blocked && cost(bx) > 0.0 {
+            continue;
+        }
         taken.push(bx);
         let (dx, dy, hp, vp) = *best;
-        out.push((((x + dx).round() as i32, (y + dy).round() as i32), hp, vp));
+        out[i] = Some((((x + dx).round() as i32, (y + dy).round() as i32), hp, vp));
     }
     out
 }
@@ -133,5 +168,50 @@ mod tests {
         );
         assert_eq!(lone[0].0, (58, 50));
         assert!(matches!(lone[0].1, HPos::Left));
+    }
+
+    #[test]
+    fn crowded_labels_are_left_out_in_priority_order() {
+        // Nine points stacked 4 px apart: one label fits beside the pile at
+        // each of a few sides; the rest have no free place.
+        let pts: Vec<(i32, i32)> = (0..9).map(|i| (200, 200 + 4 * i)).collect();
+        let labels: Vec<String> = (0..9).map(|i| format!("variant-{i}")).collect();
+        let area = (0.0, 0.0, 400.0, 400.0);
+        let order: Vec<usize> = (0..9).rev().collect();
+        let placed = place_labels_where_free(&pts, &labels, 17.0, area, &[], &order);
+        // The first in priority is always placed; some are left out.
+        assert!(placed[8].is_some());
+        let n = placed.iter().flatten().count();
+        assert!(n < 9 && n >= 1, "{n} placed");
+        // Placed ones overlap nothing; left-out ones reserved no room.
+        let h = px(17.0) + 2.0;
+        let boxes: Vec<BoxPx> = placed
+            .iter()
+            .zip(&labels)
+            .filter_map(|(p, l)| p.map(|p| (p, l)))
+            .map(|(((x, y), hp, vp), l)| {
+                let w = text_width(l, 17.0);
+                let x0 = match hp {
+                    HPos::Left => x as f64,
+                    HPos::Right => x as f64 - w,
+                    HPos::Center => x as f64 - w / 2.0,
+                };
+                let y0 = match vp {
+                    VPos::Top => y as f64,
+                    VPos::Bottom => y as f64 - h,
+                    VPos::Center => y as f64 - h / 2.0,
+                };
+                (x0, y0, x0 + w, y0 + h)
+            })
+            .collect();
+        for (i, a) in boxes.iter().enumerate() {
+            for b in &boxes[i + 1..] {
+                assert_eq!(overlap(*a, *b), 0.0);
+            }
+            for &(x, y) in &pts {
+                let (x, y) = (x as f64, y as f64);
+                assert_eq!(overlap(*a, (x - 6.0, y - 6.0, x + 6.0, y + 6.0)), 0.0);
+            }
+        }
     }
 }

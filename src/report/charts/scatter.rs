@@ -1,9 +1,10 @@
 //! Error versus energy scatter with the Pareto front.
 
-use super::labels::{place_labels, BoxPx};
+use super::labels::{place_labels_where_free, BoxPx};
 use super::{draw_mesh, err, log_tick, style, svg, text_width, BLUE, GREY, ORANGE, SMALL, WIDTH};
 use crate::report::pareto::pareto_front;
 use crate::report::summary::fmt_short;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
@@ -19,7 +20,9 @@ pub struct ScatterPoint {
 }
 
 /// Error (log scale) versus energy per MAC, with the Pareto front (both
-/// minimized) as a staircase and every point labelled. Points with a
+/// minimized) as a staircase and every point labelled where its label fits
+/// without overlapping (front points first); the rest are named in a key
+/// below the plot with their coordinates. Points with a
 /// non-positive or non-finite coordinate cannot be drawn on log axes; their
 /// labels are returned so the page can list them. The energy axis is
 /// logarithmic when the energies span more than a factor of 10.
@@ -61,7 +64,9 @@ pub fn error_energy_scatter(points: &[ScatterPoint]) -> Result<(String, Vec<Stri
         }
         stair.push(coords[i]);
     }
-    let svg = svg(WIDTH, 600, |root| {
+    // Drawn twice: once to learn which labels fit beside their points, then
+    // for real, with a key below the plot naming the points left unlabelled.
+    let draw = |root: &DrawingArea<SVGBackend, Shift>| -> Result<Vec<usize>, String> {
         let mut chart = ChartBuilder::on(root)
             .margin(16)
             .margin_top(56)
@@ -161,8 +166,22 @@ pub fn error_energy_scatter(points: &[ScatterPoint]) -> Result<(String, Vec<Stri
             })
             .collect();
         let labels: Vec<String> = pts.iter().map(|p| p.label.clone()).collect();
-        let placed = place_labels(&pix, &labels, SMALL, area, &obstacles);
-        for (i, ((anchor, hp, vp), label)) in placed.into_iter().zip(&labels).enumerate() {
+        // The front's labels first: they are the chart's answer.
+        let order: Vec<usize> = front
+            .iter()
+            .copied()
+            .chain((0..pts.len()).filter(|&i| !on_front(i)))
+            .collect();
+        let placed = place_labels_where_free(&pix, &labels, SMALL, area, &obstacles, &order);
+        let unlabelled: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| placed[i].is_none())
+            .collect();
+        for (i, (placed, label)) in placed.into_iter().zip(&labels).enumerate() {
+            let Some((anchor, hp, vp)) = placed else {
+                continue;
+            };
             let color = if on_front(i) { BLACK } else { GREY };
             root.draw(&Text::new(
                 label.clone(),
@@ -171,9 +190,73 @@ pub fn error_energy_scatter(points: &[ScatterPoint]) -> Result<(String, Vec<Stri
             ))
             .map_err(err)?;
         }
+        Ok(unlabelled)
+    };
+    let mut unlabelled = Vec::new();
+    svg(WIDTH, PLOT_H, |root| {
+        unlabelled = draw(root)?;
+        Ok(())
+    })?;
+    let key = key_lines(
+        &unlabelled
+            .iter()
+            .map(|&i| {
+                let p = pts[i];
+                let front = if front.contains(&i) { " (front)" } else { "" };
+                format!(
+                    "{}{front}: {} pJ, {}",
+                    p.label,
+                    fmt_short(p.energy),
+                    fmt_short(p.error)
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    let height = PLOT_H + KEY_LINE * key.len() as u32 + if key.is_empty() { 0 } else { 8 };
+    let svg = svg(WIDTH, height, |root| {
+        let (top, bottom) = root.split_vertically(PLOT_H);
+        draw(&top)?;
+        for (n, line) in key.iter().enumerate() {
+            bottom
+                .draw(&Text::new(
+                    line.clone(),
+                    (16, (n as u32 * KEY_LINE) as i32),
+                    style(SMALL, BLACK, HPos::Left, VPos::Top),
+                ))
+                .map_err(err)?;
+        }
         Ok(())
     })?;
     Ok((svg, left_out))
+}
+
+/// Height of the plot, pixels (the key of unlabelled points goes below).
+const PLOT_H: u32 = 600;
+/// Height of one line of that key, pixels.
+const KEY_LINE: u32 = 18;
+
+/// The key of points whose labels found no free place: "Not labelled
+/// (no room beside the point): a: x pJ, y; …", wrapped to the chart's width.
+fn key_lines(items: &[String]) -> Vec<String> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let max_w = WIDTH as f64 - 40.0;
+    let mut lines = vec!["Not labelled (no room beside the point): ".to_string()];
+    for (n, item) in items.iter().enumerate() {
+        let piece = if n + 1 < items.len() {
+            format!("{item}; ")
+        } else {
+            format!("{item}.")
+        };
+        let last = lines.last_mut().expect("one line");
+        if text_width(&format!("{last}{piece}"), SMALL) > max_w && !last.trim().is_empty() {
+            lines.push(format!("    {piece}"));
+        } else {
+            last.push_str(&piece);
+        }
+    }
+    lines
 }
 
 /// A range around `values` with 8 % padding (never empty; a linear range of
