@@ -4,7 +4,9 @@
 //! and the activation outliers of each layer's input.
 
 use super::Section;
-use crate::report::charts::{front_chart, line_chart, Axes, FrontAxes, FrontPoint, Series, SeriesStyle};
+use crate::report::charts::{
+    front_chart, line_chart, Axes, FrontAxes, FrontPoint, Series, SeriesStyle,
+};
 use crate::report::pareto::pareto_front;
 use crate::report::summary::fmt_short;
 use crate::report::template::render_template;
@@ -122,7 +124,11 @@ pub fn render(s: &ModelStudy) -> Result<Vec<Section>, String> {
         notes: Vec::new(),
     };
     let section = |ctx: &Ctx, title: &str| -> Result<Section, String> {
-        Ok(Section::new(ctx.id, title, render_template("model", TEMPLATE, ctx)?))
+        Ok(Section::new(
+            ctx.id,
+            title,
+            render_template("model", TEMPLATE, ctx)?,
+        ))
     };
 
     // Accuracy, bits and energy.
@@ -136,7 +142,11 @@ pub fn render(s: &ModelStudy) -> Result<Vec<Section>, String> {
     a.figures.push(Figure {
         id: "model-bits".into(),
         caption: "Embedding drift against bits per weight of the linear layers".into(),
-        chart: front(&drawn, |r| r.weight_bits, "bits per weight, scales included")?,
+        chart: front(
+            &drawn,
+            |r| r.weight_bits,
+            "bits per weight, scales included",
+        )?,
     });
     a.figures.push(Figure {
         id: "model-energy".into(),
@@ -174,7 +184,11 @@ pub fn render(s: &ModelStudy) -> Result<Vec<Section>, String> {
     .to_vec();
     for r in &s.rows {
         if let Some(e) = &r.error {
-            let mut row = vec![cell(&r.label), cell(fmt_short(r.weight_bits)), cell(size_rounded(r.weight_bytes))];
+            let mut row = vec![
+                cell(&r.label),
+                cell(fmt_short(r.weight_bits)),
+                cell(size_rounded(r.weight_bytes)),
+            ];
             row.push(Cell {
                 text: format!("failed: {e}"),
                 strong: true,
@@ -199,7 +213,11 @@ pub fn render(s: &ModelStudy) -> Result<Vec<Section>, String> {
             cell(&r.speed),
         ]);
     }
-    for r in s.rows.iter().filter(|r| r.error.is_none() && r.cos_worst < 0.99) {
+    for r in s
+        .rows
+        .iter()
+        .filter(|r| r.error.is_none() && r.cos_worst < 0.99)
+    {
         a.notes.push(format!(
             "{}: worst sentence (cosine {:.4}): “{}”",
             r.label, r.cos_worst, r.worst_sentence
@@ -281,11 +299,9 @@ pub fn render(s: &ModelStudy) -> Result<Vec<Section>, String> {
             )?,
         });
     }
-    if let Some(int8) = s
-        .rows
-        .iter()
-        .find(|r| r.matmul == "matmul/w8a8-int" && r.attention == "attention/flash-f32" && r.error.is_none())
-    {
+    if let Some(int8) = s.rows.iter().find(|r| {
+        r.matmul == "matmul/w8a8-int" && r.attention == "attention/flash-f32" && r.error.is_none()
+    }) {
         let sq: Vec<String> = int8
             .layer_sqnr_db
             .iter()

@@ -297,14 +297,19 @@ fn eval_set(p: &ModelParams, base: &Path) -> Result<EvalSet, String> {
 /// the parameter in errors.
 fn expand(pattern: &str, registry: &[&'static str], key: &str) -> Result<Vec<String>, String> {
     let pat = pattern.trim();
-    let g = glob::Pattern::new(pat).map_err(|e| format!("{key}: '{pat}' is not a valid glob: {e}"))?;
+    let g =
+        glob::Pattern::new(pat).map_err(|e| format!("{key}: '{pat}' is not a valid glob: {e}"))?;
     let hits: Vec<String> = registry
         .iter()
         .filter(|n| g.matches(n))
         .map(|n| n.to_string())
         .collect();
     if hits.is_empty() {
-        let kind = if key == "variants" { "matmul" } else { "attention" };
+        let kind = if key == "variants" {
+            "matmul"
+        } else {
+            "attention"
+        };
         return Err(format!(
             "{key}: '{pat}' matches no {kind} variant (see `bitsim variants list`)"
         ));
@@ -669,10 +674,9 @@ pub fn run(p: &ModelParams, ctx: &StudyContext) -> Result<ModelStudy, String> {
     let seed = p.seed.unwrap_or(ctx.seed);
     let mut out = ModelStudy {
         model: dir.display().to_string(),
-        eval_set: p
-            .eval_set
-            .as_ref()
-            .map_or("built-in".into(), |d| ctx.base.join(d.trim()).display().to_string()),
+        eval_set: p.eval_set.as_ref().map_or("built-in".into(), |d| {
+            ctx.base.join(d.trim()).display().to_string()
+        }),
         sentences: layout.sentences.len(),
         pairs: set.pairs.len(),
         queries: set.queries.len(),
