@@ -419,3 +419,40 @@ fn report_refuses_a_missing_model_or_an_unknown_key() {
     ]);
     assert_error(&o, "key.toml", "modle");
 }
+
+/// `bench-suites/model.toml` parses and its study validates (when the model
+/// sits where the suite expects it, the repository's `models/`).
+#[test]
+fn model_suite_parses_and_validates() {
+    if model_dir().is_none() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if !root.join(bitsim::model::DEFAULT_DIR).is_dir() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "model_suite_parses_and_validates skipped: bench-suites/model.toml expects the model in {}",
+            root.join(bitsim::model::DEFAULT_DIR).display()
+        );
+        return;
+    }
+    let names: Vec<&str> = bitsim::variants::registry()
+        .iter()
+        .map(|v| v.name())
+        .collect();
+    let s = bitsim::suite::spec::load(&root.join("bench-suites/model.toml"), &names)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.name, "model");
+    let p = s.studies.model.as_ref().expect("[studies.model]");
+    let table = EnergyTable::load(&s.energy).unwrap();
+    let ctx = StudyContext {
+        energy: &table,
+        base: &s.base,
+        seed: s.seeds[0],
+        variants: &s.variants,
+    };
+    RealModel::validate(p, &ctx).unwrap();
+    // At least 12 configurations beside the reference (the goal).
+    assert!(p.variants.len() + p.attention.len() + p.pairs.len() >= 12);
+}
