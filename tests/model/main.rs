@@ -14,6 +14,7 @@ mod cli_support;
 mod cli;
 mod forward;
 mod malformed;
+mod study;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -11,6 +11,7 @@ pub mod explore;
 pub mod coupling;
 pub mod io;
 pub mod lmul;
+pub mod model;
 pub mod paretoq;
 pub mod roofline;
 pub mod scaling1bit;

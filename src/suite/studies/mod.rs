@@ -1,7 +1,8 @@
 //! Studies: experiments on hardware units and memory hierarchies that go
 //! beyond the variant × workload grid (L-Mul accuracy and energy,
 //! accumulator behaviour, BitMoD data types and accelerator cycles, I/O
-//! traffic versus cache size, the roofline). A suite enables each one with a
+//! traffic versus cache size, the roofline, a real model through the
+//! variants). A suite enables each one with a
 //! `[studies.NAME]` table whose keys are that study's parameters (every key
 //! optional); the results go into `results.json` under `studies`, and the
 //! report gives each its own section.
@@ -23,6 +24,7 @@ pub mod bitmod;
 pub mod coupling;
 pub mod io;
 pub mod lmul;
+pub mod model;
 pub mod paretoq;
 pub mod roofline;
 pub mod scaling1bit;
@@ -71,6 +73,7 @@ macro_rules! with_studies {
             coupling::Coupling, "Communication-free coupling: which format drafts best";
             scaling1bit::Scaling1bit, "1-bit scaling law of two-layer networks";
             paretoq::Paretoq, "Weight bit widths at equal memory";
+            model::RealModel, "A real model (all-MiniLM-L6-v2) through the variants";
         }
     };
 }
