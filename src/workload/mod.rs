@@ -4,6 +4,7 @@
 //! evaluation set of the real-model study ([`eval_set`]).
 
 pub mod attention;
+pub mod attention_spec;
 pub mod cases;
 pub mod eval_set;
 pub mod gen;

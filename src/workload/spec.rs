@@ -41,7 +41,7 @@ pub struct SpanError {
 }
 
 impl SpanError {
-    fn new(span: Range<usize>, message: impl Into<String>) -> Self {
+    pub(super) fn new(span: Range<usize>, message: impl Into<String>) -> Self {
         SpanError {
             span,
             message: message.into(),
@@ -61,6 +61,8 @@ pub enum Dist {
 /// Where a workload's matrices come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WorkloadKind {
+    /// Attention Q/K/V, generated or from files (`kind = "attention"`).
+    Attention(super::attention_spec::AttnWorkload),
     /// Seeded synthetic matrices of the given shapes.
     Generated {
         /// The distribution.
@@ -94,21 +96,32 @@ pub struct Workload {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorkload {
-    name: Spanned<String>,
-    dist: Option<Spanned<String>>,
-    std: Option<Spanned<f64>>,
-    b: Option<Spanned<f64>>,
-    nu: Option<Spanned<f64>>,
-    scale: Option<Spanned<f64>>,
-    lo: Option<Spanned<f64>>,
-    hi: Option<Spanned<f64>>,
-    shapes: Option<Spanned<Vec<Spanned<Vec<usize>>>>>,
-    file: Option<Spanned<String>>,
-    tensors: Option<Spanned<Vec<Spanned<String>>>>,
-    m: Option<Spanned<usize>>,
-    model: Option<Spanned<String>>,
-    layer: Option<Spanned<usize>>,
-    tensor: Option<Spanned<String>>,
+    pub(super) name: Spanned<String>,
+    pub(super) dist: Option<Spanned<String>>,
+    pub(super) std: Option<Spanned<f64>>,
+    pub(super) b: Option<Spanned<f64>>,
+    pub(super) nu: Option<Spanned<f64>>,
+    pub(super) scale: Option<Spanned<f64>>,
+    pub(super) lo: Option<Spanned<f64>>,
+    pub(super) hi: Option<Spanned<f64>>,
+    pub(super) shapes: Option<Spanned<Vec<Spanned<Vec<usize>>>>>,
+    pub(super) file: Option<Spanned<String>>,
+    pub(super) tensors: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) m: Option<Spanned<usize>>,
+    pub(super) model: Option<Spanned<String>>,
+    pub(super) layer: Option<Spanned<usize>>,
+    pub(super) tensor: Option<Spanned<String>>,
+    // The attention keys (`kind = "attention"`, see [`super::attention_spec`]);
+    // numbers and flags read as plain values so that a wrong type names the key.
+    pub(super) kind: Option<Spanned<toml::Value>>,
+    pub(super) heads: Option<Spanned<toml::Value>>,
+    pub(super) n: Option<Spanned<toml::Value>>,
+    pub(super) d: Option<Spanned<toml::Value>>,
+    pub(super) causal: Option<Spanned<toml::Value>>,
+    pub(super) phase: Option<Spanned<toml::Value>>,
+    pub(super) q: Option<Spanned<toml::Value>>,
+    pub(super) k: Option<Spanned<toml::Value>>,
+    pub(super) v: Option<Spanned<toml::Value>>,
 }
 
 impl RawWorkload {
@@ -137,6 +150,32 @@ pub fn read(
     let at = |span: Range<usize>, key: &str, msg: String| {
         SpanError::new(span, format!("workloads '{name}': {key}: {msg}"))
     };
+    let kind = w.kind.as_ref().map(|k| (k.get_ref().as_str().map(str::trim), k.span()));
+    match kind {
+        None | Some((Some("matmul"), _)) => {}
+        Some((Some("attention"), _)) => {
+            return Ok(Workload {
+                kind: WorkloadKind::Attention(super::attention_spec::read(w, base, &at)?),
+                name,
+                line: line_of(raw.span()),
+            })
+        }
+        Some((_, span)) => {
+            let v = w.kind.as_ref().map(|k| k.get_ref().to_string()).unwrap_or_default();
+            return Err(at(
+                span,
+                "kind",
+                format!("{v} is not a workload kind (expected \"matmul\" or \"attention\")"),
+            ));
+        }
+    }
+    if let Some((key, span)) = super::attention_spec::first_attention_key(w) {
+        return Err(at(
+            span,
+            key,
+            "only for attention workloads (add kind = \"attention\")".into(),
+        ));
+    }
     let params = [
         ("std", &w.std),
         ("b", &w.b),
