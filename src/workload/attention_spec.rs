@@ -260,15 +260,17 @@ fn read_files(
             Some(path)
         }
     };
+    let given = [("q", &w.q), ("k", &w.k), ("v", &w.v)];
+    if let Some((key, _)) = given.iter().find(|(_, v)| v.is_none()) {
+        return Err(at(
+            w.name.span(),
+            key,
+            "missing: an attention workload from files needs q, k and v".into(),
+        ));
+    }
     let mut refs = Vec::new();
-    for (key, v) in [("q", &w.q), ("k", &w.k), ("v", &w.v)] {
-        let Some(v) = v else {
-            return Err(at(
-                w.name.span(),
-                key,
-                "missing: an attention workload from files needs q, k and v".into(),
-            ));
-        };
+    for (key, v) in given {
+        let Some(v) = v else { continue };
         let s = text(v, key, at)?;
         refs.push(match &container {
             Some(path) => TensorRef {
