@@ -110,40 +110,6 @@ pub fn measure(
     })
 }
 
-impl AttnMeasured {
-    /// The cell's values, named as in the metric table, in the order of
-    /// [`super::record::metric::ATTENTION_CELL`].
-    pub fn values(&self) -> Vec<(&'static str, f64)> {
-        use super::record::metric::*;
-        let total = self.energy.total_pj();
-        let per_mac = if self.cost.macs > 0.0 {
-            total / self.cost.macs
-        } else {
-            f64::NAN
-        };
-        let a = &self.accuracy;
-        let p = &self.probs;
-        vec![
-            (REL_FRO_ERROR, a.rel_fro_error),
-            (SQNR_DB, a.sqnr_db),
-            (COSINE, a.cosine),
-            (MAX_ABS_ERROR, a.max_abs_error),
-            (MEAN_ABS_ERROR, a.mean_abs_error),
-            (ENERGY_PJ_PER_MAC, per_mac),
-            (ENERGY_TOTAL_PJ, total),
-            (ENERGY_COMPUTE_PJ, self.energy.compute_pj),
-            (ENERGY_SRAM_PJ, self.energy.sram_pj),
-            (ENERGY_DRAM_PJ, self.energy.dram_pj),
-            (KL_MEAN, p.kl_mean),
-            (KL_MAX, p.kl_max),
-            (TV_MEAN, p.tv_mean),
-            (TV_MAX, p.tv_max),
-            (BITS_PER_KV, self.kv_bits),
-            (SLOW_MEMORY_BYTES, self.cost.dram_bytes),
-        ]
-    }
-}
-
 /// Where a native output first differs in bits from the emulation's.
 pub fn first_difference(native: &[f64], emulated: &[f64]) -> Option<String> {
     if native.len() != emulated.len() {

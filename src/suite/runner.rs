@@ -504,8 +504,7 @@ impl Phases<'_> {
                 }
                 match attention_cell::measure(*v, &x, &r, &price) {
                     Ok(m) => {
-                        let rows = m
-                            .values()
+                        let rows = cell_values(&m)
                             .into_iter()
                             .map(|(name, value)| {
                                 let mt = metric::find(name).expect("attention metrics are in the table");
@@ -610,4 +609,35 @@ fn progress_bar(show: bool, tasks: usize) -> ProgressBar {
     );
     bar.set_message("accuracy");
     bar
+}
+
+/// An attention cell's values, named as in the metric table, in the order
+/// of [`metric::ATTENTION_CELL`].
+fn cell_values(m: &attention_cell::AttnMeasured) -> Vec<(&'static str, f64)> {
+    use metric::*;
+    let total = m.energy.total_pj();
+    let per_mac = if m.cost.macs > 0.0 {
+        total / m.cost.macs
+    } else {
+        f64::NAN
+    };
+    let (a, p) = (&m.accuracy, &m.probs);
+    vec![
+        (REL_FRO_ERROR, a.rel_fro_error),
+        (SQNR_DB, a.sqnr_db),
+        (COSINE, a.cosine),
+        (MAX_ABS_ERROR, a.max_abs_error),
+        (MEAN_ABS_ERROR, a.mean_abs_error),
+        (ENERGY_PJ_PER_MAC, per_mac),
+        (ENERGY_TOTAL_PJ, total),
+        (ENERGY_COMPUTE_PJ, m.energy.compute_pj),
+        (ENERGY_SRAM_PJ, m.energy.sram_pj),
+        (ENERGY_DRAM_PJ, m.energy.dram_pj),
+        (KL_MEAN, p.kl_mean),
+        (KL_MAX, p.kl_max),
+        (TV_MEAN, p.tv_mean),
+        (TV_MAX, p.tv_max),
+        (BITS_PER_KV, m.kv_bits),
+        (SLOW_MEMORY_BYTES, m.cost.dram_bytes),
+    ]
 }

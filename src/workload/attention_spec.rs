@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use super::attention::{AttnShape, Phase};
-use super::spec::{RawWorkload, SpanError, MAX_ELEMENTS};
+use super::span::{SpanError, MAX_ELEMENTS};
 
 /// The generators an attention workload may name.
 pub const ATTN_DISTS: &[&str] = &["realistic", "gaussian"];
@@ -89,20 +89,51 @@ pub struct AttnWorkload {
 
 type At<'a> = &'a dyn Fn(Range<usize>, &str, String) -> SpanError;
 
-/// The first key of `w` that only attention workloads take, with its span.
-pub fn first_attention_key(w: &RawWorkload) -> Option<(&'static str, Range<usize>)> {
-    [
-        ("heads", w.heads.as_ref().map(|s| s.span())),
-        ("n", w.n.as_ref().map(|s| s.span())),
-        ("d", w.d.as_ref().map(|s| s.span())),
-        ("causal", w.causal.as_ref().map(|s| s.span())),
-        ("phase", w.phase.as_ref().map(|s| s.span())),
-        ("q", w.q.as_ref().map(|s| s.span())),
-        ("k", w.k.as_ref().map(|s| s.span())),
-        ("v", w.v.as_ref().map(|s| s.span())),
-    ]
-    .into_iter()
-    .find_map(|(k, s)| s.map(|s| (k, s)))
+/// The keys of a `[[workloads]]` table an attention workload reads (the
+/// spec's reader fills it), with the matmul-only keys the table has.
+pub struct AttnKeys<'a> {
+    /// Where the table's `name` is (errors about missing keys point there).
+    pub name_span: Range<usize>,
+    /// `dist`.
+    pub dist: Option<&'a Spanned<String>>,
+    /// `file`.
+    pub file: Option<&'a Spanned<String>>,
+    /// `heads`.
+    pub heads: Option<&'a Spanned<toml::Value>>,
+    /// `n`.
+    pub n: Option<&'a Spanned<toml::Value>>,
+    /// `d`.
+    pub d: Option<&'a Spanned<toml::Value>>,
+    /// `causal`.
+    pub causal: Option<&'a Spanned<toml::Value>>,
+    /// `phase`.
+    pub phase: Option<&'a Spanned<toml::Value>>,
+    /// `q`.
+    pub q: Option<&'a Spanned<toml::Value>>,
+    /// `k`.
+    pub k: Option<&'a Spanned<toml::Value>>,
+    /// `v`.
+    pub v: Option<&'a Spanned<toml::Value>>,
+    /// The matmul-only keys present, with their spans.
+    pub matmul_only: Vec<(&'static str, Range<usize>)>,
+}
+
+impl AttnKeys<'_> {
+    /// The first key only attention workloads take, with its span.
+    pub fn first_attention_key(&self) -> Option<(&'static str, Range<usize>)> {
+        [
+            ("heads", self.heads),
+            ("n", self.n),
+            ("d", self.d),
+            ("causal", self.causal),
+            ("phase", self.phase),
+            ("q", self.q),
+            ("k", self.k),
+            ("v", self.v),
+        ]
+        .into_iter()
+        .find_map(|(k, s)| s.map(|s| (k, s.span())))
+    }
 }
 
 /// A positive whole number.
@@ -128,22 +159,8 @@ fn text<'v>(v: &'v Spanned<toml::Value>, key: &str, at: At) -> Result<&'v str, S
 
 /// Reads an attention workload (its `kind` is `attention`); `at` makes an
 /// error naming the workload and the key.
-pub fn read(w: &RawWorkload, base: &Path, at: At) -> Result<AttnWorkload, SpanError> {
-    let matmul_only = [
-        ("std", w.std.as_ref().map(|s| s.span())),
-        ("b", w.b.as_ref().map(|s| s.span())),
-        ("nu", w.nu.as_ref().map(|s| s.span())),
-        ("scale", w.scale.as_ref().map(|s| s.span())),
-        ("lo", w.lo.as_ref().map(|s| s.span())),
-        ("hi", w.hi.as_ref().map(|s| s.span())),
-        ("shapes", w.shapes.as_ref().map(|s| s.span())),
-        ("tensors", w.tensors.as_ref().map(|s| s.span())),
-        ("m", w.m.as_ref().map(|s| s.span())),
-        ("model", w.model.as_ref().map(|s| s.span())),
-        ("layer", w.layer.as_ref().map(|s| s.span())),
-        ("tensor", w.tensor.as_ref().map(|s| s.span())),
-    ];
-    if let Some((key, Some(span))) = matmul_only.iter().find(|(_, s)| s.is_some()) {
+pub fn read(w: &AttnKeys, base: &Path, at: At) -> Result<AttnWorkload, SpanError> {
+    if let Some((key, span)) = w.matmul_only.first() {
         return Err(at(
             span.clone(),
             key,
@@ -158,7 +175,7 @@ pub fn read(w: &RawWorkload, base: &Path, at: At) -> Result<AttnWorkload, SpanEr
             other => return Err(at(c.span(), "causal", format!("{other} is not true or false"))),
         },
     };
-    let files = [&w.q, &w.k, &w.v];
+    let files = [w.q, w.k, w.v];
     if files.iter().any(|f| f.is_some()) || w.file.is_some() {
         return read_files(w, base, causal, at);
     }
@@ -179,15 +196,15 @@ pub fn read(w: &RawWorkload, base: &Path, at: At) -> Result<AttnWorkload, SpanEr
             }
         },
     };
-    let need = |v: &Option<Spanned<toml::Value>>, key: &str, eg: &str| match v {
-        None => Err(at(w.name.span(), key, format!("missing: e.g. {key} = {eg}"))),
+    let need = |v: Option<&Spanned<toml::Value>>, key: &str, eg: &str| match v {
+        None => Err(at(w.name_span.clone(), key, format!("missing: e.g. {key} = {eg}"))),
         Some(v) => count(v, key, at),
     };
-    let heads = need(&w.heads, "heads", "2")?;
-    let n = need(&w.n, "n", "256")?;
-    let d = need(&w.d, "d", "64")?;
+    let heads = need(w.heads, "heads", "2")?;
+    let n = need(w.n, "n", "256")?;
+    let d = need(w.d, "d", "64")?;
     if dist == AttnDist::Realistic && !d.is_multiple_of(2) {
-        let span = w.d.as_ref().map(|s| s.span()).unwrap_or(w.name.span());
+        let span = w.d.as_ref().map(|s| s.span()).unwrap_or(w.name_span.clone());
         return Err(at(
             span,
             "d",
@@ -210,7 +227,7 @@ pub fn read(w: &RawWorkload, base: &Path, at: At) -> Result<AttnWorkload, SpanEr
     };
     let shape = AttnShape::of(heads, n, d, causal, phase);
     check_size(shape).map_err(|m| {
-        let span = w.n.as_ref().map(|s| s.span()).unwrap_or(w.name.span());
+        let span = w.n.as_ref().map(|s| s.span()).unwrap_or(w.name_span.clone());
         at(span, "n", m)
     })?;
     Ok(AttnWorkload {
@@ -221,7 +238,7 @@ pub fn read(w: &RawWorkload, base: &Path, at: At) -> Result<AttnWorkload, SpanEr
 /// Q/K/V from `.npy` files (`q`, `k`, `v`) or tensors of one `.safetensors`
 /// (`file` with `q`, `k`, `v` naming tensors).
 fn read_files(
-    w: &RawWorkload,
+    w: &AttnKeys,
     base: &Path,
     causal: bool,
     at: At,
@@ -260,10 +277,10 @@ fn read_files(
             Some(path)
         }
     };
-    let given = [("q", &w.q), ("k", &w.k), ("v", &w.v)];
+    let given = [("q", w.q), ("k", w.k), ("v", w.v)];
     if let Some((key, _)) = given.iter().find(|(_, v)| v.is_none()) {
         return Err(at(
-            w.name.span(),
+            w.name_span.clone(),
             key,
             "missing: an attention workload from files needs q, k and v".into(),
         ));

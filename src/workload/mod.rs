@@ -10,6 +10,7 @@ pub mod eval_set;
 pub mod gen;
 pub mod npy;
 pub mod safetensors;
+pub mod span;
 pub mod spec;
 pub mod weights;
 

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::attention_spec::AttnKeys;
 use super::gen::{Distribution, MAX_MAGNITUDE, MIN_MAGNITUDE};
 use crate::tensor::Shape;
 
@@ -23,31 +24,10 @@ fn magnitude_ok(key: &str, v: f64) -> bool {
     key == "nu" || v == 0.0 || (MIN_MAGNITUDE..=MAX_MAGNITUDE).contains(&v.abs())
 }
 
-/// Largest number of elements of one generated matrix (a guard against typos
-/// such as an extra zero that would exhaust memory).
-pub const MAX_ELEMENTS: usize = 1 << 28;
-
 /// The distributions a spec may name.
 pub const DIST_NAMES: &[&str] = &["gaussian", "laplace", "student-t", "uniform", "llm-like"];
 
-/// A workload error: the span of the offending value in the spec text and
-/// what is wrong (the message names the workload and the key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpanError {
-    /// Byte range of the offending key or value in the spec text.
-    pub span: Range<usize>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl SpanError {
-    pub(super) fn new(span: Range<usize>, message: impl Into<String>) -> Self {
-        SpanError {
-            span,
-            message: message.into(),
-        }
-    }
-}
+pub use super::span::{SpanError, MAX_ELEMENTS};
 
 /// A value distribution of a generated workload.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,32 +76,32 @@ pub struct Workload {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWorkload {
-    pub(super) name: Spanned<String>,
-    pub(super) dist: Option<Spanned<String>>,
-    pub(super) std: Option<Spanned<f64>>,
-    pub(super) b: Option<Spanned<f64>>,
-    pub(super) nu: Option<Spanned<f64>>,
-    pub(super) scale: Option<Spanned<f64>>,
-    pub(super) lo: Option<Spanned<f64>>,
-    pub(super) hi: Option<Spanned<f64>>,
-    pub(super) shapes: Option<Spanned<Vec<Spanned<Vec<usize>>>>>,
-    pub(super) file: Option<Spanned<String>>,
-    pub(super) tensors: Option<Spanned<Vec<Spanned<String>>>>,
-    pub(super) m: Option<Spanned<usize>>,
-    pub(super) model: Option<Spanned<String>>,
-    pub(super) layer: Option<Spanned<usize>>,
-    pub(super) tensor: Option<Spanned<String>>,
+    name: Spanned<String>,
+    dist: Option<Spanned<String>>,
+    std: Option<Spanned<f64>>,
+    b: Option<Spanned<f64>>,
+    nu: Option<Spanned<f64>>,
+    scale: Option<Spanned<f64>>,
+    lo: Option<Spanned<f64>>,
+    hi: Option<Spanned<f64>>,
+    shapes: Option<Spanned<Vec<Spanned<Vec<usize>>>>>,
+    file: Option<Spanned<String>>,
+    tensors: Option<Spanned<Vec<Spanned<String>>>>,
+    m: Option<Spanned<usize>>,
+    model: Option<Spanned<String>>,
+    layer: Option<Spanned<usize>>,
+    tensor: Option<Spanned<String>>,
     // The attention keys (`kind = "attention"`, see [`super::attention_spec`]);
     // numbers and flags read as plain values so that a wrong type names the key.
-    pub(super) kind: Option<Spanned<toml::Value>>,
-    pub(super) heads: Option<Spanned<toml::Value>>,
-    pub(super) n: Option<Spanned<toml::Value>>,
-    pub(super) d: Option<Spanned<toml::Value>>,
-    pub(super) causal: Option<Spanned<toml::Value>>,
-    pub(super) phase: Option<Spanned<toml::Value>>,
-    pub(super) q: Option<Spanned<toml::Value>>,
-    pub(super) k: Option<Spanned<toml::Value>>,
-    pub(super) v: Option<Spanned<toml::Value>>,
+    kind: Option<Spanned<toml::Value>>,
+    heads: Option<Spanned<toml::Value>>,
+    n: Option<Spanned<toml::Value>>,
+    d: Option<Spanned<toml::Value>>,
+    causal: Option<Spanned<toml::Value>>,
+    phase: Option<Spanned<toml::Value>>,
+    q: Option<Spanned<toml::Value>>,
+    k: Option<Spanned<toml::Value>>,
+    v: Option<Spanned<toml::Value>>,
 }
 
 impl RawWorkload {
@@ -155,7 +135,7 @@ pub fn read(
         None | Some((Some("matmul"), _)) => {}
         Some((Some("attention"), _)) => {
             return Ok(Workload {
-                kind: WorkloadKind::Attention(super::attention_spec::read(w, base, &at)?),
+                kind: WorkloadKind::Attention(super::attention_spec::read(&attn_keys(w), base, &at)?),
                 name,
                 line: line_of(raw.span()),
             })
@@ -169,7 +149,7 @@ pub fn read(
             ));
         }
     }
-    if let Some((key, span)) = super::attention_spec::first_attention_key(w) {
+    if let Some((key, span)) = attn_keys(w).first_attention_key() {
         return Err(at(
             span,
             key,
@@ -346,6 +326,41 @@ pub fn read(
         line: line_of(raw.span()),
         kind,
     })
+}
+
+/// The keys an attention workload reads, and the matmul-only keys present.
+fn attn_keys(w: &RawWorkload) -> AttnKeys<'_> {
+    let matmul_only = [
+        ("std", w.std.as_ref().map(|s| s.span())),
+        ("b", w.b.as_ref().map(|s| s.span())),
+        ("nu", w.nu.as_ref().map(|s| s.span())),
+        ("scale", w.scale.as_ref().map(|s| s.span())),
+        ("lo", w.lo.as_ref().map(|s| s.span())),
+        ("hi", w.hi.as_ref().map(|s| s.span())),
+        ("shapes", w.shapes.as_ref().map(|s| s.span())),
+        ("tensors", w.tensors.as_ref().map(|s| s.span())),
+        ("m", w.m.as_ref().map(|s| s.span())),
+        ("model", w.model.as_ref().map(|s| s.span())),
+        ("layer", w.layer.as_ref().map(|s| s.span())),
+        ("tensor", w.tensor.as_ref().map(|s| s.span())),
+    ];
+    AttnKeys {
+        name_span: w.name.span(),
+        dist: w.dist.as_ref(),
+        file: w.file.as_ref(),
+        heads: w.heads.as_ref(),
+        n: w.n.as_ref(),
+        d: w.d.as_ref(),
+        causal: w.causal.as_ref(),
+        phase: w.phase.as_ref(),
+        q: w.q.as_ref(),
+        k: w.k.as_ref(),
+        v: w.v.as_ref(),
+        matmul_only: matmul_only
+            .into_iter()
+            .filter_map(|(k, s)| s.map(|s| (k, s)))
+            .collect(),
+    }
 }
 
 /// A `model` workload: the weights `encoder.layer.<layer>.<tensor>` of
