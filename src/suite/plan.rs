@@ -153,8 +153,7 @@ impl<'v> Plan<'v> {
                 }
             }
         }
-        let all_timings: HashSet<CellKey> =
-            timing_keys.union(&attn_timing_keys).cloned().collect();
+        let all_timings: HashSet<CellKey> = timing_keys.union(&attn_timing_keys).cloned().collect();
         let kept = complete_rows(earlier, (&cells, &attn_cells), &all_timings, repetitions);
         let done: HashSet<CellKey> = kept
             .iter()

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use super::attention_cell::{self, AttnCeilings, Reference, ATTENTION_REFERENCE};
 use super::error::RunError;
 use super::files::{self, read_results, JSON_NAME};
 use super::kernel_bench::CeilingCache;
@@ -30,13 +31,12 @@ use super::measure::{
 };
 use super::meta;
 use super::plan::{order_names, AttnGrid, Order, Plan};
+use super::record::metric;
 use super::record::{Measurement, Results, RunMeta};
 use super::resume;
 use super::shard::{fingerprint, Shard, ShardInfo};
 use super::sink::Sink;
 use super::spec::Suite;
-use super::attention_cell::{self, AttnCeilings, Reference, ATTENTION_REFERENCE};
-use super::record::metric;
 use crate::attention::{self, AttentionVariant};
 use crate::variants::MatmulVariant;
 use crate::workload::cases::{self, AttnCase, Case};
@@ -507,7 +507,8 @@ impl Phases<'_> {
                         let rows = cell_values(&m)
                             .into_iter()
                             .map(|(name, value)| {
-                                let mt = metric::find(name).expect("attention metrics are in the table");
+                                let mt =
+                                    metric::find(name).expect("attention metrics are in the table");
                                 self.stamp.attn_row(v.name(), c, g.seed, mt, value, 0)
                             })
                             .collect();
@@ -546,14 +547,21 @@ impl Phases<'_> {
                     return timings_run;
                 }
                 let macs = v.cost(x.shape).macs;
-                let mut rows: Vec<Measurement> = attention_cell::time_emulation(*v, &x, repetitions)
-                    .iter()
-                    .enumerate()
-                    .map(|(rep, s)| {
-                        self.stamp
-                            .attn_row(v.name(), c, seed, speed, macs / s.max(1e-9), rep as u32)
-                    })
-                    .collect();
+                let mut rows: Vec<Measurement> =
+                    attention_cell::time_emulation(*v, &x, repetitions)
+                        .iter()
+                        .enumerate()
+                        .map(|(rep, s)| {
+                            self.stamp.attn_row(
+                                v.name(),
+                                c,
+                                seed,
+                                speed,
+                                macs / s.max(1e-9),
+                                rep as u32,
+                            )
+                        })
+                        .collect();
                 if let (true, Some(kernel)) = (self.native, v.native()) {
                     let emulated = v.emulate(&x);
                     if let Err(e) = attention_cell::native_checked(*v, &x, &emulated) {

@@ -363,13 +363,17 @@ fn check_grid(
     if let (Some(v), None) = (attn_v, attn_wl) {
         return Err(ctx.err(
             raw.variants.span(),
-            format!("variants: {v} is an attention variant, but no workload has kind = \"attention\""),
+            format!(
+                "variants: {v} is an attention variant, but no workload has kind = \"attention\""
+            ),
         ));
     }
     if let (Some(v), None) = (matmul_v, matmul_wl) {
         return Err(ctx.err(
             raw.variants.span(),
-            format!("variants: {v} is a matmul variant, but every workload has kind = \"attention\""),
+            format!(
+                "variants: {v} is a matmul variant, but every workload has kind = \"attention\""
+            ),
         ));
     }
     // Workloads were read one per table, in order.

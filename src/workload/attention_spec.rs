@@ -172,7 +172,13 @@ pub fn read(w: &AttnKeys, base: &Path, at: At) -> Result<AttnWorkload, SpanError
         None => false,
         Some(c) => match c.get_ref() {
             toml::Value::Boolean(b) => *b,
-            other => return Err(at(c.span(), "causal", format!("{other} is not true or false"))),
+            other => {
+                return Err(at(
+                    c.span(),
+                    "causal",
+                    format!("{other} is not true or false"),
+                ))
+            }
         },
     };
     let files = [w.q, w.k, w.v];
@@ -197,14 +203,21 @@ pub fn read(w: &AttnKeys, base: &Path, at: At) -> Result<AttnWorkload, SpanError
         },
     };
     let need = |v: Option<&Spanned<toml::Value>>, key: &str, eg: &str| match v {
-        None => Err(at(w.name_span.clone(), key, format!("missing: e.g. {key} = {eg}"))),
+        None => Err(at(
+            w.name_span.clone(),
+            key,
+            format!("missing: e.g. {key} = {eg}"),
+        )),
         Some(v) => count(v, key, at),
     };
     let heads = need(w.heads, "heads", "2")?;
     let n = need(w.n, "n", "256")?;
     let d = need(w.d, "d", "64")?;
     if dist == AttnDist::Realistic && !d.is_multiple_of(2) {
-        let span = w.d.as_ref().map(|s| s.span()).unwrap_or(w.name_span.clone());
+        let span =
+            w.d.as_ref()
+                .map(|s| s.span())
+                .unwrap_or(w.name_span.clone());
         return Err(at(
             span,
             "d",
@@ -227,7 +240,10 @@ pub fn read(w: &AttnKeys, base: &Path, at: At) -> Result<AttnWorkload, SpanError
     };
     let shape = AttnShape::of(heads, n, d, causal, phase);
     check_size(shape).map_err(|m| {
-        let span = w.n.as_ref().map(|s| s.span()).unwrap_or(w.name_span.clone());
+        let span =
+            w.n.as_ref()
+                .map(|s| s.span())
+                .unwrap_or(w.name_span.clone());
         at(span, "n", m)
     })?;
     Ok(AttnWorkload {
@@ -237,12 +253,7 @@ pub fn read(w: &AttnKeys, base: &Path, at: At) -> Result<AttnWorkload, SpanError
 
 /// Q/K/V from `.npy` files (`q`, `k`, `v`) or tensors of one `.safetensors`
 /// (`file` with `q`, `k`, `v` naming tensors).
-fn read_files(
-    w: &AttnKeys,
-    base: &Path,
-    causal: bool,
-    at: At,
-) -> Result<AttnWorkload, SpanError> {
+fn read_files(w: &AttnKeys, base: &Path, causal: bool, at: At) -> Result<AttnWorkload, SpanError> {
     for (key, span) in [
         ("dist", w.dist.as_ref().map(|s| s.span())),
         ("heads", w.heads.as_ref().map(|s| s.span())),
@@ -272,7 +283,11 @@ fn read_files(
                 ));
             }
             if !path.is_file() {
-                return Err(at(f.span(), "file", format!("'{}': no such file", path.display())));
+                return Err(at(
+                    f.span(),
+                    "file",
+                    format!("'{}': no such file", path.display()),
+                ));
             }
             Some(path)
         }

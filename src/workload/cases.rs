@@ -143,7 +143,9 @@ impl AttnCase {
     /// Q/K/V for `seed` (same seed, same bytes).
     pub fn qkv(&self, seed: u64) -> Qkv {
         match &self.source {
-            AttnCaseSource::Generated(AttnDist::Realistic) => attention::realistic(self.shape, seed),
+            AttnCaseSource::Generated(AttnDist::Realistic) => {
+                attention::realistic(self.shape, seed)
+            }
             AttnCaseSource::Generated(AttnDist::Gaussian) => attention::gaussian(self.shape, seed),
             AttnCaseSource::Loaded(x) => (**x).clone(),
         }
@@ -218,14 +220,23 @@ fn load_qkv(r: &[TensorRef; 3], causal: bool) -> Result<Qkv, String> {
     let (vd, v) = load_tensor("v", &r[2])?;
     for (key, dims) in [("k", kd), ("v", vd)] {
         if dims[0] != qd[0] {
-            return Err(format!("{key}: {} heads, but q has {} (shapes {dims:?}, {qd:?})", dims[0], qd[0]));
+            return Err(format!(
+                "{key}: {} heads, but q has {} (shapes {dims:?}, {qd:?})",
+                dims[0], qd[0]
+            ));
         }
         if dims[2] != qd[2] {
-            return Err(format!("{key}: head dim {}, but q has {} (shapes {dims:?}, {qd:?})", dims[2], qd[2]));
+            return Err(format!(
+                "{key}: head dim {}, but q has {} (shapes {dims:?}, {qd:?})",
+                dims[2], qd[2]
+            ));
         }
     }
     if vd[1] != kd[1] {
-        return Err(format!("v: {} tokens, but k has {} (every key needs one value)", vd[1], kd[1]));
+        return Err(format!(
+            "v: {} tokens, but k has {} (every key needs one value)",
+            vd[1], kd[1]
+        ));
     }
     if causal && qd[1] > kd[1] {
         return Err(format!(

@@ -130,18 +130,29 @@ pub fn read(
     let at = |span: Range<usize>, key: &str, msg: String| {
         SpanError::new(span, format!("workloads '{name}': {key}: {msg}"))
     };
-    let kind = w.kind.as_ref().map(|k| (k.get_ref().as_str().map(str::trim), k.span()));
+    let kind = w
+        .kind
+        .as_ref()
+        .map(|k| (k.get_ref().as_str().map(str::trim), k.span()));
     match kind {
         None | Some((Some("matmul"), _)) => {}
         Some((Some("attention"), _)) => {
             return Ok(Workload {
-                kind: WorkloadKind::Attention(super::attention_spec::read(&attn_keys(w), base, &at)?),
+                kind: WorkloadKind::Attention(super::attention_spec::read(
+                    &attn_keys(w),
+                    base,
+                    &at,
+                )?),
                 name,
                 line: line_of(raw.span()),
             })
         }
         Some((_, span)) => {
-            let v = w.kind.as_ref().map(|k| k.get_ref().to_string()).unwrap_or_default();
+            let v = w
+                .kind
+                .as_ref()
+                .map(|k| k.get_ref().to_string())
+                .unwrap_or_default();
             return Err(at(
                 span,
                 "kind",

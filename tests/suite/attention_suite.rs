@@ -79,7 +79,10 @@ fn grammar_generated_workloads() {
          dist = 'gaussian'\nshapes = [[1, 2, 3]]\n",
     )
     .unwrap();
-    assert!(matches!(m.workloads[0].kind, WorkloadKind::Generated { .. }));
+    assert!(matches!(
+        m.workloads[0].kind,
+        WorkloadKind::Generated { .. }
+    ));
 }
 
 /// (what to add to a good attention workload or put instead, the key the
@@ -97,29 +100,84 @@ fn grammar_every_bad_key_names_it() {
         ("heads = 1\nn = 4\n", "d", "missing"),
         ("heads = 1\nn = -4\nd = 2\n", "n", "whole number"),
         ("heads = 1\nn = 4\nd = 3\n", "d", "even"),
-        ("heads = 1\nn = 4\nd = 2\ncausal = 'yes'\n", "causal", "true or false"),
-        ("heads = 1\nn = 4\nd = 2\nphase = 'sideways'\n", "phase", "prefill or decode"),
-        ("heads = 1\nn = 4\nd = 2\nphase = 3\n", "phase", "not a string"),
-        ("heads = 1\nn = 4\nd = 2\ndist = 'laplace'\n", "dist", "realistic, gaussian"),
-        ("heads = 1\nn = 4\nd = 2\nstd = 1.0\n", "std", "not for attention"),
-        ("heads = 1\nn = 4\nd = 2\nshapes = [[1, 2, 3]]\n", "shapes", "not for attention"),
+        (
+            "heads = 1\nn = 4\nd = 2\ncausal = 'yes'\n",
+            "causal",
+            "true or false",
+        ),
+        (
+            "heads = 1\nn = 4\nd = 2\nphase = 'sideways'\n",
+            "phase",
+            "prefill or decode",
+        ),
+        (
+            "heads = 1\nn = 4\nd = 2\nphase = 3\n",
+            "phase",
+            "not a string",
+        ),
+        (
+            "heads = 1\nn = 4\nd = 2\ndist = 'laplace'\n",
+            "dist",
+            "realistic, gaussian",
+        ),
+        (
+            "heads = 1\nn = 4\nd = 2\nstd = 1.0\n",
+            "std",
+            "not for attention",
+        ),
+        (
+            "heads = 1\nn = 4\nd = 2\nshapes = [[1, 2, 3]]\n",
+            "shapes",
+            "not for attention",
+        ),
         ("heads = 1\nn = 4\nd = 2\nm = 3\n", "m", "not for attention"),
-        ("heads = 1\nn = 4\nd = 2\ntensors = ['x']\n", "tensors", "not for attention"),
+        (
+            "heads = 1\nn = 4\nd = 2\ntensors = ['x']\n",
+            "tensors",
+            "not for attention",
+        ),
         ("heads = 64\nn = 100000\nd = 2\n", "n", "more than"),
-        ("heads = 1\nn = 4\nd = 2\ncolour = 1\n", "colour", "unknown field"),
-        ("q = 'Q.npy'\nk = 'K.npy'\nv = 'V.npy'\n", "q", "no such file"),
+        (
+            "heads = 1\nn = 4\nd = 2\ncolour = 1\n",
+            "colour",
+            "unknown field",
+        ),
+        (
+            "q = 'Q.npy'\nk = 'K.npy'\nv = 'V.npy'\n",
+            "q",
+            "no such file",
+        ),
         ("q = 'Q.txt'\nk = 'K.npy'\nv = 'V.npy'\n", "q", ".npy"),
         ("q = 'Q.npy'\n", "k", "missing"),
-        ("q = 'Q.npy'\nk = 'K.npy'\nv = 'V.npy'\nheads = 1\n", "heads", "from files"),
-        ("q = 'Q.npy'\nk = 'K.npy'\nv = 'V.npy'\nphase = 'decode'\n", "phase", "from files"),
-        ("file = 'x.npy'\nq = 'a'\nk = 'b'\nv = 'c'\n", "file", ".safetensors"),
-        ("file = 'nope.safetensors'\nq = 'a'\nk = 'b'\nv = 'c'\n", "file", "no such file"),
+        (
+            "q = 'Q.npy'\nk = 'K.npy'\nv = 'V.npy'\nheads = 1\n",
+            "heads",
+            "from files",
+        ),
+        (
+            "q = 'Q.npy'\nk = 'K.npy'\nv = 'V.npy'\nphase = 'decode'\n",
+            "phase",
+            "from files",
+        ),
+        (
+            "file = 'x.npy'\nq = 'a'\nk = 'b'\nv = 'c'\n",
+            "file",
+            ".safetensors",
+        ),
+        (
+            "file = 'nope.safetensors'\nq = 'a'\nk = 'b'\nv = 'c'\n",
+            "file",
+            "no such file",
+        ),
         ("q = 3\nk = 'K.npy'\nv = 'V.npy'\n", "q", "not a string"),
     ];
     for (body, key, reason) in cases {
         let e = parse(&attn_wl(body)).expect_err(body);
         assert!(e.starts_with("a.toml line "), "{body}: {e}");
-        assert!(e.contains(&format!("{key}")), "{body}: {e} does not name {key}");
+        assert!(
+            e.contains(&format!("{key}")),
+            "{body}: {e} does not name {key}"
+        );
         assert!(e.contains(reason), "{body}: {e} lacks {reason:?}");
         assert_eq!(e.lines().count(), 1, "{e}");
     }
@@ -127,27 +185,42 @@ fn grammar_every_bad_key_names_it() {
     let e = parse(&attn_wl("heads = 1\nn = 4\nd = 2\nphase = 'x'\n")).unwrap_err();
     assert!(e.starts_with("a.toml line 9: "), "{e}");
     let e = parse(&attn_wl(ok).replace("kind = 'attention'", "kind = 'conv'")).unwrap_err();
-    assert!(e.starts_with("a.toml line 5: ") && e.contains("kind"), "{e}");
+    assert!(
+        e.starts_with("a.toml line 5: ") && e.contains("kind"),
+        "{e}"
+    );
     let e = parse(&attn_wl(ok).replace("kind = 'attention'", "kind = 7")).unwrap_err();
-    assert!(e.contains("kind") && e.contains("not a workload kind"), "{e}");
+    assert!(
+        e.contains("kind") && e.contains("not a workload kind"),
+        "{e}"
+    );
     // Attention keys on a matmul workload.
     let e = parse(
         "name = 'm'\nvariants = ['matmul/f64']\n[[workloads]]\nname = 'g'\ndist = 'gaussian'\n\
          shapes = [[1, 2, 3]]\nheads = 2\n",
     )
     .unwrap_err();
-    assert!(e.starts_with("a.toml line 7: ") && e.contains("heads") && e.contains("attention"), "{e}");
+    assert!(
+        e.starts_with("a.toml line 7: ") && e.contains("heads") && e.contains("attention"),
+        "{e}"
+    );
     // Variants and workloads of the two kinds must meet.
     let e = parse(&format!(
         "name = 'x'\nvariants = ['matmul/f64']\n[[workloads]]\nname = 'w'\nkind = 'attention'\n{ok}"
     ))
     .unwrap_err();
-    assert!(e.contains("variants") && e.contains("matmul variant"), "{e}");
+    assert!(
+        e.contains("variants") && e.contains("matmul variant"),
+        "{e}"
+    );
     let e = parse(
         "name = 'x'\nvariants = ['attention/f32']\n[[workloads]]\nname = 'g'\ndist = 'gaussian'\nshapes = [[1, 2, 3]]\n",
     )
     .unwrap_err();
-    assert!(e.contains("variants") && e.contains("attention variant"), "{e}");
+    assert!(
+        e.contains("variants") && e.contains("attention variant"),
+        "{e}"
+    );
     let e = parse(&format!(
         "name = 'x'\nvariants = ['matmul/f64', 'attention/f32']\n[[workloads]]\nname = 'g'\ndist = 'gaussian'\n\
          shapes = [[1, 2, 3]]\n[[workloads]]\nname = 'w'\nkind = 'attention'\n{ok}"
@@ -182,7 +255,12 @@ fn value(r: &Results, variant: &str, workload: &str, m: &str) -> f64 {
         .iter()
         .filter(|x| x.variant == variant && x.workload == workload && x.metric == m)
         .collect();
-    assert_eq!(hits.len(), 1, "{variant} {workload} {m}: {} rows", hits.len());
+    assert_eq!(
+        hits.len(),
+        1,
+        "{variant} {workload} {m}: {} rows",
+        hits.len()
+    );
     hits[0].value
 }
 
@@ -272,13 +350,24 @@ fn attention_cell_metrics_equal_independent_values() {
     close(g(metric::COSINE), cos, "cosine");
     close(g(metric::MAX_ABS_ERROR), max_abs, "max abs");
     close(g(metric::KL_MEAN), kls.iter().sum::<f64>() / 3.0, "kl mean");
-    close(g(metric::KL_MAX), kls.iter().cloned().fold(0.0, f64::max), "kl max");
+    close(
+        g(metric::KL_MAX),
+        kls.iter().cloned().fold(0.0, f64::max),
+        "kl max",
+    );
     close(g(metric::TV_MEAN), tvs.iter().sum::<f64>() / 3.0, "tv mean");
-    close(g(metric::TV_MAX), tvs.iter().cloned().fold(0.0, f64::max), "tv max");
+    close(
+        g(metric::TV_MAX),
+        tvs.iter().cloned().fold(0.0, f64::max),
+        "tv max",
+    );
     // MXFP4: 4-bit elements and one 8-bit scale per 32 (d = 2 < 32: one
     // scale per row of 2), so 4 + 8/2 = 8 bits per element.
     let bits = g(metric::BITS_PER_KV);
-    assert!(bits > 4.0 && bits <= 8.0, "mxfp4 bits per K/V element {bits}");
+    assert!(
+        bits > 4.0 && bits <= 8.0,
+        "mxfp4 bits per K/V element {bits}"
+    );
     // The f64 reference against itself.
     let f = |m: &str| value(&r, "attention/f64", "files", m);
     assert_eq!(f(metric::REL_FRO_ERROR), 0.0);
@@ -290,14 +379,20 @@ fn attention_cell_metrics_equal_independent_values() {
     let cost = mx.cost(shape);
     let e = table.energy(&cost);
     close(g(metric::ENERGY_TOTAL_PJ), e.total_pj(), "energy");
-    close(g(metric::ENERGY_PJ_PER_MAC), e.total_pj() / cost.macs, "energy/MAC");
+    close(
+        g(metric::ENERGY_PJ_PER_MAC),
+        e.total_pj() / cost.macs,
+        "energy/MAC",
+    );
     close(g(metric::SLOW_MEMORY_BYTES), cost.dram_bytes, "slow memory");
     assert!(cost.dram_bytes > 0.0);
     // Every attention metric is written, once, at rep 0; one emulation timing.
     for m in metric::ATTENTION_CELL {
         value(&r, "attention/mxfp4", "files", m);
     }
-    assert!(metric::ATTENTION_METRICS.iter().all(|m| metric::find(m.name).is_some()));
+    assert!(metric::ATTENTION_METRICS
+        .iter()
+        .all(|m| metric::find(m.name).is_some()));
     value(&r, "attention/mxfp4", "files", metric::EMULATION_MAC_PER_S);
 }
 
@@ -350,7 +445,9 @@ fn mixed_suite_runs_each_kind_on_its_workloads_deterministically() {
     let r = &a.results;
     let mut cells: BTreeMap<(String, String), usize> = BTreeMap::new();
     for m in r.rows.iter().filter(|m| !metric::is_timing(&m.metric)) {
-        *cells.entry((m.variant.clone(), m.workload.clone())).or_default() += 1;
+        *cells
+            .entry((m.variant.clone(), m.workload.clone()))
+            .or_default() += 1;
     }
     for ((v, w), n) in &cells {
         let attn = v.starts_with("attention/");
@@ -372,7 +469,11 @@ fn mixed_suite_runs_each_kind_on_its_workloads_deterministically() {
     assert!(shapes.iter().all(|s| *s == "1x1x70x8"), "{shapes:?}");
     // Native kernels: flash-f32 and sage-int8 timed (checked against the
     // emulation first), the f64 reference has none.
-    for (v, has) in [("attention/flash-f32", true), ("attention/sage-int8", true), ("attention/f64", false)] {
+    for (v, has) in [
+        ("attention/flash-f32", true),
+        ("attention/sage-int8", true),
+        ("attention/f64", false),
+    ] {
         let n = r
             .rows
             .iter()
@@ -427,7 +528,14 @@ fn attention_shards_merge_and_resume() {
                 .rows
                 .iter()
                 .filter(|m| metric::is_timing(&m.metric))
-                .map(|m| (m.variant.clone(), m.workload.clone(), m.metric.clone(), m.rep))
+                .map(|m| {
+                    (
+                        m.variant.clone(),
+                        m.workload.clone(),
+                        m.metric.clone(),
+                        m.rep,
+                    )
+                })
                 .collect();
             v.sort();
             v
@@ -442,7 +550,9 @@ fn attention_shards_merge_and_resume() {
     let mut r = suite::files::read_results(&path).unwrap();
     r.rows.retain(|m| {
         !(m.variant == "attention/sage-int8" && m.workload == "pre" && m.seed == 6)
-            && !(m.variant == "attention/flash-f32" && metric::is_timing(&m.metric) && m.workload == "dec")
+            && !(m.variant == "attention/flash-f32"
+                && metric::is_timing(&m.metric)
+                && m.workload == "dec")
     });
     fs::write(&path, serde_json::to_string(&r).unwrap()).unwrap();
     let mut o = RunOptions::new(&dir);
@@ -463,12 +573,28 @@ fn attention_file_workloads_from_safetensors_and_bad_shapes() {
     let bytes = |x: &[f32]| -> Vec<u8> { x.iter().flat_map(|f| f.to_le_bytes()).collect() };
     let (qb, kb, vb) = (bytes(&q), bytes(&k), bytes(&v));
     let t = vec![
-        ("l.q", TensorView::new(Dtype::F32, qs.to_vec(), &qb).unwrap()),
-        ("l.k", TensorView::new(Dtype::F32, ks.to_vec(), &kb).unwrap()),
-        ("l.v", TensorView::new(Dtype::F32, ks.to_vec(), &vb).unwrap()),
-        ("l.bad", TensorView::new(Dtype::F32, vec![4, 2], &kb).unwrap()),
+        (
+            "l.q",
+            TensorView::new(Dtype::F32, qs.to_vec(), &qb).unwrap(),
+        ),
+        (
+            "l.k",
+            TensorView::new(Dtype::F32, ks.to_vec(), &kb).unwrap(),
+        ),
+        (
+            "l.v",
+            TensorView::new(Dtype::F32, ks.to_vec(), &vb).unwrap(),
+        ),
+        (
+            "l.bad",
+            TensorView::new(Dtype::F32, vec![4, 2], &kb).unwrap(),
+        ),
     ];
-    fs::write(dir.path().join("qkv.safetensors"), safetensors::serialize(t, None).unwrap()).unwrap();
+    fs::write(
+        dir.path().join("qkv.safetensors"),
+        safetensors::serialize(t, None).unwrap(),
+    )
+    .unwrap();
     write_npy(&dir.path().join("Q.npy"), &qs, &q);
     write_npy(&dir.path().join("K.npy"), &ks, &k);
     write_npy(&dir.path().join("V.npy"), &ks, &v);
@@ -497,14 +623,24 @@ fn attention_file_workloads_from_safetensors_and_bad_shapes() {
         }
     };
     let e = bad(&st.replace("k = 'l.k'", "k = 'l.bad'"));
-    assert!(e.contains("line 4") && e.contains("k:") && e.contains("three dimensions"), "{e}");
+    assert!(
+        e.contains("line 4") && e.contains("k:") && e.contains("three dimensions"),
+        "{e}"
+    );
     write_npy(&dir.path().join("V3.npy"), &[1, 3, 2], &v[..6]);
     let e = bad(&st.replace("v = 'V.npy'", "v = 'V3.npy'"));
-    assert!(e.contains("'np'") && e.contains("v: 3 tokens, but k has 4"), "{e}");
+    assert!(
+        e.contains("'np'") && e.contains("v: 3 tokens, but k has 4"),
+        "{e}"
+    );
     write_npy(&dir.path().join("K2.npy"), &[2, 2, 2], &k);
     let e = bad(&st.replace("k = 'K.npy'", "k = 'K2.npy'"));
     assert!(e.contains("k: 2 heads, but q has 1"), "{e}");
-    write_npy(&dir.path().join("Qn.npy"), &qs, &[f32::NAN, 0.0, 0.0, 0.0, 0.0, 0.0]);
+    write_npy(
+        &dir.path().join("Qn.npy"),
+        &qs,
+        &[f32::NAN, 0.0, 0.0, 0.0, 0.0, 0.0],
+    );
     let e = bad(&st.replace("q = 'Q.npy'", "q = 'Qn.npy'"));
     assert!(e.contains("q: element 0") && e.contains("finite"), "{e}");
     write_npy(&dir.path().join("Q5.npy"), &[1, 5, 2], &[0.0; 10]);

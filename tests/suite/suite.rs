@@ -517,7 +517,12 @@ fn shipped_suites_parse() {
     assert_eq!(d.name, "default");
     assert_eq!(
         d.variants,
-        ["matmul/f64", "matmul/w8a8-int", "matmul/mxfp4", "attention/x"]
+        [
+            "matmul/f64",
+            "matmul/w8a8-int",
+            "matmul/mxfp4",
+            "attention/x"
+        ]
     );
     assert_eq!(d.seeds, [0]);
     assert_eq!(d.repetitions, 3);

@@ -189,30 +189,32 @@ pub fn render(s: &AttentionStudy) -> Result<Vec<Section>, String> {
     }
     // Each variant's bytes drawn against the bound: the grey part of a bar
     // is the Saha–Ye bound, the blue part what the schedule moves above it.
-    let bars: Vec<Bar> = s
-        .io
-        .iter()
-        .map(|p| {
-            let mib = |b: f64| b / (1024.0 * 1024.0);
-            Bar {
-                label: short(&p.variant),
-                segments: vec![
-                    mib(p.bound_bytes.min(p.closed_bytes)),
-                    mib((p.closed_bytes - p.bound_bytes).max(0.0)),
-                ],
-                text: format!(
-                    "{} ({:.2}× the bound; simulated {})",
-                    size_rounded(p.closed_bytes),
-                    p.closed_bytes / p.bound_bytes.max(1.0),
-                    size_rounded(p.simulated_bytes as f64)
-                ),
-            }
-        })
-        .collect();
+    let bars: Vec<Bar> =
+        s.io.iter()
+            .map(|p| {
+                let mib = |b: f64| b / (1024.0 * 1024.0);
+                Bar {
+                    label: short(&p.variant),
+                    segments: vec![
+                        mib(p.bound_bytes.min(p.closed_bytes)),
+                        mib((p.closed_bytes - p.bound_bytes).max(0.0)),
+                    ],
+                    text: format!(
+                        "{} ({:.2}× the bound; simulated {})",
+                        size_rounded(p.closed_bytes),
+                        p.closed_bytes / p.bound_bytes.max(1.0),
+                        size_rounded(p.simulated_bytes as f64)
+                    ),
+                }
+            })
+            .collect();
     if !bars.is_empty() {
         io.chart = hbar_chart(
             "slow-memory MiB (closed form)",
-            &[("Saha–Ye lower bound", BOUND_GREY), ("above the bound", PART_COLORS[0])],
+            &[
+                ("Saha–Ye lower bound", BOUND_GREY),
+                ("above the bound", PART_COLORS[0]),
+            ],
             &bars,
         )?;
         io.caption = format!(

@@ -11,12 +11,12 @@
 //! ([`crate::workload::attention::realistic`]) or plain Gaussians.
 
 use super::StudyContext;
-use crate::suite::attention_cell::{measure, native_checked, Reference};
 use crate::attention::info::{ScaleGroup, Schedule};
 use crate::attention::{self, AttentionVariant, AttnShape, Phase};
 use crate::hw::io_sweep::{closed_form, simulate, CacheSpec};
 use crate::hw::tiles::ElementSize;
 use crate::hw::tracegen::{Generator, TraceParams};
+use crate::suite::attention_cell::{measure, native_checked, Reference};
 use crate::workload::attention::{gaussian, realistic};
 use serde::{Deserialize, Serialize};
 
