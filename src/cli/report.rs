@@ -119,7 +119,13 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<i32, CliError> {
 
     let shard = parse_shard(args.shard.as_deref())?;
     let variants = registry();
-    let names: Vec<&str> = variants.iter().map(|v| v.name()).collect();
+    // Attention variants run on the suite's attention workloads.
+    let attention = crate::attention::registry();
+    let names: Vec<&str> = variants
+        .iter()
+        .map(|v| v.name())
+        .chain(attention.iter().map(|v| v.name()))
+        .collect();
     let suite = load_suite(args, &names)?;
     let table = suite::energy_table(&suite).map_err(run_error)?;
     let baseline = args.baseline.as_deref().map(load).transpose()?;

@@ -6,6 +6,7 @@ use super::sections::Section;
 use super::summary::{add_energy_per_mac, aggregate, collect_samples, Agg, RowKey, Samples};
 use super::template::render_template;
 use crate::suite::record::{metric, Results};
+pub(super) use crate::suite::spec::is_attention;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -27,7 +28,8 @@ pub(super) struct PageData<'a> {
     pub by_variant: ByVariant,
     /// Aggregates per (workload, shape, variant).
     pub by_workload: BTreeMap<(String, String, String), BTreeMap<String, Agg>>,
-    /// Variants ordered by the sort metric (NaN and missing last), then name.
+    /// Variants ordered matmul first, then attention; each by the sort
+    /// metric (NaN and missing last), then name.
     pub order: Vec<String>,
     /// The baseline's samples and aggregates per variant.
     pub base: Option<(BTreeMap<RowKey, Samples>, ByVariant)>,
@@ -44,9 +46,12 @@ impl<'a> PageData<'a> {
         let key_of =
             |aggs: &BTreeMap<String, Agg>| aggs.get(SORT_METRIC).map_or(f64::NAN, |a| a.value);
         let mut order: Vec<String> = by_variant.keys().cloned().collect();
+        // Matmul variants first, then attention variants (their energy is
+        // per MAC of QKᵀ and PV: a different quantity).
         order.sort_by(|a, b| {
-            sort_key(key_of(&by_variant[a]))
-                .total_cmp(&sort_key(key_of(&by_variant[b])))
+            is_attention(a)
+                .cmp(&is_attention(b))
+                .then(sort_key(key_of(&by_variant[a])).total_cmp(&sort_key(key_of(&by_variant[b]))))
                 .then(a.cmp(b))
         });
         let base = baseline.map(|b| {

@@ -4,7 +4,7 @@
 
 use super::compare::{compare, Verdict};
 use super::figures;
-use super::page::{part, PageData};
+use super::page::{is_attention, part, PageData};
 use super::sections::Section;
 use super::summary::{fmt_metric, fmt_pct};
 use crate::suite::record::{Results, RunMeta, VariantInfo};
@@ -88,7 +88,8 @@ struct Charts {
 
 /// The charts of the run.
 pub(super) fn charts(d: &PageData) -> Result<Section, String> {
-    let order: Vec<&String> = d.order.iter().collect();
+    // The charts are the matmul variants'; attention has its own section.
+    let order: Vec<&String> = d.order.iter().filter(|v| !is_attention(v)).collect();
     let ctx = Charts {
         charts: figures::build(d.results, &order, &d.by_variant)?,
     };

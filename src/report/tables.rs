@@ -3,7 +3,7 @@
 //! and shape; the metric columns come from the metric table.
 
 use super::compare::{aggregate_change, Direction};
-use super::page::{part, PageData, SORT_METRIC};
+use super::page::{is_attention, part, PageData, SORT_METRIC};
 use super::sections::Section;
 use super::summary::{fmt_metric, fmt_pct, Agg, RowKey, Samples};
 use crate::suite::record::{metric, VariantInfo};
@@ -137,11 +137,13 @@ pub(super) fn summary(d: &PageData) -> Result<Section, String> {
         .iter()
         .map(|v| row_for(d, &columns, (v, "", ""), &d.by_variant[v], true))
         .collect();
-    mark_best(
-        &mut summary,
-        &columns,
-        &d.order.iter().map(|v| &d.by_variant[v]).collect::<Vec<_>>(),
-    );
+    // Best marks within each kind: an attention error and a matmul error
+    // are not one quantity (the matmul rows come first, see `PageData::order`).
+    let split = d.order.iter().take_while(|v| !is_attention(v)).count();
+    let aggs: Vec<_> = d.order.iter().map(|v| &d.by_variant[v]).collect();
+    let (matmul, attention) = summary.split_at_mut(split);
+    mark_best(matmul, &columns, &aggs[..split]);
+    mark_best(attention, &columns, &aggs[split..]);
     set_classes(&mut summary);
     let ctx = Table {
         has_baseline: d.baseline.is_some(),

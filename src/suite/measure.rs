@@ -14,7 +14,7 @@ use crate::hw::energy::{EnergyBreakdown, EnergyTable};
 use crate::metrics::{self, Accuracy};
 use crate::tensor::{Matrix, Shape};
 use crate::variants::MatmulVariant;
-use crate::workload::cases::{Case, GenerateFn, LlmLikeFn};
+use crate::workload::cases::{AttnCase, Case, GenerateFn, LlmLikeFn};
 use crate::workload::gen;
 
 /// The variant every other one is compared with (computed once per workload, shape and seed).
@@ -71,6 +71,33 @@ impl RowStamp {
         &self,
         variant: &str,
         c: &Case,
+        seed: u64,
+        metric: &Metric,
+        value: f64,
+        rep: u32,
+    ) -> Measurement {
+        Measurement {
+            suite: self.suite.clone(),
+            variant: variant.to_string(),
+            workload: c.workload.clone(),
+            shape: c.shape.to_string(),
+            metric: metric.name.to_string(),
+            value,
+            unit: metric.unit.to_string(),
+            seed,
+            rep,
+            version: self.version.clone(),
+            commit: self.commit.clone(),
+        }
+    }
+}
+
+impl RowStamp {
+    /// The row of `metric` for attention `variant` on case `c` and `seed`.
+    pub fn attn_row(
+        &self,
+        variant: &str,
+        c: &AttnCase,
         seed: u64,
         metric: &Metric,
         value: f64,

@@ -83,6 +83,20 @@ pub fn variant_info(v: &dyn MatmulVariant) -> VariantInfo {
     }
 }
 
+/// What the report shows about an attention variant: its QKᵀ and PV
+/// descriptions in the weight and activation columns.
+pub fn attention_info(v: &dyn crate::attention::AttentionVariant) -> VariantInfo {
+    let info = v.info();
+    VariantInfo {
+        name: info.name.to_string(),
+        description: info.description.to_string(),
+        formats: Vec::new(),
+        weight_format: format!("QKᵀ: {}", info.qk_desc),
+        act_format: format!("PV: {}", info.pv_desc),
+        accumulator: info.accumulator.to_string(),
+    }
+}
+
 /// Widest element format whose codes are enumerated for a number line.
 pub const NUMBER_LINE_MAX_BITS: u32 = 16;
 

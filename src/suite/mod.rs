@@ -8,6 +8,7 @@
 //! the report and `bitsim compare` read.
 
 pub mod attention_bench;
+pub mod attention_cell;
 pub mod error;
 pub mod explore;
 pub mod files;

@@ -6,8 +6,19 @@
 use std::collections::HashMap;
 
 use super::record::{metric, Measurement};
+use crate::attention::AttentionVariant;
 use crate::variants::MatmulVariant;
-use crate::workload::cases::Case;
+use crate::workload::cases::{AttnCase, Case};
+
+/// A suite's attention part: its attention variants and cases (each
+/// variant runs on every attention case, matmul variants on matmul cases).
+#[derive(Clone, Copy)]
+pub struct AttnGrid<'v, 'c> {
+    /// The attention variants, suite order.
+    pub variants: &'c [&'v dyn AttentionVariant],
+    /// The attention cases, suite order.
+    pub cases: &'c [AttnCase],
+}
 
 /// Row sort order: variant, case, seed (suite order), metric (table order, timings after the cell metrics),
 /// repetition; rows of unknown cells last.
@@ -18,9 +29,14 @@ pub struct Order {
 }
 
 impl Order {
-    /// The order of a suite's variants, cases and seeds.
-    pub fn new(variants: &[&dyn MatmulVariant], cases: &[Case], seeds: &[u64]) -> Self {
-        let (v, c) = order_names(variants, cases);
+    /// The order of a suite's variants, cases and seeds (matmul, then attention).
+    pub fn new(
+        variants: &[&dyn MatmulVariant],
+        cases: &[Case],
+        attn: AttnGrid,
+        seeds: &[u64],
+    ) -> Self {
+        let (v, c) = order_names(variants, cases, attn);
         Order::from_names(&v, &c, seeds)
     }
 
@@ -56,16 +72,27 @@ impl Order {
     }
 }
 
-/// The names [`Order::from_names`] takes, from variants and cases.
+/// The names [`Order::from_names`] takes, from variants and cases (the
+/// matmul ones, then the attention ones).
 pub fn order_names(
     variants: &[&dyn MatmulVariant],
     cases: &[Case],
+    attn: AttnGrid,
 ) -> (Vec<String>, Vec<(String, String)>) {
     (
-        variants.iter().map(|v| v.name().to_string()).collect(),
+        variants
+            .iter()
+            .map(|v| v.name().to_string())
+            .chain(attn.variants.iter().map(|v| v.name().to_string()))
+            .collect(),
         cases
             .iter()
             .map(|c| (c.workload.clone(), c.shape.to_string()))
+            .chain(
+                attn.cases
+                    .iter()
+                    .map(|c| (c.workload.clone(), c.shape.to_string())),
+            )
             .collect(),
     )
 }

@@ -34,11 +34,19 @@ pub fn run(
     opts: &RunOptions,
 ) -> Result<RunSummary, RunError> {
     let toolkit = Toolkit::standard(table);
+    // The studies that take the suite's variants take its matmul variants
+    // (the attention study chooses its own).
+    let matmul: Vec<String> = suite
+        .variants
+        .iter()
+        .filter(|v| !super::spec::is_attention(v))
+        .cloned()
+        .collect();
     let ctx = StudyContext {
         energy: table,
         base: &suite.base,
         seed: suite.seeds[0],
-        variants: &suite.variants,
+        variants: &matmul,
     };
     // Every study value is checked before the first cell: a bad one must not
     // cost the run (nor leave results without their studies).

@@ -35,6 +35,18 @@ pub mod metric {
     pub const ENERGY_SRAM_PJ: &str = "energy_sram_pj";
     /// DRAM part of the energy, pJ.
     pub const ENERGY_DRAM_PJ: &str = "energy_dram_pj";
+    /// Attention: mean over query rows of KL(reference ‖ variant) of the probabilities.
+    pub const KL_MEAN: &str = "kl_mean";
+    /// Attention: the worst query row's KL of the probabilities.
+    pub const KL_MAX: &str = "kl_max";
+    /// Attention: mean over query rows of the probabilities' total variation.
+    pub const TV_MEAN: &str = "tv_mean";
+    /// Attention: the worst query row's total variation.
+    pub const TV_MAX: &str = "tv_max";
+    /// Attention: storage bits per cached K and V element, scales included.
+    pub const BITS_PER_KV: &str = "bits_per_kv";
+    /// Attention: slow-memory (DRAM) bytes of the variant's I/O closed form.
+    pub const SLOW_MEMORY_BYTES: &str = "slow_memory_bytes";
     /// Emulation speed, multiply-accumulates per second (one row per repetition).
     pub const EMULATION_MAC_PER_S: &str = "emulation_mac_per_s";
     /// Native kernel speed, G ops/s (2 ops per MAC; one row per repetition).
@@ -113,6 +125,40 @@ pub mod metric {
         m(ENERGY_DRAM_PJ, "pJ", false),
     ];
 
+    /// The deterministic metrics only attention cells have (after
+    /// [`CELL_METRICS`] in row order).
+    pub const ATTENTION_METRICS: &[Metric] = &[
+        col(m(KL_MEAN, "nats", false), 8, "KL mean (nats)", 1.0),
+        m(KL_MAX, "nats", false),
+        m(TV_MEAN, "", false),
+        m(TV_MAX, "", false),
+        col(m(BITS_PER_KV, "bits", false), 9, "bits / K,V element", 1.0),
+        m(SLOW_MEMORY_BYTES, "bytes", false),
+    ];
+
+    /// The metrics every attention cell writes, in row order: the output's
+    /// accuracy and energy (named as for matmul cells; MACs are those of
+    /// QKᵀ and PV), then [`ATTENTION_METRICS`]. The matmul cells' weight
+    /// metrics have no attention counterpart.
+    pub const ATTENTION_CELL: &[&str] = &[
+        REL_FRO_ERROR,
+        SQNR_DB,
+        COSINE,
+        MAX_ABS_ERROR,
+        MEAN_ABS_ERROR,
+        ENERGY_PJ_PER_MAC,
+        ENERGY_TOTAL_PJ,
+        ENERGY_COMPUTE_PJ,
+        ENERGY_SRAM_PJ,
+        ENERGY_DRAM_PJ,
+        KL_MEAN,
+        KL_MAX,
+        TV_MEAN,
+        TV_MAX,
+        BITS_PER_KV,
+        SLOW_MEMORY_BYTES,
+    ];
+
     /// The timing metrics (measured per variant and shape, after the cells):
     /// the emulation's speed, then the native kernel's (variants with one).
     pub const TIMING_METRICS: &[Metric] = &[
@@ -146,9 +192,13 @@ pub mod metric {
         }
     }
 
-    /// Every metric: the cell metrics in row order, then the timings.
+    /// Every metric: the cell metrics in row order, the attention-only
+    /// ones, then the timings.
     pub fn all() -> impl Iterator<Item = &'static Metric> {
-        CELL_METRICS.iter().chain(TIMING_METRICS)
+        CELL_METRICS
+            .iter()
+            .chain(ATTENTION_METRICS)
+            .chain(TIMING_METRICS)
     }
 
     /// The metric called `name`, if it is in the table.

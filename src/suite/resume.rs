@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use super::shard::fingerprint;
 use super::spec::Suite;
 use crate::hw::energy::EnergyTable;
+use crate::workload::attention_spec::{AttnSource, AttnWorkload};
 use crate::workload::spec::WorkloadKind;
 
 /// The configuration key of a run of `suite` by `version` (and `commit`)
@@ -47,6 +48,9 @@ pub fn config_key(
         // the file, its tensors and the activation rows.
         let what = match &w.kind {
             WorkloadKind::Generated { dist, .. } => format!("{dist:?}"),
+            WorkloadKind::Attention(AttnWorkload {
+                source: AttnSource::Generated { dist, .. },
+            }) => format!("attention {dist:?}"),
             file => format!("{file:?}"),
         };
         key.insert(format!("workload {}", w.name), fingerprint(&what));

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use super::attention_cell::{self, AttnCeilings, Reference, ATTENTION_REFERENCE};
 use super::error::RunError;
 use super::files::{self, read_results, JSON_NAME};
 use super::kernel_bench::CeilingCache;
@@ -29,14 +30,16 @@ use super::measure::{
     NativeTiming, RowStamp, Toolkit, REFERENCE_VARIANT,
 };
 use super::meta;
-use super::plan::{order_names, Order, Plan};
+use super::plan::{order_names, AttnGrid, Order, Plan};
+use super::record::metric;
 use super::record::{Measurement, Results, RunMeta};
 use super::resume;
 use super::shard::{fingerprint, Shard, ShardInfo};
 use super::sink::Sink;
 use super::spec::Suite;
+use crate::attention::{self, AttentionVariant};
 use crate::variants::MatmulVariant;
-use crate::workload::cases::{self, Case};
+use crate::workload::cases::{self, AttnCase, Case};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -117,9 +120,17 @@ pub(crate) fn run_cells(
     finish: impl FnOnce(&mut Results) -> Result<(), RunError>,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
-    let (reference, variants) = resolve(suite, registry)?;
-    let cases = cases::cases(&suite.workloads)
-        .map_err(|e| RunError::new(format!("{} line {}", suite.file, e.line), e.message))?;
+    let attn_registry = attention::registry();
+    let (reference, variants) = resolve(suite, registry, &attn_registry)?;
+    let (attn_reference, attn_variants) = resolve_attention(suite, &attn_registry)?;
+    let file_error =
+        |e: cases::FileError| RunError::new(format!("{} line {}", suite.file, e.line), e.message);
+    let cases = cases::cases(&suite.workloads).map_err(file_error)?;
+    let attn_cases = cases::attention_cases(&suite.workloads).map_err(file_error)?;
+    let grid = AttnGrid {
+        variants: &attn_variants,
+        cases: &attn_cases,
+    };
     let config = resume::config_key(
         suite,
         meta::VERSION,
@@ -134,11 +145,13 @@ pub(crate) fn run_cells(
         suite.repetitions,
         earlier,
         opts.shard.unwrap_or(Shard::WHOLE),
+        grid,
     );
     if !suite.accuracy {
         // A timings-only suite (`accuracy = false`): no accuracy cells.
         plan.cells.clear();
         plan.groups.clear();
+        plan.attn_groups.clear();
     }
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
         RunError::new(
@@ -153,10 +166,10 @@ pub(crate) fn run_cells(
         version: meta::VERSION.to_string(),
         commit: meta::commit(),
     };
-    let mut meta = run_meta(&stamp, tk, &variants);
+    let mut meta = run_meta(&stamp, tk, &variants, &attn_variants);
     meta.config = config;
     if let Some(sh) = opts.shard {
-        let (names, case_names) = order_names(&variants, &cases);
+        let (names, case_names) = order_names(&variants, &cases, grid);
         meta.shard = Some(ShardInfo {
             kind: "report".into(),
             index: sh.index,
@@ -176,7 +189,7 @@ pub(crate) fn run_cells(
     };
     let local_stop = AtomicBool::new(false);
     let stop = opts.stop.unwrap_or(&local_stop);
-    let order = Order::new(&variants, &cases, &suite.seeds);
+    let order = Order::new(&variants, &cases, grid, &suite.seeds);
     let sink = Mutex::new(Sink::new(
         results,
         order,
@@ -193,9 +206,11 @@ pub(crate) fn run_cells(
         stop,
         native: suite.native,
         emulation_rows: suite.emulation_rows,
+        attn_cases: &attn_cases,
     };
-    let cells_run = run.accuracy(reference, &plan);
-    let timings_run = run.timings(&plan, suite.seeds[0], suite.repetitions);
+    let cells_run = run.accuracy(reference, &plan) + run.attention(attn_reference, &plan);
+    let timings_run = run.timings(&plan, suite.seeds[0], suite.repetitions)
+        + run.attention_timings(&plan, suite.seeds[0], suite.repetitions);
     run.bar.finish_and_clear();
 
     let mut s = run.lock();
@@ -225,10 +240,28 @@ pub(crate) fn run_cells(
     })
 }
 
-/// The reference and the suite's variants, found in `registry`.
+/// The attention reference and the suite's attention variants, found in `registry`.
+fn resolve_attention<'r>(
+    suite: &Suite,
+    registry: &'r [Box<dyn AttentionVariant>],
+) -> Result<(&'r dyn AttentionVariant, Vec<&'r dyn AttentionVariant>), RunError> {
+    let find = |name: &str| registry.iter().find(|v| v.name() == name).map(|v| &**v);
+    let reference = find(ATTENTION_REFERENCE).ok_or_else(|| {
+        RunError::new(
+            format!("variant {ATTENTION_REFERENCE}"),
+            "the attention reference is not registered",
+        )
+    })?;
+    let variants = suite.variants.iter().filter_map(|n| find(n)).collect();
+    Ok((reference, variants))
+}
+
+/// The reference and the suite's matmul variants, found in `registry`
+/// (names of `attention` variants are the attention grid's).
 fn resolve<'r>(
     suite: &Suite,
     registry: &'r [Box<dyn MatmulVariant>],
+    attention: &[Box<dyn AttentionVariant>],
 ) -> Result<(&'r dyn MatmulVariant, Vec<&'r dyn MatmulVariant>), RunError> {
     let find = |name: &str| registry.iter().find(|v| v.name() == name).map(|v| &**v);
     let reference = find(REFERENCE_VARIANT).ok_or_else(|| {
@@ -240,6 +273,7 @@ fn resolve<'r>(
     let variants = suite
         .variants
         .iter()
+        .filter(|n| !attention.iter().any(|a| a.name() == n.as_str()))
         .map(|n| {
             find(n).ok_or_else(|| {
                 RunError::new(
@@ -318,7 +352,12 @@ fn earlier_rows(
 }
 
 /// The run's metadata (energy notes are filled in as cells report them).
-fn run_meta(stamp: &RowStamp, tk: &Toolkit, variants: &[&dyn MatmulVariant]) -> RunMeta {
+fn run_meta(
+    stamp: &RowStamp,
+    tk: &Toolkit,
+    variants: &[&dyn MatmulVariant],
+    attn: &[&dyn AttentionVariant],
+) -> RunMeta {
     RunMeta {
         suite: stamp.suite.clone(),
         version: stamp.version.clone(),
@@ -329,7 +368,11 @@ fn run_meta(stamp: &RowStamp, tk: &Toolkit, variants: &[&dyn MatmulVariant]) -> 
         date: meta::rfc3339_utc(SystemTime::now()),
         energy_table: tk.energy_table.clone(),
         energy_notes: Vec::new(),
-        variants: variants.iter().map(|v| meta::variant_info(*v)).collect(),
+        variants: variants
+            .iter()
+            .map(|v| meta::variant_info(*v))
+            .chain(attn.iter().map(|v| meta::attention_info(*v)))
+            .collect(),
         number_lines: meta::number_lines(variants),
         shard: None,
         config: BTreeMap::new(),
@@ -348,6 +391,8 @@ struct Phases<'a> {
     native: bool,
     /// The suite's `emulation_rows`.
     emulation_rows: Option<usize>,
+    /// The attention cases.
+    attn_cases: &'a [AttnCase],
 }
 
 impl<'a> Phases<'a> {
@@ -439,6 +484,114 @@ impl<'a> Phases<'a> {
     }
 }
 
+impl Phases<'_> {
+    /// The attention cells: one (case, seed) at a time (Q/K/V drawn and the
+    /// reference run once), its variants in parallel. Returns the number of
+    /// cells measured.
+    fn attention(&self, reference: &dyn AttentionVariant, plan: &Plan) -> usize {
+        let cells_run = AtomicUsize::new(0);
+        let price = |c: &crate::hw::cost::Cost| (self.tk.energy)(c);
+        for g in &plan.attn_groups {
+            if self.stopped() {
+                break;
+            }
+            let c = &self.attn_cases[g.case];
+            let x = c.qkv(g.seed);
+            let r = Reference::of(reference, &x);
+            g.todo.par_iter().for_each(|v| {
+                if self.stopped() {
+                    return;
+                }
+                match attention_cell::measure(*v, &x, &r, &price) {
+                    Ok(m) => {
+                        let rows = cell_values(&m)
+                            .into_iter()
+                            .map(|(name, value)| {
+                                let mt =
+                                    metric::find(name).expect("attention metrics are in the table");
+                                self.stamp.attn_row(v.name(), c, g.seed, mt, value, 0)
+                            })
+                            .collect();
+                        self.lock().add(rows, m.energy.scaled);
+                        cells_run.fetch_add(1, Ordering::SeqCst);
+                        self.bar.inc(1);
+                    }
+                    Err(e) => self.lock().fail(RunError::new(
+                        format!("variant {}", v.name()),
+                        format!("workload '{}' seed {}: {e}", c.workload, g.seed),
+                    )),
+                }
+            });
+        }
+        cells_run.into_inner()
+    }
+
+    /// Attention timings on `seed`, one at a time: the emulation's MAC/s
+    /// (MACs of the variant's cost), then (unless the suite opts out) the
+    /// native kernel's G op/s and fraction of a same-run ceiling, after
+    /// checking its output against the emulation's bit for bit.
+    fn attention_timings(&self, plan: &Plan, seed: u64, repetitions: u32) -> usize {
+        let mut ceilings = AttnCeilings::new(NATIVE_PEAK_BUDGET, rayon::current_num_threads());
+        let find = |name| metric::find(name).expect("the timing metrics are in the table");
+        let (speed, gops, frac) = (
+            find(metric::EMULATION_MAC_PER_S),
+            find(metric::NATIVE_GOPS),
+            find(metric::NATIVE_CEILING_FRACTION),
+        );
+        let mut timings_run = 0;
+        for t in &plan.attn_timings {
+            let c = &self.attn_cases[t.case];
+            let x = c.qkv(seed);
+            for v in &t.todo {
+                if self.stopped() {
+                    return timings_run;
+                }
+                let macs = v.cost(x.shape).macs;
+                let mut rows: Vec<Measurement> =
+                    attention_cell::time_emulation(*v, &x, repetitions)
+                        .iter()
+                        .enumerate()
+                        .map(|(rep, s)| {
+                            self.stamp.attn_row(
+                                v.name(),
+                                c,
+                                seed,
+                                speed,
+                                macs / s.max(1e-9),
+                                rep as u32,
+                            )
+                        })
+                        .collect();
+                if let (true, Some(kernel)) = (self.native, v.native()) {
+                    let emulated = v.emulate(&x);
+                    if let Err(e) = attention_cell::native_checked(*v, &x, &emulated) {
+                        self.lock().fail(RunError::new(
+                            format!("variant {}", v.name()),
+                            format!("workload '{}' seed {seed}: {e}", c.workload),
+                        ));
+                        return timings_run;
+                    }
+                    let flops = super::attention_bench::flops(x.shape);
+                    for (rep, s) in attention_cell::time_native(&*kernel, &x, repetitions)
+                        .iter()
+                        .enumerate()
+                    {
+                        let rep = rep as u32;
+                        let rate = flops / s.max(1e-12) / 1e9;
+                        rows.push(self.stamp.attn_row(v.name(), c, seed, gops, rate, rep));
+                        let f = ceilings.fraction(*v, &*kernel, &x, *s);
+                        rows.push(self.stamp.attn_row(v.name(), c, seed, frac, f, rep));
+                    }
+                }
+                self.lock().add(rows, Vec::new());
+                timings_run += 1;
+                self.bar.inc(1);
+            }
+        }
+        timings_run
+    }
+}
+
 /// Measuring time of each read-loop ceiling a suite's native GEMV timings
 /// need (one per packed size: measured once per run and size, see
 /// [`CeilingCache`]). Short, because every variant packs to its own size; a
@@ -464,4 +617,35 @@ fn progress_bar(show: bool, tasks: usize) -> ProgressBar {
     );
     bar.set_message("accuracy");
     bar
+}
+
+/// An attention cell's values, named as in the metric table, in the order
+/// of [`metric::ATTENTION_CELL`].
+fn cell_values(m: &attention_cell::AttnMeasured) -> Vec<(&'static str, f64)> {
+    use metric::*;
+    let total = m.energy.total_pj();
+    let per_mac = if m.cost.macs > 0.0 {
+        total / m.cost.macs
+    } else {
+        f64::NAN
+    };
+    let (a, p) = (&m.accuracy, &m.probs);
+    vec![
+        (REL_FRO_ERROR, a.rel_fro_error),
+        (SQNR_DB, a.sqnr_db),
+        (COSINE, a.cosine),
+        (MAX_ABS_ERROR, a.max_abs_error),
+        (MEAN_ABS_ERROR, a.mean_abs_error),
+        (ENERGY_PJ_PER_MAC, per_mac),
+        (ENERGY_TOTAL_PJ, total),
+        (ENERGY_COMPUTE_PJ, m.energy.compute_pj),
+        (ENERGY_SRAM_PJ, m.energy.sram_pj),
+        (ENERGY_DRAM_PJ, m.energy.dram_pj),
+        (KL_MEAN, p.kl_mean),
+        (KL_MAX, p.kl_max),
+        (TV_MEAN, p.tv_mean),
+        (TV_MAX, p.tv_max),
+        (BITS_PER_KV, m.kv_bits),
+        (SLOW_MEMORY_BYTES, m.cost.dram_bytes),
+    ]
 }

@@ -158,6 +158,8 @@ pub fn parse(text: &str, file: &str, base: &Path, registry: &[&str]) -> Result<S
         workloads.push(wl);
     }
 
+    check_grid(&ctx, &raw, &variants, &workloads)?;
+
     let seeds = match raw.seeds {
         None => vec![0],
         Some(s) => {
@@ -335,6 +337,66 @@ impl Ctx<'_> {
     fn err(&self, span: Range<usize>, message: impl Into<String>) -> SpecError {
         self.file.err(span, "", message)
     }
+}
+
+/// Whether `name` is an attention variant's (they run on attention workloads only).
+pub fn is_attention(name: &str) -> bool {
+    name.starts_with("attention/")
+}
+
+/// Attention variants run on attention workloads, matmul variants on the
+/// others: each kind the suite names must have something to run on.
+fn check_grid(
+    ctx: &Ctx,
+    raw: &RawSpec,
+    variants: &[String],
+    workloads: &[Workload],
+) -> Result<(), SpecError> {
+    let attn_wl = workloads
+        .iter()
+        .find(|w| matches!(w.kind, workload::WorkloadKind::Attention(_)));
+    let matmul_wl = workloads
+        .iter()
+        .find(|w| !matches!(w.kind, workload::WorkloadKind::Attention(_)));
+    let attn_v = variants.iter().find(|v| is_attention(v));
+    let matmul_v = variants.iter().find(|v| !is_attention(v));
+    if let (Some(v), None) = (attn_v, attn_wl) {
+        return Err(ctx.err(
+            raw.variants.span(),
+            format!(
+                "variants: {v} is an attention variant, but no workload has kind = \"attention\""
+            ),
+        ));
+    }
+    if let (Some(v), None) = (matmul_v, matmul_wl) {
+        return Err(ctx.err(
+            raw.variants.span(),
+            format!(
+                "variants: {v} is a matmul variant, but every workload has kind = \"attention\""
+            ),
+        ));
+    }
+    // Workloads were read one per table, in order.
+    let span_of = |name: &str| {
+        workloads
+            .iter()
+            .zip(raw.workloads.get_ref())
+            .find(|(w, _)| w.name == name)
+            .map_or(raw.workloads.span(), |(_, r)| r.span())
+    };
+    if let (None, Some(w)) = (attn_v, attn_wl) {
+        return Err(ctx.err(
+            span_of(&w.name),
+            format!("workloads: '{}' is an attention workload, but no variant is (add e.g. \"attention/*\" to variants)", w.name),
+        ));
+    }
+    if let (None, Some(w)) = (matmul_v, matmul_wl) {
+        return Err(ctx.err(
+            span_of(&w.name),
+            format!("workloads: '{}' is a matmul workload, but no variant is (add e.g. \"matmul/*\" to variants)", w.name),
+        ));
+    }
+    Ok(())
 }
 
 fn resolve_variants(

@@ -4,11 +4,13 @@
 //! evaluation set of the real-model study ([`eval_set`]).
 
 pub mod attention;
+pub mod attention_spec;
 pub mod cases;
 pub mod eval_set;
 pub mod gen;
 pub mod npy;
 pub mod safetensors;
+pub mod span;
 pub mod spec;
 pub mod weights;
 

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::attention_spec::AttnKeys;
 use super::gen::{Distribution, MAX_MAGNITUDE, MIN_MAGNITUDE};
 use crate::tensor::Shape;
 
@@ -23,31 +24,10 @@ fn magnitude_ok(key: &str, v: f64) -> bool {
     key == "nu" || v == 0.0 || (MIN_MAGNITUDE..=MAX_MAGNITUDE).contains(&v.abs())
 }
 
-/// Largest number of elements of one generated matrix (a guard against typos
-/// such as an extra zero that would exhaust memory).
-pub const MAX_ELEMENTS: usize = 1 << 28;
-
 /// The distributions a spec may name.
 pub const DIST_NAMES: &[&str] = &["gaussian", "laplace", "student-t", "uniform", "llm-like"];
 
-/// A workload error: the span of the offending value in the spec text and
-/// what is wrong (the message names the workload and the key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpanError {
-    /// Byte range of the offending key or value in the spec text.
-    pub span: Range<usize>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl SpanError {
-    fn new(span: Range<usize>, message: impl Into<String>) -> Self {
-        SpanError {
-            span,
-            message: message.into(),
-        }
-    }
-}
+pub use super::span::{SpanError, MAX_ELEMENTS};
 
 /// A value distribution of a generated workload.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +41,8 @@ pub enum Dist {
 /// Where a workload's matrices come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WorkloadKind {
+    /// Attention Q/K/V, generated or from files (`kind = "attention"`).
+    Attention(super::attention_spec::AttnWorkload),
     /// Seeded synthetic matrices of the given shapes.
     Generated {
         /// The distribution.
@@ -109,6 +91,17 @@ pub struct RawWorkload {
     model: Option<Spanned<String>>,
     layer: Option<Spanned<usize>>,
     tensor: Option<Spanned<String>>,
+    // The attention keys (`kind = "attention"`, see [`super::attention_spec`]);
+    // numbers and flags read as plain values so that a wrong type names the key.
+    kind: Option<Spanned<toml::Value>>,
+    heads: Option<Spanned<toml::Value>>,
+    n: Option<Spanned<toml::Value>>,
+    d: Option<Spanned<toml::Value>>,
+    causal: Option<Spanned<toml::Value>>,
+    phase: Option<Spanned<toml::Value>>,
+    q: Option<Spanned<toml::Value>>,
+    k: Option<Spanned<toml::Value>>,
+    v: Option<Spanned<toml::Value>>,
 }
 
 impl RawWorkload {
@@ -137,6 +130,43 @@ pub fn read(
     let at = |span: Range<usize>, key: &str, msg: String| {
         SpanError::new(span, format!("workloads '{name}': {key}: {msg}"))
     };
+    let kind = w
+        .kind
+        .as_ref()
+        .map(|k| (k.get_ref().as_str().map(str::trim), k.span()));
+    match kind {
+        None | Some((Some("matmul"), _)) => {}
+        Some((Some("attention"), _)) => {
+            return Ok(Workload {
+                kind: WorkloadKind::Attention(super::attention_spec::read(
+                    &attn_keys(w),
+                    base,
+                    &at,
+                )?),
+                name,
+                line: line_of(raw.span()),
+            })
+        }
+        Some((_, span)) => {
+            let v = w
+                .kind
+                .as_ref()
+                .map(|k| k.get_ref().to_string())
+                .unwrap_or_default();
+            return Err(at(
+                span,
+                "kind",
+                format!("{v} is not a workload kind (expected \"matmul\" or \"attention\")"),
+            ));
+        }
+    }
+    if let Some((key, span)) = attn_keys(w).first_attention_key() {
+        return Err(at(
+            span,
+            key,
+            "only for attention workloads (add kind = \"attention\")".into(),
+        ));
+    }
     let params = [
         ("std", &w.std),
         ("b", &w.b),
@@ -307,6 +337,41 @@ pub fn read(
         line: line_of(raw.span()),
         kind,
     })
+}
+
+/// The keys an attention workload reads, and the matmul-only keys present.
+fn attn_keys(w: &RawWorkload) -> AttnKeys<'_> {
+    let matmul_only = [
+        ("std", w.std.as_ref().map(|s| s.span())),
+        ("b", w.b.as_ref().map(|s| s.span())),
+        ("nu", w.nu.as_ref().map(|s| s.span())),
+        ("scale", w.scale.as_ref().map(|s| s.span())),
+        ("lo", w.lo.as_ref().map(|s| s.span())),
+        ("hi", w.hi.as_ref().map(|s| s.span())),
+        ("shapes", w.shapes.as_ref().map(|s| s.span())),
+        ("tensors", w.tensors.as_ref().map(|s| s.span())),
+        ("m", w.m.as_ref().map(|s| s.span())),
+        ("model", w.model.as_ref().map(|s| s.span())),
+        ("layer", w.layer.as_ref().map(|s| s.span())),
+        ("tensor", w.tensor.as_ref().map(|s| s.span())),
+    ];
+    AttnKeys {
+        name_span: w.name.span(),
+        dist: w.dist.as_ref(),
+        file: w.file.as_ref(),
+        heads: w.heads.as_ref(),
+        n: w.n.as_ref(),
+        d: w.d.as_ref(),
+        causal: w.causal.as_ref(),
+        phase: w.phase.as_ref(),
+        q: w.q.as_ref(),
+        k: w.k.as_ref(),
+        v: w.v.as_ref(),
+        matmul_only: matmul_only
+            .into_iter()
+            .filter_map(|(k, s)| s.map(|s| (k, s)))
+            .collect(),
+    }
 }
 
 /// A `model` workload: the weights `encoder.layer.<layer>.<tensor>` of

@@ -5,6 +5,7 @@
 
 mod explore;
 
+mod attention_suite;
 mod coupling;
 mod embedding;
 mod eval_set;

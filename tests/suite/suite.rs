@@ -517,11 +517,17 @@ fn shipped_suites_parse() {
     assert_eq!(d.name, "default");
     assert_eq!(
         d.variants,
-        ["matmul/f64", "matmul/w8a8-int", "matmul/mxfp4"]
+        [
+            "matmul/f64",
+            "matmul/w8a8-int",
+            "matmul/mxfp4",
+            "attention/x"
+        ]
     );
     assert_eq!(d.seeds, [0]);
     assert_eq!(d.repetitions, 3);
-    assert_eq!(d.workloads.len(), 2);
+    // Two matmul workloads, an attention prefill and an attention decode.
+    assert_eq!(d.workloads.len(), 4);
     assert_eq!(
         fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),

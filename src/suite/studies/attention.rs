@@ -16,11 +16,9 @@ use crate::attention::{self, AttentionVariant, AttnShape, Phase};
 use crate::hw::io_sweep::{closed_form, simulate, CacheSpec};
 use crate::hw::tiles::ElementSize;
 use crate::hw::tracegen::{Generator, TraceParams};
-use crate::metrics::accuracy;
-use crate::metrics::probs::prob_error;
+use crate::suite::attention_cell::{measure, native_checked, Reference};
 use crate::workload::attention::{gaussian, realistic};
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
 
 /// Parameters (`[studies.attention]` keys; all optional).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -237,39 +235,16 @@ pub fn run(p: &AttentionParams, ctx: &StudyContext) -> Result<AttentionStudy, St
             "prefill"
         };
         let x = gen(shape, ctx.seed);
-        let r_out = reference.emulate(&x);
-        let r_scores = reference.scores(&x);
+        let r = Reference::of(&*reference, &x);
+        let price = |c: &crate::hw::cost::Cost| ctx.energy.energy(c);
         for v in &chosen {
-            let t0 = Instant::now();
-            let o = v.emulate(&x);
-            let emulate_ms = t0.elapsed().as_secs_f64() * 1e3;
-            let native_ms = match v.native() {
-                None => None,
-                Some(k) => {
-                    let t0 = Instant::now();
-                    let n = k.run(&x);
-                    let ms = t0.elapsed().as_secs_f64() * 1e3;
-                    if let Some(i) = n
-                        .iter()
-                        .zip(&o)
-                        .position(|(a, b)| a.to_bits() != b.to_bits())
-                    {
-                        return Err(format!(
-                            "{}: native kernel differs from the emulation at output {i} ({} vs {}) on {shape}",
-                            v.name(),
-                            n[i],
-                            o[i]
-                        ));
-                    }
-                    Some(ms)
-                }
-            };
-            let acc = accuracy(&r_out, &o);
-            let pe = prob_error(&r_scores, &v.scores(&x), shape.nk);
+            // The suite's attention cells measure with the same functions.
+            let m = measure(*v, &x, &r, &price)?;
+            let native_ms = native_checked(*v, &x, &m.output)?.map(|s| s * 1e3);
+            let emulate_ms = m.emulate_s * 1e3;
+            let (acc, pe, cost, e) = (&m.accuracy, &m.probs, &m.cost, &m.energy);
             let mut sorted = pe.kl_rows.clone();
             sorted.sort_by(f64::total_cmp);
-            let cost = v.cost(shape);
-            let e = ctx.energy.energy(&cost);
             for n in e.scaled.iter() {
                 if !out.notes.contains(n) {
                     out.notes.push(n.clone());
@@ -288,7 +263,7 @@ pub fn run(p: &AttentionParams, ctx: &StudyContext) -> Result<AttentionStudy, St
                 kl_p99: quantile(&sorted, 0.99),
                 tv_mean: pe.tv_mean,
                 tv_max: pe.tv_max,
-                kv_bits: v.info().kv_bits(shape.nk, shape.d),
+                kv_bits: m.kv_bits,
                 compute_pj: e.compute_pj,
                 energy_pj: e.total_pj(),
                 macs: cost.macs,
@@ -297,7 +272,7 @@ pub fn run(p: &AttentionParams, ctx: &StudyContext) -> Result<AttentionStudy, St
                 native_ms,
             });
             if phase == "prefill" {
-                out.kl_rows.push((v.name().into(), pe.kl_rows));
+                out.kl_rows.push((v.name().into(), pe.kl_rows.clone()));
             }
         }
     }
