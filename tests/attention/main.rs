@@ -10,6 +10,7 @@ mod metrics;
 mod native;
 mod qjl;
 mod sage;
+mod sale;
 mod subgen;
 
 use bitsim::attention::{AttnShape, Phase, Qkv};
