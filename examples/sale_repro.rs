@@ -38,7 +38,9 @@ fn main() {
     println!("workload {workload}, {shape}, seed {seed}");
     println!("sage-int8 (dense): rel. error {e_dense:.4e}, compute {dense_pj:.4e} pJ");
     println!("tau       | block sparsity | rel. Frobenius error | spectral rel. error | mass recall (mean / min) | compute pJ / dense");
-    let taus = [0.0f32, 1e-4, 5e-4, 1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2, 3.2e-2, 6.4e-2];
+    let taus = [
+        0.0f32, 1e-4, 5e-4, 1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2, 3.2e-2, 6.4e-2,
+    ];
     for tau in taus {
         let s = Sale {
             name: "sale",

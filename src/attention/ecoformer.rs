@@ -91,7 +91,10 @@ impl Hash {
             .chunks(d)
             .zip(&self.mean)
             .map(|(a, mu)| {
-                let dist = x.iter().zip(a).fold(0.0f32, |s, (p, q)| (p - q).mul_add(p - q, s));
+                let dist = x
+                    .iter()
+                    .zip(a)
+                    .fold(0.0f32, |s, (p, q)| (p - q).mul_add(p - q, s));
                 exp_f32(-dist / self.two_sigma) - mu
             })
             .collect()
@@ -180,7 +183,9 @@ impl EcoFormer {
         let kn = normalise(x.k_head(h), d);
         let mut rng = SplitMix64::new(mix64(self.seed ^ (h as u64 + 1).wrapping_mul(0x9E37_79B9)));
         let rows = |src: &[f32], idx: &[usize]| -> Vec<f32> {
-            idx.iter().flat_map(|&i| src[i * d..(i + 1) * d].to_vec()).collect()
+            idx.iter()
+                .flat_map(|&i| src[i * d..(i + 1) * d].to_vec())
+                .collect()
         };
         let fq = rows(&qn, &pick(x.shape.nq, FIT_TOKENS, &mut rng));
         let fk = rows(&kn, &pick(x.shape.nk, FIT_TOKENS, &mut rng));
@@ -191,7 +196,11 @@ impl EcoFormer {
         let mut dist = 0.0f64;
         for p in pool.chunks(d) {
             for a in anchors.chunks(d) {
-                dist += p.iter().zip(a).map(|(u, v)| ((u - v) as f64).powi(2)).sum::<f64>();
+                dist += p
+                    .iter()
+                    .zip(a)
+                    .map(|(u, v)| ((u - v) as f64).powi(2))
+                    .sum::<f64>();
             }
         }
         let sigma = (dist / (pool.len() / d * m) as f64) as f32;
@@ -212,7 +221,10 @@ impl EcoFormer {
         };
         let (kq, kk) = (feats(&fq), feats(&fk));
         let (nq, nk) = (kq.len(), kk.len());
-        let mut r: Vec<f64> = targets(&fq, &fk, d).iter().map(|s| s * self.bits as f64).collect();
+        let mut r: Vec<f64> = targets(&fq, &fk, d)
+            .iter()
+            .map(|s| s * self.bits as f64)
+            .collect();
         let mut a = Vec::with_capacity(self.bits * m);
         let sign = |f: &[f64], w: &[f64]| -> f64 {
             if f.iter().zip(w).map(|(x, y)| x * y).sum::<f64>() >= 0.0 {
@@ -258,7 +270,10 @@ impl EcoFormer {
     pub fn codes(&self, x: &Qkv, h: usize, hash: &Hash) -> (Vec<i32>, Vec<i32>) {
         let d = x.shape.d;
         let code = |src: &[f32]| -> Vec<i32> {
-            normalise(src, d).par_chunks(d).flat_map_iter(|r| hash.code(r)).collect()
+            normalise(src, d)
+                .par_chunks(d)
+                .flat_map_iter(|r| hash.code(r))
+                .collect()
         };
         (code(x.q_head(h)), code(x.k_head(h)))
     }
@@ -273,7 +288,7 @@ impl EcoFormer {
         let mut sum_h = vec![0i64; b];
         let mut sum_hv = vec![0.0f32; b * d];
         let mut next = 0usize; // keys folded into the sums so far
-        // Queries in order of their visible count (non-decreasing in i).
+                               // Queries in order of their visible count (non-decreasing in i).
         for i in 0..nq {
             let vis = x.shape.visible(i);
             while next < vis {
@@ -322,7 +337,12 @@ impl EcoFormer {
         let (h, nq, nk, c) = (heads as f64, nq as f64, nk as f64, c as f64);
         let (m, b) = (self.anchors as f64, self.bits as f64);
         let mul = (nq + nk) * m + (nq + nk) * m * b + nq * c + nq * c;
-        let add = (nq + nk) * m * c + (nq + nk) * m * b + nk * b * (c + 1.0) + nq * b * (c + 1.0) + nq * c + nq;
+        let add = (nq + nk) * m * c
+            + (nq + nk) * m * b
+            + nk * b * (c + 1.0)
+            + nq * b * (c + 1.0)
+            + nq * c
+            + nq;
         (h * mul, h * add)
     }
 }
@@ -342,7 +362,8 @@ impl AttentionVariant for EcoFormer {
         AttentionInfo {
             name: self.name,
             description: self.description,
-            qk_desc: "f32 rows L2-normalised → RBF features (25 anchors) → 16 ±1 hash bits per token",
+            qk_desc:
+                "f32 rows L2-normalised → RBF features (25 anchors) → 16 ±1 hash bits per token",
             pv_desc: "V f32; ±1 codes select add or subtract",
             accumulator: "f32 sums of ±v (key order), integer code dots",
             q: Storage::plain(32),
@@ -399,7 +420,9 @@ impl AttentionVariant for EcoFormer {
     /// written once in f32 (slow memory), the codes and the `b × c` state
     /// on chip.
     fn cost(&self, shape: AttnShape) -> Cost {
-        let AttnShape { heads, nq, nk, d, .. } = shape;
+        let AttnShape {
+            heads, nq, nk, d, ..
+        } = shape;
         let (mul, add) = self.paper_counts(heads, nq, nk, d);
         let h = heads as f64;
         let toks = (nq + nk) as f64;

@@ -237,7 +237,8 @@ impl Sale {
                         let j1 = ((kb + 1) * K_BLOCK).min(vis);
                         *k = (kb * K_BLOCK..j1).any(|j| {
                             let kj = &k4[j * d..(j + 1) * d];
-                            let dot: i32 = qi4.iter().zip(kj).map(|(a, b)| *a as i32 * *b as i32).sum();
+                            let dot: i32 =
+                                qi4.iter().zip(kj).map(|(a, b)| *a as i32 * *b as i32).sum();
                             dot as f32 * (sqi * sk[j / K_BLOCK]) + corr[j] > thr
                         });
                     }
@@ -425,8 +426,7 @@ impl AttentionVariant for Sale {
         info.name = self.name;
         info.description = self.description;
         info.qk_desc = "int4 centred Q/K estimate (64-row / 32-key blocks) selects 32-key blocks; kept blocks int8 Q/128, K/64 (sage-int8)";
-        info.accumulator =
-            "int32 QK; PV fp16 in each 64-key tile, f32 across (kept keys only)";
+        info.accumulator = "int32 QK; PV fp16 in each 64-key tile, f32 across (kept keys only)";
         info
     }
 

@@ -30,8 +30,15 @@ pub struct MassRecall {
 /// # Panics
 /// When the lengths differ or `nk` does not divide them (programming errors).
 pub fn mass_recall(reference: &[f64], covered: &[bool], nk: usize) -> MassRecall {
-    assert_eq!(reference.len(), covered.len(), "mass_recall: lengths differ");
-    assert!(nk > 0 && reference.len().is_multiple_of(nk), "mass_recall: nk");
+    assert_eq!(
+        reference.len(),
+        covered.len(),
+        "mass_recall: lengths differ"
+    );
+    assert!(
+        nk > 0 && reference.len().is_multiple_of(nk),
+        "mass_recall: nk"
+    );
     let rows: Vec<f64> = reference
         .chunks(nk)
         .zip(covered.chunks(nk))
@@ -107,13 +114,23 @@ pub fn spectral_norm(a: &[f64], cols: usize, seed: u64) -> f64 {
 ///
 /// # Panics
 /// When the lengths differ or `heads·d` does not divide them.
-pub fn spectral_rel_error(reference: &[f64], approx: &[f64], heads: usize, d: usize, seed: u64) -> f64 {
+pub fn spectral_rel_error(
+    reference: &[f64],
+    approx: &[f64],
+    heads: usize,
+    d: usize,
+    seed: u64,
+) -> f64 {
     assert!(
         heads > 0 && d > 0 && reference.len().is_multiple_of(heads * d),
         "spectral_rel_error: heads, d"
     );
     let n = reference.len() / heads;
-    assert_eq!(approx.len(), reference.len(), "spectral_rel_error: lengths differ");
+    assert_eq!(
+        approx.len(),
+        reference.len(),
+        "spectral_rel_error: lengths differ"
+    );
     let mut worst = 0.0f64;
     for h in 0..heads {
         let r = &reference[h * n..(h + 1) * n];

@@ -2,6 +2,7 @@
 //! cases and independent references, quantizers, metrics and costs.
 
 mod costs;
+mod ecoformer;
 mod exact;
 mod exp;
 mod hyper;

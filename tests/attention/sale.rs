@@ -7,8 +7,8 @@
 use crate::rel_err;
 use bitsim::arith::exp::{exp2_f32, exp_f32};
 use bitsim::arith::fp16::fp16_rne;
-use bitsim::attention::sale::{geometry, Sale, Selection};
 use bitsim::attention::sage::{quantize_blocks, smooth_k, QkQuant};
+use bitsim::attention::sale::{geometry, Sale, Selection};
 use bitsim::attention::{self, AttentionVariant, AttnShape, Phase, Qkv};
 use bitsim::workload::attention::realistic;
 use half::f16;
@@ -122,7 +122,8 @@ fn reference_selection(x: &Qkv, tau: f32) -> Vec<Vec<bool>> {
         };
         let (q4, sq) = int4(&qc, 64);
         let (k4, sk) = int4(&kc, 32);
-        let fma_dot = |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0.0f32, |s, (x, y)| x.mul_add(*y, s));
+        let fma_dot =
+            |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0.0f32, |s, (x, y)| x.mul_add(*y, s));
         let mut kept: Vec<bool> = (0..qbs * kbs).map(|p| visible[p] && exact[p]).collect();
         for i in 0..nq {
             let qb = i / 64;
@@ -260,7 +261,10 @@ fn calibration_halves_tau_until_the_error_budget_holds() {
         // τ is 0.008 / 2^k (or 0: dense), and the chosen τ meets the budget
         // Σ|out − ref| < 0.4·q_len while 2τ (if tried) did not.
         let t = hs.tau;
-        assert!(t == 0.0 || (0.008 / t).log2().fract() == 0.0, "head {h}: τ {t}");
+        assert!(
+            t == 0.0 || (0.008 / t).log2().fract() == 0.0,
+            "head {h}: τ {t}"
+        );
         let run = |tau: f32| {
             let mut one = Selection {
                 heads: sel.heads.clone(),
@@ -306,5 +310,8 @@ fn cost_counts_the_selection_and_the_kept_pairs() {
     assert_eq!(int4, est * 64.0);
     // Below dense_below: exactly sage-int8.
     let short = AttnShape::of(1, 512, 64, true, Phase::Prefill);
-    assert_eq!(s.cost(short), attention::find("attention/sage-int8").unwrap().cost(short));
+    assert_eq!(
+        s.cost(short),
+        attention::find("attention/sage-int8").unwrap().cost(short)
+    );
 }
