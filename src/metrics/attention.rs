@@ -87,7 +87,7 @@ pub fn spectral_norm(a: &[f64], cols: usize, seed: u64) -> f64 {
             }
         }
     }
-    let mut rng = SplitMix64::new(mix64(seed ^ 0x5BEC_7A1));
+    let mut rng = SplitMix64::new(mix64(seed ^ 0x05BE_C7A1));
     let mut x: Vec<f64> = (0..cols)
         .map(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0)
         .collect();

@@ -169,6 +169,7 @@ fn reference_selection(x: &Qkv, tau: f32) -> Vec<Vec<bool>> {
 fn reference_output(x: &Qkv, sel: &Selection) -> Vec<f64> {
     let AttnShape { nq, nk, d, .. } = x.shape;
     let h16 = |v: f32| f16::from_f32(v).to_f32();
+    #[allow(clippy::approx_constant)] // the code's literal
     let c = ((d as f64).powf(-0.5) * 1.44269504) as f32;
     let mut out = Vec::new();
     for h in 0..x.shape.heads {

@@ -322,7 +322,11 @@ pub fn run(p: &AttentionParams, ctx: &StudyContext) -> Result<AttentionStudy, St
                 emulate_ms,
                 native_ms,
                 spectral_error: Some(spectral_rel_error(
-                    &r_out, &o, shape.heads, shape.d, ctx.seed,
+                    &r_out,
+                    &o,
+                    shape.heads,
+                    shape.d,
+                    ctx.seed,
                 )),
                 mass_recall: recall.as_ref().map(|r| r.mean),
                 mass_recall_min: recall.as_ref().map(|r| r.min),
