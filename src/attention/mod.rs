@@ -12,7 +12,9 @@
 //! Approximate, sparse and compressed-cache attention: [`qjl`] (1-bit
 //! key sketch, 2-bit values), [`hyper`] (HyperAttention, both official
 //! versions), [`kdeformer`] (as coded and with max subtraction),
-//! [`subgen`] (decode-time clustered state).
+//! [`subgen`] (decode-time clustered state), [`sale`] (INT4-estimated
+//! block-sparse SageAttention), [`ecoformer`] (±1 kernel hashes and
+//! linear attention).
 //!
 //! Every variant's softmax exponential is [`crate::arith::exp::exp_f32`]
 //! (the f64 reference's is `f64::exp`).
@@ -24,6 +26,7 @@
 //! a bit.
 
 pub mod cost;
+pub mod ecoformer;
 pub mod exact;
 pub mod hyper;
 pub mod info;
@@ -32,6 +35,7 @@ pub mod lsh;
 pub mod qjl;
 pub mod quant;
 pub mod sage;
+pub mod sale;
 pub mod subgen;
 
 pub use crate::workload::attention::{AttnShape, Phase, Qkv};
@@ -59,6 +63,19 @@ pub trait AttentionVariant: Send + Sync {
     /// A native kernel computing exactly the bits of [`Self::emulate`];
     /// `None` where the variant has none.
     fn native(&self) -> Option<Box<dyn NativeAttention>> {
+        None
+    }
+    /// The operation and byte counts on input `x` (for variants whose work
+    /// depends on the data, e.g. the blocks a sparse method keeps);
+    /// [`Self::cost`] of its shape by default.
+    fn cost_on(&self, x: &Qkv) -> Cost {
+        self.cost(x.shape)
+    }
+    /// For sparse methods, which query–key pairs the output covers
+    /// (`heads × nq × nk`, row-major; a pair left out contributes nothing);
+    /// `None` for methods that see every visible key.
+    fn coverage(&self, x: &Qkv) -> Option<Vec<bool>> {
+        let _ = x;
         None
     }
     /// Registry name (shorthand for `info().name`).
@@ -90,11 +107,13 @@ pub trait NativeAttention: Send + Sync {
 pub fn registry() -> Vec<Box<dyn AttentionVariant>> {
     let mut v = exact::all();
     v.extend(sage::all());
+    v.extend(sale::all());
     v.extend(quant::all());
     v.extend(qjl::all());
     v.extend(hyper::all());
     v.extend(kdeformer::all());
     v.extend(subgen::all());
+    v.extend(ecoformer::all());
     v
 }
 

@@ -185,7 +185,7 @@ pub struct Sage {
 }
 
 /// One head prepared: codes, scales, V as the PV path uses it.
-struct Head {
+pub(crate) struct Head {
     q: Vec<i8>,
     sq: Vec<f32>,
     k: Vec<i8>,
@@ -205,7 +205,8 @@ impl Sage {
         }
     }
 
-    fn prepare(&self, x: &Qkv) -> Vec<Head> {
+    /// Every head prepared (fp16 inputs, K smoothing, codes, V).
+    pub(crate) fn prepare(&self, x: &Qkv) -> Vec<Head> {
         let x = Input::Fp16.qkv(x);
         let d = x.shape.d;
         let c = ((d as f64).powf(-0.5) * LOG2E_CODE) as f32;
@@ -256,7 +257,7 @@ impl Sage {
     }
 
     /// Base-2 scores of query `i` against every key (masked −∞).
-    fn scores_row(&self, x: &Qkv, hd: &Head, i: usize, out: &mut [f32]) {
+    pub(crate) fn scores_row(&self, x: &Qkv, hd: &Head, i: usize, out: &mut [f32]) {
         let d = x.shape.d;
         let vis = x.shape.visible(i);
         let qi = &hd.q[i * d..(i + 1) * d];
@@ -273,6 +274,94 @@ impl Sage {
                 QkQuant::Int8Triton => (dot as f32 * sq) * sk,
                 _ => dot as f32 * (sq * sk),
             };
+        }
+    }
+
+    /// Output row `i` of head `hd` (steps 3–5 of the module docs). With
+    /// `keep`, only the keys it accepts enter the softmax and P·V (a sparse
+    /// kernel's block mask): a tile with no kept key is skipped, the others
+    /// run as in the dense kernel over their kept keys. `keep = None` is the
+    /// dense kernel.
+    pub(crate) fn row(
+        &self,
+        x: &Qkv,
+        hd: &Head,
+        i: usize,
+        keep: Option<&dyn Fn(usize) -> bool>,
+        o: &mut [f64],
+    ) {
+        let (d, nk) = (x.shape.d, x.shape.nk);
+        let kept = |j: usize| keep.is_none_or(|k| k(j));
+        let mut s = vec![0.0f32; nk];
+        self.scores_row(x, hd, i, &mut s);
+        let vis = x.shape.visible(i);
+        let mut st = RowState {
+            m: f32::NEG_INFINITY,
+            l: 0.0,
+            acc: vec![0.0; d],
+        };
+        let mut p = vec![0.0f32; KV_TILE];
+        let mut b = vec![0.0f32; d];
+        for t0 in (0..vis).step_by(KV_TILE) {
+            let t1 = (t0 + KV_TILE).min(vis);
+            if !(t0..t1).any(kept) {
+                continue;
+            }
+            let tile_max = (t0..t1)
+                .filter(|&j| kept(j))
+                .fold(f32::NEG_INFINITY, |m, j| m.max(s[j]));
+            let m_new = st.m.max(tile_max);
+            let alpha = exp2_f32(st.m - m_new);
+            let mut r = 0.0f32;
+            for (j, pj) in (t0..t1).zip(p.iter_mut()) {
+                *pj = if kept(j) { exp2_f32(s[j] - m_new) } else { 0.0 };
+                r += *pj;
+            }
+            st.l = st.l * alpha + r;
+            for a in st.acc.iter_mut() {
+                *a *= alpha;
+            }
+            let chunk = self.pv_chunk();
+            for c0 in (t0..t1).step_by(chunk) {
+                b.iter_mut().for_each(|x| *x = 0.0);
+                for j in (c0..(c0 + chunk).min(t1)).filter(|&j| kept(j)) {
+                    let vr = &hd.v[j * d..(j + 1) * d];
+                    let pj = p[j - t0];
+                    match self.pv {
+                        PvPath::Fp16 => {
+                            let ph = h16(pj);
+                            for (bc, vc) in b.iter_mut().zip(vr) {
+                                *bc = fp16_mac(*bc, ph, *vc);
+                            }
+                        }
+                        PvPath::Fp8TwoLevel => {
+                            let p8 = e4m3_rne(pj * 448.0);
+                            for (bc, vc) in b.iter_mut().zip(vr) {
+                                *bc += p8 * vc;
+                            }
+                        }
+                        PvPath::Fp8Fp16Acc => {
+                            let p8 = e4m3_rne(pj * 448.0);
+                            for (bc, vc) in b.iter_mut().zip(vr) {
+                                *bc = fp16_mac(*bc, p8, *vc);
+                            }
+                        }
+                    }
+                }
+                for (a, bc) in st.acc.iter_mut().zip(&b) {
+                    *a += bc;
+                }
+            }
+            st.m = m_new;
+        }
+        for (c, (oc, a)) in o.iter_mut().zip(&st.acc).enumerate() {
+            let y = a / st.l;
+            let y = if hd.sv.is_empty() {
+                y
+            } else {
+                y * (hd.sv[c] / 448.0)
+            };
+            *oc = h16(y) as f64;
         }
     }
 }
@@ -358,77 +447,7 @@ impl AttentionVariant for Sage {
 
     fn emulate(&self, x: &Qkv) -> Vec<f64> {
         let heads = self.prepare(x);
-        let (d, nk) = (x.shape.d, x.shape.nk);
-        per_row(x.shape, |h, i, o| {
-            let hd = &heads[h];
-            let mut s = vec![0.0f32; nk];
-            self.scores_row(x, hd, i, &mut s);
-            let vis = x.shape.visible(i);
-            let mut st = RowState {
-                m: f32::NEG_INFINITY,
-                l: 0.0,
-                acc: vec![0.0; d],
-            };
-            let mut p = vec![0.0f32; KV_TILE];
-            let mut b = vec![0.0f32; d];
-            for t0 in (0..vis).step_by(KV_TILE) {
-                let t1 = (t0 + KV_TILE).min(vis);
-                let tile = &s[t0..t1];
-                let m_new =
-                    st.m.max(tile.iter().cloned().fold(f32::NEG_INFINITY, f32::max));
-                let alpha = exp2_f32(st.m - m_new);
-                let mut r = 0.0f32;
-                for (pj, sj) in p.iter_mut().zip(tile) {
-                    *pj = exp2_f32(sj - m_new);
-                    r += *pj;
-                }
-                st.l = st.l * alpha + r;
-                for a in st.acc.iter_mut() {
-                    *a *= alpha;
-                }
-                let chunk = self.pv_chunk();
-                for c0 in (t0..t1).step_by(chunk) {
-                    b.iter_mut().for_each(|x| *x = 0.0);
-                    for j in c0..(c0 + chunk).min(t1) {
-                        let vr = &hd.v[j * d..(j + 1) * d];
-                        let pj = p[j - t0];
-                        match self.pv {
-                            PvPath::Fp16 => {
-                                let ph = h16(pj);
-                                for (bc, vc) in b.iter_mut().zip(vr) {
-                                    *bc = fp16_mac(*bc, ph, *vc);
-                                }
-                            }
-                            PvPath::Fp8TwoLevel => {
-                                let p8 = e4m3_rne(pj * 448.0);
-                                for (bc, vc) in b.iter_mut().zip(vr) {
-                                    *bc += p8 * vc;
-                                }
-                            }
-                            PvPath::Fp8Fp16Acc => {
-                                let p8 = e4m3_rne(pj * 448.0);
-                                for (bc, vc) in b.iter_mut().zip(vr) {
-                                    *bc = fp16_mac(*bc, p8, *vc);
-                                }
-                            }
-                        }
-                    }
-                    for (a, bc) in st.acc.iter_mut().zip(&b) {
-                        *a += bc;
-                    }
-                }
-                st.m = m_new;
-            }
-            for (c, (oc, a)) in o.iter_mut().zip(&st.acc).enumerate() {
-                let y = a / st.l;
-                let y = if hd.sv.is_empty() {
-                    y
-                } else {
-                    y * (hd.sv[c] / 448.0)
-                };
-                *oc = h16(y) as f64;
-            }
-        })
+        per_row(x.shape, |h, i, o| self.row(x, &heads[h], i, None, o))
     }
 
     /// Every Q/K quantization and P·V path: [`crate::kernels::attention::sage`].

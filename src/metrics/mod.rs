@@ -38,6 +38,8 @@ pub use crate::tensor::{sum, Neumaier};
 
 pub mod probs;
 
+pub mod attention;
+
 /// `10 · log10(signal / noise)` with the module's conventions: +inf when the
 /// noise is 0 (exact), −inf when only the signal is 0.
 fn sqnr_db(signal: f64, noise: f64) -> f64 {

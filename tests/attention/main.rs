@@ -2,6 +2,7 @@
 //! cases and independent references, quantizers, metrics and costs.
 
 mod costs;
+mod ecoformer;
 mod exact;
 mod exp;
 mod hyper;
@@ -10,6 +11,7 @@ mod metrics;
 mod native;
 mod qjl;
 mod sage;
+mod sale;
 mod subgen;
 
 use bitsim::attention::{AttnShape, Phase, Qkv};

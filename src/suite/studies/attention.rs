@@ -4,7 +4,10 @@
 //! suite's table), slow-memory bytes (the variant's closed form, and its
 //! schedule simulated through one cache beside the Saha–Ye bound),
 //! emulation time and, for variants with one, the native kernel's time
-//! (its output checked equal to the emulation's bit for bit).
+//! (its output checked equal to the emulation's bit for bit); the output's
+//! spectral-norm relative error, and for sparse methods the attention-mass
+//! recall and sparsity ([`crate::metrics::attention`]). Costs are counted on
+//! the input (`cost_on`: a sparse method's kept pairs).
 //!
 //! Workloads: prefill (`heads × n × d`, causal or not) and decode (one query
 //! over a `decode_n`-token cache), from the realistic generator
@@ -16,6 +19,7 @@ use crate::attention::{self, AttentionVariant, AttnShape, Phase};
 use crate::hw::io_sweep::{closed_form, simulate, CacheSpec};
 use crate::hw::tiles::ElementSize;
 use crate::hw::tracegen::{Generator, TraceParams};
+use crate::metrics::attention::{mass_recall, spectral_rel_error};
 use crate::suite::attention_cell::{measure, native_checked, Reference};
 use crate::workload::attention::{gaussian, realistic};
 use serde::{Deserialize, Serialize};
@@ -103,6 +107,20 @@ pub struct AttnRow {
     /// Its output is checked equal to the emulation's bit for bit.
     #[serde(default)]
     pub native_ms: Option<f64>,
+    /// KDEformer's measure: ‖O − R‖₂ / ‖R‖₂ of the output matrix, worst
+    /// head ([`spectral_rel_error`], seeded power iteration).
+    #[serde(default)]
+    pub spectral_error: Option<f64>,
+    /// Sparse methods: mean over rows of the exact probability mass on the
+    /// pairs the method covers ([`mass_recall`]).
+    #[serde(default)]
+    pub mass_recall: Option<f64>,
+    /// Sparse methods: the worst row's mass recall.
+    #[serde(default)]
+    pub mass_recall_min: Option<f64>,
+    /// Sparse methods: fraction of the visible query–key pairs skipped.
+    #[serde(default)]
+    pub sparsity: Option<f64>,
 }
 
 /// One variant's schedule through the simulated cache.
@@ -245,6 +263,14 @@ pub fn run(p: &AttentionParams, ctx: &StudyContext) -> Result<AttentionStudy, St
             let (acc, pe, cost, e) = (&m.accuracy, &m.probs, &m.cost, &m.energy);
             let mut sorted = pe.kl_rows.clone();
             sorted.sort_by(f64::total_cmp);
+            let coverage = v.coverage(&x);
+            let recall = coverage
+                .as_ref()
+                .map(|c| mass_recall(&r.scores, c, shape.nk));
+            let sparsity = coverage.as_ref().map(|c| {
+                let kept = c.iter().filter(|k| **k).count() as f64;
+                1.0 - kept / shape.pairs()
+            });
             for n in e.scaled.iter() {
                 if !out.notes.contains(n) {
                     out.notes.push(n.clone());
@@ -270,6 +296,16 @@ pub fn run(p: &AttentionParams, ctx: &StudyContext) -> Result<AttentionStudy, St
                 dram_bytes: cost.dram_bytes,
                 emulate_ms,
                 native_ms,
+                spectral_error: Some(spectral_rel_error(
+                    &r.output,
+                    &m.output,
+                    shape.heads,
+                    shape.d,
+                    ctx.seed,
+                )),
+                mass_recall: recall.as_ref().map(|r| r.mean),
+                mass_recall_min: recall.as_ref().map(|r| r.min),
+                sparsity,
             });
             if phase == "prefill" {
                 out.kl_rows.push((v.name().into(), pe.kl_rows.clone()));
