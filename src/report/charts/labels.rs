@@ -6,6 +6,9 @@ use plotters::style::text_anchor::{HPos, VPos};
 /// A pixel rectangle (x0, y0, x1, y1).
 pub type BoxPx = (f64, f64, f64, f64);
 
+/// Where a label goes: its anchor pixel and its alignment there.
+pub type Placement = ((i32, i32), HPos, VPos);
+
 fn overlap(a: BoxPx, b: BoxPx) -> f64 {
     let w = (a.2.min(b.2) - a.0.max(b.0)).max(0.0);
     let h = (a.3.min(b.3) - a.1.max(b.1)).max(0.0);
@@ -23,7 +26,7 @@ pub fn place_labels(
     size: f64,
     area: BoxPx,
     obstacles: &[BoxPx],
-) -> Vec<((i32, i32), HPos, VPos)> {
+) -> Vec<Placement> {
     let order: Vec<usize> = (0..points.len()).collect();
     place(points, labels, size, area, obstacles, &order, false)
         .into_iter()
@@ -41,7 +44,7 @@ pub fn place_labels_where_free(
     area: BoxPx,
     obstacles: &[BoxPx],
     order: &[usize],
-) -> Vec<Option<((i32, i32), HPos, VPos)>> {
+) -> Vec<Option<Placement>> {
     place(points, labels, size, area, obstacles, order, true)
 }
 
@@ -54,7 +57,7 @@ fn place(
     obstacles: &[BoxPx],
     order: &[usize],
     skip_blocked: bool,
-) -> Vec<Option<((i32, i32), HPos, VPos)>> {
+) -> Vec<Option<Placement>> {
     let h = px(size) + 2.0;
     let gap = 8.0;
     let mut taken: Vec<BoxPx> = points
@@ -182,7 +185,7 @@ mod tests {
         // The first in priority is always placed; some are left out.
         assert!(placed[8].is_some());
         let n = placed.iter().flatten().count();
-        assert!(n < 9 && n >= 1, "{n} placed");
+        assert!((1..9).contains(&n), "{n} placed");
         // Placed ones overlap nothing; left-out ones reserved no room.
         let h = px(17.0) + 2.0;
         let boxes: Vec<BoxPx> = placed
