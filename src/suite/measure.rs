@@ -65,39 +65,39 @@ pub struct RowStamp {
     pub commit: Option<String>,
 }
 
-impl RowStamp {
-    /// The row of `metric` for `variant` on case `c` and `seed`.
-    pub fn row(
-        &self,
-        variant: &str,
-        c: &Case,
-        seed: u64,
-        metric: &Metric,
-        value: f64,
-        rep: u32,
-    ) -> Measurement {
-        Measurement {
-            suite: self.suite.clone(),
-            variant: variant.to_string(),
-            workload: c.workload.clone(),
-            shape: c.shape.to_string(),
-            metric: metric.name.to_string(),
-            value,
-            unit: metric.unit.to_string(),
-            seed,
-            rep,
-            version: self.version.clone(),
-            commit: self.commit.clone(),
-        }
+/// Where a row was measured: the workload's name and the shape's label
+/// (matmul and attention cases label their rows alike).
+pub trait RowCase {
+    /// The workload's name.
+    fn workload(&self) -> &str;
+    /// The shape as the row records it.
+    fn shape_label(&self) -> String;
+}
+
+impl RowCase for Case {
+    fn workload(&self) -> &str {
+        &self.workload
+    }
+    fn shape_label(&self) -> String {
+        self.shape.to_string()
+    }
+}
+
+impl RowCase for AttnCase {
+    fn workload(&self) -> &str {
+        &self.workload
+    }
+    fn shape_label(&self) -> String {
+        self.shape.to_string()
     }
 }
 
 impl RowStamp {
-    /// The row of `metric` for attention `variant` on case `c` and `seed`.
-    pub fn attn_row(
+    /// The row of `metric` for `variant` on case `c` (matmul or attention) and `seed`.
+    pub fn row(
         &self,
         variant: &str,
-        c: &AttnCase,
+        c: &impl RowCase,
         seed: u64,
         metric: &Metric,
         value: f64,
@@ -106,8 +106,8 @@ impl RowStamp {
         Measurement {
             suite: self.suite.clone(),
             variant: variant.to_string(),
-            workload: c.workload.clone(),
-            shape: c.shape.to_string(),
+            workload: c.workload().to_string(),
+            shape: c.shape_label(),
             metric: metric.name.to_string(),
             value,
             unit: metric.unit.to_string(),

@@ -509,7 +509,7 @@ impl Phases<'_> {
                             .map(|(name, value)| {
                                 let mt =
                                     metric::find(name).expect("attention metrics are in the table");
-                                self.stamp.attn_row(v.name(), c, g.seed, mt, value, 0)
+                                self.stamp.row(v.name(), c, g.seed, mt, value, 0)
                             })
                             .collect();
                         self.lock().add(rows, m.energy.scaled);
@@ -552,14 +552,8 @@ impl Phases<'_> {
                         .iter()
                         .enumerate()
                         .map(|(rep, s)| {
-                            self.stamp.attn_row(
-                                v.name(),
-                                c,
-                                seed,
-                                speed,
-                                macs / s.max(1e-9),
-                                rep as u32,
-                            )
+                            self.stamp
+                                .row(v.name(), c, seed, speed, macs / s.max(1e-9), rep as u32)
                         })
                         .collect();
                 if let (true, Some(kernel)) = (self.native, v.native()) {
@@ -578,9 +572,9 @@ impl Phases<'_> {
                     {
                         let rep = rep as u32;
                         let rate = flops / s.max(1e-12) / 1e9;
-                        rows.push(self.stamp.attn_row(v.name(), c, seed, gops, rate, rep));
+                        rows.push(self.stamp.row(v.name(), c, seed, gops, rate, rep));
                         let f = ceilings.fraction(*v, &*kernel, &x, *s);
-                        rows.push(self.stamp.attn_row(v.name(), c, seed, frac, f, rep));
+                        rows.push(self.stamp.row(v.name(), c, seed, frac, f, rep));
                     }
                 }
                 self.lock().add(rows, Vec::new());

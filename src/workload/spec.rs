@@ -339,9 +339,10 @@ pub fn read(
     })
 }
 
-/// The keys an attention workload reads, and the matmul-only keys present.
-fn attn_keys(w: &RawWorkload) -> AttnKeys<'_> {
-    let matmul_only = [
+/// The matmul-workload keys present in `w` (generated, file and model
+/// workloads), with their spans, in the order the grammar lists them.
+fn matmul_keys_present(w: &RawWorkload) -> Vec<(&'static str, Range<usize>)> {
+    let keys = [
         ("std", w.std.as_ref().map(|s| s.span())),
         ("b", w.b.as_ref().map(|s| s.span())),
         ("nu", w.nu.as_ref().map(|s| s.span())),
@@ -355,6 +356,13 @@ fn attn_keys(w: &RawWorkload) -> AttnKeys<'_> {
         ("layer", w.layer.as_ref().map(|s| s.span())),
         ("tensor", w.tensor.as_ref().map(|s| s.span())),
     ];
+    keys.into_iter()
+        .filter_map(|(k, s)| s.map(|s| (k, s)))
+        .collect()
+}
+
+/// The keys an attention workload reads, and the matmul-only keys present.
+fn attn_keys(w: &RawWorkload) -> AttnKeys<'_> {
     AttnKeys {
         name_span: w.name.span(),
         dist: w.dist.as_ref(),
@@ -367,10 +375,7 @@ fn attn_keys(w: &RawWorkload) -> AttnKeys<'_> {
         q: w.q.as_ref(),
         k: w.k.as_ref(),
         v: w.v.as_ref(),
-        matmul_only: matmul_only
-            .into_iter()
-            .filter_map(|(k, s)| s.map(|s| (k, s)))
-            .collect(),
+        matmul_only: matmul_keys_present(w),
     }
 }
 
@@ -383,17 +388,11 @@ fn read_model(
     base: &Path,
     at: &dyn Fn(Range<usize>, &str, String) -> SpanError,
 ) -> Result<WorkloadKind, SpanError> {
-    let others = [
-        ("std", w.std.as_ref().map(|s| s.span())),
-        ("b", w.b.as_ref().map(|s| s.span())),
-        ("nu", w.nu.as_ref().map(|s| s.span())),
-        ("scale", w.scale.as_ref().map(|s| s.span())),
-        ("lo", w.lo.as_ref().map(|s| s.span())),
-        ("hi", w.hi.as_ref().map(|s| s.span())),
-        ("shapes", w.shapes.as_ref().map(|s| s.span())),
-        ("tensors", w.tensors.as_ref().map(|s| s.span())),
-    ];
-    if let Some((key, Some(span))) = others.iter().find(|(_, s)| s.is_some()) {
+    // A model workload takes `model`, `layer`, `tensor` and `m`; every other
+    // matmul key belongs to a generated or file workload.
+    let model_keys = ["model", "layer", "tensor", "m"];
+    let others = matmul_keys_present(w);
+    if let Some((key, span)) = others.iter().find(|(k, _)| !model_keys.contains(k)) {
         return Err(at(
             span.clone(),
             key,

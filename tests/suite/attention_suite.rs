@@ -9,13 +9,15 @@ use std::path::Path;
 
 use bitsim::attention;
 use bitsim::hw::energy::EnergyTable;
-use bitsim::suite::files::{to_csv, JSON_NAME};
+use bitsim::suite::files::JSON_NAME;
 use bitsim::suite::record::{metric, Measurement, Results};
-use bitsim::suite::{self, merge, spec, RunOptions, Shard, Suite};
+use bitsim::suite::{self, merge, spec, RunOptions, Suite};
 use bitsim::variants::registry;
 use bitsim::workload::attention::{AttnShape, Phase, Qkv};
 use bitsim::workload::attention_spec::{AttnDist, AttnSource};
 use bitsim::workload::spec::WorkloadKind;
+
+use super::shard::{deterministic_rows as deterministic, shard_dirs, timing_keys};
 
 fn names() -> Vec<&'static str> {
     let m: Vec<&'static str> = registry().iter().map(|v| v.name()).collect();
@@ -428,16 +430,6 @@ phase = "decode"
 [studies.roofline]
 "#;
 
-fn deterministic(r: &Results) -> String {
-    let rows: Vec<_> = r
-        .rows
-        .iter()
-        .filter(|m| !metric::is_timing(&m.metric))
-        .cloned()
-        .collect();
-    to_csv(&rows)
-}
-
 #[test]
 fn mixed_suite_runs_each_kind_on_its_workloads_deterministically() {
     let s = parse(MIXED).unwrap();
@@ -515,36 +507,19 @@ fn attention_shards_merge_and_resume() {
     let want = deterministic(&whole);
     let table = suite::energy_table(&s).unwrap();
     for n in [2, 3, 7] {
-        let dirs: Vec<_> = (0..n)
-            .map(|k| {
-                let d = tmp.path().join(format!("n{n}-{k}"));
-                let mut o = RunOptions::new(&d);
-                o.progress = false;
-                o.shard = Some(Shard { index: k, count: n });
-                suite::run(&s, &registry(), &table, &o).unwrap();
-                d
-            })
-            .collect();
+        let dirs = shard_dirs(&tmp.path().join(format!("n{n}")), n, &|d, shard| {
+            let mut o = RunOptions::new(d);
+            o.progress = false;
+            o.shard = Some(shard);
+            suite::run(&s, &registry(), &table, &o).unwrap();
+        });
         let merged = merge(&dirs).unwrap();
         assert_eq!(deterministic(&merged), want, "{n} shards");
-        let timings = |r: &Results| {
-            let mut v: Vec<_> = r
-                .rows
-                .iter()
-                .filter(|m| metric::is_timing(&m.metric))
-                .map(|m| {
-                    (
-                        m.variant.clone(),
-                        m.workload.clone(),
-                        m.metric.clone(),
-                        m.rep,
-                    )
-                })
-                .collect();
-            v.sort();
-            v
-        };
-        assert_eq!(timings(&merged), timings(&whole), "{n} shards: timings");
+        assert_eq!(
+            timing_keys(&merged),
+            timing_keys(&whole),
+            "{n} shards: timings"
+        );
     }
 
     // Resume: drop one attention cell's rows and one attention timing.

@@ -44,18 +44,27 @@ fn run_report(dir: &Path, shard: Option<Shard>) -> Results {
     suite::run(&s, &reg, &table, &o).unwrap().results
 }
 
-/// Non-timing rows as CSV, and the studies as JSON: what must be identical.
-fn deterministic(r: &Results) -> (String, String) {
+/// Non-timing rows as CSV: what a rerun or a merge of shards must reproduce byte for byte.
+pub(crate) fn deterministic_rows(r: &Results) -> String {
     let rows: Vec<_> = r
         .rows
         .iter()
         .filter(|m| !metric::is_timing(&m.metric))
         .cloned()
         .collect();
-    (to_csv(&rows), serde_json::to_string(&r.studies).unwrap())
+    to_csv(&rows)
 }
 
-fn timing_keys(r: &Results) -> Vec<(String, String, String, u32)> {
+/// Non-timing rows as CSV, and the studies as JSON: what must be identical.
+fn deterministic(r: &Results) -> (String, String) {
+    (
+        deterministic_rows(r),
+        serde_json::to_string(&r.studies).unwrap(),
+    )
+}
+
+/// Which timings a run holds (their values differ run to run; their keys may not).
+pub(crate) fn timing_keys(r: &Results) -> Vec<(String, String, String, String, u32)> {
     let mut v: Vec<_> = r
         .rows
         .iter()
@@ -65,6 +74,7 @@ fn timing_keys(r: &Results) -> Vec<(String, String, String, u32)> {
                 m.variant.clone(),
                 m.workload.clone(),
                 m.shape.clone(),
+                m.metric.clone(),
                 m.rep,
             )
         })
@@ -73,7 +83,8 @@ fn timing_keys(r: &Results) -> Vec<(String, String, String, u32)> {
     v
 }
 
-fn shard_dirs(root: &Path, n: usize, run: &dyn Fn(&Path, Shard)) -> Vec<PathBuf> {
+/// Runs shards 0..n of n, each in its own folder below `root`, and returns the folders.
+pub(crate) fn shard_dirs(root: &Path, n: usize, run: &dyn Fn(&Path, Shard)) -> Vec<PathBuf> {
     (0..n)
         .map(|k| {
             let d = root.join(format!("shard-{k}"));

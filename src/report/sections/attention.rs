@@ -9,7 +9,6 @@ use plotters::style::RGBColor;
 /// The bound's part of a bar.
 const BOUND_GREY: RGBColor = RGBColor(160, 160, 166);
 use crate::report::summary::fmt_short;
-use crate::report::template::render_template;
 use crate::size::{size_label, size_rounded};
 use crate::suite::studies::attention::AttentionStudy;
 use serde::Serialize;
@@ -58,11 +57,7 @@ pub fn render(s: &AttentionStudy) -> Result<Vec<Section>, String> {
         notes: Vec::new(),
     };
     let section = |ctx: &Ctx, title: &str| -> Result<Section, String> {
-        Ok(Section::new(
-            ctx.id,
-            title,
-            render_template("attention", TEMPLATE, ctx)?,
-        ))
+        Section::rendered(ctx.id, title, "attention", TEMPLATE, ctx)
     };
     let short = |v: &str| v.trim_start_matches("attention/").to_string();
 

@@ -5,7 +5,6 @@
 use super::Section;
 use crate::report::charts::{hbar_chart, Bar, PART_COLORS};
 use crate::report::summary::fmt_short;
-use crate::report::template::render_template;
 use crate::suite::studies::bitmod::{type_names, BitmodStudy};
 use serde::Serialize;
 
@@ -101,11 +100,13 @@ pub fn render(s: &BitmodStudy) -> Result<Vec<Section>, String> {
             "sources": sources.join(", "),
             "mse_svg": hbar_chart("relative MSE", &[("relative MSE", PART_COLORS[0])], &bars)?,
         });
-        out.push(Section::new(
+        out.push(Section::rendered(
             "bitmod-types",
             "BitMoD data types: weight error",
-            render_template("bitmod-types", TEMPLATE, &ctx)?,
-        ));
+            "bitmod-types",
+            TEMPLATE,
+            &ctx,
+        )?);
     }
     if !s.accel.is_empty() {
         let accel: Vec<AccelCell> = s
@@ -158,11 +159,13 @@ pub fn render(s: &BitmodStudy) -> Result<Vec<Section>, String> {
             "accel": accel,
             "figures": figures,
         });
-        out.push(Section::new(
+        out.push(Section::rendered(
             "bitmod-accel",
             "BitMoD accelerator: cycles and energy",
-            render_template("bitmod-accel", TEMPLATE, &ctx)?,
-        ));
+            "bitmod-accel",
+            TEMPLATE,
+            &ctx,
+        )?);
     }
     Ok(out)
 }

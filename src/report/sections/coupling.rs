@@ -4,7 +4,6 @@
 
 use super::Section;
 use crate::report::charts::{line_chart, Axes, Series, SeriesStyle};
-use crate::report::template::render_template;
 use crate::suite::studies::coupling::{points, CouplingStudy};
 use serde::Serialize;
 
@@ -107,9 +106,11 @@ pub fn render(s: &CouplingStudy) -> Result<Vec<Section>, String> {
         "trials": trials,
         "vocabulary": s.vocabulary,
     });
-    Ok(vec![Section::new(
+    Ok(vec![Section::rendered(
         "coupling",
         "Coupling without communication: which format drafts best",
-        render_template("coupling", TEMPLATE, &ctx)?,
-    )])
+        "coupling",
+        TEMPLATE,
+        &ctx,
+    )?])
 }

@@ -9,7 +9,6 @@ use super::Section;
 use crate::report::charts::{front_chart, FrontAxes, FrontPoint};
 use crate::report::pareto::pareto_front;
 use crate::report::summary::fmt_short;
-use crate::report::template::render_template;
 use crate::suite::explore::{metric, ExploreInfo, ACTIVATIONS, ALL, WEIGHTS};
 use crate::suite::record::Results;
 use serde::Serialize;
@@ -234,9 +233,5 @@ fn front_section(
         rows,
         notes,
     };
-    Ok(Section::new(
-        id,
-        title,
-        render_template(id, TEMPLATE, &ctx)?,
-    ))
+    Section::rendered(id, title, id, TEMPLATE, &ctx)
 }

@@ -5,7 +5,6 @@
 use super::Section;
 use crate::report::charts::{line_chart, Axes, Series, SeriesStyle};
 use crate::report::summary::fmt_short;
-use crate::report::template::render_template;
 use crate::size::size_label;
 use crate::suite::studies::io::{IoStudy, IoSweep};
 use serde::Serialize;
@@ -52,11 +51,7 @@ pub fn render(s: &IoStudy) -> Result<Vec<Section>, String> {
         notes: Vec::new(),
     };
     let section = |ctx: &Ctx, title: &str| -> Result<Section, String> {
-        Ok(Section::new(
-            ctx.id,
-            title,
-            render_template("io", TEMPLATE, ctx)?,
-        ))
+        Section::rendered(ctx.id, title, "io", TEMPLATE, ctx)
     };
     let log = |y: &str| Axes {
         x_desc: "cache size (bytes)".into(),

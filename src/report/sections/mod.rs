@@ -44,6 +44,22 @@ impl Section {
             html,
         }
     }
+
+    /// A section whose body is the tera `template` (named `name` in errors)
+    /// rendered with `ctx`: the one way every study's sections are made.
+    pub fn rendered<T: Serialize>(
+        id: impl Into<String>,
+        title: impl Into<String>,
+        name: &str,
+        template: &str,
+        ctx: &T,
+    ) -> Result<Self, String> {
+        Ok(Section::new(
+            id,
+            title,
+            crate::report::template::render_template(name, template, ctx)?,
+        ))
+    }
 }
 
 /// The sections of every study that ran, in page order (the studies'

@@ -9,7 +9,6 @@ use crate::report::charts::{
 };
 use crate::report::pareto::pareto_front;
 use crate::report::summary::fmt_short;
-use crate::report::template::render_template;
 use crate::size::size_rounded;
 use crate::suite::studies::model::{ModelRow, ModelStudy};
 use serde::Serialize;
@@ -124,11 +123,7 @@ pub fn render(s: &ModelStudy) -> Result<Vec<Section>, String> {
         notes: Vec::new(),
     };
     let section = |ctx: &Ctx, title: &str| -> Result<Section, String> {
-        Ok(Section::new(
-            ctx.id,
-            title,
-            render_template("model", TEMPLATE, ctx)?,
-        ))
+        Section::rendered(ctx.id, title, "model", TEMPLATE, ctx)
     };
 
     // Accuracy, bits and energy.

@@ -3,7 +3,6 @@
 
 use super::Section;
 use crate::report::charts::{line_chart, Axes, Series, SeriesStyle};
-use crate::report::template::render_template;
 use crate::suite::studies::paretoq::ParetoqStudy;
 use serde::Serialize;
 
@@ -78,9 +77,11 @@ pub fn render(s: &ParetoqStudy) -> Result<Vec<Section>, String> {
         .map(|(b, w)| format!("{} bits at {b:.0} weight bits", bits_name(*w)))
         .collect();
     let ctx = serde_json::json!({ "task": s.task, "rows": rows, "chart": chart, "best": best.join("; ") });
-    Ok(vec![Section::new(
+    Ok(vec![Section::rendered(
         "paretoq",
         "Weight bit widths at equal memory",
-        render_template("paretoq", TEMPLATE, &ctx)?,
-    )])
+        "paretoq",
+        TEMPLATE,
+        &ctx,
+    )?])
 }

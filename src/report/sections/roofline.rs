@@ -6,7 +6,6 @@
 use super::Section;
 use crate::report::charts::{roofline_chart, Roof, RoofPoint};
 use crate::report::summary::fmt_value;
-use crate::report::template::render_template;
 use crate::suite::kernel_bench::median;
 use crate::suite::record::{metric, Measurement};
 use crate::suite::studies::roofline::{RooflinePoint, RooflineStudy};
@@ -164,11 +163,9 @@ pub fn render(s: &RooflineStudy, rows: &[Measurement]) -> Result<Vec<Section>, S
         any_measured,
         notes: s.notes.clone(),
     };
-    Ok(vec![Section::new(
-        "roofline",
-        "Roofline",
-        render_template("roofline", TEMPLATE, &ctx)?,
-    )])
+    Ok(vec![Section::rendered(
+        "roofline", "Roofline", "roofline", TEMPLATE, &ctx,
+    )?])
 }
 
 /// The roofline chart of one shape: a roof per compute ceiling, the

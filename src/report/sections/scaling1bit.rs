@@ -3,7 +3,6 @@
 
 use super::Section;
 use crate::report::charts::{line_chart, Axes, Series, SeriesStyle};
-use crate::report::template::render_template;
 use crate::suite::studies::scaling1bit::Scaling1bitStudy;
 use serde::Serialize;
 
@@ -121,9 +120,11 @@ pub fn render(s: &Scaling1bitStudy) -> Result<Vec<Section>, String> {
         "loss_chart": loss_chart,
         "gap_chart": gap_chart,
     });
-    Ok(vec![Section::new(
+    Ok(vec![Section::rendered(
         "scaling1bit",
         "1-bit scaling law: loss and output gap against width",
-        render_template("scaling1bit", TEMPLATE, &ctx)?,
-    )])
+        "scaling1bit",
+        TEMPLATE,
+        &ctx,
+    )?])
 }
