@@ -38,6 +38,34 @@ pub struct Forward {
     pub lens: Vec<usize>,
 }
 
+/// What [`Prepared::forward_tapped`] shows of a forward pass as it runs:
+/// the real tensors that activation formats and attention variants meet.
+#[derive(Debug, Clone, Copy)]
+pub enum Tap<'a> {
+    /// The input of layer `layer`'s linear `linear` (a name of
+    /// [`super::weights::LayerWeights::linears`]): `tokens × in_features`,
+    /// the real tokens packed sentence after sentence. The query, key and
+    /// value linears share one input; it is shown for each.
+    LinearInput {
+        /// Encoder layer.
+        layer: usize,
+        /// The linear's name, e.g. `attention.self.query`.
+        linear: &'static str,
+        /// Its input.
+        input: &'a Matrix,
+    },
+    /// Sentence `sentence`'s Q, K and V (heads × tokens × head dim) as
+    /// layer `layer`'s attention variant receives them.
+    Attention {
+        /// Encoder layer.
+        layer: usize,
+        /// Sentence of the batch.
+        sentence: usize,
+        /// Its Q, K and V.
+        qkv: &'a Qkv,
+    },
+}
+
 /// A linear layer bound to its variant (and its packed native kernel).
 pub(super) struct BoundLinear<'m> {
     lin: &'m Linear,
@@ -97,6 +125,17 @@ impl<'m> Prepared<'m> {
     /// Runs the encoder on a tokenized batch. Errors: an attention variant
     /// handed non-finite values (a format overflowed upstream).
     pub fn forward(&self, batch: &Batch) -> Result<Forward, String> {
+        self.forward_tapped(batch, &mut |_| {})
+    }
+
+    /// [`Self::forward`], showing `tap` every linear's input and every
+    /// sentence's Q/K/V as they are computed (in forward order, on the
+    /// calling thread).
+    pub fn forward_tapped(
+        &self,
+        batch: &Batch,
+        tap: &mut dyn FnMut(Tap<'_>),
+    ) -> Result<Forward, String> {
         let c = &self.model.config;
         let h = c.hidden_size;
         let w = &self.model.weights;
@@ -129,17 +168,25 @@ impl<'m> Prepared<'m> {
         for (l, lw) in w.layers.iter().enumerate() {
             let lin = &self.linears[l];
             let seed = self.seed.wrapping_add(l as u64);
-            let run = |i: usize, a: &Matrix| self.linear(l, &lin[i], a, seed);
-            let (q, k, v) = (run(0, &x), run(1, &x), run(2, &x));
+            let names = lw.linears().map(|(name, _)| name);
+            let run = |i: usize, a: &Matrix, tap: &mut dyn FnMut(Tap<'_>)| {
+                tap(Tap::LinearInput {
+                    layer: l,
+                    linear: names[i],
+                    input: a,
+                });
+                self.linear(l, &lin[i], a, seed)
+            };
+            let (q, k, v) = (run(0, &x, tap), run(1, &x, tap), run(2, &x, tap));
             let ctx = self
-                .attention(l, &q, &k, &v, &lens)
+                .attention(l, &q, &k, &v, &lens, tap)
                 .map_err(|e| format!("layer {l} attention: {e}"))?;
-            let mut y = run(3, &ctx);
+            let mut y = run(3, &ctx, tap);
             add_in_place(&mut y, &x);
             layer_norm(&mut y, &lw.attn_norm, c.layer_norm_eps);
-            let mut f = run(4, &y);
+            let mut f = run(4, &y, tap);
             f.data.par_iter_mut().for_each(|v| *v = gelu_f32(*v));
-            let mut z = run(5, &f);
+            let mut z = run(5, &f, tap);
             add_in_place(&mut z, &y);
             layer_norm(&mut z, &lw.ffn_norm, c.layer_norm_eps);
             x = z;
@@ -177,6 +224,7 @@ impl<'m> Prepared<'m> {
         k: &Matrix,
         v: &Matrix,
         lens: &[usize],
+        tap: &mut dyn FnMut(Tap<'_>),
     ) -> Result<Matrix, String> {
         let c = &self.model.config;
         let (heads, d, h) = (c.num_attention_heads, c.head_dim(), c.hidden_size);
@@ -184,7 +232,7 @@ impl<'m> Prepared<'m> {
         let kernel = variant.native();
         let mut out = Matrix::zeros(q.rows, h);
         let mut start = 0;
-        for &n in lens {
+        for (sentence, &n) in lens.iter().enumerate() {
             let split = |m: &Matrix| {
                 let mut t = Vec::with_capacity(heads * n * d);
                 for hd in 0..heads {
@@ -202,6 +250,11 @@ impl<'m> Prepared<'m> {
                 causal: false,
             };
             let x = Qkv::new(shape, split(q), split(k), split(v))?;
+            tap(Tap::Attention {
+                layer: l,
+                sentence,
+                qkv: &x,
+            });
             let o = match &kernel {
                 Some(kn) => kn.run(&x),
                 None => variant.emulate(&x),

@@ -7,7 +7,8 @@
 //! every tensor checked against the config's shapes), [`tokenize`]
 //! (`tokenizer.json` through the `tokenizers` crate), [`spec`] (the
 //! variants per layer), [`forward`] (the f32 forward through the
-//! variants), [`reference`] (the f64 twin).
+//! variants), [`reference`] (the f64 twin), [`capture`] (its real
+//! activations and Q/K/V, for the explorer and attention workloads).
 //!
 //! The model comes from PyPI (`scripts/fetch-minilm`); bitsim never touches
 //! the network. [`Model::load`] reads a directory and answers a missing or
@@ -21,6 +22,7 @@
 //! assert_eq!((e.rows, e.cols), (2, 384));
 //! ```
 
+pub mod capture;
 pub mod config;
 pub mod forward;
 pub mod reference;
@@ -32,7 +34,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use config::Config;
-pub use forward::{Forward, Prepared};
+pub use forward::{Forward, Prepared, Tap};
 pub use reference::Forward64;
 pub use spec::{LayerOverride, ModelSpec};
 pub use tokenize::Batch;

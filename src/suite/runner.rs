@@ -13,7 +13,7 @@
 //! the run's configuration, see [`super::resume`], has not changed).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -126,7 +126,14 @@ pub(crate) fn run_cells(
     let file_error =
         |e: cases::FileError| RunError::new(format!("{} line {}", suite.file, e.line), e.message);
     let cases = cases::cases(&suite.workloads).map_err(file_error)?;
-    let attn_cases = cases::attention_cases(&suite.workloads).map_err(file_error)?;
+    let model_qkv = |dir: &Path, layer: usize, sentence: Option<usize>| {
+        let model = crate::model::Model::load(dir).map_err(|e| e.to_string())?;
+        let text = model.eval_sentence(sentence).map_err(|e| e.to_string())?;
+        model
+            .attention_inputs(&text, layer)
+            .map_err(|e| e.to_string())
+    };
+    let attn_cases = cases::attention_cases(&suite.workloads, &model_qkv).map_err(file_error)?;
     let grid = AttnGrid {
         variants: &attn_variants,
         cases: &attn_cases,

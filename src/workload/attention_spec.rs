@@ -26,10 +26,18 @@
 //! q = "layer0.q"
 //! k = "layer0.k"
 //! v = "layer0.v"
+//!
+//! [[workloads]]
+//! name = "minilm-l3"
+//! kind = "attention"
+//! model = "models/all-MiniLM-L6-v2"   # the Q/K/V layer 3's attention receives
+//! layer = 3
+//! sentence = 17             # of the built-in evaluation set (default: its longest)
 //! ```
 //!
-//! Generated workloads draw Q/K/V from the suite's seeds; file workloads are
-//! the same tensors for every seed. Their shapes are checked when the files
+//! Generated workloads draw Q/K/V from the suite's seeds; file and model
+//! workloads are the same tensors for every seed (a model's come from its
+//! f32 forward, computed when the suite runs). Their shapes are checked when the files
 //! are loaded ([`super::cases::attention_cases`]).
 
 use std::ops::Range;
@@ -78,6 +86,15 @@ pub enum AttnSource {
         /// Whether the mask is causal.
         causal: bool,
     },
+    /// What a model layer's attention receives on one evaluation sentence.
+    Model {
+        /// The model folder, resolved against the spec's folder.
+        dir: PathBuf,
+        /// The encoder layer.
+        layer: usize,
+        /// The sentence's index in the built-in evaluation set (None: the longest).
+        sentence: Option<usize>,
+    },
 }
 
 /// An attention workload.
@@ -114,6 +131,12 @@ pub struct AttnKeys<'a> {
     pub k: Option<&'a Spanned<toml::Value>>,
     /// `v`.
     pub v: Option<&'a Spanned<toml::Value>>,
+    /// `model`.
+    pub model: Option<&'a Spanned<String>>,
+    /// `layer`.
+    pub layer: Option<&'a Spanned<usize>>,
+    /// `sentence`.
+    pub sentence: Option<&'a Spanned<toml::Value>>,
     /// The matmul-only keys present, with their spans.
     pub matmul_only: Vec<(&'static str, Range<usize>)>,
 }
@@ -130,6 +153,7 @@ impl AttnKeys<'_> {
             ("q", self.q),
             ("k", self.k),
             ("v", self.v),
+            ("sentence", self.sentence),
         ]
         .into_iter()
         .find_map(|(k, s)| s.map(|s| (k, s.span())))
@@ -181,6 +205,21 @@ pub fn read(w: &AttnKeys, base: &Path, at: At) -> Result<AttnWorkload, SpanError
             }
         },
     };
+    if let Some(model) = w.model {
+        return read_model(w, model, base, at);
+    }
+    for (key, span) in [
+        ("layer", w.layer.map(|s| s.span())),
+        ("sentence", w.sentence.map(|s| s.span())),
+    ] {
+        if let Some(span) = span {
+            return Err(at(
+                span,
+                key,
+                "only for attention workloads from a model (add model = DIR)".into(),
+            ));
+        }
+    }
     let files = [w.q, w.k, w.v];
     if files.iter().any(|f| f.is_some()) || w.file.is_some() {
         return read_files(w, base, causal, at);
@@ -248,6 +287,74 @@ pub fn read(w: &AttnKeys, base: &Path, at: At) -> Result<AttnWorkload, SpanError
     })?;
     Ok(AttnWorkload {
         source: AttnSource::Generated { dist, shape },
+    })
+}
+
+/// Q/K/V of a model layer's attention on one evaluation sentence
+/// (`model`, `layer`, optional `sentence`).
+fn read_model(
+    w: &AttnKeys,
+    model: &Spanned<String>,
+    base: &Path,
+    at: At,
+) -> Result<AttnWorkload, SpanError> {
+    for (key, span) in [
+        ("dist", w.dist.map(|s| s.span())),
+        ("file", w.file.map(|s| s.span())),
+        ("heads", w.heads.map(|s| s.span())),
+        ("n", w.n.map(|s| s.span())),
+        ("d", w.d.map(|s| s.span())),
+        ("causal", w.causal.map(|s| s.span())),
+        ("phase", w.phase.map(|s| s.span())),
+        ("q", w.q.map(|s| s.span())),
+        ("k", w.k.map(|s| s.span())),
+        ("v", w.v.map(|s| s.span())),
+    ] {
+        if let Some(span) = span {
+            return Err(at(
+                span,
+                key,
+                "not for attention workloads from a model (the model gives the shape: its heads, head dimension and the sentence's tokens, unmasked)".into(),
+            ));
+        }
+    }
+    let dir = base.join(model.get_ref().trim());
+    if !dir.join("model.safetensors").is_file() {
+        return Err(at(
+            model.span(),
+            "model",
+            format!(
+                "'{}': no model.safetensors there (fetch the model with scripts/fetch-minilm)",
+                dir.display()
+            ),
+        ));
+    }
+    let Some(layer) = w.layer else {
+        return Err(at(
+            w.name_span.clone(),
+            "layer",
+            "missing: the encoder layer whose attention inputs to take, e.g. layer = 3".into(),
+        ));
+    };
+    let sentence = match w.sentence {
+        None => None,
+        Some(s) => match s.get_ref() {
+            toml::Value::Integer(i) if *i >= 0 => Some(*i as usize),
+            other => {
+                return Err(at(
+                    s.span(),
+                    "sentence",
+                    format!("{other} is not an index of the evaluation set's sentences (0, 1, …)"),
+                ))
+            }
+        },
+    };
+    Ok(AttnWorkload {
+        source: AttnSource::Model {
+            dir,
+            layer: *layer.get_ref(),
+            sentence,
+        },
     })
 }
 

@@ -1,6 +1,7 @@
 //! Cases: the (workload, shape) pairs of a suite with where their matrices
 //! come from, and the matrices of one case for one seed.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use super::attention::{self, AttnShape, Qkv};
@@ -152,9 +153,18 @@ impl AttnCase {
     }
 }
 
+/// How a model workload's Q/K/V are computed: `(model folder, layer,
+/// sentence index or None for the longest)` → Q/K/V, or a one-line error.
+/// The model sits above this layer; the suite passes the function in.
+pub type ModelQkvFn<'a> = &'a dyn Fn(&Path, usize, Option<usize>) -> Result<Qkv, String>;
+
 /// The attention cases of `workloads` in order (one per attention
-/// workload), loading and checking their files.
-pub fn attention_cases(workloads: &[Workload]) -> Result<Vec<AttnCase>, FileError> {
+/// workload), loading and checking their files (and computing a model's
+/// Q/K/V with `model_qkv`).
+pub fn attention_cases(
+    workloads: &[Workload],
+    model_qkv: ModelQkvFn,
+) -> Result<Vec<AttnCase>, FileError> {
     let mut out = Vec::new();
     for w in workloads {
         let WorkloadKind::Attention(a) = &w.kind else {
@@ -164,6 +174,17 @@ pub fn attention_cases(workloads: &[Workload]) -> Result<Vec<AttnCase>, FileErro
             AttnSource::Generated { dist, shape } => (*shape, AttnCaseSource::Generated(*dist)),
             AttnSource::Files { qkv, causal } => {
                 let x = load_qkv(qkv, *causal).map_err(|message| FileError {
+                    line: w.line,
+                    message: format!("workloads '{}': {message}", w.name),
+                })?;
+                (x.shape, AttnCaseSource::Loaded(Arc::new(x)))
+            }
+            AttnSource::Model {
+                dir,
+                layer,
+                sentence,
+            } => {
+                let x = model_qkv(dir, *layer, *sentence).map_err(|message| FileError {
                     line: w.line,
                     message: format!("workloads '{}': {message}", w.name),
                 })?;

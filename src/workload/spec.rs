@@ -102,6 +102,7 @@ pub struct RawWorkload {
     q: Option<Spanned<toml::Value>>,
     k: Option<Spanned<toml::Value>>,
     v: Option<Spanned<toml::Value>>,
+    sentence: Option<Spanned<toml::Value>>,
 }
 
 impl RawWorkload {
@@ -375,7 +376,14 @@ fn attn_keys(w: &RawWorkload) -> AttnKeys<'_> {
         q: w.q.as_ref(),
         k: w.k.as_ref(),
         v: w.v.as_ref(),
-        matmul_only: matmul_keys_present(w),
+        model: w.model.as_ref(),
+        layer: w.layer.as_ref(),
+        sentence: w.sentence.as_ref(),
+        // `model` and `layer` also name a model's attention (its Q/K/V).
+        matmul_only: matmul_keys_present(w)
+            .into_iter()
+            .filter(|(k, _)| !["model", "layer"].contains(k))
+            .collect(),
     }
 }
 

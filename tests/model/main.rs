@@ -11,6 +11,7 @@
 #[path = "../cli_support/mod.rs"]
 mod cli_support;
 
+mod capture;
 mod cli;
 mod forward;
 mod malformed;

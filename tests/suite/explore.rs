@@ -297,18 +297,30 @@ fn the_default_space_is_large_and_holds_the_known_formats() {
 /// the same order) over the model's weight files.
 #[test]
 fn minilm_spec_is_the_builtin_space_over_the_model() {
+    use bitsim::suite::explore::spec::Source;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-suites");
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     let builtin = parse_spec(&read("explore.toml"), "explore.toml", &dir).unwrap();
     let minilm = parse_spec(&read("explore-minilm.toml"), "explore-minilm.toml", &dir).unwrap();
     assert_eq!(minilm.configs, builtin.configs);
-    assert_eq!(minilm.tensors.len(), 1);
-    let want = dir.join("../models/all-MiniLM-L6-v2/model.safetensors");
+    assert_eq!(minilm.tensors.len(), 2);
+    let model = dir.join("../models/all-MiniLM-L6-v2");
     match &minilm.tensors[0].source {
-        bitsim::suite::explore::spec::Source::File { path, tensors } => {
-            assert_eq!(path, &want);
+        Source::File { path, tensors } => {
+            assert_eq!(path, &model.join("model.safetensors"));
             assert_eq!(tensors.len(), 5);
         }
         other => panic!("expected the model's safetensors, got {other:?}"),
+    }
+    match &minilm.tensors[1].source {
+        Source::Model {
+            dir,
+            tensors,
+            sentences,
+        } => {
+            assert_eq!(dir, &model);
+            assert_eq!((tensors.len(), *sentences), (2, 32));
+        }
+        other => panic!("expected the model's activations, got {other:?}"),
     }
 }

@@ -14,7 +14,7 @@ pub mod quant;
 pub mod spec;
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
@@ -156,6 +156,15 @@ fn load_tensors(spec: &ExploreSpec) -> Result<Vec<Tensor>, RunError> {
                     })
                     .collect()
             }
+            Source::Model {
+                dir,
+                tensors,
+                sentences,
+            } => model_activations(dir, tensors, *sentences)
+                .map_err(|e| RunError::new(at(), e))?
+                .into_iter()
+                .map(|(n, m)| (format!("{}/{n}", t.name), m))
+                .collect(),
         };
         for (name, m) in mats {
             if let Some(bad) = m.data.iter().position(|x| !x.is_finite()) {
@@ -185,6 +194,32 @@ fn load_tensors(spec: &ExploreSpec) -> Result<Vec<Tensor>, RunError> {
         }
     }
     Ok(out)
+}
+
+/// The activations named by `globs` of the model in `dir`, on its f32
+/// forward over the first `sentences` evaluation-set sentences.
+fn model_activations(
+    dir: &Path,
+    globs: &[String],
+    sentences: usize,
+) -> Result<Vec<(String, Matrix)>, String> {
+    let set = crate::workload::eval_set::EvalSet::builtin().map_err(|e| e.to_string())?;
+    let texts: Vec<&str> = set.sentences().into_iter().take(sentences).collect();
+    let model = crate::model::Model::load(dir).map_err(|e| e.to_string())?;
+    let pats: Vec<glob::Pattern> = globs
+        .iter()
+        .map(|g| glob::Pattern::new(g).map_err(|e| format!("tensors: '{g}': {e}")))
+        .collect::<Result<_, _>>()?;
+    let got = model
+        .activations(&texts, &|name| pats.iter().any(|p| p.matches(name)))
+        .map_err(|e| e.to_string())?;
+    if got.is_empty() {
+        return Err(format!(
+            "tensors: {globs:?} match no activation (names are encoder.layer.L.LINEAR.input, \
+             e.g. encoder.layer.0.attention.self.query.input)"
+        ));
+    }
+    Ok(got)
 }
 
 /// The matmul check of a weight matrix: seeded LLM-like activations, quantized once in the partner format.

@@ -34,6 +34,13 @@
 //! role = "weight"
 //! file = "model.safetensors"        # or a .npy; relative to the spec's folder
 //! tensors = ["*.weight"]
+//!
+//! [[explore.tensors]]
+//! name = "minilm-act"
+//! role = "activation"               # a model's tensors are the activations its linears meet
+//! model = "models/all-MiniLM-L6-v2" # the model folder; the f32 forward over the evaluation set
+//! tensors = ["*.query.input"]       # globs of encoder.layer.L.LINEAR.input
+//! sentences = 64                    # the first N sentences of the built-in evaluation set (default 64)
 //! ```
 //!
 //! The space is the product elements × blocks × scales × rules, keeping the
@@ -85,7 +92,21 @@ pub enum Source {
         /// Names or globs (empty: all).
         tensors: Vec<String>,
     },
+    /// The activations entering a model's linear layers
+    /// (`encoder.layer.L.LINEAR.input`) on its f32 forward over the first
+    /// `sentences` sentences of the built-in evaluation set.
+    Model {
+        /// The model folder (resolved against the spec's folder).
+        dir: PathBuf,
+        /// Globs of activation names.
+        tensors: Vec<String>,
+        /// How many evaluation-set sentences.
+        sentences: usize,
+    },
 }
+
+/// Evaluation-set sentences a model tensor runs when `sentences` is left out.
+pub const DEFAULT_MODEL_SENTENCES: usize = 64;
 
 /// A `[[explore.tensors]]` entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,6 +199,8 @@ struct RawTensor {
     rows: Option<usize>,
     cols: Option<usize>,
     file: Option<String>,
+    model: Option<String>,
+    sentences: Option<usize>,
     tensors: Option<Vec<String>>,
 }
 
@@ -429,6 +452,15 @@ fn expand_element(s: &str, nonfinite: &str) -> Result<Vec<Element>, String> {
 
 /// The tensor's source; an error names the key at fault and the reason.
 fn tensor_source(t: &RawTensor, base: &Path) -> Result<Source, (&'static str, String)> {
+    if let Some(m) = &t.model {
+        return model_source(t, m, base);
+    }
+    if t.sentences.is_some() {
+        return Err((
+            "sentences",
+            "only for model tensors (add model = DIR)".into(),
+        ));
+    }
     if let Some(f) = &t.file {
         if t.dist.is_some() || t.rows.is_some() || t.cols.is_some() {
             return Err(("file", "a file tensor takes no dist, rows or cols".into()));
@@ -489,4 +521,56 @@ fn tensor_source(t: &RawTensor, base: &Path) -> Result<Source, (&'static str, St
         d.validate().map_err(|e| ("dist", e.to_string()))?;
     }
     Ok(Source::Synthetic { dist, rows, cols })
+}
+
+/// A `model = DIR` tensor: activations, by glob, over evaluation-set sentences.
+fn model_source(t: &RawTensor, dir: &str, base: &Path) -> Result<Source, (&'static str, String)> {
+    if t.file.is_some() || t.dist.is_some() || t.rows.is_some() || t.cols.is_some() {
+        return Err((
+            "model",
+            "a model tensor takes no file, dist, rows or cols".into(),
+        ));
+    }
+    if t.role != Role::Activation {
+        return Err((
+            "role",
+            "a model tensor is an activation (its weights: file = \"DIR/model.safetensors\")"
+                .into(),
+        ));
+    }
+    let p = Path::new(dir);
+    let dir = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
+    if !dir.join("model.safetensors").is_file() {
+        return Err((
+            "model",
+            format!(
+                "'{}': no model.safetensors there (fetch the model with scripts/fetch-minilm)",
+                dir.display()
+            ),
+        ));
+    }
+    let tensors = t.tensors.clone().unwrap_or_default();
+    if tensors.is_empty() {
+        return Err((
+            "tensors",
+            "name the activations, e.g. [\"*.query.input\"] (encoder.layer.L.LINEAR.input)".into(),
+        ));
+    }
+    for g in &tensors {
+        glob::Pattern::new(g)
+            .map_err(|e| ("tensors", format!("'{g}' is not a valid glob: {e}")))?;
+    }
+    let sentences = t.sentences.unwrap_or(DEFAULT_MODEL_SENTENCES);
+    if sentences == 0 {
+        return Err(("sentences", "must be at least 1".into()));
+    }
+    Ok(Source::Model {
+        dir,
+        tensors,
+        sentences,
+    })
 }
