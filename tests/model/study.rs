@@ -9,7 +9,9 @@ use super::cli_support::{assert_error, bitsim};
 use super::{model, model_dir, wide};
 use bitsim::hw::energy::EnergyTable;
 use bitsim::model::ModelSpec;
-use bitsim::suite::studies::model::{run, worst_layer, ModelParams, ModelStudy, RealModel};
+use bitsim::suite::studies::model::{
+    run, worst_layer, ModelParams, ModelStudy, RealModel, OUTLIER_INPUTS,
+};
 use bitsim::suite::studies::{Study, StudyContext};
 
 /// MiniLM-L6's linear weights, by hand: 6 layers × (Q, K, V, O: 384×384;
@@ -212,8 +214,43 @@ fn study_numbers_equal_metrics_computed_from_model_embed() {
         assert!((got - want).abs() < 1e-6, "layer {l}: {got} vs {want}");
     }
 
-    // Outliers of the f32 run: layer l's input is hidden state l.
-    for (l, o) in s.outliers.iter().enumerate() {
+    // Outliers of the f32 run: four inputs per layer, in forward order; the
+    // query's input of layer l is hidden state l.
+    let inputs: Vec<(usize, &str)> = s
+        .outliers
+        .iter()
+        .map(|o| (o.layer, o.input.as_str()))
+        .collect();
+    let want: Vec<(usize, &str)> = (0..s.layers)
+        .flat_map(|l| OUTLIER_INPUTS.map(|i| (l, i)))
+        .collect();
+    assert_eq!(inputs, want);
+    let widths: Vec<usize> = s.outliers.iter().map(|o| o.channel_max.len()).collect();
+    assert!(
+        widths.chunks(4).all(|w| w == [384, 384, 384, 1536]),
+        "{widths:?}"
+    );
+    let acts = m
+        .activations(&sentences, &|n| {
+            OUTLIER_INPUTS
+                .iter()
+                .any(|i| n.ends_with(&format!(".{i}.input")))
+        })
+        .unwrap();
+    for (o, (name, a)) in s.outliers.iter().zip(&acts) {
+        assert!(
+            name.contains(&format!(".{}.{}.input", o.layer, o.input)),
+            "{name}"
+        );
+        let max = a.data.iter().fold(0.0f32, |x, &v| x.max(v.abs())) as f64;
+        assert_eq!(o.max_abs, max, "{name}");
+    }
+    for (l, o) in s
+        .outliers
+        .iter()
+        .filter(|o| o.input == "attention.self.query")
+        .enumerate()
+    {
         let h = &f.hidden[l];
         let max = h.data.iter().fold(0.0f32, |a, &v| a.max(v.abs())) as f64;
         assert_eq!(o.max_abs, max, "layer {l}");

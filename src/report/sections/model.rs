@@ -239,7 +239,7 @@ pub fn render(s: &ModelStudy) -> Result<Vec<Section>, String> {
     // Activation outliers.
     let mut o = base("outliers", "model-outliers");
     o.headers = [
-        "layer input",
+        "layer: input of",
         "max |x|",
         "median channel max",
         "max / median",
@@ -255,8 +255,13 @@ pub fn render(s: &ModelStudy) -> Result<Vec<Section>, String> {
             .iter()
             .map(|(c, v)| format!("{c} ({})", fmt_short(*v)))
             .collect();
+        // Older results have no input name: the hidden state Q, K and V read.
+        let input = match x.input.as_str() {
+            "" | "attention.self.query" => "query/key/value".to_string(),
+            other => other.to_string(),
+        };
         o.rows.push(vec![
-            cell(x.layer.to_string()),
+            cell(format!("layer {}: {input}", x.layer)),
             cell(fmt_short(x.max_abs)),
             cell(fmt_short(x.median_channel_max)),
             cell(format!("{:.1}", x.ratio)),
@@ -265,9 +270,11 @@ pub fn render(s: &ModelStudy) -> Result<Vec<Section>, String> {
             cell(format!("{:.1}", x.int8_token_sqnr_db)),
         ]);
     }
+    // The chart keeps to the hidden states (one width, one series per layer).
     let series: Vec<Series> = s
         .outliers
         .iter()
+        .filter(|x| x.input.is_empty() || x.input == "attention.self.query")
         .map(|x| Series {
             label: format!("input of layer {}", x.layer),
             points: x
@@ -282,7 +289,7 @@ pub fn render(s: &ModelStudy) -> Result<Vec<Section>, String> {
     if !series.is_empty() {
         o.figures.push(Figure {
             id: "model-outliers-chart".into(),
-            caption: "Per-channel max |x| of each layer's input over the evaluation set".into(),
+            caption: "Per-channel max |x| of each layer's input (the hidden state Q, K and V read) over the evaluation set".into(),
             chart: line_chart(
                 &series,
                 &Axes {

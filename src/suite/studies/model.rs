@@ -16,10 +16,12 @@
 //! (scales included) and weight bytes of the linear layers.
 //!
 //! The activation-outlier view: per-channel max |x| over the evaluation
-//! set of each layer's input (the hidden state the Q, K and V projections
-//! read), the ratio of the largest to the median channel, and the median
+//! set of every distinct linear-layer input of each layer (the hidden state
+//! the Q, K and V projections read, the attention output, the FFN's two
+//! inputs), the ratio of the largest to the median channel, and the median
 //! token's peak-to-RMS ratio, which sets the SQNR per-token absmax
-//! quantization can reach (one channel sets every token's scale).
+//! quantization can reach (one channel sets every token's scale). They are
+//! taken from the reference run's forward as it computes them.
 //!
 //! Configurations: each `variants` entry (a matmul variant or glob) with the
 //! reference attention; each `attention` entry with the reference matmul;
@@ -184,9 +186,13 @@ pub struct ModelRow {
 /// The activation outliers of one layer's input on the f32 run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct OutlierRow {
-    /// Layer whose input this is (the previous layer's output; layer 0:
-    /// the embeddings after their LayerNorm).
+    /// Layer whose input this is.
     pub layer: usize,
+    /// The linear layer that reads it ([`OUTLIER_INPUTS`]; the query's
+    /// input is the key's and the value's too: the previous layer's
+    /// output, or for layer 0 the embeddings after their LayerNorm).
+    #[serde(default)]
+    pub input: String,
     /// Largest |x| over every token and channel.
     pub max_abs: f64,
     /// Median over channels of the channel's max |x|.
@@ -204,6 +210,15 @@ pub struct OutlierRow {
     /// Every channel's max |x|, channel order (for the chart).
     pub channel_max: Vec<f64>,
 }
+
+/// The linear layers whose inputs the outlier view shows, in forward
+/// order: each distinct input once (key and value read the query's).
+pub const OUTLIER_INPUTS: [&str; 4] = [
+    "attention.self.query",
+    "attention.output.dense",
+    "intermediate.dense",
+    "output.dense",
+];
 
 /// What the study found.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -597,8 +612,8 @@ pub fn worst_layer(sqnr_db: &[Option<f64>]) -> Option<usize> {
     best.map(|b| b.0)
 }
 
-/// Per-channel and per-token outlier figures of one hidden state.
-fn outliers(layer: usize, x: &Matrix) -> OutlierRow {
+/// Per-channel and per-token outlier figures of one linear's input.
+fn outliers(layer: usize, input: &str, x: &Matrix) -> OutlierRow {
     let h = x.cols;
     let mut channel_max = vec![0.0f64; h];
     let mut token_ratio = Vec::with_capacity(x.rows);
@@ -636,6 +651,7 @@ fn outliers(layer: usize, x: &Matrix) -> OutlierRow {
     let token_peak_to_rms = median(&mut token_ratio);
     OutlierRow {
         layer,
+        input: input.to_string(),
         max_abs,
         median_channel_max,
         ratio: if median_channel_max > 0.0 {
@@ -714,9 +730,32 @@ pub fn run(p: &ModelParams, ctx: &StudyContext) -> Result<ModelStudy, String> {
         let prepared = model
             .prepare(&spec)
             .map_err(|e| format!("{}: {e}", r.label))?;
+        // The reference run (the first) also shows the outlier view its
+        // linears' inputs; the figures are taken in passing (a few tens of
+        // milliseconds inside its timing), with no copies.
+        let mut seen = Vec::new();
+        let mut tap = |t: model::Tap<'_>| {
+            if let model::Tap::LinearInput {
+                layer,
+                linear,
+                input,
+            } = t
+            {
+                if OUTLIER_INPUTS.contains(&linear) {
+                    seen.push(outliers(layer, linear, input));
+                }
+            }
+        };
         let t0 = Instant::now();
-        let fwd = prepared.forward(&tokenized);
+        let fwd = if reference.is_none() {
+            prepared.forward_tapped(&tokenized, &mut tap)
+        } else {
+            prepared.forward(&tokenized)
+        };
         let secs = t0.elapsed().as_secs_f64();
+        if reference.is_none() {
+            out.outliers = seen;
+        }
         let (energy_pj, compute_pj, macs) =
             energy(&resolved, &model, &lens, p.batch, ctx, &mut out.notes);
         let (weight_bits, weight_bytes) = weight_storage(&resolved, &model);
@@ -773,11 +812,6 @@ pub fn run(p: &ModelParams, ctx: &StudyContext) -> Result<ModelStudy, String> {
         row.worst_layer = worst_layer(&row.layer_sqnr_db);
         out.rows.push(row);
     }
-    let re = reference.expect("the reference runs first");
-    out.outliers = (0..layers)
-        .into_par_iter()
-        .map(|l| outliers(l, &re.forward.hidden[l]))
-        .collect();
     out.seconds = started.elapsed().as_secs_f64();
     Ok(out)
 }
