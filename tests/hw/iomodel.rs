@@ -512,7 +512,7 @@ fn a_watched_sweep_reports_every_access_and_cache_and_the_same_rows() {
     use bitsim::hw::trace::CountingSink;
     use std::sync::atomic::Ordering::Relaxed;
     // Millions of accesses per cache: several reports each.
-    let p = params("matmul/tiled", 96, 96, 96, 0, None);
+    let p = params("matmul/naive", 128, 128, 128, 0, None);
     let caches: Vec<_> = [4096u64, 16384, 65536]
         .iter()
         .map(|&s| CacheSpec::fully_associative(s))
