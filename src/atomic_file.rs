@@ -26,9 +26,18 @@ impl std::fmt::Display for AtomicWriteError {
 impl std::error::Error for AtomicWriteError {}
 
 /// The OS error alone: tempfile decorates errors with the temporary file's
-/// name, which means nothing to a user.
+/// name (`… at path "/dir/.out.npy.Ab12Cd.tmp"`), which means nothing to a
+/// user, and keeps no OS error code to rebuild the plain error from, so the
+/// decoration is cut off the message.
 fn plain(e: io::Error) -> io::Error {
-    e.raw_os_error().map_or(e, io::Error::from_raw_os_error)
+    if let Some(code) = e.raw_os_error() {
+        return io::Error::from_raw_os_error(code);
+    }
+    let text = e.to_string();
+    match text.rfind(" at path \"") {
+        Some(i) => io::Error::new(e.kind(), &text[..i]),
+        None => e,
+    }
 }
 
 /// Where writing to `path` really lands: a symbolic link is followed to its

@@ -312,13 +312,13 @@ impl Source {
                     format: ElementSize::f32(),
                     fast_bytes: Some(fast_bytes),
                 };
-                params.check().map_err(|e| {
-                    let reason = e.problem.reason(|d| format!("--{d}"));
-                    CliError::new(at(), format!("{generator}: {reason}"))
-                })?;
+                // `at()` names the generator already: the reason does not repeat it.
+                params
+                    .check()
+                    .map_err(|e| CliError::new(at(), e.problem.reason(|d| format!("--{d}"))))?;
                 params
                     .check_simulated_work()
-                    .map_err(|e| CliError::new(at(), format!("{generator}: {e}")))?;
+                    .map_err(|e| CliError::new(at(), e))?;
                 if let Some(f) = &args.format {
                     params.format = ElementSize::parse(Some(f))
                         .map_err(|e| CliError::new(format!("--format {f}"), e))?;

@@ -55,6 +55,37 @@ pub struct EmbedArgs {
     pub sentences: Vec<String>,
 }
 
+/// Checks that every variant named on the command line is registered, the
+/// error naming the flag that named it (before the model is loaded: a bad
+/// name costs no time).
+fn check_variants(args: &EmbedArgs, overrides: &[LayerOverride]) -> Result<(), CliError> {
+    let unknown = |flag: &str, kind: &str| {
+        CliError::new(
+            flag,
+            format!("unknown {kind} variant (see `bitsim variants list`)"),
+        )
+    };
+    if crate::variants::find(&args.variant).is_none() {
+        return Err(unknown(&format!("--variant {}", args.variant), "matmul"));
+    }
+    if crate::attention::find(&args.attention).is_none() {
+        return Err(unknown(
+            &format!("--attention {}", args.attention),
+            "attention",
+        ));
+    }
+    for (o, given) in overrides.iter().zip(&args.layer_variant) {
+        let flag = format!("--layer-variant {given}");
+        if o.variant.starts_with("matmul/") && crate::variants::find(&o.variant).is_none() {
+            return Err(unknown(&flag, "matmul"));
+        }
+        if o.variant.starts_with("attention/") && crate::attention::find(&o.variant).is_none() {
+            return Err(unknown(&flag, "attention"));
+        }
+    }
+    Ok(())
+}
+
 /// Runs `bitsim embed`.
 pub fn run(args: &EmbedArgs, out: &mut dyn Write) -> CliResult {
     let npy_out = match args.format.as_str() {
@@ -80,6 +111,7 @@ pub fn run(args: &EmbedArgs, out: &mut dyn Write) -> CliResult {
             LayerOverride::parse(s).map_err(|e| CliError::new(format!("--layer-variant {s}"), e))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    check_variants(args, &overrides)?;
     let spec = ModelSpec {
         matmul: args.variant.clone(),
         attention: args.attention.clone(),

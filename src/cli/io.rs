@@ -11,7 +11,8 @@ use std::io::Write;
 use clap::Args;
 
 use super::common::{parse_uint, stdout_error, CliError, CliResult};
-use crate::hw::io_sweep::{band, sweep, CacheSpec, SweepError, SweepRow};
+use super::sweep_progress::SweepProgress;
+use crate::hw::io_sweep::{band, sweep_observed, CacheSpec, SweepError, SweepRow};
 use crate::hw::tiles::ElementSize;
 use crate::hw::tracegen::{Dim, DimError, Generator, TraceParams};
 use crate::size::{parse_size_list, size_label};
@@ -107,6 +108,21 @@ fn dim_error(e: &DimError) -> CliError {
     CliError::new(e.generator.name(), e.problem.reason(|d| format!("--{d}")))
 }
 
+/// The flag to blame for a cache `c` whose geometry [`CacheSpec::check`]
+/// refuses: `--line` for a line that is no power of two or larger than the
+/// cache, `--ways` for ways that do not divide the lines, else `--cache`
+/// (the sizes may be the default, which the user never typed).
+fn cache_flag(c: &CacheSpec, args: &IoArgs) -> String {
+    let line = c.line as u64;
+    if line == 0 || !line.is_power_of_two() || c.size < line {
+        format!("--line {}", args.line)
+    } else if c.size.is_multiple_of(line) {
+        format!("--ways {}", args.ways)
+    } else {
+        format!("--cache {}", args.cache)
+    }
+}
+
 /// Runs `io`.
 pub fn run(args: &IoArgs, out: &mut dyn Write) -> CliResult {
     let (flag, name) = generator_flag(&args.generator, &args.variant)
@@ -172,15 +188,18 @@ pub fn run(args: &IoArgs, out: &mut dyn Write) -> CliResult {
         .collect();
     for c in &caches {
         c.check()
-            .map_err(|e| CliError::new(format!("--cache {}", args.cache), e))?;
+            .map_err(|e| CliError::new(cache_flag(c, args), e))?;
     }
     p.check().map_err(|e| dim_error(&e))?;
     p.check_simulated_work()
         .map_err(|e| CliError::new(g.name(), e))?;
-    let rows = sweep(&p, &caches).map_err(|e| match e {
-        SweepError::Dims(e) => dim_error(&e),
-        SweepError::Cache { reason, .. } => CliError::new(g.name(), reason),
-    })?;
+    // Sweeps of more than a few seconds show a bar (on a terminal); it is
+    // cleared before the table is written.
+    let rows =
+        sweep_observed(&p, &caches, &SweepProgress::new(caches.len())).map_err(|e| match e {
+            SweepError::Dims(e) => dim_error(&e),
+            SweepError::Cache { reason, .. } => CliError::new(g.name(), reason),
+        })?;
     let text = if args.csv {
         csv(&rows)
     } else {

@@ -19,6 +19,7 @@ pub mod isa;
 pub mod merge;
 pub mod metrics;
 mod progress;
+mod sweep_progress;
 
 pub mod kernels;
 pub mod quantize;

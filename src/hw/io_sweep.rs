@@ -9,6 +9,7 @@ use std::fmt;
 
 use crate::hw::cache::{Hierarchy, HierarchyConfig, LevelConfig, Policy, WritePolicy};
 use crate::hw::iomodel::ClosedForm;
+use crate::hw::trace::{Access, AccessSink};
 use crate::hw::tracegen::{self, DimError, TraceParams};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -99,6 +100,15 @@ pub fn closed_form(p: &TraceParams, fast_bytes: u64) -> Result<ClosedForm, DimEr
 /// `c`: line fills plus dirty write-backs. At the end the cache is flushed
 /// (its dirty lines count as written back).
 pub fn simulate(p: &TraceParams, c: &CacheSpec) -> Result<u64, SweepError> {
+    simulate_observed(p, c, &Silent)
+}
+
+/// [`simulate`], telling `watch` how many accesses have gone through.
+fn simulate_observed(
+    p: &TraceParams,
+    c: &CacheSpec,
+    watch: &dyn SweepWatch,
+) -> Result<u64, SweepError> {
     let cache_error = |reason| SweepError::Cache { cache: *c, reason };
     c.check().map_err(cache_error)?;
     let cfg = HierarchyConfig {
@@ -116,7 +126,13 @@ pub fn simulate(p: &TraceParams, c: &CacheSpec) -> Result<u64, SweepError> {
     let mut h = Hierarchy::new(&cfg).map_err(cache_error)?;
     let mut p = p.clone();
     p.fast_bytes = Some(c.size);
-    tracegen::generate(&p, &mut h)?;
+    let mut counted = Counted {
+        sink: &mut h,
+        unreported: 0,
+        watch,
+    };
+    tracegen::generate(&p, &mut counted)?;
+    watch.accesses(counted.unreported);
     // Writing the dirty lines back visits the lines the trace touched, not
     // the declared size (a 4 GiB cache costs what a 330 KB problem uses).
     h.flush();
@@ -141,11 +157,72 @@ pub struct SweepRow {
 
 /// Closed form, bound and simulation of `p` for each cache (in parallel).
 pub fn sweep(p: &TraceParams, caches: &[CacheSpec]) -> Result<Vec<SweepRow>, SweepError> {
+    sweep_observed(p, caches, &Silent)
+}
+
+/// Told how far a sweep has got, for a progress display. The caches run in
+/// parallel, so calls come from several threads.
+pub trait SweepWatch: Sync {
+    /// `n` more accesses went through a simulated cache (reported in chunks
+    /// of [`REPORT_EVERY`], the rest when a simulation ends).
+    fn accesses(&self, n: u64);
+    /// One more cache is done.
+    fn cache_done(&self);
+}
+
+/// Accesses between two reports to a [`SweepWatch`] (keeps the per-access
+/// cost to a counter increment).
+pub const REPORT_EVERY: u64 = 1 << 20;
+
+/// A watch that ignores everything.
+struct Silent;
+
+impl SweepWatch for Silent {
+    fn accesses(&self, _: u64) {}
+    fn cache_done(&self) {}
+}
+
+/// Passes accesses on to `sink`, reporting their count to `watch`.
+struct Counted<'a, S> {
+    sink: &'a mut S,
+    unreported: u64,
+    watch: &'a dyn SweepWatch,
+}
+
+impl<S: AccessSink> Counted<'_, S> {
+    fn count(&mut self, n: u64) {
+        self.unreported += n;
+        if self.unreported >= REPORT_EVERY {
+            self.watch.accesses(self.unreported);
+            self.unreported = 0;
+        }
+    }
+}
+
+impl<S: AccessSink> AccessSink for Counted<'_, S> {
+    fn access(&mut self, a: Access) {
+        self.count(1);
+        self.sink.access(a);
+    }
+
+    fn access_batch(&mut self, batch: &[Access]) {
+        self.count(batch.len() as u64);
+        self.sink.access_batch(batch);
+    }
+}
+
+/// [`sweep`], telling `watch` of the accesses simulated and the caches done.
+pub fn sweep_observed(
+    p: &TraceParams,
+    caches: &[CacheSpec],
+    watch: &dyn SweepWatch,
+) -> Result<Vec<SweepRow>, SweepError> {
     caches
         .par_iter()
         .map(|c| {
             let closed = closed_form(p, c.size)?;
-            let sim = simulate(p, c)?;
+            let sim = simulate_observed(p, c, watch)?;
+            watch.cache_done();
             let ratio = sim as f64 / closed.count.cached_bytes();
             Ok(SweepRow {
                 cache: *c,

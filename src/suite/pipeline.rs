@@ -5,7 +5,7 @@
 
 use super::error::RunError;
 use super::measure::Toolkit;
-use super::runner::{run_cells, RunOptions, RunSummary};
+use super::runner::{progress_bar, run_cells, RunOptions, RunSummary};
 use super::spec::Suite;
 use super::studies::{self, StudyContext};
 use crate::hw::energy::EnergyTable;
@@ -18,7 +18,13 @@ pub fn energy_table(suite: &Suite) -> Result<EnergyTable, RunError> {
             Some(l) => format!("{} line {l}", suite.file),
             None => suite.file.clone(),
         };
-        RunError::new(at, format!("energy '{}': {e}", suite.energy))
+        // The table's errors mostly start with its name already: not twice.
+        let reason = if e.starts_with(suite.energy.as_str()) {
+            format!("energy: {e}")
+        } else {
+            format!("energy '{}': {e}", suite.energy)
+        };
+        RunError::new(at, reason)
     })
 }
 
@@ -61,8 +67,15 @@ pub fn run(
         if !studies_here {
             return Ok(()); // the studies run in shard 0 of a sharded run
         }
-        results.studies =
-            studies::run(&suite.studies, &ctx).map_err(|e| RunError::new(suite.file.clone(), e))?;
+        let bar = progress_bar(opts.progress, studies::enabled(&suite.studies), "studies");
+        let mut started = 0;
+        let ran = studies::run_watched(&suite.studies, &ctx, &mut |name| {
+            bar.set_position(started); // the studies before this one are done
+            bar.set_message(name);
+            started += 1;
+        });
+        bar.finish_and_clear();
+        results.studies = ran.map_err(|e| RunError::new(suite.file.clone(), e))?;
         Ok(())
     })
 }

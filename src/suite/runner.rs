@@ -209,7 +209,7 @@ pub(crate) fn run_cells(
         stamp: &stamp,
         tk,
         sink: &sink,
-        bar: progress_bar(opts.progress, plan.tasks()),
+        bar: progress_bar(opts.progress, plan.tasks(), "accuracy"),
         stop,
         native: suite.native,
         emulation_rows: suite.emulation_rows,
@@ -448,7 +448,6 @@ impl<'a> Phases<'a> {
     /// once per run ([`CeilingCache`]). Returns the number of (variant,
     /// shape) timings measured.
     fn timings(&self, plan: &Plan, seed: u64, repetitions: u32) -> usize {
-        self.bar.set_message("timing");
         let stopped = || self.stopped();
         let mut ceilings = CeilingCache::new(NATIVE_READ_BUDGET, NATIVE_PEAK_BUDGET);
         let threads = rayon::current_num_threads();
@@ -461,12 +460,17 @@ impl<'a> Phases<'a> {
             let (a, w) = c.matrices(seed, self.tk.generate, self.tk.llm_like);
             let a_emu = emulation_input(&a, self.emulation_rows);
             for v in &t.todo {
+                // One timing can take a while: the bar names what runs.
+                self.bar
+                    .set_message(format!("timing {} {}", v.name(), c.shape));
                 let timed =
                     time_variant(self.stamp, *v, c, (&a_emu, &w), seed, repetitions, &stopped);
                 let Some((mut rows, emu_output)) = timed else {
                     return timings_run;
                 };
                 if self.native {
+                    self.bar
+                        .set_message(format!("native {} {}", v.name(), c.shape));
                     let nt = NativeTiming {
                         emu_input: &a_emu,
                         emu_output: &emu_output,
@@ -496,6 +500,9 @@ impl Phases<'_> {
     /// reference run once), its variants in parallel. Returns the number of
     /// cells measured.
     fn attention(&self, reference: &dyn AttentionVariant, plan: &Plan) -> usize {
+        if !plan.attn_groups.is_empty() {
+            self.bar.set_message("attention");
+        }
         let cells_run = AtomicUsize::new(0);
         let price = |c: &crate::hw::cost::Cost| (self.tk.energy)(c);
         for g in &plan.attn_groups {
@@ -553,6 +560,8 @@ impl Phases<'_> {
                 if self.stopped() {
                     return timings_run;
                 }
+                self.bar
+                    .set_message(format!("timing {} {}", v.name(), c.workload));
                 let macs = v.cost(x.shape).macs;
                 let mut rows: Vec<Measurement> =
                     attention_cell::time_emulation(*v, &x, repetitions)
@@ -564,6 +573,8 @@ impl Phases<'_> {
                         })
                         .collect();
                 if let (true, Some(kernel)) = (self.native, v.native()) {
+                    self.bar
+                        .set_message(format!("native {} {}", v.name(), c.workload));
                     let emulated = v.emulate(&x);
                     if let Err(e) = attention_cell::native_checked(*v, &x, &emulated) {
                         self.lock().fail(RunError::new(
@@ -603,9 +614,11 @@ pub const NATIVE_READ_BUDGET: Duration = Duration::from_millis(10);
 /// timings need (one per base instruction and run).
 pub const NATIVE_PEAK_BUDGET: Duration = Duration::from_millis(40);
 
-/// A progress bar on stderr over `tasks` (hidden unless `show`, and when
-/// stderr is not a terminal).
-fn progress_bar(show: bool, tasks: usize) -> ProgressBar {
+/// A progress bar on stderr over `tasks`, headed `message` (hidden unless
+/// `show`, and when stderr is not a terminal). A shown bar redraws twice a
+/// second, so that a step that takes minutes (a large cell, a native timing,
+/// a study) still shows the clock moving.
+pub(crate) fn progress_bar(show: bool, tasks: usize, message: &'static str) -> ProgressBar {
     let bar = if show {
         ProgressBar::with_draw_target(Some(tasks as u64), ProgressDrawTarget::stderr())
     } else {
@@ -616,7 +629,10 @@ fn progress_bar(show: bool, tasks: usize) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    bar.set_message("accuracy");
+    bar.set_message(message);
+    if !bar.is_hidden() {
+        bar.enable_steady_tick(Duration::from_millis(500));
+    }
     bar
 }
 

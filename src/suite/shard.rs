@@ -82,15 +82,11 @@ impl Shard {
                 .ok_or("JOB_COMPLETION_INDEX is set but BITSIM_SHARD_COUNT is not (set it to the Job's completions)")?;
             (k, n, "JOB_COMPLETION_INDEX/BITSIM_SHARD_COUNT")
         } else {
-            return Err(
-                "auto: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set".to_string(),
-            );
+            return Err("neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set".to_string());
         };
         let (k, n, vars) = pair;
         if n == 0 || k >= n {
-            return Err(format!(
-                "auto: {vars} = {k}/{n} is not a shard (0 <= K < N)"
-            ));
+            return Err(format!("{vars} = {k}/{n} is not a shard (0 <= K < N)"));
         }
         Ok(Shard { index: k, count: n })
     }

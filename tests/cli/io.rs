@@ -160,7 +160,7 @@ fn errors_are_one_line() {
         "--line",
         "48",
     ]);
-    assert_error(&e, "--cache", "power of two");
+    assert_error(&e, "--line 48", "power of two");
     let e = bitsim(&[
         "io",
         "--variant",

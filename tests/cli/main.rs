@@ -15,6 +15,7 @@ mod compare;
 mod formats;
 mod io;
 mod kernels;
+mod messages;
 mod metrics;
 
 mod outputs;

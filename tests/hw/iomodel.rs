@@ -486,3 +486,58 @@ fn study_rejects_bad_params() {
     };
     assert!(io::run(&p, &ctx).unwrap_err().starts_with("format: "));
 }
+
+/// Counts what a sweep reports, from several threads.
+#[derive(Default)]
+struct Tally {
+    accesses: std::sync::atomic::AtomicU64,
+    reports: std::sync::atomic::AtomicU64,
+    done: std::sync::atomic::AtomicU64,
+}
+
+impl bitsim::hw::io_sweep::SweepWatch for Tally {
+    fn accesses(&self, n: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.accesses.fetch_add(n, Relaxed);
+        self.reports.fetch_add(1, Relaxed);
+    }
+    fn cache_done(&self) {
+        self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_watched_sweep_reports_every_access_and_cache_and_the_same_rows() {
+    use bitsim::hw::io_sweep::{sweep_observed, REPORT_EVERY};
+    use bitsim::hw::trace::CountingSink;
+    use std::sync::atomic::Ordering::Relaxed;
+    // Millions of accesses per cache: several reports each.
+    let p = params("matmul/naive", 128, 128, 128, 0, None);
+    let caches: Vec<_> = [4096u64, 16384, 65536]
+        .iter()
+        .map(|&s| CacheSpec::fully_associative(s))
+        .collect();
+    // The oracle: every access of the trace for each size, counted by the
+    // trivial sink.
+    let expected: u64 = caches
+        .iter()
+        .map(|c| {
+            let mut q = p.clone();
+            q.fast_bytes = Some(c.size);
+            let mut n = CountingSink::default();
+            tracegen::generate(&q, &mut n).unwrap();
+            n.reads + n.writes
+        })
+        .sum();
+    assert!(expected > 3 * REPORT_EVERY, "too short to report in chunks");
+    let tally = Tally::default();
+    let rows = sweep_observed(&p, &caches, &tally).unwrap();
+    assert_eq!(tally.accesses.load(Relaxed), expected);
+    assert_eq!(tally.done.load(Relaxed), caches.len() as u64);
+    // Chunks of at least REPORT_EVERY, plus one remainder per cache.
+    let reports = tally.reports.load(Relaxed);
+    assert!(reports <= expected / REPORT_EVERY + caches.len() as u64);
+    assert!(reports >= caches.len() as u64);
+    // Watching changes nothing.
+    assert_eq!(rows, sweep(&p, &caches).unwrap());
+}

@@ -99,7 +99,7 @@ fn embed_rejects_bad_flags_in_one_line() {
     let dir = dir.to_str().unwrap();
     assert_error(
         &bitsim(&["embed", "--model", dir, "--variant", "matmul/nope", "x"]),
-        "matmul variant",
+        "--variant matmul/nope",
         "unknown matmul variant",
     );
     assert_error(
@@ -111,7 +111,7 @@ fn embed_rejects_bad_flags_in_one_line() {
             "attention/nope",
             "x",
         ]),
-        "attention variant",
+        "--attention attention/nope",
         "unknown attention variant",
     );
     assert_error(

@@ -506,6 +506,10 @@ pub fn run(
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
+    if !bar.is_hidden() {
+        // A configuration can take a while: keep the clock moving.
+        bar.enable_steady_tick(Duration::from_millis(500));
+    }
     let row = |cfg: &str| {
         let name = spec.name.clone();
         let commit = commit.clone();

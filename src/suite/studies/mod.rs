@@ -119,12 +119,30 @@ macro_rules! define_studies {
         /// Runs every enabled study, in registry order. Errors are one line
         /// naming the study (`studies.bitmod: …`).
         pub fn run(spec: &StudiesSpec, ctx: &StudyContext) -> Result<Studies, String> {
+            run_watched(spec, ctx, &mut |_| {})
+        }
+
+        /// How many studies `spec` enables.
+        pub fn enabled(spec: &StudiesSpec) -> usize {
+            0 $(+ usize::from(spec.$name.is_some()))*
+        }
+
+        /// [`run`], calling `starting(NAME)` before each study runs (for a
+        /// progress display: a study can take minutes).
+        pub fn run_watched(
+            spec: &StudiesSpec,
+            ctx: &StudyContext,
+            starting: &mut dyn FnMut(&'static str),
+        ) -> Result<Studies, String> {
             Ok(Studies {
                 $(
                     $name: spec
                         .$name
                         .as_ref()
-                        .map(|p| <$name::$study as Study>::run(p, ctx))
+                        .map(|p| {
+                            starting(stringify!($name));
+                            <$name::$study as Study>::run(p, ctx)
+                        })
                         .transpose()
                         .map_err(|e| format!("studies.{}: {e}", stringify!($name)))?,
                 )*
