@@ -319,13 +319,9 @@ impl Packed {
     /// its narrow tag and set.
     #[cold]
     fn widen(&mut self) {
-        let mut full = vec![u64::MAX; self.sets.len() * MAX_WAYS];
-        for slot in 0..full.len() {
-            if let Some(line) = self.line_at(slot) {
-                full[slot] = line;
-            }
-        }
-        self.full = full;
+        self.full = (0..self.slots())
+            .map(|slot| self.line_at(slot).unwrap_or(u64::MAX))
+            .collect();
     }
 
     /// Number of slots (including the unused lanes of every set).
