@@ -113,6 +113,7 @@
 pub mod config;
 mod full;
 pub mod opt;
+mod packed;
 mod plru;
 pub mod reference;
 mod sim;

@@ -1,6 +1,7 @@
-//! The fast simulator: flat tag arrays, power-of-two index math, no
-//! allocation per access, and a shortcut for repeated accesses to the last
-//! level-0 line (the common case of a sequential stream).
+//! The fast simulator: packed per-set tag blocks (see [`super::store`]),
+//! power-of-two index math, no allocation per access, and a shortcut for
+//! repeated accesses to the last level-0 line (the common case of a
+//! sequential stream).
 
 use super::store::Store;
 use super::{split_lines, HierarchyConfig, Inclusion, LevelStats, WritePolicy};
@@ -240,12 +241,13 @@ impl Hierarchy {
         if self.inclusion != Inclusion::Inclusive {
             return self.drop_slot(i, slot);
         }
-        let base = line << self.levels[i].shift;
-        let len = self.levels[i].line;
+        let (base, shift) = (line << self.levels[i].shift, self.levels[i].shift);
         for u in 0..i {
             let step = self.levels[u].line;
-            // Counted, not `sub < base + len`: the last line of the address space must not overflow.
-            for j in 0..len / step {
+            // Counted, not `sub < base + len`: the last line of the address
+            // space must not overflow. Lines are powers of two, growing
+            // downwards: a shift, not a division, on this miss path.
+            for j in 0..1u64 << (shift - self.levels[u].shift) {
                 let sub = base + j * step;
                 let up = &mut self.levels[u];
                 if let Some(s) = up.store.find(sub >> up.shift) {

@@ -1,9 +1,11 @@
-//! The tag store of one level of the fast simulator: flat per-set arrays for
-//! set-associative levels ([`SetAssoc`]), and the fully associative store of
-//! [`super::full`] (a hash map plus an event queue, so that a lookup is O(1)
-//! whatever the size), behind one [`Store`] enum.
+//! The tag store of one level of the fast simulator: one packed block per
+//! set for set-associative levels of up to 16 ways ([`super::packed`]),
+//! flat per-set arrays for wider sets ([`SetAssoc`]), and the fully
+//! associative store of [`super::full`] (a hash map plus an event queue, so
+//! that a lookup is O(1) whatever the size), behind one [`Store`] enum.
 
 use super::full::FullAssoc;
+use super::packed::{self, Packed};
 use super::plru::{plru_touch, plru_victim, INVALID};
 use super::{LevelConfig, Policy, VictimRng};
 
@@ -189,9 +191,16 @@ impl SetAssoc {
     }
 }
 
+/// Most sets of a packed level: its 128-byte blocks then take at most
+/// 512 MiB (a direct-mapped level of 2^26 lines would take 8 GiB packed;
+/// the flat arrays take 21 bytes per line).
+const MAX_PACKED_SETS: u64 = 1 << 22;
+
 /// A level's tag store.
 pub(super) enum Store {
-    /// Set-associative (including direct-mapped).
+    /// Set-associative, up to 16 ways (including direct-mapped).
+    Packed(Packed),
+    /// Set-associative, more than 16 ways or too many sets to pack.
     Set(SetAssoc),
     /// Fully associative (one set).
     Full(FullAssoc),
@@ -202,6 +211,8 @@ impl Store {
     pub(super) fn new(cfg: &LevelConfig) -> Self {
         if cfg.sets() == 1 {
             Store::Full(FullAssoc::new(cfg))
+        } else if cfg.effective_ways() <= packed::MAX_WAYS as u64 && cfg.sets() <= MAX_PACKED_SETS {
+            Store::Packed(Packed::new(cfg))
         } else {
             Store::Set(SetAssoc::new(cfg))
         }
@@ -211,6 +222,7 @@ impl Store {
     #[inline]
     pub(super) fn hit(&mut self, line: u64) -> Option<usize> {
         match self {
+            Store::Packed(p) => p.hit(line),
             Store::Set(s) => s.hit(line),
             Store::Full(f) => f.hit(line),
         }
@@ -219,14 +231,17 @@ impl Store {
     /// Starts loading `line`'s set into the CPU caches (a hint).
     #[inline]
     pub(super) fn prefetch(&self, line: u64) {
-        if let Store::Set(s) = self {
-            s.prefetch(line);
+        match self {
+            Store::Packed(p) => p.prefetch(line),
+            Store::Set(s) => s.prefetch(line),
+            Store::Full(_) => {}
         }
     }
 
     /// The slot holding `line`, without counting a use.
     pub(super) fn find(&self, line: u64) -> Option<usize> {
         match self {
+            Store::Packed(p) => p.find(line),
             Store::Set(s) => s.find(line),
             Store::Full(f) => f.find(line),
         }
@@ -236,6 +251,7 @@ impl Store {
     /// set, else the policy's victim (which stays valid until removed).
     pub(super) fn victim(&mut self, line: u64) -> usize {
         match self {
+            Store::Packed(p) => p.victim(line),
             Store::Set(s) => s.victim(line),
             Store::Full(f) => f.victim(),
         }
@@ -245,6 +261,7 @@ impl Store {
     #[inline]
     pub(super) fn line_at(&self, slot: usize) -> Option<u64> {
         let t = match self {
+            Store::Packed(p) => return p.line_at(slot),
             Store::Set(s) => s.tags[slot],
             Store::Full(f) => f.line_at(slot),
         };
@@ -254,6 +271,7 @@ impl Store {
     /// Whether `slot` is dirty.
     pub(super) fn is_dirty(&self, slot: usize) -> bool {
         match self {
+            Store::Packed(p) => p.is_dirty(slot),
             Store::Set(s) => s.dirty[slot],
             Store::Full(f) => f.is_dirty(slot),
         }
@@ -263,6 +281,7 @@ impl Store {
     #[inline]
     pub(super) fn set_dirty(&mut self, slot: usize, d: bool) {
         match self {
+            Store::Packed(p) => p.set_dirty(slot, d),
             Store::Set(s) => s.set_dirty(slot, d),
             Store::Full(f) => f.set_dirty(slot, d),
         }
@@ -271,6 +290,7 @@ impl Store {
     /// Invalidates `slot`.
     pub(super) fn remove(&mut self, slot: usize) {
         match self {
+            Store::Packed(p) => p.remove(slot),
             Store::Set(s) => {
                 s.tags[slot] = INVALID;
                 s.short[slot] = INVALID as u32;
@@ -284,6 +304,7 @@ impl Store {
     /// and then removed), counting a use.
     pub(super) fn insert(&mut self, slot: usize, line: u64, dirty: bool) {
         match self {
+            Store::Packed(p) => p.insert(slot, line, dirty),
             Store::Set(s) => s.insert(slot, line, dirty),
             Store::Full(f) => f.insert(slot, line, dirty),
         }
@@ -292,6 +313,7 @@ impl Store {
     /// Number of slots.
     pub(super) fn slots(&self) -> usize {
         match self {
+            Store::Packed(p) => p.slots(),
             Store::Set(s) => s.tags.len(),
             Store::Full(f) => f.slots(),
         }

@@ -1,0 +1,331 @@
+//! The packed tag store of set-associative levels of up to 16 ways: each
+//! set is one 128-byte block (two host cache lines, prefetched together),
+//! holding 32-bit tags, 8-bit LRU/FIFO ranks, and valid, dirty and
+//! tree-PLRU bits as masks.
+//!
+//! A miss of a big level is then one or two host cache misses instead of
+//! the six or seven of separate tag, stamp and dirty arrays, and the tag
+//! compare, the victim search and the LRU update are each a few branch-free
+//! operations on 16 lanes (which the compiler turns into SSE2).
+//!
+//! **Tags.** A way stores `line >> set_bits` truncated to 32 bits. While
+//! every tag inserted so far fits in 32 bits (lines below 2^(32 +
+//! set_bits): 256 GiB and more of 64-byte lines), the stored tag is the
+//! whole tag and a match is exact. The first wider tag switches the level
+//! to also keep every full line number in a side array (filled from the
+//! short tags at the switch), against which every short-tag match is then
+//! confirmed.
+//!
+//! **Ranks.** LRU and FIFO keep, per set, the age rank of every way: 0 the
+//! most recent use (LRU: hit or insertion; FIFO: insertion), `ways - 1` the
+//! oldest. The ranks of a set are always a permutation of `0..ways`
+//! (invalidating a way keeps its rank), so among the valid ways they are in
+//! the order of the reference's order list, and the victim of a full set is
+//! the way of rank `ways - 1`. Unused lanes (ways ≥ `ways`) hold 255 and
+//! never change.
+
+use super::{LevelConfig, Policy, VictimRng};
+
+/// Most ways a packed set holds.
+pub(super) const MAX_WAYS: usize = 16;
+
+/// Rank of a lane beyond the level's ways.
+const UNUSED: u8 = u8::MAX;
+
+/// One set: two host cache lines.
+#[derive(Clone, Copy)]
+#[repr(C, align(128))]
+struct Set {
+    /// Way → low 32 bits of `line >> set_bits` (meaningful when valid).
+    tags: [u32; MAX_WAYS],
+    /// Way → age rank (LRU, FIFO).
+    ranks: [u8; MAX_WAYS],
+    /// Bit `w`: way `w` holds a line.
+    valid: u16,
+    /// Bit `w`: way `w` is dirty (never set for an invalid way).
+    dirty: u16,
+    /// Tree-PLRU node bits in heap order (see [`super::plru`]).
+    plru: u16,
+}
+
+/// Set-associative store of up to [`MAX_WAYS`] ways: way `w` of set `s` is
+/// slot `s * 16 + w` (slots of lanes beyond the level's ways never hold a
+/// line).
+pub(super) struct Packed {
+    ways: usize,
+    /// `(1 << ways) - 1`.
+    way_mask: u16,
+    set_bits: u32,
+    set_mask: u64,
+    policy: Policy,
+    sets: Vec<Set>,
+    /// Full line numbers per slot, kept only once a tag wider than 32 bits
+    /// has been inserted (empty before).
+    full: Vec<u64>,
+    rng: VictimRng,
+}
+
+/// Bit `w` set where `lanes[w] == key`.
+#[inline(always)]
+fn match_u32(lanes: &[u32; MAX_WAYS], key: u32) -> u16 {
+    let mut m = 0u16;
+    for (w, &t) in lanes.iter().enumerate() {
+        m |= ((t == key) as u16) << w;
+    }
+    m
+}
+
+/// Bit `w` set where `lanes[w] == key`.
+#[inline(always)]
+fn match_u8(lanes: &[u8; MAX_WAYS], key: u8) -> u16 {
+    let mut m = 0u16;
+    for (w, &t) in lanes.iter().enumerate() {
+        m |= ((t == key) as u16) << w;
+    }
+    m
+}
+
+/// Makes `way` the most recent: every rank below its rank ages by one.
+#[inline(always)]
+fn rank_touch(ranks: &mut [u8; MAX_WAYS], way: usize) {
+    let r = ranks[way];
+    for x in ranks.iter_mut() {
+        *x += (*x < r) as u8;
+    }
+    ranks[way] = 0;
+}
+
+/// Tree-PLRU over the node bits of a set: marks `way` used by pointing every
+/// node on its path away from it (bit 1: the victim is on the right).
+#[inline]
+fn plru_touch(bits: u16, ways: usize, way: usize) -> u16 {
+    let (mut b, mut node, mut lo, mut size) = (bits, 0, 0, ways);
+    while size > 1 {
+        let half = size / 2;
+        if way < lo + half {
+            b |= 1 << node;
+            node = 2 * node + 1;
+        } else {
+            b &= !(1 << node);
+            node = 2 * node + 2;
+            lo += half;
+        }
+        size = half;
+    }
+    b
+}
+
+/// The way the tree-PLRU bits point to.
+#[inline]
+fn plru_victim(bits: u16, ways: usize) -> usize {
+    let (mut node, mut lo, mut size) = (0, 0, ways);
+    while size > 1 {
+        let half = size / 2;
+        if bits >> node & 1 == 0 {
+            node = 2 * node + 1;
+        } else {
+            node = 2 * node + 2;
+            lo += half;
+        }
+        size = half;
+    }
+    lo
+}
+
+impl Packed {
+    /// An empty store for `cfg` (validated, with 1 ≤ ways ≤ [`MAX_WAYS`]).
+    pub(super) fn new(cfg: &LevelConfig) -> Self {
+        let ways = cfg.effective_ways() as usize;
+        debug_assert!((1..=MAX_WAYS).contains(&ways));
+        let sets = cfg.sets() as usize;
+        let seed = match cfg.policy {
+            Policy::Random { seed } => seed,
+            _ => 0,
+        };
+        let mut ranks = [UNUSED; MAX_WAYS];
+        for (w, r) in ranks.iter_mut().take(ways).enumerate() {
+            *r = w as u8;
+        }
+        let empty = Set {
+            tags: [0; MAX_WAYS],
+            ranks,
+            valid: 0,
+            dirty: 0,
+            plru: 0,
+        };
+        Packed {
+            ways,
+            way_mask: ((1u32 << ways) - 1) as u16,
+            set_bits: sets.trailing_zeros(),
+            set_mask: sets as u64 - 1,
+            policy: cfg.policy,
+            sets: vec![empty; sets],
+            full: Vec::new(),
+            rng: VictimRng::new(seed),
+        }
+    }
+
+    #[inline(always)]
+    fn set_of(&self, line: u64) -> usize {
+        (line & self.set_mask) as usize
+    }
+
+    /// The slot holding `line`, without counting a use.
+    #[inline]
+    pub(super) fn find(&self, line: u64) -> Option<usize> {
+        let s = self.set_of(line);
+        let set = &self.sets[s];
+        let tag = line >> self.set_bits;
+        let mut m = match_u32(&set.tags, tag as u32) & set.valid;
+        if self.full.is_empty() {
+            // Narrow tags are whole tags: at most one way matches, and a
+            // wide line cannot be here yet.
+            return (m != 0 && tag <= u32::MAX as u64)
+                .then(|| s * MAX_WAYS + m.trailing_zeros() as usize);
+        }
+        while m != 0 {
+            let slot = s * MAX_WAYS + m.trailing_zeros() as usize;
+            if self.full[slot] == line {
+                return Some(slot);
+            }
+            m &= m - 1;
+        }
+        None
+    }
+
+    /// The slot holding `line`, marked as used (a hit), if any.
+    #[inline]
+    pub(super) fn hit(&mut self, line: u64) -> Option<usize> {
+        let slot = self.find(line)?;
+        self.used(slot);
+        Some(slot)
+    }
+
+    #[inline(always)]
+    fn used(&mut self, slot: usize) {
+        let (s, w) = (slot / MAX_WAYS, slot % MAX_WAYS);
+        match self.policy {
+            Policy::Lru => rank_touch(&mut self.sets[s].ranks, w),
+            Policy::Plru => {
+                let set = &mut self.sets[s];
+                set.plru = plru_touch(set.plru, self.ways, w);
+            }
+            Policy::Fifo | Policy::Random { .. } => {}
+        }
+    }
+
+    /// Asks the CPU to start loading `line`'s set (both of its host lines).
+    #[inline]
+    pub(super) fn prefetch(&self, line: u64) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let p: *const Set = &self.sets[self.set_of(line)];
+            // SAFETY: prefetching is a hint; both addresses are inside the
+            // 128-byte set.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(p.cast());
+                _mm_prefetch::<_MM_HINT_T0>(p.cast::<u8>().add(64).cast());
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = line;
+    }
+
+    /// The slot that will receive `line`: the lowest invalid way of its
+    /// set, else the policy's victim.
+    pub(super) fn victim(&mut self, line: u64) -> usize {
+        let s = self.set_of(line);
+        let set = &self.sets[s];
+        let free = !set.valid & self.way_mask;
+        let w = if free != 0 {
+            free.trailing_zeros() as usize
+        } else {
+            match self.policy {
+                Policy::Lru | Policy::Fifo => {
+                    match_u8(&set.ranks, self.ways as u8 - 1).trailing_zeros() as usize
+                }
+                Policy::Random { .. } => self.rng.way(self.ways as u64) as usize,
+                Policy::Plru => plru_victim(set.plru, self.ways),
+            }
+        };
+        s * MAX_WAYS + w
+    }
+
+    /// The line in `slot`, if valid.
+    #[inline]
+    pub(super) fn line_at(&self, slot: usize) -> Option<u64> {
+        let (s, w) = (slot / MAX_WAYS, slot % MAX_WAYS);
+        let set = &self.sets[s];
+        if set.valid >> w & 1 == 0 {
+            return None;
+        }
+        Some(if self.full.is_empty() {
+            (set.tags[w] as u64) << self.set_bits | s as u64
+        } else {
+            self.full[slot]
+        })
+    }
+
+    /// Whether `slot` is dirty.
+    #[inline]
+    pub(super) fn is_dirty(&self, slot: usize) -> bool {
+        self.sets[slot / MAX_WAYS].dirty >> (slot % MAX_WAYS) & 1 == 1
+    }
+
+    /// Sets the dirty bit of `slot` (which holds a line).
+    #[inline]
+    pub(super) fn set_dirty(&mut self, slot: usize, d: bool) {
+        let set = &mut self.sets[slot / MAX_WAYS];
+        let bit = 1u16 << (slot % MAX_WAYS);
+        if d {
+            set.dirty |= bit;
+        } else {
+            set.dirty &= !bit;
+        }
+    }
+
+    /// Invalidates `slot` (its rank and the PLRU bits stay).
+    #[inline]
+    pub(super) fn remove(&mut self, slot: usize) {
+        let set = &mut self.sets[slot / MAX_WAYS];
+        let keep = !(1u16 << (slot % MAX_WAYS));
+        set.valid &= keep;
+        set.dirty &= keep;
+    }
+
+    /// Puts `line` into `slot` (invalid, as returned by [`Packed::victim`]
+    /// and then removed), counting a use (LRU, PLRU) or an insertion (FIFO).
+    pub(super) fn insert(&mut self, slot: usize, line: u64, dirty: bool) {
+        let (s, w) = (slot / MAX_WAYS, slot % MAX_WAYS);
+        let tag = line >> self.set_bits;
+        if tag > u32::MAX as u64 && self.full.is_empty() {
+            self.widen();
+        }
+        if !self.full.is_empty() {
+            self.full[slot] = line;
+        }
+        let set = &mut self.sets[s];
+        set.tags[w] = tag as u32;
+        set.valid |= 1 << w;
+        set.dirty = set.dirty & !(1 << w) | (dirty as u16) << w;
+        if self.policy == Policy::Fifo {
+            rank_touch(&mut set.ranks, w);
+        }
+        self.used(slot);
+    }
+
+    /// Starts keeping full line numbers: every valid way's line so far is
+    /// its narrow tag and set.
+    #[cold]
+    fn widen(&mut self) {
+        self.full = (0..self.slots())
+            .map(|slot| self.line_at(slot).unwrap_or(u64::MAX))
+            .collect();
+    }
+
+    /// Number of slots (including the unused lanes of every set).
+    pub(super) fn slots(&self) -> usize {
+        self.sets.len() * MAX_WAYS
+    }
+}
