@@ -22,6 +22,7 @@ mod progress;
 
 pub mod kernels;
 pub mod quantize;
+mod quantize_fast;
 pub mod report;
 pub mod sim;
 pub mod variants;
