@@ -70,11 +70,8 @@ fn same_bytes(dir: &Path, inp: &Path, format: &str, extra: &[&str]) {
     let ok = quantize(inp, &fast, format, extra);
     let mut with_ref = extra.to_vec();
     with_ref.push("--reference");
-    assert_eq!(
-        ok,
-        quantize(inp, &slow, format, &with_ref),
-        "{format} {extra:?}"
-    );
+    let said = quantize(inp, &slow, format, &with_ref);
+    assert_eq!(ok.replace("fast.npy", "slow.npy"), said, "{format} {extra:?}");
     let (a, b) = (fs::read(&fast).unwrap(), fs::read(&slow).unwrap());
     assert!(
         a == b,
@@ -133,7 +130,11 @@ fn streaming_equals_reference_for_other_layouts() {
     same_bytes(d.path(), &inp, "e4m3", &[]);
     same_bytes(d.path(), &inp, "int8", &["--codes"]);
     // A payload at an odd offset (a hand-padded header): no in-place view.
-    let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (70001,), }\n";
+    let mut dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (70001,), }".to_string();
+    while (10 + dict.len() + 1) % 4 != 2 {
+        dict.push(' ');
+    }
+    dict.push('\n');
     let mut odd = b"\x93NUMPY\x01\x00".to_vec();
     odd.extend_from_slice(&(dict.len() as u16).to_le_bytes());
     odd.extend_from_slice(dict.as_bytes());
