@@ -71,7 +71,11 @@ fn same_bytes(dir: &Path, inp: &Path, format: &str, extra: &[&str]) {
     let mut with_ref = extra.to_vec();
     with_ref.push("--reference");
     let said = quantize(inp, &slow, format, &with_ref);
-    assert_eq!(ok.replace("fast.npy", "slow.npy"), said, "{format} {extra:?}");
+    assert_eq!(
+        ok.replace("fast.npy", "slow.npy"),
+        said,
+        "{format} {extra:?}"
+    );
     let (a, b) = (fs::read(&fast).unwrap(), fs::read(&slow).unwrap());
     assert!(
         a == b,
