@@ -8,15 +8,17 @@ use clap::Args;
 use rayon::prelude::*;
 
 use super::common::{num, parse_format, stdout_error, write_atomically, CliError, ConvertArgs};
+use super::quantize_fast;
 use super::CliResult;
 use crate::formats::{
     fast, mx, BlockFormat, ConvertOptions, ElementFormat, Format, FormatError, MiniFloat,
 };
 use crate::workload::npy::{self, Data};
+use crate::workload::npy_map;
 
 /// Elements per parallel work item; the stochastic-rounding index is the
 /// flat element index, so results do not depend on the chunking.
-const CHUNK: usize = 1 << 16;
+pub(super) const CHUNK: usize = 1 << 16;
 
 /// Arguments of `quantize`.
 #[derive(Debug, Clone, Args)]
@@ -59,6 +61,10 @@ pub struct QuantizeArgs {
     /// Allow --output to be the --input file (replaced only when the run succeeds).
     #[arg(long)]
     pub in_place: bool,
+    /// Run the slow in-memory reference path (whole input read and copied,
+    /// codes array, then output), the twin of the streaming path; same bytes.
+    #[arg(long)]
+    pub reference: bool,
 }
 
 /// Element codes in the narrowest container that holds them.
@@ -95,13 +101,29 @@ pub fn run(args: &QuantizeArgs, out: &mut dyn Write) -> CliResult {
         }
     }
     let input = args.input.display().to_string();
-    let arr = npy::read(&args.input).map_err(|e| CliError::new(&input, e))?;
-    let shape = arr.shape.clone();
-    let n = arr.data.len();
-    let what = match &fmt {
-        Format::Element(e) => quantize_element(e, &opts, &arr, args)?,
-        Format::Block(b) => quantize_block(b, &opts, arr, args)?,
+    let (shape, what) = if args.reference {
+        let arr = npy::read(&args.input).map_err(|e| CliError::new(&input, e))?;
+        let shape = arr.shape.clone();
+        let what = match &fmt {
+            Format::Element(e) => quantize_element(e, &opts, &arr, args)?,
+            Format::Block(b) => quantize_block(b, &opts, arr, args)?,
+        };
+        (shape, what)
+    } else {
+        let src = npy_map::open(&args.input).map_err(|e| CliError::new(&input, e))?;
+        let shape = src.layout().shape.clone();
+        // Streaming for element formats on float32; float64 input and block
+        // formats take the in-memory path (the array is materialized once).
+        let what = match &fmt {
+            Format::Element(e) if quantize_fast::applies(&src) => {
+                quantize_fast::quantize(e, &opts, &src, args)?
+            }
+            Format::Element(e) => quantize_element(e, &opts, &src.to_array(), args)?,
+            Format::Block(b) => quantize_block(b, &opts, src.to_array(), args)?,
+        };
+        (shape, what)
     };
+    let n: usize = shape.iter().product();
     let dims = if shape.is_empty() {
         "()".to_string()
     } else {
@@ -132,7 +154,7 @@ fn nd_index(shape: &[usize], mut i: usize) -> String {
 }
 
 /// The error for element `i` of the input.
-fn element_error(input: &Path, shape: &[usize], i: usize, e: FormatError) -> CliError {
+pub(super) fn element_error(input: &Path, shape: &[usize], i: usize, e: FormatError) -> CliError {
     CliError::new(
         input.display().to_string(),
         format!("element {} (flat index {i}): {e}", nd_index(shape, i)),

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod eval_set;
 pub mod gen;
 pub mod npy;
+pub mod npy_map;
 pub mod safetensors;
 pub mod span;
 pub mod spec;

@@ -107,6 +107,66 @@ pub fn read(path: &Path) -> Result<Array, NpyError> {
 
 /// Parses the bytes of a `.npy` file of float32 or float64 elements.
 pub fn parse(bytes: &[u8]) -> Result<Array, NpyError> {
+    let l = layout(bytes)?;
+    let body = &bytes[l.data_start..];
+    let data = if l.item_size == 4 {
+        let conv = if l.big_endian {
+            f32::from_be_bytes
+        } else {
+            f32::from_le_bytes
+        };
+        Data::F32(
+            body.chunks_exact(4)
+                .map(|c| conv(c.try_into().expect("4 bytes")))
+                .collect(),
+        )
+    } else {
+        let conv = if l.big_endian {
+            f64::from_be_bytes
+        } else {
+            f64::from_le_bytes
+        };
+        Data::F64(
+            body.chunks_exact(8)
+                .map(|c| conv(c.try_into().expect("8 bytes")))
+                .collect(),
+        )
+    };
+    Ok(Array {
+        shape: l.shape,
+        data,
+    })
+}
+
+/// Where the elements of a checked `.npy` file lie and how they are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// The shape (empty for a 0-d array).
+    pub shape: Vec<usize>,
+    /// Bytes per element: 4 (float32) or 8 (float64).
+    pub item_size: usize,
+    /// Whether the elements are stored big-endian.
+    pub big_endian: bool,
+    /// Byte offset of the first element; the data runs exactly to the end.
+    pub data_start: usize,
+}
+
+impl Layout {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Checks the bytes of a `.npy` file of float32 or float64 elements (every
+/// error [`parse`] reports) without copying the elements: [`parse`] is this
+/// plus the conversion to [`Data`].
+pub fn layout(bytes: &[u8]) -> Result<Layout, NpyError> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(NpyError::BadMagic);
     }
@@ -140,7 +200,8 @@ pub fn parse(bytes: &[u8]) -> Result<Array, NpyError> {
         std::str::from_utf8(header_bytes).expect("ASCII is UTF-8")
     };
     let h = parse_header(header)?;
-    let body = &bytes[start + header_len..];
+    let data_start = start + header_len;
+    let body = &bytes[data_start..];
 
     let (big_endian, size) = parse_descr(&h.descr)?;
     let dtype = if size == 4 { "float32" } else { "float64" };
@@ -173,32 +234,11 @@ pub fn parse(bytes: &[u8]) -> Result<Array, NpyError> {
             extra: body.len() - need,
         });
     }
-    let data = if size == 4 {
-        let conv = if big_endian {
-            f32::from_be_bytes
-        } else {
-            f32::from_le_bytes
-        };
-        Data::F32(
-            body.chunks_exact(4)
-                .map(|c| conv(c.try_into().expect("4 bytes")))
-                .collect(),
-        )
-    } else {
-        let conv = if big_endian {
-            f64::from_be_bytes
-        } else {
-            f64::from_le_bytes
-        };
-        Data::F64(
-            body.chunks_exact(8)
-                .map(|c| conv(c.try_into().expect("8 bytes")))
-                .collect(),
-        )
-    };
-    Ok(Array {
+    Ok(Layout {
         shape: h.shape,
-        data,
+        item_size: size,
+        big_endian,
+        data_start,
     })
 }
 

@@ -20,6 +20,7 @@ mod metrics;
 
 mod outputs;
 mod quantize;
+mod quantize_stream;
 mod report;
 mod sim;
 mod variants;
