@@ -38,7 +38,12 @@ fn formats() -> Vec<MiniFloat> {
 /// stochastic rounding at three widths.
 fn option_sets(f: &MiniFloat) -> Vec<ConvertOptions> {
     let mut v = Vec::new();
-    for ov in [None, Some(Overflow::Saturate), Some(Overflow::Inf), Some(Overflow::Nan)] {
+    for ov in [
+        None,
+        Some(Overflow::Saturate),
+        Some(Overflow::Inf),
+        Some(Overflow::Nan),
+    ] {
         if ov.is_some_and(|p| f.resolve_overflow(Some(p)).is_err()) {
             continue;
         }
@@ -93,7 +98,7 @@ fn edge_codes(f: &MiniFloat) -> Vec<u32> {
         v.push(c | 1);
         if f.nonfinite == NonFinite::Ieee && m >= 2 {
             // Signalling NaNs with payloads (quiet bit clear).
-            v.push(c & !(1 << (m - 1)) | 1);
+            v.push((c & !(1 << (m - 1))) | 1);
             v.push((c & !(1 << (m - 1))) | ((1 << (m - 1)) - 1));
         }
     }

@@ -241,8 +241,7 @@ pub(crate) fn mul<F: Shape, R: Mode>(u: &FloatUnit, a: u32, b: u32, index: u64) 
     let lz = p.leading_zeros();
     let neg = (a ^ b) & F::SIGN != 0;
     // p × 2^(ea + eb − 2·bias − 2m), leading bit at 63 − lz.
-    let exp =
-        (ma >> m) as i32 + (mb >> m) as i32 - 2 * F::BIAS - 2 * m as i32 + 63 - lz as i32;
+    let exp = (ma >> m) as i32 + (mb >> m) as i32 - 2 * F::BIAS - 2 * m as i32 + 63 - lz as i32;
     round_normal::<F, R>(u, neg, exp, p << lz, index)
 }
 
@@ -275,8 +274,14 @@ mod tests {
             }
         }
         // Hand-derived constants.
-        assert_eq!((Fp16::MAX_MAG, Fp16::SIGN, Fp16::EMIN), (0x7bff, 0x8000, -14));
-        assert_eq!((Bf16::MAX_MAG, Bf16::SIGN, Bf16::EMIN), (0x7f7f, 0x8000, -126));
+        assert_eq!(
+            (Fp16::MAX_MAG, Fp16::SIGN, Fp16::EMIN),
+            (0x7bff, 0x8000, -14)
+        );
+        assert_eq!(
+            (Bf16::MAX_MAG, Bf16::SIGN, Bf16::EMIN),
+            (0x7f7f, 0x8000, -126)
+        );
         assert_eq!((E4m3::MAX_MAG, E4m3::SIGN, E4m3::EMIN), (0x7e, 0x80, -6));
         assert_eq!((E5m2::MAX_MAG, E5m2::SIGN, E5m2::EMIN), (0x7b, 0x80, -14));
     }
