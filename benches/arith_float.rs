@@ -1,8 +1,11 @@
 //! Throughput of the generic minifloat arithmetic (`arith::float`), single
 //! thread, through the slice API on 64 Ki seeded random codes per operand
-//! (L2-resident, so the numbers are the ALU path, not memory):
-//! fp16 add and mul, e4m3 add and mul, f32 fma, each under rne, and fp16
-//! add under stochastic rounding. Run with
+//! (L2-resident, so the numbers are the ALU path, not memory): fp16, bf16,
+//! e4m3 and e5m2 add and mul under rne (the loops specialised per format and
+//! rounding mode) next to the same slices through the per-element loop
+//! (`*_generic`, the baseline measured in the same run), e3m2 add (a format
+//! with no specialised loop), fp16 add under stochastic rounding, and f32
+//! fma. Run with
 //!
 //! ```text
 //! cargo bench --bench arith_float
@@ -14,7 +17,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 
 use bitsim::arith::float::FloatUnit;
-use bitsim::formats::parse::{E4M3, F32, FP16};
+use bitsim::formats::parse::{BF16, E3M2, E4M3, E5M2, F32, FP16};
 use bitsim::formats::{ConvertOptions, MiniFloat, Rounding};
 
 const N: usize = 1 << 16;
@@ -56,7 +59,10 @@ fn bench(c: &mut Criterion) {
     let sr = ConvertOptions::with_rounding(Rounding::Sr);
     for (name, f, o) in [
         ("fp16", FP16, rne),
+        ("bf16", BF16, rne),
         ("e4m3", E4M3, rne),
+        ("e5m2", E5M2, rne),
+        ("e3m2", E3M2, rne),
         ("fp16_sr", FP16, sr),
     ] {
         let u = FloatUnit::new(&f, &o).unwrap();
@@ -65,9 +71,15 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("{name}_add"), |bch| {
             bch.iter(|| u.add_slice(black_box(&a), black_box(&b), &mut out, 0))
         });
-        if name != "fp16_sr" {
+        g.bench_function(format!("{name}_add_generic"), |bch| {
+            bch.iter(|| u.add_slice_generic(black_box(&a), black_box(&b), &mut out, 0))
+        });
+        if !matches!(name, "fp16_sr" | "e3m2") {
             g.bench_function(format!("{name}_mul"), |bch| {
                 bch.iter(|| u.mul_slice(black_box(&a), black_box(&b), &mut out, 0))
+            });
+            g.bench_function(format!("{name}_mul_generic"), |bch| {
+                bch.iter(|| u.mul_slice_generic(black_box(&a), black_box(&b), &mut out, 0))
             });
         }
     }

@@ -17,7 +17,9 @@
 //! The free functions build a [`FloatUnit`] per call; loops should build one
 //! unit and call its methods (or its slice methods) instead.
 
+mod fast;
 mod ops;
+mod slices;
 mod unit;
 
 pub use unit::FloatUnit;

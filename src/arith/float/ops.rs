@@ -83,42 +83,6 @@ impl FloatUnit {
         self.finish(r, index)
     }
 
-    /// `out[i] = a[i] + b[i]` with stochastic-rounding index `index0 + i`.
-    /// Panics if the slices differ in length.
-    pub fn add_slice(&self, a: &[u32], b: &[u32], out: &mut [u32], index0: u64) {
-        assert!(
-            a.len() == b.len() && a.len() == out.len(),
-            "slice lengths differ"
-        );
-        for (i, ((o, &x), &y)) in out.iter_mut().zip(a).zip(b).enumerate() {
-            *o = self.add(x, y, index0.wrapping_add(i as u64));
-        }
-    }
-
-    /// `out[i] = a[i] × b[i]` with stochastic-rounding index `index0 + i`.
-    /// Panics if the slices differ in length.
-    pub fn mul_slice(&self, a: &[u32], b: &[u32], out: &mut [u32], index0: u64) {
-        assert!(
-            a.len() == b.len() && a.len() == out.len(),
-            "slice lengths differ"
-        );
-        for (i, ((o, &x), &y)) in out.iter_mut().zip(a).zip(b).enumerate() {
-            *o = self.mul(x, y, index0.wrapping_add(i as u64));
-        }
-    }
-
-    /// `out[i] = a[i] × b[i] + c[i]` with stochastic-rounding index `index0 + i`.
-    /// Panics if the slices differ in length.
-    pub fn fma_slice(&self, a: &[u32], b: &[u32], c: &[u32], out: &mut [u32], index0: u64) {
-        assert!(
-            a.len() == b.len() && a.len() == c.len() && a.len() == out.len(),
-            "slice lengths differ"
-        );
-        for (i, (((o, &x), &y), &z)) in out.iter_mut().zip(a).zip(b).zip(c).enumerate() {
-            *o = self.fma(x, y, z, index0.wrapping_add(i as u64));
-        }
-    }
-
     /// The sign of an exact zero sum of two terms of opposite signs (or of
     /// `x + (−x)`): +0, except −0 when rounding toward −infinity (IEEE 754 §6.3).
     #[inline(always)]

@@ -73,19 +73,19 @@ pub struct FloatUnit {
     pub(crate) mant_mask: u32,
     e_all: u32,
     pub(crate) implicit: u32,
-    bias: i32,
+    pub(crate) bias: i32,
     /// Exponent of the last significand bit of exponent-field-0 codes.
     exp0_lsb: i32,
-    emin: i32,
-    max_mag: u32,
+    pub(crate) emin: i32,
+    pub(crate) max_mag: u32,
     mag_limit: u64,
     /// 2^m when exponent field 0 is a normal binade (its codes carry no implicit bit), else 0.
     normal_adj: u64,
     pub(crate) rounding: Rounding,
     overflow: Overflow,
     nan: NanPolicy,
-    seed: u64,
-    sr_bits: u32,
+    pub(crate) seed: u64,
+    pub(crate) sr_bits: u32,
 }
 
 impl FloatUnit {
