@@ -23,7 +23,6 @@ mod sweep_progress;
 
 pub mod kernels;
 pub mod quantize;
-mod quantize_fast;
 pub mod report;
 pub mod sim;
 pub mod variants;

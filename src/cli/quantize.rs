@@ -8,13 +8,15 @@ use clap::Args;
 use rayon::prelude::*;
 
 use super::common::{num, parse_format, stdout_error, write_atomically, CliError, ConvertArgs};
-use super::quantize_fast;
 use super::CliResult;
 use crate::formats::{
     fast, mx, BlockFormat, ConvertOptions, ElementFormat, Format, FormatError, MiniFloat,
 };
 use crate::workload::npy::{self, Data};
 use crate::workload::npy_map;
+
+/// The fast path for element formats on float32 input (mapped input, parallel chunks, one write).
+mod stream;
 
 /// Elements per parallel work item; the stochastic-rounding index is the
 /// flat element index, so results do not depend on the chunking.
@@ -115,9 +117,7 @@ pub fn run(args: &QuantizeArgs, out: &mut dyn Write) -> CliResult {
         // Streaming for element formats on float32; float64 input and block
         // formats take the in-memory path (the array is materialized once).
         let what = match &fmt {
-            Format::Element(e) if quantize_fast::applies(&src) => {
-                quantize_fast::quantize(e, &opts, &src, args)?
-            }
+            Format::Element(e) if stream::applies(&src) => stream::quantize(e, &opts, &src, args)?,
             Format::Element(e) => quantize_element(e, &opts, &src.to_array(), args)?,
             Format::Block(b) => quantize_block(b, &opts, src.to_array(), args)?,
         };

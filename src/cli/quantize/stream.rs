@@ -12,8 +12,8 @@ use std::io::Write;
 
 use rayon::prelude::*;
 
-use super::common::{write_atomically, CliError};
-use super::quantize::{element_error, QuantizeArgs, CHUNK};
+use super::super::common::{write_atomically, CliError};
+use super::{element_error, QuantizeArgs, CHUNK};
 use crate::formats::{fast, ConvertOptions, ElementFormat, FormatError, MiniFloat};
 use crate::workload::npy::{self, Element};
 use crate::workload::npy_map::NpyFile;
