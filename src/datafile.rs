@@ -200,6 +200,42 @@ pub fn key_lines(text: &str) -> std::collections::BTreeMap<String, usize> {
     out
 }
 
+/// The key whose value holds byte `offset` of `text` (a toml error's span),
+/// when that value is not a table: `std` for `std = "big"`, `shapes` for an
+/// element of `shapes = [[4, "a", 8]]`. toml's own type errors name no key;
+/// this lets a loader name it. `None` inside a table's header or keys, or
+/// when the text does not parse.
+pub fn key_at(text: &str, offset: usize) -> Option<String> {
+    use toml::de::{DeTable, DeValue};
+    // The innermost value holding `offset`, and the last key on its path.
+    // Every child is searched: the span of an array of tables (`[[w]]`)
+    // does not cover its tables, so a container's span cannot prune.
+    fn find<'t>(v: &'t DeValue<'_>, key: Option<&'t str>, offset: usize) -> Option<&'t str> {
+        let leaf = |val: &DeValue<'_>, span: &std::ops::Range<usize>| {
+            !matches!(val, DeValue::Table(_) | DeValue::Array(_)) && span.contains(&offset)
+        };
+        match v {
+            DeValue::Table(t) => t.iter().find_map(|(k, val)| {
+                if leaf(val.get_ref(), &val.span()) {
+                    Some(k.get_ref().as_ref())
+                } else {
+                    find(val.get_ref(), Some(k.get_ref().as_ref()), offset)
+                }
+            }),
+            DeValue::Array(a) => a.iter().find_map(|val| {
+                if leaf(val.get_ref(), &val.span()) {
+                    key
+                } else {
+                    find(val.get_ref(), key, offset)
+                }
+            }),
+            _ => None,
+        }
+    }
+    let t = DeTable::parse(text).ok()?;
+    find(&DeValue::Table(t.into_inner()), None, offset).map(str::to_string)
+}
+
 /// One data file's text and name, for parsing and locating errors.
 #[derive(Debug, Clone)]
 pub struct DataFile<'a> {
@@ -287,13 +323,17 @@ impl<'a> DataFile<'a> {
         }
     }
 
-    /// Parses the text as `T`. toml's message names the key; its multi-line
+    /// Parses the text as `T`. The error names the line and, for a value of
+    /// the wrong type, its key (toml's message does not); toml's multi-line
     /// source excerpt is dropped to keep errors on one line.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, DataError> {
         toml::from_str(&self.text).map_err(|e| {
             let reason = e.message().trim().replace('\n', "; ");
             match e.span() {
-                Some(span) => self.err(span, "", reason),
+                Some(span) => {
+                    let key = key_at(&self.text, span.start).unwrap_or_default();
+                    self.err(span, &key, reason)
+                }
                 None => self.err_file("", reason),
             }
         })

@@ -168,6 +168,16 @@ fn run_one(a: &RunArgs, out: &mut dyn Write) -> CliResult {
             "not a registered attention variant (see `bitsim variants list`)",
         )
     })?;
+    // Replacing an input with the output would lose it; `quantize` refuses
+    // the same way (there the user can opt in with --in-place).
+    for (flag, input) in [("--q", &a.q), ("--k", &a.k), ("--v", &a.v)] {
+        if crate::atomic_file::same_file(input, &a.out) {
+            return Err(CliError::new(
+                format!("--out {}", a.out.display()),
+                format!("is the {flag} input file; write the output elsewhere"),
+            ));
+        }
+    }
     let q = read_tensor("--q", &a.q)?;
     let k = read_tensor("--k", &a.k)?;
     let v = read_tensor("--v", &a.v)?;

@@ -20,7 +20,7 @@ use crate::hw::cache::{
 };
 use crate::hw::tiles::ElementSize;
 use crate::hw::trace::{Access, AccessSink, Tee};
-use crate::hw::tracegen::{generate, Generator, TraceParams};
+use crate::hw::tracegen::{generate, Dim, Generator, TraceParams};
 
 /// Arguments of `cachesim`.
 #[derive(Debug, Clone, Args)]
@@ -68,27 +68,27 @@ pub struct CachesimArgs {
     /// Trace format: din or bin [default: bin for .bin/.bstrace, else din].
     #[arg(long = "trace-format", value_name = "F")]
     pub trace_format: Option<String>,
-    /// Bytes per access of a din trace.
-    #[arg(long = "access-size", value_name = "N", default_value = "8")]
-    pub access_size: String,
+    /// Bytes per access of a din trace [default: 8].
+    #[arg(long = "access-size", value_name = "N")]
+    pub access_size: Option<String>,
     /// Address generator (matmul/naive, matmul/tiled, matmul/gemv, attention/standard, attention/flash).
     #[arg(long, value_name = "NAME")]
     pub generator: Option<String>,
     /// The old name of --generator, still accepted.
     #[arg(long, value_name = "NAME", conflicts_with = "generator")]
     pub variant: Option<String>,
-    /// Matmul rows of A.
-    #[arg(long, value_name = "M", default_value = "64")]
-    pub m: String,
-    /// Matmul output columns; attention sequence length.
-    #[arg(long, value_name = "N", default_value = "64")]
-    pub n: String,
-    /// Matmul reduction length.
-    #[arg(long, value_name = "K", default_value = "64")]
-    pub k: String,
-    /// Attention head dimension.
-    #[arg(long, value_name = "D", default_value = "64")]
-    pub d: String,
+    /// Matmul rows of A [default: 64].
+    #[arg(long, value_name = "M")]
+    pub m: Option<String>,
+    /// Matmul output columns; attention sequence length [default: 64].
+    #[arg(long, value_name = "N")]
+    pub n: Option<String>,
+    /// Matmul reduction length [default: 64].
+    #[arg(long, value_name = "K")]
+    pub k: Option<String>,
+    /// Attention head dimension [default: 64].
+    #[arg(long, value_name = "D")]
+    pub d: Option<String>,
     /// Element format of the generator's operands [default: f32].
     #[arg(long, value_name = "F")]
     pub format: Option<String>,
@@ -243,18 +243,41 @@ impl Source {
                 "no accesses: give --trace FILE or --generator NAME",
             )),
             (Some(path), None) => {
+                // A trace carries its own addresses: the generator's flags
+                // would be ignored, so they are refused.
+                let generator_only = [
+                    ("--m", args.m.as_deref()),
+                    ("--n", args.n.as_deref()),
+                    ("--k", args.k.as_deref()),
+                    ("--d", args.d.as_deref()),
+                    ("--format", args.format.as_deref()),
+                    ("--fast-bytes", args.fast_bytes.as_deref()),
+                ];
+                if let Some((f, Some(v))) = generator_only.iter().find(|(_, v)| v.is_some()) {
+                    return Err(CliError::new(
+                        format!("{f} {v}"),
+                        "applies to --generator only (a trace carries its own addresses)",
+                    ));
+                }
                 let format = match &args.trace_format {
                     Some(f) => f
                         .parse()
                         .map_err(|e| CliError::new(format!("--trace-format {f}"), e))?,
                     None => TraceFormat::from_path(path),
                 };
-                let access_size = parse_uint(&args.access_size)
+                let size_text = args.access_size.as_deref().unwrap_or("8");
+                if format == TraceFormat::Bin && args.access_size.is_some() {
+                    return Err(CliError::new(
+                        format!("--access-size {size_text}"),
+                        "applies to din traces only (a binary trace records each access's size)",
+                    ));
+                }
+                let access_size = parse_uint(size_text)
                     .ok()
                     .filter(|&n| (1..=MAX_ACCESS_BYTES as u64).contains(&n))
                     .ok_or_else(|| {
                         CliError::new(
-                            format!("--access-size {}", args.access_size),
+                            format!("--access-size {size_text}"),
                             format!("expected a positive integer, at most {MAX_ACCESS_BYTES}"),
                         )
                     })? as u32;
@@ -265,7 +288,19 @@ impl Source {
                 })
             }
             (None, Some((flag, name))) => {
-                let dim = |flag: &str, s: &str| {
+                for (f, v) in [
+                    ("--access-size", &args.access_size),
+                    ("--trace-format", &args.trace_format),
+                ] {
+                    if let Some(v) = v {
+                        return Err(CliError::new(
+                            format!("{f} {v}"),
+                            format!("applies to --trace only ({flag} makes its own accesses)"),
+                        ));
+                    }
+                }
+                let dim = |flag: &str, s: &Option<String>| {
+                    let s = s.as_deref().unwrap_or("64");
                     parse_uint(s)
                         .ok()
                         .and_then(|n| usize::try_from(n).ok())
@@ -281,7 +316,8 @@ impl Source {
                                 "must be positive (the generator tiles for this much fast memory)",
                             )),
                             Ok(b) => b,
-                            Err(e) => return Err(CliError::new(format!("--fast-bytes {s}"), e)),
+                            // The reason names the value ('64x': …).
+                            Err(e) => return Err(CliError::new("--fast-bytes", e)),
                         },
                         None => cfg.levels[0].size,
                     };
@@ -303,6 +339,15 @@ impl Source {
                         ),
                     )
                 })?;
+                super::io::refuse_unused_dims(
+                    generator,
+                    [
+                        (Dim::M, args.m.as_deref()),
+                        (Dim::N, args.n.as_deref()),
+                        (Dim::K, args.k.as_deref()),
+                        (Dim::D, args.d.as_deref()),
+                    ],
+                )?;
                 let mut params = TraceParams {
                     generator,
                     m,

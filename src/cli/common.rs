@@ -165,6 +165,9 @@ impl ConvertArgs {
 
 /// Parses a non-negative integer in decimal, `0x` hex or `0b` binary.
 pub fn parse_uint(s: &str) -> Result<u64, String> {
+    // The reason leaves the value out: every caller's label names the flag
+    // and the value the user typed (`--seed -1: not a …`).
+    const NOT_UINT: &str = "not a non-negative integer (decimal, 0x… hex or 0b… binary)";
     let t = s.trim();
     let lower = t.to_ascii_lowercase();
     let (digits, radix) = if let Some(h) = lower.strip_prefix("0x") {
@@ -176,13 +179,11 @@ pub fn parse_uint(s: &str) -> Result<u64, String> {
     };
     let digits = digits.replace('_', "");
     if digits.is_empty() || digits.starts_with(['+', '-']) {
-        return Err(format!(
-            "'{s}' is not a non-negative integer (decimal, 0x… hex or 0b… binary)"
-        ));
+        return Err(NOT_UINT.to_string());
     }
     u64::from_str_radix(&digits, radix).map_err(|e| match e.kind() {
-        std::num::IntErrorKind::PosOverflow => format!("'{s}' is too large"),
-        _ => format!("'{s}' is not a non-negative integer (decimal, 0x… hex or 0b… binary)"),
+        std::num::IntErrorKind::PosOverflow => format!("too large (at most {})", u64::MAX),
+        _ => NOT_UINT.to_string(),
     })
 }
 

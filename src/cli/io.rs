@@ -88,6 +88,22 @@ fn needs(g: Generator) -> String {
     }
 }
 
+/// Refuses a size flag the generator does not use (`--m` for
+/// attention/flash), which would otherwise be ignored without a word.
+pub(super) fn refuse_unused_dims(
+    g: Generator,
+    given: [(Dim, Option<&str>); 4],
+) -> Result<(), CliError> {
+    let used = g.dims();
+    match given.iter().find(|(d, v)| v.is_some() && !used.contains(d)) {
+        Some((d, Some(v))) => Err(CliError::new(
+            format!("--{d} {v}"),
+            format!("{g} does not use it (it takes {})", needs(g)),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn dim(flag: &str, v: &Option<String>, g: Generator) -> Result<usize, CliError> {
     let Some(s) = v else {
         return Err(CliError::new(
@@ -95,7 +111,7 @@ fn dim(flag: &str, v: &Option<String>, g: Generator) -> Result<usize, CliError> 
             format!("missing: {g} needs {}", needs(g)),
         ));
     };
-    let n = parse_uint(s).map_err(|e| CliError::new(format!("--{flag}"), e))?;
+    let n = parse_uint(s).map_err(|e| CliError::new(format!("--{flag} {s}"), e))?;
     if n == 0 {
         return Err(CliError::new(format!("--{flag} {s}"), "must be at least 1"));
     }
@@ -147,6 +163,15 @@ pub fn run(args: &IoArgs, out: &mut dyn Write) -> CliResult {
         format: ElementSize::f32(),
         fast_bytes: None,
     };
+    refuse_unused_dims(
+        g,
+        [
+            (Dim::M, args.m.as_deref()),
+            (Dim::N, args.n.as_deref()),
+            (Dim::K, args.k.as_deref()),
+            (Dim::D, args.d.as_deref()),
+        ],
+    )?;
     for d in g.dims() {
         let given = match d {
             Dim::M => &args.m,

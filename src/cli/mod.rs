@@ -94,8 +94,22 @@ pub enum Command {
 pub fn main(args: Vec<OsString>) -> i32 {
     let cli = match Cli::try_parse_from(escape_negative_values(args)) {
         Ok(c) => c,
+        // Help and version go to stdout with code 0, and a failed write of
+        // them (`--help > /dev/full`) is an error like any other output's.
+        Err(e) if !e.use_stderr() => {
+            let mut stdout = std::io::stdout().lock();
+            let written = write!(stdout, "{}", e.render()).and_then(|_| stdout.flush());
+            return match written.map_err(common::stdout_error) {
+                Ok(()) => e.exit_code(),
+                Err(w) if w.reason == common::BROKEN_PIPE => 0,
+                Err(w) => {
+                    let _ = writeln!(std::io::stderr(), "bitsim: error: {w}");
+                    EXIT_ERROR
+                }
+            };
+        }
+        // Usage errors go to stderr with code 2.
         Err(e) => {
-            // Help and version go to stdout with code 0, usage errors to stderr with 2.
             let _ = e.print();
             return e.exit_code();
         }

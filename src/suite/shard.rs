@@ -47,7 +47,8 @@ impl Shard {
         if s == "auto" {
             return Shard::from_env(env);
         }
-        let bad = || format!("'{s}' is not K/N with 0 <= K < N (or auto)");
+        // The caller's label names the value (`--shard 1/0: not K/N …`).
+        let bad = || "not K/N with 0 <= K < N (or auto)".to_string();
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let k: usize = k.trim().parse().map_err(|_| bad())?;
         let n: usize = n.trim().parse().map_err(|_| bad())?;

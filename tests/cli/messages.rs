@@ -211,3 +211,209 @@ fn embed_names_the_variant_flag_before_loading_the_model() {
         "unknown attention variant",
     );
 }
+
+#[test]
+fn a_bad_number_names_its_value_once() {
+    let d = tempfile::tempdir().unwrap();
+    let inp = put(
+        d.path(),
+        "in.npy",
+        &npy_bytes("<f4", false, "(2,)", &f32_le(&[1.0, 2.0])),
+    );
+    let o = quantize_run(&inp, &d.path().join("o.npy"), "e4m3", &["--seed", "-7"]);
+    assert_error(&o, "--seed -7", "not a non-negative integer");
+    assert_eq!(message(&o).matches("-7").count(), 1, "{}", stderr(&o));
+
+    let s = suite(d.path(), "energy-45nm");
+    let out = d.path().join("out");
+    let o = bitsim(&[
+        "report",
+        "--suite",
+        &s,
+        "--shard",
+        "3/2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_error(&o, "--shard 3/2", "not K/N");
+    assert_eq!(message(&o).matches("3/2").count(), 1, "{}", stderr(&o));
+
+    let o = bitsim(&[
+        "io",
+        "--generator",
+        "attention/flash",
+        "--n",
+        "x9",
+        "--d",
+        "8",
+    ]);
+    assert_error(&o, "--n x9", "not a non-negative integer");
+    assert_eq!(message(&o).matches("x9").count(), 1, "{}", stderr(&o));
+}
+
+#[test]
+fn a_flag_the_accesses_would_ignore_is_refused() {
+    // io: attention generators have no --m or --k.
+    let o = bitsim(&[
+        "io",
+        "--generator",
+        "attention/flash",
+        "--n",
+        "64",
+        "--d",
+        "16",
+        "--m",
+        "3",
+    ]);
+    assert_error(
+        &o,
+        "--m 3",
+        "attention/flash does not use it (it takes --n and --d)",
+    );
+    let o = bitsim(&[
+        "io",
+        "--generator",
+        "matmul/gemv",
+        "--m",
+        "4",
+        "--k",
+        "8",
+        "--d",
+        "2",
+    ]);
+    assert_error(&o, "--d 2", "matmul/gemv does not use it");
+
+    // cachesim with a generator: the trace flags and other generators' sizes.
+    let gen = |extra: &[&str]| {
+        let mut a = vec!["cachesim", "--hierarchy", "cache-tiny"];
+        a.extend(extra);
+        bitsim(&a)
+    };
+    let o = gen(&["--generator", "matmul/naive", "--access-size", "4"]);
+    assert_error(&o, "--access-size 4", "applies to --trace only");
+    let o = gen(&["--generator", "matmul/naive", "--trace-format", "din"]);
+    assert_error(&o, "--trace-format din", "applies to --trace only");
+    let o = gen(&["--generator", "attention/standard", "--k", "8"]);
+    assert_error(&o, "--k 8", "attention/standard does not use it");
+    // The defaults still run: the sizes default to 64.
+    let o = gen(&["--generator", "matmul/naive", "--csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // cachesim with a trace: the generator's flags, and --access-size on a
+    // binary trace (which records each access's size).
+    let d = tempfile::tempdir().unwrap();
+    let din = put(d.path(), "t.din", b"0 10\n1 20\n");
+    let din = din.to_str().unwrap();
+    for (flag, v) in [
+        ("--m", "4"),
+        ("--n", "4"),
+        ("--k", "4"),
+        ("--d", "4"),
+        ("--format", "bf16"),
+        ("--fast-bytes", "1KiB"),
+    ] {
+        let o = gen(&["--trace", din, flag, v]);
+        assert_error(&o, &format!("{flag} {v}"), "applies to --generator only");
+    }
+    let o = gen(&["--trace", din, "--access-size", "4", "--csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = gen(&[
+        "--trace",
+        din,
+        "--trace-format",
+        "bin",
+        "--access-size",
+        "4",
+    ]);
+    assert_error(&o, "--access-size 4", "applies to din traces only");
+}
+
+#[test]
+fn attention_run_refuses_to_write_over_an_input() {
+    let d = tempfile::tempdir().unwrap();
+    let bytes = npy_bytes("<f4", false, "(1, 2, 2)", &f32_le(&[1.0, 0.5, -1.0, 2.0]));
+    let q = put(d.path(), "q.npy", &bytes);
+    let k = put(d.path(), "k.npy", &bytes);
+    let v = put(d.path(), "v.npy", &bytes);
+    let (q, k, v) = (
+        q.to_str().unwrap(),
+        k.to_str().unwrap(),
+        v.to_str().unwrap(),
+    );
+    for (flag, out) in [("--q", q), ("--k", k), ("--v", v)] {
+        let o = bitsim(&[
+            "attention",
+            "run",
+            "attention/f32",
+            "--q",
+            q,
+            "--k",
+            k,
+            "--v",
+            v,
+            "--out",
+            out,
+        ]);
+        assert_error(
+            &o,
+            &format!("--out {out}"),
+            &format!("is the {flag} input file"),
+        );
+    }
+    assert_eq!(std::fs::read(q).unwrap(), bytes);
+    assert_eq!(std::fs::read(k).unwrap(), bytes);
+    assert_eq!(std::fs::read(v).unwrap(), bytes);
+}
+
+#[test]
+fn help_that_cannot_be_written_is_an_error() {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
+    let Ok(full) = full else {
+        panic!("this test needs /dev/full (Linux)");
+    };
+    let o = Command::new(env!("CARGO_BIN_EXE_bitsim"))
+        .arg("--help")
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("stdout"), "{}", stderr(&o));
+    // Written normally, help still exits 0.
+    let o = bitsim(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Usage: bitsim"));
+}
+
+#[test]
+fn a_value_of_the_wrong_type_names_its_key() {
+    let d = tempfile::tempdir().unwrap();
+    let good = suite(d.path(), "energy-45nm");
+    let text = std::fs::read_to_string(&good).unwrap();
+    let out = d.path().join("out");
+    for (from, to, at) in [
+        ("std = 1.0", "std = \"big\"", "line 11: std"),
+        (
+            "repetitions = 1",
+            "repetitions = \"one\"",
+            "line 4: repetitions",
+        ),
+        (
+            "shapes = [[2, 8, 2]]",
+            "shapes = [[2, \"a\", 2]]",
+            "line 12: shapes",
+        ),
+        ("name = \"t\"", "name = 3", "line 1: name"),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let bad = put(d.path(), "bad.toml", text.replace(from, to).as_bytes());
+        let o = bitsim(&[
+            "report",
+            "--suite",
+            bad.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_error(&o, &format!("bad.toml {at}: invalid type"), "");
+        assert!(!out.exists());
+    }
+}

@@ -6,7 +6,7 @@
 use bitsim::model::capture::activation_name;
 use bitsim::workload::eval_set::EvalSet;
 
-use super::{model, model_dir};
+use super::{model, model_dir, suite_file};
 use crate::cli_support::{bitsim, ok};
 
 const SENTENCES: [&str; 3] = [
@@ -150,19 +150,6 @@ fn eval_sentence_by_index_or_the_longest() {
     assert_eq!(len(&longest), max);
     let first = all.iter().find(|s| len(s) == max).unwrap();
     assert_eq!(&longest, first);
-}
-
-/// A suite file in `out` with `body` after its header; `DIR` becomes the model folder.
-fn suite_file(out: &std::path::Path, variants: &str, body: &str) -> std::path::PathBuf {
-    let dir = model_dir().unwrap();
-    let p = out.join("s.toml");
-    let text = format!(
-        "name = \"m\"\nvariants = [{variants}]\nrepetitions = 1\nout = \"{}\"\n\n{}\n",
-        out.join("out").display(),
-        body.replace("DIR", &dir.display().to_string())
-    );
-    std::fs::write(&p, text).unwrap();
-    p
 }
 
 #[test]

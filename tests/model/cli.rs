@@ -1,7 +1,7 @@
 //! `bitsim embed` as a user runs it.
 
 use super::cli_support::{assert_error, bitsim, ok};
-use super::{model, model_dir};
+use super::{model, model_dir, suite_file};
 use bitsim::model::ModelSpec;
 
 const SENTENCES: [&str; 3] = [
@@ -144,15 +144,9 @@ fn embed_rejects_bad_flags_in_one_line() {
 }
 
 /// A suite of one `model` workload (`keys` are its lines after `name`).
-fn suite(dir: &std::path::Path, out: &std::path::Path, keys: &str) -> std::path::PathBuf {
-    let p = out.join("s.toml");
-    let text = format!(
-        "name = \"m\"\nvariants = [\"matmul/w8a8-int\"]\nrepetitions = 1\nout = \"{}\"\n\n[[workloads]]\nname = \"w\"\n{}\n",
-        out.join("out").display(),
-        keys.replace("DIR", &dir.display().to_string())
-    );
-    std::fs::write(&p, text).unwrap();
-    p
+fn suite(out: &std::path::Path, keys: &str) -> std::path::PathBuf {
+    let body = format!("[[workloads]]\nname = \"w\"\n{keys}");
+    suite_file(out, "\"matmul/w8a8-int\"", &body)
 }
 
 #[test]
@@ -160,7 +154,6 @@ fn model_weights_are_suite_workloads() {
     let Some(dir) = model_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let s = suite(
-        &dir,
         tmp.path(),
         "model = \"DIR\"\nlayer = 3\ntensor = \"attention.self.query.weight\"\nm = 4",
     );
@@ -172,7 +165,6 @@ fn model_weights_are_suite_workloads() {
     );
     // Without `layer`: that tensor of every layer.
     let s = suite(
-        &dir,
         tmp.path(),
         "model = \"DIR\"\ntensor = \"output.dense.weight\"\nm = 1",
     );
@@ -215,7 +207,7 @@ fn model_weights_are_suite_workloads() {
             "not found",
         ),
     ] {
-        let s = suite(&dir, tmp.path(), keys);
+        let s = suite(tmp.path(), keys);
         assert_error(
             &bitsim(&["report", "--suite", s.to_str().unwrap()]),
             key,

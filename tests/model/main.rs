@@ -69,3 +69,16 @@ pub fn cosine_distance(a: &[f64], b: &[f64]) -> f64 {
 pub fn wide(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&x| x as f64).collect()
 }
+
+/// A suite file in `out` with `body` after its header; `DIR` becomes the model folder.
+pub fn suite_file(out: &std::path::Path, variants: &str, body: &str) -> std::path::PathBuf {
+    let dir = model_dir().unwrap();
+    let p = out.join("s.toml");
+    let text = format!(
+        "name = \"m\"\nvariants = [{variants}]\nrepetitions = 1\nout = \"{}\"\n\n{}\n",
+        out.join("out").display(),
+        body.replace("DIR", &dir.display().to_string())
+    );
+    std::fs::write(&p, text).unwrap();
+    p
+}

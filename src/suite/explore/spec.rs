@@ -230,10 +230,13 @@ pub fn parse_spec(text: &str, file: &str, base: &Path) -> Result<ExploreSpec, St
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let msg = e.message().to_string();
         match e.span() {
-            Some(s) => format!(
-                "{file} line {}: {msg}",
-                text[..s.start].lines().count().max(1)
-            ),
+            Some(s) => {
+                let line = text[..s.start].lines().count().max(1);
+                match crate::datafile::key_at(text, s.start) {
+                    Some(key) => format!("{file} line {line}: {key}: {msg}"),
+                    None => format!("{file} line {line}: {msg}"),
+                }
+            }
             None => format!("{file}: {msg}"),
         }
     })?;
