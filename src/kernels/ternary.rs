@@ -368,7 +368,13 @@ mod avx2 {
     /// The block's f32 fold for `R` rows, from int16 partial sums already
     /// widened into `s32` (Σ a·c): subtracts Σ a, converts, folds.
     #[inline(always)]
-    unsafe fn fold<const R: usize>(acc: &mut [__m256; R], s32: &[__m256i; R], a: &[Act], ws: &[u8], b: usize) {
+    unsafe fn fold<const R: usize>(
+        acc: &mut [__m256; R],
+        s32: &[__m256i; R],
+        a: &[Act],
+        ws: &[u8],
+        b: usize,
+    ) {
         let dw = scales(ws, b);
         for t in 0..R {
             let corr = _mm256_set1_epi32(*a[t].sums.get_unchecked(b));
@@ -489,7 +495,11 @@ mod avx2 {
                     let trits = if s < TQ1_GROUPS { 5 } else { 4 };
                     for n in 0..trits {
                         let c = trit(lo, hi, tl[n], th[n]);
-                        let q = if s < TQ1_GROUPS { s + TQ1_GROUPS * n } else { QUADS - 4 + n };
+                        let q = if s < TQ1_GROUPS {
+                            s + TQ1_GROUPS * n
+                        } else {
+                            QUADS - 4 + n
+                        };
                         for t in 0..R {
                             let p = _mm256_maddubs_epi16(c, quad(a[t].codes, b, q));
                             s16[t] = _mm256_add_epi16(s16[t], p);

@@ -6,7 +6,7 @@
 
 use crate::seeded::Rng;
 use bitsim::tensor::{Matrix, Shape};
-use bitsim::variants::{self, MatmulVariant};
+use bitsim::variants;
 use half::f16;
 
 const NAMES: [&str; 2] = ["matmul/tq2_0", "matmul/tq1_0"];
@@ -50,7 +50,11 @@ fn model_acts(x: &[f32]) -> Vec<f64> {
 
 fn gaussian(rows: usize, cols: usize, seed: u64) -> Matrix {
     let mut r = Rng(seed);
-    Matrix::new(rows, cols, (0..rows * cols).map(|_| r.gauss() as f32).collect())
+    Matrix::new(
+        rows,
+        cols,
+        (0..rows * cols).map(|_| r.gauss() as f32).collect(),
+    )
 }
 
 /// The model's weights are the variant's dequantized weights, and each
@@ -63,8 +67,12 @@ fn emulation_within_the_rounding_bound_of_the_dequantized_sum() {
     for (m, k, n, seed) in [(3, 256, 5, 1u64), (2, 1024, 7, 2), (4, 600, 3, 3)] {
         let a = gaussian(m, k, seed);
         let w = gaussian(n, k, seed + 50);
-        let wq: Vec<Vec<f64>> = (0..n).map(|j| model_weights(&w.data[j * k..(j + 1) * k])).collect();
-        let aq: Vec<Vec<f64>> = (0..m).map(|i| model_acts(&a.data[i * k..(i + 1) * k])).collect();
+        let wq: Vec<Vec<f64>> = (0..n)
+            .map(|j| model_weights(&w.data[j * k..(j + 1) * k]))
+            .collect();
+        let aq: Vec<Vec<f64>> = (0..m)
+            .map(|i| model_acts(&a.data[i * k..(i + 1) * k]))
+            .collect();
         let nb = k.div_ceil(256) as f64;
         let u = 2f64.powi(-24);
         let gamma = (nb + 2.0) * u / (1.0 - (nb + 2.0) * u);
@@ -73,7 +81,11 @@ fn emulation_within_the_rounding_bound_of_the_dequantized_sum() {
             let deq = v.quantize_weights(&w);
             for j in 0..n {
                 for kk in 0..k {
-                    assert_eq!(deq.data[j * k + kk] as f64, wq[j][kk], "{name}: weight {j},{kk}");
+                    assert_eq!(
+                        deq.data[j * k + kk] as f64,
+                        wq[j][kk],
+                        "{name}: weight {j},{kk}"
+                    );
                 }
             }
             let out = v.emulate(&a, &w, 0);
