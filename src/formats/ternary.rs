@@ -133,7 +133,7 @@ pub fn tq2_0_block(x: &[f32]) -> [u8; 66] {
 /// The base-3 byte of ggml's TQ1_0 packing: `⌈256·v / 243⌉` in C's
 /// `uint8_t` arithmetic (wraps for `v` ≥ 243, only after code overflow).
 fn ceil_243(v: u8) -> u8 {
-    ((v as u32 * 256 + 242) / 243) as u8
+    (v as u32 * 256).div_ceil(243) as u8
 }
 
 /// One TQ1_0 block of `x` (≤ 256 values; missing ones are padding, code
@@ -150,16 +150,16 @@ pub fn tq1_0_block(x: &[f32]) -> [u8; 54] {
         q
     };
     let mut out = [0u8; 54];
-    for m in 0..32 {
-        out[m] = ceil_243(pack(&mut (0..5).map(|n| m + 32 * n)));
+    for (m, o) in out[..32].iter_mut().enumerate() {
+        *o = ceil_243(pack(&mut (0..5).map(|n| m + 32 * n)));
     }
-    for m in 0..16 {
-        out[32 + m] = ceil_243(pack(&mut (0..5).map(|n| 160 + m + 16 * n)));
+    for (m, o) in out[32..48].iter_mut().enumerate() {
+        *o = ceil_243(pack(&mut (0..5).map(|n| 160 + m + 16 * n)));
     }
-    for j in 0..4 {
+    for (j, o) in out[48..52].iter_mut().enumerate() {
         // Four trits, then ×3 so the first sits in the top trit.
         let q = pack(&mut (0..4).map(|n| 240 + j + 4 * n)).wrapping_mul(3);
-        out[48 + j] = ceil_243(q);
+        *o = ceil_243(q);
     }
     out[52..].copy_from_slice(&f32_to_f16(amax).to_le_bytes());
     out

@@ -74,7 +74,7 @@ const fn pow3_table(step: u32) -> [[u8; 16]; 5] {
 /// The base-3 byte of trits `t` (most significant first), as ggml stores it.
 fn encode_trits(t: &[u8; 5]) -> u8 {
     let v = t.iter().fold(0u32, |v, &c| v * 3 + c as u32);
-    ((v * 256 + 242) / 243) as u8
+    (v * 256).div_ceil(243) as u8
 }
 
 /// The weights' format's packed bytes of one block of one panel.

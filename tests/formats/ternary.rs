@@ -91,7 +91,7 @@ fn all_zero_blocks() {
 #[test]
 fn every_trit_byte_round_trips() {
     for v in 0u32..243 {
-        let q = ((v * 256 + 242) / 243) as u8;
+        let q = (v * 256).div_ceil(243) as u8;
         for n in 0..5 {
             let want = (v / 3u32.pow(4 - n as u32)) % 3;
             assert_eq!(tq1_trit(q, n) as u32, want, "v = {v}, trit {n}");

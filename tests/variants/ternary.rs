@@ -79,13 +79,9 @@ fn emulation_within_the_rounding_bound_of_the_dequantized_sum() {
         for name in NAMES {
             let v = variants::find(name).unwrap();
             let deq = v.quantize_weights(&w);
-            for j in 0..n {
-                for kk in 0..k {
-                    assert_eq!(
-                        deq.data[j * k + kk] as f64,
-                        wq[j][kk],
-                        "{name}: weight {j},{kk}"
-                    );
+            for (j, row) in wq.iter().enumerate() {
+                for (kk, &want) in row.iter().enumerate() {
+                    assert_eq!(deq.data[j * k + kk] as f64, want, "{name}: weight {j},{kk}");
                 }
             }
             let out = v.emulate(&a, &w, 0);
