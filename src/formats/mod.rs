@@ -15,6 +15,7 @@ pub mod pack;
 pub mod parse;
 pub mod rounding;
 pub mod scaled;
+pub mod ternary;
 
 pub use block::{BlockFormat, BlockKind, ScaleRule};
 pub use int::{IntFormat, IntKind};

@@ -20,6 +20,7 @@ pub mod packed;
 pub mod quant_matmul;
 pub mod registry;
 pub mod sparse;
+pub mod ternary;
 
 pub use info::{Family, VariantInfo, WeightStorage};
 pub use operand::{OperandSpec, ScaleAxis};
@@ -78,7 +79,7 @@ pub trait NativeMatmul: Send + Sync {
 
 /// Every registered variant, in display order: the [`QuantMatmul`] entries
 /// of [`registry::all`], the top-K one ([`registry::topk`]), then the accumulator ([`accum`]), L-Mul ([`lmul`])
-/// and bit-serial ([`bitserial`]) families, then ggml's block formats ([`ggml`]).
+/// and bit-serial ([`bitserial`]) families, then ggml's block formats ([`ggml`]) and ternary formats ([`ternary`]).
 pub fn registry() -> Vec<Box<dyn MatmulVariant>> {
     let mut v: Vec<Box<dyn MatmulVariant>> = registry::all()
         .into_iter()
@@ -93,6 +94,7 @@ pub fn registry() -> Vec<Box<dyn MatmulVariant>> {
     v.extend(lmul::all());
     v.extend(bitserial::all());
     v.extend(ggml::all());
+    v.extend(ternary::all());
     v
 }
 

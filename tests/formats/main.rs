@@ -25,3 +25,4 @@ mod scaled;
 mod scaled_fast;
 mod spec_tables;
 mod stochastic;
+mod ternary;

@@ -13,6 +13,7 @@ mod equal_bits;
 mod ggml;
 mod quantizers;
 mod seq_registers;
+mod ternary;
 mod traps;
 
 use std::sync::Mutex;

@@ -12,3 +12,4 @@ mod common;
 mod ggml;
 mod lmul;
 mod quant;
+mod ternary;
