@@ -9,6 +9,13 @@
 //! Elements the specialised body does not cover (specials, subnormal or
 //! overflowing results, exact zero sums) go through the per-element method,
 //! so both loops give the same codes for every input.
+//!
+//! fp16 and bf16 under round-to-nearest-even go further where the effective
+//! ISA level is AVX2 or higher: eight elements at a time through f32
+//! (fp16 also needs F16C; see [`super::simd`] for why that gives the unit's
+//! bits), a vector with any special lane falling back to the scalar
+//! specialised loop, which also serves lower levels, CPUs without F16C and
+//! the other six rounding modes.
 
 use super::fast::{self, Bf16, E4m3, E5m2, Fp16, Mode, Shape, SLOW};
 use super::FloatUnit;
