@@ -41,8 +41,9 @@ fn at_every_level(mut f: impl FnMut(IsaLevel)) {
 
 type SliceFn = fn(&FloatUnit, &[u32], &[u32], &mut [u32], u64);
 type ElemFn = fn(&FloatUnit, u32, u32, u64) -> u32;
+type F64Fn = fn(f64, f64) -> f64;
 
-const OPS: [(&str, SliceFn, SliceFn, ElemFn, fn(f64, f64) -> f64); 3] = [
+const OPS: [(&str, SliceFn, SliceFn, ElemFn, F64Fn); 3] = [
     (
         "add",
         FloatUnit::add_slice,
@@ -141,13 +142,7 @@ fn random_pairs(seed: u64, n: usize, m: u32) -> (Vec<u32>, Vec<u32>) {
 
 /// The independent result: the f64 result (products exact; sums exact or
 /// rounded innocuously, 53 ≥ 2p + 1) encoded by `MiniFloat::encode`.
-fn oracle(
-    f: &MiniFloat,
-    o: &ConvertOptions,
-    x: u32,
-    y: u32,
-    op: fn(f64, f64) -> f64,
-) -> Option<u32> {
+fn oracle(f: &MiniFloat, o: &ConvertOptions, x: u32, y: u32, op: F64Fn) -> Option<u32> {
     let r = op(f.decode(x), f.decode(y));
     if r.is_nan() {
         return None;
@@ -223,11 +218,11 @@ fn vector_loops_on_seeded_random_pairs() {
 /// tail length), with specials scattered so some vectors fall back.
 #[test]
 fn vector_loops_on_ragged_slices() {
-    let mut rng = Rng(0x7a99_16);
+    let mut rng = Rng(0x7a99_0016);
     for f in [FP16, BF16] {
         let e = edges(&f);
         let pick = |rng: &mut Rng| {
-            if rng.u32() % 5 == 0 {
+            if rng.u32().is_multiple_of(5) {
                 e[rng.u32() as usize % e.len()]
             } else {
                 rng.u32() & 0xffff
@@ -310,27 +305,20 @@ fn vector_loops_match_softfloat_fp16() {
         let mut out = vec![0u32; a.len()];
         for (name, slice, ..) in OPS {
             slice(&u, &a, &b, &mut out, 0);
-            for i in 0..a.len() {
-                let (x, y) = (F16::from_bits(a[i] as u16), F16::from_bits(b[i] as u16));
+            for ((&ca, &cb), &got) in a.iter().zip(&b).zip(&out) {
+                let (x, y) = (F16::from_bits(ca as u16), F16::from_bits(cb as u16));
                 let s = match name {
                     "add" => x.add(y, rne),
                     "sub" => x.sub(y, rne),
                     _ => x.mul(y, rne),
                 };
                 if s.is_nan() {
-                    assert!(
-                        is_nan(&FP16, out[i]),
-                        "{name}({:#x}, {:#x}) at {level}",
-                        a[i],
-                        b[i]
-                    );
+                    assert!(is_nan(&FP16, got), "{name}({ca:#x}, {cb:#x}) at {level}");
                 } else {
                     assert_eq!(
-                        out[i],
+                        got,
                         s.to_bits() as u32,
-                        "{name}({:#x}, {:#x}) vs SoftFloat at {level}",
-                        a[i],
-                        b[i]
+                        "{name}({ca:#x}, {cb:#x}) vs SoftFloat at {level}"
                     );
                 }
             }
@@ -353,12 +341,12 @@ fn fp16_simd_all_pairs_rne() {
         let a = vec![x; 0x10000];
         let mut out = vec![0u32; 0x10000];
         u.add_slice(&a, &b, &mut out, 0);
-        for y in 0..0x10000 {
-            assert_eq!(out[y], u.add(x, y as u32, 0), "add({x:#x}, {y:#x})");
+        for (y, &got) in out.iter().enumerate() {
+            assert_eq!(got, u.add(x, y as u32, 0), "add({x:#x}, {y:#x})");
         }
         u.mul_slice(&a, &b, &mut out, 0);
-        for y in 0..0x10000 {
-            assert_eq!(out[y], u.mul(x, y as u32, 0), "mul({x:#x}, {y:#x})");
+        for (y, &got) in out.iter().enumerate() {
+            assert_eq!(got, u.mul(x, y as u32, 0), "mul({x:#x}, {y:#x})");
         }
     });
 }
