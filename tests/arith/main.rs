@@ -11,6 +11,7 @@ mod softfloat_c;
 mod accum;
 mod bitserial;
 mod float;
+mod float_simd;
 mod float_slices;
 mod lmul;
 mod oracle_apfloat;

@@ -19,6 +19,8 @@
 
 mod fast;
 mod ops;
+#[cfg(target_arch = "x86_64")]
+mod simd;
 mod slices;
 mod unit;
 

@@ -9,15 +9,23 @@
 //! Elements the specialised body does not cover (specials, subnormal or
 //! overflowing results, exact zero sums) go through the per-element method,
 //! so both loops give the same codes for every input.
+//!
+//! fp16 and bf16 under round-to-nearest-even go further where the effective
+//! ISA level is AVX2 or higher: eight elements at a time through f32
+//! (fp16 also needs F16C; see [`super::simd`] for why that gives the unit's
+//! bits), a vector with any special lane falling back to the scalar
+//! specialised loop, which also serves lower levels, CPUs without F16C and
+//! the other six rounding modes.
 
 use super::fast::{self, Bf16, E4m3, E5m2, Fp16, Mode, Shape, SLOW};
 use super::FloatUnit;
 use crate::formats::Rounding;
+use crate::isa;
 
 /// Which operation a slice loop runs (a const parameter, so each loop is its own code).
-const ADD: u8 = 0;
-const SUB: u8 = 1;
-const MUL: u8 = 2;
+pub(super) const ADD: u8 = 0;
+pub(super) const SUB: u8 = 1;
+pub(super) const MUL: u8 = 2;
 
 impl FloatUnit {
     /// `out[i] = a[i] + b[i]` with stochastic-rounding index `index0 + i`
@@ -92,9 +100,17 @@ impl FloatUnit {
     fn specialised<const OP: u8>(&self, a: &[u32], b: &[u32], out: &mut [u32], index0: u64) {
         check(a, b, out);
         if Fp16::matches(self) {
-            self.by_mode::<Fp16, OP>(a, b, out, index0)
+            if self.rounding == Rounding::Rne {
+                self.fp16_rne::<OP>(a, b, out, index0)
+            } else {
+                self.by_mode::<Fp16, OP>(a, b, out, index0)
+            }
         } else if Bf16::matches(self) {
-            self.by_mode::<Bf16, OP>(a, b, out, index0)
+            if self.rounding == Rounding::Rne {
+                self.bf16_rne::<OP>(a, b, out, index0)
+            } else {
+                self.by_mode::<Bf16, OP>(a, b, out, index0)
+            }
         } else if E4m3::matches(self) {
             self.by_mode::<E4m3, OP>(a, b, out, index0)
         } else if E5m2::matches(self) {
@@ -102,6 +118,38 @@ impl FloatUnit {
         } else {
             self.generic::<OP>(a, b, out, index0)
         }
+    }
+
+    /// fp16 under rne: the AVX2 + F16C loop where the effective level and the
+    /// CPU allow it (see [`super::simd`]), else the scalar specialised loop.
+    fn fp16_rne<const OP: u8>(&self, a: &[u32], b: &[u32], out: &mut [u32], index0: u64) {
+        let scalar = |a: &[u32], b: &[u32], out: &mut [u32], start: usize| {
+            self.fast_loop::<Fp16, fast::Rne, OP>(a, b, out, index0.wrapping_add(start as u64))
+        };
+        isa::dispatch!(isa::effective(),
+            avx2 => if isa::active().f16c {
+                // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2;
+                // F16C was just checked; `check` made the lengths equal.
+                unsafe { super::simd::fp16::<OP>(a, b, out, scalar) }
+            } else {
+                scalar(a, b, out, 0)
+            },
+            scalar => scalar(a, b, out, 0),
+        )
+    }
+
+    /// bf16 under rne: the AVX2 loop where the effective level allows it, else
+    /// the scalar specialised loop.
+    fn bf16_rne<const OP: u8>(&self, a: &[u32], b: &[u32], out: &mut [u32], index0: u64) {
+        let scalar = |a: &[u32], b: &[u32], out: &mut [u32], start: usize| {
+            self.fast_loop::<Bf16, fast::Rne, OP>(a, b, out, index0.wrapping_add(start as u64))
+        };
+        isa::dispatch!(isa::effective(),
+            // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2;
+            // `check` made the lengths equal.
+            avx2 => unsafe { super::simd::bf16::<OP>(a, b, out, scalar) },
+            scalar => scalar(a, b, out, 0),
+        )
     }
 
     fn by_mode<F: Shape, const OP: u8>(&self, a: &[u32], b: &[u32], out: &mut [u32], i0: u64) {
