@@ -90,9 +90,13 @@ fn bench(c: &mut Criterion) {
     };
     let a2 = HierarchyConfig {
         name: "a2-3level".into(),
-        levels: ["L1:48KiB:12:64:lru", "L2:1MiB:16:64:lru", "L3:8MiB:16:64:lru"]
-            .map(|l| parse_level(l).expect("valid"))
-            .to_vec(),
+        levels: [
+            "L1:48KiB:12:64:lru",
+            "L2:1MiB:16:64:lru",
+            "L3:8MiB:16:64:lru",
+        ]
+        .map(|l| parse_level(l).expect("valid"))
+        .to_vec(),
         inclusion: Default::default(),
     };
     for (name, trace) in [("blocked-matmul", blocked_matmul()), ("random", random())] {

@@ -327,20 +327,24 @@ fn fast_matches_reference_on_random_hierarchies() {
         // Structural invariants of the counting rules.
         for (i, s) in c.iter().enumerate() {
             let line = cfg.levels[i].line as u64;
-            assert_eq!(s.0, s.1 + s.2, "accesses = hits + misses");
-            assert_eq!(s.5 % line, 0);
+            assert_eq!(s[0], s[1] + s[2], "accesses = hits + misses");
+            assert_eq!(s[5] % line, 0);
             if cfg.levels[i].write == WB {
-                assert_eq!(s.5, s.2 * line, "write-back levels allocate on every miss");
+                assert_eq!(
+                    s[5],
+                    s[2] * line,
+                    "write-back levels allocate on every miss"
+                );
                 if let Some(next) = c.get(i + 1) {
                     assert_eq!(
-                        next.0,
-                        s.2 + s.4,
+                        next[0],
+                        s[2] + s[4],
                         "fills + write-backs reach the next level"
                     );
                 }
             } else {
-                assert!(s.5 <= s.2 * line);
-                assert_eq!(s.4, 0, "write-through lines are never dirty");
+                assert!(s[5] <= s[2] * line);
+                assert_eq!(s[4], 0, "write-through lines are never dirty");
             }
         }
     }
@@ -371,7 +375,7 @@ fn fast_matches_reference_per_policy() {
                 let (c, _) = run(&cfg, &t, n == 3);
                 // What reaches level i+1 is level i's fills and write-backs.
                 for i in 1..n {
-                    assert_eq!(c[i].0, c[i - 1].2 + c[i - 1].4);
+                    assert_eq!(c[i][0], c[i - 1][2] + c[i - 1][4]);
                 }
             }
         }
@@ -386,8 +390,8 @@ fn opt_textbook_example() {
     let t: Vec<Access> = pages.iter().map(|&p| r(p * 16)).collect();
     let level = |p| lvl("M", 48, 0, 16, p, WB);
     assert_eq!(belady(&level(Policy::Lru), &t, false).unwrap().misses, 9);
-    assert_eq!(run(&hier(vec![level(Policy::Lru)]), &t, false).0[0].2, 12);
-    assert_eq!(run(&hier(vec![level(Policy::Fifo)]), &t, false).0[0].2, 15);
+    assert_eq!(run(&hier(vec![level(Policy::Lru)]), &t, false).0[0][2], 12);
+    assert_eq!(run(&hier(vec![level(Policy::Fifo)]), &t, false).0[0][2], 15);
 }
 
 /// Fewest misses of a fully associative cache of `cap` lines on `lines`,
@@ -453,12 +457,12 @@ fn opt_never_loses_to_a_policy() {
             ] {
                 let cfg = hier(vec![lvl("M", 1024, ways, 32, p, WB)]);
                 let (c, _) = run(&cfg, &t, true);
-                assert_eq!(c[0].0, opt.accesses);
+                assert_eq!(c[0][0], opt.accesses);
                 assert!(
-                    opt.misses <= c[0].2,
+                    opt.misses <= c[0][2],
                     "OPT {} > {p:?} {}",
                     opt.misses,
-                    c[0].2
+                    c[0][2]
                 );
             }
         }
@@ -478,5 +482,5 @@ fn evicting_the_last_line_of_the_address_space_back_invalidates_it() {
     let (c, bi) = run(&cfg, &[w(top), r(top - 16), r(0x20)], false);
     // 0x20 maps to the same L2 set as the top line: both L1 pieces go.
     assert_eq!(bi, vec![2, 0]);
-    assert_eq!(c[0].3, 2, "{c:?}");
+    assert_eq!(c[0][3], 2, "{c:?}");
 }

@@ -523,7 +523,11 @@ fn din_fast_shape_edges_match_reference() {
         b"",
     ];
     for line in lines {
-        for (pre, post) in [(&b""[..], &b"\n"[..]), (b"0 8\n", b"\n1 9\n"), (b"0 8\n", b"")] {
+        for (pre, post) in [
+            (&b""[..], &b"\n"[..]),
+            (b"0 8\n", b"\n1 9\n"),
+            (b"0 8\n", b""),
+        ] {
             let text = [pre, line, post].concat();
             for step in [1, 2, 5, 1 << 20] {
                 let (mut fast, mut slow) = (Vec::new(), Vec::new());
@@ -537,8 +541,17 @@ fn din_fast_shape_edges_match_reference() {
     }
     // Hand-derived values for two of them (independent of both readers).
     let mut sink = Vec::new();
-    assert_eq!(read_din(&b"0 ffffffffffffffff\n1 0x10\r\n"[..], 8, &mut sink), Ok(2));
-    assert_eq!(sink, vec![Access::read(u64::MAX, 8), Access::write(0x10, 8)]);
+    assert_eq!(
+        read_din(&b"0 ffffffffffffffff\n1 0x10\r\n"[..], 8, &mut sink),
+        Ok(2)
+    );
+    assert_eq!(
+        sink,
+        vec![Access::read(u64::MAX, 8), Access::write(0x10, 8)]
+    );
     let e = read_din(&b"0 8\n0 1ffffffffffffffff\n"[..], 8, &mut Vec::new()).unwrap_err();
-    assert!(matches!(&e, TraceError::Line(2, m) if m.contains("bad hexadecimal")), "{e}");
+    assert!(
+        matches!(&e, TraceError::Line(2, m) if m.contains("bad hexadecimal")),
+        "{e}"
+    );
 }

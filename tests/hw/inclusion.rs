@@ -85,7 +85,7 @@ fn documented_example_inclusive() {
     assert_eq!(bi, vec![2, 0]);
     // A fifth read of B misses everywhere (L2 set 0 holds A).
     let (c, _) = run(&toy(Inclusion::Inclusive), &reads(&[A, B, A, C, B]), false);
-    assert_eq!((c[0].1, c[1].1), (0, 0));
+    assert_eq!((c[0][1], c[1][1]), (0, 0));
 }
 
 #[test]
@@ -96,7 +96,7 @@ fn documented_example_nine() {
     assert_eq!(bi, vec![0, 0]);
     // A fifth read of B misses L1 and hits L2.
     let (c, _) = run(&toy(Inclusion::Nine), &reads(&[A, B, A, C, B]), false);
-    assert_eq!((c[0].1, c[1].0, c[1].1), (1, 4, 1));
+    assert_eq!((c[0][1], c[1][0], c[1][1]), (1, 4, 1));
 }
 
 #[test]
@@ -236,9 +236,9 @@ fn fast_matches_reference_for_each_inclusion() {
             let t = stream(&mut rng, 30_000, span);
             let (c, bi) = run(&cfg, &t, true);
             for (i, s) in c.iter().enumerate() {
-                assert_eq!(s.0, s.1 + s.2, "accesses = hits + misses");
+                assert_eq!(s[0], s[1] + s[2], "accesses = hits + misses");
                 if inclusion == Inclusion::Exclusive && i > 0 {
-                    assert_eq!(s.0, c[i - 1].2, "lookups below are the misses above");
+                    assert_eq!(s[0], c[i - 1][2], "lookups below are the misses above");
                 }
             }
             if inclusion != Inclusion::Inclusive {
