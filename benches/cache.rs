@@ -10,11 +10,19 @@
 //! 8-byte reads and writes over 256 MiB (misses everywhere). Hierarchies:
 //! `zen5` (the 3-level built-in, LRU), `full-1MiB` (one fully associative
 //! 1 MiB LRU level, the I/O-model case), and the slow `reference` twin on
-//! zen5 for comparison (blocked-matmul only).
+//! zen5 for comparison (blocked-matmul only). `a2-3level` is the hierarchy
+//! of `scripts/cachesim-speed` (48 KiB 12-way / 1 MiB 16-way / 8 MiB
+//! 16-way, LRU), on which nearly every random access misses every level:
+//! its `random` time per access is the all-miss path.
+//!
+//! `cache/din-parse` parses the `random` stream's din text (one `L ADDR`
+//! line per access, from memory) into a counter: the fast in-place reader
+//! against its line-by-line reference twin, in lines per second.
 
 use bitsim::hw::cache::reference::ReferenceHierarchy;
+use bitsim::hw::cache::tracefile::{read_din, read_din_reference, DinWriter};
 use bitsim::hw::cache::{parse_level, Hierarchy, HierarchyConfig};
-use bitsim::hw::trace::{Access, AccessSink};
+use bitsim::hw::trace::{Access, AccessSink, CountingSink};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::Duration;
 
@@ -80,6 +88,17 @@ fn bench(c: &mut Criterion) {
         levels: vec![parse_level("M:1MiB:full:64:lru").expect("valid")],
         inclusion: Default::default(),
     };
+    let a2 = HierarchyConfig {
+        name: "a2-3level".into(),
+        levels: [
+            "L1:48KiB:12:64:lru",
+            "L2:1MiB:16:64:lru",
+            "L3:8MiB:16:64:lru",
+        ]
+        .map(|l| parse_level(l).expect("valid"))
+        .to_vec(),
+        inclusion: Default::default(),
+    };
     for (name, trace) in [("blocked-matmul", blocked_matmul()), ("random", random())] {
         let mut g = c.benchmark_group(format!("cache/{name}"));
         g.sample_size(10)
@@ -90,6 +109,10 @@ fn bench(c: &mut Criterion) {
         g.bench_function("zen5", |b| b.iter(|| replay(&mut h, &trace)));
         let mut h = Hierarchy::new(&full).expect("valid");
         g.bench_function("full-1MiB", |b| b.iter(|| replay(&mut h, &trace)));
+        if name == "random" {
+            let mut h = Hierarchy::new(&a2).expect("valid");
+            g.bench_function("a2-3level", |b| b.iter(|| replay(&mut h, &trace)));
+        }
         if name == "blocked-matmul" {
             // The slow twin on random misses takes seconds per iteration.
             let mut r = ReferenceHierarchy::new(&zen5).expect("valid");
@@ -97,6 +120,24 @@ fn bench(c: &mut Criterion) {
         }
         g.finish();
     }
+    let trace = random();
+    let mut w = DinWriter::new(Vec::new());
+    for &a in &trace {
+        w.access(a);
+    }
+    let text = w.finish().expect("in memory");
+    let mut g = c.benchmark_group("cache/din-parse");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements(trace.len() as u64));
+    g.bench_function("read_din", |b| {
+        b.iter(|| read_din(&text[..], 8, &mut CountingSink::default()).expect("valid"))
+    });
+    g.bench_function("read_din_reference", |b| {
+        b.iter(|| read_din_reference(&text[..], 8, &mut CountingSink::default()).expect("valid"))
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);

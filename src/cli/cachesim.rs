@@ -489,23 +489,13 @@ fn print(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     if args.csv {
-        writeln!(
-            out,
-            "level,accesses,hits,misses,evictions,writebacks,bytes_in,bytes_out"
-        )?;
+        writeln!(out, "level,{}", LevelStats::COUNT_NAMES.join(","))?;
         for s in stats {
-            writeln!(
-                out,
-                "{},{},{},{},{},{},{},{}",
-                s.name,
-                s.accesses,
-                s.hits,
-                s.misses,
-                s.evictions,
-                s.writebacks,
-                s.bytes_in,
-                s.bytes_out
-            )?;
+            write!(out, "{}", s.name)?;
+            for c in s.counts() {
+                write!(out, ",{c}")?;
+            }
+            writeln!(out)?;
         }
         return Ok(());
     }

@@ -49,20 +49,9 @@ fn w(addr: u64) -> Access {
     Access::write(addr, 4)
 }
 
-/// (accesses, hits, misses, evictions, writebacks, bytes_in, bytes_out).
-type Counts = (u64, u64, u64, u64, u64, u64, u64);
-
-fn counts(s: &LevelStats) -> Counts {
-    (
-        s.accesses,
-        s.hits,
-        s.misses,
-        s.evictions,
-        s.writebacks,
-        s.bytes_in,
-        s.bytes_out,
-    )
-}
+/// [`LevelStats::counts`]: (accesses, hits, misses, evictions, writebacks,
+/// bytes_in, bytes_out).
+type Counts = [u64; 7];
 
 /// Runs both simulators; checks they agree and returns the fast one's
 /// counts per level (and the back-invalidations).
@@ -80,7 +69,7 @@ fn run(cfg: &HierarchyConfig, trace: &[Access], flush: bool) -> (Vec<Counts>, Ve
     assert_eq!(fast.stats(), slow.stats(), "fast vs reference on {cfg:?}");
     assert_eq!(fast.back_invalidations(), slow.back_invalidations());
     (
-        fast.stats().iter().map(counts).collect(),
+        fast.stats().iter().map(LevelStats::counts).collect(),
         fast.back_invalidations(),
     )
 }
@@ -91,7 +80,7 @@ fn direct_mapped_conflicts() {
     let cfg = hier(vec![lvl("L1", 64, 1, 16, Policy::Lru, WB)]);
     let t = [r(0x00), r(0x40), r(0x00), r(0x40), r(0x10), r(0x14)];
     let (c, _) = run(&cfg, &t, false);
-    assert_eq!(c, vec![(6, 1, 5, 3, 0, 80, 0)]);
+    assert_eq!(c, vec![[6, 1, 5, 3, 0, 80, 0]]);
 }
 
 #[test]
@@ -103,11 +92,11 @@ fn lru_and_fifo_differ() {
     for size in [32, 64] {
         let lru = hier(vec![lvl("L1", size, 2, 16, Policy::Lru, WB)]);
         let fifo = hier(vec![lvl("L1", size, 2, 16, Policy::Fifo, WB)]);
-        assert_eq!(run(&lru, &t, false).0, vec![(5, 2, 3, 1, 0, 48, 0)]);
-        assert_eq!(run(&fifo, &t, false).0, vec![(5, 1, 4, 2, 0, 64, 0)]);
+        assert_eq!(run(&lru, &t, false).0, vec![[5, 2, 3, 1, 0, 48, 0]]);
+        assert_eq!(run(&fifo, &t, false).0, vec![[5, 1, 4, 2, 0, 64, 0]]);
     }
     let full = hier(vec![lvl("L1", 32, 0, 16, Policy::Lru, WB)]);
-    assert_eq!(run(&full, &t, false).0, vec![(5, 2, 3, 1, 0, 48, 0)]);
+    assert_eq!(run(&full, &t, false).0, vec![[5, 2, 3, 1, 0, 48, 0]]);
 }
 
 #[test]
@@ -122,12 +111,12 @@ fn plru_tree() {
             .collect();
         let plru = hier(vec![lvl("L1", 64 * sets, 4, 16, Policy::Plru, WB)]);
         let lru = hier(vec![lvl("L1", 64 * sets, 4, 16, Policy::Lru, WB)]);
-        assert_eq!(run(&plru, &t, false).0, vec![(8, 2, 6, 2, 0, 96, 0)]);
-        assert_eq!(run(&lru, &t, false).0, vec![(8, 1, 7, 3, 0, 112, 0)]);
+        assert_eq!(run(&plru, &t, false).0, vec![[8, 2, 6, 2, 0, 96, 0]]);
+        assert_eq!(run(&lru, &t, false).0, vec![[8, 1, 7, 3, 0, 112, 0]]);
         // D was evicted by PLRU: one more miss.
         let mut t2 = t.clone();
         t2.push(r(line(3, sets)));
-        assert_eq!(run(&plru, &t2, false).0[0].2, 7);
+        assert_eq!(run(&plru, &t2, false).0[0][2], 7);
     }
 }
 
@@ -136,12 +125,12 @@ fn write_back_counts() {
     let cfg = hier(vec![lvl("L1", 64, 1, 16, Policy::Lru, WB)]);
     // Write-allocate, hit, evict the dirty line, refill it clean.
     let t = [w(0x00), w(0x04), r(0x40), r(0x00)];
-    assert_eq!(run(&cfg, &t, false).0, vec![(4, 1, 3, 2, 1, 48, 16)]);
+    assert_eq!(run(&cfg, &t, false).0, vec![[4, 1, 3, 2, 1, 48, 16]]);
     // One more dirty line: flushing writes it back (line 0 is clean).
     let mut t2 = t.to_vec();
     t2.push(w(0x10));
-    assert_eq!(run(&cfg, &t2, false).0, vec![(5, 1, 4, 2, 1, 64, 16)]);
-    assert_eq!(run(&cfg, &t2, true).0, vec![(5, 1, 4, 2, 2, 64, 32)]);
+    assert_eq!(run(&cfg, &t2, false).0, vec![[5, 1, 4, 2, 1, 64, 16]]);
+    assert_eq!(run(&cfg, &t2, true).0, vec![[5, 1, 4, 2, 2, 64, 32]]);
 }
 
 #[test]
@@ -152,16 +141,16 @@ fn write_through_counts() {
     let t = [w(0x00), r(0x00), Access::write(0x08, 8), r(0x40)];
     assert_eq!(
         run(&hier(vec![l1.clone()]), &t, true).0,
-        vec![(4, 1, 3, 1, 0, 32, 12)]
+        vec![[4, 1, 3, 1, 0, 32, 12]]
     );
     // Below it, a write-back L2 sees 2 fills and 2 written-through writes.
     let l2 = lvl("L2", 256, 4, 16, Policy::Lru, WB);
     let (c, _) = run(&hier(vec![l1, l2]), &t, false);
-    assert_eq!(c[1], (4, 2, 2, 0, 0, 32, 0));
+    assert_eq!(c[1], [4, 2, 2, 0, 0, 32, 0]);
     // A straddling write-through write forwards the bytes of each line.
     let l1 = lvl("L1", 64, 1, 16, Policy::Lru, WT);
     let (c, _) = run(&hier(vec![l1]), &[Access::write(0x0c, 8)], false);
-    assert_eq!(c, vec![(2, 0, 2, 0, 0, 0, 8)]);
+    assert_eq!(c, vec![[2, 0, 2, 0, 0, 0, 8]]);
 }
 
 #[test]
@@ -175,12 +164,12 @@ fn inclusive_back_invalidation() {
     // The L2 miss on 0x40 evicts line 0, which is dirty in L1: L1 writes it
     // back (an L2 write hit), then L2 writes it to memory.
     let (c, bi) = run(&cfg, &[w(0x00), r(0x40)], false);
-    assert_eq!(c, vec![(2, 0, 2, 1, 1, 32, 16), (3, 1, 2, 1, 1, 32, 16)]);
+    assert_eq!(c, vec![[2, 0, 2, 1, 1, 32, 16], [3, 1, 2, 1, 1, 32, 16]]);
     assert_eq!(bi, vec![1, 0]);
     // Line 0 again: it misses in L1 (invalidated), and the L2 refill evicts
     // line 4, clean, from both levels.
     let (c, bi) = run(&cfg, &[w(0x00), r(0x40), r(0x00)], false);
-    assert_eq!(c, vec![(3, 0, 3, 2, 1, 48, 16), (4, 1, 3, 2, 1, 48, 16)]);
+    assert_eq!(c, vec![[3, 0, 3, 2, 1, 48, 16], [4, 1, 3, 2, 1, 48, 16]]);
     assert_eq!(bi, vec![2, 0]);
 }
 
@@ -195,9 +184,9 @@ fn larger_lines_below_back_invalidate_every_piece() {
     let (c, bi) = run(&cfg, &[w(0x00), r(0x10), r(0x40)], false);
     assert_eq!(bi, vec![2, 0]);
     // L1: 3 misses, 2 back-invalidations, one dirty (16 bytes out).
-    assert_eq!(c[0], (3, 0, 3, 2, 1, 48, 16));
+    assert_eq!(c[0], [3, 0, 3, 2, 1, 48, 16]);
     // L2: fills of lines 0 (miss), 0 (hit), 2 (miss) + the write-back hit.
-    assert_eq!(c[1], (4, 2, 2, 1, 1, 64, 32));
+    assert_eq!(c[1], [4, 2, 2, 1, 1, 64, 32]);
 }
 
 #[test]
@@ -209,7 +198,7 @@ fn straddling_accesses_touch_each_line() {
         Access::read(0x3f, 2), // lines 3 and 4 (4 evicts 0)
         Access::read(0x20, 0), // size 0 counts as one byte: line 2
     ];
-    assert_eq!(run(&cfg, &t, false).0, vec![(6, 1, 5, 1, 0, 80, 0)]);
+    assert_eq!(run(&cfg, &t, false).0, vec![[6, 1, 5, 1, 0, 80, 0]]);
 }
 
 #[test]
@@ -222,7 +211,7 @@ fn fetches_are_reads() {
     };
     assert_eq!(
         run(&cfg, &[f(0), f(4), f(0x40)], true).0,
-        vec![(3, 1, 2, 1, 0, 32, 0)]
+        vec![[3, 1, 2, 1, 0, 32, 0]]
     );
 }
 
@@ -338,20 +327,24 @@ fn fast_matches_reference_on_random_hierarchies() {
         // Structural invariants of the counting rules.
         for (i, s) in c.iter().enumerate() {
             let line = cfg.levels[i].line as u64;
-            assert_eq!(s.0, s.1 + s.2, "accesses = hits + misses");
-            assert_eq!(s.5 % line, 0);
+            assert_eq!(s[0], s[1] + s[2], "accesses = hits + misses");
+            assert_eq!(s[5] % line, 0);
             if cfg.levels[i].write == WB {
-                assert_eq!(s.5, s.2 * line, "write-back levels allocate on every miss");
+                assert_eq!(
+                    s[5],
+                    s[2] * line,
+                    "write-back levels allocate on every miss"
+                );
                 if let Some(next) = c.get(i + 1) {
                     assert_eq!(
-                        next.0,
-                        s.2 + s.4,
+                        next[0],
+                        s[2] + s[4],
                         "fills + write-backs reach the next level"
                     );
                 }
             } else {
-                assert!(s.5 <= s.2 * line);
-                assert_eq!(s.4, 0, "write-through lines are never dirty");
+                assert!(s[5] <= s[2] * line);
+                assert_eq!(s[4], 0, "write-through lines are never dirty");
             }
         }
     }
@@ -382,7 +375,7 @@ fn fast_matches_reference_per_policy() {
                 let (c, _) = run(&cfg, &t, n == 3);
                 // What reaches level i+1 is level i's fills and write-backs.
                 for i in 1..n {
-                    assert_eq!(c[i].0, c[i - 1].2 + c[i - 1].4);
+                    assert_eq!(c[i][0], c[i - 1][2] + c[i - 1][4]);
                 }
             }
         }
@@ -397,8 +390,8 @@ fn opt_textbook_example() {
     let t: Vec<Access> = pages.iter().map(|&p| r(p * 16)).collect();
     let level = |p| lvl("M", 48, 0, 16, p, WB);
     assert_eq!(belady(&level(Policy::Lru), &t, false).unwrap().misses, 9);
-    assert_eq!(run(&hier(vec![level(Policy::Lru)]), &t, false).0[0].2, 12);
-    assert_eq!(run(&hier(vec![level(Policy::Fifo)]), &t, false).0[0].2, 15);
+    assert_eq!(run(&hier(vec![level(Policy::Lru)]), &t, false).0[0][2], 12);
+    assert_eq!(run(&hier(vec![level(Policy::Fifo)]), &t, false).0[0][2], 15);
 }
 
 /// Fewest misses of a fully associative cache of `cap` lines on `lines`,
@@ -464,12 +457,12 @@ fn opt_never_loses_to_a_policy() {
             ] {
                 let cfg = hier(vec![lvl("M", 1024, ways, 32, p, WB)]);
                 let (c, _) = run(&cfg, &t, true);
-                assert_eq!(c[0].0, opt.accesses);
+                assert_eq!(c[0][0], opt.accesses);
                 assert!(
-                    opt.misses <= c[0].2,
+                    opt.misses <= c[0][2],
                     "OPT {} > {p:?} {}",
                     opt.misses,
-                    c[0].2
+                    c[0][2]
                 );
             }
         }
@@ -489,5 +482,5 @@ fn evicting_the_last_line_of_the_address_space_back_invalidates_it() {
     let (c, bi) = run(&cfg, &[w(top), r(top - 16), r(0x20)], false);
     // 0x20 maps to the same L2 set as the top line: both L1 pieces go.
     assert_eq!(bi, vec![2, 0]);
-    assert_eq!(c[0].3, 2, "{c:?}");
+    assert_eq!(c[0][3], 2, "{c:?}");
 }

@@ -473,4 +473,85 @@ fn din_lines_are_bounded() {
     let mut sink = Vec::new();
     assert_eq!(read_din(&ok[..], 8, &mut sink), Ok(1));
     assert_eq!(sink, vec![Access::write(0x3c, 8)]);
+    // The bound holds for lines of the fast shape too: leading blanks make
+    // a well-formed line of exactly the bound (read) or one byte over
+    // (refused, named by its line number), in one buffer or cut anywhere.
+    for (extra, ok) in [(0, true), (1, false)] {
+        let mut text = b"0 10\n".to_vec();
+        text.extend(std::iter::repeat_n(b' ', MAX_DIN_LINE - 5 + extra));
+        text.extend_from_slice(b"2 ab\r\n0 20\n");
+        for step in [1, 999, 1 << 20] {
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            let a = read_din(Dribble { data: &text, step }, 8, &mut fast);
+            let b = read_din_reference(&text[..], 8, &mut slow);
+            assert_eq!(a, b, "extra {extra}, step {step}");
+            assert_eq!(fast, slow);
+            match ok {
+                true => assert_eq!(a, Ok(3)),
+                false => assert!(
+                    matches!(&a, Err(TraceError::Line(2, m)) if m.contains("longer")),
+                    "{a:?}"
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn din_fast_shape_edges_match_reference() {
+    // Hand-picked lines at the edges of the in-place parser's shape, each
+    // alone, between two good lines, and without a final newline: the
+    // accesses and errors (with line numbers) are the reference reader's.
+    let lines: [&[u8]; 18] = [
+        b"0 ffffffffffffffff",
+        b"1 0xFFFFFFFFFFFFFFF8",
+        b"2\t\t0X0",
+        b"0 0ffffffffffffffff",
+        b"0 1ffffffffffffffff",
+        b"0 0x",
+        b"0 0x\r",
+        b"0 12\r\r",
+        b"0 12 \r",
+        b"0 12g",
+        b"0  ",
+        b"0",
+        b"3 10",
+        b"01 10",
+        b" \t 1 7f",
+        b"0 \xff",
+        b"\r",
+        b"",
+    ];
+    for line in lines {
+        for (pre, post) in [
+            (&b""[..], &b"\n"[..]),
+            (b"0 8\n", b"\n1 9\n"),
+            (b"0 8\n", b""),
+        ] {
+            let text = [pre, line, post].concat();
+            for step in [1, 2, 5, 1 << 20] {
+                let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                let a = read_din(Dribble { data: &text, step }, 8, &mut fast);
+                let b = read_din_reference(&text[..], 8, &mut slow);
+                let shown = String::from_utf8_lossy(&text);
+                assert_eq!(a, b, "{shown:?} (step {step})");
+                assert_eq!(fast, slow, "{shown:?} (step {step})");
+            }
+        }
+    }
+    // Hand-derived values for two of them (independent of both readers).
+    let mut sink = Vec::new();
+    assert_eq!(
+        read_din(&b"0 ffffffffffffffff\n1 0x10\r\n"[..], 8, &mut sink),
+        Ok(2)
+    );
+    assert_eq!(
+        sink,
+        vec![Access::read(u64::MAX, 8), Access::write(0x10, 8)]
+    );
+    let e = read_din(&b"0 8\n0 1ffffffffffffffff\n"[..], 8, &mut Vec::new()).unwrap_err();
+    assert!(
+        matches!(&e, TraceError::Line(2, m) if m.contains("bad hexadecimal")),
+        "{e}"
+    );
 }

@@ -32,20 +32,9 @@ fn hier(inclusion: Inclusion, levels: Vec<LevelConfig>) -> HierarchyConfig {
     }
 }
 
-/// (accesses, hits, misses, evictions, writebacks, bytes_in, bytes_out).
-type Counts = (u64, u64, u64, u64, u64, u64, u64);
-
-fn counts(s: &LevelStats) -> Counts {
-    (
-        s.accesses,
-        s.hits,
-        s.misses,
-        s.evictions,
-        s.writebacks,
-        s.bytes_in,
-        s.bytes_out,
-    )
-}
+/// [`LevelStats::counts`]: (accesses, hits, misses, evictions, writebacks,
+/// bytes_in, bytes_out).
+type Counts = [u64; 7];
 
 /// Runs the fast simulator and the reference; checks they agree and
 /// returns the counts per level and the back-invalidations.
@@ -63,7 +52,7 @@ fn run(cfg: &HierarchyConfig, trace: &[Access], flush: bool) -> (Vec<Counts>, Ve
     assert_eq!(fast.stats(), slow.stats(), "fast vs reference on {cfg:?}");
     assert_eq!(fast.back_invalidations(), slow.back_invalidations());
     (
-        fast.stats().iter().map(counts).collect(),
+        fast.stats().iter().map(LevelStats::counts).collect(),
         fast.back_invalidations(),
     )
 }
@@ -92,33 +81,33 @@ fn reads(addrs: &[u64]) -> Vec<Access> {
 fn documented_example_inclusive() {
     let (c, bi) = run(&toy(Inclusion::Inclusive), &reads(&[A, B, A, C]), false);
     // B and the second A each evict the other from L2 and so from L1.
-    assert_eq!(c, vec![(4, 0, 4, 2, 0, 256, 0), (4, 0, 4, 2, 0, 256, 0)]);
+    assert_eq!(c, vec![[4, 0, 4, 2, 0, 256, 0], [4, 0, 4, 2, 0, 256, 0]]);
     assert_eq!(bi, vec![2, 0]);
     // A fifth read of B misses everywhere (L2 set 0 holds A).
     let (c, _) = run(&toy(Inclusion::Inclusive), &reads(&[A, B, A, C, B]), false);
-    assert_eq!((c[0].1, c[1].1), (0, 0));
+    assert_eq!((c[0][1], c[1][1]), (0, 0));
 }
 
 #[test]
 fn documented_example_nine() {
     let (c, bi) = run(&toy(Inclusion::Nine), &reads(&[A, B, A, C]), false);
     // The second A hits in L1: L2 replacing A did not touch L1.
-    assert_eq!(c, vec![(4, 1, 3, 1, 0, 192, 0), (3, 0, 3, 1, 0, 192, 0)]);
+    assert_eq!(c, vec![[4, 1, 3, 1, 0, 192, 0], [3, 0, 3, 1, 0, 192, 0]]);
     assert_eq!(bi, vec![0, 0]);
     // A fifth read of B misses L1 and hits L2.
     let (c, _) = run(&toy(Inclusion::Nine), &reads(&[A, B, A, C, B]), false);
-    assert_eq!((c[0].1, c[1].0, c[1].1), (1, 4, 1));
+    assert_eq!((c[0][1], c[1][0], c[1][1]), (1, 4, 1));
 }
 
 #[test]
 fn documented_example_exclusive() {
     let (c, bi) = run(&toy(Inclusion::Exclusive), &reads(&[A, B, A, C]), false);
     // L1's victim B moves down into L2 (64 bytes out of L1); L2 fills nothing itself.
-    assert_eq!(c, vec![(4, 1, 3, 1, 0, 192, 64), (3, 0, 3, 0, 0, 192, 0)]);
+    assert_eq!(c, vec![[4, 1, 3, 1, 0, 192, 64], [3, 0, 3, 0, 0, 192, 0]]);
     assert_eq!(bi, vec![0, 0]);
     // A fifth read of B hits L2 and moves B up; L1's victim A moves down.
     let (c, _) = run(&toy(Inclusion::Exclusive), &reads(&[A, B, A, C, B]), false);
-    assert_eq!(c, vec![(5, 1, 4, 2, 0, 256, 128), (4, 1, 3, 0, 0, 192, 0)]);
+    assert_eq!(c, vec![[5, 1, 4, 2, 0, 256, 128], [4, 1, 3, 0, 0, 192, 0]]);
 }
 
 /// Exclusive, two one-line levels: dirty lines move down with their dirty
@@ -144,7 +133,7 @@ fn exclusive_moves_by_hand() {
     let (cts, _) = run(&cfg, &t, false);
     assert_eq!(
         cts,
-        vec![(4, 0, 4, 3, 1, 256, 192), (4, 1, 3, 1, 1, 192, 64)]
+        vec![[4, 0, 4, 3, 1, 256, 192], [4, 1, 3, 1, 1, 192, 64]]
     );
     // w A, r B, r A: A* goes down and comes back up still dirty, so the
     // flush writes it to memory (out of L1, and through L2).
@@ -152,7 +141,7 @@ fn exclusive_moves_by_hand() {
     let (cts, _) = run(&cfg, &t, true);
     assert_eq!(
         cts,
-        vec![(3, 0, 3, 2, 2, 192, 192), (3, 1, 2, 0, 0, 128, 64)]
+        vec![[3, 0, 3, 2, 2, 192, 192], [3, 1, 2, 0, 0, 128, 64]]
     );
 }
 
@@ -172,8 +161,8 @@ fn nine_write_back_allocates_below() {
     // B and refills A, dirty.
     let t = [Access::write(A, 8), Access::read(B, 8), Access::read(C, 8)];
     let (c, _) = run(&cfg, &t, false);
-    assert_eq!(c[0], (3, 0, 3, 1, 1, 192, 64));
-    assert_eq!(c[1], (4, 0, 4, 2, 0, 256, 0));
+    assert_eq!(c[0], [3, 0, 3, 1, 1, 192, 64]);
+    assert_eq!(c[1], [4, 0, 4, 2, 0, 256, 0]);
 }
 
 /// A random hierarchy of 1 to 3 levels valid under `inclusion`.
@@ -247,9 +236,9 @@ fn fast_matches_reference_for_each_inclusion() {
             let t = stream(&mut rng, 30_000, span);
             let (c, bi) = run(&cfg, &t, true);
             for (i, s) in c.iter().enumerate() {
-                assert_eq!(s.0, s.1 + s.2, "accesses = hits + misses");
+                assert_eq!(s[0], s[1] + s[2], "accesses = hits + misses");
                 if inclusion == Inclusion::Exclusive && i > 0 {
-                    assert_eq!(s.0, c[i - 1].2, "lookups below are the misses above");
+                    assert_eq!(s[0], c[i - 1][2], "lookups below are the misses above");
                 }
             }
             if inclusion != Inclusion::Inclusive {

@@ -375,6 +375,32 @@ pub struct LevelStats {
 }
 
 impl LevelStats {
+    /// Names of the [`LevelStats::counts`] fields, in order (the CSV header).
+    pub const COUNT_NAMES: [&'static str; 7] = [
+        "accesses",
+        "hits",
+        "misses",
+        "evictions",
+        "writebacks",
+        "bytes_in",
+        "bytes_out",
+    ];
+
+    /// Every counter, in the order of [`LevelStats::COUNT_NAMES`]: the one
+    /// place that lists them, for printing and for comparing with
+    /// hand-derived values (two whole stats compare with `==`).
+    pub fn counts(&self) -> [u64; 7] {
+        [
+            self.accesses,
+            self.hits,
+            self.misses,
+            self.evictions,
+            self.writebacks,
+            self.bytes_in,
+            self.bytes_out,
+        ]
+    }
+
     /// `hits / accesses` (0 when there were no accesses).
     pub fn hit_rate(&self) -> f64 {
         if self.accesses == 0 {

@@ -234,6 +234,7 @@ impl Packed {
 
     /// The slot that will receive `line`: the lowest invalid way of its
     /// set, else the policy's victim.
+    #[inline]
     pub(super) fn victim(&mut self, line: u64) -> usize {
         let s = self.set_of(line);
         let set = &self.sets[s];
@@ -296,6 +297,7 @@ impl Packed {
 
     /// Puts `line` into `slot` (invalid, as returned by [`Packed::victim`]
     /// and then removed), counting a use (LRU, PLRU) or an insertion (FIFO).
+    #[inline]
     pub(super) fn insert(&mut self, slot: usize, line: u64, dirty: bool) {
         let (s, w) = (slot / MAX_WAYS, slot % MAX_WAYS);
         let tag = line >> self.set_bits;

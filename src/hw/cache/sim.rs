@@ -126,6 +126,15 @@ impl Hierarchy {
             }
             return;
         }
+        self.miss(i, line, addr, write, bytes);
+    }
+
+    /// The rest of a request to level `i` that missed there (`accesses`
+    /// already counted, the lookup already done: [`Hierarchy::access`]
+    /// comes here straight from its own failed level-0 lookup instead of
+    /// looking the line up a second time).
+    fn miss(&mut self, i: usize, line: u64, addr: u64, write: bool, bytes: u64) {
+        let lvl = &mut self.levels[i];
         lvl.stats.misses += 1;
         if i == 0 {
             for below in &self.levels[1..] {
@@ -330,6 +339,11 @@ impl AccessSink for Hierarchy {
                     self.last_line = line;
                     self.last_slot = slot;
                     return;
+                }
+                if self.inclusion != Inclusion::Exclusive {
+                    // A miss: the lookup is done, no second one.
+                    l0.stats.accesses += 1;
+                    return self.miss(0, line, a.addr, write, end - a.addr + 1);
                 }
             }
             self.request(0, a.addr, write, end - a.addr + 1);

@@ -239,6 +239,7 @@ impl Store {
     }
 
     /// The slot holding `line`, without counting a use.
+    #[inline]
     pub(super) fn find(&self, line: u64) -> Option<usize> {
         match self {
             Store::Packed(p) => p.find(line),
@@ -249,6 +250,7 @@ impl Store {
 
     /// The slot that will receive `line`: the lowest invalid way of its
     /// set, else the policy's victim (which stays valid until removed).
+    #[inline]
     pub(super) fn victim(&mut self, line: u64) -> usize {
         match self {
             Store::Packed(p) => p.victim(line),
@@ -269,6 +271,7 @@ impl Store {
     }
 
     /// Whether `slot` is dirty.
+    #[inline]
     pub(super) fn is_dirty(&self, slot: usize) -> bool {
         match self {
             Store::Packed(p) => p.is_dirty(slot),
@@ -288,6 +291,7 @@ impl Store {
     }
 
     /// Invalidates `slot`.
+    #[inline]
     pub(super) fn remove(&mut self, slot: usize) {
         match self {
             Store::Packed(p) => p.remove(slot),
@@ -302,6 +306,7 @@ impl Store {
 
     /// Puts `line` into `slot` (invalid, as returned by [`Store::victim`]
     /// and then removed), counting a use.
+    #[inline]
     pub(super) fn insert(&mut self, slot: usize, line: u64, dirty: bool) {
         match self {
             Store::Packed(p) => p.insert(slot, line, dirty),

@@ -172,19 +172,23 @@ const HEX: [u8; 256] = {
     t
 };
 
-/// The common line shape, parsed without allocation or UTF-8 checks:
-/// `[blanks]L<blank>+[0x]HEX[\r]` with one-digit label `L` of 0 to 2 and
-/// at most 16 hex digits, blanks being spaces and tabs; `line` excludes the
-/// newline. `None` means "not this shape": the caller falls back to
-/// [`parse_din_line`], which decides (same result for every input that
-/// has this shape, which `tests/hw/cache_files.rs` checks).
-#[inline]
-fn parse_din_fast(line: &[u8], access_size: u32) -> Option<Access> {
-    let mut i = 0;
-    while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
+/// The common line shape, parsed in place without allocation, UTF-8
+/// checks or a separate newline search: at `buf[start..]`,
+/// `[blanks]L<blank>+[0x]HEX[\r]\n` with one-digit label `L` of 0 to 2
+/// and at most 16 hex digits, blanks being spaces and tabs, the line at
+/// most [`MAX_DIN_LINE`] bytes. Returns the access and the index just past
+/// the newline. `None` means "not this shape, or no newline in `buf`": the
+/// caller then finds the line's end and hands the line to [`din_line`],
+/// whose [`parse_din_line`] decides (same result for every line that has
+/// this shape, which `tests/hw/cache_files.rs` checks).
+#[inline(always)]
+fn parse_din_fast(buf: &[u8], start: usize, access_size: u32) -> Option<(Access, usize)> {
+    let blank = |i: usize| matches!(buf.get(i), Some(b' ' | b'\t'));
+    let mut i = start;
+    while blank(i) {
         i += 1;
     }
-    let kind = match line.get(i)? {
+    let kind = match buf.get(i)? {
         b'0' => AccessKind::Read,
         b'1' => AccessKind::Write,
         b'2' => AccessKind::Fetch,
@@ -192,19 +196,20 @@ fn parse_din_fast(line: &[u8], access_size: u32) -> Option<Access> {
     };
     i += 1;
     let blanks = i;
-    while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
+    while blank(i) {
         i += 1;
     }
     if i == blanks {
         return None;
     }
-    if line.len() >= i + 2 && line[i] == b'0' && (line[i + 1] | 0x20) == b'x' {
+    // "0x" (a newline is no 'x', so this never reads past the line).
+    if buf.get(i) == Some(&b'0') && buf.get(i + 1).map(|&c| c | 0x20) == Some(b'x') {
         i += 2;
     }
     let digits = i;
     let mut addr = 0u64;
-    while i < line.len() {
-        let d = HEX[line[i] as usize];
+    while let Some(&c) = buf.get(i) {
+        let d = HEX[c as usize];
         if d == 0xff {
             break;
         }
@@ -212,14 +217,23 @@ fn parse_din_fast(line: &[u8], access_size: u32) -> Option<Access> {
         i += 1;
     }
     let n = i - digits;
-    if n == 0 || n > 16 || !(i == line.len() || (i + 1 == line.len() && line[i] == b'\r')) {
+    if n == 0 || n > 16 {
         return None;
     }
-    Some(Access {
-        addr,
-        size: access_size,
-        kind,
-    })
+    if buf.get(i) == Some(&b'\r') {
+        i += 1;
+    }
+    if buf.get(i) != Some(&b'\n') || i - start > MAX_DIN_LINE {
+        return None;
+    }
+    Some((
+        Access {
+            addr,
+            size: access_size,
+            kind,
+        },
+        i + 1,
+    ))
 }
 
 /// Parses the complete lines at the start of `buf` into `sink`: returns
@@ -233,16 +247,25 @@ fn parse_din_block<S: AccessSink + ?Sized>(
     sink: &mut S,
 ) -> Result<usize, TraceError> {
     let mut pos = 0;
-    while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
-        let line = &buf[pos..pos + nl];
+    loop {
+        if let Some((a, next)) = parse_din_fast(buf, pos, access_size) {
+            *line_no += 1;
+            *count += 1;
+            sink.access(a);
+            pos = next;
+            continue;
+        }
+        let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) else {
+            return Ok(pos);
+        };
         *line_no += 1;
-        din_line(line, access_size, *line_no, count, sink)?;
+        din_line(&buf[pos..pos + nl], access_size, *line_no, count, sink)?;
         pos += nl + 1;
     }
-    Ok(pos)
 }
 
-/// One line (without its newline), fast shape first.
+/// One line (without its newline) that is not of the fast shape (or the
+/// last line, without a newline), through [`parse_din_line`].
 #[inline]
 fn din_line<S: AccessSink + ?Sized>(
     line: &[u8],
@@ -257,15 +280,9 @@ fn din_line<S: AccessSink + ?Sized>(
             format!("longer than {MAX_DIN_LINE} bytes (a din line is a label and an address)"),
         ));
     }
-    let a = match parse_din_fast(line, access_size) {
-        Some(a) => Some(a),
-        None => {
-            let text = std::str::from_utf8(line)
-                .map_err(|_| TraceError::Line(n, "not UTF-8 text".into()))?;
-            parse_din_line(text, access_size).map_err(|m| TraceError::Line(n, m))?
-        }
-    };
-    if let Some(a) = a {
+    let text =
+        std::str::from_utf8(line).map_err(|_| TraceError::Line(n, "not UTF-8 text".into()))?;
+    if let Some(a) = parse_din_line(text, access_size).map_err(|m| TraceError::Line(n, m))? {
         sink.access(a);
         *count += 1;
     }
