@@ -19,8 +19,6 @@
 
 mod fast;
 mod ops;
-#[cfg(target_arch = "x86_64")]
-mod simd;
 mod slices;
 mod unit;
 

@@ -12,10 +12,15 @@
 //!
 //! fp16 and bf16 under round-to-nearest-even go further where the effective
 //! ISA level is AVX2 or higher: eight elements at a time through f32
-//! (fp16 also needs F16C; see [`super::simd`] for why that gives the unit's
+//! (fp16 also needs F16C; see [`simd`] for why that gives the unit's
 //! bits), a vector with any special lane falling back to the scalar
 //! specialised loop, which also serves lower levels, CPUs without F16C and
 //! the other six rounding modes.
+
+// The vector loops are a child module: they share this module's operation
+// constants, and a sibling importing them back would be an import circle.
+#[cfg(target_arch = "x86_64")]
+mod simd;
 
 use super::fast::{self, Bf16, E4m3, E5m2, Fp16, Mode, Shape, SLOW};
 use super::FloatUnit;
@@ -121,7 +126,7 @@ impl FloatUnit {
     }
 
     /// fp16 under rne: the AVX2 + F16C loop where the effective level and the
-    /// CPU allow it (see [`super::simd`]), else the scalar specialised loop.
+    /// CPU allow it (see [`simd`]), else the scalar specialised loop.
     fn fp16_rne<const OP: u8>(&self, a: &[u32], b: &[u32], out: &mut [u32], index0: u64) {
         let scalar = |a: &[u32], b: &[u32], out: &mut [u32], start: usize| {
             self.fast_loop::<Fp16, fast::Rne, OP>(a, b, out, index0.wrapping_add(start as u64))
@@ -130,7 +135,7 @@ impl FloatUnit {
             avx2 => if isa::active().f16c {
                 // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2;
                 // F16C was just checked; `check` made the lengths equal.
-                unsafe { super::simd::fp16::<OP>(a, b, out, scalar) }
+                unsafe { simd::fp16::<OP>(a, b, out, scalar) }
             } else {
                 scalar(a, b, out, 0)
             },
@@ -147,7 +152,7 @@ impl FloatUnit {
         isa::dispatch!(isa::effective(),
             // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2;
             // `check` made the lengths equal.
-            avx2 => unsafe { super::simd::bf16::<OP>(a, b, out, scalar) },
+            avx2 => unsafe { simd::bf16::<OP>(a, b, out, scalar) },
             scalar => scalar(a, b, out, 0),
         )
     }

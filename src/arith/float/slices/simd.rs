@@ -27,7 +27,7 @@
 
 use std::arch::x86_64::*;
 
-use super::slices::{ADD, MUL, SUB};
+use super::{ADD, MUL, SUB};
 
 /// Elements per vector.
 const LANES: usize = 8;
