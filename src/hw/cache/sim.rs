@@ -3,15 +3,19 @@
 //! repeated accesses to the last level-0 line (the common case of a
 //! sequential stream).
 
-use super::store::Store;
+use super::packed::Packed;
+use super::store::{Store, Tags};
 use super::{split_lines, HierarchyConfig, Inclusion, LevelStats, WritePolicy};
 use crate::hw::trace::{Access, AccessKind, AccessSink};
 
 /// No line (for the level-0 shortcut).
 const NONE: u64 = u64::MAX;
 
-struct Level {
-    store: Store,
+/// Most levels one miss walks without recursing (see [`Sim::miss`]).
+const MAX_CHAIN: usize = 8;
+
+struct Level<S> {
+    store: S,
     shift: u32,
     line: u64,
     write_through: bool,
@@ -23,8 +27,78 @@ struct Level {
 ///
 /// Semantics are those of the [module documentation](super); the slow twin
 /// [`super::reference::ReferenceHierarchy`] gives identical statistics.
-pub struct Hierarchy {
-    levels: Vec<Level>,
+pub struct Hierarchy(Kind);
+
+/// The one simulator, compiled twice: for levels that are all packed (most
+/// hierarchies: up to 16 ways), whose store operations then inline into the
+/// request path, and for any mix of stores, through [`Store`]'s dispatch.
+enum Kind {
+    Packed(Sim<Packed>),
+    Any(Sim<Store>),
+}
+
+impl Hierarchy {
+    /// Builds an empty (cold) hierarchy; fails on an invalid configuration
+    /// (see [`HierarchyConfig::validate`]).
+    pub fn new(cfg: &HierarchyConfig) -> Result<Self, String> {
+        cfg.validate()?;
+        let stores: Vec<Store> = cfg.levels.iter().map(Store::new).collect();
+        if stores.iter().all(|s| matches!(s, Store::Packed(_))) {
+            let packed = stores.into_iter().map(|s| match s {
+                Store::Packed(p) => p,
+                _ => unreachable!("checked above"),
+            });
+            Ok(Hierarchy(Kind::Packed(Sim::new(cfg, packed))))
+        } else {
+            Ok(Hierarchy(Kind::Any(Sim::new(cfg, stores.into_iter()))))
+        }
+    }
+
+    /// Counters per level, fastest first.
+    pub fn stats(&self) -> Vec<LevelStats> {
+        match &self.0 {
+            Kind::Packed(s) => s.stats(),
+            Kind::Any(s) => s.stats(),
+        }
+    }
+
+    /// Back-invalidations per level (included in `evictions`), fastest first.
+    pub fn back_invalidations(&self) -> Vec<u64> {
+        match &self.0 {
+            Kind::Packed(s) => s.back_invalidations(),
+            Kind::Any(s) => s.back_invalidations(),
+        }
+    }
+
+    /// Writes every dirty line back, level 0 first (so that data reaches
+    /// memory), counting write-backs as usual; lines stay valid and clean.
+    pub fn flush(&mut self) {
+        match &mut self.0 {
+            Kind::Packed(s) => s.flush(),
+            Kind::Any(s) => s.flush(),
+        }
+    }
+}
+
+impl AccessSink for Hierarchy {
+    fn access_batch(&mut self, batch: &[Access]) {
+        match &mut self.0 {
+            Kind::Packed(s) => s.access_batch(batch),
+            Kind::Any(s) => s.access_batch(batch),
+        }
+    }
+
+    fn access(&mut self, a: Access) {
+        match &mut self.0 {
+            Kind::Packed(s) => s.access(a),
+            Kind::Any(s) => s.access(a),
+        }
+    }
+}
+
+/// The simulator over one kind of tag store.
+struct Sim<S> {
+    levels: Vec<Level<S>>,
     /// The level-0 line of the last request, and its slot: a read (or a
     /// write to a write-back level 0) of it again is a hit that changes no
     /// replacement state (it is already the most recent use of its set).
@@ -33,16 +107,14 @@ pub struct Hierarchy {
     inclusion: Inclusion,
 }
 
-impl Hierarchy {
-    /// Builds an empty (cold) hierarchy; fails on an invalid configuration
-    /// (see [`HierarchyConfig::validate`]).
-    pub fn new(cfg: &HierarchyConfig) -> Result<Self, String> {
-        cfg.validate()?;
+impl<S: Tags> Sim<S> {
+    fn new(cfg: &HierarchyConfig, stores: impl Iterator<Item = S>) -> Self {
         let levels = cfg
             .levels
             .iter()
-            .map(|l| Level {
-                store: Store::new(l),
+            .zip(stores)
+            .map(|(l, store)| Level {
+                store,
                 shift: l.line.trailing_zeros(),
                 line: l.line as u64,
                 write_through: l.write == WritePolicy::WriteThrough,
@@ -53,27 +125,23 @@ impl Hierarchy {
                 back_invalidations: 0,
             })
             .collect();
-        Ok(Hierarchy {
+        Sim {
             levels,
             last_line: NONE,
             last_slot: 0,
             inclusion: cfg.inclusion,
-        })
+        }
     }
 
-    /// Counters per level, fastest first.
-    pub fn stats(&self) -> Vec<LevelStats> {
+    fn stats(&self) -> Vec<LevelStats> {
         self.levels.iter().map(|l| l.stats.clone()).collect()
     }
 
-    /// Back-invalidations per level (included in `evictions`), fastest first.
-    pub fn back_invalidations(&self) -> Vec<u64> {
+    fn back_invalidations(&self) -> Vec<u64> {
         self.levels.iter().map(|l| l.back_invalidations).collect()
     }
 
-    /// Writes every dirty line back, level 0 first (so that data reaches
-    /// memory), counting write-backs as usual; lines stay valid and clean.
-    pub fn flush(&mut self) {
+    fn flush(&mut self) {
         for i in 0..self.levels.len() {
             for slot in 0..self.levels[i].store.slots() {
                 let lvl = &mut self.levels[i];
@@ -130,9 +198,15 @@ impl Hierarchy {
     }
 
     /// The rest of a request to level `i` that missed there (`accesses`
-    /// already counted, the lookup already done: [`Hierarchy::access`]
+    /// already counted, the lookup already done: [`Sim::access`]
     /// comes here straight from its own failed level-0 lookup instead of
     /// looking the line up a second time).
+    ///
+    /// A loop over the levels rather than a recursion through
+    /// [`Sim::request`] (the miss path of a random access runs through every
+    /// level): each level that misses picks and evicts its victim, then the
+    /// next level is looked up; the lines are inserted on the way back,
+    /// deepest first, as the recursion would.
     fn miss(&mut self, i: usize, line: u64, addr: u64, write: bool, bytes: u64) {
         let lvl = &mut self.levels[i];
         lvl.stats.misses += 1;
@@ -147,18 +221,44 @@ impl Hierarchy {
             self.request(i + 1, addr, true, bytes);
             return;
         }
-        let slot = lvl.store.victim(line);
-        if let Some(victim) = lvl.store.line_at(slot) {
-            self.evict(i, slot, victim);
+        // (slot, line) per level that missed, level i first.
+        let mut pending = [(0usize, 0u64); MAX_CHAIN];
+        let (mut j, mut line) = (i, line);
+        let mut depth = 0;
+        loop {
+            let lvl = &mut self.levels[j];
+            let slot = lvl.store.victim(line);
+            if let Some(victim) = lvl.store.line_at(slot) {
+                self.evict(j, slot, victim);
+            }
+            let lvl = &mut self.levels[j];
+            lvl.stats.bytes_in += lvl.line;
+            let line_addr = line << lvl.shift;
+            pending[depth] = (slot, line);
+            depth += 1;
+            j += 1;
+            if depth == MAX_CHAIN {
+                // Deeper than any real hierarchy: the rest by recursion.
+                self.request(j, line_addr, false, 0);
+                break;
+            }
+            let Some(below) = self.levels.get_mut(j) else {
+                break;
+            };
+            let below_line = line_addr >> below.shift;
+            below.stats.accesses += 1;
+            if below.store.hit(below_line).is_some() {
+                below.stats.hits += 1;
+                break;
+            }
+            below.stats.misses += 1;
+            line = below_line;
         }
-        let lvl = &mut self.levels[i];
-        lvl.stats.bytes_in += lvl.line;
-        let line_addr = line << lvl.shift;
-        self.request(i + 1, line_addr, false, 0);
-        self.levels[i].store.insert(slot, line, write);
+        for (k, &(slot, line)) in pending[..depth].iter().enumerate().rev() {
+            self.levels[i + k].store.insert(slot, line, write && k == 0);
+        }
         if i == 0 {
-            self.last_line = line;
-            self.last_slot = slot;
+            (self.last_slot, self.last_line) = pending[0];
         }
     }
 
@@ -291,10 +391,10 @@ impl Hierarchy {
     }
 }
 
-/// How many accesses ahead [`Hierarchy::access_batch`] prefetches.
+/// How many accesses ahead [`Sim::access_batch`] prefetches.
 const LOOKAHEAD: usize = 16;
 
-impl AccessSink for Hierarchy {
+impl<S: Tags> Sim<S> {
     /// Accesses in order, with the sets of the levels below level 0
     /// prefetched [`LOOKAHEAD`] accesses ahead: random misses then overlap
     /// their loads of the simulator's own tag arrays instead of waiting for
@@ -310,6 +410,7 @@ impl AccessSink for Hierarchy {
         }
     }
 
+    /// One access.
     #[inline]
     fn access(&mut self, a: Access) {
         let Some(l0) = self.levels.first_mut() else {

@@ -206,6 +206,35 @@ pub(super) enum Store {
     Full(FullAssoc),
 }
 
+/// The operations the simulator needs of a level's tag store. [`Store`]
+/// implements them for any level, by dispatch; [`Packed`] implements them
+/// directly, so that a hierarchy whose levels are all packed (the common
+/// case) is compiled once more without a dispatch or a call per operation.
+pub(super) trait Tags {
+    /// The slot holding `line`, marked as used (a hit), if any.
+    fn hit(&mut self, line: u64) -> Option<usize>;
+    /// Starts loading `line`'s set into the CPU caches (a hint).
+    fn prefetch(&self, line: u64);
+    /// The slot holding `line`, without counting a use.
+    fn find(&self, line: u64) -> Option<usize>;
+    /// The slot that will receive `line`: the lowest invalid way of its
+    /// set, else the policy's victim (which stays valid until removed).
+    fn victim(&mut self, line: u64) -> usize;
+    /// The line in `slot`, if valid.
+    fn line_at(&self, slot: usize) -> Option<u64>;
+    /// Whether `slot` is dirty.
+    fn is_dirty(&self, slot: usize) -> bool;
+    /// Sets the dirty bit of `slot`.
+    fn set_dirty(&mut self, slot: usize, d: bool);
+    /// Invalidates `slot`.
+    fn remove(&mut self, slot: usize);
+    /// Puts `line` into `slot` (invalid, as returned by [`Tags::victim`]
+    /// and then removed), counting a use.
+    fn insert(&mut self, slot: usize, line: u64, dirty: bool);
+    /// Number of slots.
+    fn slots(&self) -> usize;
+}
+
 impl Store {
     /// An empty store for `cfg` (already validated).
     pub(super) fn new(cfg: &LevelConfig) -> Self {
@@ -217,10 +246,11 @@ impl Store {
             Store::Set(SetAssoc::new(cfg))
         }
     }
+}
 
-    /// The slot holding `line`, marked as used (a hit), if any.
+impl Tags for Store {
     #[inline]
-    pub(super) fn hit(&mut self, line: u64) -> Option<usize> {
+    fn hit(&mut self, line: u64) -> Option<usize> {
         match self {
             Store::Packed(p) => p.hit(line),
             Store::Set(s) => s.hit(line),
@@ -228,9 +258,8 @@ impl Store {
         }
     }
 
-    /// Starts loading `line`'s set into the CPU caches (a hint).
     #[inline]
-    pub(super) fn prefetch(&self, line: u64) {
+    fn prefetch(&self, line: u64) {
         match self {
             Store::Packed(p) => p.prefetch(line),
             Store::Set(s) => s.prefetch(line),
@@ -238,9 +267,8 @@ impl Store {
         }
     }
 
-    /// The slot holding `line`, without counting a use.
     #[inline]
-    pub(super) fn find(&self, line: u64) -> Option<usize> {
+    fn find(&self, line: u64) -> Option<usize> {
         match self {
             Store::Packed(p) => p.find(line),
             Store::Set(s) => s.find(line),
@@ -248,10 +276,8 @@ impl Store {
         }
     }
 
-    /// The slot that will receive `line`: the lowest invalid way of its
-    /// set, else the policy's victim (which stays valid until removed).
     #[inline]
-    pub(super) fn victim(&mut self, line: u64) -> usize {
+    fn victim(&mut self, line: u64) -> usize {
         match self {
             Store::Packed(p) => p.victim(line),
             Store::Set(s) => s.victim(line),
@@ -259,9 +285,8 @@ impl Store {
         }
     }
 
-    /// The line in `slot`, if valid.
     #[inline]
-    pub(super) fn line_at(&self, slot: usize) -> Option<u64> {
+    fn line_at(&self, slot: usize) -> Option<u64> {
         let t = match self {
             Store::Packed(p) => return p.line_at(slot),
             Store::Set(s) => s.tags[slot],
@@ -270,9 +295,8 @@ impl Store {
         (t != INVALID).then_some(t)
     }
 
-    /// Whether `slot` is dirty.
     #[inline]
-    pub(super) fn is_dirty(&self, slot: usize) -> bool {
+    fn is_dirty(&self, slot: usize) -> bool {
         match self {
             Store::Packed(p) => p.is_dirty(slot),
             Store::Set(s) => s.dirty[slot],
@@ -280,9 +304,8 @@ impl Store {
         }
     }
 
-    /// Sets the dirty bit of `slot`.
     #[inline]
-    pub(super) fn set_dirty(&mut self, slot: usize, d: bool) {
+    fn set_dirty(&mut self, slot: usize, d: bool) {
         match self {
             Store::Packed(p) => p.set_dirty(slot, d),
             Store::Set(s) => s.set_dirty(slot, d),
@@ -290,9 +313,8 @@ impl Store {
         }
     }
 
-    /// Invalidates `slot`.
     #[inline]
-    pub(super) fn remove(&mut self, slot: usize) {
+    fn remove(&mut self, slot: usize) {
         match self {
             Store::Packed(p) => p.remove(slot),
             Store::Set(s) => {
@@ -304,10 +326,8 @@ impl Store {
         }
     }
 
-    /// Puts `line` into `slot` (invalid, as returned by [`Store::victim`]
-    /// and then removed), counting a use.
     #[inline]
-    pub(super) fn insert(&mut self, slot: usize, line: u64, dirty: bool) {
+    fn insert(&mut self, slot: usize, line: u64, dirty: bool) {
         match self {
             Store::Packed(p) => p.insert(slot, line, dirty),
             Store::Set(s) => s.insert(slot, line, dirty),
@@ -315,12 +335,55 @@ impl Store {
         }
     }
 
-    /// Number of slots.
-    pub(super) fn slots(&self) -> usize {
+    fn slots(&self) -> usize {
         match self {
             Store::Packed(p) => p.slots(),
             Store::Set(s) => s.tags.len(),
             Store::Full(f) => f.slots(),
         }
+    }
+}
+
+/// Straight calls of [`Packed`]'s own methods.
+impl Tags for Packed {
+    #[inline(always)]
+    fn hit(&mut self, line: u64) -> Option<usize> {
+        Packed::hit(self, line)
+    }
+    #[inline(always)]
+    fn prefetch(&self, line: u64) {
+        Packed::prefetch(self, line)
+    }
+    #[inline(always)]
+    fn find(&self, line: u64) -> Option<usize> {
+        Packed::find(self, line)
+    }
+    #[inline(always)]
+    fn victim(&mut self, line: u64) -> usize {
+        Packed::victim(self, line)
+    }
+    #[inline(always)]
+    fn line_at(&self, slot: usize) -> Option<u64> {
+        Packed::line_at(self, slot)
+    }
+    #[inline(always)]
+    fn is_dirty(&self, slot: usize) -> bool {
+        Packed::is_dirty(self, slot)
+    }
+    #[inline(always)]
+    fn set_dirty(&mut self, slot: usize, d: bool) {
+        Packed::set_dirty(self, slot, d)
+    }
+    #[inline(always)]
+    fn remove(&mut self, slot: usize) {
+        Packed::remove(self, slot)
+    }
+    #[inline(always)]
+    fn insert(&mut self, slot: usize, line: u64, dirty: bool) {
+        Packed::insert(self, slot, line, dirty)
+    }
+    #[inline(always)]
+    fn slots(&self) -> usize {
+        Packed::slots(self)
     }
 }
