@@ -26,8 +26,16 @@ fn erf_is_within_5e_7_of_f64_erf() {
             worst = (err, x);
         }
     }
-    println!("erf_f32: worst |error| {:.3e} at x = {:e}", worst.0, worst.1);
-    assert!(worst.0 <= 5e-7, "erf_f32 error {:e} at {:e}", worst.0, worst.1);
+    println!(
+        "erf_f32: worst |error| {:.3e} at x = {:e}",
+        worst.0, worst.1
+    );
+    assert!(
+        worst.0 <= 5e-7,
+        "erf_f32 error {:e} at {:e}",
+        worst.0,
+        worst.1
+    );
     // Far out and at the edges: exactly ±1, ±0, NaN.
     for (x, want) in [
         (10.0f32, 1.0f32),
