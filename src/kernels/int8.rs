@@ -78,11 +78,19 @@ impl IntKernel {
         }
         // Activations in the weights' padded group layout.
         let padded = g.padded();
+        // Group by group as whole slices (`pos` maps group `gi`'s K range to
+        // `gi · quads · 4` onwards), rows in parallel.
         let mut ap = vec![0i8; m * padded];
-        for i in 0..m {
-            for kk in 0..g.k {
-                ap[i * padded + g.pos(kk)] = codes[i * g.k + kk];
-            }
+        if padded > 0 && g.k > 0 {
+            ap.par_chunks_mut(padded)
+                .zip(codes.par_chunks(g.k))
+                .for_each(|(dst, src)| {
+                    for gi in 0..g.count {
+                        let r = g.range(gi);
+                        let at = g.pos(r.start);
+                        dst[at..at + r.len()].copy_from_slice(&src[r]);
+                    }
+                });
         }
         // Each row's code sum per group, once (the narrow-weight SIMD GEMV
         // subtracts it, see `avx2::fields`; a GEMM's last row block may be

@@ -14,6 +14,7 @@ mod cli_support;
 mod capture;
 mod cli;
 mod forward;
+mod gelu;
 mod malformed;
 mod study;
 
