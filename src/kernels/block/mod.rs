@@ -2,7 +2,7 @@
 //! activations quantized per row inside the product, an exact int32 dot per
 //! block, then the format's f32 fold per block, blocks in K order. One
 //! driver ([`BlockKernel`]) does the packing frame, the threading, the tile
-//! dispatch and the scalar reference tile; a format is one [`BlockFormat`]
+//! dispatch, the scalar reference tile and the f32 folds ([`Fold`]); a format is one [`BlockFormat`]
 //! impl in its own file: [`q8_0`], [`q4_0`], [`mxfp4`] (× Q8_0 activations,
 //! 32-blocks) and [`tq2_0`], [`tq1_0`] (× Q8_K, 256-blocks), each saying how
 //! it packs, decodes, dots and folds one block.
@@ -73,6 +73,8 @@ pub trait BlockFormat: std::fmt::Debug + Clone + Copy + Send + Sync + 'static {
     const SCALE_BYTES: usize = 2;
     /// The stored code of weight 0, which padding rows hold.
     const PAD_CODE: i8 = 0;
+    /// The format's per-block f32 fold (ggml's generic C path).
+    const FOLD: Fold;
 
     /// Packs one block of the 8 rows' codes (`rows[lane]`, QK codes each in
     /// K order) into `out` (`BLOCK_BYTES`).
@@ -88,11 +90,6 @@ pub trait BlockFormat: std::fmt::Debug + Clone + Copy + Send + Sync + 'static {
     fn scale(bytes: &[u8]) -> f32 {
         f16_to_f32(u16::from_le_bytes([bytes[0], bytes[1]]))
     }
-
-    /// The format's per-block f32 fold: `sumf` plus the block's `isum`
-    /// scaled by the weight scale `dw` and the activation scale `da`, in the
-    /// emulation's operand order, a separate multiply and add.
-    fn fold(sumf: f32, isum: i32, dw: f32, da: f32) -> f32;
 
     /// Constants the AVX2 block step keeps in registers (lookup tables, masks).
     #[cfg(target_arch = "x86_64")]
@@ -134,19 +131,62 @@ pub trait BlockFormat: std::fmt::Debug + Clone + Copy + Send + Sync + 'static {
             ws.as_ptr().add(b * PANEL * 2) as *const __m128i
         ))
     }
+}
 
-    /// [`Self::fold`] on 8 lanes: `acc` plus `isum` (int32) scaled by the
+/// The per-block f32 folds of ggml's generic dot products: `sumf` plus the
+/// block's int32 sum `isum` scaled by the weight scale `dw` and the
+/// activation scale `da`, a separate multiply and add each step. The
+/// operand order is each C path's, kept as written so that every bit
+/// (NaN payloads aside) is the emulation's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fold {
+    /// `sumf + isum · (dw · da)` (`ggml_vec_dot_q8_0_q8_0`).
+    IsumDwDa,
+    /// `sumf + (isum · dw) · da` (`ggml_vec_dot_q4_0_q8_0`).
+    IsumDwThenDa,
+    /// `sumf + (da · dw) · isum` (`ggml_vec_dot_mxfp4_q8_0`).
+    DaDwIsum,
+    /// `sumf + isum · (da · dw)` (`ggml_vec_dot_tq*_0_q8_K`).
+    IsumDaDw,
+}
+
+impl Fold {
+    /// One block's fold into `sumf`.
+    #[inline(always)]
+    pub fn apply(self, sumf: f32, isum: i32, dw: f32, da: f32) -> f32 {
+        let f = isum as f32;
+        match self {
+            Fold::IsumDwDa => sumf + f * (dw * da),
+            Fold::IsumDwThenDa => sumf + (f * dw) * da,
+            Fold::DaDwIsum => sumf + (da * dw) * f,
+            Fold::IsumDaDw => sumf + f * (da * dw),
+        }
+    }
+
+    /// [`Self::apply`] on 8 lanes: `acc` plus `isum` (int32) scaled by the
     /// lanes' `dw` and the row's `da`, in the same operand order.
     ///
     /// # Safety
     /// AVX2.
     #[cfg(target_arch = "x86_64")]
-    unsafe fn fold_avx2(
+    #[inline(always)]
+    pub unsafe fn apply_avx2(
+        self,
         acc: std::arch::x86_64::__m256,
         isum: std::arch::x86_64::__m256i,
         dw: std::arch::x86_64::__m256,
         da: f32,
-    ) -> std::arch::x86_64::__m256;
+    ) -> std::arch::x86_64::__m256 {
+        use std::arch::x86_64::*;
+        let (f, da) = (_mm256_cvtepi32_ps(isum), _mm256_set1_ps(da));
+        let p = match self {
+            Fold::IsumDwDa => _mm256_mul_ps(f, _mm256_mul_ps(dw, da)),
+            Fold::IsumDwThenDa => _mm256_mul_ps(_mm256_mul_ps(f, dw), da),
+            Fold::DaDwIsum => _mm256_mul_ps(_mm256_mul_ps(da, dw), f),
+            Fold::IsumDaDw => _mm256_mul_ps(f, _mm256_mul_ps(da, dw)),
+        };
+        _mm256_add_ps(acc, p)
+    }
 }
 
 /// Quantized weights before packing, in any block format: per row `nb × QK`
@@ -374,7 +414,7 @@ fn tile_scalar<F: BlockFormat>(
                 }
                 let at = (b * PANEL + lane) * sb;
                 let dw = F::scale(&ws[at..at + sb]);
-                sumf = F::fold(sumf, isum, dw, act.d[b]);
+                sumf = F::FOLD.apply(sumf, isum, dw, act.d[b]);
             }
             *o = sumf;
         }
@@ -428,7 +468,7 @@ mod avx2 {
             let isum = F::dot_avx2::<R>(&c, w.as_ptr().add(b * F::BLOCK_BYTES), a, b);
             let dw = F::scales_avx2(ws, b);
             for t in 0..R {
-                acc[t] = F::fold_avx2(acc[t], isum[t], dw, *a[t].d.get_unchecked(b));
+                acc[t] = F::FOLD.apply_avx2(acc[t], isum[t], dw, *a[t].d.get_unchecked(b));
             }
         }
         let mut out = [[0f32; PANEL]; TILE_ROWS];

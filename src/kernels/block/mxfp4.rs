@@ -13,7 +13,7 @@
 
 use super::act::Q8_0Act;
 use super::q4_0::{nibble, pack_nibbles};
-use super::{Act, BlockFormat, PANEL};
+use super::{Act, BlockFormat, Fold, PANEL};
 use crate::formats::ggml::QK;
 
 /// `2 · e2m1(code)` as an integer: ggml's `kvalues_mxfp4`.
@@ -37,6 +37,7 @@ pub struct Mxfp4;
 impl BlockFormat for Mxfp4 {
     type Act = Q8_0Act;
     const BLOCK_BYTES: usize = PANEL * QK / 2;
+    const FOLD: Fold = Fold::DaDwIsum;
     const SCALE_BYTES: usize = 1;
 
     fn pack_block(rows: &[&[i8]; PANEL], out: &mut [u8]) {
@@ -51,11 +52,6 @@ impl BlockFormat for Mxfp4 {
     #[inline(always)]
     fn scale(bytes: &[u8]) -> f32 {
         e8m0_half(bytes[0])
-    }
-
-    #[inline(always)]
-    fn fold(sumf: f32, isum: i32, dw: f32, da: f32) -> f32 {
-        sumf + (da * dw) * isum as f32
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -121,19 +117,5 @@ impl BlockFormat for Mxfp4 {
             _mm256_set1_epi32(0x7FC0_0000),
             is_nan,
         ))
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn fold_avx2(
-        acc: std::arch::x86_64::__m256,
-        isum: std::arch::x86_64::__m256i,
-        dw: std::arch::x86_64::__m256,
-        da: f32,
-    ) -> std::arch::x86_64::__m256 {
-        use std::arch::x86_64::*;
-        let f = _mm256_cvtepi32_ps(isum);
-        let d = _mm256_mul_ps(_mm256_set1_ps(da), dw);
-        _mm256_add_ps(acc, _mm256_mul_ps(d, f))
     }
 }

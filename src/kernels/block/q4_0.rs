@@ -11,7 +11,7 @@
 //! `Σ a·(f − 8) = Σ a·f − 8·Σ a` with each row's block sum of `a`.
 
 use super::act::Q8_0Act;
-use super::{Act, BlockFormat, PANEL};
+use super::{Act, BlockFormat, Fold, PANEL};
 use crate::formats::ggml::QK;
 
 /// The Q4_0 block format (see the module docs).
@@ -41,6 +41,7 @@ pub fn nibble(blk: &[u8], lane: usize, e: usize) -> u8 {
 impl BlockFormat for Q4_0 {
     type Act = Q8_0Act;
     const BLOCK_BYTES: usize = PANEL * QK / 2;
+    const FOLD: Fold = Fold::IsumDwThenDa;
 
     fn pack_block(rows: &[&[i8]; PANEL], out: &mut [u8]) {
         pack_nibbles(rows, out, |c| (c + 8) as u8);
@@ -49,11 +50,6 @@ impl BlockFormat for Q4_0 {
     #[inline(always)]
     fn weight(blk: &[u8], lane: usize, e: usize) -> i32 {
         nibble(blk, lane, e) as i32 - 8
-    }
-
-    #[inline(always)]
-    fn fold(sumf: f32, isum: i32, dw: f32, da: f32) -> f32 {
-        sumf + (isum as f32 * dw) * da
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -95,19 +91,5 @@ impl BlockFormat for Q4_0 {
             isum[t] = _mm256_sub_epi32(s32, corr);
         }
         isum
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn fold_avx2(
-        acc: std::arch::x86_64::__m256,
-        isum: std::arch::x86_64::__m256i,
-        dw: std::arch::x86_64::__m256,
-        da: f32,
-    ) -> std::arch::x86_64::__m256 {
-        use std::arch::x86_64::*;
-        let f = _mm256_cvtepi32_ps(isum);
-        let d = _mm256_set1_ps(da);
-        _mm256_add_ps(acc, _mm256_mul_ps(_mm256_mul_ps(f, dw), d))
     }
 }

@@ -10,7 +10,7 @@
 //! into int32.
 
 use super::act::Q8_0Act;
-use super::{Act, BlockFormat, PANEL};
+use super::{Act, BlockFormat, Fold, PANEL};
 use crate::formats::ggml::QK;
 
 /// The Q8_0 block format (see the module docs).
@@ -20,6 +20,7 @@ pub struct Q8_0;
 impl BlockFormat for Q8_0 {
     type Act = Q8_0Act;
     const BLOCK_BYTES: usize = PANEL * QK;
+    const FOLD: Fold = Fold::IsumDwDa;
 
     fn pack_block(rows: &[&[i8]; PANEL], out: &mut [u8]) {
         for (lane, codes) in rows.iter().enumerate() {
@@ -32,11 +33,6 @@ impl BlockFormat for Q8_0 {
     #[inline(always)]
     fn weight(blk: &[u8], lane: usize, e: usize) -> i32 {
         blk[(e / 4) * 32 + lane * 4 + e % 4] as i8 as i32
-    }
-
-    #[inline(always)]
-    fn fold(sumf: f32, isum: i32, dw: f32, da: f32) -> f32 {
-        sumf + isum as f32 * (dw * da)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -69,19 +65,5 @@ impl BlockFormat for Q8_0 {
             }
         }
         isum
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn fold_avx2(
-        acc: std::arch::x86_64::__m256,
-        isum: std::arch::x86_64::__m256i,
-        dw: std::arch::x86_64::__m256,
-        da: f32,
-    ) -> std::arch::x86_64::__m256 {
-        use std::arch::x86_64::*;
-        let f = _mm256_cvtepi32_ps(isum);
-        let d = _mm256_mul_ps(dw, _mm256_set1_ps(da));
-        _mm256_add_ps(acc, _mm256_mul_ps(f, d))
     }
 }

@@ -16,7 +16,7 @@
 //! `Σ a·(c − 1) = Σ a·c − Σ a` as in [`super::tq2_0`].
 
 use super::act::Q8KAct;
-use super::{Act, BlockFormat, PANEL};
+use super::{Act, BlockFormat, Fold, PANEL};
 use crate::formats::ternary::{tq1_trit, QK_K};
 
 /// The TQ1_0 block format (see the module docs).
@@ -87,6 +87,7 @@ pub struct Consts {
 impl BlockFormat for Tq1_0 {
     type Act = Q8KAct;
     const BLOCK_BYTES: usize = (GROUPS + 1) * 32;
+    const FOLD: Fold = Fold::IsumDaDw;
     const PAD_CODE: i8 = 1;
 
     fn pack_block(rows: &[&[i8]; PANEL], out: &mut [u8]) {
@@ -113,11 +114,6 @@ impl BlockFormat for Tq1_0 {
             tq1_trit(blk[GROUPS * 32 + at], quad - 60)
         };
         c as i32 - 1
-    }
-
-    #[inline(always)]
-    fn fold(sumf: f32, isum: i32, dw: f32, da: f32) -> f32 {
-        sumf + isum as f32 * (da * dw)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -183,16 +179,5 @@ impl BlockFormat for Tq1_0 {
             s32[t] = _mm256_sub_epi32(s32[t], corr);
         }
         s32
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn fold_avx2(
-        acc: std::arch::x86_64::__m256,
-        isum: std::arch::x86_64::__m256i,
-        dw: std::arch::x86_64::__m256,
-        da: f32,
-    ) -> std::arch::x86_64::__m256 {
-        super::tq2_0::fold_ternary_avx2(acc, isum, dw, da)
     }
 }

@@ -13,35 +13,17 @@
 //! them; then `Σ a·(c − 1) = Σ a·c − Σ a` with each row's block sum of `a`.
 
 use super::act::Q8KAct;
-use super::{Act, BlockFormat, PANEL};
+use super::{Act, BlockFormat, Fold, PANEL};
 use crate::formats::ternary::QK_K;
 
 /// The TQ2_0 block format (see the module docs).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tq2_0;
 
-/// The ternary formats' fold (`sumf + f32(isum) · (d_a · d_w)`) on 8 lanes,
-/// shared with [`super::tq1_0`].
-///
-/// # Safety
-/// AVX2.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-pub unsafe fn fold_ternary_avx2(
-    acc: std::arch::x86_64::__m256,
-    isum: std::arch::x86_64::__m256i,
-    dw: std::arch::x86_64::__m256,
-    da: f32,
-) -> std::arch::x86_64::__m256 {
-    use std::arch::x86_64::*;
-    let f = _mm256_cvtepi32_ps(isum);
-    let d = _mm256_mul_ps(_mm256_set1_ps(da), dw);
-    _mm256_add_ps(acc, _mm256_mul_ps(f, d))
-}
-
 impl BlockFormat for Tq2_0 {
     type Act = Q8KAct;
     const BLOCK_BYTES: usize = 16 * 32;
+    const FOLD: Fold = Fold::IsumDaDw;
     const PAD_CODE: i8 = 1;
 
     fn pack_block(rows: &[&[i8]; PANEL], out: &mut [u8]) {
@@ -61,11 +43,6 @@ impl BlockFormat for Tq2_0 {
     fn weight(blk: &[u8], lane: usize, e: usize) -> i32 {
         let (quad, at) = (e / 4, lane * 4 + e % 4);
         ((blk[(quad % 16) * 32 + at] >> (2 * (quad / 16))) & 3) as i32 - 1
-    }
-
-    #[inline(always)]
-    fn fold(sumf: f32, isum: i32, dw: f32, da: f32) -> f32 {
-        sumf + isum as f32 * (da * dw)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -121,16 +98,5 @@ impl BlockFormat for Tq2_0 {
             s32[t] = _mm256_sub_epi32(s32[t], corr);
         }
         s32
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn fold_avx2(
-        acc: std::arch::x86_64::__m256,
-        isum: std::arch::x86_64::__m256i,
-        dw: std::arch::x86_64::__m256,
-        da: f32,
-    ) -> std::arch::x86_64::__m256 {
-        fold_ternary_avx2(acc, isum, dw, da)
     }
 }

@@ -9,7 +9,7 @@
 //! by the format's reference quantizer, activations by the format's
 //! activation quantizer, then per output and per block in K order the
 //! exact int32 dot of the codes, folded into an f32 as ggml's *generic* C
-//! path writes it (the kernel format's [`BlockFormat::fold`], a separate
+//! path writes it (the kernel format's [`BlockFormat::FOLD`], a separate
 //! multiply and add); the cost and traffic model; the native kernel
 //! ([`BlockKernel`]), which reproduces the emulation bit for bit. A format
 //! is one [`BlockVariant`] impl in its own file ([`q8_0`], [`q4_0`],
@@ -132,7 +132,7 @@ impl<F: BlockVariant> MatmulVariant for BlockMatmul<F> {
                 for b in 0..nb {
                     let y = &qa.codes[(i * nb + b) * qk..(i * nb + b + 1) * qk];
                     let isum = F::block_dot(&qw, j, b, y);
-                    sumf = F::fold(sumf, isum, F::weight_scale(&qw, j, b), qa.d[i * nb + b]);
+                    sumf = F::FOLD.apply(sumf, isum, F::weight_scale(&qw, j, b), qa.d[i * nb + b]);
                 }
                 out.push(sumf as f64);
             }
