@@ -84,6 +84,37 @@ pub struct Consts {
     th: [std::arch::x86_64::__m256i; 5],
 }
 
+/// Adds the first `N` trits of every byte of packed vector `x`, each times
+/// its activation quad (trit `n`: quad `q0 + step·n` of block `b`), into
+/// the `R` rows' int16 sums `s16`.
+///
+/// # Safety
+/// AVX2; each row holds block `b`'s codes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn trits_dot<const R: usize, const N: usize>(
+    k: &Consts,
+    x: std::arch::x86_64::__m256i,
+    q0: usize,
+    step: usize,
+    a: &[Act; R],
+    b: usize,
+    s16: &mut [std::arch::x86_64::__m256i; R],
+) {
+    use super::quad_avx2 as quad;
+    use std::arch::x86_64::*;
+    let lo = _mm256_and_si256(x, k.m4);
+    let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(x), k.m4);
+    for n in 0..N {
+        let c = trit(lo, hi, k.tl[n], k.th[n]);
+        let at = b * QK_K + (q0 + step * n) * 4;
+        for t in 0..R {
+            s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(c, quad(a[t].codes, at)));
+        }
+    }
+}
+
 impl BlockFormat for Tq1_0 {
     type Act = Q8KAct;
     const BLOCK_BYTES: usize = (GROUPS + 1) * 32;
@@ -146,33 +177,26 @@ impl BlockFormat for Tq1_0 {
         a: &[Act; R],
         b: usize,
     ) -> [std::arch::x86_64::__m256i; R] {
-        use super::quad_avx2 as quad;
         use std::arch::x86_64::*;
         let mut s32 = [_mm256_setzero_si256(); R];
         // Groups of 6, 6 and 1 vectors: int16 lanes ≤ 6 · 5 · 508 = 15240.
-        for (from, to) in [(0, 6), (6, GROUPS), (GROUPS, GROUPS + 1)] {
+        // The trit counts are constants (5, then 4 for the last vector) so
+        // that every tile height unrolls the trit loop fully.
+        for (from, to) in [(0, 6), (6, GROUPS)] {
             let mut s16 = [_mm256_setzero_si256(); R];
             for s in from..to {
                 let x = _mm256_loadu_si256(blk.add(s * 32) as *const __m256i);
-                let lo = _mm256_and_si256(x, k.m4);
-                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(x), k.m4);
-                let trits = if s < GROUPS { 5 } else { 4 };
-                for n in 0..trits {
-                    let c = trit(lo, hi, k.tl[n], k.th[n]);
-                    let q = if s < GROUPS {
-                        s + GROUPS * n
-                    } else {
-                        QUADS - 4 + n
-                    };
-                    for t in 0..R {
-                        let p = _mm256_maddubs_epi16(c, quad(a[t].codes, b * QK_K + q * 4));
-                        s16[t] = _mm256_add_epi16(s16[t], p);
-                    }
-                }
+                trits_dot::<R, 5>(k, x, s, GROUPS, a, b, &mut s16);
             }
             for t in 0..R {
                 s32[t] = _mm256_add_epi32(s32[t], _mm256_madd_epi16(s16[t], k.ones));
             }
+        }
+        let mut s16 = [_mm256_setzero_si256(); R];
+        let x = _mm256_loadu_si256(blk.add(GROUPS * 32) as *const __m256i);
+        trits_dot::<R, 4>(k, x, QUADS - 4, 1, a, b, &mut s16);
+        for t in 0..R {
+            s32[t] = _mm256_add_epi32(s32[t], _mm256_madd_epi16(s16[t], k.ones));
         }
         for t in 0..R {
             let corr = _mm256_set1_epi32(*a[t].sums.get_unchecked(b));
