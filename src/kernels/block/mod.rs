@@ -190,8 +190,8 @@ impl Fold {
 }
 
 /// Quantized weights before packing, in any block format: per row `nb × QK`
-/// stored codes (padding 0) and `nb` scale codes (fp16 bits, or the E8M0
-/// byte).
+/// stored codes (a ragged last block padded with the code of weight 0) and
+/// `nb` scale codes (fp16 bits, or the E8M0 byte).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Source {
     /// Rows (output channels).
