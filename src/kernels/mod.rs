@@ -10,7 +10,7 @@
 //! - activations are quantized **inside** the timed product ([`quant`]), as
 //!   a real inference kernel must, by fast twins of the variants' quantizers;
 //! - one entry per kernel family ([`int8`], [`float`], [`xnor`], [`sat16`],
-//!   [`fp16acc`], [`lmul`], [`ggml`], [`ternary`]) dispatches through [`crate::isa::dispatch!`]:
+//!   [`fp16acc`], [`lmul`], [`block`]) dispatches through [`crate::isa::dispatch!`]:
 //!   AVX2 and a portable scalar path; the float family also has AVX-512
 //!   tiles and the integer family an AVX-512 VNNI GEMM step; the others run
 //!   their AVX2 code on AVX-512 CPUs (see each family for what it uses);
@@ -35,21 +35,20 @@
 //! these kernels behind its `NativeMatmul` trait.
 
 pub mod attention;
+pub mod block;
 pub mod float;
 pub mod fp16acc;
-pub mod ggml;
 pub mod int8;
 pub mod lmul;
 pub mod pack;
 pub mod quant;
 pub mod sat16;
 pub mod seqtile;
-pub mod ternary;
 pub mod xnor;
 
 /// A kernel holding packed weights (`n × k`): the common face of the
 /// single-format kernels ([`sat16::Sat16Kernel`], [`fp16acc::Fp16AccKernel`],
-/// [`lmul::LmulKernel`], [`ggml::GgmlKernel`]), so the variant layer wraps
+/// [`lmul::LmulKernel`], [`block::BlockKernel`]), so the variant layer wraps
 /// them all with one type.
 pub trait PackedKernel: Send + Sync {
     /// Reduction length.
@@ -79,8 +78,6 @@ macro_rules! packed_kernel {
 packed_kernel!(sat16::Sat16Kernel);
 packed_kernel!(fp16acc::Fp16AccKernel);
 packed_kernel!(lmul::LmulKernel);
-packed_kernel!(ggml::GgmlKernel);
-packed_kernel!(ternary::TernaryKernel);
 
 /// Largest M that takes the GEMV (decode) path.
 pub const GEMV_MAX_M: usize = 8;

@@ -17,7 +17,7 @@ pub enum Family {
     Lmul,
     /// [`super::bitserial::BitSerialMatmul`]: bit-serial processing elements.
     BitSerial,
-    /// [`super::ggml::GgmlMatmul`]: ggml's block formats and dot products.
+    /// [`super::block::BlockMatmul`]: ggml's block formats and dot products.
     Ggml,
 }
 

@@ -8,8 +8,8 @@ pub use crate::tensor::Shape;
 
 pub mod accum;
 pub mod bitserial;
+pub mod block;
 pub mod datapath;
-pub mod ggml;
 pub mod info;
 pub mod kernel;
 pub mod lmul;
@@ -20,7 +20,6 @@ pub mod packed;
 pub mod quant_matmul;
 pub mod registry;
 pub mod sparse;
-pub mod ternary;
 
 pub use info::{Family, VariantInfo, WeightStorage};
 pub use operand::{OperandSpec, ScaleAxis};
@@ -79,7 +78,7 @@ pub trait NativeMatmul: Send + Sync {
 
 /// Every registered variant, in display order: the [`QuantMatmul`] entries
 /// of [`registry::all`], the top-K one ([`registry::topk`]), then the accumulator ([`accum`]), L-Mul ([`lmul`])
-/// and bit-serial ([`bitserial`]) families, then ggml's block formats ([`ggml`]) and ternary formats ([`ternary`]).
+/// and bit-serial ([`bitserial`]) families, then ggml's block and ternary formats ([`block`]).
 pub fn registry() -> Vec<Box<dyn MatmulVariant>> {
     let mut v: Vec<Box<dyn MatmulVariant>> = registry::all()
         .into_iter()
@@ -93,8 +92,7 @@ pub fn registry() -> Vec<Box<dyn MatmulVariant>> {
     v.extend(accum::all());
     v.extend(lmul::all());
     v.extend(bitserial::all());
-    v.extend(ggml::all());
-    v.extend(ternary::all());
+    v.extend(block::all());
     v
 }
 
