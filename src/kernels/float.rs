@@ -291,23 +291,23 @@ impl FloatKernel {
                 k0 = k1;
             }
             // The variants' fold: acc = acc + (dot · sa[i, g]) · sw[j, g].
+            // A missing scale multiplies by 1, which changes no bit (x · 1
+            // is x for every x, ±0 and ±inf included; a NaN stays a NaN),
+            // so the lane loop has no branch and vectorises: with groups of
+            // 32 (MX) the fold runs once per 32 K steps of every output.
             for i in rows.clone() {
-                let a_inner = sa.inner.map(|s| s[i * g.count + gi]);
+                let a_s = sa.inner.map_or(1.0, |s| s[i * g.count + gi]);
                 for p in panels.clone() {
-                    let inner = self.w.scales.inner.as_ref().map(|s| {
-                        let o = (p * g.count + gi) * PANEL;
-                        &s[o..o + PANEL]
-                    });
+                    let w_s: [f32; PANEL] = match &self.w.scales.inner {
+                        Some(s) => {
+                            let o = (p * g.count + gi) * PANEL;
+                            s[o..o + PANEL].try_into().expect("PANEL scales")
+                        }
+                        None => [1.0; PANEL],
+                    };
                     let (d, ac) = (&dot[at(i, p)], &mut acc[at(i, p)]);
                     for l in 0..PANEL {
-                        let mut v = d[l];
-                        if let Some(s) = a_inner {
-                            v *= s;
-                        }
-                        if let Some(s) = inner {
-                            v *= s[l];
-                        }
-                        ac[l] += v;
+                        ac[l] += (d[l] * a_s) * w_s[l];
                     }
                 }
             }
