@@ -2,8 +2,9 @@
 //! sequential sum over K in the emulation's order, so vectorising never
 //! reorders a sum. Per K group (one group of K without inner scales):
 //! `dot = +0; dot = dot + a[i,k]·w[j,k]` for k in order, then the variants'
-//! fold `acc = acc + dot · sw[j,g]`, and `out = (acc · sa[i]) · sw[j]` (each
-//! scale only where the operand has it).
+//! fold `acc = acc + (dot · sa[i,g]) · sw[j,g]`, and `out = (acc · sa[i]) ·
+//! sw[j]` (each scale only where the operand has it: activation scales come
+//! with activations a variant quantized itself, see [`ActScales`]).
 //!
 //! [`FloatSum`] says how the emulation forms `dot + a·w`:
 //! - [`FloatSum::Fused`]: one rounding (`f32-fma`), `vfmadd231ps`.
@@ -61,6 +62,17 @@ pub enum ActCast {
     F32,
     /// Rounded RNE to a minifloat (bf16, fp16), exact in f32.
     Cast(MiniFloat),
+}
+
+/// Scales of activations a variant quantized before the product (MX, NVFP4,
+/// absmax minifloats): folded as the emulation does, the inner one before
+/// the weight's inner scale, the outer one before the weight's outer scale.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ActScales<'a> {
+    /// Per row and K group, `[row][group]` (the weights' groups).
+    pub inner: Option<&'a [f32]>,
+    /// Per row.
+    pub outer: Option<&'a [f32]>,
 }
 
 /// A float matmul kernel with packed weights.
@@ -124,9 +136,45 @@ impl FloatKernel {
         self.run(a, m, fused, isa::effective())
     }
 
+    /// `a · wᵀ` for activations already quantized by the variant (element
+    /// values `a`, `m × k`, with their scales `sa`): the step fuses where
+    /// [`Self::fusable`] allows, at the effective ISA level.
+    ///
+    /// # Panics
+    /// When `sa` does not fit `m` rows and the weights' K groups.
+    pub fn matmul_scaled(&self, a: &[f32], m: usize, sa: &ActScales) -> Vec<f64> {
+        let fused = self.fusable(a);
+        self.run_scaled(a, m, fused, isa::effective(), sa)
+    }
+
     /// The product on prepared activations with a chosen step (`fused` must
     /// be what [`Self::fusable`] allows) at `level`.
     pub fn run(&self, a: &[f32], m: usize, fused: bool, level: IsaLevel) -> Vec<f64> {
+        self.run_scaled(a, m, fused, level, &ActScales::default())
+    }
+
+    /// [`Self::run`] with activation scales folded in the emulation's order.
+    ///
+    /// # Panics
+    /// When `sa` does not fit `m` rows and the weights' K groups.
+    pub fn run_scaled(
+        &self,
+        a: &[f32],
+        m: usize,
+        fused: bool,
+        level: IsaLevel,
+        sa: &ActScales,
+    ) -> Vec<f64> {
+        if let Some(s) = sa.inner {
+            assert_eq!(
+                s.len(),
+                m * self.w.groups.count,
+                "one inner scale per row and group"
+            );
+        }
+        if let Some(s) = sa.outer {
+            assert_eq!(s.len(), m, "one outer scale per row");
+        }
         let n = self.w.n;
         let mut out = vec![0f64; m * n];
         if m == 0 || n == 0 {
@@ -141,7 +189,7 @@ impl FloatKernel {
             .map(|&(b, c)| {
                 let rows = b * block..((b + 1) * block).min(m);
                 let panels = c * TASK_PANELS..((c + 1) * TASK_PANELS).min(self.w.panels);
-                let v = self.block(level, fused, a, rows.clone(), panels.clone());
+                let v = self.block(level, fused, a, sa, rows.clone(), panels.clone());
                 (rows.start, panels.start, v)
             })
             .collect();
@@ -184,6 +232,7 @@ impl FloatKernel {
         level: IsaLevel,
         fused: bool,
         a: &[f32],
+        sa: &ActScales,
         rows: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
     ) -> Vec<f32> {
@@ -241,20 +290,24 @@ impl FloatKernel {
                 }
                 k0 = k1;
             }
-            // The variants' fold: acc = acc + dot · sw[j, g].
+            // The variants' fold: acc = acc + (dot · sa[i, g]) · sw[j, g].
+            // A missing scale multiplies by 1, which changes no bit (x · 1
+            // is x for every x, ±0 and ±inf included; a NaN stays a NaN),
+            // so the lane loop has no branch and vectorises: with groups of
+            // 32 (MX) the fold runs once per 32 K steps of every output.
             for i in rows.clone() {
+                let a_s = sa.inner.map_or(1.0, |s| s[i * g.count + gi]);
                 for p in panels.clone() {
-                    let inner = self.w.scales.inner.as_ref().map(|s| {
-                        let o = (p * g.count + gi) * PANEL;
-                        &s[o..o + PANEL]
-                    });
+                    let w_s: [f32; PANEL] = match &self.w.scales.inner {
+                        Some(s) => {
+                            let o = (p * g.count + gi) * PANEL;
+                            s[o..o + PANEL].try_into().expect("PANEL scales")
+                        }
+                        None => [1.0; PANEL],
+                    };
                     let (d, ac) = (&dot[at(i, p)], &mut acc[at(i, p)]);
                     for l in 0..PANEL {
-                        let mut v = d[l];
-                        if let Some(s) = inner {
-                            v *= s[l];
-                        }
-                        ac[l] += v;
+                        ac[l] += (d[l] * a_s) * w_s[l];
                     }
                 }
             }
@@ -265,6 +318,9 @@ impl FloatKernel {
                 let c0 = (p - panels.start) * PANEL;
                 for l in 0..PANEL {
                     let mut v = acc[at(i, p)][l];
+                    if let Some(s) = sa.outer {
+                        v *= s[i];
+                    }
                     if let Some(s) = &self.w.scales.outer {
                         v *= s[p * PANEL + l];
                     }

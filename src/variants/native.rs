@@ -10,7 +10,17 @@
 //!   ternary, binary; any scale layout): [`IntKernel`];
 //! - int32 datapath, binary weights and binary activations: [`XnorKernel`];
 //! - f32 (or fused f32) datapath, f32 / bf16 / fp16 activations without
-//!   scales, f32 / bf16 / fp16 / absmax-integer weights: [`FloatKernel`].
+//!   scales, f32 / bf16 / fp16 / absmax-integer weights: [`FloatKernel`];
+//! - the same datapath with scaled low-bit activations and weights (FP8,
+//!   FP6, FP4 with per-tensor or per-group f32 scales, the MX formats,
+//!   NVFP4): [`FloatKernel`] too. Products of such elements are exact in f32,
+//!   so the element codes are decoded to their values once (by the variant's
+//!   own quantizer, whose decode is the format's table) and stored as bf16
+//!   (exact for every element of ≤ 8 significant bits); the kernel sums each
+//!   output in K order and folds both operands' scales in the emulation's
+//!   order ([`ActScales`]). Activations are quantized inside the product by
+//!   the variant's own quantizer (no separate twin to keep equal). A new
+//!   scaled format is one registry entry: nothing here names a format.
 
 use super::datapath::Datapath;
 use super::operand::{OperandSpec, ScaleAxis};
@@ -18,7 +28,7 @@ use super::packed::{PackedNative, Packer};
 use super::NativeMatmul;
 use crate::formats::{ElementFormat, IntKind};
 use crate::isa::IsaLevel;
-use crate::kernels::float::{ActCast, FloatKernel, FloatSum};
+use crate::kernels::float::{ActCast, ActScales, FloatKernel, FloatSum};
 use crate::kernels::int8::IntKernel;
 use crate::kernels::pack::{FloatPanels, FloatStorage, IntPanels};
 use crate::kernels::sat16::Sat16Kernel;
@@ -38,6 +48,8 @@ enum Family {
 enum ActCastKind {
     F32,
     Cast,
+    /// Quantized with scales by the variant's activation quantizer.
+    Scaled,
 }
 
 /// Packed weights of one family.
@@ -70,15 +82,32 @@ fn significand_bits(spec: &OperandSpec) -> Option<u32> {
     match spec {
         OperandSpec::F32 => Some(24),
         OperandSpec::Cast(f) => Some(f.mbits + 1),
-        OperandSpec::AbsMax {
-            element: ElementFormat::Int(i),
-            ..
-        } => match i.kind {
+        OperandSpec::AbsMax { element, .. } => element_significand_bits(element),
+        // MX / NVFP4 elements (MXINT8's implicit 2^-6 is a power of two).
+        OperandSpec::Block(b) => element_significand_bits(&b.element),
+        _ => None,
+    }
+}
+
+/// Significant bits of an element format's values: a minifloat's mantissa
+/// plus its hidden bit, a signed integer's magnitude bits.
+fn element_significand_bits(e: &ElementFormat) -> Option<u32> {
+    match e {
+        ElementFormat::Float(f) => Some(f.mbits + 1),
+        ElementFormat::Int(i) => match i.kind {
             IntKind::Signed { bits, .. } => Some(bits - 1),
             _ => None,
         },
-        _ => None,
     }
+}
+
+/// Whether an activation quantizer's values and scales fit the float
+/// kernel: a scaled minifloat, integer or block element, with inner groups
+/// (if any) equal to the weights'.
+fn scaled_act(act: &OperandSpec, weight: &OperandSpec) -> bool {
+    matches!(act, OperandSpec::AbsMax { .. } | OperandSpec::Block(_))
+        && significand_bits(act).is_some()
+        && (act.inner_group() == 0 || act.inner_group() == weight.inner_group())
 }
 
 /// Storage bits per weight code in the integer kernel: the element's width
@@ -141,6 +170,7 @@ impl NativeQuant {
                 let act = match spec.act {
                     OperandSpec::F32 => ActCastKind::F32,
                     OperandSpec::Cast(_) => ActCastKind::Cast,
+                    _ if scaled_act(&spec.act, &spec.weight) => ActCastKind::Scaled,
                     _ => return None,
                 };
                 significand_bits(&spec.weight)?;
@@ -195,8 +225,11 @@ impl NativeMatmul for NativeQuant {
                 let storage = match self.spec.weight {
                     OperandSpec::Cast(f) if f == crate::formats::parse::FP16 => FloatStorage::F16,
                     OperandSpec::Cast(f) if f == crate::formats::parse::BF16 => FloatStorage::Bf16,
-                    // Integer codes of ≤ 8 significant bits are exact in bf16.
-                    OperandSpec::AbsMax { .. } => FloatStorage::Bf16,
+                    // Integer codes and minifloat / block elements of ≤ 8
+                    // significant bits (int8, FP8, FP6, FP4, MXINT8's
+                    // int8·2^-6) are exact in bf16: e5m2's smallest
+                    // subnormal 2^-16 is far inside bf16's range.
+                    OperandSpec::AbsMax { .. } | OperandSpec::Block(_) => FloatStorage::Bf16,
                     _ => FloatStorage::F32,
                 };
                 Packed::Float(FloatKernel::new(
@@ -223,7 +256,26 @@ impl NativeMatmul for NativeQuant {
             Packed::Xnor(k) => k.matmul(&a.data, a.rows),
             Packed::Float(k) => {
                 assert_eq!(a.cols, k.weights().k, "{}: K differs", self.spec.name);
-                k.matmul(&a.data, a.rows)
+                if !matches!(
+                    self.family,
+                    Family::Float {
+                        act: ActCastKind::Scaled,
+                        ..
+                    }
+                ) {
+                    return k.matmul(&a.data, a.rows);
+                }
+                // The emulation's own activation quantizer: the same codes
+                // and scales by construction.
+                let q = self.spec.act.quantize(a, false);
+                let Values::F32(v) = &q.values else {
+                    unreachable!("float datapaths quantize to f32 values")
+                };
+                let sa = ActScales {
+                    inner: q.inner.as_deref(),
+                    outer: q.outer.as_deref(),
+                };
+                k.matmul_scaled(v, a.rows, &sa)
             }
         }
     }

@@ -87,6 +87,17 @@ fn the_expected_variants_have_native_kernels() {
         "matmul/q8_0",
         "matmul/q4_0",
         "matmul/mxfp4-q8",
+        "matmul/fp8-e4m3",
+        "matmul/fp8-e5m2",
+        "matmul/fp6-e2m3",
+        "matmul/fp6-e3m2",
+        "matmul/fp4-e2m1",
+        "matmul/mxfp8",
+        "matmul/mxfp6",
+        "matmul/mxfp4",
+        "matmul/mxint8",
+        "matmul/nvfp4",
+        "matmul/wfp4-abf16",
     ] {
         assert!(
             names.contains(&want),

@@ -12,6 +12,7 @@ mod seeded;
 mod equal_bits;
 mod ggml;
 mod quantizers;
+mod scaled_float;
 mod seq_registers;
 mod ternary;
 mod traps;

@@ -1,0 +1,262 @@
+//! The scaled low-bit float kernels (FP8, FP6, FP4 with f32 scales, the MX
+//! formats, NVFP4, weight-only FP4 with bf16 activations) on the cases that
+//! break them, native = emulation at every level: every code pair of each
+//! element format through `m × 1 × n` products (checked against hand-derived
+//! element values too), ±0, subnormal codes, ±max, NaN / inf inputs, all-zero
+//! blocks, E8M0 extremes, K shorter than one block and ragged last blocks.
+
+use crate::{assert_bits_eq, LEVEL_LOCK};
+use bitsim::isa::{self, IsaLevel};
+use bitsim::tensor::Matrix;
+use bitsim::variants::{self, MatmulVariant};
+
+/// The variants whose native kernel is the scaled float path.
+const NAMES: [&str; 11] = [
+    "matmul/fp8-e4m3",
+    "matmul/fp8-e5m2",
+    "matmul/fp6-e2m3",
+    "matmul/fp6-e3m2",
+    "matmul/fp4-e2m1",
+    "matmul/mxfp8",
+    "matmul/mxfp6",
+    "matmul/mxfp4",
+    "matmul/mxint8",
+    "matmul/nvfp4",
+    "matmul/wfp4-abf16",
+];
+
+fn variant(name: &str) -> Box<dyn MatmulVariant> {
+    variants::find(name).unwrap_or_else(|| panic!("{name} is registered"))
+}
+
+/// Native = emulation at every available level; returns the emulation.
+fn check(v: &dyn MatmulVariant, a: &Matrix, w: &Matrix, what: &str) -> Vec<f64> {
+    let want = v.emulate(a, w, 0);
+    let mut native = v.native().expect("has a native kernel");
+    native.pack_weights(w);
+    for level in IsaLevel::available() {
+        isa::set_cap(level);
+        let got = native.matmul(a);
+        assert_bits_eq(&format!("{} {what} at {level}", v.name()), &got, &want);
+    }
+    isa::set_cap(IsaLevel::Avx512);
+    want
+}
+
+/// Every finite non-negative value of a minifloat with `e` exponent bits,
+/// `m` mantissa bits and bias `2^(e-1) - 1`, derived by hand from the
+/// format's definition (not from bitsim's decoder): subnormals `f · 2^(1-bias-m)`,
+/// normals `(2^m + f) · 2^(x-bias-m)`. `top` drops the encodings above the
+/// largest finite value (e4m3: 0x7F is NaN; e5m2: exponent 31 is inf/NaN).
+fn values(e: u32, m: u32, top: u32) -> Vec<f64> {
+    let bias = (1i32 << (e - 1)) - 1;
+    (0..=top)
+        .map(|c| {
+            let (x, f) = ((c >> m) as i32, (c & ((1 << m) - 1)) as f64);
+            if x == 0 {
+                f * 2f64.powi(1 - bias - m as i32)
+            } else {
+                (2f64.powi(m as i32) + f) * 2f64.powi(x - bias - m as i32)
+            }
+        })
+        .collect()
+}
+
+/// Per-tensor formats: with the format's maximum among the values the scale
+/// is `max / max = 1`, so every code is its own value and each output of a
+/// `K = 1` product is the exact product of two codes (both signs, ±0).
+#[test]
+fn every_code_pair_of_the_per_tensor_formats() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    for (name, e, m, top, max) in [
+        ("matmul/fp8-e4m3", 4, 3, 0x7e, 448.0),
+        ("matmul/fp8-e5m2", 5, 2, 0x7b, 57344.0),
+        ("matmul/fp6-e2m3", 2, 3, 0x1f, 7.5),
+        ("matmul/fp6-e3m2", 3, 2, 0x1f, 28.0),
+    ] {
+        let pos = values(e, m, top);
+        assert_eq!(*pos.last().unwrap(), max, "{name}: hand table ends at max");
+        let all: Vec<f32> = pos.iter().flat_map(|&x| [x as f32, -x as f32]).collect();
+        let a = Matrix::new(all.len(), 1, all.clone());
+        let w = Matrix::new(all.len(), 1, all.clone());
+        let v = variant(name);
+        let out = check(v.as_ref(), &a, &w, "every code pair");
+        for (i, &x) in all.iter().enumerate() {
+            for (j, &y) in all.iter().enumerate() {
+                // +0 + p: a −0 product sums to +0.
+                let want = x as f64 * y as f64 + 0.0;
+                let got = out[i * all.len() + j];
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "{name}: {x:e} × {y:e}: got {got:e}"
+                );
+            }
+        }
+    }
+}
+
+/// FP4 E2M1 with f32 scales per 32: every code pair in one block (the
+/// max 6 in the block makes its scale 1) and a second block scaled by 2.
+#[test]
+fn every_code_pair_of_e2m1() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let pos = values(2, 1, 7);
+    assert_eq!(pos, [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]);
+    let all: Vec<f32> = pos.iter().flat_map(|&x| [x as f32, -x as f32]).collect();
+    let v = variant("matmul/fp4-e2m1");
+    // K = 1: each block is one element; scales are |x| / 6, elements ±6 (or 0).
+    let a = Matrix::new(all.len(), 1, all.clone());
+    check(v.as_ref(), &a, &a, "every code, K = 1");
+    // K = 33: codes in block 0 at scale 1 (a 6 at position 0), block 1 (one
+    // element, 12 → scale 2, element 6).
+    let rows: Vec<f32> = all
+        .iter()
+        .flat_map(|&x| {
+            let mut r = vec![0f32; 33];
+            r[0] = 6.0;
+            r[1] = x;
+            r[32] = 12.0;
+            r
+        })
+        .collect();
+    let a = Matrix::new(all.len(), 33, rows);
+    let out = check(v.as_ref(), &a, &a, "every code pair, K = 33");
+    for (i, &x) in all.iter().enumerate() {
+        for (j, &y) in all.iter().enumerate() {
+            // Block 0: 36 + x·y (exact), × 1 × 1; block 1: (6·6) × 2 × 2.
+            let want = ((36.0 + x * y) + 144.0) as f64;
+            assert_eq!(out[i * all.len() + j], want, "{x} × {y}");
+        }
+    }
+}
+
+/// Hand-derived MXFP8 case: block 0 at scale 2^0 (max 448 = 1.75 · 2^8, the
+/// E4M3 emax), block 1 at scale 2^2: 448 + 2·3 + (448·1)·4·1 = 2246.
+#[test]
+fn mxfp8_hand_case() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut a = vec![0f32; 64];
+    let mut w = vec![0f32; 64];
+    (a[0], a[1], a[32]) = (448.0, 2.0, 1792.0);
+    (w[0], w[1], w[32]) = (1.0, 3.0, 1.0);
+    let out = check(
+        variant("matmul/mxfp8").as_ref(),
+        &Matrix::new(1, 64, a),
+        &Matrix::new(1, 64, w),
+        "hand case",
+    );
+    assert_eq!(out, [2246.0]);
+}
+
+/// Rows of special blocks for every variant: all-zero blocks, a block of
+/// ±0 only, f32 subnormals (E8M0 2^-127 and subnormal element codes),
+/// blocks at ±f32::MAX (E8M0 2^127 and saturated codes), a NaN and an inf
+/// in a block (E8M0 0xFF / e5m2 inf and NaN codes where the quantizer makes
+/// them), blocks of one huge value among tiny ones (codes flushed to 0).
+fn special_rows(rows: usize, k: usize, seed: u64) -> Matrix {
+    let mut r = crate::seeded::Rng(seed);
+    let mut data = Vec::with_capacity(rows * k);
+    for i in 0..rows {
+        for c in 0..k {
+            let blk = c / 16;
+            let x = match (i + blk) % 9 {
+                0 => 0.0,
+                1 => {
+                    if c % 2 == 0 {
+                        -0.0
+                    } else {
+                        0.0
+                    }
+                }
+                2 => {
+                    f32::from_bits(r.below(0x7f_ffff) as u32 + 1)
+                        * if c % 3 == 0 { -1.0 } else { 1.0 }
+                }
+                3 => {
+                    if c % 2 == 0 {
+                        f32::MAX
+                    } else {
+                        -f32::MAX * (r.unit() as f32)
+                    }
+                }
+                4 if c % 16 == 5 => f32::NAN,
+                5 if c % 16 == 7 => f32::INFINITY,
+                5 if c % 16 == 8 => f32::NEG_INFINITY,
+                6 => {
+                    if c % 16 == 0 {
+                        1e30
+                    } else {
+                        (r.gauss() * 1e-20) as f32
+                    }
+                }
+                7 => f32::MIN_POSITIVE * (r.gauss() as f32),
+                _ => r.gauss() as f32,
+            };
+            data.push(x);
+        }
+    }
+    Matrix::new(rows, k, data)
+}
+
+#[test]
+fn special_blocks_ragged_shapes_and_short_k() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // K below one block (1, 5, 15), one block and a bit (17, 33), ragged
+    // (70, 100), several blocks; M on the GEMV and GEMM paths; N ragged.
+    let shapes = [
+        (1, 1, 3),
+        (2, 5, 9),
+        (3, 15, 17),
+        (1, 17, 20),
+        (4, 33, 11),
+        (9, 70, 13),
+        (13, 100, 9),
+        (20, 160, 21),
+    ];
+    for name in NAMES {
+        let v = variant(name);
+        for (s, &(m, k, n)) in shapes.iter().enumerate() {
+            let a = special_rows(m, k, s as u64);
+            let w = special_rows(n, k, 100 + s as u64);
+            check(v.as_ref(), &a, &w, &format!("{m}x{k}x{n} specials"));
+            // Specials on one side only, ordinary values on the other.
+            let g = special_rows(n, k, 200 + s as u64);
+            let plain = Matrix::new(
+                m,
+                k,
+                (0..m * k).map(|i| ((i % 13) as f32 - 6.0) * 0.37).collect(),
+            );
+            check(
+                v.as_ref(),
+                &plain,
+                &g,
+                &format!("{m}x{k}x{n} special weights"),
+            );
+            let plain_w = Matrix::new(
+                n,
+                k,
+                (0..n * k).map(|i| ((i % 11) as f32 - 5.0) * 1.3).collect(),
+            );
+            check(
+                v.as_ref(),
+                &a,
+                &plain_w,
+                &format!("{m}x{k}x{n} special acts"),
+            );
+        }
+    }
+}
+
+/// All-zero operands: every output is +0 (the +0 start of each sum and of
+/// the accumulator), for every variant, including zero-scale blocks.
+#[test]
+fn all_zero_operands_give_plus_zero() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let a = Matrix::new(3, 40, vec![-0.0; 120]);
+    let w = Matrix::new(5, 40, vec![0.0; 200]);
+    for name in NAMES {
+        let out = check(variant(name).as_ref(), &a, &w, "all zero");
+        assert!(out.iter().all(|x| x.to_bits() == 0), "{name}: {out:?}");
+    }
+}
