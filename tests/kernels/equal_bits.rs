@@ -1,8 +1,7 @@
 //! Every native kernel = its variant's emulation, bit for bit.
 
 use crate::seeded::Rng;
-use crate::{assert_bits_eq, LEVEL_LOCK};
-use bitsim::isa::{self, IsaLevel};
+use crate::{assert_bits_eq, check, LEVEL_LOCK};
 use bitsim::tensor::Matrix;
 use bitsim::variants::{self, MatmulVariant};
 
@@ -51,19 +50,6 @@ fn natives() -> Vec<Box<dyn MatmulVariant>> {
         .into_iter()
         .filter(|v| v.native().is_some())
         .collect()
-}
-
-/// Runs `v`'s kernel and emulation on one case at every available level.
-fn check(v: &dyn MatmulVariant, a: &Matrix, w: &Matrix, what: &str) {
-    let want = v.emulate(a, w, 0);
-    let mut native = v.native().expect("has a native kernel");
-    native.pack_weights(w);
-    for level in IsaLevel::available() {
-        isa::set_cap(level);
-        let got = native.matmul(a);
-        assert_bits_eq(&format!("{} {what} at {level}", v.name()), &got, &want);
-    }
-    isa::set_cap(IsaLevel::Avx512);
 }
 
 #[test]

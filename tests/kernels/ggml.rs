@@ -4,24 +4,11 @@
 //! of activation, E8M0 extremes (2^-127, NaN) beside ordinary blocks, fp16
 //! scales that overflow to inf or flush to zero, ragged last blocks.
 
-use crate::{assert_bits_eq, LEVEL_LOCK};
-use bitsim::isa::{self, IsaLevel};
+use crate::{check, LEVEL_LOCK};
 use bitsim::tensor::Matrix;
-use bitsim::variants::{self, MatmulVariant};
+use bitsim::variants;
 
 const NAMES: [&str; 3] = ["matmul/q8_0", "matmul/q4_0", "matmul/mxfp4-q8"];
-
-fn check(v: &dyn MatmulVariant, a: &Matrix, w: &Matrix, what: &str) {
-    let want = v.emulate(a, w, 0);
-    let mut native = v.native().expect("has a native kernel");
-    native.pack_weights(w);
-    for level in IsaLevel::available() {
-        isa::set_cap(level);
-        let got = native.matmul(a);
-        assert_bits_eq(&format!("{} {what} at {level}", v.name()), &got, &want);
-    }
-    isa::set_cap(IsaLevel::Avx512);
-}
 
 /// ±1 patterns: every code at its format's extreme (Q8_0 ±127, Q4_0 fields
 /// 0 and 15 after a −max first element, MXFP4 ±6 → ±12), every activation

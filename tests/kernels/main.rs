@@ -17,6 +17,9 @@ mod seq_registers;
 mod ternary;
 mod traps;
 
+use bitsim::isa::{self, IsaLevel};
+use bitsim::tensor::Matrix;
+use bitsim::variants::MatmulVariant;
 use std::sync::Mutex;
 
 /// Held while a test caps the ISA level.
@@ -38,4 +41,23 @@ pub fn assert_bits_eq(what: &str, got: &[f64], want: &[f64]) {
             "{what}: output {i}: got {g:e}, want {w:e}"
         );
     }
+}
+
+/// Runs `v`'s native kernel and its emulation on one case at every ISA level
+/// this CPU has (the caller holds [`LEVEL_LOCK`]), asserting equal bits;
+/// returns the emulation's output for checks of its own.
+pub fn check(v: &dyn MatmulVariant, a: &Matrix, w: &Matrix, what: &str) -> Vec<f64> {
+    let want = v.emulate(a, w, 0);
+    let mut native = v.native().expect("has a native kernel");
+    native.pack_weights(w);
+    let mut levels = 0;
+    for level in IsaLevel::available() {
+        isa::set_cap(level);
+        let got = native.matmul(a);
+        assert_bits_eq(&format!("{} {what} at {level}", v.name()), &got, &want);
+        levels += 1;
+    }
+    isa::set_cap(IsaLevel::Avx512);
+    assert!(levels >= 1, "no ISA level ran");
+    want
 }

@@ -5,8 +5,7 @@
 //! element values too), ±0, subnormal codes, ±max, NaN / inf inputs, all-zero
 //! blocks, E8M0 extremes, K shorter than one block and ragged last blocks.
 
-use crate::{assert_bits_eq, LEVEL_LOCK};
-use bitsim::isa::{self, IsaLevel};
+use crate::{check, LEVEL_LOCK};
 use bitsim::tensor::Matrix;
 use bitsim::variants::{self, MatmulVariant};
 
@@ -27,20 +26,6 @@ const NAMES: [&str; 11] = [
 
 fn variant(name: &str) -> Box<dyn MatmulVariant> {
     variants::find(name).unwrap_or_else(|| panic!("{name} is registered"))
-}
-
-/// Native = emulation at every available level; returns the emulation.
-fn check(v: &dyn MatmulVariant, a: &Matrix, w: &Matrix, what: &str) -> Vec<f64> {
-    let want = v.emulate(a, w, 0);
-    let mut native = v.native().expect("has a native kernel");
-    native.pack_weights(w);
-    for level in IsaLevel::available() {
-        isa::set_cap(level);
-        let got = native.matmul(a);
-        assert_bits_eq(&format!("{} {what} at {level}", v.name()), &got, &want);
-    }
-    isa::set_cap(IsaLevel::Avx512);
-    want
 }
 
 /// Every finite non-negative value of a minifloat with `e` exponent bits,

@@ -5,27 +5,11 @@
 //! and on operands at the int16 bounds of the `vpmaddubsw` sums.
 
 use crate::seeded::Rng;
-use crate::{assert_bits_eq, LEVEL_LOCK};
-use bitsim::isa::{self, IsaLevel};
+use crate::{check, LEVEL_LOCK};
 use bitsim::tensor::Matrix;
-use bitsim::variants::{self, MatmulVariant};
+use bitsim::variants;
 
 const NAMES: [&str; 2] = ["matmul/tq2_0", "matmul/tq1_0"];
-
-fn check(v: &dyn MatmulVariant, a: &Matrix, w: &Matrix, what: &str) {
-    let want = v.emulate(a, w, 0);
-    let mut native = v.native().expect("has a native kernel");
-    native.pack_weights(w);
-    let mut levels = 0;
-    for level in IsaLevel::available() {
-        isa::set_cap(level);
-        let got = native.matmul(a);
-        assert_bits_eq(&format!("{} {what} at {level}", v.name()), &got, &want);
-        levels += 1;
-    }
-    isa::set_cap(IsaLevel::Avx512);
-    assert!(levels >= 1, "no ISA level ran");
-}
 
 fn gaussian(rows: usize, cols: usize, seed: u64, outliers: bool) -> Matrix {
     let mut r = Rng(seed);
