@@ -47,14 +47,19 @@ fn main() {
     sims_registry();
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_default();
     println!("cargo:rustc-env=BITSIM_GIT_COMMIT={commit}");
-    // Rebuild when HEAD moves: HEAD itself (branch switches) and the refs (commits).
+    // Rebuild when HEAD moves: this checkout's HEAD (branch switches) and the
+    // one ref it points to (commits). Watching all of refs/heads would rebuild
+    // every worktree of the repository whenever any branch gains a commit.
     // A path that does not exist would make cargo rerun this script on every build.
     let mut watch = Vec::new();
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
         watch.push(format!("{dir}/HEAD"));
     }
     if let Some(dir) = git(&["rev-parse", "--git-common-dir"]) {
-        watch.push(format!("{dir}/refs/heads"));
+        if let Some(head_ref) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            watch.push(format!("{dir}/{head_ref}"));
+        }
+        // A ref packed by `git gc` lives here instead of in its own file.
         watch.push(format!("{dir}/packed-refs"));
     }
     for p in watch.iter().filter(|p| std::path::Path::new(p).exists()) {

@@ -21,7 +21,7 @@
 //! oldest. The ranks of a set are always a permutation of `0..ways`
 //! (invalidating a way keeps its rank), so among the valid ways they are in
 //! the order of the reference's order list, and the victim of a full set is
-//! the way of rank `ways - 1`. Unused lanes (ways ≥ `ways`) hold 255 and
+//! the way of rank `ways - 1`. Unused lanes (ways ≥ `ways`) hold 127 and
 //! never change.
 
 use super::{LevelConfig, Policy, VictimRng};
@@ -29,8 +29,9 @@ use super::{LevelConfig, Policy, VictimRng};
 /// Most ways a packed set holds.
 pub(super) const MAX_WAYS: usize = 16;
 
-/// Rank of a lane beyond the level's ways.
-const UNUSED: u8 = u8::MAX;
+/// Rank of a lane beyond the level's ways: above every real rank as a
+/// *signed* byte too, so that [`rank_touch`] can age with one signed compare.
+const UNUSED: u8 = i8::MAX as u8;
 
 /// One set: two host cache lines.
 #[derive(Clone, Copy)]
@@ -122,6 +123,27 @@ fn match_u8(lanes: &[u8; MAX_WAYS], key: u8) -> u16 {
 }
 
 /// Makes `way` the most recent: every rank below its rank ages by one.
+/// (One signed byte compare and subtract: ranks are below 16 and unused
+/// lanes hold [`UNUSED`], so no lane reads as negative.)
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn rank_touch(ranks: &mut [u8; MAX_WAYS], way: usize) {
+    use std::arch::x86_64::*;
+    let r = ranks[way];
+    // SAFETY: SSE2 is part of x86_64; the load and store touch the 16
+    // bytes of `ranks` (unaligned: no alignment assumed).
+    unsafe {
+        let p = ranks.as_mut_ptr().cast::<__m128i>();
+        let v = _mm_loadu_si128(p);
+        // All ones (-1) where the lane's rank is below `r`: subtracting adds one.
+        let younger = _mm_cmpgt_epi8(_mm_set1_epi8(r as i8), v);
+        _mm_storeu_si128(p, _mm_sub_epi8(v, younger));
+    }
+    ranks[way] = 0;
+}
+
+/// Makes `way` the most recent: every rank below its rank ages by one.
+#[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
 fn rank_touch(ranks: &mut [u8; MAX_WAYS], way: usize) {
     let r = ranks[way];
@@ -207,7 +229,7 @@ impl Packed {
     /// tenth of the miss path's instructions.
     #[inline(always)]
     fn set(&self, s: usize) -> &Set {
-        assert!(cfg!(not(debug_assertions)) || s < self.sets.len());
+        debug_assert!(s < self.sets.len());
         // SAFETY: `s < self.sets.len()`, as above.
         unsafe { self.sets.get_unchecked(s) }
     }
@@ -215,7 +237,7 @@ impl Packed {
     /// Set `s` for writing (see [`Packed::set`]).
     #[inline(always)]
     fn set_mut(&mut self, s: usize) -> &mut Set {
-        assert!(cfg!(not(debug_assertions)) || s < self.sets.len());
+        debug_assert!(s < self.sets.len());
         // SAFETY: `s < self.sets.len()`, as in [`Packed::set`].
         unsafe { self.sets.get_unchecked_mut(s) }
     }
@@ -293,20 +315,53 @@ impl Packed {
     #[inline(always)]
     pub(super) fn victim(&mut self, line: u64) -> usize {
         let s = self.set_of(line);
+        s * MAX_WAYS + self.victim_way(s)
+    }
+
+    /// The way of set `s` that receives the next line.
+    #[inline(always)]
+    fn victim_way(&mut self, s: usize) -> usize {
         let set = self.set(s);
         let free = !set.valid & self.way_mask;
-        let w = if free != 0 {
-            free.trailing_zeros() as usize
-        } else {
-            match self.policy {
-                Policy::Lru | Policy::Fifo => {
-                    match_u8(&set.ranks, self.ways as u8 - 1).trailing_zeros() as usize
-                }
-                Policy::Random { .. } => self.rng.way(self.ways as u64) as usize,
-                Policy::Plru => plru_victim(set.plru, self.ways),
+        if free != 0 {
+            return free.trailing_zeros() as usize;
+        }
+        match self.policy {
+            Policy::Lru | Policy::Fifo => {
+                match_u8(&set.ranks, self.ways as u8 - 1).trailing_zeros() as usize
             }
+            Policy::Random { .. } => self.rng.way(self.ways as u64) as usize,
+            Policy::Plru => plru_victim(set.plru, self.ways),
+        }
+    }
+
+    /// [`Packed::victim`] and the line its slot holds, from one look at the set.
+    #[inline(always)]
+    pub(super) fn victim_line(&mut self, line: u64) -> (usize, Option<u64>) {
+        let s = self.set_of(line);
+        let w = self.victim_way(s);
+        let slot = s * MAX_WAYS + w;
+        let set = self.set(s);
+        if set.valid >> w & 1 == 0 {
+            return (slot, None);
+        }
+        let held = if self.full.is_empty() {
+            (set.tags[w] as u64) << self.set_bits | s as u64
+        } else {
+            self.full[slot]
         };
-        s * MAX_WAYS + w
+        (slot, Some(held))
+    }
+
+    /// Invalidates `slot` and says whether it was dirty.
+    #[inline(always)]
+    pub(super) fn take(&mut self, slot: usize) -> bool {
+        let set = self.set_mut(slot / MAX_WAYS);
+        let bit = 1u16 << (slot % MAX_WAYS);
+        let dirty = set.dirty & bit != 0;
+        set.valid &= !bit;
+        set.dirty &= !bit;
+        dirty
     }
 
     /// The line in `slot`, if valid.

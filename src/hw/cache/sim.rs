@@ -105,6 +105,10 @@ struct Sim<S> {
     last_line: u64,
     last_slot: usize,
     inclusion: Inclusion,
+    /// Every level has the same line size and writes back, the hierarchy is
+    /// not exclusive, and it has at most [`MAX_CHAIN`] levels: a level-0
+    /// miss then takes [`Sim::miss_uniform`].
+    uniform: bool,
 }
 
 impl<S: Tags> Sim<S> {
@@ -124,13 +128,29 @@ impl<S: Tags> Sim<S> {
                 },
                 back_invalidations: 0,
             })
-            .collect();
+            .collect::<Vec<Level<S>>>();
+        let uniform = cfg.inclusion != Inclusion::Exclusive
+            && levels.len() <= MAX_CHAIN
+            && levels
+                .iter()
+                .all(|l| l.shift == levels[0].shift && !l.write_through);
         Sim {
             levels,
             last_line: NONE,
             last_slot: 0,
             inclusion: cfg.inclusion,
+            uniform,
         }
+    }
+
+    /// Level `i` without a bounds check, for the miss path (the checks were
+    /// a sixth of its instructions): every caller passes `i` below the
+    /// level count, which never changes after construction.
+    #[inline(always)]
+    fn level(&mut self, i: usize) -> &mut Level<S> {
+        debug_assert!(i < self.levels.len());
+        // SAFETY: `i < self.levels.len()`, as above.
+        unsafe { self.levels.get_unchecked_mut(i) }
     }
 
     fn stats(&self) -> Vec<LevelStats> {
@@ -227,8 +247,8 @@ impl<S: Tags> Sim<S> {
         let mut depth = 0;
         loop {
             let lvl = &mut self.levels[j];
-            let slot = lvl.store.victim(line);
-            if let Some(victim) = lvl.store.line_at(slot) {
+            let (slot, victim) = lvl.store.victim_line(line);
+            if let Some(victim) = victim {
                 self.evict(j, slot, victim);
             }
             let lvl = &mut self.levels[j];
@@ -260,6 +280,54 @@ impl<S: Tags> Sim<S> {
         if i == 0 {
             (self.last_slot, self.last_line) = pending[0];
         }
+    }
+
+    /// A level-0 miss of a uniform hierarchy (see [`Sim::uniform`]), its
+    /// `accesses` counted and its lookup done: [`Sim::miss`] with one line
+    /// number for every level and no write-through or line-size cases, the
+    /// same state changes in the same order. This is the path of every
+    /// access that misses everywhere, so it is kept free of the general
+    /// walk's bookkeeping.
+    fn miss_uniform(&mut self, line: u64, write: bool) {
+        self.level(0).stats.misses += 1;
+        let n = self.levels.len();
+        let inclusive = self.inclusion == Inclusion::Inclusive;
+        let mut slots = [0usize; MAX_CHAIN];
+        // Below `n` throughout (`n <= MAX_CHAIN` for a uniform hierarchy).
+        let mut depth = 0;
+        loop {
+            let (slot, victim) = self.level(depth).store.victim_line(line);
+            if let Some(v) = victim {
+                if inclusive {
+                    // One line size: the victim is one line above too.
+                    for u in 0..depth {
+                        if let Some(s) = self.level(u).store.find(v) {
+                            self.level(u).back_invalidations += 1;
+                            self.drop_line(u, s, v);
+                        }
+                    }
+                }
+                self.drop_line(depth, slot, v);
+            }
+            let lvl = self.level(depth);
+            lvl.stats.bytes_in += lvl.line;
+            slots[depth] = slot;
+            depth += 1;
+            if depth == n {
+                break;
+            }
+            let below = self.level(depth);
+            below.stats.accesses += 1;
+            if below.store.hit(line).is_some() {
+                below.stats.hits += 1;
+                break;
+            }
+            below.stats.misses += 1;
+        }
+        for (k, &slot) in slots[..depth].iter().enumerate().rev() {
+            self.level(k).store.insert(slot, line, write && k == 0);
+        }
+        (self.last_slot, self.last_line) = (slots[0], line);
     }
 
     /// A level-0 request of an exclusive hierarchy (every level write-back,
@@ -347,47 +415,59 @@ impl<S: Tags> Sim<S> {
     /// back-invalidates its bytes in the levels above, level 0 first; then
     /// writes it back if dirty.
     fn evict(&mut self, i: usize, slot: usize, line: u64) {
-        if self.inclusion != Inclusion::Inclusive {
-            return self.drop_slot(i, slot);
-        }
-        let (base, shift) = (line << self.levels[i].shift, self.levels[i].shift);
-        for u in 0..i {
-            let step = self.levels[u].line;
-            // Counted, not `sub < base + len`: the last line of the address
-            // space must not overflow. Lines are powers of two, growing
-            // downwards: a shift, not a division, on this miss path.
-            for j in 0..1u64 << (shift - self.levels[u].shift) {
-                let sub = base + j * step;
-                let up = &mut self.levels[u];
-                if let Some(s) = up.store.find(sub >> up.shift) {
-                    up.back_invalidations += 1;
-                    self.drop_slot(u, s);
+        if self.inclusion == Inclusion::Inclusive {
+            let (base, shift) = (line << self.levels[i].shift, self.levels[i].shift);
+            for u in 0..i {
+                let up_shift = self.levels[u].shift;
+                if up_shift == shift {
+                    // One line size (the common case): one lookup.
+                    if let Some(s) = self.levels[u].store.find(line) {
+                        self.levels[u].back_invalidations += 1;
+                        self.drop_line(u, s, line);
+                    }
+                    continue;
+                }
+                // Counted, not `sub < base + len`: the last line of the address
+                // space must not overflow. Lines are powers of two, growing
+                // downwards: a shift, not a division, on this miss path.
+                let step = self.levels[u].line;
+                for j in 0..1u64 << (shift - up_shift) {
+                    let sub = (base + j * step) >> up_shift;
+                    if let Some(s) = self.levels[u].store.find(sub) {
+                        self.levels[u].back_invalidations += 1;
+                        self.drop_line(u, s, sub);
+                    }
                 }
             }
         }
-        self.drop_slot(i, slot);
+        self.drop_line(i, slot, line);
     }
 
-    /// Invalidates `slot` of level `i`, counting an eviction and writing the
-    /// line back to level `i + 1` if dirty.
-    fn drop_slot(&mut self, i: usize, slot: usize) {
-        let lvl = &mut self.levels[i];
-        let Some(line) = lvl.store.line_at(slot) else {
-            return;
-        };
-        let dirty = lvl.store.is_dirty(slot);
-        lvl.store.remove(slot);
+    /// Invalidates `slot` of level `i`, which holds `line`, counting an
+    /// eviction and writing the line back to level `i + 1` if dirty.
+    #[inline(always)]
+    fn drop_line(&mut self, i: usize, slot: usize, line: u64) {
+        // `i` is a level index of a caller's walk.
+        let lvl = self.level(i);
+        let dirty = lvl.store.take(slot);
         lvl.stats.evictions += 1;
         if i == 0 && slot == self.last_slot {
             self.last_line = NONE;
         }
         if dirty {
-            let lvl = &mut self.levels[i];
-            lvl.stats.writebacks += 1;
-            lvl.stats.bytes_out += lvl.line;
-            let (addr, bytes) = (line << lvl.shift, lvl.line);
-            self.request(i + 1, addr, true, bytes);
+            self.write_back(i, line);
         }
+    }
+
+    /// Writes the dirty `line`, leaving level `i`, back into level `i + 1`
+    /// (out of line: the clean eviction is the common case).
+    #[inline(never)]
+    fn write_back(&mut self, i: usize, line: u64) {
+        let lvl = &mut self.levels[i];
+        lvl.stats.writebacks += 1;
+        lvl.stats.bytes_out += lvl.line;
+        let (addr, bytes) = (line << lvl.shift, lvl.line);
+        self.request(i + 1, addr, true, bytes);
     }
 }
 
@@ -441,8 +521,12 @@ impl<S: Tags> Sim<S> {
                     self.last_slot = slot;
                     return;
                 }
-                if self.inclusion != Inclusion::Exclusive {
+                if self.uniform {
                     // A miss: the lookup is done, no second one.
+                    l0.stats.accesses += 1;
+                    return self.miss_uniform(line, write);
+                }
+                if self.inclusion != Inclusion::Exclusive {
                     l0.stats.accesses += 1;
                     return self.miss(0, line, a.addr, write, end - a.addr + 1);
                 }

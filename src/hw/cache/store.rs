@@ -228,6 +228,20 @@ pub(super) trait Tags {
     fn set_dirty(&mut self, slot: usize, d: bool);
     /// Invalidates `slot`.
     fn remove(&mut self, slot: usize);
+    /// [`Tags::victim`] and the line that slot holds now ([`Tags::line_at`]):
+    /// one look at the set where the store can fuse the two.
+    #[inline(always)]
+    fn victim_line(&mut self, line: u64) -> (usize, Option<u64>) {
+        let slot = self.victim(line);
+        (slot, self.line_at(slot))
+    }
+    /// Invalidates `slot` (which holds a line) and says whether it was dirty.
+    #[inline(always)]
+    fn take(&mut self, slot: usize) -> bool {
+        let dirty = self.is_dirty(slot);
+        self.remove(slot);
+        dirty
+    }
     /// Puts `line` into `slot` (invalid, as returned by [`Tags::victim`]
     /// and then removed), counting a use.
     fn insert(&mut self, slot: usize, line: u64, dirty: bool);
@@ -377,6 +391,14 @@ impl Tags for Packed {
     #[inline(always)]
     fn remove(&mut self, slot: usize) {
         Packed::remove(self, slot)
+    }
+    #[inline(always)]
+    fn victim_line(&mut self, line: u64) -> (usize, Option<u64>) {
+        Packed::victim_line(self, line)
+    }
+    #[inline(always)]
+    fn take(&mut self, slot: usize) -> bool {
+        Packed::take(self, slot)
     }
     #[inline(always)]
     fn insert(&mut self, slot: usize, line: u64, dirty: bool) {
