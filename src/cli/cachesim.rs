@@ -128,7 +128,10 @@ pub fn run(args: &CachesimArgs, out: &mut dyn Write) -> CliResult {
         }
         (sim.stats(), count, din_size)
     } else {
-        let mut sim = Hierarchy::new(&cfg).map_err(|e| CliError::new("cachesim", e))?;
+        // Split into parts on the pool's threads where exact (see `Hierarchy::parallel`).
+        let threads = rayon::current_num_threads();
+        let mut sim =
+            Hierarchy::parallel(&cfg, threads).map_err(|e| CliError::new("cachesim", e))?;
         let (count, din_size) = feed_with_dump(args, &source, &mut sim)?;
         if args.flush {
             sim.flush();

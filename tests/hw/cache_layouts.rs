@@ -106,10 +106,16 @@ fn stream(rng: &mut Rng, n: usize, base: u64, span: u64) -> Vec<Access> {
     out
 }
 
-/// Runs both simulators (the fast one batched or one access at a time),
-/// flushes, and asserts equal statistics; returns the fast one's.
-fn compare(cfg: &HierarchyConfig, trace: &[Access], batched: bool) -> Vec<LevelStats> {
-    let mut fast = Hierarchy::new(cfg).unwrap();
+/// Runs both simulators (the fast one batched or one access at a time,
+/// split for up to `threads` threads where it can be), flushes, and asserts
+/// equal statistics; returns the fast one's and its part count.
+fn compare_split(
+    cfg: &HierarchyConfig,
+    trace: &[Access],
+    batched: bool,
+    threads: usize,
+) -> (Vec<LevelStats>, usize) {
+    let mut fast = Hierarchy::parallel(cfg, threads).unwrap();
     let mut slow = ReferenceHierarchy::new(cfg).unwrap();
     if batched {
         for chunk in trace.chunks(1000) {
@@ -130,7 +136,16 @@ fn compare(cfg: &HierarchyConfig, trace: &[Access], batched: bool) -> Vec<LevelS
         slow.back_invalidations(),
         "{cfg:?}"
     );
-    fast.stats()
+    (fast.stats(), fast.parts())
+}
+
+/// [`compare_split`] unsplit, then split in up to four parts; returns the
+/// unsplit statistics and whether the second run had more than one part.
+fn compare_both(cfg: &HierarchyConfig, trace: &[Access], batched: bool) -> (Vec<LevelStats>, bool) {
+    let (st, one) = compare_split(cfg, trace, batched, 1);
+    assert_eq!(one, 1);
+    let (_, parts) = compare_split(cfg, trace, batched, 4);
+    (st, parts > 1)
 }
 
 #[test]
@@ -141,19 +156,32 @@ fn every_layout_matches_reference_for_each_inclusion_and_policy() {
         for kind in 0..4 {
             // Totals over the cases: each must be exercised, or the
             // comparison could pass on traces that never replace a line.
-            let (mut evictions, mut writebacks, mut cases) = (0, 0, 0);
+            let (mut evictions, mut writebacks, mut cases, mut split) = (0, 0, 0, 0);
             for case in 0..12 {
                 let cfg = config(&mut rng, inclusion, kind);
                 let last = cfg.levels.last().unwrap().size;
                 let span = last * [1, 2, 4][rng.below(3) as usize];
                 let base = bases[case % bases.len()];
                 let t = stream(&mut rng, 20_000, base, span);
-                let st = compare(&cfg, &t, case % 2 == 1);
+                let (st, was_split) = compare_both(&cfg, &t, case % 2 == 1);
+                split += was_split as usize;
                 evictions += st.iter().map(|s| s.evictions).sum::<u64>();
                 writebacks += st.iter().map(|s| s.writebacks).sum::<u64>();
                 cases += 1;
             }
             assert_eq!(cases, 12);
+            // Random replacement is never split; the others often are.
+            if kind == 2 {
+                assert_eq!(
+                    split, 0,
+                    "{inclusion:?}: a random-policy hierarchy was split"
+                );
+            } else {
+                assert!(
+                    split >= 2,
+                    "{inclusion:?} policy {kind}: {split} of 12 cases split"
+                );
+            }
             assert!(
                 evictions > 1000 && writebacks > 100,
                 "{inclusion:?} policy {kind}: {evictions} evictions, {writebacks} write-backs"
@@ -181,7 +209,8 @@ fn big_levels_of_the_issue_geometry_match_reference() {
                 inclusion,
             };
             let t = stream(&mut rng, 60_000, 0, 64 << 20);
-            let st = compare(&cfg, &t, kind % 2 == 0);
+            let (st, split) = compare_both(&cfg, &t, kind % 2 == 0);
+            assert_eq!(split, !matches!(p, Policy::Random { .. }), "{p:?}");
             assert!(st[2].misses > 10_000, "{:?}", st[2]);
         }
     }

@@ -117,6 +117,7 @@ mod packed;
 mod plru;
 pub mod reference;
 mod sim;
+mod split;
 mod store;
 pub mod tracefile;
 
@@ -375,6 +376,18 @@ pub struct LevelStats {
 }
 
 impl LevelStats {
+    /// Adds `other`'s counters to these (the name stays): the statistics of
+    /// a hierarchy from those of its independent parts.
+    pub fn add(&mut self, other: &LevelStats) {
+        self.accesses += other.accesses;
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.evictions += other.evictions;
+        self.writebacks += other.writebacks;
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+    }
+
     /// Names of the [`LevelStats::counts`] fields, in order (the CSV header).
     pub const COUNT_NAMES: [&'static str; 7] = [
         "accesses",

@@ -4,9 +4,11 @@
 //! sequential stream).
 
 use super::packed::Packed;
+use super::split::Split;
 use super::store::{Store, Tags};
 use super::{split_lines, HierarchyConfig, Inclusion, LevelStats, WritePolicy};
 use crate::hw::trace::{Access, AccessKind, AccessSink};
+use rayon::prelude::*;
 
 /// No line (for the level-0 shortcut).
 const NONE: u64 = u64::MAX;
@@ -27,7 +29,13 @@ struct Level<S> {
 ///
 /// Semantics are those of the [module documentation](super); the slow twin
 /// [`super::reference::ReferenceHierarchy`] gives identical statistics.
-pub struct Hierarchy(Kind);
+///
+/// [`Hierarchy::parallel`] splits it into parts that simulate on several
+/// threads (see [`super::split`]); [`Hierarchy::new`] keeps one part.
+pub struct Hierarchy {
+    parts: Vec<Kind>,
+    split: Split,
+}
 
 /// The one simulator, compiled twice: for levels that are all packed (most
 /// hierarchies: up to 16 ways), whose store operations then inline into the
@@ -37,62 +45,143 @@ enum Kind {
     Any(Sim<Store>),
 }
 
-impl Hierarchy {
-    /// Builds an empty (cold) hierarchy; fails on an invalid configuration
-    /// (see [`HierarchyConfig::validate`]).
-    pub fn new(cfg: &HierarchyConfig) -> Result<Self, String> {
-        cfg.validate()?;
+impl Kind {
+    fn new(cfg: &HierarchyConfig) -> Self {
         let stores: Vec<Store> = cfg.levels.iter().map(Store::new).collect();
         if stores.iter().all(|s| matches!(s, Store::Packed(_))) {
             let packed = stores.into_iter().map(|s| match s {
                 Store::Packed(p) => p,
                 _ => unreachable!("checked above"),
             });
-            Ok(Hierarchy(Kind::Packed(Sim::new(cfg, packed))))
+            Kind::Packed(Sim::new(cfg, packed))
         } else {
-            Ok(Hierarchy(Kind::Any(Sim::new(cfg, stores.into_iter()))))
+            Kind::Any(Sim::new(cfg, stores.into_iter()))
         }
     }
 
-    /// Counters per level, fastest first.
-    pub fn stats(&self) -> Vec<LevelStats> {
-        match &self.0 {
+    fn stats(&self) -> Vec<LevelStats> {
+        match self {
             Kind::Packed(s) => s.stats(),
             Kind::Any(s) => s.stats(),
         }
     }
 
-    /// Back-invalidations per level (included in `evictions`), fastest first.
-    pub fn back_invalidations(&self) -> Vec<u64> {
-        match &self.0 {
+    fn back_invalidations(&self) -> Vec<u64> {
+        match self {
             Kind::Packed(s) => s.back_invalidations(),
             Kind::Any(s) => s.back_invalidations(),
         }
     }
 
+    fn flush(&mut self) {
+        match self {
+            Kind::Packed(s) => s.flush(),
+            Kind::Any(s) => s.flush(),
+        }
+    }
+
+    fn access_batch(&mut self, batch: &[Access]) {
+        match self {
+            Kind::Packed(s) => s.access_batch(batch),
+            Kind::Any(s) => s.access_batch(batch),
+        }
+    }
+
+    #[inline]
+    fn access(&mut self, a: Access) {
+        match self {
+            Kind::Packed(s) => s.access(a),
+            Kind::Any(s) => s.access(a),
+        }
+    }
+}
+
+impl Hierarchy {
+    /// Builds an empty (cold) hierarchy; fails on an invalid configuration
+    /// (see [`HierarchyConfig::validate`]).
+    pub fn new(cfg: &HierarchyConfig) -> Result<Self, String> {
+        Self::with_parts(cfg, 1)
+    }
+
+    /// [`Hierarchy::new`], split into up to `threads` parts that simulate
+    /// batches ([`AccessSink::access_batch`]) in parallel on the rayon pool;
+    /// one part when the hierarchy cannot be split (see
+    /// [`Split::parts_for`]). The statistics are those of one part.
+    pub fn parallel(cfg: &HierarchyConfig, threads: usize) -> Result<Self, String> {
+        cfg.validate()?;
+        Self::with_parts(cfg, Split::parts_for(cfg, threads))
+    }
+
+    /// A hierarchy split into exactly `parts` parts (a power of two that
+    /// [`Split::parts_for`] allows: for tests and benchmarks of the split).
+    pub fn with_parts(cfg: &HierarchyConfig, parts: usize) -> Result<Self, String> {
+        cfg.validate()?;
+        let split = Split::new(cfg, parts)?;
+        let part_cfg = split.part_config(cfg);
+        Ok(Hierarchy {
+            parts: (0..parts).map(|_| Kind::new(&part_cfg)).collect(),
+            split,
+        })
+    }
+
+    /// How many parts simulate (1 unless split).
+    pub fn parts(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Counters per level, fastest first.
+    pub fn stats(&self) -> Vec<LevelStats> {
+        let mut total = self.parts[0].stats();
+        for part in &self.parts[1..] {
+            for (t, s) in total.iter_mut().zip(part.stats()) {
+                t.add(&s);
+            }
+        }
+        total
+    }
+
+    /// Back-invalidations per level (included in `evictions`), fastest first.
+    pub fn back_invalidations(&self) -> Vec<u64> {
+        let mut total = self.parts[0].back_invalidations();
+        for part in &self.parts[1..] {
+            for (t, b) in total.iter_mut().zip(part.back_invalidations()) {
+                *t += b;
+            }
+        }
+        total
+    }
+
     /// Writes every dirty line back, level 0 first (so that data reaches
     /// memory), counting write-backs as usual; lines stay valid and clean.
     pub fn flush(&mut self) {
-        match &mut self.0 {
-            Kind::Packed(s) => s.flush(),
-            Kind::Any(s) => s.flush(),
+        // The parts share no line, so flushing them one after the other
+        // changes each exactly as flushing the whole would.
+        for part in &mut self.parts {
+            part.flush();
         }
     }
 }
 
 impl AccessSink for Hierarchy {
     fn access_batch(&mut self, batch: &[Access]) {
-        match &mut self.0 {
-            Kind::Packed(s) => s.access_batch(batch),
-            Kind::Any(s) => s.access_batch(batch),
+        if let [one] = &mut self.parts[..] {
+            return one.access_batch(batch);
         }
+        let split = &mut self.split;
+        split.scatter(batch);
+        self.parts
+            .par_iter_mut()
+            .zip(split.scratch.par_iter())
+            .for_each(|(part, mine)| part.access_batch(mine));
     }
 
     fn access(&mut self, a: Access) {
-        match &mut self.0 {
-            Kind::Packed(s) => s.access(a),
-            Kind::Any(s) => s.access(a),
+        if let [one] = &mut self.parts[..] {
+            return one.access(a);
         }
+        let split = &self.split;
+        let parts = &mut self.parts;
+        split.route(a, |p, piece| parts[p].access(piece));
     }
 }
 
@@ -290,6 +379,11 @@ impl<S: Tags> Sim<S> {
     /// walk's bookkeeping.
     fn miss_uniform(&mut self, line: u64, write: bool) {
         self.level(0).stats.misses += 1;
+        // Start loading every set the walk may need at once, so that their
+        // host cache misses overlap (one line number at every level).
+        for below in &self.levels[1..] {
+            below.store.prefetch(line);
+        }
         let n = self.levels.len();
         let inclusive = self.inclusion == Inclusion::Inclusive;
         let mut slots = [0usize; MAX_CHAIN];
