@@ -47,10 +47,20 @@ impl NibbleMul for E2m1Lut {
     type W = (std::arch::x86_64::__m256i, std::arch::x86_64::__m256i);
 
     #[inline(always)]
-    unsafe fn decode(self, fields: std::arch::x86_64::__m256i) -> Self::W {
+    unsafe fn decode(
+        self,
+        lo: std::arch::x86_64::__m256i,
+        hi: std::arch::x86_64::__m256i,
+    ) -> [Self::W; 2] {
         use std::arch::x86_64::*;
-        let w = _mm256_shuffle_epi8(self.0, fields);
-        (_mm256_sign_epi8(w, w), w)
+        let (wl, wh) = (
+            _mm256_shuffle_epi8(self.0, lo),
+            _mm256_shuffle_epi8(self.0, hi),
+        );
+        [
+            (_mm256_sign_epi8(wl, wl), wl),
+            (_mm256_sign_epi8(wh, wh), wh),
+        ]
     }
 
     #[inline(always)]

@@ -33,8 +33,8 @@ impl NibbleMul for Fields {
     type W = std::arch::x86_64::__m256i;
 
     #[inline(always)]
-    unsafe fn decode(self, fields: Self::W) -> Self::W {
-        fields
+    unsafe fn decode(self, lo: Self::W, hi: Self::W) -> [Self::W; 2] {
+        [lo, hi]
     }
 
     #[inline(always)]
