@@ -425,11 +425,13 @@ fn tile_scalar<F: BlockFormat>(
     out
 }
 
-/// Fills `vectors` packed 32-byte vectors of one block of 8 rows: byte `v·32 + lane·4 + e` is `byte(v, code)`, where
-/// `code(q)` is the stored code (as u8) of element `4q + e` of row `lane`,
-/// i.e. position `e` of its quad `q`: each vector holds one 32-bit lane per
-/// row, as the AVX2 steps read them. The ternary formats differ only in
-/// which quads a byte holds and how it encodes them.
+/// Fills `vectors` packed 32-byte vectors of one block of 8 rows: byte
+/// `v·32 + lane·4 + e` is `byte(v, code)`, where `code(q)` is the stored
+/// code (as u8) of element `4q + e` of row `lane`, position `e` of its quad
+/// `q`. Each vector holds one 32-bit lane per row, as the AVX2 steps read
+/// them; the ternary formats differ only in which quads a byte holds and
+/// how it encodes them. (`code` is a `&dyn Fn` because a closure cannot
+/// take a generic argument; packing runs once per weight matrix.)
 pub fn pack_vectors(
     rows: &[&[i8]; PANEL],
     out: &mut [u8],
