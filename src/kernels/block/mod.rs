@@ -5,7 +5,9 @@
 //! dispatch, the scalar reference tile and the f32 folds ([`Fold`]); a format is one [`BlockFormat`]
 //! impl in its own file: [`q8_0`], [`q4_0`], [`mxfp4`] (× Q8_0 activations,
 //! 32-blocks) and [`tq2_0`], [`tq1_0`] (× Q8_K, 256-blocks), each saying how
-//! it packs, decodes, dots and folds one block.
+//! it packs, decodes, dots and folds one block. Q4_0 and MXFP4 share their
+//! 4-bit layout and AVX2 step ([`nibble`]); the ternary formats share
+//! [`pack_vectors`].
 //!
 //! Packing: 8 weight rows interleaved per panel (the `_R8` layout), each
 //! block of a panel `BLOCK_BYTES` of codes laid out as the format's AVX2
@@ -30,6 +32,7 @@
 
 pub mod act;
 pub mod mxfp4;
+pub mod nibble;
 pub mod q4_0;
 pub mod q8_0;
 pub mod tq1_0;
@@ -420,6 +423,29 @@ fn tile_scalar<F: BlockFormat>(
         }
     }
     out
+}
+
+/// Fills `vectors` packed 32-byte vectors of one block of 8 rows: byte
+/// `v·32 + lane·4 + e` is `byte(v, code)`, where `code(q)` is the stored
+/// code (as u8) of element `4q + e` of row `lane`, position `e` of its quad
+/// `q`. Each vector holds one 32-bit lane per row, as the AVX2 steps read
+/// them; the ternary formats differ only in which quads a byte holds and
+/// how it encodes them. (`code` is a `&dyn Fn` because a closure cannot
+/// take a generic argument; packing runs once per weight matrix.)
+pub fn pack_vectors(
+    rows: &[&[i8]; PANEL],
+    out: &mut [u8],
+    vectors: usize,
+    byte: impl Fn(usize, &dyn Fn(usize) -> u8) -> u8,
+) {
+    for (lane, c) in rows.iter().enumerate() {
+        for e in 0..4 {
+            let code = |quad: usize| c[quad * 4 + e] as u8;
+            for v in 0..vectors {
+                out[v * 32 + lane * 4 + e] = byte(v, &code);
+            }
+        }
+    }
 }
 
 /// Broadcasts the 4 activation codes at `at` to every 32-bit lane: the

@@ -3,16 +3,19 @@
 //! integers `2·e2m1` (ggml's `kvalues_mxfp4`) and E8M0 code X; X = 0xFF is
 //! NaN here (OCP), where ggml decodes 2^127.
 //!
-//! Packing: the E2M1 codes as [`super::q4_0`]'s nibbles (128 bytes a
+//! Packing: the E2M1 codes in [`super::nibble`]'s layout (128 bytes a
 //! 32-block), then the E8M0 bytes (decoded with integer shifts): ggml's 17
 //! bytes per 32.
 //!
 //! AVX2 step: nibbles to int8 `2·e2m1` in {0, ±1, ±2, ±3, ±4, ±6, ±8, ±12}
-//! by a 16-entry `vpshufb`, then Q8_0's step, pairs ≤ 2 · 12 · 127 = 3048,
+//! by a 16-entry `vpshufb` (the [`super::nibble::NibbleMul`] of the
+//! shared nibble step), then Q8_0's `vpmaddubsw(|w|, sign(a, w))`, pairs ≤ 2 · 12 · 127 = 3048,
 //! the block's 8 quads summed in int16 (≤ 24384), one `vpmaddwd`.
 
 use super::act::Q8_0Act;
-use super::q4_0::{nibble, pack_nibbles};
+use super::nibble::{nibble, pack_nibbles};
+#[cfg(target_arch = "x86_64")]
+use super::nibble::{nibble_dot, NibbleMul};
 use super::{Act, BlockFormat, Fold, PANEL};
 use crate::formats::ggml::QK;
 
@@ -27,6 +30,43 @@ pub fn e8m0_half(x: u8) -> f32 {
         0xFF => f32::NAN,
         0 | 1 => f32::from_bits(0x0020_0000 << x),
         _ => f32::from_bits((x as u32 - 1) << 23),
+    }
+}
+
+/// MXFP4's [`NibbleMul`]: the fields through the `E2M1_X2` lookup (held
+/// broadcast to both lanes) to signed int8 `w`, multiplied as
+/// `vpmaddubsw(|w|, sign(a, w))` since `vpmaddubsw` takes one operand
+/// unsigned.
+#[cfg(target_arch = "x86_64")]
+#[derive(Debug, Clone, Copy)]
+struct E2m1Lut(std::arch::x86_64::__m256i);
+
+#[cfg(target_arch = "x86_64")]
+impl NibbleMul for E2m1Lut {
+    /// `(|w|, w)`.
+    type W = (std::arch::x86_64::__m256i, std::arch::x86_64::__m256i);
+
+    #[inline(always)]
+    unsafe fn decode(
+        self,
+        lo: std::arch::x86_64::__m256i,
+        hi: std::arch::x86_64::__m256i,
+    ) -> [Self::W; 2] {
+        use std::arch::x86_64::*;
+        let (wl, wh) = (
+            _mm256_shuffle_epi8(self.0, lo),
+            _mm256_shuffle_epi8(self.0, hi),
+        );
+        [
+            (_mm256_sign_epi8(wl, wl), wl),
+            (_mm256_sign_epi8(wh, wh), wh),
+        ]
+    }
+
+    #[inline(always)]
+    unsafe fn madd((aw, w): Self::W, a: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m256i {
+        use std::arch::x86_64::*;
+        _mm256_maddubs_epi16(aw, _mm256_sign_epi8(a, w))
     }
 }
 
@@ -73,28 +113,7 @@ impl BlockFormat for Mxfp4 {
         a: &[Act; R],
         b: usize,
     ) -> [std::arch::x86_64::__m256i; R] {
-        use super::quad_avx2 as quad;
-        use std::arch::x86_64::*;
-        let mut s16 = [_mm256_setzero_si256(); R];
-        for s in 0..4 {
-            let x = _mm256_loadu_si256(blk.add(s * 32) as *const __m256i);
-            let wl = _mm256_shuffle_epi8(lut, _mm256_and_si256(x, m4));
-            let wh = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16::<4>(x), m4));
-            let (al, ah) = (_mm256_sign_epi8(wl, wl), _mm256_sign_epi8(wh, wh));
-            for t in 0..R {
-                let c = a[t].codes;
-                let sl = _mm256_sign_epi8(quad(c, b * QK + s * 4), wl);
-                let sh = _mm256_sign_epi8(quad(c, b * QK + (s + 4) * 4), wh);
-                let p =
-                    _mm256_add_epi16(_mm256_maddubs_epi16(al, sl), _mm256_maddubs_epi16(ah, sh));
-                s16[t] = _mm256_add_epi16(s16[t], p);
-            }
-        }
-        let mut isum = [_mm256_setzero_si256(); R];
-        for t in 0..R {
-            isum[t] = _mm256_madd_epi16(s16[t], ones);
-        }
-        isum
+        nibble_dot(E2m1Lut(lut), ones, m4, blk, a, b)
     }
 
     /// The 8 rows' E8M0 scales of block `b` as `2^(X − 128)` (NaN for

@@ -6,11 +6,15 @@
 //! of the same byte (128 bytes), fp16 scales: ggml's 18 bytes per 32.
 //! Padding rows hold field 8 (code 0).
 //!
-//! AVX2 step: `vpmaddubsw(f, a)` with the unsigned fields, pairs ≤ 3810,
+//! AVX2 step ([`super::nibble::nibble_dot`], shared with MXFP4):
+//! `vpmaddubsw(f, a)` with the unsigned fields, pairs ≤ 3810,
 //! the block's 8 quads summed in int16 (≤ 30480), one `vpmaddwd`, then
 //! `Σ a·(f − 8) = Σ a·f − 8·Σ a` with each row's block sum of `a`.
 
 use super::act::Q8_0Act;
+use super::nibble::{nibble, pack_nibbles};
+#[cfg(target_arch = "x86_64")]
+use super::nibble::{nibble_dot, NibbleMul};
 use super::{Act, BlockFormat, Fold, PANEL};
 use crate::formats::ggml::QK;
 
@@ -18,24 +22,25 @@ use crate::formats::ggml::QK;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Q4_0;
 
-/// Packs 4-bit fields `field(code)` of 8 rows' 32 codes: quad `s` in the
-/// low nibble, quad `s + 4` in the high nibble of bytes `[s][lane][4]`.
-pub fn pack_nibbles(rows: &[&[i8]; PANEL], out: &mut [u8], field: impl Fn(i8) -> u8) {
-    for (lane, codes) in rows.iter().enumerate() {
-        for (e, &c) in codes.iter().enumerate() {
-            let q = e / 4;
-            let at = (q % 4) * 32 + lane * 4 + e % 4;
-            let shift = 4 * (q / 4);
-            out[at] = (out[at] & !(0x0F << shift)) | (field(c) << shift);
-        }
-    }
-}
+/// Q4_0's [`NibbleMul`]: the unsigned fields `code + 8` as they are,
+/// the offset corrected after the block's sum.
+#[cfg(target_arch = "x86_64")]
+#[derive(Debug, Clone, Copy)]
+struct Fields;
 
-/// The 4-bit field of element `e` of row `lane`, as [`pack_nibbles`] put it.
-#[inline(always)]
-pub fn nibble(blk: &[u8], lane: usize, e: usize) -> u8 {
-    let q = e / 4;
-    (blk[(q % 4) * 32 + lane * 4 + e % 4] >> (4 * (q / 4))) & 0x0F
+#[cfg(target_arch = "x86_64")]
+impl NibbleMul for Fields {
+    type W = std::arch::x86_64::__m256i;
+
+    #[inline(always)]
+    unsafe fn decode(self, lo: Self::W, hi: Self::W) -> [Self::W; 2] {
+        [lo, hi]
+    }
+
+    #[inline(always)]
+    unsafe fn madd(w: Self::W, a: Self::W) -> Self::W {
+        std::arch::x86_64::_mm256_maddubs_epi16(w, a)
+    }
 }
 
 impl BlockFormat for Q4_0 {
@@ -70,25 +75,11 @@ impl BlockFormat for Q4_0 {
         a: &[Act; R],
         b: usize,
     ) -> [std::arch::x86_64::__m256i; R] {
-        use super::quad_avx2 as quad;
         use std::arch::x86_64::*;
-        let mut s16 = [_mm256_setzero_si256(); R];
-        for s in 0..4 {
-            let x = _mm256_loadu_si256(blk.add(s * 32) as *const __m256i);
-            let lo = _mm256_and_si256(x, m4);
-            let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(x), m4);
-            for t in 0..R {
-                let c = a[t].codes;
-                let pl = _mm256_maddubs_epi16(lo, quad(c, b * QK + s * 4));
-                let ph = _mm256_maddubs_epi16(hi, quad(c, b * QK + (s + 4) * 4));
-                s16[t] = _mm256_add_epi16(s16[t], _mm256_add_epi16(pl, ph));
-            }
-        }
-        let mut isum = [_mm256_setzero_si256(); R];
+        let mut isum = nibble_dot(Fields, ones, m4, blk, a, b);
         for t in 0..R {
-            let s32 = _mm256_madd_epi16(s16[t], ones);
             let corr = _mm256_set1_epi32(8 * *a[t].sums.get_unchecked(b));
-            isum[t] = _mm256_sub_epi32(s32, corr);
+            isum[t] = _mm256_sub_epi32(isum[t], corr);
         }
         isum
     }

@@ -16,7 +16,7 @@
 //! `Σ a·(c − 1) = Σ a·c − Σ a` as in [`super::tq2_0`].
 
 use super::act::Q8KAct;
-use super::{Act, BlockFormat, Fold, PANEL};
+use super::{pack_vectors, Act, BlockFormat, Fold, PANEL};
 use crate::formats::ternary::{tq1_trit, QK_K};
 
 /// The TQ1_0 block format (see the module docs).
@@ -122,18 +122,15 @@ impl BlockFormat for Tq1_0 {
     const PAD_CODE: i8 = 1;
 
     fn pack_block(rows: &[&[i8]; PANEL], out: &mut [u8]) {
-        // Byte `v·32 + lane·4 + e` of vector v; quad q holds elements 4q..4q+4.
-        for (lane, c) in rows.iter().enumerate() {
-            for e in 0..4 {
-                let code = |quad: usize| c[quad * 4 + e] as u8;
-                for s in 0..GROUPS {
-                    let t = std::array::from_fn(|n| code(s + GROUPS * n));
-                    out[s * 32 + lane * 4 + e] = encode_trits(&t);
-                }
-                let t = [code(60), code(61), code(62), code(63), 0];
-                out[GROUPS * 32 + lane * 4 + e] = encode_trits(&t);
-            }
-        }
+        // Vectors 0–11: quads s + 12n, 5 trits; vector 12: quads 60–63 and a zero trit.
+        pack_vectors(rows, out, GROUPS + 1, |s, code| {
+            let t = if s < GROUPS {
+                std::array::from_fn(|n| code(s + GROUPS * n))
+            } else {
+                [code(60), code(61), code(62), code(63), 0]
+            };
+            encode_trits(&t)
+        });
     }
 
     #[inline(always)]

@@ -13,7 +13,7 @@
 //! them; then `Σ a·(c − 1) = Σ a·c − Σ a` with each row's block sum of `a`.
 
 use super::act::Q8KAct;
-use super::{Act, BlockFormat, Fold, PANEL};
+use super::{pack_vectors, Act, BlockFormat, Fold, PANEL};
 use crate::formats::ternary::QK_K;
 
 /// The TQ2_0 block format (see the module docs).
@@ -27,16 +27,10 @@ impl BlockFormat for Tq2_0 {
     const PAD_CODE: i8 = 1;
 
     fn pack_block(rows: &[&[i8]; PANEL], out: &mut [u8]) {
-        // Byte `v·32 + lane·4 + e` of vector v; quad q holds elements 4q..4q+4.
-        for (lane, c) in rows.iter().enumerate() {
-            for e in 0..4 {
-                let code = |quad: usize| c[quad * 4 + e] as u8;
-                for s in 0..16 {
-                    out[s * 32 + lane * 4 + e] =
-                        (0..4).fold(0u8, |b, f| b | (code(s + 16 * f) << (2 * f)));
-                }
-            }
-        }
+        // Vector s: quads s, s + 16, s + 32, s + 48 in bits 0–1, …, 6–7.
+        pack_vectors(rows, out, 16, |s, code| {
+            (0..4).fold(0u8, |b, f| b | (code(s + 16 * f) << (2 * f)))
+        });
     }
 
     #[inline(always)]

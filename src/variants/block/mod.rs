@@ -12,10 +12,11 @@
 //! path writes it (the kernel format's [`BlockFormat::FOLD`], a separate
 //! multiply and add); the cost and traffic model; the native kernel
 //! ([`BlockKernel`]), which reproduces the emulation bit for bit. A format
-//! is one [`BlockVariant`] impl in its own file ([`q8_0`], [`q4_0`],
-//! [`mxfp4`], [`tq2_0`], [`tq1_0`]): its names, its quantizer and its
-//! reference block dot, which reads the quantized weights as ggml does, not
-//! through the kernel's packing.
+//! is one [`BlockVariant`] impl in its own file ([`mxfp4`], [`tq2_0`],
+//! [`tq1_0`]): its names, its quantizer and its reference block dot, which
+//! reads the quantized weights as ggml does, not through the kernel's
+//! packing. [`q8_0`] and [`q4_0`], whose weights are ggml's own blocks, are
+//! one [`q8_0::GgmlVariant`] impl each: their constants.
 //!
 //! Cost per MAC: one `MUL_BITS`-bit × int8 multiply and one int32 add; per
 //! output and block: an int32 → f32 conversion (not counted), two f32

@@ -15,7 +15,7 @@
 use super::BlockVariant;
 use crate::formats::ggml::{self, GgmlBlock, QK};
 use crate::kernels::block::q8_0::Q8_0;
-use crate::kernels::block::Source;
+use crate::kernels::block::{BlockFormat, Source};
 use crate::tensor::Matrix;
 
 /// `w` quantized to ggml blocks of `kind`, as the kernel packs them.
@@ -41,26 +41,46 @@ pub fn source_dot(q: &Source, row: usize, b: usize, y: &[i8], int: fn(i8) -> i32
         .sum()
 }
 
-impl BlockVariant for Q8_0 {
-    const NAME: &'static str = "matmul/q8_0";
-    const DESCRIPTION: &'static str = "ggml Q8_0 × Q8_0 (32-blocks, fp16 absmax/127 scales, roundf): int32 block dot, sumf += isum·(dw·da) in f32, blocks in k order (ggml's generic C path, unfused)";
-    const WEIGHT_DESC: &'static str = "Q8_0: int8 g32, fp16 absmax/127 scale";
-    const FORMATS: &'static [&'static str] = &["int8"];
-    const MUL_BITS: u32 = 8;
+/// A block format whose weights are ggml's own reference-quantized blocks
+/// read as plain integer codes ([`Q8_0`], [`crate::kernels::block::q4_0::Q4_0`]):
+/// the two differ only in these constants, so one [`BlockVariant`] impl
+/// serves both. Each constant is the [`BlockVariant`] one of the same name.
+pub trait GgmlVariant: BlockFormat {
+    /// The ggml block type: quantizer, dequantizer and bits per weight.
+    const KIND: GgmlBlock;
+    /// [`BlockVariant::NAME`].
+    const NAME: &'static str;
+    /// [`BlockVariant::DESCRIPTION`].
+    const DESCRIPTION: &'static str;
+    /// [`BlockVariant::WEIGHT_DESC`].
+    const WEIGHT_DESC: &'static str;
+    /// [`BlockVariant::FORMATS`].
+    const FORMATS: &'static [&'static str];
+    /// [`BlockVariant::MUL_BITS`].
+    const MUL_BITS: u32;
+}
+
+impl<F: GgmlVariant> BlockVariant for F {
+    const NAME: &'static str = <F as GgmlVariant>::NAME;
+    const DESCRIPTION: &'static str = <F as GgmlVariant>::DESCRIPTION;
+    const WEIGHT_DESC: &'static str = <F as GgmlVariant>::WEIGHT_DESC;
+    const FORMATS: &'static [&'static str] = <F as GgmlVariant>::FORMATS;
+    const MUL_BITS: u32 = <F as GgmlVariant>::MUL_BITS;
     type Weights = Source;
 
     fn bits_per_weight() -> f64 {
-        GgmlBlock::Q8_0.bits_per_weight()
+        F::KIND.bits_per_weight()
     }
 
     fn quantize(w: &Matrix) -> Source {
-        ggml_source(GgmlBlock::Q8_0, w)
+        ggml_source(F::KIND, w)
     }
 
     fn quantize_weights(w: &Matrix) -> Vec<f32> {
-        ggml::quantize(GgmlBlock::Q8_0, &w.data, w.rows, w.cols).dequantize()
+        ggml::quantize(F::KIND, &w.data, w.rows, w.cols).dequantize()
     }
 
+    /// The stored codes are the integers (Q4_0's `field − 8` included).
     fn block_dot(q: &Source, row: usize, b: usize, y: &[i8]) -> i32 {
         source_dot(q, row, b, y, |c| c as i32)
     }
@@ -72,4 +92,13 @@ impl BlockVariant for Q8_0 {
     fn source(q: Source) -> Source {
         q
     }
+}
+
+impl GgmlVariant for Q8_0 {
+    const KIND: GgmlBlock = GgmlBlock::Q8_0;
+    const NAME: &'static str = "matmul/q8_0";
+    const DESCRIPTION: &'static str = "ggml Q8_0 × Q8_0 (32-blocks, fp16 absmax/127 scales, roundf): int32 block dot, sumf += isum·(dw·da) in f32, blocks in k order (ggml's generic C path, unfused)";
+    const WEIGHT_DESC: &'static str = "Q8_0: int8 g32, fp16 absmax/127 scale";
+    const FORMATS: &'static [&'static str] = &["int8"];
+    const MUL_BITS: u32 = 8;
 }
