@@ -104,6 +104,14 @@ impl MatmulVariant for AccumMatmul {
         ) {
             return Some(Box::new(k));
         }
+        if let Some(k) = super::native_acc::Fp8AccNative::of(
+            self.name,
+            &self.weight,
+            &self.act,
+            &self.accum.spec,
+        ) {
+            return Some(Box::new(k));
+        }
         super::native::Sat16Packer::of(self.name, &self.weight, &self.act, &self.accum.spec.acc)
             .map(|k| Box::new(k) as Box<dyn super::NativeMatmul>)
     }
