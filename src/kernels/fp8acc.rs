@@ -141,7 +141,10 @@ impl Fp8AccKernel {
         for j in 0..n {
             for kk in 0..k {
                 let v = values[j * k + kk];
-                assert!(is_e4m3_value(v), "fp8-acc: weight {v:e} is not an E4M3 value");
+                assert!(
+                    is_e4m3_value(v),
+                    "fp8-acc: weight {v:e} is not an E4M3 value"
+                );
                 data[((j / LANES) * k + kk) * LANES + j % LANES] = f32_to_f16(v);
             }
         }
@@ -490,7 +493,8 @@ mod avx2 {
             let e = (kk + PH).min(k);
             for ph in 0..e - kk {
                 // SAFETY: kk + ph < k; bounds asserted above.
-                let wv = _mm256_cvtph_ps(_mm_loadu_si128(w.add((kk + ph) * LANES) as *const __m128i));
+                let wv =
+                    _mm256_cvtph_ps(_mm_loadu_si128(w.add((kk + ph) * LANES) as *const __m128i));
                 for r in 0..R {
                     let x = _mm256_broadcast_ss(a[r].get_unchecked(kk + ph));
                     let p = _mm256_mul_ps(x, wv);

@@ -15,8 +15,8 @@
 //! emulation does: `out = (f32(acc) · sa[i]) · sw[j]`.
 
 use super::operand::OperandSpec;
-use super::packed::{PackedNative, Packer};
 use super::operand::ScaleAxis;
+use super::packed::{PackedNative, Packer};
 use super::NativeMatmul;
 use crate::arith::accum::{AccumSpec, Order, Product};
 use crate::arith::lmul::LmulUnit;

@@ -91,7 +91,12 @@ fn all_e4m3_values_incl_zeros_subnormals_and_max_equal_the_emulation() {
             };
             let a = scale_one(m, k, |_, _| sub(&mut r));
             for name in ALL {
-                check(&*variant(name), &a, &w, &format!("subnormal m{m} n{n} k{k}"));
+                check(
+                    &*variant(name),
+                    &a,
+                    &w,
+                    &format!("subnormal m{m} n{n} k{k}"),
+                );
             }
         }
     }
@@ -108,11 +113,36 @@ fn zeros_cancellation_nan_and_inf_inputs_equal_the_emulation() {
         5,
         k,
         vec![
-            -0.0, -0.0, -0.0, -0.0, -0.0, -0.0, //
-            3.0, 3.0, 0.5, -0.5, 448.0, -448.0, //
-            0.0, -0.0, 0.0, -0.0, 0.0, -0.0, //
-            1.0, f32::NAN, 2.0, 3.0, 4.0, 5.0, //
-            f32::INFINITY, 1.0, f32::NEG_INFINITY, 2.0, 3.0, 4.0,
+            -0.0,
+            -0.0,
+            -0.0,
+            -0.0,
+            -0.0,
+            -0.0, //
+            3.0,
+            3.0,
+            0.5,
+            -0.5,
+            448.0,
+            -448.0, //
+            0.0,
+            -0.0,
+            0.0,
+            -0.0,
+            0.0,
+            -0.0, //
+            1.0,
+            f32::NAN,
+            2.0,
+            3.0,
+            4.0,
+            5.0, //
+            f32::INFINITY,
+            1.0,
+            f32::NEG_INFINITY,
+            2.0,
+            3.0,
+            4.0,
         ],
     );
     let w = Matrix::new(
@@ -144,7 +174,11 @@ fn long_k_crosses_the_exact_f64_bound_and_chunks() {
     // equal-sign products make the e8m13 register truncate every step.
     let k = (1 << 17) + 3;
     let mut r = Rng(5);
-    let a = Matrix::new(2, k, (0..2 * k).map(|_| (r.unit() * 448.0) as f32).collect());
+    let a = Matrix::new(
+        2,
+        k,
+        (0..2 * k).map(|_| (r.unit() * 448.0) as f32).collect(),
+    );
     let w = Matrix::new(3, k, (0..3 * k).map(|_| (r.gauss()) as f32).collect());
     for name in ALL {
         check(&*variant(name), &a, &w, "k = 2^17 + 3");
@@ -200,7 +234,11 @@ fn e8m13_truncation_and_chunk_promotion_hand_case() {
         let out = check(&*variant(name), &a, &w, "truncation hand case");
         // Output row 0: columns 0 (positive), 1 (negated), 2 (the 448 row).
         assert_eq!((out[0] as f32).to_bits(), want, "{name}");
-        assert_eq!((out[1] as f32).to_bits(), want | 0x8000_0000, "{name} negated");
+        assert_eq!(
+            (out[1] as f32).to_bits(),
+            want | 0x8000_0000,
+            "{name} negated"
+        );
     }
 }
 
