@@ -82,7 +82,7 @@ impl Fp8Register {
     pub fn supported(self) -> bool {
         match self {
             Fp8Register::Exact | Fp8Register::E8m13Rtz { chunk: None } => true,
-            Fp8Register::E8m13Rtz { chunk: Some(c) } => c > 0 && seqtile::KC % c == 0,
+            Fp8Register::E8m13Rtz { chunk: Some(c) } => c > 0 && seqtile::KC.is_multiple_of(c),
         }
     }
 }

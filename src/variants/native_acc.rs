@@ -163,7 +163,7 @@ impl Fp8AccNative {
         } else {
             return None;
         };
-        reg.supported().then(|| Fp8AccNative {
+        reg.supported().then_some(Fp8AccNative {
             name,
             weight: *weight,
             act: *act,
