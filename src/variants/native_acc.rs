@@ -1,4 +1,4 @@
-//! Native kernels of two kernel-shaped variants whose registers are not
+//! Native kernels of the variants whose registers are not
 //! plain f32 sums of rounded products:
 //! - [`Fp16AccPacker`]: `matmul/fp16-acc-fp16` (fp16 operands, an fp16
 //!   register rounding RNE after every add) on [`Fp16AccKernel`];
