@@ -13,6 +13,10 @@
 //! The sums run on [`FastSum`] where the spec has a fast path (all entries
 //! here), else on the general [`Accumulator`]; tests compare the two.
 //!
+//! Every entry has a native kernel ([`MatmulVariant::native`]): the E4M3
+//! ones on [`crate::kernels::fp8acc`], `fp16-acc-fp16` on
+//! [`crate::kernels::fp16acc`], `w8a8-int16-sat` on [`crate::kernels::sat16`].
+//!
 //! Each entry's accumulator spec (`acc=e8m13:rtz`, `acc=e8m13:rtz,order=chunk:128`,
 //! `acc=fp16`, `acc=int16:sat`, `acc=exact`) is in [`entries`]; what it models
 //! is its description (`bitsim variants list --markdown`). The E4M3
@@ -97,6 +101,14 @@ impl MatmulVariant for AccumMatmul {
     /// Deterministic: the accumulators here round deterministically, so `seed` is unused.
     fn native(&self) -> Option<Box<dyn super::NativeMatmul>> {
         if let Some(k) = super::native_acc::Fp16AccPacker::of(
+            self.name,
+            &self.weight,
+            &self.act,
+            &self.accum.spec,
+        ) {
+            return Some(Box::new(k));
+        }
+        if let Some(k) = super::native_acc::Fp8AccNative::of(
             self.name,
             &self.weight,
             &self.act,

@@ -1,20 +1,30 @@
-//! Native kernels of two kernel-shaped variants whose registers are not
+//! Native kernels of the variants whose registers are not
 //! plain f32 sums of rounded products:
 //! - [`Fp16AccPacker`]: `matmul/fp16-acc-fp16` (fp16 operands, an fp16
 //!   register rounding RNE after every add) on [`Fp16AccKernel`];
 //! - [`LmulPacker`]: `matmul/lmul-carry-bf16` (bf16 operands, L-Mul products,
 //!   f32 sum in K order) on [`LmulKernel`].
 //!
-//! Each packs the weights once with the variant's own quantizer (an RNE
-//! cast) and leaves the activation cast to the kernel.
+//! - [`Fp8AccNative`]: the E4M3 accumulator variants (`matmul/fp8-e4m3-exact`,
+//!   `matmul/fp8-e4m3-acc-e8m13`, `matmul/fp8-e4m3-chunk128`) on [`Fp8AccKernel`].
+//!
+//! The first two pack the weights once with the variant's own quantizer (an
+//! RNE cast) and leave the activation cast to the kernel; the FP8 one
+//! quantizes activations inside the product with the variant's own absmax
+//! quantizer (no separate twin to keep equal) and folds both scales as the
+//! emulation does: `out = (f32(acc) · sa[i]) · sw[j]`.
 
 use super::operand::OperandSpec;
+use super::operand::ScaleAxis;
 use super::packed::{PackedNative, Packer};
+use super::NativeMatmul;
 use crate::arith::accum::{AccumSpec, Order, Product};
 use crate::arith::lmul::LmulUnit;
-use crate::formats::parse::{BF16, FP16};
-use crate::formats::MiniFloat;
+use crate::formats::parse::{BF16, E4M3, FP16};
+use crate::formats::{ElementFormat, MiniFloat};
+use crate::isa::{self, IsaLevel};
 use crate::kernels::fp16acc::Fp16AccKernel;
+use crate::kernels::fp8acc::{Fp8AccKernel, Fp8Register};
 use crate::kernels::lmul::LmulKernel;
 use crate::kernels::Base;
 use crate::tensor::{Matrix, Values};
@@ -100,5 +110,124 @@ impl Packer for LmulPacker {
 
     fn base(&self) -> Base {
         Base::LmulAdd
+    }
+}
+
+/// The native kernel of the E4M3 accumulator variants: E4M3 absmax operands
+/// (per tensor or per row, f32 scales) into an exact or e8m13 rtz register.
+#[derive(Debug, Clone)]
+pub struct Fp8AccNative {
+    name: &'static str,
+    weight: OperandSpec,
+    act: OperandSpec,
+    reg: Fp8Register,
+    /// The kernel and the weights' outer scales, once packed.
+    packed: Option<(Fp8AccKernel, Option<Vec<f32>>)>,
+}
+
+/// Whether `s` quantizes to E4M3 elements with outer scales only.
+fn e4m3_absmax(s: &OperandSpec) -> bool {
+    matches!(
+        s,
+        OperandSpec::AbsMax {
+            element: ElementFormat::Float(f),
+            axis: ScaleAxis::PerTensor | ScaleAxis::PerRow,
+        } if *f == E4M3
+    )
+}
+
+impl Fp8AccNative {
+    /// The kernel for an accumulator variant, if both operands are E4M3
+    /// absmax (per tensor or per row) and its spec, with exact products, is
+    /// `acc=exact` (f32, RNE) in sequential order, or `acc=e8m13:rtz` in
+    /// sequential order or chunks the kernel supports.
+    pub fn of(
+        name: &'static str,
+        weight: &OperandSpec,
+        act: &OperandSpec,
+        spec: &AccumSpec,
+    ) -> Option<Fp8AccNative> {
+        if !e4m3_absmax(weight) || !e4m3_absmax(act) || spec.product != Product::Exact {
+            return None;
+        }
+        let acc_of = |s: &str| s.parse::<AccumSpec>().ok().map(|a| a.acc);
+        let reg = if Some(spec.acc) == acc_of("acc=exact") && spec.order == Order::Sequential {
+            Fp8Register::Exact
+        } else if Some(spec.acc) == acc_of("acc=e8m13:rtz") {
+            let chunk = match spec.order {
+                Order::Sequential => None,
+                Order::Chunk { size } => Some(size),
+                Order::Tree { .. } => return None,
+            };
+            Fp8Register::E8m13Rtz { chunk }
+        } else {
+            return None;
+        };
+        reg.supported().then_some(Fp8AccNative {
+            name,
+            weight: *weight,
+            act: *act,
+            reg,
+            packed: None,
+        })
+    }
+}
+
+/// The f32 element values of a float quantizer's output.
+fn f32_values(v: &Values) -> &[f32] {
+    match v {
+        Values::F32(v) => v,
+        _ => unreachable!("E4M3 elements quantize to f32 values"),
+    }
+}
+
+impl NativeMatmul for Fp8AccNative {
+    fn pack_weights(&mut self, w: &Matrix) {
+        let q = self.weight.quantize(w, false);
+        let k = Fp8AccKernel::pack(f32_values(&q.values), w.rows, w.cols, self.reg);
+        self.packed = Some((k, q.outer));
+    }
+
+    fn matmul(&self, a: &Matrix) -> Vec<f64> {
+        let (k, sw) = self
+            .packed
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: pack_weights before matmul", self.name));
+        assert_eq!(a.cols, k.k(), "{}: K differs", self.name);
+        // The emulation's own activation quantizer: the same codes and scales.
+        let q = self.act.quantize(a, false);
+        let mut out = k.run(f32_values(&q.values), a.rows, isa::effective());
+        let n = k.n();
+        if n == 0 {
+            return out;
+        }
+        for (i, row) in out.chunks_mut(n).enumerate() {
+            for (j, o) in row.iter_mut().enumerate() {
+                let mut v = *o as f32;
+                if let Some(s) = &q.outer {
+                    v *= s[i];
+                }
+                if let Some(s) = sw {
+                    v *= s[j];
+                }
+                *o = v as f64;
+            }
+        }
+        out
+    }
+
+    /// A multiply and an add per MAC (the register's rounding on top).
+    fn base(&self) -> Base {
+        Base::F32MulAdd
+    }
+
+    fn weight_bytes(&self) -> usize {
+        self.packed
+            .as_ref()
+            .map_or(0, |(k, s)| k.bytes() + 4 * s.as_ref().map_or(0, Vec::len))
+    }
+
+    fn top_isa(&self) -> IsaLevel {
+        IsaLevel::Avx2
     }
 }
