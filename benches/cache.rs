@@ -13,7 +13,11 @@
 //! zen5 for comparison (blocked-matmul only). `a2-3level` is the hierarchy
 //! of `scripts/cachesim-speed` (48 KiB 12-way / 1 MiB 16-way / 8 MiB
 //! 16-way, LRU), on which nearly every random access misses every level:
-//! its `random` time per access is the all-miss path.
+//! its `random` time per access is the all-miss path. `a2-3level-batched`
+//! feeds the same stream in batches of 16 Ki accesses (the simulator then
+//! prefetches the lower levels' sets ahead), and `a2-3level-split` in
+//! batches to the hierarchy split into two parts simulated on two threads
+//! (`Hierarchy::parallel`; a whole-process trace replay runs this way).
 //!
 //! `cache/din-parse` parses the `random` stream's din text (one `L ADDR`
 //! line per access, from memory) into a counter: the fast in-place reader
@@ -81,6 +85,15 @@ fn replay<S: AccessSink>(sink: &mut S, trace: &[Access]) {
     }
 }
 
+/// Accesses per batch of the batched replays (the din reader's batch size).
+const BATCH: usize = 1 << 14;
+
+fn replay_batched<S: AccessSink>(sink: &mut S, trace: &[Access]) {
+    for chunk in trace.chunks(BATCH) {
+        sink.access_batch(chunk);
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let zen5 = HierarchyConfig::load("cache-zen5").expect("built-in");
     let full = HierarchyConfig {
@@ -112,6 +125,14 @@ fn bench(c: &mut Criterion) {
         if name == "random" {
             let mut h = Hierarchy::new(&a2).expect("valid");
             g.bench_function("a2-3level", |b| b.iter(|| replay(&mut h, &trace)));
+            let mut h = Hierarchy::new(&a2).expect("valid");
+            g.bench_function("a2-3level-batched", |b| {
+                b.iter(|| replay_batched(&mut h, &trace))
+            });
+            let mut h = Hierarchy::with_parts(&a2, 2).expect("splits in two");
+            g.bench_function("a2-3level-split", |b| {
+                b.iter(|| replay_batched(&mut h, &trace))
+            });
         }
         if name == "blocked-matmul" {
             // The slow twin on random misses takes seconds per iteration.
