@@ -92,6 +92,15 @@ pub fn run(args: &ExploreArgs, out: &mut dyn Write) -> Result<i32, CliError> {
         s.resumed,
         s.elapsed.as_secs_f64()
     );
+    let model = match (&s.model_skipped, &spec.model) {
+        (Some(why), _) => format!("; model scores skipped: {why}"),
+        (None, Some(t)) => format!(
+            "; model {}: {} candidates scored ({} resumed)",
+            t.written, s.model_run, s.model_resumed
+        ),
+        (None, None) => String::new(),
+    };
+    let what = format!("{what}{model}");
     if let Some(shard) = shard {
         writeln!(
             out,

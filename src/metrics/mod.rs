@@ -18,6 +18,7 @@
 
 pub mod coupling;
 pub mod embedding;
+pub mod pareto;
 
 /// Output-accuracy metrics of one matmul.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -60,6 +60,19 @@ impl LayerWeights {
             ("output.dense", &self.ffn_out),
         ]
     }
+
+    /// [`Self::linears`], mutable: to run the model on changed weights
+    /// (the explorer's fake-quantized linears).
+    pub fn linears_mut(&mut self) -> [(&'static str, &mut Linear); 6] {
+        [
+            ("attention.self.query", &mut self.query),
+            ("attention.self.key", &mut self.key),
+            ("attention.self.value", &mut self.value),
+            ("attention.output.dense", &mut self.attn_out),
+            ("intermediate.dense", &mut self.ffn_in),
+            ("output.dense", &mut self.ffn_out),
+        ]
+    }
 }
 
 /// Every tensor of the encoder.

@@ -408,4 +408,30 @@ pub struct ExploreInfo {
     pub partner: String,
     /// Configurations in the space.
     pub configs: usize,
+    /// The `[explore.model]` scoring, when the run scored candidates on a model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ExploreModelInfo>,
+}
+
+/// How the explorer's candidates were scored on a real model (`[explore.model]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ExploreModelInfo {
+    /// The model folder as the spec writes it.
+    pub model: String,
+    /// Evaluation-set sentences embedded.
+    pub sentences: usize,
+    /// Scored pairs among them.
+    pub pairs: usize,
+    /// Retrieval queries among them (with their document).
+    pub queries: usize,
+    /// Retrieval documents among them.
+    pub docs: usize,
+    /// The front thinned to at most this many candidates (`None`: all of it).
+    pub max_candidates: Option<usize>,
+    /// Whether the known formats of the space were scored too.
+    pub known: bool,
+    /// The f32 model's Spearman correlation with the set's scores.
+    pub reference_spearman_scores: Option<f64>,
+    /// The f32 model's recall@1.
+    pub reference_recall_at_1: Option<f64>,
 }

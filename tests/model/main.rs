@@ -1,6 +1,7 @@
 //! The real model (all-MiniLM-L6-v2): tokenizer ids and f32 embeddings
 //! against an independent implementation, the f32 path against its f64
-//! twin, variants and per-layer overrides through the model, native kernels
+//! twin, variants and per-layer overrides through the model, the explorer's
+//! model-level score of its candidates, native kernels
 //! against emulations, `bitsim embed`, and every malformed model directory.
 //!
 //! The model is read from `BITSIM_MODEL_DIR`, else `models/all-MiniLM-L6-v2`
@@ -13,6 +14,7 @@ mod cli_support;
 
 mod capture;
 mod cli;
+mod explore;
 mod forward;
 mod gelu;
 mod malformed;

@@ -293,8 +293,9 @@ fn the_default_space_is_large_and_holds_the_known_formats() {
     }
 }
 
-/// The real-model spec explores the built-in space (same configurations, in
-/// the same order) over the model's weight files.
+/// The real-model spec explores the built-in space widened by two block
+/// sizes (every built-in configuration, ≥ 2000 in all: the speed goal's
+/// size) over the model's weight files, and scores its front on the model.
 #[test]
 fn minilm_spec_is_the_builtin_space_over_the_model() {
     use bitsim::suite::explore::spec::Source;
@@ -302,7 +303,13 @@ fn minilm_spec_is_the_builtin_space_over_the_model() {
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     let builtin = parse_spec(&read("explore.toml"), "explore.toml", &dir).unwrap();
     let minilm = parse_spec(&read("explore-minilm.toml"), "explore-minilm.toml", &dir).unwrap();
-    assert_eq!(minilm.configs, builtin.configs);
+    assert!(minilm.configs.len() >= 2000, "{}", minilm.configs.len());
+    for c in &builtin.configs {
+        assert!(minilm.configs.contains(c), "{c}");
+    }
+    let table = minilm.model.as_ref().expect("an [explore.model] table");
+    assert_eq!(table.dir, dir.join("../models/all-MiniLM-L6-v2"));
+    assert_eq!((table.sentences, table.max_candidates), (None, Some(16)));
     assert_eq!(minilm.tensors.len(), 2);
     let model = dir.join("../models/all-MiniLM-L6-v2");
     match &minilm.tensors[0].source {
@@ -323,4 +330,85 @@ fn minilm_spec_is_the_builtin_space_over_the_model() {
         }
         other => panic!("expected the model's activations, got {other:?}"),
     }
+}
+
+/// `[explore.model]` keys: each bad one named with its line.
+#[test]
+fn bad_model_tables_name_the_key() {
+    let base = tempfile::tempdir().unwrap();
+    let m = base.path().join("m");
+    std::fs::create_dir(&m).unwrap();
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        std::fs::write(m.join(f), b"").unwrap();
+    }
+    let spec = |table: &str| {
+        let text = format!(
+            "[explore]\n[explore.model]\n{table}\n[[explore.tensors]]\nname = \"w\"\nrole = \"weight\"\ndist = \"gaussian\"\nrows = 2\ncols = 8\n"
+        );
+        parse_spec(&text, "t.toml", base.path())
+    };
+    let ok = spec("model = \"m\"\nsentences = 3\nmax_candidates = 2").unwrap();
+    let t = ok.model.unwrap();
+    assert_eq!(
+        (t.sentences, t.max_candidates, t.known),
+        (Some(3), Some(2), true)
+    );
+    let e = spec("model = \"m\"\nmax_candidates = 0").unwrap_err();
+    assert!(
+        e.starts_with("t.toml line 4: explore.model.max_candidates:"),
+        "{e}"
+    );
+    let e = spec("model = \"m\"\nsentences = 0").unwrap_err();
+    assert!(
+        e.starts_with("t.toml line 4: explore.model.sentences:"),
+        "{e}"
+    );
+    let e = spec("model = \"elsewhere\"").unwrap_err();
+    assert!(
+        e.starts_with("t.toml line 3: explore.model.model:") && e.contains("no config.json"),
+        "{e}"
+    );
+    let e = spec("sentences = 3").unwrap_err();
+    assert!(
+        e.starts_with("t.toml") && e.contains("explore.model.model: missing"),
+        "{e}"
+    );
+    let e = spec("model = \"m\"\nsentence = 3").unwrap_err();
+    assert!(
+        e.starts_with("t.toml line 4:") && e.contains("sentence"),
+        "{e}"
+    );
+}
+
+/// The candidates: the front (brute force), thinned evenly with both ends,
+/// plus the known formats.
+#[test]
+fn model_candidates_are_the_front_thinned_plus_the_known_formats() {
+    use bitsim::suite::explore::model::candidates;
+    let names: Vec<String> = ["a", "b", "e2m1/g32/e8m0/floor", "c", "d", "e", "f"]
+        .map(String::from)
+        .to_vec();
+    // (bits, SQNR): a, c, d, e, f on the front; b dominated by a; MXFP4 by a.
+    let bits = [4.0, 5.0, 4.25, 6.0, 7.0, 8.0, 9.0];
+    let sqnr = [20.0, 19.0, 18.0, 26.0, 32.0, 38.0, 44.0];
+    let brute: Vec<usize> = (0..7)
+        .filter(|&i| {
+            !(0..7).any(|j| {
+                bits[j] <= bits[i] && sqnr[j] >= sqnr[i] && (bits[j] < bits[i] || sqnr[j] > sqnr[i])
+            })
+        })
+        .collect();
+    assert_eq!(brute, vec![0, 3, 4, 5, 6]);
+    assert_eq!(candidates(&names, &bits, &sqnr, None, false), brute);
+    assert_eq!(
+        candidates(&names, &bits, &sqnr, None, true),
+        vec![0, 2, 3, 4, 5, 6]
+    );
+    // Three of five: both ends and the middle.
+    assert_eq!(
+        candidates(&names, &bits, &sqnr, Some(3), false),
+        vec![0, 4, 6]
+    );
+    assert_eq!(candidates(&names, &bits, &sqnr, Some(1), false), vec![0]);
+    assert_eq!(candidates(&names, &bits, &sqnr, Some(9), false), brute);
 }

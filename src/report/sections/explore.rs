@@ -1,7 +1,8 @@
 //! Report sections of the format explorer: the Pareto fronts of bits per
 //! element versus weight SQNR and of energy per MAC versus matmul error,
 //! each with a table of the front ("what you give up" between neighbours)
-//! and the known formats marked.
+//! and the known formats marked; and, when the run scored its candidates on
+//! a real model (`[explore.model]`), their embedding figures.
 
 use std::collections::HashMap;
 
@@ -9,7 +10,8 @@ use super::Section;
 use crate::report::charts::{front_chart, FrontAxes, FrontPoint};
 use crate::report::pareto::pareto_front;
 use crate::report::summary::fmt_short;
-use crate::suite::explore::{metric, ExploreInfo, ACTIVATIONS, ALL, WEIGHTS};
+use crate::suite::explore::model::{metric as model_metric, MODEL};
+use crate::suite::explore::{metric, ExploreInfo, ExploreModelInfo, ACTIVATIONS, ALL, WEIGHTS};
 use crate::suite::record::Results;
 use serde::Serialize;
 
@@ -36,6 +38,8 @@ struct Point {
     sqnr_a: f64,
     energy: f64,
     matmul: f64,
+    /// The model figures by metric name (empty: not scored).
+    model: HashMap<String, f64>,
 }
 
 fn points(r: &Results, info: &ExploreInfo) -> Vec<Point> {
@@ -48,6 +52,13 @@ fn points(r: &Results, info: &ExploreInfo) -> Vec<Point> {
         by.insert((&m.variant, &m.workload, &m.metric), m.value);
     }
     let get = |n: &str, w: &str, m: &str| by.get(&(n, w, m)).copied().unwrap_or(f64::NAN);
+    let mut model: HashMap<&str, HashMap<String, f64>> = HashMap::new();
+    for m in r.rows.iter().filter(|m| m.workload == MODEL) {
+        model
+            .entry(m.variant.as_str())
+            .or_default()
+            .insert(m.metric.clone(), m.value);
+    }
     names
         .into_iter()
         .map(|n| Point {
@@ -62,6 +73,7 @@ fn points(r: &Results, info: &ExploreInfo) -> Vec<Point> {
             sqnr_a: get(n, ACTIVATIONS, metric::SQNR_DB),
             energy: get(n, ALL, metric::ENERGY_PJ_PER_MAC),
             matmul: get(n, ALL, metric::MATMUL_REL_ERROR),
+            model: model.remove(n).unwrap_or_default(),
         })
         .collect()
 }
@@ -128,7 +140,128 @@ pub fn render(r: &Results) -> Result<Vec<Section>, String> {
             ),
         )?);
     }
+    if let Some(m) = &info.model {
+        if pts.iter().any(|p| !p.model.is_empty()) {
+            out.push(model_section(&pts, m, &sq, role)?);
+        }
+    }
     Ok(out)
+}
+
+/// The scored candidates: bits per element against the model's embedding
+/// error (1 − mean cosine), and a table of every scored configuration.
+fn model_section(
+    pts: &[Point],
+    m: &ExploreModelInfo,
+    sq: &dyn Fn(&Point) -> f64,
+    role: &str,
+) -> Result<Section, String> {
+    let mut scored: Vec<&Point> = pts.iter().filter(|p| !p.model.is_empty()).collect();
+    scored.sort_by(|a, b| a.bits.total_cmp(&b.bits).then(sq(b).total_cmp(&sq(a))));
+    let fig = |p: &Point, k: &str| p.model.get(k).copied().unwrap_or(f64::NAN);
+    let err = |p: &Point| 1.0 - fig(p, model_metric::COS_MEAN);
+    let coords: Vec<(f64, f64)> = scored.iter().map(|p| (p.bits, err(p))).collect();
+    let front = pareto_front(&coords);
+    let chart_pts: Vec<FrontPoint> = scored
+        .iter()
+        .enumerate()
+        .map(|(i, p)| FrontPoint {
+            label: p.known.clone().unwrap_or_else(|| p.name.clone()),
+            x: p.bits,
+            y: err(p),
+            front: front.contains(&i),
+            known: p.known.is_some(),
+        })
+        .collect();
+    let chart = front_chart(
+        &chart_pts,
+        &FrontAxes {
+            x_desc: "bits per element (scales included)".into(),
+            y_desc: "1 − mean embedding cosine to f32 (log scale)".into(),
+            log_y: true,
+        },
+    )?;
+    // Columns: what the sentences define (the rows hold the same metrics for every candidate).
+    let cols: Vec<(&str, &str)> = [
+        (model_metric::COS_MEAN, "mean cos"),
+        (model_metric::COS_WORST, "worst cos"),
+        (model_metric::SPEARMAN, "Spearman vs f32"),
+        (model_metric::SPEARMAN_SCORES, "Spearman vs scores"),
+        (model_metric::TOP1_AGREEMENT, "top-1 agreement"),
+        (model_metric::RECALL_AT_1, "recall@1"),
+        (model_metric::FINAL_SQNR_DB, "last layer SQNR dB"),
+    ]
+    .into_iter()
+    .filter(|(k, _)| scored.iter().any(|p| p.model.contains_key(*k)))
+    .collect();
+    let mut headers = vec![
+        "configuration".to_string(),
+        "bits".into(),
+        format!("{role} SQNR dB"),
+    ];
+    headers.extend(cols.iter().map(|(_, h)| h.to_string()));
+    headers.push("on the bits × cosine front".into());
+    let rows = scored
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut name = p.name.clone();
+            if let Some(k) = &p.known {
+                name = format!("{name} ({k})");
+            }
+            let mut r = vec![name, fmt_short(p.bits), fmt_short(sq(p))];
+            r.extend(cols.iter().map(|(k, _)| fmt_short(fig(p, k))));
+            r.push(if front.contains(&i) { "yes" } else { "—" }.into());
+            r
+        })
+        .collect();
+    let opt = |v: Option<f64>| v.map_or("—".to_string(), fmt_short);
+    let notes = vec![
+        format!(
+            "model {}: {} evaluation-set sentences ({} scored pairs, {} retrieval queries over {} documents)",
+            m.model, m.sentences, m.pairs, m.queries, m.docs
+        ),
+        format!(
+            "the f32 model itself: Spearman vs the set's scores {}, recall@1 {}",
+            opt(m.reference_spearman_scores),
+            opt(m.reference_recall_at_1)
+        ),
+        format!(
+            "candidates: the bits × {role} SQNR front{}{}",
+            m.max_candidates
+                .map_or(String::new(), |n| format!(", thinned to at most {n} points")),
+            if m.known {
+                ", and the known formats of the space"
+            } else {
+                ""
+            }
+        ),
+    ];
+    let ctx = Ctx {
+        id: "explore-model".into(),
+        how: "each candidate's configuration is applied to every linear-layer weight of the \
+              model (quantized and dequantized by the explorer's quantizer, one tensor per \
+              weight matrix, rows = output channels; activations, attention and the rest stay \
+              f32) and the f32 forward runs over the evaluation sentences; the figures are the \
+              real-model study's against the forward on the original weights: mean and worst \
+              embedding cosine, Spearman correlation of the pair similarities with f32's and \
+              with the set's human scores, retrieval top-1 agreement with f32 and recall@1, and \
+              the last layer's output SQNR. The chart puts bits per element against \
+              1 − mean cosine; orange points are its Pareto front among the scored candidates."
+            .into(),
+        chart,
+        caption: "Model-level score of the candidates".into(),
+        headers,
+        rows,
+        notes,
+    };
+    Section::rendered(
+        "explore-model",
+        "Model-level score of the candidates",
+        "explore-model",
+        TEMPLATE,
+        &ctx,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

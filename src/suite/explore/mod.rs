@@ -7,9 +7,14 @@
 //! configuration, workload = the tensor or an aggregate), so results files,
 //! `--resume`, `--shard K/N` and `bitsim merge` work as for `report`.
 //!
-//! The quantizer is [`quant`] (the vectorised conversion path).
+//! The quantizer is [`quant`] (the vectorised conversion path). With an
+//! `[explore.model]` table, the best candidates are then scored on a real
+//! model ([`model`]): only in an unsharded run (a shard has a part of the
+//! sweep, not the front); after `bitsim merge`, `bitsim explore --resume`
+//! over the merged folder adds the scores without measuring again.
 
 pub mod config;
+pub mod model;
 pub mod quant;
 pub mod spec;
 
@@ -57,7 +62,7 @@ pub const ACTIVATIONS: &str = "activations";
 /// See [`WEIGHTS`].
 pub const ALL: &str = "all";
 
-pub use super::record::ExploreInfo;
+pub use super::record::{ExploreInfo, ExploreModelInfo};
 
 /// How to run the explorer.
 #[derive(Debug, Clone)]
@@ -89,6 +94,12 @@ pub struct ExploreSummary {
     pub resumed: usize,
     /// Values per configuration (all tensors).
     pub values: usize,
+    /// Configurations scored on the model by this run.
+    pub model_run: usize,
+    /// Model scores taken over from an earlier run.
+    pub model_resumed: usize,
+    /// Why the model scores were not run although the spec asks for them.
+    pub model_skipped: Option<String>,
     /// Whether Ctrl-C ended the run.
     pub interrupted: bool,
     /// Wall time.
@@ -384,6 +395,46 @@ pub fn run(
 ) -> Result<ExploreSummary, RunError> {
     let started = Instant::now();
     let tensors = load_tensors(spec)?;
+    // The model is loaded (and its reference run) before anything is
+    // written: a bad model folder fails the run with nothing half-written.
+    let set = match (&spec.model, opts.shard) {
+        (Some(_), None) => {
+            Some(crate::workload::eval_set::EvalSet::builtin().map_err(|e| {
+                RunError::new(format!("{}: explore.model", spec.file), e.to_string())
+            })?)
+        }
+        _ => None,
+    };
+    let mut scorer = match (&spec.model, &set) {
+        (Some(t), Some(set)) => Some(model::Scorer::new(t, set).map_err(|e| {
+            RunError::new(format!("{}: explore.model '{}'", spec.file, t.written), e)
+        })?),
+        _ => None,
+    };
+    let model_skipped = (spec.model.is_some() && opts.shard.is_some()).then(|| {
+        "a shard holds part of the sweep, not the front: the [explore.model] scores are not run; \
+         after `bitsim merge`, `bitsim explore --spec FILE --out MERGED --resume` adds them"
+            .to_string()
+    });
+    let model_metrics = scorer.as_ref().map(|s| s.metrics()).unwrap_or_default();
+    let model_info = match (&spec.model, &scorer) {
+        (Some(t), Some(sc)) => {
+            let l = sc.layout();
+            let (spearman_scores, recall_at_1) = sc.reference_figures();
+            Some(ExploreModelInfo {
+                model: t.written.clone(),
+                sentences: l.sentences().len(),
+                pairs: l.pairs(),
+                queries: l.queries(),
+                docs: l.docs(),
+                max_candidates: t.max_candidates,
+                known: t.known,
+                reference_spearman_scores: spearman_scores,
+                reference_recall_at_1: recall_at_1,
+            })
+        }
+        _ => None,
+    };
     let names: Vec<String> = spec.configs.iter().map(|c| c.to_string()).collect();
     let owned: Vec<usize> = (0..names.len())
         .filter(|i| opts.shard.unwrap_or(Shard::WHOLE).owns(*i))
@@ -413,17 +464,41 @@ pub fn run(
             ));
         }
         let mine: HashSet<&str> = owned.iter().map(|i| names[*i].as_str()).collect();
-        let mut count: HashMap<String, usize> = HashMap::new();
+        // Sweep rows and model rows are complete (or not) apart; model rows
+        // only count when they were scored under the same [explore.model] table.
+        let same_model = model_info.is_some()
+            && old.explore.as_ref().and_then(|x| x.model.as_ref()) == model_info.as_ref();
+        let mut count: HashMap<(String, bool), usize> = HashMap::new();
         for r in &old.rows {
-            *count.entry(r.variant.clone()).or_default() += 1;
+            *count
+                .entry((r.variant.clone(), r.workload == model::MODEL))
+                .or_default() += 1;
         }
         kept = old
             .rows
             .into_iter()
-            .filter(|r| mine.contains(r.variant.as_str()) && count[&r.variant] == per_config)
+            .filter(|r| {
+                let is_model = r.workload == model::MODEL;
+                let n = count[&(r.variant.clone(), is_model)];
+                mine.contains(r.variant.as_str())
+                    && if is_model {
+                        same_model && n == model_metrics.len()
+                    } else {
+                        n == per_config
+                    }
+            })
             .collect();
     }
-    let done: HashSet<String> = kept.iter().map(|r| r.variant.clone()).collect();
+    let done: HashSet<String> = kept
+        .iter()
+        .filter(|r| r.workload != model::MODEL)
+        .map(|r| r.variant.clone())
+        .collect();
+    let model_done: HashSet<String> = kept
+        .iter()
+        .filter(|r| r.workload == model::MODEL)
+        .map(|r| r.variant.clone())
+        .collect();
     let todo: Vec<usize> = owned
         .iter()
         .copied()
@@ -481,12 +556,17 @@ pub fn run(
                 .collect(),
             partner: spec.partner.to_string(),
             configs: names.len(),
+            model: model_info.clone(),
         }),
         ..Default::default()
     };
     let local_stop = AtomicBool::new(false);
     let stop = opts.stop.unwrap_or(&local_stop);
-    let order = Order::from_names(&names, &cases, &[spec.seed]);
+    let mut order_cases = cases.clone();
+    if scorer.is_some() {
+        order_cases.push((model::MODEL.to_string(), "-".to_string()));
+    }
+    let order = Order::from_names(&names, &order_cases, &[spec.seed]);
     let sink = Mutex::new(Sink::new(
         results,
         order,
@@ -553,6 +633,21 @@ pub fn run(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let model_run = match scorer.as_mut() {
+        Some(sc) => score_candidates(
+            spec,
+            sc,
+            &names,
+            &model_metrics,
+            &model_done,
+            tensors.iter().any(|t| t.role == Role::Weight),
+            &sink,
+            stop,
+            opts.progress,
+            &row,
+        ),
+        None => 0,
+    };
     let mut s = sink.lock().unwrap_or_else(|p| p.into_inner());
     let interrupted = opts.stop.is_some_and(|f| f.load(Ordering::SeqCst));
     if s.error.is_none() && !interrupted {
@@ -571,9 +666,103 @@ pub fn run(
         run: run_count,
         resumed: done.len(),
         values: tensors.iter().map(|t| t.m.data.len()).sum(),
+        model_run,
+        model_resumed: model_done.len(),
+        model_skipped,
         interrupted,
         elapsed: started.elapsed(),
     })
+}
+
+/// Scores the candidates of the finished sweep on the model (those not
+/// resumed), adding their rows to the sink; returns how many it scored.
+/// Nothing when the sweep failed, was interrupted or is incomplete.
+#[allow(clippy::too_many_arguments)]
+fn score_candidates<R>(
+    spec: &ExploreSpec,
+    scorer: &mut model::Scorer,
+    names: &[String],
+    metrics: &[&'static str],
+    done: &HashSet<String>,
+    has_weights: bool,
+    sink: &Mutex<Sink>,
+    stop: &AtomicBool,
+    progress: bool,
+    row: &dyn Fn(&str) -> R,
+) -> usize
+where
+    R: Fn(&str, &str, &str, f64, &str) -> Measurement,
+{
+    let Some(table) = &spec.model else { return 0 };
+    let (bits, sqnr) = {
+        let s = sink.lock().unwrap_or_else(|p| p.into_inner());
+        if s.error.is_some() || stop.load(Ordering::SeqCst) {
+            return 0;
+        }
+        let pooled = if has_weights { WEIGHTS } else { ACTIVATIONS };
+        let mut by: HashMap<(&str, &str), f64> = HashMap::new();
+        for r in &s.results.rows {
+            if r.workload == ALL && r.metric == metric::BITS_PER_ELEMENT
+                || r.workload == pooled && r.metric == metric::SQNR_DB
+            {
+                by.insert((r.variant.as_str(), r.metric.as_str()), r.value);
+            }
+        }
+        let get = |n: &str, m: &str| by.get(&(n, m)).copied();
+        let bits: Option<Vec<f64>> = names
+            .iter()
+            .map(|n| get(n, metric::BITS_PER_ELEMENT))
+            .collect();
+        let sqnr: Option<Vec<f64>> = names.iter().map(|n| get(n, metric::SQNR_DB)).collect();
+        match (bits, sqnr) {
+            (Some(b), Some(q)) => (b, q),
+            // Not every configuration measured: no front yet.
+            _ => return 0,
+        }
+    };
+    let picks = model::candidates(names, &bits, &sqnr, table.max_candidates, table.known);
+    let todo: Vec<usize> = picks
+        .into_iter()
+        .filter(|&i| !done.contains(&names[i]))
+        .collect();
+    let bar = if progress {
+        ProgressBar::with_draw_target(Some(todo.len() as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "model   [{bar:30}] {pos}/{len} candidates {elapsed_precise} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let mut n = 0;
+    for i in todo {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let scored = match scorer.score(&spec.configs[i]) {
+            Ok(r) => r,
+            Err(e) => {
+                sink.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .fail(RunError::new(
+                        format!("{}: explore.model", spec.file),
+                        format!("{}: {e}", names[i]),
+                    ));
+                break;
+            }
+        };
+        let rows = model::rows(scored.as_ref(), metrics, &row(&names[i]));
+        sink.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(rows, Vec::new());
+        n += 1;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    n
 }
 
 /// Rows each configuration writes for these tensors.

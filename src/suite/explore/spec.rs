@@ -41,6 +41,12 @@
 //! model = "models/all-MiniLM-L6-v2" # the model folder; the f32 forward over the evaluation set
 //! tensors = ["*.query.input"]       # globs of encoder.layer.L.LINEAR.input
 //! sentences = 64                    # the first N sentences of the built-in evaluation set (default 64)
+//!
+//! [explore.model]                   # optional: the model-level score of the best candidates
+//! model = "models/all-MiniLM-L6-v2" # the model folder, relative to the spec's folder
+//! sentences = 128                   # the first N evaluation-set sentences (default: all of them)
+//! max_candidates = 16               # thin the bits × SQNR front to N points (default: all)
+//! known = true                      # also score the known formats of the space (default true)
 //! ```
 //!
 //! The space is the product elements × blocks × scales × rules, keeping the
@@ -142,6 +148,26 @@ pub struct ExploreSpec {
     pub energy: String,
     /// Seed of synthetic tensors and the matmul check's activations.
     pub seed: u64,
+    /// The `[explore.model]` table: score the best candidates on a real model.
+    pub model: Option<ModelTable>,
+}
+
+/// The `[explore.model]` table: after the sweep, the configurations on the
+/// bits × SQNR front (and the known formats) are applied to the model's
+/// linear-layer weights and scored with the real-model study's embedding
+/// metrics (see [`super::model`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelTable {
+    /// The model folder (resolved against the spec's folder).
+    pub dir: PathBuf,
+    /// The folder as written in the spec (what the results record).
+    pub written: String,
+    /// The first N sentences of the built-in evaluation set (`None`: all).
+    pub sentences: Option<usize>,
+    /// Thin the front to at most this many candidates, evenly along it (`None`: all).
+    pub max_candidates: Option<usize>,
+    /// Also score the known formats of the space.
+    pub known: bool,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +208,17 @@ struct RawExplore {
     seed: Option<u64>,
     #[serde(default)]
     tensors: Vec<RawTensor>,
+    #[serde(default)]
+    model: Option<RawModel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    model: Option<String>,
+    sentences: Option<usize>,
+    max_candidates: Option<usize>,
+    known: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -351,6 +388,17 @@ pub fn parse_spec(text: &str, file: &str, base: &Path) -> Result<ExploreSpec, St
             "at least one [[explore.tensors]] is needed".into(),
         ));
     }
+    let model = match x.model {
+        Some(m) => Some(model_table(m, base).map_err(|(key, m)| {
+            let path = format!("explore.model.{key}");
+            if lines.contains_key(&path) {
+                at(&path, m)
+            } else {
+                at_line("explore.model", &path, m)
+            }
+        })?),
+        None => None,
+    };
     let mut tensors = Vec::new();
     for (i, t) in x.tensors.into_iter().enumerate() {
         let key = format!("explore.tensors '{}'", t.name);
@@ -396,6 +444,46 @@ pub fn parse_spec(text: &str, file: &str, base: &Path) -> Result<ExploreSpec, St
         matmul_m,
         energy: x.energy.unwrap_or_else(|| "energy-45nm".into()),
         seed: x.seed.unwrap_or(0),
+        model,
+    })
+}
+
+/// The `[explore.model]` table; an error names the key at fault and the reason.
+fn model_table(m: RawModel, base: &Path) -> Result<ModelTable, (&'static str, String)> {
+    let written = m.model.ok_or((
+        "model",
+        "missing (the model folder, e.g. \"models/all-MiniLM-L6-v2\")".to_string(),
+    ))?;
+    let p = Path::new(written.trim());
+    let dir = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        if !dir.join(f).is_file() {
+            return Err((
+                "model",
+                format!(
+                    "'{}': no {f} there ({})",
+                    dir.display(),
+                    crate::model::FETCH_HINT
+                ),
+            ));
+        }
+    }
+    if m.sentences == Some(0) {
+        return Err(("sentences", "must be at least 1".into()));
+    }
+    if m.max_candidates == Some(0) {
+        return Err(("max_candidates", "must be at least 1".into()));
+    }
+    Ok(ModelTable {
+        dir,
+        written,
+        sentences: m.sentences,
+        max_candidates: m.max_candidates,
+        known: m.known.unwrap_or(true),
     })
 }
 

@@ -433,16 +433,69 @@ fn wide(m: &Matrix) -> Vec<f64> {
     m.data.iter().map(|&x| x as f64).collect()
 }
 
-/// What every configuration is compared with.
-struct Reference {
+/// What every configuration is compared with: the f32 reference run's
+/// embeddings, pair similarities, retrieval picks and hidden states.
+pub struct Reference {
     embeddings: Vec<f64>,
     pair_sims: Vec<f64>,
     top1: Vec<usize>,
     forward: Forward,
+    dim: usize,
+}
+
+impl Reference {
+    /// The reference figures of `forward` (the f32 run over `layout`'s sentences).
+    pub fn new(layout: &Layout, forward: Forward) -> Reference {
+        let dim = forward.embeddings.cols;
+        let embeddings = wide(&forward.embeddings);
+        Reference {
+            pair_sims: layout.pair_sims(&embeddings, dim),
+            top1: layout.top1(&embeddings, dim),
+            embeddings,
+            forward,
+            dim,
+        }
+    }
+
+    /// Spearman correlation of the reference's pair similarities with the
+    /// set's human scores (`None`: fewer than two pairs).
+    pub fn spearman_scores(&self, layout: &Layout) -> Option<f64> {
+        spearman(&layout.scores, &self.pair_sims)
+    }
+
+    /// Recall@1 of the reference's retrieval picks.
+    pub fn recall_at_1(&self, layout: &Layout) -> f64 {
+        recall_at_1(&self.top1, &layout.relevant)
+    }
+}
+
+/// The embedding figures of `fwd` against the reference, into `row`: mean
+/// and worst cosine (and the worst sentence), Spearman with the
+/// reference's pair similarities and with the set's scores, retrieval top-1
+/// agreement and recall@1, each layer's output SQNR and the worst layer.
+/// The study scores every configuration with it; the format explorer its
+/// model-scored candidates.
+pub fn score(layout: &Layout, re: &Reference, fwd: &Forward, row: &mut ModelRow) {
+    let dim = re.dim;
+    let e = wide(&fwd.embeddings);
+    let sims = layout.pair_sims(&e, dim);
+    let picks = layout.top1(&e, dim);
+    let cs = cosine_summary(&re.embeddings, &e, dim);
+    row.cos_mean = cs.mean;
+    row.cos_worst = cs.worst;
+    row.worst_sentence = cs
+        .worst_row
+        .map_or(String::new(), |i| layout.sentences[i].to_string());
+    row.spearman = spearman(&re.pair_sims, &sims);
+    row.spearman_scores = spearman(&layout.scores, &sims);
+    row.top1_agreement = top1_agreement(&re.top1, &picks);
+    row.recall_at_1 = recall_at_1(&picks, &layout.relevant);
+    row.layer_sqnr_db = layer_sqnr(&re.forward, fwd);
+    row.worst_layer = worst_layer(&row.layer_sqnr_db);
 }
 
 /// The evaluation set as indices into the embedded sentences.
-struct Layout<'s> {
+pub struct Layout<'s> {
     sentences: Vec<&'s str>,
     pairs: Vec<(usize, usize)>,
     scores: Vec<f64>,
@@ -452,21 +505,70 @@ struct Layout<'s> {
 }
 
 impl<'s> Layout<'s> {
-    fn of(set: &'s EvalSet) -> Self {
-        let sentences = set.sentences();
+    /// The whole set.
+    pub fn of(set: &'s EvalSet) -> Self {
+        Layout::first(set, usize::MAX)
+    }
+
+    /// The first `n` of the set's sentences ([`EvalSet::sentences`] order:
+    /// pairs, then queries, then documents) with what they can score: the
+    /// pairs whose two sentences are among them, the documents among them,
+    /// and the queries among them whose relevant document is too. For
+    /// `n` at least the set's sentence count, the whole set.
+    pub fn first(set: &'s EvalSet, n: usize) -> Self {
+        let sentences: Vec<&str> = set.sentences().into_iter().take(n).collect();
         let at: HashMap<&str, usize> = sentences.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-        Layout {
-            pairs: set
-                .pairs
-                .iter()
-                .map(|p| (at[p.a.as_str()], at[p.b.as_str()]))
-                .collect(),
-            scores: set.pairs.iter().map(|p| p.score).collect(),
-            queries: set.queries.iter().map(|q| at[q.text.as_str()]).collect(),
-            docs: set.docs.iter().map(|d| at[d.text.as_str()]).collect(),
-            relevant: set.relevant(),
-            sentences,
+        let (mut pairs, mut scores) = (Vec::new(), Vec::new());
+        for p in &set.pairs {
+            if let (Some(&a), Some(&b)) = (at.get(p.a.as_str()), at.get(p.b.as_str())) {
+                pairs.push((a, b));
+                scores.push(p.score);
+            }
         }
+        // Each document's position among the documents kept.
+        let mut docs = Vec::new();
+        let mut doc_pos = vec![None; set.docs.len()];
+        for (i, d) in set.docs.iter().enumerate() {
+            if let Some(&s) = at.get(d.text.as_str()) {
+                doc_pos[i] = Some(docs.len());
+                docs.push(s);
+            }
+        }
+        let (mut queries, mut relevant) = (Vec::new(), Vec::new());
+        for q in &set.queries {
+            if let (Some(&s), Some(Some(d))) = (at.get(q.text.as_str()), doc_pos.get(q.doc)) {
+                queries.push(s);
+                relevant.push(*d);
+            }
+        }
+        Layout {
+            sentences,
+            pairs,
+            scores,
+            queries,
+            docs,
+            relevant,
+        }
+    }
+
+    /// The sentences to embed, in order.
+    pub fn sentences(&self) -> &[&'s str] {
+        &self.sentences
+    }
+
+    /// Scored pairs.
+    pub fn pairs(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Retrieval queries.
+    pub fn queries(&self) -> usize {
+        self.queries.len()
+    }
+
+    /// Retrieval documents.
+    pub fn docs(&self) -> usize {
+        self.docs.len()
     }
 
     /// Cosine similarity of each pair.
@@ -685,7 +787,6 @@ pub fn run(p: &ModelParams, ctx: &StudyContext) -> Result<ModelStudy, String> {
     let lens: Vec<usize> = (0..tokenized.sentences())
         .map(|s| tokenized.len(s))
         .collect();
-    let dim = model.config.hidden_size;
     let layers = model.config.num_hidden_layers;
     let seed = p.seed.unwrap_or(ctx.seed);
     let mut out = ModelStudy {
@@ -789,27 +890,8 @@ pub fn run(p: &ModelParams, ctx: &StudyContext) -> Result<ModelStudy, String> {
                 continue;
             }
         };
-        let e = wide(&fwd.embeddings);
-        let sims = layout.pair_sims(&e, dim);
-        let picks = layout.top1(&e, dim);
-        let re = reference.get_or_insert_with(|| Reference {
-            embeddings: e.clone(),
-            pair_sims: sims.clone(),
-            top1: picks.clone(),
-            forward: fwd.clone(),
-        });
-        let cs = cosine_summary(&re.embeddings, &e, dim);
-        row.cos_mean = cs.mean;
-        row.cos_worst = cs.worst;
-        row.worst_sentence = cs
-            .worst_row
-            .map_or(String::new(), |i| layout.sentences[i].to_string());
-        row.spearman = spearman(&re.pair_sims, &sims);
-        row.spearman_scores = spearman(&layout.scores, &sims);
-        row.top1_agreement = top1_agreement(&re.top1, &picks);
-        row.recall_at_1 = recall_at_1(&picks, &layout.relevant);
-        row.layer_sqnr_db = layer_sqnr(&re.forward, &fwd);
-        row.worst_layer = worst_layer(&row.layer_sqnr_db);
+        let re = reference.get_or_insert_with(|| Reference::new(&layout, fwd.clone()));
+        score(&layout, re, &fwd, &mut row);
         out.rows.push(row);
     }
     out.seconds = started.elapsed().as_secs_f64();
