@@ -10,7 +10,7 @@
 //! - activations are quantized **inside** the timed product ([`quant`]), as
 //!   a real inference kernel must, by fast twins of the variants' quantizers;
 //! - one entry per kernel family ([`int8`], [`float`], [`xnor`], [`sat16`],
-//!   [`fp16acc`], [`fp8acc`], [`lmul`], [`block`]) dispatches through [`crate::isa::dispatch!`]:
+//!   [`fp16acc`], [`fp8acc`], [`lmul`], [`block`]) dispatches through the crate's `isa::dispatch!` macro:
 //!   AVX2 and a portable scalar path; the float family also has AVX-512
 //!   tiles and the integer family an AVX-512 VNNI GEMM step; the others run
 //!   their AVX2 code on AVX-512 CPUs (see each family for what it uses);
