@@ -104,6 +104,12 @@ fn approx_section_has_its_rows_charts_and_claims() {
     assert!(!html.contains("id=\"approx-speed-chart\""));
     assert!(html.contains("emulation only"));
     assert_eq!(html.matches("<svg").count(), 2);
+    // The bits chart names every point by its key.
+    let bits = &html[html.find("id=\"approx-bits-chart\"").unwrap()..];
+    let bits = &bits[..bits.find("</svg>").unwrap()];
+    for key in ["1", "2", "3"] {
+        assert!(bits.contains(&format!(">\n{key}\n</text>")), "key {key}");
+    }
     // Claims: QJL 16 / 3.625 = 4.41× smaller; EcoFormer 25 / 100 − 1 = −75 %;
     // HyperAttention's speed-up not measured.
     let claims = table(&html, "attention-approx-claims");
