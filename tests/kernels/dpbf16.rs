@@ -2,9 +2,10 @@
 //! seeded shapes (odd K, K across chunks, M = 1, GEMM and prefill row
 //! blocks, ragged N), tiles that take the fast path next to tiles that must
 //! not (tiny and huge products, subnormals, inf, NaN), and hand-derived
-//! outputs where the instruction's order, fusing and flushing show. The
-//! AVX-512 BF16 path cannot run on this CPU unless it has the feature; the
-//! same comparison covers it where it does.
+//! outputs where the instruction's order, fusing and flushing show. On a CPU
+//! with AVX-512 BF16 the AVX-512 level runs `vdpbf16ps` itself, so these
+//! tests check the model against the hardware; elsewhere that level is not
+//! available and the AVX2 and portable paths are checked.
 
 use crate::seeded::Rng;
 use crate::{check, LEVEL_LOCK};
@@ -230,4 +231,33 @@ fn ordinary_operands_are_fmas_in_pair_order() {
     }
     assert_eq!(nonzero, (m * n) as u32);
     assert!(differs > 0, "the order never mattered: a weak test");
+}
+
+/// Tininess is decided after rounding (24 bits, exponent unbounded): on a
+/// CPU with AVX-512 BF16 this compares `vdpbf16ps` itself with the model.
+#[test]
+fn tininess_after_rounding_in_the_kernel() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let v = variant();
+    let p = |e: i32| 2f32.powi(e);
+    // 2^-126 − 2^-150: exact at 24 bits and below 2^-126, so tiny → +0.
+    let want = check(
+        v.as_ref(),
+        &rows(1, &[p(-126), 0.0, p(-75), 0.0]),
+        &rows(3, &[1.0, 0.0, -p(-75), 0.0]),
+        "2^-126 - 2^-150",
+    );
+    assert!(
+        want.iter().all(|x| x.to_bits() == 0f64.to_bits()),
+        "{want:?}"
+    );
+    // 2^-126 − 2^-152 rounds to 2^-126: not tiny, kept (tininess before
+    // rounding would flush it).
+    let want = check(
+        v.as_ref(),
+        &rows(1, &[p(-126), 0.0, p(-76), 0.0]),
+        &rows(3, &[1.0, 0.0, -p(-76), 0.0]),
+        "2^-126 - 2^-152",
+    );
+    assert!(want.iter().all(|&x| x == 2f64.powi(-126)), "{want:?}");
 }
