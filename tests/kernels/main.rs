@@ -9,6 +9,7 @@
 #[path = "../seeded/mod.rs"]
 mod seeded;
 
+mod dpbf16;
 mod equal_bits;
 mod fp8_acc;
 mod ggml;
