@@ -104,6 +104,32 @@ fn tiles_outside_the_fast_window() {
     }
 }
 
+/// Just below the fast window's lower edge (product exponents `Ea + Ew =
+/// 141`, products near 2^−113): the odd product −2^−113·(1 + 2^−6), then
+/// the even one 2^−113·(1 + 2^−7)², leave 2^−127, a subnormal the
+/// instruction flushes to +0 where one f32 FMA chain would keep it. The
+/// kernel must send such tiles to the emulation step (a wider window fails here).
+#[test]
+fn the_fast_windows_lower_edge() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let t = 1.0 + 2f32.powi(-7);
+    let a0 = 2f32.powi(-57) * t;
+    let a1 = -(2f32.powi(-57) * (1.0 + 2f32.powi(-6)));
+    let (w0, w1) = (2f32.powi(-56) * t, 2f32.powi(-56));
+    let a = rows(3, &[a0, a1]);
+    let w = rows(17, &[w0, w1]);
+    let want = check(variant().as_ref(), &a, &w, "lower edge");
+    assert!(
+        want.iter().all(|&x| x.to_bits() == 0),
+        "flushed to +0: {want:?}"
+    );
+    // The same products scaled into the window: 2^−127·2^20 stays.
+    let a = rows(3, &[a0 * 2f32.powi(10), a1 * 2f32.powi(10)]);
+    let w = rows(17, &[w0 * 2f32.powi(10), w1 * 2f32.powi(10)]);
+    let want = check(variant().as_ref(), &a, &w, "inside");
+    assert!(want.iter().all(|&x| x == 2f64.powi(-107)), "{want:?}");
+}
+
 /// `m` copies of `row` (bf16 values, so the cast keeps them).
 fn rows(m: usize, row: &[f32]) -> Matrix {
     Matrix::new(m, row.len(), row.repeat(m))
