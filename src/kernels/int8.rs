@@ -27,7 +27,7 @@
 
 use super::pack::{IntPanels, BLOCK, PANEL};
 use super::quant;
-use super::GEMV_MAX_M;
+use super::{Bias, OutElem, GEMV_MAX_M};
 use crate::isa::{self, IsaLevel};
 use rayon::prelude::*;
 
@@ -63,18 +63,51 @@ impl IntKernel {
     /// `a · wᵀ` for `a` (`m × k` f32, row-major): quantizes A to int8 per row
     /// ([`quant::int8_rows`]), then runs the product at the effective ISA level.
     pub fn matmul(&self, a: &[f32], m: usize) -> Vec<f64> {
+        let mut out = vec![0f64; m * self.w.n];
+        self.matmul_into(a, m, None, &mut out);
+        out
+    }
+
+    /// [`Self::matmul`] written into `out` (`m × n`, row-major; every
+    /// element is overwritten, so it need not be zeroed), as f32 or f64,
+    /// with `bias[j]` added to column `j` in f32 when given (see [`Bias`]).
+    ///
+    /// # Panics
+    /// When `a` or `out` does not hold `m` rows, or `bias` not `n` values.
+    pub fn matmul_into<T: OutElem>(&self, a: &[f32], m: usize, bias: Bias, out: &mut [T]) {
         let k = self.w.groups.k;
         let (codes, scales) = quant::int8_rows(a, m, k);
-        self.matmul_codes(&codes, &scales, m)
+        self.matmul_codes_into(&codes, &scales, m, bias, out);
     }
 
     /// The product for int8 activation codes (`m × k`) with per-row scales.
     pub fn matmul_codes(&self, codes: &[i8], a_scales: &[f32], m: usize) -> Vec<f64> {
+        let mut out = vec![0f64; m * self.w.n];
+        self.matmul_codes_into(codes, a_scales, m, None, &mut out);
+        out
+    }
+
+    /// [`Self::matmul_codes`] written into `out` (`m × n`; see [`Self::matmul_into`]).
+    ///
+    /// # Panics
+    /// When `out` does not hold `m × n` values or `bias` not `n`.
+    pub fn matmul_codes_into<T: OutElem>(
+        &self,
+        codes: &[i8],
+        a_scales: &[f32],
+        m: usize,
+        bias: Bias,
+        out: &mut [T],
+    ) {
         let g = &self.w.groups;
         let n = self.w.n;
-        let mut out = vec![0f64; m * n];
+        assert_eq!(out.len(), m * n, "the output must hold m × n values");
+        assert!(
+            bias.is_none_or(|b| b.len() == n),
+            "one bias per output column"
+        );
         if m == 0 || n == 0 {
-            return out;
+            return;
         }
         // Activations in the weights' padded group layout.
         let padded = g.padded();
@@ -128,8 +161,34 @@ impl IntKernel {
                 (rows.start, panels.start, v)
             })
             .collect();
-        for (i0, p0, v) in parts {
-            scatter(&mut out, n, i0, p0 * PANEL, &v, block.min(m - i0));
+        let groups = self.w.panels.div_ceil(TASK_PANELS);
+        scatter_all(out, n, block, groups, &parts, bias);
+    }
+
+    /// A task's outputs `[row][panel col]`: `(acc · sa[i]) · sw[j]` (the
+    /// weights' outer scale only where they have one).
+    fn finish(
+        &self,
+        acc: &[[f32; PANEL]],
+        a_scales: &[f32],
+        rows: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
+    ) -> Vec<f32> {
+        let npn = panels.len();
+        let cols = npn * PANEL;
+        let mut out = vec![0f32; rows.len() * cols];
+        for i in rows.clone() {
+            for p in panels.clone() {
+                let c0 = (p - panels.start) * PANEL;
+                let ac = &acc[(i - rows.start) * npn + (p - panels.start)];
+                for l in 0..PANEL {
+                    let mut v = ac[l] * a_scales[i];
+                    if let Some(s) = &self.w.scales.outer {
+                        v *= s[p * PANEL + l];
+                    }
+                    out[(i - rows.start) * cols + c0 + l] = v;
+                }
+            }
         }
         out
     }
@@ -152,7 +211,6 @@ impl IntKernel {
         let g = &self.w.groups;
         let padded = g.padded();
         let (nr, npn) = (rows.len(), panels.len());
-        let cols = npn * PANEL;
         let at = |i: usize, p: usize| (i - rows.start) * npn + (p - panels.start);
         let mut sums = vec![[0i32; PANEL]; nr * npn];
         let mut acc = vec![[0f32; PANEL]; nr * npn];
@@ -285,20 +343,7 @@ impl IntKernel {
                 }
             }
         }
-        let mut out = vec![0f32; nr * cols];
-        for i in rows.clone() {
-            for p in panels.clone() {
-                let c0 = (p - panels.start) * PANEL;
-                for l in 0..PANEL {
-                    let mut v = acc[at(i, p)][l] * a_scales[i];
-                    if let Some(s) = &self.w.scales.outer {
-                        v *= s[p * PANEL + l];
-                    }
-                    out[(i - rows.start) * cols + c0 + l] = v;
-                }
-            }
-        }
-        out
+        self.finish(&acc, a_scales, rows, panels)
     }
 }
 
@@ -312,16 +357,53 @@ fn vnni(level: IsaLevel) -> bool {
         && f.avx512vnni
 }
 
-/// Copies a task's block (`rows × cols`, cols a multiple of 8) into the
-/// `m × n` output, dropping padded columns.
-pub(crate) fn scatter(out: &mut [f64], n: usize, i0: usize, j0: usize, v: &[f32], rows: usize) {
+/// Copies every task's block into the `m × n` output, row blocks in
+/// parallel (a serial copy of a large output kept one core idle): `parts`
+/// holds `(first row, first panel, values)` per task, row block after row
+/// block, `groups` tasks per row block of `block` rows. Adds `bias` (see
+/// [`Bias`]).
+pub(crate) fn scatter_all<T: OutElem>(
+    out: &mut [T],
+    n: usize,
+    block: usize,
+    groups: usize,
+    parts: &[(usize, usize, Vec<f32>)],
+    bias: Bias,
+) {
+    out.par_chunks_mut(block * n)
+        .zip(parts.par_chunks(groups))
+        .for_each(|(dst, ps)| {
+            for (_, p0, v) in ps {
+                scatter(dst, n, p0 * PANEL, v, dst.len() / n, bias);
+            }
+        });
+}
+
+/// Copies a task's block (`rows × cols`, cols a multiple of 8) into columns
+/// `j0..` of the first `rows` rows of an `n`-column output, dropping padded
+/// columns, adding `bias[j]` to column `j` when given.
+fn scatter<T: OutElem>(out: &mut [T], n: usize, j0: usize, v: &[f32], rows: usize, bias: Bias) {
     if v.is_empty() || rows == 0 {
         return;
     }
     let cols = v.len() / rows;
+    let w = cols.min(n.saturating_sub(j0));
+    if w == 0 {
+        return;
+    }
     for r in 0..rows {
-        for c in 0..cols.min(n.saturating_sub(j0)) {
-            out[(i0 + r) * n + j0 + c] = v[r * cols + c] as f64;
+        let dst = &mut out[r * n + j0..r * n + j0 + w];
+        let src = &v[r * cols..r * cols + w];
+        match bias {
+            None => dst
+                .iter_mut()
+                .zip(src)
+                .for_each(|(d, &x)| *d = T::of_f32(x)),
+            Some(b) => dst
+                .iter_mut()
+                .zip(src)
+                .zip(&b[j0..j0 + w])
+                .for_each(|((d, &x), &b)| *d = T::of_f32(x + b)),
         }
     }
 }

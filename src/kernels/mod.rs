@@ -80,6 +80,34 @@ packed_kernel!(sat16::Sat16Kernel);
 packed_kernel!(fp16acc::Fp16AccKernel);
 packed_kernel!(lmul::LmulKernel);
 
+/// An output element a kernel can write its f32 results into: f64 (the
+/// harness's exact comparison type) or f32 (the model's activations, with
+/// no second pass to convert). Every kernel result is an f32 value, so both
+/// hold it exactly.
+pub trait OutElem: Copy + Send + Sync + 'static {
+    /// `v` as this type (exact).
+    fn of_f32(v: f32) -> Self;
+}
+
+impl OutElem for f32 {
+    #[inline(always)]
+    fn of_f32(v: f32) -> f32 {
+        v
+    }
+}
+
+impl OutElem for f64 {
+    #[inline(always)]
+    fn of_f32(v: f32) -> f64 {
+        v as f64
+    }
+}
+
+/// A bias per output column, added in f32 to each finished output (the
+/// product's own f32 value plus `bias[j]`, one rounding: what a linear
+/// layer adds after its matmul), or none.
+pub type Bias<'a> = Option<&'a [f32]>;
+
 /// Largest M that takes the GEMV (decode) path.
 pub const GEMV_MAX_M: usize = 8;
 

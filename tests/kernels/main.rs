@@ -10,6 +10,7 @@
 mod seeded;
 
 mod equal_bits;
+mod f32_out;
 mod fp8_acc;
 mod ggml;
 mod quantizers;
