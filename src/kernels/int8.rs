@@ -24,12 +24,18 @@
 //!   `vpmaddubsw(f, a)` (pairs ≤ 2 · 15 · 127 = 3810), eight quads summed
 //!   in int16 (≤ 30480) before one `vpmaddwd`, and `Σ a·w = α·Σ a·f − β·Σ a`
 //!   with each row's `Σ a` over the same quads — all exact integers.
+//!
+//! The AVX2 GEMM (M > 8) of int8 weights runs on int16 lanes instead
+//! ([`super::madd16`]: `vpmaddwd` + `vpaddd` per 16 MACs, no per-row sign
+//! step); GEMV keeps the int8 form above, which reads half the bytes.
 
+use super::madd16;
 use super::pack::{IntPanels, BLOCK, PANEL};
 use super::quant;
 use super::{Bias, OutElem, GEMV_MAX_M};
 use crate::isa::{self, IsaLevel};
 use rayon::prelude::*;
+use std::sync::OnceLock;
 
 /// Activation rows per register tile.
 const TILE_ROWS: usize = 4;
@@ -47,12 +53,18 @@ const KC_QUADS: usize = 256;
 #[derive(Debug, Clone)]
 pub struct IntKernel {
     w: IntPanels,
+    /// 8-bit weights widened to int16 for the AVX2 GEMM, made at its first
+    /// use ([`madd16::widen_weights`]); GEMV and VNNI never need them.
+    w16: OnceLock<Vec<i16>>,
 }
 
 impl IntKernel {
     /// A kernel over packed weights.
     pub fn new(w: IntPanels) -> IntKernel {
-        IntKernel { w }
+        IntKernel {
+            w,
+            w16: OnceLock::new(),
+        }
     }
 
     /// The packed weights.
@@ -147,6 +159,15 @@ impl IntKernel {
         } else {
             vec![]
         };
+        // The AVX2 GEMM of int8 weights runs on int16 lanes (see `madd16`):
+        // weights widened once, activations here.
+        let wide = self.wide(level) && m > GEMV_MAX_M;
+        let (w16, ap16): (&[i16], Vec<i16>) = if wide {
+            let w16 = self.w16.get_or_init(|| madd16::widen_weights(&self.w));
+            (&w16[..], ap.par_iter().map(|&x| x as i16).collect())
+        } else {
+            (&[][..], vec![])
+        };
         let block = if m <= GEMV_MAX_M { m } else { BLOCK_ROWS };
         let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
             .flat_map(|b| (0..self.w.panels.div_ceil(TASK_PANELS)).map(move |c| (b, c)))
@@ -157,12 +178,94 @@ impl IntKernel {
                 let rows = b * block..((b + 1) * block).min(m);
                 let panels = c * TASK_PANELS..((c + 1) * TASK_PANELS).min(self.w.panels);
                 let aps = (&ap[..], &ap128[..]);
-                let v = self.block(level, aps, &asum, a_scales, rows.clone(), panels.clone());
+                let v = if wide && rows.len() > GEMV_MAX_M {
+                    self.block16(w16, &ap16, a_scales, rows.clone(), panels.clone())
+                } else {
+                    self.block(level, aps, &asum, a_scales, rows.clone(), panels.clone())
+                };
                 (rows.start, panels.start, v)
             })
             .collect();
         let groups = self.w.panels.div_ceil(TASK_PANELS);
         scatter_all(out, n, block, groups, &parts, bias);
+    }
+
+    /// Whether the GEMM at `level` runs on int16 lanes ([`madd16`]): int8
+    /// weights on an AVX2 (or AVX-512 without VNNI) level.
+    fn wide(&self, level: IsaLevel) -> bool {
+        self.w.bits == 8 && !vnni(level) && isa::supported(level) != IsaLevel::Scalar
+    }
+
+    /// [`Self::block`] for a GEMM task of int8 weights on int16 lanes
+    /// (`w16`: [`madd16::widen_weights`]; `a16`: the padded activation rows
+    /// as int16): register tiles of 4 rows × 2 panels over chunks of half
+    /// [`KC_QUADS`] quads (a pair of panels' int16 chunk is 16 KiB, within
+    /// L1), the same group fold and finish.
+    fn block16(
+        &self,
+        w16: &[i16],
+        a16: &[i16],
+        a_scales: &[f32],
+        rows: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
+    ) -> Vec<f32> {
+        let g = &self.w.groups;
+        let padded = g.padded();
+        let (nr, npn) = (rows.len(), panels.len());
+        let at = |i: usize, p: usize| (i - rows.start) * npn + (p - panels.start);
+        let mut sums = vec![[0i32; PANEL]; nr * npn];
+        let mut acc = vec![[0f32; PANEL]; nr * npn];
+        let pl = self.w.panel_len();
+        for gi in 0..g.count {
+            sums.iter_mut().for_each(|s| *s = [0; PANEL]);
+            let mut q0 = 0;
+            while q0 < g.quads {
+                let q1 = (q0 + KC_QUADS / 2).min(g.quads);
+                let wq = |pp: usize| {
+                    let o = pp * pl + gi * g.quads * 32;
+                    &w16[o + q0 * 32..o + q1 * 32]
+                };
+                let mut p = panels.start;
+                while p < panels.end {
+                    let np = if p + 1 < panels.end { 2 } else { 1 };
+                    let ws: [&[i16]; 2] = [wq(p), wq(p + np - 1)];
+                    let mut i = rows.start;
+                    while i < rows.end {
+                        let r = madd16::TILE_ROWS.min(rows.end - i);
+                        let ag: [&[i16]; madd16::TILE_ROWS] = std::array::from_fn(|t| {
+                            let o = (i + t.min(r - 1)) * padded + gi * g.quads * 4;
+                            &a16[o + q0 * 4..o + q1 * 4]
+                        });
+                        #[cfg(target_arch = "x86_64")]
+                        // SAFETY: `wide` holds only at levels with AVX2.
+                        let part = unsafe { madd16::sums(&ws[..np], &ag[..r], q1 - q0) };
+                        #[cfg(not(target_arch = "x86_64"))]
+                        let part: madd16::Sums = unreachable!("int16 lanes are x86-64 only");
+                        for (pi, pp) in part.iter().enumerate().take(np) {
+                            for (t, pt) in pp.iter().enumerate().take(r) {
+                                let s = &mut sums[at(i + t, p + pi)];
+                                for l in 0..PANEL {
+                                    s[l] = s[l].wrapping_add(pt[l]);
+                                }
+                            }
+                        }
+                        i += r;
+                    }
+                    p += np;
+                }
+                q0 = q1;
+            }
+            for i in rows.clone() {
+                for p in panels.clone() {
+                    let inner =
+                        self.w.scales.inner.as_ref().map(|s| {
+                            &s[(p * g.count + gi) * PANEL..(p * g.count + gi + 1) * PANEL]
+                        });
+                    fold(&mut acc[at(i, p)], &sums[at(i, p)], inner);
+                }
+            }
+        }
+        self.finish(&acc, a_scales, rows, panels)
     }
 
     /// A task's outputs `[row][panel col]`: `(acc · sa[i]) · sw[j]` (the

@@ -12,7 +12,8 @@
 //! - one entry per kernel family ([`int8`], [`float`], [`xnor`], [`sat16`],
 //!   [`fp16acc`], [`fp8acc`], [`lmul`], [`block`]) dispatches through [`crate::isa::dispatch!`]:
 //!   AVX2 and a portable scalar path; the float family also has AVX-512
-//!   tiles and the integer family an AVX-512 VNNI GEMM step; the others run
+//!   tiles and the integer family an AVX-512 VNNI GEMM step (and, for int8
+//!   weights without VNNI, an int16-lane GEMM step, [`madd16`]); the others run
 //!   their AVX2 code on AVX-512 CPUs (see each family for what it uses);
 //! - GEMV (decode, M ≤ [`GEMV_MAX_M`]) streams each packed weight byte once
 //!   and splits N across threads; GEMM (prefill) tiles M × N and reuses each
@@ -41,6 +42,7 @@ pub mod fp16acc;
 pub mod fp8acc;
 pub mod int8;
 pub mod lmul;
+pub mod madd16;
 pub mod pack;
 pub mod quant;
 pub mod sat16;
