@@ -97,7 +97,7 @@ pub trait NativeMatmul: Send + Sync {
 /// When `out` does not hold as many values or `bias` is not one per column.
 pub fn f64_into(v: &[f64], rows: usize, bias: crate::kernels::Bias, out: &mut [f32]) {
     assert_eq!(out.len(), v.len(), "the output must hold m × n values");
-    let n = if rows == 0 { 0 } else { v.len() / rows };
+    let n = v.len().checked_div(rows).unwrap_or(0);
     assert!(
         bias.is_none_or(|b| b.len() == n),
         "one bias per output column"

@@ -19,7 +19,7 @@ fn all_max_operands_at_k_65536() {
     let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let k = 1 << 16;
     let n = 17;
-    let sign = |i: usize| if i % 2 == 0 { 1.0f32 } else { -1.0 };
+    let sign = |i: usize| if i.is_multiple_of(2) { 1.0f32 } else { -1.0 };
     let w = Matrix::new(n, k, (0..n * k).map(|i| sign(i / k)).collect());
     let v = variants::find("matmul/w8a8-int").expect("registered");
     let mut native = v.native().expect("native");
