@@ -1,6 +1,6 @@
 //! Arithmetic units as hardware builds them, bit-exact: generic minifloat
 //! add/sub/mul/fma ([`float`]), accumulators and dot-product models
-//! ([`accum`]), L-Mul ([`lmul`]) and bit-serial processing elements with
+//! ([`accum`]), the `vdpbf16ps` lane ([`dpbf16`]), L-Mul ([`lmul`]) and bit-serial processing elements with
 //! BitMoD data types ([`bitserial`]), the softmax exponential ([`exp`]) and f64 → fp16 in one rounding
 //! ([`fp16`]).
 //!
@@ -10,6 +10,7 @@
 
 pub mod accum;
 pub mod bitserial;
+pub mod dpbf16;
 pub mod exp;
 pub mod explain;
 pub mod float;

@@ -39,6 +39,17 @@
 //! `p = exp(s − m')`, `a = a·exp(m − m') + Σ p·v`, `lse = m' + ln(exp(lse − m') + Σ p)`;
 //! at the end `o = a·exp(m − lse)`.
 //!
+//! # Attention-mass recall ([`Hyper::head_coverage`])
+//!
+//! A pair counts as covered when the code scores it and gives it a
+//! non-zero weight: exact parts (below `min_seq_len`, decode) cover every
+//! visible key; `attention/hyper` covers the row's sorted key block (its
+//! zero padding is not a key) and the sampled keys outside that block (the
+//! own-block samples are masked); `attention/hyper-triton` the row's
+//! sorted key block and the first s keys; causal shapes the union over the
+//! recursion. A sample weighted by log(n/s) still counts once: recall is
+//! about which exact probability the method can see, not how it weights it.
+//!
 //! # Differences from the code, and the code from the paper
 //!
 //! - The projections and samples come from this crate's generator (per
@@ -448,6 +459,17 @@ impl AttentionVariant for Hyper {
         })
     }
 
+    /// The pairs [`Hyper::head_coverage`] lists, per head: the attention-
+    /// mass recall counts the exact probability on the LSH blocks and kept
+    /// samples the code actually scores.
+    fn coverage(&self, x: &Qkv) -> Option<Vec<bool>> {
+        let heads: Vec<Vec<bool>> = (0..x.shape.heads)
+            .into_par_iter()
+            .map(|h| self.head_coverage(x, h))
+            .collect();
+        Some(heads.concat())
+    }
+
     /// Pairs actually scored: the exact pairs below `min_seq_len`; above
     /// it, per query its block (`block` keys) plus `samples` keys, plus the
     /// hashing (`r·d` MACs per row of Q and K); at each causal recursion
@@ -503,6 +525,188 @@ impl Hyper {
         let a = self.causal_pairs(h);
         let b = self.no_causal_pairs(h, h);
         (2.0 * a.0 + b.0, 2.0 * a.1 + b.1)
+    }
+}
+
+/// A head's coverage (`nq × nk`, row-major) being filled by a part of the
+/// recursion.
+struct Cover<'a> {
+    cov: &'a mut [bool],
+    stride: usize,
+}
+
+/// Where a part of the recursion sits in its head: its first query and
+/// key, and how many of its rows and keys are real (the rest are the
+/// code's zero padding).
+#[derive(Clone, Copy)]
+struct At {
+    q0: usize,
+    k0: usize,
+    nq: usize,
+    nk: usize,
+}
+
+impl Cover<'_> {
+    fn set(&mut self, at: At, i: usize, j: usize) {
+        if i < at.nq && j < at.nk {
+            self.cov[(at.q0 + i) * self.stride + at.k0 + j] = true;
+        }
+    }
+}
+
+impl Hyper {
+    /// Which (query, key) pairs of head `h` the method scores, following
+    /// [`Self::head`]'s own path (`nq × nk`, row-major; real keys only):
+    /// - exact parts (below `min_seq_len`, or decode): every key the part's
+    ///   mask lets the row see;
+    /// - `attention/hyper`: the row's LSH-sorted key block (zero padding
+    ///   excluded) plus the sampled keys outside that block (the samples in
+    ///   its own block are masked, and covered by the block anyway);
+    /// - `attention/hyper-triton`: the row's sorted key block plus the
+    ///   first `s` keys of the original order;
+    /// - causal: the union over the recursion (diagonal halves recurse, the
+    ///   lower-left quarter runs the non-causal path).
+    pub fn head_coverage(&self, x: &Qkv, h: usize) -> Vec<bool> {
+        let d = x.shape.d;
+        let (nq, nk) = (x.shape.nq, x.shape.nk);
+        let rows = Rows {
+            d,
+            q: x.q_head(h),
+            k: x.k_head(h),
+            v: x.v_head(h),
+        };
+        let proj = self.projections(d);
+        let node = head_node(h);
+        let mut cov = vec![false; nq * nk];
+        let mut c = Cover {
+            cov: &mut cov,
+            stride: nk,
+        };
+        let at = At {
+            q0: 0,
+            k0: 0,
+            nq,
+            nk,
+        };
+        if x.shape.causal && nq == nk {
+            self.cover_causal(&rows, &proj, node, at, &mut c);
+        } else {
+            self.cover_no_causal(&rows, &proj, node, at, &mut c);
+        }
+        for i in 0..nq {
+            for j in x.shape.visible(i)..nk {
+                cov[i * nk + j] = false;
+            }
+        }
+        cov
+    }
+
+    /// [`Self::no_causal`]'s scored pairs.
+    fn cover_no_causal(&self, x: &Rows, proj: &[f32], node: u64, at: At, c: &mut Cover) {
+        let d = x.d;
+        let (nq, nk) = (x.q.len() / d, x.k.len() / d);
+        let mut set = |i: usize, j: usize| c.set(at, i, j);
+        if self.min_seq_len > nq {
+            for i in 0..nq {
+                for j in 0..nk {
+                    set(i, j);
+                }
+            }
+            return;
+        }
+        let qo = stable_order(&lsh_hash(x.q, d, proj, self.lsh_bits));
+        let ko = stable_order(&lsh_hash(x.k, d, proj, self.lsh_bits));
+        let b = self.block;
+        match self.version {
+            Version::Original => {
+                let blocks = nk.div_ceil(b);
+                let qb = nq.div_ceil(b) * b / blocks;
+                let sampled = self.samples > 0 && nq > qb && nk > b;
+                let samples = if sampled {
+                    self.sample_set(nk, node)
+                } else {
+                    Vec::new()
+                };
+                for (r, &i) in qo.iter().enumerate() {
+                    let t = r / qb;
+                    for &j in &ko[(t * b).min(nk)..((t + 1) * b).min(nk)] {
+                        set(i, j);
+                    }
+                    for &p in samples.iter().filter(|&&p| p / b != t) {
+                        set(i, ko[p]);
+                    }
+                }
+            }
+            Version::Triton => {
+                let s = self.samples.min(nk);
+                for (r, &i) in qo.iter().enumerate() {
+                    let t = r / b;
+                    for &j in &ko[(t * b).min(nk)..((t + 1) * b).min(nk)] {
+                        set(i, j);
+                    }
+                    for j in 0..s {
+                        set(i, j);
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Self::causal`]'s scored pairs.
+    fn cover_causal(&self, x: &Rows, proj: &[f32], node: u64, at: At, c: &mut Cover) {
+        let d = x.d;
+        let n = x.k.len() / d;
+        if n <= self.min_seq_len {
+            for i in 0..n {
+                for j in 0..=i {
+                    c.set(at, i, j);
+                }
+            }
+            return;
+        }
+        let even = n + n % 2;
+        let pad = |t: &[f32]| {
+            let mut v = t.to_vec();
+            v.resize(even * d, 0.0);
+            v
+        };
+        let (q, k, v) = (pad(x.q), pad(x.k), pad(x.v));
+        let h = even / 2;
+        let half = |lo: usize, hi: usize| Rows {
+            d,
+            q: &q[lo * d..hi * d],
+            k: &k[lo * d..hi * d],
+            v: &v[lo * d..hi * d],
+        };
+        // Real rows of each half (the rest is this level's or a parent's
+        // zero padding).
+        let (up_n, down_n) = (at.nq.min(h), at.nq.saturating_sub(h));
+        let up = At {
+            nq: up_n,
+            nk: up_n,
+            ..at
+        };
+        let down = At {
+            q0: at.q0 + h,
+            k0: at.k0 + h,
+            nq: down_n,
+            nk: down_n,
+        };
+        let lower_at = At {
+            q0: at.q0 + h,
+            k0: at.k0,
+            nq: down_n,
+            nk: up_n,
+        };
+        self.cover_causal(&half(0, h), proj, 4 * node + 1, up, c);
+        self.cover_causal(&half(h, even), proj, 4 * node + 2, down, c);
+        let lower = Rows {
+            d,
+            q: &q[h * d..],
+            k: &k[..h * d],
+            v: &v[..h * d],
+        };
+        self.cover_no_causal(&lower, proj, 4 * node + 3, lower_at, c);
     }
 }
 

@@ -28,6 +28,13 @@
 //! ln(f32::MAX) ≈ 88.72 gives inf/inf = NaN) or every term underflows
 //! (scores below ≈ −87.3 give 0/0).
 //!
+//! # Attention-mass recall ([`KdeFormer::head_coverage`])
+//!
+//! Covered pairs: each row's sorted key block and its samples outside that
+//! block (the code's mask zeroes the own-block samples); a key sampled
+//! twice counts once. The sampled keys' weights (1/(P·s)) do not enter:
+//! recall says which exact probability the estimate can see.
+//!
 //! # Differences from the code
 //!
 //! - Projections, the power method's start and the samples come from this
@@ -101,6 +108,24 @@ pub struct Samples {
     pub idx: Vec<usize>,
 }
 
+/// A head's sort, blocks and samples.
+struct Layout {
+    /// Queries times the softmax scale.
+    q: Vec<f32>,
+    /// Sorted position → original key.
+    ko: Vec<usize>,
+    /// Sorted keys.
+    ks: Vec<f32>,
+    /// Sorted augmented values (`[v | 1]`).
+    va: Vec<f32>,
+    /// Block of every query (by original index).
+    qblock: Vec<usize>,
+    /// Keys per block.
+    b: usize,
+    /// The residual's samples.
+    smp: Option<Samples>,
+}
+
 impl KdeFormer {
     /// The LSH projections (`d × r`).
     pub fn projections(&self, d: usize) -> Vec<f32> {
@@ -149,10 +174,10 @@ impl KdeFormer {
         Samples { p, idx }
     }
 
-    /// Output rows of head `h` (`nq × d`, f32).
-    pub fn head(&self, x: &Qkv, h: usize) -> Vec<f32> {
+    /// Head `h`'s sort, blocks and samples (shared by [`Self::head`] and
+    /// [`Self::head_coverage`]).
+    fn layout(&self, x: &Qkv, h: usize) -> Layout {
         let AttnShape { nq, nk, d, .. } = x.shape;
-        let e = d + 1;
         let sc = sm_scale(d);
         let q: Vec<f32> = x.q_head(h).iter().map(|v| v * sc).collect();
         let (k, v) = (x.k_head(h), x.v_head(h));
@@ -190,6 +215,55 @@ impl KdeFormer {
         } else {
             None
         };
+        Layout {
+            q,
+            ko,
+            ks,
+            va,
+            qblock,
+            b,
+            smp,
+        }
+    }
+
+    /// Which (query, key) pairs of head `h` the code scores with a weight
+    /// (`nq × nk`, row-major; visible keys only): the row's sorted key
+    /// block plus its samples outside that block (own-block samples get
+    /// mask 0). A key drawn several times counts once.
+    pub fn head_coverage(&self, x: &Qkv, h: usize) -> Vec<bool> {
+        let AttnShape { nq, nk, .. } = x.shape;
+        let l = self.layout(x, h);
+        let mut cov = vec![false; nq * nk];
+        for i in 0..nq {
+            let vis = x.shape.visible(i);
+            let t = l.qblock[i];
+            let row = &mut cov[i * nk..(i + 1) * nk];
+            for p in (t * l.b).min(nk)..((t + 1) * l.b).min(nk) {
+                row[l.ko[p]] = true;
+            }
+            if let Some(s) = &l.smp {
+                for &p in s.idx.iter().filter(|&&p| p / l.b != t) {
+                    row[l.ko[p]] = true;
+                }
+            }
+            row[vis..].iter_mut().for_each(|c| *c = false);
+        }
+        cov
+    }
+
+    /// Output rows of head `h` (`nq × d`, f32).
+    pub fn head(&self, x: &Qkv, h: usize) -> Vec<f32> {
+        let AttnShape { nq, nk, d, .. } = x.shape;
+        let e = d + 1;
+        let Layout {
+            q,
+            ko,
+            ks,
+            va,
+            qblock,
+            b,
+            smp,
+        } = self.layout(x, h);
         let causal = x.shape.causal;
         let mut out = vec![0.0f32; nq * d];
         for i in 0..nq {
@@ -293,6 +367,16 @@ impl AttentionVariant for KdeFormer {
                 *a = *b as f64;
             }
         })
+    }
+
+    /// [`KdeFormer::head_coverage`] per head: the mass recall of the LSH
+    /// blocks and the kept samples.
+    fn coverage(&self, x: &Qkv) -> Option<Vec<bool>> {
+        let heads: Vec<Vec<bool>> = (0..x.shape.heads)
+            .into_par_iter()
+            .map(|h| self.head_coverage(x, h))
+            .collect();
+        Some(heads.concat())
     }
 
     /// Per row: `bucket + s` scored pairs, each `d` MACs for the score, one

@@ -66,6 +66,18 @@
 //! (f32 FMA chain), values unquantized. Its scores are unbiased with
 //! variance `((π/2)‖q‖²‖k‖² − ⟨q,k⟩²)/m` (tested over seeds).
 //!
+//! # No attention-mass recall
+//!
+//! Both variants leave [`coverage`](super::AttentionVariant::coverage) at `None`: every
+//! visible key gets a score (estimated from its sketch, or in fp16 for the
+//! newest 128 tokens) and a non-zero softmax weight, so every pair is
+//! covered and the recall would be 1 by construction. QJL's error is in
+//! the scores, not in which keys it sees: the suite measures it by the KL
+//! and TV of its score rows, the output error, and the estimator's bias
+//! and variance over seeds. Counting only the fp16 window as "covered"
+//! would instead measure the window's share of the mass, a property of
+//! the workload rather than of the estimator.
+//!
 //! # Bits per cached element
 //!
 //! As coded (d = 128): a key token costs m + m_o = 512 sketch bits and two

@@ -21,7 +21,7 @@
 //! 3. **Scores** (base 2): `s = (f32(Σ q_code·k_code) · sq) · sk` (int32 dot;
 //!    v1 order), `s = f32(dot) · (sq · sk)` (v2). Masked pairs −∞.
 //! 4. **Online softmax** per tile of 64 keys, base 2, f32, as
-//!    [`super::exact`] but with `exp2` (= [`exp_f32`] of `x·ln 2`; the GPU
+//!    [`super::exact`] but with `exp2` (= [`exp_f32`](crate::arith::exp::exp_f32) of `x·ln 2`; the GPU
 //!    uses `ex2.approx`): `m' = max(m, max s)`, `α = exp2(m − m')`,
 //!    `p = exp2(s − m')`, `ℓ = ℓ·α + Σp`, `a = a·α + B`, with B the tile's P·V:
 //!    - **fp16 PV** (v1, int4-qk): `b = fp16(b + fp16(p)·v)` over the tile's

@@ -128,8 +128,12 @@ pub fn run(args: &CachesimArgs, out: &mut dyn Write) -> CliResult {
         }
         (sim.stats(), count, din_size)
     } else {
-        // Split into parts on the pool's threads where exact (see `Hierarchy::parallel`).
-        let threads = rayon::current_num_threads();
+        // Split into parts where exact (see `Hierarchy::parallel`), on the
+        // pool's threads less the one a trace file's reader parses on: on
+        // two cores, two parts beside the reader made the whole process
+        // 1.2-1.4x slower than one part (BENCHMARKS.md).
+        let reader = usize::from(matches!(source, Source::Trace { .. }));
+        let threads = rayon::current_num_threads().saturating_sub(reader).max(1);
         let mut sim =
             Hierarchy::parallel(&cfg, threads).map_err(|e| CliError::new("cachesim", e))?;
         let (count, din_size) = feed_with_dump(args, &source, &mut sim)?;

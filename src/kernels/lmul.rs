@@ -26,19 +26,137 @@
 //! unit itself ([`LmulUnit::value_operands`]) for every product outside the
 //! fast case. On real tensors (values within a few dozen binades of 1) the
 //! check always passes.
+//!
+//! **E4M3 operands** (`matmul/lmul-carry-e4m3`: offset 55, e8m3 results) run
+//! on the same lanes. Each operand is widened once to e8m3 and left-aligned
+//! in 16 bits: magnitude `|m|·16 + (120 << 7)`, where `m` is the unit's own
+//! magnitude integer ([`LmulUnit::operand`]: subnormals normalised, so their
+//! field can be negative). That is the bf16 layout with the low four mantissa
+//! bits zero, and the unit's `r = |a| + |w| − 55` becomes `a' + w' − 0x3F70`
+//! in it (`0x3F70 = (120 << 7) + (55 << 4)`), whose bits, shifted up by 16,
+//! are the e8m3 product as an f32. Every finite non-zero pair of E4M3
+//! magnitudes lands in e8m3's normal range, so only ±0 and NaN operands
+//! take the unit's rules; they are widened to codes outside the finite range
+//! (`0`, `0x7FFF`) that the span check sends to the portable path, which
+//! turns them back into the unit's operands.
 
 use super::seqtile::{self, Plan, Tile, KC};
-use crate::arith::lmul::{LmulUnit, Semantics};
-use crate::formats::parse::BF16;
-use crate::formats::{self, ConvertOptions, Rounding};
+use crate::arith::lmul::{LmulUnit, Operand, Semantics};
+use crate::formats::parse::{BF16, E4M3};
+use crate::formats::{self, ConvertOptions, MiniFloat, Rounding};
 use crate::isa::{self, IsaLevel};
 
 /// Output channels per panel (bf16 lanes of a 256-bit register).
 pub const LANES: usize = 16;
-/// The unit's offset for bf16: `(127 << 7) − 2^(7 − 4)`.
-const OFFSET: u16 = 0x3F78;
 /// Smallest and largest magnitude code of a normal bf16.
 const NORMAL: (u16, u16) = (0x80, 0x7F7F);
+/// `120 << 7`: an e4m3 magnitude integer `m` sits at `m·16 + WIDEN` (the
+/// exponent rebiased from 7 to 127, the mantissa left-aligned).
+const WIDEN: i64 = 120 << 7;
+/// The lane of a NaN operand in the E4M3 layout (outside the finite range).
+const WIDE_NAN: u16 = 0x7FFF;
+
+/// How the operands sit in the 16-bit lanes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// bf16 codes as they are (`lmul-carry` on bf16, bf16 results).
+    Bf16,
+    /// E4M3 operands widened to left-aligned e8m3 (see the module docs).
+    E4m3,
+}
+
+impl Layout {
+    /// The layout of a unit this kernel computes.
+    fn of(unit: &LmulUnit) -> Option<Layout> {
+        if unit.semantics != Semantics::Carry {
+            return None;
+        }
+        if unit.format == BF16 && unit.output == BF16 && unit.offset() == 0x3F78 {
+            Some(Layout::Bf16)
+        } else if unit.format == E4M3 && unit.output == MiniFloat::ieee(8, 3) && unit.offset() == 55
+        {
+            Some(Layout::E4m3)
+        } else {
+            None
+        }
+    }
+
+    /// What the lanes subtract from the sum of two magnitudes: bf16's
+    /// `(127 << 7) − 2^(7 − 4)`; for E4M3, `WIDEN + (55 << 4)`.
+    fn offset(self) -> u16 {
+        match self {
+            Layout::Bf16 => 0x3F78,
+            Layout::E4m3 => 0x3F70,
+        }
+    }
+
+    /// The magnitudes of operands whose products take the one-add path
+    /// (when the result is in range): normal bf16; every finite non-zero
+    /// E4M3 value (from the smallest subnormal, `m = −16`, to 448, `m = 126`).
+    fn finite(self) -> (u16, u16) {
+        match self {
+            Layout::Bf16 => NORMAL,
+            Layout::E4m3 => ((-16 * 16 + WIDEN) as u16, (126 * 16 + WIDEN) as u16),
+        }
+    }
+
+    /// The magnitudes of results that are normal numbers of the output
+    /// (bf16; e8m3, whose low four bits are zero here).
+    fn normal_out(self) -> (u16, u16) {
+        match self {
+            Layout::Bf16 => NORMAL,
+            Layout::E4m3 => (0x80, 0x7F70),
+        }
+    }
+
+    /// The lanes of f32 values, each exactly a value of the unit's format.
+    fn lanes(self, unit: &LmulUnit, x: &[f32]) -> Vec<u16> {
+        match self {
+            Layout::Bf16 => bf16_codes(x),
+            Layout::E4m3 => {
+                let mut c = vec![0u8; x.len()];
+                formats::fast::encode_f32(
+                    &E4M3,
+                    &ConvertOptions::with_rounding(Rounding::Rne),
+                    x,
+                    0,
+                    0,
+                    &mut c,
+                )
+                .expect("RNE cast with default options cannot fail");
+                let table: Vec<u16> = (0..256u32).map(|code| widen(unit.operand(code))).collect();
+                c.iter().map(|&b| table[b as usize]).collect()
+            }
+        }
+    }
+
+    /// The unit's operand in lane `c`.
+    fn operand(self, unit: &LmulUnit, c: u16) -> Operand {
+        match self {
+            Layout::Bf16 => unit.operand(c as u32),
+            Layout::E4m3 => {
+                let neg = c & 0x8000 != 0;
+                match c & 0x7fff {
+                    0 => Operand::Zero { neg },
+                    m if m == WIDE_NAN => Operand::Nan,
+                    m => Operand::Finite {
+                        neg,
+                        mag: (m as i64 - WIDEN) >> 4,
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// The E4M3 lane of a unit operand (E4M3 has no infinities).
+fn widen(o: Operand) -> u16 {
+    match o {
+        Operand::Finite { neg, mag } => (neg as u16) << 15 | (mag * 16 + WIDEN) as u16,
+        Operand::Zero { neg } => (neg as u16) << 15,
+        Operand::Nan | Operand::Inf { .. } => WIDE_NAN,
+    }
+}
 /// Stored lane of output channel `l` of a panel: a 16-bit shift left of
 /// the 32-bit lanes widens the even lanes (channels 0–7), a mask of their
 /// high halves the odd lanes (channels 8–15).
@@ -46,37 +164,67 @@ const POS: [usize; LANES] = [0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 1
 /// A padding weight (1.0): normal, in the middle of the range.
 const PAD: u16 = 0x3F80;
 
-/// Whether a chunk of operands is all normal, and its magnitude range.
+/// What a chunk of operands holds: whether every one is finite (one-add
+/// path) or ±0, whether any is ±0, and the magnitude range of the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {
     normal: bool,
+    zeros: bool,
     lo: u16,
     hi: u16,
 }
 
+/// How a register tile's chunk runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// Every product is the one-add case.
+    Fast,
+    /// Every product is the one-add case or has a ±0 operand: the one-add
+    /// lanes with the zero products skipped. Exact because a ±0 product
+    /// never changes an f32 sum that starts at +0 (such a sum is never −0
+    /// under RNE, and `x + ±0 = x` for every other `x`, NaN and ±inf included).
+    Zeros,
+    /// Anything else: the unit's rules product by product.
+    Portable,
+}
+
 impl Span {
-    fn of(codes: impl Iterator<Item = u16>) -> Span {
+    fn of(layout: Layout, codes: impl Iterator<Item = u16>) -> Span {
+        let (lo, hi) = layout.finite();
         let mut s = Span {
             normal: true,
+            zeros: false,
             lo: u16::MAX,
             hi: 0,
         };
         for c in codes {
             let m = c & 0x7fff;
-            s.normal &= (NORMAL.0..=NORMAL.1).contains(&m);
+            if m == 0 {
+                s.zeros = true;
+                continue;
+            }
+            s.normal &= (lo..=hi).contains(&m);
             s.lo = s.lo.min(m);
             s.hi = s.hi.max(m);
         }
         s
     }
 
-    /// Every product of an operand of `self` and one of `o` is a fast one.
-    fn fast_with(self, o: Span) -> bool {
-        let (off, lo, hi) = (OFFSET as u32, NORMAL.0 as u32, NORMAL.1 as u32);
-        self.normal
-            && o.normal
-            && self.lo as u32 + o.lo as u32 >= off + lo
-            && self.hi as u32 + o.hi as u32 <= off + hi
+    /// The path of the products of operands of `self` with those of `o`.
+    fn path_with(self, o: Span, layout: Layout) -> Path {
+        let off = layout.offset() as u32;
+        let (lo, hi) = layout.normal_out();
+        // With no non-zero operand on a side, its range is empty (lo > hi)
+        // and every product of the pair has a zero operand.
+        let in_range = self.lo > self.hi
+            || o.lo > o.hi
+            || (self.lo as u32 + o.lo as u32 >= off + lo as u32
+                && self.hi as u32 + o.hi as u32 <= off + hi as u32);
+        match (self.normal && o.normal && in_range, self.zeros || o.zeros) {
+            (false, _) => Path::Portable,
+            (true, false) => Path::Fast,
+            (true, true) => Path::Zeros,
+        }
     }
 }
 
@@ -84,10 +232,11 @@ impl Span {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LmulKernel {
     unit: LmulUnit,
+    layout: Layout,
     n: usize,
     k: usize,
     panels: usize,
-    /// `[panel][k][16]` bf16 codes, lanes in [`POS`] order.
+    /// `[panel][k][16]` lanes (bf16 codes, or widened E4M3), in [`POS`] order.
     data: Vec<u16>,
     /// `[panel][chunk]` spans of the weights.
     spans: Vec<Span>,
@@ -123,25 +272,22 @@ fn bf16_codes(x: &[f32]) -> Vec<u16> {
 }
 
 impl LmulKernel {
-    /// Whether `unit` is one this kernel computes: `lmul-carry` on bf16 with bf16 results.
+    /// Whether `unit` is one this kernel computes: `lmul-carry` on bf16 with
+    /// bf16 results, or on E4M3 (offset 55) with e8m3 results.
     pub fn supports(unit: &LmulUnit) -> bool {
-        unit.format == BF16
-            && unit.output == BF16
-            && unit.semantics == Semantics::Carry
-            && unit.offset() == OFFSET as i64
+        Layout::of(unit).is_some()
     }
 
-    /// Packs weight values (`n × k`, row-major), each exactly a bf16 value.
+    /// Packs weight values (`n × k`, row-major), each exactly a value of
+    /// the unit's format.
     ///
     /// # Panics
     /// When the unit is not one [`Self::supports`] takes.
     pub fn pack(unit: LmulUnit, values: &[f32], n: usize, k: usize) -> LmulKernel {
-        assert!(
-            Self::supports(&unit),
-            "L-Mul kernel: bf16 lmul-carry units only"
-        );
+        let layout = Layout::of(&unit)
+            .expect("L-Mul kernel: lmul-carry units on bf16 or on E4M3 into e8m3 only");
         assert_eq!(values.len(), n * k, "L-Mul kernel: weights must be n × k");
-        let codes = bf16_codes(values);
+        let codes = layout.lanes(&unit, values);
         let panels = n.div_ceil(LANES);
         let mut data = vec![PAD; panels * k * LANES];
         for j in 0..n {
@@ -155,6 +301,7 @@ impl LmulKernel {
                 let (p, c) = (t / chunks, t % chunks);
                 let ks = c * KC..((c + 1) * KC).min(k);
                 Span::of(
+                    layout,
                     data[(p * k + ks.start) * LANES..(p * k + ks.end) * LANES]
                         .iter()
                         .copied(),
@@ -163,6 +310,7 @@ impl LmulKernel {
             .collect();
         LmulKernel {
             unit,
+            layout,
             n,
             k,
             panels,
@@ -176,28 +324,41 @@ impl LmulKernel {
         self.k
     }
 
+    /// Output channels.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
     /// Bytes of packed weights one product streams.
     pub fn bytes(&self) -> usize {
         2 * self.data.len()
     }
 
-    /// `a · wᵀ` for `a` (`m × k` f32): activations rounded to bf16 inside.
+    /// `a · wᵀ` for `a` (`m × k` f32): bf16 activations are rounded (RNE)
+    /// inside; E4M3 ones must already be E4M3 values (the variant quantizes
+    /// them with its scale).
     pub fn matmul(&self, a: &[f32], m: usize) -> Vec<f64> {
         assert_eq!(a.len(), m * self.k, "L-Mul kernel: A must be m × k");
-        self.run(&bf16_codes(a), m, isa::effective())
+        self.run(&self.layout.lanes(&self.unit, a), m, isa::effective())
     }
 
-    /// The product on bf16 activation codes (`m × k`), at `level`.
-    pub fn run(&self, codes: &[u16], m: usize, level: IsaLevel) -> Vec<f64> {
+    /// The product on activation lanes (`m × k`: bf16 codes, or widened
+    /// E4M3 as [`Self::matmul`] forms them), at `level`.
+    fn run(&self, codes: &[u16], m: usize, level: IsaLevel) -> Vec<f64> {
         let k = self.k;
+        let layout = self.layout;
         assert_eq!(codes.len(), m * k, "L-Mul kernel: A must be m × k");
         let chunks = k.div_ceil(KC);
-        let keys: Vec<u16> = codes.iter().map(|c| c.wrapping_sub(OFFSET)).collect();
+        let off = layout.offset();
+        let keys: Vec<u16> = codes.iter().map(|c| c.wrapping_sub(off)).collect();
         let aspans: Vec<Span> = (0..m * chunks)
             .map(|t| {
                 let (i, c) = (t / chunks, t % chunks);
                 let ks = c * KC..((c + 1) * KC).min(k);
-                Span::of(codes[i * k + ks.start..i * k + ks.end].iter().copied())
+                Span::of(
+                    layout,
+                    codes[i * k + ks.start..i * k + ks.end].iter().copied(),
+                )
             })
             .collect();
         let plen = k * LANES;
@@ -209,22 +370,31 @@ impl LmulKernel {
                 .map(|i| &keys[i * k..(i + 1) * k])
                 .collect();
             let c = t.ks.start / KC;
-            let fast = (t.i..t.i + t.r).all(|i| {
-                (t.p..t.p + t.q)
-                    .all(|p| aspans[i * chunks + c].fast_with(self.spans[p * chunks + c]))
-            });
-            if fast {
-                sums_fast(level, &w, &rows, t.ks.clone(), regs);
-            } else {
-                sums_scalar(&self.unit, &w, &rows, t.ks.clone(), regs);
+            let mut path = Path::Fast;
+            for i in t.i..t.i + t.r {
+                for p in t.p..t.p + t.q {
+                    match aspans[i * chunks + c].path_with(self.spans[p * chunks + c], layout) {
+                        Path::Portable => path = Path::Portable,
+                        Path::Zeros if path == Path::Fast => path = Path::Zeros,
+                        _ => {}
+                    }
+                }
+            }
+            match path {
+                Path::Fast => sums_fast::<false>(level, off, &w, &rows, t.ks.clone(), regs),
+                Path::Zeros => sums_fast::<true>(level, off, &w, &rows, t.ks.clone(), regs),
+                Path::Portable => sums_scalar(&self.unit, layout, &w, &rows, t.ks.clone(), regs),
             }
         })
     }
 }
 
-/// The fast tile (every product known to be the one-add case).
-fn sums_fast(
+/// The fast tile (every product known to be the one-add case; with
+/// `ZEROS`, or to have a ±0 operand, whose product is skipped: see
+/// [`Path::Zeros`]). `off` is the layout's offset (the keys are `a − off`).
+fn sums_fast<const ZEROS: bool>(
     level: IsaLevel,
+    off: u16,
     w: &[&[u16]],
     a: &[&[u16]],
     ks: std::ops::Range<usize>,
@@ -232,20 +402,33 @@ fn sums_fast(
 ) {
     isa::dispatch!(level,
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2.
-        avx2 => unsafe { avx2::sums(w, a, ks, regs) },
-        scalar => fast_scalar(w, a, ks, regs),
+        avx2 => unsafe { avx2::sums::<ZEROS>(off, w, a, ks, regs) },
+        scalar => fast_scalar::<ZEROS>(off, w, a, ks, regs),
     )
 }
 
 /// The fast tile on the portable path (and where AVX2 lacks a shape).
-fn fast_scalar(w: &[&[u16]], a: &[&[u16]], ks: std::ops::Range<usize>, regs: &mut [[f32; LANES]]) {
+fn fast_scalar<const ZEROS: bool>(
+    off: u16,
+    w: &[&[u16]],
+    a: &[&[u16]],
+    ks: std::ops::Range<usize>,
+    regs: &mut [[f32; LANES]],
+) {
     let q = w.len();
     for (t, ar) in a.iter().enumerate() {
         for (u, wp) in w.iter().enumerate() {
             let reg = &mut regs[t * q + u];
             for kk in ks.clone() {
+                if ZEROS && ar[kk].wrapping_add(off) & 0x7fff == 0 {
+                    continue;
+                }
                 for (l, acc) in reg.iter_mut().enumerate() {
-                    let p = ar[kk].wrapping_add(wp[kk * LANES + POS[l]]);
+                    let wl = wp[kk * LANES + POS[l]];
+                    if ZEROS && wl & 0x7fff == 0 {
+                        continue;
+                    }
+                    let p = ar[kk].wrapping_add(wl);
                     *acc += f32::from_bits((p as u32) << 16);
                 }
             }
@@ -257,6 +440,7 @@ fn fast_scalar(w: &[&[u16]], a: &[&[u16]], ks: std::ops::Range<usize>, regs: &mu
 /// product by [`product`], f32 adds in K order.
 fn sums_scalar(
     unit: &LmulUnit,
+    layout: Layout,
     w: &[&[u16]],
     keys: &[&[u16]],
     ks: std::ops::Range<usize>,
@@ -267,28 +451,30 @@ fn sums_scalar(
         for (u, wp) in w.iter().enumerate() {
             let reg = &mut regs[t * q + u];
             for kk in ks.clone() {
-                let a = ar[kk].wrapping_add(OFFSET);
+                let a = ar[kk].wrapping_add(layout.offset());
                 for (l, acc) in reg.iter_mut().enumerate() {
-                    *acc += product(unit, a, wp[kk * LANES + POS[l]]);
+                    *acc += product(unit, layout, a, wp[kk * LANES + POS[l]]);
                 }
             }
         }
     }
 }
 
-/// The unit's product of bf16 codes `a` and `w`, as f32: the one-add case
-/// from bits, anything else from the unit.
+/// The unit's product of the operands in lanes `a` and `w`, as f32: the
+/// one-add case from bits, anything else from the unit.
 #[inline]
-pub fn product(unit: &LmulUnit, a: u16, w: u16) -> f32 {
+fn product(unit: &LmulUnit, layout: Layout, a: u16, w: u16) -> f32 {
     let (ma, mw) = ((a & 0x7fff) as u32, (w & 0x7fff) as u32);
-    let normal = |m: u32| (NORMAL.0 as u32..=NORMAL.1 as u32).contains(&m);
-    if normal(ma) && normal(mw) {
-        let r = (ma + mw).wrapping_sub(OFFSET as u32);
-        if (NORMAL.0 as u32..=NORMAL.1 as u32).contains(&r) {
+    let (lo, hi) = layout.finite();
+    let (out_lo, out_hi) = layout.normal_out();
+    let finite = |m: u32| (lo as u32..=hi as u32).contains(&m);
+    if finite(ma) && finite(mw) {
+        let r = (ma + mw).wrapping_sub(layout.offset() as u32);
+        if (out_lo as u32..=out_hi as u32).contains(&r) {
             return f32::from_bits((r | ((a ^ w) & 0x8000) as u32) << 16);
         }
     }
-    unit.value_operands(unit.operand(a as u32), unit.operand(w as u32), 0) as f32
+    unit.value_operands(layout.operand(unit, a), layout.operand(unit, w), 0) as f32
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -296,9 +482,12 @@ mod avx2 {
     use super::LANES;
     use std::arch::x86_64::*;
 
-    /// A tile of `R` rows × `P` panels over `ks` (every product fast).
+    /// A tile of `R` rows × `P` panels over `ks` (every product fast; with
+    /// `ZEROS`, products with a ±0 operand skipped: a zero activation skips
+    /// its K step, zero weights clear their lanes of the product to +0).
     #[inline(always)]
-    unsafe fn tile<const R: usize, const P: usize>(
+    unsafe fn tile<const R: usize, const P: usize, const ZEROS: bool>(
+        off: u16,
         w: &[&[u16]],
         a: &[&[u16]],
         ks: std::ops::Range<usize>,
@@ -316,16 +505,33 @@ mod avx2 {
         let wp: [*const u16; P] = std::array::from_fn(|q| w[q].as_ptr());
         let ap: [*const u16; R] = std::array::from_fn(|r| a[r].as_ptr());
         let high = _mm256_set1_epi32(0xffff_0000u32 as i32);
+        let magnitude = _mm256_set1_epi16(0x7fff);
+        let zero = _mm256_setzero_si256();
         for kk in ks {
             // SAFETY: bounds asserted above.
             let wv: [__m256i; P] =
                 std::array::from_fn(
                     |q| _mm256_loadu_si256(wp[q].add(kk * LANES) as *const __m256i),
                 );
+            // All ones in the lanes of ±0 weights.
+            let wz: [__m256i; P] = std::array::from_fn(|q| {
+                if ZEROS {
+                    _mm256_cmpeq_epi16(_mm256_and_si256(wv[q], magnitude), zero)
+                } else {
+                    zero
+                }
+            });
             for r in 0..R {
-                let x = _mm256_set1_epi16(*ap[r].add(kk) as i16);
+                let key = *ap[r].add(kk);
+                if ZEROS && key.wrapping_add(off) & 0x7fff == 0 {
+                    continue;
+                }
+                let x = _mm256_set1_epi16(key as i16);
                 for q in 0..P {
-                    let p = _mm256_add_epi16(x, wv[q]);
+                    let mut p = _mm256_add_epi16(x, wv[q]);
+                    if ZEROS {
+                        p = _mm256_andnot_si256(wz[q], p);
+                    }
                     let lo = _mm256_castsi256_ps(_mm256_slli_epi32::<16>(p));
                     let hi = _mm256_castsi256_ps(_mm256_and_si256(p, high));
                     acc[r][q][0] = _mm256_add_ps(acc[r][q][0], lo);
@@ -344,20 +550,21 @@ mod avx2 {
 
     /// The AVX2 tile for the shapes [`super::tile_panels`] plans (and single panels).
     #[target_feature(enable = "avx2")]
-    pub unsafe fn sums(
+    pub unsafe fn sums<const ZEROS: bool>(
+        off: u16,
         w: &[&[u16]],
         a: &[&[u16]],
         ks: std::ops::Range<usize>,
         regs: &mut [[f32; LANES]],
     ) {
         match (a.len(), w.len()) {
-            (1, 4) => tile::<1, 4>(w, a, ks, regs),
-            (2, 2) => tile::<2, 2>(w, a, ks, regs),
-            (1, 1) => tile::<1, 1>(w, a, ks, regs),
-            (2, 1) => tile::<2, 1>(w, a, ks, regs),
-            (3, 1) => tile::<3, 1>(w, a, ks, regs),
-            (4, 1) => tile::<4, 1>(w, a, ks, regs),
-            _ => super::fast_scalar(w, a, ks, regs),
+            (1, 4) => tile::<1, 4, ZEROS>(off, w, a, ks, regs),
+            (2, 2) => tile::<2, 2, ZEROS>(off, w, a, ks, regs),
+            (1, 1) => tile::<1, 1, ZEROS>(off, w, a, ks, regs),
+            (2, 1) => tile::<2, 1, ZEROS>(off, w, a, ks, regs),
+            (3, 1) => tile::<3, 1, ZEROS>(off, w, a, ks, regs),
+            (4, 1) => tile::<4, 1, ZEROS>(off, w, a, ks, regs),
+            _ => super::fast_scalar::<ZEROS>(off, w, a, ks, regs),
         }
     }
 }

@@ -10,10 +10,11 @@
 //! - activations are quantized **inside** the timed product ([`quant`]), as
 //!   a real inference kernel must, by fast twins of the variants' quantizers;
 //! - one entry per kernel family ([`int8`], [`float`], [`xnor`], [`sat16`],
-//!   [`fp16acc`], [`fp8acc`], [`lmul`], [`block`]) dispatches through [`crate::isa::dispatch!`]:
+//!   [`fp16acc`], [`fp8acc`], [`lmul`], [`dpbf16`], [`block`]) dispatches through the crate's `isa::dispatch!` macro:
 //!   AVX2 and a portable scalar path; the float family also has AVX-512
-//!   tiles and the integer family an AVX-512 VNNI GEMM step (and, for int8
-//!   weights without VNNI, an int16-lane GEMM step, [`madd16`]); the others run
+//!   tiles, the integer family an AVX-512 VNNI GEMM step (and, for int8
+//!   weights without VNNI, an int16-lane GEMM step, [`madd16`]) and
+//!   [`dpbf16`] `vdpbf16ps` where AVX-512 BF16 is detected; the others run
 //!   their AVX2 code on AVX-512 CPUs (see each family for what it uses);
 //! - GEMV (decode, M ≤ [`GEMV_MAX_M`]) streams each packed weight byte once
 //!   and splits N across threads; GEMM (prefill) tiles M × N and reuses each
@@ -37,6 +38,7 @@
 
 pub mod attention;
 pub mod block;
+pub mod dpbf16;
 pub mod float;
 pub mod fp16acc;
 pub mod fp8acc;
@@ -51,7 +53,7 @@ pub mod xnor;
 
 /// A kernel holding packed weights (`n × k`): the common face of the
 /// single-format kernels ([`sat16::Sat16Kernel`], [`fp16acc::Fp16AccKernel`],
-/// [`lmul::LmulKernel`], [`block::BlockKernel`]), so the variant layer wraps
+/// [`lmul::LmulKernel`], [`dpbf16::Dpbf16Kernel`], [`block::BlockKernel`]), so the variant layer wraps
 /// them all with one type.
 pub trait PackedKernel: Send + Sync {
     /// Reduction length.
@@ -81,6 +83,7 @@ macro_rules! packed_kernel {
 packed_kernel!(sat16::Sat16Kernel);
 packed_kernel!(fp16acc::Fp16AccKernel);
 packed_kernel!(lmul::LmulKernel);
+packed_kernel!(dpbf16::Dpbf16Kernel);
 
 /// An output element a kernel can write its f32 results into: f64 (the
 /// harness's exact comparison type) or f32 (the model's activations, with

@@ -5,7 +5,7 @@
 //! to hide the latency of one accumulation step).
 //!
 //! rayon splits the outputs into tasks of rows × panels (GEMV: all M rows,
-//! so each packed weight is streamed once; GEMM: blocks of [`BLOCK_ROWS`]
+//! so each packed weight is streamed once; GEMM: blocks of `BLOCK_ROWS`
 //! rows). A task walks K in chunks of [`KC`] (a chunk of its weight panels
 //! stays in L1/L2 while every row tile passes over it), and each register's
 //! running value is stored between chunks and reloaded: an exact round trip

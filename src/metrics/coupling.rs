@@ -27,7 +27,7 @@
 //! it in O(n log n) by sorting on `p_j/q_j`.
 //!
 //! Two implementations of every sampler. The **reference** ones
-//! ([`reference`]) run the protocols literally, each party looking only at
+//! ([`reference`](mod@reference)) run the protocols literally, each party looking only at
 //! its own distribution (Gumbel: n uniforms per trial). The fast ones
 //! ([`Coupler`]) draw the protocol's *joint outcome* `(a, b)` with exactly
 //! the same distribution in O(1) expected alias draws per trial, using both

@@ -7,7 +7,7 @@
 //! every tensor checked against the config's shapes), [`tokenize`]
 //! (`tokenizer.json` through the `tokenizers` crate), [`spec`] (the
 //! variants per layer), [`forward`] (the f32 forward through the
-//! variants), [`gelu`] (its vectorised exact GELU), [`reference`] (the f64 twin), [`capture`] (its real
+//! variants), [`gelu`] (its vectorised exact GELU), [`reference`](mod@reference) (the f64 twin), [`capture`] (its real
 //! activations and Q/K/V, for the explorer and attention workloads).
 //!
 //! The model comes from PyPI (`scripts/fetch-minilm`); bitsim never touches

@@ -11,7 +11,8 @@ use crate::formats::ElementFormat;
 pub enum Family {
     /// [`super::QuantMatmul`]: quantizers plus an f64/f32/int32 datapath.
     Quant,
-    /// [`super::accum::AccumMatmul`]: products summed by an accumulator model.
+    /// [`super::accum::AccumMatmul`]: products summed by an accumulator
+    /// model (and [`super::dpbf16::Dpbf16Matmul`]: an instruction's lane).
     Accumulator,
     /// [`super::lmul::LmulMatmul`]: products by L-Mul.
     Lmul,

@@ -115,18 +115,23 @@ impl MatmulVariant for LmulMatmul {
         self.spec.quantize_weights(w)
     }
 
-    /// The bf16 `lmul-carry` variant with an f32 sequential accumulator has
-    /// one ([`super::native_acc::LmulPacker`]).
+    /// The `lmul-carry` variants on bf16 and on E4M3 with an f32 sequential
+    /// accumulator have one ([`super::native_acc::LmulPacker`],
+    /// [`super::native_acc::LmulE4m3Native`]).
     fn native(&self) -> Option<Box<dyn super::NativeMatmul>> {
+        use super::native_acc::{LmulE4m3Native, LmulPacker};
         let f32_seq = self.acc.describe() == F32Sequential.describe();
-        super::native_acc::LmulPacker::of(
+        let (name, unit, w, a) = (
             self.spec.name,
             &self.unit,
             &self.spec.weight,
             &self.spec.act,
-            f32_seq,
-        )
-        .map(|k| Box::new(k) as Box<dyn super::NativeMatmul>)
+        );
+        if let Some(k) = LmulPacker::of(name, unit, w, a, f32_seq) {
+            return Some(Box::new(k));
+        }
+        LmulE4m3Native::of(name, unit, w, a, f32_seq)
+            .map(|k| Box::new(k) as Box<dyn super::NativeMatmul>)
     }
 
     /// Deterministic: L-Mul rounds RNE here, so `seed` is unused.

@@ -10,6 +10,7 @@ pub mod accum;
 pub mod bitserial;
 pub mod block;
 pub mod datapath;
+pub mod dpbf16;
 pub mod info;
 pub mod kernel;
 pub mod lmul;
@@ -111,7 +112,8 @@ pub fn f64_into(v: &[f64], rows: usize, bias: crate::kernels::Bias, out: &mut [f
 }
 
 /// Every registered variant, in display order: the [`QuantMatmul`] entries
-/// of [`registry::all`], the top-K one ([`registry::topk`]), then the accumulator ([`accum`]), L-Mul ([`lmul`])
+/// of [`registry::all`], the top-K one ([`registry::topk`]), then the accumulator ([`accum`]),
+/// `vdpbf16ps` ([`dpbf16`]), L-Mul ([`lmul`])
 /// and bit-serial ([`bitserial`]) families, then ggml's block and ternary formats ([`block`]).
 pub fn registry() -> Vec<Box<dyn MatmulVariant>> {
     let mut v: Vec<Box<dyn MatmulVariant>> = registry::all()
@@ -124,6 +126,7 @@ pub fn registry() -> Vec<Box<dyn MatmulVariant>> {
             .map(|v| Box::new(v) as Box<dyn MatmulVariant>),
     );
     v.extend(accum::all());
+    v.extend(dpbf16::all());
     v.extend(lmul::all());
     v.extend(bitserial::all());
     v.extend(block::all());

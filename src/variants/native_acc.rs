@@ -5,6 +5,10 @@
 //! - [`LmulPacker`]: `matmul/lmul-carry-bf16` (bf16 operands, L-Mul products,
 //!   f32 sum in K order) on [`LmulKernel`].
 //!
+//! - [`LmulE4m3Native`]: `matmul/lmul-carry-e4m3` (E4M3 absmax operands,
+//!   L-Mul products into e8m3, f32 sum in K order, both scales) on
+//!   [`LmulKernel`]'s widened lanes.
+//!
 //! - [`Fp8AccNative`]: the E4M3 accumulator variants (`matmul/fp8-e4m3-exact`,
 //!   `matmul/fp8-e4m3-acc-e8m13`, `matmul/fp8-e4m3-chunk128`) on [`Fp8AccKernel`].
 //!
@@ -173,6 +177,100 @@ impl Fp8AccNative {
     }
 }
 
+/// `out[i][j] = (f32(out[i][j]) · sa[i]) · sw[j]` in f32 (`n` outputs per
+/// row; a missing side is not multiplied): the emulations' order.
+fn apply_outer_scales(out: &mut [f64], n: usize, sa: Option<&[f32]>, sw: Option<&[f32]>) {
+    if n == 0 {
+        return;
+    }
+    for (i, row) in out.chunks_mut(n).enumerate() {
+        for (j, o) in row.iter_mut().enumerate() {
+            let mut v = *o as f32;
+            if let Some(s) = sa {
+                v *= s[i];
+            }
+            if let Some(s) = sw {
+                v *= s[j];
+            }
+            *o = v as f64;
+        }
+    }
+}
+
+/// The native kernel of `matmul/lmul-carry-e4m3`: E4M3 absmax operands (per
+/// tensor or per row, f32 scales), L-Mul products into e8m3 on
+/// [`LmulKernel`]'s widened lanes, f32 sum in K order, then both scales.
+#[derive(Debug, Clone)]
+pub struct LmulE4m3Native {
+    name: &'static str,
+    unit: LmulUnit,
+    weight: OperandSpec,
+    act: OperandSpec,
+    /// The kernel and the weights' outer scales, once packed.
+    packed: Option<(LmulKernel, Option<Vec<f32>>)>,
+}
+
+impl LmulE4m3Native {
+    /// The kernel for an L-Mul variant, if both operands are E4M3 absmax
+    /// (outer scales only), the unit is E4M3 `lmul-carry` into e8m3 and the
+    /// accumulator is f32 sequential (`f32_sequential`: the caller checks).
+    pub fn of(
+        name: &'static str,
+        unit: &LmulUnit,
+        weight: &OperandSpec,
+        act: &OperandSpec,
+        f32_sequential: bool,
+    ) -> Option<LmulE4m3Native> {
+        let ok = f32_sequential
+            && e4m3_absmax(weight)
+            && e4m3_absmax(act)
+            && unit.format == E4M3
+            && LmulKernel::supports(unit);
+        ok.then(|| LmulE4m3Native {
+            name,
+            unit: *unit,
+            weight: *weight,
+            act: *act,
+            packed: None,
+        })
+    }
+}
+
+impl NativeMatmul for LmulE4m3Native {
+    fn pack_weights(&mut self, w: &Matrix) {
+        let q = self.weight.quantize(w, false);
+        let k = LmulKernel::pack(self.unit, f32_values(&q.values), w.rows, w.cols);
+        self.packed = Some((k, q.outer));
+    }
+
+    fn matmul(&self, a: &Matrix) -> Vec<f64> {
+        let (k, sw) = self
+            .packed
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: pack_weights before matmul", self.name));
+        assert_eq!(a.cols, k.k(), "{}: K differs", self.name);
+        // The emulation's own activation quantizer: the same codes and scales.
+        let q = self.act.quantize(a, false);
+        let mut out = k.matmul(f32_values(&q.values), a.rows);
+        apply_outer_scales(&mut out, k.n(), q.outer.as_deref(), sw.as_deref());
+        out
+    }
+
+    fn base(&self) -> Base {
+        Base::LmulAdd
+    }
+
+    fn weight_bytes(&self) -> usize {
+        self.packed
+            .as_ref()
+            .map_or(0, |(k, s)| k.bytes() + 4 * s.as_ref().map_or(0, Vec::len))
+    }
+
+    fn top_isa(&self) -> IsaLevel {
+        IsaLevel::Avx2
+    }
+}
+
 /// The f32 element values of a float quantizer's output.
 fn f32_values(v: &Values) -> &[f32] {
     match v {
@@ -197,22 +295,7 @@ impl NativeMatmul for Fp8AccNative {
         // The emulation's own activation quantizer: the same codes and scales.
         let q = self.act.quantize(a, false);
         let mut out = k.run(f32_values(&q.values), a.rows, isa::effective());
-        let n = k.n();
-        if n == 0 {
-            return out;
-        }
-        for (i, row) in out.chunks_mut(n).enumerate() {
-            for (j, o) in row.iter_mut().enumerate() {
-                let mut v = *o as f32;
-                if let Some(s) = &q.outer {
-                    v *= s[i];
-                }
-                if let Some(s) = sw {
-                    v *= s[j];
-                }
-                *o = v as f64;
-            }
-        }
+        apply_outer_scales(&mut out, k.n(), q.outer.as_deref(), sw.as_deref());
         out
     }
 

@@ -10,6 +10,7 @@ mod softfloat_c;
 
 mod accum;
 mod bitserial;
+mod dpbf16;
 mod float;
 mod float_simd;
 mod float_slices;

@@ -257,3 +257,133 @@ fn registered_defaults_are_exact_below_min_seq_len_and_in_decode() {
         }
     }
 }
+
+// ---- attention-mass recall: the covered (query, key) pairs ----
+
+/// d = 1: every LSH projection sees only the sign, so the sort puts the
+/// negative keys (and queries) in one block and the positive ones in the
+/// other (which comes first depends on the projections, not the rule).
+/// Keys and queries interleave signs so the blocks are not the index order.
+pub(crate) fn signed_d1() -> Qkv {
+    let k = vec![1.0f32, -1.0, 2.0, -0.5, 0.5, -2.0, 1.5, -1.5];
+    let q = vec![0.5f32, -1.0, -0.25, 2.0, 1.0, -2.0, 0.75, -0.5];
+    let v = vec![0.1f32, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+    Qkv::new(AttnShape::of(1, 8, 1, false, Phase::Prefill), q, k, v).unwrap()
+}
+
+/// Row `i`'s exact mass on keys `keep` of [`signed_d1`], in f64 by hand.
+pub(crate) fn mass_by_hand(x: &Qkv, i: usize, keep: &dyn Fn(usize) -> bool) -> f64 {
+    let q = x.q[i] as f64;
+    let p: Vec<f64> = x.k.iter().map(|&k| (q * k as f64).exp()).collect();
+    let kept: f64 = (0..8).filter(|&j| keep(j)).map(|j| p[j]).sum();
+    kept / p.iter().sum::<f64>()
+}
+
+#[test]
+fn hyper_recall_is_one_when_one_block_covers_every_key() {
+    use bitsim::metrics::attention::mass_recall;
+    let f64_ref = attention::find("attention/f64").unwrap();
+    let x = realistic(AttnShape::of(2, 64, 16, false, Phase::Prefill), 4);
+    for v in [Version::Original, Version::Triton] {
+        let h = hyper(v, 64, 16, 1);
+        let c = h.coverage(&x).unwrap();
+        assert!(c.iter().all(|&b| b), "{v:?}");
+        let r = mass_recall(&f64_ref.scores(&x), &c, 64);
+        assert_eq!((r.mean, r.min), (1.0, 1.0), "{v:?}");
+    }
+    // Exact below min_seq_len, causal: exactly the lower triangle.
+    let x = realistic(AttnShape::of(1, 12, 8, true, Phase::Prefill), 5);
+    let c = hyper(Version::Original, 4, 2, 100).coverage(&x).unwrap();
+    for i in 0..12 {
+        for j in 0..12 {
+            assert_eq!(c[i * 12 + j], j <= i, "({i}, {j})");
+        }
+    }
+}
+
+#[test]
+fn hyper_recall_of_the_sign_blocks_by_hand() {
+    use bitsim::metrics::attention::mass_recall;
+    let x = signed_d1();
+    let scores: Vec<f64> = (0..64)
+        .map(|p| x.q[p / 8] as f64 * x.k[p % 8] as f64)
+        .collect();
+    // No samples: each query sees exactly the keys of its own sign.
+    for v in [Version::Original, Version::Triton] {
+        let c = hyper(v, 4, 0, 1).coverage(&x).unwrap();
+        for i in 0..8 {
+            for j in 0..8 {
+                let same = (x.q[i] > 0.0) == (x.k[j] > 0.0);
+                assert_eq!(c[i * 8 + j], same, "{v:?} ({i}, {j})");
+            }
+        }
+        let r = mass_recall(&scores, &c, 8);
+        let want: Vec<f64> = (0..8)
+            .map(|i| mass_by_hand(&x, i, &|j| (x.q[i] > 0.0) == (x.k[j] > 0.0)))
+            .collect();
+        for (a, b) in r.rows.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-12, "{v:?}: {a} vs {b}");
+        }
+        // q = 2 against keys ±{1, 2, 0.5, 1.5}: the positive half holds
+        // (e¹ + e⁴ + e¹ + e³)/(that + e⁻¹ + e⁻⁴ + e⁻¹ + e⁻³) ≈ 0.9994.
+        let e = f64::exp;
+        let pos = e(2.0) + e(4.0) + e(1.0) + e(3.0);
+        let neg = e(-2.0) + e(-4.0) + e(-1.0) + e(-3.0);
+        assert!((r.rows[3] - pos / (pos + neg)).abs() < 1e-12);
+        assert!(r.min < 0.9 && r.mean < 1.0, "{v:?}: {r:?}");
+    }
+    // The rewrite adds the first s = 3 keys (0, 1, 2) to every row.
+    let c = hyper(Version::Triton, 4, 3, 1).coverage(&x).unwrap();
+    for i in 0..8 {
+        for j in 0..8 {
+            let same = (x.q[i] > 0.0) == (x.k[j] > 0.0);
+            assert_eq!(c[i * 8 + j], same || j < 3, "triton ({i}, {j})");
+        }
+    }
+    // The original adds its uniform samples outside the row's own block.
+    let h = hyper(Version::Original, 4, 3, 1);
+    let ko = stable_order(&lsh_hash(&x.k, 1, &h.projections(1), h.lsh_bits));
+    let set = h.sample_set(8, head_node(0));
+    let c = h.coverage(&x).unwrap();
+    for i in 0..8 {
+        for j in 0..8 {
+            let same = (x.q[i] > 0.0) == (x.k[j] > 0.0);
+            let sampled = set.iter().any(|&p| ko[p] == j);
+            assert_eq!(c[i * 8 + j], same || sampled, "original ({i}, {j})");
+        }
+    }
+}
+
+#[test]
+fn hyper_uncovered_values_never_reach_the_output() {
+    // The coverage is the code path's: a value the row does not cover can
+    // change without changing that row's bits (V moves neither the sort nor
+    // the samples), and changing a covered one moves some row.
+    let x = realistic(AttnShape::of(1, 40, 8, true, Phase::Prefill), 6);
+    for v in [Version::Original, Version::Triton] {
+        let h = hyper(v, 4, 3, 8);
+        let c = h.coverage(&x).unwrap();
+        let base = h.emulate(&x);
+        assert!(c.iter().any(|&b| !b), "{v:?}: something is left out");
+        let mut moved = false;
+        for i in (0..40).step_by(3) {
+            let mut y = x.clone();
+            for j in (0..40).filter(|&j| !c[i * 40 + j]) {
+                y.v[j * 8..(j + 1) * 8].iter_mut().for_each(|e| *e = 1e3);
+            }
+            let out = h.emulate(&y);
+            for t in 0..8 {
+                assert_eq!(
+                    out[i * 8 + t].to_bits(),
+                    base[i * 8 + t].to_bits(),
+                    "{v:?} row {i}"
+                );
+            }
+            let j = (0..=i).rev().find(|&j| c[i * 40 + j]).unwrap();
+            let mut y = x.clone();
+            y.v[j * 8] += 1.0;
+            moved |= h.emulate(&y)[i * 8] != base[i * 8];
+        }
+        assert!(moved, "{v:?}: a covered value must reach its row");
+    }
+}

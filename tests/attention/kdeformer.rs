@@ -224,3 +224,67 @@ fn the_coded_version_overflows_where_exp_of_the_scores_leaves_f32() {
         "both regimes exercised: {overflowed} {fine}"
     );
 }
+
+// ---- attention-mass recall: the covered (query, key) pairs ----
+
+#[test]
+fn kdeformer_recall_is_one_when_one_bucket_covers_every_key() {
+    use bitsim::metrics::attention::mass_recall;
+    let f64_ref = attention::find("attention/f64").unwrap();
+    for causal in [false, true] {
+        let x = realistic(AttnShape::of(2, 48, 16, causal, Phase::Prefill), 7);
+        let c = kde(false, 64, 0).coverage(&x).unwrap();
+        for h in 0..2 {
+            for i in 0..48 {
+                for j in 0..48 {
+                    let want = !causal || j <= i;
+                    assert_eq!(c[(h * 48 + i) * 48 + j], want, "causal {causal}");
+                }
+            }
+        }
+        let r = mass_recall(&f64_ref.scores(&x), &c, 48);
+        assert_eq!((r.mean, r.min), (1.0, 1.0), "causal {causal}");
+    }
+}
+
+#[test]
+fn kdeformer_recall_of_the_sign_blocks_by_hand() {
+    use crate::hyper::{mass_by_hand, signed_d1};
+    use bitsim::metrics::attention::mass_recall;
+    let x = signed_d1();
+    let scores: Vec<f64> = (0..64)
+        .map(|p| x.q[p / 8] as f64 * x.k[p % 8] as f64)
+        .collect();
+    // Buckets of 4, no samples: each query sees the keys of its own sign.
+    let c = kde(false, 4, 0).coverage(&x).unwrap();
+    let same = |i: usize, j: usize| (x.q[i] > 0.0) == (x.k[j] > 0.0);
+    for i in 0..8 {
+        for j in 0..8 {
+            assert_eq!(c[i * 8 + j], same(i, j), "({i}, {j})");
+        }
+    }
+    let r = mass_recall(&scores, &c, 8);
+    for i in 0..8 {
+        let want = mass_by_hand(&x, i, &|j| same(i, j));
+        assert!((r.rows[i] - want).abs() < 1e-12, "row {i}");
+    }
+    assert!(r.min < 0.9);
+    // With samples: the own bucket plus the sampled keys of the other one
+    // (own-bucket samples carry mask 0 and add nothing new).
+    let k = kde(false, 4, 3);
+    let proj = k.projections(1);
+    let ko = stable_order(&lsh_hash(&x.k, 1, &proj, k.lsh_bits));
+    let va: Vec<f32> = ko.iter().flat_map(|&j| [x.v[j], 1.0]).collect();
+    let idx = k.samples_of(&va, 1, 0).idx;
+    let c = k.coverage(&x).unwrap();
+    for i in 0..8 {
+        for j in 0..8 {
+            let sampled = idx.iter().any(|&p| ko[p] == j);
+            assert_eq!(c[i * 8 + j], same(i, j) || sampled, "({i}, {j})");
+        }
+    }
+    assert!(
+        (0..8).any(|j| !same(0, j) && c[j]),
+        "the samples reach the other bucket"
+    );
+}

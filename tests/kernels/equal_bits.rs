@@ -70,6 +70,7 @@ fn the_expected_variants_have_native_kernels() {
         "matmul/w8a8-int16-sat",
         "matmul/fp16-acc-fp16",
         "matmul/lmul-carry-bf16",
+        "matmul/bf16-dpbf16",
         "matmul/q8_0",
         "matmul/q4_0",
         "matmul/mxfp4-q8",
@@ -178,6 +179,7 @@ fn float_products_outside_the_normal_range() {
         );
         for v in [
             "matmul/bf16",
+            "matmul/bf16-dpbf16",
             "matmul/fp16",
             "matmul/w4a16",
             "matmul/f32",

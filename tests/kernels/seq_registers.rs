@@ -1,5 +1,5 @@
 //! The sequential-register kernels (`matmul/fp16-acc-fp16`,
-//! `matmul/lmul-carry-bf16`): their scalar building blocks against
+//! `matmul/lmul-carry-bf16`, `matmul/lmul-carry-e4m3`): their scalar building blocks against
 //! independent references, and the kernels against the emulation on the
 //! values where a shortcut would go wrong (fp16 double-rounding ties,
 //! signed zeros, subnormals, overflow to inf, NaN; L-Mul zeros, subnormals,
@@ -16,6 +16,7 @@ use bitsim::variants::{self, MatmulVariant};
 
 const FP16ACC: &str = "matmul/fp16-acc-fp16";
 const LMUL: &str = "matmul/lmul-carry-bf16";
+const LMUL_E4M3: &str = "matmul/lmul-carry-e4m3";
 
 fn variant(name: &str) -> Box<dyn MatmulVariant> {
     variants::find(name).expect("registered")
@@ -309,6 +310,82 @@ fn lmul_products_of_one_and_of_the_range_edges() {
     check(LMUL, &a, &w, "range edges");
 }
 
+/// E4M3 L-Mul by hand: absmax 448 on both sides makes both scales 1, so
+/// the outputs are the e8m3 products' f32 sums. 448 = 1.75·2^8 (code 0x7E),
+/// 1.75 (0x3E), 2^−9 (0x01, the smallest subnormal): mantissas add with the
+/// offset 2^−3 and carry into the exponent.
+#[test]
+fn lmul_e4m3_products_by_hand() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let w = Matrix::new(3, 2, vec![448.0, 448.0, -448.0, 448.0, 0.0, 448.0]);
+    // 448·448: 1 + .75 + .75 + .125 = 2.625 → carry: 1.625·2^17 = 212992.
+    // 1.75·448: 1 + .75 + .75 + .125 → 1.625·2^9 = 832.
+    // 2^−9·448: the subnormal is 1.0·2^−9; 1 + 0 + .75 + .125 = 1.875·2^−1 = 0.9375.
+    let a = Matrix::new(
+        4,
+        2,
+        vec![448.0, 1.75, 448.0, 2f32.powi(-9), 448.0, 0.0, 448.0, -0.0],
+    );
+    let got = check(LMUL_E4M3, &a, &w, "by hand");
+    // The third weight row's zero contributes ±0, which leaves the sum (from +0).
+    let want = [
+        212992.0 + 832.0,
+        -212992.0 + 832.0,
+        832.0,
+        212992.0 + 0.9375,
+        -212992.0 + 0.9375,
+        0.9375,
+        212992.0,
+        -212992.0,
+        0.0,
+        212992.0,
+        -212992.0,
+        0.0,
+    ];
+    assert_bits_eq("e4m3 L-Mul by hand", &got, &want.map(f64::from));
+    // A NaN operand: every output of its row is NaN.
+    let a = Matrix::new(1, 2, vec![448.0, f32::NAN]);
+    let got = check(LMUL_E4M3, &a, &w, "NaN");
+    assert!(got.iter().all(|v| v.is_nan()), "{got:?}");
+}
+
+/// E4M3 operands with zeros, subnormals and NaN among normal ones (the
+/// portable path for their chunks, the one-add path elsewhere), ragged
+/// shapes over several K chunks.
+#[test]
+fn lmul_e4m3_specials_and_ragged_shapes() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut r = Rng(21);
+    for (m, k, n, every) in [(1, 600, 70, 300), (3, 513, 33, 50), (17, 300, 40, 1000)] {
+        let mut gen = |rows: usize| {
+            let data = (0..rows * k)
+                .map(|_| {
+                    if r.below(every) == 0 {
+                        match r.below(4) {
+                            0 => 0.0,
+                            1 => -0.0,
+                            // Far below the absmax: E4M3 subnormals or zero after scaling.
+                            2 => (r.gauss() * 1e-4) as f32,
+                            _ => f32::NAN,
+                        }
+                    } else {
+                        r.gauss() as f32
+                    }
+                })
+                .collect();
+            Matrix::new(rows, k, data)
+        };
+        let a = gen(m);
+        let w = gen(n);
+        check(
+            LMUL_E4M3,
+            &a,
+            &w,
+            &format!("{m}x{k}x{n} specials 1/{every}"),
+        );
+    }
+}
+
 #[test]
 fn lmul_wide_operands_mix_fast_and_exact_tiles() {
     let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -385,7 +462,7 @@ fn workload_distributions_on_ragged_shapes() {
         Distribution::Uniform { lo: -1.0, hi: 1.0 },
     ];
     let shapes = [(1, 300, 37), (2, 513, 50), (3, 1000, 19), (17, 260, 33)];
-    for name in [FP16ACC, LMUL] {
+    for name in [FP16ACC, LMUL, LMUL_E4M3] {
         for (s, &(m, k, n)) in shapes.iter().enumerate() {
             for (d, dist) in dists.iter().enumerate() {
                 let seed = (100 * s + d) as u64;

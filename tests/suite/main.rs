@@ -5,6 +5,7 @@
 
 mod explore;
 
+mod approx_report;
 mod attention_suite;
 mod coupling;
 mod embedding;

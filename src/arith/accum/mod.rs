@@ -5,7 +5,7 @@
 //!   (`acc=e8m13:rtz,order=chunk:128,product=exact`, `acc=int16:sat`,
 //!   `acc=exact`; see [`spec`]).
 //! - [`Accumulator`] is the general, obviously-written model of any spec
-//!   ([`reference`] gives the semantics step by step); it implements
+//!   ([`reference`](mod@reference) gives the semantics step by step); it implements
 //!   [`Accumulate`], like the plain [`F32Sequential`].
 //! - [`ExactSum`] is the Kulisch (exact fixed-point) register.
 //! - [`fast`] holds the fast paths ([`Fp8Dot`]: FP8 × FP8 → f32 dot products),

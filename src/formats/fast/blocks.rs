@@ -30,7 +30,7 @@ pub struct BlockEncoder {
 
 impl BlockEncoder {
     /// Prepares `fmt` and `opts` at [`isa::effective`]. Fails where
-    /// [`encode_f32`] would fail on every non-empty input with a scale of at
+    /// [`encode_f32`](super::encode_f32) would fail on every non-empty input with a scale of at
     /// most 512 in magnitude (an overflow policy the format lacks).
     pub fn new(fmt: &MiniFloat, opts: &ConvertOptions) -> Result<Self, FormatError> {
         Self::with_level(isa::effective(), fmt, opts)
@@ -56,7 +56,7 @@ impl BlockEncoder {
         })
     }
 
-    /// [`encode_f32_blocks`] with the prepared format and options: the same
+    /// [`encode_f32_blocks`](super::encode_f32_blocks) with the prepared format and options: the same
     /// codes, the same errors (except those [`BlockEncoder::new`] reported).
     pub fn encode_blocks<C: Code>(
         &self,

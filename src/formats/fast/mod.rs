@@ -111,7 +111,7 @@ const MAX_FAST_SCALE: u32 = 512;
 ///
 /// Runs at [`isa::effective`], in parallel for inputs of at least
 /// [`PAR_THRESHOLD`] elements; the codes equal [`encode_f32_reference`]'s on every
-/// input. On `Err` (a NaN under [`NanPolicy::Error`] in a format without NaN, or
+/// input. On `Err` (a NaN under [`NanPolicy::Error`](crate::formats::rounding::NanPolicy::Error) in a format without NaN, or
 /// an overflow policy the format lacks) the contents of `dst` are unspecified.
 pub fn encode_f32<C: Code>(
     fmt: &MiniFloat,

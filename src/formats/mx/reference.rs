@@ -65,7 +65,7 @@ pub(super) fn ref_div_round_odd(a: f64, b: f64) -> f64 {
     }
 }
 
-/// The slow, obvious twin of [`quantize`]: per-element scalar f64 arithmetic,
+/// The slow, obvious twin of [`quantize`](super::quantize): per-element scalar f64 arithmetic,
 /// exponents found by searching powers of two, f32 divisions reproduced as an
 /// f64 division rounded to f32 (correct because 53 ≥ 2 × 24 + 2, Figueroa 1995),
 /// and the NVFP4 quotient by integer long division. Same output, bit for bit.

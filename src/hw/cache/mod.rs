@@ -3,7 +3,7 @@
 //! write-back or write-through, inclusive, non-inclusive (NINE) or
 //! exclusive levels, plus Belady's OPT.
 //!
-//! A [`Hierarchy`] is an [`AccessSink`]: feed it accesses (from an address
+//! A [`Hierarchy`] is an [`AccessSink`](crate::hw::trace::AccessSink): feed it accesses (from an address
 //! generator in [`crate::hw::tracegen`] or a trace file read by
 //! [`tracefile`]), then read [`Hierarchy::stats`], one [`LevelStats`] per
 //! level, fastest first. [`reference::ReferenceHierarchy`] is its slow,
@@ -264,7 +264,7 @@ pub enum Inclusion {
 }
 
 impl Inclusion {
-    /// Every policy, in the order of [`Inclusion::names`].
+    /// Every policy, in the order flags and errors list them (`inclusive`, `nine`, `exclusive`).
     pub const ALL: [Inclusion; 3] = [Inclusion::Inclusive, Inclusion::Nine, Inclusion::Exclusive];
 
     /// The name as written in files and flags (`inclusive`, `nine`, `exclusive`).

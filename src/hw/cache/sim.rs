@@ -31,7 +31,7 @@ struct Level<S> {
 /// [`super::reference::ReferenceHierarchy`] gives identical statistics.
 ///
 /// [`Hierarchy::parallel`] splits it into parts that simulate on several
-/// threads (see [`super::split`]); [`Hierarchy::new`] keeps one part.
+/// threads (see the private `hw::cache::split` module); [`Hierarchy::new`] keeps one part.
 pub struct Hierarchy {
     parts: Vec<Kind>,
     split: Split,
@@ -106,14 +106,14 @@ impl Hierarchy {
     /// [`Hierarchy::new`], split into up to `threads` parts that simulate
     /// batches ([`AccessSink::access_batch`]) in parallel on the rayon pool;
     /// one part when the hierarchy cannot be split (see
-    /// [`Split::parts_for`]). The statistics are those of one part.
+    /// `Split::parts_for`). The statistics are those of one part.
     pub fn parallel(cfg: &HierarchyConfig, threads: usize) -> Result<Self, String> {
         cfg.validate()?;
         Self::with_parts(cfg, Split::parts_for(cfg, threads))
     }
 
     /// A hierarchy split into exactly `parts` parts (a power of two that
-    /// [`Split::parts_for`] allows: for tests and benchmarks of the split).
+    /// `Split::parts_for` allows: for tests and benchmarks of the split).
     pub fn with_parts(cfg: &HierarchyConfig, parts: usize) -> Result<Self, String> {
         cfg.validate()?;
         let split = Split::new(cfg, parts)?;

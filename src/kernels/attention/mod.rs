@@ -38,7 +38,7 @@
 //!   (24 ≥ 11 + 2).
 //!
 //! AVX2 (with FMA; F16C for the fp16 step) and a portable scalar path,
-//! chosen by [`crate::isa::dispatch!`]; no AVX-512 path (the AVX2 one runs
+//! chosen by the crate's `isa::dispatch!` macro; no AVX-512 path (the AVX2 one runs
 //! there). Layer: uses ground and `arith` only; `attention` wraps it.
 
 use crate::arith::exp::{exp2_f32, exp_f32};

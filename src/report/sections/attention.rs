@@ -38,7 +38,9 @@ fn sci(x: f64) -> String {
     }
 }
 
-/// The study's sections: `attention-accuracy`, `attention-kl`, `attention-io`.
+/// The study's sections: `attention-accuracy`, `attention-kl`, `attention-io`,
+/// and `attention-approx` when the run has approximate variants
+/// ([`super::approx`]).
 pub fn render(s: &AttentionStudy) -> Result<Vec<Section>, String> {
     if s.rows.is_empty() {
         return Ok(Vec::new());
@@ -225,9 +227,11 @@ pub fn render(s: &AttentionStudy) -> Result<Vec<Section>, String> {
             .into(),
     );
 
-    Ok(vec![
+    let mut out = vec![
         section(&a, "Attention: error versus energy")?,
         section(&k, "Attention: per-row KL distribution")?,
         section(&io, "Attention: bytes moved")?,
-    ])
+    ];
+    out.extend(super::approx::render(s)?);
+    Ok(out)
 }

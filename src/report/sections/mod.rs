@@ -4,6 +4,7 @@
 //! template in `reports/templates/sections/`, with charts inlined as SVG.
 
 pub mod accum;
+pub mod approx;
 pub mod attention;
 pub mod bitmod;
 pub mod explore;

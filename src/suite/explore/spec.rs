@@ -268,7 +268,7 @@ pub fn parse_spec(text: &str, file: &str, base: &Path) -> Result<ExploreSpec, St
         let msg = e.message().to_string();
         match e.span() {
             Some(s) => {
-                let line = text[..s.start].lines().count().max(1);
+                let line = crate::datafile::line_of(text, s.start);
                 match crate::datafile::key_at(text, s.start) {
                     Some(key) => format!("{file} line {line}: {key}: {msg}"),
                     None => format!("{file} line {line}: {msg}"),
