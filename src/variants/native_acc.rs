@@ -226,7 +226,7 @@ impl LmulE4m3Native {
             && e4m3_absmax(act)
             && unit.format == E4M3
             && LmulKernel::supports(unit);
-        ok.then(|| LmulE4m3Native {
+        ok.then_some(LmulE4m3Native {
             name,
             unit: *unit,
             weight: *weight,
