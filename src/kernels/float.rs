@@ -24,7 +24,7 @@
 //! chain is the same sequence of roundings either way.
 
 use super::pack::{exp_range, half_value, super_view, FloatPanels, FloatStorage, PANEL, SUPER};
-use super::GEMV_MAX_M;
+use super::{Bias, OutElem, GEMV_MAX_M};
 use crate::formats::MiniFloat;
 use crate::isa::{self, IsaLevel};
 use rayon::prelude::*;
@@ -124,6 +124,18 @@ impl FloatKernel {
 
     /// `a · wᵀ` for `a` (`m × k` f32, row-major), activations prepared inside.
     pub fn matmul(&self, a: &[f32], m: usize) -> Vec<f64> {
+        let mut out = vec![0f64; m * self.w.n];
+        self.matmul_into(a, m, None, &mut out);
+        out
+    }
+
+    /// [`Self::matmul`] written into `out` (`m × n`, row-major; every
+    /// element is overwritten, so it need not be zeroed), as f32 or f64,
+    /// with `bias[j]` added to column `j` in f32 when given (see [`Bias`]).
+    ///
+    /// # Panics
+    /// When `out` does not hold `m × n` values or `bias` not `n`.
+    pub fn matmul_into<T: OutElem>(&self, a: &[f32], m: usize, bias: Bias, out: &mut [T]) {
         let cast;
         let a = match &self.act {
             ActCast::F32 => a,
@@ -133,7 +145,8 @@ impl FloatKernel {
             }
         };
         let fused = self.fusable(a);
-        self.run(a, m, fused, isa::effective())
+        let sa = ActScales::default();
+        self.run_into(a, m, fused, isa::effective(), &sa, bias, out);
     }
 
     /// `a · wᵀ` for activations already quantized by the variant (element
@@ -143,8 +156,26 @@ impl FloatKernel {
     /// # Panics
     /// When `sa` does not fit `m` rows and the weights' K groups.
     pub fn matmul_scaled(&self, a: &[f32], m: usize, sa: &ActScales) -> Vec<f64> {
+        let mut out = vec![0f64; m * self.w.n];
+        self.matmul_scaled_into(a, m, sa, None, &mut out);
+        out
+    }
+
+    /// [`Self::matmul_scaled`] written into `out` (see [`Self::matmul_into`]).
+    ///
+    /// # Panics
+    /// When `sa` does not fit `m` rows and the weights' K groups, or `out`
+    /// does not hold `m × n` values, or `bias` not `n`.
+    pub fn matmul_scaled_into<T: OutElem>(
+        &self,
+        a: &[f32],
+        m: usize,
+        sa: &ActScales,
+        bias: Bias,
+        out: &mut [T],
+    ) {
         let fused = self.fusable(a);
-        self.run_scaled(a, m, fused, isa::effective(), sa)
+        self.run_into(a, m, fused, isa::effective(), sa, bias, out);
     }
 
     /// The product on prepared activations with a chosen step (`fused` must
@@ -165,6 +196,28 @@ impl FloatKernel {
         level: IsaLevel,
         sa: &ActScales,
     ) -> Vec<f64> {
+        let mut out = vec![0f64; m * self.w.n];
+        self.run_into(a, m, fused, level, sa, None, &mut out);
+        out
+    }
+
+    /// [`Self::run_scaled`] written into `out` (`m × n`; every element is
+    /// overwritten), plus `bias` (see [`Bias`]).
+    ///
+    /// # Panics
+    /// When `sa` does not fit `m` rows and the weights' K groups, or `out`
+    /// does not hold `m × n` values, or `bias` not `n`.
+    #[allow(clippy::too_many_arguments)] // the product's complete description
+    pub fn run_into<T: OutElem>(
+        &self,
+        a: &[f32],
+        m: usize,
+        fused: bool,
+        level: IsaLevel,
+        sa: &ActScales,
+        bias: Bias,
+        out: &mut [T],
+    ) {
         if let Some(s) = sa.inner {
             assert_eq!(
                 s.len(),
@@ -176,9 +229,13 @@ impl FloatKernel {
             assert_eq!(s.len(), m, "one outer scale per row");
         }
         let n = self.w.n;
-        let mut out = vec![0f64; m * n];
+        assert_eq!(out.len(), m * n, "the output must hold m × n values");
+        assert!(
+            bias.is_none_or(|b| b.len() == n),
+            "one bias per output column"
+        );
         if m == 0 || n == 0 {
-            return out;
+            return;
         }
         let block = if m <= GEMV_MAX_M { m } else { BLOCK_ROWS };
         let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
@@ -193,10 +250,8 @@ impl FloatKernel {
                 (rows.start, panels.start, v)
             })
             .collect();
-        for (i0, p0, v) in parts {
-            super::int8::scatter(&mut out, n, i0, p0 * PANEL, &v, block.min(m - i0));
-        }
-        out
+        let groups = self.w.panels.div_ceil(TASK_PANELS);
+        super::int8::scatter_all(out, n, block, groups, &parts, bias);
     }
 
     /// Panel `p`'s stored values as bytes, from its first value to the end

@@ -24,12 +24,18 @@
 //!   `vpmaddubsw(f, a)` (pairs ≤ 2 · 15 · 127 = 3810), eight quads summed
 //!   in int16 (≤ 30480) before one `vpmaddwd`, and `Σ a·w = α·Σ a·f − β·Σ a`
 //!   with each row's `Σ a` over the same quads — all exact integers.
+//!
+//! The AVX2 GEMM (M > 8) of int8 weights runs on int16 lanes instead
+//! ([`super::madd16`]: `vpmaddwd` + `vpaddd` per 16 MACs, no per-row sign
+//! step); GEMV keeps the int8 form above, which reads half the bytes.
 
+use super::madd16;
 use super::pack::{IntPanels, BLOCK, PANEL};
 use super::quant;
-use super::GEMV_MAX_M;
+use super::{Bias, OutElem, GEMV_MAX_M};
 use crate::isa::{self, IsaLevel};
 use rayon::prelude::*;
+use std::sync::OnceLock;
 
 /// Activation rows per register tile.
 const TILE_ROWS: usize = 4;
@@ -47,12 +53,18 @@ const KC_QUADS: usize = 256;
 #[derive(Debug, Clone)]
 pub struct IntKernel {
     w: IntPanels,
+    /// 8-bit weights widened to int16 for the AVX2 GEMM, made at its first
+    /// use ([`madd16::widen_weights`]); GEMV and VNNI never need them.
+    w16: OnceLock<Vec<i16>>,
 }
 
 impl IntKernel {
     /// A kernel over packed weights.
     pub fn new(w: IntPanels) -> IntKernel {
-        IntKernel { w }
+        IntKernel {
+            w,
+            w16: OnceLock::new(),
+        }
     }
 
     /// The packed weights.
@@ -63,18 +75,51 @@ impl IntKernel {
     /// `a · wᵀ` for `a` (`m × k` f32, row-major): quantizes A to int8 per row
     /// ([`quant::int8_rows`]), then runs the product at the effective ISA level.
     pub fn matmul(&self, a: &[f32], m: usize) -> Vec<f64> {
+        let mut out = vec![0f64; m * self.w.n];
+        self.matmul_into(a, m, None, &mut out);
+        out
+    }
+
+    /// [`Self::matmul`] written into `out` (`m × n`, row-major; every
+    /// element is overwritten, so it need not be zeroed), as f32 or f64,
+    /// with `bias[j]` added to column `j` in f32 when given (see [`Bias`]).
+    ///
+    /// # Panics
+    /// When `a` or `out` does not hold `m` rows, or `bias` not `n` values.
+    pub fn matmul_into<T: OutElem>(&self, a: &[f32], m: usize, bias: Bias, out: &mut [T]) {
         let k = self.w.groups.k;
         let (codes, scales) = quant::int8_rows(a, m, k);
-        self.matmul_codes(&codes, &scales, m)
+        self.matmul_codes_into(&codes, &scales, m, bias, out);
     }
 
     /// The product for int8 activation codes (`m × k`) with per-row scales.
     pub fn matmul_codes(&self, codes: &[i8], a_scales: &[f32], m: usize) -> Vec<f64> {
+        let mut out = vec![0f64; m * self.w.n];
+        self.matmul_codes_into(codes, a_scales, m, None, &mut out);
+        out
+    }
+
+    /// [`Self::matmul_codes`] written into `out` (`m × n`; see [`Self::matmul_into`]).
+    ///
+    /// # Panics
+    /// When `out` does not hold `m × n` values or `bias` not `n`.
+    pub fn matmul_codes_into<T: OutElem>(
+        &self,
+        codes: &[i8],
+        a_scales: &[f32],
+        m: usize,
+        bias: Bias,
+        out: &mut [T],
+    ) {
         let g = &self.w.groups;
         let n = self.w.n;
-        let mut out = vec![0f64; m * n];
+        assert_eq!(out.len(), m * n, "the output must hold m × n values");
+        assert!(
+            bias.is_none_or(|b| b.len() == n),
+            "one bias per output column"
+        );
         if m == 0 || n == 0 {
-            return out;
+            return;
         }
         // Activations in the weights' padded group layout.
         let padded = g.padded();
@@ -114,6 +159,15 @@ impl IntKernel {
         } else {
             vec![]
         };
+        // The AVX2 GEMM of int8 weights runs on int16 lanes (see `madd16`):
+        // weights widened once, activations here.
+        let wide = self.wide(level) && m > GEMV_MAX_M;
+        let (w16, ap16): (&[i16], Vec<i16>) = if wide {
+            let w16 = self.w16.get_or_init(|| madd16::widen_weights(&self.w));
+            (&w16[..], ap.par_iter().map(|&x| x as i16).collect())
+        } else {
+            (&[][..], vec![])
+        };
         let block = if m <= GEMV_MAX_M { m } else { BLOCK_ROWS };
         let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
             .flat_map(|b| (0..self.w.panels.div_ceil(TASK_PANELS)).map(move |c| (b, c)))
@@ -124,12 +178,120 @@ impl IntKernel {
                 let rows = b * block..((b + 1) * block).min(m);
                 let panels = c * TASK_PANELS..((c + 1) * TASK_PANELS).min(self.w.panels);
                 let aps = (&ap[..], &ap128[..]);
-                let v = self.block(level, aps, &asum, a_scales, rows.clone(), panels.clone());
+                let v = if wide && rows.len() > GEMV_MAX_M {
+                    self.block16(w16, &ap16, a_scales, rows.clone(), panels.clone())
+                } else {
+                    self.block(level, aps, &asum, a_scales, rows.clone(), panels.clone())
+                };
                 (rows.start, panels.start, v)
             })
             .collect();
-        for (i0, p0, v) in parts {
-            scatter(&mut out, n, i0, p0 * PANEL, &v, block.min(m - i0));
+        let groups = self.w.panels.div_ceil(TASK_PANELS);
+        scatter_all(out, n, block, groups, &parts, bias);
+    }
+
+    /// Whether the GEMM at `level` runs on int16 lanes ([`madd16`]): int8
+    /// weights on an AVX2 (or AVX-512 without VNNI) level.
+    fn wide(&self, level: IsaLevel) -> bool {
+        self.w.bits == 8 && !vnni(level) && isa::supported(level) != IsaLevel::Scalar
+    }
+
+    /// [`Self::block`] for a GEMM task of int8 weights on int16 lanes
+    /// (`w16`: [`madd16::widen_weights`]; `a16`: the padded activation rows
+    /// as int16): register tiles of 4 rows × 2 panels over chunks of half
+    /// [`KC_QUADS`] quads (a pair of panels' int16 chunk is 16 KiB, within
+    /// L1), the same group fold and finish.
+    fn block16(
+        &self,
+        w16: &[i16],
+        a16: &[i16],
+        a_scales: &[f32],
+        rows: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
+    ) -> Vec<f32> {
+        let g = &self.w.groups;
+        let padded = g.padded();
+        let (nr, npn) = (rows.len(), panels.len());
+        let at = |i: usize, p: usize| (i - rows.start) * npn + (p - panels.start);
+        let mut sums = vec![[0i32; PANEL]; nr * npn];
+        let mut acc = vec![[0f32; PANEL]; nr * npn];
+        let pl = self.w.panel_len();
+        for gi in 0..g.count {
+            sums.iter_mut().for_each(|s| *s = [0; PANEL]);
+            let mut q0 = 0;
+            while q0 < g.quads {
+                let q1 = (q0 + KC_QUADS / 2).min(g.quads);
+                let wq = |pp: usize| {
+                    let o = pp * pl + gi * g.quads * 32;
+                    &w16[o + q0 * 32..o + q1 * 32]
+                };
+                let mut p = panels.start;
+                while p < panels.end {
+                    let np = if p + 1 < panels.end { 2 } else { 1 };
+                    let ws: [&[i16]; 2] = [wq(p), wq(p + np - 1)];
+                    let mut i = rows.start;
+                    while i < rows.end {
+                        let r = madd16::TILE_ROWS.min(rows.end - i);
+                        let ag: [&[i16]; madd16::TILE_ROWS] = std::array::from_fn(|t| {
+                            let o = (i + t.min(r - 1)) * padded + gi * g.quads * 4;
+                            &a16[o + q0 * 4..o + q1 * 4]
+                        });
+                        #[cfg(target_arch = "x86_64")]
+                        // SAFETY: `wide` holds only at levels with AVX2.
+                        let part = unsafe { madd16::sums(&ws[..np], &ag[..r], q1 - q0) };
+                        #[cfg(not(target_arch = "x86_64"))]
+                        let part: madd16::Sums = unreachable!("int16 lanes are x86-64 only");
+                        for (pi, pp) in part.iter().enumerate().take(np) {
+                            for (t, pt) in pp.iter().enumerate().take(r) {
+                                let s = &mut sums[at(i + t, p + pi)];
+                                for l in 0..PANEL {
+                                    s[l] = s[l].wrapping_add(pt[l]);
+                                }
+                            }
+                        }
+                        i += r;
+                    }
+                    p += np;
+                }
+                q0 = q1;
+            }
+            for i in rows.clone() {
+                for p in panels.clone() {
+                    let inner =
+                        self.w.scales.inner.as_ref().map(|s| {
+                            &s[(p * g.count + gi) * PANEL..(p * g.count + gi + 1) * PANEL]
+                        });
+                    fold(&mut acc[at(i, p)], &sums[at(i, p)], inner);
+                }
+            }
+        }
+        self.finish(&acc, a_scales, rows, panels)
+    }
+
+    /// A task's outputs `[row][panel col]`: `(acc · sa[i]) · sw[j]` (the
+    /// weights' outer scale only where they have one).
+    fn finish(
+        &self,
+        acc: &[[f32; PANEL]],
+        a_scales: &[f32],
+        rows: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
+    ) -> Vec<f32> {
+        let npn = panels.len();
+        let cols = npn * PANEL;
+        let mut out = vec![0f32; rows.len() * cols];
+        for i in rows.clone() {
+            for p in panels.clone() {
+                let c0 = (p - panels.start) * PANEL;
+                let ac = &acc[(i - rows.start) * npn + (p - panels.start)];
+                for l in 0..PANEL {
+                    let mut v = ac[l] * a_scales[i];
+                    if let Some(s) = &self.w.scales.outer {
+                        v *= s[p * PANEL + l];
+                    }
+                    out[(i - rows.start) * cols + c0 + l] = v;
+                }
+            }
         }
         out
     }
@@ -152,7 +314,6 @@ impl IntKernel {
         let g = &self.w.groups;
         let padded = g.padded();
         let (nr, npn) = (rows.len(), panels.len());
-        let cols = npn * PANEL;
         let at = |i: usize, p: usize| (i - rows.start) * npn + (p - panels.start);
         let mut sums = vec![[0i32; PANEL]; nr * npn];
         let mut acc = vec![[0f32; PANEL]; nr * npn];
@@ -285,20 +446,7 @@ impl IntKernel {
                 }
             }
         }
-        let mut out = vec![0f32; nr * cols];
-        for i in rows.clone() {
-            for p in panels.clone() {
-                let c0 = (p - panels.start) * PANEL;
-                for l in 0..PANEL {
-                    let mut v = acc[at(i, p)][l] * a_scales[i];
-                    if let Some(s) = &self.w.scales.outer {
-                        v *= s[p * PANEL + l];
-                    }
-                    out[(i - rows.start) * cols + c0 + l] = v;
-                }
-            }
-        }
-        out
+        self.finish(&acc, a_scales, rows, panels)
     }
 }
 
@@ -312,16 +460,53 @@ fn vnni(level: IsaLevel) -> bool {
         && f.avx512vnni
 }
 
-/// Copies a task's block (`rows × cols`, cols a multiple of 8) into the
-/// `m × n` output, dropping padded columns.
-pub(crate) fn scatter(out: &mut [f64], n: usize, i0: usize, j0: usize, v: &[f32], rows: usize) {
+/// Copies every task's block into the `m × n` output, row blocks in
+/// parallel (a serial copy of a large output kept one core idle): `parts`
+/// holds `(first row, first panel, values)` per task, row block after row
+/// block, `groups` tasks per row block of `block` rows. Adds `bias` (see
+/// [`Bias`]).
+pub(crate) fn scatter_all<T: OutElem>(
+    out: &mut [T],
+    n: usize,
+    block: usize,
+    groups: usize,
+    parts: &[(usize, usize, Vec<f32>)],
+    bias: Bias,
+) {
+    out.par_chunks_mut(block * n)
+        .zip(parts.par_chunks(groups))
+        .for_each(|(dst, ps)| {
+            for (_, p0, v) in ps {
+                scatter(dst, n, p0 * PANEL, v, dst.len() / n, bias);
+            }
+        });
+}
+
+/// Copies a task's block (`rows × cols`, cols a multiple of 8) into columns
+/// `j0..` of the first `rows` rows of an `n`-column output, dropping padded
+/// columns, adding `bias[j]` to column `j` when given.
+fn scatter<T: OutElem>(out: &mut [T], n: usize, j0: usize, v: &[f32], rows: usize, bias: Bias) {
     if v.is_empty() || rows == 0 {
         return;
     }
     let cols = v.len() / rows;
+    let w = cols.min(n.saturating_sub(j0));
+    if w == 0 {
+        return;
+    }
     for r in 0..rows {
-        for c in 0..cols.min(n.saturating_sub(j0)) {
-            out[(i0 + r) * n + j0 + c] = v[r * cols + c] as f64;
+        let dst = &mut out[r * n + j0..r * n + j0 + w];
+        let src = &v[r * cols..r * cols + w];
+        match bias {
+            None => dst
+                .iter_mut()
+                .zip(src)
+                .for_each(|(d, &x)| *d = T::of_f32(x)),
+            Some(b) => dst
+                .iter_mut()
+                .zip(src)
+                .zip(&b[j0..j0 + w])
+                .for_each(|((d, &x), &b)| *d = T::of_f32(x + b)),
         }
     }
 }

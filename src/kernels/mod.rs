@@ -12,8 +12,9 @@
 //! - one entry per kernel family ([`int8`], [`float`], [`xnor`], [`sat16`],
 //!   [`fp16acc`], [`fp8acc`], [`lmul`], [`dpbf16`], [`block`]) dispatches through the crate's `isa::dispatch!` macro:
 //!   AVX2 and a portable scalar path; the float family also has AVX-512
-//!   tiles, the integer family an AVX-512 VNNI GEMM step and [`dpbf16`]
-//!   `vdpbf16ps` where AVX-512 BF16 is detected; the others run
+//!   tiles, the integer family an AVX-512 VNNI GEMM step (and, for int8
+//!   weights without VNNI, an int16-lane GEMM step, [`madd16`]) and
+//!   [`dpbf16`] `vdpbf16ps` where AVX-512 BF16 is detected; the others run
 //!   their AVX2 code on AVX-512 CPUs (see each family for what it uses);
 //! - GEMV (decode, M ≤ [`GEMV_MAX_M`]) streams each packed weight byte once
 //!   and splits N across threads; GEMM (prefill) tiles M × N and reuses each
@@ -43,6 +44,7 @@ pub mod fp16acc;
 pub mod fp8acc;
 pub mod int8;
 pub mod lmul;
+pub mod madd16;
 pub mod pack;
 pub mod quant;
 pub mod sat16;
@@ -82,6 +84,34 @@ packed_kernel!(sat16::Sat16Kernel);
 packed_kernel!(fp16acc::Fp16AccKernel);
 packed_kernel!(lmul::LmulKernel);
 packed_kernel!(dpbf16::Dpbf16Kernel);
+
+/// An output element a kernel can write its f32 results into: f64 (the
+/// harness's exact comparison type) or f32 (the model's activations, with
+/// no second pass to convert). Every kernel result is an f32 value, so both
+/// hold it exactly.
+pub trait OutElem: Copy + Send + Sync + 'static {
+    /// `v` as this type (exact).
+    fn of_f32(v: f32) -> Self;
+}
+
+impl OutElem for f32 {
+    #[inline(always)]
+    fn of_f32(v: f32) -> f32 {
+        v
+    }
+}
+
+impl OutElem for f64 {
+    #[inline(always)]
+    fn of_f32(v: f32) -> f64 {
+        v as f64
+    }
+}
+
+/// A bias per output column, added in f32 to each finished output (the
+/// product's own f32 value plus `bias[j]`, one rounding: what a linear
+/// layer adds after its matmul), or none.
+pub type Bias<'a> = Option<&'a [f32]>;
 
 /// Largest M that takes the GEMV (decode) path.
 pub const GEMV_MAX_M: usize = 8;

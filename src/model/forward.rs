@@ -204,22 +204,25 @@ impl<'m> Prepared<'m> {
     }
 
     /// `a · Wᵀ + b` on layer `l`'s matmul variant: its native kernel when
-    /// bound, else its emulation; each output rounded to f32, then the bias added.
+    /// bound (writing f32 with the bias added as it stores each output),
+    /// else its emulation; each output rounded to f32, then the bias added.
     fn linear(&self, l: usize, bound: &BoundLinear, a: &Matrix, seed: u64) -> Matrix {
-        let out = match &bound.kernel {
-            Some(k) => k.matmul(a),
-            None => self.layers[l].matmul.emulate(a, &bound.lin.w, seed),
-        };
         let n = bound.lin.w.rows;
         let b = &bound.lin.b;
         let mut data = vec![0f32; a.rows * n];
-        data.par_chunks_mut(n)
-            .zip(out.par_chunks(n))
-            .for_each(|(dst, row)| {
-                for ((d, &v), &bias) in dst.iter_mut().zip(row).zip(b) {
-                    *d = v as f32 + bias;
-                }
-            });
+        match &bound.kernel {
+            Some(k) => k.matmul_into(a, Some(&b[..]), &mut data),
+            None => {
+                let out = self.layers[l].matmul.emulate(a, &bound.lin.w, seed);
+                data.par_chunks_mut(n)
+                    .zip(out.par_chunks(n))
+                    .for_each(|(dst, row)| {
+                        for ((d, &v), &bias) in dst.iter_mut().zip(row).zip(b) {
+                            *d = v as f32 + bias;
+                        }
+                    });
+            }
+        }
         Matrix::new(a.rows, n, data)
     }
 

@@ -67,6 +67,19 @@ pub trait NativeMatmul: Send + Sync {
     /// # Panics
     /// When called before [`Self::pack_weights`] or with a different K.
     fn matmul(&self, a: &Matrix) -> Vec<f64>;
+    /// [`Self::matmul`] written as f32 into `out` (`m × n`, row-major; every
+    /// element is overwritten), plus `bias[j]` on column `j` when given (an
+    /// f32 add, as a linear layer adds its bias): the same values (every
+    /// native result is an f32 value), without the f64 vector and the
+    /// passes that convert it and add the bias. Kernels that can write f32
+    /// directly override this; the default converts [`Self::matmul`]'s output.
+    ///
+    /// # Panics
+    /// As [`Self::matmul`], and when `out` does not hold `m × n` values or
+    /// `bias` not `n`.
+    fn matmul_into(&self, a: &Matrix, bias: crate::kernels::Bias, out: &mut [f32]) {
+        f64_into(&self.matmul(a), a.rows, bias, out);
+    }
     /// The instruction the inner loop is built on (its GEMM ceiling).
     fn base(&self) -> crate::kernels::Base;
     /// Bytes of packed weights (codes and scales) one product streams; 0
@@ -75,6 +88,27 @@ pub trait NativeMatmul: Send + Sync {
     /// The highest ISA level with its own code path in this kernel (a
     /// higher effective level runs this one's code).
     fn top_isa(&self) -> crate::isa::IsaLevel;
+}
+
+/// An f64 product's `rows × n` outputs (f32 values) written as f32 into
+/// `out`, plus `bias[j]` on column `j` (an f32 add) when given: the default
+/// [`NativeMatmul::matmul_into`].
+///
+/// # Panics
+/// When `out` does not hold as many values or `bias` is not one per column.
+pub fn f64_into(v: &[f64], rows: usize, bias: crate::kernels::Bias, out: &mut [f32]) {
+    assert_eq!(out.len(), v.len(), "the output must hold m × n values");
+    let n = v.len().checked_div(rows).unwrap_or(0);
+    assert!(
+        bias.is_none_or(|b| b.len() == n),
+        "one bias per output column"
+    );
+    for (i, (o, &x)) in out.iter_mut().zip(v).enumerate() {
+        *o = match bias {
+            Some(b) => x as f32 + b[i % n],
+            None => x as f32,
+        };
+    }
 }
 
 /// Every registered variant, in display order: the [`QuantMatmul`] entries

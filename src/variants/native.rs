@@ -33,7 +33,7 @@ use crate::kernels::int8::IntKernel;
 use crate::kernels::pack::{FloatPanels, FloatStorage, IntPanels};
 use crate::kernels::sat16::Sat16Kernel;
 use crate::kernels::xnor::XnorKernel;
-use crate::kernels::Base;
+use crate::kernels::{Base, Bias, OutElem};
 use crate::tensor::{Matrix, Values};
 
 /// Which kernel family runs a variant.
@@ -190,6 +190,46 @@ impl NativeQuant {
         })
     }
 
+    /// The integer or float product written into `out` (`m × n`) as f32
+    /// or f64 (both families finish every output in f32), plus `bias`.
+    fn product<T: OutElem>(&self, a: &Matrix, bias: Bias, out: &mut [T]) {
+        match self.packed() {
+            Packed::Int(k) => {
+                assert_eq!(
+                    a.cols,
+                    k.weights().groups.k,
+                    "{}: K differs",
+                    self.spec.name
+                );
+                k.matmul_into(&a.data, a.rows, bias, out)
+            }
+            Packed::Xnor(_) => unreachable!("the XNOR kernel returns f64"),
+            Packed::Float(k) => {
+                assert_eq!(a.cols, k.weights().k, "{}: K differs", self.spec.name);
+                if !matches!(
+                    self.family,
+                    Family::Float {
+                        act: ActCastKind::Scaled,
+                        ..
+                    }
+                ) {
+                    return k.matmul_into(&a.data, a.rows, bias, out);
+                }
+                // The emulation's own activation quantizer: the same codes
+                // and scales by construction.
+                let q = self.spec.act.quantize(a, false);
+                let Values::F32(v) = &q.values else {
+                    unreachable!("float datapaths quantize to f32 values")
+                };
+                let sa = ActScales {
+                    inner: q.inner.as_deref(),
+                    outer: q.outer.as_deref(),
+                };
+                k.matmul_scaled_into(v, a.rows, &sa, bias, out)
+            }
+        }
+    }
+
     fn packed(&self) -> &Packed {
         self.packed
             .as_ref()
@@ -243,41 +283,21 @@ impl NativeMatmul for NativeQuant {
     }
 
     fn matmul(&self, a: &Matrix) -> Vec<f64> {
-        match self.packed() {
-            Packed::Int(k) => {
-                assert_eq!(
-                    a.cols,
-                    k.weights().groups.k,
-                    "{}: K differs",
-                    self.spec.name
-                );
-                k.matmul(&a.data, a.rows)
-            }
-            Packed::Xnor(k) => k.matmul(&a.data, a.rows),
-            Packed::Float(k) => {
-                assert_eq!(a.cols, k.weights().k, "{}: K differs", self.spec.name);
-                if !matches!(
-                    self.family,
-                    Family::Float {
-                        act: ActCastKind::Scaled,
-                        ..
-                    }
-                ) {
-                    return k.matmul(&a.data, a.rows);
-                }
-                // The emulation's own activation quantizer: the same codes
-                // and scales by construction.
-                let q = self.spec.act.quantize(a, false);
-                let Values::F32(v) = &q.values else {
-                    unreachable!("float datapaths quantize to f32 values")
-                };
-                let sa = ActScales {
-                    inner: q.inner.as_deref(),
-                    outer: q.outer.as_deref(),
-                };
-                k.matmul_scaled(v, a.rows, &sa)
-            }
+        let n = match self.packed() {
+            Packed::Xnor(k) => return k.matmul(&a.data, a.rows),
+            Packed::Int(k) => k.weights().n,
+            Packed::Float(k) => k.weights().n,
+        };
+        let mut out = vec![0f64; a.rows * n];
+        self.product(a, None, &mut out);
+        out
+    }
+
+    fn matmul_into(&self, a: &Matrix, bias: Bias, out: &mut [f32]) {
+        if let Packed::Xnor(k) = self.packed() {
+            return super::f64_into(&k.matmul(&a.data, a.rows), a.rows, bias, out);
         }
+        self.product(a, bias, out);
     }
 
     fn base(&self) -> Base {

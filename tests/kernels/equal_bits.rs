@@ -7,7 +7,7 @@ use bitsim::variants::{self, MatmulVariant};
 
 /// Operand distributions: how the elements of A and W are drawn.
 #[derive(Debug, Clone, Copy)]
-enum Dist {
+pub(crate) enum Dist {
     Normal,
     Uniform,
     /// Normal with a few large outliers (LLM activations).
@@ -16,7 +16,7 @@ enum Dist {
     Specials,
 }
 
-fn matrix(rows: usize, cols: usize, dist: Dist, seed: u64) -> Matrix {
+pub(crate) fn matrix(rows: usize, cols: usize, dist: Dist, seed: u64) -> Matrix {
     let mut r = Rng(seed);
     let data = (0..rows * cols)
         .map(|i| match dist {
@@ -45,7 +45,7 @@ fn matrix(rows: usize, cols: usize, dist: Dist, seed: u64) -> Matrix {
 }
 
 /// Every registered variant with a native kernel.
-fn natives() -> Vec<Box<dyn MatmulVariant>> {
+pub(crate) fn natives() -> Vec<Box<dyn MatmulVariant>> {
     variants::registry()
         .into_iter()
         .filter(|v| v.native().is_some())

@@ -11,6 +11,7 @@ mod seeded;
 
 mod dpbf16;
 mod equal_bits;
+mod f32_out;
 mod fp8_acc;
 mod ggml;
 mod quantizers;

@@ -1,5 +1,6 @@
 //! The traps that broke shipping int8 kernels: int16 saturation in
-//! `vpmaddubsw`, `vpsignb` on −128, int32 overflow at long K, at every level.
+//! `vpmaddubsw` (and `vpmaddwd`), `vpsignb` on −128, int32 overflow at long
+//! K, at every level.
 
 use crate::{assert_bits_eq, LEVEL_LOCK};
 use bitsim::isa::{self, IsaLevel};
@@ -9,38 +10,39 @@ use bitsim::tensor::{Matrix, QOperand, Values};
 use bitsim::variants;
 
 /// All operands at ±max (every activation and weight codes ±127, so each
-/// `vpmaddubsw` pair is 2·127·127 = 32258, just under int16 saturation) over
-/// K = 2^16 (sums of ±1.06e9, near int32's limit): native = emulation.
+/// `vpmaddubsw` or `vpmaddwd` pair is 2·127·127 = 32258, just under int16
+/// saturation) over K = 2^16 (sums of ±1.06e9, near int32's limit), on the
+/// GEMV path (2 rows) and the GEMM path (12 rows; 17 outputs: a pair of
+/// panels and a single one): native = emulation = the exact sums.
 #[test]
 fn all_max_operands_at_k_65536() {
     let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let k = 1 << 16;
-    let a = Matrix::new(
-        2,
-        k,
-        (0..2 * k).map(|i| if i < k { 1.0 } else { -1.0 }).collect(),
-    );
-    let w = Matrix::new(
-        9,
-        k,
-        (0..9 * k)
-            .map(|i| if (i / k) % 2 == 0 { 1.0 } else { -1.0 })
-            .collect(),
-    );
+    let n = 17;
+    let sign = |i: usize| if i.is_multiple_of(2) { 1.0f32 } else { -1.0 };
+    let w = Matrix::new(n, k, (0..n * k).map(|i| sign(i / k)).collect());
     let v = variants::find("matmul/w8a8-int").expect("registered");
-    let want = v.emulate(&a, &w, 0);
+    let mut native = v.native().expect("native");
+    native.pack_weights(&w);
     // Independent expectation: ±127·127·K, scaled back by (1/127)² in f32.
     let s = (1.0f64 / 127.0) as f32;
     let exact = ((127 * 127 * k) as f32 * s) * s;
-    assert_eq!(want[0], exact as f64);
-    assert_eq!(want[1], -exact as f64);
-    let mut native = v.native().expect("native");
-    native.pack_weights(&w);
-    for level in IsaLevel::available() {
-        isa::set_cap(level);
-        assert_bits_eq(&format!("all-max at {level}"), &native.matmul(&a), &want);
+    for m in [2, 12] {
+        let a = Matrix::new(m, k, (0..m * k).map(|i| sign(i / k)).collect());
+        let want = v.emulate(&a, &w, 0);
+        for i in 0..m {
+            for j in 0..n {
+                let e = (sign(i) * sign(j) * exact) as f64;
+                assert_eq!(want[i * n + j], e, "emulation {m} rows: output {i},{j}");
+            }
+        }
+        for level in IsaLevel::available() {
+            isa::set_cap(level);
+            let what = format!("all-max, {m} rows at {level}");
+            assert_bits_eq(&what, &native.matmul(&a), &want);
+        }
+        isa::set_cap(IsaLevel::Avx512);
     }
-    isa::set_cap(IsaLevel::Avx512);
 }
 
 /// The sign trick needs every weight code in −127..=127; packing refuses a
