@@ -13,10 +13,11 @@
 //!   `matmul/fp8-e4m3-acc-e8m13`, `matmul/fp8-e4m3-chunk128`) on [`Fp8AccKernel`].
 //!
 //! The first two pack the weights once with the variant's own quantizer (an
-//! RNE cast) and leave the activation cast to the kernel; the FP8 one
-//! quantizes activations inside the product with the variant's own absmax
-//! quantizer (no separate twin to keep equal) and folds both scales as the
-//! emulation does: `out = (f32(acc) · sa[i]) · sw[j]`.
+//! RNE cast) and leave the activation cast to the kernel; the E4M3 ones (one
+//! wrapper, [`ScaledE4m3`], over either kernel) quantize activations inside
+//! the product with the variant's own absmax quantizer (no separate twin to
+//! keep equal) and fold both scales as the emulation does:
+//! `out = (f32(acc) · sa[i]) · sw[j]`.
 
 use super::operand::OperandSpec;
 use super::operand::ScaleAxis;
@@ -117,17 +118,92 @@ impl Packer for LmulPacker {
     }
 }
 
-/// The native kernel of the E4M3 accumulator variants: E4M3 absmax operands
-/// (per tensor or per row, f32 scales) into an exact or e8m13 rtz register.
+/// A kernel over the element values of E4M3 absmax operands, whose outer
+/// scales its wrapper ([`ScaledE4m3`]) applies after the sum.
+pub trait E4m3Kernel: Send + Sync {
+    /// How weights (`n × k` E4M3 element values) are packed into it.
+    type Config: Copy + Send + Sync;
+    /// Packs the weights' element values.
+    fn pack(cfg: Self::Config, values: &[f32], n: usize, k: usize) -> Self;
+    /// `a · wᵀ` on the activations' element values (`m × k`), unscaled.
+    fn product(&self, a: &[f32], m: usize) -> Vec<f64>;
+    /// Reduction length.
+    fn k(&self) -> usize;
+    /// Output channels.
+    fn n(&self) -> usize;
+    /// Bytes of packed weights (codes; the scales are counted by the wrapper).
+    fn bytes(&self) -> usize;
+    /// The instruction the kernel's inner loop is built on.
+    fn base() -> Base;
+}
+
+impl E4m3Kernel for Fp8AccKernel {
+    type Config = Fp8Register;
+    fn pack(reg: Fp8Register, values: &[f32], n: usize, k: usize) -> Self {
+        Fp8AccKernel::pack(values, n, k, reg)
+    }
+    fn product(&self, a: &[f32], m: usize) -> Vec<f64> {
+        self.run(a, m, isa::effective())
+    }
+    fn k(&self) -> usize {
+        Fp8AccKernel::k(self)
+    }
+    fn n(&self) -> usize {
+        Fp8AccKernel::n(self)
+    }
+    fn bytes(&self) -> usize {
+        Fp8AccKernel::bytes(self)
+    }
+    /// A multiply and an add per MAC (the register's rounding on top).
+    fn base() -> Base {
+        Base::F32MulAdd
+    }
+}
+
+impl E4m3Kernel for LmulKernel {
+    type Config = LmulUnit;
+    fn pack(unit: LmulUnit, values: &[f32], n: usize, k: usize) -> Self {
+        LmulKernel::pack(unit, values, n, k)
+    }
+    fn product(&self, a: &[f32], m: usize) -> Vec<f64> {
+        self.matmul(a, m)
+    }
+    fn k(&self) -> usize {
+        LmulKernel::k(self)
+    }
+    fn n(&self) -> usize {
+        LmulKernel::n(self)
+    }
+    fn bytes(&self) -> usize {
+        LmulKernel::bytes(self)
+    }
+    fn base() -> Base {
+        Base::LmulAdd
+    }
+}
+
+/// The native kernel of a variant with E4M3 absmax operands (per tensor or
+/// per row, f32 scales) on kernel `K`: weights quantized and packed once,
+/// activations quantized inside the product by the variant's own quantizer,
+/// then `out = (f32(acc) · sa[i]) · sw[j]` as the emulations do.
 #[derive(Debug, Clone)]
-pub struct Fp8AccNative {
+pub struct ScaledE4m3<K: E4m3Kernel> {
     name: &'static str,
+    cfg: K::Config,
     weight: OperandSpec,
     act: OperandSpec,
-    reg: Fp8Register,
     /// The kernel and the weights' outer scales, once packed.
-    packed: Option<(Fp8AccKernel, Option<Vec<f32>>)>,
+    packed: Option<(K, Option<Vec<f32>>)>,
 }
+
+/// The E4M3 accumulator variants (`matmul/fp8-e4m3-exact`,
+/// `matmul/fp8-e4m3-acc-e8m13`, `matmul/fp8-e4m3-chunk128`): an exact or
+/// e8m13 rtz register.
+pub type Fp8AccNative = ScaledE4m3<Fp8AccKernel>;
+
+/// `matmul/lmul-carry-e4m3`: L-Mul products into e8m3 on [`LmulKernel`]'s
+/// widened lanes, f32 sum in K order.
+pub type LmulE4m3Native = ScaledE4m3<LmulKernel>;
 
 /// Whether `s` quantizes to E4M3 elements with outer scales only.
 fn e4m3_absmax(s: &OperandSpec) -> bool {
@@ -140,7 +216,7 @@ fn e4m3_absmax(s: &OperandSpec) -> bool {
     )
 }
 
-impl Fp8AccNative {
+impl ScaledE4m3<Fp8AccKernel> {
     /// The kernel for an accumulator variant, if both operands are E4M3
     /// absmax (per tensor or per row) and its spec, with exact products, is
     /// `acc=exact` (f32, RNE) in sequential order, or `acc=e8m13:rtz` in
@@ -167,11 +243,11 @@ impl Fp8AccNative {
         } else {
             return None;
         };
-        reg.supported().then_some(Fp8AccNative {
+        reg.supported().then_some(ScaledE4m3 {
             name,
+            cfg: reg,
             weight: *weight,
             act: *act,
-            reg,
             packed: None,
         })
     }
@@ -197,20 +273,50 @@ fn apply_outer_scales(out: &mut [f64], n: usize, sa: Option<&[f32]>, sw: Option<
     }
 }
 
-/// The native kernel of `matmul/lmul-carry-e4m3`: E4M3 absmax operands (per
-/// tensor or per row, f32 scales), L-Mul products into e8m3 on
-/// [`LmulKernel`]'s widened lanes, f32 sum in K order, then both scales.
-#[derive(Debug, Clone)]
-pub struct LmulE4m3Native {
-    name: &'static str,
-    unit: LmulUnit,
-    weight: OperandSpec,
-    act: OperandSpec,
-    /// The kernel and the weights' outer scales, once packed.
-    packed: Option<(LmulKernel, Option<Vec<f32>>)>,
+/// The f32 element values of a float quantizer's output.
+fn f32_values(v: &Values) -> &[f32] {
+    match v {
+        Values::F32(v) => v,
+        _ => unreachable!("E4M3 elements quantize to f32 values"),
+    }
 }
 
-impl LmulE4m3Native {
+impl<K: E4m3Kernel> NativeMatmul for ScaledE4m3<K> {
+    fn pack_weights(&mut self, w: &Matrix) {
+        let q = self.weight.quantize(w, false);
+        let k = K::pack(self.cfg, f32_values(&q.values), w.rows, w.cols);
+        self.packed = Some((k, q.outer));
+    }
+
+    fn matmul(&self, a: &Matrix) -> Vec<f64> {
+        let (k, sw) = self
+            .packed
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: pack_weights before matmul", self.name));
+        assert_eq!(a.cols, k.k(), "{}: K differs", self.name);
+        // The emulation's own activation quantizer: the same codes and scales.
+        let q = self.act.quantize(a, false);
+        let mut out = k.product(f32_values(&q.values), a.rows);
+        apply_outer_scales(&mut out, k.n(), q.outer.as_deref(), sw.as_deref());
+        out
+    }
+
+    fn base(&self) -> Base {
+        K::base()
+    }
+
+    fn weight_bytes(&self) -> usize {
+        self.packed
+            .as_ref()
+            .map_or(0, |(k, s)| k.bytes() + 4 * s.as_ref().map_or(0, Vec::len))
+    }
+
+    fn top_isa(&self) -> IsaLevel {
+        IsaLevel::Avx2
+    }
+}
+
+impl ScaledE4m3<LmulKernel> {
     /// The kernel for an L-Mul variant, if both operands are E4M3 absmax
     /// (outer scales only), the unit is E4M3 `lmul-carry` into e8m3 and the
     /// accumulator is f32 sequential (`f32_sequential`: the caller checks).
@@ -226,91 +332,12 @@ impl LmulE4m3Native {
             && e4m3_absmax(act)
             && unit.format == E4M3
             && LmulKernel::supports(unit);
-        ok.then_some(LmulE4m3Native {
+        ok.then_some(ScaledE4m3 {
             name,
-            unit: *unit,
+            cfg: *unit,
             weight: *weight,
             act: *act,
             packed: None,
         })
-    }
-}
-
-impl NativeMatmul for LmulE4m3Native {
-    fn pack_weights(&mut self, w: &Matrix) {
-        let q = self.weight.quantize(w, false);
-        let k = LmulKernel::pack(self.unit, f32_values(&q.values), w.rows, w.cols);
-        self.packed = Some((k, q.outer));
-    }
-
-    fn matmul(&self, a: &Matrix) -> Vec<f64> {
-        let (k, sw) = self
-            .packed
-            .as_ref()
-            .unwrap_or_else(|| panic!("{}: pack_weights before matmul", self.name));
-        assert_eq!(a.cols, k.k(), "{}: K differs", self.name);
-        // The emulation's own activation quantizer: the same codes and scales.
-        let q = self.act.quantize(a, false);
-        let mut out = k.matmul(f32_values(&q.values), a.rows);
-        apply_outer_scales(&mut out, k.n(), q.outer.as_deref(), sw.as_deref());
-        out
-    }
-
-    fn base(&self) -> Base {
-        Base::LmulAdd
-    }
-
-    fn weight_bytes(&self) -> usize {
-        self.packed
-            .as_ref()
-            .map_or(0, |(k, s)| k.bytes() + 4 * s.as_ref().map_or(0, Vec::len))
-    }
-
-    fn top_isa(&self) -> IsaLevel {
-        IsaLevel::Avx2
-    }
-}
-
-/// The f32 element values of a float quantizer's output.
-fn f32_values(v: &Values) -> &[f32] {
-    match v {
-        Values::F32(v) => v,
-        _ => unreachable!("E4M3 elements quantize to f32 values"),
-    }
-}
-
-impl NativeMatmul for Fp8AccNative {
-    fn pack_weights(&mut self, w: &Matrix) {
-        let q = self.weight.quantize(w, false);
-        let k = Fp8AccKernel::pack(f32_values(&q.values), w.rows, w.cols, self.reg);
-        self.packed = Some((k, q.outer));
-    }
-
-    fn matmul(&self, a: &Matrix) -> Vec<f64> {
-        let (k, sw) = self
-            .packed
-            .as_ref()
-            .unwrap_or_else(|| panic!("{}: pack_weights before matmul", self.name));
-        assert_eq!(a.cols, k.k(), "{}: K differs", self.name);
-        // The emulation's own activation quantizer: the same codes and scales.
-        let q = self.act.quantize(a, false);
-        let mut out = k.run(f32_values(&q.values), a.rows, isa::effective());
-        apply_outer_scales(&mut out, k.n(), q.outer.as_deref(), sw.as_deref());
-        out
-    }
-
-    /// A multiply and an add per MAC (the register's rounding on top).
-    fn base(&self) -> Base {
-        Base::F32MulAdd
-    }
-
-    fn weight_bytes(&self) -> usize {
-        self.packed
-            .as_ref()
-            .map_or(0, |(k, s)| k.bytes() + 4 * s.as_ref().map_or(0, Vec::len))
-    }
-
-    fn top_isa(&self) -> IsaLevel {
-        IsaLevel::Avx2
     }
 }
