@@ -42,7 +42,6 @@
 use super::seqtile::{self, Plan, Tile, KC};
 use crate::arith::dpbf16;
 use crate::formats::parse::BF16;
-use crate::formats::{self, ConvertOptions, Rounding};
 use crate::isa::{self, IsaLevel};
 
 /// Output channels per panel (f32 lanes of a zmm; two ymm on AVX2).
@@ -135,18 +134,9 @@ const PLAN: Plan = Plan {
     tile_panels,
 };
 
-/// bf16 codes (RNE, then flushed) of f32 values, through the vectorised converter.
+/// bf16 codes (RNE, then flushed) of f32 values.
 fn bf16_codes(x: &[f32]) -> Vec<u16> {
-    let mut c = vec![0u16; x.len()];
-    formats::fast::encode_f32(
-        &BF16,
-        &ConvertOptions::with_rounding(Rounding::Rne),
-        x,
-        0,
-        0,
-        &mut c,
-    )
-    .expect("RNE cast with default options cannot fail");
+    let mut c: Vec<u16> = super::quant::rne_codes(&BF16, x);
     c.iter_mut().for_each(|v| *v = daz(*v));
     c
 }

@@ -40,10 +40,11 @@
 //! (`0`, `0x7FFF`) that the span check sends to the portable path, which
 //! turns them back into the unit's operands.
 
+use super::quant::rne_codes;
 use super::seqtile::{self, Plan, Tile, KC};
 use crate::arith::lmul::{LmulUnit, Operand, Semantics};
 use crate::formats::parse::{BF16, E4M3};
-use crate::formats::{self, ConvertOptions, MiniFloat, Rounding};
+use crate::formats::MiniFloat;
 use crate::isa::{self, IsaLevel};
 
 /// Output channels per panel (bf16 lanes of a 256-bit register).
@@ -112,18 +113,9 @@ impl Layout {
     /// The lanes of f32 values, each exactly a value of the unit's format.
     fn lanes(self, unit: &LmulUnit, x: &[f32]) -> Vec<u16> {
         match self {
-            Layout::Bf16 => bf16_codes(x),
+            Layout::Bf16 => rne_codes(&BF16, x),
             Layout::E4m3 => {
-                let mut c = vec![0u8; x.len()];
-                formats::fast::encode_f32(
-                    &E4M3,
-                    &ConvertOptions::with_rounding(Rounding::Rne),
-                    x,
-                    0,
-                    0,
-                    &mut c,
-                )
-                .expect("RNE cast with default options cannot fail");
+                let c: Vec<u8> = rne_codes(&E4M3, x);
                 let table: Vec<u16> = (0..256u32).map(|code| widen(unit.operand(code))).collect();
                 c.iter().map(|&b| table[b as usize]).collect()
             }
@@ -255,21 +247,6 @@ const PLAN: Plan = Plan {
     task_panels: 4,
     tile_panels,
 };
-
-/// bf16 codes (RNE) of f32 values, through the vectorised converter.
-fn bf16_codes(x: &[f32]) -> Vec<u16> {
-    let mut c = vec![0u16; x.len()];
-    formats::fast::encode_f32(
-        &BF16,
-        &ConvertOptions::with_rounding(Rounding::Rne),
-        x,
-        0,
-        0,
-        &mut c,
-    )
-    .expect("RNE cast with default options cannot fail");
-    c
-}
 
 impl LmulKernel {
     /// Whether `unit` is one this kernel computes: `lmul-carry` on bf16 with

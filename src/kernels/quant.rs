@@ -195,12 +195,18 @@ pub fn sign_rows(a: &[f32], m: usize, k: usize) -> (Vec<bool>, Vec<f32>) {
     (neg, scales)
 }
 
-/// Every element rounded RNE to `fmt`, as exact f32 values.
-pub fn cast_rows(fmt: &MiniFloat, a: &[f32]) -> Vec<f32> {
+/// The codes of every element rounded RNE to `fmt` (the vectorised encoder).
+pub fn rne_codes<C: formats::fast::Code>(fmt: &MiniFloat, a: &[f32]) -> Vec<C> {
     let opts = ConvertOptions::with_rounding(Rounding::Rne);
-    let mut codes = vec![0u16; a.len()];
+    let mut codes = vec![C::default(); a.len()];
     formats::fast::encode_f32(fmt, &opts, a, 0, 0, &mut codes)
         .expect("RNE cast with default options cannot fail");
+    codes
+}
+
+/// Every element rounded RNE to `fmt`, as exact f32 values.
+pub fn cast_rows(fmt: &MiniFloat, a: &[f32]) -> Vec<f32> {
+    let codes: Vec<u16> = rne_codes(fmt, a);
     let mut out = vec![0f32; a.len()];
     formats::fast::decode_f32(fmt, &codes, &mut out);
     out
