@@ -515,6 +515,11 @@ impl NativeAttention for NativeSage {
     fn base(&self) -> Base {
         Base::Int8Dot
     }
+
+    /// The blocked `vpdpbusd` kernel runs at the AVX-512 level (with VNNI).
+    fn top_isa(&self) -> crate::isa::IsaLevel {
+        crate::isa::IsaLevel::Avx512
+    }
 }
 
 /// The variants of this file, in display order.

@@ -49,6 +49,8 @@ use rayon::prelude::*;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod sage512;
 
 /// Keys per packed group (one AVX2 vector of f32).
 const GROUP: usize = 8;
@@ -681,13 +683,15 @@ fn sage_row<K: Kern>(k: &K, hd: &SageHead, dims: Dims, b: SageBlocks, i: usize, 
         st.m = m_new;
         t0 = t1;
     }
+    sage_finish(&st, hd.sv, o);
+}
+
+/// A SageAttention row's output: `acc / l`, times `sv_c / 448` on the FP8
+/// paths, rounded to fp16.
+fn sage_finish(st: &State, sv: &[f32], o: &mut [f64]) {
     for (c, (oc, a)) in o.iter_mut().zip(&st.acc).enumerate() {
         let y = a / st.l;
-        let y = if hd.sv.is_empty() {
-            y
-        } else {
-            y * (hd.sv[c] / 448.0)
-        };
+        let y = if sv.is_empty() { y } else { y * (sv[c] / 448.0) };
         *oc = f16::from_f32(y).to_f32() as f64;
     }
 }
@@ -706,6 +710,36 @@ pub fn sage(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel)
     for h in heads {
         assert!(h.q.len() == nq * d && h.k.len() == nk * d && h.v.len() == nk * d);
         assert!(h.sv.is_empty() || h.sv.len() == d);
+    }
+    let f = isa::active();
+    let (fma, f16c) = (f.fma, f.f16c);
+    let mut out = vec![0.0f64; dims.heads * nq * d];
+    #[cfg(target_arch = "x86_64")]
+    if isa::supported(level) == IsaLevel::Avx512
+        && f.avx512vnni
+        && fma
+        && f16c
+        && sage512::serves(&blocks)
+        && d > 0
+    {
+        let packed: Vec<sage512::PackedK> = heads
+            .par_iter()
+            .map(|h| sage512::pack(h, nk, d, blocks.k_block))
+            .collect();
+        out.par_chunks_mut(nq * d)
+            .enumerate()
+            .for_each(|(h, oh)| {
+                oh.par_chunks_mut(sage512::QB * d)
+                    .enumerate()
+                    .for_each(|(bi, o)| {
+                        // SAFETY: AVX-512 (F/BW/VL at this level), VNNI, FMA and F16C
+                        // were checked; `serves` holds and `packed[h]` packs head h.
+                        unsafe {
+                            sage512::sage_block(&heads[h], &packed[h], dims, blocks, bi * sage512::QB, o)
+                        }
+                    })
+            });
+        return out;
     }
     let f = isa::active();
     let (fma, f16c) = (f.fma, f.f16c);
