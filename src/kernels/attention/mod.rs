@@ -711,39 +711,28 @@ pub fn sage(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel)
         assert!(h.q.len() == nq * d && h.k.len() == nk * d && h.v.len() == nk * d);
         assert!(h.sv.is_empty() || h.sv.len() == d);
     }
-    let f = isa::active();
-    let (fma, f16c) = (f.fma, f.f16c);
     let mut out = vec![0.0f64; dims.heads * nq * d];
     #[cfg(target_arch = "x86_64")]
-    if isa::supported(level) == IsaLevel::Avx512
-        && f.avx512vnni
-        && fma
-        && f16c
-        && sage512::serves(&blocks)
-        && d > 0
-    {
+    if blocked_sage(level, &blocks, d) {
         let packed: Vec<sage512::PackedK> = heads
             .par_iter()
             .map(|h| sage512::pack(h, nk, d, blocks.k_block))
             .collect();
-        out.par_chunks_mut(nq * d)
-            .enumerate()
-            .for_each(|(h, oh)| {
-                oh.par_chunks_mut(sage512::QB * d)
-                    .enumerate()
-                    .for_each(|(bi, o)| {
-                        // SAFETY: AVX-512 (F/BW/VL at this level), VNNI, FMA and F16C
-                        // were checked; `serves` holds and `packed[h]` packs head h.
-                        unsafe {
-                            sage512::sage_block(&heads[h], &packed[h], dims, blocks, bi * sage512::QB, o)
-                        }
-                    })
-            });
+        out.par_chunks_mut(nq * d).enumerate().for_each(|(h, oh)| {
+            oh.par_chunks_mut(sage512::QB * d)
+                .enumerate()
+                .for_each(|(bi, o)| {
+                    // SAFETY: `blocked_sage` checked the CPU and the blocks;
+                    // `packed[h]` packs head h.
+                    unsafe {
+                        sage512::sage_block(&heads[h], &packed[h], dims, blocks, bi * sage512::QB, o)
+                    }
+                })
+        });
         return out;
     }
     let f = isa::active();
     let (fma, f16c) = (f.fma, f.f16c);
-    let mut out = vec![0.0f64; dims.heads * nq * d];
     out.par_chunks_mut(d.max(1))
         .with_min_len(4)
         .enumerate()
@@ -757,4 +746,60 @@ pub fn sage(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel)
             )
         });
     out
+}
+
+/// Whether [`sage`] runs the blocked AVX-512 kernel at `level` (AVX-512
+/// with VNNI, FMA and F16C; tiles on 16-key groups).
+fn blocked_sage(level: IsaLevel, blocks: &SageBlocks, d: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let f = isa::active();
+        isa::supported(level) == IsaLevel::Avx512
+            && f.avx512vnni
+            && f.fma
+            && f.f16c
+            && sage512::serves(blocks)
+            && d > 0
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (level, blocks, d);
+        false
+    }
+}
+
+/// Only the Q·Kᵀ phase of [`sage`]'s blocked kernel (K packing and every
+/// visible tile's scores, nothing after), for timing that phase apart:
+/// `None` where the blocked kernel does not run at `level`. Returns a
+/// checksum of the scores.
+///
+/// # Panics
+/// As [`sage`].
+pub fn sage_qk(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel) -> Option<f32> {
+    let Dims { nq, nk, d, .. } = dims;
+    assert_eq!(heads.len(), dims.heads);
+    if !blocked_sage(level, &blocks, d) {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let sums: Vec<f32> = heads
+            .par_iter()
+            .flat_map(|h| {
+                let kp = sage512::pack(h, nk, d, blocks.k_block);
+                (0..nq.div_ceil(sage512::QB))
+                    .into_par_iter()
+                    .map(|bi| {
+                        let i0 = bi * sage512::QB;
+                        let nr = sage512::QB.min(nq - i0);
+                        // SAFETY: `blocked_sage` checked the CPU and the blocks.
+                        unsafe { sage512::qk_block(h, &kp, dims, blocks, i0, nr) }
+                    })
+                    .collect::<Vec<f32>>()
+            })
+            .collect();
+        Some(sums.iter().sum())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    None
 }

@@ -87,53 +87,14 @@ pub(super) unsafe fn sage_block(
     let d = dims.d;
     let nr = o.len() / d;
     debug_assert!(nr <= QB && serves(&b));
-    let d4 = kp.d4;
-    // Unsigned Q (q + 128), padded with 128 (times a padded k of 0).
-    let mut qu = vec![128u8; nr * d4 * 4];
-    for r in 0..nr {
-        let q = &hd.q[(i0 + r) * d..(i0 + r + 1) * d];
-        for (c, &x) in q.iter().enumerate() {
-            qu[r * d4 * 4 + c] = (x as u8) ^ 0x80;
-        }
-    }
-    let vis: Vec<usize> = (0..nr).map(|r| dims.visible(i0 + r)).collect();
-    let sq: Vec<f32> = (0..nr).map(|r| hd.sq[(i0 + r) / b.q_block]).collect();
-    let tmax = vis.iter().copied().max().unwrap_or(0);
+    let blk = Block::new(hd, kp, dims, b, i0, nr);
     let mut st: Vec<State> = (0..nr).map(|_| State::new(d)).collect();
-    let stride = b.tile + KG;
-    let mut s = vec![0.0f32; nr * stride];
+    let mut s = vec![0.0f32; nr * blk.stride];
     let mut pw = vec![0.0f32; b.tile];
     let mut t0 = 0;
-    while t0 < tmax {
-        let g0 = t0 / KG;
-        let g1 = (t0 + b.tile).min(tmax).div_ceil(KG);
-        // Rows still seeing keys at t0 (causal rows end earlier).
-        let first = (0..nr).find(|&r| vis[r] > t0).unwrap_or(nr);
-        let mut r0 = first;
-        while r0 < nr {
-            let rows: [usize; R] = std::array::from_fn(|x| (r0 + x).min(nr - 1));
-            let q: [*const u8; R] = rows.map(|r| qu.as_ptr().add(r * d4 * 4));
-            let mut g = g0;
-            while g < g1 {
-                // Two groups per register tile; a lone last group twice.
-                let pair = if g + 1 < g1 { 2 } else { 1 };
-                let acc = qk_4x32(
-                    kp.data.as_ptr().add(g * d4 * 64),
-                    kp.data.as_ptr().add((g + pair - 1) * d4 * 64),
-                    q,
-                    d4,
-                );
-                for (x, ax) in acc.iter().enumerate().take(R.min(nr - r0)) {
-                    let r = r0 + x;
-                    for (h, &ah) in ax.iter().enumerate().take(pair) {
-                        let dst = s.as_mut_ptr().add(r * stride + (g + h - g0) * KG);
-                        scores16(ah, kp, (g + h) * KG, sq[r], b.score, dst);
-                    }
-                }
-                g += 2;
-            }
-            r0 += R;
-        }
+    while t0 < blk.tmax {
+        let first = blk.tile_scores(kp, t0, &mut s);
+        let (vis, stride) = (&blk.vis, blk.stride);
         for r in first..nr {
             let t1 = (t0 + b.tile).min(vis[r]);
             let tile = &mut s[r * stride..r * stride + (t1 - t0)];
@@ -165,6 +126,125 @@ pub(super) unsafe fn sage_block(
     for (r, sr) in st.iter().enumerate() {
         sage_finish(sr, hd.sv, &mut o[r * d..(r + 1) * d]);
     }
+}
+
+/// One block's rows as the score step reads them.
+struct Block {
+    /// Unsigned Q (`q + 128`), `d4·4` bytes per row, padded with 128
+    /// (times a padded k of 0).
+    qu: Vec<u8>,
+    /// Keys each row sees.
+    vis: Vec<usize>,
+    /// Each row's Q scale.
+    sq: Vec<f32>,
+    /// The most keys any row sees.
+    tmax: usize,
+    /// Floats per row of the score buffer.
+    stride: usize,
+    nr: usize,
+    tile: usize,
+    score: SageScore,
+}
+
+impl Block {
+    fn new(hd: &SageHead, kp: &PackedK, dims: Dims, b: SageBlocks, i0: usize, nr: usize) -> Self {
+        let (d, d4) = (dims.d, kp.d4);
+        let mut qu = vec![128u8; nr * d4 * 4];
+        for r in 0..nr {
+            let q = &hd.q[(i0 + r) * d..(i0 + r + 1) * d];
+            for (c, &x) in q.iter().enumerate() {
+                qu[r * d4 * 4 + c] = (x as u8) ^ 0x80;
+            }
+        }
+        let vis: Vec<usize> = (0..nr).map(|r| dims.visible(i0 + r)).collect();
+        Block {
+            qu,
+            tmax: vis.iter().copied().max().unwrap_or(0),
+            vis,
+            sq: (0..nr).map(|r| hd.sq[(i0 + r) / b.q_block]).collect(),
+            stride: b.tile + KG,
+            nr,
+            tile: b.tile,
+            score: b.score,
+        }
+    }
+
+    /// The scores of the tile at `t0` (a multiple of the tile, below
+    /// `tmax`) for every row still seeing keys there: row `r`'s key `j` at
+    /// `s[r·stride + j − t0]`. Returns the first such row (causal rows
+    /// that end earlier come first).
+    ///
+    /// # Safety
+    /// As [`sage_block`]; `s` holds `nr · stride` floats.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+    unsafe fn tile_scores(&self, kp: &PackedK, t0: usize, s: &mut [f32]) -> usize {
+        let (nr, d4) = (self.nr, kp.d4);
+        let g0 = t0 / KG;
+        let g1 = (t0 + self.tile).min(self.tmax).div_ceil(KG);
+        let first = (0..nr).find(|&r| self.vis[r] > t0).unwrap_or(nr);
+        let mut r0 = first;
+        while r0 < nr {
+            let rows: [usize; R] = std::array::from_fn(|x| (r0 + x).min(nr - 1));
+            // SAFETY: every row holds d4·4 bytes.
+            let q: [*const u8; R] = rows.map(|r| unsafe { self.qu.as_ptr().add(r * d4 * 4) });
+            let mut g = g0;
+            while g < g1 {
+                // Two groups per register tile; a lone last group twice.
+                let pair = if g + 1 < g1 { 2 } else { 1 };
+                // SAFETY: groups below g1 are packed; the score rows hold
+                // stride ≥ tile + 16 floats from t0 = g0·16.
+                unsafe {
+                    let acc = qk_4x32(
+                        kp.data.as_ptr().add(g * d4 * 64),
+                        kp.data.as_ptr().add((g + pair - 1) * d4 * 64),
+                        q,
+                        d4,
+                    );
+                    for (x, ax) in acc.iter().enumerate().take(R.min(nr - r0)) {
+                        let r = r0 + x;
+                        for (h, &ah) in ax.iter().enumerate().take(pair) {
+                            let dst = s.as_mut_ptr().add(r * self.stride + (g + h - g0) * KG);
+                            scores16(ah, kp, (g + h) * KG, self.sq[r], self.score, dst);
+                        }
+                    }
+                }
+                g += 2;
+            }
+            r0 += R;
+        }
+        first
+    }
+}
+
+/// Only the Q·Kᵀ phase of [`sage_block`] (the same packed K and score
+/// step over the same tiles), for timing it apart: returns a checksum of
+/// the scores so the work cannot be skipped.
+///
+/// # Safety
+/// As [`sage_block`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+pub(super) unsafe fn qk_block(
+    hd: &SageHead,
+    kp: &PackedK,
+    dims: Dims,
+    b: SageBlocks,
+    i0: usize,
+    nr: usize,
+) -> f32 {
+    let blk = Block::new(hd, kp, dims, b, i0, nr);
+    let mut s = vec![0.0f32; nr * blk.stride];
+    let mut sum = 0.0f32;
+    let mut t0 = 0;
+    while t0 < blk.tmax {
+        // SAFETY: as this function's; s holds nr · stride floats.
+        let first = unsafe { blk.tile_scores(kp, t0, &mut s) };
+        if first < nr {
+            sum += s[first * blk.stride];
+        }
+        t0 += b.tile;
+    }
+    sum
 }
 
 /// Exact int32 sums of 4 rows × 32 keys (groups at `k0` and `k1`) over
