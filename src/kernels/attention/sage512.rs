@@ -10,14 +10,17 @@
 //!   32-key register tile feeds eight independent accumulators.
 //! - **Scores** `f32(dot)` then the two scale multiplies, lane-wise in the
 //!   variant's order (`(s·sq)·sk` or `s·(sq·sk)`).
-//! - **The row max and the row sum** stay scalar in key order (the sum's
-//!   order matters; the max is the emulation's own fold).
 //! - **p** by the shared `exp2`'s SIMD form ([`exp2_8`], bit-identical to
 //!   [`exp2_f32`]); its fp16 rounding by `vcvtps2ph` (RNE, as `half`'s), its
 //!   e4m3 rounding by [`e4m3_16`] (the operations of [`super::e4m3_rne`]).
 //! - **P·V** per channel in key order, 16 channels per register, each
-//!   chunk's partial sums held in registers across the chunk's keys; the
-//!   FP16 step is `fp16_mac`'s TwoSum + round-to-odd + `vcvtps2ph`.
+//!   chunk's partial sums held in registers across the chunk's keys. The
+//!   FP16 step rounds the f32 sum to odd (toward zero, last bit set when
+//!   inexact) then to fp16 by `vcvtps2ph`, as the AVX2 `fp16_mac` does with
+//!   TwoSum; the FP8 step `b + p8·v` is one FMA (the product is exact).
+//! - **The row max** lane-wise (exact in any order; the scalar fold when a
+//!   NaN is present); **the row sums** in key order with sixteen rows in the
+//!   lanes.
 //!
 //! Rows are independent, so blocking them changes no bit. Layer: uses
 //! ground and `arith` only.
@@ -95,31 +98,34 @@ pub(super) unsafe fn sage_block(
     while t0 < blk.tmax {
         let first = blk.tile_scores(kp, t0, &mut s);
         let (vis, stride) = (&blk.vis, blk.stride);
+        // Per row: the tile max (lane-wise; the scalar fold when a NaN is
+        // present, whose rule it keeps), α and p = 2^(s − m').
+        let mut alpha = [0.0f32; QB];
+        let mut len = [0usize; QB];
         for r in first..nr {
-            let t1 = (t0 + b.tile).min(vis[r]);
-            let tile = &mut s[r * stride..r * stride + (t1 - t0)];
-            let m_new = st[r]
-                .m
-                .max(tile.iter().fold(f32::NEG_INFINITY, |u, &w| u.max(w)));
-            let alpha = exp2_f32(st[r].m - m_new);
+            len[r] = (t0 + b.tile).min(vis[r]) - t0;
+            let tile = &mut s[r * stride..r * stride + len[r]];
+            let m_new = st[r].m.max(tile_max(tile));
+            alpha[r] = exp2_f32(st[r].m - m_new);
             exp2_shifted(tile, m_new);
-            let mut sum = 0.0f32;
-            for p in tile.iter() {
-                sum += *p;
-            }
+            st[r].m = m_new;
+        }
+        // Row sums in key order, sixteen rows in the lanes.
+        let sums = row_sums(&s, stride, &len[..nr], first);
+        for r in first..nr {
             let sr = &mut st[r];
-            sr.l = sr.l * alpha + sum;
-            scale(&mut sr.acc, alpha);
-            let pw = &mut pw[..t1 - t0];
+            sr.l = sr.l * alpha[r] + sums[r];
+            scale(&mut sr.acc, alpha[r]);
+            let tile = &s[r * stride..r * stride + len[r]];
+            let pw = &mut pw[..len[r]];
             weights(tile, b.pv, pw);
-            let v = &hd.v[t0 * d..t1 * d];
+            let v = &hd.v[t0 * d..(t0 + len[r]) * d];
             let mut c0 = 0;
             while c0 < pw.len() {
                 let c1 = (c0 + b.chunk).min(pw.len());
                 pv_chunk(&mut sr.acc, &pw[c0..c1], &v[c0 * d..c1 * d], b.pv);
                 c0 = c1;
             }
-            sr.m = m_new;
         }
         t0 += b.tile;
     }
@@ -288,6 +294,66 @@ unsafe fn scores16(acc: __m512i, kp: &PackedK, j0: usize, sq: f32, order: SageSc
     }
 }
 
+/// The largest score of a tile as the emulation's fold computes it
+/// (`f32::max` from −inf, which skips NaN): lane-wise when no lane is NaN
+/// (the maximum of numbers is exact in any order; a ±0 tie cannot change
+/// a later bit, since only `2^(x − m)` reads it), else the scalar fold.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn tile_max(tile: &[f32]) -> f32 {
+    let n = tile.len();
+    let mut m = _mm512_set1_ps(f32::NEG_INFINITY);
+    let mut nan: __mmask16 = 0;
+    let mut j = 0;
+    while j < n {
+        let k = lanes(n - j);
+        // SAFETY: masked to elements below n.
+        let x = unsafe { _mm512_mask_loadu_ps(m, k, tile.as_ptr().add(j)) };
+        nan |= _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x);
+        m = _mm512_max_ps(m, x);
+        j += 16;
+    }
+    if nan != 0 {
+        return tile.iter().fold(f32::NEG_INFINITY, |u, &w| u.max(w));
+    }
+    _mm512_reduce_max_ps(m)
+}
+
+/// `Σ_j p_rj` for rows `first..len.len()` of the score buffer, each in key
+/// order from +0 (the emulation's sum), the rows in the lanes: one masked
+/// gather per key.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn row_sums(s: &[f32], stride: usize, len: &[usize], first: usize) -> [f32; QB] {
+    let nr = len.len();
+    let longest = len[first..].iter().copied().max().unwrap_or(0);
+    let idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(stride as i32),
+    );
+    let lens = {
+        let mut l = [0i32; QB];
+        for r in first..nr {
+            l[r] = len[r] as i32;
+        }
+        // SAFETY: l holds 16 ints.
+        unsafe { _mm512_loadu_si512(l.as_ptr() as *const _) }
+    };
+    let mut acc = _mm512_setzero_ps();
+    for j in 0..longest {
+        let k = _mm512_cmpgt_epi32_mask(lens, _mm512_set1_epi32(j as i32));
+        // SAFETY: lane r is read only when key j < len[r] ≤ stride, inside row r.
+        let p = unsafe {
+            _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), k, idx, s.as_ptr().add(j))
+        };
+        acc = _mm512_mask_add_ps(acc, k, acc, p);
+    }
+    let mut out = [0.0f32; QB];
+    // SAFETY: out holds 16 floats.
+    unsafe { _mm512_storeu_ps(out.as_mut_ptr(), acc) };
+    out
+}
+
 /// `p = exp2_f32(p − m)`, eight lanes at a time (the tail by the scalar
 /// function: the same bits).
 #[inline]
@@ -447,7 +513,9 @@ unsafe fn pv_block<const NV: usize>(
         for x in 0..NV {
             let vx = unsafe { _mm512_maskz_loadu_ps(mask[x], row.add(16 * x)) };
             b[x] = match pv {
-                SagePv::Fp8F32 => _mm512_add_ps(b[x], _mm512_mul_ps(pb, vx)),
+                // p8·v (two e4m3 values) is exact in f32, so the fused
+                // form rounds once where `b + p8·v` rounds once too.
+                SagePv::Fp8F32 => _mm512_fmadd_ps(pb, vx, b[x]),
                 SagePv::Fp16 | SagePv::Fp8Fp16 => fp16_mac16(b[x], _mm512_mul_ps(pb, vx)),
             };
         }
@@ -462,26 +530,25 @@ unsafe fn pv_block<const NV: usize>(
     }
 }
 
-/// `fp16(x + y)` lane-wise for fp16 `x` and an exact product `y`: the f32
-/// sum rounded to odd (TwoSum gives its exact error), then RNE to fp16 —
-/// the AVX2 `fp16_mac`'s operations on 16 lanes.
+/// `fp16(x + y)` lane-wise for fp16 `x` and an exact product `y` (of two
+/// fp16 or e4m3 values): the f32 sum rounded to odd, then RNE to fp16 —
+/// one rounding to nearest (24 ≥ 11 + 2). Round-to-odd is the sum
+/// rounded toward zero with its last bit set when inexact, and the sum is
+/// inexact exactly when its roundings down and up differ (embedded
+/// rounding modes; no f32 overflow: |x + y| < 2^33).
 #[inline(always)]
 unsafe fn fp16_mac16(x: __m512, y: __m512) -> __m512 {
+    const RZ: i32 = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
+    const RD: i32 = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
+    const RU: i32 = _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC;
     // SAFETY (whole body): called only from functions enabling AVX-512 F/BW/VL.
     unsafe {
-        let s = _mm512_add_ps(x, y);
-        let yy = _mm512_sub_ps(s, x);
-        let err = _mm512_add_ps(_mm512_sub_ps(x, _mm512_sub_ps(s, yy)), _mm512_sub_ps(y, yy));
-        let sb = _mm512_castps_si512(s);
-        let one = _mm512_set1_epi32(1);
-        let inexact = _mm512_cmp_ps_mask::<_CMP_NEQ_OQ>(err, _mm512_setzero_ps());
-        // Inexact and even: step one ulp toward the exact sum.
-        let even = _mm512_mask_testn_epi32_mask(inexact, sb, one);
-        let step = _mm512_or_si512(
-            _mm512_srai_epi32::<31>(_mm512_xor_si512(sb, _mm512_castps_si512(err))),
-            one,
+        let z = _mm512_castps_si512(_mm512_add_round_ps::<RZ>(x, y));
+        let inexact = _mm512_cmp_ps_mask::<_CMP_NEQ_OQ>(
+            _mm512_add_round_ps::<RD>(x, y),
+            _mm512_add_round_ps::<RU>(x, y),
         );
-        let odd = _mm512_mask_add_epi32(sb, even, sb, step);
+        let odd = _mm512_mask_or_epi32(z, inexact, z, _mm512_set1_epi32(1));
         _mm512_cvtph_ps(_mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(
             _mm512_castsi512_ps(odd),
         ))
