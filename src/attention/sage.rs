@@ -523,7 +523,11 @@ impl NativeAttention for NativeSage {
 
     /// The blocked kernel's packing and scores (AVX-512 with VNNI only).
     fn qk_phase<'a>(&'a self, x: &'a Qkv) -> Option<Box<dyn Fn() -> f32 + Send + Sync + 'a>> {
-        let (dims, blocks, level) = (super::exact::dims(x), self.blocks(), crate::isa::effective());
+        let (dims, blocks, level) = (
+            super::exact::dims(x),
+            self.blocks(),
+            crate::isa::effective(),
+        );
         let heads = self.0.prepare(x);
         sage_qk(&views(&heads), dims, blocks, level)?;
         Some(Box::new(move || {

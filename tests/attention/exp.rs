@@ -90,7 +90,12 @@ fn simd_form_equals_the_scalar_function_bit_for_bit() {
 fn simd_exp2_equals_the_scalar_function_bit_for_bit() {
     use bitsim::arith::exp::avx2::exp2_8;
     // SAFETY: `sweep` runs the form only after checking AVX2.
-    sweep("exp2_8", |v| unsafe { exp2_8(v) }, exp2_f32, [EXP2_MIN, EXP2_MAX]);
+    sweep(
+        "exp2_8",
+        |v| unsafe { exp2_8(v) },
+        exp2_f32,
+        [EXP2_MIN, EXP2_MAX],
+    );
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -38,8 +38,11 @@
 //!   (24 ≥ 11 + 2).
 //!
 //! AVX2 (with FMA; F16C for the fp16 step) and a portable scalar path,
-//! chosen by the crate's `isa::dispatch!` macro; no AVX-512 path (the AVX2 one runs
-//! there). Layer: uses ground and `arith` only; `attention` wraps it.
+//! chosen by the crate's `isa::dispatch!` macro. The Sage family also has a
+//! blocked AVX-512 kernel (`vpdpbusd`, with VNNI; `sage512` documents it);
+//! the other kernels run their AVX2 path at the AVX-512 level.
+//!
+//! Layer: uses ground and `arith` only; `attention` wraps it.
 
 use crate::arith::exp::{exp2_f32, exp_f32};
 use crate::arith::fp16::fp16_rne;
@@ -691,7 +694,11 @@ fn sage_row<K: Kern>(k: &K, hd: &SageHead, dims: Dims, b: SageBlocks, i: usize, 
 fn sage_finish(st: &State, sv: &[f32], o: &mut [f64]) {
     for (c, (oc, a)) in o.iter_mut().zip(&st.acc).enumerate() {
         let y = a / st.l;
-        let y = if sv.is_empty() { y } else { y * (sv[c] / 448.0) };
+        let y = if sv.is_empty() {
+            y
+        } else {
+            y * (sv[c] / 448.0)
+        };
         *oc = f16::from_f32(y).to_f32() as f64;
     }
 }
@@ -725,7 +732,14 @@ pub fn sage(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel)
                     // SAFETY: `blocked_sage` checked the CPU and the blocks;
                     // `packed[h]` packs head h.
                     unsafe {
-                        sage512::sage_block(&heads[h], &packed[h], dims, blocks, bi * sage512::QB, o)
+                        sage512::sage_block(
+                            &heads[h],
+                            &packed[h],
+                            dims,
+                            blocks,
+                            bi * sage512::QB,
+                            o,
+                        )
                     }
                 })
         });

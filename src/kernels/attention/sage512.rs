@@ -278,7 +278,14 @@ unsafe fn qk_4x32(k0: *const i8, k1: *const i8, q: [*const u8; R], d4: usize) ->
 /// (`sum − 128·Σk`), `f32(dot)`, then the scales in the variant's order.
 #[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn scores16(acc: __m512i, kp: &PackedK, j0: usize, sq: f32, order: SageScore, dst: *mut f32) {
+unsafe fn scores16(
+    acc: __m512i,
+    kp: &PackedK,
+    j0: usize,
+    sq: f32,
+    order: SageScore,
+    dst: *mut f32,
+) {
     // SAFETY: ksum and sk hold every packed key; dst has 16 floats.
     unsafe {
         let ks = _mm512_loadu_si512(kp.ksum.as_ptr().add(j0) as *const _);
@@ -386,9 +393,7 @@ unsafe fn weights(p: &[f32], pv: SagePv, out: &mut [f32]) {
         unsafe {
             let x = _mm512_loadu_ps(p.as_ptr().add(j));
             let y = match pv {
-                SagePv::Fp16 => {
-                    _mm512_cvtph_ps(_mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(x))
-                }
+                SagePv::Fp16 => _mm512_cvtph_ps(_mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(x)),
                 SagePv::Fp8F32 | SagePv::Fp8Fp16 => {
                     e4m3_16(_mm512_mul_ps(x, _mm512_set1_ps(448.0)))
                 }
