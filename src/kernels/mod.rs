@@ -37,6 +37,7 @@
 //! these kernels behind its `NativeMatmul` trait.
 
 pub mod attention;
+pub mod bitmod;
 pub mod block;
 pub mod dpbf16;
 pub mod float;
@@ -53,7 +54,8 @@ pub mod xnor;
 
 /// A kernel holding packed weights (`n × k`): the common face of the
 /// single-format kernels ([`sat16::Sat16Kernel`], [`fp16acc::Fp16AccKernel`],
-/// [`lmul::LmulKernel`], [`dpbf16::Dpbf16Kernel`], [`block::BlockKernel`]), so the variant layer wraps
+/// [`lmul::LmulKernel`], [`dpbf16::Dpbf16Kernel`], [`block::BlockKernel`],
+/// [`bitmod::BitmodKernel`]), so the variant layer wraps
 /// them all with one type.
 pub trait PackedKernel: Send + Sync {
     /// Reduction length.
@@ -84,6 +86,7 @@ packed_kernel!(sat16::Sat16Kernel);
 packed_kernel!(fp16acc::Fp16AccKernel);
 packed_kernel!(lmul::LmulKernel);
 packed_kernel!(dpbf16::Dpbf16Kernel);
+packed_kernel!(bitmod::BitmodKernel);
 
 /// An output element a kernel can write its f32 results into: f64 (the
 /// harness's exact comparison type) or f32 (the model's activations, with
