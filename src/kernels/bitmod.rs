@@ -100,10 +100,7 @@ impl BitmodCodes {
     /// When a code is out of its table (corrupt codes).
     pub fn decode(&self) -> Vec<i8> {
         let gpr = self.k.div_ceil(self.group.max(1));
-        let tables: Vec<Vec<i8>> = BitmodType::ALL
-            .iter()
-            .map(|&t| lut(self.bits, t))
-            .collect();
+        let tables: Vec<Vec<i8>> = BitmodType::ALL.iter().map(|&t| lut(self.bits, t)).collect();
         let mut out = Vec::with_capacity(self.codes.len());
         for r in 0..self.rows {
             for g in 0..gpr {

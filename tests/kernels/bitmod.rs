@@ -118,7 +118,8 @@ fn every_type_zero_groups_and_exact_products() {
                 let a: Vec<f32> = (0..m * k)
                     .map(|i| {
                         let (row, c) = (i / k, i % k);
-                        if (row == m - 1 && m > 1) || (row == 0 && (GROUP..2 * GROUP).contains(&c)) {
+                        if (row == m - 1 && m > 1) || (row == 0 && (GROUP..2 * GROUP).contains(&c))
+                        {
                             0.0
                         } else if c == 5 {
                             -127.0
