@@ -338,6 +338,7 @@ mod avx2 {
     /// # Safety
     /// AVX2.
     #[target_feature(enable = "avx2")]
+    #[allow(clippy::needless_range_loop)] // g indexes the packed groups too
     pub unsafe fn panel(w: &NibblePanels, p: usize, a: &[i8], asum: &[i32]) -> [f32; PANEL] {
         let gb = w.quads / 2 * 32;
         assert!(w.quads.is_multiple_of(4));

@@ -10,7 +10,9 @@
 //! - activations are quantized **inside** the timed product ([`quant`]), as
 //!   a real inference kernel must, by fast twins of the variants' quantizers;
 //! - one entry per kernel family ([`int8`], [`float`], [`xnor`], [`sat16`],
-//!   [`fp16acc`], [`fp8acc`], [`lmul`], [`dpbf16`], [`block`]) dispatches through the crate's `isa::dispatch!` macro:
+//!   [`fp16acc`], [`fp8acc`], [`lmul`], [`dpbf16`], [`block`], [`bitmod`]:
+//!   BitMoD's per-group types decoded in registers for the GEMV, into
+//!   [`int8`]'s panels for the GEMM) dispatches through the crate's `isa::dispatch!` macro:
 //!   AVX2 and a portable scalar path; the float family also has AVX-512
 //!   tiles, the integer family an AVX-512 VNNI GEMM step (and, for int8
 //!   weights without VNNI, an int16-lane GEMM step, [`madd16`]) and

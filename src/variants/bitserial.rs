@@ -12,10 +12,11 @@
 //! per token (absmax, f32 scale) so that every product is an exact integer
 //! and the PE's answer is bit-exact against a direct integer computation.
 //!
-//! Native kernels (BitMoD only): [`crate::kernels::bitmod`] — the stored
-//! codes decoded through each group's type table into int8 panels of the
-//! integer kernel family, whose exact group sums and fold are this
-//! emulation's operations in this order.
+//! Native kernels (BitMoD only): [`crate::kernels::bitmod`] — the GEMV
+//! decodes the 4-bit codes in registers, the GEMM runs the integer family's
+//! int8 panels (the codes decoded through each group's type table at
+//! packing); both compute this emulation's exact group sums and fold in
+//! this order.
 //!
 //! `emulate` runs the integer kernel of [`super::kernel`] (exact int32 group
 //! sums, `f32(p) · s`, f32 accumulation, outer scales); the cycle-counting
