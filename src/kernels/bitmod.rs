@@ -149,7 +149,7 @@ const OFFSET: i32 = 16;
 /// BitMoD codes for the GEMV: per panel of 8 rows and per group, the 4-bit
 /// fields (see the module docs) in blocks of 32 bytes `[8 rows][4]`, quad
 /// `2b` in the low and quad `2b + 1` in the high nibble of block `b`; then
-/// per panel and group the 8 rows' extra values plus [`OFFSET`] and their
+/// per panel and group the 8 rows' extra values plus 16 and their
 /// scales. Padding (a ragged last group, rows past N) is field 0 (value 0).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NibblePanels {
