@@ -441,31 +441,6 @@ impl<const P: PolicyKind> Packed<P> {
         Probe::Miss(slot, Some(held))
     }
 
-    /// The line the policy would replace in `line`'s set now, if the set is
-    /// full and the choice draws no random number: a guess for prefetching
-    /// only (the walk may change the set before it chooses), which changes
-    /// no state.
-    #[inline(always)]
-    pub(super) fn peek_victim(&self, line: u64) -> Option<u64> {
-        if self.kind() == RANDOM {
-            return None;
-        }
-        let s = self.set_of(line);
-        let set = self.set(s);
-        if !set.valid & self.way_mask != 0 {
-            return None;
-        }
-        let w = match self.kind() {
-            LRU | FIFO => match_u8(&set.ranks, self.ways as u8 - 1).trailing_zeros() as usize,
-            _ => plru_victim(set.plru, self.ways),
-        };
-        Some(if self.full.is_empty() {
-            (set.tags[w & (MAX_WAYS - 1)] as u64) << self.set_bits | s as u64
-        } else {
-            self.full[s * MAX_WAYS + w]
-        })
-    }
-
     /// Invalidates `slot` and says whether it was dirty.
     #[inline(always)]
     pub(super) fn take(&mut self, slot: usize) -> bool {

@@ -400,28 +400,10 @@ impl<S: Tags> Sim<S> {
         }
         let n = self.levels.len();
         let inclusive = self.inclusion == Inclusion::Inclusive;
-        // The walk also visits the victims' sets: a dirty victim is written
-        // into the level below, and (inclusive) a victim is looked up in the
-        // levels above. Start loading those too: level 0's victim is known,
-        // and each level's current victim in the line's set is a good guess
-        // of the one it will replace (a wrong guess costs only the hint).
-        if n > 1 {
-            if let Some(v) = victim {
-                self.level(1).store.prefetch(v);
-            }
-            for d in 1..n {
-                if let Some(v) = self.level(d).store.peek_victim(line) {
-                    if d + 1 < n {
-                        self.level(d + 1).store.prefetch(v);
-                    }
-                    if inclusive {
-                        // Level 0 is small: its sets stay in the host's cache.
-                        for u in 1..d {
-                            self.level(u).store.prefetch(v);
-                        }
-                    }
-                }
-            }
+        // Level 0's victim, if dirty, is written into level 1: start loading
+        // its set there too (a hint, so whether it is dirty is not checked).
+        if let (Some(v), true) = (victim, n > 1) {
+            self.level(1).store.prefetch(v);
         }
         let mut slots = [0usize; MAX_CHAIN];
         let (mut slot, mut victim) = (slot, victim);

@@ -254,13 +254,6 @@ pub(super) trait Tags {
             }
         }
     }
-    /// A guess of the line a miss of `line` would replace now, for
-    /// prefetching only (no state changes; `None` when the store cannot
-    /// tell cheaply).
-    #[inline(always)]
-    fn peek_victim(&self, _line: u64) -> Option<u64> {
-        None
-    }
     /// Puts `line` into `slot` (invalid, as returned by [`Tags::victim`]
     /// and then removed), counting a use.
     fn insert(&mut self, slot: usize, line: u64, dirty: bool);
@@ -430,10 +423,6 @@ impl<const P: PolicyKind> Tags for Packed<P> {
     #[inline(always)]
     fn probe(&mut self, line: u64) -> Probe {
         Packed::probe(self, line)
-    }
-    #[inline(always)]
-    fn peek_victim(&self, line: u64) -> Option<u64> {
-        Packed::peek_victim(self, line)
     }
     #[inline(always)]
     fn insert(&mut self, slot: usize, line: u64, dirty: bool) {
