@@ -47,6 +47,7 @@ use crate::hw::cost::OpKind;
 use crate::kernels::attention::{sage, sage_qk, SageBlocks, SageHead, SagePv, SageScore};
 use crate::kernels::Base;
 use half::f16;
+use rayon::prelude::*;
 
 /// Keys per tile (Triton BLOCK_N).
 pub const KV_TILE: usize = 64;
@@ -113,6 +114,15 @@ fn fp16_mac(acc: f32, p: f32, v: f32) -> f32 {
     fp16_rne(acc as f64 + p as f64 * v as f64)
 }
 
+/// Round half to even for |x| < 2^22 (here |x| ≤ qmax·(1 + 2^−23)):
+/// the 1.5·2^23 magic number, inline where `round_ties_even` would call
+/// `rintf` on the baseline target. NaN stays NaN (cast to 0 after).
+#[inline(always)]
+fn rne(x: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0;
+    (x + MAGIC) - MAGIC
+}
+
 /// Block-quantizes `rows × d` values, `block` rows per f32 scale, after
 /// multiplying by `pre` in f32 (1 for none). Returns codes and scales.
 pub fn quantize_blocks(
@@ -133,13 +143,15 @@ pub fn quantize_blocks(
                 let scale = amax / qmax;
                 scales.push(scale);
                 for &v in &y {
+                    // Half away from zero, then truncation (the saturating
+                    // cast truncates; NaN gives 0 as the clamp-and-cast did).
                     let c = if scale == 0.0 {
-                        0.0
+                        0
                     } else {
                         let t = v / scale;
-                        (t + if t >= 0.0 { 0.5 } else { -0.5 }).trunc()
+                        (t + if t >= 0.0 { 0.5 } else { -0.5 }) as i32
                     };
-                    codes.push(c.clamp(-qmax, qmax) as i8);
+                    codes.push(c.clamp(-(qmax as i32), qmax as i32) as i8);
                 }
             }
             QkQuant::Int8Cuda | QkQuant::Int4 => {
@@ -147,7 +159,7 @@ pub fn quantize_blocks(
                 scales.push(amax / qmax);
                 let inv = qmax / amax;
                 for &v in &y {
-                    codes.push((v * inv).round_ties_even().clamp(-qmax, qmax) as i8);
+                    codes.push(rne(v * inv).clamp(-qmax, qmax) as i8);
                 }
             }
         }
@@ -211,6 +223,7 @@ impl Sage {
         let d = x.shape.d;
         let c = ((d as f64).powf(-0.5) * LOG2E_CODE) as f32;
         (0..x.shape.heads)
+            .into_par_iter()
             .map(|h| {
                 let k = if self.smooth_k {
                     smooth_k(x.k_head(h), d)
