@@ -49,6 +49,8 @@ use rayon::prelude::*;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod decode512;
 
 /// Keys per packed group (one AVX2 vector of f32).
 const GROUP: usize = 8;
@@ -396,6 +398,8 @@ fn blocked_at(level: IsaLevel) -> bool {
 fn whole_row_at(level: IsaLevel, job: &Job, method: Method, r: usize, o: &mut [f64]) {
     let fma = isa::active().fma;
     isa::dispatch!(level,
+        // SAFETY: this arm runs only on CPUs with AVX-512 F (and AVX2); FMA was checked.
+        avx512 => if fma && decode512::takes(job) { unsafe { decode512::whole_row(job, method, r, o) } } else if fma { unsafe { avx2::whole_row(job, method, r, o) } } else { whole_row(&Scalar, job, method, r, o) },
         // SAFETY: this arm runs only on CPUs with AVX2; FMA was checked.
         avx2 => if fma { unsafe { avx2::whole_row(job, method, r, o) } } else { whole_row(&Scalar, job, method, r, o) },
         scalar => whole_row(&Scalar, job, method, r, o),
@@ -411,6 +415,8 @@ fn chunk_state_at(
 ) -> Option<State> {
     let fma = isa::active().fma;
     isa::dispatch!(level,
+        // SAFETY: as in `whole_row_at`.
+        avx512 => if fma && decode512::takes(job) { unsafe { decode512::chunk_state(job, r, range, b_c) } } else if fma { unsafe { avx2::chunk_state(job, r, range, b_c) } } else { chunk_state(&Scalar, job, r, range, b_c) },
         // SAFETY: as in `whole_row_at`.
         avx2 => if fma { unsafe { avx2::chunk_state(job, r, range, b_c) } } else { chunk_state(&Scalar, job, r, range, b_c) },
         scalar => chunk_state(&Scalar, job, r, range, b_c),
