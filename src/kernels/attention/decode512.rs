@@ -173,13 +173,15 @@ fn transpose16(r: &[__m512; 16]) -> [__m512; 16] {
     out
 }
 
-/// Scores of the keys `[j, j + n)` (n ≤ 16) from row-major K: lane `i`
-/// holds `dot_fma(q, k_{j+i})` in channel order; lanes `≥ n` read zero rows.
+/// Scores of the keys `[j, j + n)` (n ≤ 16; `FULL`: n = 16, no row
+/// checks): lane `i` holds `dot_fma(q, k_{j+i})` in channel order; lanes
+/// `≥ n` read zero rows.
 ///
 /// # Safety
 /// AVX-512 F; K holds rows `j..j + n` of `q.len()` floats.
+#[inline]
 #[target_feature(enable = "avx512f")]
-unsafe fn group(k: *const f32, q: &[f32], j: usize, n: usize) -> __m512 {
+unsafe fn group<const FULL: bool>(k: *const f32, q: &[f32], j: usize, n: usize) -> __m512 {
     let d = q.len();
     let mut a = _mm512_setzero_ps();
     let mut c = 0;
@@ -189,20 +191,26 @@ unsafe fn group(k: *const f32, q: &[f32], j: usize, n: usize) -> __m512 {
         let base = k.add(j * d);
         while c < d {
             let w = (d - c).min(LANES);
-            let mask: __mmask16 = if w == LANES { !0 } else { (1u16 << w) - 1 };
-            let rows: [__m512; 16] = std::array::from_fn(|i| {
-                if i < n {
-                    let p = base.add(i * d + c);
-                    prefetch(p.wrapping_add(PREFETCH_BYTES / 4), 4);
-                    if w == LANES {
+            let rows: [__m512; 16] = if w == LANES {
+                std::array::from_fn(|i| {
+                    if FULL || i < n {
+                        let p = base.add(i * d + c);
+                        prefetch(p.wrapping_add(PREFETCH_BYTES / 4), 4);
                         _mm512_loadu_ps(p)
                     } else {
-                        _mm512_maskz_loadu_ps(mask, p)
+                        _mm512_setzero_ps()
                     }
-                } else {
-                    _mm512_setzero_ps()
-                }
-            });
+                })
+            } else {
+                let mask: __mmask16 = (1u16 << w) - 1;
+                std::array::from_fn(|i| {
+                    if FULL || i < n {
+                        _mm512_maskz_loadu_ps(mask, base.add(i * d + c))
+                    } else {
+                        _mm512_setzero_ps()
+                    }
+                })
+            };
             let cols = transpose16(&rows);
             for (cc, col) in cols.iter().enumerate().take(w) {
                 a = _mm512_fmadd_ps(_mm512_set1_ps(*q.get_unchecked(c + cc)), *col, a);
@@ -227,15 +235,15 @@ unsafe fn scores_rows(k: &[f32], q: &[f32], sc: f32, t0: usize, t1: usize, out: 
     // j − t0 + 16 ≤ t1 − t0 ≤ out.len(), the last one masked.
     unsafe {
         while j + 2 * LANES <= t1 {
-            let a0 = group(kp, q, j, LANES);
-            let a1 = group(kp, q, j + LANES, LANES);
+            let a0 = group::<true>(kp, q, j, LANES);
+            let a1 = group::<true>(kp, q, j + LANES, LANES);
             _mm512_storeu_ps(o.add(j - t0), _mm512_mul_ps(a0, scv));
             _mm512_storeu_ps(o.add(j - t0 + LANES), _mm512_mul_ps(a1, scv));
             j += 2 * LANES;
         }
         while j < t1 {
             let n = (t1 - j).min(LANES);
-            let a = group(kp, q, j, n);
+            let a = group::<false>(kp, q, j, n);
             let mask: __mmask16 = if n == LANES { !0 } else { (1u16 << n) - 1 };
             _mm512_mask_storeu_ps(o.add(j - t0), mask, _mm512_mul_ps(a, scv));
             j += n;
