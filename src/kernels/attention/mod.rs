@@ -13,8 +13,8 @@
 //! - **f32 scores** are one FMA chain per key over the channels in order.
 //!   Vector lanes run across **keys**, never along the channels: K is
 //!   either packed 8 keys side by side, channel-major (prefill, where the
-//!   packing is reused by every query), or transposed 8×8 in registers as it
-//!   is read (decode: one pass over the cache).
+//!   packing is reused by every query), or transposed 8×8 (AVX-512: 16×16)
+//!   in registers as it is read (decode: one pass over the cache).
 //! - **P·V** is per channel (`a_c = fma(p_j, v_jc, a_c)`, lanes across
 //!   channels, keys in order); the AVX2 paths hold the accumulators in
 //!   registers across a tile's keys, which changes no order.
@@ -38,8 +38,9 @@
 //!   (24 ≥ 11 + 2).
 //!
 //! AVX2 (with FMA; F16C for the fp16 step) and a portable scalar path,
-//! chosen by the crate's `isa::dispatch!` macro; no AVX-512 path (the AVX2 one runs
-//! there). Layer: uses ground and `arith` only; `attention` wraps it.
+//! chosen by the crate's `isa::dispatch!` macro; AVX-512 only for row-major K
+//! (`decode512`: decode's streams); elsewhere the AVX2 path runs there.
+//! Layer: uses ground and `arith` only; `attention` wraps it.
 
 use crate::arith::exp::{exp2_f32, exp_f32};
 use crate::arith::fp16::fp16_rne;
