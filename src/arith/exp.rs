@@ -112,13 +112,15 @@ pub const EXP2_MIN: f32 = -126.0;
 /// At and above this [`exp2_f32`] returns +inf.
 pub const EXP2_MAX: f32 = 128.0;
 
-/// The SIMD form of [`exp_f32`]: eight lanes, the same operations in the
+/// The SIMD forms of [`exp_f32`] and [`exp2_f32`]: eight lanes, the same operations in the
 /// same order (separate multiplies and adds, no FMA), so every lane equals
-/// [`exp_f32`] of its input bit for bit (`tests/attention/exp.rs` checks a
+/// the scalar function of its input bit for bit (`tests/attention/exp.rs` checks a
 /// dense sweep and the specials).
 #[cfg(target_arch = "x86_64")]
 pub mod avx2 {
-    use super::{C1, C2, EXP_MAX, EXP_MIN, LOG2E, MAGIC, P0, P1, P2, P3, P4, P5};
+    use super::{
+        C1, C2, EXP2_MAX, EXP2_MIN, EXP_MAX, EXP_MIN, LOG2E, MAGIC, P0, P1, P2, P3, P4, P5,
+    };
     use std::arch::x86_64::*;
 
     /// [`super::exp_f32`] of each lane.
@@ -145,6 +147,33 @@ pub mod avx2 {
             _mm256_sub_ps(xc, _mm256_mul_ps(n, _mm256_set1_ps(C1))),
             _mm256_mul_ps(n, _mm256_set1_ps(C2)),
         );
+        specials(x, poly_scale8(r, n), inside, hi)
+    }
+
+    /// [`super::exp2_f32`] of each lane (SageAttention's base-2 softmax).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn exp2_8(x: __m256) -> __m256 {
+        let lo = _mm256_set1_ps(EXP2_MIN);
+        let hi = _mm256_set1_ps(EXP2_MAX);
+        let inside = _mm256_and_ps(
+            _mm256_cmp_ps::<_CMP_GE_OQ>(x, lo),
+            _mm256_cmp_ps::<_CMP_LT_OQ>(x, hi),
+        );
+        let xc = _mm256_and_ps(x, inside);
+        let magic = _mm256_set1_ps(MAGIC);
+        let n = _mm256_sub_ps(_mm256_add_ps(xc, magic), magic);
+        let r = _mm256_mul_ps(_mm256_sub_ps(xc, n), _mm256_set1_ps(std::f32::consts::LN_2));
+        specials(x, poly_scale8(r, n), inside, hi)
+    }
+
+    /// [`super::poly_scale`] of each lane.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn poly_scale8(r: __m256, n: __m256) -> __m256 {
         let horner = |y: __m256, c: f32| _mm256_add_ps(_mm256_mul_ps(y, r), _mm256_set1_ps(c));
         let y = horner(_mm256_set1_ps(P0), P1);
         let y = horner(y, P2);
@@ -161,8 +190,14 @@ pub mod avx2 {
         let bias = _mm256_set1_epi32(127);
         let pow2 =
             |k: __m256i| _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(k, bias)));
-        let core = _mm256_mul_ps(_mm256_mul_ps(e, pow2(a)), pow2(b));
-        // x ≥ EXP_MAX → +inf; x < EXP_MIN (and −inf) → +0; NaN → x.
+        _mm256_mul_ps(_mm256_mul_ps(e, pow2(a)), pow2(b))
+    }
+
+    /// The special lanes: `x ≥ hi` → +inf; outside `inside` (below the
+    /// lower bound, −inf) → +0; NaN → x.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn specials(x: __m256, core: __m256, inside: __m256, hi: __m256) -> __m256 {
         let big = _mm256_cmp_ps::<_CMP_GE_OQ>(x, hi);
         let nan = _mm256_cmp_ps::<_CMP_UNORD_Q>(x, x);
         let out = _mm256_and_ps(core, inside);

@@ -101,6 +101,14 @@ pub trait NativeAttention: Send + Sync {
     fn top_isa(&self) -> crate::isa::IsaLevel {
         crate::isa::IsaLevel::Avx2
     }
+    /// The kernel's Q·Kᵀ phase alone on `x`, inputs prepared once, for
+    /// timing it apart from the rest (`kernels bench` reports it against
+    /// the base's peak at `2·d` flops per visible pair): a closure running
+    /// the phase at the cap's level and returning a checksum, or `None`
+    /// when the kernel has no separately runnable phase there.
+    fn qk_phase<'a>(&'a self, _x: &'a Qkv) -> Option<Box<dyn Fn() -> f32 + Send + Sync + 'a>> {
+        None
+    }
 }
 
 /// Every registered attention variant, in display order.

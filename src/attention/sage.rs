@@ -44,7 +44,7 @@ use super::{per_row, per_score_row, AttentionVariant, NativeAttention, Qkv};
 use crate::arith::exp::exp2_f32;
 use crate::arith::fp16::fp16_rne;
 use crate::hw::cost::OpKind;
-use crate::kernels::attention::{sage, SageBlocks, SageHead, SagePv, SageScore};
+use crate::kernels::attention::{sage, sage_qk, SageBlocks, SageHead, SagePv, SageScore};
 use crate::kernels::Base;
 use half::f16;
 
@@ -480,21 +480,10 @@ impl AttentionVariant for Sage {
 /// and P·V on the variant's path (O(N²·d)).
 pub struct NativeSage(Sage);
 
-impl NativeAttention for NativeSage {
-    fn run_at(&self, x: &Qkv, level: crate::isa::IsaLevel) -> Vec<f64> {
-        let heads = self.0.prepare(x);
-        let views: Vec<SageHead> = heads
-            .iter()
-            .map(|h| SageHead {
-                q: &h.q,
-                sq: &h.sq,
-                k: &h.k,
-                sk: &h.sk,
-                v: &h.v,
-                sv: &h.sv,
-            })
-            .collect();
-        let blocks = SageBlocks {
+impl NativeSage {
+    /// The kernel's blocking and arithmetic for this variant.
+    fn blocks(&self) -> SageBlocks {
+        SageBlocks {
             q_block: Q_BLOCK,
             k_block: K_BLOCK,
             tile: KV_TILE,
@@ -508,12 +497,51 @@ impl NativeAttention for NativeSage {
                 PvPath::Fp8TwoLevel => SagePv::Fp8F32,
                 PvPath::Fp8Fp16Acc => SagePv::Fp8Fp16,
             },
-        };
-        sage(&views, super::exact::dims(x), blocks, level)
+        }
+    }
+}
+
+fn views(heads: &[Head]) -> Vec<SageHead<'_>> {
+    heads
+        .iter()
+        .map(|h| SageHead {
+            q: &h.q,
+            sq: &h.sq,
+            k: &h.k,
+            sk: &h.sk,
+            v: &h.v,
+            sv: &h.sv,
+        })
+        .collect()
+}
+
+impl NativeAttention for NativeSage {
+    fn run_at(&self, x: &Qkv, level: crate::isa::IsaLevel) -> Vec<f64> {
+        let heads = self.0.prepare(x);
+        sage(&views(&heads), super::exact::dims(x), self.blocks(), level)
+    }
+
+    /// The blocked kernel's packing and scores (AVX-512 with VNNI only).
+    fn qk_phase<'a>(&'a self, x: &'a Qkv) -> Option<Box<dyn Fn() -> f32 + Send + Sync + 'a>> {
+        let (dims, blocks, level) = (
+            super::exact::dims(x),
+            self.blocks(),
+            crate::isa::effective(),
+        );
+        let heads = self.0.prepare(x);
+        sage_qk(&views(&heads), dims, blocks, level)?;
+        Some(Box::new(move || {
+            sage_qk(&views(&heads), dims, blocks, level).unwrap_or(0.0)
+        }))
     }
 
     fn base(&self) -> Base {
         Base::Int8Dot
+    }
+
+    /// The blocked `vpdpbusd` kernel runs at the AVX-512 level (with VNNI).
+    fn top_isa(&self) -> crate::isa::IsaLevel {
+        crate::isa::IsaLevel::Avx512
     }
 }
 

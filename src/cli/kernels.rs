@@ -374,6 +374,7 @@ fn attention_bench_cmd(a: &BenchArgs, out: &mut dyn Write) -> CliResult {
     ]
     .map(String::from)
     .to_vec()];
+    let mut benches = Vec::new();
     for v in &variants {
         let b = bench_attention(&**v, shape, &opts).map_err(|e| CliError::new(v.name(), e))?;
         if a.json {
@@ -401,9 +402,23 @@ fn attention_bench_cmd(a: &BenchArgs, out: &mut dyn Write) -> CliResult {
             b.speedup_vs_emulation
                 .map_or("-".into(), |s| format!("{s:.1}")),
         ]);
+        benches.push(b);
     }
     if !a.json {
         table(out, &rows).map_err(stdout_error)?;
+        for (v, b) in variants.iter().zip(&benches) {
+            if let (Some(t), Some(g), Some(f)) = (b.qk_s, b.qk_gflops, b.qk_fraction) {
+                writeln!(
+                    out,
+                    "{}: Q·Kᵀ phase alone {:.3} ms, {g:.1} GFLOP/s, {:.1}% of the {} peak",
+                    v.name(),
+                    t * 1e3,
+                    100.0 * f,
+                    b.base
+                )
+                .map_err(stdout_error)?;
+            }
+        }
     }
     Ok(())
 }

@@ -10,7 +10,9 @@
 //! - activations are quantized **inside** the timed product ([`quant`]), as
 //!   a real inference kernel must, by fast twins of the variants' quantizers;
 //! - one entry per kernel family ([`int8`], [`float`], [`xnor`], [`sat16`],
-//!   [`fp16acc`], [`fp8acc`], [`lmul`], [`dpbf16`], [`block`]) dispatches through the crate's `isa::dispatch!` macro:
+//!   [`fp16acc`], [`fp8acc`], [`lmul`], [`dpbf16`], [`block`], [`bitmod`]:
+//!   BitMoD's per-group types decoded in registers for the GEMV, into
+//!   [`int8`]'s panels for the GEMM) dispatches through the crate's `isa::dispatch!` macro:
 //!   AVX2 and a portable scalar path; the float family also has AVX-512
 //!   tiles, the integer family an AVX-512 VNNI GEMM step (and, for int8
 //!   weights without VNNI, an int16-lane GEMM step, [`madd16`]) and
@@ -37,6 +39,7 @@
 //! these kernels behind its `NativeMatmul` trait.
 
 pub mod attention;
+pub mod bitmod;
 pub mod block;
 pub mod dpbf16;
 pub mod float;
@@ -53,7 +56,8 @@ pub mod xnor;
 
 /// A kernel holding packed weights (`n × k`): the common face of the
 /// single-format kernels ([`sat16::Sat16Kernel`], [`fp16acc::Fp16AccKernel`],
-/// [`lmul::LmulKernel`], [`dpbf16::Dpbf16Kernel`], [`block::BlockKernel`]), so the variant layer wraps
+/// [`lmul::LmulKernel`], [`dpbf16::Dpbf16Kernel`], [`block::BlockKernel`],
+/// [`bitmod::BitmodKernel`]), so the variant layer wraps
 /// them all with one type.
 pub trait PackedKernel: Send + Sync {
     /// Reduction length.
@@ -84,6 +88,7 @@ packed_kernel!(sat16::Sat16Kernel);
 packed_kernel!(fp16acc::Fp16AccKernel);
 packed_kernel!(lmul::LmulKernel);
 packed_kernel!(dpbf16::Dpbf16Kernel);
+packed_kernel!(bitmod::BitmodKernel);
 
 /// An output element a kernel can write its f32 results into: f64 (the
 /// harness's exact comparison type) or f32 (the model's activations, with

@@ -73,6 +73,16 @@ pub struct AttnBench {
     pub emulation_s: Option<f64>,
     /// emulation_s / median_s.
     pub speedup_vs_emulation: Option<f64>,
+    /// Prefill, kernels with a separately runnable Q·Kᵀ phase
+    /// ([`NativeAttention::qk_phase`]): that phase's median time, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qk_s: Option<f64>,
+    /// The Q·Kᵀ phase's GFLOP/s at its median (`2·d` per visible pair).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qk_gflops: Option<f64>,
+    /// `qk_gflops / ceiling` (the same peak).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qk_fraction: Option<f64>,
     /// What to know about the figures.
     pub notes: Vec<String>,
 }
@@ -170,6 +180,24 @@ fn bench_in_pool(
         (CeilingKind::Peak, what.to_string(), peak, gflops / peak)
     };
 
+    // The Q·Kᵀ phase alone (prefill: its ceiling is the same peak).
+    let qk_s = if decode {
+        None
+    } else {
+        kernel.qk_phase(&x).map(|run| {
+            std::hint::black_box(run());
+            let times: Vec<f64> = (0..opts.reps.max(1))
+                .map(|_| {
+                    let t = Instant::now();
+                    std::hint::black_box(run());
+                    t.elapsed().as_secs_f64()
+                })
+                .collect();
+            median(&times).max(1e-12)
+        })
+    };
+    let qk_gflops = qk_s.map(|t| 2.0 * shape.d as f64 * shape.pairs() / t / 1e9);
+
     let mut notes = Vec::new();
     let emulation_s = if opts.emulation {
         let work = shape.pairs() * shape.d as f64;
@@ -213,6 +241,9 @@ fn bench_in_pool(
         ceiling_fraction,
         emulation_s,
         speedup_vs_emulation: emulation_s.map(|e| e / median_s),
+        qk_s,
+        qk_gflops,
+        qk_fraction: qk_gflops.map(|g| g / ceiling),
         notes,
     }
 }

@@ -12,6 +12,12 @@
 //! per token (absmax, f32 scale) so that every product is an exact integer
 //! and the PE's answer is bit-exact against a direct integer computation.
 //!
+//! Native kernels (BitMoD only): [`crate::kernels::bitmod`] — the GEMV
+//! decodes the 4-bit codes in registers, the GEMM runs the integer family's
+//! int8 panels (the codes decoded through each group's type table at
+//! packing); both compute this emulation's exact group sums and fold in
+//! this order.
+//!
 //! `emulate` runs the integer kernel of [`super::kernel`] (exact int32 group
 //! sums, `f32(p) · s`, f32 accumulation, outer scales); the cycle-counting
 //! PE ([`crate::arith::bitserial::pe::matmul`]) computes the same bits and is
@@ -29,12 +35,16 @@ use super::info::{Family, VariantInfo, WeightStorage};
 use super::kernel;
 use super::operand::int_absmax;
 use super::operand::{OperandSpec, ScaleAxis};
+use super::packed::{PackedNative, Packer};
 use super::quant_matmul::traffic;
-use super::{MatmulVariant, Shape};
+use super::{MatmulVariant, NativeMatmul, Shape};
 use crate::arith::bitserial::datatypes::{self, GROUP};
 use crate::arith::bitserial::PeConfig;
 use crate::formats::{ElementFormat, IntFormat, IntKind};
 use crate::hw::cost::{Cost, OpKind};
+use crate::isa::IsaLevel;
+use crate::kernels::bitmod::{BitmodCodes, BitmodKernel};
+use crate::kernels::Base;
 use crate::tensor::Matrix;
 use crate::tensor::{QOperand, Values};
 
@@ -226,6 +236,42 @@ impl MatmulVariant for BitSerialMatmul {
             4.0,
         );
         c
+    }
+
+    fn native(&self) -> Option<Box<dyn NativeMatmul>> {
+        match self.weights {
+            SerialWeights::Bitmod(bits) => Some(Box::new(PackedNative::new(
+                self.name,
+                BitmodPacker { bits },
+            ))),
+            SerialWeights::Int(_) => None,
+        }
+    }
+}
+
+/// The packing of a BitMoD variant's native kernel: the variant's own
+/// quantizer, its stored codes, decoded into the integer kernel's panels.
+#[derive(Debug, Clone, Copy)]
+pub struct BitmodPacker {
+    bits: u32,
+}
+
+impl Packer for BitmodPacker {
+    type Kernel = BitmodKernel;
+
+    fn pack(&self, w: &Matrix) -> BitmodKernel {
+        BitmodKernel::pack(&BitmodCodes::encode(&datatypes::quantize(
+            w, self.bits, GROUP,
+        )))
+    }
+
+    fn base(&self) -> Base {
+        Base::Int8Dot
+    }
+
+    /// The integer family's AVX-512 VNNI GEMM step.
+    fn top_isa(&self) -> IsaLevel {
+        IsaLevel::Avx512
     }
 }
 

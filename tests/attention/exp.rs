@@ -73,23 +73,50 @@ fn exp2_error_is_within_the_stated_bound_over_a_dense_sweep() {
     assert_eq!(exp2_f32(128.0), f32::INFINITY);
 }
 
-/// The SIMD form equals the scalar function bit for bit: a dense sweep of
+/// The SIMD forms equal the scalar functions bit for bit: a dense sweep of
 /// every f32 bit pattern class (both signs, all binades, the bounds, the
 /// specials), eight lanes at a time.
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn simd_form_equals_the_scalar_function_bit_for_bit() {
     use bitsim::arith::exp::avx2::exp8;
+    // SAFETY: `sweep` runs the form only after checking AVX2.
+    sweep("exp8", |v| unsafe { exp8(v) }, exp_f32, [EXP_MIN, EXP_MAX]);
+}
+
+/// As above for the base-2 form SageAttention's kernels use.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn simd_exp2_equals_the_scalar_function_bit_for_bit() {
+    use bitsim::arith::exp::avx2::exp2_8;
+    // SAFETY: `sweep` runs the form only after checking AVX2.
+    sweep(
+        "exp2_8",
+        |v| unsafe { exp2_8(v) },
+        exp2_f32,
+        [EXP2_MIN, EXP2_MAX],
+    );
+}
+
+#[cfg(target_arch = "x86_64")]
+fn sweep(
+    what: &str,
+    simd: impl Fn(std::arch::x86_64::__m256) -> std::arch::x86_64::__m256,
+    scalar: fn(f32) -> f32,
+    bounds: [f32; 2],
+) {
     use std::arch::x86_64::*;
     if !std::arch::is_x86_feature_detected!("avx2") {
         eprintln!("no AVX2 on this CPU: the SIMD form cannot run here");
         return;
     }
     let mut xs: Vec<f32> = (0u32..=u32::MAX).step_by(251).map(f32::from_bits).collect();
-    for b in [EXP_MIN, EXP_MAX] {
+    for b in bounds {
         let bits = b.to_bits();
         xs.extend((bits - 4..=bits + 4).map(f32::from_bits));
     }
+    // Integers and half-integers near the bounds (rint's ties).
+    xs.extend((-260..=260).map(|i| i as f32 * 0.5));
     xs.extend([
         0.0,
         -0.0,
@@ -115,15 +142,15 @@ fn simd_form_equals_the_scalar_function_bit_for_bit() {
     for chunk in xs.chunks(8) {
         // SAFETY: AVX2 checked above; both buffers hold 8 floats.
         unsafe {
-            let v = exp8(_mm256_loadu_ps(chunk.as_ptr()));
+            let v = simd(_mm256_loadu_ps(chunk.as_ptr()));
             _mm256_storeu_ps(out.as_mut_ptr(), v);
         }
         for (x, got) in chunk.iter().zip(out) {
-            let want = exp_f32(*x);
+            let want = scalar(*x);
             if want.is_nan() {
-                assert!(got.is_nan(), "exp8({x:e}) = {got:e}, want NaN");
+                assert!(got.is_nan(), "{what}({x:e}) = {got:e}, want NaN");
             } else {
-                assert_eq!(got.to_bits(), want.to_bits(), "exp8({x:e})");
+                assert_eq!(got.to_bits(), want.to_bits(), "{what}({x:e})");
             }
             checked += 1;
         }

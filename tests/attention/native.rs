@@ -200,3 +200,39 @@ fn threads_do_not_change_native_bits() {
         }
     }
 }
+
+/// The Sage kernels' Q·Kᵀ phase runs apart exactly where their blocked
+/// AVX-512 kernel runs (AVX-512 with VNNI), gives the same checksum on any
+/// thread count, and the other kernels have no such phase.
+#[test]
+fn the_qk_phase_runs_where_the_blocked_kernel_does() {
+    let f = bitsim::isa::active();
+    let blocked = bitsim::isa::effective() == IsaLevel::Avx512 && f.avx512vnni;
+    let x = realistic(shape(2, 150, 64, true), 23);
+    for name in NATIVE {
+        let v = attention::find(name).unwrap();
+        let k = v.native().unwrap();
+        let sage = name.contains("sage") || name.contains("int4");
+        match k.qk_phase(&x) {
+            None => assert!(!(sage && blocked), "{name}: no Q·Kᵀ phase on this CPU"),
+            Some(run) => {
+                assert!(
+                    sage && blocked,
+                    "{name}: a Q·Kᵀ phase where none should run"
+                );
+                let one = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .unwrap()
+                    .install(&run);
+                let a = run();
+                assert!(a.is_finite() && a != 0.0, "{name}: checksum {a}");
+                assert_eq!(
+                    a.to_bits(),
+                    one.to_bits(),
+                    "{name}: threads changed the checksum"
+                );
+            }
+        };
+    }
+}

@@ -11,6 +11,7 @@ mod seeded;
 mod accel;
 mod cache;
 mod cache_files;
+mod cache_fused;
 mod cache_layouts;
 mod datafile;
 mod energy;

@@ -85,6 +85,8 @@ fn the_expected_variants_have_native_kernels() {
         "matmul/mxint8",
         "matmul/nvfp4",
         "matmul/wfp4-abf16",
+        "matmul/bitmod-w4",
+        "matmul/bitmod-w3",
     ] {
         assert!(
             names.contains(&want),

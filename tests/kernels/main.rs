@@ -9,6 +9,7 @@
 #[path = "../seeded/mod.rs"]
 mod seeded;
 
+mod bitmod;
 mod dpbf16;
 mod equal_bits;
 mod f32_out;

@@ -49,16 +49,53 @@ struct Set {
     plru: u16,
 }
 
+/// The replacement policy a [`Packed`] store is compiled for: one of
+/// [`LRU`], [`FIFO`], [`RANDOM`], [`PLRU`], or [`DYN`] (read from the level's
+/// configuration at run time). A store compiled for one policy has every
+/// policy branch of its victim choice and use folded away.
+pub(super) type PolicyKind = u8;
+/// The policy is read at run time (any level).
+pub(super) const DYN: PolicyKind = 0;
+/// Compiled for [`Policy::Lru`].
+pub(super) const LRU: PolicyKind = 1;
+/// Compiled for [`Policy::Fifo`].
+pub(super) const FIFO: PolicyKind = 2;
+/// Compiled for [`Policy::Random`].
+pub(super) const RANDOM: PolicyKind = 3;
+/// Compiled for [`Policy::Plru`].
+pub(super) const PLRU: PolicyKind = 4;
+
+/// The [`PolicyKind`] of `policy`.
+pub(super) fn kind_of(policy: Policy) -> PolicyKind {
+    match policy {
+        Policy::Lru => LRU,
+        Policy::Fifo => FIFO,
+        Policy::Random { .. } => RANDOM,
+        Policy::Plru => PLRU,
+    }
+}
+
+/// The result of [`Packed::probe`]: the line's slot on a hit, else the slot
+/// that will receive it and the line that slot holds now.
+pub(super) enum Probe {
+    /// Hit in this slot (already marked used).
+    Hit(usize),
+    /// Miss: the slot to fill, and its current line if valid.
+    Miss(usize, Option<u64>),
+}
+
 /// Set-associative store of up to [`MAX_WAYS`] ways: way `w` of set `s` is
 /// slot `s * 16 + w` (slots of lanes beyond the level's ways never hold a
-/// line).
-pub(super) struct Packed {
+/// line). `P` is the [`PolicyKind`] it is compiled for (its level's
+/// policy, or [`DYN`]).
+pub(super) struct Packed<const P: PolicyKind = DYN> {
     ways: usize,
     /// `(1 << ways) - 1`.
     way_mask: u16,
     set_bits: u32,
     set_mask: u64,
-    policy: Policy,
+    /// The level's policy as a [`PolicyKind`] (read only when `P` is [`DYN`]).
+    kind: PolicyKind,
     sets: Vec<Set>,
     /// Full line numbers per slot, kept only once a tag wider than 32 bits
     /// has been inserted (empty before).
@@ -190,9 +227,11 @@ fn plru_victim(bits: u16, ways: usize) -> usize {
     lo
 }
 
-impl Packed {
-    /// An empty store for `cfg` (validated, with 1 ≤ ways ≤ [`MAX_WAYS`]).
+impl<const P: PolicyKind> Packed<P> {
+    /// An empty store for `cfg` (validated, with 1 ≤ ways ≤ [`MAX_WAYS`],
+    /// and a policy of kind `P` unless `P` is [`DYN`]).
     pub(super) fn new(cfg: &LevelConfig) -> Self {
+        debug_assert!(P == DYN || P == kind_of(cfg.policy));
         let ways = cfg.effective_ways() as usize;
         debug_assert!((1..=MAX_WAYS).contains(&ways));
         let sets = cfg.sets() as usize;
@@ -216,7 +255,7 @@ impl Packed {
             way_mask: ((1u32 << ways) - 1) as u16,
             set_bits: sets.trailing_zeros(),
             set_mask: sets as u64 - 1,
-            policy: cfg.policy,
+            kind: kind_of(cfg.policy),
             sets: vec![empty; sets],
             full: Vec::new(),
             rng: VictimRng::new(seed),
@@ -240,6 +279,16 @@ impl Packed {
         debug_assert!(s < self.sets.len());
         // SAFETY: `s < self.sets.len()`, as in [`Packed::set`].
         unsafe { self.sets.get_unchecked_mut(s) }
+    }
+
+    /// The policy: `P`, a constant, unless the store is compiled for any.
+    #[inline(always)]
+    fn kind(&self) -> PolicyKind {
+        if P == DYN {
+            self.kind
+        } else {
+            P
+        }
     }
 
     #[inline(always)]
@@ -281,14 +330,14 @@ impl Packed {
     #[inline(always)]
     fn used(&mut self, slot: usize) {
         let (s, w) = (slot / MAX_WAYS, slot % MAX_WAYS);
-        match self.policy {
-            Policy::Lru => rank_touch(&mut self.set_mut(s).ranks, w),
-            Policy::Plru => {
+        match self.kind() {
+            LRU => rank_touch(&mut self.set_mut(s).ranks, w),
+            PLRU => {
                 let ways = self.ways;
                 let set = self.set_mut(s);
                 set.plru = plru_touch(set.plru, ways, w);
             }
-            Policy::Fifo | Policy::Random { .. } => {}
+            _ => {}
         }
     }
 
@@ -326,12 +375,10 @@ impl Packed {
         if free != 0 {
             return free.trailing_zeros() as usize;
         }
-        match self.policy {
-            Policy::Lru | Policy::Fifo => {
-                match_u8(&set.ranks, self.ways as u8 - 1).trailing_zeros() as usize
-            }
-            Policy::Random { .. } => self.rng.way(self.ways as u64) as usize,
-            Policy::Plru => plru_victim(set.plru, self.ways),
+        match self.kind() {
+            LRU | FIFO => match_u8(&set.ranks, self.ways as u8 - 1).trailing_zeros() as usize,
+            RANDOM => self.rng.way(self.ways as u64) as usize,
+            _ => plru_victim(set.plru, self.ways),
         }
     }
 
@@ -351,6 +398,47 @@ impl Packed {
             self.full[slot]
         };
         (slot, Some(held))
+    }
+
+    /// [`Packed::hit`] and, on a miss, [`Packed::victim_line`], from one
+    /// look at the set: the set's address, the tag and the valid mask are
+    /// computed once for both (a miss path runs this once per level).
+    #[inline(always)]
+    pub(super) fn probe(&mut self, line: u64) -> Probe {
+        let s = self.set_of(line);
+        let base = s * MAX_WAYS;
+        let tag = line >> self.set_bits;
+        let set = self.set(s);
+        let valid = set.valid;
+        let mut m = match_u32(&set.tags, tag as u32) & valid;
+        if self.full.is_empty() {
+            // Narrow tags are whole tags (see [`Packed::find`]).
+            if m != 0 && tag <= u32::MAX as u64 {
+                let slot = base + m.trailing_zeros() as usize;
+                self.used(slot);
+                return Probe::Hit(slot);
+            }
+        } else {
+            while m != 0 {
+                let slot = base + m.trailing_zeros() as usize;
+                if self.full[slot] == line {
+                    self.used(slot);
+                    return Probe::Hit(slot);
+                }
+                m &= m - 1;
+            }
+        }
+        let w = self.victim_way(s);
+        let slot = base + w;
+        if valid >> w & 1 == 0 {
+            return Probe::Miss(slot, None);
+        }
+        let held = if self.full.is_empty() {
+            (self.set(s).tags[w] as u64) << self.set_bits | s as u64
+        } else {
+            self.full[slot]
+        };
+        Probe::Miss(slot, Some(held))
     }
 
     /// Invalidates `slot` and says whether it was dirty.
@@ -418,7 +506,7 @@ impl Packed {
         if !self.full.is_empty() {
             self.full[slot] = line;
         }
-        let fifo = self.policy == Policy::Fifo;
+        let fifo = self.kind() == FIFO;
         let set = self.set_mut(s);
         set.tags[w] = tag as u32;
         set.valid |= 1 << w;

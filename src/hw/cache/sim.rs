@@ -3,7 +3,7 @@
 //! repeated accesses to the last level-0 line (the common case of a
 //! sequential stream).
 
-use super::packed::Packed;
+use super::packed::{kind_of, Packed, PolicyKind, Probe, DYN, FIFO, LRU, PLRU, RANDOM};
 use super::split::Split;
 use super::store::{Store, Tags};
 use super::{split_lines, HierarchyConfig, Inclusion, LevelStats, WritePolicy};
@@ -37,62 +37,73 @@ pub struct Hierarchy {
     split: Split,
 }
 
-/// The one simulator, compiled twice: for levels that are all packed (most
-/// hierarchies: up to 16 ways), whose store operations then inline into the
-/// request path, and for any mix of stores, through [`Store`]'s dispatch.
+/// The one simulator, compiled once per kind of level store: for levels
+/// that are all packed (most hierarchies: up to 16 ways) and share one
+/// replacement policy, a copy per policy, whose store operations inline
+/// into the request path with the policy's branches folded away; for
+/// packed levels of mixed policies, a copy that reads each level's policy
+/// at run time; and for any mix of stores, through [`Store`]'s dispatch.
 enum Kind {
-    Packed(Sim<Packed>),
+    Lru(Sim<Packed<LRU>>),
+    Fifo(Sim<Packed<FIFO>>),
+    Random(Sim<Packed<RANDOM>>),
+    Plru(Sim<Packed<PLRU>>),
+    Packed(Sim<Packed<DYN>>),
     Any(Sim<Store>),
+}
+
+/// `$body` with `$s` bound to the [`Sim`] inside a [`Kind`] (`$k`).
+macro_rules! each_kind {
+    ($k:expr, $s:ident => $body:expr) => {
+        match $k {
+            Kind::Lru($s) => $body,
+            Kind::Fifo($s) => $body,
+            Kind::Random($s) => $body,
+            Kind::Plru($s) => $body,
+            Kind::Packed($s) => $body,
+            Kind::Any($s) => $body,
+        }
+    };
 }
 
 impl Kind {
     fn new(cfg: &HierarchyConfig) -> Self {
-        let stores: Vec<Store> = cfg.levels.iter().map(Store::new).collect();
-        if stores.iter().all(|s| matches!(s, Store::Packed(_))) {
-            let packed = stores.into_iter().map(|s| match s {
-                Store::Packed(p) => p,
-                _ => unreachable!("checked above"),
-            });
-            Kind::Packed(Sim::new(cfg, packed))
-        } else {
-            Kind::Any(Sim::new(cfg, stores.into_iter()))
+        fn packed<const P: PolicyKind>(cfg: &HierarchyConfig) -> Sim<Packed<P>> {
+            Sim::new(cfg, cfg.levels.iter().map(Packed::new))
+        }
+        if !cfg.levels.iter().all(Store::packs) {
+            return Kind::Any(Sim::new(cfg, cfg.levels.iter().map(Store::new)));
+        }
+        let first = cfg.levels.first().map_or(DYN, |l| kind_of(l.policy));
+        let one = cfg.levels.iter().all(|l| kind_of(l.policy) == first);
+        match first {
+            LRU if one => Kind::Lru(packed(cfg)),
+            FIFO if one => Kind::Fifo(packed(cfg)),
+            RANDOM if one => Kind::Random(packed(cfg)),
+            PLRU if one => Kind::Plru(packed(cfg)),
+            _ => Kind::Packed(packed(cfg)),
         }
     }
 
     fn stats(&self) -> Vec<LevelStats> {
-        match self {
-            Kind::Packed(s) => s.stats(),
-            Kind::Any(s) => s.stats(),
-        }
+        each_kind!(self, s => s.stats())
     }
 
     fn back_invalidations(&self) -> Vec<u64> {
-        match self {
-            Kind::Packed(s) => s.back_invalidations(),
-            Kind::Any(s) => s.back_invalidations(),
-        }
+        each_kind!(self, s => s.back_invalidations())
     }
 
     fn flush(&mut self) {
-        match self {
-            Kind::Packed(s) => s.flush(),
-            Kind::Any(s) => s.flush(),
-        }
+        each_kind!(self, s => s.flush())
     }
 
     fn access_batch(&mut self, batch: &[Access]) {
-        match self {
-            Kind::Packed(s) => s.access_batch(batch),
-            Kind::Any(s) => s.access_batch(batch),
-        }
+        each_kind!(self, s => s.access_batch(batch))
     }
 
     #[inline]
     fn access(&mut self, a: Access) {
-        match self {
-            Kind::Packed(s) => s.access(a),
-            Kind::Any(s) => s.access(a),
-        }
+        each_kind!(self, s => s.access(a))
     }
 }
 
@@ -372,12 +383,15 @@ impl<S: Tags> Sim<S> {
     }
 
     /// A level-0 miss of a uniform hierarchy (see [`Sim::uniform`]), its
-    /// `accesses` counted and its lookup done: [`Sim::miss`] with one line
-    /// number for every level and no write-through or line-size cases, the
-    /// same state changes in the same order. This is the path of every
-    /// access that misses everywhere, so it is kept free of the general
-    /// walk's bookkeeping.
-    fn miss_uniform(&mut self, line: u64, write: bool) {
+    /// `accesses` counted and its probe done (`slot` receives the line; it
+    /// holds `victim` now): [`Sim::miss`] with one line number for every
+    /// level and no write-through or line-size cases, the same state
+    /// changes in the same order. This is the path of every access that
+    /// misses everywhere, so each level below is looked at once
+    /// ([`Tags::probe`]: lookup and, on a miss, victim choice in one pass
+    /// over its set) and dirty victims go straight into the level below
+    /// ([`Sim::write_back_uniform`]).
+    fn miss_uniform(&mut self, line: u64, write: bool, slot: usize, victim: Option<u64>) {
         self.level(0).stats.misses += 1;
         // Start loading every set the walk may need at once, so that their
         // host cache misses overlap (one line number at every level).
@@ -386,22 +400,27 @@ impl<S: Tags> Sim<S> {
         }
         let n = self.levels.len();
         let inclusive = self.inclusion == Inclusion::Inclusive;
+        // Level 0's victim, if dirty, is written into level 1: start loading
+        // its set there too (a hint, so whether it is dirty is not checked).
+        if let (Some(v), true) = (victim, n > 1) {
+            self.level(1).store.prefetch(v);
+        }
         let mut slots = [0usize; MAX_CHAIN];
+        let (mut slot, mut victim) = (slot, victim);
         // Below `n` throughout (`n <= MAX_CHAIN` for a uniform hierarchy).
         let mut depth = 0;
         loop {
-            let (slot, victim) = self.level(depth).store.victim_line(line);
             if let Some(v) = victim {
                 if inclusive {
                     // One line size: the victim is one line above too.
                     for u in 0..depth {
                         if let Some(s) = self.level(u).store.find(v) {
                             self.level(u).back_invalidations += 1;
-                            self.drop_line(u, s, v);
+                            self.drop_line_uniform(u, s, v);
                         }
                     }
                 }
-                self.drop_line(depth, slot, v);
+                self.drop_line_uniform(depth, slot, v);
             }
             let lvl = self.level(depth);
             lvl.stats.bytes_in += lvl.line;
@@ -412,16 +431,63 @@ impl<S: Tags> Sim<S> {
             }
             let below = self.level(depth);
             below.stats.accesses += 1;
-            if below.store.hit(line).is_some() {
-                below.stats.hits += 1;
-                break;
+            match below.store.probe(line) {
+                Probe::Hit(_) => {
+                    below.stats.hits += 1;
+                    break;
+                }
+                Probe::Miss(s, v) => {
+                    below.stats.misses += 1;
+                    (slot, victim) = (s, v);
+                }
             }
-            below.stats.misses += 1;
         }
         for (k, &slot) in slots[..depth].iter().enumerate().rev() {
             self.level(k).store.insert(slot, line, write && k == 0);
         }
         (self.last_slot, self.last_line) = (slots[0], line);
+    }
+
+    /// [`Sim::drop_line`] in a uniform hierarchy: a dirty line goes
+    /// straight into the level below ([`Sim::write_back_uniform`]).
+    #[inline(always)]
+    fn drop_line_uniform(&mut self, i: usize, slot: usize, line: u64) {
+        // `i` is a level index of the caller's walk.
+        let lvl = self.level(i);
+        let dirty = lvl.store.take(slot);
+        lvl.stats.evictions += 1;
+        if i == 0 && slot == self.last_slot {
+            self.last_line = NONE;
+        }
+        if dirty {
+            self.write_back_uniform(i, line);
+        }
+    }
+
+    /// [`Sim::write_back`] in a uniform hierarchy: the write request for
+    /// the same line number goes to level `i + 1` directly (by inclusion it
+    /// hits there; under NINE a miss allocates through [`Sim::miss`], as
+    /// [`Sim::request`] would), instead of through the general request.
+    #[inline(never)]
+    fn write_back_uniform(&mut self, i: usize, line: u64) {
+        let n = self.levels.len();
+        let lvl = self.level(i);
+        lvl.stats.writebacks += 1;
+        lvl.stats.bytes_out += lvl.line;
+        let bytes = lvl.line;
+        let j = i + 1;
+        if j == n {
+            return; // memory
+        }
+        let below = self.level(j);
+        below.stats.accesses += 1;
+        if let Some(slot) = below.store.hit(line) {
+            below.stats.hits += 1;
+            below.store.set_dirty(slot, true);
+            return;
+        }
+        let addr = line << below.shift;
+        self.miss(j, line, addr, true, bytes);
     }
 
     /// A level-0 request of an exclusive hierarchy (every level write-back,
@@ -603,6 +669,22 @@ impl<S: Tags> Sim<S> {
                 }
                 return;
             }
+            if self.uniform {
+                // Lookup and victim choice in one pass over the set.
+                l0.stats.accesses += 1;
+                match l0.store.probe(line) {
+                    Probe::Hit(slot) => {
+                        if write {
+                            l0.store.set_dirty(slot, true);
+                        }
+                        l0.stats.hits += 1;
+                        self.last_line = line;
+                        self.last_slot = slot;
+                    }
+                    Probe::Miss(slot, victim) => self.miss_uniform(line, write, slot, victim),
+                }
+                return;
+            }
             // Level-0 hit without the general request machinery.
             if !(write && l0.write_through) {
                 if let Some(slot) = l0.store.hit(line) {
@@ -614,11 +696,6 @@ impl<S: Tags> Sim<S> {
                     self.last_line = line;
                     self.last_slot = slot;
                     return;
-                }
-                if self.uniform {
-                    // A miss: the lookup is done, no second one.
-                    l0.stats.accesses += 1;
-                    return self.miss_uniform(line, write);
                 }
                 if self.inclusion != Inclusion::Exclusive {
                     l0.stats.accesses += 1;

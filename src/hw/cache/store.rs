@@ -5,7 +5,7 @@
 //! that a lookup is O(1) whatever the size), behind one [`Store`] enum.
 
 use super::full::FullAssoc;
-use super::packed::{self, Packed};
+use super::packed::{self, Packed, PolicyKind, Probe};
 use super::plru::{plru_touch, plru_victim, INVALID};
 use super::{LevelConfig, Policy, VictimRng};
 
@@ -242,6 +242,18 @@ pub(super) trait Tags {
         self.remove(slot);
         dirty
     }
+    /// [`Tags::hit`], and on a miss [`Tags::victim_line`]: one pass over
+    /// the set where the store can fuse the two.
+    #[inline(always)]
+    fn probe(&mut self, line: u64) -> Probe {
+        match self.hit(line) {
+            Some(slot) => Probe::Hit(slot),
+            None => {
+                let (slot, held) = self.victim_line(line);
+                Probe::Miss(slot, held)
+            }
+        }
+    }
     /// Puts `line` into `slot` (invalid, as returned by [`Tags::victim`]
     /// and then removed), counting a use.
     fn insert(&mut self, slot: usize, line: u64, dirty: bool);
@@ -254,11 +266,19 @@ impl Store {
     pub(super) fn new(cfg: &LevelConfig) -> Self {
         if cfg.sets() == 1 {
             Store::Full(FullAssoc::new(cfg))
-        } else if cfg.effective_ways() <= packed::MAX_WAYS as u64 && cfg.sets() <= MAX_PACKED_SETS {
+        } else if Self::packs(cfg) {
             Store::Packed(Packed::new(cfg))
         } else {
             Store::Set(SetAssoc::new(cfg))
         }
+    }
+
+    /// Whether [`Store::new`] makes a [`Store::Packed`] store for `cfg`
+    /// (validated): set-associative, up to 16 ways, not too many sets.
+    pub(super) fn packs(cfg: &LevelConfig) -> bool {
+        cfg.sets() > 1
+            && cfg.effective_ways() <= packed::MAX_WAYS as u64
+            && cfg.sets() <= MAX_PACKED_SETS
     }
 }
 
@@ -359,7 +379,7 @@ impl Tags for Store {
 }
 
 /// Straight calls of [`Packed`]'s own methods.
-impl Tags for Packed {
+impl<const P: PolicyKind> Tags for Packed<P> {
     #[inline(always)]
     fn hit(&mut self, line: u64) -> Option<usize> {
         Packed::hit(self, line)
@@ -399,6 +419,10 @@ impl Tags for Packed {
     #[inline(always)]
     fn take(&mut self, slot: usize) -> bool {
         Packed::take(self, slot)
+    }
+    #[inline(always)]
+    fn probe(&mut self, line: u64) -> Probe {
+        Packed::probe(self, line)
     }
     #[inline(always)]
     fn insert(&mut self, slot: usize, line: u64, dirty: bool) {

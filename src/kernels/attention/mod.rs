@@ -38,8 +38,11 @@
 //!   (24 ≥ 11 + 2).
 //!
 //! AVX2 (with FMA; F16C for the fp16 step) and a portable scalar path,
-//! chosen by the crate's `isa::dispatch!` macro; AVX-512 only for row-major K
-//! (`decode512`: decode's streams); elsewhere the AVX2 path runs there.
+//! chosen by the crate's `isa::dispatch!` macro. The Sage family also has a
+//! blocked AVX-512 kernel (`vpdpbusd`, with VNNI; `sage512` documents it);
+//! the f32-score kernels have one for row-major K (`decode512`: decode's
+//! streams); the rest run their AVX2 path at the AVX-512 level.
+//!
 //! Layer: uses ground and `arith` only; `attention` wraps it.
 
 use crate::arith::exp::{exp2_f32, exp_f32};
@@ -52,6 +55,8 @@ use rayon::prelude::*;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod decode512;
+#[cfg(target_arch = "x86_64")]
+mod sage512;
 
 /// Keys per packed group (one AVX2 vector of f32).
 const GROUP: usize = 8;
@@ -688,12 +693,18 @@ fn sage_row<K: Kern>(k: &K, hd: &SageHead, dims: Dims, b: SageBlocks, i: usize, 
         st.m = m_new;
         t0 = t1;
     }
+    sage_finish(&st, hd.sv, o);
+}
+
+/// A SageAttention row's output: `acc / l`, times `sv_c / 448` on the FP8
+/// paths, rounded to fp16.
+fn sage_finish(st: &State, sv: &[f32], o: &mut [f64]) {
     for (c, (oc, a)) in o.iter_mut().zip(&st.acc).enumerate() {
         let y = a / st.l;
-        let y = if hd.sv.is_empty() {
+        let y = if sv.is_empty() {
             y
         } else {
-            y * (hd.sv[c] / 448.0)
+            y * (sv[c] / 448.0)
         };
         *oc = f16::from_f32(y).to_f32() as f64;
     }
@@ -714,9 +725,35 @@ pub fn sage(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel)
         assert!(h.q.len() == nq * d && h.k.len() == nk * d && h.v.len() == nk * d);
         assert!(h.sv.is_empty() || h.sv.len() == d);
     }
+    let mut out = vec![0.0f64; dims.heads * nq * d];
+    #[cfg(target_arch = "x86_64")]
+    if blocked_sage(level, &blocks, d) {
+        let packed: Vec<sage512::PackedK> = heads
+            .par_iter()
+            .map(|h| sage512::pack(h, nk, d, blocks.k_block))
+            .collect();
+        out.par_chunks_mut(nq * d).enumerate().for_each(|(h, oh)| {
+            oh.par_chunks_mut(sage512::QB * d)
+                .enumerate()
+                .for_each(|(bi, o)| {
+                    // SAFETY: `blocked_sage` checked the CPU and the blocks;
+                    // `packed[h]` packs head h.
+                    unsafe {
+                        sage512::sage_block(
+                            &heads[h],
+                            &packed[h],
+                            dims,
+                            blocks,
+                            bi * sage512::QB,
+                            o,
+                        )
+                    }
+                })
+        });
+        return out;
+    }
     let f = isa::active();
     let (fma, f16c) = (f.fma, f.f16c);
-    let mut out = vec![0.0f64; dims.heads * nq * d];
     out.par_chunks_mut(d.max(1))
         .with_min_len(4)
         .enumerate()
@@ -730,4 +767,60 @@ pub fn sage(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel)
             )
         });
     out
+}
+
+/// Whether [`sage`] runs the blocked AVX-512 kernel at `level` (AVX-512
+/// with VNNI, FMA and F16C; tiles on 16-key groups).
+fn blocked_sage(level: IsaLevel, blocks: &SageBlocks, d: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let f = isa::active();
+        isa::supported(level) == IsaLevel::Avx512
+            && f.avx512vnni
+            && f.fma
+            && f.f16c
+            && sage512::serves(blocks)
+            && d > 0
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (level, blocks, d);
+        false
+    }
+}
+
+/// Only the Q·Kᵀ phase of [`sage`]'s blocked kernel (K packing and every
+/// visible tile's scores, nothing after), for timing that phase apart:
+/// `None` where the blocked kernel does not run at `level`. Returns a
+/// checksum of the scores.
+///
+/// # Panics
+/// As [`sage`].
+pub fn sage_qk(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel) -> Option<f32> {
+    let Dims { nq, nk, d, .. } = dims;
+    assert_eq!(heads.len(), dims.heads);
+    if !blocked_sage(level, &blocks, d) {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let sums: Vec<f32> = heads
+            .par_iter()
+            .flat_map(|h| {
+                let kp = sage512::pack(h, nk, d, blocks.k_block);
+                (0..nq.div_ceil(sage512::QB))
+                    .into_par_iter()
+                    .map(|bi| {
+                        let i0 = bi * sage512::QB;
+                        let nr = sage512::QB.min(nq - i0);
+                        // SAFETY: `blocked_sage` checked the CPU and the blocks.
+                        unsafe { sage512::qk_block(h, &kp, dims, blocks, i0, nr) }
+                    })
+                    .collect::<Vec<f32>>()
+            })
+            .collect();
+        Some(sums.iter().sum())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    None
 }
