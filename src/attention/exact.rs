@@ -437,6 +437,11 @@ impl NativeAttention for NativeF32 {
         };
         attention_f32(&x.q, &x.k, &x.v, dims(x), self.method, level)
     }
+
+    /// AVX-512 for row-major K (decode, few queries); prefill runs AVX2.
+    fn top_isa(&self) -> crate::isa::IsaLevel {
+        crate::isa::IsaLevel::Avx512
+    }
 }
 
 /// The kernels' view of a shape.

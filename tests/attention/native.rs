@@ -95,6 +95,31 @@ fn decode_equals_the_emulation_at_every_level() {
     }
 }
 
+/// The decode paths' tails: keys around multiples of 16 (whole and partial
+/// vector groups, one and two groups at a time) and head dimensions that
+/// are not multiples of 16 or 8 (masked last channels), tiles shorter than
+/// a group, and split-KV chunks that end mid-group.
+#[test]
+fn decode_tails_equal_the_emulation_at_every_level() {
+    for name in [
+        "attention/f32",
+        "attention/flash-f32",
+        "attention/flash-bf16",
+        "attention/split-kv",
+    ] {
+        let v = attention::find(name).unwrap();
+        for d in [1, 7, 8, 20, 72, 136, 200] {
+            for n in [3, 15, 16, 17, 31, 32, 33, 47, 48, 79, 130] {
+                let x = realistic(
+                    AttnShape::of(2, n, d, false, Phase::Decode),
+                    31 + n as u64 + d as u64,
+                );
+                check(&*v, &x, &format!("decode n={n} d={d}"));
+            }
+        }
+    }
+}
+
 /// Few queries over more keys (cross attention, causal offset), below and
 /// above the packing threshold: both K layouts of the score step.
 #[test]

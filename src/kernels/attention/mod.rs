@@ -13,8 +13,8 @@
 //! - **f32 scores** are one FMA chain per key over the channels in order.
 //!   Vector lanes run across **keys**, never along the channels: K is
 //!   either packed 8 keys side by side, channel-major (prefill, where the
-//!   packing is reused by every query), or transposed 8×8 in registers as it
-//!   is read (decode: one pass over the cache).
+//!   packing is reused by every query), or transposed 8×8 (AVX-512: 16×16)
+//!   in registers as it is read (decode: one pass over the cache).
 //! - **P·V** is per channel (`a_c = fma(p_j, v_jc, a_c)`, lanes across
 //!   channels, keys in order); the AVX2 paths hold the accumulators in
 //!   registers across a tile's keys, which changes no order.
@@ -40,7 +40,8 @@
 //! AVX2 (with FMA; F16C for the fp16 step) and a portable scalar path,
 //! chosen by the crate's `isa::dispatch!` macro. The Sage family also has a
 //! blocked AVX-512 kernel (`vpdpbusd`, with VNNI; `sage512` documents it);
-//! the other kernels run their AVX2 path at the AVX-512 level.
+//! the f32-score kernels have one for row-major K (`decode512`: decode's
+//! streams); the rest run their AVX2 path at the AVX-512 level.
 //!
 //! Layer: uses ground and `arith` only; `attention` wraps it.
 
@@ -52,6 +53,8 @@ use rayon::prelude::*;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod decode512;
 #[cfg(target_arch = "x86_64")]
 mod sage512;
 
@@ -401,6 +404,8 @@ fn blocked_at(level: IsaLevel) -> bool {
 fn whole_row_at(level: IsaLevel, job: &Job, method: Method, r: usize, o: &mut [f64]) {
     let fma = isa::active().fma;
     isa::dispatch!(level,
+        // SAFETY: this arm runs only on CPUs with AVX-512 F (and AVX2); FMA was checked.
+        avx512 => if fma && decode512::takes(job) { unsafe { decode512::whole_row(job, method, r, o) } } else if fma { unsafe { avx2::whole_row(job, method, r, o) } } else { whole_row(&Scalar, job, method, r, o) },
         // SAFETY: this arm runs only on CPUs with AVX2; FMA was checked.
         avx2 => if fma { unsafe { avx2::whole_row(job, method, r, o) } } else { whole_row(&Scalar, job, method, r, o) },
         scalar => whole_row(&Scalar, job, method, r, o),
@@ -416,6 +421,8 @@ fn chunk_state_at(
 ) -> Option<State> {
     let fma = isa::active().fma;
     isa::dispatch!(level,
+        // SAFETY: as in `whole_row_at`.
+        avx512 => if fma && decode512::takes(job) { unsafe { decode512::chunk_state(job, r, range, b_c) } } else if fma { unsafe { avx2::chunk_state(job, r, range, b_c) } } else { chunk_state(&Scalar, job, r, range, b_c) },
         // SAFETY: as in `whole_row_at`.
         avx2 => if fma { unsafe { avx2::chunk_state(job, r, range, b_c) } } else { chunk_state(&Scalar, job, r, range, b_c) },
         scalar => chunk_state(&Scalar, job, r, range, b_c),
