@@ -170,6 +170,52 @@ pub mod avx2 {
         specials(x, poly_scale8(r, n), inside, hi)
     }
 
+    /// `p = exp_f32(p − m)` in place: eight lanes at a time, the tail by
+    /// the scalar function (the same bits). The softmax step of the
+    /// attention kernels.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn exp_shifted(tile: &mut [f32], m: f32) {
+        shifted::<false>(tile, m)
+    }
+
+    /// `p = exp2_f32(p − m)` in place, as [`exp_shifted`].
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn exp2_shifted(tile: &mut [f32], m: f32) {
+        shifted::<true>(tile, m)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn shifted<const BASE2: bool>(tile: &mut [f32], m: f32) {
+        let n = tile.len();
+        let mv = _mm256_set1_ps(m);
+        let mut j = 0;
+        while j + 8 <= n {
+            // SAFETY: j + 8 ≤ n.
+            unsafe {
+                let p = tile.as_mut_ptr().add(j);
+                let x = _mm256_sub_ps(_mm256_loadu_ps(p), mv);
+                _mm256_storeu_ps(p, if BASE2 { exp2_8(x) } else { exp8(x) });
+            }
+            j += 8;
+        }
+        for p in tile[j..].iter_mut() {
+            *p = if BASE2 {
+                super::exp2_f32(*p - m)
+            } else {
+                super::exp_f32(*p - m)
+            };
+        }
+    }
+
     /// [`super::poly_scale`] of each lane.
     #[inline]
     #[target_feature(enable = "avx2")]

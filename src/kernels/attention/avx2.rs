@@ -3,7 +3,7 @@
 //! with them (compiled with those features so everything inlines).
 
 use super::{Dims, Job, Kern, Keys, Method, Round, SageBlocks, SageHead, State, GROUP};
-use crate::arith::exp::avx2::exp8;
+use crate::arith::exp::avx2::{exp8, exp_shifted};
 use crate::arith::exp::exp_f32;
 use std::arch::x86_64::*;
 
@@ -338,26 +338,6 @@ unsafe fn mul_add(b: &mut [f32], p: f32, v: &[f32]) {
     }
     for c in n8..d {
         b[c] += p * v[c];
-    }
-}
-
-/// `p = exp_f32(p − m)`: eight lanes at a time by the shared exponential's
-/// SIMD form, the tail by the scalar function (the same bits).
-#[target_feature(enable = "avx2")]
-unsafe fn exp_shifted(tile: &mut [f32], m: f32) {
-    let n = tile.len();
-    let mv = _mm256_set1_ps(m);
-    let mut j = 0;
-    while j + 8 <= n {
-        // SAFETY: j + 8 ≤ n.
-        unsafe {
-            let p = tile.as_mut_ptr().add(j);
-            _mm256_storeu_ps(p, exp8(_mm256_sub_ps(_mm256_loadu_ps(p), mv)));
-        }
-        j += 8;
-    }
-    for p in tile[j..].iter_mut() {
-        *p = exp_f32(*p - m);
     }
 }
 

@@ -21,8 +21,7 @@
 //! the shared one's SIMD form (`exp8`), the max and sums scalar in key order.
 
 use super::{Job, Kern, Keys, Method, Scalar, State};
-use crate::arith::exp::avx2::exp8;
-use crate::arith::exp::exp_f32;
+use crate::arith::exp::avx2::exp_shifted;
 use std::arch::x86_64::*;
 
 /// How far ahead (bytes) each stream prefetches: enough rows in flight to
@@ -318,25 +317,5 @@ unsafe fn scale(acc: &mut [f32], a: f32) {
             _mm512_mask_storeu_ps(p.add(c), mask, _mm512_mul_ps(x, ab));
         }
         c += w;
-    }
-}
-
-/// `p = exp_f32(p − m)`: eight lanes at a time by the shared exponential's
-/// SIMD form, the tail by the scalar function (the same bits).
-#[target_feature(enable = "avx2")]
-unsafe fn exp_shifted(tile: &mut [f32], m: f32) {
-    let n = tile.len();
-    let mv = _mm256_set1_ps(m);
-    let mut j = 0;
-    while j + 8 <= n {
-        // SAFETY: j + 8 ≤ n.
-        unsafe {
-            let p = tile.as_mut_ptr().add(j);
-            _mm256_storeu_ps(p, exp8(_mm256_sub_ps(_mm256_loadu_ps(p), mv)));
-        }
-        j += 8;
-    }
-    for p in tile[j..].iter_mut() {
-        *p = exp_f32(*p - m);
     }
 }

@@ -10,7 +10,7 @@
 //!   32-key register tile feeds eight independent accumulators.
 //! - **Scores** `f32(dot)` then the two scale multiplies, lane-wise in the
 //!   variant's order (`(s·sq)·sk` or `s·(sq·sk)`).
-//! - **p** by the shared `exp2`'s SIMD form ([`exp2_8`], bit-identical to
+//! - **p** by the shared `exp2`'s SIMD form ([`exp2_8`](crate::arith::exp::avx2::exp2_8), bit-identical to
 //!   [`exp2_f32`]); its fp16 rounding by `vcvtps2ph` (RNE, as `half`'s), its
 //!   e4m3 rounding by [`e4m3_16`] (the operations of [`super::e4m3_rne`]).
 //! - **P·V** per channel in key order, 16 channels per register, each
@@ -26,7 +26,7 @@
 //! ground and `arith` only.
 
 use super::{e4m3_rne, sage_finish, Dims, SageBlocks, SageHead, SagePv, SageScore, State};
-use crate::arith::exp::{avx2::exp2_8, exp2_f32};
+use crate::arith::exp::{avx2::exp2_shifted, exp2_f32};
 use half::f16;
 use std::arch::x86_64::*;
 
@@ -359,27 +359,6 @@ unsafe fn row_sums(s: &[f32], stride: usize, len: &[usize], first: usize) -> [f3
     // SAFETY: out holds 16 floats.
     unsafe { _mm512_storeu_ps(out.as_mut_ptr(), acc) };
     out
-}
-
-/// `p = exp2_f32(p − m)`, eight lanes at a time (the tail by the scalar
-/// function: the same bits).
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn exp2_shifted(tile: &mut [f32], m: f32) {
-    let n = tile.len();
-    let mv = _mm256_set1_ps(m);
-    let mut j = 0;
-    while j + 8 <= n {
-        // SAFETY: j + 8 ≤ n.
-        unsafe {
-            let p = tile.as_mut_ptr().add(j);
-            _mm256_storeu_ps(p, exp2_8(_mm256_sub_ps(_mm256_loadu_ps(p), mv)));
-        }
-        j += 8;
-    }
-    for p in tile[j..].iter_mut() {
-        *p = exp2_f32(*p - m);
-    }
 }
 
 /// The weight each P·V step multiplies V by: `fp16(p)` or `e4m3(p·448)`.
