@@ -236,3 +236,24 @@ fn the_qk_phase_runs_where_the_blocked_kernel_does() {
         };
     }
 }
+
+/// The Sage kernels at head dimensions off the 16-lane and 4-channel grids
+/// (masked channel tails in P·V, padded channel quads in the packed K),
+/// below and above one 64-key tile, causal and not.
+#[test]
+fn sage_ragged_head_dims_equal_the_emulation() {
+    for name in NATIVE
+        .iter()
+        .filter(|n| n.contains("sage") || n.contains("int4"))
+    {
+        let v = attention::find(name).unwrap();
+        for d in [1, 7, 20, 72, 136] {
+            for n in [17, 130] {
+                for causal in [false, true] {
+                    let x = realistic(shape(2, n, d, causal), 31 + n as u64 + d as u64);
+                    check(&*v, &x, &format!("n={n} d={d} causal={causal}"));
+                }
+            }
+        }
+    }
+}

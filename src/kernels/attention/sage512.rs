@@ -462,30 +462,53 @@ unsafe fn pv_chunk(acc: &mut [f32], p: &[f32], v: &[f32], pv: SagePv) {
         // SAFETY: channels c..c + w lie inside every row of v and acc.
         unsafe {
             match w.div_ceil(16) {
-                1 => pv_block::<1>(acc, p, v, c, w, pv),
-                2 => pv_block::<2>(acc, p, v, c, w, pv),
-                3 => pv_block::<3>(acc, p, v, c, w, pv),
-                4 => pv_block::<4>(acc, p, v, c, w, pv),
-                5 => pv_block::<5>(acc, p, v, c, w, pv),
-                6 => pv_block::<6>(acc, p, v, c, w, pv),
-                7 => pv_block::<7>(acc, p, v, c, w, pv),
-                _ => pv_block::<8>(acc, p, v, c, w, pv),
+                1 => pv_kind::<1>(acc, p, v, c, w, pv),
+                2 => pv_kind::<2>(acc, p, v, c, w, pv),
+                3 => pv_kind::<3>(acc, p, v, c, w, pv),
+                4 => pv_kind::<4>(acc, p, v, c, w, pv),
+                5 => pv_kind::<5>(acc, p, v, c, w, pv),
+                6 => pv_kind::<6>(acc, p, v, c, w, pv),
+                7 => pv_kind::<7>(acc, p, v, c, w, pv),
+                _ => pv_kind::<8>(acc, p, v, c, w, pv),
             }
         }
         c += w;
     }
 }
 
-/// [`pv_chunk`] on channels `c..c + w` (`NV` registers, the last masked).
+/// [`pv_block`] chosen at compile time by step and by whether every lane
+/// is in use (plain loads, no mask registers to hold).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,f16c")]
-unsafe fn pv_block<const NV: usize>(
+unsafe fn pv_kind<const NV: usize>(
     acc: &mut [f32],
     p: &[f32],
     v: &[f32],
     c: usize,
     w: usize,
     pv: SagePv,
+) {
+    // SAFETY: as pv_chunk's.
+    unsafe {
+        match (w == 16 * NV, pv == SagePv::Fp8F32) {
+            (true, true) => pv_block::<NV, true, true>(acc, p, v, c, w),
+            (true, false) => pv_block::<NV, true, false>(acc, p, v, c, w),
+            (false, true) => pv_block::<NV, false, true>(acc, p, v, c, w),
+            (false, false) => pv_block::<NV, false, false>(acc, p, v, c, w),
+        }
+    }
+}
+
+/// [`pv_chunk`] on channels `c..c + w` (`NV` registers, the last masked
+/// unless `FULL`); `FMA`: the FP8 step with f32 sums, else the FP16 step.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,f16c")]
+unsafe fn pv_block<const NV: usize, const FULL: bool, const FMA: bool>(
+    acc: &mut [f32],
+    p: &[f32],
+    v: &[f32],
+    c: usize,
+    w: usize,
 ) {
     let d = acc.len();
     let mask: [__mmask16; NV] = std::array::from_fn(|x| lanes(w - (16 * x).min(w)));
@@ -495,12 +518,19 @@ unsafe fn pv_block<const NV: usize>(
         // SAFETY: row j of v holds channels c..c + w (masked loads).
         let row = unsafe { v.as_ptr().add(j * d + c) };
         for x in 0..NV {
-            let vx = unsafe { _mm512_maskz_loadu_ps(mask[x], row.add(16 * x)) };
-            b[x] = match pv {
+            let vx = unsafe {
+                if FULL {
+                    _mm512_loadu_ps(row.add(16 * x))
+                } else {
+                    _mm512_maskz_loadu_ps(mask[x], row.add(16 * x))
+                }
+            };
+            b[x] = if FMA {
                 // p8·v (two e4m3 values) is exact in f32, so the fused
                 // form rounds once where `b + p8·v` rounds once too.
-                SagePv::Fp8F32 => _mm512_fmadd_ps(pb, vx, b[x]),
-                SagePv::Fp16 | SagePv::Fp8Fp16 => fp16_mac16(b[x], _mm512_mul_ps(pb, vx)),
+                _mm512_fmadd_ps(pb, vx, b[x])
+            } else {
+                fp16_mac16(b[x], _mm512_mul_ps(pb, vx))
             };
         }
     }
