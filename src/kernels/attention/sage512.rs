@@ -34,6 +34,9 @@ use std::arch::x86_64::*;
 pub(super) const QB: usize = 16;
 /// Rows per Q·Kᵀ register tile.
 const R: usize = 4;
+/// Rows per FMA P·V register tile (4 rows × 64 channels: 16 sums, 4 V
+/// registers, each p broadcast from memory).
+const PR: usize = 4;
 /// Keys per packed group (one `vpdpbusd` register of int32 sums).
 const KG: usize = 16;
 
@@ -93,7 +96,7 @@ pub(super) unsafe fn sage_block(
     let blk = Block::new(hd, kp, dims, b, i0, nr);
     let mut st: Vec<State> = (0..nr).map(|_| State::new(d)).collect();
     let mut s = vec![0.0f32; nr * blk.stride];
-    let mut pw = vec![0.0f32; b.tile];
+    let mut pw = vec![0.0f32; nr * b.tile];
     let mut t0 = 0;
     while t0 < blk.tmax {
         let first = blk.tile_scores(kp, t0, &mut s);
@@ -117,15 +120,37 @@ pub(super) unsafe fn sage_block(
             sr.l = sr.l * alpha[r] + sums[r];
             scale(&mut sr.acc, alpha[r]);
             let tile = &s[r * stride..r * stride + len[r]];
-            let pw = &mut pw[..len[r]];
-            weights(tile, b.pv, pw);
-            let v = &hd.v[t0 * d..(t0 + len[r]) * d];
+            weights(tile, b.pv, &mut pw[r * b.tile..r * b.tile + len[r]]);
+        }
+        let mut r = first;
+        while r < nr {
+            let n = len[r];
+            let v = &hd.v[t0 * d..(t0 + n) * d];
+            // FMA steps of PR rows that see the same keys share each V
+            // load (the tile's V, 64 keys × d floats, does not stay in L1
+            // while sixteen rows read it one at a time).
+            if b.pv == SagePv::Fp8F32 && r + PR <= nr && len[r..r + PR].iter().all(|&x| x == n) {
+                let mut c0 = 0;
+                while c0 < n {
+                    let c1 = (c0 + b.chunk).min(n);
+                    let acc = std::array::from_fn(|x| st[r + x].acc.as_mut_ptr());
+                    let p = std::array::from_fn(|x| pw[(r + x) * b.tile + c0..].as_ptr());
+                    // SAFETY: each acc holds d floats, each p c1 − c0
+                    // weights, v rows c0..c1 of d floats.
+                    unsafe { pv_rows(acc, p, c1 - c0, &v[c0 * d..c1 * d], d) };
+                    c0 = c1;
+                }
+                r += PR;
+                continue;
+            }
+            let pw = &pw[r * b.tile..r * b.tile + n];
             let mut c0 = 0;
-            while c0 < pw.len() {
-                let c1 = (c0 + b.chunk).min(pw.len());
-                pv_chunk(&mut sr.acc, &pw[c0..c1], &v[c0 * d..c1 * d], b.pv);
+            while c0 < n {
+                let c1 = (c0 + b.chunk).min(n);
+                pv_chunk(&mut st[r].acc, &pw[c0..c1], &v[c0 * d..c1 * d], b.pv);
                 c0 = c1;
             }
+            r += 1;
         }
         t0 += b.tile;
     }
@@ -540,6 +565,80 @@ unsafe fn pv_block<const NV: usize, const FULL: bool, const FMA: bool>(
             let a = acc.as_mut_ptr().add(c + 16 * x);
             let s = _mm512_add_ps(_mm512_maskz_loadu_ps(mask[x], a), b[x]);
             _mm512_mask_storeu_ps(a, mask[x], s);
+        }
+    }
+}
+
+/// The FMA P·V step ([`pv_block`] with `FMA`) of [`PR`] rows over the
+/// same `n` keys: per row and channel `b_c` from +0 over the keys in
+/// order, then `acc_c += b_c`; the rows share every V register. Channels
+/// run 64 at a time, the last group masked.
+///
+/// # Safety
+/// Each `acc[x]` holds `d` floats, each `p[x]` `n`; `v` holds `n·d`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn pv_rows(acc: [*mut f32; PR], p: [*const f32; PR], n: usize, v: &[f32], d: usize) {
+    debug_assert!(v.len() >= n * d);
+    let mut c = 0;
+    while c < d {
+        let w = (d - c).min(64);
+        // SAFETY: as this function's; channels c..c + w lie inside d.
+        unsafe {
+            match (w.div_ceil(16), w % 16 == 0) {
+                (4, true) => pv_rows_nv::<4, true>(acc, p, n, v, d, c, w),
+                (4, false) => pv_rows_nv::<4, false>(acc, p, n, v, d, c, w),
+                (3, _) => pv_rows_nv::<3, false>(acc, p, n, v, d, c, w),
+                (2, _) => pv_rows_nv::<2, false>(acc, p, n, v, d, c, w),
+                _ => pv_rows_nv::<1, false>(acc, p, n, v, d, c, w),
+            }
+        }
+        c += w;
+    }
+}
+
+/// [`pv_rows`] on channels `c..c + w` in `NV` registers (the last masked
+/// unless `FULL`).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn pv_rows_nv<const NV: usize, const FULL: bool>(
+    acc: [*mut f32; PR],
+    p: [*const f32; PR],
+    n: usize,
+    v: &[f32],
+    d: usize,
+    c: usize,
+    w: usize,
+) {
+    let mask: [__mmask16; NV] = std::array::from_fn(|x| lanes(w - (16 * x).min(w)));
+    let mut b = [[_mm512_setzero_ps(); NV]; PR];
+    for j in 0..n {
+        // SAFETY: row j of v holds channels c..c + w (masked loads).
+        let row = unsafe { v.as_ptr().add(j * d + c) };
+        let vx: [__m512; NV] = std::array::from_fn(|x| unsafe {
+            if FULL {
+                _mm512_loadu_ps(row.add(16 * x))
+            } else {
+                _mm512_maskz_loadu_ps(mask[x], row.add(16 * x))
+            }
+        });
+        for (br, &pr) in b.iter_mut().zip(&p) {
+            // SAFETY: p[x] holds n weights.
+            let pb = _mm512_set1_ps(unsafe { *pr.add(j) });
+            for x in 0..NV {
+                // Exact product, one rounding: as pv_block's FMA step.
+                br[x] = _mm512_fmadd_ps(pb, vx[x], br[x]);
+            }
+        }
+    }
+    for (br, &a) in b.iter().zip(&acc) {
+        for x in 0..NV {
+            // SAFETY: masked to channels below c + w ≤ d of a d-float row.
+            unsafe {
+                let a = a.add(c + 16 * x);
+                let s = _mm512_add_ps(_mm512_maskz_loadu_ps(mask[x], a), br[x]);
+                _mm512_mask_storeu_ps(a, mask[x], s);
+            }
         }
     }
 }
