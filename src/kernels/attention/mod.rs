@@ -718,37 +718,15 @@ fn sage_finish(st: &State, sv: &[f32], o: &mut [f64]) {
 /// When `heads` or a head's tensors do not match `dims`, or a block size is
 /// zero (a caller bug).
 pub fn sage(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel) -> Vec<f64> {
-    let Dims { nq, nk, d, .. } = dims;
-    assert_eq!(heads.len(), dims.heads);
-    assert!(blocks.q_block > 0 && blocks.k_block > 0 && blocks.tile > 0 && blocks.chunk > 0);
-    for h in heads {
-        assert!(h.q.len() == nq * d && h.k.len() == nk * d && h.v.len() == nk * d);
-        assert!(h.sv.is_empty() || h.sv.len() == d);
-    }
+    let Dims { nq, d, .. } = dims;
+    check_sage(heads, dims, &blocks);
     let mut out = vec![0.0f64; dims.heads * nq * d];
     #[cfg(target_arch = "x86_64")]
     if blocked_sage(level, &blocks, d) {
-        let packed: Vec<sage512::PackedK> = heads
-            .par_iter()
-            .map(|h| sage512::pack(h, nk, d, blocks.k_block))
-            .collect();
-        out.par_chunks_mut(nq * d).enumerate().for_each(|(h, oh)| {
-            oh.par_chunks_mut(sage512::QB * d)
-                .enumerate()
-                .for_each(|(bi, o)| {
-                    // SAFETY: `blocked_sage` checked the CPU and the blocks;
-                    // `packed[h]` packs head h.
-                    unsafe {
-                        sage512::sage_block(
-                            &heads[h],
-                            &packed[h],
-                            dims,
-                            blocks,
-                            bi * sage512::QB,
-                            o,
-                        )
-                    }
-                })
+        sage_blocks(heads, dims, blocks, &mut out, d, |hd, kp, i0, o| {
+            // SAFETY: `blocked_sage` checked the CPU and the blocks; `kp`
+            // packs `hd`; `o` holds the block's rows.
+            unsafe { sage512::sage_block(hd, kp, dims, blocks, i0, o) }
         });
         return out;
     }
@@ -797,30 +775,58 @@ fn blocked_sage(level: IsaLevel, blocks: &SageBlocks, d: usize) -> bool {
 /// # Panics
 /// As [`sage`].
 pub fn sage_qk(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel) -> Option<f32> {
-    let Dims { nq, nk, d, .. } = dims;
-    assert_eq!(heads.len(), dims.heads);
-    if !blocked_sage(level, &blocks, d) {
+    check_sage(heads, dims, &blocks);
+    if !blocked_sage(level, &blocks, dims.d) {
         return None;
     }
     #[cfg(target_arch = "x86_64")]
     {
-        let sums: Vec<f32> = heads
-            .par_iter()
-            .flat_map(|h| {
-                let kp = sage512::pack(h, nk, d, blocks.k_block);
-                (0..nq.div_ceil(sage512::QB))
-                    .into_par_iter()
-                    .map(|bi| {
-                        let i0 = bi * sage512::QB;
-                        let nr = sage512::QB.min(nq - i0);
-                        // SAFETY: `blocked_sage` checked the CPU and the blocks.
-                        unsafe { sage512::qk_block(h, &kp, dims, blocks, i0, nr) }
-                    })
-                    .collect::<Vec<f32>>()
-            })
-            .collect();
+        // One checksum per query row, written by the row's block.
+        let mut sums = vec![0.0f32; dims.heads * dims.nq];
+        sage_blocks(heads, dims, blocks, &mut sums, 1, |hd, kp, i0, o| {
+            // SAFETY: `blocked_sage` checked the CPU and the blocks.
+            o[0] = unsafe { sage512::qk_block(hd, kp, dims, blocks, i0, o.len()) };
+        });
         Some(sums.iter().sum())
     }
     #[cfg(not(target_arch = "x86_64"))]
     None
+}
+
+/// The shape checks of [`sage`] and [`sage_qk`].
+fn check_sage(heads: &[SageHead], dims: Dims, blocks: &SageBlocks) {
+    let Dims { nq, nk, d, .. } = dims;
+    assert_eq!(heads.len(), dims.heads);
+    assert!(blocks.q_block > 0 && blocks.k_block > 0 && blocks.tile > 0 && blocks.chunk > 0);
+    for h in heads {
+        assert!(h.q.len() == nq * d && h.k.len() == nk * d && h.v.len() == nk * d);
+        assert!(h.sv.is_empty() || h.sv.len() == d);
+    }
+}
+
+/// The blocked kernel's walk: K packed once per head, then every block of
+/// up to [`sage512::QB`] query rows of every head in parallel, each given
+/// its head, the packed K, its first row and its part of `out` (laid out
+/// `heads × nq × per_row`).
+#[cfg(target_arch = "x86_64")]
+fn sage_blocks<O: Send>(
+    heads: &[SageHead],
+    dims: Dims,
+    blocks: SageBlocks,
+    out: &mut [O],
+    per_row: usize,
+    block: impl Fn(&SageHead, &sage512::PackedK, usize, &mut [O]) + Sync,
+) {
+    let Dims { nq, nk, d, .. } = dims;
+    let packed: Vec<sage512::PackedK> = heads
+        .par_iter()
+        .map(|h| sage512::pack(h, nk, d, blocks.k_block))
+        .collect();
+    out.par_chunks_mut((nq * per_row).max(1))
+        .enumerate()
+        .for_each(|(h, oh)| {
+            oh.par_chunks_mut(sage512::QB * per_row)
+                .enumerate()
+                .for_each(|(bi, o)| block(&heads[h], &packed[h], bi * sage512::QB, o))
+        });
 }
