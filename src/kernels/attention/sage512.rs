@@ -585,7 +585,7 @@ unsafe fn pv_rows(acc: [*mut f32; PR], p: [*const f32; PR], n: usize, v: &[f32],
         let w = (d - c).min(64);
         // SAFETY: as this function's; channels c..c + w lie inside d.
         unsafe {
-            match (w.div_ceil(16), w % 16 == 0) {
+            match (w.div_ceil(16), w.is_multiple_of(16)) {
                 (4, true) => pv_rows_nv::<4, true>(acc, p, n, v, d, c, w),
                 (4, false) => pv_rows_nv::<4, false>(acc, p, n, v, d, c, w),
                 (3, _) => pv_rows_nv::<3, false>(acc, p, n, v, d, c, w),
