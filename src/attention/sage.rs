@@ -177,9 +177,13 @@ pub fn smooth_k(k: &[f32], d: usize) -> Vec<f32> {
         }
     }
     let mean: Vec<f32> = mean.iter().map(|m| fp16_rne(m / n as f64)).collect();
-    k.chunks(d)
-        .flat_map(|row| row.iter().zip(&mean).map(|(v, m)| h16(v - m)))
-        .collect()
+    let diff: Vec<f32> = k
+        .chunks(d)
+        .flat_map(|row| row.iter().zip(&mean).map(|(v, m)| v - m))
+        .collect();
+    // The fp16 rounding by slice (the same RNE as `h16`, element by
+    // element, but vectorised: it was a scalar call per key element).
+    Input::Fp16.tensor(&diff)
 }
 
 /// A SageAttention-style variant.

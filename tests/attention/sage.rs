@@ -98,6 +98,59 @@ fn k_smoothing_is_softmax_invariant_in_f64() {
     assert_eq!(sm.len(), 96 * 64);
 }
 
+/// K smoothing element by element against the definition, `fp16(k −
+/// fp16(mean))`, with the mean summed in f64 and every rounding by
+/// `half`'s scalar conversions: random keys at several magnitudes (fp16
+/// subnormal differences, ties of the fp16 grid, values near 65504),
+/// lengths that end inside a conversion chunk, NaN and inf channels.
+#[test]
+fn smoothing_rounds_each_difference_once_to_fp16() {
+    use half::f16;
+    let d = 24;
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for n in [1usize, 3, 700, 1400] {
+        let mut k: Vec<f32> = (0..n * d)
+            .map(|i| {
+                let r = next();
+                let unit = (r >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                match i % d {
+                    // Differences below fp16's smallest normal.
+                    0 => unit * 1e-4,
+                    // Exactly on fp16 ties around 1: 1 + (2j + 1)·2^−11.
+                    1 => 1.0 + ((r % 64) as f32 * 2.0 + 1.0) / 2048.0,
+                    // Near the top of fp16's range (may round to inf).
+                    2 => 65504.0 + unit * 64.0,
+                    _ => unit * 2f32.powi((r % 20) as i32 - 6),
+                }
+            })
+            .collect();
+        if n == 700 {
+            k[5 * d + 7] = f32::NAN;
+            k[9 * d + 8] = f32::INFINITY;
+        }
+        let got = smooth_k(&k, d);
+        let mean: Vec<f32> = (0..d)
+            .map(|c| {
+                let m = (0..n).map(|j| k[j * d + c] as f64).sum::<f64>() / n as f64;
+                f16::from_f64(m).to_f32()
+            })
+            .collect();
+        for (i, (&g, &x)) in got.iter().zip(&k).enumerate() {
+            let want = f16::from_f32(x - mean[i % d]).to_f32();
+            assert!(
+                g.to_bits() == want.to_bits() || (g.is_nan() && want.is_nan()),
+                "n={n} element {i}: {g} against {want}"
+            );
+        }
+    }
+}
+
 #[test]
 fn smoothing_buys_accuracy_on_keys_with_a_channel_mean() {
     // The realistic keys carry a per-channel mean: INT8 QK without smoothing
