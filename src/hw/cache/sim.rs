@@ -416,11 +416,11 @@ impl<S: Tags> Sim<S> {
                     for u in 0..depth {
                         if let Some(s) = self.level(u).store.find(v) {
                             self.level(u).back_invalidations += 1;
-                            self.drop_line_uniform(u, s, v);
+                            self.drop_line::<true>(u, s, v);
                         }
                     }
                 }
-                self.drop_line_uniform(depth, slot, v);
+                self.drop_line::<true>(depth, slot, v);
             }
             let lvl = self.level(depth);
             lvl.stats.bytes_in += lvl.line;
@@ -446,22 +446,6 @@ impl<S: Tags> Sim<S> {
             self.level(k).store.insert(slot, line, write && k == 0);
         }
         (self.last_slot, self.last_line) = (slots[0], line);
-    }
-
-    /// [`Sim::drop_line`] in a uniform hierarchy: a dirty line goes
-    /// straight into the level below ([`Sim::write_back_uniform`]).
-    #[inline(always)]
-    fn drop_line_uniform(&mut self, i: usize, slot: usize, line: u64) {
-        // `i` is a level index of the caller's walk.
-        let lvl = self.level(i);
-        let dirty = lvl.store.take(slot);
-        lvl.stats.evictions += 1;
-        if i == 0 && slot == self.last_slot {
-            self.last_line = NONE;
-        }
-        if dirty {
-            self.write_back_uniform(i, line);
-        }
     }
 
     /// [`Sim::write_back`] in a uniform hierarchy: the write request for
@@ -583,7 +567,7 @@ impl<S: Tags> Sim<S> {
                     // One line size (the common case): one lookup.
                     if let Some(s) = self.levels[u].store.find(line) {
                         self.levels[u].back_invalidations += 1;
-                        self.drop_line(u, s, line);
+                        self.drop_line::<false>(u, s, line);
                     }
                     continue;
                 }
@@ -595,18 +579,21 @@ impl<S: Tags> Sim<S> {
                     let sub = (base + j * step) >> up_shift;
                     if let Some(s) = self.levels[u].store.find(sub) {
                         self.levels[u].back_invalidations += 1;
-                        self.drop_line(u, s, sub);
+                        self.drop_line::<false>(u, s, sub);
                     }
                 }
             }
         }
-        self.drop_line(i, slot, line);
+        self.drop_line::<false>(i, slot, line);
     }
 
     /// Invalidates `slot` of level `i`, which holds `line`, counting an
-    /// eviction and writing the line back to level `i + 1` if dirty.
+    /// eviction and writing the line back to level `i + 1` if dirty: in a
+    /// uniform hierarchy (`UNIFORM`, on [`Sim::miss_uniform`]'s walk)
+    /// straight into the level below ([`Sim::write_back_uniform`]), else
+    /// through the general request ([`Sim::write_back`]).
     #[inline(always)]
-    fn drop_line(&mut self, i: usize, slot: usize, line: u64) {
+    fn drop_line<const UNIFORM: bool>(&mut self, i: usize, slot: usize, line: u64) {
         // `i` is a level index of a caller's walk.
         let lvl = self.level(i);
         let dirty = lvl.store.take(slot);
@@ -615,7 +602,11 @@ impl<S: Tags> Sim<S> {
             self.last_line = NONE;
         }
         if dirty {
-            self.write_back(i, line);
+            if UNIFORM {
+                self.write_back_uniform(i, line);
+            } else {
+                self.write_back(i, line);
+            }
         }
     }
 
