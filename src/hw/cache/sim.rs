@@ -391,14 +391,31 @@ impl<S: Tags> Sim<S> {
     /// ([`Tags::probe`]: lookup and, on a miss, victim choice in one pass
     /// over its set) and dirty victims go straight into the level below
     /// ([`Sim::write_back_uniform`]).
+    ///
+    /// Two and three levels (the common hierarchies) each have a copy of
+    /// the walk compiled for that count: its loops unrolled, every level
+    /// index a constant; other counts read it at run time.
+    #[inline(never)]
     fn miss_uniform(&mut self, line: u64, write: bool, slot: usize, victim: Option<u64>) {
+        match self.levels.len() {
+            2 => self.miss_walk(2, line, write, slot, victim),
+            3 => self.miss_walk(3, line, write, slot, victim),
+            n => self.miss_walk(n, line, write, slot, victim),
+        }
+    }
+
+    /// [`Sim::miss_uniform`] for `n` levels (the level count): inlined into
+    /// each arm of its dispatch, so that a constant `n` compiles a walk for
+    /// that count.
+    #[inline(always)]
+    fn miss_walk(&mut self, n: usize, line: u64, write: bool, slot: usize, victim: Option<u64>) {
+        debug_assert_eq!(n, self.levels.len());
         self.level(0).stats.misses += 1;
         // Start loading every set the walk may need at once, so that their
         // host cache misses overlap (one line number at every level).
-        for below in &self.levels[1..] {
-            below.store.prefetch(line);
+        for k in 1..n {
+            self.level(k).store.prefetch(line);
         }
-        let n = self.levels.len();
         let inclusive = self.inclusion == Inclusion::Inclusive;
         // Level 0's victim, if dirty, is written into level 1: start loading
         // its set there too (a hint, so whether it is dirty is not checked).
