@@ -207,3 +207,32 @@ fn issue_geometry_all_miss_stream_matches_reference() {
         }
     }
 }
+
+#[test]
+fn each_level_count_of_the_miss_walk_matches_reference() {
+    // The uniform miss walk has a copy compiled for two levels, one for
+    // three and a general one (here one and four levels): each against the
+    // reference, for every inclusion policy and every replacement policy,
+    // on traces that miss the last level and write dirty victims back.
+    let mut rng = Rng(0x1e7e_1c07);
+    for inclusion in Inclusion::ALL {
+        for kind in 0..5 {
+            for n in 1..=4 {
+                let cfg = loop {
+                    let c = uniform_config(&mut rng, inclusion, kind);
+                    if c.levels.len() == n {
+                        break c;
+                    }
+                };
+                let max = cfg.levels.iter().map(|l| l.size).max().unwrap();
+                let t = trace(&mut rng, 8_000, 0, max * 8, 25);
+                let (st, _) = compare_chunked(&cfg, &t, n % 2 == 0);
+                let last = st.last().unwrap();
+                assert!(
+                    last.misses > 1000 && st[0].writebacks > 100,
+                    "{inclusion:?} policy {kind}, {n} levels: {st:?}"
+                );
+            }
+        }
+    }
+}

@@ -238,3 +238,35 @@ fn tags_wider_than_32_bits_are_told_apart() {
     // a miss, c miss, a hit, b miss (evicts c), a hit, b hit, c miss.
     assert_eq!(s.counts()[..4], [7, 3, 4, 2]);
 }
+
+#[test]
+fn tags_wider_than_16_bits_are_told_apart() {
+    // A packed set stores 16-bit tags: lines whose tags agree in their low
+    // 16 bits must not hit each other, whether the level still keeps only
+    // short tags (the widest so far 0xffff, a whole tag) or has switched to
+    // full tags (at the first tag of 17 bits), and lines inserted before
+    // the switch must still hit after it.
+    let cfg = HierarchyConfig {
+        name: "wide16".into(),
+        levels: vec![lvl("L1", 2, 2, 64, Policy::Lru, false)],
+        inclusion: Inclusion::Inclusive,
+    };
+    // line = addr >> 6; set bit = line & 1; tag = line >> 1.
+    let tag = |t: u64| t << (6 + 1);
+    let (a, c, d) = (tag(0), tag(1), tag(0xffff));
+    let b = tag(1 << 16); // low 16 bits 0, like a
+    let e = tag(0x1_ffff); // low 16 bits 0xffff, like d
+    let mut h = Hierarchy::new(&cfg).unwrap();
+    // a miss, d miss, a hit, d hit, b miss (evicts a, the LRU), d hit,
+    // e miss (evicts b), d hit, a miss (evicts e), d hit, c miss (evicts a).
+    for addr in [a, d, a, d, b, d, e, d, a, d, c] {
+        h.access(Access::read(addr, 8));
+    }
+    let s = &h.stats()[0];
+    assert_eq!(s.counts()[..4], [11, 5, 6, 4]);
+    let mut r = ReferenceHierarchy::new(&cfg).unwrap();
+    for addr in [a, d, a, d, b, d, e, d, a, d, c] {
+        r.access(Access::read(addr, 8));
+    }
+    assert_eq!(h.stats(), r.stats());
+}

@@ -1,20 +1,22 @@
 //! The packed tag store of set-associative levels of up to 16 ways: each
-//! set is one 128-byte block (two host cache lines, prefetched together),
-//! holding 32-bit tags, 8-bit LRU/FIFO ranks, and valid, dirty and
-//! tree-PLRU bits as masks.
+//! set is one 64-byte block (one host cache line), holding 16-bit tags,
+//! 8-bit LRU/FIFO ranks, and valid, dirty and tree-PLRU bits as masks.
 //!
-//! A miss of a big level is then one or two host cache misses instead of
-//! the six or seven of separate tag, stamp and dirty arrays, and the tag
-//! compare, the victim search and the LRU update are each a few branch-free
-//! operations on 16 lanes (which the compiler turns into SSE2).
+//! A miss of a big level is then one host cache miss instead of the six or
+//! seven of separate tag, stamp and dirty arrays, and the tag compare, the
+//! victim search and the LRU update are each a few branch-free SSE2
+//! operations on 16 lanes. One host line per set (rather than two with
+//! 32-bit tags) halves the tag memory: the sets of an 8 MiB level of 64-byte
+//! lines take 512 KiB and, with the levels above, fit a 1 MiB host L2.
 //!
-//! **Tags.** A way stores `line >> set_bits` truncated to 32 bits. While
-//! every tag inserted so far fits in 32 bits (lines below 2^(32 +
-//! set_bits): 256 GiB and more of 64-byte lines), the stored tag is the
-//! whole tag and a match is exact. The first wider tag switches the level
-//! to also keep every full line number in a side array (filled from the
-//! short tags at the switch), against which every short-tag match is then
-//! confirmed.
+//! **Tags.** A way stores `line >> set_bits` truncated to 16 bits. While
+//! every tag inserted so far fits in 16 bits (lines below 2^(16 +
+//! set_bits): for 64-byte lines, 256 MiB of addresses for a 64-set level,
+//! 4 GiB for 1024 sets), the stored tag is the whole tag and a match is
+//! exact. The first wider tag switches the level to also keep every full
+//! line number in a side array (filled from the short tags at the switch),
+//! against which every short-tag match is then confirmed (a miss still
+//! reads only the set: a false 16-bit match is rare).
 //!
 //! **Ranks.** LRU and FIFO keep, per set, the age rank of every way: 0 the
 //! most recent use (LRU: hit or insertion; FIFO: insertion), `ways - 1` the
@@ -33,12 +35,12 @@ pub(super) const MAX_WAYS: usize = 16;
 /// *signed* byte too, so that [`rank_touch`] can age with one signed compare.
 const UNUSED: u8 = i8::MAX as u8;
 
-/// One set: two host cache lines.
+/// One set: one host cache line (54 bytes used).
 #[derive(Clone, Copy)]
-#[repr(C, align(128))]
+#[repr(C, align(64))]
 struct Set {
-    /// Way → low 32 bits of `line >> set_bits` (meaningful when valid).
-    tags: [u32; MAX_WAYS],
+    /// Way → low 16 bits of `line >> set_bits` (meaningful when valid).
+    tags: [u16; MAX_WAYS],
     /// Way → age rank (LRU, FIFO).
     ranks: [u8; MAX_WAYS],
     /// Bit `w`: way `w` holds a line.
@@ -97,38 +99,34 @@ pub(super) struct Packed<const P: PolicyKind = DYN> {
     /// The level's policy as a [`PolicyKind`] (read only when `P` is [`DYN`]).
     kind: PolicyKind,
     sets: Vec<Set>,
-    /// Full line numbers per slot, kept only once a tag wider than 32 bits
+    /// Full line numbers per slot, kept only once a tag wider than 16 bits
     /// has been inserted (empty before).
     full: Vec<u64>,
     rng: VictimRng,
 }
 
-/// Bit `w` set where `lanes[w] == key`: four SSE2 compares packed into one
+/// Bit `w` set where `lanes[w] == key`: two SSE2 compares packed into one
 /// byte mask (the compiler's own vectorisation of the portable loop spends
 /// three times the instructions on the bit gathering).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn match_u32(lanes: &[u32; MAX_WAYS], key: u32) -> u16 {
+fn match_u16(lanes: &[u16; MAX_WAYS], key: u16) -> u16 {
     use std::arch::x86_64::*;
-    // SAFETY: SSE2 is part of x86_64; the loads read the 64 bytes of
+    // SAFETY: SSE2 is part of x86_64; the loads read the 32 bytes of
     // `lanes` (unaligned loads: no alignment assumed).
     unsafe {
-        let k = _mm_set1_epi32(key as i32);
+        let k = _mm_set1_epi16(key as i16);
         let p = lanes.as_ptr().cast::<__m128i>();
-        let e0 = _mm_cmpeq_epi32(_mm_loadu_si128(p), k);
-        let e1 = _mm_cmpeq_epi32(_mm_loadu_si128(p.add(1)), k);
-        let e2 = _mm_cmpeq_epi32(_mm_loadu_si128(p.add(2)), k);
-        let e3 = _mm_cmpeq_epi32(_mm_loadu_si128(p.add(3)), k);
-        let lo = _mm_packs_epi32(e0, e1);
-        let hi = _mm_packs_epi32(e2, e3);
-        _mm_movemask_epi8(_mm_packs_epi16(lo, hi)) as u16
+        let e0 = _mm_cmpeq_epi16(_mm_loadu_si128(p), k);
+        let e1 = _mm_cmpeq_epi16(_mm_loadu_si128(p.add(1)), k);
+        _mm_movemask_epi8(_mm_packs_epi16(e0, e1)) as u16
     }
 }
 
 /// Bit `w` set where `lanes[w] == key`.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn match_u32(lanes: &[u32; MAX_WAYS], key: u32) -> u16 {
+fn match_u16(lanes: &[u16; MAX_WAYS], key: u16) -> u16 {
     let mut m = 0u16;
     for (w, &t) in lanes.iter().enumerate() {
         m |= ((t == key) as u16) << w;
@@ -302,11 +300,11 @@ impl<const P: PolicyKind> Packed<P> {
         let s = self.set_of(line);
         let set = self.set(s);
         let tag = line >> self.set_bits;
-        let mut m = match_u32(&set.tags, tag as u32) & set.valid;
+        let mut m = match_u16(&set.tags, tag as u16) & set.valid;
         if self.full.is_empty() {
             // Narrow tags are whole tags: at most one way matches, and a
             // wide line cannot be here yet.
-            return (m != 0 && tag <= u32::MAX as u64)
+            return (m != 0 && tag <= u16::MAX as u64)
                 .then(|| s * MAX_WAYS + m.trailing_zeros() as usize);
         }
         while m != 0 {
@@ -341,19 +339,15 @@ impl<const P: PolicyKind> Packed<P> {
         }
     }
 
-    /// Asks the CPU to start loading `line`'s set (both of its host lines).
+    /// Asks the CPU to start loading `line`'s set (its one host line).
     #[inline(always)]
     pub(super) fn prefetch(&self, line: u64) {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             let p: *const Set = self.set(self.set_of(line));
-            // SAFETY: prefetching is a hint; both addresses are inside the
-            // 128-byte set.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(p.cast());
-                _mm_prefetch::<_MM_HINT_T0>(p.cast::<u8>().add(64).cast());
-            }
+            // SAFETY: prefetching is a hint; the address is the set's.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) };
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = line;
@@ -410,10 +404,10 @@ impl<const P: PolicyKind> Packed<P> {
         let tag = line >> self.set_bits;
         let set = self.set(s);
         let valid = set.valid;
-        let mut m = match_u32(&set.tags, tag as u32) & valid;
+        let mut m = match_u16(&set.tags, tag as u16) & valid;
         if self.full.is_empty() {
             // Narrow tags are whole tags (see [`Packed::find`]).
-            if m != 0 && tag <= u32::MAX as u64 {
+            if m != 0 && tag <= u16::MAX as u64 {
                 let slot = base + m.trailing_zeros() as usize;
                 self.used(slot);
                 return Probe::Hit(slot);
@@ -500,7 +494,7 @@ impl<const P: PolicyKind> Packed<P> {
     pub(super) fn insert(&mut self, slot: usize, line: u64, dirty: bool) {
         let (s, w) = (slot / MAX_WAYS, slot % MAX_WAYS);
         let tag = line >> self.set_bits;
-        if tag > u32::MAX as u64 && self.full.is_empty() {
+        if tag > u16::MAX as u64 && self.full.is_empty() {
             self.widen();
         }
         if !self.full.is_empty() {
@@ -508,7 +502,7 @@ impl<const P: PolicyKind> Packed<P> {
         }
         let fifo = self.kind() == FIFO;
         let set = self.set_mut(s);
-        set.tags[w] = tag as u32;
+        set.tags[w] = tag as u16;
         set.valid |= 1 << w;
         set.dirty = set.dirty & !(1 << w) | (dirty as u16) << w;
         if fifo {

@@ -391,14 +391,31 @@ impl<S: Tags> Sim<S> {
     /// ([`Tags::probe`]: lookup and, on a miss, victim choice in one pass
     /// over its set) and dirty victims go straight into the level below
     /// ([`Sim::write_back_uniform`]).
+    ///
+    /// Two and three levels (the common hierarchies) each have a copy of
+    /// the walk compiled for that count: its loops unrolled, every level
+    /// index a constant; other counts read it at run time.
+    #[inline(never)]
     fn miss_uniform(&mut self, line: u64, write: bool, slot: usize, victim: Option<u64>) {
+        match self.levels.len() {
+            2 => self.miss_walk(2, line, write, slot, victim),
+            3 => self.miss_walk(3, line, write, slot, victim),
+            n => self.miss_walk(n, line, write, slot, victim),
+        }
+    }
+
+    /// [`Sim::miss_uniform`] for `n` levels (the level count): inlined into
+    /// each arm of its dispatch, so that a constant `n` compiles a walk for
+    /// that count.
+    #[inline(always)]
+    fn miss_walk(&mut self, n: usize, line: u64, write: bool, slot: usize, victim: Option<u64>) {
+        debug_assert_eq!(n, self.levels.len());
         self.level(0).stats.misses += 1;
         // Start loading every set the walk may need at once, so that their
         // host cache misses overlap (one line number at every level).
-        for below in &self.levels[1..] {
-            below.store.prefetch(line);
+        for k in 1..n {
+            self.level(k).store.prefetch(line);
         }
-        let n = self.levels.len();
         let inclusive = self.inclusion == Inclusion::Inclusive;
         // Level 0's victim, if dirty, is written into level 1: start loading
         // its set there too (a hint, so whether it is dirty is not checked).
@@ -416,11 +433,11 @@ impl<S: Tags> Sim<S> {
                     for u in 0..depth {
                         if let Some(s) = self.level(u).store.find(v) {
                             self.level(u).back_invalidations += 1;
-                            self.drop_line_uniform(u, s, v);
+                            self.drop_line::<true>(u, s, v);
                         }
                     }
                 }
-                self.drop_line_uniform(depth, slot, v);
+                self.drop_line::<true>(depth, slot, v);
             }
             let lvl = self.level(depth);
             lvl.stats.bytes_in += lvl.line;
@@ -446,22 +463,6 @@ impl<S: Tags> Sim<S> {
             self.level(k).store.insert(slot, line, write && k == 0);
         }
         (self.last_slot, self.last_line) = (slots[0], line);
-    }
-
-    /// [`Sim::drop_line`] in a uniform hierarchy: a dirty line goes
-    /// straight into the level below ([`Sim::write_back_uniform`]).
-    #[inline(always)]
-    fn drop_line_uniform(&mut self, i: usize, slot: usize, line: u64) {
-        // `i` is a level index of the caller's walk.
-        let lvl = self.level(i);
-        let dirty = lvl.store.take(slot);
-        lvl.stats.evictions += 1;
-        if i == 0 && slot == self.last_slot {
-            self.last_line = NONE;
-        }
-        if dirty {
-            self.write_back_uniform(i, line);
-        }
     }
 
     /// [`Sim::write_back`] in a uniform hierarchy: the write request for
@@ -583,7 +584,7 @@ impl<S: Tags> Sim<S> {
                     // One line size (the common case): one lookup.
                     if let Some(s) = self.levels[u].store.find(line) {
                         self.levels[u].back_invalidations += 1;
-                        self.drop_line(u, s, line);
+                        self.drop_line::<false>(u, s, line);
                     }
                     continue;
                 }
@@ -595,18 +596,21 @@ impl<S: Tags> Sim<S> {
                     let sub = (base + j * step) >> up_shift;
                     if let Some(s) = self.levels[u].store.find(sub) {
                         self.levels[u].back_invalidations += 1;
-                        self.drop_line(u, s, sub);
+                        self.drop_line::<false>(u, s, sub);
                     }
                 }
             }
         }
-        self.drop_line(i, slot, line);
+        self.drop_line::<false>(i, slot, line);
     }
 
     /// Invalidates `slot` of level `i`, which holds `line`, counting an
-    /// eviction and writing the line back to level `i + 1` if dirty.
+    /// eviction and writing the line back to level `i + 1` if dirty: in a
+    /// uniform hierarchy (`UNIFORM`, on [`Sim::miss_uniform`]'s walk)
+    /// straight into the level below ([`Sim::write_back_uniform`]), else
+    /// through the general request ([`Sim::write_back`]).
     #[inline(always)]
-    fn drop_line(&mut self, i: usize, slot: usize, line: u64) {
+    fn drop_line<const UNIFORM: bool>(&mut self, i: usize, slot: usize, line: u64) {
         // `i` is a level index of a caller's walk.
         let lvl = self.level(i);
         let dirty = lvl.store.take(slot);
@@ -615,7 +619,11 @@ impl<S: Tags> Sim<S> {
             self.last_line = NONE;
         }
         if dirty {
-            self.write_back(i, line);
+            if UNIFORM {
+                self.write_back_uniform(i, line);
+            } else {
+                self.write_back(i, line);
+            }
         }
     }
 

@@ -191,8 +191,8 @@ impl SetAssoc {
     }
 }
 
-/// Most sets of a packed level: its 128-byte blocks then take at most
-/// 512 MiB (a direct-mapped level of 2^26 lines would take 8 GiB packed;
+/// Most sets of a packed level: its 64-byte blocks then take at most
+/// 256 MiB (a direct-mapped level of 2^26 lines would take 4 GiB packed;
 /// the flat arrays take 21 bytes per line).
 const MAX_PACKED_SETS: u64 = 1 << 22;
 
