@@ -19,11 +19,11 @@
 //! a row's last pair with only its even key visible has its V operand's odd
 //! halves cleared, so the pad step is `+0 · +0` exactly as in the emulation
 //! (never `+0 · v` of a masked key). The softmax (max, sums) is scalar in
-//! key order; `exp` runs eight lanes at a time through the shared
-//! `exp_shifted`; p → bf16 is RNE on the bit pattern (NaN kept NaN).
+//! key order; `exp` runs sixteen lanes at a time through the shared
+//! `exp_f32`'s AVX-512 form; p → bf16 is RNE on the bit pattern (NaN kept NaN).
 
 use super::Dims;
-use crate::arith::exp::avx2::exp_shifted;
+use crate::arith::exp::avx512::exp_shifted;
 use crate::arith::exp::exp_f32;
 use half::bf16;
 use rayon::prelude::*;
@@ -158,29 +158,41 @@ unsafe fn block(q: &[u16], p: &Packed, dims: Dims, sc: f32, i0: usize, nr: usize
         scores(&qp, p, kb0, kbn, nr, sc, &mut s);
         // Softmax per row; `live[r]`: the row runs P·V on this tile.
         let mut live = [false; R];
+        let mut alpha = [0.0f32; R];
+        let mut m_new = [0.0f32; R];
         for r in 0..nr {
             let c = cnt[r];
             if c == 0 {
                 continue;
             }
             let sr = &mut s[r][..c];
-            let stt = &mut st[r];
-            let mb = sr.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-            let m_new = stt.m.max(mb);
-            if m_new == f32::NEG_INFINITY {
+            m_new[r] = st[r].m.max(max_ordered(sr));
+            if m_new[r] == f32::NEG_INFINITY {
                 continue;
             }
-            let alpha = exp_f32(stt.m - m_new);
-            exp_shifted(sr, m_new);
-            let mut sum = 0.0f32;
-            for e in sr.iter() {
-                sum += *e;
-            }
-            stt.l = stt.l * alpha + sum;
-            scale(&mut stt.acc, alpha);
-            to_bf16(sr, &mut pc[r]);
-            stt.m = m_new;
+            alpha[r] = exp_f32(st[r].m - m_new[r]);
+            exp_shifted(sr, m_new[r]);
             live[r] = true;
+        }
+        // The rows' sums in key order, interleaved (independent chains).
+        let mut sum = [0.0f32; R];
+        let jn = cnt.iter().copied().max().unwrap_or(0);
+        for j in 0..jn {
+            for r in 0..R {
+                if live[r] && j < cnt[r] {
+                    sum[r] += s[r][j];
+                }
+            }
+        }
+        for r in 0..nr {
+            if !live[r] {
+                continue;
+            }
+            let stt = &mut st[r];
+            stt.l = stt.l * alpha[r] + sum[r];
+            scale(&mut stt.acc, alpha[r]);
+            to_bf16(&s[r][..cnt[r]], &mut pc[r]);
+            stt.m = m_new[r];
         }
         // P·V: pairs every row of a full block sees, blocked; the rest per row.
         let w0 = t0 / 2;
@@ -316,6 +328,24 @@ unsafe fn scores_at<const RR: usize>(
     for (r, a) in acc.iter().enumerate() {
         _mm512_storeu_ps(s[r].as_mut_ptr().add(slot * L), _mm512_mul_ps(*a, scv));
     }
+}
+
+/// The largest non-NaN value of `x` (−∞ if none): the emulation's
+/// `fold(−∞, f32::max)`, which skips NaN. The sign of a zero maximum may
+/// differ from the fold's, which changes no bit downstream: `s − m` and
+/// `m − m'` only feed `exp`, and `exp(±0) = 1`, `x − (±0) = x` for `x ≠ 0`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn max_ordered(x: &[f32]) -> f32 {
+    let ninf = _mm512_set1_ps(f32::NEG_INFINITY);
+    let mut m = ninf;
+    for ch in x.chunks(L) {
+        let k: __mmask16 = if ch.len() == L { 0xffff } else { (1u16 << ch.len()) - 1 };
+        let v = _mm512_mask_loadu_ps(ninf, k, ch.as_ptr());
+        let ord = _mm512_cmp_ps_mask::<_CMP_ORD_Q>(v, v);
+        m = _mm512_mask_max_ps(m, ord, m, v);
+    }
+    _mm512_reduce_max_ps(m)
 }
 
 /// `acc *= a` over all (padded) channels.
