@@ -98,7 +98,7 @@ fn scores_row(c: &Codes, x: &Qkv, h: usize, i: usize, out: &mut [f32]) {
 /// P·V on `vdpbf16ps` key pairs. `v` is the head's V codes (`nk × d`).
 fn row(s: &[f32], v: &[u16], d: usize, vis: usize, st: &mut RowState) {
     let mut t0 = 0;
-    let mut p = vec![0u16; B_C];
+    let mut p = [0u16; B_C];
     while t0 < vis {
         let t1 = (t0 + B_C).min(vis);
         let tile = &s[t0..t1];

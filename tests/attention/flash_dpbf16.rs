@@ -190,11 +190,14 @@ fn the_model_itself_rounds_as_the_instruction_does() {
     assert_eq!(step(f32::MAX, 2f32.powi(100), 2f32.powi(27)), f32::INFINITY);
 }
 
+/// A hand case: what it shows, the shape, Q, K, V.
+type Case = (&'static str, AttnShape, Vec<f32>, Vec<f32>, Vec<f32>);
+
 #[test]
 fn hand_cases_equal_the_model() {
     let e = 2f32.powi(-12);
     let tiny = 2f32.powi(-130); // a bf16 subnormal
-    let cases: Vec<(&str, AttnShape, Vec<f32>, Vec<f32>, Vec<f32>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             // The odd-first dot gives score +0 for key 0 (channel order 2^-25):
             // visible in the scores.

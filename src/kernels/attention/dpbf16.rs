@@ -125,6 +125,7 @@ struct State {
 }
 
 /// Rows `i0 .. i0 + nr` (nr ≤ 4) of one head.
+#[allow(clippy::needless_range_loop)] // r indexes the rows' parallel arrays
 #[target_feature(enable = "avx512f,avx512bf16,avx2")]
 unsafe fn block(q: &[u16], p: &Packed, dims: Dims, sc: f32, i0: usize, nr: usize, o: &mut [f64]) {
     let Dims { nk, d, .. } = dims;
@@ -272,6 +273,7 @@ unsafe fn bh(x: __m512i) -> __m512bh {
 }
 
 /// `RR` rows × `NB` key blocks from block `kb0`: one accumulator each.
+#[allow(clippy::needless_range_loop)] // r, b index register arrays
 #[inline(always)]
 unsafe fn scores_t<const RR: usize, const NB: usize>(
     qp: &[u32],
@@ -340,7 +342,11 @@ unsafe fn max_ordered(x: &[f32]) -> f32 {
     let ninf = _mm512_set1_ps(f32::NEG_INFINITY);
     let mut m = ninf;
     for ch in x.chunks(L) {
-        let k: __mmask16 = if ch.len() == L { 0xffff } else { (1u16 << ch.len()) - 1 };
+        let k: __mmask16 = if ch.len() == L {
+            0xffff
+        } else {
+            (1u16 << ch.len()) - 1
+        };
         let v = _mm512_mask_loadu_ps(ninf, k, ch.as_ptr());
         let ord = _mm512_cmp_ps_mask::<_CMP_ORD_Q>(v, v);
         m = _mm512_mask_max_ps(m, ord, m, v);
@@ -445,6 +451,7 @@ unsafe fn pv_chunks<const RR: usize>(
 
 /// `RR` rows × `CH` channel vectors from vector `cv`, key pairs `wa..wb` of
 /// the tile starting at pair `w0`.
+#[allow(clippy::needless_range_loop)] // r, c index register arrays
 #[inline(always)]
 unsafe fn pv_t<const RR: usize, const CH: usize>(
     accs: &mut [&mut [f32]; RR],
