@@ -252,6 +252,85 @@ pub mod avx2 {
     }
 }
 
+/// The sixteen-lane form of [`exp_f32`] (AVX-512F): the operations of
+/// [`avx2::exp8`] in the same order, so every lane equals the scalar
+/// function bit for bit (`tests/attention/exp.rs` sweeps it as it sweeps
+/// `exp8`).
+#[cfg(target_arch = "x86_64")]
+pub mod avx512 {
+    use super::{C1, C2, EXP_MAX, EXP_MIN, LOG2E, MAGIC, P0, P1, P2, P3, P4, P5};
+    use std::arch::x86_64::*;
+
+    /// [`super::exp_f32`] of each lane.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn exp16(x: __m512) -> __m512 {
+        let hi = _mm512_set1_ps(EXP_MAX);
+        // Out-of-range and NaN lanes run the core on +0 and are replaced below.
+        let inside = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(x, _mm512_set1_ps(EXP_MIN))
+            & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, hi);
+        let xc = _mm512_maskz_mov_ps(inside, x);
+        let magic = _mm512_set1_ps(MAGIC);
+        let n = _mm512_sub_ps(
+            _mm512_add_ps(_mm512_mul_ps(xc, _mm512_set1_ps(LOG2E)), magic),
+            magic,
+        );
+        let r = _mm512_sub_ps(
+            _mm512_sub_ps(xc, _mm512_mul_ps(n, _mm512_set1_ps(C1))),
+            _mm512_mul_ps(n, _mm512_set1_ps(C2)),
+        );
+        let horner = |y: __m512, c: f32| _mm512_add_ps(_mm512_mul_ps(y, r), _mm512_set1_ps(c));
+        let y = horner(_mm512_set1_ps(P0), P1);
+        let y = horner(y, P2);
+        let y = horner(y, P3);
+        let y = horner(y, P4);
+        let y = horner(y, P5);
+        let e = _mm512_add_ps(
+            _mm512_add_ps(_mm512_mul_ps(y, _mm512_mul_ps(r, r)), r),
+            _mm512_set1_ps(1.0),
+        );
+        let ni = _mm512_cvtps_epi32(n);
+        let a = _mm512_srai_epi32::<1>(ni);
+        let b = _mm512_sub_epi32(ni, a);
+        let bias = _mm512_set1_epi32(127);
+        let pow2 =
+            |k: __m512i| _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(k, bias)));
+        let core = _mm512_mul_ps(_mm512_mul_ps(e, pow2(a)), pow2(b));
+        // x ≥ hi → +inf; below the lower bound or −inf → +0; NaN → x.
+        let big = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(x, hi);
+        let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x);
+        let out = _mm512_maskz_mov_ps(inside, core);
+        let out = _mm512_mask_mov_ps(out, big, _mm512_set1_ps(f32::INFINITY));
+        _mm512_mask_mov_ps(out, nan, x)
+    }
+
+    /// `p = exp_f32(p − m)` in place, sixteen lanes at a time (the tail
+    /// masked: its lanes are neither read nor written).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn exp_shifted(tile: &mut [f32], m: f32) {
+        let mv = _mm512_set1_ps(m);
+        for ch in tile.chunks_mut(16) {
+            let k: __mmask16 = if ch.len() == 16 {
+                0xffff
+            } else {
+                (1u16 << ch.len()) - 1
+            };
+            // SAFETY: the mask covers only `ch`'s elements.
+            unsafe {
+                let x = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, ch.as_ptr()), mv);
+                _mm512_mask_storeu_ps(ch.as_mut_ptr(), k, exp16(x));
+            }
+        }
+    }
+}
+
 /// [`exp_f32`] of every element, in place.
 pub fn exp_slice(xs: &mut [f32]) {
     for x in xs {

@@ -4,7 +4,8 @@
 //! probability metrics), a cost in counts and optionally a native kernel.
 //!
 //! Files: [`exact`] (f64 reference, naive f32, FlashAttention-tiled f32 and
-//! bf16, ggml's FP16 V accumulator, split-KV decode), [`sage`]
+//! bf16, ggml's FP16 V accumulator, split-KV decode), [`flash_dpbf16`]
+//! (the tiled bf16 flash on AVX-512 BF16's `vdpbf16ps`), [`sage`]
 //! (SageAttention v1 INT8, v2 FP8 PV, v2++ FP16 PV, INT4 Q/K),
 //! [`quant`] (FP8/MX/NVFP4 and L-Mul attention through the matmul
 //! variants' quantizers and kernels), [`cost`] (counts and bytes from the
@@ -28,6 +29,7 @@
 pub mod cost;
 pub mod ecoformer;
 pub mod exact;
+pub mod flash_dpbf16;
 pub mod hyper;
 pub mod info;
 pub mod kdeformer;
@@ -114,6 +116,7 @@ pub trait NativeAttention: Send + Sync {
 /// Every registered attention variant, in display order.
 pub fn registry() -> Vec<Box<dyn AttentionVariant>> {
     let mut v = exact::all();
+    v.extend(flash_dpbf16::all());
     v.extend(sage::all());
     v.extend(sale::all());
     v.extend(quant::all());

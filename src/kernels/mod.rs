@@ -139,6 +139,9 @@ pub enum Base {
     Popcount,
     /// f32 integer add of bit patterns (`vpaddd`) + f32 add: the L-Mul product.
     LmulAdd,
+    /// bf16 pair dots into f32 lanes: AVX-512 BF16 `vdpbf16ps` (2 MACs per
+    /// f32 lane).
+    Bf16Dot,
 }
 
 impl Base {
@@ -151,6 +154,7 @@ impl Base {
             Base::Int16Sat => "int16-sat",
             Base::Popcount => "xor-popcount",
             Base::LmulAdd => "lmul-add",
+            Base::Bf16Dot => "bf16-dot",
         }
     }
 }

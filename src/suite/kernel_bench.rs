@@ -131,6 +131,7 @@ pub fn peak_op(base: Base) -> PeakOp {
         Base::Int16Sat => PeakOp::Int16Sat,
         Base::Popcount => PeakOp::Popcount,
         Base::LmulAdd => PeakOp::LmulAdd,
+        Base::Bf16Dot => PeakOp::Bf16Dot,
     }
 }
 

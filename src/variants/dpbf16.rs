@@ -127,10 +127,14 @@ impl Packer for Dpbf16Packer {
         Dpbf16Kernel::pack(&v, w.rows, w.cols)
     }
 
-    /// The AVX2 path is `vfmadd231ps` on widened bf16; the AVX-512 BF16 path
-    /// (`vdpbf16ps`) has no ceiling measured here.
+    /// `vdpbf16ps` where the CPU (under the ISA cap) has AVX-512 BF16; else
+    /// the AVX2 path's `vfmadd231ps` on widened bf16.
     fn base(&self) -> Base {
-        Base::F32Fma
+        if crate::isa::active().avx512bf16 {
+            Base::Bf16Dot
+        } else {
+            Base::F32Fma
+        }
     }
 
     /// AVX-512 has its own path where the CPU has AVX-512 BF16 (others run the AVX2 code).

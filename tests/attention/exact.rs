@@ -190,6 +190,7 @@ const BOUNDS: &[(&str, f64)] = &[
     ("attention/flash-bf16", 7e-3),
     ("attention/flash-fp16acc", 5e-3),
     ("attention/split-kv", 1e-6),
+    ("attention/flash-dpbf16", 7e-3),
     ("attention/sage-int8", 3e-2),
     ("attention/sage2-fp8", 6e-2),
     ("attention/sage2pp-fp16acc", 7e-2),

@@ -84,6 +84,32 @@ fn simd_form_equals_the_scalar_function_bit_for_bit() {
     sweep("exp8", |v| unsafe { exp8(v) }, exp_f32, [EXP_MIN, EXP_MAX]);
 }
 
+/// As above for the sixteen-lane AVX-512 form (the `vdpbf16ps` kernel's),
+/// each vector of the sweep in both halves of the 512-bit register.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_form_equals_the_scalar_function_bit_for_bit() {
+    use bitsim::arith::exp::avx512::exp16;
+    use std::arch::x86_64::*;
+    if !std::arch::is_x86_feature_detected!("avx512f") {
+        eprintln!("no AVX-512F on this CPU: the form cannot run here");
+        return;
+    }
+    let run = |v: __m256, high: bool| -> __m256 {
+        let mut buf = [1.0f32; 16];
+        let mut out = [0.0f32; 16];
+        let at = if high { 8 } else { 0 };
+        // SAFETY: AVX-512F checked above; the buffers hold 16 floats.
+        unsafe {
+            _mm256_storeu_ps(buf.as_mut_ptr().add(at), v);
+            _mm512_storeu_ps(out.as_mut_ptr(), exp16(_mm512_loadu_ps(buf.as_ptr())));
+            _mm256_loadu_ps(out.as_ptr().add(at))
+        }
+    };
+    sweep("exp16 low", |v| run(v, false), exp_f32, [EXP_MIN, EXP_MAX]);
+    sweep("exp16 high", |v| run(v, true), exp_f32, [EXP_MIN, EXP_MAX]);
+}
+
 /// As above for the base-2 form SageAttention's kernels use.
 #[cfg(target_arch = "x86_64")]
 #[test]

@@ -5,6 +5,7 @@ mod costs;
 mod ecoformer;
 mod exact;
 mod exp;
+mod flash_dpbf16;
 mod hyper;
 mod kdeformer;
 mod metrics;

@@ -9,11 +9,12 @@ use bitsim::isa::IsaLevel;
 use bitsim::workload::attention::realistic;
 
 /// The variants whose native kernels this file checks (the registry's).
-const NATIVE: [&str; 8] = [
+const NATIVE: [&str; 9] = [
     "attention/f32",
     "attention/flash-f32",
     "attention/flash-bf16",
     "attention/split-kv",
+    "attention/flash-dpbf16",
     "attention/sage-int8",
     "attention/sage2-fp8",
     "attention/sage2pp-fp16acc",
@@ -106,6 +107,7 @@ fn decode_tails_equal_the_emulation_at_every_level() {
         "attention/flash-f32",
         "attention/flash-bf16",
         "attention/split-kv",
+        "attention/flash-dpbf16",
     ] {
         let v = attention::find(name).unwrap();
         for d in [1, 7, 8, 20, 72, 136, 200] {

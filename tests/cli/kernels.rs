@@ -224,6 +224,7 @@ fn list_names_the_attention_kernels() {
         ("attention/flash-f32", "f32-fma"),
         ("attention/flash-bf16", "f32-fma"),
         ("attention/split-kv", "f32-fma"),
+        ("attention/flash-dpbf16", "bf16-dot"),
         ("attention/sage-int8", "int8-dot"),
         ("attention/sage2-fp8", "int8-dot"),
         ("attention/sage2pp-fp16acc", "int8-dot"),

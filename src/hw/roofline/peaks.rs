@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use super::calibrate::rate;
+use crate::arith::dpbf16;
 use crate::isa;
 
 /// An instruction group a kernel's inner loop is built on (the kernels
@@ -34,6 +35,8 @@ pub enum PeakOp {
     Popcount,
     /// L-Mul: integer add of f32 bit patterns, then an f32 add.
     LmulAdd,
+    /// bf16 pair dot into f32 (AVX-512 BF16 `vdpbf16ps` zmm: 32 MACs).
+    Bf16Dot,
 }
 
 /// One peak loop: `run(n)` executes `n × ops_per_iter` operations.
@@ -81,6 +84,15 @@ pub fn peak_loop(op: PeakOp) -> PeakLoop {
                     run: |n| unsafe { x86::dpbusd_zmm(n) },
                 };
             }
+            PeakOp::Bf16Dot if f.avx512bf16 => {
+                return PeakLoop {
+                    what: "vdpbf16ps zmm, 16 independent chains",
+                    // 16 f32 lanes × 2 bf16 products each, 2 ops per product.
+                    ops_per_iter: (CHAINS * 16 * 2 * 2) as f64,
+                    // SAFETY: AVX-512F and AVX-512 BF16 are active.
+                    run: |n| unsafe { x86::dpbf16_zmm(n) },
+                };
+            }
             _ if f.avx2 => {
                 if let Some(l) = avx2_loop(op) {
                     return l;
@@ -96,7 +108,8 @@ pub fn peak_loop(op: PeakOp) -> PeakLoop {
 #[cfg(target_arch = "x86_64")]
 fn avx2_loop(op: PeakOp) -> Option<PeakLoop> {
     Some(match op {
-        PeakOp::F32Fma => return None,
+        // No AVX2 form: the portable loop runs the unit's model.
+        PeakOp::F32Fma | PeakOp::Bf16Dot => return None,
         PeakOp::F32MulAdd => PeakLoop {
             what: "vmulps + vaddps ymm, 16 independent chains",
             ops_per_iter: (CHAINS * 8 * 2) as f64,
@@ -166,6 +179,11 @@ fn portable_loop(op: PeakOp) -> PeakLoop {
             ops_per_iter: chains * 2.0,
             run: portable::lmul_add,
         },
+        PeakOp::Bf16Dot => PeakLoop {
+            what: "portable vdpbf16ps lane model, 16 independent chains",
+            ops_per_iter: chains * 2.0 * 2.0,
+            run: portable::bf16_dot,
+        },
     }
 }
 
@@ -202,6 +220,15 @@ const POP_X0: u64 = 0x0123_4567_89ab_cdef;
 /// The L-Mul chains add this to the bit pattern (−1 in the exponent field:
 /// halves a normal value), then add [`F_C`]: x ← x/2 + C converges to 2C.
 const LMUL_K: i32 = -(1 << 23);
+/// The bf16 pairs of the `vdpbf16ps` chains, `[even, odd]` codes: the odd
+/// product (3 · 0.125 = 0.375) is added first, then the even one
+/// (2 · −0.125 = −0.25), so x ← x + 0.125 per step in exact arithmetic;
+/// once x is large the two rounded steps differ from one exact add, which
+/// the twin must reproduce. Linear growth: no overflow, no subnormal.
+const BF_A: [u16; 2] = [0x4000, 0x4040];
+const BF_B: [u16; 2] = [0xbe00, 0x3e00];
+/// Start of the `vdpbf16ps` chains.
+const BF_X0: f32 = 1.0;
 
 /// One step of the int8 chains: the `vpmaddubsw` (x's bytes unsigned × the
 /// signed bytes, pairs summed with int16 saturation), `vpmaddwd` with ones
@@ -228,6 +255,12 @@ pub fn popcount_step(x: u64) -> u64 {
 /// One step of the L-Mul chains.
 pub fn lmul_step(x: f32) -> f32 {
     f32::from_bits((x.to_bits() as i32).wrapping_add(LMUL_K) as u32) + F_C
+}
+
+/// One step of the `vdpbf16ps` chains: one lane of one instruction
+/// ([`dpbf16::instruction`]: odd pair element first, DAZ/FTZ, RNE per step).
+pub fn bf16_dot_step(x: f32) -> f32 {
+    dpbf16::instruction(x, BF_A, BF_B)
 }
 
 /// One step of the float chains (multiply, round, add, round).
@@ -271,6 +304,9 @@ mod portable {
     }
     pub fn lmul_add(n: u64) -> u64 {
         chains(n, F_X0, lmul_step, |x| x.to_bits() as u64)
+    }
+    pub fn bf16_dot(n: u64) -> u64 {
+        chains(n, BF_X0, bf16_dot_step, |x| x.to_bits() as u64)
     }
 }
 
@@ -371,6 +407,29 @@ mod x86 {
         t
     }
 
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    pub unsafe fn dpbf16_zmm(n: u64) -> u64 {
+        let pair = |p: [u16; 2]| (p[0] as u32 | (p[1] as u32) << 16) as i32;
+        let a = _mm512_set1_epi32(black_box(pair(BF_A)));
+        let b = _mm512_set1_epi32(black_box(pair(BF_B)));
+        // SAFETY: `__m512bh` is 32 bf16 codes in 512 bits.
+        let (a, b) = unsafe {
+            (
+                std::mem::transmute::<__m512i, __m512bh>(a),
+                std::mem::transmute::<__m512i, __m512bh>(b),
+            )
+        };
+        let acc = chains!(n, _mm512_set1_ps(BF_X0), |x| _mm512_dpbf16_ps(x, a, b));
+        let mut out = [0u32; 16];
+        let mut t = 0u64;
+        for x in acc {
+            // SAFETY: `out` holds 16 lanes.
+            unsafe { _mm512_storeu_ps(out.as_mut_ptr().cast(), x) };
+            t = out.iter().fold(t, |t, &l| t.wrapping_add(l as u64));
+        }
+        t
+    }
+
     #[target_feature(enable = "avx2")]
     pub unsafe fn muladd_ymm(n: u64) -> u64 {
         let m = _mm256_set1_ps(black_box(F_M));
@@ -446,6 +505,7 @@ mod tests {
             PeakOp::Int16Sat => iterate(I16_X0, n, int16_step) as u16 as u64,
             PeakOp::Popcount => iterate(POP_X0, n, popcount_step),
             PeakOp::LmulAdd => iterate(F_X0, n, lmul_step).to_bits() as u64,
+            PeakOp::Bf16Dot => iterate(BF_X0, n, bf16_dot_step).to_bits() as u64,
         };
         folded(bits, lanes)
     }
@@ -476,12 +536,19 @@ mod tests {
                     assert_eq!(got, want(PeakOp::F32Fma, n, 8), "fma ymm, n = {n}");
                 }
             }
+            #[cfg(target_arch = "x86_64")]
+            if isa::features().avx512bf16 {
+                // SAFETY: AVX-512 BF16 (with F) detected.
+                let got = unsafe { x86::dpbf16_zmm(n) };
+                assert_eq!(got, want(PeakOp::Bf16Dot, n, 16), "vdpbf16ps zmm, n = {n}");
+            }
             for op in [
                 PeakOp::Int8Dot,
                 PeakOp::Int16Sat,
                 PeakOp::Popcount,
                 PeakOp::LmulAdd,
                 PeakOp::F32MulAdd,
+                PeakOp::Bf16Dot,
             ] {
                 let l = portable_loop(op);
                 assert_eq!((l.run)(n), want(op, n, 1), "{op:?} portable, n = {n}");
@@ -510,6 +577,7 @@ mod tests {
             PeakOp::Int16Sat,
             PeakOp::Popcount,
             PeakOp::LmulAdd,
+            PeakOp::Bf16Dot,
         ] {
             let (g, what) = peak_gops(op, 1, Duration::from_millis(5));
             assert!(g > 0.0 && g.is_finite(), "{op:?} ({what}): {g}");

@@ -42,6 +42,7 @@
 //! blocked AVX-512 kernel (`vpdpbusd`, with VNNI; `sage512` documents it);
 //! the f32-score kernels have one for row-major K (`decode512`: decode's
 //! streams); the rest run their AVX2 path at the AVX-512 level.
+//! `attention/flash-dpbf16` has only an AVX-512 BF16 kernel (`dpbf16`).
 //!
 //! Layer: uses ground and `arith` only; `attention` wraps it.
 
@@ -56,7 +57,35 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod decode512;
 #[cfg(target_arch = "x86_64")]
+mod dpbf16;
+#[cfg(target_arch = "x86_64")]
 mod sage512;
+
+/// `attention/flash-dpbf16` (bf16 codes `heads × n × d`; the variant's
+/// module doc fixes every rounding) on `vdpbf16ps`, at `level`: `None`
+/// below AVX-512 or where the CPU (under the cap) lacks AVX-512 BF16 — the
+/// variant then runs its emulation.
+pub fn flash_dpbf16(
+    q: &[u16],
+    k: &[u16],
+    v: &[u16],
+    dims: Dims,
+    level: IsaLevel,
+) -> Option<Vec<f64>> {
+    let Dims {
+        heads, nq, nk, d, ..
+    } = dims;
+    assert!(
+        q.len() == heads * nq * d && k.len() == heads * nk * d && v.len() == k.len(),
+        "flash_dpbf16: Q, K, V must be heads × n × d"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if level == IsaLevel::Avx512 && isa::features().capped(level).avx512bf16 {
+        return Some(dpbf16::run(q, k, v, dims));
+    }
+    let _ = (q, k, v, level);
+    None
+}
 
 /// Keys per packed group (one AVX2 vector of f32).
 const GROUP: usize = 8;
