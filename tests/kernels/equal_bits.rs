@@ -142,6 +142,10 @@ fn gemm_path_with_many_rows() {
         let a = matrix(261, 515, Dist::Specials, 7);
         let w = matrix(150, 515, Dist::Outliers, 8);
         check(v.as_ref(), &a, &w, "261x515x150");
+        // A 13-row block: one 8-row VNNI tile and a 5-row one (repeated rows).
+        let a = matrix(77, 200, Dist::Outliers, 9);
+        let w = matrix(33, 200, Dist::Normal, 10);
+        check(v.as_ref(), &a, &w, "77x200x33");
     }
 }
 
