@@ -125,7 +125,97 @@ fn rne(x: f32) -> f32 {
 
 /// Block-quantizes `rows × d` values, `block` rows per f32 scale, after
 /// multiplying by `pre` in f32 (1 for none). Returns codes and scales.
+///
+/// The fast twin of [`quantize_blocks_reference`] (same operations on every
+/// element, bit-identical codes and scales): no scaled copy of each block
+/// (`v · pre` is formed again in the coding pass, the same f32 product), and
+/// branch-free loops over preallocated codes, compiled for the effective
+/// ISA level (AVX2 or AVX-512 lanes; Rust never contracts the multiply and
+/// divide, so every level computes the same f32 operations).
 pub fn quantize_blocks(
+    x: &[f32],
+    d: usize,
+    block: usize,
+    pre: f32,
+    how: QkQuant,
+) -> (Vec<i8>, Vec<f32>) {
+    crate::isa::dispatch!(crate::isa::effective(),
+        // SAFETY: `dispatch!` takes this arm only on CPUs with AVX-512 F/BW/VL.
+        avx512 => unsafe { lanes::blocks512(x, d, block, pre, how) },
+        // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2.
+        avx2 => unsafe { lanes::blocks256(x, d, block, pre, how) },
+        scalar => blocks(x, d, block, pre, how),
+    )
+}
+
+/// [`quantize_blocks`]' code, compiled once per ISA level ([`lanes`]).
+#[inline(always)]
+fn blocks(x: &[f32], d: usize, block: usize, pre: f32, how: QkQuant) -> (Vec<i8>, Vec<f32>) {
+    let qmax = how.qmax();
+    let mut codes = vec![0i8; x.len()];
+    let per = (block * d).max(1);
+    let mut scales = Vec::with_capacity(x.len().div_ceil(per));
+    for (blk, out) in x.chunks(per).zip(codes.chunks_mut(per)) {
+        let amax = blk.iter().fold(0.0f32, |m, &v| m.max((v * pre).abs()));
+        match how {
+            QkQuant::Int8Triton => {
+                let scale = amax / qmax;
+                scales.push(scale);
+                if scale == 0.0 {
+                    continue; // codes stay 0
+                }
+                for (c, &v) in out.iter_mut().zip(blk) {
+                    let t = (v * pre) / scale;
+                    let h = if t >= 0.0 { 0.5 } else { -0.5 };
+                    *c = ((t + h) as i32).clamp(-127, 127) as i8;
+                }
+            }
+            QkQuant::Int8Cuda | QkQuant::Int4 => {
+                let amax = amax.max(1e-7);
+                scales.push(amax / qmax);
+                let inv = qmax / amax;
+                for (c, &v) in out.iter_mut().zip(blk) {
+                    *c = rne((v * pre) * inv).clamp(-qmax, qmax) as i8;
+                }
+            }
+        }
+    }
+    (codes, scales)
+}
+
+/// [`blocks`] compiled with AVX2 and with AVX-512 enabled, so that its
+/// loops vectorize (the crate's baseline target has SSE2 only).
+#[cfg(target_arch = "x86_64")]
+mod lanes {
+    use super::QkQuant;
+
+    /// [`super::blocks`] with AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn blocks256(
+        x: &[f32],
+        d: usize,
+        block: usize,
+        pre: f32,
+        how: QkQuant,
+    ) -> (Vec<i8>, Vec<f32>) {
+        super::blocks(x, d, block, pre, how)
+    }
+
+    /// [`super::blocks`] with AVX-512 F/BW/VL.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    pub unsafe fn blocks512(
+        x: &[f32],
+        d: usize,
+        block: usize,
+        pre: f32,
+        how: QkQuant,
+    ) -> (Vec<i8>, Vec<f32>) {
+        super::blocks(x, d, block, pre, how)
+    }
+}
+
+/// The obvious statement of [`quantize_blocks`] (its reference twin).
+pub fn quantize_blocks_reference(
     x: &[f32],
     d: usize,
     block: usize,

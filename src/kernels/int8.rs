@@ -56,6 +56,10 @@ pub struct IntKernel {
     /// 8-bit weights widened to int16 for the AVX2 GEMM, made at its first
     /// use ([`madd16::widen_weights`]); GEMV and VNNI never need them.
     w16: OnceLock<Vec<i16>>,
+    /// Per panel, group and [`KC_QUADS`] chunk, each lane's weight sum
+    /// `Σ w` over the chunk (8-bit weights on the VNNI GEMM, which reads
+    /// `a + 128` and subtracts `128 · Σ w`), made at its first use.
+    wsum: OnceLock<Vec<[i32; PANEL]>>,
 }
 
 impl IntKernel {
@@ -64,6 +68,7 @@ impl IntKernel {
         IntKernel {
             w,
             w16: OnceLock::new(),
+            wsum: OnceLock::new(),
         }
     }
 
@@ -125,18 +130,25 @@ impl IntKernel {
         let padded = g.padded();
         // Group by group as whole slices (`pos` maps group `gi`'s K range to
         // `gi · quads · 4` onwards), rows in parallel.
-        let mut ap = vec![0i8; m * padded];
-        if padded > 0 && g.k > 0 {
-            ap.par_chunks_mut(padded)
-                .zip(codes.par_chunks(g.k))
-                .for_each(|(dst, src)| {
-                    for gi in 0..g.count {
-                        let r = g.range(gi);
-                        let at = g.pos(r.start);
-                        dst[at..at + r.len()].copy_from_slice(&src[r]);
-                    }
-                });
-        }
+        // Without padding (every group a whole number of quads) the layout
+        // is the codes' own, and they are read in place.
+        let ap: std::borrow::Cow<[i8]> = if padded == g.k {
+            std::borrow::Cow::Borrowed(&codes[..m * padded])
+        } else {
+            let mut ap = vec![0i8; m * padded];
+            if padded > 0 && g.k > 0 {
+                ap.par_chunks_mut(padded)
+                    .zip(codes.par_chunks(g.k))
+                    .for_each(|(dst, src)| {
+                        for gi in 0..g.count {
+                            let r = g.range(gi);
+                            let at = g.pos(r.start);
+                            dst[at..at + r.len()].copy_from_slice(&src[r]);
+                        }
+                    });
+            }
+            std::borrow::Cow::Owned(ap)
+        };
         // Each row's code sum per group, once (the narrow-weight SIMD GEMV
         // subtracts it, see `avx2::fields`; a GEMM's last row block may be
         // short enough to take the GEMV path).
@@ -155,9 +167,14 @@ impl IntKernel {
         // The VNNI GEMM takes int8 activations as unsigned `a + 128` (the
         // byte XOR 0x80) and corrects with the weights' sums; see `avx512`.
         let ap128: Vec<i8> = if vnni(level) && self.w.bits == 8 && m > GEMV_MAX_M {
-            ap.iter().map(|&x| x ^ i8::MIN).collect()
+            ap.par_iter().map(|&x| x ^ i8::MIN).collect()
         } else {
             vec![]
+        };
+        let wsum: &[[i32; PANEL]] = if ap128.is_empty() {
+            &[]
+        } else {
+            self.wsum.get_or_init(|| self.weight_sums())
         };
         // The AVX2 GEMM of int8 weights runs on int16 lanes (see `madd16`):
         // weights widened once, activations here.
@@ -169,6 +186,32 @@ impl IntKernel {
             (&[][..], vec![])
         };
         let block = if m <= GEMV_MAX_M { m } else { BLOCK_ROWS };
+        let aps = (&ap[..], &ap128[..]);
+        // One task's accumulators: rows × panels, `[row][panel]`.
+        let run = |rows: std::ops::Range<usize>, panels: std::ops::Range<usize>| {
+            if wide && rows.len() > GEMV_MAX_M {
+                self.block16(w16, &ap16, rows, panels)
+            } else {
+                self.block(level, aps, &asum, wsum, rows, panels)
+            }
+        };
+        let groups = self.w.panels.div_ceil(TASK_PANELS);
+        if m.div_ceil(block) >= 2 * rayon::current_num_threads() {
+            // Enough row blocks to keep every thread busy: one task per row
+            // block, each finishing its rows straight into the output (no
+            // per-task buffers, no second pass over the output).
+            out.par_chunks_mut(block * n)
+                .enumerate()
+                .for_each(|(b, dst)| {
+                    let rows = b * block..((b + 1) * block).min(m);
+                    for c in 0..groups {
+                        let panels = c * TASK_PANELS..((c + 1) * TASK_PANELS).min(self.w.panels);
+                        let acc = run(rows.clone(), panels.clone());
+                        self.finish_into(&acc, a_scales, rows.clone(), panels, dst, bias);
+                    }
+                });
+            return;
+        }
         let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
             .flat_map(|b| (0..self.w.panels.div_ceil(TASK_PANELS)).map(move |c| (b, c)))
             .collect();
@@ -177,16 +220,11 @@ impl IntKernel {
             .map(|&(b, c)| {
                 let rows = b * block..((b + 1) * block).min(m);
                 let panels = c * TASK_PANELS..((c + 1) * TASK_PANELS).min(self.w.panels);
-                let aps = (&ap[..], &ap128[..]);
-                let v = if wide && rows.len() > GEMV_MAX_M {
-                    self.block16(w16, &ap16, a_scales, rows.clone(), panels.clone())
-                } else {
-                    self.block(level, aps, &asum, a_scales, rows.clone(), panels.clone())
-                };
+                let acc = run(rows.clone(), panels.clone());
+                let v = self.finish(&acc, a_scales, rows.clone(), panels.clone());
                 (rows.start, panels.start, v)
             })
             .collect();
-        let groups = self.w.panels.div_ceil(TASK_PANELS);
         scatter_all(out, n, block, groups, &parts, bias);
     }
 
@@ -205,10 +243,9 @@ impl IntKernel {
         &self,
         w16: &[i16],
         a16: &[i16],
-        a_scales: &[f32],
         rows: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
-    ) -> Vec<f32> {
+    ) -> Vec<[f32; PANEL]> {
         let g = &self.w.groups;
         let padded = g.padded();
         let (nr, npn) = (rows.len(), panels.len());
@@ -265,7 +302,83 @@ impl IntKernel {
                 }
             }
         }
-        self.finish(&acc, a_scales, rows, panels)
+        acc
+    }
+
+    /// Each lane's `Σ w` per panel, group and [`KC_QUADS`] chunk of 8-bit
+    /// weights (`[panel][group][chunk]`; see [`Self::wsum`]).
+    fn weight_sums(&self) -> Vec<[i32; PANEL]> {
+        let g = &self.w.groups;
+        let (pl, gl) = (self.w.panel_len(), self.w.group_len());
+        let chunks = g.quads.div_ceil(KC_QUADS);
+        let mut out = Vec::with_capacity(self.w.panels * g.count * chunks);
+        for p in 0..self.w.panels {
+            for gi in 0..g.count {
+                let wg = &self.w.data[p * pl + gi * gl..];
+                for c in 0..chunks {
+                    let mut s = [0i32; PANEL];
+                    for q in c * KC_QUADS..((c + 1) * KC_QUADS).min(g.quads) {
+                        for (l, sl) in s.iter_mut().enumerate() {
+                            *sl += (0..4).map(|b| code(8, wg, q, l, b)).sum::<i32>();
+                        }
+                    }
+                    out.push(s);
+                }
+            }
+        }
+        out
+    }
+
+    /// [`Self::finish`] written straight into a row block of the output
+    /// (`dst`: rows `rows` of the `m × n` output, from `rows.start`), with
+    /// the bias added as [`scatter`] adds it: the same operations in the
+    /// same order, padded columns dropped.
+    fn finish_into<T: OutElem>(
+        &self,
+        acc: &[[f32; PANEL]],
+        a_scales: &[f32],
+        rows: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
+        dst: &mut [T],
+        bias: Bias,
+    ) {
+        let n = self.w.n;
+        let npn = panels.len();
+        let j0 = panels.start * PANEL;
+        let w = (npn * PANEL).min(n.saturating_sub(j0));
+        if w == 0 {
+            return;
+        }
+        let outer = self.w.scales.outer.as_ref().map(|s| &s[j0..j0 + w]);
+        let bias = bias.map(|b| &b[j0..j0 + w]);
+        for i in rows.clone() {
+            let sa = a_scales[i];
+            let ac = acc[(i - rows.start) * npn..(i - rows.start + 1) * npn].as_flattened();
+            let row = &mut dst[(i - rows.start) * n + j0..(i - rows.start) * n + j0 + w];
+            // One loop per case, so that each vectorizes without a branch per lane.
+            match (outer, bias) {
+                (None, None) => row
+                    .iter_mut()
+                    .zip(ac)
+                    .for_each(|(d, &a)| *d = T::of_f32(a * sa)),
+                (None, Some(b)) => row
+                    .iter_mut()
+                    .zip(ac)
+                    .zip(b)
+                    .for_each(|((d, &a), &b)| *d = T::of_f32(a * sa + b)),
+                (Some(s), None) => row
+                    .iter_mut()
+                    .zip(ac)
+                    .zip(s)
+                    .for_each(|((d, &a), &s)| *d = T::of_f32((a * sa) * s)),
+                (Some(s), Some(b)) => row
+                    .iter_mut()
+                    .zip(ac)
+                    .zip(s)
+                    .zip(b)
+                    .for_each(|(((d, &a), &s), &b)| *d = T::of_f32((a * sa) * s + b)),
+            }
+        }
     }
 
     /// A task's outputs `[row][panel col]`: `(acc · sa[i]) · sw[j]` (the
@@ -307,10 +420,10 @@ impl IntKernel {
         level: IsaLevel,
         (ap, ap128): (&[i8], &[i8]),
         asum: &[i32],
-        a_scales: &[f32],
+        wsum: &[[i32; PANEL]],
         rows: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
-    ) -> Vec<f32> {
+    ) -> Vec<[f32; PANEL]> {
         let g = &self.w.groups;
         let padded = g.padded();
         let (nr, npn) = (rows.len(), panels.len());
@@ -371,6 +484,15 @@ impl IntKernel {
         }
         let pl = self.w.panel_len();
         let vnni = vnni(level);
+        // The VNNI step's `Σ w` of panels `p` and `p + 1` over the chunk
+        // from quad `q0` of group `gi` (8-bit weights only).
+        let chunks = g.quads.div_ceil(KC_QUADS);
+        let ws = |p: usize, gi: usize, q0: usize| {
+            (self.w.bits == 8).then(|| {
+                let at = |pp: usize| (pp * g.count + gi) * chunks + q0 / KC_QUADS;
+                (wsum[at(p)], wsum[at(p + 1)])
+            })
+        };
         for pr in outer.into_iter().filter(|_| !simd_gemv) {
             for gi in 0..g.count {
                 sums.iter_mut().for_each(|s| *s = [0; PANEL]);
@@ -412,6 +534,7 @@ impl IntKernel {
                                         wq(p + 1),
                                         &ag2[..r],
                                         q1 - q0,
+                                        ws(p, gi, q0),
                                     )
                                 };
                                 #[cfg(not(target_arch = "x86_64"))]
@@ -446,7 +569,7 @@ impl IntKernel {
                 }
             }
         }
-        self.finish(&acc, a_scales, rows, panels)
+        acc
     }
 }
 
@@ -860,20 +983,31 @@ mod avx512 {
         w1: &[u8],
         a: &[&[i8]],
         quads: usize,
+        wsum: Option<([i32; PANEL], [i32; PANEL])>,
     ) -> [Sums; 2] {
         let per_block = 8 / bits as usize;
+        assert!(bits != 8 || wsum.is_some(), "8-bit weights need their Σ w");
         assert!(quads.is_multiple_of(per_block) && a.len() <= TILE_ROWS);
         let bytes = quads / per_block * 32;
         assert!(w0.len() >= bytes && w1.len() >= bytes);
         assert!(a.iter().all(|r| r.len() >= quads * 4));
         let (p0, p1) = (w0.as_ptr(), w1.as_ptr());
+        // The correction `−128 · Σ w` of both panels' lanes, the sums' start.
+        let ws = wsum.map_or(_mm512_setzero_si512(), |(s0, s1)| {
+            let s = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_loadu_si256(s0.as_ptr() as *const __m256i)),
+                _mm256_loadu_si256(s1.as_ptr() as *const __m256i),
+                1,
+            );
+            _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, 7))
+        });
         macro_rules! by_rows {
             ($b:literal) => {
                 match a.len() {
-                    1 => rows::<1, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads),
-                    2 => rows::<2, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads),
-                    3 => rows::<3, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads),
-                    _ => rows::<4, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads),
+                    1 => rows::<1, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads, ws),
+                    2 => rows::<2, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads, ws),
+                    3 => rows::<3, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads, ws),
+                    _ => rows::<4, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads, ws),
                 }
             };
         }
@@ -892,19 +1026,21 @@ mod avx512 {
         w1: *const u8,
         ap: [*const i8; R],
         quads: usize,
+        init: __m512i,
     ) -> [Sums; 2] {
         let per_block = 8 / BITS as usize;
         let mask = _mm512_set1_epi8(((1u32 << BITS.min(7)) - 1) as i8);
         let zero = _mm512_setzero_si512();
-        let ones = _mm512_set1_epi8(1);
         // Two sets of accumulators, for even and odd blocks: twice the
         // independent `vpdpbusd` chains (int32 sums: any order is exact).
-        let (mut wsum, mut wsum1) = (zero, zero);
-        let (mut acc, mut acc1) = ([zero; R], [zero; R]);
+        // 8-bit weights start from `−128 · Σ w` (`init`, precomputed per
+        // chunk), so `Σ (a+128)·w` lands on `Σ a·w` (exact: wrapping int32
+        // whose final value is in range).
+        let (mut acc, mut acc1) = ([init; R], [zero; R]);
         // A macro, not a closure: a closure would not inherit this
         // function's target features, and its intrinsics would not inline.
         macro_rules! step {
-            ($b:expr, $acc:ident, $wsum:ident) => {{
+            ($b:expr, $acc:ident) => {{
                 let b: usize = $b;
                 // SAFETY (all reads): bounds asserted by the caller.
                 let v = _mm512_inserti64x4(
@@ -920,9 +1056,7 @@ mod avx512 {
                         };
                     }
                     if BITS == 8 {
-                        // Rows hold `a + 128` as unsigned bytes: Σ (a+128)·w,
-                        // and the lanes' Σ w alongside for the correction.
-                        $wsum = _mm512_dpbusd_epi32($wsum, ones, v);
+                        // Rows hold `a + 128` as unsigned bytes: Σ (a+128)·w.
                         for r in 0..R {
                             $acc[r] = _mm512_dpbusd_epi32($acc[r], bcast!(r), v);
                         }
@@ -944,25 +1078,17 @@ mod avx512 {
         let blocks = quads / per_block;
         let mut b = 0;
         while b + 1 < blocks {
-            step!(b, acc, wsum);
-            step!(b + 1, acc1, wsum1);
+            step!(b, acc);
+            step!(b + 1, acc1);
             b += 2;
         }
         if b < blocks {
-            step!(b, acc, wsum);
+            step!(b, acc);
         }
-        wsum = _mm512_add_epi32(wsum, wsum1);
         for r in 0..R {
             acc[r] = _mm512_add_epi32(acc[r], acc1[r]);
         }
-        if BITS == 8 {
-            // Σ a·w = Σ (a+128)·w − 128·Σ w, exact in int32: |Σ (a+128)·w|
-            // ≤ 255 · 127 · 2^16 < 2^31.
-            let c = _mm512_slli_epi32(wsum, 7);
-            for r in 0..R {
-                acc[r] = _mm512_sub_epi32(acc[r], c);
-            }
-        } else {
+        if BITS != 8 {
             let (alpha, beta) = match BITS {
                 4 => (1, 8),
                 2 => (1, 1),

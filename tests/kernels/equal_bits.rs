@@ -137,13 +137,23 @@ fn gemm_path_with_many_rows() {
         let a = matrix(131, 384, Dist::Outliers, 5);
         let w = matrix(70, 384, Dist::Normal, 6);
         check(v.as_ref(), &a, &w, "131x384x70");
+        // Row-block tasks (≥ 2 row blocks per thread), a 5-row last block,
+        // K padded to whole quads and groups.
+        let a = matrix(261, 515, Dist::Specials, 7);
+        let w = matrix(150, 515, Dist::Outliers, 8);
+        check(v.as_ref(), &a, &w, "261x515x150");
+        // A 13-row block: one 8-row VNNI tile and a 5-row one (repeated rows).
+        let a = matrix(77, 200, Dist::Outliers, 9);
+        let w = matrix(33, 200, Dist::Normal, 10);
+        check(v.as_ref(), &a, &w, "77x200x33");
     }
 }
 
 #[test]
 fn thread_count_changes_no_bit() {
     let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let a = matrix(40, 515, Dist::Normal, 8);
+    // 300 rows: the GEMM's row-block tasks on 3 threads, panel tasks on 1.
+    let a = matrix(300, 515, Dist::Normal, 8);
     let w = matrix(37, 515, Dist::Normal, 9);
     for v in natives() {
         let mut native = v.native().expect("native");

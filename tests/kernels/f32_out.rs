@@ -41,6 +41,10 @@ fn f32_output_equals_the_f64_path_on_ragged_shapes() {
         (67, 257, 41),
         (131, 384, 70),
         (100, 40, 150),
+        // Enough row blocks for the GEMM's row-block tasks (finished straight
+        // into the output), the last block short enough for the GEMV tile.
+        (261, 384, 70),
+        (300, 515, 37),
     ];
     for v in natives() {
         for (s, &(m, k, n)) in shapes.iter().enumerate() {

@@ -3,6 +3,7 @@
 
 use crate::seeded::Rng;
 use crate::LEVEL_LOCK;
+use bitsim::attention::sage::{quantize_blocks, quantize_blocks_reference, QkQuant};
 use bitsim::formats::{parse, ElementFormat};
 use bitsim::isa::{self, IsaLevel};
 use bitsim::kernels::quant;
@@ -119,5 +120,54 @@ fn sign_rows_equals_the_absmean_binary_quantizer() {
         assert_eq!(&got, wv, "signs of {row:?}");
         let ws = want.outer.as_ref().expect("per-row scales");
         assert_eq!(scales[0].to_bits(), ws[0].to_bits(), "scale of {row:?}");
+    }
+}
+
+/// The fast block quantizer = its reference twin, bit for bit: seeded
+/// values over many binades with ±0, subnormals, exact ties (`k + ½` times
+/// the scale), huge values, ±inf and NaN; ragged last blocks, zero blocks;
+/// every quantizer and pre-multiplier; at every ISA level this CPU has.
+#[test]
+fn sage_block_quantizer_equals_its_reference() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut r = Rng(0x5a6e);
+    for case in 0..60u64 {
+        let d = [1, 3, 8, 32, 33, 64][case as usize % 6];
+        let rows = 1 + r.below(200) as usize;
+        let mut x: Vec<f32> = (0..rows * d)
+            .map(|i| match r.below(24) {
+                0 => 0.0,
+                1 => -0.0,
+                2 => f32::from_bits(1 + r.below(0x7f_ffff) as u32),
+                // Ties once amax is 127: k + ½ codes away from and to even.
+                3 => (r.below(254) as f32 - 127.0) + 0.5,
+                4 if case % 5 == 0 => f32::MAX,
+                5 if case % 7 == 0 && i % 3 == 0 => f32::INFINITY,
+                6 if case % 11 == 0 && i % 5 == 0 => f32::NAN,
+                _ => (r.gauss() * 2f64.powi(r.below(40) as i32 - 20)) as f32,
+            })
+            .collect();
+        if case % 4 == 1 {
+            x[0] = 127.0; // amax 127 in the first block: scale 1, the ties exact
+        }
+        if case % 6 == 2 {
+            x.iter_mut().take(64 * d).for_each(|v| *v = 0.0); // a zero block
+        }
+        for how in [QkQuant::Int8Triton, QkQuant::Int8Cuda, QkQuant::Int4] {
+            for (block, pre) in [(128, 1.0f32), (64, 1.0), (128, 0.255), (7, 2.0)] {
+                let (cr, sr) = quantize_blocks_reference(&x, d, block, pre, how);
+                for level in IsaLevel::available() {
+                    isa::set_cap(level);
+                    let (c, s) = quantize_blocks(&x, d, block, pre, how);
+                    let what = format!(
+                        "case {case} {how:?} d {d} rows {rows} block {block} pre {pre} at {level}"
+                    );
+                    assert_eq!(c, cr, "{what}: codes");
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&s), bits(&sr), "{what}: scales");
+                }
+                isa::set_cap(IsaLevel::Avx512);
+            }
+        }
     }
 }
