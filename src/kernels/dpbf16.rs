@@ -134,6 +134,16 @@ const PLAN: Plan = Plan {
     tile_panels,
 };
 
+/// The `vdpbf16ps` path's plan: four panels at every row count, so a
+/// 4 × 4 tile holds sixteen independent chains (four left the
+/// instruction's latency exposed: a third of its peak at 256×1024×1024).
+/// Each output is still one chain in K order, so the bits do not change.
+const PLAN_BF16: Plan = Plan {
+    tile_rows: 4,
+    task_panels: 4,
+    tile_panels: |_| 4,
+};
+
 /// bf16 codes (RNE, then flushed) of f32 values.
 fn bf16_codes(x: &[f32]) -> Vec<u16> {
     let mut c: Vec<u16> = super::quant::rne_codes(&BF16, x);
@@ -198,7 +208,8 @@ impl Dpbf16Kernel {
         let chunks = pairs.div_ceil(KC);
         let bf16 = level == IsaLevel::Avx512 && isa::features().capped(level).avx512bf16;
         let plen = pairs * LANES;
-        seqtile::run::<LANES, _>(m, self.n, pairs, self.panels, PLAN, |t: &Tile, regs| {
+        let plan = if bf16 { PLAN_BF16 } else { PLAN };
+        seqtile::run::<LANES, _>(m, self.n, pairs, self.panels, plan, |t: &Tile, regs| {
             let w: Vec<&[u32]> = (t.p..t.p + t.q)
                 .map(|p| &self.data[p * plen..(p + 1) * plen])
                 .collect();
@@ -410,7 +421,8 @@ mod avx512bf16 {
         }
     }
 
-    /// The AVX-512 BF16 tile for every shape [`super::tile_panels`] plans.
+    /// The AVX-512 BF16 tile for every shape [`super::PLAN_BF16`] and
+    /// [`super::tile_panels`] plan.
     #[target_feature(enable = "avx512f,avx512bf16")]
     pub unsafe fn sums(
         w: &[&[u32]],
@@ -420,6 +432,9 @@ mod avx512bf16 {
     ) {
         match (a.len(), w.len()) {
             (1, 4) => tile::<1, 4>(w, a, ks, regs),
+            (2, 4) => tile::<2, 4>(w, a, ks, regs),
+            (3, 4) => tile::<3, 4>(w, a, ks, regs),
+            (4, 4) => tile::<4, 4>(w, a, ks, regs),
             (2, 2) => tile::<2, 2>(w, a, ks, regs),
             (1, 1) => tile::<1, 1>(w, a, ks, regs),
             (2, 1) => tile::<2, 1>(w, a, ks, regs),

@@ -59,6 +59,10 @@ fn seeded_shapes_equal_the_emulation() {
         (9, 129, 31),
         (70, 77, 19),
         (131, 300, 50),
+        // Four-panel tiles of 2, 3 and 4 rows (the vdpbf16ps plan), with
+        // single panels at the ragged end.
+        (6, 300, 64),
+        (11, 70, 100),
     ];
     for (s, &(m, k, n)) in shapes.iter().enumerate() {
         for specials in [false, true] {
