@@ -204,9 +204,15 @@ impl Dpbf16Kernel {
         assert_eq!(codes.len(), m * k, "dpbf16 kernel: A must be m × k");
         let flushed: Vec<u16> = codes.iter().map(|&c| daz(c)).collect();
         let act: Vec<u32> = (0..m).flat_map(|i| pair_row(&flushed, k, i)).collect();
-        let aspans = spans(&act, m, pairs, 1);
         let chunks = pairs.div_ceil(KC);
         let bf16 = level == IsaLevel::Avx512 && isa::features().capped(level).avx512bf16;
+        // The activations' exponent spans choose between the fast and the
+        // exact emulated tile; the instruction itself needs neither.
+        let aspans = if bf16 {
+            Vec::new()
+        } else {
+            spans(&act, m, pairs, 1)
+        };
         let plen = pairs * LANES;
         let plan = if bf16 { PLAN_BF16 } else { PLAN };
         seqtile::run::<LANES, _>(m, self.n, pairs, self.panels, plan, |t: &Tile, regs| {
