@@ -302,6 +302,31 @@ pub fn flash_row(
     round_p: Input,
     st: &mut RowState,
 ) {
+    online_softmax_tiles(s, (j0, j1), b_c, st, |t0, p, acc| {
+        for (jj, pj) in p.iter().enumerate() {
+            let pj = round_p.round(*pj);
+            let vr = &v[(t0 + jj) * d..(t0 + jj + 1) * d];
+            for (a, vc) in acc.iter_mut().zip(vr) {
+                *a = pj.mul_add(*vc, *a);
+            }
+        }
+    });
+}
+
+/// The online softmax's tile walk shared by every flash-style emulation:
+/// for each tile of `b_c` keys in `[j0, j1)`, the tile max, the rescale
+/// factor α = exp(m − m_new), the exponentials `p_j = exp(s_j − m_new)`
+/// summed in key order, ℓ = ℓ·α + Σp and the accumulator scaled by α; then
+/// `pv(t0, p, acc)` adds the tile's P·V (first key `t0`, the tile's f32
+/// exponentials) in whatever arithmetic the variant models. Tiles whose
+/// keys are all masked (max −∞ so far) are skipped.
+pub fn online_softmax_tiles(
+    s: &[f32],
+    (j0, j1): (usize, usize),
+    b_c: usize,
+    st: &mut RowState,
+    mut pv: impl FnMut(usize, &[f32], &mut [f32]),
+) {
     let mut t0 = j0;
     let mut p = vec![0.0f32; b_c];
     while t0 < j1 {
@@ -323,13 +348,7 @@ pub fn flash_row(
         for a in st.acc.iter_mut() {
             *a *= alpha;
         }
-        for (jj, pj) in p[..t1 - t0].iter().enumerate() {
-            let pj = round_p.round(*pj);
-            let vr = &v[(t0 + jj) * d..(t0 + jj + 1) * d];
-            for (a, vc) in st.acc.iter_mut().zip(vr) {
-                *a = pj.mul_add(*vc, *a);
-            }
-        }
+        pv(t0, &p[..t1 - t0], &mut st.acc);
         st.m = m_new;
         t0 = t1;
     }

@@ -37,11 +37,10 @@
 //! this emulation (there is no cheaper exact way to run the instruction's
 //! steps).
 
-use super::exact::{dims, Input, RowState};
+use super::exact::{dims, online_softmax_tiles, Input, RowState};
 use super::info::{AttentionInfo, Ops, Schedule, Softmax, Storage};
 use super::{per_row, per_score_row, sm_scale, AttentionVariant, NativeAttention, Qkv};
 use crate::arith::dpbf16;
-use crate::arith::exp::exp_f32;
 use crate::hw::cost::OpKind;
 use crate::isa::IsaLevel;
 use crate::kernels::attention::flash_dpbf16;
@@ -97,41 +96,19 @@ fn scores_row(c: &Codes, x: &Qkv, h: usize, i: usize, out: &mut [f32]) {
 /// The module doc's online softmax over keys `[0, vis)` of one row, its
 /// P·V on `vdpbf16ps` key pairs. `v` is the head's V codes (`nk × d`).
 fn row(s: &[f32], v: &[u16], d: usize, vis: usize, st: &mut RowState) {
-    let mut t0 = 0;
-    let mut p = [0u16; B_C];
-    while t0 < vis {
-        let t1 = (t0 + B_C).min(vis);
-        let tile = &s[t0..t1];
-        let m_new =
-            st.m.max(tile.iter().cloned().fold(f32::NEG_INFINITY, f32::max));
-        if m_new == f32::NEG_INFINITY {
-            t0 = t1;
-            continue;
-        }
-        let alpha = exp_f32(st.m - m_new);
-        let mut r = 0.0f32;
-        for (pj, sj) in p.iter_mut().zip(tile) {
-            let e = exp_f32(sj - m_new);
-            r += e;
-            *pj = bf16::from_f32(e).to_bits();
-        }
-        st.l = st.l * alpha + r;
-        for a in st.acc.iter_mut() {
-            *a *= alpha;
-        }
-        let n = t1 - t0;
+    online_softmax_tiles(s, (0, vis), B_C, st, |t0, p, acc| {
+        let n = p.len();
+        let bits = |w: usize| bf16::from_f32(p[w]).to_bits();
         for w in (0..n).step_by(2) {
             let j = t0 + w;
             let odd = w + 1 < n;
-            let pp = [p[w], if odd { p[w + 1] } else { 0 }];
-            for (c, a) in st.acc.iter_mut().enumerate() {
+            let pp = [bits(w), if odd { bits(w + 1) } else { 0 }];
+            for (c, a) in acc.iter_mut().enumerate() {
                 let vv = [v[j * d + c], if odd { v[(j + 1) * d + c] } else { 0 }];
                 *a = dpbf16::instruction(*a, pp, vv);
             }
         }
-        st.m = m_new;
-        t0 = t1;
-    }
+    });
 }
 
 /// `attention/flash-dpbf16` (see the module doc).

@@ -342,19 +342,50 @@ impl IntKernel {
         dst: &mut [T],
         bias: Bias,
     ) {
-        let n = self.w.n;
+        let (n, j0) = (self.w.n, panels.start * PANEL);
+        self.epilogue(acc, a_scales, rows, panels, (dst, n, j0), bias);
+    }
+
+    /// A task's outputs `[row][panel col]`: `(acc · sa[i]) · sw[j]` (the
+    /// weights' outer scale only where they have one); padded columns 0.
+    fn finish(
+        &self,
+        acc: &[[f32; PANEL]],
+        a_scales: &[f32],
+        rows: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
+    ) -> Vec<f32> {
+        let cols = panels.len() * PANEL;
+        let mut out = vec![0f32; rows.len() * cols];
+        self.epilogue(acc, a_scales, rows, panels, (&mut out, cols, 0), None);
+        out
+    }
+
+    /// The one epilogue of [`Self::finish`] and [`Self::finish_into`]:
+    /// `(acc · sa[i]) · sw[j] (+ bias[j])` in f32, into row `r` of the task
+    /// at `dst[r·stride + col0 ..]` for the task's unpadded columns.
+    fn epilogue<T: OutElem>(
+        &self,
+        acc: &[[f32; PANEL]],
+        a_scales: &[f32],
+        rows: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
+        (dst, stride, col0): (&mut [T], usize, usize),
+        bias: Bias,
+    ) {
         let npn = panels.len();
         let j0 = panels.start * PANEL;
-        let w = (npn * PANEL).min(n.saturating_sub(j0));
+        let w = (npn * PANEL).min(self.w.n.saturating_sub(j0));
         if w == 0 {
             return;
         }
         let outer = self.w.scales.outer.as_ref().map(|s| &s[j0..j0 + w]);
         let bias = bias.map(|b| &b[j0..j0 + w]);
         for i in rows.clone() {
+            let r = i - rows.start;
             let sa = a_scales[i];
-            let ac = acc[(i - rows.start) * npn..(i - rows.start + 1) * npn].as_flattened();
-            let row = &mut dst[(i - rows.start) * n + j0..(i - rows.start) * n + j0 + w];
+            let ac = acc[r * npn..(r + 1) * npn].as_flattened();
+            let row = &mut dst[r * stride + col0..r * stride + col0 + w];
             // One loop per case, so that each vectorizes without a branch per lane.
             match (outer, bias) {
                 (None, None) => row
@@ -379,34 +410,6 @@ impl IntKernel {
                     .for_each(|(((d, &a), &s), &b)| *d = T::of_f32((a * sa) * s + b)),
             }
         }
-    }
-
-    /// A task's outputs `[row][panel col]`: `(acc · sa[i]) · sw[j]` (the
-    /// weights' outer scale only where they have one).
-    fn finish(
-        &self,
-        acc: &[[f32; PANEL]],
-        a_scales: &[f32],
-        rows: std::ops::Range<usize>,
-        panels: std::ops::Range<usize>,
-    ) -> Vec<f32> {
-        let npn = panels.len();
-        let cols = npn * PANEL;
-        let mut out = vec![0f32; rows.len() * cols];
-        for i in rows.clone() {
-            for p in panels.clone() {
-                let c0 = (p - panels.start) * PANEL;
-                let ac = &acc[(i - rows.start) * npn + (p - panels.start)];
-                for l in 0..PANEL {
-                    let mut v = ac[l] * a_scales[i];
-                    if let Some(s) = &self.w.scales.outer {
-                        v *= s[p * PANEL + l];
-                    }
-                    out[(i - rows.start) * cols + c0 + l] = v;
-                }
-            }
-        }
-        out
     }
 
     /// One task: rows × panels, finished outputs `[row][panel col]` as f32.
