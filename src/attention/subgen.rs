@@ -85,6 +85,93 @@ impl State {
     }
 }
 
+/// The bounds `(lo, hi)` around δ² that [`within`] and [`far`] decide by:
+/// a sum of `d` non-negative f64 terms in any order is within `d·ε`
+/// (relative) of the exact sum, and the margin covers that for two
+/// orders, δ²'s rounding and `sqrt`'s.
+fn bounds(delta: f64, d: usize) -> (f64, f64) {
+    let d2 = delta * delta;
+    let margin = (4.0 * d as f64 + 16.0) * f64::EPSILON;
+    (d2 * (1.0 - margin), d2 * (1.0 + margin))
+}
+
+/// `(a − b)²` in f64, as the definition forms each term.
+#[inline(always)]
+fn sq(a: f32, b: f32) -> f64 {
+    let x = a as f64 - b as f64;
+    x * x
+}
+
+/// Whether some channels alone (`a`, `b`: those channels of two keys) put
+/// the keys beyond `hi` (from [`bounds`]): their squares are part of the
+/// full sum, so then `‖a − b‖ > δ` whatever the rest holds. The stream scans every centre for every key;
+/// in 64 dimensions nearly all are far, and this test reads 32 bytes of
+/// each instead of its whole row.
+#[inline]
+fn far(a: &[f32], b: &[f32], hi: f64) -> bool {
+    a.iter().zip(b).map(|(&x, &y)| sq(x, y)).sum::<f64>() > hi
+}
+
+/// Whether `‖a − b‖ ≤ δ` as the definition computes it: the squared
+/// differences summed in channel order in f64, then `sqrt`. A four-way sum
+/// (another order, vectorisable) decides first, rejecting as soon as a
+/// partial sum passes `hi` (the terms are non-negative, so the sums only
+/// grow); the definition's sum runs only when the four-way one lies between
+/// `lo` and `hi` ([`bounds`]) or is not finite.
+#[inline]
+pub fn within(a: &[f32], b: &[f32], delta: f64) -> bool {
+    let (lo, hi) = bounds(delta, a.len());
+    let mut acc = [0.0f64; 4];
+    let fold = |acc: &[f64; 4]| (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    let (ac, bc) = (a.chunks_exact(16), b.chunks_exact(16));
+    let (at, bt) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for q in 0..4 {
+            for l in 0..4 {
+                acc[l] += sq(x[4 * q + l], y[4 * q + l]);
+            }
+        }
+        if fold(&acc) > hi {
+            return false;
+        }
+    }
+    let tail: f64 = at.iter().zip(bt).map(|(&x, &y)| sq(x, y)).sum();
+    let fast = fold(&acc) + tail;
+    if fast.is_finite() && hi.is_finite() {
+        if fast > hi {
+            return false;
+        }
+        if fast < lo {
+            return true;
+        }
+    }
+    a.iter().zip(b).map(|(&x, &y)| sq(x, y)).sum::<f64>().sqrt() <= delta
+}
+
+/// Channels of each centre kept side by side for [`far`].
+const PREFIX: usize = 8;
+
+/// The [`PREFIX`] channels whose values spread most over the first `n` keys
+/// (largest variance first, ties by index): [`far`] on them rejects the most
+/// centres. Any channels give a valid bound, so the choice (which looks at
+/// every key, unlike the stream) changes no result, only the speed.
+fn spread_channels(k: &[f32], d: usize, n: usize) -> Vec<usize> {
+    let mut var: Vec<(f64, usize)> = (0..d)
+        .map(|c| {
+            let (mut s, mut s2) = (0.0f64, 0.0f64);
+            for j in 0..n {
+                let x = k[j * d + c] as f64;
+                s += x;
+                s2 += x * x;
+            }
+            let m = s / n.max(1) as f64;
+            (s2 / n.max(1) as f64 - m * m, c)
+        })
+        .collect();
+    var.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    var.into_iter().take(PREFIX).map(|(_, c)| c).collect()
+}
+
 fn unit(rng: &mut SplitMix64) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
@@ -101,12 +188,18 @@ impl SubGen {
             samples: vec![None; self.s],
             mu: 0.0,
         };
-        let row = |x: &[f32], j: usize| -> Vec<f64> {
-            x[j * d..(j + 1) * d].iter().map(|&a| a as f64).collect()
-        };
+        // Centres' rows side by side (keys are f32: stored as read), and
+        // their widest-spread channels in a second, denser array for the scan.
+        let chans = spread_channels(k, d, n);
+        let p = chans.len();
+        let (_, hi) = bounds(self.delta, d);
+        let mut kp = vec![0.0f32; p];
+        let (mut centres, mut prefix): (Vec<f32>, Vec<f32>) = (Vec::new(), Vec::new());
         for j in 0..n {
-            let vj = row(v, j);
-            let w: f64 = vj.iter().map(|a| a * a).sum();
+            let w: f64 = v[j * d..(j + 1) * d]
+                .iter()
+                .map(|&a| a as f64 * a as f64)
+                .sum();
             st.mu += w;
             for slot in st.samples.iter_mut() {
                 let u = unit(&mut rng);
@@ -114,16 +207,18 @@ impl SubGen {
                     *slot = Some(j);
                 }
             }
-            let kj = row(k, j);
-            let near = st.clusters.iter().position(|c| {
-                let ck = row(k, c.centre);
-                ck.iter()
-                    .zip(&kj)
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum::<f64>()
-                    .sqrt()
-                    <= self.delta
+            let kj = &k[j * d..(j + 1) * d];
+            for (o, &c) in kp.iter_mut().zip(&chans) {
+                *o = kj[c];
+            }
+            let near = (0..st.clusters.len()).find(|&i| {
+                !far(&prefix[i * p..(i + 1) * p], &kp, hi)
+                    && within(&centres[i * d..(i + 1) * d], kj, self.delta)
             });
+            if near.is_none() {
+                centres.extend_from_slice(kj);
+                prefix.extend_from_slice(&kp);
+            }
             match near {
                 Some(i) => {
                     let c = &mut st.clusters[i];

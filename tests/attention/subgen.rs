@@ -134,3 +134,75 @@ fn memory_grows_with_clusters_not_tokens_on_clustered_keys() {
     assert_eq!(a, b, "{a} vs {b}");
     assert_eq!(a, 4 * (4 * 9 * d + 4 + 32 * 2 * d + 1));
 }
+
+/// The definition's clustering, written plainly: for each key the first
+/// centre (creation order) with `sqrt(Σ_c (k_c − centre_c)²) ≤ δ`, the
+/// squares summed in channel order in f64. Returns each key's cluster.
+fn clusters_reference(k: &[f32], d: usize, n: usize, delta: f64) -> Vec<usize> {
+    let mut centres: Vec<usize> = Vec::new();
+    let mut of = Vec::new();
+    for j in 0..n {
+        let mut found = None;
+        for (i, &c) in centres.iter().enumerate() {
+            let mut s = 0.0f64;
+            for ch in 0..d {
+                let x = k[j * d + ch] as f64 - k[c * d + ch] as f64;
+                s += x * x;
+            }
+            if s.sqrt() <= delta {
+                found = Some(i);
+                break;
+            }
+        }
+        of.push(found.unwrap_or_else(|| {
+            centres.push(j);
+            centres.len() - 1
+        }));
+    }
+    of
+}
+
+#[test]
+fn clustering_equals_the_plain_definition_at_and_near_the_radius() {
+    // Seeded keys on a coarse grid (many exact ties at ‖k − c‖ = δ) and the
+    // same keys nudged by one ulp either way, for several d (tails of the
+    // four-way sum) and radii; plus a huge key (squares overflow to ∞) and
+    // a NaN key (never within δ).
+    let mut seed = 0x5eed_u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as u32
+    };
+    for &d in &[1usize, 3, 4, 7, 16, 17, 33, 64, 65] {
+        let n = 300;
+        let grid: Vec<f32> = (0..n * d).map(|_| (next() % 3) as f32).collect();
+        let nudged: Vec<f32> = grid
+            .iter()
+            .map(|&x| match next() % 3 {
+                0 => f32::from_bits(x.to_bits() + 1),
+                1 if x > 0.0 => f32::from_bits(x.to_bits() - 1),
+                _ => x,
+            })
+            .collect();
+        let mut special = grid.clone();
+        special[5 * d] = 3e38;
+        special[6 * d] = f32::NAN;
+        for k in [&grid, &nudged, &special] {
+            for &delta in &[1.0f64, 2.0, 2f64.sqrt(), 3.0, 1e300] {
+                let st = subgen(delta, 4, 2, 0).state(k, &vec![1.0; n * d], d, n, 0);
+                let want = clusters_reference(k, d, n, delta);
+                let mut want_counts = vec![0usize; want.iter().max().map_or(0, |m| m + 1)];
+                for &c in &want {
+                    want_counts[c] += 1;
+                }
+                for (i, c) in st.clusters.iter().enumerate() {
+                    assert_eq!(want[c.centre], i, "d {d} δ {delta}: centre of cluster {i}");
+                }
+                let counts: Vec<usize> = st.clusters.iter().map(|c| c.count).collect();
+                assert_eq!(counts, want_counts, "d {d} δ {delta}");
+            }
+        }
+    }
+}
