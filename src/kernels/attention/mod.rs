@@ -60,6 +60,7 @@ mod decode512;
 mod dpbf16;
 #[cfg(target_arch = "x86_64")]
 mod sage512;
+pub mod sorted;
 
 /// `attention/flash-dpbf16` (bf16 codes `heads × n × d`; the variant's
 /// module doc fixes every rounding) on `vdpbf16ps`, at `level`: `None`
