@@ -39,6 +39,20 @@
 //! `p = exp(s − m')`, `a = a·exp(m − m') + Σ p·v`, `lse = m' + ln(exp(lse − m') + Σ p)`;
 //! at the end `o = a·exp(m − lse)`.
 //!
+//! # Native kernel ([`NativeHyper`])
+//!
+//! The same recursion, LSH order, samples and merges; the dense parts run
+//! on `kernels::attention::sorted` on gathered contiguous rows: every
+//! exact part (below `min_seq_len`, each sorted block, the samples with
+//! their own-block mask) through `sorted::exact`, which keeps the order
+//! above (masked pairs stay in the sums with `+ f32::MIN`, so the existing
+//! flash and naive kernels, which skip them or tile the softmax, do not
+//! apply), each sorted query block of the rewrite with its keys through
+//! `sorted::triton`, and the LSH projections' dots through
+//! `sorted::proj_dots` (the same FMA chains, lanes across projections).
+//! Heads and blocks run in parallel; the bits are the emulation's at every
+//! ISA level.
+//!
 //! # Attention-mass recall ([`Hyper::head_coverage`])
 //!
 //! A pair counts as covered when the code scores it and gives it a

@@ -28,6 +28,18 @@
 //! ln(f32::MAX) ≈ 88.72 gives inf/inf = NaN) or every term underflows
 //! (scores below ≈ −87.3 give 0/0).
 //!
+//! # Native kernel ([`NativeKde`])
+//!
+//! The same layout (hashes from `kernels::attention::sorted::proj_dots`,
+//! the Gram matrix from `sorted::gram`: the same FMA chains, lanes across
+//! outputs), then every row on `sorted::kde`: scores against the packed
+//! sorted keys and the gathered sample keys, the exponentials (unmasked
+//! pairs' weights zeroed afterwards, as the code multiplies by the mask),
+//! the block and residual sums by the shared P·V step over `[V | 1]` and
+//! over the samples' `sig·v_aug` rows (rounded once per head, as the
+//! code's product). No max subtraction in the coded version: it overflows
+//! to NaN exactly where the emulation does.
+//!
 //! # Attention-mass recall ([`KdeFormer::head_coverage`])
 //!
 //! Covered pairs: each row's sorted key block and its samples outside that
