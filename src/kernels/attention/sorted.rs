@@ -163,7 +163,7 @@ impl RowFn for Exact<'_> {
 /// # Panics
 /// When the lengths do not match `d` (a caller bug).
 pub fn exact(q: &[f32], k: &[f32], v: &[f32], d: usize, mask: Mask, level: IsaLevel) -> Vec<f32> {
-    assert!(d > 0 && q.len() % d == 0 && k.len() % d == 0 && v.len() == k.len());
+    assert!(d > 0 && q.len().is_multiple_of(d) && k.len().is_multiple_of(d) && v.len() == k.len());
     let (nq, nk) = (q.len() / d, k.len() / d);
     let mut packed = Vec::new();
     let f = Exact {
@@ -234,7 +234,7 @@ pub fn triton(
     tile: usize,
     level: IsaLevel,
 ) -> Vec<f32> {
-    assert!(d > 0 && q.len() % d == 0 && k.len() % d == 0 && v.len() == k.len());
+    assert!(d > 0 && q.len().is_multiple_of(d) && k.len().is_multiple_of(d) && v.len() == k.len());
     let (nq, n) = (q.len() / d, k.len() / d);
     assert!(split <= n && tile > 0);
     let mut tiles = Vec::new();
@@ -404,7 +404,7 @@ impl RowFn for Pv<'_> {
 /// row-major: `G_rc = Σ_j fma(a_jr, a_jc, ·)` from +0 in row order (the
 /// KDEformer code's `V_augᵀV_aug` as the emulation forms it).
 pub fn gram(a: &[f32], e: usize, level: IsaLevel) -> Vec<f32> {
-    assert!(e > 0 && a.len() % e == 0);
+    assert!(e > 0 && a.len().is_multiple_of(e));
     let n = a.len() / e;
     // Columns of A as rows: the weights of output row r.
     let mut cols = vec![0.0f32; e * n];
@@ -420,7 +420,7 @@ pub fn gram(a: &[f32], e: usize, level: IsaLevel) -> Vec<f32> {
 /// (`d × r`, row-major): `rows × r`, each `Σ_c fma(x_c, w_ci, ·)` from +0
 /// in channel order.
 pub fn proj_dots(x: &[f32], d: usize, proj: &[f32], r: usize, level: IsaLevel) -> Vec<f32> {
-    assert!(d > 0 && x.len() % d == 0 && proj.len() == d * r);
+    assert!(d > 0 && x.len().is_multiple_of(d) && proj.len() == d * r);
     // Padded to 8 columns so the lanes run across the projections.
     let w = r.div_ceil(8) * 8;
     let mut pw = vec![0.0f32; d * w];
