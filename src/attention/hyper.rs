@@ -39,6 +39,20 @@
 //! `p = exp(s − m')`, `a = a·exp(m − m') + Σ p·v`, `lse = m' + ln(exp(lse − m') + Σ p)`;
 //! at the end `o = a·exp(m − lse)`.
 //!
+//! # Native kernel ([`NativeHyper`])
+//!
+//! The same recursion, LSH order, samples and merges; the dense parts run
+//! on `kernels::attention::sorted` on gathered contiguous rows: every
+//! exact part (below `min_seq_len`, each sorted block, the samples with
+//! their own-block mask) through `sorted::exact`, which keeps the order
+//! above (masked pairs stay in the sums with `+ f32::MIN`, so the existing
+//! flash and naive kernels, which skip them or tile the softmax, do not
+//! apply), each sorted query block of the rewrite with its keys through
+//! `sorted::triton`, and the LSH projections' dots through
+//! `sorted::proj_dots` (the same FMA chains, lanes across projections).
+//! Heads and blocks run in parallel; the bits are the emulation's at every
+//! ISA level.
+//!
 //! # Attention-mass recall ([`Hyper::head_coverage`])
 //!
 //! A pair counts as covered when the code scores it and gives it a
@@ -68,10 +82,12 @@
 //!   not even at random).
 
 use super::info::{AttentionInfo, Ops, Schedule, Softmax, Storage};
-use super::lsh::{lsh_hash, stable_order};
-use super::{dot_fma, sm_scale, AttentionVariant, AttnShape, Qkv};
+use super::lsh::{hash_on, lsh_hash, stable_order, Engine};
+use super::{dot_fma, sm_scale, AttentionVariant, AttnShape, NativeAttention, Qkv};
 use crate::arith::exp::exp_f32;
 use crate::hw::cost::{Cost, OpKind};
+use crate::isa::IsaLevel;
+use crate::kernels::attention::sorted::{self, Mask};
 use crate::rng::{mix64, SplitMix64};
 use crate::workload::gen::{generate, Distribution};
 use rayon::prelude::*;
@@ -177,6 +193,43 @@ pub fn merge(a: &Part, b: &Part, d: usize) -> Part {
     out
 }
 
+/// [`exact`] on `engine`; `own` masks row `r` against key `j` when
+/// `r / qb == key_block[j]` (`(qb, key_block)`).
+fn exact_on(engine: Engine, x: &Rows, causal: bool, own: Option<(usize, &[usize])>) -> Part {
+    match engine {
+        Engine::Emulate => match own {
+            Some((qb, kb)) => exact(x, causal, Some(&|r: usize, j: usize| r / qb == kb[j])),
+            None => exact(x, causal, None),
+        },
+        Engine::Native(level) => {
+            let mask = match (causal, own) {
+                (true, None) => Mask::Causal,
+                (false, Some((rows_per_block, key_block))) => Mask::Own {
+                    rows_per_block,
+                    key_block,
+                },
+                (false, None) => Mask::None,
+                (true, Some(_)) => unreachable!("HyperAttention never masks both ways"),
+            };
+            part_of(&sorted::exact(x.q, x.k, x.v, x.d, mask, level), x.d)
+        }
+    }
+}
+
+/// A kernel's rows of `d` outputs and their lse as a [`Part`].
+fn part_of(rows: &[f32], d: usize) -> Part {
+    let n = rows.len() / (d + 1);
+    let mut p = Part {
+        o: Vec::with_capacity(n * d),
+        lse: Vec::with_capacity(n),
+    };
+    for r in rows.chunks(d + 1) {
+        p.o.extend_from_slice(&r[..d]);
+        p.lse.push(r[d]);
+    }
+    p
+}
+
 fn gather(x: &[f32], d: usize, idx: &[usize], pad_to: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(pad_to * d);
     for &i in idx {
@@ -200,16 +253,21 @@ impl Hyper {
 
     /// Non-causal HyperAttention of one head part; `node` seeds its samples.
     pub fn no_causal(&self, x: &Rows, proj: &[f32], node: u64) -> Part {
+        self.no_causal_on(Engine::Emulate, x, proj, node)
+    }
+
+    fn no_causal_on(&self, e: Engine, x: &Rows, proj: &[f32], node: u64) -> Part {
         let d = x.d;
         let nq = x.q.len() / d;
         if self.min_seq_len > nq {
-            return exact(x, false, None);
+            return exact_on(e, x, false, None);
         }
-        let qo = stable_order(&lsh_hash(x.q, d, proj, self.lsh_bits));
-        let ko = stable_order(&lsh_hash(x.k, d, proj, self.lsh_bits));
-        let sorted = match self.version {
-            Version::Original => self.original_sorted(x, &qo, &ko, node),
-            Version::Triton => self.triton_sorted(x, &qo, &ko),
+        let qo = stable_order(&hash_on(e, x.q, d, proj, self.lsh_bits));
+        let ko = stable_order(&hash_on(e, x.k, d, proj, self.lsh_bits));
+        let sorted = match (self.version, e) {
+            (Version::Original, _) => self.original_sorted(e, x, &qo, &ko, node),
+            (Version::Triton, Engine::Emulate) => self.triton_sorted(x, &qo, &ko),
+            (Version::Triton, Engine::Native(level)) => self.triton_native(x, &qo, &ko, level),
         };
         let mut out = Part {
             o: vec![0.0; nq * d],
@@ -229,7 +287,7 @@ impl Hyper {
         (0..self.samples).map(|_| below(&mut rng, nk)).collect()
     }
 
-    fn original_sorted(&self, x: &Rows, qo: &[usize], ko: &[usize], node: u64) -> Part {
+    fn original_sorted(&self, e: Engine, x: &Rows, qo: &[usize], ko: &[usize], node: u64) -> Part {
         let (d, b) = (x.d, self.block);
         let (nq, nk) = (qo.len(), ko.len());
         let nk_pad = nk.div_ceil(b) * b;
@@ -243,8 +301,9 @@ impl Hyper {
             o: Vec::with_capacity(nq_pad * d),
             lse: Vec::with_capacity(nq_pad),
         };
-        for t in 0..blocks {
-            let part = exact(
+        let block = |t: usize| {
+            exact_on(
+                e,
                 &Rows {
                     d,
                     q: &qs[t * qb * d..(t + 1) * qb * d],
@@ -253,7 +312,13 @@ impl Hyper {
                 },
                 false,
                 None,
-            );
+            )
+        };
+        let parts: Vec<Part> = match e {
+            Engine::Emulate => (0..blocks).map(block).collect(),
+            Engine::Native(_) => (0..blocks).into_par_iter().map(block).collect(),
+        };
+        for part in parts {
             blk.o.extend(part.o);
             blk.lse.extend(part.lse);
         }
@@ -265,8 +330,9 @@ impl Hyper {
         let set = self.sample_set(nk, node);
         let ksub = gather(&ks[..nk * d], d, &set, 0);
         let vsub = gather(&vs[..nk * d], d, &set, 0);
-        let mask = |r: usize, j: usize| r / qb == set[j] / b;
-        let mut res = exact(
+        let key_block: Vec<usize> = set.iter().map(|&j| j / b).collect();
+        let mut res = exact_on(
+            e,
             &Rows {
                 d,
                 q: &qs[..nq * d],
@@ -274,7 +340,7 @@ impl Hyper {
                 v: &vsub,
             },
             false,
-            Some(&mask),
+            Some((qb, &key_block)),
         );
         let w = ((nk as f64) / (self.samples as f64)).ln() as f32;
         res.lse.iter_mut().for_each(|l| *l += w);
@@ -328,12 +394,41 @@ impl Hyper {
         out
     }
 
+    /// [`Self::triton_sorted`] on the native kernel: each sorted block of
+    /// queries with its keys (the sorted block, then the first s) gathered
+    /// contiguously, blocks in parallel.
+    fn triton_native(&self, x: &Rows, qo: &[usize], ko: &[usize], level: IsaLevel) -> Part {
+        let (d, b) = (x.d, self.block);
+        let (nq, nk) = (qo.len(), ko.len());
+        let s = self.samples.min(nk);
+        let rows: Vec<Vec<f32>> = (0..nq.div_ceil(b))
+            .into_par_iter()
+            .map(|t| {
+                let qi = &qo[t * b..((t + 1) * b).min(nq)];
+                let keys: Vec<usize> = ko[(t * b).min(nk)..((t + 1) * b).min(nk)]
+                    .iter()
+                    .copied()
+                    .chain(0..s)
+                    .collect();
+                let q = gather(x.q, d, qi, 0);
+                let k = gather(x.k, d, &keys, 0);
+                let v = gather(x.v, d, &keys, 0);
+                sorted::triton(&q, &k, &v, d, keys.len() - s, TRITON_TILE, level)
+            })
+            .collect();
+        part_of(&rows.concat(), d)
+    }
+
     /// Causal HyperAttention of one head part (`nq = nk`).
     pub fn causal(&self, x: &Rows, proj: &[f32], node: u64) -> Part {
+        self.causal_on(Engine::Emulate, x, proj, node)
+    }
+
+    fn causal_on(&self, e: Engine, x: &Rows, proj: &[f32], node: u64) -> Part {
         let d = x.d;
         let n = x.k.len() / d;
         if n <= self.min_seq_len {
-            return exact(x, true, None);
+            return exact_on(e, x, true, None);
         }
         let even = n + n % 2;
         let pad = |t: &[f32]| {
@@ -349,9 +444,10 @@ impl Hyper {
             k: &k[lo * d..hi * d],
             v: &v[lo * d..hi * d],
         };
-        let up = self.causal(&half(0, h), proj, 4 * node + 1);
-        let down = self.causal(&half(h, even), proj, 4 * node + 2);
-        let lower = self.no_causal(
+        let up = self.causal_on(e, &half(0, h), proj, 4 * node + 1);
+        let down = self.causal_on(e, &half(h, even), proj, 4 * node + 2);
+        let lower = self.no_causal_on(
+            e,
             &Rows {
                 d,
                 q: &q[h * d..],
@@ -374,6 +470,10 @@ impl Hyper {
     /// Output and log-sum-exp of head `h` (decode and non-causal shapes run
     /// the non-causal path).
     pub fn head(&self, x: &Qkv, h: usize) -> Part {
+        self.head_on(Engine::Emulate, x, h)
+    }
+
+    fn head_on(&self, e: Engine, x: &Qkv, h: usize) -> Part {
         let d = x.shape.d;
         let rows = Rows {
             d,
@@ -384,10 +484,30 @@ impl Hyper {
         let proj = self.projections(d);
         let node = head_node(h);
         if x.shape.causal && x.shape.nq == x.shape.nk {
-            self.causal(&rows, &proj, node)
+            self.causal_on(e, &rows, &proj, node)
         } else {
-            self.no_causal(&rows, &proj, node)
+            self.no_causal_on(e, &rows, &proj, node)
         }
+    }
+}
+
+/// The native kernel of a [`Hyper`] variant: the same recursion, hashing,
+/// sorting, sampling and merging as the emulation, with the dense parts
+/// (exact attention below `min_seq_len`, the sorted blocks, the samples,
+/// the rewrite's online softmax) and the LSH projections on
+/// `kernels::attention::sorted`, heads and blocks in parallel.
+pub struct NativeHyper(pub Hyper);
+
+impl NativeAttention for NativeHyper {
+    fn run_at(&self, x: &Qkv, level: IsaLevel) -> Vec<f64> {
+        let parts: Vec<Part> = (0..x.shape.heads)
+            .into_par_iter()
+            .map(|h| self.0.head_on(Engine::Native(level), x, h))
+            .collect();
+        parts
+            .iter()
+            .flat_map(|p| p.o.iter().map(|&v| v as f64))
+            .collect()
     }
 }
 
@@ -457,6 +577,11 @@ impl AttentionVariant for Hyper {
                 *a = *b as f64;
             }
         })
+    }
+
+    /// [`NativeHyper`].
+    fn native(&self) -> Option<Box<dyn NativeAttention>> {
+        Some(Box::new(NativeHyper(self.clone())))
     }
 
     /// The pairs [`Hyper::head_coverage`] lists, per head: the attention-

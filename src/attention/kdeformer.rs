@@ -28,6 +28,18 @@
 //! ln(f32::MAX) ≈ 88.72 gives inf/inf = NaN) or every term underflows
 //! (scores below ≈ −87.3 give 0/0).
 //!
+//! # Native kernel ([`NativeKde`])
+//!
+//! The same layout (hashes from `kernels::attention::sorted::proj_dots`,
+//! the Gram matrix from `sorted::gram`: the same FMA chains, lanes across
+//! outputs), then every row on `sorted::kde`: scores against the packed
+//! sorted keys and the gathered sample keys, the exponentials (unmasked
+//! pairs' weights zeroed afterwards, as the code multiplies by the mask),
+//! the block and residual sums by the shared P·V step over `[V | 1]` and
+//! over the samples' `sig·v_aug` rows (rounded once per head, as the
+//! code's product). No max subtraction in the coded version: it overflows
+//! to NaN exactly where the emulation does.
+//!
 //! # Attention-mass recall ([`KdeFormer::head_coverage`])
 //!
 //! Covered pairs: each row's sorted key block and its samples outside that
@@ -47,10 +59,12 @@
 //!   its own.
 
 use super::info::{AttentionInfo, Ops, Schedule, Softmax, Storage};
-use super::lsh::{lsh_hash, stable_order};
-use super::{sm_scale, AttentionVariant, AttnShape, Qkv};
+use super::lsh::{hash_on, stable_order, Engine};
+use super::{sm_scale, AttentionVariant, AttnShape, NativeAttention, Qkv};
 use crate::arith::exp::exp_f32;
 use crate::hw::cost::{Cost, OpKind};
+use crate::isa::IsaLevel;
+use crate::kernels::attention::sorted::{self, KdeHead};
 use crate::rng::{mix64, SplitMix64};
 use crate::workload::gen::{generate, Distribution};
 use rayon::prelude::*;
@@ -140,14 +154,27 @@ impl KdeFormer {
 
     /// Head `h`'s sampling over its sorted augmented values `va` (`n × (d+1)`).
     pub fn samples_of(&self, va: &[f32], d: usize, h: usize) -> Samples {
+        self.samples_on(Engine::Emulate, va, d, h)
+    }
+
+    /// [`Self::samples_of`] on `engine` (natively the Gram matrix by the
+    /// kernel: the same FMA chains).
+    fn samples_on(&self, engine: Engine, va: &[f32], d: usize, h: usize) -> Samples {
         let e = d + 1;
         let n = va.len() / e;
-        let mut g = vec![0.0f32; e * e];
-        for r in 0..e {
-            for c in 0..e {
-                g[r * e + c] = (0..n).fold(0.0f32, |a, j| va[j * e + r].mul_add(va[j * e + c], a));
+        let g = match engine {
+            Engine::Emulate => {
+                let mut g = vec![0.0f32; e * e];
+                for r in 0..e {
+                    for c in 0..e {
+                        g[r * e + c] =
+                            (0..n).fold(0.0f32, |a, j| va[j * e + r].mul_add(va[j * e + c], a));
+                    }
+                }
+                g
             }
-        }
+            Engine::Native(level) => sorted::gram(va, e, level),
+        };
         let sub = mix64(self.seed ^ (h as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
         let x0 = generate(&Distribution::Gaussian { std: 1.0 }, 1, e, sub).data;
         let lam = power_method(&g, &x0);
@@ -177,13 +204,17 @@ impl KdeFormer {
     /// Head `h`'s sort, blocks and samples (shared by [`Self::head`] and
     /// [`Self::head_coverage`]).
     fn layout(&self, x: &Qkv, h: usize) -> Layout {
+        self.layout_on(Engine::Emulate, x, h)
+    }
+
+    fn layout_on(&self, engine: Engine, x: &Qkv, h: usize) -> Layout {
         let AttnShape { nq, nk, d, .. } = x.shape;
         let sc = sm_scale(d);
         let q: Vec<f32> = x.q_head(h).iter().map(|v| v * sc).collect();
         let (k, v) = (x.k_head(h), x.v_head(h));
         let proj = self.projections(d);
-        let qh = lsh_hash(&q, d, &proj, self.lsh_bits);
-        let kh = lsh_hash(k, d, &proj, self.lsh_bits);
+        let qh = hash_on(engine, &q, d, &proj, self.lsh_bits);
+        let kh = hash_on(engine, k, d, &proj, self.lsh_bits);
         let (qo, ko) = (stable_order(&qh), stable_order(&kh));
         let b = self.bucket.max(1);
         let blocks = nk.div_ceil(b);
@@ -211,7 +242,7 @@ impl KdeFormer {
             }
         }
         let smp = if self.samples > 0 {
-            Some(self.samples_of(&va, d, h))
+            Some(self.samples_on(engine, &va, d, h))
         } else {
             None
         };
@@ -319,6 +350,60 @@ impl KdeFormer {
     }
 }
 
+/// The native kernel of a [`KdeFormer`] variant: the emulation's sort,
+/// blocks and samples (hashing and the Gram matrix on the kernels), then
+/// every row's block and residual sums on
+/// [`crate::kernels::attention::sorted::kde`], heads and rows in parallel.
+pub struct NativeKde(pub KdeFormer);
+
+impl NativeAttention for NativeKde {
+    fn run_at(&self, x: &Qkv, level: IsaLevel) -> Vec<f64> {
+        let heads: Vec<Vec<f32>> = (0..x.shape.heads)
+            .into_par_iter()
+            .map(|h| self.0.head_native(x, h, level))
+            .collect();
+        heads.iter().flatten().map(|&v| v as f64).collect()
+    }
+}
+
+impl KdeFormer {
+    /// [`Self::head`] on the native kernels at `level`.
+    fn head_native(&self, x: &Qkv, h: usize, level: IsaLevel) -> Vec<f32> {
+        let AttnShape { nq, d, .. } = x.shape;
+        let e = d + 1;
+        let l = self.layout_on(Engine::Native(level), x, h);
+        let visible: Vec<usize> = (0..nq).map(|i| x.shape.visible(i)).collect();
+        let (mut sample_k, mut sample_w) = (Vec::new(), Vec::new());
+        let idx: &[usize] = match &l.smp {
+            Some(s) => {
+                let ns = self.samples as f32;
+                for &p in &s.idx {
+                    sample_k.extend_from_slice(&l.ks[p * d..(p + 1) * d]);
+                    let sig = 1.0 / (s.p[p] * ns);
+                    sample_w.extend(l.va[p * e..(p + 1) * e].iter().map(|v| sig * v));
+                }
+                &s.idx
+            }
+            None => &[],
+        };
+        let head = KdeHead {
+            q: &l.q,
+            k: &l.ks,
+            va: &l.va,
+            ko: &l.ko,
+            qblock: &l.qblock,
+            bucket: l.b,
+            visible: &visible,
+            causal: x.shape.causal,
+            samples: idx,
+            sample_k: &sample_k,
+            sample_w: &sample_w,
+            stable: self.stable,
+        };
+        sorted::kde(&head, d, level)
+    }
+}
+
 impl AttentionVariant for KdeFormer {
     fn info(&self) -> AttentionInfo {
         AttentionInfo {
@@ -367,6 +452,11 @@ impl AttentionVariant for KdeFormer {
                 *a = *b as f64;
             }
         })
+    }
+
+    /// [`NativeKde`].
+    fn native(&self) -> Option<Box<dyn NativeAttention>> {
+        Some(Box::new(NativeKde(self.clone())))
     }
 
     /// [`KdeFormer::head_coverage`] per head: the mass recall of the LSH

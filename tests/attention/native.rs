@@ -4,12 +4,14 @@
 //! exact-arithmetic steps against hand cases and an f64 oracle.
 
 use super::shape;
+use bitsim::attention::hyper::{Hyper, Version};
+use bitsim::attention::kdeformer::KdeFormer;
 use bitsim::attention::{self, AttentionVariant, AttnShape, Phase, Qkv};
 use bitsim::isa::IsaLevel;
 use bitsim::workload::attention::realistic;
 
 /// The variants whose native kernels this file checks (the registry's).
-const NATIVE: [&str; 9] = [
+const NATIVE: [&str; 13] = [
     "attention/f32",
     "attention/flash-f32",
     "attention/flash-bf16",
@@ -19,6 +21,10 @@ const NATIVE: [&str; 9] = [
     "attention/sage2-fp8",
     "attention/sage2pp-fp16acc",
     "attention/int4-qk",
+    "attention/hyper",
+    "attention/hyper-triton",
+    "attention/kdeformer",
+    "attention/kdeformer-stable",
 ];
 
 fn same_bits(a: &[f64], b: &[f64]) -> Option<usize> {
@@ -257,5 +263,108 @@ fn sage_ragged_head_dims_equal_the_emulation() {
                 }
             }
         }
+    }
+}
+
+/// HyperAttention with small blocks, samples and `min_seq_len`, so the
+/// test's short shapes take the LSH path (sorted blocks, samples, the
+/// causal recursion) rather than exact attention.
+fn small_hyper(version: Version, block: usize, samples: usize, min_seq_len: usize) -> Hyper {
+    Hyper {
+        name: "small",
+        description: "",
+        version,
+        lsh_bits: if version == Version::Original { 7 } else { 8 },
+        block,
+        samples,
+        min_seq_len,
+        seed: 9,
+    }
+}
+
+fn small_kde(stable: bool, bucket: usize, samples: usize) -> KdeFormer {
+    KdeFormer {
+        name: "small",
+        description: "",
+        stable,
+        lsh_bits: 7,
+        bucket,
+        samples,
+        seed: 4,
+    }
+}
+
+/// The LSH-sorted methods' kernels on their approximate paths: small
+/// HyperAttention blocks (one and several of the rewrite's 128-key tiles,
+/// padded last blocks, samples in and out of the own block, the causal
+/// recursion with odd halves) and KDEformer buckets, ragged n and d, causal
+/// and not, prefill and decode, at every level. Each case first checks
+/// that the method left pairs out (so it is not exact attention).
+#[test]
+fn lsh_paths_equal_the_emulation_at_every_level() {
+    // Each with the length above which its output must leave pairs out.
+    let mut variants: Vec<(Box<dyn AttentionVariant>, usize)> = Vec::new();
+    for v in [Version::Original, Version::Triton] {
+        variants.push((Box::new(small_hyper(v, 16, 8, 32)), 32));
+        variants.push((Box::new(small_hyper(v, 150, 200, 64)), 300));
+    }
+    for stable in [false, true] {
+        variants.push((Box::new(small_kde(stable, 16, 8)), 0));
+        variants.push((Box::new(small_kde(stable, 40, 0)), 0));
+    }
+    for (v, approx_above) in &variants {
+        for (n, d) in [(97, 7), (130, 32), (401, 80)] {
+            for causal in [false, true] {
+                let x = realistic(shape(2, n, d, causal), 13 + n as u64 + d as u64);
+                if n > *approx_above {
+                    let cov = v.coverage(&x).unwrap();
+                    let seen = (0..2 * n).map(|r| x.shape.visible(r % n)).sum::<usize>();
+                    assert!(
+                        cov.iter().filter(|c| **c).count() < seen,
+                        "n={n} d={d} causal={causal}: the approximate path did not run"
+                    );
+                }
+                check(&**v, &x, &format!("small n={n} d={d} causal={causal}"));
+            }
+        }
+        for n in [65, 300] {
+            let x = realistic(AttnShape::of(2, n, 24, true, Phase::Decode), 3 + n as u64);
+            check(&**v, &x, &format!("small decode n={n}"));
+        }
+        let x = realistic(shape(3, 200, 64, true), 41);
+        let k = v.native().unwrap();
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| k.run(&x));
+        let three = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap()
+            .install(|| k.run(&x));
+        assert_eq!(same_bits(&one, &three), None, "threads");
+    }
+}
+
+/// KDEformer as coded overflows (no max subtraction): scores above ln of
+/// f32's max give inf/inf = NaN in both the kernel and the emulation, and
+/// the stable version stays finite; both bit for bit.
+#[test]
+fn kdeformer_overflow_is_kept_by_the_kernel() {
+    let s = shape(1, 64, 16, false);
+    let q: Vec<f32> = (0..64 * 16).map(|i| ((i % 7) as f32 - 2.0) * 3.0).collect();
+    let x = Qkv::new(
+        s,
+        q.clone(),
+        q,
+        (0..64 * 16).map(|i| (i % 5) as f32).collect(),
+    )
+    .unwrap();
+    for stable in [false, true] {
+        let v = small_kde(stable, 16, 8);
+        let o = v.emulate(&x);
+        assert_eq!(o.iter().any(|x| x.is_nan()), !stable, "stable={stable}");
+        check(&v, &x, &format!("overflow stable={stable}"));
     }
 }

@@ -7,9 +7,10 @@ use crate::arith::exp::avx2::{exp8, exp_shifted};
 use crate::arith::exp::exp_f32;
 use std::arch::x86_64::*;
 
-/// The AVX2 steps. Only constructed inside the `target_feature` entry
-/// points below, so its methods run on CPUs with AVX2, FMA and F16C.
-struct Avx2;
+/// The AVX2 steps. Only constructed inside `target_feature` entry points
+/// (below and in `sorted`), so its methods run on CPUs with AVX2, FMA and
+/// F16C (the f32 steps need AVX2 and FMA only).
+pub(super) struct Avx2;
 
 impl Kern for Avx2 {
     #[inline(always)]

@@ -7,7 +7,9 @@
 //! accumulation (`attention/sage-int8`), INT4 Q/K with the same P·V
 //! (`attention/int4-qk`), v2's FP8 P·V with two-level f32 accumulation
 //! (`attention/sage2-fp8`) and v2++'s FP8 P·V accumulated in FP16 per 32
-//! keys (`attention/sage2pp-fp16acc`).
+//! keys (`attention/sage2pp-fp16acc`); and the dense parts of the
+//! LSH-sorted methods (`attention/hyper`, `attention/hyper-triton`,
+//! `attention/kdeformer`, `attention/kdeformer-stable`; `sorted`).
 //!
 //! Why the bits agree:
 //! - **f32 scores** are one FMA chain per key over the channels in order.
@@ -60,6 +62,7 @@ mod decode512;
 mod dpbf16;
 #[cfg(target_arch = "x86_64")]
 mod sage512;
+pub mod sorted;
 
 /// `attention/flash-dpbf16` (bf16 codes `heads × n × d`; the variant's
 /// module doc fixes every rounding) on `vdpbf16ps`, at `level`: `None`
