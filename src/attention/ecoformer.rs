@@ -358,6 +358,11 @@ pub fn msa_paper_counts(heads: usize, nq: usize, nk: usize, c: usize) -> (f64, f
 }
 
 impl AttentionVariant for EcoFormer {
+    /// Timed whole: its work is not the same per visible pair at every N.
+    fn emulation_scales_by_rows(&self) -> bool {
+        false
+    }
+
     fn info(&self) -> AttentionInfo {
         AttentionInfo {
             name: self.name,

@@ -530,6 +530,11 @@ pub fn below(rng: &mut SplitMix64, n: usize) -> usize {
 }
 
 impl AttentionVariant for Hyper {
+    /// Timed whole: its work is not the same per visible pair at every N.
+    fn emulation_scales_by_rows(&self) -> bool {
+        false
+    }
+
     fn info(&self) -> AttentionInfo {
         AttentionInfo {
             name: self.name,

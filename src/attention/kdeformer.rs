@@ -405,6 +405,11 @@ impl KdeFormer {
 }
 
 impl AttentionVariant for KdeFormer {
+    /// Timed whole: its work is not the same per visible pair at every N.
+    fn emulation_scales_by_rows(&self) -> bool {
+        false
+    }
+
     fn info(&self) -> AttentionInfo {
         AttentionInfo {
             name: self.name,

@@ -80,6 +80,15 @@ pub trait AttentionVariant: Send + Sync {
         let _ = x;
         None
     }
+    /// Whether the emulation's time on a head's last query rows, scaled by
+    /// the ratio of visible pairs, estimates its time on the whole shape
+    /// (`kernels bench` times large shapes that way). True for methods that
+    /// do the same work per visible pair; the approximate and sparse ones,
+    /// whose work and paths change with N (sorting, sampling, exact regions
+    /// below a length, per-head sketches), say false and are timed whole.
+    fn emulation_scales_by_rows(&self) -> bool {
+        true
+    }
     /// Registry name (shorthand for `info().name`).
     fn name(&self) -> &'static str {
         self.info().name

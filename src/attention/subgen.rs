@@ -287,6 +287,11 @@ impl SubGen {
 }
 
 impl AttentionVariant for SubGen {
+    /// Timed whole: its work is not the same per visible pair at every N.
+    fn emulation_scales_by_rows(&self) -> bool {
+        false
+    }
+
     fn info(&self) -> AttentionInfo {
         AttentionInfo {
             name: self.name,

@@ -15,10 +15,14 @@
 //!   base instruction ([`NativeAttention::base`]) on as many threads;
 //!   decode (one query) is bound by reading the KV cache — a plain read loop
 //!   over as many bytes, the fraction being KV bytes/s over the loop's.
+//!   Approximate and sparse methods
+//!   ([`AttentionVariant::emulation_scales_by_rows`] false) count their own
+//!   work instead: 2 flops per MAC of [`AttentionVariant::cost_on`].
 //! - **Emulation** (the "× emulation" figure): timed once on head 0 and the
 //!   last query rows only when the full shape exceeds
 //!   [`EMULATION_WORK_LIMIT`], scaled by the ratio of visible pairs (the
-//!   emulation's work is linear in them), with a note saying so.
+//!   emulation's work is linear in them), with a note saying so; methods
+//!   whose work is not linear in the visible pairs are timed whole.
 
 use std::time::Instant;
 
@@ -161,7 +165,16 @@ fn bench_in_pool(
         })
         .collect();
     let median_s = median(&times_s).max(1e-12);
-    let gflops = flops(shape) / median_s / 1e9;
+    // Dense methods: 4·d flops per visible pair; the others count their
+    // own work (the pairs they score, their sketches, their samples).
+    let mut notes = Vec::new();
+    let work_flops = if v.emulation_scales_by_rows() {
+        flops(shape)
+    } else {
+        notes.push("work: the variant's own MAC count on these operands (cost_on), 2 flops each".into());
+        2.0 * v.cost_on(&x).macs
+    };
+    let gflops = work_flops / median_s / 1e9;
     let kv = kv_bytes(v, shape);
     let kv_gbps = kv as f64 / median_s / 1e9;
 
@@ -198,10 +211,9 @@ fn bench_in_pool(
     };
     let qk_gflops = qk_s.map(|t| 2.0 * shape.d as f64 * shape.pairs() / t / 1e9);
 
-    let mut notes = Vec::new();
     let emulation_s = if opts.emulation {
         let work = shape.pairs() * shape.d as f64;
-        let (xe, scale) = if work <= EMULATION_WORK_LIMIT {
+        let (xe, scale) = if work <= EMULATION_WORK_LIMIT || !v.emulation_scales_by_rows() {
             (None, 1.0)
         } else {
             let per_row = shape.nk as f64 * shape.d as f64;
