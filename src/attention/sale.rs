@@ -458,6 +458,20 @@ impl Sale {
 pub struct NativeSale(Sale);
 
 impl NativeSale {
+    /// The native kernel of `sale` (its threshold `tau`; `calibrate` is
+    /// not read).
+    pub fn new(sale: Sale) -> Self {
+        NativeSale(sale)
+    }
+
+    /// Every head's kept blocks as the kernel selects them at `level`
+    /// (equal to [`Sale::selection`]'s `HeadSelection::kept` on the sparse
+    /// path, `nk > dense_below` and `τ ≥ 1e−5`), for tests and for timing
+    /// the selection apart.
+    pub fn kept_blocks(&self, x: &Qkv, level: crate::isa::IsaLevel) -> Vec<Vec<bool>> {
+        self.kept(&Input::Fp16.qkv(x), level).0
+    }
+
     /// Every head's kept blocks (`HeadSelection::kept`), by the kernel.
     fn kept(&self, x16: &Qkv, level: crate::isa::IsaLevel) -> (Vec<Vec<bool>>, usize) {
         let shape = x16.shape;

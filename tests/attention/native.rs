@@ -289,7 +289,10 @@ fn sale_sparse_selection_equals_the_emulation() {
         check(&*registered, &x, &format!("registered {s}"));
         for (tau, dense_below) in [(0.05, 0), (0.3, 0)] {
             let v = sale(tau, dense_below);
-            assert!(v.selection(&x).sparsity() > 0.0, "{s} τ={tau}: nothing skipped");
+            assert!(
+                v.selection(&x).sparsity() > 0.0,
+                "{s} τ={tau}: nothing skipped"
+            );
             check(&v, &x, &format!("τ={tau} {s}"));
         }
     }
@@ -319,6 +322,34 @@ fn sale_sparse_selection_equals_the_emulation() {
         let x = Qkv::new(s, q, k, v).unwrap();
         for tau in [0.004, 0.05, 0.3] {
             check(&sale(tau, 0), &x, &format!("{what} τ={tau}"));
+        }
+    }
+}
+
+/// SALE's native selection alone equals the emulation's kept blocks at
+/// every level (the output test above could hide a wrong block whose keys
+/// weigh nothing).
+#[test]
+fn sale_native_selection_equals_the_emulation() {
+    use bitsim::attention::sale::{NativeSale, Sale};
+    for (s, seed, tau) in [
+        (shape(2, 1100, 32, true), 7, 0.05f32),
+        (shape(1, 1090, 20, false), 8, 0.3),
+        (AttnShape::of(2, 1500, 64, true, Phase::Decode), 9, 0.05),
+    ] {
+        let x = realistic(s, seed);
+        let v = Sale {
+            name: "t",
+            description: "",
+            tau,
+            calibrate: false,
+            dense_below: 0,
+        };
+        let want: Vec<Vec<bool>> = v.selection(&x).heads.into_iter().map(|h| h.kept).collect();
+        assert!(want.iter().flatten().any(|k| !k), "{s}: nothing skipped");
+        let k = NativeSale::new(v);
+        for level in IsaLevel::available() {
+            assert_eq!(k.kept_blocks(&x, level), want, "{s} level={}", level.name());
         }
     }
 }

@@ -346,9 +346,7 @@ fn int4_estimate_equals_a_scalar_twin_at_every_level() {
     };
     for d in [1, 3, 4, 7, 16, 33, 64, 128, 136] {
         for nk in [1, 15, 16, 17, 33, 70] {
-            let rand: Vec<i8> = (0..(nk + 1) * d)
-                .map(|_| (next() % 16) as i8 - 8)
-                .collect();
+            let rand: Vec<i8> = (0..(nk + 1) * d).map(|_| (next() % 16) as i8 - 8).collect();
             let corr: Vec<f32> = (0..nk).map(|_| next() as f32 / 1e9 - 2.0).collect();
             let (sq, sk) = (0.37f32, 1.7e-3f32);
             let cases: [(&str, Vec<i8>, Vec<i8>); 4] = [

@@ -2,9 +2,7 @@
 //! FMA and F16C, and the entry points that run the shared row algorithms
 //! with them (compiled with those features so everything inlines).
 
-use super::{
-    Dims, Job, Kern, Keys, Method, Round, SageBlocks, SageHead, SageMask, State, GROUP,
-};
+use super::{Dims, Job, Kern, Keys, Method, Round, SageBlocks, SageHead, SageMask, State, GROUP};
 use crate::arith::exp::avx2::{exp8, exp_shifted};
 use crate::arith::exp::exp_f32;
 use std::arch::x86_64::*;

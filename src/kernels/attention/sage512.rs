@@ -253,7 +253,13 @@ impl Block {
     /// As [`sage_block`]; `s` holds `nr · stride` floats.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-    unsafe fn tile_scores(&self, kp: &PackedK, t0: usize, (k0, k1): (usize, usize), s: &mut [f32]) -> usize {
+    unsafe fn tile_scores(
+        &self,
+        kp: &PackedK,
+        t0: usize,
+        (k0, k1): (usize, usize),
+        s: &mut [f32],
+    ) -> usize {
         let (nr, d4) = (self.nr, kp.d4);
         debug_assert!(k0.is_multiple_of(KG) && k0 >= t0 && k1 <= t0 + self.tile);
         let g0 = k0 / KG;
@@ -327,7 +333,12 @@ pub(super) unsafe fn qk_block(
 /// `d4` steps of 4 channels, with unsigned Q: `Σ (q + 128)·k`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub(super) unsafe fn qk_4x32(k0: *const i8, k1: *const i8, q: [*const u8; R], d4: usize) -> [[__m512i; 2]; R] {
+pub(super) unsafe fn qk_4x32(
+    k0: *const i8,
+    k1: *const i8,
+    q: [*const u8; R],
+    d4: usize,
+) -> [[__m512i; 2]; R] {
     let mut acc = [[_mm512_setzero_si512(); 2]; R];
     for c in 0..d4 {
         // SAFETY: each group holds d4 steps of 64 bytes; each Q row d4·4 bytes.
