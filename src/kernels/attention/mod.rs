@@ -64,6 +64,38 @@ mod sale;
 
 pub use sale::{int4_estimate, sale_select, SageMask, SaleBlocks, SaleHead};
 
+// SALE's selection at a level: `sale` and `avx2` are siblings, so the AVX2
+// entry points are reached through here (imports only run downwards).
+
+/// [`sale::select_qblock`] at `level` (AVX2 with FMA: the AVX2 steps).
+fn sale_qblock_at(level: IsaLevel, job: &sale::QJob, keep: &mut [bool]) {
+    let fma = isa::active().fma;
+    isa::dispatch!(level,
+        // SAFETY: this arm runs only on CPUs with AVX2; FMA was checked.
+        avx2 => if fma { unsafe { avx2::sale_qblock(job, keep) } } else { sale::select_qblock(&Scalar, job, keep) },
+        scalar => sale::select_qblock(&Scalar, job, keep),
+    )
+}
+
+/// A SALE row's threshold with the AVX2 steps.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[cfg(target_arch = "x86_64")]
+unsafe fn sale_threshold_avx2(job: &sale::QJob, i: usize, s: &mut [f32]) -> f32 {
+    // SAFETY: as this function's.
+    unsafe { avx2::sale_threshold(job, i, s) }
+}
+
+/// The exact int32 dot of two int8 vectors at `level` (`vpmaddwd` on AVX2).
+fn int_dot_at(level: IsaLevel, a: &[i8], b: &[i8]) -> i32 {
+    isa::dispatch!(level,
+        // SAFETY: this arm runs only on CPUs with AVX2.
+        avx2 => unsafe { avx2::int_dot_entry(a, b) },
+        scalar => Scalar.int_dot(a, b),
+    )
+}
+
 /// `attention/flash-dpbf16` (bf16 codes `heads × n × d`; the variant's
 /// module doc fixes every rounding) on `vdpbf16ps`, at `level`: `None`
 /// below AVX-512 or where the CPU (under the cap) lacks AVX-512 BF16 — the

@@ -20,7 +20,7 @@
 //!
 //! Layer: uses ground and `arith` only; `attention::sale` wraps it.
 
-use super::{pack_k, Dims, Kern, Keys, Scalar, PACK_MIN_QUERIES};
+use super::{pack_k, Dims, Kern, Keys, PACK_MIN_QUERIES};
 use crate::isa::{self, IsaLevel};
 use rayon::prelude::*;
 
@@ -138,7 +138,6 @@ pub fn sale_select(
     } else {
         Vec::new()
     };
-    let f = isa::active();
     (0..heads.len())
         .into_par_iter()
         .map(|h| {
@@ -167,11 +166,7 @@ pub fn sale_select(
                         unsafe { vnni_qblock(&job, &k4[h], keep) };
                         return;
                     }
-                    isa::dispatch!(level,
-                        // SAFETY: this arm runs only on CPUs with AVX2; FMA was checked.
-                        avx2 => if f.fma { unsafe { super::avx2::sale_qblock(&job, keep) } } else { select_qblock(&Scalar, &job, keep) },
-                        scalar => select_qblock(&Scalar, &job, keep),
-                    )
+                    super::sale_qblock_at(level, &job, keep);
                 });
             out
         })
@@ -292,7 +287,7 @@ unsafe fn vnni_qblock(job: &QJob, kp: &super::sage512::PackedK, keep: &mut [bool
     let mut sqr = vec![0.0f32; nr];
     for (r, i) in rows.clone().enumerate() {
         // SAFETY: this function's features include the AVX2 entry's.
-        thr[r] = unsafe { super::avx2::sale_threshold(job, i, &mut s) };
+        thr[r] = unsafe { super::sale_threshold_avx2(job, i, &mut s) };
         vis[r] = job.dims.visible(i);
         sqr[r] = hd.sq[i / job.b.q_block];
         for (c, &x) in hd.q4[i * d..(i + 1) * d].iter().enumerate() {
@@ -404,14 +399,7 @@ pub fn int4_estimate(
         // SAFETY: vnni_at checked the CPU.
         return unsafe { vnni_estimates(q, &kp, nk, sq, corr) };
     }
-    let f = isa::active();
-    let dot = |a: &[i8], b: &[i8]| -> i32 {
-        isa::dispatch!(level,
-            // SAFETY: this arm runs only on CPUs with AVX2; FMA was checked.
-            avx2 => if f.fma { unsafe { super::avx2::int_dot_entry(a, b) } } else { Scalar.int_dot(a, b) },
-            scalar => Scalar.int_dot(a, b),
-        )
-    };
+    let dot = |a: &[i8], b: &[i8]| super::int_dot_at(level, a, b);
     (0..nk)
         .map(|j| dot(q, &k[j * d..(j + 1) * d]) as f32 * (sq * sk) + corr[j])
         .collect()
