@@ -590,16 +590,23 @@ pub struct NativeSage(Sage);
 impl NativeSage {
     /// The kernel's blocking and arithmetic for this variant.
     fn blocks(&self) -> SageBlocks {
+        self.0.kernel_blocks()
+    }
+}
+
+impl Sage {
+    /// The native kernel's blocking and arithmetic for this variant.
+    pub(crate) fn kernel_blocks(&self) -> SageBlocks {
         SageBlocks {
             q_block: Q_BLOCK,
             k_block: K_BLOCK,
             tile: KV_TILE,
-            chunk: self.0.pv_chunk(),
-            score: match self.0.qk {
+            chunk: self.pv_chunk(),
+            score: match self.qk {
                 QkQuant::Int8Triton => SageScore::V1,
                 QkQuant::Int8Cuda | QkQuant::Int4 => SageScore::V2,
             },
-            pv: match self.0.pv {
+            pv: match self.pv {
                 PvPath::Fp16 => SagePv::Fp16,
                 PvPath::Fp8TwoLevel => SagePv::Fp8F32,
                 PvPath::Fp8Fp16Acc => SagePv::Fp8Fp16,
@@ -608,7 +615,8 @@ impl NativeSage {
     }
 }
 
-fn views(heads: &[Head]) -> Vec<SageHead<'_>> {
+/// The kernels' views of prepared heads.
+pub(crate) fn views(heads: &[Head]) -> Vec<SageHead<'_>> {
     heads
         .iter()
         .map(|h| SageHead {

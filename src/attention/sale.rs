@@ -42,15 +42,29 @@
 //!   INT8 kernel, so `τ = 0` gives `sage-int8`'s bits.
 //! - The INT4 scales are per 64-row Q block and per 32-key block.
 //! - Query `i` sits at position `nk − nq + i` (decode: the newest token).
-//! - No native kernel: the selection and the masked INT8 kernel are
-//!   emulated (the dense part's native kernel is `sage-int8`'s).
+//!
+//! # Native kernel
+//!
+//! [`NativeSale`]: the same O(N·d) preparation (fp16 inputs, centring,
+//! INT4 codes, correction, `sage-int8`'s quantizers), then the selection
+//! on [`crate::kernels::attention::sale_select`] (the exact pass's f32
+//! FMA chains lanes across keys, the INT4 estimate's integer dots on
+//! `vpdpbusd` / `vpmaddwd` / scalar, every f32 step after the dot in the
+//! emulation's order) and the kept blocks on `sage-int8`'s kernel with the
+//! block mask ([`crate::kernels::attention::sage_masked`]: the masked row
+//! function's loop; the blocked AVX-512 kernel runs each 64-key tile's
+//! kept run of 32-key blocks and skips the rest, Q·Kᵀ included). The
+//! calibrating form has no native kernel (its loop runs the f64
+//! reference).
 
 use super::exact::{F64Reference, Input};
 use super::info::AttentionInfo;
-use super::sage::{quantize_blocks, Head, PvPath, QkQuant, Sage};
-use super::{cost, dot_fma, sm_scale, AttentionVariant, AttnShape, Qkv};
+use super::sage::{quantize_blocks, views, Head, PvPath, QkQuant, Sage};
+use super::{cost, dot_fma, sm_scale, AttentionVariant, AttnShape, NativeAttention, Qkv};
 use crate::arith::exp::exp_f32;
 use crate::hw::cost::{Cost, OpKind};
+use crate::kernels::attention::{sage, sage_masked, sale_select, SageMask, SaleBlocks, SaleHead};
+use crate::kernels::Base;
 use rayon::prelude::*;
 
 /// Query rows per selection block.
@@ -177,6 +191,42 @@ fn centre(x: &[f32], mean: &[f32]) -> Vec<f32> {
         .collect()
 }
 
+/// One head's estimate inputs (steps 1–2 of the module docs), shared by
+/// the emulation and the native kernel.
+struct Estimate {
+    /// Centred keys.
+    kc: Vec<f32>,
+    /// INT4 codes and scales of the centred queries.
+    q4: Vec<i8>,
+    sq: Vec<f32>,
+    /// INT4 codes and scales of the centred keys.
+    k4: Vec<i8>,
+    sk: Vec<f32>,
+    /// The correction `q̄·k'_j`.
+    corr: Vec<f32>,
+}
+
+impl Estimate {
+    /// Head `h` of `x` (fp16 values).
+    fn of(x: &Qkv, h: usize) -> Self {
+        let d = x.shape.d;
+        let (qh, kh) = (x.q_head(h), x.k_head(h));
+        let (qm, km) = (means(qh, d), means(kh, d));
+        let (qc, kc) = (centre(qh, &qm), centre(kh, &km));
+        let (q4, sq) = quantize_blocks(&qc, d, Q_BLOCK, 1.0, QkQuant::Int4);
+        let (k4, sk) = quantize_blocks(&kc, d, K_BLOCK, 1.0, QkQuant::Int4);
+        let corr: Vec<f32> = kc.chunks(d).map(|k| dot_fma(&qm, k)).collect();
+        Estimate {
+            kc,
+            q4,
+            sq,
+            k4,
+            sk,
+            corr,
+        }
+    }
+}
+
 impl Sale {
     fn kernel() -> Sage {
         Sage {
@@ -204,12 +254,15 @@ impl Sale {
                 visible,
             };
         }
-        let (qh, kh) = (x.q_head(h), x.k_head(h));
-        let (qm, km) = (means(qh, d), means(kh, d));
-        let (qc, kc) = (centre(qh, &qm), centre(kh, &km));
-        let (q4, sq) = quantize_blocks(&qc, d, Q_BLOCK, 1.0, QkQuant::Int4);
-        let (k4, sk) = quantize_blocks(&kc, d, K_BLOCK, 1.0, QkQuant::Int4);
-        let corr: Vec<f32> = kc.chunks(d).map(|k| dot_fma(&qm, k)).collect();
+        let qh = x.q_head(h);
+        let Estimate {
+            kc,
+            q4,
+            sq,
+            k4,
+            sk,
+            corr,
+        } = Estimate::of(x, h);
         let sc = sm_scale(d);
         let decide: Vec<Vec<bool>> = (0..qbs)
             .into_par_iter()
@@ -400,6 +453,100 @@ impl Sale {
     }
 }
 
+/// SALE's native kernel (module docs): the same bits as
+/// [`Sale`]'s emulation at every ISA level.
+pub struct NativeSale(Sale);
+
+impl NativeSale {
+    /// The native kernel of `sale` (its threshold `tau`; `calibrate` is
+    /// not read).
+    pub fn new(sale: Sale) -> Self {
+        NativeSale(sale)
+    }
+
+    /// Every head's kept blocks as the kernel selects them at `level`
+    /// (equal to [`Sale::selection`]'s `HeadSelection::kept` on the sparse
+    /// path, `nk > dense_below` and `τ ≥ 1e−5`), for tests and for timing
+    /// the selection apart.
+    pub fn kept_blocks(&self, x: &Qkv, level: crate::isa::IsaLevel) -> Vec<Vec<bool>> {
+        self.kept(&Input::Fp16.qkv(x), level).0
+    }
+
+    /// Every head's kept blocks (`HeadSelection::kept`), by the kernel.
+    fn kept(&self, x16: &Qkv, level: crate::isa::IsaLevel) -> (Vec<Vec<bool>>, usize) {
+        let shape = x16.shape;
+        let (_, kbs, visible, exact) = geometry(shape);
+        let est: Vec<Estimate> = (0..shape.heads)
+            .into_par_iter()
+            .map(|h| Estimate::of(x16, h))
+            .collect();
+        let views: Vec<SaleHead> = est
+            .iter()
+            .enumerate()
+            .map(|(h, e)| SaleHead {
+                q: x16.q_head(h),
+                kc: &e.kc,
+                q4: &e.q4,
+                sq: &e.sq,
+                k4: &e.k4,
+                sk: &e.sk,
+                corr: &e.corr,
+            })
+            .collect();
+        let blocks = SaleBlocks {
+            q_block: Q_BLOCK,
+            k_block: K_BLOCK,
+            tau: self.0.tau,
+            sc: sm_scale(shape.d),
+        };
+        let chosen = sale_select(&views, super::exact::dims(x16), blocks, &exact, level);
+        let kept = chosen
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .zip(visible.iter().zip(&exact))
+                    .map(|(c, (v, e))| (*v && *e) || *c)
+                    .collect()
+            })
+            .collect();
+        (kept, kbs)
+    }
+}
+
+impl NativeAttention for NativeSale {
+    fn run_at(&self, x: &Qkv, level: crate::isa::IsaLevel) -> Vec<f64> {
+        let x16 = Input::Fp16.qkv(x);
+        let kernel = Sale::kernel();
+        let heads = kernel.prepare(&x16);
+        let dims = super::exact::dims(x);
+        let blocks = kernel.kernel_blocks();
+        if self.0.dense(x) || self.0.tau < DENSE_TAU || x.shape.d == 0 {
+            // Every visible block kept: the dense kernel's bits.
+            return sage(&views(&heads), dims, blocks, level);
+        }
+        let (kept, kbs) = self.kept(&x16, level);
+        let masks: Vec<SageMask> = kept
+            .iter()
+            .map(|k| SageMask {
+                kept: k,
+                q_block: Q_BLOCK,
+                k_block: K_BLOCK,
+                key_blocks: kbs,
+            })
+            .collect();
+        sage_masked(&views(&heads), Some(&masks), dims, blocks, level)
+    }
+
+    fn base(&self) -> Base {
+        Base::Int8Dot
+    }
+
+    /// The blocked `vpdpbusd` kernels run at the AVX-512 level (with VNNI).
+    fn top_isa(&self) -> crate::isa::IsaLevel {
+        crate::isa::IsaLevel::Avx512
+    }
+}
+
 /// Visible pairs outside and inside the exact region, over all heads.
 pub fn pair_split(shape: AttnShape) -> (f64, f64) {
     let (_, kbs, _, exact) = geometry(shape);
@@ -432,6 +579,12 @@ impl AttentionVariant for Sale {
 
     fn emulate(&self, x: &Qkv) -> Vec<f64> {
         self.run_with(x, &self.selection(x))
+    }
+
+    /// The selection and the masked `sage-int8` kernel (module docs);
+    /// `None` when calibrating.
+    fn native(&self) -> Option<Box<dyn NativeAttention>> {
+        (!self.calibrate).then(|| Box::new(NativeSale(self.clone())) as Box<dyn NativeAttention>)
     }
 
     /// `sage-int8`'s scores for every visible key (the skipped keys' mass
@@ -478,7 +631,7 @@ impl AttentionVariant for Sale {
 pub fn all() -> Vec<Box<dyn AttentionVariant>> {
     vec![Box::new(Sale {
         name: "attention/sale",
-        description: "SALE (BirdChristopher/SALE): INT4 centred Q/K estimate + correction selects 32-key blocks per 64-row Q block by relative attention score > τ=0.004; sink, diagonal and 128-token window always kept; kept blocks through sage-int8 (exact pass on centred keys, its output not kept); dense at ≤ 1024 keys; no native kernel",
+        description: "SALE (BirdChristopher/SALE): INT4 centred Q/K estimate + correction selects 32-key blocks per 64-row Q block by relative attention score > τ=0.004; sink, diagonal and 128-token window always kept; kept blocks through sage-int8 (exact pass on centred keys, its output not kept); dense at ≤ 1024 keys; native: int4 estimate on vpdpbusd/vpmaddwd, kept blocks through the masked sage-int8 kernel",
         tau: 0.004,
         calibrate: false,
         dense_below: DENSE_BELOW,

@@ -11,7 +11,7 @@ use bitsim::isa::IsaLevel;
 use bitsim::workload::attention::realistic;
 
 /// The variants whose native kernels this file checks (the registry's).
-const NATIVE: [&str; 13] = [
+const NATIVE: [&str; 14] = [
     "attention/f32",
     "attention/flash-f32",
     "attention/flash-bf16",
@@ -21,6 +21,7 @@ const NATIVE: [&str; 13] = [
     "attention/sage2-fp8",
     "attention/sage2pp-fp16acc",
     "attention/int4-qk",
+    "attention/sale",
     "attention/hyper",
     "attention/hyper-triton",
     "attention/kdeformer",
@@ -366,5 +367,96 @@ fn kdeformer_overflow_is_kept_by_the_kernel() {
         let o = v.emulate(&x);
         assert_eq!(o.iter().any(|x| x.is_nan()), !stable, "stable={stable}");
         check(&v, &x, &format!("overflow stable={stable}"));
+
+/// SALE past its dense threshold (the other tests' shapes are dense):
+/// the registered τ and a larger one (more blocks skipped, tiles with one
+/// of their two key blocks kept), prefill and decode, causal and not,
+/// ragged N and d, and edge inputs; every level. Each shape must skip
+/// blocks at the larger τ, so the selection is exercised.
+#[test]
+fn sale_sparse_selection_equals_the_emulation() {
+    use bitsim::attention::sale::Sale;
+    let sale = |tau: f32, dense_below: usize| Sale {
+        name: "attention/sale",
+        description: "",
+        tau,
+        calibrate: false,
+        dense_below,
+    };
+    let registered = attention::find("attention/sale").unwrap();
+    let shapes = [
+        (shape(1, 1100, 32, true), 1),
+        (shape(2, 1090, 20, false), 2),
+        (shape(1, 1300, 80, true), 3),
+        (AttnShape::of(2, 1500, 64, true, Phase::Decode), 4),
+        (AttnShape::of(1, 1057, 7, false, Phase::Decode), 5),
+    ];
+    for (s, seed) in shapes {
+        let x = realistic(s, seed);
+        check(&*registered, &x, &format!("registered {s}"));
+        for (tau, dense_below) in [(0.05, 0), (0.3, 0)] {
+            let v = sale(tau, dense_below);
+            assert!(
+                v.selection(&x).sparsity() > 0.0,
+                "{s} τ={tau}: nothing skipped"
+            );
+            check(&v, &x, &format!("τ={tau} {s}"));
+        }
+    }
+    // Edge inputs on the sparse path: zeros (every estimate equals its
+    // row's scores: ties at the threshold), fp16's largest Q and K (INT4
+    // codes ±7 in every channel, INT8 ±127), huge V, tiny values.
+    let s = shape(1, 1100, 16, true);
+    let len = 1100 * 16;
+    let ramp: Vec<f32> = (0..len)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.7)
+        .collect();
+    let big: Vec<f32> = (0..len)
+        .map(|i| if i % 5 < 2 { 65504.0 } else { -65504.0 })
+        .collect();
+    let big_v: Vec<f32> = (0..len)
+        .map(|i| if i % 3 == 0 { 65504.0 } else { -30000.0 })
+        .collect();
+    let tiny: Vec<f32> = (0..len).map(|i| ((i % 17) as f32 - 8.0) * 1e-7).collect();
+    let zeros = vec![0.0f32; len];
+    let cases = [
+        ("zeros", zeros.clone(), zeros, ramp.clone()),
+        ("ramp", ramp.clone(), ramp.clone(), big_v),
+        ("fp16-max Q and K", big.clone(), big, ramp.clone()),
+        ("tiny", tiny.clone(), tiny.clone(), tiny),
+    ];
+    for (what, q, k, v) in cases {
+        let x = Qkv::new(s, q, k, v).unwrap();
+        for tau in [0.004, 0.05, 0.3] {
+            check(&sale(tau, 0), &x, &format!("{what} τ={tau}"));
+        }
+    }
+}
+
+/// SALE's native selection alone equals the emulation's kept blocks at
+/// every level (the output test above could hide a wrong block whose keys
+/// weigh nothing).
+#[test]
+fn sale_native_selection_equals_the_emulation() {
+    use bitsim::attention::sale::{NativeSale, Sale};
+    for (s, seed, tau) in [
+        (shape(2, 1100, 32, true), 7, 0.05f32),
+        (shape(1, 1090, 20, false), 8, 0.3),
+        (AttnShape::of(2, 1500, 64, true, Phase::Decode), 9, 0.05),
+    ] {
+        let x = realistic(s, seed);
+        let v = Sale {
+            name: "t",
+            description: "",
+            tau,
+            calibrate: false,
+            dense_below: 0,
+        };
+        let want: Vec<Vec<bool>> = v.selection(&x).heads.into_iter().map(|h| h.kept).collect();
+        assert!(want.iter().flatten().any(|k| !k), "{s}: nothing skipped");
+        let k = NativeSale::new(v);
+        for level in IsaLevel::available() {
+            assert_eq!(k.kept_blocks(&x, level), want, "{s} level={}", level.name());
+        }
     }
 }

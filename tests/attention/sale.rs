@@ -316,3 +316,65 @@ fn cost_counts_the_selection_and_the_kept_pairs() {
         attention::find("attention/sage-int8").unwrap().cost(short)
     );
 }
+
+/// The INT4 estimate `f32(Σ q·k)·(sq·sk) + c` at every ISA level (the
+/// `vpdpbusd` tile, `vpmaddwd`, scalar) against a twin written here:
+/// seeded codes over the whole INT4 range, the extremes (+7 and −8 in every
+/// channel, both signs of the largest dot), ragged d and key counts (packed
+/// groups of 16 keys and 4 channels only partly filled).
+#[test]
+fn int4_estimate_equals_a_scalar_twin_at_every_level() {
+    use bitsim::isa::IsaLevel;
+    use bitsim::kernels::attention::int4_estimate;
+    let twin = |q: &[i8], k: &[i8], d: usize, sq: f32, sk: f32, c: &[f32]| -> Vec<f32> {
+        (0..c.len())
+            .map(|j| {
+                let mut dot = 0i32;
+                for x in 0..d {
+                    dot += q[x] as i32 * k[j * d + x] as i32;
+                }
+                dot as f32 * (sq * sk) + c[j]
+            })
+            .collect()
+    };
+    let mut seed = 0x5a1e_u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as u32
+    };
+    for d in [1, 3, 4, 7, 16, 33, 64, 128, 136] {
+        for nk in [1, 15, 16, 17, 33, 70] {
+            let rand: Vec<i8> = (0..(nk + 1) * d).map(|_| (next() % 16) as i8 - 8).collect();
+            let corr: Vec<f32> = (0..nk).map(|_| next() as f32 / 1e9 - 2.0).collect();
+            let (sq, sk) = (0.37f32, 1.7e-3f32);
+            let cases: [(&str, Vec<i8>, Vec<i8>); 4] = [
+                ("seeded", rand[..d].to_vec(), rand[d..].to_vec()),
+                ("+7 · −8", vec![7; d], vec![-8; nk * d]),
+                ("−8 · −8", vec![-8; d], vec![-8; nk * d]),
+                (
+                    "alternating",
+                    (0..d).map(|x| if x % 2 == 0 { 7 } else { -8 }).collect(),
+                    (0..nk * d)
+                        .map(|x| if x % 3 == 0 { -8 } else { 7 })
+                        .collect(),
+                ),
+            ];
+            for (what, q, k) in cases {
+                let want = twin(&q, &k, d, sq, sk, &corr);
+                // The extremes' dots are what they should be (the twin
+                // itself checked by hand).
+                if what == "+7 · −8" {
+                    assert_eq!(want[0], (-56 * d as i32) as f32 * (sq * sk) + corr[0]);
+                }
+                for level in IsaLevel::available() {
+                    let got = int4_estimate(&q, &k, d, sq, sk, &corr, level);
+                    let gb: Vec<u32> = got.iter().map(|v| v.to_bits()).collect();
+                    let wb: Vec<u32> = want.iter().map(|v| v.to_bits()).collect();
+                    assert_eq!(gb, wb, "{what} d={d} nk={nk} level={}", level.name());
+                }
+            }
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! FMA and F16C, and the entry points that run the shared row algorithms
 //! with them (compiled with those features so everything inlines).
 
-use super::{Dims, Job, Kern, Keys, Method, Round, SageBlocks, SageHead, State, GROUP};
+use super::{Dims, Job, Kern, Keys, Method, Round, SageBlocks, SageHead, SageMask, State, GROUP};
 use crate::arith::exp::avx2::{exp8, exp_shifted};
 use crate::arith::exp::exp_f32;
 use std::arch::x86_64::*;
@@ -99,10 +99,40 @@ pub(super) unsafe fn sage_row(
     hd: &SageHead,
     dims: Dims,
     blocks: SageBlocks,
+    mask: Option<&SageMask>,
     i: usize,
     o: &mut [f64],
 ) {
-    super::sage_row(&Avx2, hd, dims, blocks, i, o)
+    super::sage_row(&Avx2, hd, dims, blocks, mask, i, o)
+}
+
+/// [`super::sale::select_qblock`] with the AVX2 steps.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn sale_qblock(job: &super::sale::QJob, keep: &mut [bool]) {
+    super::sale::select_qblock(&Avx2, job, keep)
+}
+
+/// A SALE row's threshold ([`super::sale::threshold_with`]) with the AVX2
+/// steps.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn sale_threshold(job: &super::sale::QJob, i: usize, s: &mut [f32]) -> f32 {
+    super::sale::threshold_with(&Avx2, job, i, s)
+}
+
+/// The exact int32 dot ([`Kern::int_dot`]'s AVX2 step) on its own.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn int_dot_entry(a: &[i8], b: &[i8]) -> i32 {
+    // SAFETY: as this function's.
+    unsafe { int_dot(a, b) }
 }
 
 /// Scores from packed K: whole groups covering `[t0, t1)`, four groups at a

@@ -63,6 +63,41 @@ mod dpbf16;
 #[cfg(target_arch = "x86_64")]
 mod sage512;
 pub mod sorted;
+mod sale;
+
+pub use sale::{int4_estimate, sale_select, SageMask, SaleBlocks, SaleHead};
+
+// SALE's selection at a level: `sale` and `avx2` are siblings, so the AVX2
+// entry points are reached through here (imports only run downwards).
+
+/// [`sale::select_qblock`] at `level` (AVX2 with FMA: the AVX2 steps).
+fn sale_qblock_at(level: IsaLevel, job: &sale::QJob, keep: &mut [bool]) {
+    let fma = isa::active().fma;
+    isa::dispatch!(level,
+        // SAFETY: this arm runs only on CPUs with AVX2; FMA was checked.
+        avx2 => if fma { unsafe { avx2::sale_qblock(job, keep) } } else { sale::select_qblock(&Scalar, job, keep) },
+        scalar => sale::select_qblock(&Scalar, job, keep),
+    )
+}
+
+/// A SALE row's threshold with the AVX2 steps.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[cfg(target_arch = "x86_64")]
+unsafe fn sale_threshold_avx2(job: &sale::QJob, i: usize, s: &mut [f32]) -> f32 {
+    // SAFETY: as this function's.
+    unsafe { avx2::sale_threshold(job, i, s) }
+}
+
+/// The exact int32 dot of two int8 vectors at `level` (`vpmaddwd` on AVX2).
+fn int_dot_at(level: IsaLevel, a: &[i8], b: &[i8]) -> i32 {
+    isa::dispatch!(level,
+        // SAFETY: this arm runs only on CPUs with AVX2.
+        avx2 => unsafe { avx2::int_dot_entry(a, b) },
+        scalar => Scalar.int_dot(a, b),
+    )
+}
 
 /// `attention/flash-dpbf16` (bf16 codes `heads × n × d`; the variant's
 /// module doc fixes every rounding) on `vdpbf16ps`, at `level`: `None`
@@ -671,11 +706,24 @@ pub struct SageBlocks {
 }
 
 /// One row of a SageAttention-style variant (`attention::sage` documents
-/// the order of every rounding; this is the same loop).
+/// the order of every rounding; this is the same loop). With `mask`, only
+/// the keys it keeps enter the softmax and P·V, as in the emulation's
+/// masked row: a tile with no kept key is skipped; in the others the
+/// skipped keys are left out of the max, weigh 0 in the row sum and add
+/// nothing to P·V.
 #[inline(always)]
-fn sage_row<K: Kern>(k: &K, hd: &SageHead, dims: Dims, b: SageBlocks, i: usize, o: &mut [f64]) {
+fn sage_row<K: Kern>(
+    k: &K,
+    hd: &SageHead,
+    dims: Dims,
+    b: SageBlocks,
+    mask: Option<&SageMask>,
+    i: usize,
+    o: &mut [f64],
+) {
     let d = dims.d;
     let vis = dims.visible(i);
+    let kept = |j: usize| mask.is_none_or(|m| m.keeps(i, j));
     let qi = &hd.q[i * d..(i + 1) * d];
     let sq = hd.sq[i / b.q_block];
     let mut st = State::new(d);
@@ -684,9 +732,18 @@ fn sage_row<K: Kern>(k: &K, hd: &SageHead, dims: Dims, b: SageBlocks, i: usize, 
     let mut t0 = 0;
     while t0 < vis {
         let t1 = (t0 + b.tile).min(vis);
+        if mask.is_some() && !(t0..t1).any(kept) {
+            t0 = t1;
+            continue;
+        }
         let tile = &mut s[..t1 - t0];
         for (jj, sj) in tile.iter_mut().enumerate() {
             let j = t0 + jj;
+            if !kept(j) {
+                // Out of the max (−inf never wins the fold); p is set to 0 below.
+                *sj = f32::NEG_INFINITY;
+                continue;
+            }
             let dot = k.int_dot(qi, &hd.k[j * d..(j + 1) * d]) as f32;
             let sk = hd.sk[j / b.k_block];
             *sj = match b.score {
@@ -698,8 +755,12 @@ fn sage_row<K: Kern>(k: &K, hd: &SageHead, dims: Dims, b: SageBlocks, i: usize, 
             st.m.max(tile.iter().fold(f32::NEG_INFINITY, |u, &w| u.max(w)));
         let alpha = exp2_f32(st.m - m_new);
         let mut r = 0.0f32;
-        for p in tile.iter_mut() {
-            *p = exp2_f32(*p - m_new);
+        for (jj, p) in tile.iter_mut().enumerate() {
+            *p = if kept(t0 + jj) {
+                exp2_f32(*p - m_new)
+            } else {
+                0.0
+            };
             r += *p;
         }
         st.l = st.l * alpha + r;
@@ -708,7 +769,7 @@ fn sage_row<K: Kern>(k: &K, hd: &SageHead, dims: Dims, b: SageBlocks, i: usize, 
         while c0 < t1 {
             let c1 = (c0 + b.chunk).min(t1);
             part.iter_mut().for_each(|x| *x = 0.0);
-            for j in c0..c1 {
+            for j in (c0..c1).filter(|&j| kept(j)) {
                 let p = tile[j - t0];
                 let v = &hd.v[j * d..(j + 1) * d];
                 match b.pv {
@@ -750,15 +811,44 @@ fn sage_finish(st: &State, sv: &[f32], o: &mut [f64]) {
 /// When `heads` or a head's tensors do not match `dims`, or a block size is
 /// zero (a caller bug).
 pub fn sage(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel) -> Vec<f64> {
-    let Dims { nq, d, .. } = dims;
+    sage_masked(heads, None, dims, blocks, level)
+}
+
+/// [`sage`] with a block mask per head (`masks[h]`; `None`: dense): only
+/// the kept keys enter each row's softmax and P·V (`sage_row` documents
+/// how). The blocked AVX-512 kernel takes masks whose row blocks hold
+/// whole blocks of its rows and whose tiles hold one or two whole key
+/// blocks (kept keys then form one run per tile; SALE's 64 × 32 blocks
+/// with 64-key tiles); other masks run the row kernel.
+///
+/// # Panics
+/// As [`sage`]; also when a mask's blocks do not cover the shape.
+pub fn sage_masked(
+    heads: &[SageHead],
+    masks: Option<&[SageMask]>,
+    dims: Dims,
+    blocks: SageBlocks,
+    level: IsaLevel,
+) -> Vec<f64> {
+    let Dims { nq, nk, d, .. } = dims;
     check_sage(heads, dims, &blocks);
+    if let Some(ms) = masks {
+        assert_eq!(ms.len(), dims.heads);
+        for m in ms {
+            assert!(m.q_block > 0 && m.k_block > 0 && m.key_blocks >= nk.div_ceil(m.k_block));
+            assert!(m.kept.len() >= nq.div_ceil(m.q_block) * m.key_blocks);
+        }
+    }
     let mut out = vec![0.0f64; dims.heads * nq * d];
     #[cfg(target_arch = "x86_64")]
-    if blocked_sage(level, &blocks, d) {
-        sage_blocks(heads, dims, blocks, &mut out, d, |hd, kp, i0, o| {
+    if blocked_sage(level, &blocks, d)
+        && masks.is_none_or(|ms| ms.iter().all(|m| sage512::serves_mask(&blocks, m)))
+    {
+        sage_blocks(heads, dims, blocks, &mut out, d, |h, kp, i0, o| {
+            let keep = masks.map(|ms| (ms[h].row(i0 / ms[h].q_block), ms[h].k_block));
             // SAFETY: `blocked_sage` checked the CPU and the blocks; `kp`
-            // packs `hd`; `o` holds the block's rows.
-            unsafe { sage512::sage_block(hd, kp, dims, blocks, i0, o) }
+            // packs head `h`; `o` holds the block's rows; the mask is served.
+            unsafe { sage512::sage_block(&heads[h], kp, dims, blocks, keep, i0, o) }
         });
         return out;
     }
@@ -770,10 +860,11 @@ pub fn sage(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel)
         .for_each(|(r, o)| {
             let (h, i) = (r / nq, r % nq);
             let hd = &heads[h];
+            let m = masks.map(|ms| &ms[h]);
             isa::dispatch!(level,
                 // SAFETY: this arm runs only on CPUs with AVX2; FMA and F16C were checked.
-                avx2 => if fma && f16c { unsafe { avx2::sage_row(hd, dims, blocks, i, o) } } else { sage_row(&Scalar, hd, dims, blocks, i, o) },
-                scalar => sage_row(&Scalar, hd, dims, blocks, i, o),
+                avx2 => if fma && f16c { unsafe { avx2::sage_row(hd, dims, blocks, m, i, o) } } else { sage_row(&Scalar, hd, dims, blocks, m, i, o) },
+                scalar => sage_row(&Scalar, hd, dims, blocks, m, i, o),
             )
         });
     out
@@ -815,9 +906,9 @@ pub fn sage_qk(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLev
     {
         // One checksum per query row, written by the row's block.
         let mut sums = vec![0.0f32; dims.heads * dims.nq];
-        sage_blocks(heads, dims, blocks, &mut sums, 1, |hd, kp, i0, o| {
+        sage_blocks(heads, dims, blocks, &mut sums, 1, |h, kp, i0, o| {
             // SAFETY: `blocked_sage` checked the CPU and the blocks.
-            o[0] = unsafe { sage512::qk_block(hd, kp, dims, blocks, i0, o.len()) };
+            o[0] = unsafe { sage512::qk_block(&heads[h], kp, dims, blocks, i0, o.len()) };
         });
         Some(sums.iter().sum())
     }
@@ -838,8 +929,8 @@ fn check_sage(heads: &[SageHead], dims: Dims, blocks: &SageBlocks) {
 
 /// The blocked kernel's walk: K packed once per head, then every block of
 /// up to [`sage512::QB`] query rows of every head in parallel, each given
-/// its head, the packed K, its first row and its part of `out` (laid out
-/// `heads × nq × per_row`).
+/// its head's index, the packed K, its first row and its part of `out`
+/// (laid out `heads × nq × per_row`).
 #[cfg(target_arch = "x86_64")]
 fn sage_blocks<O: Send>(
     heads: &[SageHead],
@@ -847,7 +938,7 @@ fn sage_blocks<O: Send>(
     blocks: SageBlocks,
     out: &mut [O],
     per_row: usize,
-    block: impl Fn(&SageHead, &sage512::PackedK, usize, &mut [O]) + Sync,
+    block: impl Fn(usize, &sage512::PackedK, usize, &mut [O]) + Sync,
 ) {
     let Dims { nq, nk, d, .. } = dims;
     let packed: Vec<sage512::PackedK> = heads
@@ -859,6 +950,6 @@ fn sage_blocks<O: Send>(
         .for_each(|(h, oh)| {
             oh.par_chunks_mut(sage512::QB * per_row)
                 .enumerate()
-                .for_each(|(bi, o)| block(&heads[h], &packed[h], bi * sage512::QB, o))
+                .for_each(|(bi, o)| block(h, &packed[h], bi * sage512::QB, o))
         });
 }

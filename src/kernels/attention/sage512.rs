@@ -38,17 +38,20 @@ const R: usize = 4;
 /// registers, each p broadcast from memory).
 const PR: usize = 4;
 /// Keys per packed group (one `vpdpbusd` register of int32 sums).
-const KG: usize = 16;
+pub(super) const KG: usize = 16;
 
 /// One head's K packed for `vpdpbusd`: per group of 16 keys, per step of 4
 /// channels, the 16 keys' 4 codes side by side (64 bytes); keys and
 /// channels padded with 0. `ksum[j] = Σ_c k_jc` for the unsigned-Q offset.
 pub(super) struct PackedK {
-    data: Vec<i8>,
-    ksum: Vec<i32>,
+    /// The packed codes.
+    pub(super) data: Vec<i8>,
+    /// `Σ_c k_jc` per key (padded keys 0).
+    pub(super) ksum: Vec<i32>,
     /// Per-key K scales (`sk[j / k_block]` expanded; padded keys 0).
-    sk: Vec<f32>,
-    d4: usize,
+    pub(super) sk: Vec<f32>,
+    /// Steps of 4 channels.
+    pub(super) d4: usize,
 }
 
 /// Packs one head's K codes (`nk × d`).
@@ -76,17 +79,32 @@ pub(super) fn serves(b: &SageBlocks) -> bool {
     b.tile.is_multiple_of(KG)
 }
 
-/// Rows `i0..i0 + o.len()/d` (at most [`QB`]) of one head.
+/// Whether [`sage_block`] takes mask `m`: each of its row blocks holds
+/// whole blocks of [`QB`] rows (one mask row per block), key blocks are
+/// whole packed groups, and a tile holds one or two whole key blocks — so
+/// a tile's kept keys are one run.
+pub(super) fn serves_mask(b: &SageBlocks, m: &super::SageMask) -> bool {
+    m.q_block.is_multiple_of(QB)
+        && m.k_block.is_multiple_of(KG)
+        && b.tile.is_multiple_of(m.k_block)
+        && b.tile / m.k_block <= 2
+}
+
+/// Rows `i0..i0 + o.len()/d` (at most [`QB`]) of one head. With `keep =
+/// (row, k_block)`, the block's mask row (one flag per `k_block` keys):
+/// every tile runs only its kept run of keys (`serves_mask` makes it one
+/// run), a tile with none is skipped, as the masked row function does.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F/BW/VL, AVX-512 VNNI, AVX2, FMA and F16C;
-/// `serves(&b)`; `kp` is `pack` of `hd`.
+/// `serves(&b)` (and `serves_mask` for the mask); `kp` is `pack` of `hd`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 pub(super) unsafe fn sage_block(
     hd: &SageHead,
     kp: &PackedK,
     dims: Dims,
     b: SageBlocks,
+    keep: Option<(&[bool], usize)>,
     i0: usize,
     o: &mut [f64],
 ) {
@@ -99,56 +117,82 @@ pub(super) unsafe fn sage_block(
     let mut pw = vec![0.0f32; nr * b.tile];
     let mut t0 = 0;
     while t0 < blk.tmax {
-        let first = blk.tile_scores(kp, t0, &mut s);
+        // The tile's kept run [t0 + lo, t0 + hi) (the whole tile unmasked).
+        let (lo, hi) = match keep {
+            None => (0, b.tile),
+            Some((row, kb)) => {
+                let k = |x: usize| row.get((t0 + x) / kb).copied().unwrap_or(false);
+                let mut lo = 0;
+                while lo < b.tile && !k(lo) {
+                    lo += kb;
+                }
+                let mut hi = lo;
+                while hi < b.tile && k(hi) {
+                    hi += kb;
+                }
+                (lo, hi)
+            }
+        };
+        if lo >= hi || t0 + lo >= blk.tmax {
+            t0 += b.tile;
+            continue;
+        }
+        let first = blk.tile_scores(kp, t0, (t0 + lo, t0 + hi), &mut s);
         let (vis, stride) = (&blk.vis, blk.stride);
         // Per row: the tile max (lane-wise; the scalar fold when a NaN is
         // present, whose rule it keeps), α and p = 2^(s − m').
         let mut alpha = [0.0f32; QB];
         let mut len = [0usize; QB];
         for r in first..nr {
-            len[r] = (t0 + b.tile).min(vis[r]) - t0;
-            let tile = &mut s[r * stride..r * stride + len[r]];
+            len[r] = (t0 + hi).min(vis[r]) - (t0 + lo);
+            let tile = &mut s[r * stride + lo..r * stride + lo + len[r]];
             let m_new = st[r].m.max(tile_max(tile));
             alpha[r] = exp2_f32(st[r].m - m_new);
             exp2_shifted(tile, m_new);
             st[r].m = m_new;
         }
         // Row sums in key order, sixteen rows in the lanes.
-        let sums = row_sums(&s, stride, &len[..nr], first);
+        let sums = row_sums(&s[lo..], stride, &len[..nr], first);
         for r in first..nr {
             let sr = &mut st[r];
             sr.l = sr.l * alpha[r] + sums[r];
             scale(&mut sr.acc, alpha[r]);
-            let tile = &s[r * stride..r * stride + len[r]];
+            let tile = &s[r * stride + lo..r * stride + lo + len[r]];
             weights(tile, b.pv, &mut pw[r * b.tile..r * b.tile + len[r]]);
         }
+        // P·V chunks start at the tile's start every `chunk` keys; the
+        // kept run's pieces of them (`pw` and `v` from the run's start).
+        let pieces = |n: usize| {
+            let mut out = Vec::with_capacity(2);
+            let mut c0 = lo;
+            while c0 < lo + n {
+                let c1 = ((c0 / b.chunk + 1) * b.chunk).min(lo + n);
+                out.push((c0 - lo, c1 - lo));
+                c0 = c1;
+            }
+            out
+        };
         let mut r = first;
         while r < nr {
             let n = len[r];
-            let v = &hd.v[t0 * d..(t0 + n) * d];
+            let v = &hd.v[(t0 + lo) * d..(t0 + lo + n) * d];
             // FMA steps of PR rows that see the same keys share each V
             // load (the tile's V, 64 keys × d floats, does not stay in L1
             // while sixteen rows read it one at a time).
             if b.pv == SagePv::Fp8F32 && r + PR <= nr && len[r..r + PR].iter().all(|&x| x == n) {
-                let mut c0 = 0;
-                while c0 < n {
-                    let c1 = (c0 + b.chunk).min(n);
+                for (c0, c1) in pieces(n) {
                     let acc = std::array::from_fn(|x| st[r + x].acc.as_mut_ptr());
                     let p = std::array::from_fn(|x| pw[(r + x) * b.tile + c0..].as_ptr());
                     // SAFETY: each acc holds d floats, each p c1 − c0
                     // weights, v rows c0..c1 of d floats.
                     unsafe { pv_rows(acc, p, c1 - c0, &v[c0 * d..c1 * d], d) };
-                    c0 = c1;
                 }
                 r += PR;
                 continue;
             }
             let pw = &pw[r * b.tile..r * b.tile + n];
-            let mut c0 = 0;
-            while c0 < n {
-                let c1 = (c0 + b.chunk).min(n);
+            for (c0, c1) in pieces(n) {
                 pv_chunk(&mut st[r].acc, &pw[c0..c1], &v[c0 * d..c1 * d], b.pv);
-                c0 = c1;
             }
             r += 1;
         }
@@ -200,20 +244,27 @@ impl Block {
         }
     }
 
-    /// The scores of the tile at `t0` (a multiple of the tile, below
-    /// `tmax`) for every row still seeing keys there: row `r`'s key `j` at
-    /// `s[r·stride + j − t0]`. Returns the first such row (causal rows
-    /// that end earlier come first).
+    /// The scores of keys `[k0, k1)` of the tile at `t0` (a multiple of the
+    /// tile, below `tmax`; `k0` on a packed group, below `tmax`) for every
+    /// row seeing a key there: row `r`'s key `j` at `s[r·stride + j − t0]`.
+    /// Returns the first such row (causal rows that end earlier come first).
     ///
     /// # Safety
     /// As [`sage_block`]; `s` holds `nr · stride` floats.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-    unsafe fn tile_scores(&self, kp: &PackedK, t0: usize, s: &mut [f32]) -> usize {
+    unsafe fn tile_scores(
+        &self,
+        kp: &PackedK,
+        t0: usize,
+        (k0, k1): (usize, usize),
+        s: &mut [f32],
+    ) -> usize {
         let (nr, d4) = (self.nr, kp.d4);
-        let g0 = t0 / KG;
-        let g1 = (t0 + self.tile).min(self.tmax).div_ceil(KG);
-        let first = (0..nr).find(|&r| self.vis[r] > t0).unwrap_or(nr);
+        debug_assert!(k0.is_multiple_of(KG) && k0 >= t0 && k1 <= t0 + self.tile);
+        let g0 = k0 / KG;
+        let g1 = k1.min(self.tmax).div_ceil(KG);
+        let first = (0..nr).find(|&r| self.vis[r] > k0).unwrap_or(nr);
         let mut r0 = first;
         while r0 < nr {
             let rows: [usize; R] = std::array::from_fn(|x| (r0 + x).min(nr - 1));
@@ -235,7 +286,7 @@ impl Block {
                     for (x, ax) in acc.iter().enumerate().take(R.min(nr - r0)) {
                         let r = r0 + x;
                         for (h, &ah) in ax.iter().enumerate().take(pair) {
-                            let dst = s.as_mut_ptr().add(r * self.stride + (g + h - g0) * KG);
+                            let dst = s.as_mut_ptr().add(r * self.stride + (g + h) * KG - t0);
                             scores16(ah, kp, (g + h) * KG, self.sq[r], self.score, dst);
                         }
                     }
@@ -269,7 +320,7 @@ pub(super) unsafe fn qk_block(
     let mut t0 = 0;
     while t0 < blk.tmax {
         // SAFETY: as this function's; s holds nr · stride floats.
-        let first = unsafe { blk.tile_scores(kp, t0, &mut s) };
+        let first = unsafe { blk.tile_scores(kp, t0, (t0, t0 + b.tile), &mut s) };
         if first < nr {
             sum += s[first * blk.stride];
         }
@@ -282,7 +333,12 @@ pub(super) unsafe fn qk_block(
 /// `d4` steps of 4 channels, with unsigned Q: `Σ (q + 128)·k`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn qk_4x32(k0: *const i8, k1: *const i8, q: [*const u8; R], d4: usize) -> [[__m512i; 2]; R] {
+pub(super) unsafe fn qk_4x32(
+    k0: *const i8,
+    k1: *const i8,
+    q: [*const u8; R],
+    d4: usize,
+) -> [[__m512i; 2]; R] {
     let mut acc = [[_mm512_setzero_si512(); 2]; R];
     for c in 0..d4 {
         // SAFETY: each group holds d4 steps of 64 bytes; each Q row d4·4 bytes.
