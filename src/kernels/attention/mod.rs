@@ -58,6 +58,7 @@ mod avx2;
 mod decode512;
 #[cfg(target_arch = "x86_64")]
 mod dpbf16;
+pub mod qjl;
 #[cfg(target_arch = "x86_64")]
 mod sage512;
 
