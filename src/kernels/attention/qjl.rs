@@ -313,45 +313,10 @@ fn coded_scores(
     let w = 2 * m / 64;
     let hw = m / 64;
     isa::dispatch!(level,
-        // SAFETY: the level's features are present; every pointer is inside its slice.
-        avx512 => unsafe {
-            let mut t = 0;
-            while t + 2 <= out.len() {
-                let b0 = bits.as_ptr().add(t * w);
-                let b1 = b0.add(w);
-                let r = x86::ssum512::<4>(
-                    [vin.as_ptr(), sqo.as_ptr(), vin.as_ptr(), sqo.as_ptr()],
-                    [nvin.as_ptr(), nsqo.as_ptr(), nvin.as_ptr(), nsqo.as_ptr()],
-                    [b0, b0.add(hw), b1, b1.add(hw)],
-                    m,
-                );
-                out[t] = f(t, x86::reduce16(r[0]), x86::reduce16(r[1]));
-                out[t + 1] = f(t + 1, x86::reduce16(r[2]), x86::reduce16(r[3]));
-                t += 2;
-            }
-            if t < out.len() {
-                let b0 = bits.as_ptr().add(t * w);
-                let r = x86::ssum512::<2>(
-                    [vin.as_ptr(), sqo.as_ptr()],
-                    [nvin.as_ptr(), nsqo.as_ptr()],
-                    [b0, b0.add(hw)],
-                    m,
-                );
-                out[t] = f(t, x86::reduce16(r[0]), x86::reduce16(r[1]));
-            }
-        },
-        avx2 => unsafe {
-            for (t, o) in out.iter_mut().enumerate() {
-                let b0 = bits.as_ptr().add(t * w);
-                let r = x86::ssum256::<2>(
-                    [vin.as_ptr(), sqo.as_ptr()],
-                    [nvin.as_ptr(), nsqo.as_ptr()],
-                    [b0, b0.add(hw)],
-                    m,
-                );
-                *o = f(t, r[0], r[1]);
-            }
-        },
+        // SAFETY: the level's features are present; `bits` holds a key's
+        // words for every element of `out`.
+        avx512 => unsafe { x86::coded512([vin, nvin, sqo, nsqo], bits, m, out, f) },
+        avx2 => unsafe { x86::coded256([vin, nvin, sqo, nsqo], bits, m, out, f) },
         scalar => {
             let _ = (nvin, nsqo);
             for (t, o) in out.iter_mut().enumerate() {
@@ -374,39 +339,10 @@ fn plain_scores(
 ) {
     let w = m / 64;
     isa::dispatch!(level,
-        // SAFETY: the level's features are present; every pointer is inside its slice.
-        avx512 => unsafe {
-            let mut t = 0;
-            let (v, n) = (sq.as_ptr(), nsq.as_ptr());
-            while t + 4 <= out.len() {
-                let b = bits.as_ptr().add(t * w);
-                let r = x86::ssum512::<4>([v; 4], [n; 4], [b, b.add(w), b.add(2 * w), b.add(3 * w)], m);
-                for (u, ru) in r.iter().enumerate() {
-                    out[t + u] = f(t + u, x86::reduce16(*ru));
-                }
-                t += 4;
-            }
-            while t < out.len() {
-                let r = x86::ssum512::<1>([v], [n], [bits.as_ptr().add(t * w)], m);
-                out[t] = f(t, x86::reduce16(r[0]));
-                t += 1;
-            }
-        },
-        avx2 => unsafe {
-            let mut t = 0;
-            let (v, n) = (sq.as_ptr(), nsq.as_ptr());
-            while t + 2 <= out.len() {
-                let b = bits.as_ptr().add(t * w);
-                let r = x86::ssum256::<2>([v; 2], [n; 2], [b, b.add(w)], m);
-                out[t] = f(t, r[0]);
-                out[t + 1] = f(t + 1, r[1]);
-                t += 2;
-            }
-            if t < out.len() {
-                let r = x86::ssum256::<1>([v], [n], [bits.as_ptr().add(t * w)], m);
-                out[t] = f(t, r[0]);
-            }
-        },
+        // SAFETY: the level's features are present; `bits` holds a key's
+        // words for every element of `out`.
+        avx512 => unsafe { x86::plain512(sq, nsq, bits, m, out, f) },
+        avx2 => unsafe { x86::plain256(sq, nsq, bits, m, out, f) },
         scalar => {
             let _ = nsq;
             for (t, o) in out.iter_mut().enumerate() {
@@ -645,6 +581,115 @@ mod x86 {
         }
     }
 
+    /// The coded scores of consecutive keys, two keys (four sign sums) at
+    /// a time: `out[t] = f(t, inner, outer)`.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn coded512(
+        [vin, nvin, sqo, nsqo]: [&[f32]; 4],
+        bits: &[u64],
+        m: usize,
+        out: &mut [f32],
+        f: impl Fn(usize, f32, f32) -> f32,
+    ) {
+        let (w, hw) = (2 * m / 64, m / 64);
+        let (vi, ni, vo, no) = (vin.as_ptr(), nvin.as_ptr(), sqo.as_ptr(), nsqo.as_ptr());
+        let mut t = 0;
+        while t + 2 <= out.len() {
+            let b0 = bits.as_ptr().add(t * w);
+            let b1 = b0.add(w);
+            let r = ssum512::<4>(
+                [vi, vo, vi, vo],
+                [ni, no, ni, no],
+                [b0, b0.add(hw), b1, b1.add(hw)],
+                m,
+            );
+            out[t] = f(t, reduce16(r[0]), reduce16(r[1]));
+            out[t + 1] = f(t + 1, reduce16(r[2]), reduce16(r[3]));
+            t += 2;
+        }
+        if t < out.len() {
+            let b0 = bits.as_ptr().add(t * w);
+            let r = ssum512::<2>([vi, vo], [ni, no], [b0, b0.add(hw)], m);
+            out[t] = f(t, reduce16(r[0]), reduce16(r[1]));
+        }
+    }
+
+    /// [`coded512`] on AVX2, one key (two sign sums) at a time.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn coded256(
+        [vin, nvin, sqo, nsqo]: [&[f32]; 4],
+        bits: &[u64],
+        m: usize,
+        out: &mut [f32],
+        f: impl Fn(usize, f32, f32) -> f32,
+    ) {
+        let (w, hw) = (2 * m / 64, m / 64);
+        for (t, o) in out.iter_mut().enumerate() {
+            let b0 = bits.as_ptr().add(t * w);
+            let r = ssum256::<2>(
+                [vin.as_ptr(), sqo.as_ptr()],
+                [nvin.as_ptr(), nsqo.as_ptr()],
+                [b0, b0.add(hw)],
+                m,
+            );
+            *o = f(t, r[0], r[1]);
+        }
+    }
+
+    /// The plain scores of consecutive keys, four at a time: `out[t] = f(t, inner)`.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn plain512(
+        sq: &[f32],
+        nsq: &[f32],
+        bits: &[u64],
+        m: usize,
+        out: &mut [f32],
+        f: impl Fn(usize, f32) -> f32,
+    ) {
+        let w = m / 64;
+        let (v, n) = (sq.as_ptr(), nsq.as_ptr());
+        let mut t = 0;
+        while t + 4 <= out.len() {
+            let b = bits.as_ptr().add(t * w);
+            let r = ssum512::<4>([v; 4], [n; 4], [b, b.add(w), b.add(2 * w), b.add(3 * w)], m);
+            for (u, ru) in r.iter().enumerate() {
+                out[t + u] = f(t + u, reduce16(*ru));
+            }
+            t += 4;
+        }
+        while t < out.len() {
+            let r = ssum512::<1>([v], [n], [bits.as_ptr().add(t * w)], m);
+            out[t] = f(t, reduce16(r[0]));
+            t += 1;
+        }
+    }
+
+    /// [`plain512`] on AVX2, two keys at a time.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn plain256(
+        sq: &[f32],
+        nsq: &[f32],
+        bits: &[u64],
+        m: usize,
+        out: &mut [f32],
+        f: impl Fn(usize, f32) -> f32,
+    ) {
+        let w = m / 64;
+        let (v, n) = (sq.as_ptr(), nsq.as_ptr());
+        let mut t = 0;
+        while t + 2 <= out.len() {
+            let b = bits.as_ptr().add(t * w);
+            let r = ssum256::<2>([v; 2], [n; 2], [b, b.add(w)], m);
+            out[t] = f(t, r[0]);
+            out[t + 1] = f(t + 1, r[1]);
+            t += 2;
+        }
+        if t < out.len() {
+            let r = ssum256::<1>([v], [n], [bits.as_ptr().add(t * w)], m);
+            out[t] = f(t, r[0]);
+        }
+    }
+
     /// `N` sign sums at once (independent chains): sum `u` adds `v_u[p]`
     /// where bit `p` of `bits_u` is set, else `neg_u[p]`, into lane
     /// `p mod 16`; the sixteen lane sums, unreduced.
@@ -657,12 +702,14 @@ mod x86 {
         m: usize,
     ) -> [__m512; N] {
         let mut acc = [_mm512_setzero_ps(); N];
+        // Bits 16·i..16·i + 16 of the little-endian words are the i-th u16:
+        // a mask register loads them straight from memory.
+        let halves: [*const u16; N] = std::array::from_fn(|u| bits[u] as *const u16);
         for w in 0..m / 64 {
-            let words: [u64; N] = std::array::from_fn(|u| *bits[u].add(w));
             for q in 0..4 {
                 let p = 64 * w + 16 * q;
                 for u in 0..N {
-                    let k = (words[u] >> (16 * q)) as __mmask16;
+                    let k: __mmask16 = halves[u].add(4 * w + q).read_unaligned();
                     let x = _mm512_mask_blend_ps(
                         k,
                         _mm512_loadu_ps(neg[u].add(p)),
