@@ -191,5 +191,5 @@ fn sketches_and_sign_bits_equal_the_scalar_twin() {
     v[3] = -1e-45;
     v[4] = 1e-45;
     sign_bits(&v, &mut b);
-    assert_eq!(b[0], !0u64 & !0b1111);
+    assert_eq!(b[0], !0b1111u64);
 }

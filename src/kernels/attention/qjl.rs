@@ -114,7 +114,7 @@ fn h16(x: f32) -> f32 {
 /// `out[p] = Σ_{c ∈ chans} x_c·S_cp` for `p < m` (an FMA chain over `chans`
 /// in order from +0), at `level`.
 pub fn sketch(x: &[f32], s: &[f32], m: usize, chans: &[usize], out: &mut [f32], level: IsaLevel) {
-    assert!(m % LANES == 0 && out.len() >= m && s.len() >= x.len() * m);
+    assert!(m.is_multiple_of(LANES) && out.len() >= m && s.len() >= x.len() * m);
     assert!(chans.iter().all(|&c| c < x.len()));
     isa::dispatch!(level,
         // SAFETY: the level's features are present; bounds checked above.
@@ -148,7 +148,7 @@ pub fn sign_bits(x: &[f32], words: &mut [u64]) {
 /// lane order of the module doc, at `level`. `v.len()` is a multiple of 64.
 pub fn sign_sum(v: &[f32], bits: &[u64], level: IsaLevel) -> f32 {
     let m = v.len();
-    assert!(m % 64 == 0 && bits.len() >= m / 64);
+    assert!(m.is_multiple_of(64) && bits.len() >= m / 64);
     let neg: Vec<f32> = v.iter().map(|x| -x).collect();
     isa::dispatch!(level,
         // SAFETY: the level's features are present; bounds checked above.
@@ -193,7 +193,7 @@ pub fn encode(
     level: IsaLevel,
 ) -> Vec<u64> {
     let (m, w) = (p.m, p.words());
-    assert!(m % 64 == 0 && k.len() >= n * d && s.len() >= d * m);
+    assert!(m.is_multiple_of(64) && k.len() >= n * d && s.len() >= d * m);
     let mut bits = vec![0u64; n * w];
     bits.par_chunks_mut(w * 16)
         .enumerate()
