@@ -43,6 +43,7 @@
 //! the f32-score kernels have one for row-major K (`decode512`: decode's
 //! streams); the rest run their AVX2 path at the AVX-512 level.
 //! `attention/flash-dpbf16` has only an AVX-512 BF16 kernel (`dpbf16`).
+//! QJL's sketches and ±1 sums over packed sign bits are in [`qjl`].
 //!
 //! Layer: uses ground and `arith` only; `attention` wraps it.
 
