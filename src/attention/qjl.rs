@@ -35,8 +35,13 @@
 //!    f32 FMA chain in key order, rounded to fp16), `o = fp16(A + B)` (the
 //!    code's `attn_output += …` in fp16); `o = B` with no quantized values.
 //!
-//! Sums (the sketches, dot products, `inner`, `outer`) are f32 FMA chains in
-//! index order from +0; the GPU's warp-tree order is not reproduced.
+//! Sums (the sketches, dot products, `‖k‖`) are f32 FMA chains in index
+//! order from +0. The sign sums `inner` and `outer` are formed in sixteen
+//! lanes (lane `l` adds the terms `p ≡ l mod 16` in increasing `p`, from
+//! +0) then reduced by a fixed tree, `s_i + s_{i+8}` (i < 8), `+ s_{i+4}`
+//! (i < 4), `+ s_{i+2}` (i < 2), `s_0 + s_1` — the order a 16-lane vector
+//! forms them in ([`LANES`]; the native kernel's order, for both variants).
+//! The GPU's warp-tree order is not reproduced (neither is one serial chain).
 //!
 //! # Where this differs from the code, and the code from the paper
 //!
@@ -90,9 +95,11 @@
 
 use super::exact::Input;
 use super::info::{AttentionInfo, Ops, ScaleGroup, Schedule, Softmax, Storage};
-use super::{dot_fma, per_row, per_score_row, AttentionVariant, AttnShape, Qkv};
+use super::{dot_fma, per_row, per_score_row, AttentionVariant, AttnShape, NativeAttention, Qkv};
 use crate::arith::exp::exp_f32;
 use crate::hw::cost::{Cost, OpKind};
+pub use crate::kernels::attention::qjl::LANES;
+use crate::kernels::attention::qjl::{self as kernel, QjlHead, QjlParams};
 use crate::workload::gen::{generate, Distribution};
 use half::f16;
 
@@ -202,6 +209,24 @@ struct Keys {
 #[inline]
 fn h16(x: f32) -> f32 {
     f16::from_f32(x).to_f32()
+}
+
+/// `Σ_p t(p)` for `p < m` in the sign sums' order (module docs): lane
+/// `l` of [`LANES`] adds the terms `p ≡ l mod LANES` in increasing `p` from
+/// +0, then `s_i += s_{i+w}` for w = 8, 4, 2, 1.
+fn lane_sum(m: usize, t: impl Fn(usize) -> f32) -> f32 {
+    let mut s = [0.0f32; LANES];
+    for p in 0..m {
+        s[p % LANES] += t(p);
+    }
+    let mut w = LANES;
+    while w > 1 {
+        w /= 2;
+        for i in 0..w {
+            s[i] += s[i + w];
+        }
+    }
+    s[0]
 }
 
 fn sq_norm(x: impl Iterator<Item = f32>) -> f32 {
@@ -333,9 +358,8 @@ impl Qjl {
         let mut sqo = vec![0.0f32; m];
         for j in 0..nsk {
             if !self.coded {
-                let inner = (0..m).fold(0.0f32, |a, p| {
-                    a + if keys.inlier[j][p] { sq[p] } else { -sq[p] }
-                });
+                let ib = &keys.inlier[j];
+                let inner = lane_sum(m, |p| if ib[p] { sq[p] } else { -sq[p] });
                 out.push(scl * keys.norm[j] * inner / sqrt_d);
                 continue;
             }
@@ -346,15 +370,15 @@ impl Qjl {
                 }
             }
             let (ib, ob) = (&keys.inlier[j], &keys.outlier[j]);
-            let mut inner = 0.0f32;
-            for p in 0..m {
+            let inner = lane_sum(m, |p| {
                 let v = sq[p] - sqo[p];
-                inner += if ib[p] { v } else { -v };
-            }
-            let mut outer = 0.0f32;
-            for p in 0..mo {
-                outer += if ob[p] { sqo[p] } else { -sqo[p] };
-            }
+                if ib[p] {
+                    v
+                } else {
+                    -v
+                }
+            });
+            let outer = lane_sum(mo, |p| if ob[p] { sqo[p] } else { -sqo[p] });
             let (nk, no) = (keys.norm[j], keys.norm_out[j]);
             let nin = (nk * nk - no * no).sqrt();
             let score = scl * nin * inner + scl_o * no * outer;
@@ -386,6 +410,11 @@ impl Qjl {
 }
 
 impl AttentionVariant for Qjl {
+    /// Timed whole: its work is not the same per visible pair at every N.
+    fn emulation_scales_by_rows(&self) -> bool {
+        false
+    }
+
     fn info(&self) -> AttentionInfo {
         let (k, v) = if self.coded {
             // 4 sketch bits per coordinate (m + m_o = 512 over d = 128) as the
@@ -489,6 +518,15 @@ impl AttentionVariant for Qjl {
         })
     }
 
+    fn native(&self) -> Option<Box<dyn NativeAttention>> {
+        Some(Box::new(NativeQjl(Qjl {
+            name: self.name,
+            description: self.description,
+            coded: self.coded,
+            seed: self.seed,
+        })))
+    }
+
     fn scores(&self, x: &Qkv) -> Vec<f64> {
         let x = self.input(x);
         let (s, keys) = self.prepare(&x);
@@ -549,6 +587,137 @@ impl AttentionVariant for Qjl {
         c.sram_bytes =
             h * pairs * ((m + mo) / 8.0 + df * info.v.bits_per_element(shape.nk, d) / 8.0);
         c
+    }
+}
+
+/// One head prepared for the native kernel: the O(N·d) steps (outlier
+/// channels, norms, 2-bit values) by the emulation's functions, the
+/// O(N·d·m) sign bits by the kernel's sketch.
+struct NativeHead {
+    outliers: Vec<usize>,
+    bits: Vec<u64>,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    vq: Vec<f32>,
+}
+
+/// The native kernel of a QJL variant (`kernels::attention::qjl`): keys'
+/// sign bits packed 64 to a word, scores as masked ±1 sums over them.
+pub struct NativeQjl(Qjl);
+
+impl NativeQjl {
+    fn params(&self) -> QjlParams {
+        QjlParams {
+            m: SKETCH_DIM,
+            coded: self.0.coded,
+            group: GROUP,
+            outliers: OUTLIERS,
+            key_buffer: BUFFER,
+            value_buffer: BUFFER + 1,
+        }
+    }
+
+    /// The sketch and every head's prepared cache (`x` already rounded).
+    fn prepare(&self, x: &Qkv, level: crate::isa::IsaLevel) -> (Vec<f32>, Vec<NativeHead>) {
+        const { assert!(OUTLIER_SKETCH_DIM == SKETCH_DIM) };
+        let AttnShape { d, nk, heads, .. } = x.shape;
+        let q = &self.0;
+        let p = self.params();
+        let s = sketch_matrix(d, SKETCH_DIM, q.kind(), q.seed);
+        let c = sqrt_half_pi();
+        let (scl, scl_o) = (c / SKETCH_DIM as f32, c / OUTLIER_SKETCH_DIM as f32);
+        let upto = q.sketched(nk);
+        let heads = (0..heads)
+            .map(|h| {
+                let k = x.k_head(h);
+                let groups = if q.coded { upto / GROUP } else { 0 };
+                let outliers: Vec<usize> = (0..groups)
+                    .flat_map(|g| outlier_channels(&k[g * GROUP * d..(g + 1) * GROUP * d], d))
+                    .collect();
+                let bits = kernel::encode(k, d, upto, &s, &p, &outliers, level);
+                let (mut a, mut b) = (Vec::with_capacity(upto), Vec::with_capacity(upto));
+                for j in 0..upto {
+                    let row = &k[j * d..(j + 1) * d];
+                    let norm = sq_norm(row.iter().cloned());
+                    if q.coded {
+                        let out = &outliers[j / GROUP * OUTLIERS..(j / GROUP + 1) * OUTLIERS];
+                        let (nk, no) = (h16(norm), h16(sq_norm(out.iter().map(|&c| row[c]))));
+                        let nin = (nk * nk - no * no).sqrt();
+                        a.push(scl * nin);
+                        b.push(scl_o * no);
+                    } else {
+                        a.push(scl * norm);
+                    }
+                }
+                let nv = q.quantized_values(nk);
+                let vq = x.v_head(h)[..nv * d]
+                    .chunks(d)
+                    .flat_map(quantize_value_row)
+                    .collect();
+                NativeHead {
+                    outliers,
+                    bits,
+                    a,
+                    b,
+                    vq,
+                }
+            })
+            .collect();
+        (s, heads)
+    }
+}
+
+fn views<'a>(x: &'a Qkv, s: &'a [f32], heads: &'a [NativeHead]) -> Vec<QjlHead<'a>> {
+    heads
+        .iter()
+        .enumerate()
+        .map(|(h, nh)| QjlHead {
+            q: x.q_head(h),
+            k: x.k_head(h),
+            v: x.v_head(h),
+            vq: &nh.vq,
+            bits: &nh.bits,
+            a: &nh.a,
+            b: &nh.b,
+            outliers: &nh.outliers,
+            s,
+        })
+        .collect()
+}
+
+impl NativeAttention for NativeQjl {
+    fn run_at(&self, x: &Qkv, level: crate::isa::IsaLevel) -> Vec<f64> {
+        let rounded;
+        let x = if self.0.coded {
+            rounded = self.0.input(x);
+            &rounded
+        } else {
+            x
+        };
+        let (s, heads) = self.prepare(x, level);
+        let dims = super::exact::dims(x);
+        kernel::qjl(&views(x, &s, &heads), dims, &self.params(), level)
+    }
+
+    /// The score phase (query sketches, ±1 sums over the packed bits, the
+    /// buffered keys' dots) on keys encoded once.
+    fn qk_phase<'a>(&'a self, x: &'a Qkv) -> Option<Box<dyn Fn() -> f32 + Send + Sync + 'a>> {
+        let level = crate::isa::effective();
+        let x = if self.0.coded {
+            self.0.input(x)
+        } else {
+            x.clone()
+        };
+        let (s, heads) = self.prepare(&x, level);
+        let p = self.params();
+        Some(Box::new(move || {
+            let dims = super::exact::dims(&x);
+            kernel::qjl_scores(&views(&x, &s, &heads), dims, &p, level)
+        }))
+    }
+
+    fn top_isa(&self) -> crate::isa::IsaLevel {
+        crate::isa::IsaLevel::Avx512
     }
 }
 

@@ -568,6 +568,11 @@ pub fn pair_split(shape: AttnShape) -> (f64, f64) {
 }
 
 impl AttentionVariant for Sale {
+    /// Timed whole: its work is not the same per visible pair at every N.
+    fn emulation_scales_by_rows(&self) -> bool {
+        false
+    }
+
     fn info(&self) -> AttentionInfo {
         let mut info = Self::kernel().info();
         info.name = self.name;

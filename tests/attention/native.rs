@@ -11,7 +11,7 @@ use bitsim::isa::IsaLevel;
 use bitsim::workload::attention::realistic;
 
 /// The variants whose native kernels this file checks (the registry's).
-const NATIVE: [&str; 14] = [
+const NATIVE: [&str; 16] = [
     "attention/f32",
     "attention/flash-f32",
     "attention/flash-bf16",
@@ -22,6 +22,8 @@ const NATIVE: [&str; 14] = [
     "attention/sage2pp-fp16acc",
     "attention/int4-qk",
     "attention/sale",
+    "attention/qjl",
+    "attention/qjl-plain",
     "attention/hyper",
     "attention/hyper-triton",
     "attention/kdeformer",
@@ -211,8 +213,9 @@ fn threads_do_not_change_native_bits() {
 }
 
 /// The Sage kernels' Q·Kᵀ phase runs apart exactly where their blocked
-/// AVX-512 kernel runs (AVX-512 with VNNI), gives the same checksum on any
-/// thread count, and the other kernels have no such phase.
+/// AVX-512 kernel runs (AVX-512 with VNNI), QJL's everywhere; each gives
+/// the same checksum on any thread count, and the other kernels have no
+/// such phase.
 #[test]
 fn the_qk_phase_runs_where_the_blocked_kernel_does() {
     let f = bitsim::isa::active();
@@ -222,11 +225,16 @@ fn the_qk_phase_runs_where_the_blocked_kernel_does() {
         let v = attention::find(name).unwrap();
         let k = v.native().unwrap();
         let sage = name.contains("sage") || name.contains("int4");
+        // QJL's score phase runs apart at every level.
+        let qjl = name.contains("qjl");
         match k.qk_phase(&x) {
-            None => assert!(!(sage && blocked), "{name}: no Q·Kᵀ phase on this CPU"),
+            None => assert!(
+                !(qjl || (sage && blocked)),
+                "{name}: no Q·Kᵀ phase on this CPU"
+            ),
             Some(run) => {
                 assert!(
-                    sage && blocked,
+                    (sage && blocked) || qjl,
                     "{name}: a Q·Kᵀ phase where none should run"
                 );
                 let one = rayon::ThreadPoolBuilder::new()

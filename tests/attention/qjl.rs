@@ -1,6 +1,7 @@
 //! QJL: the coded pipeline and the plain estimator against slow references
 //! written here from the official code (bits packed 8 to a byte as
-//! `qjl_quant` does, scores as `calc_score_kernel` forms them); the
+//! `qjl_quant` does, scores as `calc_score_kernel` forms them, the sign
+//! sums in the documented sixteen-lane order rather than the GPU's); the
 //! estimator's mean and variance over seeds against the closed forms.
 // The references mirror the official code's index loops on purpose.
 #![allow(clippy::needless_range_loop)]
@@ -44,6 +45,15 @@ fn pack(bits: impl Iterator<Item = bool>) -> Vec<u8> {
 
 fn bit(bytes: &[u8], p: usize) -> bool {
     (bytes[p / 8] >> (p % 8)) & 1 == 1
+}
+
+/// The sign sums' reduction of sixteen lane sums: halves added pairwise,
+/// `x[i] + x[i + 8]`, then `+ x[i + 4]`, `+ x[i + 2]`, `x[0] + x[1]`.
+fn tree16(x: [f32; 16]) -> f32 {
+    let h8: Vec<f32> = (0..8).map(|i| x[i] + x[i + 8]).collect();
+    let h4: Vec<f32> = (0..4).map(|i| h8[i] + h8[i + 4]).collect();
+    let h2: Vec<f32> = (0..2).map(|i| h4[i] + h4[i + 2]).collect();
+    h2[0] + h2[1]
 }
 
 /// The coded QJL of one head, written from the official code: returns the
@@ -120,15 +130,17 @@ fn reference_row(
                 o2 = row[c].mul_add(row[c], o2);
             }
             let (norm_k, norm_o) = (h16(n2.sqrt()), h16(o2.sqrt()));
-            let mut inner = 0.0f32;
-            let mut outer = 0.0f32;
+            // Sixteen lane sums (lane p % 16), then the halving tree.
+            let mut inner16 = [0.0f32; 16];
+            let mut outer16 = [0.0f32; 16];
             for p in 0..m {
                 let val = sq[p] - sqo[p];
-                inner += if bit(&inl, p) { val } else { -val };
+                inner16[p % 16] += if bit(&inl, p) { val } else { -val };
                 if p < mo {
-                    outer += if bit(&otl, p) { sqo[p] } else { -sqo[p] };
+                    outer16[p % 16] += if bit(&otl, p) { sqo[p] } else { -sqo[p] };
                 }
             }
+            let (inner, outer) = (tree16(inner16), tree16(outer16));
             let scl = (std::f32::consts::FRAC_PI_2).sqrt() / m as f32;
             let scl_o = (std::f32::consts::FRAC_PI_2).sqrt() / mo as f32;
             let nin = (norm_k * norm_k - norm_o * norm_o).sqrt();
@@ -251,7 +263,7 @@ fn plain_qjl_equals_the_slow_reference() {
         let mut row = Vec::new();
         for j in 0..=i {
             let k = &x.k_head(0)[j * 16..(j + 1) * 16];
-            let mut inner = 0.0f32;
+            let mut inner16 = [0.0f32; 16];
             let mut n2 = 0.0f32;
             for c in 0..16 {
                 n2 = k[c].mul_add(k[c], n2);
@@ -262,8 +274,9 @@ fn plain_qjl_equals_the_slow_reference() {
                     sq = q[c].mul_add(sk[c * 256 + p], sq);
                     sk_ = k[c].mul_add(sk[c * 256 + p], sk_);
                 }
-                inner += if sk_ > 0.0 { sq } else { -sq };
+                inner16[p % 16] += if sk_ > 0.0 { sq } else { -sq };
             }
+            let inner = tree16(inner16);
             let scl = (std::f32::consts::FRAC_PI_2).sqrt() / 256.0;
             row.push(scl * n2.sqrt() * inner / sqrt_d);
         }

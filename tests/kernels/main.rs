@@ -15,6 +15,7 @@ mod equal_bits;
 mod f32_out;
 mod fp8_acc;
 mod ggml;
+mod qjl;
 mod quantizers;
 mod scaled_float;
 mod seq_registers;

@@ -45,6 +45,7 @@
 //! the f32-score kernels have one for row-major K (`decode512`: decode's
 //! streams); the rest run their AVX2 path at the AVX-512 level.
 //! `attention/flash-dpbf16` has only an AVX-512 BF16 kernel (`dpbf16`).
+//! QJL's sketches and ±1 sums over packed sign bits are in [`qjl`].
 //!
 //! Layer: uses ground and `arith` only; `attention` wraps it.
 
@@ -60,6 +61,7 @@ mod avx2;
 mod decode512;
 #[cfg(target_arch = "x86_64")]
 mod dpbf16;
+pub mod qjl;
 #[cfg(target_arch = "x86_64")]
 mod sage512;
 pub mod sorted;
