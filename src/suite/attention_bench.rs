@@ -171,7 +171,9 @@ fn bench_in_pool(
     let work_flops = if v.emulation_scales_by_rows() {
         flops(shape)
     } else {
-        notes.push("work: the variant's own MAC count on these operands (cost_on), 2 flops each".into());
+        notes.push(
+            "work: the variant's own MAC count on these operands (cost_on), 2 flops each".into(),
+        );
         2.0 * v.cost_on(&x).macs
     };
     let gflops = work_flops / median_s / 1e9;

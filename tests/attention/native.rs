@@ -375,6 +375,8 @@ fn kdeformer_overflow_is_kept_by_the_kernel() {
         let o = v.emulate(&x);
         assert_eq!(o.iter().any(|x| x.is_nan()), !stable, "stable={stable}");
         check(&v, &x, &format!("overflow stable={stable}"));
+    }
+}
 
 /// SALE past its dense threshold (the other tests' shapes are dense):
 /// the registered τ and a larger one (more blocks skipped, tiles with one

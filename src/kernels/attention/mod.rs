@@ -64,8 +64,8 @@ mod dpbf16;
 pub mod qjl;
 #[cfg(target_arch = "x86_64")]
 mod sage512;
-pub mod sorted;
 mod sale;
+pub mod sorted;
 
 pub use sale::{int4_estimate, sale_select, SageMask, SaleBlocks, SaleHead};
 
