@@ -53,7 +53,12 @@
 //!   crate's generator; the sort is stable (`torch.sort` is not).
 //! - Lengths need not divide by the bucket: the last block is shorter.
 //! - Causal shapes: the causal mask multiplies `A` (as the code's optional
-//!   `input_attn_mask` does; the code has no causal mode).
+//!   `input_attn_mask` does; the code has no causal mode). A row whose
+//!   sorted block and samples hold no visible key — early rows, whose few
+//!   visible keys the sort scatters into other blocks — sums nothing and
+//!   gives 0/0 = NaN in both versions (max subtraction cannot help): in a
+//!   causal prefill of 1 × 2048 × 64 (realistic, seed 0) rows 0–2 are NaN,
+//!   at 4096 eleven rows; the output metrics of such a run are NaN.
 //! - Fewer queries than blocks (decode): the code's `view` fails; here a
 //!   query joins the block holding the first sorted key whose hash is ≥
 //!   its own.
@@ -526,7 +531,7 @@ pub fn all() -> Vec<Box<dyn AttentionVariant>> {
     };
     vec![
         v("attention/kdeformer",
-          "KDEformer as coded (majid-daliri/kdeformer): 7-bit LSH Gray-code sort, exact exp(QKᵀ)·[V|1] in 128-key blocks WITHOUT max subtraction (overflows above score 88.7), 256 samples ∝ ‖v_aug‖/λ̂ + 1/n (20 power iterations), own block masked; Q pre-scaled by 1/√d; own RNG, stable sort",
+          "KDEformer as coded (majid-daliri/kdeformer): 7-bit LSH Gray-code sort, exact exp(QKᵀ)·[V|1] in 128-key blocks WITHOUT max subtraction (overflows above score 88.7), 256 samples ∝ ‖v_aug‖/λ̂ + 1/n (20 power iterations), own block masked; Q pre-scaled by 1/√d; own RNG, stable sort; causal by the code's mask (a row whose block and samples hold no visible key is 0/0 = NaN)",
           false),
         v("attention/kdeformer-stable",
           "KDEformer with the row maximum subtracted before every exponential (same estimate, no overflow); otherwise as attention/kdeformer",

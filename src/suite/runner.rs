@@ -495,6 +495,10 @@ impl<'a> Phases<'a> {
     }
 }
 
+/// Score-matrix size (heads × nq × nk) above which attention cells run one
+/// at a time: 2²⁶ f64 scores are 512 MiB per cell.
+const SEQUENTIAL_CELLS_ABOVE: usize = 1 << 26;
+
 impl Phases<'_> {
     /// The attention cells: one (case, seed) at a time (Q/K/V drawn and the
     /// reference run once), its variants in parallel. Returns the number of
@@ -512,7 +516,7 @@ impl Phases<'_> {
             let c = &self.attn_cases[g.case];
             let x = c.qkv(g.seed);
             let r = Reference::of(reference, &x);
-            g.todo.par_iter().for_each(|v| {
+            let cell = |v: &&dyn AttentionVariant| {
                 if self.stopped() {
                     return;
                 }
@@ -535,7 +539,15 @@ impl Phases<'_> {
                         format!("workload '{}' seed {}: {e}", c.workload, g.seed),
                     )),
                 }
-            });
+            };
+            // Long contexts: each cell holds its own score matrix (heads ×
+            // nq × nk f64) beside the reference's, so cells run one at a
+            // time (each variant is parallel inside) to bound the memory.
+            if x.shape.heads * x.shape.nq * x.shape.nk > SEQUENTIAL_CELLS_ABOVE {
+                g.todo.iter().for_each(cell);
+            } else {
+                g.todo.par_iter().for_each(cell);
+            }
         }
         cells_run.into_inner()
     }

@@ -536,9 +536,21 @@ fn shipped_suites_parse() {
         .unwrap(),
         DEFAULT_SUITE
     );
-    for f in ["ci", "full"] {
+    // The shipped files against the real registries (they name variants).
+    let mut real: Vec<String> = bitsim::variants::registry()
+        .iter()
+        .map(|v| v.name().to_string())
+        .collect();
+    real.extend(
+        bitsim::attention::registry()
+            .iter()
+            .map(|v| v.name().to_string()),
+    );
+    real.dedup();
+    let real: Vec<&str> = real.iter().map(String::as_str).collect();
+    for f in ["ci", "full", "long-prefill", "long-decode"] {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("bench-suites/{f}.toml"));
-        let s = spec::load(&p, &names).unwrap_or_else(|e| panic!("{e}"));
+        let s = spec::load(&p, &real).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.name, f);
     }
 }
