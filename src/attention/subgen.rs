@@ -117,7 +117,7 @@ fn far(a: &[f32], b: &[f32], hi: f64) -> bool {
 /// (another order, vectorisable) decides first, rejecting as soon as a
 /// partial sum passes `hi` (the terms are non-negative, so the sums only
 /// grow); the definition's sum runs only when the four-way one lies between
-/// `lo` and `hi` ([`bounds`]) or is not finite.
+/// `lo` and `hi` (`bounds`) or is not finite.
 #[inline]
 pub fn within(a: &[f32], b: &[f32], delta: f64) -> bool {
     let (lo, hi) = bounds(delta, a.len());

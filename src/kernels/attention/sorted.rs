@@ -18,7 +18,7 @@
 //!   projections, each a chain of FMAs in row (channel) order per output,
 //!   lanes across the outputs.
 //!
-//! They run the shared [`Kern`] steps (lanes across keys for scores,
+//! They run the shared `Kern` steps (lanes across keys for scores,
 //! across channels for P·V; the row max and sums scalar in key order), so
 //! the order is the emulation's at every ISA level: AVX2 with FMA, else the
 //! scalar steps (the AVX-512 level runs the AVX2 path). Rows are
