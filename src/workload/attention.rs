@@ -288,6 +288,87 @@ pub fn rope(x: &mut [f64], d: usize, first: usize) {
     }
 }
 
+/// Topics of the GloVe-like vocabulary.
+pub const GLOVE_TOPICS: usize = 64;
+/// Per-coordinate standard deviations of a GloVe-like word vector's topic
+/// centre and of its own offset: E‖w‖² = 100·(0.35² + 0.35²) ≈ 24.5 at
+/// d = 100, a norm near 5.
+pub const GLOVE_STD: (f64, f64) = (0.35, 0.35);
+/// σ of the log-normal norm factor of a GloVe-like word vector.
+pub const GLOVE_NORM_SIGMA: f64 = 0.3;
+
+/// A GloVe-like self-attention workload: the structure of KDEformer's GloVe
+/// demo (`demo_glove.py`: Q = K = word vectors / 10^¼, V = other word
+/// vectors, d = 100, scores q·k unscaled) with **synthetic** word vectors,
+/// because the GloVe files are not in any package registry bitsim may use.
+///
+/// Per head, with sub-seeds of `seed`: a vocabulary drawn from a mixture of
+/// [`GLOVE_TOPICS`] Gaussian topics — word = centre + offset, coordinates
+/// Normal(0, 0.35²) each ([`GLOVE_STD`]), times exp(0.3·g), g ~ Normal(0, 1)
+/// ([`GLOVE_NORM_SIGMA`]) — K is `nk` words, V `nk` other words (drawn
+/// independently: the demo takes V from a later stretch of the file). Q is
+/// K's last `nq` rows (prefill: Q = K, as in the demo).
+///
+/// The scale makes bitsim's scaled score q·k/√d equal the demo's w·w′/√10
+/// at every d: Q and K are the words times (d/10)^¼. What is kept: the
+/// query is its own key (a large diagonal score, ‖w‖²/√10 ≈ 8), clusters of
+/// similar words that angular LSH can find, and norms that vary. What is
+/// not: GloVe's real frequency structure and anisotropy. The parameters
+/// are chosen, not fitted to GloVe.
+pub fn glove_like(shape: AttnShape, seed: u64) -> Qkv {
+    let AttnShape {
+        heads, nq, nk, d, ..
+    } = shape;
+    let words = |n: usize, tag: u64, scale: f64| -> Vec<f32> {
+        let (std_c, std_u) = GLOVE_STD;
+        let centre = generate(
+            &Distribution::Gaussian { std: std_c },
+            GLOVE_TOPICS,
+            d,
+            sub_seed(seed, tag),
+        )
+        .data;
+        let offset = generate(
+            &Distribution::Gaussian { std: std_u },
+            n,
+            d,
+            sub_seed(seed, tag + 1),
+        )
+        .data;
+        let norm_g = generate(
+            &Distribution::Gaussian { std: 1.0 },
+            1,
+            n,
+            sub_seed(seed, tag + 2),
+        )
+        .data;
+        let mut rng = SplitMix64::new(sub_seed(seed, tag + 3));
+        let mut out = Vec::with_capacity(n * d);
+        for (j, row) in offset.chunks(d).enumerate() {
+            // Multiply-shift: an unbiased-enough topic index without division.
+            let z = ((rng.next_u64() >> 32) * GLOVE_TOPICS as u64 >> 32) as usize;
+            let c = &centre[z * d..(z + 1) * d];
+            let f = (GLOVE_NORM_SIGMA * norm_g[j] as f64).exp() * scale;
+            out.extend(
+                row.iter()
+                    .zip(c)
+                    .map(|(&u, &c)| ((c as f64 + u as f64) * f) as f32),
+            );
+        }
+        out
+    };
+    let qk_scale = (d as f64 / 10.0).powf(0.25);
+    let (mut q_all, mut k_all, mut v_all) = (Vec::new(), Vec::new(), Vec::new());
+    for h in 0..heads {
+        let tag = 16 * h as u64;
+        let k = words(nk, tag + 1, qk_scale);
+        q_all.extend_from_slice(&k[(nk - nq) * d..]);
+        k_all.extend(k);
+        v_all.extend(words(nk, tag + 8, 1.0));
+    }
+    Qkv::new(shape, q_all, k_all, v_all).expect("generated tensors are finite")
+}
+
 /// Plain Gaussian Q/K/V (entries Normal(0, 1), Q and K scaled by d^−¼):
 /// the workload without any of the realistic structure.
 pub fn gaussian(shape: AttnShape, seed: u64) -> Qkv {

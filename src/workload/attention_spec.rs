@@ -49,7 +49,7 @@ use super::attention::{AttnShape, Phase};
 use super::span::{SpanError, MAX_ELEMENTS};
 
 /// The generators an attention workload may name.
-pub const ATTN_DISTS: &[&str] = &["realistic", "gaussian"];
+pub const ATTN_DISTS: &[&str] = &["realistic", "gaussian", "glove-like"];
 
 /// Which seeded generator draws an attention workload's Q/K/V.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +58,8 @@ pub enum AttnDist {
     Realistic,
     /// [`super::attention::gaussian`].
     Gaussian,
+    /// [`super::attention::glove_like`].
+    GloveLike,
 }
 
 /// One of Q, K, V in a file: a `.npy` (no name) or a tensor of a `.safetensors`.
@@ -229,6 +231,7 @@ pub fn read(w: &AttnKeys, base: &Path, at: At) -> Result<AttnWorkload, SpanError
         Some(d) => match d.get_ref().trim() {
             "realistic" => AttnDist::Realistic,
             "gaussian" => AttnDist::Gaussian,
+            "glove-like" => AttnDist::GloveLike,
             other => {
                 return Err(at(
                     d.span(),

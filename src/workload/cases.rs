@@ -148,6 +148,9 @@ impl AttnCase {
                 attention::realistic(self.shape, seed)
             }
             AttnCaseSource::Generated(AttnDist::Gaussian) => attention::gaussian(self.shape, seed),
+            AttnCaseSource::Generated(AttnDist::GloveLike) => {
+                attention::glove_like(self.shape, seed)
+            }
             AttnCaseSource::Loaded(x) => (**x).clone(),
         }
     }

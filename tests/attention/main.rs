@@ -14,6 +14,7 @@ mod qjl;
 mod sage;
 mod sale;
 mod subgen;
+mod workloads;
 
 use bitsim::attention::{AttnShape, Phase, Qkv};
 

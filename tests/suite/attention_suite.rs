@@ -85,6 +85,25 @@ fn grammar_generated_workloads() {
         m.workloads[0].kind,
         WorkloadKind::Generated { .. }
     ));
+    // KDEformer's GloVe demo stand-in; any head dim (no RoPE).
+    let g = parse(&attn_wl(
+        "dist = 'glove-like'
+heads = 1
+n = 9
+d = 5
+",
+    ))
+    .unwrap();
+    let WorkloadKind::Attention(a) = &g.workloads[0].kind else {
+        panic!("{:?}", g.workloads[0])
+    };
+    assert!(matches!(
+        a.source,
+        AttnSource::Generated {
+            dist: AttnDist::GloveLike,
+            ..
+        }
+    ));
 }
 
 /// (what to add to a good attention workload or put instead, the key the
