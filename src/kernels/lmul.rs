@@ -39,6 +39,23 @@
 //! take the unit's rules; they are widened to codes outside the finite range
 //! (`0`, `0x7FFF`) that the span check sends to the portable path, which
 //! turns them back into the unit's operands.
+//!
+//! **`lmul-literal`** (`matmul/lmul-literal-bf16`, `-e4m3`) differs from the
+//! carry reading only when the mantissa sum carries: with `T = a_m + w_m + k`
+//! (mantissa fields plus the offset's `2^−l(m)`, in units of the last
+//! mantissa bit) at least `2^m`, the carry reading's code has exponent
+//! `e + 1` and mantissa `M = T − 2^m` (for bf16, whose `k` is 8 units, `M`
+//! can reach `2^m + 6`: the integer sum then carries twice), while the
+//! formula's value `(1 + T·2^−m)·2^e = (1 + M·2^−m/2)·2^(e+1)` has mantissa
+//! `M/2`: one bit more than the format holds, rounded to nearest even (a
+//! tie exactly when `M` is odd). So the literal code is the integer sum
+//! minus `M − rne(M/2)`; in lanes, the carry is `T > 0x7F` with
+//! `T = (a & MM) + k + (w & MM)` (the mantissa's top at `0x80` in both
+//! layouts), `M = T − 0x80`, and a handful of 16-bit operations apply the
+//! difference. The literal value is below the carry reading's and at least
+//! `2^(e+1)`, where the carry code's exponent is `e + 1` or `e + 2`: so the
+//! span check asks a literal tile's carry codes to clear the smallest normal
+//! by one binade (`0x80` more), and then the literal codes are normal too.
 
 use super::quant::rne_codes;
 use super::seqtile::{self, Plan, Tile, KC};
@@ -67,11 +84,8 @@ enum Layout {
 }
 
 impl Layout {
-    /// The layout of a unit this kernel computes.
+    /// The layout of a unit this kernel computes (either semantics).
     fn of(unit: &LmulUnit) -> Option<Layout> {
-        if unit.semantics != Semantics::Carry {
-            return None;
-        }
         if unit.format == BF16 && unit.output == BF16 && unit.offset() == 0x3F78 {
             Some(Layout::Bf16)
         } else if unit.format == E4M3 && unit.output == MiniFloat::ieee(8, 3) && unit.offset() == 55
@@ -91,6 +105,22 @@ impl Layout {
         }
     }
 
+    /// The literal reading's constants in this layout.
+    fn literal(self) -> Literal {
+        match self {
+            Layout::Bf16 => Literal {
+                mm: 0x7f,
+                k: 8,
+                shift: 0,
+            },
+            Layout::E4m3 => Literal {
+                mm: 0x70,
+                k: 0x10,
+                shift: 4,
+            },
+        }
+    }
+
     /// The magnitudes of operands whose products take the one-add path
     /// (when the result is in range): normal bf16; every finite non-zero
     /// E4M3 value (from the smallest subnormal, `m = −16`, to 448, `m = 126`).
@@ -101,13 +131,16 @@ impl Layout {
         }
     }
 
-    /// The magnitudes of results that are normal numbers of the output
-    /// (bf16; e8m3, whose low four bits are zero here).
-    fn normal_out(self) -> (u16, u16) {
-        match self {
+    /// The magnitudes of carry codes that are normal numbers of the output
+    /// (bf16; e8m3, whose low four bits are zero here) and, when `literal`,
+    /// whose literal reading is normal too (one binade above the smallest
+    /// normal: see the module docs).
+    fn normal_out(self, literal: bool) -> (u16, u16) {
+        let (lo, hi) = match self {
             Layout::Bf16 => NORMAL,
             Layout::E4m3 => (0x80, 0x7F70),
-        }
+        };
+        (if literal { lo + 0x80 } else { lo }, hi)
     }
 
     /// The lanes of f32 values, each exactly a value of the unit's format.
@@ -138,6 +171,40 @@ impl Layout {
                 }
             }
         }
+    }
+}
+
+/// Where an `lmul-literal` product's mantissa sits in the 16-bit lanes (see
+/// the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Literal {
+    /// The mantissa field's bits (bf16 `0x7F`; E4M3 widened `0x70`).
+    mm: u16,
+    /// The offset's `2^−l(m)` in lane units (bf16 8 = 2^−4; E4M3 `0x10` = 2^−3).
+    k: u16,
+    /// The mantissa's lowest bit.
+    shift: u32,
+}
+
+impl Literal {
+    /// The mantissa term of an operand lane: `(c & mm)` (plus `k` for the
+    /// activation side, so a lane's carry test is one add and one compare).
+    fn term(self, c: u16, with_k: bool) -> u16 {
+        (c & self.mm) + if with_k { self.k } else { 0 }
+    }
+
+    /// The literal reading of the carry product `r` of the lanes whose
+    /// mantissa terms are `ta` (with `k`) and `tw`.
+    #[inline]
+    fn apply(self, r: u16, ta: u16, tw: u16) -> u16 {
+        let t = ta + tw;
+        if t <= 0x7f {
+            return r;
+        }
+        let u = (t - 0x80) >> self.shift;
+        // Round half to even: a tie exactly when u is odd.
+        let q = (u >> 1) + (u & (u >> 1) & 1);
+        r - ((u - q) << self.shift)
     }
 }
 
@@ -203,9 +270,9 @@ impl Span {
     }
 
     /// The path of the products of operands of `self` with those of `o`.
-    fn path_with(self, o: Span, layout: Layout) -> Path {
+    fn path_with(self, o: Span, layout: Layout, literal: bool) -> Path {
         let off = layout.offset() as u32;
-        let (lo, hi) = layout.normal_out();
+        let (lo, hi) = layout.normal_out(literal);
         // With no non-zero operand on a side, its range is empty (lo > hi)
         // and every product of the pair has a zero operand.
         let in_range = self.lo > self.hi
@@ -225,6 +292,8 @@ impl Span {
 pub struct LmulKernel {
     unit: LmulUnit,
     layout: Layout,
+    /// `Some` for `lmul-literal` units.
+    literal: Option<Literal>,
     n: usize,
     k: usize,
     panels: usize,
@@ -249,8 +318,9 @@ const PLAN: Plan = Plan {
 };
 
 impl LmulKernel {
-    /// Whether `unit` is one this kernel computes: `lmul-carry` on bf16 with
-    /// bf16 results, or on E4M3 (offset 55) with e8m3 results.
+    /// Whether `unit` is one this kernel computes: `lmul-carry` or
+    /// `lmul-literal` on bf16 with bf16 results, or on E4M3 (offset 55) with
+    /// e8m3 results.
     pub fn supports(unit: &LmulUnit) -> bool {
         Layout::of(unit).is_some()
     }
@@ -261,8 +331,8 @@ impl LmulKernel {
     /// # Panics
     /// When the unit is not one [`Self::supports`] takes.
     pub fn pack(unit: LmulUnit, values: &[f32], n: usize, k: usize) -> LmulKernel {
-        let layout = Layout::of(&unit)
-            .expect("L-Mul kernel: lmul-carry units on bf16 or on E4M3 into e8m3 only");
+        let layout =
+            Layout::of(&unit).expect("L-Mul kernel: L-Mul units on bf16 or on E4M3 into e8m3 only");
         assert_eq!(values.len(), n * k, "L-Mul kernel: weights must be n × k");
         let codes = layout.lanes(&unit, values);
         let panels = n.div_ceil(LANES);
@@ -288,6 +358,7 @@ impl LmulKernel {
         LmulKernel {
             unit,
             layout,
+            literal: (unit.semantics == Semantics::Literal).then(|| layout.literal()),
             n,
             k,
             panels,
@@ -328,6 +399,11 @@ impl LmulKernel {
         let chunks = k.div_ceil(KC);
         let off = layout.offset();
         let keys: Vec<u16> = codes.iter().map(|c| c.wrapping_sub(off)).collect();
+        let lit = self.literal;
+        let terms: Vec<u16> = match lit {
+            Some(l) => codes.iter().map(|&c| l.term(c, true)).collect(),
+            None => Vec::new(),
+        };
         let aspans: Vec<Span> = (0..m * chunks)
             .map(|t| {
                 let (i, c) = (t / chunks, t % chunks);
@@ -346,58 +422,86 @@ impl LmulKernel {
             let rows: Vec<&[u16]> = (t.i..t.i + t.r)
                 .map(|i| &keys[i * k..(i + 1) * k])
                 .collect();
+            let term_rows: Vec<&[u16]> = match lit {
+                Some(_) => (t.i..t.i + t.r)
+                    .map(|i| &terms[i * k..(i + 1) * k])
+                    .collect(),
+                None => Vec::new(),
+            };
             let c = t.ks.start / KC;
             let mut path = Path::Fast;
             for i in t.i..t.i + t.r {
                 for p in t.p..t.p + t.q {
-                    match aspans[i * chunks + c].path_with(self.spans[p * chunks + c], layout) {
+                    match aspans[i * chunks + c].path_with(
+                        self.spans[p * chunks + c],
+                        layout,
+                        lit.is_some(),
+                    ) {
                         Path::Portable => path = Path::Portable,
                         Path::Zeros if path == Path::Fast => path = Path::Zeros,
                         _ => {}
                     }
                 }
             }
+            let ops = Operands {
+                off,
+                w: &w,
+                a: &rows,
+                lit: lit.map(|l| (l, &term_rows[..])),
+            };
             match path {
-                Path::Fast => sums_fast::<false>(level, off, &w, &rows, t.ks.clone(), regs),
-                Path::Zeros => sums_fast::<true>(level, off, &w, &rows, t.ks.clone(), regs),
-                Path::Portable => sums_scalar(&self.unit, layout, &w, &rows, t.ks.clone(), regs),
+                Path::Fast => sums_fast::<false>(level, &ops, t.ks.clone(), regs),
+                Path::Zeros => sums_fast::<true>(level, &ops, t.ks.clone(), regs),
+                Path::Portable => sums_scalar(&self.unit, layout, &ops, t.ks.clone(), regs),
             }
         })
     }
 }
 
+/// A register tile's operands: the layout's offset (the activation keys
+/// are `a − off`), the weight panels, the activation keys, and for
+/// `lmul-literal` its constants and the activations' mantissa terms
+/// ([`Literal::term`] with `k`), row by row like the keys.
+struct Operands<'a> {
+    off: u16,
+    w: &'a [&'a [u16]],
+    a: &'a [&'a [u16]],
+    lit: Option<(Literal, &'a [&'a [u16]])>,
+}
+
 /// The fast tile (every product known to be the one-add case; with
 /// `ZEROS`, or to have a ±0 operand, whose product is skipped: see
-/// [`Path::Zeros`]). `off` is the layout's offset (the keys are `a − off`).
+/// [`Path::Zeros`]).
 fn sums_fast<const ZEROS: bool>(
     level: IsaLevel,
-    off: u16,
-    w: &[&[u16]],
-    a: &[&[u16]],
+    ops: &Operands,
     ks: std::ops::Range<usize>,
     regs: &mut [[f32; LANES]],
 ) {
     isa::dispatch!(level,
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2.
-        avx2 => unsafe { avx2::sums::<ZEROS>(off, w, a, ks, regs) },
-        scalar => fast_scalar::<ZEROS>(off, w, a, ks, regs),
+        avx2 => unsafe {
+            match ops.lit {
+                None => avx2::sums::<ZEROS, false>(ops, ks, regs),
+                Some(_) => avx2::sums::<ZEROS, true>(ops, ks, regs),
+            }
+        },
+        scalar => fast_scalar::<ZEROS>(ops, ks, regs),
     )
 }
 
 /// The fast tile on the portable path (and where AVX2 lacks a shape).
 fn fast_scalar<const ZEROS: bool>(
-    off: u16,
-    w: &[&[u16]],
-    a: &[&[u16]],
+    ops: &Operands,
     ks: std::ops::Range<usize>,
     regs: &mut [[f32; LANES]],
 ) {
-    let q = w.len();
-    for (t, ar) in a.iter().enumerate() {
-        for (u, wp) in w.iter().enumerate() {
+    let q = ops.w.len();
+    for (t, ar) in ops.a.iter().enumerate() {
+        for (u, wp) in ops.w.iter().enumerate() {
             let reg = &mut regs[t * q + u];
             for kk in ks.clone() {
-                if ZEROS && ar[kk].wrapping_add(off) & 0x7fff == 0 {
+                if ZEROS && ar[kk].wrapping_add(ops.off) & 0x7fff == 0 {
                     continue;
                 }
                 for (l, acc) in reg.iter_mut().enumerate() {
@@ -405,7 +509,10 @@ fn fast_scalar<const ZEROS: bool>(
                     if ZEROS && wl & 0x7fff == 0 {
                         continue;
                     }
-                    let p = ar[kk].wrapping_add(wl);
+                    let mut p = ar[kk].wrapping_add(wl);
+                    if let Some((lit, terms)) = ops.lit {
+                        p = lit.apply(p, terms[t][kk], lit.term(wl, false));
+                    }
                     *acc += f32::from_bits((p as u32) << 16);
                 }
             }
@@ -418,19 +525,19 @@ fn fast_scalar<const ZEROS: bool>(
 fn sums_scalar(
     unit: &LmulUnit,
     layout: Layout,
-    w: &[&[u16]],
-    keys: &[&[u16]],
+    ops: &Operands,
     ks: std::ops::Range<usize>,
     regs: &mut [[f32; LANES]],
 ) {
-    let q = w.len();
-    for (t, ar) in keys.iter().enumerate() {
-        for (u, wp) in w.iter().enumerate() {
+    let q = ops.w.len();
+    let lit = ops.lit.map(|(l, _)| l);
+    for (t, ar) in ops.a.iter().enumerate() {
+        for (u, wp) in ops.w.iter().enumerate() {
             let reg = &mut regs[t * q + u];
             for kk in ks.clone() {
                 let a = ar[kk].wrapping_add(layout.offset());
                 for (l, acc) in reg.iter_mut().enumerate() {
-                    *acc += product(unit, layout, a, wp[kk * LANES + POS[l]]);
+                    *acc += product(unit, layout, lit, a, wp[kk * LANES + POS[l]]);
                 }
             }
         }
@@ -438,17 +545,22 @@ fn sums_scalar(
 }
 
 /// The unit's product of the operands in lanes `a` and `w`, as f32: the
-/// one-add case from bits, anything else from the unit.
+/// one-add case from bits (and, for `lmul-literal`, its rounding of a
+/// carry), anything else from the unit.
 #[inline]
-fn product(unit: &LmulUnit, layout: Layout, a: u16, w: u16) -> f32 {
+fn product(unit: &LmulUnit, layout: Layout, lit: Option<Literal>, a: u16, w: u16) -> f32 {
     let (ma, mw) = ((a & 0x7fff) as u32, (w & 0x7fff) as u32);
     let (lo, hi) = layout.finite();
-    let (out_lo, out_hi) = layout.normal_out();
+    let (out_lo, out_hi) = layout.normal_out(lit.is_some());
     let finite = |m: u32| (lo as u32..=hi as u32).contains(&m);
     if finite(ma) && finite(mw) {
         let r = (ma + mw).wrapping_sub(layout.offset() as u32);
         if (out_lo as u32..=out_hi as u32).contains(&r) {
-            return f32::from_bits((r | ((a ^ w) & 0x8000) as u32) << 16);
+            let mut p = r as u16 | ((a ^ w) & 0x8000);
+            if let Some(l) = lit {
+                p = l.apply(p, l.term(a, true), l.term(w, false));
+            }
+            return f32::from_bits((p as u32) << 16);
         }
     }
     unit.value_operands(layout.operand(unit, a), layout.operand(unit, w), 0) as f32
@@ -456,23 +568,40 @@ fn product(unit: &LmulUnit, layout: Layout, a: u16, w: u16) -> f32 {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::LANES;
+    use super::{Operands, LANES};
     use std::arch::x86_64::*;
 
     /// A tile of `R` rows × `P` panels over `ks` (every product fast; with
     /// `ZEROS`, products with a ±0 operand skipped: a zero activation skips
-    /// its K step, zero weights clear their lanes of the product to +0).
+    /// its K step, zero weights clear their lanes of the product to +0;
+    /// with `LIT`, each carry product rounded as `lmul-literal` reads it).
     #[inline(always)]
-    unsafe fn tile<const R: usize, const P: usize, const ZEROS: bool>(
-        off: u16,
-        w: &[&[u16]],
-        a: &[&[u16]],
+    unsafe fn tile<const R: usize, const P: usize, const ZEROS: bool, const LIT: bool>(
+        ops: &Operands,
         ks: std::ops::Range<usize>,
         regs: &mut [[f32; LANES]],
     ) {
+        let (off, w, a) = (ops.off, ops.w, ops.a);
         assert!(a.len() == R && w.len() == P && regs.len() == R * P);
         assert!(a.iter().all(|r| r.len() >= ks.end));
         assert!(w.iter().all(|p| p.len() >= ks.end * LANES));
+        let (lit, terms) = match ops.lit {
+            Some((l, t)) => (l, t),
+            None => (super::Layout::Bf16.literal(), &[][..]),
+        };
+        assert!(!LIT || (terms.len() == R && terms.iter().all(|r| r.len() >= ks.end)));
+        let tp: [*const u16; R] = std::array::from_fn(|r| {
+            if LIT {
+                terms[r].as_ptr()
+            } else {
+                std::ptr::null()
+            }
+        });
+        let mm = _mm256_set1_epi16(lit.mm as i16);
+        let top = _mm256_set1_epi16(0x7f);
+        let above = _mm256_set1_epi16(0x80);
+        let one = _mm256_set1_epi16(1);
+        let shift = _mm_cvtsi32_si128(lit.shift as i32);
         let mut acc: [[[__m256; 2]; P]; R] = std::array::from_fn(|r| {
             std::array::from_fn(|q| {
                 let s = regs[r * P + q].as_ptr();
@@ -490,6 +619,14 @@ mod avx2 {
                 std::array::from_fn(
                     |q| _mm256_loadu_si256(wp[q].add(kk * LANES) as *const __m256i),
                 );
+            // The weights' mantissa terms (literal carries).
+            let wt: [__m256i; P] = std::array::from_fn(|q| {
+                if LIT {
+                    _mm256_and_si256(wv[q], mm)
+                } else {
+                    zero
+                }
+            });
             // All ones in the lanes of ±0 weights.
             let wz: [__m256i; P] = std::array::from_fn(|q| {
                 if ZEROS {
@@ -504,10 +641,27 @@ mod avx2 {
                     continue;
                 }
                 let x = _mm256_set1_epi16(key as i16);
+                let xt = if LIT {
+                    _mm256_set1_epi16(*tp[r].add(kk) as i16)
+                } else {
+                    zero
+                };
                 for q in 0..P {
                     let mut p = _mm256_add_epi16(x, wv[q]);
                     if ZEROS {
                         p = _mm256_andnot_si256(wz[q], p);
+                    }
+                    if LIT {
+                        // Lanes whose mantissa sum t carried: u = (t − 0x80) >> shift,
+                        // p − (u − rne(u/2)) << shift.
+                        let t = _mm256_add_epi16(xt, wt[q]);
+                        let carry = _mm256_cmpgt_epi16(t, top);
+                        let u = _mm256_srl_epi16(_mm256_sub_epi16(t, above), shift);
+                        let h = _mm256_srli_epi16::<1>(u);
+                        let rne =
+                            _mm256_add_epi16(h, _mm256_and_si256(_mm256_and_si256(u, h), one));
+                        let d = _mm256_sll_epi16(_mm256_sub_epi16(u, rne), shift);
+                        p = _mm256_sub_epi16(p, _mm256_and_si256(d, carry));
                     }
                     let lo = _mm256_castsi256_ps(_mm256_slli_epi32::<16>(p));
                     let hi = _mm256_castsi256_ps(_mm256_and_si256(p, high));
@@ -527,21 +681,19 @@ mod avx2 {
 
     /// The AVX2 tile for the shapes [`super::tile_panels`] plans (and single panels).
     #[target_feature(enable = "avx2")]
-    pub unsafe fn sums<const ZEROS: bool>(
-        off: u16,
-        w: &[&[u16]],
-        a: &[&[u16]],
+    pub unsafe fn sums<const ZEROS: bool, const LIT: bool>(
+        ops: &Operands,
         ks: std::ops::Range<usize>,
         regs: &mut [[f32; LANES]],
     ) {
-        match (a.len(), w.len()) {
-            (1, 4) => tile::<1, 4, ZEROS>(off, w, a, ks, regs),
-            (2, 2) => tile::<2, 2, ZEROS>(off, w, a, ks, regs),
-            (1, 1) => tile::<1, 1, ZEROS>(off, w, a, ks, regs),
-            (2, 1) => tile::<2, 1, ZEROS>(off, w, a, ks, regs),
-            (3, 1) => tile::<3, 1, ZEROS>(off, w, a, ks, regs),
-            (4, 1) => tile::<4, 1, ZEROS>(off, w, a, ks, regs),
-            _ => super::fast_scalar::<ZEROS>(off, w, a, ks, regs),
+        match (ops.a.len(), ops.w.len()) {
+            (1, 4) => tile::<1, 4, ZEROS, LIT>(ops, ks, regs),
+            (2, 2) => tile::<2, 2, ZEROS, LIT>(ops, ks, regs),
+            (1, 1) => tile::<1, 1, ZEROS, LIT>(ops, ks, regs),
+            (2, 1) => tile::<2, 1, ZEROS, LIT>(ops, ks, regs),
+            (3, 1) => tile::<3, 1, ZEROS, LIT>(ops, ks, regs),
+            (4, 1) => tile::<4, 1, ZEROS, LIT>(ops, ks, regs),
+            _ => super::fast_scalar::<ZEROS>(ops, ks, regs),
         }
     }
 }

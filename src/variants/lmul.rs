@@ -115,8 +115,8 @@ impl MatmulVariant for LmulMatmul {
         self.spec.quantize_weights(w)
     }
 
-    /// The `lmul-carry` variants on bf16 and on E4M3 with an f32 sequential
-    /// accumulator have one ([`super::native_acc::LmulPacker`],
+    /// Every variant here (either reading, bf16 or E4M3, f32 sequential
+    /// accumulator) has one ([`super::native_acc::LmulPacker`],
     /// [`super::native_acc::LmulE4m3Native`]).
     fn native(&self) -> Option<Box<dyn super::NativeMatmul>> {
         use super::native_acc::{LmulE4m3Native, LmulPacker};

@@ -2,10 +2,10 @@
 //! plain f32 sums of rounded products:
 //! - [`Fp16AccPacker`]: `matmul/fp16-acc-fp16` (fp16 operands, an fp16
 //!   register rounding RNE after every add) on [`Fp16AccKernel`];
-//! - [`LmulPacker`]: `matmul/lmul-carry-bf16` (bf16 operands, L-Mul products,
-//!   f32 sum in K order) on [`LmulKernel`].
+//! - [`LmulPacker`]: `matmul/lmul-carry-bf16` and `matmul/lmul-literal-bf16`
+//!   (bf16 operands, L-Mul products, f32 sum in K order) on [`LmulKernel`].
 //!
-//! - [`LmulE4m3Native`]: `matmul/lmul-carry-e4m3` (E4M3 absmax operands,
+//! - [`LmulE4m3Native`]: `matmul/lmul-{carry,literal}-e4m3` (E4M3 absmax operands,
 //!   L-Mul products into e8m3, f32 sum in K order, both scales) on
 //!   [`LmulKernel`]'s widened lanes.
 //!
@@ -89,7 +89,7 @@ pub struct LmulPacker {
 
 impl LmulPacker {
     /// The kernel for an L-Mul variant, if both operands are RNE bf16 casts,
-    /// the unit is bf16 `lmul-carry` and the accumulator is f32 sequential
+    /// the unit is bf16 L-Mul (either reading) and the accumulator is f32 sequential
     /// (`f32_sequential`: the caller checks its accumulator's kind).
     pub fn of(
         name: &'static str,
@@ -201,7 +201,7 @@ pub struct ScaledE4m3<K: E4m3Kernel> {
 /// e8m13 rtz register.
 pub type Fp8AccNative = ScaledE4m3<Fp8AccKernel>;
 
-/// `matmul/lmul-carry-e4m3`: L-Mul products into e8m3 on [`LmulKernel`]'s
+/// `matmul/lmul-carry-e4m3` and `-literal-e4m3`: L-Mul products into e8m3 on [`LmulKernel`]'s
 /// widened lanes, f32 sum in K order.
 pub type LmulE4m3Native = ScaledE4m3<LmulKernel>;
 
@@ -318,7 +318,7 @@ impl<K: E4m3Kernel> NativeMatmul for ScaledE4m3<K> {
 
 impl ScaledE4m3<LmulKernel> {
     /// The kernel for an L-Mul variant, if both operands are E4M3 absmax
-    /// (outer scales only), the unit is E4M3 `lmul-carry` into e8m3 and the
+    /// (outer scales only), the unit is E4M3 L-Mul (either reading) into e8m3 and the
     /// accumulator is f32 sequential (`f32_sequential`: the caller checks).
     pub fn of(
         name: &'static str,

@@ -346,7 +346,7 @@ pub fn glove_like(shape: AttnShape, seed: u64) -> Qkv {
         let mut out = Vec::with_capacity(n * d);
         for (j, row) in offset.chunks(d).enumerate() {
             // Multiply-shift: an unbiased-enough topic index without division.
-            let z = ((rng.next_u64() >> 32) * GLOVE_TOPICS as u64 >> 32) as usize;
+            let z = (((rng.next_u64() >> 32) * GLOVE_TOPICS as u64) >> 32) as usize;
             let c = &centre[z * d..(z + 1) * d];
             let f = (GLOVE_NORM_SIGMA * norm_g[j] as f64).exp() * scale;
             out.extend(

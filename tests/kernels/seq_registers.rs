@@ -1,5 +1,5 @@
 //! The sequential-register kernels (`matmul/fp16-acc-fp16`,
-//! `matmul/lmul-carry-bf16`, `matmul/lmul-carry-e4m3`): their scalar building blocks against
+//! `matmul/lmul-{carry,literal}-{bf16,e4m3}`): their scalar building blocks against
 //! independent references, and the kernels against the emulation on the
 //! values where a shortcut would go wrong (fp16 double-rounding ties,
 //! signed zeros, subnormals, overflow to inf, NaN; L-Mul zeros, subnormals,
@@ -17,6 +17,8 @@ use bitsim::variants::{self, MatmulVariant};
 const FP16ACC: &str = "matmul/fp16-acc-fp16";
 const LMUL: &str = "matmul/lmul-carry-bf16";
 const LMUL_E4M3: &str = "matmul/lmul-carry-e4m3";
+const LIT: &str = "matmul/lmul-literal-bf16";
+const LIT_E4M3: &str = "matmul/lmul-literal-e4m3";
 
 fn variant(name: &str) -> Box<dyn MatmulVariant> {
     variants::find(name).expect("registered")
@@ -308,6 +310,98 @@ fn lmul_products_of_one_and_of_the_range_edges() {
     );
     let w = Matrix::new(17, 4, [1e38, -1e-20, -1.0, 0.5].repeat(17));
     check(LMUL, &a, &w, "range edges");
+    check(LIT, &a, &w, "range edges");
+}
+
+/// `lmul-literal` on bf16 by hand: the formula `1 + x_m + y_m + 2^−4`
+/// rounded RNE into bf16 (7 mantissa bits), against the carry reading.
+#[test]
+fn lmul_literal_bf16_products_by_hand() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // 1.75 = 1 + 96/128; 1.7578125 = 1 + 97/128; 1.7734375 = 1 + 99/128.
+    let a = Matrix::new(1, 1, vec![1.75]);
+    let w = Matrix::new(5, 1, vec![1.0, 1.75, 1.7578125, -1.7734375, 1.25]);
+    // 1.75·1: no carry, 1 + .75 + 2^−4 = 1.8125 in both readings.
+    // 1.75·1.75: 1 + .75 + .75 + .0625 = 2.5625 = 1.28125·2 (exact in bf16).
+    // 1.75·1.7578125: 2.5703125 = 1.28515625·2, half-way between 36/128
+    //   and 37/128: to even, 1.28125·2 = 2.5625.
+    // 1.75·−1.7734375: 2.5859375 = 1.29296875·2, half-way between 37/128
+    //   and 38/128: to even, −1.296875·2 = −2.59375.
+    // 1.75·1.25: 1 + .75 + .25 + .0625 = 2.0625 = 1.03125·2 (exact).
+    let got = check(LIT, &a, &w, "by hand");
+    assert_bits_eq(
+        "literal bf16 by hand",
+        &got,
+        &[1.8125, 2.5625, 2.5625, -2.59375, 2.0625],
+    );
+    // The carry reading of the same products: the integer sum, exponent + 1.
+    // 1.75·1.75: mantissa 96 + 96 + 8 − 128 = 72 → (1 + 72/128)·2 = 3.125.
+    let got = check(LMUL, &a, &w, "by hand");
+    assert_bits_eq(
+        "carry bf16 by hand",
+        &got,
+        &[1.8125, 3.125, 3.140625, -3.171875, 2.125],
+    );
+    // Mantissa sums of 2^8 and more (the integer sum carries twice):
+    // 1.9921875 = 1 + 127/128, 1.984375 = 1 + 126/128.
+    // literal 1.9921875²: 1 + 2·0.9921875 + .0625 = 3.046875 = (1 + 67/128)·2;
+    // 1.9921875·1.984375: 3.0390625, half-way between 65.5/128 … to even 66/128:
+    //   (1 + 66/128)·2 = 3.03125. The carry reading: 127 + 127 + 8 = 262 =
+    //   2·128 + 6 → (1 + 6/128)·4 = 4.1875; 261 → (1 + 5/128)·4 = 4.15625.
+    let a = Matrix::new(1, 1, vec![1.9921875]);
+    let w = Matrix::new(2, 1, vec![1.9921875, 1.984375]);
+    assert_bits_eq(
+        "literal, sums ≥ 2^8",
+        &check(LIT, &a, &w, "≥ 2^8"),
+        &[3.046875, 3.03125],
+    );
+    assert_bits_eq(
+        "carry, sums ≥ 2^8",
+        &check(LMUL, &a, &w, "≥ 2^8"),
+        &[4.1875, 4.15625],
+    );
+    // Near the smallest normal: a literal product of a double carry lands a
+    // binade lower than the carry code, here in the subnormals, which the
+    // fast path must not take: 1.9921875·2^−126 × 1.9921875·2^−2 has the
+    // carry code (1 + 6/128)·2^−126 (field 1, normal) and the literal value
+    // 3.046875·2^−128 = 1.5234375·2^−127 (subnormal). Also a subnormal
+    // operand and products below 2^−126.
+    let tiny = Matrix::new(
+        3,
+        1,
+        vec![
+            1.9921875 * 2f32.powi(-126),
+            1.9921875 * 2f32.powi(-127),
+            1.5 * 2f32.powi(-120),
+        ],
+    );
+    let w = Matrix::new(
+        4,
+        1,
+        vec![1.9921875 * 0.25, 1.9921875, 1.984375 * 2f32.powi(-6), 0.5],
+    );
+    check(LIT, &tiny, &w, "near the smallest normal");
+    check(LMUL, &tiny, &w, "near the smallest normal");
+}
+
+/// Random bf16 pairs one product at a time (1 × 1 × 1), every level,
+/// including mantissa sums past 2^8 and both readings.
+#[test]
+fn lmul_bf16_single_products_of_random_pairs() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut r = Rng(5);
+    // Many operands per call: the 1 × 1 × 1 products of row i and weight i
+    // sit on the diagonal of an n × n product; K = 1 keeps each output one product.
+    let n = 3000;
+    let vals = |r: &mut Rng| -> Vec<f32> {
+        (0..n)
+            .map(|_| f32::from_bits((r.gauss() as f32).to_bits() & 0xffff_0000))
+            .collect()
+    };
+    let a = Matrix::new(n, 1, vals(&mut r));
+    let w = Matrix::new(40, 1, vals(&mut r)[..40].to_vec());
+    check(LIT, &a, &w, "random bf16 pairs");
+    check(LMUL, &a, &w, "random bf16 pairs");
 }
 
 /// E4M3 L-Mul by hand: absmax 448 on both sides makes both scales 1, so
@@ -347,6 +441,41 @@ fn lmul_e4m3_products_by_hand() {
     let a = Matrix::new(1, 2, vec![448.0, f32::NAN]);
     let got = check(LMUL_E4M3, &a, &w, "NaN");
     assert!(got.iter().all(|v| v.is_nan()), "{got:?}");
+    assert!(check(LIT_E4M3, &a, &w, "NaN").iter().all(|v| v.is_nan()));
+}
+
+/// `lmul-literal` on E4M3 by hand (both scales 1, as above): the formula
+/// rounded RNE into e8m3 (3 mantissa bits).
+#[test]
+fn lmul_literal_e4m3_products_by_hand() {
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let w = Matrix::new(2, 2, vec![448.0, 448.0, -448.0, 448.0]);
+    // 448·448: 1 + .75 + .75 + .125 = 2.625 = 1.3125·2, half-way between
+    //   1.25 and 1.375: to even, 1.25·2·2^16 = 163840.
+    // 1.75·448: the same mantissas: 2.5·2^8 = 640.
+    // 1.5·448: 1 + .5 + .75 + .125 = 2.375 = 1.1875·2, half-way: to even,
+    //   1.25·2·2^8 = 640.
+    // 1.25·448: 1 + .25 + .75 + .125 = 2.125 = 1.0625·2, half-way: to even,
+    //   1.0·2·2^8 = 512.
+    // 2^−9·448: no carry, 1.875·2^−1 = 0.9375 (as the carry reading).
+    let a = Matrix::new(
+        4,
+        2,
+        vec![448.0, 1.75, 448.0, 2f32.powi(-9), 1.5, 0.0, 1.25, -0.0],
+    );
+    let got = check(LIT_E4M3, &a, &w, "by hand");
+    // One per-tensor activation scale (absmax 448): 1.5 and 1.25 stay as they are.
+    let want = [
+        163840.0 + 640.0,
+        -163840.0 + 640.0,
+        163840.0 + 0.9375,
+        -163840.0 + 0.9375,
+        640.0,
+        -640.0,
+        512.0,
+        -512.0,
+    ];
+    assert_bits_eq("e4m3 literal by hand", &got, &want.map(f64::from));
 }
 
 /// E4M3 operands with zeros, subnormals and NaN among normal ones (the
@@ -383,6 +512,7 @@ fn lmul_e4m3_specials_and_ragged_shapes() {
             &w,
             &format!("{m}x{k}x{n} specials 1/{every}"),
         );
+        check(LIT_E4M3, &a, &w, &format!("{m}x{k}x{n} specials 1/{every}"));
     }
 }
 
@@ -398,6 +528,7 @@ fn lmul_wide_operands_mix_fast_and_exact_tiles() {
         let a = wide(m, k, 40 + m as u64, every);
         let w = wide(n, k, 50 + n as u64, every);
         check(LMUL, &a, &w, &format!("{m}x{k}x{n} wide 1/{every}"));
+        check(LIT, &a, &w, &format!("{m}x{k}x{n} wide 1/{every}"));
     }
     // Normal operands only, so every tile is fast, but magnitudes near the
     // edges on one side: products overflow in some chunks only.
@@ -411,6 +542,7 @@ fn lmul_wide_operands_mix_fast_and_exact_tiles() {
     );
     let w = Matrix::new(20, 700, (0..14000).map(|_| r.gauss() as f32).collect());
     check(LMUL, &a, &w, "chunked overflow");
+    check(LIT, &a, &w, "chunked overflow");
 }
 
 #[test]
@@ -462,7 +594,7 @@ fn workload_distributions_on_ragged_shapes() {
         Distribution::Uniform { lo: -1.0, hi: 1.0 },
     ];
     let shapes = [(1, 300, 37), (2, 513, 50), (3, 1000, 19), (17, 260, 33)];
-    for name in [FP16ACC, LMUL, LMUL_E4M3] {
+    for name in [FP16ACC, LMUL, LMUL_E4M3, LIT, LIT_E4M3] {
         for (s, &(m, k, n)) in shapes.iter().enumerate() {
             for (d, dist) in dists.iter().enumerate() {
                 let seed = (100 * s + d) as u64;
