@@ -552,7 +552,7 @@ fn fp16_accumulator_steps_equal_a_scalar_twin() {
             .map(|i| (rnd() - 0.5) * [1e-6, 3.0, 40000.0][i % 3])
             .collect();
         let steps: Vec<(Option<f32>, f32)> = (0..keys)
-            .map(|j| ((j % 7 == 3).then(|| rnd()), rnd() * 1.5))
+            .map(|j| ((j % 7 == 3).then(&mut rnd), rnd() * 1.5))
             .collect();
         for raw in [false, true] {
             let mut twin = vec![0.0f32; d];

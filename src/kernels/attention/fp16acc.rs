@@ -506,7 +506,7 @@ mod x86 {
         out: &mut [f32],
     ) {
         let d = q.len();
-        assert!(t0 % LANES == 0 && kp.len() >= t1.div_ceil(LANES) * d * LANES);
+        assert!(t0.is_multiple_of(LANES) && kp.len() >= t1.div_ceil(LANES) * d * LANES);
         assert!(out.len() >= t1 - t0);
         let scv = _mm512_set1_ps(sc);
         let (k, o) = (kp.as_ptr(), out.as_mut_ptr());
@@ -682,7 +682,7 @@ mod x86 {
         out: &mut [f32],
     ) {
         let d = q.len();
-        assert!(t0 % LANES == 0 && kp.len() >= t1.div_ceil(LANES) * d * LANES);
+        assert!(t0.is_multiple_of(LANES) && kp.len() >= t1.div_ceil(LANES) * d * LANES);
         assert!(out.len() >= t1 - t0);
         let scv = _mm256_set1_ps(sc);
         let k = kp.as_ptr();
