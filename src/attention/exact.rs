@@ -29,7 +29,7 @@ use super::info::{AttentionInfo, Ops, Schedule, Softmax, Storage};
 use super::{dot_fma, per_row, per_score_row, sm_scale, AttentionVariant, NativeAttention, Qkv};
 use crate::arith::exp::exp_f32;
 use crate::hw::cost::OpKind;
-use crate::kernels::attention::{attention_f32, Dims, Method, Round};
+use crate::kernels::attention::{attention_f32, flash_fp16acc, Dims, Method, Round};
 use half::{bf16, f16};
 
 /// Element type Q, K and V are rounded to before the arithmetic.
@@ -631,6 +631,25 @@ impl AttentionVariant for Fp16Acc {
 
     fn scores(&self, x: &Qkv) -> Vec<f64> {
         f32_scores(&Input::Fp16.qkv(x))
+    }
+
+    /// [`crate::kernels::attention::flash_fp16acc`].
+    fn native(&self) -> Option<Box<dyn NativeAttention>> {
+        Some(Box::new(NativeFp16Acc))
+    }
+}
+
+/// The native kernel of `attention/flash-fp16acc`: Q, K, V go in as given
+/// (the kernel rounds them to fp16 as the emulation does).
+pub struct NativeFp16Acc;
+
+impl NativeAttention for NativeFp16Acc {
+    fn run_at(&self, x: &Qkv, level: crate::isa::IsaLevel) -> Vec<f64> {
+        flash_fp16acc(&x.q, &x.k, &x.v, dims(x), level)
+    }
+
+    fn top_isa(&self) -> crate::isa::IsaLevel {
+        crate::isa::IsaLevel::Avx512
     }
 }
 

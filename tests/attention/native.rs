@@ -11,10 +11,11 @@ use bitsim::isa::IsaLevel;
 use bitsim::workload::attention::realistic;
 
 /// The variants whose native kernels this file checks (the registry's).
-const NATIVE: [&str; 16] = [
+const NATIVE: [&str; 17] = [
     "attention/f32",
     "attention/flash-f32",
     "attention/flash-bf16",
+    "attention/flash-fp16acc",
     "attention/split-kv",
     "attention/flash-dpbf16",
     "attention/sage-int8",
@@ -115,6 +116,7 @@ fn decode_tails_equal_the_emulation_at_every_level() {
         "attention/f32",
         "attention/flash-f32",
         "attention/flash-bf16",
+        "attention/flash-fp16acc",
         "attention/split-kv",
         "attention/flash-dpbf16",
     ] {
@@ -467,6 +469,113 @@ fn sale_native_selection_equals_the_emulation() {
         let k = NativeSale::new(v);
         for level in IsaLevel::available() {
             assert_eq!(k.kept_blocks(&x, level), want, "{s} level={}", level.name());
+        }
+    }
+}
+
+/// `attention/flash-fp16acc`'s accumulator step (`a = f16(a·ms)` on a new
+/// maximum, then `a = f16(fma(v, vs, a))`) at every level against a scalar
+/// twin and hand-worked results: the tie just above fp16's largest finite
+/// value (65504 + 16 = 65520 rounds to even: +inf), a rescale that stays
+/// finite and one that overflows, subnormal results and their ties, ties
+/// in the normal range, ±0, and NaN made and carried (inf·0, inf − inf,
+/// NaN in). Channel counts exercise every path's vectors and tails; `raw`
+/// rounds V to fp16 first (the decode path reads V as given).
+#[test]
+fn fp16_accumulator_steps_equal_a_scalar_twin() {
+    use bitsim::kernels::attention::fp16acc_steps;
+    use half::f16;
+    let h16 = |x: f32| f16::from_f32(x).to_f32();
+    let sub = 2f32.powi(-24);
+    // (a, v, rescale, vs, expected after the step), worked by hand.
+    let cases: [(f32, f32, Option<f32>, f32, f32); 14] = [
+        (65504.0, 16.0, None, 1.0, f32::INFINITY),
+        (65504.0, 15.0, None, 1.0, 65504.0),
+        (-65504.0, -16.0, None, 1.0, f32::NEG_INFINITY),
+        (65504.0, 0.0, Some(1.0001), 1.0, 65504.0),
+        (65504.0, 0.0, Some(1.001), 1.0, f32::INFINITY),
+        (0.0, sub, None, 0.5, 0.0),
+        (0.0, sub, None, 0.75, sub),
+        (0.0, 3.0 * sub, None, 0.5, 2.0 * sub),
+        (1.0, 2f32.powi(-11), None, 1.0, 1.0),
+        (
+            1.0 + 2f32.powi(-10),
+            2f32.powi(-11),
+            None,
+            1.0,
+            1.0 + 2f32.powi(-9),
+        ),
+        (-0.0, -0.0, None, 1.0, -0.0),
+        (f32::INFINITY, 1.0, Some(0.0), 1.0, f32::NAN),
+        (f32::INFINITY, f32::NEG_INFINITY, None, 1.0, f32::NAN),
+        (f32::NAN, 1.0, None, 1.0, f32::NAN),
+    ];
+    let same = |x: f32, y: f32| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan());
+    for (a, v, r, vs, want) in cases {
+        let mut twin = a;
+        if let Some(ms) = r {
+            twin = h16(twin * ms);
+        }
+        twin = h16(v.mul_add(vs, twin));
+        assert!(
+            same(twin, want),
+            "twin {a} {v} {r:?} {vs}: {twin} not {want}"
+        );
+        for level in IsaLevel::available() {
+            for d in [1, 7, 8, 16, 17, 130] {
+                for raw in [false, true] {
+                    let mut acc = vec![a; d];
+                    fp16acc_steps(level, &mut acc, &vec![v; d], &[(r, vs)], raw);
+                    for x in &acc {
+                        assert_eq!(
+                            x.to_bits(),
+                            twin.to_bits(),
+                            "{level} d={d} {a} {v} {r:?} {vs}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // Many keys in a row, seeded values across fp16's range (raw V not on
+    // the fp16 grid; rescales now and then), channel by channel.
+    let mut seed = 12345u64;
+    let mut rnd = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 40) as f32 / (1u64 << 24) as f32
+    };
+    for d in [5, 64, 80, 130] {
+        let keys = 150;
+        let v: Vec<f32> = (0..keys * d)
+            .map(|i| (rnd() - 0.5) * [1e-6, 3.0, 40000.0][i % 3])
+            .collect();
+        let steps: Vec<(Option<f32>, f32)> = (0..keys)
+            .map(|j| ((j % 7 == 3).then(&mut rnd), rnd() * 1.5))
+            .collect();
+        for raw in [false, true] {
+            let mut twin = vec![0.0f32; d];
+            for (j, (r, vs)) in steps.iter().enumerate() {
+                for (c, t) in twin.iter_mut().enumerate() {
+                    if let Some(ms) = r {
+                        *t = h16(*t * ms);
+                    }
+                    let vc = v[j * d + c];
+                    let vc = if raw { h16(vc) } else { vc };
+                    *t = h16(vc.mul_add(*vs, *t));
+                }
+            }
+            for level in IsaLevel::available() {
+                let mut acc = vec![0.0f32; d];
+                fp16acc_steps(level, &mut acc, &v, &steps, raw);
+                for (c, (x, t)) in acc.iter().zip(&twin).enumerate() {
+                    assert!(
+                        same(*x, *t),
+                        "{level} d={d} raw={raw} channel {c}: {x} vs {t}"
+                    );
+                }
+            }
         }
     }
 }

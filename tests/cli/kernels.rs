@@ -299,14 +299,8 @@ fn attention_bench_bad_inputs_are_one_line_errors() {
         "8x4096",
     ]);
     assert_error(&e, "--shape 8x4096", "HxNxD");
-    let e = bitsim(&[
-        "kernels",
-        "bench",
-        "attention/flash-fp16acc",
-        "--shape",
-        "1x8x8",
-    ]);
-    assert_error(&e, "attention/flash-fp16acc", "no native kernel");
+    let e = bitsim(&["kernels", "bench", "attention/f64", "--shape", "1x8x8"]);
+    assert_error(&e, "attention/f64", "no native kernel");
     let e = bitsim(&[
         "kernels",
         "bench",

@@ -27,7 +27,7 @@ use std::arch::x86_64::*;
 /// How far ahead (bytes) each stream prefetches: enough rows in flight to
 /// cover the memory latency at one core's share of the bandwidth, small
 /// enough to stay well inside L2 with both streams.
-const PREFETCH_BYTES: usize = 8192;
+pub(super) const PREFETCH_BYTES: usize = 8192;
 
 /// Keys per vector.
 const LANES: usize = 16;
@@ -122,7 +122,7 @@ pub(super) unsafe fn chunk_state(
 /// Asks for the cache lines of `[p, p + bytes)` (a hint: prefetches never
 /// fault, so the range may run past the data).
 #[inline(always)]
-fn prefetch(p: *const f32, bytes: usize) {
+pub(super) fn prefetch(p: *const f32, bytes: usize) {
     let p = p as *const i8;
     let mut off = 0;
     while off < bytes {
@@ -136,7 +136,7 @@ fn prefetch(p: *const f32, bytes: usize) {
 /// Columns of a 16×16 block of f32 rows: output `c` holds row `i`'s
 /// element `c` in lane `i`.
 #[target_feature(enable = "avx512f")]
-fn transpose16(r: &[__m512; 16]) -> [__m512; 16] {
+pub(super) fn transpose16(r: &[__m512; 16]) -> [__m512; 16] {
     // Pairs: lane quad L of t[2k] = (r2k[4L], r2k+1[4L], r2k[4L+1], r2k+1[4L+1]).
     let t: [__m512; 16] = std::array::from_fn(|i| {
         let (a, b) = (r[i & !1], r[i | 1]);

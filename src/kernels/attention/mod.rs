@@ -45,6 +45,8 @@
 //! the f32-score kernels have one for row-major K (`decode512`: decode's
 //! streams); the rest run their AVX2 path at the AVX-512 level.
 //! `attention/flash-dpbf16` has only an AVX-512 BF16 kernel (`dpbf16`).
+//! `attention/flash-fp16acc` (ggml's per-key online softmax with an FP16 V
+//! accumulator) has its own kernel ([`flash_fp16acc`], `fp16acc`).
 //! QJL's sketches and ±1 sums over packed sign bits are in [`qjl`].
 //!
 //! Layer: uses ground and `arith` only; `attention` wraps it.
@@ -61,12 +63,14 @@ mod avx2;
 mod decode512;
 #[cfg(target_arch = "x86_64")]
 mod dpbf16;
+mod fp16acc;
 pub mod qjl;
 #[cfg(target_arch = "x86_64")]
 mod sage512;
 mod sale;
 pub mod sorted;
 
+pub use fp16acc::{flash_fp16acc, fp16acc_steps};
 pub use sale::{int4_estimate, sale_select, SageMask, SaleBlocks, SaleHead};
 
 // SALE's selection at a level: `sale` and `avx2` are siblings, so the AVX2
