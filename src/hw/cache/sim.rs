@@ -757,7 +757,13 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
     /// level below (where it is written back if dirty). False (nothing
     /// done) when the hierarchy or the line is not such a one.
     #[inline(always)]
-    fn narrow_walk<const N: usize>(&mut self, line: u64, write: bool, slot: usize, victim: Option<u64>) -> bool {
+    fn narrow_walk<const N: usize>(
+        &mut self,
+        line: u64,
+        write: bool,
+        slot: usize,
+        victim: Option<u64>,
+    ) -> bool {
         debug_assert_eq!(N, self.levels.len());
         if self.inclusion != Inclusion::Inclusive {
             return false;
@@ -853,7 +859,13 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
 
     /// [`Sim::drop_line`] on [`Sim::narrow_walk`]'s views.
     #[inline(always)]
-    fn drop_narrow<const N: usize>(&mut self, v: &mut [Narrow<P>; N], i: usize, slot: usize, line: u64) {
+    fn drop_narrow<const N: usize>(
+        &mut self,
+        v: &mut [Narrow<P>; N],
+        i: usize,
+        slot: usize,
+        line: u64,
+    ) {
         let dirty = v[i].take(slot);
         self.level(i).stats.evictions += 1;
         if i == 0 && slot == self.last_slot {
