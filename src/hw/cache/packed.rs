@@ -425,7 +425,10 @@ impl<const P: PolicyKind> Packed<P> {
     /// FIFO or PLRU) and no tag wider than 16 bits was inserted yet.
     #[inline(always)]
     pub(super) fn narrow(&mut self) -> Option<Narrow<P>> {
-        (matches!(P, LRU | FIFO | PLRU) && self.full.is_empty()).then(|| Narrow {
+        if !(matches!(P, LRU | FIFO | PLRU) && self.full.is_empty()) {
+            return None;
+        }
+        Some(Narrow {
             sets: self.sets.as_mut_ptr(),
             set_mask: self.set_mask,
             set_bits: self.set_bits,
