@@ -236,3 +236,41 @@ fn each_level_count_of_the_miss_walk_matches_reference() {
         }
     }
 }
+
+#[test]
+fn narrow_inclusive_walk_matches_reference() {
+    // Inclusive hierarchies of two and three LRU, FIFO or PLRU levels whose
+    // tags all fit in 16 bits take a walk of their own (the stores'
+    // geometry held in registers, one copy per level count): traces kept
+    // within the narrow range of level 0 (so that nearly every miss takes
+    // it), then, in the last chunks, lines wide enough to switch levels to
+    // full tags (after which the generic walk runs), against the reference.
+    let mut rng = Rng(0x0a77_0e11);
+    for kind in [0, 1, 3] {
+        for n in [2, 3] {
+            let (mut misses, mut back, mut writebacks) = (0, 0, 0);
+            for _ in 0..6 {
+                let cfg = loop {
+                    let c = uniform_config(&mut rng, Inclusion::Inclusive, kind);
+                    if c.levels.len() == n {
+                        break c;
+                    }
+                };
+                let l0 = &cfg.levels[0];
+                let sets0 = l0.size / (l0.ways as u64 * l0.line as u64);
+                let narrow = sets0 * l0.line as u64 * (1 << 16);
+                let max = cfg.levels.iter().map(|l| l.size).max().unwrap();
+                let mut t = trace(&mut rng, 10_000, 0, (max * 8).min(narrow), 30);
+                t.extend(trace(&mut rng, 1_500, 0, narrow * 4, 30));
+                let (st, b) = compare_chunked(&cfg, &t, false);
+                misses += st.last().unwrap().misses;
+                writebacks += st[1..].iter().map(|s| s.writebacks).sum::<u64>();
+                back += b;
+            }
+            assert!(
+                misses > 5_000 && writebacks > 500 && back > 0,
+                "policy {kind}, {n} levels: {misses} last-level misses, {writebacks} write-backs below level 0, {back} back-invalidations"
+            );
+        }
+    }
+}

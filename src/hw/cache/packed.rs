@@ -225,6 +225,167 @@ fn plru_victim(bits: u16, ways: usize) -> usize {
     lo
 }
 
+/// The geometry of a [`Packed`] store (its sets' address and index math),
+/// copied out for [`super::sim`]'s packed miss walk, with the store
+/// operations that walk needs for *narrow* tags (no tag wider than 16 bits
+/// inserted yet, and the line of every operation fitting too).
+///
+/// Why a copy: the walk writes sets between its reads of the stores' fields,
+/// and the compiler, unable to tell a set from those fields, reloaded every
+/// field (and the level array's address) after every write: a fifth of the
+/// all-miss path's instructions. Values in locals need no reload.
+///
+/// Only for the policies whose victim needs nothing but the set (LRU,
+/// FIFO, tree-PLRU; random draws from the store's generator).
+#[derive(Clone, Copy)]
+pub(super) struct Narrow<const P: PolicyKind> {
+    /// The first set (the store's set vector never reallocates).
+    sets: *mut Set,
+    set_mask: u64,
+    set_bits: u32,
+    ways: usize,
+    way_mask: u16,
+}
+
+impl<const P: PolicyKind> Narrow<P> {
+    /// A placeholder for unused entries (never dereferenced).
+    pub(super) const NONE: Self = Narrow {
+        sets: std::ptr::null_mut(),
+        set_mask: 0,
+        set_bits: 0,
+        ways: 1,
+        way_mask: 1,
+    };
+
+    /// Set `s` (below the store's set count: `line & set_mask`, or the set
+    /// of a slot of this store).
+    ///
+    /// # Safety
+    /// The store outlives the use, and no reference into its sets is alive
+    /// (the walk reaches the sets through views only, and refreshes its
+    /// views after anything else touched the stores).
+    #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn set(&self, s: usize) -> &mut Set {
+        &mut *self.sets.add(s)
+    }
+
+    /// Whether `line`'s tag fits in 16 bits here.
+    #[inline(always)]
+    pub(super) fn fits(&self, line: u64) -> bool {
+        line >> self.set_bits <= u16::MAX as u64
+    }
+
+    /// [`Packed::prefetch`].
+    #[inline(always)]
+    pub(super) fn prefetch(&self, line: u64) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let p = self.sets.wrapping_add((line & self.set_mask) as usize);
+            // SAFETY: prefetching is a hint; the address is the set's.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = line;
+    }
+
+    /// [`Packed::find`] of a narrow store.
+    #[inline(always)]
+    pub(super) fn find(&self, line: u64) -> Option<usize> {
+        let s = (line & self.set_mask) as usize;
+        let tag = line >> self.set_bits;
+        // SAFETY: a set index; see [`Narrow::set`].
+        let set = unsafe { self.set(s) };
+        let m = match_u16(&set.tags, tag as u16) & set.valid;
+        (m != 0 && tag <= u16::MAX as u64).then(|| s * MAX_WAYS + m.trailing_zeros() as usize)
+    }
+
+    /// Marks `w` of `set` used ([`Packed::used`]).
+    #[inline(always)]
+    fn used(&self, set: &mut Set, w: usize) {
+        match P {
+            LRU => rank_touch(&mut set.ranks, w),
+            PLRU => set.plru = plru_touch(set.plru, self.ways, w),
+            _ => {}
+        }
+    }
+
+    /// A write-back into this level: [`Packed::hit`], then the hit slot
+    /// marked dirty; false (nothing changed) if `line` is absent.
+    #[inline(always)]
+    pub(super) fn write_hit(&self, line: u64) -> bool {
+        let Some(slot) = self.find(line) else {
+            return false;
+        };
+        let (s, w) = (slot / MAX_WAYS, slot % MAX_WAYS);
+        // SAFETY: the set of a slot found here; see [`Narrow::set`].
+        let set = unsafe { self.set(s) };
+        self.used(set, w);
+        set.dirty |= 1 << w;
+        true
+    }
+
+    /// [`Packed::probe`] of a narrow store, for `line` that [`Narrow::fits`].
+    #[inline(always)]
+    pub(super) fn probe(&self, line: u64) -> Probe {
+        let s = (line & self.set_mask) as usize;
+        let base = s * MAX_WAYS;
+        let tag = line >> self.set_bits;
+        // SAFETY: a set index; see [`Narrow::set`].
+        let set = unsafe { self.set(s) };
+        let valid = set.valid;
+        let m = match_u16(&set.tags, tag as u16) & valid;
+        if m != 0 {
+            let w = m.trailing_zeros() as usize;
+            self.used(set, w);
+            return Probe::Hit(base + w);
+        }
+        let free = !valid & self.way_mask;
+        let w = if free != 0 {
+            free.trailing_zeros() as usize
+        } else {
+            match P {
+                LRU | FIFO => match_u8(&set.ranks, self.ways as u8 - 1).trailing_zeros() as usize,
+                _ => plru_victim(set.plru, self.ways),
+            }
+        };
+        if valid >> w & 1 == 0 {
+            return Probe::Miss(base + w, None);
+        }
+        let held = (set.tags[w] as u64) << self.set_bits | s as u64;
+        Probe::Miss(base + w, Some(held))
+    }
+
+    /// [`Packed::take`].
+    #[inline(always)]
+    pub(super) fn take(&self, slot: usize) -> bool {
+        // SAFETY: the set of a slot of this store; see [`Narrow::set`].
+        let set = unsafe { self.set(slot / MAX_WAYS) };
+        let bit = 1u16 << (slot % MAX_WAYS);
+        let dirty = set.dirty & bit != 0;
+        set.valid &= !bit;
+        set.dirty &= !bit;
+        dirty
+    }
+
+    /// [`Packed::insert`] of `line` that [`Narrow::fits`] (so that the
+    /// store stays narrow).
+    #[inline(always)]
+    pub(super) fn insert(&self, slot: usize, line: u64, dirty: bool) {
+        let (s, w) = (slot / MAX_WAYS, slot % MAX_WAYS);
+        // SAFETY: the set of a slot of this store; see [`Narrow::set`].
+        let set = unsafe { self.set(s) };
+        set.tags[w] = (line >> self.set_bits) as u16;
+        set.valid |= 1 << w;
+        set.dirty = set.dirty & !(1 << w) | (dirty as u16) << w;
+        if P == FIFO {
+            rank_touch(&mut set.ranks, w);
+        }
+        self.used(set, w);
+    }
+}
+
 impl<const P: PolicyKind> Packed<P> {
     /// An empty store for `cfg` (validated, with 1 ≤ ways ≤ [`MAX_WAYS`],
     /// and a policy of kind `P` unless `P` is [`DYN`]).
@@ -258,6 +419,22 @@ impl<const P: PolicyKind> Packed<P> {
             full: Vec::new(),
             rng: VictimRng::new(seed),
         }
+    }
+
+    /// The store's [`Narrow`] view, if its policy suits one (`P` is LRU,
+    /// FIFO or PLRU) and no tag wider than 16 bits was inserted yet.
+    #[inline(always)]
+    pub(super) fn narrow(&mut self) -> Option<Narrow<P>> {
+        if !(matches!(P, LRU | FIFO | PLRU) && self.full.is_empty()) {
+            return None;
+        }
+        Some(Narrow {
+            sets: self.sets.as_mut_ptr(),
+            set_mask: self.set_mask,
+            set_bits: self.set_bits,
+            ways: self.ways,
+            way_mask: self.way_mask,
+        })
     }
 
     /// Set `s`, without a bounds check: every index reaching here is a set

@@ -3,7 +3,7 @@
 //! repeated accesses to the last level-0 line (the common case of a
 //! sequential stream).
 
-use super::packed::{kind_of, Packed, PolicyKind, Probe, DYN, FIFO, LRU, PLRU, RANDOM};
+use super::packed::{kind_of, Narrow, Packed, PolicyKind, Probe, DYN, FIFO, LRU, PLRU, RANDOM};
 use super::split::Split;
 use super::store::{Store, Tags};
 use super::{split_lines, HierarchyConfig, Inclusion, LevelStats, WritePolicy};
@@ -211,7 +211,7 @@ struct Sim<S> {
     uniform: bool,
 }
 
-impl<S: Tags> Sim<S> {
+impl<S: Walk> Sim<S> {
     fn new(cfg: &HierarchyConfig, stores: impl Iterator<Item = S>) -> Self {
         let levels = cfg
             .levels
@@ -397,6 +397,9 @@ impl<S: Tags> Sim<S> {
     /// index a constant; other counts read it at run time.
     #[inline(never)]
     fn miss_uniform(&mut self, line: u64, write: bool, slot: usize, victim: Option<u64>) {
+        if S::walk(self, line, write, slot, victim) {
+            return;
+        }
         match self.levels.len() {
             2 => self.miss_walk(2, line, write, slot, victim),
             3 => self.miss_walk(3, line, write, slot, victim),
@@ -642,7 +645,7 @@ impl<S: Tags> Sim<S> {
 /// How many accesses ahead [`Sim::access_batch`] prefetches.
 const LOOKAHEAD: usize = 16;
 
-impl<S: Tags> Sim<S> {
+impl<S: Walk> Sim<S> {
     /// Accesses in order, with the sets of the levels below level 0
     /// prefetched [`LOOKAHEAD`] accesses ahead: random misses then overlap
     /// their loads of the simulator's own tag arrays instead of waiting for
@@ -715,6 +718,193 @@ impl<S: Tags> Sim<S> {
         }
         for (addr, bytes) in split_lines(a.addr, a.size, shift) {
             self.request(0, addr, write, bytes);
+        }
+    }
+}
+
+/// A store's own walk for [`Sim::miss_uniform`], where it has one.
+trait Walk: Tags + Sized {
+    /// [`Sim::miss_uniform`]'s walk if this store has one for `sim` as it
+    /// is now (true), else nothing (false: the generic walk runs).
+    #[inline(always)]
+    fn walk(_sim: &mut Sim<Self>, _line: u64, _write: bool, _slot: usize, _v: Option<u64>) -> bool {
+        false
+    }
+}
+
+impl Walk for Store {}
+
+impl<const P: PolicyKind> Walk for Packed<P> {
+    #[inline(always)]
+    fn walk(sim: &mut Sim<Self>, line: u64, write: bool, slot: usize, v: Option<u64>) -> bool {
+        match sim.levels.len() {
+            2 => sim.narrow_walk::<2>(line, write, slot, v),
+            3 => sim.narrow_walk::<3>(line, write, slot, v),
+            // (More levels: the generic walk.)
+            _ => false,
+        }
+    }
+}
+
+impl<const P: PolicyKind> Sim<Packed<P>> {
+    /// [`Sim::miss_walk`] of an inclusive hierarchy of `N` levels (2 or 3:
+    /// the common ones, each compiled with every loop unrolled) that are
+    /// all narrow (see [`Narrow`]) for `line`, with a policy that has a
+    /// [`Narrow`] view: the same state changes in the same order, through
+    /// views whose geometry stays in registers. Under inclusion every
+    /// write-back hits the level below (the victim is there). Also
+    /// prefetches, as soon as a level's victim is known, its set in the
+    /// level below (where it is written back if dirty). False (nothing
+    /// done) when the hierarchy or the line is not such a one.
+    #[inline(always)]
+    fn narrow_walk<const N: usize>(
+        &mut self,
+        line: u64,
+        write: bool,
+        slot: usize,
+        victim: Option<u64>,
+    ) -> bool {
+        debug_assert_eq!(N, self.levels.len());
+        if self.inclusion != Inclusion::Inclusive {
+            return false;
+        }
+        let mut v = [Narrow::NONE; N];
+        for (k, view) in v.iter_mut().enumerate() {
+            match self.level(k).store.narrow() {
+                Some(nv) if nv.fits(line) => *view = nv,
+                _ => return false,
+            }
+        }
+        self.level(0).stats.misses += 1;
+        for view in &v[1..] {
+            view.prefetch(line);
+        }
+        if let Some(x) = victim {
+            v[1].prefetch(x);
+        }
+        // Straight-line code per level (a loop over the levels was left
+        // rolled by the compiler, its level index a variable).
+        let mut slots = [slot; N];
+        self.evict_narrow(&mut v, 0, slot, victim);
+        let mut depth = 1;
+        if self.step_narrow(&mut v, 1, line, &mut slots) {
+            depth = 2;
+            if N > 2 && self.step_narrow(&mut v, 2, line, &mut slots) {
+                depth = 3;
+            }
+        }
+        for k in (0..N).rev() {
+            if k < depth {
+                v[k].insert(slots[k], line, write && k == 0);
+            }
+        }
+        (self.last_slot, self.last_line) = (slots[0], line);
+        true
+    }
+
+    /// The lookup of `line` in level `d` of [`Sim::narrow_walk`]: on a
+    /// hit, false; on a miss, its slot into `slots[d]`, its victim
+    /// evicted, and true.
+    #[inline(always)]
+    fn step_narrow<const N: usize>(
+        &mut self,
+        v: &mut [Narrow<P>; N],
+        d: usize,
+        line: u64,
+        slots: &mut [usize; N],
+    ) -> bool {
+        let lvl = self.level(d);
+        lvl.stats.accesses += 1;
+        match v[d].probe(line) {
+            Probe::Hit(_) => {
+                lvl.stats.hits += 1;
+                false
+            }
+            Probe::Miss(s, x) => {
+                lvl.stats.misses += 1;
+                if let (Some(x), true) = (x, d + 1 < N) {
+                    // Its set below, where it is written back if dirty.
+                    v[d + 1].prefetch(x);
+                }
+                slots[d] = s;
+                self.evict_narrow(v, d, s, x);
+                true
+            }
+        }
+    }
+
+    /// Level `d` of [`Sim::narrow_walk`] makes room in `slot`: its line
+    /// (`victim`), if any, back-invalidated above (one line size: it is one
+    /// line there too) and dropped; then the fill counted.
+    #[inline(always)]
+    fn evict_narrow<const N: usize>(
+        &mut self,
+        v: &mut [Narrow<P>; N],
+        d: usize,
+        slot: usize,
+        victim: Option<u64>,
+    ) {
+        if let Some(x) = victim {
+            for u in 0..d {
+                if let Some(s) = v[u].find(x) {
+                    self.level(u).back_invalidations += 1;
+                    self.drop_narrow(v, u, s, x);
+                }
+            }
+            self.drop_narrow(v, d, slot, x);
+        }
+        let lvl = self.level(d);
+        lvl.stats.bytes_in += lvl.line;
+    }
+
+    /// [`Sim::drop_line`] on [`Sim::narrow_walk`]'s views.
+    #[inline(always)]
+    fn drop_narrow<const N: usize>(
+        &mut self,
+        v: &mut [Narrow<P>; N],
+        i: usize,
+        slot: usize,
+        line: u64,
+    ) {
+        let dirty = v[i].take(slot);
+        self.level(i).stats.evictions += 1;
+        if i == 0 && slot == self.last_slot {
+            self.last_line = NONE;
+        }
+        if !dirty {
+            return;
+        }
+        // [`Sim::write_back_uniform`]: into the level below, where it hits.
+        let lvl = self.level(i);
+        lvl.stats.writebacks += 1;
+        lvl.stats.bytes_out += lvl.line;
+        let j = i + 1;
+        if j == N {
+            return; // memory
+        }
+        let below = self.level(j);
+        below.stats.accesses += 1;
+        if v[j].write_hit(line) {
+            below.stats.hits += 1;
+            return;
+        }
+        self.write_back_missed(v, j, line);
+    }
+
+    /// A write-back of [`Sim::narrow_walk`] that missed level `j`: never
+    /// under inclusion (a line above is in every level below), but handled
+    /// as [`Sim::write_back_uniform`] would, the views then taken again.
+    #[cold]
+    #[inline(never)]
+    fn write_back_missed<const N: usize>(&mut self, v: &mut [Narrow<P>; N], j: usize, line: u64) {
+        debug_assert!(false, "inclusive write-back missed level {j}");
+        let (bytes, addr) = (self.level(j - 1).line, line << self.level(j).shift);
+        self.miss(j, line, addr, true, bytes);
+        for (k, view) in v.iter_mut().enumerate() {
+            // A level made wide here keeps its old view: not reached (above).
+            if let Some(nv) = self.level(k).store.narrow() {
+                *view = nv;
+            }
         }
     }
 }
