@@ -636,7 +636,8 @@ impl NativeAttention for NativeSage {
         sage(&views(&heads), super::exact::dims(x), self.blocks(), level)
     }
 
-    /// The blocked kernel's packing and scores (AVX-512 with VNNI only).
+    /// The blocked kernel's packing and scores (AVX2 with FMA and F16C and
+    /// up: `vpmaddwd`, or `vpdpbusd` at AVX-512 with VNNI).
     fn qk_phase<'a>(&'a self, x: &'a Qkv) -> Option<Box<dyn Fn() -> f32 + Send + Sync + 'a>> {
         let (dims, blocks, level) = (
             super::exact::dims(x),
