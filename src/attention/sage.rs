@@ -655,7 +655,7 @@ impl NativeAttention for NativeSage {
         Base::Int8Dot
     }
 
-    /// The blocked `vpdpbusd` kernel runs at the AVX-512 level (with VNNI).
+    /// The blocked kernel has AVX-512 steps (`vpdpbusd`, with VNNI) above its AVX2 ones.
     fn top_isa(&self) -> crate::isa::IsaLevel {
         crate::isa::IsaLevel::Avx512
     }
