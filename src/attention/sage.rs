@@ -636,7 +636,8 @@ impl NativeAttention for NativeSage {
         sage(&views(&heads), super::exact::dims(x), self.blocks(), level)
     }
 
-    /// The blocked kernel's packing and scores (AVX-512 with VNNI only).
+    /// The blocked kernel's packing and scores (AVX2 with FMA and F16C and
+    /// up: `vpmaddwd`, or `vpdpbusd` at AVX-512 with VNNI).
     fn qk_phase<'a>(&'a self, x: &'a Qkv) -> Option<Box<dyn Fn() -> f32 + Send + Sync + 'a>> {
         let (dims, blocks, level) = (
             super::exact::dims(x),
@@ -654,7 +655,7 @@ impl NativeAttention for NativeSage {
         Base::Int8Dot
     }
 
-    /// The blocked `vpdpbusd` kernel runs at the AVX-512 level (with VNNI).
+    /// The blocked kernel has AVX-512 steps (`vpdpbusd`, with VNNI) above its AVX2 ones.
     fn top_isa(&self) -> crate::isa::IsaLevel {
         crate::isa::IsaLevel::Avx512
     }

@@ -52,7 +52,7 @@
 //! `vpdpbusd` / `vpmaddwd` / scalar, every f32 step after the dot in the
 //! emulation's order) and the kept blocks on `sage-int8`'s kernel with the
 //! block mask ([`crate::kernels::attention::sage_masked`]: the masked row
-//! function's loop; the blocked AVX-512 kernel runs each 64-key tile's
+//! function's loop; the blocked kernel (AVX2 and AVX-512) runs each 64-key tile's
 //! kept run of 32-key blocks and skips the rest, Q·Kᵀ included). The
 //! calibrating form has no native kernel (its loop runs the f64
 //! reference).

@@ -215,13 +215,13 @@ fn threads_do_not_change_native_bits() {
 }
 
 /// The Sage kernels' Q·Kᵀ phase runs apart exactly where their blocked
-/// AVX-512 kernel runs (AVX-512 with VNNI), QJL's everywhere; each gives
-/// the same checksum on any thread count, and the other kernels have no
-/// such phase.
+/// kernel runs (AVX2 with FMA and F16C and up), QJL's everywhere; each
+/// gives the same checksum on any thread count, and the other kernels have
+/// no such phase.
 #[test]
 fn the_qk_phase_runs_where_the_blocked_kernel_does() {
     let f = bitsim::isa::active();
-    let blocked = bitsim::isa::effective() == IsaLevel::Avx512 && f.avx512vnni;
+    let blocked = bitsim::isa::effective() >= IsaLevel::Avx2 && f.avx2 && f.fma && f.f16c;
     let x = realistic(shape(2, 150, 64, true), 23);
     for name in NATIVE {
         let v = attention::find(name).unwrap();
@@ -272,6 +272,113 @@ fn sage_ragged_head_dims_equal_the_emulation() {
                     let x = realistic(shape(2, n, d, causal), 31 + n as u64 + d as u64);
                     check(&*v, &x, &format!("n={n} d={d} causal={causal}"));
                 }
+            }
+        }
+    }
+}
+
+/// The Sage kernels on hand-made codes at the int8 extremes (all −128;
+/// −128/127/−127 mixed: the AVX2 path's `vpmaddwd` pair sums at their
+/// largest, which `vpmaddubsw` would saturate) and random codes, over
+/// ragged tiles (keys off the 8- and 64-key grids), odd head dims (padded
+/// channel pairs and quads), causal blocks with fewer queries than keys
+/// (each row of a 16-row block sees a different key count, ends inside a
+/// tile), every score order and P·V path: every level equals the portable
+/// row kernel (the scalar level, which shares no code with the blocked
+/// kernels' steps). The quantizers never emit −128, so the emulation
+/// cannot be the reference here. Also checks that the blocked kernel is
+/// what runs from the AVX2 level up (its Q·Kᵀ phase exists there).
+#[test]
+fn sage_blocked_kernels_equal_the_row_kernel_at_int8_extremes() {
+    use bitsim::kernels::attention::{
+        sage, sage_qk, Dims, SageBlocks, SageHead, SagePv, SageScore,
+    };
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as u32
+    };
+    let f = bitsim::isa::active();
+    let shapes = [
+        (37, 150, 130, true),
+        (40, 40, 3, true),
+        (16, 203, 20, false),
+        (1, 77, 7, true),
+        (33, 64, 128, true),
+        (20, 131, 64, false),
+    ];
+    for (nq, nk, d, causal) in shapes {
+        let dims = Dims {
+            heads: 3,
+            nq,
+            nk,
+            d,
+            causal,
+        };
+        // Head 0: all −128; head 1: −128, 127, −127 mixed; head 2: random.
+        let codes = |n: usize, next: &mut dyn FnMut() -> u32| -> Vec<Vec<i8>> {
+            vec![
+                vec![-128i8; n],
+                (0..n)
+                    .map(|i| [-128i8, 127, -127, -128, 127][i % 5])
+                    .collect(),
+                (0..n).map(|_| next() as u8 as i8).collect(),
+            ]
+        };
+        let q = codes(nq * d, &mut next);
+        let k = codes(nk * d, &mut next);
+        // Values exact in fp16 and e4m3 (k/4, |k| ≤ 15).
+        let v: Vec<f32> = (0..nk * d)
+            .map(|_| (next() % 31) as f32 * 0.25 - 3.75)
+            .collect();
+        let sq: Vec<f32> = (0..nq.div_ceil(16))
+            .map(|i| 2e-5 * (1.0 + i as f32))
+            .collect();
+        let sk: Vec<f32> = (0..nk.div_ceil(8))
+            .map(|i| 3e-5 * (1.0 + (i % 3) as f32))
+            .collect();
+        let sv = vec![1.5f32; d];
+        for (score, pv, chunk) in [
+            (SageScore::V1, SagePv::Fp16, 64),
+            (SageScore::V2, SagePv::Fp8F32, 64),
+            (SageScore::V2, SagePv::Fp8Fp16, 32),
+        ] {
+            let blocks = SageBlocks {
+                q_block: 16,
+                k_block: 8,
+                tile: 64,
+                chunk,
+                score,
+                pv,
+            };
+            let heads: Vec<SageHead> = (0..3)
+                .map(|h| SageHead {
+                    q: &q[h],
+                    sq: &sq,
+                    k: &k[h],
+                    sk: &sk,
+                    v: &v,
+                    sv: if pv == SagePv::Fp16 { &[] } else { &sv },
+                })
+                .collect();
+            let want = sage(&heads, dims, blocks, IsaLevel::Scalar);
+            assert!(want.iter().all(|x| x.is_finite()));
+            for level in IsaLevel::available() {
+                let got = sage(&heads, dims, blocks, level);
+                if let Some(i) = same_bits(&got, &want) {
+                    panic!(
+                        "{nq}x{nk} d={d} causal={causal} {pv:?} level={level}: element {i}: {} vs row kernel {}",
+                        got[i], want[i]
+                    );
+                }
+                let blocked = level >= IsaLevel::Avx2 && f.avx2 && f.fma && f.f16c;
+                assert_eq!(
+                    sage_qk(&heads, dims, blocks, level).is_some(),
+                    blocked,
+                    "level={level}: the blocked kernel runs from AVX2 up"
+                );
             }
         }
     }

@@ -198,8 +198,9 @@ unsafe fn scores_packed(kp: &[f32], q: &[f32], sc: f32, t0: usize, t1: usize, ou
 }
 
 /// Columns of an 8×8 block of f32 rows (row i in lane i of every output).
+#[inline]
 #[target_feature(enable = "avx2")]
-fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+pub(super) fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
     let t0 = _mm256_unpacklo_ps(r[0], r[1]);
     let t1 = _mm256_unpackhi_ps(r[0], r[1]);
     let t2 = _mm256_unpacklo_ps(r[2], r[3]);
@@ -418,7 +419,7 @@ unsafe fn pv_tile(acc: &mut [f32], p: &[f32], v: &[f32]) {
 
 /// `acc_c = acc_c · a`.
 #[target_feature(enable = "avx2")]
-unsafe fn scale(acc: &mut [f32], a: f32) {
+pub(super) unsafe fn scale(acc: &mut [f32], a: f32) {
     let n8 = acc.len() / 8 * 8;
     let ab = _mm256_set1_ps(a);
     let mut c = 0;
@@ -470,36 +471,44 @@ unsafe fn fp16_mac(b: &mut [f32], p: f32, v: &[f32]) {
     let d = b.len().min(v.len());
     let n8 = d / 8 * 8;
     let pb = _mm256_set1_ps(p);
-    let one = _mm256_set1_epi32(1);
-    let zero = _mm256_setzero_ps();
     let mut c = 0;
     while c < n8 {
         // SAFETY: c + 8 ≤ n8 ≤ both lengths.
         unsafe {
             let bp = b.as_mut_ptr().add(c);
-            let x = _mm256_loadu_ps(bp);
             let y = _mm256_mul_ps(pb, _mm256_loadu_ps(v.as_ptr().add(c)));
-            let s = _mm256_add_ps(x, y);
-            // TwoSum: err = (x − (s − yy)) + (y − yy), yy = s − x.
-            let yy = _mm256_sub_ps(s, x);
-            let err = _mm256_add_ps(_mm256_sub_ps(x, _mm256_sub_ps(s, yy)), _mm256_sub_ps(y, yy));
-            let sb = _mm256_castps_si256(s);
-            let inexact = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_NEQ_OQ>(err, zero));
-            let even = _mm256_cmpeq_epi32(_mm256_and_si256(sb, one), _mm256_setzero_si256());
-            // +1 ulp of magnitude when err has s's sign, −1 otherwise.
-            let step = _mm256_or_si256(
-                _mm256_srai_epi32::<31>(_mm256_xor_si256(sb, _mm256_castps_si256(err))),
-                one,
-            );
-            let odd = _mm256_add_epi32(sb, _mm256_and_si256(_mm256_and_si256(inexact, even), step));
-            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm256_castsi256_ps(odd));
-            _mm256_storeu_ps(bp, _mm256_cvtph_ps(h));
+            _mm256_storeu_ps(bp, fp16_mac8(_mm256_loadu_ps(bp), y));
         }
         c += 8;
     }
     for c in n8..d {
         b[c] = crate::arith::fp16::fp16_rne(b[c] as f64 + p as f64 * v[c] as f64);
     }
+}
+
+/// `fp16(x + y)` lane-wise for fp16 `x` and an exact product `y` (of two
+/// fp16 or e4m3 values): the f32 sum rounded to odd (TwoSum gives its exact
+/// error), then RNE to fp16 by `vcvtps2ph` — one rounding to nearest.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+pub(super) fn fp16_mac8(x: __m256, y: __m256) -> __m256 {
+    let one = _mm256_set1_epi32(1);
+    let s = _mm256_add_ps(x, y);
+    // TwoSum: err = (x − (s − yy)) + (y − yy), yy = s − x.
+    let yy = _mm256_sub_ps(s, x);
+    let err = _mm256_add_ps(_mm256_sub_ps(x, _mm256_sub_ps(s, yy)), _mm256_sub_ps(y, yy));
+    let sb = _mm256_castps_si256(s);
+    let inexact = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_NEQ_OQ>(err, _mm256_setzero_ps()));
+    let even = _mm256_cmpeq_epi32(_mm256_and_si256(sb, one), _mm256_setzero_si256());
+    // +1 ulp of magnitude when err has s's sign, −1 otherwise.
+    let step = _mm256_or_si256(
+        _mm256_srai_epi32::<31>(_mm256_xor_si256(sb, _mm256_castps_si256(err))),
+        one,
+    );
+    let odd = _mm256_add_epi32(sb, _mm256_and_si256(_mm256_and_si256(inexact, even), step));
+    _mm256_cvtph_ps(_mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(
+        _mm256_castsi256_ps(odd),
+    ))
 }
 
 /// Query rows per block of the blocked flash path: the block walks the K/V

@@ -41,7 +41,8 @@
 //!
 //! AVX2 (with FMA; F16C for the fp16 step) and a portable scalar path,
 //! chosen by the crate's `isa::dispatch!` macro. The Sage family also has a
-//! blocked AVX-512 kernel (`vpdpbusd`, with VNNI; `sage512` documents it);
+//! blocked kernel (`sageblk` documents it) with AVX-512 steps (`vpdpbusd`,
+//! with VNNI; `sage512`) and AVX2 steps (`vpmaddwd`; `sage256`);
 //! the f32-score kernels have one for row-major K (`decode512`: decode's
 //! streams); the rest run their AVX2 path at the AVX-512 level.
 //! `attention/flash-dpbf16` has only an AVX-512 BF16 kernel (`dpbf16`).
@@ -66,7 +67,11 @@ mod dpbf16;
 mod fp16acc;
 pub mod qjl;
 #[cfg(target_arch = "x86_64")]
+mod sage256;
+#[cfg(target_arch = "x86_64")]
 mod sage512;
+#[cfg(target_arch = "x86_64")]
+mod sageblk;
 mod sale;
 pub mod sorted;
 
@@ -822,7 +827,7 @@ pub fn sage(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel)
 
 /// [`sage`] with a block mask per head (`masks[h]`; `None`: dense): only
 /// the kept keys enter each row's softmax and P·V (`sage_row` documents
-/// how). The blocked AVX-512 kernel takes masks whose row blocks hold
+/// how). The blocked kernels (AVX-512 and AVX2) take masks whose row blocks hold
 /// whole blocks of its rows and whose tiles hold one or two whole key
 /// blocks (kept keys then form one run per tile; SALE's 64 × 32 blocks
 /// with 64-key tiles); other masks run the row kernel.
@@ -846,17 +851,37 @@ pub fn sage_masked(
         }
     }
     let mut out = vec![0.0f64; dims.heads * nq * d];
+    // The block's mask row and key block, for head h's rows from i0.
     #[cfg(target_arch = "x86_64")]
-    if blocked_sage(level, &blocks, d)
-        && masks.is_none_or(|ms| ms.iter().all(|m| sage512::serves_mask(&blocks, m)))
-    {
-        sage_blocks(heads, dims, blocks, &mut out, d, |h, kp, i0, o| {
-            let keep = masks.map(|ms| (ms[h].row(i0 / ms[h].q_block), ms[h].k_block));
-            // SAFETY: `blocked_sage` checked the CPU and the blocks; `kp`
-            // packs head `h`; `o` holds the block's rows; the mask is served.
-            unsafe { sage512::sage_block(&heads[h], kp, dims, blocks, keep, i0, o) }
-        });
-        return out;
+    let keep = |h: usize, i0: usize| masks.map(|ms| (ms[h].row(i0 / ms[h].q_block), ms[h].k_block));
+    #[cfg(target_arch = "x86_64")]
+    match blocked_sage(level, &blocks, d) {
+        Some(Blocked::Avx512)
+            if masks.is_none_or(|ms| {
+                ms.iter()
+                    .all(|m| sageblk::serves_mask::<sage512::Avx512>(&blocks, m))
+            }) =>
+        {
+            sage_blocks::<sage512::Avx512, _>(heads, dims, blocks, &mut out, d, |h, kp, i0, o| {
+                // SAFETY: `blocked_sage` checked the CPU and the blocks; `kp`
+                // packs head `h`; `o` holds the block's rows; the mask is served.
+                unsafe { sage512::sage_block(&heads[h], kp, dims, blocks, keep(h, i0), i0, o) }
+            });
+            return out;
+        }
+        Some(Blocked::Avx2)
+            if masks.is_none_or(|ms| {
+                ms.iter()
+                    .all(|m| sageblk::serves_mask::<sage256::Avx2Blk>(&blocks, m))
+            }) =>
+        {
+            sage_blocks::<sage256::Avx2Blk, _>(heads, dims, blocks, &mut out, d, |h, kp, i0, o| {
+                // SAFETY: as the AVX-512 arm's, for AVX2, FMA and F16C.
+                unsafe { sage256::sage_block(&heads[h], kp, dims, blocks, keep(h, i0), i0, o) }
+            });
+            return out;
+        }
+        _ => {}
     }
     let f = isa::active();
     let (fma, f16c) = (f.fma, f.f16c);
@@ -876,23 +901,40 @@ pub fn sage_masked(
     out
 }
 
-/// Whether [`sage`] runs the blocked AVX-512 kernel at `level` (AVX-512
-/// with VNNI, FMA and F16C; tiles on 16-key groups).
-fn blocked_sage(level: IsaLevel, blocks: &SageBlocks, d: usize) -> bool {
+/// Which steps [`sage`]'s blocked kernel runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blocked {
+    /// AVX-512 with VNNI (`vpdpbusd`).
+    Avx512,
+    /// AVX2 (`vpmaddwd`).
+    Avx2,
+}
+
+/// The blocked kernel [`sage`] runs at `level`, if any: the AVX-512 steps
+/// at the AVX-512 level with VNNI, else the AVX2 steps from the AVX2 level
+/// up (both with FMA and F16C; tiles on the steps' packed groups).
+fn blocked_sage(level: IsaLevel, blocks: &SageBlocks, d: usize) -> Option<Blocked> {
     #[cfg(target_arch = "x86_64")]
     {
         let f = isa::active();
-        isa::supported(level) == IsaLevel::Avx512
+        let at = isa::supported(level);
+        if d == 0 || !(f.fma && f.f16c) {
+            None
+        } else if at == IsaLevel::Avx512
             && f.avx512vnni
-            && f.fma
-            && f.f16c
-            && sage512::serves(blocks)
-            && d > 0
+            && sageblk::serves::<sage512::Avx512>(blocks)
+        {
+            Some(Blocked::Avx512)
+        } else if at >= IsaLevel::Avx2 && f.avx2 && sageblk::serves::<sage256::Avx2Blk>(blocks) {
+            Some(Blocked::Avx2)
+        } else {
+            None
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = (level, blocks, d);
-        false
+        None
     }
 }
 
@@ -905,21 +947,48 @@ fn blocked_sage(level: IsaLevel, blocks: &SageBlocks, d: usize) -> bool {
 /// As [`sage`].
 pub fn sage_qk(heads: &[SageHead], dims: Dims, blocks: SageBlocks, level: IsaLevel) -> Option<f32> {
     check_sage(heads, dims, &blocks);
-    if !blocked_sage(level, &blocks, dims.d) {
-        return None;
-    }
+    let which = blocked_sage(level, &blocks, dims.d)?;
     #[cfg(target_arch = "x86_64")]
     {
         // One checksum per query row, written by the row's block.
         let mut sums = vec![0.0f32; dims.heads * dims.nq];
-        sage_blocks(heads, dims, blocks, &mut sums, 1, |h, kp, i0, o| {
-            // SAFETY: `blocked_sage` checked the CPU and the blocks.
-            o[0] = unsafe { sage512::qk_block(&heads[h], kp, dims, blocks, i0, o.len()) };
-        });
+        match which {
+            Blocked::Avx512 => {
+                sage_blocks::<sage512::Avx512, _>(
+                    heads,
+                    dims,
+                    blocks,
+                    &mut sums,
+                    1,
+                    |h, kp, i0, o| {
+                        // SAFETY: `blocked_sage` checked the CPU and the blocks.
+                        o[0] =
+                            unsafe { sage512::qk_block(&heads[h], kp, dims, blocks, i0, o.len()) };
+                    },
+                )
+            }
+            Blocked::Avx2 => {
+                sage_blocks::<sage256::Avx2Blk, _>(
+                    heads,
+                    dims,
+                    blocks,
+                    &mut sums,
+                    1,
+                    |h, kp, i0, o| {
+                        // SAFETY: `blocked_sage` checked the CPU and the blocks.
+                        o[0] =
+                            unsafe { sage256::qk_block(&heads[h], kp, dims, blocks, i0, o.len()) };
+                    },
+                )
+            }
+        }
         Some(sums.iter().sum())
     }
     #[cfg(not(target_arch = "x86_64"))]
-    None
+    {
+        let _ = which;
+        None
+    }
 }
 
 /// The shape checks of [`sage`] and [`sage_qk`].
@@ -933,29 +1002,29 @@ fn check_sage(heads: &[SageHead], dims: Dims, blocks: &SageBlocks) {
     }
 }
 
-/// The blocked kernel's walk: K packed once per head, then every block of
-/// up to [`sage512::QB`] query rows of every head in parallel, each given
-/// its head's index, the packed K, its first row and its part of `out`
-/// (laid out `heads × nq × per_row`).
+/// The blocked kernel's walk: K packed once per head for steps `S`, then
+/// every block of up to [`sageblk::QB`] query rows of every head in
+/// parallel, each given its head's index, the packed K, its first row and
+/// its part of `out` (laid out `heads × nq × per_row`).
 #[cfg(target_arch = "x86_64")]
-fn sage_blocks<O: Send>(
+fn sage_blocks<S: sageblk::Steps, O: Send>(
     heads: &[SageHead],
     dims: Dims,
     blocks: SageBlocks,
     out: &mut [O],
     per_row: usize,
-    block: impl Fn(usize, &sage512::PackedK, usize, &mut [O]) + Sync,
+    block: impl Fn(usize, &sageblk::PackedK<S::Code>, usize, &mut [O]) + Sync,
 ) {
     let Dims { nq, nk, d, .. } = dims;
-    let packed: Vec<sage512::PackedK> = heads
+    let packed: Vec<sageblk::PackedK<S::Code>> = heads
         .par_iter()
-        .map(|h| sage512::pack(h, nk, d, blocks.k_block))
+        .map(|h| sageblk::pack::<S>(h, nk, d, blocks.k_block))
         .collect();
     out.par_chunks_mut((nq * per_row).max(1))
         .enumerate()
         .for_each(|(h, oh)| {
-            oh.par_chunks_mut(sage512::QB * per_row)
+            oh.par_chunks_mut(sageblk::QB * per_row)
                 .enumerate()
-                .for_each(|(bi, o)| block(h, &packed[h], bi * sage512::QB, o))
+                .for_each(|(bi, o)| block(h, &packed[h], bi * sageblk::QB, o))
         });
 }

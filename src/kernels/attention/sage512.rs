@@ -1,103 +1,135 @@
-//! The SageAttention family's blocked AVX-512 kernel (`vpdpbusd` Q·Kᵀ):
-//! [`QB`] query rows of a head walk the K/V tiles together.
-//!
-//! Every row keeps [`super::sage_row`]'s order of every rounding; what
-//! changes is only how the exact and the lane-wise steps are computed:
-//! - **Q·Kᵀ** is exact int32 arithmetic, so any order gives the same sum.
-//!   K is packed once per head for `vpdpbusd` (16 keys × 4 channels per
-//!   register); Q is offset to unsigned (`q + 128`) and the offset's term
-//!   `128·Σ_c k_c` (precomputed per key) is subtracted, exactly. A 4-row ×
+//! The SageAttention family's blocked AVX-512 steps (`vpdpbusd` Q·Kᵀ) for
+//! the walk of [`super::sageblk`], which documents why the bits equal the
+//! row kernel's:
+//! - **Q·Kᵀ**: K packed for `vpdpbusd` (16 keys × 4 channels per
+//!   register); Q offset to unsigned (`q + 128`) and the offset's term
+//!   `128·Σ_c k_c` (precomputed per key) subtracted, exactly. A 4-row ×
 //!   32-key register tile feeds eight independent accumulators.
-//! - **Scores** `f32(dot)` then the two scale multiplies, lane-wise in the
-//!   variant's order (`(s·sq)·sk` or `s·(sq·sk)`).
-//! - **p** by the shared `exp2`'s SIMD form ([`exp2_8`](crate::arith::exp::avx2::exp2_8), bit-identical to
-//!   [`exp2_f32`]); its fp16 rounding by `vcvtps2ph` (RNE, as `half`'s), its
-//!   e4m3 rounding by [`e4m3_16`] (the operations of [`super::e4m3_rne`]).
-//! - **P·V** per channel in key order, 16 channels per register, each
-//!   chunk's partial sums held in registers across the chunk's keys. The
-//!   FP16 step rounds the f32 sum to odd (toward zero, last bit set when
-//!   inexact) then to fp16 by `vcvtps2ph`, as the AVX2 `fp16_mac` does with
-//!   TwoSum; the FP8 step `b + p8·v` is one FMA (the product is exact).
-//! - **The row max** lane-wise (exact in any order; the scalar fold when a
-//!   NaN is present); **the row sums** in key order with sixteen rows in the
+//! - **p**'s e4m3 rounding by [`e4m3_16`]; the FP16 P·V step rounds the f32
+//!   sum to odd with embedded rounding modes then to fp16 by `vcvtps2ph`.
+//! - **The row sums** by one masked gather per key, sixteen rows in the
 //!   lanes.
 //!
-//! Rows are independent, so blocking them changes no bit. Layer: uses
-//! ground and `arith` only.
+//! Layer: uses ground and `arith` only.
 
-use super::{e4m3_rne, sage_finish, Dims, SageBlocks, SageHead, SagePv, SageScore, State};
-use crate::arith::exp::{avx2::exp2_shifted, exp2_f32};
+use super::sageblk::{self, Steps, PR, QB, R};
+use super::{e4m3_rne, Dims, SageBlocks, SageHead, SagePv, SageScore};
+use crate::arith::exp::avx2::exp2_shifted;
 use half::f16;
 use std::arch::x86_64::*;
 
-/// Query rows per block (they share every K/V tile read).
-pub(super) const QB: usize = 16;
-/// Rows per Q·Kᵀ register tile.
-const R: usize = 4;
-/// Rows per FMA P·V register tile (4 rows × 64 channels: 16 sums, 4 V
-/// registers, each p broadcast from memory).
-const PR: usize = 4;
 /// Keys per packed group (one `vpdpbusd` register of int32 sums).
 pub(super) const KG: usize = 16;
 
 /// One head's K packed for `vpdpbusd`: per group of 16 keys, per step of 4
-/// channels, the 16 keys' 4 codes side by side (64 bytes); keys and
-/// channels padded with 0. `ksum[j] = Σ_c k_jc` for the unsigned-Q offset.
-pub(super) struct PackedK {
-    /// The packed codes.
-    pub(super) data: Vec<i8>,
-    /// `Σ_c k_jc` per key (padded keys 0).
-    pub(super) ksum: Vec<i32>,
-    /// Per-key K scales (`sk[j / k_block]` expanded; padded keys 0).
-    pub(super) sk: Vec<f32>,
-    /// Steps of 4 channels.
-    pub(super) d4: usize,
-}
+/// channels, the 16 keys' 4 codes side by side (64 bytes).
+pub(super) type PackedK = sageblk::PackedK<i8>;
 
-/// Packs one head's K codes (`nk × d`).
+/// Packs one head's K codes (`nk × d`) for `vpdpbusd`.
 pub(super) fn pack(hd: &SageHead, nk: usize, d: usize, k_block: usize) -> PackedK {
-    let d4 = d.div_ceil(4);
-    let groups = nk.div_ceil(KG);
-    let mut data = vec![0i8; groups * d4 * 64];
-    let mut ksum = vec![0i32; groups * KG];
-    let mut sk = vec![0.0f32; groups * KG];
-    for j in 0..nk {
-        let (g, l) = (j / KG, j % KG);
-        let row = &hd.k[j * d..(j + 1) * d];
-        for (c, &x) in row.iter().enumerate() {
-            data[(g * d4 + c / 4) * 64 + l * 4 + c % 4] = x;
-        }
-        ksum[j] = row.iter().map(|&x| x as i32).sum();
-        sk[j] = hd.sk[j / k_block];
+    sageblk::pack::<Avx512>(hd, nk, d, k_block)
+}
+
+/// The AVX-512 steps; constructed only inside the entry points below, so
+/// its methods run on CPUs with AVX-512 F/BW/VL, VNNI, AVX2, FMA and F16C.
+pub(super) struct Avx512;
+
+impl Steps for Avx512 {
+    const KG: usize = KG;
+    const CS: usize = 4;
+    type Code = i8;
+    type QCode = u8;
+    const Q_PAD: u8 = 128;
+    type Acc = __m512i;
+
+    #[inline(always)]
+    fn q_code(x: i8) -> u8 {
+        (x as u8) ^ 0x80
     }
-    PackedK { data, ksum, sk, d4 }
+
+    #[inline(always)]
+    unsafe fn qk_tile(
+        &self,
+        k0: *const i8,
+        k1: *const i8,
+        q: [*const u8; R],
+        steps: usize,
+    ) -> [[__m512i; 2]; R] {
+        // SAFETY: as the trait's; the CPU as the type's.
+        unsafe { qk_4x32(k0, k1, q, steps) }
+    }
+
+    #[inline(always)]
+    unsafe fn scores(
+        &self,
+        acc: __m512i,
+        kp: &PackedK,
+        j0: usize,
+        sq: f32,
+        order: SageScore,
+        dst: *mut f32,
+    ) {
+        // SAFETY: as the trait's; the CPU as the type's.
+        unsafe { scores16(acc, kp, j0, sq, order, dst) }
+    }
+
+    #[inline(always)]
+    fn tile_max(&self, tile: &[f32]) -> f32 {
+        // SAFETY: the CPU as the type's.
+        unsafe { tile_max(tile) }
+    }
+
+    #[inline(always)]
+    fn exp2_shifted(&self, tile: &mut [f32], m: f32) {
+        // SAFETY: the CPU as the type's.
+        unsafe { exp2_shifted(tile, m) }
+    }
+
+    #[inline(always)]
+    fn row_sums(&self, s: &[f32], stride: usize, len: &[usize], first: usize) -> [f32; QB] {
+        // SAFETY: the CPU as the type's.
+        unsafe { row_sums(s, stride, len, first) }
+    }
+
+    #[inline(always)]
+    fn scale(&self, acc: &mut [f32], a: f32) {
+        // SAFETY: the CPU as the type's.
+        unsafe { scale(acc, a) }
+    }
+
+    #[inline(always)]
+    fn weights(&self, p: &[f32], pv: SagePv, out: &mut [f32]) {
+        // SAFETY: the CPU as the type's.
+        unsafe { weights(p, pv, out) }
+    }
+
+    #[inline(always)]
+    fn pv_chunk(&self, acc: &mut [f32], p: &[f32], v: &[f32], pv: SagePv) {
+        // SAFETY: the CPU as the type's.
+        unsafe { pv_chunk(acc, p, v, pv) }
+    }
+
+    #[inline(always)]
+    unsafe fn pv_rows(
+        &self,
+        acc: [*mut f32; PR],
+        p: [*const f32; PR],
+        n: usize,
+        v: &[f32],
+        d: usize,
+    ) {
+        // SAFETY: as the trait's; the CPU as the type's.
+        unsafe { pv_rows(acc, p, n, v, d) }
+    }
 }
 
-/// Whether the blocked kernel serves these blocks (tiles start on packed
-/// groups; otherwise the row kernel runs).
-pub(super) fn serves(b: &SageBlocks) -> bool {
-    b.tile.is_multiple_of(KG)
-}
-
-/// Whether [`sage_block`] takes mask `m`: each of its row blocks holds
-/// whole blocks of [`QB`] rows (one mask row per block), key blocks are
-/// whole packed groups, and a tile holds one or two whole key blocks — so
-/// a tile's kept keys are one run.
-pub(super) fn serves_mask(b: &SageBlocks, m: &super::SageMask) -> bool {
-    m.q_block.is_multiple_of(QB)
-        && m.k_block.is_multiple_of(KG)
-        && b.tile.is_multiple_of(m.k_block)
-        && b.tile / m.k_block <= 2
-}
-
-/// Rows `i0..i0 + o.len()/d` (at most [`QB`]) of one head. With `keep =
-/// (row, k_block)`, the block's mask row (one flag per `k_block` keys):
-/// every tile runs only its kept run of keys (`serves_mask` makes it one
-/// run), a tile with none is skipped, as the masked row function does.
+/// [`sageblk::sage_block`] with the AVX-512 steps: rows `i0..i0 +
+/// o.len()/d` (at most [`QB`]) of one head, `keep` the block's mask row.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F/BW/VL, AVX-512 VNNI, AVX2, FMA and F16C;
-/// `serves(&b)` (and `serves_mask` for the mask); `kp` is `pack` of `hd`.
+/// `sageblk::serves::<Avx512>(&b)` (and `serves_mask` for the mask); `kp`
+/// is `pack` of `hd`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 pub(super) unsafe fn sage_block(
     hd: &SageHead,
@@ -108,200 +140,10 @@ pub(super) unsafe fn sage_block(
     i0: usize,
     o: &mut [f64],
 ) {
-    let d = dims.d;
-    let nr = o.len() / d;
-    debug_assert!(nr <= QB && serves(&b));
-    let blk = Block::new(hd, kp, dims, b, i0, nr);
-    let mut st: Vec<State> = (0..nr).map(|_| State::new(d)).collect();
-    let mut s = vec![0.0f32; nr * blk.stride];
-    let mut pw = vec![0.0f32; nr * b.tile];
-    let mut t0 = 0;
-    while t0 < blk.tmax {
-        // The tile's kept run [t0 + lo, t0 + hi) (the whole tile unmasked).
-        let (lo, hi) = match keep {
-            None => (0, b.tile),
-            Some((row, kb)) => {
-                let k = |x: usize| row.get((t0 + x) / kb).copied().unwrap_or(false);
-                let mut lo = 0;
-                while lo < b.tile && !k(lo) {
-                    lo += kb;
-                }
-                let mut hi = lo;
-                while hi < b.tile && k(hi) {
-                    hi += kb;
-                }
-                (lo, hi)
-            }
-        };
-        if lo >= hi || t0 + lo >= blk.tmax {
-            t0 += b.tile;
-            continue;
-        }
-        let first = blk.tile_scores(kp, t0, (t0 + lo, t0 + hi), &mut s);
-        let (vis, stride) = (&blk.vis, blk.stride);
-        // Per row: the tile max (lane-wise; the scalar fold when a NaN is
-        // present, whose rule it keeps), α and p = 2^(s − m').
-        let mut alpha = [0.0f32; QB];
-        let mut len = [0usize; QB];
-        for r in first..nr {
-            len[r] = (t0 + hi).min(vis[r]) - (t0 + lo);
-            let tile = &mut s[r * stride + lo..r * stride + lo + len[r]];
-            let m_new = st[r].m.max(tile_max(tile));
-            alpha[r] = exp2_f32(st[r].m - m_new);
-            exp2_shifted(tile, m_new);
-            st[r].m = m_new;
-        }
-        // Row sums in key order, sixteen rows in the lanes.
-        let sums = row_sums(&s[lo..], stride, &len[..nr], first);
-        for r in first..nr {
-            let sr = &mut st[r];
-            sr.l = sr.l * alpha[r] + sums[r];
-            scale(&mut sr.acc, alpha[r]);
-            let tile = &s[r * stride + lo..r * stride + lo + len[r]];
-            weights(tile, b.pv, &mut pw[r * b.tile..r * b.tile + len[r]]);
-        }
-        // P·V chunks start at the tile's start every `chunk` keys; the
-        // kept run's pieces of them (`pw` and `v` from the run's start).
-        let pieces = |n: usize| {
-            let mut out = Vec::with_capacity(2);
-            let mut c0 = lo;
-            while c0 < lo + n {
-                let c1 = ((c0 / b.chunk + 1) * b.chunk).min(lo + n);
-                out.push((c0 - lo, c1 - lo));
-                c0 = c1;
-            }
-            out
-        };
-        let mut r = first;
-        while r < nr {
-            let n = len[r];
-            let v = &hd.v[(t0 + lo) * d..(t0 + lo + n) * d];
-            // FMA steps of PR rows that see the same keys share each V
-            // load (the tile's V, 64 keys × d floats, does not stay in L1
-            // while sixteen rows read it one at a time).
-            if b.pv == SagePv::Fp8F32 && r + PR <= nr && len[r..r + PR].iter().all(|&x| x == n) {
-                for (c0, c1) in pieces(n) {
-                    let acc = std::array::from_fn(|x| st[r + x].acc.as_mut_ptr());
-                    let p = std::array::from_fn(|x| pw[(r + x) * b.tile + c0..].as_ptr());
-                    // SAFETY: each acc holds d floats, each p c1 − c0
-                    // weights, v rows c0..c1 of d floats.
-                    unsafe { pv_rows(acc, p, c1 - c0, &v[c0 * d..c1 * d], d) };
-                }
-                r += PR;
-                continue;
-            }
-            let pw = &pw[r * b.tile..r * b.tile + n];
-            for (c0, c1) in pieces(n) {
-                pv_chunk(&mut st[r].acc, &pw[c0..c1], &v[c0 * d..c1 * d], b.pv);
-            }
-            r += 1;
-        }
-        t0 += b.tile;
-    }
-    for (r, sr) in st.iter().enumerate() {
-        sage_finish(sr, hd.sv, &mut o[r * d..(r + 1) * d]);
-    }
+    sageblk::sage_block(&Avx512, hd, kp, dims, b, keep, i0, o)
 }
 
-/// One block's rows as the score step reads them.
-struct Block {
-    /// Unsigned Q (`q + 128`), `d4·4` bytes per row, padded with 128
-    /// (times a padded k of 0).
-    qu: Vec<u8>,
-    /// Keys each row sees.
-    vis: Vec<usize>,
-    /// Each row's Q scale.
-    sq: Vec<f32>,
-    /// The most keys any row sees.
-    tmax: usize,
-    /// Floats per row of the score buffer.
-    stride: usize,
-    nr: usize,
-    tile: usize,
-    score: SageScore,
-}
-
-impl Block {
-    fn new(hd: &SageHead, kp: &PackedK, dims: Dims, b: SageBlocks, i0: usize, nr: usize) -> Self {
-        let (d, d4) = (dims.d, kp.d4);
-        let mut qu = vec![128u8; nr * d4 * 4];
-        for r in 0..nr {
-            let q = &hd.q[(i0 + r) * d..(i0 + r + 1) * d];
-            for (c, &x) in q.iter().enumerate() {
-                qu[r * d4 * 4 + c] = (x as u8) ^ 0x80;
-            }
-        }
-        let vis: Vec<usize> = (0..nr).map(|r| dims.visible(i0 + r)).collect();
-        Block {
-            qu,
-            tmax: vis.iter().copied().max().unwrap_or(0),
-            vis,
-            sq: (0..nr).map(|r| hd.sq[(i0 + r) / b.q_block]).collect(),
-            stride: b.tile + KG,
-            nr,
-            tile: b.tile,
-            score: b.score,
-        }
-    }
-
-    /// The scores of keys `[k0, k1)` of the tile at `t0` (a multiple of the
-    /// tile, below `tmax`; `k0` on a packed group, below `tmax`) for every
-    /// row seeing a key there: row `r`'s key `j` at `s[r·stride + j − t0]`.
-    /// Returns the first such row (causal rows that end earlier come first).
-    ///
-    /// # Safety
-    /// As [`sage_block`]; `s` holds `nr · stride` floats.
-    #[inline]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-    unsafe fn tile_scores(
-        &self,
-        kp: &PackedK,
-        t0: usize,
-        (k0, k1): (usize, usize),
-        s: &mut [f32],
-    ) -> usize {
-        let (nr, d4) = (self.nr, kp.d4);
-        debug_assert!(k0.is_multiple_of(KG) && k0 >= t0 && k1 <= t0 + self.tile);
-        let g0 = k0 / KG;
-        let g1 = k1.min(self.tmax).div_ceil(KG);
-        let first = (0..nr).find(|&r| self.vis[r] > k0).unwrap_or(nr);
-        let mut r0 = first;
-        while r0 < nr {
-            let rows: [usize; R] = std::array::from_fn(|x| (r0 + x).min(nr - 1));
-            // SAFETY: every row holds d4·4 bytes.
-            let q: [*const u8; R] = rows.map(|r| unsafe { self.qu.as_ptr().add(r * d4 * 4) });
-            let mut g = g0;
-            while g < g1 {
-                // Two groups per register tile; a lone last group twice.
-                let pair = if g + 1 < g1 { 2 } else { 1 };
-                // SAFETY: groups below g1 are packed; the score rows hold
-                // stride ≥ tile + 16 floats from t0 = g0·16.
-                unsafe {
-                    let acc = qk_4x32(
-                        kp.data.as_ptr().add(g * d4 * 64),
-                        kp.data.as_ptr().add((g + pair - 1) * d4 * 64),
-                        q,
-                        d4,
-                    );
-                    for (x, ax) in acc.iter().enumerate().take(R.min(nr - r0)) {
-                        let r = r0 + x;
-                        for (h, &ah) in ax.iter().enumerate().take(pair) {
-                            let dst = s.as_mut_ptr().add(r * self.stride + (g + h) * KG - t0);
-                            scores16(ah, kp, (g + h) * KG, self.sq[r], self.score, dst);
-                        }
-                    }
-                }
-                g += 2;
-            }
-            r0 += R;
-        }
-        first
-    }
-}
-
-/// Only the Q·Kᵀ phase of [`sage_block`] (the same packed K and score
-/// step over the same tiles), for timing it apart: returns a checksum of
-/// the scores so the work cannot be skipped.
+/// [`sageblk::qk_block`] (the Q·Kᵀ phase alone) with the AVX-512 steps.
 ///
 /// # Safety
 /// As [`sage_block`].
@@ -314,19 +156,7 @@ pub(super) unsafe fn qk_block(
     i0: usize,
     nr: usize,
 ) -> f32 {
-    let blk = Block::new(hd, kp, dims, b, i0, nr);
-    let mut s = vec![0.0f32; nr * blk.stride];
-    let mut sum = 0.0f32;
-    let mut t0 = 0;
-    while t0 < blk.tmax {
-        // SAFETY: as this function's; s holds nr · stride floats.
-        let first = unsafe { blk.tile_scores(kp, t0, (t0, t0 + b.tile), &mut s) };
-        if first < nr {
-            sum += s[first * blk.stride];
-        }
-        t0 += b.tile;
-    }
-    sum
+    sageblk::qk_block(&Avx512, hd, kp, dims, b, i0, nr)
 }
 
 /// Exact int32 sums of 4 rows × 32 keys (groups at `k0` and `k1`) over
@@ -728,49 +558,21 @@ unsafe fn fp16_mac16(x: __m512, y: __m512) -> __m512 {
 mod tests {
     use super::*;
 
-    /// The lane-wise e4m3 rounding equals the scalar one on a dense sweep
-    /// (both signs, every binade, the subnormal boundary, ties, 448/464,
-    /// the specials).
+    /// The lane-wise e4m3 rounding equals the scalar one on the shared
+    /// sweep.
     #[test]
     fn e4m3_lanes_equal_the_scalar_rounding() {
         if !(is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")) {
             eprintln!("no AVX-512 on this CPU: the lane form cannot run here");
             return;
         }
-        let mut xs: Vec<f32> = (0u32..=u32::MAX).step_by(997).map(f32::from_bits).collect();
-        xs.extend([
-            0.0,
-            -0.0,
-            448.0,
-            464.0,
-            465.0,
-            480.0,
-            0.015625,
-            0.0155,
-            0.001953125,
-            0.0009765625,
-            0.0029296875,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::NAN,
-        ]);
-        while !xs.len().is_multiple_of(16) {
-            xs.push(1.0);
-        }
         let mut out = [0.0f32; 16];
-        for chunk in xs.chunks(16) {
+        for chunk in sageblk::tests::e4m3_sweep(16).chunks(16) {
             // SAFETY: AVX-512 F/BW checked above; both buffers hold 16 floats.
             unsafe {
                 _mm512_storeu_ps(out.as_mut_ptr(), e4m3_16(_mm512_loadu_ps(chunk.as_ptr())));
             }
-            for (x, got) in chunk.iter().zip(out) {
-                let want = e4m3_rne(*x);
-                if want.is_nan() {
-                    assert!(got.is_nan(), "e4m3_16({x:e}) = {got:e}");
-                } else {
-                    assert_eq!(got.to_bits(), want.to_bits(), "e4m3_16({x:e})");
-                }
-            }
+            sageblk::tests::check_e4m3(chunk, &out);
         }
     }
 }

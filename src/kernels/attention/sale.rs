@@ -278,7 +278,7 @@ unsafe fn vnni_qblock(job: &QJob, kp: &super::sage512::PackedK, keep: &mut [bool
     if nr == 0 {
         return;
     }
-    let d4 = kp.d4;
+    let d4 = kp.steps;
     // Thresholds (the AVX2 exact pass), unsigned Q codes, visible keys.
     let mut s = vec![0.0f32; nk];
     let mut thr = vec![0.0f32; nr];
@@ -420,7 +420,7 @@ unsafe fn vnni_estimates(
 ) -> Vec<f32> {
     use std::arch::x86_64::*;
     const KG: usize = super::sage512::KG;
-    let d4 = kp.d4;
+    let d4 = kp.steps;
     let mut qu = vec![128u8; d4 * 4];
     for (c, &x) in q.iter().enumerate() {
         qu[c] = (x as u8) ^ 0x80;
