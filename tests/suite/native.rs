@@ -40,7 +40,7 @@ fn suite_text(extra: &str) -> String {
     format!(
         r#"
 name = "native"
-variants = ["matmul/f64", "matmul/w8a8-int", "matmul/lmul-literal-e4m3"]
+variants = ["matmul/f64", "matmul/w8a8-int", "matmul/bitserial-w4a8"]
 repetitions = 3
 {extra}
 
@@ -76,7 +76,7 @@ fn native_rows_for_variants_with_a_kernel_only() {
     let find = |n: &str| reg.iter().find(|v| v.name() == n).unwrap();
     // The premise: one has a kernel, the other none.
     assert!(find("matmul/w8a8-int").native().is_some());
-    assert!(find("matmul/lmul-literal-e4m3").native().is_none());
+    assert!(find("matmul/bitserial-w4a8").native().is_none());
     let r = run(&suite_text(""), &reg).unwrap();
     for shape in ["3x40x5", "12x33x10"] {
         let g = values(&r, "matmul/w8a8-int", shape, metric::NATIVE_GOPS);
@@ -93,7 +93,7 @@ fn native_rows_for_variants_with_a_kernel_only() {
         );
         assert!(g.iter().all(|&x| x.is_finite() && x > 0.0), "{g:?}");
         assert!(f.iter().all(|&x| x > 0.0 && x < 1.5), "{shape}: {f:?}");
-        for v in ["matmul/lmul-literal-e4m3", "matmul/f64"] {
+        for v in ["matmul/bitserial-w4a8", "matmul/f64"] {
             for m in metric::NATIVE_METRICS {
                 assert!(values(&r, v, shape, m).is_empty(), "{v} {shape} {m}");
             }
@@ -149,7 +149,7 @@ fn timings_only_suite_limits_the_emulation_rows() {
     assert_eq!(
         values(
             &r,
-            "matmul/lmul-literal-e4m3",
+            "matmul/bitserial-w4a8",
             "12x33x10",
             metric::EMULATION_MAC_PER_S
         )
