@@ -29,7 +29,7 @@ use super::info::{AttentionInfo, Ops, Schedule, Softmax, Storage};
 use super::{dot_fma, per_row, per_score_row, sm_scale, AttentionVariant, NativeAttention, Qkv};
 use crate::arith::exp::exp_f32;
 use crate::hw::cost::OpKind;
-use crate::kernels::attention::{attention_f32, flash_fp16acc, Dims, Method, Round};
+use crate::kernels::attention::{attention_f32, flash_fp16acc, round_fp16, Dims, Method, Round};
 use half::{bf16, f16};
 
 /// Element type Q, K and V are rounded to before the arithmetic.
@@ -58,20 +58,10 @@ impl Input {
     /// `vcvtps2ph`/`vcvtph2ps` where the CPU has F16C — the instruction its
     /// scalar conversion uses there too — in parallel chunks).
     pub fn tensor(self, x: &[f32]) -> Vec<f32> {
-        use half::slice::HalfFloatSliceExt;
-        use rayon::prelude::*;
         if self != Input::Fp16 {
             return x.iter().map(|&v| self.round(v)).collect();
         }
-        let mut out = vec![0.0f32; x.len()];
-        out.par_chunks_mut(1 << 14)
-            .zip(x.par_chunks(1 << 14))
-            .for_each(|(o, i)| {
-                let mut h = vec![f16::ZERO; i.len()];
-                h.convert_from_f32_slice(i);
-                h.convert_to_f32_slice(o);
-            });
-        out
+        round_fp16(x)
     }
 
     /// Q, K, V rounded.

@@ -75,34 +75,6 @@ enum Keys<'a> {
     Raw(&'a [f32]),
 }
 
-/// Rounds every element to fp16 and back (`half`'s slice conversions, in
-/// parallel chunks: the emulation's input rounding).
-fn round16(x: &[f32]) -> Vec<f32> {
-    use half::slice::HalfFloatSliceExt;
-    let mut out = vec![0.0f32; x.len()];
-    out.par_chunks_mut(1 << 14)
-        .zip(x.par_chunks(1 << 14))
-        .for_each(|(o, i)| {
-            let mut h = vec![f16::ZERO; i.len()];
-            h.convert_from_f32_slice(i);
-            h.convert_to_f32_slice(o);
-        });
-    out
-}
-
-/// One head's (rounded) K packed `[group][channel][16]`, zero-padded.
-fn pack16(k: &[f32], nk: usize, d: usize) -> Vec<f32> {
-    let groups = nk.div_ceil(LANES);
-    let mut out = vec![0.0f32; groups * d * LANES];
-    for j in 0..nk {
-        let (g, l) = (j / LANES, j % LANES);
-        for c in 0..d {
-            out[(g * d + c) * LANES + l] = k[j * d + c];
-        }
-    }
-    out
-}
-
 /// The vector steps a path supplies; [`row`] is written once over them.
 trait Steps: Sync {
     /// `out[j − t0] = dot_fma(q, k_j) · sc` for `j` in `[t0, t1)`, `t0` a
@@ -254,12 +226,12 @@ pub fn flash_fp16acc(q: &[f32], k: &[f32], v: &[f32], dims: Dims, level: IsaLeve
     let (packed, v_round) = if raw {
         (Vec::new(), Vec::new())
     } else {
-        let kr = round16(k);
+        let kr = super::round_fp16(k);
         let packed: Vec<Vec<f32>> = (0..heads)
             .into_par_iter()
-            .map(|h| pack16(&kr[h * nk * d..(h + 1) * nk * d], nk, d))
+            .map(|h| super::pack_groups::<LANES>(&kr[h * nk * d..(h + 1) * nk * d], nk, d))
             .collect();
-        (packed, round16(v))
+        (packed, super::round_fp16(v))
     };
     let keys = (0..heads)
         .map(|h| match packed.get(h) {
@@ -268,7 +240,7 @@ pub fn flash_fp16acc(q: &[f32], k: &[f32], v: &[f32], dims: Dims, level: IsaLeve
         })
         .collect();
     let job = Job {
-        q: round16(q),
+        q: super::round_fp16(q),
         keys,
         v: if raw { v } else { &v_round },
         v_raw: raw,

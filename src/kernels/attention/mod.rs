@@ -219,15 +219,38 @@ enum Keys<'a> {
     Rows(&'a [f32]),
 }
 
+/// Every element rounded to fp16 (RNE) and back to f32: `half`'s slice
+/// conversions (F16C where the CPU has it) in parallel chunks. The fp16
+/// inputs' rounding of the emulations and of `flash-fp16acc`'s kernel.
+pub fn round_fp16(x: &[f32]) -> Vec<f32> {
+    use half::slice::HalfFloatSliceExt;
+    use rayon::prelude::*;
+    let mut out = vec![0.0f32; x.len()];
+    out.par_chunks_mut(1 << 14)
+        .zip(x.par_chunks(1 << 14))
+        .for_each(|(o, i)| {
+            let mut h = vec![half::f16::ZERO; i.len()];
+            h.convert_from_f32_slice(i);
+            h.convert_to_f32_slice(o);
+        });
+    out
+}
+
 /// K of one head packed in groups of 8 keys, channel-major inside a group
 /// (`[group][channel][8]`), the last group zero-padded.
 fn pack_k(k: &[f32], nk: usize, d: usize) -> Vec<f32> {
-    let groups = nk.div_ceil(GROUP);
-    let mut out = vec![0.0f32; groups * d * GROUP];
+    pack_groups::<GROUP>(k, nk, d)
+}
+
+/// K of one head packed in groups of `G` keys, channel-major inside a
+/// group (`[group][channel][G]`), the last group zero-padded.
+fn pack_groups<const G: usize>(k: &[f32], nk: usize, d: usize) -> Vec<f32> {
+    let groups = nk.div_ceil(G);
+    let mut out = vec![0.0f32; groups * d * G];
     for j in 0..nk {
-        let (g, l) = (j / GROUP, j % GROUP);
+        let (g, l) = (j / G, j % G);
         for c in 0..d {
-            out[(g * d + c) * GROUP + l] = k[j * d + c];
+            out[(g * d + c) * G + l] = k[j * d + c];
         }
     }
     out
