@@ -23,7 +23,9 @@
 //! register) or zmm (AVX-512: two adjacent panels per register); a lane's
 //! chain is the same sequence of roundings either way.
 
-use super::pack::{exp_range, half_value, super_view, FloatPanels, FloatStorage, PANEL, SUPER};
+use super::pack::{
+    exp_range, half_value, super_view, ByteCode, FloatPanels, FloatStorage, PANEL, SUPER,
+};
 use super::{Bias, OutElem, GEMV_MAX_M};
 use crate::formats::MiniFloat;
 use crate::isa::{self, IsaLevel};
@@ -265,6 +267,7 @@ impl FloatKernel {
                 self.w.data[start..sp_end].as_ptr() as *const u8,
                 4 * (sp_end - start),
             ),
+            FloatStorage::Byte(_) => (self.w.codes[start..sp_end].as_ptr(), sp_end - start),
             _ => (
                 self.w.half[start..sp_end].as_ptr() as *const u8,
                 2 * (sp_end - start),
@@ -392,6 +395,7 @@ impl FloatKernel {
 fn value(storage: FloatStorage, panel: &[u8], idx: usize) -> f32 {
     match storage {
         FloatStorage::F32 => f32::from_le_bytes(panel[4 * idx..4 * idx + 4].try_into().unwrap()),
+        FloatStorage::Byte(code) => code.decode(panel[idx]),
         _ => half_value(
             storage,
             u16::from_le_bytes([panel[2 * idx], panel[2 * idx + 1]]),
@@ -502,6 +506,29 @@ fn dots_scalar(
     }
 }
 
+/// The SIMD tiles' storage parameter: 0 f32, 1 bf16, 2 fp16, 3 E5M2 byte,
+/// 4 E4M3 byte, 5 int8 · 2^e byte (see [`ByteCode`]).
+fn storage_id(storage: FloatStorage) -> u8 {
+    match storage {
+        FloatStorage::F32 => 0,
+        FloatStorage::Bf16 => 1,
+        FloatStorage::F16 => 2,
+        FloatStorage::Byte(ByteCode::E5m2) => 3,
+        FloatStorage::Byte(ByteCode::E4m3) => 4,
+        FloatStorage::Byte(ByteCode::I8(_)) => 5,
+    }
+}
+
+/// Bytes per stored value of storage parameter `s` ([`storage_id`]).
+#[cfg(target_arch = "x86_64")]
+const fn value_bytes(s: u8) -> usize {
+    match s {
+        0 => 4,
+        1 | 2 => 2,
+        _ => 1,
+    }
+}
+
 /// Checks a tile's operands against its shape (the SIMD tiles read raw pointers).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)] // the tile's shape and its operands
@@ -545,19 +572,36 @@ fn prefetch(p: *const u8, off: usize, bytes: usize) {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{check_tile, prefetch, FloatStorage, PANEL, PREFETCH_K};
+    use super::{check_tile, prefetch, storage_id, value_bytes, FloatStorage, PANEL, PREFETCH_K};
     use std::arch::x86_64::*;
 
-    /// 8 stored values at `idx` widened to f32 (`S`: 0 f32, 1 bf16, 2 fp16).
+    /// 8 stored values at `idx` widened to f32 (`S`: see [`super::storage_id`];
+    /// `scale`: the byte code's [`super::ByteCode::widen_scale`]).
     #[inline(always)]
-    unsafe fn load<const S: u8>(p: *const u8, idx: usize) -> __m256 {
+    unsafe fn load<const S: u8>(p: *const u8, idx: usize, scale: __m256) -> __m256 {
         match S {
             0 => _mm256_loadu_ps((p as *const f32).add(idx)),
             1 => {
                 let h = _mm_loadu_si128((p as *const u16).add(idx) as *const __m128i);
                 _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16))
             }
-            _ => _mm256_cvtph_ps(_mm_loadu_si128((p as *const u16).add(idx) as *const __m128i)),
+            2 => _mm256_cvtph_ps(_mm_loadu_si128((p as *const u16).add(idx) as *const __m128i)),
+            3 => {
+                let c = _mm_loadl_epi64(p.add(idx) as *const __m128i);
+                _mm256_cvtph_ps(_mm_slli_epi16(_mm_cvtepu8_epi16(c), 8))
+            }
+            4 => {
+                let c = _mm_loadl_epi64(p.add(idx) as *const __m128i);
+                let h = _mm_and_si128(
+                    _mm_slli_epi16(_mm_cvtepi8_epi16(c), 7),
+                    _mm_set1_epi16(0xbfff_u16 as i16),
+                );
+                _mm256_mul_ps(_mm256_cvtph_ps(h), scale)
+            }
+            _ => {
+                let c = _mm_loadl_epi64(p.add(idx) as *const __m128i);
+                _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(c)), scale)
+            }
         }
     }
 
@@ -572,9 +616,11 @@ mod avx2 {
         d: &mut [[f32; PANEL]],
         stride: usize,
         pf: bool,
+        scale: f32,
     ) {
-        let vb = if S == 0 { 4 } else { 2 };
+        let vb = value_bytes(S);
         check_tile(R, P, vb, w, kstride, a, &ks, d, stride);
+        let scale = _mm256_set1_ps(scale);
         let dp = d.as_mut_ptr();
         // SAFETY (all pointer reads and writes below): bounds checked above.
         let mut acc: [[__m256; P]; R] = std::array::from_fn(|r| {
@@ -586,7 +632,7 @@ mod avx2 {
             if pf {
                 prefetch(wp[0], (kk + PREFETCH_K) * kstride * vb, P * PANEL * vb);
             }
-            let wv: [__m256; P] = std::array::from_fn(|q| load::<S>(wp[q], kk * kstride));
+            let wv: [__m256; P] = std::array::from_fn(|q| load::<S>(wp[q], kk * kstride, scale));
             for r in 0..R {
                 let x = _mm256_broadcast_ss(&*ap[r].add(kk));
                 for q in 0..P {
@@ -608,24 +654,24 @@ mod avx2 {
     }
 
     macro_rules! by_shape {
-        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr, $pf:expr) => {
+        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr, $pf:expr, $sc:expr) => {
             match ($a.len(), $w.len()) {
-                (1, 8) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (1, 4) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (2, 4) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (3, 4) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (1, 2) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (2, 2) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (3, 2) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (4, 2) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (5, 2) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (6, 2) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (1, 1) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (2, 1) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (3, 1) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (4, 1) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (5, 1) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (6, 1) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 8) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (1, 4) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (2, 4) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (3, 4) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (1, 2) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (2, 2) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (3, 2) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (4, 2) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (5, 2) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (6, 2) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (1, 1) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (2, 1) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (3, 1) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (4, 1) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (5, 1) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (6, 1) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
                 (r, p) => unreachable!("no AVX2 float tile of {r} rows × {p} panels"),
             }
         };
@@ -645,36 +691,61 @@ mod avx2 {
         stride: usize,
         pf: bool,
     ) {
-        match (storage, fused) {
-            (FloatStorage::F32, false) => by_shape!(0, false, w, kstride, a, ks, d, stride, pf),
-            (FloatStorage::F32, true) => by_shape!(0, true, w, kstride, a, ks, d, stride, pf),
-            (FloatStorage::Bf16, false) => by_shape!(1, false, w, kstride, a, ks, d, stride, pf),
-            (FloatStorage::Bf16, true) => by_shape!(1, true, w, kstride, a, ks, d, stride, pf),
-            (FloatStorage::F16, false) => by_shape!(2, false, w, kstride, a, ks, d, stride, pf),
-            (FloatStorage::F16, true) => by_shape!(2, true, w, kstride, a, ks, d, stride, pf),
+        let sc = match storage {
+            FloatStorage::Byte(code) => code.widen_scale(),
+            _ => 1.0,
+        };
+        macro_rules! by_storage {
+            ($($id:literal),*) => {
+                match (storage_id(storage), fused) {
+                    $(
+                        ($id, false) => by_shape!($id, false, w, kstride, a, ks, d, stride, pf, sc),
+                        ($id, true) => by_shape!($id, true, w, kstride, a, ks, d, stride, pf, sc),
+                    )*
+                    (id, _) => unreachable!("no float storage {id}"),
+                }
+            };
         }
+        by_storage!(0, 1, 2, 3, 4, 5)
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{check_tile, prefetch, FloatStorage, PANEL, PREFETCH_K};
+    use super::{check_tile, prefetch, storage_id, value_bytes, FloatStorage, PANEL, PREFETCH_K};
     use std::arch::x86_64::*;
 
     /// Two adjacent panels' 8 stored values at `idx` (16 consecutive
     /// values: panels sit side by side in a super-panel), widened to f32
-    /// (`S`: 0 f32, 1 bf16, 2 fp16).
+    /// (`S`: see [`super::storage_id`]; `scale`: the byte code's
+    /// [`super::ByteCode::widen_scale`]).
     #[inline(always)]
-    unsafe fn load2<const S: u8>(p: *const u8, idx: usize) -> __m512 {
+    unsafe fn load2<const S: u8>(p: *const u8, idx: usize, scale: __m512) -> __m512 {
         match S {
             0 => _mm512_loadu_ps((p as *const f32).add(idx)),
-            _ => {
+            1 | 2 => {
                 let h = _mm256_loadu_si256((p as *const u16).add(idx) as *const __m256i);
                 if S == 1 {
                     _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16))
                 } else {
                     _mm512_cvtph_ps(h)
                 }
+            }
+            3 => {
+                let c = _mm_loadu_si128(p.add(idx) as *const __m128i);
+                _mm512_cvtph_ps(_mm256_slli_epi16(_mm256_cvtepu8_epi16(c), 8))
+            }
+            4 => {
+                let c = _mm_loadu_si128(p.add(idx) as *const __m128i);
+                let h = _mm256_and_si256(
+                    _mm256_slli_epi16(_mm256_cvtepi8_epi16(c), 7),
+                    _mm256_set1_epi16(0xbfff_u16 as i16),
+                );
+                _mm512_mul_ps(_mm512_cvtph_ps(h), scale)
+            }
+            _ => {
+                let c = _mm_loadu_si128(p.add(idx) as *const __m128i);
+                _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(c)), scale)
             }
         }
     }
@@ -690,19 +761,11 @@ mod avx512 {
         d: &mut [[f32; PANEL]],
         stride: usize,
         pf: bool,
+        scale: f32,
     ) {
-        check_tile(
-            R,
-            2 * PP,
-            if S == 0 { 4 } else { 2 },
-            w,
-            kstride,
-            a,
-            &ks,
-            d,
-            stride,
-        );
-        let vb = if S == 0 { 4 } else { 2 };
+        let vb = value_bytes(S);
+        check_tile(R, 2 * PP, vb, w, kstride, a, &ks, d, stride);
+        let scale = _mm512_set1_ps(scale);
         for q in 0..PP {
             // Panel 2q+1's values follow panel 2q's at every K position.
             assert!(std::ptr::eq(
@@ -723,7 +786,7 @@ mod avx512 {
             if pf {
                 prefetch(wp[0], (kk + PREFETCH_K) * kstride * vb, 2 * PP * PANEL * vb);
             }
-            let wv: [__m512; PP] = std::array::from_fn(|q| load2::<S>(wp[q], kk * kstride));
+            let wv: [__m512; PP] = std::array::from_fn(|q| load2::<S>(wp[q], kk * kstride, scale));
             for r in 0..R {
                 let x = _mm512_set1_ps(*ap[r].add(kk));
                 for q in 0..PP {
@@ -744,30 +807,30 @@ mod avx512 {
     }
 
     macro_rules! by_shape {
-        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr, $pf:expr) => {
+        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr, $pf:expr, $sc:expr) => {
             match ($a.len(), $w.len()) {
-                (1, 16) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (2, 16) => tile::<2, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (1, 8) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (2, 8) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (3, 8) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (4, 8) => tile::<4, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (1, 4) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (2, 4) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (3, 4) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (4, 4) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (5, 4) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (6, 4) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (7, 4) => tile::<7, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (8, 4) => tile::<8, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (1, 2) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (2, 2) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (3, 2) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (4, 2) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (5, 2) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (6, 2) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (7, 2) => tile::<7, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
-                (8, 2) => tile::<8, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf),
+                (1, 16) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (2, 16) => tile::<2, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (1, 8) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (2, 8) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (3, 8) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (4, 8) => tile::<4, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (1, 4) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (2, 4) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (3, 4) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (4, 4) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (5, 4) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (6, 4) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (7, 4) => tile::<7, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (8, 4) => tile::<8, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (1, 2) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (2, 2) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (3, 2) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (4, 2) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (5, 2) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (6, 2) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (7, 2) => tile::<7, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+                (8, 2) => tile::<8, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
                 (r, p) => unreachable!("no AVX-512 float tile of {r} rows × {p} panels"),
             }
         };
@@ -807,13 +870,21 @@ mod avx512 {
             }
             return;
         }
-        match (storage, fused) {
-            (FloatStorage::F32, false) => by_shape!(0, false, w, kstride, a, ks, d, stride, pf),
-            (FloatStorage::F32, true) => by_shape!(0, true, w, kstride, a, ks, d, stride, pf),
-            (FloatStorage::Bf16, false) => by_shape!(1, false, w, kstride, a, ks, d, stride, pf),
-            (FloatStorage::Bf16, true) => by_shape!(1, true, w, kstride, a, ks, d, stride, pf),
-            (FloatStorage::F16, false) => by_shape!(2, false, w, kstride, a, ks, d, stride, pf),
-            (FloatStorage::F16, true) => by_shape!(2, true, w, kstride, a, ks, d, stride, pf),
+        let sc = match storage {
+            FloatStorage::Byte(code) => code.widen_scale(),
+            _ => 1.0,
+        };
+        macro_rules! by_storage {
+            ($($id:literal),*) => {
+                match (storage_id(storage), fused) {
+                    $(
+                        ($id, false) => by_shape!($id, false, w, kstride, a, ks, d, stride, pf, sc),
+                        ($id, true) => by_shape!($id, true, w, kstride, a, ks, d, stride, pf, sc),
+                    )*
+                    (id, _) => unreachable!("no float storage {id}"),
+                }
+            };
         }
+        by_storage!(0, 1, 2, 3, 4, 5)
     }
 }

@@ -40,6 +40,7 @@
 
 pub mod attention;
 pub mod bitmod;
+pub mod bytecode;
 pub mod block;
 pub mod dpbf16;
 pub mod float;

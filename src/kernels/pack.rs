@@ -15,6 +15,7 @@
 //! 8 for 4-bit, 1 for 2-bit, none for 8-bit); 1-bit codes store `code > 0`
 //! (binary codes are ±1). Decoding a block is a shift and a mask per quad.
 
+pub use super::bytecode::ByteCode;
 use crate::tensor::{QOperand, Values};
 
 /// Weight rows per panel: the AVX2 lane count of i32 / f32.
@@ -209,6 +210,9 @@ pub enum FloatStorage {
     Bf16,
     /// IEEE fp16 bit patterns: for values exact in fp16.
     F16,
+    /// One byte per value (see [`ByteCode`]): for values one of the codes
+    /// holds exactly ([`ByteCode::fit`]).
+    Byte(ByteCode),
 }
 
 impl FloatStorage {
@@ -216,6 +220,7 @@ impl FloatStorage {
     pub fn bytes(self) -> usize {
         match self {
             FloatStorage::F32 => 4,
+            FloatStorage::Byte(_) => 1,
             _ => 2,
         }
     }
@@ -243,6 +248,8 @@ pub struct FloatPanels {
     pub data: Vec<f32>,
     /// 16-bit patterns, `[panel][k][row]` (bf16 / fp16 storage; empty otherwise).
     pub half: Vec<u16>,
+    /// Byte codes, `[panel][k][row]` (byte storage; empty otherwise).
+    pub codes: Vec<u8>,
     /// How values are stored.
     pub storage: FloatStorage,
     /// The weight scales.
@@ -258,7 +265,7 @@ impl FloatPanels {
     /// as `storage`.
     ///
     /// # Panics
-    /// When a value is not exact in a 16-bit `storage` (a registry bug).
+    /// When a value is not exact in a 16-bit or byte `storage` (a registry bug).
     pub fn pack(w: &QOperand, values: &[f32], storage: FloatStorage) -> FloatPanels {
         let (n, k) = (w.rows, w.k);
         let groups = Groups::new(k, w.group);
@@ -268,7 +275,7 @@ impl FloatPanels {
             let (view, stride) = super_view(panels, k, p);
             view + kk * stride + j % PANEL
         };
-        let (mut data, mut half) = (vec![], vec![]);
+        let (mut data, mut half, mut codes) = (vec![], vec![], vec![]);
         match storage {
             FloatStorage::F32 => {
                 data = vec![0f32; panels * k * PANEL];
@@ -292,6 +299,17 @@ impl FloatPanels {
                     }
                 }
             }
+            FloatStorage::Byte(code) => {
+                codes = vec![0u8; panels * k * PANEL];
+                for j in 0..n {
+                    for kk in 0..k {
+                        let x = values[j * k + kk];
+                        codes[at(j, kk)] = code.encode(x).unwrap_or_else(|| {
+                            panic!("FloatPanels::pack: {x:e} is not exact in {code:?}")
+                        });
+                    }
+                }
+            }
         }
         FloatPanels {
             n,
@@ -300,6 +318,7 @@ impl FloatPanels {
             groups,
             data,
             half,
+            codes,
             storage,
             scales: PanelScales::of(w, &groups, panels),
             exp_range: exp_range(values),
@@ -308,7 +327,7 @@ impl FloatPanels {
 
     /// Bytes the product streams (values plus scales).
     pub fn bytes(&self) -> usize {
-        self.storage.bytes() * (self.data.len() + self.half.len())
+        self.storage.bytes() * (self.data.len() + self.half.len() + self.codes.len())
             + 4 * (self.scales.inner.as_ref().map_or(0, Vec::len)
                 + self.scales.outer.as_ref().map_or(0, Vec::len))
     }

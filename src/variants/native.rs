@@ -30,7 +30,7 @@ use crate::formats::{ElementFormat, IntKind};
 use crate::isa::IsaLevel;
 use crate::kernels::float::{ActCast, ActScales, FloatKernel, FloatSum};
 use crate::kernels::int8::IntKernel;
-use crate::kernels::pack::{FloatPanels, FloatStorage, IntPanels};
+use crate::kernels::pack::{ByteCode, FloatPanels, FloatStorage, IntPanels};
 use crate::kernels::sat16::Sat16Kernel;
 use crate::kernels::xnor::XnorKernel;
 use crate::kernels::{Base, Bias, OutElem};
@@ -267,9 +267,12 @@ impl NativeMatmul for NativeQuant {
                     OperandSpec::Cast(f) if f == crate::formats::parse::BF16 => FloatStorage::Bf16,
                     // Integer codes and minifloat / block elements of ≤ 8
                     // significant bits (int8, FP8, FP6, FP4, MXINT8's
-                    // int8·2^-6) are exact in bf16: e5m2's smallest
-                    // subnormal 2^-16 is far inside bf16's range.
-                    OperandSpec::AbsMax { .. } | OperandSpec::Block(_) => FloatStorage::Bf16,
+                    // int8·2^-6) fit a one-byte code; should a value not
+                    // (a non-finite weight), they are exact in bf16:
+                    // e5m2's smallest subnormal 2^-16 is far inside its range.
+                    OperandSpec::AbsMax { .. } | OperandSpec::Block(_) => {
+                        ByteCode::fit(v).map_or(FloatStorage::Bf16, FloatStorage::Byte)
+                    }
                     _ => FloatStorage::F32,
                 };
                 Packed::Float(FloatKernel::new(

@@ -245,3 +245,110 @@ fn all_zero_operands_give_plus_zero() {
         assert!(out.iter().all(|x| x.to_bits() == 0), "{name}: {out:?}");
     }
 }
+
+/// The one-byte weight codes against the hand tables above (not bitsim's
+/// decoders): every finite E5M2 and E4M3 code decodes to its hand value,
+/// both signs, and encodes back to itself; values no code holds are refused.
+#[test]
+fn byte_codes_match_the_hand_tables() {
+    use bitsim::kernels::pack::ByteCode;
+    for (code, e, m, top) in [(ByteCode::E5m2, 5, 2, 0x7b), (ByteCode::E4m3, 4, 3, 0x7e)] {
+        for (c, &x) in values(e, m, top).iter().enumerate() {
+            for (byte, want) in [(c as u8, x), (c as u8 | 0x80, -x)] {
+                let got = code.decode(byte);
+                assert_eq!(got.to_bits(), (want as f32).to_bits(), "{code:?} {byte:#04x}");
+                assert_eq!(code.encode(got), Some(byte), "{code:?} {byte:#04x} round trip");
+            }
+        }
+    }
+    assert_eq!(ByteCode::E4m3.encode(464.0), None, "between E4M3's max and 480");
+    assert_eq!(ByteCode::E4m3.encode(1.0625), None, "4 significant bits");
+    assert_eq!(ByteCode::E5m2.encode(f32::INFINITY), None, "only finite values");
+    assert_eq!(ByteCode::I8(-6).decode(0x80), -2.0, "int8 -128 · 2^-6");
+    assert_eq!(ByteCode::I8(-6).encode(-0.0), None, "int8 has no -0");
+    // The first code that holds all: E5M2 for FP4 values, E4M3 once a value
+    // needs 3 mantissa bits, int8 · 2^e once one needs more.
+    assert_eq!(ByteCode::fit(&[0.5, -6.0, 0.0]), Some(ByteCode::E5m2));
+    assert_eq!(ByteCode::fit(&[0.5, 1.125, -448.0]), Some(ByteCode::E4m3));
+    assert_eq!(ByteCode::fit(&[127.0 / 64.0, -2.0, 1.0 / 64.0]), Some(ByteCode::I8(-6)));
+    assert_eq!(ByteCode::fit(&[1.0, f32::NAN]), None);
+    assert_eq!(ByteCode::fit(&[255.0]), None, "8 significant bits, no sign room");
+}
+
+/// The SIMD widening of every byte code equals its plain decode at every
+/// ISA level: all 256 codes (E4M3's 0x7F/0xFF too, which the float kernels
+/// store as 480 but a variant never produces) as one weight column each,
+/// times an activation of 1 over K = 1 and K = 3 (ones then zeros).
+#[test]
+fn byte_code_widening_equals_the_plain_decode_at_every_level() {
+    use bitsim::isa::{self, IsaLevel};
+    use bitsim::kernels::float::{ActCast, FloatKernel, FloatSum};
+    use bitsim::kernels::pack::{ByteCode, FloatPanels, FloatStorage};
+    use bitsim::tensor::{QOperand, Values};
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    for code in [ByteCode::E5m2, ByteCode::E4m3, ByteCode::I8(-6), ByteCode::I8(3)] {
+        let codes: Vec<u8> = (0..=255u8)
+            .filter(|&c| code != ByteCode::E5m2 || c & 0x7c != 0x7c)
+            .collect();
+        let vals: Vec<f32> = codes.iter().map(|&c| code.decode(c)).collect();
+        for k in [1usize, 3] {
+            let n = vals.len();
+            let w: Vec<f32> = vals
+                .iter()
+                .flat_map(|&x| std::iter::once(x).chain(std::iter::repeat_n(0.0, k - 1)))
+                .collect();
+            let q = QOperand {
+                rows: n,
+                k,
+                values: Values::F32(w.clone()),
+                group: 0,
+                inner: None,
+                outer: None,
+            };
+            let panels = FloatPanels::pack(&q, &w, FloatStorage::Byte(code));
+            assert_eq!(panels.storage.bytes(), 1);
+            let kernel = FloatKernel::new(panels, FloatSum::Fused, ActCast::F32, true);
+            let mut a = vec![0f32; k];
+            a[0] = 1.0;
+            for level in IsaLevel::available() {
+                // One row (GEMV) and nine (GEMM tiles).
+                for m in [1usize, 9] {
+                    let rows: Vec<f32> = a.iter().cycle().take(m * k).copied().collect();
+                    let got = kernel.run(&rows, m, true, level);
+                    for i in 0..m {
+                        for (j, &x) in vals.iter().enumerate() {
+                            let want = (x + 0.0) as f64;
+                            assert_eq!(
+                                got[i * n + j].to_bits(),
+                                want.to_bits(),
+                                "{code:?} code {:#04x} K={k} m={m} at {level}",
+                                codes[j]
+                            );
+                        }
+                    }
+                }
+            }
+            isa::set_cap(IsaLevel::Avx512);
+        }
+    }
+}
+
+/// The scaled float kernels stream one byte per weight (plus scales), not
+/// bf16's two, on ordinary finite weights.
+#[test]
+fn scaled_float_weights_are_stored_in_one_byte() {
+    let (n, k) = (64, 256);
+    let w = Matrix::new(
+        n,
+        k,
+        (0..n * k)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.013)
+            .collect(),
+    );
+    for name in NAMES {
+        let mut native = variant(name).native().expect("native kernel");
+        native.pack_weights(&w);
+        let bytes = native.weight_bytes() as f64 / (n * k) as f64;
+        assert!(bytes < 1.5, "{name}: {bytes} bytes per weight");
+    }
+}

@@ -1,0 +1,127 @@
+//! One-byte weight codes for the float kernels: the scaled low-bit float
+//! variants' weight elements (FP8, FP6, FP4, MXINT8's int8·2^−6) all fit
+//! one of three byte codes exactly, so their panels stream 1 byte per
+//! weight instead of bf16's 2, and the SIMD tiles widen a byte to f32 with
+//! a few integer operations and one exact conversion:
+//!
+//! - [`ByteCode::E5m2`]: the top byte of an IEEE fp16 (`c << 8`), widened
+//!   by `vcvtph2ps`. FP8 E5M2 itself, and FP6 E3M2 and FP4 E2M1, whose
+//!   values are E5M2 values.
+//! - [`ByteCode::E4m3`]: sign, 4 exponent and 3 mantissa bits (bias 7, no
+//!   inf; every code used is finite). Moved into fp16's fields with the sign
+//!   extended (`(sext(c) << 7) & 0xbfff` is the fp16 of value · 2^−8,
+//!   subnormals included, because both formats keep subnormals), widened by
+//!   `vcvtph2ps`, times 2^8 (a power of two: exact). FP8 E4M3 and FP6
+//!   E2M3.
+//! - [`ByteCode::I8`]: a two's-complement int8 times 2^e, widened by
+//!   `vcvtdq2ps` (exact) and a multiply by 2^e (exact in the normal range,
+//!   which the values' check below guarantees). MXINT8's elements.
+//!
+//! [`ByteCode::encode`] takes only values whose decode gives back the same
+//! f32 bits (±0 included) and that are finite, so a packed matrix decodes to
+//! exactly the values it was given.
+
+/// A one-byte weight code (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteCode {
+    /// fp16's top byte.
+    E5m2,
+    /// FP8 E4M3 (bias 7).
+    E4m3,
+    /// int8 · 2^e.
+    I8(i8),
+}
+
+impl ByteCode {
+    /// The value of code `c` (the plain definition each SIMD widening must
+    /// match).
+    pub fn decode(self, c: u8) -> f32 {
+        let sign = if c & 0x80 != 0 { -1.0 } else { 1.0 };
+        match self {
+            ByteCode::E5m2 | ByteCode::E4m3 => {
+                let (ebits, bias) = if self == ByteCode::E5m2 {
+                    (5, 15)
+                } else {
+                    (4, 7)
+                };
+                let mbits = 7 - ebits;
+                let e = ((c & 0x7f) >> mbits) as i32;
+                let m = (c & ((1 << mbits) - 1)) as f32;
+                if self == ByteCode::E5m2 && e == 31 {
+                    return if m == 0.0 { sign * f32::INFINITY } else { f32::NAN };
+                }
+                let mag = if e == 0 {
+                    m * 2f32.powi(1 - bias - mbits as i32)
+                } else {
+                    (m + (1 << mbits) as f32) * 2f32.powi(e - bias - mbits as i32)
+                };
+                sign * mag
+            }
+            ByteCode::I8(e) => (c as i8) as f32 * 2f32.powi(e as i32),
+        }
+    }
+
+    /// The code of `x`, when `x` is finite and decodes back to the same bits.
+    pub fn encode(self, x: f32) -> Option<u8> {
+        if !x.is_finite() {
+            return None;
+        }
+        let c = match self {
+            ByteCode::E5m2 => {
+                let h = half::f16::from_f32(x).to_bits();
+                (h >> 8) as u8
+            }
+            ByteCode::E4m3 => {
+                // x · 2^-8 in fp16 carries E4M3's fields one bit lower
+                // than the byte (see the module docs); a value outside
+                // E4M3's range fails the check below.
+                let h = half::f16::from_f32(x / 256.0).to_bits();
+                ((h >> 8) & 0x80) as u8 | ((h >> 7) & 0x7f) as u8
+            }
+            ByteCode::I8(e) => {
+                let v = x * 2f32.powi(-(e as i32));
+                if !(-128.0..=127.0).contains(&v) {
+                    return None;
+                }
+                v as i8 as u8
+            }
+        };
+        (self.decode(c).to_bits() == x.to_bits()).then_some(c)
+    }
+
+    /// The first code that holds every value exactly (E5M2, then E4M3, then
+    /// int8 · 2^e for the exponents the values' range allows); `None` when
+    /// none does (a non-finite value, or more than 8 significant bits).
+    pub fn fit(values: &[f32]) -> Option<ByteCode> {
+        let holds_all = |code: ByteCode| values.iter().all(|&x| code.encode(x).is_some());
+        for code in [ByteCode::E5m2, ByteCode::E4m3] {
+            if holds_all(code) {
+                return Some(code);
+            }
+        }
+        // int8 · 2^e: the smallest nonzero magnitude fixes the exponents
+        // worth trying (its value must be an integer multiple of 2^e).
+        let lo = values
+            .iter()
+            .filter(|x| **x != 0.0 && x.is_finite())
+            .map(|x| super::pack::exponent(*x))
+            .min()
+            .unwrap_or(0);
+        for e in (lo - 7..=lo).rev() {
+            let Ok(e) = i8::try_from(e) else { continue };
+            if holds_all(ByteCode::I8(e)) {
+                return Some(ByteCode::I8(e));
+            }
+        }
+        None
+    }
+
+    /// The multiplier the SIMD widening applies after its conversion.
+    pub fn widen_scale(self) -> f32 {
+        match self {
+            ByteCode::E5m2 => 1.0,
+            ByteCode::E4m3 => 256.0,
+            ByteCode::I8(e) => 2f32.powi(e as i32),
+        }
+    }
+}
