@@ -1,25 +1,29 @@
 //! One-byte weight codes for the float kernels: the scaled low-bit float
 //! variants' weight elements (FP8, FP6, FP4, MXINT8's int8·2^−6) all fit
 //! one of three byte codes exactly, so their panels stream 1 byte per
-//! weight instead of bf16's 2, and the SIMD tiles widen a byte to f32 with
-//! a few integer operations and one exact conversion:
+//! weight instead of bf16's 2, and the SIMD tiles widen a byte to f32 in
+//! four operations:
 //!
-//! - [`ByteCode::E5m2`]: the top byte of an IEEE fp16 (`c << 8`), widened
-//!   by `vcvtph2ps`. FP8 E5M2 itself, and FP6 E3M2 and FP4 E2M1, whose
-//!   values are E5M2 values.
-//! - [`ByteCode::E4m3`]: sign, 4 exponent and 3 mantissa bits (bias 7, no
-//!   inf; every code used is finite). Moved into fp16's fields with the sign
-//!   extended (`(sext(c) << 7) & 0xbfff` is the fp16 of value · 2^−8,
-//!   subnormals included, because both formats keep subnormals), widened by
-//!   `vcvtph2ps`, times 2^8 (a power of two: exact). FP8 E4M3 and FP6
-//!   E2M3.
+//! - [`ByteCode::E5m2`] (FP8 E5M2, and FP6 E3M2 and FP4 E2M1, whose values
+//!   are E5M2 values) and [`ByteCode::E4m3`] (FP8 E4M3 and FP6 E2M3; bias 7,
+//!   no inf): the byte sign-extended to 32 bits and shifted left so that its
+//!   exponent and mantissa fields land at the top of f32's (by 21 or 20
+//!   bits); a mask keeps those fields and one copy of the sign in bit 31.
+//!   Read as an f32 that is the value times 2^(bias − 127), a subnormal
+//!   f32 when the code is subnormal (both formats keep subnormals at the same
+//!   relative place), so one multiply by 2^(127 − bias) — a power of two,
+//!   the product normal — gives the value exactly, −0 included. Rust leaves
+//!   the CPU's denormals-are-zero mode off, which this needs.
 //! - [`ByteCode::I8`]: a two's-complement int8 times 2^e, widened by
 //!   `vcvtdq2ps` (exact) and a multiply by 2^e (exact in the normal range,
 //!   which the values' check below guarantees). MXINT8's elements.
 //!
 //! [`ByteCode::encode`] takes only values whose decode gives back the same
 //! f32 bits (±0 included) and that are finite, so a packed matrix decodes to
-//! exactly the values it was given.
+//! exactly the values it was given. E5M2's inf / NaN codes are never stored
+//! (the SIMD widening would read them as 2^16 and up); E4M3's 0x7F, NaN in
+//! the OCP format, is 480 here, in the widening and in [`ByteCode::decode`]
+//! alike, and no variant's weight is 480.
 
 /// A one-byte weight code (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +52,11 @@ impl ByteCode {
                 let e = ((c & 0x7f) >> mbits) as i32;
                 let m = (c & ((1 << mbits) - 1)) as f32;
                 if self == ByteCode::E5m2 && e == 31 {
-                    return if m == 0.0 { sign * f32::INFINITY } else { f32::NAN };
+                    return if m == 0.0 {
+                        sign * f32::INFINITY
+                    } else {
+                        f32::NAN
+                    };
                 }
                 let mag = if e == 0 {
                     m * 2f32.powi(1 - bias - mbits as i32)
@@ -61,39 +69,57 @@ impl ByteCode {
         }
     }
 
+    /// Every code's value, `[code]` (the [`Self::decode`] of each byte).
+    pub fn table(self) -> [f32; 256] {
+        std::array::from_fn(|c| self.decode(c as u8))
+    }
+
     /// The code of `x`, when `x` is finite and decodes back to the same bits.
     pub fn encode(self, x: f32) -> Option<u8> {
+        self.encode_with(&self.table(), x)
+    }
+
+    /// [`Self::encode`] against this code's [`Self::table`] (for many values).
+    pub fn encode_with(self, table: &[f32; 256], x: f32) -> Option<u8> {
         if !x.is_finite() {
             return None;
         }
         let c = match self {
             ByteCode::E5m2 => {
+                // E5M2 is fp16's top byte.
                 let h = half::f16::from_f32(x).to_bits();
                 (h >> 8) as u8
             }
             ByteCode::E4m3 => {
                 // x · 2^-8 in fp16 carries E4M3's fields one bit lower
-                // than the byte (see the module docs); a value outside
-                // E4M3's range fails the check below.
+                // than the byte; a value outside E4M3's range fails the
+                // check below.
                 let h = half::f16::from_f32(x / 256.0).to_bits();
                 ((h >> 8) & 0x80) as u8 | ((h >> 7) & 0x7f) as u8
             }
             ByteCode::I8(e) => {
-                let v = x * 2f32.powi(-(e as i32));
+                // A power of two as bits (e is far inside f32's normal
+                // exponents for every code `fit` tries).
+                let v = x * f32::from_bits(((127 - e as i32).clamp(1, 254) as u32) << 23);
                 if !(-128.0..=127.0).contains(&v) {
                     return None;
                 }
                 v as i8 as u8
             }
         };
-        (self.decode(c).to_bits() == x.to_bits()).then_some(c)
+        (table[c as usize].to_bits() == x.to_bits()).then_some(c)
     }
 
     /// The first code that holds every value exactly (E5M2, then E4M3, then
     /// int8 · 2^e for the exponents the values' range allows); `None` when
     /// none does (a non-finite value, or more than 8 significant bits).
     pub fn fit(values: &[f32]) -> Option<ByteCode> {
-        let holds_all = |code: ByteCode| values.iter().all(|&x| code.encode(x).is_some());
+        let holds_all = |code: ByteCode| {
+            let table = code.table();
+            values
+                .iter()
+                .all(|&x| code.encode_with(&table, x).is_some())
+        };
         for code in [ByteCode::E5m2, ByteCode::E4m3] {
             if holds_all(code) {
                 return Some(code);
@@ -119,8 +145,8 @@ impl ByteCode {
     /// The multiplier the SIMD widening applies after its conversion.
     pub fn widen_scale(self) -> f32 {
         match self {
-            ByteCode::E5m2 => 1.0,
-            ByteCode::E4m3 => 256.0,
+            ByteCode::E5m2 => 2f32.powi(112),
+            ByteCode::E4m3 => 2f32.powi(120),
             ByteCode::I8(e) => 2f32.powi(e as i32),
         }
     }

@@ -586,17 +586,25 @@ mod avx2 {
                 _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16))
             }
             2 => _mm256_cvtph_ps(_mm_loadu_si128((p as *const u16).add(idx) as *const __m128i)),
-            3 => {
-                let c = _mm_loadl_epi64(p.add(idx) as *const __m128i);
-                _mm256_cvtph_ps(_mm_slli_epi16(_mm_cvtepu8_epi16(c), 8))
-            }
-            4 => {
-                let c = _mm_loadl_epi64(p.add(idx) as *const __m128i);
-                let h = _mm_and_si128(
-                    _mm_slli_epi16(_mm_cvtepi8_epi16(c), 7),
-                    _mm_set1_epi16(0xbfff_u16 as i16),
-                );
-                _mm256_mul_ps(_mm256_cvtph_ps(h), scale)
+            // Bytes: sign-extended to 32 bits, the fields shifted into
+            // f32's (the sign's copies above bit 31 drop out, the ones
+            // between the sign and the exponent are masked), then times
+            // 2^(127 − bias): exact, subnormal codes included (see
+            // `ByteCode`).
+            3 | 4 => {
+                let c = _mm256_cvtepi8_epi32(_mm_loadl_epi64(p.add(idx) as *const __m128i));
+                let f = if S == 3 {
+                    _mm256_and_si256(
+                        _mm256_slli_epi32::<21>(c),
+                        _mm256_set1_epi32(0x8fe0_0000_u32 as i32),
+                    )
+                } else {
+                    _mm256_and_si256(
+                        _mm256_slli_epi32::<20>(c),
+                        _mm256_set1_epi32(0x87f0_0000_u32 as i32),
+                    )
+                };
+                _mm256_mul_ps(_mm256_castsi256_ps(f), scale)
             }
             _ => {
                 let c = _mm_loadl_epi64(p.add(idx) as *const __m128i);
@@ -731,17 +739,21 @@ mod avx512 {
                     _mm512_cvtph_ps(h)
                 }
             }
-            3 => {
-                let c = _mm_loadu_si128(p.add(idx) as *const __m128i);
-                _mm512_cvtph_ps(_mm256_slli_epi16(_mm256_cvtepu8_epi16(c), 8))
-            }
-            4 => {
-                let c = _mm_loadu_si128(p.add(idx) as *const __m128i);
-                let h = _mm256_and_si256(
-                    _mm256_slli_epi16(_mm256_cvtepi8_epi16(c), 7),
-                    _mm256_set1_epi16(0xbfff_u16 as i16),
-                );
-                _mm512_mul_ps(_mm512_cvtph_ps(h), scale)
+            // Bytes: as the AVX2 `load`.
+            3 | 4 => {
+                let c = _mm512_cvtepi8_epi32(_mm_loadu_si128(p.add(idx) as *const __m128i));
+                let f = if S == 3 {
+                    _mm512_and_si512(
+                        _mm512_slli_epi32::<21>(c),
+                        _mm512_set1_epi32(0x8fe0_0000_u32 as i32),
+                    )
+                } else {
+                    _mm512_and_si512(
+                        _mm512_slli_epi32::<20>(c),
+                        _mm512_set1_epi32(0x87f0_0000_u32 as i32),
+                    )
+                };
+                _mm512_mul_ps(_mm512_castsi512_ps(f), scale)
             }
             _ => {
                 let c = _mm_loadu_si128(p.add(idx) as *const __m128i);

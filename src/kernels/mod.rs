@@ -40,8 +40,8 @@
 
 pub mod attention;
 pub mod bitmod;
-pub mod bytecode;
 pub mod block;
+pub mod bytecode;
 pub mod dpbf16;
 pub mod float;
 pub mod fp16acc;

@@ -301,10 +301,11 @@ impl FloatPanels {
             }
             FloatStorage::Byte(code) => {
                 codes = vec![0u8; panels * k * PANEL];
+                let table = code.table();
                 for j in 0..n {
                     for kk in 0..k {
                         let x = values[j * k + kk];
-                        codes[at(j, kk)] = code.encode(x).unwrap_or_else(|| {
+                        codes[at(j, kk)] = code.encode_with(&table, x).unwrap_or_else(|| {
                             panic!("FloatPanels::pack: {x:e} is not exact in {code:?}")
                         });
                     }

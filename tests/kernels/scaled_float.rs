@@ -256,23 +256,46 @@ fn byte_codes_match_the_hand_tables() {
         for (c, &x) in values(e, m, top).iter().enumerate() {
             for (byte, want) in [(c as u8, x), (c as u8 | 0x80, -x)] {
                 let got = code.decode(byte);
-                assert_eq!(got.to_bits(), (want as f32).to_bits(), "{code:?} {byte:#04x}");
-                assert_eq!(code.encode(got), Some(byte), "{code:?} {byte:#04x} round trip");
+                assert_eq!(
+                    got.to_bits(),
+                    (want as f32).to_bits(),
+                    "{code:?} {byte:#04x}"
+                );
+                assert_eq!(
+                    code.encode(got),
+                    Some(byte),
+                    "{code:?} {byte:#04x} round trip"
+                );
             }
         }
     }
-    assert_eq!(ByteCode::E4m3.encode(464.0), None, "between E4M3's max and 480");
+    assert_eq!(
+        ByteCode::E4m3.encode(464.0),
+        None,
+        "between E4M3's max and 480"
+    );
     assert_eq!(ByteCode::E4m3.encode(1.0625), None, "4 significant bits");
-    assert_eq!(ByteCode::E5m2.encode(f32::INFINITY), None, "only finite values");
+    assert_eq!(
+        ByteCode::E5m2.encode(f32::INFINITY),
+        None,
+        "only finite values"
+    );
     assert_eq!(ByteCode::I8(-6).decode(0x80), -2.0, "int8 -128 · 2^-6");
     assert_eq!(ByteCode::I8(-6).encode(-0.0), None, "int8 has no -0");
     // The first code that holds all: E5M2 for FP4 values, E4M3 once a value
     // needs 3 mantissa bits, int8 · 2^e once one needs more.
     assert_eq!(ByteCode::fit(&[0.5, -6.0, 0.0]), Some(ByteCode::E5m2));
     assert_eq!(ByteCode::fit(&[0.5, 1.125, -448.0]), Some(ByteCode::E4m3));
-    assert_eq!(ByteCode::fit(&[127.0 / 64.0, -2.0, 1.0 / 64.0]), Some(ByteCode::I8(-6)));
+    assert_eq!(
+        ByteCode::fit(&[127.0 / 64.0, -2.0, 1.0 / 64.0]),
+        Some(ByteCode::I8(-6))
+    );
     assert_eq!(ByteCode::fit(&[1.0, f32::NAN]), None);
-    assert_eq!(ByteCode::fit(&[255.0]), None, "8 significant bits, no sign room");
+    assert_eq!(
+        ByteCode::fit(&[255.0]),
+        None,
+        "8 significant bits, no sign room"
+    );
 }
 
 /// The SIMD widening of every byte code equals its plain decode at every
@@ -286,7 +309,12 @@ fn byte_code_widening_equals_the_plain_decode_at_every_level() {
     use bitsim::kernels::pack::{ByteCode, FloatPanels, FloatStorage};
     use bitsim::tensor::{QOperand, Values};
     let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    for code in [ByteCode::E5m2, ByteCode::E4m3, ByteCode::I8(-6), ByteCode::I8(3)] {
+    for code in [
+        ByteCode::E5m2,
+        ByteCode::E4m3,
+        ByteCode::I8(-6),
+        ByteCode::I8(3),
+    ] {
         let codes: Vec<u8> = (0..=255u8)
             .filter(|&c| code != ByteCode::E5m2 || c & 0x7c != 0x7c)
             .collect();
