@@ -313,39 +313,84 @@ impl FloatKernel {
         assert!(views.iter().all(|v| v.1 == kstride));
         let wps_all: Vec<&[u8]> = views.iter().map(|v| v.0).collect();
         let arows_all: Vec<&[f32]> = rows.clone().map(|ii| &a[ii * k..(ii + 1) * k]).collect();
-        for gi in 0..g.count {
+        // The tiles walk K in chunks of whole groups and fold each group
+        // in registers (see `Fold`); one group of K folds once, below.
+        let fold_in_tiles = g.count > 1;
+        let ws_all: Vec<&[f32]> = match &self.w.scales.inner {
+            Some(s) if fold_in_tiles => panels
+                .clone()
+                .map(|pp| &s[pp * g.count * PANEL..(pp + 1) * g.count * PANEL])
+                .collect(),
+            _ => vec![],
+        };
+        let sa_all: Vec<&[f32]> = match sa.inner {
+            Some(s) if fold_in_tiles => rows
+                .clone()
+                .map(|ii| &s[ii * g.count..(ii + 1) * g.count])
+                .collect(),
+            _ => vec![],
+        };
+        let walk = |ks: std::ops::Range<usize>, sums: &mut [[f32; PANEL]], fold: bool| {
+            let mut p = panels.start;
+            while p < panels.end {
+                // Every row tile takes the same panels (a tile of fewer
+                // rows allows at least as many).
+                let np = panels_for(level, tile_rows, panels.end - p);
+                let (p0, i0) = (p - panels.start, rows.start);
+                let wps = &wps_all[p0..p0 + np];
+                let mut i = rows.start;
+                while i < rows.end {
+                    let r = tile_rows.min(rows.end - i);
+                    let arows = &arows_all[i - i0..i - i0 + r];
+                    let f = Fold {
+                        len: g.len,
+                        w: if ws_all.is_empty() {
+                            &[]
+                        } else {
+                            &ws_all[p0..p0 + np]
+                        },
+                        a: if sa_all.is_empty() {
+                            &[]
+                        } else {
+                            &sa_all[i - i0..i - i0 + r]
+                        },
+                    };
+                    let d = &mut sums[at(i, p)..];
+                    let tile = Tile {
+                        fused,
+                        storage: self.w.storage,
+                        w: wps,
+                        kstride,
+                        a: arows,
+                        ks: ks.clone(),
+                        stride: np_all,
+                        pf: gemv,
+                        fold: fold.then_some(&f),
+                    };
+                    dots(level, &tile, d);
+                    i += r;
+                }
+                p += np;
+            }
+        };
+        if fold_in_tiles {
+            // GEMV: all of K in one walk (one stream per panel); GEMM:
+            // chunks of whole groups of about `KC` positions.
+            let chunk = if gemv { k } else { (KC / g.len).max(1) * g.len };
+            let mut k0 = 0;
+            while k0 < k {
+                let k1 = (k0 + chunk).min(k);
+                walk(k0..k1, &mut acc, true);
+                k0 = k1;
+            }
+        }
+        for gi in 0..if fold_in_tiles { 0 } else { g.count } {
             let gr = g.range(gi);
             dot.iter_mut().for_each(|d| *d = [0.0; PANEL]);
             let mut k0 = gr.start;
             while k0 < gr.end {
                 let k1 = if gemv { gr.end } else { (k0 + KC).min(gr.end) };
-                let mut p = panels.start;
-                while p < panels.end {
-                    // Every row tile takes the same panels (a tile of fewer
-                    // rows allows at least as many).
-                    let np = panels_for(level, tile_rows, panels.end - p);
-                    let wps = &wps_all[p - panels.start..p - panels.start + np];
-                    let mut i = rows.start;
-                    while i < rows.end {
-                        let r = tile_rows.min(rows.end - i);
-                        let arows = &arows_all[i - rows.start..i - rows.start + r];
-                        let d = &mut dot[at(i, p)..];
-                        dots(
-                            level,
-                            fused,
-                            self.w.storage,
-                            wps,
-                            kstride,
-                            arows,
-                            k0..k1,
-                            d,
-                            np_all,
-                            gemv,
-                        );
-                        i += r;
-                    }
-                    p += np;
-                }
+                walk(k0..k1, &mut dot, false);
                 k0 = k1;
             }
             // The variants' fold: acc = acc + (dot · sa[i, g]) · sw[j, g].
@@ -434,22 +479,101 @@ fn panels_for(level: IsaLevel, rows: usize, left: usize) -> usize {
     }
 }
 
-/// Sequential dot products over `ks` for a tile of rows `a` against panels
-/// `w` (a shape [`panels_for`] allows), updating the running sums in place:
-/// row `t`'s sum for panel `q` is `d[t · stride + q]`.
-#[allow(clippy::too_many_arguments)] // one tile's complete description
-fn dots(
-    level: IsaLevel,
+/// One register tile's work: rows `a` against panels `w` (a shape
+/// [`panels_for`] allows) over K positions `ks`; row `t`'s sums for panel
+/// `q` sit at `d[t · stride + q]` of the tile's sums.
+struct Tile<'a> {
+    /// Fused step (see [`FloatSum`]).
     fused: bool,
+    /// How the weights are stored.
     storage: FloatStorage,
-    w: &[&[u8]],
+    /// The panels' stored values from the tile's first K position's row.
+    w: &'a [&'a [u8]],
+    /// Values one K step advances in a panel.
     kstride: usize,
-    a: &[&[f32]],
+    /// Activation rows (whole rows of K).
+    a: &'a [&'a [f32]],
+    /// The K positions.
     ks: std::ops::Range<usize>,
-    d: &mut [[f32; PANEL]],
+    /// Sums per row of the tile's sums array.
     stride: usize,
+    /// Prefetch the weights (a GEMV streams them once).
     pf: bool,
-) {
+    /// Fold each K group in the tile (see [`Fold`]); without, the sums are
+    /// running dot products, loaded at the start and stored at the end.
+    fold: Option<&'a Fold<'a>>,
+}
+
+/// The variants' group fold done inside a tile, per K group of `len`
+/// positions: the dot product starts at +0, runs over the group, and
+/// `acc = acc + (dot · sa[t, g]) · sw[q, g]` adds it into the tile's sums
+/// (which hold `acc`), exactly as the emulation orders it. A tile's `ks`
+/// starts at a group's start and ends at a group's end (or K's).
+struct Fold<'a> {
+    /// Group length.
+    len: usize,
+    /// Per tile panel, its weights' inner scales `[group][8]`; empty: none.
+    w: &'a [&'a [f32]],
+    /// Per tile row, its inner scales `[group]`; empty: none.
+    a: &'a [&'a [f32]],
+}
+
+impl Fold<'_> {
+    /// The K groups a tile walks: `(group, positions)`.
+    fn segments(
+        &self,
+        ks: &std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> {
+        let (len, end) = (self.len, ks.end);
+        let mut k0 = ks.start;
+        std::iter::from_fn(move || {
+            (k0 < end).then(|| {
+                let g = k0 / len;
+                let k1 = ((g + 1) * len).min(end);
+                let seg = (g, k0..k1);
+                k0 = k1;
+                seg
+            })
+        })
+    }
+
+    /// Row `t`'s scale in group `g` (1 without activation scales).
+    #[inline(always)]
+    fn a_scale(&self, t: usize, g: usize) -> f32 {
+        if self.a.is_empty() {
+            1.0
+        } else {
+            self.a[t][g]
+        }
+    }
+
+    /// Panel `q`'s 8 scales in group `g` (ones without weight scales).
+    #[inline(always)]
+    fn w_scales(&self, q: usize, g: usize) -> &[f32] {
+        const ONES: [f32; PANEL] = [1.0; PANEL];
+        if self.w.is_empty() {
+            &ONES
+        } else {
+            &self.w[q][g * PANEL..(g + 1) * PANEL]
+        }
+    }
+
+    /// Checks the scales cover a tile of `rows` × `panels` over `ks`.
+    fn check(&self, rows: usize, panels: usize, ks: &std::ops::Range<usize>) {
+        assert!(self.len > 0 && ks.start % self.len == 0);
+        let groups = ks.end.div_ceil(self.len);
+        assert!(
+            self.a.is_empty() || (self.a.len() == rows && self.a.iter().all(|s| s.len() >= groups))
+        );
+        assert!(
+            self.w.is_empty()
+                || (self.w.len() == panels && self.w.iter().all(|s| s.len() >= groups * PANEL))
+        );
+    }
+}
+
+/// Runs a tile at `level` (see [`Tile`]), its sums in `d`.
+fn dots(level: IsaLevel, t: &Tile, d: &mut [[f32; PANEL]]) {
     let f = isa::active();
     // The SIMD paths are compiled with FMA and F16C (fused steps, fp16
     // widening); every AVX2 CPU known has both, but a CPU without them takes
@@ -459,50 +583,66 @@ fn dots(
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX-512
         // (F, BW, VL); FMA and F16C were checked above.
         avx512 => if ok {
-            unsafe { avx512::dots(fused, storage, w, kstride, a, ks, d, stride, pf) }
+            unsafe { avx512::dots(t, d) }
         } else {
-            dots_scalar(fused, storage, w, kstride, a, ks, d, stride, pf)
+            dots_scalar(t, d)
         },
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2; F16C and
         // FMA were checked above.
         avx2 => if ok {
-            unsafe { avx2::dots(fused, storage, w, kstride, a, ks, d, stride, pf) }
+            unsafe { avx2::dots(t, d) }
         } else {
-            dots_scalar(fused, storage, w, kstride, a, ks, d, stride, pf)
+            dots_scalar(t, d)
         },
-        scalar => dots_scalar(fused, storage, w, kstride, a, ks, d, stride, pf),
+        scalar => dots_scalar(t, d),
     )
 }
 
 /// The portable path (and the obvious statement of each lane's sum).
 #[allow(clippy::needless_range_loop)] // indices mirror the packed layout
-#[allow(clippy::too_many_arguments)] // one tile's complete description
-fn dots_scalar(
-    fused: bool,
-    storage: FloatStorage,
-    w: &[&[u8]],
-    kstride: usize,
-    a: &[&[f32]],
-    ks: std::ops::Range<usize>,
-    d: &mut [[f32; PANEL]],
-    stride: usize,
-    _pf: bool,
-) {
-    for (t, ar) in a.iter().enumerate() {
-        for (q, wp) in w.iter().enumerate() {
-            let s = &mut d[t * stride + q];
-            for kk in ks.clone() {
-                let x = ar[kk];
-                for l in 0..PANEL {
-                    let y = value(storage, wp, kk * kstride + l);
-                    s[l] = if fused {
-                        x.mul_add(y, s[l])
-                    } else {
-                        s[l] + x * y
-                    };
+fn dots_scalar(t: &Tile, d: &mut [[f32; PANEL]]) {
+    let step = |s: f32, x: f32, y: f32| if t.fused { x.mul_add(y, s) } else { s + x * y };
+    for (r, ar) in t.a.iter().enumerate() {
+        for (q, wp) in t.w.iter().enumerate() {
+            let sums = &mut d[r * t.stride + q];
+            let value = |kk: usize, l: usize| value(t.storage, wp, kk * t.kstride + l);
+            match t.fold {
+                None => {
+                    for kk in t.ks.clone() {
+                        for l in 0..PANEL {
+                            sums[l] = step(sums[l], ar[kk], value(kk, l));
+                        }
+                    }
+                }
+                Some(f) => {
+                    for (g, seg) in f.segments(&t.ks) {
+                        let mut dot = [0f32; PANEL];
+                        for kk in seg {
+                            for l in 0..PANEL {
+                                dot[l] = step(dot[l], ar[kk], value(kk, l));
+                            }
+                        }
+                        let (a_s, w_s) = (f.a_scale(r, g), f.w_scales(q, g));
+                        for l in 0..PANEL {
+                            sums[l] += (dot[l] * a_s) * w_s[l];
+                        }
+                    }
                 }
             }
         }
+    }
+}
+
+/// Checks a tile's operands against its shape (the SIMD tiles read raw pointers).
+#[inline(always)]
+fn check_tile(rows: usize, panels: usize, value_bytes: usize, t: &Tile, d: &[[f32; PANEL]]) {
+    assert!(t.a.len() == rows && t.w.len() == panels && panels <= t.stride);
+    assert!(t.a.iter().all(|r| r.len() >= t.ks.end));
+    let last = t.ks.end.saturating_sub(1) * t.kstride + PANEL;
+    assert!(t.w.iter().all(|p| p.len() >= last * value_bytes));
+    assert!(d.len() >= (rows - 1) * t.stride + panels);
+    if let Some(f) = t.fold {
+        f.check(rows, panels, &t.ks);
     }
 }
 
@@ -529,27 +669,6 @@ const fn value_bytes(s: u8) -> usize {
     }
 }
 
-/// Checks a tile's operands against its shape (the SIMD tiles read raw pointers).
-#[inline(always)]
-#[allow(clippy::too_many_arguments)] // the tile's shape and its operands
-fn check_tile(
-    rows: usize,
-    panels: usize,
-    value_bytes: usize,
-    w: &[&[u8]],
-    kstride: usize,
-    a: &[&[f32]],
-    ks: &std::ops::Range<usize>,
-    d: &[[f32; PANEL]],
-    stride: usize,
-) {
-    assert!(a.len() == rows && w.len() == panels && panels <= stride);
-    assert!(a.iter().all(|r| r.len() >= ks.end));
-    let last = ks.end.saturating_sub(1) * kstride + PANEL;
-    assert!(w.iter().all(|p| p.len() >= last * value_bytes));
-    assert!(d.len() >= (rows - 1) * stride + panels);
-}
-
 /// K steps ahead that a GEMV tile prefetches its weights: a GEMV streams
 /// them from memory once, and the tile's short loop body would otherwise
 /// keep too few cache misses in flight (one row: one FMA per weight vector).
@@ -572,7 +691,9 @@ fn prefetch(p: *const u8, off: usize, bytes: usize) {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{check_tile, prefetch, storage_id, value_bytes, FloatStorage, PANEL, PREFETCH_K};
+    use super::{
+        check_tile, prefetch, storage_id, value_bytes, FloatStorage, Tile, PANEL, PREFETCH_K,
+    };
     use std::arch::x86_64::*;
 
     /// 8 stored values at `idx` widened to f32 (`S`: see [`super::storage_id`];
@@ -613,34 +734,30 @@ mod avx2 {
         }
     }
 
-    /// A tile of `R` rows × `P` panels over `ks`, sums in place.
+    /// The K steps of a tile: `acc[r][q] += a[r][k] · w[q][k]` for k in `ks`.
     #[inline(always)]
     #[allow(clippy::needless_range_loop)] // r, q index register arrays
-    unsafe fn tile<const R: usize, const P: usize, const S: u8, const FUSED: bool>(
-        w: &[&[u8]],
-        kstride: usize,
-        a: &[&[f32]],
+    #[allow(clippy::too_many_arguments)] // the tile's registers and operands
+    unsafe fn run<const R: usize, const P: usize, const S: u8, const FUSED: bool>(
+        acc: &mut [[__m256; P]; R],
+        wp: &[*const u8; P],
+        ap: &[*const f32; R],
         ks: std::ops::Range<usize>,
-        d: &mut [[f32; PANEL]],
-        stride: usize,
+        kstride: usize,
         pf: bool,
-        scale: f32,
+        scale: __m256,
     ) {
         let vb = value_bytes(S);
-        check_tile(R, P, vb, w, kstride, a, &ks, d, stride);
-        let scale = _mm256_set1_ps(scale);
-        let dp = d.as_mut_ptr();
-        // SAFETY (all pointer reads and writes below): bounds checked above.
-        let mut acc: [[__m256; P]; R] = std::array::from_fn(|r| {
-            std::array::from_fn(|q| _mm256_loadu_ps((*dp.add(r * stride + q)).as_ptr()))
-        });
-        let wp: [*const u8; P] = std::array::from_fn(|q| w[q].as_ptr());
-        let ap: [*const f32; R] = std::array::from_fn(|r| a[r].as_ptr());
         for kk in ks {
             if pf {
                 prefetch(wp[0], (kk + PREFETCH_K) * kstride * vb, P * PANEL * vb);
             }
-            let wv: [__m256; P] = std::array::from_fn(|q| load::<S>(wp[q], kk * kstride, scale));
+            // (A loop, not `array::from_fn`: its closure would not inherit
+            // the caller's target features, and the intrinsics would not inline.)
+            let mut wv = [_mm256_setzero_ps(); P];
+            for q in 0..P {
+                wv[q] = load::<S>(wp[q], kk * kstride, scale);
+            }
             for r in 0..R {
                 let x = _mm256_broadcast_ss(&*ap[r].add(kk));
                 for q in 0..P {
@@ -654,32 +771,86 @@ mod avx2 {
                 }
             }
         }
-        for r in 0..R {
-            for q in 0..P {
-                _mm256_storeu_ps((*dp.add(r * stride + q)).as_mut_ptr(), acc[r][q]);
+    }
+
+    /// A tile of `R` rows × `P` panels (see [`Tile`]), sums in place.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // r, q index register arrays
+    unsafe fn tile<const R: usize, const P: usize, const S: u8, const FUSED: bool>(
+        t: &Tile,
+        d: &mut [[f32; PANEL]],
+        scale: f32,
+    ) {
+        let vb = value_bytes(S);
+        check_tile(R, P, vb, t, d);
+        let (kstride, stride) = (t.kstride, t.stride);
+        let scale = _mm256_set1_ps(scale);
+        let dp = d.as_mut_ptr();
+        let wp: [*const u8; P] = std::array::from_fn(|q| t.w[q].as_ptr());
+        let ap: [*const f32; R] = std::array::from_fn(|r| t.a[r].as_ptr());
+        // SAFETY (all pointer reads and writes below): bounds checked above.
+        let mut acc: [[__m256; P]; R] = [[_mm256_setzero_ps(); P]; R];
+        // (Macros, not closures: a closure would not inherit the caller's
+        // target features and would not inline.)
+        macro_rules! sums {
+            ($r:expr, $q:expr) => {
+                (*dp.add($r * stride + $q)).as_mut_ptr()
+            };
+        }
+        match t.fold {
+            None => {
+                for r in 0..R {
+                    for q in 0..P {
+                        acc[r][q] = _mm256_loadu_ps(sums!(r, q));
+                    }
+                }
+                run::<R, P, S, FUSED>(&mut acc, &wp, &ap, t.ks.clone(), kstride, t.pf, scale);
+                for r in 0..R {
+                    for q in 0..P {
+                        _mm256_storeu_ps(sums!(r, q), acc[r][q]);
+                    }
+                }
+            }
+            Some(f) => {
+                for (g, seg) in f.segments(&t.ks) {
+                    acc = [[_mm256_setzero_ps(); P]; R];
+                    run::<R, P, S, FUSED>(&mut acc, &wp, &ap, seg, kstride, t.pf, scale);
+                    let mut ws = [_mm256_setzero_ps(); P];
+                    for q in 0..P {
+                        ws[q] = _mm256_loadu_ps(f.w_scales(q, g).as_ptr());
+                    }
+                    for r in 0..R {
+                        let sa = _mm256_set1_ps(f.a_scale(r, g));
+                        for q in 0..P {
+                            let v = _mm256_mul_ps(_mm256_mul_ps(acc[r][q], sa), ws[q]);
+                            let p = sums!(r, q);
+                            _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), v));
+                        }
+                    }
+                }
             }
         }
     }
 
     macro_rules! by_shape {
-        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr, $pf:expr, $sc:expr) => {
-            match ($a.len(), $w.len()) {
-                (1, 8) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (1, 4) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (2, 4) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (3, 4) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (1, 2) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (2, 2) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (3, 2) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (4, 2) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (5, 2) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (6, 2) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (1, 1) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (2, 1) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (3, 1) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (4, 1) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (5, 1) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (6, 1) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+        ($s:literal, $f:literal, $t:expr, $d:expr, $sc:expr) => {
+            match ($t.a.len(), $t.w.len()) {
+                (1, 8) => tile::<1, 8, $s, $f>($t, $d, $sc),
+                (1, 4) => tile::<1, 4, $s, $f>($t, $d, $sc),
+                (2, 4) => tile::<2, 4, $s, $f>($t, $d, $sc),
+                (3, 4) => tile::<3, 4, $s, $f>($t, $d, $sc),
+                (1, 2) => tile::<1, 2, $s, $f>($t, $d, $sc),
+                (2, 2) => tile::<2, 2, $s, $f>($t, $d, $sc),
+                (3, 2) => tile::<3, 2, $s, $f>($t, $d, $sc),
+                (4, 2) => tile::<4, 2, $s, $f>($t, $d, $sc),
+                (5, 2) => tile::<5, 2, $s, $f>($t, $d, $sc),
+                (6, 2) => tile::<6, 2, $s, $f>($t, $d, $sc),
+                (1, 1) => tile::<1, 1, $s, $f>($t, $d, $sc),
+                (2, 1) => tile::<2, 1, $s, $f>($t, $d, $sc),
+                (3, 1) => tile::<3, 1, $s, $f>($t, $d, $sc),
+                (4, 1) => tile::<4, 1, $s, $f>($t, $d, $sc),
+                (5, 1) => tile::<5, 1, $s, $f>($t, $d, $sc),
+                (6, 1) => tile::<6, 1, $s, $f>($t, $d, $sc),
                 (r, p) => unreachable!("no AVX2 float tile of {r} rows × {p} panels"),
             }
         };
@@ -687,28 +858,17 @@ mod avx2 {
 
     /// The AVX2 tile for a storage and step (fused needs FMA, fp16 F16C).
     #[target_feature(enable = "avx2,fma,f16c")]
-    #[allow(clippy::too_many_arguments)] // one tile's complete description
-    pub unsafe fn dots(
-        fused: bool,
-        storage: FloatStorage,
-        w: &[&[u8]],
-        kstride: usize,
-        a: &[&[f32]],
-        ks: std::ops::Range<usize>,
-        d: &mut [[f32; PANEL]],
-        stride: usize,
-        pf: bool,
-    ) {
-        let sc = match storage {
+    pub unsafe fn dots(t: &Tile, d: &mut [[f32; PANEL]]) {
+        let sc = match t.storage {
             FloatStorage::Byte(code) => code.widen_scale(),
             _ => 1.0,
         };
         macro_rules! by_storage {
             ($($id:literal),*) => {
-                match (storage_id(storage), fused) {
+                match (storage_id(t.storage), t.fused) {
                     $(
-                        ($id, false) => by_shape!($id, false, w, kstride, a, ks, d, stride, pf, sc),
-                        ($id, true) => by_shape!($id, true, w, kstride, a, ks, d, stride, pf, sc),
+                        ($id, false) => by_shape!($id, false, t, d, sc),
+                        ($id, true) => by_shape!($id, true, t, d, sc),
                     )*
                     (id, _) => unreachable!("no float storage {id}"),
                 }
@@ -720,7 +880,9 @@ mod avx2 {
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{check_tile, prefetch, storage_id, value_bytes, FloatStorage, PANEL, PREFETCH_K};
+    use super::{
+        check_tile, prefetch, storage_id, value_bytes, FloatStorage, Fold, Tile, PANEL, PREFETCH_K,
+    };
     use std::arch::x86_64::*;
 
     /// Two adjacent panels' 8 stored values at `idx` (16 consecutive
@@ -762,43 +924,29 @@ mod avx512 {
         }
     }
 
-    /// A tile of `R` rows × `2·PP` panels over `ks` (two panels per zmm), sums in place.
+    /// The K steps of a tile: `acc[r][q] += a[r][k] · w[q][k]` for k in `ks`.
     #[inline(always)]
     #[allow(clippy::needless_range_loop)] // r, q index register arrays
-    unsafe fn tile<const R: usize, const PP: usize, const S: u8, const FUSED: bool>(
-        w: &[&[u8]],
-        kstride: usize,
-        a: &[&[f32]],
+    #[allow(clippy::too_many_arguments)] // the tile's registers and operands
+    unsafe fn run<const R: usize, const PP: usize, const S: u8, const FUSED: bool>(
+        acc: &mut [[__m512; PP]; R],
+        wp: &[*const u8; PP],
+        ap: &[*const f32; R],
         ks: std::ops::Range<usize>,
-        d: &mut [[f32; PANEL]],
-        stride: usize,
+        kstride: usize,
         pf: bool,
-        scale: f32,
+        scale: __m512,
     ) {
         let vb = value_bytes(S);
-        check_tile(R, 2 * PP, vb, w, kstride, a, &ks, d, stride);
-        let scale = _mm512_set1_ps(scale);
-        for q in 0..PP {
-            // Panel 2q+1's values follow panel 2q's at every K position.
-            assert!(std::ptr::eq(
-                w[2 * q + 1].as_ptr(),
-                w[2 * q].as_ptr().wrapping_add(PANEL * vb)
-            ));
-        }
-        let dp = d.as_mut_ptr();
-        // SAFETY (all pointer reads and writes below): bounds checked above;
-        // a row's sums of panels 2q and 2q+1 are adjacent (16 floats), and
-        // so are their weights.
-        let mut acc: [[__m512; PP]; R] = std::array::from_fn(|r| {
-            std::array::from_fn(|q| _mm512_loadu_ps((*dp.add(r * stride + 2 * q)).as_ptr()))
-        });
-        let wp: [*const u8; PP] = std::array::from_fn(|q| w[2 * q].as_ptr());
-        let ap: [*const f32; R] = std::array::from_fn(|r| a[r].as_ptr());
         for kk in ks {
             if pf {
                 prefetch(wp[0], (kk + PREFETCH_K) * kstride * vb, 2 * PP * PANEL * vb);
             }
-            let wv: [__m512; PP] = std::array::from_fn(|q| load2::<S>(wp[q], kk * kstride, scale));
+            // (A loop: see the AVX2 `run`.)
+            let mut wv = [_mm512_setzero_ps(); PP];
+            for q in 0..PP {
+                wv[q] = load2::<S>(wp[q], kk * kstride, scale);
+            }
             for r in 0..R {
                 let x = _mm512_set1_ps(*ap[r].add(kk));
                 for q in 0..PP {
@@ -811,38 +959,103 @@ mod avx512 {
                 }
             }
         }
-        for r in 0..R {
-            for q in 0..PP {
-                _mm512_storeu_ps((*dp.add(r * stride + 2 * q)).as_mut_ptr(), acc[r][q]);
+    }
+
+    /// A tile of `R` rows × `2·PP` panels (two panels per zmm; see
+    /// [`Tile`]), sums in place.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // r, q index register arrays
+    unsafe fn tile<const R: usize, const PP: usize, const S: u8, const FUSED: bool>(
+        t: &Tile,
+        d: &mut [[f32; PANEL]],
+        scale: f32,
+    ) {
+        let vb = value_bytes(S);
+        check_tile(R, 2 * PP, vb, t, d);
+        for q in 0..PP {
+            // Panel 2q+1's values follow panel 2q's at every K position.
+            assert!(std::ptr::eq(
+                t.w[2 * q + 1].as_ptr(),
+                t.w[2 * q].as_ptr().wrapping_add(PANEL * vb)
+            ));
+        }
+        let (kstride, stride) = (t.kstride, t.stride);
+        let scale = _mm512_set1_ps(scale);
+        let dp = d.as_mut_ptr();
+        let wp: [*const u8; PP] = std::array::from_fn(|q| t.w[2 * q].as_ptr());
+        let ap: [*const f32; R] = std::array::from_fn(|r| t.a[r].as_ptr());
+        // SAFETY (all pointer reads and writes below): bounds checked above;
+        // a row's sums of panels 2q and 2q+1 are adjacent (16 floats), and
+        // so are their weights.
+        let mut acc: [[__m512; PP]; R] = [[_mm512_setzero_ps(); PP]; R];
+        // (Macros, not closures: see the AVX2 tile.)
+        macro_rules! sums {
+            ($r:expr, $q:expr) => {
+                (*dp.add($r * stride + 2 * $q)).as_mut_ptr()
+            };
+        }
+        match t.fold {
+            None => {
+                for r in 0..R {
+                    for q in 0..PP {
+                        acc[r][q] = _mm512_loadu_ps(sums!(r, q));
+                    }
+                }
+                run::<R, PP, S, FUSED>(&mut acc, &wp, &ap, t.ks.clone(), kstride, t.pf, scale);
+                for r in 0..R {
+                    for q in 0..PP {
+                        _mm512_storeu_ps(sums!(r, q), acc[r][q]);
+                    }
+                }
+            }
+            Some(f) => {
+                for (g, seg) in f.segments(&t.ks) {
+                    acc = [[_mm512_setzero_ps(); PP]; R];
+                    run::<R, PP, S, FUSED>(&mut acc, &wp, &ap, seg, kstride, t.pf, scale);
+                    let mut ws = [_mm512_setzero_ps(); PP];
+                    for q in 0..PP {
+                        let lo = _mm256_loadu_ps(f.w_scales(2 * q, g).as_ptr());
+                        let hi = _mm256_loadu_ps(f.w_scales(2 * q + 1, g).as_ptr());
+                        ws[q] = _mm512_insertf32x8::<1>(_mm512_castps256_ps512(lo), hi);
+                    }
+                    for r in 0..R {
+                        let sa = _mm512_set1_ps(f.a_scale(r, g));
+                        for q in 0..PP {
+                            let v = _mm512_mul_ps(_mm512_mul_ps(acc[r][q], sa), ws[q]);
+                            let p = sums!(r, q);
+                            _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), v));
+                        }
+                    }
+                }
             }
         }
     }
 
     macro_rules! by_shape {
-        ($s:literal, $f:literal, $w:expr, $kst:expr, $a:expr, $ks:expr, $d:expr, $st:expr, $pf:expr, $sc:expr) => {
-            match ($a.len(), $w.len()) {
-                (1, 16) => tile::<1, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (2, 16) => tile::<2, 8, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (1, 8) => tile::<1, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (2, 8) => tile::<2, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (3, 8) => tile::<3, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (4, 8) => tile::<4, 4, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (1, 4) => tile::<1, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (2, 4) => tile::<2, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (3, 4) => tile::<3, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (4, 4) => tile::<4, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (5, 4) => tile::<5, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (6, 4) => tile::<6, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (7, 4) => tile::<7, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (8, 4) => tile::<8, 2, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (1, 2) => tile::<1, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (2, 2) => tile::<2, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (3, 2) => tile::<3, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (4, 2) => tile::<4, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (5, 2) => tile::<5, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (6, 2) => tile::<6, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (7, 2) => tile::<7, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
-                (8, 2) => tile::<8, 1, $s, $f>($w, $kst, $a, $ks, $d, $st, $pf, $sc),
+        ($s:literal, $f:literal, $t:expr, $d:expr, $sc:expr) => {
+            match ($t.a.len(), $t.w.len()) {
+                (1, 16) => tile::<1, 8, $s, $f>($t, $d, $sc),
+                (2, 16) => tile::<2, 8, $s, $f>($t, $d, $sc),
+                (1, 8) => tile::<1, 4, $s, $f>($t, $d, $sc),
+                (2, 8) => tile::<2, 4, $s, $f>($t, $d, $sc),
+                (3, 8) => tile::<3, 4, $s, $f>($t, $d, $sc),
+                (4, 8) => tile::<4, 4, $s, $f>($t, $d, $sc),
+                (1, 4) => tile::<1, 2, $s, $f>($t, $d, $sc),
+                (2, 4) => tile::<2, 2, $s, $f>($t, $d, $sc),
+                (3, 4) => tile::<3, 2, $s, $f>($t, $d, $sc),
+                (4, 4) => tile::<4, 2, $s, $f>($t, $d, $sc),
+                (5, 4) => tile::<5, 2, $s, $f>($t, $d, $sc),
+                (6, 4) => tile::<6, 2, $s, $f>($t, $d, $sc),
+                (7, 4) => tile::<7, 2, $s, $f>($t, $d, $sc),
+                (8, 4) => tile::<8, 2, $s, $f>($t, $d, $sc),
+                (1, 2) => tile::<1, 1, $s, $f>($t, $d, $sc),
+                (2, 2) => tile::<2, 1, $s, $f>($t, $d, $sc),
+                (3, 2) => tile::<3, 1, $s, $f>($t, $d, $sc),
+                (4, 2) => tile::<4, 1, $s, $f>($t, $d, $sc),
+                (5, 2) => tile::<5, 1, $s, $f>($t, $d, $sc),
+                (6, 2) => tile::<6, 1, $s, $f>($t, $d, $sc),
+                (7, 2) => tile::<7, 1, $s, $f>($t, $d, $sc),
+                (8, 2) => tile::<8, 1, $s, $f>($t, $d, $sc),
                 (r, p) => unreachable!("no AVX-512 float tile of {r} rows × {p} panels"),
             }
         };
@@ -851,47 +1064,46 @@ mod avx512 {
     /// The AVX-512 tile for a storage and step; a single panel (odd tail)
     /// runs on the AVX2 tile, 8 rows as two row tiles of at most 6.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-    #[allow(clippy::too_many_arguments)] // one tile's complete description
-    pub unsafe fn dots(
-        fused: bool,
-        storage: FloatStorage,
-        w: &[&[u8]],
-        kstride: usize,
-        a: &[&[f32]],
-        ks: std::ops::Range<usize>,
-        d: &mut [[f32; PANEL]],
-        stride: usize,
-        pf: bool,
-    ) {
-        if w.len() == 1 {
-            let split = a.len().min(6);
-            let (a0, a1) = a.split_at(split);
-            super::avx2::dots(fused, storage, w, kstride, a0, ks.clone(), d, stride, pf);
+    pub unsafe fn dots(t: &Tile, d: &mut [[f32; PANEL]]) {
+        if t.w.len() == 1 {
+            let split = t.a.len().min(6);
+            let (a0, a1) = t.a.split_at(split);
+            let fold_rows = |rows: std::ops::Range<usize>| {
+                t.fold.map(|f| Fold {
+                    len: f.len,
+                    w: f.w,
+                    a: if f.a.is_empty() { &[] } else { &f.a[rows] },
+                })
+            };
+            let (f0, f1) = (fold_rows(0..split), fold_rows(split..t.a.len()));
+            let t0 = Tile {
+                a: a0,
+                fold: f0.as_ref(),
+                ks: t.ks.clone(),
+                ..*t
+            };
+            super::avx2::dots(&t0, d);
             if !a1.is_empty() {
-                super::avx2::dots(
-                    fused,
-                    storage,
-                    w,
-                    kstride,
-                    a1,
-                    ks,
-                    &mut d[split * stride..],
-                    stride,
-                    pf,
-                );
+                let t1 = Tile {
+                    a: a1,
+                    fold: f1.as_ref(),
+                    ks: t.ks.clone(),
+                    ..*t
+                };
+                super::avx2::dots(&t1, &mut d[split * t.stride..]);
             }
             return;
         }
-        let sc = match storage {
+        let sc = match t.storage {
             FloatStorage::Byte(code) => code.widen_scale(),
             _ => 1.0,
         };
         macro_rules! by_storage {
             ($($id:literal),*) => {
-                match (storage_id(storage), fused) {
+                match (storage_id(t.storage), t.fused) {
                     $(
-                        ($id, false) => by_shape!($id, false, w, kstride, a, ks, d, stride, pf, sc),
-                        ($id, true) => by_shape!($id, true, w, kstride, a, ks, d, stride, pf, sc),
+                        ($id, false) => by_shape!($id, false, t, d, sc),
+                        ($id, true) => by_shape!($id, true, t, d, sc),
                     )*
                     (id, _) => unreachable!("no float storage {id}"),
                 }

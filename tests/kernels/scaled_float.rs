@@ -198,6 +198,8 @@ fn special_blocks_ragged_shapes_and_short_k() {
         (9, 70, 13),
         (13, 100, 9),
         (20, 160, 21),
+        // Several GEMM K chunks of whole groups, a ragged last group.
+        (11, 600, 19),
     ];
     for name in NAMES {
         let v = variant(name);
