@@ -59,9 +59,9 @@ impl ByteCode {
                     };
                 }
                 let mag = if e == 0 {
-                    m * 2f32.powi(1 - bias - mbits as i32)
+                    m * 2f32.powi(1 - bias - mbits)
                 } else {
-                    (m + (1 << mbits) as f32) * 2f32.powi(e - bias - mbits as i32)
+                    (m + (1 << mbits) as f32) * 2f32.powi(e - bias - mbits)
                 };
                 sign * mag
             }

@@ -22,6 +22,15 @@
 //! The same per-lane operations run on ymm (AVX2: one 8-row panel per
 //! register) or zmm (AVX-512: two adjacent panels per register); a lane's
 //! chain is the same sequence of roundings either way.
+//!
+//! Weights are stored as f32, bf16, fp16 or one byte per value
+//! ([`ByteCode`]), each widened to f32 exactly in registers. With inner
+//! (per group) scales the register tile itself runs the fold at every group
+//! end (`Fold`): its dot registers start at +0, and the tile's sums in
+//! memory hold `acc`, so a group of 16 or 32 K steps costs a few extra
+//! operations per register instead of a pass through memory. Without inner
+//! scales the tile's sums are the running dot products (reloaded between
+//! K chunks, an exact f32 round trip) and the fold runs once, after K.
 
 use super::pack::{
     exp_range, half_value, super_view, ByteCode, FloatPanels, FloatStorage, PANEL, SUPER,
@@ -560,7 +569,7 @@ impl Fold<'_> {
 
     /// Checks the scales cover a tile of `rows` × `panels` over `ks`.
     fn check(&self, rows: usize, panels: usize, ks: &std::ops::Range<usize>) {
-        assert!(self.len > 0 && ks.start % self.len == 0);
+        assert!(self.len > 0 && ks.start.is_multiple_of(self.len));
         let groups = ks.end.div_ceil(self.len);
         assert!(
             self.a.is_empty() || (self.a.len() == rows && self.a.iter().all(|s| s.len() >= groups))

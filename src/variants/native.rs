@@ -15,8 +15,9 @@
 //!   FP6, FP4 with per-tensor or per-group f32 scales, the MX formats,
 //!   NVFP4): [`FloatKernel`] too. Products of such elements are exact in f32,
 //!   so the element codes are decoded to their values once (by the variant's
-//!   own quantizer, whose decode is the format's table) and stored as bf16
-//!   (exact for every element of ≤ 8 significant bits); the kernel sums each
+//!   own quantizer, whose decode is the format's table) and stored in one
+//!   byte each, in the first [`ByteCode`] that holds them all exactly (bf16
+//!   should a weight be non-finite); the kernel sums each
 //!   output in K order and folds both operands' scales in the emulation's
 //!   order ([`ActScales`]). Activations are quantized inside the product by
 //!   the variant's own quantizer (no separate twin to keep equal). A new
