@@ -60,7 +60,32 @@ pub struct IntKernel {
     /// `Σ w` over the chunk (8-bit weights on the VNNI GEMM, which reads
     /// `a + 128` and subtracts `128 · Σ w`), made at its first use.
     wsum: OnceLock<Vec<[i32; PANEL]>>,
+    /// 8-bit weights re-laid for the VNNI GEMM's wide tile ([`Vnni8`]),
+    /// made at its first use.
+    vnni8: OnceLock<Vnni8>,
 }
+
+/// 8-bit weights laid out for the VNNI GEMM's 4-row × 4-register tile:
+/// panels in pairs (lanes 0–7 the even panel, 8–15 the odd one, a missing
+/// odd panel zero), per pair and group every quad's 64 bytes in one
+/// register, so a tile step is one plain load per pair (the two-panel
+/// step needs two half loads and an insert); and per pair and group each
+/// lane's `−128 · Σ w`, the accumulators' start (see [`avx512`]).
+#[derive(Debug, Clone)]
+struct Vnni8 {
+    /// `[pair][group][quad][lane][byte]`.
+    data: Vec<u8>,
+    /// `[pair][group][lane]`: `−128 · Σ_k w` over the group.
+    init: Vec<[i32; 2 * PANEL]>,
+}
+
+/// Panel pairs per VNNI GEMM register tile (4 × 16 lanes).
+const VNNI_PAIRS: usize = 4;
+/// Quads per cache chunk of the VNNI GEMM: four pairs' chunk is 24 KiB, so
+/// it stays in L1 while every row tile of the task passes over it.
+const VNNI_KC: usize = 96;
+/// Panels per task of the VNNI GEMM's row-block tasks (one register tile wide).
+const VNNI_TASK_PANELS: usize = 2 * VNNI_PAIRS;
 
 impl IntKernel {
     /// A kernel over packed weights.
@@ -69,6 +94,7 @@ impl IntKernel {
             w,
             w16: OnceLock::new(),
             wsum: OnceLock::new(),
+            vnni8: OnceLock::new(),
         }
     }
 
@@ -196,6 +222,24 @@ impl IntKernel {
             }
         };
         let groups = self.w.panels.div_ceil(TASK_PANELS);
+        if m.div_ceil(block) >= 2 * rayon::current_num_threads() && !ap128.is_empty() {
+            // The VNNI GEMM of 8-bit weights: the wide tile over the
+            // re-laid weights, 8 panels per task, the same fold and finish.
+            let v8 = self.vnni8.get_or_init(|| self.vnni8_layout());
+            let tasks = self.w.panels.div_ceil(VNNI_TASK_PANELS);
+            out.par_chunks_mut(block * n)
+                .enumerate()
+                .for_each(|(b, dst)| {
+                    let rows = b * block..((b + 1) * block).min(m);
+                    for c in 0..tasks {
+                        let panels =
+                            c * VNNI_TASK_PANELS..((c + 1) * VNNI_TASK_PANELS).min(self.w.panels);
+                        let acc = self.block_vnni8(v8, &ap128, rows.clone(), panels.clone());
+                        self.finish_into(&acc, a_scales, rows.clone(), panels, dst, bias);
+                    }
+                });
+            return;
+        }
         if m.div_ceil(block) >= 2 * rayon::current_num_threads() {
             // Enough row blocks to keep every thread busy: one task per row
             // block, each finishing its rows straight into the output (no
@@ -299,6 +343,118 @@ impl IntKernel {
                             &s[(p * g.count + gi) * PANEL..(p * g.count + gi + 1) * PANEL]
                         });
                     fold(&mut acc[at(i, p)], &sums[at(i, p)], inner);
+                }
+            }
+        }
+        acc
+    }
+
+    /// [`Vnni8`] of the 8-bit weights.
+    fn vnni8_layout(&self) -> Vnni8 {
+        let g = &self.w.groups;
+        let (pl, gl) = (self.w.panel_len(), self.w.group_len());
+        let pairs = self.w.panels.div_ceil(2);
+        let mut data = vec![0u8; pairs * g.count * g.quads * 64];
+        let mut init = vec![[0i32; 2 * PANEL]; pairs * g.count];
+        for pp in 0..pairs {
+            for gi in 0..g.count {
+                let dst = &mut data[(pp * g.count + gi) * g.quads * 64..][..g.quads * 64];
+                let sums = &mut init[pp * g.count + gi];
+                for half in 0..2 {
+                    let p = 2 * pp + half;
+                    if p >= self.w.panels {
+                        continue;
+                    }
+                    let wg = &self.w.data[p * pl + gi * gl..p * pl + (gi + 1) * gl];
+                    for q in 0..g.quads {
+                        dst[q * 64 + half * 32..q * 64 + half * 32 + 32]
+                            .copy_from_slice(&wg[q * BLOCK..(q + 1) * BLOCK]);
+                        for l in 0..PANEL {
+                            let s: i32 = (0..4).map(|b| code(8, wg, q, l, b)).sum();
+                            sums[half * PANEL + l] -= 128 * s;
+                        }
+                    }
+                }
+            }
+        }
+        Vnni8 { data, init }
+    }
+
+    /// [`Self::block`] for a GEMM task of 8-bit weights on the VNNI step
+    /// (`a128`: the padded rows as `a + 128`, see [`Self::matmul_codes_into`]):
+    /// register tiles of 4 rows × [`VNNI_PAIRS`] pairs over chunks of
+    /// [`VNNI_KC`] quads, the sums of a group starting from its `−128 · Σ w`
+    /// and held in memory between chunks (exact int32, any order), then
+    /// the same group fold.
+    fn block_vnni8(
+        &self,
+        v8: &Vnni8,
+        a128: &[i8],
+        rows: std::ops::Range<usize>,
+        panels: std::ops::Range<usize>,
+    ) -> Vec<[f32; PANEL]> {
+        let g = &self.w.groups;
+        let padded = g.padded();
+        let (nr, npn) = (rows.len(), panels.len());
+        debug_assert!(panels.start.is_multiple_of(2));
+        let (p0, npairs) = (panels.start / 2, npn.div_ceil(2));
+        let mut acc = vec![[0f32; PANEL]; nr * npn];
+        // `[row][pair]`, 16 lanes each.
+        let mut sums = vec![[0i32; 2 * PANEL]; nr * npairs];
+        for gi in 0..g.count {
+            for (i, s) in sums.iter_mut().enumerate() {
+                *s = v8.init[(p0 + i % npairs) * g.count + gi];
+            }
+            let mut q0 = 0;
+            while q0 < g.quads {
+                let q1 = (q0 + VNNI_KC).min(g.quads);
+                let mut pp = 0;
+                while pp < npairs {
+                    let np = VNNI_PAIRS.min(npairs - pp);
+                    let w: [*const u8; VNNI_PAIRS] = std::array::from_fn(|x| {
+                        let o = ((p0 + pp + x.min(np - 1)) * g.count + gi) * g.quads + q0;
+                        v8.data[o * 64..].as_ptr()
+                    });
+                    let mut i = 0;
+                    while i < nr {
+                        let r = TILE_ROWS.min(nr - i);
+                        let a: [*const i8; TILE_ROWS] = std::array::from_fn(|t| {
+                            let o = (rows.start + i + t.min(r - 1)) * padded + gi * g.quads * 4;
+                            a128[o + q0 * 4..o + q1 * 4].as_ptr()
+                        });
+                        let base = sums.as_mut_ptr();
+                        // SAFETY: rows below nr, pairs from pp: inside `sums`.
+                        let s: [*mut [i32; 2 * PANEL]; TILE_ROWS] =
+                            std::array::from_fn(|t| unsafe {
+                                base.add((i + t.min(r - 1)) * npairs + pp)
+                            });
+                        #[cfg(target_arch = "x86_64")]
+                        // SAFETY: this path runs only where `vnni` holds (the
+                        // CPU has AVX-512 F/BW/VL and VNNI); every pointer
+                        // holds `q1 − q0` quads (weights: 64 bytes each,
+                        // rows: 4 bytes) or `np` pairs of sums; rows past
+                        // `r` repeat row `r − 1`, whose sums are written last.
+                        unsafe {
+                            avx512::tile_vnni8(w, np, a, s, q1 - q0)
+                        };
+                        i += r;
+                    }
+                    pp += np;
+                }
+                q0 = q1;
+            }
+            for i in 0..nr {
+                for p in 0..npn {
+                    let pa = p + panels.start;
+                    let inner =
+                        self.w.scales.inner.as_ref().map(|s| {
+                            &s[(pa * g.count + gi) * PANEL..(pa * g.count + gi + 1) * PANEL]
+                        });
+                    let s = &sums[i * npairs + p / 2];
+                    let lanes: &[i32; PANEL] = s[(p % 2) * PANEL..(p % 2 + 1) * PANEL]
+                        .try_into()
+                        .expect("8 lanes");
+                    fold(&mut acc[i * npn + p], lanes, inner);
                 }
             }
         }
@@ -1120,5 +1276,65 @@ mod avx512 {
             );
         }
         out
+    }
+
+    /// The wide VNNI tile of 8-bit weights ([`super::Vnni8`] layout): for
+    /// `np` ≤ 4 pairs at `w[x]` (64 bytes per quad) and [`TILE_ROWS`] rows
+    /// of `a + 128` at `a[t]`, adds `Σ_q (a+128)·w` over `quads` quads to
+    /// `sums[t][x]` (16 lanes). One load per pair and one broadcast per row
+    /// feed sixteen independent `vpdpbusd` chains. A row passed twice (the
+    /// same codes and sums pointers, for a short tile) stores the same
+    /// values twice.
+    ///
+    /// # Safety
+    /// AVX-512 F/BW/VL and VNNI; each `w[x]` (x < np) holds `quads · 64`
+    /// bytes, each `a[t]` `quads · 4`, each `sums[t]` `np` pairs.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+    pub unsafe fn tile_vnni8(
+        w: [*const u8; 4],
+        np: usize,
+        a: [*const i8; TILE_ROWS],
+        sums: [*mut [i32; 2 * PANEL]; TILE_ROWS],
+        quads: usize,
+    ) {
+        match np {
+            4 => tile::<4>(w, a, sums, quads),
+            3 => tile::<3>(w, a, sums, quads),
+            2 => tile::<2>(w, a, sums, quads),
+            _ => tile::<1>(w, a, sums, quads),
+        }
+    }
+
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // t and x index register arrays
+    unsafe fn tile<const NP: usize>(
+        w: [*const u8; 4],
+        a: [*const i8; TILE_ROWS],
+        sums: [*mut [i32; 2 * PANEL]; TILE_ROWS],
+        quads: usize,
+    ) {
+        let mut acc = [[_mm512_setzero_si512(); NP]; TILE_ROWS];
+        for t in 0..TILE_ROWS {
+            for x in 0..NP {
+                acc[t][x] = _mm512_loadu_si512(sums[t].add(x) as *const __m512i);
+            }
+        }
+        for q in 0..quads {
+            let v: [__m512i; NP] =
+                std::array::from_fn(|x| _mm512_loadu_si512(w[x].add(q * 64) as *const __m512i));
+            for t in 0..TILE_ROWS {
+                let b = _mm512_set1_epi32((a[t].add(q * 4) as *const i32).read_unaligned());
+                for x in 0..NP {
+                    acc[t][x] = _mm512_dpbusd_epi32(acc[t][x], b, v[x]);
+                }
+            }
+        }
+        // A repeated row's sums equal its original's (same start, same
+        // codes), so storing them again changes nothing.
+        for t in 0..TILE_ROWS {
+            for x in 0..NP {
+                _mm512_storeu_si512(sums[t].add(x) as *mut __m512i, acc[t][x]);
+            }
+        }
     }
 }

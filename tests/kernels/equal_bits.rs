@@ -153,6 +153,32 @@ fn gemm_path_with_many_rows() {
 }
 
 #[test]
+fn vnni_gemm_wide_tiles() {
+    // The VNNI GEMM of 8-bit weights (row-block tasks of 8 panels, tiles
+    // of 4 rows × 1–4 panel pairs, K in chunks of 96 quads): every pair
+    // count in a task's last tile (9, 11, 13, 14 panels: 1, 2 (half), 3
+    // (half), 3 pairs), an odd last panel, short row tiles, several K
+    // chunks. Two threads, so that 300 rows make enough row blocks.
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let v = variants::find("matmul/w8a8-int").expect("registered");
+    let shapes = [
+        (300, 1000, 72),
+        (263, 390, 85),
+        (301, 200, 101),
+        (258, 387, 112),
+    ];
+    for (s, &(m, k, n)) in shapes.iter().enumerate() {
+        let a = matrix(m, k, Dist::Outliers, 40 + s as u64);
+        let w = matrix(n, k, Dist::Normal, 50 + s as u64);
+        pool.install(|| check(v.as_ref(), &a, &w, &format!("{m}x{k}x{n}")));
+    }
+}
+
+#[test]
 fn thread_count_changes_no_bit() {
     let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     // 300 rows: the GEMM's row-block tasks on 3 threads, panel tasks on 1.

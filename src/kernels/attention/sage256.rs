@@ -115,7 +115,24 @@ impl Steps for Avx2Blk {
         n: usize,
         v: &[f32],
         d: usize,
+        pv: SagePv,
     ) {
+        if pv != SagePv::Fp8F32 {
+            // The FP16 step's TwoSum needs more than the sixteen ymm
+            // registers for several rows at once: one row at a time.
+            for (&a, &pr) in acc.iter().zip(&p) {
+                // SAFETY: as the trait's (each acc d floats, distinct
+                // rows; each p n weights).
+                let (a, pr) = unsafe {
+                    (
+                        std::slice::from_raw_parts_mut(a, d),
+                        std::slice::from_raw_parts(pr, n),
+                    )
+                };
+                self.pv_chunk(a, pr, &v[..n * d], pv);
+            }
+            return;
+        }
         // SAFETY: as the trait's; the CPU as the type's.
         unsafe { pv_rows(acc, p, n, v, d) }
     }

@@ -117,9 +117,10 @@ impl Steps for Avx512 {
         n: usize,
         v: &[f32],
         d: usize,
+        pv: SagePv,
     ) {
         // SAFETY: as the trait's; the CPU as the type's.
-        unsafe { pv_rows(acc, p, n, v, d) }
+        unsafe { pv_rows(acc, p, n, v, d, pv) }
     }
 }
 
@@ -455,28 +456,45 @@ unsafe fn pv_block<const NV: usize, const FULL: bool, const FMA: bool>(
     }
 }
 
-/// The FMA P·V step ([`pv_block`] with `FMA`) of [`PR`] rows over the
-/// same `n` keys: per row and channel `b_c` from +0 over the keys in
+/// The P·V step ([`pv_block`]'s, FMA or FP16 by `pv`) of [`PR`] rows over
+/// the same `n` keys: per row and channel `b_c` from +0 over the keys in
 /// order, then `acc_c += b_c`; the rows share every V register. Channels
-/// run 64 at a time, the last group masked.
+/// run 64 at a time, the last group masked. For the FP16 step this also
+/// gives `PR` times the independent chains: one row's `fp16(b + p·v)`
+/// (round-to-odd add, `vcvtps2ph`, `vcvtph2ps`) is a long dependency per
+/// key, and at d = 32 one row has only two registers of them.
 ///
 /// # Safety
 /// Each `acc[x]` holds `d` floats, each `p[x]` `n`; `v` holds `n·d`.
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-unsafe fn pv_rows(acc: [*mut f32; PR], p: [*const f32; PR], n: usize, v: &[f32], d: usize) {
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,f16c")]
+unsafe fn pv_rows(
+    acc: [*mut f32; PR],
+    p: [*const f32; PR],
+    n: usize,
+    v: &[f32],
+    d: usize,
+    pv: SagePv,
+) {
     debug_assert!(v.len() >= n * d);
+    let fma = pv == SagePv::Fp8F32;
     let mut c = 0;
     while c < d {
         let w = (d - c).min(64);
         // SAFETY: as this function's; channels c..c + w lie inside d.
         unsafe {
-            match (w.div_ceil(16), w.is_multiple_of(16)) {
-                (4, true) => pv_rows_nv::<4, true>(acc, p, n, v, d, c, w),
-                (4, false) => pv_rows_nv::<4, false>(acc, p, n, v, d, c, w),
-                (3, _) => pv_rows_nv::<3, false>(acc, p, n, v, d, c, w),
-                (2, _) => pv_rows_nv::<2, false>(acc, p, n, v, d, c, w),
-                _ => pv_rows_nv::<1, false>(acc, p, n, v, d, c, w),
+            match (w.div_ceil(16), w.is_multiple_of(16), fma) {
+                (4, true, true) => pv_rows_nv::<4, true, true>(acc, p, n, v, d, c, w),
+                (4, false, true) => pv_rows_nv::<4, false, true>(acc, p, n, v, d, c, w),
+                (3, _, true) => pv_rows_nv::<3, false, true>(acc, p, n, v, d, c, w),
+                (2, _, true) => pv_rows_nv::<2, false, true>(acc, p, n, v, d, c, w),
+                (_, _, true) => pv_rows_nv::<1, false, true>(acc, p, n, v, d, c, w),
+                (4, true, false) => pv_rows_nv::<4, true, false>(acc, p, n, v, d, c, w),
+                (4, false, false) => pv_rows_nv::<4, false, false>(acc, p, n, v, d, c, w),
+                (3, _, false) => pv_rows_nv::<3, false, false>(acc, p, n, v, d, c, w),
+                (2, true, false) => pv_rows_nv::<2, true, false>(acc, p, n, v, d, c, w),
+                (2, false, false) => pv_rows_nv::<2, false, false>(acc, p, n, v, d, c, w),
+                (_, _, false) => pv_rows_nv::<1, false, false>(acc, p, n, v, d, c, w),
             }
         }
         c += w;
@@ -484,10 +502,10 @@ unsafe fn pv_rows(acc: [*mut f32; PR], p: [*const f32; PR], n: usize, v: &[f32],
 }
 
 /// [`pv_rows`] on channels `c..c + w` in `NV` registers (the last masked
-/// unless `FULL`).
+/// unless `FULL`); `FMA`: the FP8 step with f32 sums, else the FP16 step.
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-unsafe fn pv_rows_nv<const NV: usize, const FULL: bool>(
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,f16c")]
+unsafe fn pv_rows_nv<const NV: usize, const FULL: bool, const FMA: bool>(
     acc: [*mut f32; PR],
     p: [*const f32; PR],
     n: usize,
@@ -512,8 +530,13 @@ unsafe fn pv_rows_nv<const NV: usize, const FULL: bool>(
             // SAFETY: p[x] holds n weights.
             let pb = _mm512_set1_ps(unsafe { *pr.add(j) });
             for x in 0..NV {
-                // Exact product, one rounding: as pv_block's FMA step.
-                br[x] = _mm512_fmadd_ps(pb, vx[x], br[x]);
+                br[x] = if FMA {
+                    // Exact product, one rounding: as pv_block's FMA step.
+                    _mm512_fmadd_ps(pb, vx[x], br[x])
+                } else {
+                    // pv_block's FP16 step.
+                    fp16_mac16(br[x], _mm512_mul_ps(pb, vx[x]))
+                };
             }
         }
     }

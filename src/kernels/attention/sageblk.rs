@@ -150,8 +150,9 @@ pub(super) trait Steps {
     /// `acc.len()`).
     fn pv_chunk(&self, acc: &mut [f32], p: &[f32], v: &[f32], pv: SagePv);
 
-    /// The FMA P·V step of [`PR`] rows over the same `n` keys: per row and
-    /// channel `b_c` from +0 over the keys in order, then `acc_c += b_c`.
+    /// The P·V step (the variant's, as [`Steps::pv_chunk`]'s) of [`PR`]
+    /// rows over the same `n` keys: per row and channel `b_c` from +0 over
+    /// the keys in order, then `acc_c += b_c`.
     ///
     /// # Safety
     /// Each `acc[x]` holds `d` floats (the rows distinct), each `p[x]` `n`;
@@ -163,6 +164,7 @@ pub(super) trait Steps {
         n: usize,
         v: &[f32],
         d: usize,
+        pv: SagePv,
     );
 }
 
@@ -267,16 +269,17 @@ pub(super) fn sage_block<S: Steps>(
         while r < nr {
             let n = len[r];
             let v = &hd.v[(t0 + lo) * d..(t0 + lo + n) * d];
-            // FMA steps of PR rows that see the same keys share each V
+            // P·V steps of PR rows that see the same keys share each V
             // load (the tile's V, 64 keys × d floats, does not stay in L1
-            // while sixteen rows read it one at a time).
-            if b.pv == SagePv::Fp8F32 && r + PR <= nr && len[r..r + PR].iter().all(|&x| x == n) {
+            // while sixteen rows read it one at a time) and run PR rows'
+            // independent chains (the FP16 step's is long).
+            if r + PR <= nr && len[r..r + PR].iter().all(|&x| x == n) {
                 for (c0, c1) in pieces(n) {
                     let acc = std::array::from_fn(|x| st[r + x].acc.as_mut_ptr());
                     let p = std::array::from_fn(|x| pw[(r + x) * b.tile + c0..].as_ptr());
                     // SAFETY: each acc holds d floats (distinct rows), each
                     // p c1 − c0 weights, v rows c0..c1 of d floats.
-                    unsafe { isa.pv_rows(acc, p, c1 - c0, &v[c0 * d..c1 * d], d) };
+                    unsafe { isa.pv_rows(acc, p, c1 - c0, &v[c0 * d..c1 * d], d, b.pv) };
                 }
                 r += PR;
                 continue;
