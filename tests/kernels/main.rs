@@ -10,6 +10,7 @@
 mod seeded;
 
 mod bitmod;
+mod block_tiles;
 mod dpbf16;
 mod equal_bits;
 mod f32_out;

@@ -31,6 +31,8 @@
 //! enabled and the format's constants stay in registers across blocks.
 
 pub mod act;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 pub mod mxfp4;
 pub mod nibble;
 pub mod q4_0;
@@ -120,6 +122,29 @@ pub trait BlockFormat: std::fmt::Debug + Clone + Copy + Send + Sync + 'static {
         b: usize,
     ) -> [std::arch::x86_64::__m256i; R];
 
+    /// Whether the format has an AVX-512 VNNI step ([`Self::dot_avx512`]);
+    /// a format without one runs its AVX2 tile at the AVX-512 level.
+    const VNNI: bool = false;
+
+    /// The exact int32 dots of packed block `b` of two panels (at `blk0`
+    /// and `blk1`, `BLOCK_BYTES` each) with block `b` of each of the `R`
+    /// rows `a`: 16 lanes, the first panel's 8 rows then the second's. The
+    /// default is never called (the driver checks [`Self::VNNI`]).
+    ///
+    /// # Safety
+    /// AVX-512 F/BW/VL and VNNI; as [`Self::dot_avx2`] for both panels.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn dot_avx512<const R: usize>(
+        blk0: *const u8,
+        blk1: *const u8,
+        a: &[Act; R],
+        b: usize,
+    ) -> [std::arch::x86_64::__m512i; R] {
+        let _ = (blk0, blk1, a, b);
+        unreachable!("{} has no AVX-512 step", std::any::type_name::<Self>())
+    }
+
     /// The 8 rows' weight scales of block `b` as f32 (fp16 through F16C
     /// unless the format says otherwise), bit for bit [`Self::scale`].
     ///
@@ -189,6 +214,32 @@ impl Fold {
             Fold::IsumDaDw => _mm256_mul_ps(f, _mm256_mul_ps(da, dw)),
         };
         _mm256_add_ps(acc, p)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Fold {
+    /// [`Self::apply`] on 16 lanes (two panels), as [`Self::apply_avx2`].
+    ///
+    /// # Safety
+    /// AVX-512 F.
+    #[inline(always)]
+    pub unsafe fn apply_avx512(
+        self,
+        acc: std::arch::x86_64::__m512,
+        isum: std::arch::x86_64::__m512i,
+        dw: std::arch::x86_64::__m512,
+        da: f32,
+    ) -> std::arch::x86_64::__m512 {
+        use std::arch::x86_64::*;
+        let (f, da) = (_mm512_cvtepi32_ps(isum), _mm512_set1_ps(da));
+        let p = match self {
+            Fold::IsumDwDa => _mm512_mul_ps(f, _mm512_mul_ps(dw, da)),
+            Fold::IsumDwThenDa => _mm512_mul_ps(_mm512_mul_ps(f, dw), da),
+            Fold::DaDwIsum => _mm512_mul_ps(_mm512_mul_ps(da, dw), f),
+            Fold::IsumDaDw => _mm512_mul_ps(f, _mm512_mul_ps(da, dw)),
+        };
+        _mm512_add_ps(acc, p)
     }
 }
 
@@ -321,7 +372,8 @@ impl<F: BlockFormat> BlockKernel<F> {
         out
     }
 
-    /// One task: outputs `[row][panel]` × 8 lanes.
+    /// One task: outputs `[row][panel]` × 8 lanes. The VNNI tile takes
+    /// two panels at once (a task's odd last panel twice, the copy dropped).
     fn task(
         &self,
         level: IsaLevel,
@@ -332,10 +384,13 @@ impl<F: BlockFormat> BlockKernel<F> {
         let (nb, bb, qk) = (self.nb, F::BLOCK_BYTES, F::Act::QK);
         let sl = nb * PANEL * F::SCALE_BYTES;
         let npn = panels.len();
+        let step = if vnni_tile::<F>(level) { 2 } else { 1 };
         let mut acc = vec![[0f32; PANEL]; rows.len() * npn];
-        for p in panels.clone() {
-            let w = &self.codes[p * nb * bb..(p + 1) * nb * bb];
-            let ws = &self.scales[p * sl..(p + 1) * sl];
+        let mut p = panels.start;
+        while p < panels.end {
+            let p1 = (p + step - 1).min(panels.end - 1);
+            let w = |p: usize| &self.codes[p * nb * bb..(p + 1) * nb * bb];
+            let ws = |p: usize| &self.scales[p * sl..(p + 1) * sl];
             let mut i = rows.start;
             while i < rows.end {
                 let r = TILE_ROWS.min(rows.end - i);
@@ -347,12 +402,17 @@ impl<F: BlockFormat> BlockKernel<F> {
                         sums: &q.sums[ii * nb..(ii + 1) * nb],
                     }
                 });
-                let tile = tile::<F>(level, w, ws, &a[..r], nb);
+                let tile = tile::<F>(level, [w(p), w(p1)], [ws(p), ws(p1)], &a[..r], nb);
                 for (t, lanes) in tile.iter().enumerate().take(r) {
-                    acc[(i + t - rows.start) * npn + (p - panels.start)] = *lanes;
+                    let at = (i + t - rows.start) * npn + (p - panels.start);
+                    acc[at].copy_from_slice(&lanes[..PANEL]);
+                    if p1 > p {
+                        acc[at + 1].copy_from_slice(&lanes[PANEL..]);
+                    }
                 }
                 i += r;
             }
+            p = p1 + 1;
         }
         acc
     }
@@ -370,14 +430,62 @@ impl<F: BlockFormat> super::PackedKernel for BlockKernel<F> {
     }
 }
 
-/// A tile of up to [`TILE_ROWS`] activation rows × one panel, all blocks.
+/// Whether the product at `level` runs `F`'s AVX-512 VNNI tile
+/// ([`BlockFormat::VNNI`], and a CPU with AVX-512 F/BW/VL, VNNI, AVX2 and
+/// F16C under the cap).
+fn vnni_tile<F: BlockFormat>(level: IsaLevel) -> bool {
+    let f = isa::active();
+    F::VNNI
+        && isa::supported(level) == IsaLevel::Avx512
+        && f.avx512f
+        && f.avx512bw
+        && f.avx512vl
+        && f.avx512vnni
+        && f.avx2
+        && f.f16c
+}
+
+/// The tile the product of format `F` runs at `level` on this CPU:
+/// `"avx512-vnni"`, `"avx2"` or `"scalar"` (tests assert that each level's
+/// comparison runs the tile it names).
+pub fn tile_name<F: BlockFormat>(level: IsaLevel) -> &'static str {
+    if vnni_tile::<F>(level) {
+        return "avx512-vnni";
+    }
+    let f = isa::active();
+    if isa::supported(level) >= IsaLevel::Avx2 && f.avx2 && f.f16c {
+        "avx2"
+    } else {
+        "scalar"
+    }
+}
+
+/// Outputs of one tile: up to [`TILE_ROWS`] rows × 16 lanes (the first
+/// panel's 8, then the second's; the non-VNNI tiles fill the first 8).
+type TileOut = [[f32; 2 * PANEL]; TILE_ROWS];
+
+/// A tile of up to [`TILE_ROWS`] activation rows × one panel (`w[0]`,
+/// `ws[0]`), or two (`w[1]`, `ws[1]` too) on the VNNI tile, all blocks.
 fn tile<F: BlockFormat>(
     level: IsaLevel,
-    w: &[u8],
-    ws: &[u8],
+    w: [&[u8]; 2],
+    ws: [&[u8]; 2],
     a: &[Act],
     nb: usize,
-) -> [[f32; PANEL]; TILE_ROWS] {
+) -> TileOut {
+    #[cfg(target_arch = "x86_64")]
+    if vnni_tile::<F>(level) {
+        // SAFETY: `vnni_tile` checked AVX-512 F/BW/VL, VNNI, AVX2 and F16C.
+        return unsafe {
+            match a.len() {
+                4 => avx512::tile::<F, 4>(w, ws, a, nb),
+                3 => avx512::tile::<F, 3>(w, ws, a, nb),
+                2 => avx512::tile::<F, 2>(w, ws, a, nb),
+                _ => avx512::tile::<F, 1>(w, ws, a, nb),
+            }
+        };
+    }
+    let (w, ws) = (w[0], ws[0]);
     isa::dispatch!(level,
         avx2 => if isa::active().avx2 && isa::active().f16c {
             // SAFETY: AVX2 and F16C were just checked.
@@ -397,16 +505,11 @@ fn tile<F: BlockFormat>(
 }
 
 /// The portable tile: decodes each packed code and sums in int32.
-fn tile_scalar<F: BlockFormat>(
-    w: &[u8],
-    ws: &[u8],
-    a: &[Act],
-    nb: usize,
-) -> [[f32; PANEL]; TILE_ROWS] {
+fn tile_scalar<F: BlockFormat>(w: &[u8], ws: &[u8], a: &[Act], nb: usize) -> TileOut {
     let (bb, sb, qk) = (F::BLOCK_BYTES, F::SCALE_BYTES, F::Act::QK);
-    let mut out = [[0f32; PANEL]; TILE_ROWS];
+    let mut out = [[0f32; 2 * PANEL]; TILE_ROWS];
     for (t, act) in a.iter().enumerate() {
-        for (lane, o) in out[t].iter_mut().enumerate() {
+        for (lane, o) in out[t][..PANEL].iter_mut().enumerate() {
             let mut sumf = 0f32;
             for b in 0..nb {
                 let blk = &w[b * bb..(b + 1) * bb];
@@ -462,7 +565,7 @@ pub unsafe fn quad_avx2(a: &[i8], at: usize) -> std::arch::x86_64::__m256i {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{Act, ActFormat, BlockFormat, PANEL, TILE_ROWS};
+    use super::{Act, ActFormat, BlockFormat, TileOut, PANEL};
     use std::arch::x86_64::*;
 
     /// The `F` tile of `R` rows: per block the format's int32 dots, scales
@@ -476,7 +579,7 @@ mod avx2 {
         ws: &[u8],
         a: &[Act],
         nb: usize,
-    ) -> [[f32; PANEL]; TILE_ROWS] {
+    ) -> TileOut {
         let qk = F::Act::QK;
         // The bounds the format's unchecked loads rely on.
         assert!(
@@ -497,7 +600,7 @@ mod avx2 {
                 acc[t] = F::FOLD.apply_avx2(acc[t], isum[t], dw, *a[t].d.get_unchecked(b));
             }
         }
-        let mut out = [[0f32; PANEL]; TILE_ROWS];
+        let mut out = [[0f32; 2 * PANEL]; super::TILE_ROWS];
         for t in 0..R {
             _mm256_storeu_ps(out[t].as_mut_ptr(), acc[t]);
         }

@@ -11,6 +11,10 @@
 //! by a 16-entry `vpshufb` (the [`super::nibble::NibbleMul`] of the
 //! shared nibble step), then Q8_0's `vpmaddubsw(|w|, sign(a, w))`, pairs ≤ 2 · 12 · 127 = 3048,
 //! the block's 8 quads summed in int16 (≤ 24384), one `vpmaddwd`.
+//!
+//! AVX-512 VNNI step ([`super::nibble::nibble_dot512`]): nibbles through a
+//! 16-entry `vpshufb` of `2·e2m1 + 128` (as unsigned bytes) into
+//! `vpdpbusd`, the sums started at `−128 · Σ a`.
 
 use super::act::Q8_0Act;
 use super::nibble::{nibble, pack_nibbles};
@@ -21,6 +25,17 @@ use crate::formats::ggml::QK;
 
 /// `2 · e2m1(code)` as an integer: ggml's `kvalues_mxfp4`.
 pub const E2M1_X2: [i8; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12];
+
+/// [`E2M1_X2`] + 128 as unsigned bytes: the AVX-512 step's operand.
+const E2M1_X2_128: [u8; 16] = {
+    let mut t = [0u8; 16];
+    let mut i = 0;
+    while i < 16 {
+        t[i] = (E2M1_X2[i] as i32 + 128) as u8;
+        i += 1;
+    }
+    t
+};
 
 /// `2^(X − 128)` (half the E8M0 value, as ggml's `GGML_E8M0_TO_FP32_HALF`
 /// folds the ½ of `2·e2m1` into the scale), exact in f32 (subnormal for
@@ -114,6 +129,21 @@ impl BlockFormat for Mxfp4 {
         b: usize,
     ) -> [std::arch::x86_64::__m256i; R] {
         nibble_dot(E2m1Lut(lut), ones, m4, blk, a, b)
+    }
+
+    const VNNI: bool = true;
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn dot_avx512<const R: usize>(
+        blk0: *const u8,
+        blk1: *const u8,
+        a: &[Act; R],
+        b: usize,
+    ) -> [std::arch::x86_64::__m512i; R] {
+        use std::arch::x86_64::*;
+        let lut = _mm512_broadcast_i32x4(_mm_loadu_si128(E2M1_X2_128.as_ptr() as *const __m128i));
+        super::nibble::nibble_dot512(Some(lut), 128, blk0, blk1, a, b)
     }
 
     /// The 8 rows' E8M0 scales of block `b` as `2^(X − 128)` (NaN for

@@ -10,6 +10,9 @@
 //! `vpmaddubsw(f, a)` with the unsigned fields, pairs ≤ 3810,
 //! the block's 8 quads summed in int16 (≤ 30480), one `vpmaddwd`, then
 //! `Σ a·(f − 8) = Σ a·f − 8·Σ a` with each row's block sum of `a`.
+//!
+//! AVX-512 VNNI step ([`super::nibble::nibble_dot512`]): the fields as
+//! `vpdpbusd`'s unsigned operand, the sums started at `−8 · Σ a`.
 
 use super::act::Q8_0Act;
 use super::nibble::{nibble, pack_nibbles};
@@ -82,5 +85,18 @@ impl BlockFormat for Q4_0 {
             isum[t] = _mm256_sub_epi32(isum[t], corr);
         }
         isum
+    }
+
+    const VNNI: bool = true;
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn dot_avx512<const R: usize>(
+        blk0: *const u8,
+        blk1: *const u8,
+        a: &[Act; R],
+        b: usize,
+    ) -> [std::arch::x86_64::__m512i; R] {
+        super::nibble::nibble_dot512(None, 8, blk0, blk1, a, b)
     }
 }

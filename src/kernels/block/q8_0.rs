@@ -8,6 +8,10 @@
 //! sign(a, w))` pairs ≤ 2 · 127 · 127 = 32258 (no int16 saturation; codes
 //! are ±127 at most, so `vpsignb` never meets −128), `vpmaddwd` with ones
 //! into int32.
+//!
+//! AVX-512 VNNI step ([`super::avx512`]): per quad one `vpdpbusd(w ⊕ 0x80,
+//! a)` of two panels' vectors (the stored byte XOR 0x80 is `w + 128` as
+//! unsigned), the block sums started at `−128 · Σ a`.
 
 use super::act::Q8_0Act;
 use super::{Act, BlockFormat, Fold, PANEL};
@@ -62,6 +66,29 @@ impl BlockFormat for Q8_0 {
                 let sa = _mm256_sign_epi8(quad(a[t].codes, b * QK + q * 4), wv);
                 let p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sa), *ones);
                 isum[t] = _mm256_add_epi32(isum[t], p);
+            }
+        }
+        isum
+    }
+
+    const VNNI: bool = true;
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn dot_avx512<const R: usize>(
+        blk0: *const u8,
+        blk1: *const u8,
+        a: &[Act; R],
+        b: usize,
+    ) -> [std::arch::x86_64::__m512i; R] {
+        use super::avx512::{pair, quad, start};
+        use std::arch::x86_64::*;
+        let x80 = _mm512_set1_epi8(i8::MIN);
+        let mut isum = start(128, a, b);
+        for q in 0..8 {
+            let u = _mm512_xor_si512(pair(blk0, blk1, q * 32), x80);
+            for t in 0..R {
+                isum[t] = _mm512_dpbusd_epi32(isum[t], u, quad(a[t].codes, b * QK + q * 4));
             }
         }
         isum

@@ -14,6 +14,10 @@
 //! `min(·, 1)`. `vpmaddubsw(c, a)` with c ≤ 2 gives pairs ≤ 508, summed in
 //! int16 for at most 6 vectors of 5 (≤ 15240) before one `vpmaddwd`; then
 //! `Σ a·(c − 1) = Σ a·c − Σ a` as in [`super::tq2_0`].
+//!
+//! AVX-512 VNNI step ([`super::avx512`]): the same decode on zmm (the
+//! lookups broadcast to every 128-bit lane), the codes `c` as `vpdpbusd`'s
+//! unsigned operand, the sums started at `−Σ a`.
 
 use super::act::Q8KAct;
 use super::{pack_vectors, Act, BlockFormat, Fold, PANEL};
@@ -115,6 +119,58 @@ unsafe fn trits_dot<const R: usize, const N: usize>(
     }
 }
 
+/// [`trit`] on zmm: trit `n` of every byte (low nibbles `lo`, high `hi`)
+/// through the lookups `LO3[n]`, `HI3[n]`.
+///
+/// # Safety
+/// AVX-512 F/BW.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn trit512(
+    lo: std::arch::x86_64::__m512i,
+    hi: std::arch::x86_64::__m512i,
+    n: usize,
+) -> std::arch::x86_64::__m512i {
+    use std::arch::x86_64::*;
+    let tl = _mm512_broadcast_i32x4(_mm_loadu_si128(LO3[n].as_ptr() as *const __m128i));
+    let th = _mm512_broadcast_i32x4(_mm_loadu_si128(HI3[n].as_ptr() as *const __m128i));
+    let one = _mm512_set1_epi8(1);
+    let p = _mm512_add_epi8(_mm512_shuffle_epi8(tl, lo), _mm512_shuffle_epi8(th, hi));
+    let t1 = _mm512_min_epu8(_mm512_subs_epu8(p, _mm512_set1_epi8(85)), one);
+    let t2 = _mm512_min_epu8(_mm512_subs_epu8(p, _mm512_set1_epi8(-86)), one); // 170
+    _mm512_add_epi8(t1, t2)
+}
+
+/// Adds the first `N` trits of every byte of the two panels' packed vector
+/// `x`, each times its activation quad (trit `n`: quad `q0 + step·n` of
+/// block `b`), into the `R` rows' sums (`vpdpbusd`).
+///
+/// # Safety
+/// AVX-512 F/BW/VL and VNNI; each row holds block `b`'s codes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn trits_dot512<const R: usize, const N: usize>(
+    x: std::arch::x86_64::__m512i,
+    q0: usize,
+    step: usize,
+    a: &[Act; R],
+    b: usize,
+    isum: &mut [std::arch::x86_64::__m512i; R],
+) {
+    use super::avx512::quad;
+    use std::arch::x86_64::*;
+    let m4 = _mm512_set1_epi8(0x0F);
+    let lo = _mm512_and_si512(x, m4);
+    let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(x), m4);
+    for n in 0..N {
+        let c = trit512(lo, hi, n);
+        let at = b * QK_K + (q0 + step * n) * 4;
+        for t in 0..R {
+            isum[t] = _mm512_dpbusd_epi32(isum[t], c, quad(a[t].codes, at));
+        }
+    }
+}
+
 impl BlockFormat for Tq1_0 {
     type Act = Q8KAct;
     const BLOCK_BYTES: usize = (GROUPS + 1) * 32;
@@ -200,5 +256,25 @@ impl BlockFormat for Tq1_0 {
             s32[t] = _mm256_sub_epi32(s32[t], corr);
         }
         s32
+    }
+
+    const VNNI: bool = true;
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn dot_avx512<const R: usize>(
+        blk0: *const u8,
+        blk1: *const u8,
+        a: &[Act; R],
+        b: usize,
+    ) -> [std::arch::x86_64::__m512i; R] {
+        use super::avx512::{pair, start};
+        let mut isum = start(1, a, b);
+        for s in 0..GROUPS {
+            trits_dot512::<R, 5>(pair(blk0, blk1, s * 32), s, GROUPS, a, b, &mut isum);
+        }
+        let x = pair(blk0, blk1, GROUPS * 32);
+        trits_dot512::<R, 4>(x, QUADS - 4, 1, a, b, &mut isum);
+        isum
     }
 }

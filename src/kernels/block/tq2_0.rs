@@ -11,6 +11,9 @@
 //! |a| ≤ 127 (Q8_K codes never reach −128) gives pairs ≤ 762, summed in
 //! int16 for 8 vectors of 4 quads (≤ 24384) before one `vpmaddwd` widens
 //! them; then `Σ a·(c − 1) = Σ a·c − Σ a` with each row's block sum of `a`.
+//!
+//! AVX-512 VNNI step ([`super::avx512`]): the codes `c` as `vpdpbusd`'s
+//! unsigned operand, the sums started at `−Σ a`.
 
 use super::act::Q8KAct;
 use super::{pack_vectors, Act, BlockFormat, Fold, PANEL};
@@ -92,5 +95,37 @@ impl BlockFormat for Tq2_0 {
             s32[t] = _mm256_sub_epi32(s32[t], corr);
         }
         s32
+    }
+
+    const VNNI: bool = true;
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn dot_avx512<const R: usize>(
+        blk0: *const u8,
+        blk1: *const u8,
+        a: &[Act; R],
+        b: usize,
+    ) -> [std::arch::x86_64::__m512i; R] {
+        use super::avx512::{pair, quad, start};
+        use std::arch::x86_64::*;
+        let m2 = _mm512_set1_epi8(3);
+        let mut isum = start(1, a, b);
+        for s in 0..16 {
+            let x = pair(blk0, blk1, s * 32);
+            let c = [
+                _mm512_and_si512(x, m2),
+                _mm512_and_si512(_mm512_srli_epi16::<2>(x), m2),
+                _mm512_and_si512(_mm512_srli_epi16::<4>(x), m2),
+                _mm512_and_si512(_mm512_srli_epi16::<6>(x), m2),
+            ];
+            for (f, c) in c.into_iter().enumerate() {
+                for t in 0..R {
+                    let at = b * QK_K + (s + 16 * f) * 4;
+                    isum[t] = _mm512_dpbusd_epi32(isum[t], c, quad(a[t].codes, at));
+                }
+            }
+        }
+        isum
     }
 }

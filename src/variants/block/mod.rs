@@ -35,6 +35,7 @@ use super::quant_matmul::traffic;
 use super::{MatmulVariant, NativeMatmul, Shape};
 use crate::formats::parse;
 use crate::hw::cost::{Cost, OpKind};
+use crate::isa::IsaLevel;
 use crate::kernels::block::{self as kb, ActFormat, BlockFormat, BlockKernel, Source};
 use crate::kernels::Base;
 use crate::tensor::Matrix;
@@ -188,5 +189,10 @@ impl<F: BlockVariant> Packer for BlockPacker<F> {
 
     fn base(&self) -> Base {
         Base::Int8Dot
+    }
+
+    /// The block kernels have an AVX-512 VNNI tile.
+    fn top_isa(&self) -> IsaLevel {
+        IsaLevel::Avx512
     }
 }

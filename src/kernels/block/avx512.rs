@@ -1,0 +1,101 @@
+//! The AVX-512 VNNI tile of the block driver: two panels (16 weight rows)
+//! per zmm, one `vpdpbusd` per activation row and quad where AVX2 needs
+//! `vpmaddubsw` + `vpmaddwd` + `vpaddd`.
+//!
+//! `vpdpbusd` multiplies unsigned bytes by signed ones. The signed operand
+//! is the activation quad, broadcast from memory; the unsigned one the
+//! format's weight `w` plus an offset `o` (Q8_0 and MXFP4 `w + 128`, Q4_0
+//! its stored field `w + 8`, the ternary codes `w + 1`), so each format's
+//! step starts its block sums at `−o · Σ a` (the activation block sums the
+//! quantizer stored) and adds `Σ (w + o) · a`. Four exact products per
+//! int32 lane and no saturation: the sums are the exact integers of the
+//! other tiles, so the fold (the same f32 steps on 16 lanes) gives the
+//! emulation's bits.
+//!
+//! The two panels' vectors of one quad are two 32-byte loads into one zmm
+//! (the packing is the AVX2 tile's; no second layout), and the two panels'
+//! scales two of the AVX2 scale reads.
+
+use super::{Act, ActFormat, BlockFormat, TileOut, PANEL, TILE_ROWS};
+use std::arch::x86_64::*;
+
+/// The 32 bytes at `off` of each of two packed blocks, the first in lanes
+/// 0–7, the second in lanes 8–15.
+///
+/// # Safety
+/// AVX-512 F; `off + 32` bytes readable at both pointers.
+#[inline(always)]
+pub unsafe fn pair(blk0: *const u8, blk1: *const u8, off: usize) -> __m512i {
+    _mm512_inserti64x4::<1>(
+        _mm512_castsi256_si512(_mm256_loadu_si256(blk0.add(off) as *const __m256i)),
+        _mm256_loadu_si256(blk1.add(off) as *const __m256i),
+    )
+}
+
+/// The 4 activation codes at `at` broadcast to every 32-bit lane (the
+/// signed operand of `vpdpbusd`, which takes it straight from memory).
+///
+/// # Safety
+/// AVX-512 F; `a` holds `at + 4` codes.
+#[inline(always)]
+pub unsafe fn quad(a: &[i8], at: usize) -> __m512i {
+    debug_assert!(at + 4 <= a.len());
+    _mm512_set1_epi32(std::ptr::read_unaligned(a.as_ptr().add(at) as *const i32))
+}
+
+/// The block sums' start `−o · Σ a` of block `b` of each row (see the
+/// module docs).
+///
+/// # Safety
+/// AVX-512 F; each row has `b + 1` sums.
+#[inline(always)]
+pub unsafe fn start<const R: usize>(o: i32, a: &[Act; R], b: usize) -> [__m512i; R] {
+    let mut s = [_mm512_setzero_si512(); R];
+    for t in 0..R {
+        s[t] = _mm512_set1_epi32(-o * *a[t].sums.get_unchecked(b));
+    }
+    s
+}
+
+/// The `F` tile of `R` rows × two panels (`w[0]`, `w[1]` with scales
+/// `ws[0]`, `ws[1]`; the same panel twice for a lone last one): per block
+/// the format's int32 dots, the scales and the fold.
+///
+/// # Safety
+/// AVX-512 F/BW/VL and VNNI, AVX2 and F16C; `F::VNNI`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,f16c")]
+pub unsafe fn tile<F: BlockFormat, const R: usize>(
+    w: [&[u8]; 2],
+    ws: [&[u8]; 2],
+    a: &[Act],
+    nb: usize,
+) -> TileOut {
+    let qk = F::Act::QK;
+    // The bounds the format's unchecked loads rely on.
+    assert!(F::VNNI && a.len() >= R);
+    for p in 0..2 {
+        assert!(w[p].len() >= nb * F::BLOCK_BYTES && ws[p].len() >= nb * PANEL * F::SCALE_BYTES);
+    }
+    for r in &a[..R] {
+        assert!(r.codes.len() >= nb * qk && r.d.len() >= nb && r.sums.len() >= nb);
+    }
+    let a: &[Act; R] = a[..R].try_into().expect("R rows");
+    let (w0, w1) = (w[0].as_ptr(), w[1].as_ptr());
+    let mut acc = [_mm512_setzero_ps(); R];
+    for b in 0..nb {
+        let at = b * F::BLOCK_BYTES;
+        let isum = F::dot_avx512::<R>(w0.add(at), w1.add(at), a, b);
+        let dw = _mm512_castsi512_ps(_mm512_inserti64x4::<1>(
+            _mm512_castsi256_si512(_mm256_castps_si256(F::scales_avx2(ws[0], b))),
+            _mm256_castps_si256(F::scales_avx2(ws[1], b)),
+        ));
+        for t in 0..R {
+            acc[t] = F::FOLD.apply_avx512(acc[t], isum[t], dw, *a[t].d.get_unchecked(b));
+        }
+    }
+    let mut out = [[0f32; 2 * PANEL]; TILE_ROWS];
+    for t in 0..R {
+        _mm512_storeu_ps(out[t].as_mut_ptr(), acc[t]);
+    }
+    out
+}
