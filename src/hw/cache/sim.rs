@@ -913,18 +913,21 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
         victim: Option<u64>,
     ) {
         if let Some(x) = victim {
-            let mut found = [0usize; N];
-            let mut top = d;
-            while top > 0 {
-                match v[top - 1].find(x) {
-                    Some(s) => found[top - 1] = s,
-                    None => break,
+            // Loops over constant bounds (`d` is a constant in each inlined
+            // copy), so that they unroll and every level index stays a
+            // constant: a variable index put the views in memory.
+            let mut found = [None; N];
+            for u in (0..d).rev() {
+                found[u] = v[u].find(x);
+                if found[u].is_none() {
+                    break;
                 }
-                top -= 1;
             }
-            for u in top..d {
-                self.level(u).back_invalidations += 1;
-                self.drop_narrow(v, u, found[u], x);
+            for (u, s) in found.into_iter().enumerate().take(d) {
+                if let Some(s) = s {
+                    self.level(u).back_invalidations += 1;
+                    self.drop_narrow(v, u, s, x);
+                }
             }
             self.drop_narrow(v, d, slot, x);
         }
