@@ -913,18 +913,8 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
         victim: Option<u64>,
     ) {
         if let Some(x) = victim {
-            // Loops over constant bounds (`d` is a constant in each inlined
-            // copy), so that they unroll and every level index stays a
-            // constant: a variable index put the views in memory.
-            let mut found = [None; N];
-            for u in (0..d).rev() {
-                found[u] = v[u].find(x);
-                if found[u].is_none() {
-                    break;
-                }
-            }
-            for (u, s) in found.into_iter().enumerate().take(d) {
-                if let Some(s) = s {
+            for u in 0..d {
+                if let Some(s) = v[u].find(x) {
                     self.level(u).back_invalidations += 1;
                     self.drop_narrow(v, u, s, x);
                 }
