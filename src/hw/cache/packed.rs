@@ -247,6 +247,14 @@ pub(super) struct Narrow<const P: PolicyKind> {
     way_mask: u16,
 }
 
+// SAFETY: a view is plain geometry and the address of its store's sets; the
+// simulator that keeps views of its own stores (see `sim`'s walk cache)
+// dereferences them only through `&mut` access to itself, so moving it to
+// another thread, or sharing it read-only, cannot race on the sets.
+unsafe impl<const P: PolicyKind> Send for Narrow<P> {}
+// SAFETY: as for `Send`: nothing is read or written through a shared view.
+unsafe impl<const P: PolicyKind> Sync for Narrow<P> {}
+
 impl<const P: PolicyKind> Narrow<P> {
     /// A placeholder for unused entries (never dereferenced).
     pub(super) const NONE: Self = Narrow {
@@ -262,8 +270,10 @@ impl<const P: PolicyKind> Narrow<P> {
     ///
     /// # Safety
     /// The store outlives the use, and no reference into its sets is alive
-    /// (the walk reaches the sets through views only, and refreshes its
-    /// views after anything else touched the stores).
+    /// (the walk reaches the sets through views only; the store's own
+    /// references into its sets live only within its methods). The address
+    /// is the set vector's buffer (`Vec::as_mut_ptr`), which the store
+    /// never resizes, so a view made once stays valid for the store's life.
     #[inline(always)]
     #[allow(clippy::mut_from_ref)]
     unsafe fn set(&self, s: usize) -> &mut Set {
@@ -274,6 +284,12 @@ impl<const P: PolicyKind> Narrow<P> {
     #[inline(always)]
     pub(super) fn fits(&self, line: u64) -> bool {
         line >> self.set_bits <= u16::MAX as u64
+    }
+
+    /// The lines below this bound [`Narrow::fits`] (the others fit
+    /// too only when the bound saturates at `u64::MAX`).
+    pub(super) fn limit(&self) -> u64 {
+        1u64.checked_shl(16 + self.set_bits).unwrap_or(u64::MAX)
     }
 
     /// [`Packed::prefetch`].
@@ -353,7 +369,8 @@ impl<const P: PolicyKind> Narrow<P> {
         if valid >> w & 1 == 0 {
             return Probe::Miss(base + w, None);
         }
-        let held = (set.tags[w] as u64) << self.set_bits | s as u64;
+        // (`w` is below `ways`: the mask spares a bounds check.)
+        let held = (set.tags[w % MAX_WAYS] as u64) << self.set_bits | s as u64;
         Probe::Miss(base + w, Some(held))
     }
 
@@ -421,11 +438,21 @@ impl<const P: PolicyKind> Packed<P> {
         }
     }
 
+    /// Whether no tag wider than 16 bits was inserted yet (once false,
+    /// false for good: the store never narrows again).
+    #[inline(always)]
+    pub(super) fn is_narrow(&self) -> bool {
+        self.full.is_empty()
+    }
+
     /// The store's [`Narrow`] view, if its policy suits one (`P` is LRU,
-    /// FIFO or PLRU) and no tag wider than 16 bits was inserted yet.
+    /// FIFO or PLRU) and no tag wider than 16 bits was inserted yet. Its
+    /// geometry and sets' address never change (the set vector is never
+    /// resized), so a view stays right for as long as
+    /// [`Packed::is_narrow`] holds.
     #[inline(always)]
     pub(super) fn narrow(&mut self) -> Option<Narrow<P>> {
-        if !(matches!(P, LRU | FIFO | PLRU) && self.full.is_empty()) {
+        if !(matches!(P, LRU | FIFO | PLRU) && self.is_narrow()) {
             return None;
         }
         Some(Narrow {

@@ -197,7 +197,7 @@ impl AccessSink for Hierarchy {
 }
 
 /// The simulator over one kind of tag store.
-struct Sim<S> {
+struct Sim<S: Walk> {
     levels: Vec<Level<S>>,
     /// The level-0 line of the last request, and its slot: a read (or a
     /// write to a write-back level 0) of it again is a hit that changes no
@@ -209,6 +209,8 @@ struct Sim<S> {
     /// not exclusive, and it has at most [`MAX_CHAIN`] levels: a level-0
     /// miss then takes [`Sim::miss_uniform`].
     uniform: bool,
+    /// What the store's own walk keeps between misses ([`Walk::Cache`]).
+    walk: S::Cache,
 }
 
 impl<S: Walk> Sim<S> {
@@ -234,13 +236,16 @@ impl<S: Walk> Sim<S> {
             && levels
                 .iter()
                 .all(|l| l.shift == levels[0].shift && !l.write_through);
-        Sim {
+        let mut sim = Sim {
             levels,
             last_line: NONE,
             last_slot: 0,
             inclusion: cfg.inclusion,
             uniform,
-        }
+            walk: Default::default(),
+        };
+        sim.walk = S::prepare(&mut sim);
+        sim
     }
 
     /// Level `i` without a bounds check, for the miss path (the checks were
@@ -724,6 +729,15 @@ impl<S: Walk> Sim<S> {
 
 /// A store's own walk for [`Sim::miss_uniform`], where it has one.
 trait Walk: Tags + Sized {
+    /// What the walk keeps between misses, made once by [`Walk::prepare`].
+    type Cache: Default;
+
+    /// The walk's [`Walk::Cache`] for a new `sim` (its `walk` field still
+    /// the default).
+    fn prepare(_sim: &mut Sim<Self>) -> Self::Cache {
+        Self::Cache::default()
+    }
+
     /// [`Sim::miss_uniform`]'s walk if this store has one for `sim` as it
     /// is now (true), else nothing (false: the generic walk runs).
     #[inline(always)]
@@ -732,15 +746,63 @@ trait Walk: Tags + Sized {
     }
 }
 
-impl Walk for Store {}
+impl Walk for Store {
+    type Cache = ();
+}
+
+/// The [`Narrow`] views of a hierarchy that can take [`Sim::narrow_walk`],
+/// made once: copying each store's geometry out at every miss (with the
+/// checks that it suits) was a tenth of the all-miss path's instructions.
+/// A view's geometry and sets' address never change; whether its store is
+/// still narrow does, once, so that is checked at every miss.
+struct NarrowViews<const P: PolicyKind> {
+    /// Per level (the first 2 or 3 used).
+    views: [Narrow<P>; 3],
+    /// Lines below this fit every level's narrow tags; 0 when the hierarchy
+    /// has no narrow walk (not inclusive, not 2 or 3 levels, or a policy
+    /// without a view).
+    limit: u64,
+}
+
+impl<const P: PolicyKind> Default for NarrowViews<P> {
+    fn default() -> Self {
+        NarrowViews {
+            views: [Narrow::NONE; 3],
+            limit: 0,
+        }
+    }
+}
 
 impl<const P: PolicyKind> Walk for Packed<P> {
+    type Cache = NarrowViews<P>;
+
+    fn prepare(sim: &mut Sim<Self>) -> NarrowViews<P> {
+        let mut c = NarrowViews::default();
+        let n = sim.levels.len();
+        if !(sim.uniform && sim.inclusion == Inclusion::Inclusive && (2..=3).contains(&n)) {
+            return c;
+        }
+        let mut limit = u64::MAX;
+        for (view, lvl) in c.views.iter_mut().zip(&mut sim.levels) {
+            let Some(v) = lvl.store.narrow() else {
+                return NarrowViews::default();
+            };
+            limit = limit.min(v.limit());
+            *view = v;
+        }
+        c.limit = limit;
+        c
+    }
+
     #[inline(always)]
     fn walk(sim: &mut Sim<Self>, line: u64, write: bool, slot: usize, v: Option<u64>) -> bool {
+        if line >= sim.walk.limit {
+            return false;
+        }
         match sim.levels.len() {
             2 => sim.narrow_walk::<2>(line, write, slot, v),
             3 => sim.narrow_walk::<3>(line, write, slot, v),
-            // (More levels: the generic walk.)
+            // (Not reached: the limit is 0 for other counts.)
             _ => false,
         }
     }
@@ -749,13 +811,14 @@ impl<const P: PolicyKind> Walk for Packed<P> {
 impl<const P: PolicyKind> Sim<Packed<P>> {
     /// [`Sim::miss_walk`] of an inclusive hierarchy of `N` levels (2 or 3:
     /// the common ones, each compiled with every loop unrolled) that are
-    /// all narrow (see [`Narrow`]) for `line`, with a policy that has a
-    /// [`Narrow`] view: the same state changes in the same order, through
-    /// views whose geometry stays in registers. Under inclusion every
-    /// write-back hits the level below (the victim is there). Also
-    /// prefetches, as soon as a level's victim is known, its set in the
-    /// level below (where it is written back if dirty). False (nothing
-    /// done) when the hierarchy or the line is not such a one.
+    /// all narrow (see [`Narrow`]) for `line` (below the cached views'
+    /// limit: [`Walk::walk`] checked), with a policy that has a [`Narrow`]
+    /// view: the same state changes in the same order, through views whose
+    /// geometry stays in registers. Under inclusion every write-back hits
+    /// the level below (the victim is there). Also prefetches, as soon as a
+    /// level's victim is known, its set in the level below (where it is
+    /// written back if dirty). False (nothing done) when a level is no
+    /// longer narrow.
     #[inline(always)]
     fn narrow_walk<const N: usize>(
         &mut self,
@@ -765,16 +828,13 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
         victim: Option<u64>,
     ) -> bool {
         debug_assert_eq!(N, self.levels.len());
-        if self.inclusion != Inclusion::Inclusive {
-            return false;
-        }
-        let mut v = [Narrow::NONE; N];
-        for (k, view) in v.iter_mut().enumerate() {
-            match self.level(k).store.narrow() {
-                Some(nv) if nv.fits(line) => *view = nv,
-                _ => return false,
+        for k in 0..N {
+            if !self.level(k).store.is_narrow() {
+                return false;
             }
         }
+        let mut v: [Narrow<P>; N] = std::array::from_fn(|k| self.walk.views[k]);
+        debug_assert!(v.iter().all(|view| view.fits(line)));
         self.level(0).stats.misses += 1;
         for view in &v[1..] {
             view.prefetch(line);
@@ -836,6 +896,14 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
     /// Level `d` of [`Sim::narrow_walk`] makes room in `slot`: its line
     /// (`victim`), if any, back-invalidated above (one line size: it is one
     /// line there too) and dropped; then the fill counted.
+    ///
+    /// The lookups above run upwards from level `d - 1` and stop at the
+    /// first level without the line: by inclusion no level above that one
+    /// has it either (a miss victim of level 2 is mostly absent from level
+    /// 1, and level 0 then needs no lookup). The drops then go level 0
+    /// first, as in [`Sim::evict`]: a drop changes no slot of the line in
+    /// another level (a write-back into the level below hits the line where
+    /// it was found), so the order of the lookups changes nothing.
     #[inline(always)]
     fn evict_narrow<const N: usize>(
         &mut self,
