@@ -130,7 +130,10 @@ impl ByteCode {
         let lo = values
             .iter()
             .filter(|x| **x != 0.0 && x.is_finite())
-            .map(|x| super::pack::exponent(*x))
+            // ⌊log2|x|⌋ of a normal x from its exponent field (a subnormal
+            // reads as −127: no int8 · 2^e with e ≥ −127 is one, so the
+            // trials below fail for it and the caller falls back).
+            .map(|x| ((x.to_bits() >> 23) & 0xff) as i32 - 127)
             .min()
             .unwrap_or(0);
         for e in (lo - 7..=lo).rev() {
