@@ -131,8 +131,8 @@ impl ByteCode {
             .iter()
             .filter(|x| **x != 0.0 && x.is_finite())
             // ⌊log2|x|⌋ of a normal x from its exponent field (a subnormal
-            // reads as −127: no int8 · 2^e with e ≥ −127 is one, so the
-            // trials below fail for it and the caller falls back).
+            // reads as −127; whatever the trials below pick, the encode
+            // check decides).
             .map(|x| ((x.to_bits() >> 23) & 0xff) as i32 - 127)
             .min()
             .unwrap_or(0);
