@@ -105,7 +105,7 @@ pub unsafe fn nibble_dot<M: NibbleMul, const R: usize>(
 
 /// The exact int32 dots of packed nibble block `b` of two panels (at
 /// `blk0`, `blk1`, 128 bytes each) with block `b` of each of the `R` rows,
-/// on `vpdpbusd` (see [`super::avx512`]): per vector the low and high
+/// on `vpdpbusd` (see `avx512`): per vector the low and high
 /// fields, through the 16-entry byte lookup `lut` (broadcast to every
 /// 128-bit lane) when there is one, are the unsigned operand `w + o`
 /// against quads `s` and `s + 4`; the sums start at `−o · Σ a`.

@@ -9,7 +9,7 @@
 //! are ±127 at most, so `vpsignb` never meets −128), `vpmaddwd` with ones
 //! into int32.
 //!
-//! AVX-512 VNNI step ([`super::avx512`]): per quad one `vpdpbusd(w ⊕ 0x80,
+//! AVX-512 VNNI step (`avx512`): per quad one `vpdpbusd(w ⊕ 0x80,
 //! a)` of two panels' vectors (the stored byte XOR 0x80 is `w + 128` as
 //! unsigned), the block sums started at `−128 · Σ a`.
 

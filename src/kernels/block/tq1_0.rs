@@ -15,7 +15,7 @@
 //! int16 for at most 6 vectors of 5 (≤ 15240) before one `vpmaddwd`; then
 //! `Σ a·(c − 1) = Σ a·c − Σ a` as in [`super::tq2_0`].
 //!
-//! AVX-512 VNNI step ([`super::avx512`]): the same decode on zmm (the
+//! AVX-512 VNNI step (`avx512`): the same decode on zmm (the
 //! lookups broadcast to every 128-bit lane), the codes `c` as `vpdpbusd`'s
 //! unsigned operand, the sums started at `−Σ a`.
 

@@ -12,7 +12,7 @@
 //! int16 for 8 vectors of 4 quads (≤ 24384) before one `vpmaddwd` widens
 //! them; then `Σ a·(c − 1) = Σ a·c − Σ a` with each row's block sum of `a`.
 //!
-//! AVX-512 VNNI step ([`super::avx512`]): the codes `c` as `vpdpbusd`'s
+//! AVX-512 VNNI step (`avx512`): the codes `c` as `vpdpbusd`'s
 //! unsigned operand, the sums started at `−Σ a`.
 
 use super::act::Q8KAct;
