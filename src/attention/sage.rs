@@ -156,7 +156,30 @@ fn blocks(x: &[f32], d: usize, block: usize, pre: f32, how: QkQuant) -> (Vec<i8>
     let per = (block * d).max(1);
     let mut scales = Vec::with_capacity(x.len().div_ceil(per));
     for (blk, out) in x.chunks(per).zip(codes.chunks_mut(per)) {
-        let amax = blk.iter().fold(0.0f32, |m, &v| m.max((v * pre).abs()));
+        // The fold `m.max(|v·pre|)` from +0 by bit patterns: for values
+        // that are not NaN their order is the values' order, and a NaN
+        // (which `f32::max` skips) counts as +0. The same maximum, in a form
+        // that vectorises (a float max fold does not: its NaN rule fixes
+        // the order of the steps).
+        let bits = |v: f32| {
+            let b = (v * pre).abs().to_bits();
+            if b > f32::INFINITY.to_bits() {
+                0
+            } else {
+                b
+            }
+        };
+        let mut lane = [0u32; 16];
+        let mut whole = blk.chunks_exact(16);
+        for c in &mut whole {
+            for (m, &v) in lane.iter_mut().zip(c) {
+                *m = (*m).max(bits(v));
+            }
+        }
+        for &v in whole.remainder() {
+            lane[0] = lane[0].max(bits(v));
+        }
+        let amax = f32::from_bits(lane.iter().fold(0, |m, &b| m.max(b)));
         match how {
             QkQuant::Int8Triton => {
                 let scale = amax / qmax;
@@ -167,7 +190,7 @@ fn blocks(x: &[f32], d: usize, block: usize, pre: f32, how: QkQuant) -> (Vec<i8>
                 for (c, &v) in out.iter_mut().zip(blk) {
                     let t = (v * pre) / scale;
                     let h = if t >= 0.0 { 0.5 } else { -0.5 };
-                    *c = ((t + h) as i32).clamp(-127, 127) as i8;
+                    *c = to_code((t + h).clamp(-127.0, 127.0));
                 }
             }
             QkQuant::Int8Cuda | QkQuant::Int4 => {
@@ -175,12 +198,26 @@ fn blocks(x: &[f32], d: usize, block: usize, pre: f32, how: QkQuant) -> (Vec<i8>
                 scales.push(amax / qmax);
                 let inv = qmax / amax;
                 for (c, &v) in out.iter_mut().zip(blk) {
-                    *c = rne((v * pre) * inv).clamp(-qmax, qmax) as i8;
+                    *c = to_code(rne((v * pre) * inv).clamp(-qmax, qmax));
                 }
             }
         }
     }
     (codes, scales)
+}
+
+/// The code of a value already clamped to the code range (integer
+/// bounds): truncated toward zero, NaN as 0 — what the saturating casts
+/// of the reference give (truncating then clamping equals clamping then
+/// truncating when the bounds are integers). Written so the loop stays in
+/// vector lanes: the saturating `as` cast from f32 was split into one
+/// scalar conversion per lane.
+#[inline(always)]
+fn to_code(clamped: f32) -> i8 {
+    let x = if clamped.is_nan() { 0.0 } else { clamped };
+    // SAFETY: x is not NaN and lies within ±127 (clamped to the code
+    // range, at most 127), so it fits i32.
+    unsafe { x.to_int_unchecked::<i32>() as i8 }
 }
 
 /// [`blocks`] compiled with AVX2 and with AVX-512 enabled, so that its
@@ -267,10 +304,14 @@ pub fn smooth_k(k: &[f32], d: usize) -> Vec<f32> {
         }
     }
     let mean: Vec<f32> = mean.iter().map(|m| fp16_rne(m / n as f64)).collect();
-    let diff: Vec<f32> = k
-        .chunks(d)
-        .flat_map(|row| row.iter().zip(&mean).map(|(v, m)| v - m))
-        .collect();
+    // Row by row into a buffer (a loop that vectorises; a flat_map
+    // collect ran element by element).
+    let mut diff = k.to_vec();
+    for row in diff.chunks_mut(d) {
+        for (v, m) in row.iter_mut().zip(&mean) {
+            *v -= m;
+        }
+    }
     // The fp16 rounding by slice (the same RNE as `h16`, element by
     // element, but vectorised: it was a scalar call per key element).
     Input::Fp16.tensor(&diff)

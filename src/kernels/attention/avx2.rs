@@ -486,6 +486,23 @@ unsafe fn fp16_mac(b: &mut [f32], p: f32, v: &[f32]) {
     }
 }
 
+/// Sixteen floats rounded to fp16 (RNE) and back, in place.
+///
+/// # Safety
+/// The CPU must support F16C (and AVX).
+#[inline]
+#[target_feature(enable = "avx,f16c")]
+pub(super) unsafe fn round_fp16_16(y: &mut [f32; 16]) {
+    // SAFETY: two 8-float halves of a 16-float array.
+    unsafe {
+        for h in 0..2 {
+            let p = y.as_mut_ptr().add(8 * h);
+            let r = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm256_loadu_ps(p));
+            _mm256_storeu_ps(p, _mm256_cvtph_ps(r));
+        }
+    }
+}
+
 /// `fp16(x + y)` lane-wise for fp16 `x` and an exact product `y` (of two
 /// fp16 or e4m3 values): the f32 sum rounded to odd (TwoSum gives its exact
 /// error), then RNE to fp16 by `vcvtps2ph` — one rounding to nearest.

@@ -824,16 +824,37 @@ fn sage_row<K: Kern>(
 }
 
 /// A SageAttention row's output: `acc / l`, times `sv_c / 448` on the FP8
-/// paths, rounded to fp16.
+/// paths, rounded to fp16. Sixteen channels at a time: the f32 steps in
+/// loops that vectorise, the fp16 rounding by `vcvtps2ph`/`vcvtph2ps`
+/// where the CPU has F16C (RNE, the instruction `half` uses there too)
+/// instead of one library call per element.
 fn sage_finish(st: &State, sv: &[f32], o: &mut [f64]) {
-    for (c, (oc, a)) in o.iter_mut().zip(&st.acc).enumerate() {
-        let y = a / st.l;
-        let y = if sv.is_empty() {
-            y
+    const W: usize = 16;
+    #[cfg(target_arch = "x86_64")]
+    let f16c = isa::active().f16c;
+    let mut y = [0.0f32; W];
+    for (c0, (oc, ac)) in o.chunks_mut(W).zip(st.acc.chunks(W)).enumerate() {
+        let n = oc.len();
+        for (yc, a) in y.iter_mut().zip(ac) {
+            *yc = a / st.l;
+        }
+        if !sv.is_empty() {
+            for (yc, s) in y.iter_mut().zip(&sv[c0 * W..c0 * W + n]) {
+                *yc *= s / 448.0;
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if f16c {
+            // SAFETY: the CPU has F16C (checked above).
+            unsafe { avx2::round_fp16_16(&mut y) };
         } else {
-            y * (sv[c] / 448.0)
-        };
-        *oc = f16::from_f32(y).to_f32() as f64;
+            y.iter_mut().for_each(|x| *x = f16::from_f32(*x).to_f32());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        y.iter_mut().for_each(|x| *x = f16::from_f32(*x).to_f32());
+        for (oc, yc) in oc.iter_mut().zip(&y) {
+            *oc = *yc as f64;
+        }
     }
 }
 

@@ -554,26 +554,25 @@ unsafe fn pv_rows_nv<const NV: usize, const FULL: bool, const FMA: bool>(
 
 /// `fp16(x + y)` lane-wise for fp16 `x` and an exact product `y` (of two
 /// fp16 or e4m3 values): the f32 sum rounded to odd, then RNE to fp16 —
-/// one rounding to nearest (24 ≥ 11 + 2). Round-to-odd is the sum
-/// rounded toward zero with its last bit set when inexact, and the sum is
-/// inexact exactly when its roundings down and up differ (embedded
-/// rounding modes; no f32 overflow: |x + y| < 2^33).
+/// one rounding to nearest (24 ≥ 11 + 2). The sum rounded down and up
+/// (embedded rounding modes; no f32 overflow: |x + y| < 2^33) are equal
+/// when it is exact and adjacent bit patterns when it is not, so its
+/// round-to-odd is whichever of the two has an odd pattern (the rounded-up
+/// one when both are even, i.e. equal — or −0 and +0 for an exact zero sum
+/// of opposite signs, where +0 is the sum's own sign under RNE). Two adds,
+/// a bit test and a blend: one add and a compare fewer than rounding
+/// toward zero and setting the last bit when the two differ.
 #[inline(always)]
 unsafe fn fp16_mac16(x: __m512, y: __m512) -> __m512 {
-    const RZ: i32 = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
     const RD: i32 = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
     const RU: i32 = _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC;
     // SAFETY (whole body): called only from functions enabling AVX-512 F/BW/VL.
     unsafe {
-        let z = _mm512_castps_si512(_mm512_add_round_ps::<RZ>(x, y));
-        let inexact = _mm512_cmp_ps_mask::<_CMP_NEQ_OQ>(
-            _mm512_add_round_ps::<RD>(x, y),
-            _mm512_add_round_ps::<RU>(x, y),
-        );
-        let odd = _mm512_mask_or_epi32(z, inexact, z, _mm512_set1_epi32(1));
-        _mm512_cvtph_ps(_mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(
-            _mm512_castsi512_ps(odd),
-        ))
+        let down = _mm512_add_round_ps::<RD>(x, y);
+        let up = _mm512_add_round_ps::<RU>(x, y);
+        let down_odd = _mm512_test_epi32_mask(_mm512_castps_si512(down), _mm512_set1_epi32(1));
+        let odd = _mm512_mask_blend_ps(down_odd, up, down);
+        _mm512_cvtph_ps(_mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(odd))
     }
 }
 

@@ -65,8 +65,12 @@ pub(super) fn pack<S: Steps>(
     for j in 0..nk {
         let (g, l) = (j / kg, j % kg);
         let row = &hd.k[j * d..(j + 1) * d];
-        for (c, &x) in row.iter().enumerate() {
-            data[(g * steps + c / cs) * kg * cs + l * cs + c % cs] = S::Code::from(x);
+        // Step st's cs channels of key j lie side by side at `at`.
+        for (st, part) in row.chunks(cs).enumerate() {
+            let at = (g * steps + st) * kg * cs + l * cs;
+            for (o, &x) in data[at..at + part.len()].iter_mut().zip(part) {
+                *o = S::Code::from(x);
+            }
         }
         ksum[j] = row.iter().map(|&x| x as i32).sum();
         sk[j] = hd.sk[j / k_block];
