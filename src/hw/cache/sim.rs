@@ -259,7 +259,9 @@ impl<S: Walk> Sim<S> {
     }
 
     fn stats(&self) -> Vec<LevelStats> {
-        self.levels.iter().map(|l| l.stats.clone()).collect()
+        let mut stats: Vec<LevelStats> = self.levels.iter().map(|l| l.stats.clone()).collect();
+        S::walk_stats(self, &mut stats);
+        stats
     }
 
     fn back_invalidations(&self) -> Vec<u64> {
@@ -744,6 +746,10 @@ trait Walk: Tags + Sized {
     fn walk(_sim: &mut Sim<Self>, _line: u64, _write: bool, _slot: usize, _v: Option<u64>) -> bool {
         false
     }
+
+    /// Adds to `stats` (the levels' own counters, fastest first) what the
+    /// walk counted in its [`Walk::Cache`] instead of in the levels.
+    fn walk_stats(_sim: &Sim<Self>, _stats: &mut [LevelStats]) {}
 }
 
 impl Walk for Store {
@@ -762,6 +768,36 @@ struct NarrowViews<const P: PolicyKind> {
     /// has no narrow walk (not inclusive, not 2 or 3 levels, or a policy
     /// without a view).
     limit: u64,
+    /// `ended[k]`: narrow walks that filled levels `0..=k` (level `k + 1`,
+    /// if any, hit). The walk's fills, misses and hits of the levels below
+    /// level 0 follow from these (see [`NarrowViews::add_to`]): one
+    /// increment per walk instead of three to eight counter updates.
+    ended: [u64; 3],
+}
+
+impl<const P: PolicyKind> NarrowViews<P> {
+    /// Adds the counts the narrow walks kept in `ended` to `stats` (one
+    /// per level; `line[d]` is level `d`'s line size): level 0 missed in
+    /// every walk; level `d ≥ 1` was looked up in every walk that filled
+    /// level `d - 1`, hit in those that ended there, and missed in the
+    /// rest; a level filled once per miss (its line size in).
+    fn add_to(&self, stats: &mut [LevelStats], line: &[u64]) {
+        // reached[d]: walks that filled level d (missed there).
+        let mut reached = [0u64; 3];
+        let mut sum = 0;
+        for d in (0..3).rev() {
+            sum += self.ended[d];
+            reached[d] = sum;
+        }
+        for (d, (st, &bytes)) in stats.iter_mut().zip(line).enumerate().take(3) {
+            if d > 0 {
+                st.accesses += reached[d - 1];
+                st.hits += self.ended[d - 1];
+            }
+            st.misses += reached[d];
+            st.bytes_in += reached[d] * bytes;
+        }
+    }
 }
 
 impl<const P: PolicyKind> Default for NarrowViews<P> {
@@ -769,6 +805,7 @@ impl<const P: PolicyKind> Default for NarrowViews<P> {
         NarrowViews {
             views: [Narrow::NONE; 3],
             limit: 0,
+            ended: [0; 3],
         }
     }
 }
@@ -806,6 +843,11 @@ impl<const P: PolicyKind> Walk for Packed<P> {
             _ => false,
         }
     }
+
+    fn walk_stats(sim: &Sim<Self>, stats: &mut [LevelStats]) {
+        let lines: Vec<u64> = sim.levels.iter().map(|l| l.line).collect();
+        sim.walk.add_to(stats, &lines);
+    }
 }
 
 impl<const P: PolicyKind> Sim<Packed<P>> {
@@ -835,7 +877,8 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
         }
         let mut v: [Narrow<P>; N] = std::array::from_fn(|k| self.walk.views[k]);
         debug_assert!(v.iter().all(|view| view.fits(line)));
-        self.level(0).stats.misses += 1;
+        // (Every level's misses, hits, fills and the lookups below level 0
+        // are counted once, at the end: see [`NarrowViews::ended`].)
         for view in &v[1..] {
             view.prefetch(line);
         }
@@ -853,6 +896,7 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
                 depth = 3;
             }
         }
+        self.walk.ended[depth - 1] += 1;
         for k in (0..N).rev() {
             if k < depth {
                 v[k].insert(slots[k], line, write && k == 0);
@@ -873,15 +917,10 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
         line: u64,
         slots: &mut [usize; N],
     ) -> bool {
-        let lvl = self.level(d);
-        lvl.stats.accesses += 1;
+        // (Counted in [`NarrowViews::ended`].)
         match v[d].probe(line) {
-            Probe::Hit(_) => {
-                lvl.stats.hits += 1;
-                false
-            }
+            Probe::Hit(_) => false,
             Probe::Miss(s, x) => {
-                lvl.stats.misses += 1;
                 if let (Some(x), true) = (x, d + 1 < N) {
                     // Its set below, where it is written back if dirty.
                     v[d + 1].prefetch(x);
@@ -895,15 +934,11 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
 
     /// Level `d` of [`Sim::narrow_walk`] makes room in `slot`: its line
     /// (`victim`), if any, back-invalidated above (one line size: it is one
-    /// line there too) and dropped; then the fill counted.
+    /// line there too) and dropped.
     ///
-    /// The lookups above run upwards from level `d - 1` and stop at the
-    /// first level without the line: by inclusion no level above that one
-    /// has it either (a miss victim of level 2 is mostly absent from level
-    /// 1, and level 0 then needs no lookup). The drops then go level 0
-    /// first, as in [`Sim::evict`]: a drop changes no slot of the line in
-    /// another level (a write-back into the level below hits the line where
-    /// it was found), so the order of the lookups changes nothing.
+    /// The lookups above go level 0 first, as in [`Sim::evict`] (an upward
+    /// search that stops at the first level without the line ran no faster:
+    /// see BENCHMARKS.md).
     #[inline(always)]
     fn evict_narrow<const N: usize>(
         &mut self,
@@ -921,8 +956,7 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
             }
             self.drop_narrow(v, d, slot, x);
         }
-        let lvl = self.level(d);
-        lvl.stats.bytes_in += lvl.line;
+        // (The fill is counted in [`NarrowViews::ended`].)
     }
 
     /// [`Sim::drop_line`] on [`Sim::narrow_walk`]'s views.
