@@ -94,6 +94,8 @@ pub(super) struct Packed<const P: PolicyKind = DYN> {
     ways: usize,
     /// `(1 << ways) - 1`.
     way_mask: u16,
+    /// `ways - 1` in every lane (see [`Narrow::oldest`]).
+    oldest: [u8; MAX_WAYS],
     set_bits: u32,
     set_mask: u64,
     /// The level's policy as a [`PolicyKind`] (read only when `P` is [`DYN`]).
@@ -134,25 +136,30 @@ fn match_u16(lanes: &[u16; MAX_WAYS], key: u16) -> u16 {
     m
 }
 
-/// Bit `w` set where `lanes[w] == key`: one SSE2 byte compare and its mask.
+/// Bit `w` set where `lanes[w] == keys[w]`: one SSE2 byte compare and its
+/// mask. The keys come broadcast (SSE2 has no byte broadcast: a victim
+/// search, which compares with the same key every time, spares four
+/// instructions).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn match_u8(lanes: &[u8; MAX_WAYS], key: u8) -> u16 {
+fn match_u8v(lanes: &[u8; MAX_WAYS], keys: &[u8; MAX_WAYS]) -> u16 {
     use std::arch::x86_64::*;
-    // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes of `lanes`.
+    // SAFETY: SSE2 is part of x86_64; the loads read the 16 bytes of each
+    // array (unaligned loads: no alignment assumed).
     unsafe {
         let v = _mm_loadu_si128(lanes.as_ptr().cast());
-        _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(key as i8))) as u16
+        let k = _mm_loadu_si128(keys.as_ptr().cast());
+        _mm_movemask_epi8(_mm_cmpeq_epi8(v, k)) as u16
     }
 }
 
-/// Bit `w` set where `lanes[w] == key`.
+/// Bit `w` set where `lanes[w] == keys[w]`.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn match_u8(lanes: &[u8; MAX_WAYS], key: u8) -> u16 {
+fn match_u8v(lanes: &[u8; MAX_WAYS], keys: &[u8; MAX_WAYS]) -> u16 {
     let mut m = 0u16;
-    for (w, &t) in lanes.iter().enumerate() {
-        m |= ((t == key) as u16) << w;
+    for (w, (&t, &k)) in lanes.iter().zip(keys).enumerate() {
+        m |= ((t == k) as u16) << w;
     }
     m
 }
@@ -245,6 +252,9 @@ pub(super) struct Narrow<const P: PolicyKind> {
     set_bits: u32,
     ways: usize,
     way_mask: u16,
+    /// `ways - 1` in every lane: the rank of the LRU/FIFO victim of a full
+    /// set, for [`match_u8v`].
+    oldest: [u8; MAX_WAYS],
 }
 
 // SAFETY: a view is plain geometry and the address of its store's sets; the
@@ -263,6 +273,7 @@ impl<const P: PolicyKind> Narrow<P> {
         set_bits: 0,
         ways: 1,
         way_mask: 1,
+        oldest: [0; MAX_WAYS],
     };
 
     /// Set `s` (below the store's set count: `line & set_mask`, or the set
@@ -362,7 +373,7 @@ impl<const P: PolicyKind> Narrow<P> {
             free.trailing_zeros() as usize
         } else {
             match P {
-                LRU | FIFO => match_u8(&set.ranks, self.ways as u8 - 1).trailing_zeros() as usize,
+                LRU | FIFO => match_u8v(&set.ranks, &self.oldest).trailing_zeros() as usize,
                 _ => plru_victim(set.plru, self.ways),
             }
         };
@@ -429,6 +440,7 @@ impl<const P: PolicyKind> Packed<P> {
         Packed {
             ways,
             way_mask: ((1u32 << ways) - 1) as u16,
+            oldest: [ways as u8 - 1; MAX_WAYS],
             set_bits: sets.trailing_zeros(),
             set_mask: sets as u64 - 1,
             kind: kind_of(cfg.policy),
@@ -461,6 +473,7 @@ impl<const P: PolicyKind> Packed<P> {
             set_bits: self.set_bits,
             ways: self.ways,
             way_mask: self.way_mask,
+            oldest: self.oldest,
         })
     }
 
@@ -574,7 +587,7 @@ impl<const P: PolicyKind> Packed<P> {
             return free.trailing_zeros() as usize;
         }
         match self.kind() {
-            LRU | FIFO => match_u8(&set.ranks, self.ways as u8 - 1).trailing_zeros() as usize,
+            LRU | FIFO => match_u8v(&set.ranks, &self.oldest).trailing_zeros() as usize,
             RANDOM => self.rng.way(self.ways as u64) as usize,
             _ => plru_victim(set.plru, self.ways),
         }

@@ -259,7 +259,9 @@ impl<S: Walk> Sim<S> {
     }
 
     fn stats(&self) -> Vec<LevelStats> {
-        self.levels.iter().map(|l| l.stats.clone()).collect()
+        let mut stats: Vec<LevelStats> = self.levels.iter().map(|l| l.stats.clone()).collect();
+        S::walk_stats(self, &mut stats);
+        stats
     }
 
     fn back_invalidations(&self) -> Vec<u64> {
@@ -744,6 +746,10 @@ trait Walk: Tags + Sized {
     fn walk(_sim: &mut Sim<Self>, _line: u64, _write: bool, _slot: usize, _v: Option<u64>) -> bool {
         false
     }
+
+    /// Adds to `stats` (the levels' own counters, fastest first) what the
+    /// walk counted in its [`Walk::Cache`] instead of in the levels.
+    fn walk_stats(_sim: &Sim<Self>, _stats: &mut [LevelStats]) {}
 }
 
 impl Walk for Store {
@@ -762,6 +768,36 @@ struct NarrowViews<const P: PolicyKind> {
     /// has no narrow walk (not inclusive, not 2 or 3 levels, or a policy
     /// without a view).
     limit: u64,
+    /// `ended[k]`: narrow walks that filled levels `0..=k` (level `k + 1`,
+    /// if any, hit). The walk's fills, misses and hits of the levels below
+    /// level 0 follow from these (see [`NarrowViews::add_to`]): one
+    /// increment per walk instead of three to eight counter updates.
+    ended: [u64; 3],
+}
+
+impl<const P: PolicyKind> NarrowViews<P> {
+    /// Adds the counts the narrow walks kept in `ended` to `stats` (one
+    /// per level; `line[d]` is level `d`'s line size): level 0 missed in
+    /// every walk; level `d ≥ 1` was looked up in every walk that filled
+    /// level `d - 1`, hit in those that ended there, and missed in the
+    /// rest; a level filled once per miss (its line size in).
+    fn add_to(&self, stats: &mut [LevelStats], line: &[u64]) {
+        // reached[d]: walks that filled level d (missed there).
+        let mut reached = [0u64; 3];
+        let mut sum = 0;
+        for d in (0..3).rev() {
+            sum += self.ended[d];
+            reached[d] = sum;
+        }
+        for (d, (st, &bytes)) in stats.iter_mut().zip(line).enumerate().take(3) {
+            if d > 0 {
+                st.accesses += reached[d - 1];
+                st.hits += self.ended[d - 1];
+            }
+            st.misses += reached[d];
+            st.bytes_in += reached[d] * bytes;
+        }
+    }
 }
 
 impl<const P: PolicyKind> Default for NarrowViews<P> {
@@ -769,6 +805,7 @@ impl<const P: PolicyKind> Default for NarrowViews<P> {
         NarrowViews {
             views: [Narrow::NONE; 3],
             limit: 0,
+            ended: [0; 3],
         }
     }
 }
@@ -806,6 +843,11 @@ impl<const P: PolicyKind> Walk for Packed<P> {
             _ => false,
         }
     }
+
+    fn walk_stats(sim: &Sim<Self>, stats: &mut [LevelStats]) {
+        let lines: Vec<u64> = sim.levels.iter().map(|l| l.line).collect();
+        sim.walk.add_to(stats, &lines);
+    }
 }
 
 impl<const P: PolicyKind> Sim<Packed<P>> {
@@ -813,8 +855,8 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
     /// the common ones, each compiled with every loop unrolled) that are
     /// all narrow (see [`Narrow`]) for `line` (below the cached views'
     /// limit: [`Walk::walk`] checked), with a policy that has a [`Narrow`]
-    /// view: the same state changes in the same order, through views whose
-    /// geometry stays in registers. Under inclusion every write-back hits
+    /// view: the same state changes in the same order, through views made
+    /// once (no store field reloaded after every write to a set). Under inclusion every write-back hits
     /// the level below (the victim is there). Also prefetches, as soon as a
     /// level's victim is known, its set in the level below (where it is
     /// written back if dirty). False (nothing done) when a level is no
@@ -833,29 +875,33 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
                 return false;
             }
         }
-        let mut v: [Narrow<P>; N] = std::array::from_fn(|k| self.walk.views[k]);
-        debug_assert!(v.iter().all(|view| view.fits(line)));
-        self.level(0).stats.misses += 1;
-        for view in &v[1..] {
+        // (The views are read where used, not copied into locals first: the
+        // compiler kept such copies on the stack, not in registers, so the
+        // copy was pure cost.)
+        debug_assert!(self.walk.views[..N].iter().all(|view| view.fits(line)));
+        // (Every level's misses, hits, fills and the lookups below level 0
+        // are counted once, at the end: see [`NarrowViews::ended`].)
+        for view in &self.walk.views[1..N] {
             view.prefetch(line);
         }
         if let Some(x) = victim {
-            v[1].prefetch(x);
+            self.walk.views[1].prefetch(x);
         }
         // Straight-line code per level (a loop over the levels was left
         // rolled by the compiler, its level index a variable).
         let mut slots = [slot; N];
-        self.evict_narrow(&mut v, 0, slot, victim);
+        self.evict_narrow::<N>(0, slot, victim);
         let mut depth = 1;
-        if self.step_narrow(&mut v, 1, line, &mut slots) {
+        if self.step_narrow(1, line, &mut slots) {
             depth = 2;
-            if N > 2 && self.step_narrow(&mut v, 2, line, &mut slots) {
+            if N > 2 && self.step_narrow(2, line, &mut slots) {
                 depth = 3;
             }
         }
+        self.walk.ended[depth - 1] += 1;
         for k in (0..N).rev() {
             if k < depth {
-                v[k].insert(slots[k], line, write && k == 0);
+                self.walk.views[k].insert(slots[k], line, write && k == 0);
             }
         }
         (self.last_slot, self.last_line) = (slots[0], line);
@@ -866,28 +912,17 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
     /// hit, false; on a miss, its slot into `slots[d]`, its victim
     /// evicted, and true.
     #[inline(always)]
-    fn step_narrow<const N: usize>(
-        &mut self,
-        v: &mut [Narrow<P>; N],
-        d: usize,
-        line: u64,
-        slots: &mut [usize; N],
-    ) -> bool {
-        let lvl = self.level(d);
-        lvl.stats.accesses += 1;
-        match v[d].probe(line) {
-            Probe::Hit(_) => {
-                lvl.stats.hits += 1;
-                false
-            }
+    fn step_narrow<const N: usize>(&mut self, d: usize, line: u64, slots: &mut [usize; N]) -> bool {
+        // (Counted in [`NarrowViews::ended`].)
+        match self.walk.views[d].probe(line) {
+            Probe::Hit(_) => false,
             Probe::Miss(s, x) => {
-                lvl.stats.misses += 1;
                 if let (Some(x), true) = (x, d + 1 < N) {
                     // Its set below, where it is written back if dirty.
-                    v[d + 1].prefetch(x);
+                    self.walk.views[d + 1].prefetch(x);
                 }
                 slots[d] = s;
-                self.evict_narrow(v, d, s, x);
+                self.evict_narrow::<N>(d, s, x);
                 true
             }
         }
@@ -895,46 +930,29 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
 
     /// Level `d` of [`Sim::narrow_walk`] makes room in `slot`: its line
     /// (`victim`), if any, back-invalidated above (one line size: it is one
-    /// line there too) and dropped; then the fill counted.
+    /// line there too) and dropped.
     ///
-    /// The lookups above run upwards from level `d - 1` and stop at the
-    /// first level without the line: by inclusion no level above that one
-    /// has it either (a miss victim of level 2 is mostly absent from level
-    /// 1, and level 0 then needs no lookup). The drops then go level 0
-    /// first, as in [`Sim::evict`]: a drop changes no slot of the line in
-    /// another level (a write-back into the level below hits the line where
-    /// it was found), so the order of the lookups changes nothing.
+    /// The lookups above go level 0 first, as in [`Sim::evict`] (an upward
+    /// search that stops at the first level without the line ran no faster:
+    /// see BENCHMARKS.md).
     #[inline(always)]
-    fn evict_narrow<const N: usize>(
-        &mut self,
-        v: &mut [Narrow<P>; N],
-        d: usize,
-        slot: usize,
-        victim: Option<u64>,
-    ) {
+    fn evict_narrow<const N: usize>(&mut self, d: usize, slot: usize, victim: Option<u64>) {
         if let Some(x) = victim {
             for u in 0..d {
-                if let Some(s) = v[u].find(x) {
+                if let Some(s) = self.walk.views[u].find(x) {
                     self.level(u).back_invalidations += 1;
-                    self.drop_narrow(v, u, s, x);
+                    self.drop_narrow::<N>(u, s, x);
                 }
             }
-            self.drop_narrow(v, d, slot, x);
+            self.drop_narrow::<N>(d, slot, x);
         }
-        let lvl = self.level(d);
-        lvl.stats.bytes_in += lvl.line;
+        // (The fill is counted in [`NarrowViews::ended`].)
     }
 
     /// [`Sim::drop_line`] on [`Sim::narrow_walk`]'s views.
     #[inline(always)]
-    fn drop_narrow<const N: usize>(
-        &mut self,
-        v: &mut [Narrow<P>; N],
-        i: usize,
-        slot: usize,
-        line: u64,
-    ) {
-        let dirty = v[i].take(slot);
+    fn drop_narrow<const N: usize>(&mut self, i: usize, slot: usize, line: u64) {
+        let dirty = self.walk.views[i].take(slot);
         self.level(i).stats.evictions += 1;
         if i == 0 && slot == self.last_slot {
             self.last_line = NONE;
@@ -950,29 +968,26 @@ impl<const P: PolicyKind> Sim<Packed<P>> {
         if j == N {
             return; // memory
         }
+        let hit = self.walk.views[j].write_hit(line);
         let below = self.level(j);
         below.stats.accesses += 1;
-        if v[j].write_hit(line) {
+        if hit {
             below.stats.hits += 1;
             return;
         }
-        self.write_back_missed(v, j, line);
+        self.write_back_missed(j, line);
     }
 
     /// A write-back of [`Sim::narrow_walk`] that missed level `j`: never
     /// under inclusion (a line above is in every level below), but handled
-    /// as [`Sim::write_back_uniform`] would, the views then taken again.
+    /// as [`Sim::write_back_uniform`] would.
     #[cold]
     #[inline(never)]
-    fn write_back_missed<const N: usize>(&mut self, v: &mut [Narrow<P>; N], j: usize, line: u64) {
+    fn write_back_missed(&mut self, j: usize, line: u64) {
         debug_assert!(false, "inclusive write-back missed level {j}");
         let (bytes, addr) = (self.level(j - 1).line, line << self.level(j).shift);
         self.miss(j, line, addr, true, bytes);
-        for (k, view) in v.iter_mut().enumerate() {
-            // A level made wide here keeps its old view: not reached (above).
-            if let Some(nv) = self.level(k).store.narrow() {
-                *view = nv;
-            }
-        }
+        // (A level made wide here would need the rest of the walk to take
+        // the wide path: not reached, as above.)
     }
 }
