@@ -442,7 +442,7 @@ unsafe fn pv_block<const NV: usize, const FULL: bool, const FMA: bool>(
                 // form rounds once where `b + p8·v` rounds once too.
                 _mm512_fmadd_ps(pb, vx, b[x])
             } else {
-                fp16_mac16(b[x], _mm512_mul_ps(pb, vx))
+                fp16_mac16(b[x], pb, vx)
             };
         }
     }
@@ -535,7 +535,7 @@ unsafe fn pv_rows_nv<const NV: usize, const FULL: bool, const FMA: bool>(
                     _mm512_fmadd_ps(pb, vx[x], br[x])
                 } else {
                     // pv_block's FP16 step.
-                    fp16_mac16(br[x], _mm512_mul_ps(pb, vx[x]))
+                    fp16_mac16(br[x], pb, vx[x])
                 };
             }
         }
@@ -552,24 +552,27 @@ unsafe fn pv_rows_nv<const NV: usize, const FULL: bool, const FMA: bool>(
     }
 }
 
-/// `fp16(x + y)` lane-wise for fp16 `x` and an exact product `y` (of two
-/// fp16 or e4m3 values): the f32 sum rounded to odd, then RNE to fp16 —
-/// one rounding to nearest (24 ≥ 11 + 2). The sum rounded down and up
-/// (embedded rounding modes; no f32 overflow: |x + y| < 2^33) are equal
-/// when it is exact and adjacent bit patterns when it is not, so its
+/// `fp16(x + p·v)` lane-wise for fp16 `x` and a product `p·v` exact in
+/// f32 (of two fp16 or e4m3 values): the f32 sum rounded to odd, then RNE
+/// to fp16 — one rounding to nearest (24 ≥ 11 + 2). The sum rounded down
+/// and up are fused multiply-adds with embedded rounding modes (the
+/// product is exact, so each rounds the exact sum once, as an add of the
+/// product would; no f32 overflow: |x + p·v| < 2^33). They are equal when
+/// the sum is exact and adjacent bit patterns when it is not, so its
 /// round-to-odd is whichever of the two has an odd pattern (the rounded-up
 /// one when both are even, i.e. equal — or −0 and +0 for an exact zero sum
-/// of opposite signs, where +0 is the sum's own sign under RNE). Two adds,
-/// a bit test and a blend: one add and a compare fewer than rounding
-/// toward zero and setting the last bit when the two differ.
+/// of opposite signs, where +0 is the sum's own sign under RNE). Two FMAs,
+/// a bit test and a blend: a multiply, an add and a compare fewer than
+/// the product, the sum rounded toward zero and its last bit set when the
+/// sums rounded down and up differ.
 #[inline(always)]
-unsafe fn fp16_mac16(x: __m512, y: __m512) -> __m512 {
+unsafe fn fp16_mac16(x: __m512, p: __m512, v: __m512) -> __m512 {
     const RD: i32 = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
     const RU: i32 = _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC;
     // SAFETY (whole body): called only from functions enabling AVX-512 F/BW/VL.
     unsafe {
-        let down = _mm512_add_round_ps::<RD>(x, y);
-        let up = _mm512_add_round_ps::<RU>(x, y);
+        let down = _mm512_fmadd_round_ps::<RD>(p, v, x);
+        let up = _mm512_fmadd_round_ps::<RU>(p, v, x);
         let down_odd = _mm512_test_epi32_mask(_mm512_castps_si512(down), _mm512_set1_epi32(1));
         let odd = _mm512_mask_blend_ps(down_odd, up, down);
         _mm512_cvtph_ps(_mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(odd))
