@@ -551,7 +551,13 @@ fn nvfp4_parallel_chunks_equal_reference() {
             seed: 17,
             ..Default::default()
         };
-        assert_same(&block("nvfp4"), &opts, &data, row_len, &format!("nvfp4 {r} large"));
+        assert_same(
+            &block("nvfp4"),
+            &opts,
+            &data,
+            row_len,
+            &format!("nvfp4 {r} large"),
+        );
     }
 }
 

@@ -70,7 +70,10 @@ fn nv_tensor_scale(fmt: &BlockFormat, data: &[f32]) -> f32 {
             .unwrap_or(0)
     };
     let amax = if data.len() >= PAR_THRESHOLD {
-        data.par_chunks(PAR_CHUNK).map(finite_max).max().unwrap_or(0)
+        data.par_chunks(PAR_CHUNK)
+            .map(finite_max)
+            .max()
+            .unwrap_or(0)
     } else {
         finite_max(data)
     };

@@ -4,8 +4,8 @@
 //! corrections of Q4_0 and the ternary formats need them).
 
 use crate::formats::ggml::{self, GgmlBlock};
-use rayon::prelude::*;
 use crate::formats::ternary::{self, quantize_q8_k};
+use rayon::prelude::*;
 
 /// Activations of `m` rows quantized to int8 blocks: codes (`m × nb × QK`),
 /// f32 scales and per-block code sums (`m × nb`).
