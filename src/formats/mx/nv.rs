@@ -49,10 +49,11 @@ impl E2m1Rne {
         let t: [f64; 7] = std::array::from_fn(|i| self.mids[i] * d);
         for (x, c) in blk.iter().zip(codes.iter_mut()) {
             let a = x.abs() as f64;
-            let mut n = 0u32;
-            for i in 0..7 {
-                n += (a > t[i] || (a == t[i] && self.up[i])) as u32;
-            }
+            let n: u32 = t
+                .iter()
+                .zip(&self.up)
+                .map(|(&m, &up)| (a > m || (a == m && up)) as u32)
+                .sum();
             *c = (n | if x.is_sign_negative() { self.sign } else { 0 }) as u8;
         }
     }
@@ -107,7 +108,9 @@ pub(super) fn quantize_nv(
     let mut scales = vec![0u8; nblocks];
     // Whole rows of about `PAR_CHUNK` elements per task.
     let rows_per = (PAR_CHUNK / row_len).max(1);
-    let work = |(c, ((rows, crows), srows)): (usize, ((&[f32], &mut [u8]), &mut [u8]))| {
+    /// (chunk number, ((input rows, their codes), their scale codes)).
+    type Chunk<'a> = (usize, ((&'a [f32], &'a mut [u8]), &'a mut [u8]));
+    let work = |(c, ((rows, crows), srows)): Chunk| {
         nv_rows(fmt, eopts, ts, rows, row_len, crows, srows, c * rows_per)
     };
     if data.len() >= PAR_THRESHOLD {
