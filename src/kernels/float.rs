@@ -1025,7 +1025,13 @@ mod avx512 {
                     for q in 0..PP {
                         let lo = _mm256_loadu_ps(f.w_scales(2 * q, g).as_ptr());
                         let hi = _mm256_loadu_ps(f.w_scales(2 * q + 1, g).as_ptr());
-                        ws[q] = _mm512_insertf32x8::<1>(_mm512_castps256_ps512(lo), hi);
+                        // (The f64x4 insert is AVX-512 F; the f32x8 one
+                        // needs DQ, which this function does not enable,
+                        // so it would be an out-of-line call.)
+                        ws[q] = _mm512_castpd_ps(_mm512_insertf64x4::<1>(
+                            _mm512_castpd256_pd512(_mm256_castps_pd(lo)),
+                            _mm256_castps_pd(hi),
+                        ));
                     }
                     for r in 0..R {
                         let sa = _mm512_set1_ps(f.a_scale(r, g));

@@ -372,7 +372,19 @@ fn element_values(e: &ElementFormat, codes: &[u32], scale_log2: i32, int_datapat
         }
         _ => {
             let k = formats::exp2i(scale_log2) as f32;
-            Values::F32(codes.iter().map(|&c| e.decode_f32(c) * k).collect())
+            let value = |c: u32| e.decode_f32(c) * k;
+            if e.bits() > 8 {
+                return Values::F32(codes.iter().map(|&c| value(c)).collect());
+            }
+            // Codes of ≤ 8 bits: the same values read from a table of
+            // every code (one decode per code, not per element).
+            let table: Vec<f32> = (0..1u32 << e.bits()).map(value).collect();
+            Values::F32(
+                codes
+                    .iter()
+                    .map(|&c| table.get(c as usize).map_or_else(|| value(c), |&v| v))
+                    .collect(),
+            )
         }
     }
 }

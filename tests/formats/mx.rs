@@ -525,3 +525,58 @@ fn stochastic_rounding_is_unbiased_on_average() {
     assert!((mean - 0.3).abs() < 0.005, "mean {mean}");
     assert!(vals.iter().all(|v| *v == 0.0 || *v == 0.5));
 }
+
+/// NVFP4 on a tensor large enough for the parallel row chunks (≥ 2^20
+/// elements, ragged rows: the last block of every row is short), against
+/// the reference: the tensor scale, every block scale and, under
+/// stochastic rounding, every element's random index must survive the
+/// split.
+#[test]
+fn nvfp4_parallel_chunks_equal_reference() {
+    let (rows, row_len) = (1000usize, 1061usize);
+    let mut rng = Rng(0x4e56);
+    let data: Vec<f32> = (0..rows * row_len)
+        .map(|i| {
+            if i % 9973 == 0 {
+                f32::NAN
+            } else {
+                sample(i % 8 % 3, &mut rng)
+            }
+        })
+        .collect();
+    assert!(data.len() >= 1 << 20);
+    for r in [Rounding::Rne, Rounding::Sr] {
+        let opts = ConvertOptions {
+            rounding: r,
+            seed: 17,
+            ..Default::default()
+        };
+        assert_same(
+            &block("nvfp4"),
+            &opts,
+            &data,
+            row_len,
+            &format!("nvfp4 {r} large"),
+        );
+    }
+}
+
+/// Every E2M1 midpoint as an exact tie (tensor scale 1, block scale 1):
+/// ties go to the even code, above the last midpoint saturates, and signs
+/// (zeros included) are kept. Hand-derived codes; `q` also checks the
+/// quantizer against the reference.
+#[test]
+fn nvfp4_ties_go_to_even() {
+    let mut data = vec![0.0f32; 32];
+    data[0] = 2688.0;
+    data[16..32].copy_from_slice(&[
+        6.0, 0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5.0, -0.25, -0.75, -5.0, -0.0, 0.0, 0.1, -0.1, 5.5,
+    ]);
+    let t = q("nvfp4", &data, 32);
+    assert_eq!(t.tensor_scale, Some(1.0));
+    assert_eq!(t.scales[1], 0x38); // E4M3 1.0
+    assert_eq!(
+        &t.codes[16..32],
+        &[7, 0, 2, 2, 4, 4, 6, 6, 8, 0xa, 0xe, 8, 0, 0, 8, 7]
+    );
+}

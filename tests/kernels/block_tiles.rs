@@ -5,7 +5,8 @@
 //! ISA level this CPU has, against a plain model of ggml's block arithmetic
 //! written here: per output and block in K order the integer dot, then the
 //! format's fold as ggml's generic C path writes it. Shapes: M = 1..9
-//! (GEMV tiles of 1–4 rows) and 70 (GEMM: a 64-row block and a 6-row one),
+//! (GEMV tiles of 1–4 rows; VNNI tiles of 8, 5–7 rows running as 8 with
+//! copies) and 70 (GEMM: a 64-row block and a 6-row one),
 //! N ragged against the 8-row panels with an odd panel count in a task
 //! (the VNNI tile's lone last panel), K ragged in blocks.
 //!
@@ -261,4 +262,34 @@ fn the_avx512_level_runs_the_vnni_tile() {
         "capped at AVX2"
     );
     isa::set_cap(IsaLevel::Avx512);
+}
+
+/// The product's parallel activation quantizer (row chunks) equals one
+/// call of the format's quantizer, for both activation formats, on shapes
+/// that split into several chunks with a ragged last one and a ragged K.
+#[test]
+fn parallel_activation_quantizer_equals_one_call() {
+    use bitsim::kernels::block::act::{Q8KAct, Q8_0Act};
+    use bitsim::kernels::block::quantize_rows;
+    fn check<A: ActFormat>(m: usize, k: usize, seed: u64) {
+        let mut r = Rng(seed);
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| match i % 101 {
+                0 => 0.0,
+                1 => -3.0e4,
+                _ => r.gauss() as f32,
+            })
+            .collect();
+        let (got, want) = (quantize_rows::<A>(&a, m, k), A::quantize(&a, m, k));
+        assert_eq!(got.nb, want.nb);
+        assert_eq!(got.codes, want.codes, "{m}×{k} codes");
+        assert_eq!(got.sums, want.sums, "{m}×{k} sums");
+        let bits = |d: &[f32]| d.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got.d), bits(&want.d), "{m}×{k} scales");
+    }
+    // 2^17 values per chunk: 131 rows of 1000, so 3 chunks, the last ragged.
+    check::<Q8_0Act>(300, 1000, 5);
+    check::<Q8KAct>(300, 1000, 6);
+    // Fewer rows than a chunk: one call.
+    check::<Q8_0Act>(3, 100, 7);
 }

@@ -5,6 +5,7 @@
 
 use crate::formats::ggml::{self, GgmlBlock};
 use crate::formats::ternary::{self, quantize_q8_k};
+use rayon::prelude::*;
 
 /// Activations of `m` rows quantized to int8 blocks: codes (`m × nb × QK`),
 /// f32 scales and per-block code sums (`m × nb`).
@@ -88,4 +89,34 @@ impl ActFormat for Q8KAct {
             sums,
         }
     }
+}
+
+/// Activation values per task of [`quantize_rows`] (whole rows, at least one).
+const PAR_VALUES: usize = 1 << 17;
+
+/// [`ActFormat::quantize`] on chunks of whole rows in parallel: every row
+/// quantizes on its own, so the result is one call's, bit for bit (the
+/// product calls this; the emulation calls the format's quantizer once).
+pub fn quantize_rows<A: ActFormat>(a: &[f32], m: usize, k: usize) -> QuantRows {
+    let rows_per = (PAR_VALUES / k.max(1)).max(1);
+    if m <= rows_per || k == 0 {
+        return A::quantize(a, m, k);
+    }
+    assert_eq!(a.len(), m * k, "activations are m × k");
+    let parts: Vec<QuantRows> = a
+        .par_chunks(rows_per * k)
+        .map(|c| A::quantize(c, c.len() / k, k))
+        .collect();
+    let mut q = QuantRows {
+        nb: parts[0].nb,
+        codes: Vec::with_capacity(parts.iter().map(|p| p.codes.len()).sum()),
+        d: Vec::with_capacity(parts.iter().map(|p| p.d.len()).sum()),
+        sums: Vec::with_capacity(parts.iter().map(|p| p.sums.len()).sum()),
+    };
+    for p in parts {
+        q.codes.extend_from_slice(&p.codes);
+        q.d.extend_from_slice(&p.d);
+        q.sums.extend_from_slice(&p.sums);
+    }
+    q
 }

@@ -16,7 +16,7 @@
 //! (the packing is the AVX2 tile's; no second layout), and the two panels'
 //! scales two of the AVX2 scale reads.
 
-use super::{Act, ActFormat, BlockFormat, TileOut, PANEL, TILE_ROWS};
+use super::{Act, ActFormat, BlockFormat, TileOut, PANEL, VNNI_ROWS};
 use std::arch::x86_64::*;
 
 /// The 32 bytes at `off` of each of two packed blocks, the first in lanes
@@ -93,7 +93,7 @@ pub unsafe fn tile<F: BlockFormat, const R: usize>(
             acc[t] = F::FOLD.apply_avx512(acc[t], isum[t], dw, *a[t].d.get_unchecked(b));
         }
     }
-    let mut out = [[0f32; 2 * PANEL]; TILE_ROWS];
+    let mut out = [[0f32; 2 * PANEL]; VNNI_ROWS];
     for t in 0..R {
         _mm512_storeu_ps(out[t].as_mut_ptr(), acc[t]);
     }

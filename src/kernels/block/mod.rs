@@ -40,7 +40,7 @@ pub mod q8_0;
 pub mod tq1_0;
 pub mod tq2_0;
 
-pub use act::{ActFormat, QuantRows};
+pub use act::{quantize_rows, ActFormat, QuantRows};
 
 use crate::formats::ggml::f16_to_f32;
 use crate::isa::{self, IsaLevel};
@@ -49,8 +49,12 @@ use std::marker::PhantomData;
 
 /// Weight rows per panel.
 pub const PANEL: usize = 8;
-/// Activation rows per register tile.
+/// Activation rows per register tile (AVX2 and scalar).
 const TILE_ROWS: usize = 4;
+/// Activation rows per VNNI register tile: one weight vector (two panels,
+/// loaded and offset once per quad) feeds 8 rows' `vpdpbusd`, and 8
+/// independent sums per quad hide its latency.
+const VNNI_ROWS: usize = 8;
 /// Activation rows per cache block in the GEMM path.
 const BLOCK_ROWS: usize = 64;
 /// Panels per task.
@@ -328,7 +332,7 @@ impl<F: BlockFormat> BlockKernel<F> {
     /// the format's activations, then runs the product at the effective ISA
     /// level.
     pub fn matmul(&self, a: &[f32], m: usize) -> Vec<f64> {
-        let q = F::Act::quantize(a, m, self.k);
+        let q = act::quantize_rows::<F::Act>(a, m, self.k);
         self.matmul_quant(&q, m)
     }
 
@@ -384,7 +388,8 @@ impl<F: BlockFormat> BlockKernel<F> {
         let (nb, bb, qk) = (self.nb, F::BLOCK_BYTES, F::Act::QK);
         let sl = nb * PANEL * F::SCALE_BYTES;
         let npn = panels.len();
-        let step = if vnni_tile::<F>(level) { 2 } else { 1 };
+        let vnni = vnni_tile::<F>(level);
+        let (step, tile_rows) = if vnni { (2, VNNI_ROWS) } else { (1, TILE_ROWS) };
         let mut acc = vec![[0f32; PANEL]; rows.len() * npn];
         let mut p = panels.start;
         while p < panels.end {
@@ -393,8 +398,10 @@ impl<F: BlockFormat> BlockKernel<F> {
             let ws = |p: usize| &self.scales[p * sl..(p + 1) * sl];
             let mut i = rows.start;
             while i < rows.end {
-                let r = TILE_ROWS.min(rows.end - i);
-                let a: [Act; TILE_ROWS] = std::array::from_fn(|t| {
+                let r = tile_rows.min(rows.end - i);
+                // Rows past `r` repeat the last one: a VNNI tile of 5–7
+                // rows runs as 8 and drops the copies' outputs.
+                let a: [Act; VNNI_ROWS] = std::array::from_fn(|t| {
                     let ii = i + t.min(r - 1);
                     Act {
                         codes: &q.codes[ii * nb * qk..(ii + 1) * nb * qk],
@@ -402,7 +409,8 @@ impl<F: BlockFormat> BlockKernel<F> {
                         sums: &q.sums[ii * nb..(ii + 1) * nb],
                     }
                 });
-                let tile = tile::<F>(level, [w(p), w(p1)], [ws(p), ws(p1)], &a[..r], nb);
+                let run = if vnni && r > 4 { VNNI_ROWS } else { r };
+                let tile = tile::<F>(level, [w(p), w(p1)], [ws(p), ws(p1)], &a[..run], nb);
                 for (t, lanes) in tile.iter().enumerate().take(r) {
                     let at = (i + t - rows.start) * npn + (p - panels.start);
                     acc[at].copy_from_slice(&lanes[..PANEL]);
@@ -460,12 +468,14 @@ pub fn tile_name<F: BlockFormat>(level: IsaLevel) -> &'static str {
     }
 }
 
-/// Outputs of one tile: up to [`TILE_ROWS`] rows × 16 lanes (the first
-/// panel's 8, then the second's; the non-VNNI tiles fill the first 8).
-type TileOut = [[f32; 2 * PANEL]; TILE_ROWS];
+/// Outputs of one tile: up to [`VNNI_ROWS`] rows × 16 lanes (the first
+/// panel's 8, then the second's; the non-VNNI tiles fill the first 8
+/// lanes of at most [`TILE_ROWS`] rows).
+type TileOut = [[f32; 2 * PANEL]; VNNI_ROWS];
 
 /// A tile of up to [`TILE_ROWS`] activation rows × one panel (`w[0]`,
-/// `ws[0]`), or two (`w[1]`, `ws[1]` too) on the VNNI tile, all blocks.
+/// `ws[0]`), or of 1–4 or 8 rows × two panels (`w[1]`, `ws[1]` too) on
+/// the VNNI tile, all blocks.
 fn tile<F: BlockFormat>(
     level: IsaLevel,
     w: [&[u8]; 2],
@@ -478,10 +488,12 @@ fn tile<F: BlockFormat>(
         // SAFETY: `vnni_tile` checked AVX-512 F/BW/VL, VNNI, AVX2 and F16C.
         return unsafe {
             match a.len() {
+                8 => avx512::tile::<F, 8>(w, ws, a, nb),
                 4 => avx512::tile::<F, 4>(w, ws, a, nb),
                 3 => avx512::tile::<F, 3>(w, ws, a, nb),
                 2 => avx512::tile::<F, 2>(w, ws, a, nb),
-                _ => avx512::tile::<F, 1>(w, ws, a, nb),
+                1 => avx512::tile::<F, 1>(w, ws, a, nb),
+                r => unreachable!("no VNNI tile of {r} rows"),
             }
         };
     }
@@ -507,7 +519,7 @@ fn tile<F: BlockFormat>(
 /// The portable tile: decodes each packed code and sums in int32.
 fn tile_scalar<F: BlockFormat>(w: &[u8], ws: &[u8], a: &[Act], nb: usize) -> TileOut {
     let (bb, sb, qk) = (F::BLOCK_BYTES, F::SCALE_BYTES, F::Act::QK);
-    let mut out = [[0f32; 2 * PANEL]; TILE_ROWS];
+    let mut out = [[0f32; 2 * PANEL]; VNNI_ROWS];
     for (t, act) in a.iter().enumerate() {
         for (lane, o) in out[t][..PANEL].iter_mut().enumerate() {
             let mut sumf = 0f32;
@@ -600,7 +612,7 @@ mod avx2 {
                 acc[t] = F::FOLD.apply_avx2(acc[t], isum[t], dw, *a[t].d.get_unchecked(b));
             }
         }
-        let mut out = [[0f32; 2 * PANEL]; super::TILE_ROWS];
+        let mut out = [[0f32; 2 * PANEL]; super::VNNI_ROWS];
         for t in 0..R {
             _mm256_storeu_ps(out[t].as_mut_ptr(), acc[t]);
         }
