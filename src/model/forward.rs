@@ -166,8 +166,11 @@ impl<'m> Prepared<'m> {
             }
         }
         layer_norm(&mut x, &w.embed_norm, c.layer_norm_eps);
-        let mut hidden = vec![x.clone()];
+        // Each layer reads the last hidden state in place (no copy of it
+        // for the list).
+        let mut hidden = vec![x];
         for (l, lw) in w.layers.iter().enumerate() {
+            let x = hidden.last().expect("the embeddings come first");
             let lin = &self.linears[l];
             let seed = self.seed.wrapping_add(l as u64);
             let names = lw.linears().map(|(name, _)| name);
@@ -179,12 +182,12 @@ impl<'m> Prepared<'m> {
                 });
                 self.linear(l, &lin[i], a, seed)
             };
-            let (q, k, v) = (run(0, &x, tap), run(1, &x, tap), run(2, &x, tap));
+            let (q, k, v) = (run(0, x, tap), run(1, x, tap), run(2, x, tap));
             let ctx = self
                 .attention(l, &q, &k, &v, &lens, tap)
                 .map_err(|e| format!("layer {l} attention: {e}"))?;
             let mut y = run(3, &ctx, tap);
-            add_in_place(&mut y, &x);
+            add_in_place(&mut y, x);
             layer_norm(&mut y, &lw.attn_norm, c.layer_norm_eps);
             let mut f = run(4, &y, tap);
             f.data
@@ -193,11 +196,10 @@ impl<'m> Prepared<'m> {
             let mut z = run(5, &f, tap);
             add_in_place(&mut z, &y);
             layer_norm(&mut z, &lw.ffn_norm, c.layer_norm_eps);
-            x = z;
-            hidden.push(x.clone());
+            hidden.push(z);
         }
         Ok(Forward {
-            embeddings: pool(&x, &lens),
+            embeddings: pool(hidden.last().expect("at least the embeddings"), &lens),
             hidden,
             lens,
         })

@@ -259,15 +259,18 @@ pub(super) fn sage_block<S: Steps>(
         }
         // P·V chunks start at the tile's start every `chunk` keys; the
         // kept run's pieces of them (`pw` and `v` from the run's start).
+        // (An iterator, not a Vec: one allocation per row group and tile
+        // showed in the profile at short sequences.)
         let pieces = |n: usize| {
-            let mut out = Vec::with_capacity(2);
             let mut c0 = lo;
-            while c0 < lo + n {
-                let c1 = ((c0 / b.chunk + 1) * b.chunk).min(lo + n);
-                out.push((c0 - lo, c1 - lo));
-                c0 = c1;
-            }
-            out
+            std::iter::from_fn(move || {
+                (c0 < lo + n).then(|| {
+                    let c1 = ((c0 / b.chunk + 1) * b.chunk).min(lo + n);
+                    let piece = (c0 - lo, c1 - lo);
+                    c0 = c1;
+                    piece
+                })
+            })
         };
         let mut r = first;
         while r < nr {
