@@ -330,7 +330,6 @@ fn quantize_mx(
     data: &[f32],
     row_len: usize,
 ) -> Result<BlockTensor, FormatError> {
-    use rayon::prelude::*;
     let bs = fmt.block_size;
     let nblocks = data.len() / row_len * blocks_per_row(fmt, row_len);
     // Segments of whole blocks: when rows hold whole blocks the flat tensor
@@ -355,22 +354,12 @@ fn quantize_mx(
         eopts,
         enc: enc.as_ref(),
     };
-    /// (segment number, ((inputs, codes), scales)), as the zipped chunks come.
-    type Segment<'a> = (usize, ((&'a [f32], &'a mut [u8]), &'a mut [u8]));
-    let work = |(k, ((seg, cseg), sseg)): Segment| mx_segment(&ctx, seg, cseg, sseg, k * seg_len);
-    if data.len() >= fast::PAR_THRESHOLD {
-        data.par_chunks(seg_len)
-            .zip(codes.par_chunks_mut(seg_len))
-            .zip(scales.par_chunks_mut(seg_blocks))
-            .enumerate()
-            .try_for_each(work)?;
-    } else {
-        data.chunks(seg_len)
-            .zip(codes.chunks_mut(seg_len))
-            .zip(scales.chunks_mut(seg_blocks))
-            .enumerate()
-            .try_for_each(work)?;
-    }
+    for_segments(
+        data,
+        (&mut codes, &mut scales),
+        (seg_len, seg_blocks),
+        |k, seg, cseg, sseg| mx_segment(&ctx, seg, cseg, sseg, k * seg_len),
+    )?;
     Ok(BlockTensor {
         format: *fmt,
         row_len,
@@ -378,6 +367,33 @@ fn quantize_mx(
         scales,
         tensor_scale: None,
     })
+}
+
+/// Runs `work(k, inputs, codes, scale codes)` on segment `k` of `data`
+/// (`lens.0` inputs and codes, `lens.1` scale codes per segment; the last
+/// may be short), on rayon's pool when the tensor is large. Segments are
+/// independent, so the bits are those of one sequential pass; the first
+/// error is returned.
+fn for_segments(
+    data: &[f32],
+    (codes, scales): (&mut [u8], &mut [u8]),
+    (seg_len, seg_blocks): (usize, usize),
+    work: impl Fn(usize, &[f32], &mut [u8], &mut [u8]) -> Result<(), FormatError> + Sync,
+) -> Result<(), FormatError> {
+    use rayon::prelude::*;
+    if data.len() >= fast::PAR_THRESHOLD {
+        data.par_chunks(seg_len)
+            .zip(codes.par_chunks_mut(seg_len))
+            .zip(scales.par_chunks_mut(seg_blocks))
+            .enumerate()
+            .try_for_each(|(k, ((d, c), s))| work(k, d, c, s))
+    } else {
+        data.chunks(seg_len)
+            .zip(codes.chunks_mut(seg_len))
+            .zip(scales.chunks_mut(seg_blocks))
+            .enumerate()
+            .try_for_each(|(k, ((d, c), s))| work(k, d, c, s))
+    }
 }
 
 /// What every MX segment needs.

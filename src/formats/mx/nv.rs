@@ -100,7 +100,6 @@ pub(super) fn quantize_nv(
     data: &[f32],
     row_len: usize,
 ) -> Result<BlockTensor, FormatError> {
-    use rayon::prelude::*;
     let ts = nv_tensor_scale(fmt, data);
     let bpr = blocks_per_row(fmt, row_len);
     let nblocks = data.len() / row_len * bpr;
@@ -108,24 +107,12 @@ pub(super) fn quantize_nv(
     let mut scales = vec![0u8; nblocks];
     // Whole rows of about `PAR_CHUNK` elements per task.
     let rows_per = (PAR_CHUNK / row_len).max(1);
-    /// (chunk number, ((input rows, their codes), their scale codes)).
-    type Chunk<'a> = (usize, ((&'a [f32], &'a mut [u8]), &'a mut [u8]));
-    let work = |(c, ((rows, crows), srows)): Chunk| {
-        nv_rows(fmt, eopts, ts, rows, row_len, crows, srows, c * rows_per)
-    };
-    if data.len() >= PAR_THRESHOLD {
-        data.par_chunks(rows_per * row_len)
-            .zip(codes.par_chunks_mut(rows_per * row_len))
-            .zip(scales.par_chunks_mut(rows_per * bpr))
-            .enumerate()
-            .try_for_each(work)?;
-    } else {
-        data.chunks(rows_per * row_len)
-            .zip(codes.chunks_mut(rows_per * row_len))
-            .zip(scales.chunks_mut(rows_per * bpr))
-            .enumerate()
-            .try_for_each(work)?;
-    }
+    super::for_segments(
+        data,
+        (&mut codes, &mut scales),
+        (rows_per * row_len, rows_per * bpr),
+        |c, rows, crows, srows| nv_rows(fmt, eopts, ts, rows, row_len, crows, srows, c * rows_per),
+    )?;
     Ok(BlockTensor {
         format: *fmt,
         row_len,
