@@ -53,6 +53,10 @@ const KC_QUADS: usize = 256;
 #[derive(Debug, Clone)]
 pub struct IntKernel {
     w: IntPanels,
+    /// Largest activation code: 127 (int8 activations), or a narrower
+    /// symmetric width's `2^(bits−1) − 1` (int4 → 7). The codes are int8
+    /// values either way, so every path below runs unchanged.
+    act_max: i8,
     /// 8-bit weights widened to int16 for the AVX2 GEMM, made at its first
     /// use ([`madd16::widen_weights`]); GEMV and VNNI never need them.
     w16: OnceLock<Vec<i16>>,
@@ -92,10 +96,26 @@ impl IntKernel {
     pub fn new(w: IntPanels) -> IntKernel {
         IntKernel {
             w,
+            act_max: 127,
             w16: OnceLock::new(),
             wsum: OnceLock::new(),
             vnni8: OnceLock::new(),
         }
+    }
+
+    /// The kernel with activations quantized to symmetric codes in
+    /// `[−max, max]` instead of int8 ([`quant::int_rows`]; `max = 7` for
+    /// int4 activations, `2^(bits−1) − 1` in general).
+    ///
+    /// # Panics
+    /// When `max` is not `2^(bits−1) − 1` for a width of 2 to 8 bits.
+    pub fn with_act_max(mut self, max: i8) -> IntKernel {
+        assert!(
+            max > 0 && (max as u8 + 1).is_power_of_two(),
+            "activation max {max} is not 2^(bits−1) − 1"
+        );
+        self.act_max = max;
+        self
     }
 
     /// The packed weights.
@@ -104,7 +124,8 @@ impl IntKernel {
     }
 
     /// `a · wᵀ` for `a` (`m × k` f32, row-major): quantizes A to int8 per row
-    /// ([`quant::int8_rows`]), then runs the product at the effective ISA level.
+    /// ([`quant::int8_rows`]; narrower codes after [`Self::with_act_max`]),
+    /// then runs the product at the effective ISA level.
     pub fn matmul(&self, a: &[f32], m: usize) -> Vec<f64> {
         let mut out = vec![0f64; m * self.w.n];
         self.matmul_into(a, m, None, &mut out);
@@ -119,7 +140,7 @@ impl IntKernel {
     /// When `a` or `out` does not hold `m` rows, or `bias` not `n` values.
     pub fn matmul_into<T: OutElem>(&self, a: &[f32], m: usize, bias: Bias, out: &mut [T]) {
         let k = self.w.groups.k;
-        let (codes, scales) = quant::int8_rows(a, m, k);
+        let (codes, scales) = quant::int_rows(a, m, k, self.act_max);
         self.matmul_codes_into(&codes, &scales, m, bias, out);
     }
 

@@ -6,7 +6,11 @@
 //!   RNE_f32(absmax / 127)` over the finite values, `code = clamp(RNE(x /
 //!   scale), ±127)`; both quotients rounded once from the exact value (via
 //!   [`div_round_odd`]), NaN → 0, ±inf → ±127, a zero scale codes every
-//!   finite value as 0.
+//!   finite value as 0. [`int_rows`] is the same for any symmetric width of
+//!   2 to 8 bits (`max = 2^(bits−1) − 1` in place of 127: int4 → ±7).
+//! - [`topk_rows`]: each row's `n` entries of largest magnitude kept, the
+//!   rest +0 (BitNet a4.8's sparsified intermediate states), ties to the
+//!   lower index.
 //! - [`sign_rows`]: binary per row, absmean scale: `scale = f32(mean|x|)`
 //!   (compensated f64 sum), `bit = x / scale < 0` (0 and NaN → +1).
 //! - [`cast_rows`]: every element rounded RNE to a minifloat (bf16, fp16),
@@ -24,14 +28,29 @@ const PAR_MIN_ELEMS: usize = 1 << 15;
 /// Symmetric int8 codes of a `m × k` row-major matrix, one absmax scale per row.
 /// Returns `(codes, scales)`.
 pub fn int8_rows(a: &[f32], m: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
-    assert_eq!(a.len(), m * k, "int8_rows: {m}×{k} needs {} values", m * k);
+    int_rows(a, m, k, 127)
+}
+
+/// Symmetric integer codes in `[−max, max]` of a `m × k` row-major matrix,
+/// one absmax scale per row (`scale = RNE_f32(absmax / max)`): the absmax
+/// quantizer of a `bits`-bit symmetric integer for `max = 2^(bits−1) − 1`
+/// (127, 63, 31, 15, 7, 3 or 1). Returns `(codes, scales)`.
+///
+/// # Panics
+/// When `max` is not one of those, or `a` does not hold `m × k` values.
+pub fn int_rows(a: &[f32], m: usize, k: usize, max: i8) -> (Vec<i8>, Vec<f32>) {
+    assert_eq!(a.len(), m * k, "int_rows: {m}×{k} needs {} values", m * k);
+    assert!(
+        max > 0 && (max as u8 + 1).is_power_of_two(),
+        "int_rows: max {max} is not 2^(bits−1) − 1"
+    );
     let mut codes = vec![0i8; m * k];
     let mut scales = vec![0f32; m];
     if k == 0 {
         return (codes, scales);
     }
     let work = |(row, (out, s)): (&[f32], (&mut [i8], &mut f32))| {
-        *s = int8_row(row, out);
+        *s = int_row(row, out, max);
     };
     if m * k >= PAR_MIN_ELEMS {
         a.par_chunks(k)
@@ -45,8 +64,8 @@ pub fn int8_rows(a: &[f32], m: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
     (codes, scales)
 }
 
-/// One row of [`int8_rows`]; returns the scale.
-fn int8_row(row: &[f32], out: &mut [i8]) -> f32 {
+/// One row of [`int_rows`]; returns the scale.
+fn int_row(row: &[f32], out: &mut [i8], max: i8) -> f32 {
     let level = isa::effective();
     let absmax = isa::dispatch!(level,
         // SAFETY: `dispatch!` takes this arm only on CPUs with AVX2.
@@ -56,19 +75,21 @@ fn int8_row(row: &[f32], out: &mut [i8]) -> f32 {
     let scale = if absmax == 0.0 {
         0.0
     } else {
-        div_round_odd(absmax as f64, 127.0) as f32
+        div_round_odd(absmax as f64, max as f64) as f32
     };
     let s = scale as f64;
     if s == 0.0 {
         // Rare (an all-zero, all-subnormal-tiny or all-non-finite row): the
         // plain loop, which also codes ±inf as ±127 without a scale.
-        out.iter_mut().zip(row).for_each(|(o, &x)| *o = code(x, s));
+        out.iter_mut()
+            .zip(row)
+            .for_each(|(o, &x)| *o = code(x, s, max));
         return scale;
     }
     isa::dispatch!(level,
         // SAFETY: as above.
-        avx2 => unsafe { avx2::codes(row, s, out) },
-        scalar => out.iter_mut().zip(row).for_each(|(o, &x)| *o = code(x, s)),
+        avx2 => unsafe { avx2::codes(row, s, max, out) },
+        scalar => out.iter_mut().zip(row).for_each(|(o, &x)| *o = code(x, s, max)),
     );
     scale
 }
@@ -80,28 +101,30 @@ fn absmax(row: &[f32]) -> f32 {
         .fold(0f32, |m, x| m.max(x.abs()))
 }
 
-/// The int8 code of `x` under scale `s` (the reference of every SIMD path).
+/// The code in `[−max, max]` of `x` under scale `s` (the reference of every
+/// SIMD path).
 #[inline(always)]
-fn code(x: f32, s: f64) -> i8 {
+fn code(x: f32, s: f64, max: i8) -> i8 {
     if x.is_nan() {
         0
     } else if x.is_infinite() {
         if x > 0.0 {
-            127
+            max
         } else {
-            -127
+            -max
         }
     } else if x == 0.0 || s == 0.0 {
         0
     } else {
-        round_quotient(x as f64, s).clamp(-127.0, 127.0) as i8
+        let m = max as f64;
+        round_quotient(x as f64, s).clamp(-m, m) as i8
     }
 }
 
 /// AVX2 twins of [`absmax`] and the [`code`] loop, equal bit for bit: the
 /// maximum of magnitudes is exact in any order, and the code is the same
 /// f64 quotient rounded to nearest even (`vroundpd`) and clamped, with NaN
-/// zeroed first and ±inf clamped to ±127.
+/// zeroed first and ±inf clamped to ±max.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::code;
@@ -127,12 +150,12 @@ mod avx2 {
         wide.max(super::absmax(tail))
     }
 
-    /// The codes of `row` under scale `s > 0` into `out`.
+    /// The codes in `[−max, max]` of `row` under scale `s > 0` into `out`.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn codes(row: &[f32], s: f64, out: &mut [i8]) {
+    pub unsafe fn codes(row: &[f32], s: f64, max: i8, out: &mut [i8]) {
         const RNE: i32 = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
         let sv = _mm256_set1_pd(s);
-        let (lo, hi) = (_mm256_set1_pd(-127.0), _mm256_set1_pd(127.0));
+        let (lo, hi) = (_mm256_set1_pd(-(max as f64)), _mm256_set1_pd(max as f64));
         let quad = |h: __m128| {
             let q = _mm256_round_pd::<RNE>(_mm256_div_pd(_mm256_cvtps_pd(h), sv));
             _mm256_cvtpd_epi32(_mm256_min_pd(_mm256_max_pd(q, lo), hi))
@@ -142,7 +165,7 @@ mod avx2 {
         let n8 = row.len() - tail.len();
         for (c, o) in chunks.zip(out.chunks_exact_mut(8)) {
             let x = _mm256_loadu_ps(c.as_ptr());
-            // NaN → +0 (codes 0); ±inf divides to ±inf and clamps to ±127.
+            // NaN → +0 (codes 0); ±inf divides to ±inf and clamps to ±max.
             let x = _mm256_and_ps(x, _mm256_cmp_ps::<_CMP_ORD_Q>(x, x));
             let a = quad(_mm256_castps256_ps128(x));
             let b = quad(_mm256_extractf128_ps::<1>(x));
@@ -150,7 +173,7 @@ mod avx2 {
             _mm_storel_epi64(o.as_mut_ptr() as *mut __m128i, _mm_packs_epi16(w, w));
         }
         for (o, &x) in out[n8..].iter_mut().zip(tail) {
-            *o = code(x, s);
+            *o = code(x, s, max);
         }
     }
 }
@@ -210,4 +233,64 @@ pub fn cast_rows(fmt: &MiniFloat, a: &[f32]) -> Vec<f32> {
     let mut out = vec![0f32; a.len()];
     formats::fast::decode_f32(fmt, &codes, &mut out);
     out
+}
+
+/// Top-K sparsification of a `m × k` row-major matrix: each row keeps its
+/// `n` entries of largest magnitude (as they are, sign and NaN payload
+/// included) and every other entry becomes +0. The order is `|x|` by
+/// `f32::total_cmp` (NaN above inf), ties to the lower index: the
+/// variants' top-K selection, which sorts by that order (its reference).
+///
+/// Why it is the same selection: `|x|` has a clear sign bit, and on such
+/// values `total_cmp` is the order of the bit patterns as integers. So the
+/// kept set is every entry whose key (`bits & 0x7fff_ffff`) is above the
+/// `n`-th largest key `t`, plus the first entries (in index order) whose key
+/// equals `t`, as many as are left: one selection on the keys, one pass.
+///
+/// # Panics
+/// When `a` does not hold `m × k` values or `n > k`.
+pub fn topk_rows(a: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+    assert_eq!(a.len(), m * k, "topk_rows: {m}×{k} needs {} values", m * k);
+    assert!(n <= k, "topk_rows: keeps {n} of {k}");
+    let mut out = vec![0f32; m * k];
+    if k == 0 {
+        return out;
+    }
+    let work = |(row, dst): (&[f32], &mut [f32])| {
+        let mut keys = Vec::new();
+        topk_row(row, n, &mut keys, dst)
+    };
+    if m * k >= PAR_MIN_ELEMS {
+        a.par_chunks(k).zip(out.par_chunks_mut(k)).for_each(work);
+    } else {
+        a.chunks(k).zip(out.chunks_mut(k)).for_each(work);
+    }
+    out
+}
+
+/// One row of [`topk_rows`] into `dst` (zeroed); `keys` is scratch.
+fn topk_row(row: &[f32], n: usize, keys: &mut Vec<u32>, dst: &mut [f32]) {
+    const ABS: u32 = 0x7fff_ffff;
+    if n == row.len() {
+        dst.copy_from_slice(row);
+        return;
+    }
+    if n == 0 {
+        return;
+    }
+    keys.clear();
+    keys.extend(row.iter().map(|x| x.to_bits() & ABS));
+    // The n-th largest key (index n − 1 in descending order).
+    let (_, &mut t, _) = keys.select_nth_unstable_by(n - 1, |x, y| y.cmp(x));
+    let above = row.iter().filter(|x| x.to_bits() & ABS > t).count();
+    let mut ties = n - above;
+    for (d, &x) in dst.iter_mut().zip(row) {
+        let key = x.to_bits() & ABS;
+        if key > t || (key == t && ties > 0) {
+            if key == t {
+                ties -= 1;
+            }
+            *d = x;
+        }
+    }
 }

@@ -12,11 +12,17 @@
 //! per token (absmax, f32 scale) so that every product is an exact integer
 //! and the PE's answer is bit-exact against a direct integer computation.
 //!
-//! Native kernels (BitMoD only): [`crate::kernels::bitmod`] — the GEMV
+//! Native kernels. BitMoD: [`crate::kernels::bitmod`] — the GEMV
 //! decodes the 4-bit codes in registers, the GEMM runs the integer family's
 //! int8 panels (the codes decoded through each group's type table at
 //! packing); both compute this emulation's exact group sums and fold in
-//! this order.
+//! this order. INT4 / INT8: the bit-serial PE has no rounding step of its
+//! own — its shift-and-add partial products sum to the exact integer dot
+//! product of each group (the PE tests check it against this emulation), and
+//! everything after is the [`super::kernel`] fold — so the emulation is that
+//! of `matmul/w4a8-int` / `matmul/w8a8-int` and the integer family's kernel
+//! ([`crate::kernels::int8`], through [`super::native::NativeQuant`]) returns
+//! its bits.
 //!
 //! `emulate` runs the integer kernel of [`super::kernel`] (exact int32 group
 //! sums, `f32(p) · s`, f32 accumulation, outer scales); the cycle-counting
@@ -33,10 +39,12 @@
 
 use super::info::{Family, VariantInfo, WeightStorage};
 use super::kernel;
+use super::native::NativeQuant;
 use super::operand::int_absmax;
 use super::operand::{OperandSpec, ScaleAxis};
 use super::packed::{PackedNative, Packer};
 use super::quant_matmul::traffic;
+use super::quant_matmul::Datapath;
 use super::{MatmulVariant, NativeMatmul, Shape};
 use crate::arith::bitserial::datatypes::{self, GROUP};
 use crate::arith::bitserial::PeConfig;
@@ -244,7 +252,16 @@ impl MatmulVariant for BitSerialMatmul {
                 self.name,
                 BitmodPacker { bits },
             ))),
-            SerialWeights::Int(_) => None,
+            // The emulation is the int32 kernel on the same quantizers as
+            // `matmul/w4a8-int` / `matmul/w8a8-int` (exact group sums, the
+            // same f32 fold): the integer family's kernel computes it.
+            SerialWeights::Int(bits) => NativeQuant::of(
+                self.name,
+                &Self::int_spec(bits),
+                &act_spec(),
+                Datapath::Int32,
+            )
+            .map(|k| Box::new(k) as Box<dyn NativeMatmul>),
         }
     }
 }

@@ -6,8 +6,10 @@
 //!
 //! A variant has a native kernel when its operands are ones the kernel
 //! families take:
-//! - int32 datapath, int8 per-token activations, integer weights (int8/4/2,
-//!   ternary, binary; any scale layout): [`IntKernel`];
+//! - int32 datapath, int8 (or narrower symmetric: int4, ...) per-token
+//!   activations, integer weights (int8/4/2, ternary, binary; any scale
+//!   layout): [`IntKernel`] (narrower activation codes are int8 values too,
+//!   so only the in-product quantizer's clamp differs);
 //! - int32 datapath, binary weights and binary activations: [`XnorKernel`];
 //! - f32 (or fused f32) datapath, f32 / bf16 / fp16 activations without
 //!   scales, f32 / bf16 / fp16 / absmax-integer weights: [`FloatKernel`];
@@ -111,6 +113,15 @@ fn scaled_act(act: &OperandSpec, weight: &OperandSpec) -> bool {
         && (act.inner_group() == 0 || act.inner_group() == weight.inner_group())
 }
 
+/// The largest activation code of an integer-kernel activation quantizer:
+/// symmetric absmax per row, 2 to 8 bits (`2^(bits−1) − 1`: int8 → 127,
+/// int4 → 7); `None` for any other quantizer.
+fn int_act_max(act: &OperandSpec) -> Option<i8> {
+    (2..=8u32)
+        .find(|&bits| *act == super::operand::int_absmax(bits, ScaleAxis::PerRow))
+        .map(|bits| ((1u32 << (bits - 1)) - 1) as i8)
+}
+
 /// Storage bits per weight code in the integer kernel: the element's width
 /// (int8 → 8, int4 → 4, int2 and ternary → 2, binary → 1).
 fn storage_bits(spec: &OperandSpec) -> u32 {
@@ -151,9 +162,10 @@ impl NativeQuant {
             weight: *weight,
             act: *act,
         };
-        let int8_act = spec.act == super::operand::int_absmax(8, ScaleAxis::PerRow);
         let family = match datapath {
-            Datapath::Int32 if int8_act && spec.weight.is_int() => Family::Int,
+            Datapath::Int32 if int_act_max(&spec.act).is_some() && spec.weight.is_int() => {
+                Family::Int
+            }
             Datapath::Int32 => match (&spec.act, &spec.weight) {
                 (
                     OperandSpec::AbsMean {
@@ -243,10 +255,10 @@ impl NativeMatmul for NativeQuant {
         let int = matches!(self.family, Family::Int | Family::Xnor);
         let q = self.spec.weight.quantize(w, int);
         self.packed = Some(match self.family {
-            Family::Int => Packed::Int(IntKernel::new(IntPanels::pack(
-                &q,
-                storage_bits(&self.spec.weight),
-            ))),
+            Family::Int => Packed::Int(
+                IntKernel::new(IntPanels::pack(&q, storage_bits(&self.spec.weight)))
+                    .with_act_max(int_act_max(&self.spec.act).expect("an integer-kernel act")),
+            ),
             Family::Xnor => {
                 let Values::Int(v) = &q.values else {
                     unreachable!("binary weights quantize to integers")

@@ -4,11 +4,18 @@
 //! [`QuantMatmul`]. The cost is the inner variant's: the dense kernel runs
 //! over the zeros (no sparse datapath is modelled), and the selection itself
 //! is not counted.
+//!
+//! Native kernel ([`TopKNative`]): the inner variant's native kernel (for
+//! `matmul/w1.58a8-topk`, the integer family's, as `matmul/w1.58a8-ternary`)
+//! on rows sparsified inside the product by [`crate::kernels::quant::topk_rows`],
+//! which keeps the same entries as [`sparsify`] (ties included).
 
 use super::info::VariantInfo;
 use super::quant_matmul::QuantMatmul;
-use super::{MatmulVariant, Shape};
+use super::{MatmulVariant, NativeMatmul, Shape};
 use crate::hw::cost::Cost;
+use crate::isa::IsaLevel;
+use crate::kernels::{Base, Bias};
 use crate::tensor::Matrix;
 
 /// A [`QuantMatmul`] whose activations are top-K sparsified first.
@@ -93,5 +100,57 @@ impl MatmulVariant for TopKMatmul {
 
     fn cost(&self, shape: Shape) -> Cost {
         self.inner.cost(shape)
+    }
+
+    fn native(&self) -> Option<Box<dyn NativeMatmul>> {
+        Some(Box::new(TopKNative {
+            inner: self.inner.native()?,
+            keep: self.keep,
+        }))
+    }
+}
+
+/// The native kernel of a [`TopKMatmul`]: the inner variant's kernel on
+/// activations sparsified inside the timed product.
+pub struct TopKNative {
+    inner: Box<dyn NativeMatmul>,
+    keep: f64,
+}
+
+impl TopKNative {
+    /// `a` with each row's top entries kept, by the kernels' selection.
+    fn sparse(&self, a: &Matrix) -> Matrix {
+        let n = kept(a.cols, self.keep);
+        Matrix::new(
+            a.rows,
+            a.cols,
+            crate::kernels::quant::topk_rows(&a.data, a.rows, a.cols, n),
+        )
+    }
+}
+
+impl NativeMatmul for TopKNative {
+    fn pack_weights(&mut self, w: &Matrix) {
+        self.inner.pack_weights(w);
+    }
+
+    fn matmul(&self, a: &Matrix) -> Vec<f64> {
+        self.inner.matmul(&self.sparse(a))
+    }
+
+    fn matmul_into(&self, a: &Matrix, bias: Bias, out: &mut [f32]) {
+        self.inner.matmul_into(&self.sparse(a), bias, out);
+    }
+
+    fn base(&self) -> Base {
+        self.inner.base()
+    }
+
+    fn weight_bytes(&self) -> usize {
+        self.inner.weight_bytes()
+    }
+
+    fn top_isa(&self) -> IsaLevel {
+        self.inner.top_isa()
     }
 }

@@ -90,6 +90,10 @@ fn the_expected_variants_have_native_kernels() {
         "matmul/wfp4-abf16",
         "matmul/bitmod-w4",
         "matmul/bitmod-w3",
+        "matmul/w1.58a4",
+        "matmul/w1.58a8-topk",
+        "matmul/bitserial-w4a8",
+        "matmul/bitserial-w8a8",
     ] {
         assert!(
             names.contains(&want),

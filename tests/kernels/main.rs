@@ -16,6 +16,7 @@ mod equal_bits;
 mod f32_out;
 mod fp8_acc;
 mod ggml;
+mod narrow_topk;
 mod qjl;
 mod quantizers;
 mod scaled_float;

@@ -100,6 +100,39 @@ fn int8_rows_at_this_level() {
 }
 
 #[test]
+fn int_rows_equals_the_absmax_quantizer_at_every_width() {
+    // int4 (`matmul/w1.58a4`'s activations) and every other symmetric width.
+    let _held = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    for level in IsaLevel::available() {
+        isa::set_cap(level);
+        for bits in 2..=8u32 {
+            let max = ((1u32 << (bits - 1)) - 1) as i8;
+            let spec = int_absmax(bits, ScaleAxis::PerRow);
+            let mut all = rows();
+            // Ties at the narrow widths' scale: absmax 7 → scale 1 for int4.
+            all.push(vec![7.0, 0.5, 1.5, 2.5, 3.5, -6.5, 6.49, -0.5]);
+            for row in all {
+                let m = Matrix::new(1, row.len(), row.clone());
+                let want = spec.quantize(&m, true);
+                let (codes, scales) = quant::int_rows(&row, 1, row.len(), max);
+                let Values::Int(wv) = &want.values else {
+                    panic!("integer values expected")
+                };
+                assert_eq!(&codes, wv, "int{bits} codes of {row:?} at {level}");
+                let ws = want.outer.as_ref().expect("per-row scales");
+                assert_eq!(
+                    scales[0].to_bits(),
+                    ws[0].to_bits(),
+                    "int{bits} scale of {row:?} at {level}"
+                );
+                assert!(codes.iter().all(|&c| c.abs() <= max), "within ±{max}");
+            }
+        }
+    }
+    isa::set_cap(IsaLevel::Avx512);
+}
+
+#[test]
 fn sign_rows_equals_the_absmean_binary_quantizer() {
     let int1 = match parse::parse_element("int1").expect("int1") {
         ElementFormat::Int(i) => i,
