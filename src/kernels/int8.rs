@@ -25,6 +25,12 @@
 //!   in int16 (≤ 30480) before one `vpmaddwd`, and `Σ a·w = α·Σ a·f − β·Σ a`
 //!   with each row's `Σ a` over the same quads — all exact integers.
 //!
+//! On AVX-512 VNNI, the GEMM (M > 8) of narrower weights runs the 8-bit
+//! kernel over a copy widened to one byte per code (made at the first GEMM,
+//! [`IntPanels::widen_to_8`]): the same exact group sums, and the wide
+//! VNNI tile instead of decoding fields per row tile. GEMV keeps the narrow
+//! panels (it is bound by the bytes it streams).
+//!
 //! The AVX2 GEMM (M > 8) of int8 weights runs on int16 lanes instead
 //! ([`super::madd16`]: `vpmaddwd` + `vpaddd` per 16 MACs, no per-row sign
 //! step); GEMV keeps the int8 form above, which reads half the bytes.
@@ -67,6 +73,11 @@ pub struct IntKernel {
     /// 8-bit weights re-laid for the VNNI GEMM's wide tile ([`Vnni8`]),
     /// made at its first use.
     vnni8: OnceLock<Vnni8>,
+    /// Narrower weights widened to 8-bit panels ([`IntPanels::widen_to_8`])
+    /// for the VNNI GEMM, made at its first use: one `vpdpbusd` per quad
+    /// and two panels beats decoding fields per row tile, and the group
+    /// sums are the same exact integers.
+    wide8: OnceLock<Box<IntKernel>>,
 }
 
 /// 8-bit weights laid out for the VNNI GEMM's 4-row × 4-register tile:
@@ -100,6 +111,7 @@ impl IntKernel {
             w16: OnceLock::new(),
             wsum: OnceLock::new(),
             vnni8: OnceLock::new(),
+            wide8: OnceLock::new(),
         }
     }
 
@@ -172,6 +184,14 @@ impl IntKernel {
         );
         if m == 0 || n == 0 {
             return;
+        }
+        if self.w.bits < 8 && m > GEMV_MAX_M && vnni(isa::effective()) {
+            // The VNNI GEMM of narrow weights: the 8-bit kernel over the
+            // widened panels (same groups, scales and fold; exact sums).
+            let k8 = self
+                .wide8
+                .get_or_init(|| Box::new(IntKernel::new(self.w.widen_to_8())));
+            return k8.matmul_codes_into(codes, a_scales, m, bias, out);
         }
         // Activations in the weights' padded group layout.
         let padded = g.padded();

@@ -178,6 +178,46 @@ impl IntPanels {
         }
     }
 
+    /// The same weights in 8-bit storage: the same groups (so the same
+    /// padded activation layout), scales and codes, each code one byte;
+    /// padding codes are 0. Identity for 8-bit panels.
+    pub fn widen_to_8(&self) -> IntPanels {
+        if self.bits == 8 {
+            return self.clone();
+        }
+        let (g, per_block) = (&self.groups, self.quads_per_block());
+        let (pl, pl8) = (self.panel_len(), g.count * g.quads * BLOCK);
+        let mask = (1u8 << self.bits) - 1;
+        let mut data = vec![0u8; self.panels * pl8];
+        for p in 0..self.panels {
+            for kk in 0..g.k {
+                let pos = g.pos(kk);
+                let (q, b) = (pos / 4, pos % 4);
+                let (blk, slot) = (q / per_block, q % per_block);
+                // Rows past n stay 0, as `pack` leaves them.
+                for l in 0..PANEL.min(self.n - p * PANEL) {
+                    let byte = self.data[p * pl + blk * BLOCK + l * 4 + b];
+                    let f = ((byte >> (slot as u32 * self.bits)) & mask) as i32;
+                    // The stored field's value (see `pack`).
+                    let c = match self.bits {
+                        4 => f - 8,
+                        2 => f - 1,
+                        _ => 2 * f - 1,
+                    };
+                    data[p * pl8 + q * BLOCK + l * 4 + b] = c as i8 as u8;
+                }
+            }
+        }
+        IntPanels {
+            n: self.n,
+            panels: self.panels,
+            bits: 8,
+            groups: self.groups,
+            data,
+            scales: self.scales.clone(),
+        }
+    }
+
     /// Quads per packed block.
     pub fn quads_per_block(&self) -> usize {
         8 / self.bits as usize

@@ -140,3 +140,38 @@ fn max_codes_over_long_k() {
         }
     }
 }
+
+/// The narrow weights' 8-bit copy (the VNNI GEMM's panels) holds the codes
+/// `pack` stores at 8 bits, where the groups pad alike (whole blocks at
+/// every width), with a ragged last panel.
+#[test]
+fn widened_panels_equal_8_bit_packing() {
+    use bitsim::kernels::pack::IntPanels;
+    use bitsim::tensor::{QOperand, Values};
+    let (n, k) = (13, 256);
+    for (bits, lo, hi) in [(4u32, -7i64, 7i64), (2, -1, 1), (1, -1, 1)] {
+        let mut r = Rng(bits as u64);
+        let v: Vec<i8> = (0..n * k)
+            .map(|_| {
+                let c = lo + r.below((hi - lo + 1) as u64) as i64;
+                if bits == 1 && c == 0 {
+                    1
+                } else {
+                    c as i8
+                }
+            })
+            .collect();
+        for group in [0, 128] {
+            let q = QOperand {
+                rows: n,
+                k,
+                values: Values::Int(v.clone()),
+                group,
+                inner: (group > 0).then(|| vec![0.5; n * k / group]),
+                outer: Some(vec![0.25; n]),
+            };
+            let wide = IntPanels::pack(&q, bits).widen_to_8();
+            assert_eq!(wide, IntPanels::pack(&q, 8), "{bits} bits, group {group}");
+        }
+    }
+}
