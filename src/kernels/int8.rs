@@ -297,15 +297,28 @@ impl IntKernel {
                 });
             return;
         }
+        // Too few row blocks for one per thread: tasks of row block ×
+        // panels. The VNNI GEMM of 8-bit weights runs its wide tile here
+        // too, one tile of panels per task.
+        let v8 = (!ap128.is_empty()).then(|| self.vnni8.get_or_init(|| self.vnni8_layout()));
+        let tp = if v8.is_some() {
+            VNNI_TASK_PANELS
+        } else {
+            TASK_PANELS
+        };
+        let groups = self.w.panels.div_ceil(tp);
         let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
-            .flat_map(|b| (0..self.w.panels.div_ceil(TASK_PANELS)).map(move |c| (b, c)))
+            .flat_map(|b| (0..groups).map(move |c| (b, c)))
             .collect();
         let parts: Vec<(usize, usize, Vec<f32>)> = tasks
             .par_iter()
             .map(|&(b, c)| {
                 let rows = b * block..((b + 1) * block).min(m);
-                let panels = c * TASK_PANELS..((c + 1) * TASK_PANELS).min(self.w.panels);
-                let acc = run(rows.clone(), panels.clone());
+                let panels = c * tp..((c + 1) * tp).min(self.w.panels);
+                let acc = match v8 {
+                    Some(v8) => self.block_vnni8(v8, &ap128, rows.clone(), panels.clone()),
+                    None => run(rows.clone(), panels.clone()),
+                };
                 let v = self.finish(&acc, a_scales, rows.clone(), panels.clone());
                 (rows.start, panels.start, v)
             })
