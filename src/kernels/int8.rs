@@ -66,10 +66,6 @@ pub struct IntKernel {
     /// 8-bit weights widened to int16 for the AVX2 GEMM, made at its first
     /// use ([`madd16::widen_weights`]); GEMV and VNNI never need them.
     w16: OnceLock<Vec<i16>>,
-    /// Per panel, group and [`KC_QUADS`] chunk, each lane's weight sum
-    /// `Σ w` over the chunk (8-bit weights on the VNNI GEMM, which reads
-    /// `a + 128` and subtracts `128 · Σ w`), made at its first use.
-    wsum: OnceLock<Vec<[i32; PANEL]>>,
     /// 8-bit weights re-laid for the VNNI GEMM's wide tile ([`Vnni8`]),
     /// made at its first use.
     vnni8: OnceLock<Vnni8>,
@@ -109,7 +105,6 @@ impl IntKernel {
             w,
             act_max: 127,
             w16: OnceLock::new(),
-            wsum: OnceLock::new(),
             vnni8: OnceLock::new(),
             wide8: OnceLock::new(),
         }
@@ -238,11 +233,6 @@ impl IntKernel {
         } else {
             vec![]
         };
-        let wsum: &[[i32; PANEL]] = if ap128.is_empty() {
-            &[]
-        } else {
-            self.wsum.get_or_init(|| self.weight_sums())
-        };
         // The AVX2 GEMM of int8 weights runs on int16 lanes (see `madd16`):
         // weights widened once, activations here.
         let wide = self.wide(level) && m > GEMV_MAX_M;
@@ -253,13 +243,12 @@ impl IntKernel {
             (&[][..], vec![])
         };
         let block = if m <= GEMV_MAX_M { m } else { BLOCK_ROWS };
-        let aps = (&ap[..], &ap128[..]);
         // One task's accumulators: rows × panels, `[row][panel]`.
         let run = |rows: std::ops::Range<usize>, panels: std::ops::Range<usize>| {
             if wide && rows.len() > GEMV_MAX_M {
                 self.block16(w16, &ap16, rows, panels)
             } else {
-                self.block(level, aps, &asum, wsum, rows, panels)
+                self.block(level, &ap, &asum, rows, panels)
             }
         };
         let groups = self.w.panels.div_ceil(TASK_PANELS);
@@ -515,30 +504,6 @@ impl IntKernel {
         acc
     }
 
-    /// Each lane's `Σ w` per panel, group and [`KC_QUADS`] chunk of 8-bit
-    /// weights (`[panel][group][chunk]`; see [`Self::wsum`]).
-    fn weight_sums(&self) -> Vec<[i32; PANEL]> {
-        let g = &self.w.groups;
-        let (pl, gl) = (self.w.panel_len(), self.w.group_len());
-        let chunks = g.quads.div_ceil(KC_QUADS);
-        let mut out = Vec::with_capacity(self.w.panels * g.count * chunks);
-        for p in 0..self.w.panels {
-            for gi in 0..g.count {
-                let wg = &self.w.data[p * pl + gi * gl..];
-                for c in 0..chunks {
-                    let mut s = [0i32; PANEL];
-                    for q in c * KC_QUADS..((c + 1) * KC_QUADS).min(g.quads) {
-                        for (l, sl) in s.iter_mut().enumerate() {
-                            *sl += (0..4).map(|b| code(8, wg, q, l, b)).sum::<i32>();
-                        }
-                    }
-                    out.push(s);
-                }
-            }
-        }
-        out
-    }
-
     /// [`Self::finish`] written straight into a row block of the output
     /// (`dst`: rows `rows` of the `m × n` output, from `rows.start`), with
     /// the bias added as [`scatter`] adds it: the same operations in the
@@ -627,13 +592,14 @@ impl IntKernel {
     /// Each group's quads are walked in chunks of [`KC_QUADS`] so that a
     /// chunk of the task's activation rows stays in L2 and of one weight
     /// panel in L1 while the register tiles pass over them; the int32 sums of
-    /// the chunks add up to the group's sum (exact, any order).
+    /// the chunks add up to the group's sum (exact, any order). The VNNI
+    /// GEMM never comes here ([`Self::block_vnni8`], narrow weights widened
+    /// first), so the tiles are the AVX2 or portable ones.
     fn block(
         &self,
         level: IsaLevel,
-        (ap, ap128): (&[i8], &[i8]),
+        ap: &[i8],
         asum: &[i32],
-        wsum: &[[i32; PANEL]],
         rows: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
     ) -> Vec<[f32; PANEL]> {
@@ -696,30 +662,15 @@ impl IntKernel {
             }
         }
         let pl = self.w.panel_len();
-        let vnni = vnni(level);
-        // The VNNI step's `Σ w` of panels `p` and `p + 1` over the chunk
-        // from quad `q0` of group `gi` (8-bit weights only).
-        let chunks = g.quads.div_ceil(KC_QUADS);
-        let ws = |p: usize, gi: usize, q0: usize| {
-            (self.w.bits == 8).then(|| {
-                let at = |pp: usize| (pp * g.count + gi) * chunks + q0 / KC_QUADS;
-                (wsum[at(p)], wsum[at(p + 1)])
-            })
-        };
         for pr in outer.into_iter().filter(|_| !simd_gemv) {
             for gi in 0..g.count {
                 sums.iter_mut().for_each(|s| *s = [0; PANEL]);
                 let mut q0 = 0;
                 while q0 < g.quads {
                     let q1 = (q0 + chunk).min(g.quads);
-                    let mut p = pr.start;
-                    while p < pr.end {
-                        // Two panels per call on the VNNI path, else one.
-                        let np = if vnni && p + 1 < pr.end { 2 } else { 1 };
-                        let wq = |pp: usize| {
-                            let wp = &self.w.data[pp * pl..(pp + 1) * pl];
-                            &wp[gi * gl + q0 / qpb * BLOCK..gi * gl + q1 / qpb * BLOCK]
-                        };
+                    for p in pr.clone() {
+                        let wp = &self.w.data[p * pl..(p + 1) * pl];
+                        let wq = &wp[gi * gl + q0 / qpb * BLOCK..gi * gl + q1 / qpb * BLOCK];
                         let mut i = rows.start;
                         while i < rows.end {
                             let r = TILE_ROWS.min(rows.end - i);
@@ -727,48 +678,15 @@ impl IntKernel {
                                 let o = (i + t.min(r - 1)) * padded + gi * g.quads * 4;
                                 &ap[o + q0 * 4..o + q1 * 4]
                             });
-                            // int8 weights on the VNNI path read `a + 128`.
-                            let ag2: [&[i8]; TILE_ROWS] = if np == 2 && self.w.bits == 8 {
-                                std::array::from_fn(|t| {
-                                    let o = (i + t.min(r - 1)) * padded + gi * g.quads * 4;
-                                    &ap128[o + q0 * 4..o + q1 * 4]
-                                })
-                            } else {
-                                ag
-                            };
-                            let parts = if np == 2 {
-                                #[cfg(target_arch = "x86_64")]
-                                // SAFETY: `vnni` holds only on CPUs with AVX-512
-                                // F/BW/VL and VNNI at an AVX-512 level.
-                                let two = unsafe {
-                                    avx512::group_sums2(
-                                        self.w.bits,
-                                        wq(p),
-                                        wq(p + 1),
-                                        &ag2[..r],
-                                        q1 - q0,
-                                        ws(p, gi, q0),
-                                    )
-                                };
-                                #[cfg(not(target_arch = "x86_64"))]
-                                let two: [[[i32; PANEL]; TILE_ROWS];
-                                    2] = unreachable!("VNNI is x86-64 only");
-                                two
-                            } else {
-                                let one = group_sums(level, self.w.bits, wq(p), &ag[..r], q1 - q0);
-                                [one, [[0; PANEL]; TILE_ROWS]]
-                            };
-                            for (pi, part) in parts.iter().enumerate().take(np) {
-                                for (t, pt) in part.iter().enumerate().take(r) {
-                                    let s = &mut sums[at(i + t, p + pi)];
-                                    for l in 0..PANEL {
-                                        s[l] = s[l].wrapping_add(pt[l]);
-                                    }
+                            let part = group_sums(level, self.w.bits, wq, &ag[..r], q1 - q0);
+                            for (t, pt) in part.iter().enumerate().take(r) {
+                                let s = &mut sums[at(i + t, p)];
+                                for l in 0..PANEL {
+                                    s[l] = s[l].wrapping_add(pt[l]);
                                 }
                             }
                             i += r;
                         }
-                        p += np;
                     }
                     q0 = q1;
                 }
@@ -1173,164 +1091,16 @@ mod avx2 {
 
 /// AVX-512 VNNI GEMM step: two panels per zmm (lanes 0–7 and 8–15), one
 /// `vpdpbusd` per row and quad where AVX2 needs `vpmaddubsw` + `vpmaddwd` +
-/// `vpaddd`. The unsigned operand is the activation `a + 128` (int8
-/// weights: the rows arrive XOR 0x80, and `Σ a·w = Σ (a+128)·w − 128·Σ w`
-/// with each lane's `Σ w` from one more `vpdpbusd` against ones, shared by
-/// the rows) or the stored field `f` (narrow weights, then
-/// `Σ a·w = α·Σ a·f − β·Σ a` as in the AVX2 path). `vpdpbusd` adds four
-/// exact products into int32 without saturating, so the sums are the AVX2
-/// path's exact integers.
+/// `vpaddd`. 8-bit weights only (narrower ones are widened first, see
+/// [`IntPanels::widen_to_8`]). The unsigned operand is the activation
+/// `a + 128` (the rows arrive XOR 0x80), and `Σ a·w = Σ (a+128)·w − 128·Σ w`:
+/// each group's sums start at the lanes' `−128·Σ w` ([`Vnni8`]'s `init`).
+/// `vpdpbusd` adds four exact products into int32 without saturating, so
+/// the sums are the AVX2 path's exact integers.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{PANEL, TILE_ROWS};
     use std::arch::x86_64::*;
-
-    /// Sums of up to [`TILE_ROWS`] rows against one panel.
-    pub type Sums = [[i32; PANEL]; TILE_ROWS];
-
-    /// [`super::group_sums_scalar`] for two panels at once (`w0`, `w1`).
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-    pub unsafe fn group_sums2(
-        bits: u32,
-        w0: &[u8],
-        w1: &[u8],
-        a: &[&[i8]],
-        quads: usize,
-        wsum: Option<([i32; PANEL], [i32; PANEL])>,
-    ) -> [Sums; 2] {
-        let per_block = 8 / bits as usize;
-        assert!(bits != 8 || wsum.is_some(), "8-bit weights need their Σ w");
-        assert!(quads.is_multiple_of(per_block) && a.len() <= TILE_ROWS);
-        let bytes = quads / per_block * 32;
-        assert!(w0.len() >= bytes && w1.len() >= bytes);
-        assert!(a.iter().all(|r| r.len() >= quads * 4));
-        let (p0, p1) = (w0.as_ptr(), w1.as_ptr());
-        // The correction `−128 · Σ w` of both panels' lanes, the sums' start.
-        let ws = wsum.map_or(_mm512_setzero_si512(), |(s0, s1)| {
-            let s = _mm512_inserti64x4(
-                _mm512_castsi256_si512(_mm256_loadu_si256(s0.as_ptr() as *const __m256i)),
-                _mm256_loadu_si256(s1.as_ptr() as *const __m256i),
-                1,
-            );
-            _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, 7))
-        });
-        macro_rules! by_rows {
-            ($b:literal) => {
-                match a.len() {
-                    1 => rows::<1, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads, ws),
-                    2 => rows::<2, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads, ws),
-                    3 => rows::<3, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads, ws),
-                    _ => rows::<4, $b>(p0, p1, std::array::from_fn(|r| a[r].as_ptr()), quads, ws),
-                }
-            };
-        }
-        match bits {
-            8 => by_rows!(8),
-            4 => by_rows!(4),
-            2 => by_rows!(2),
-            _ => by_rows!(1),
-        }
-    }
-
-    #[inline(always)]
-    #[allow(clippy::needless_range_loop)] // r indexes register arrays
-    unsafe fn rows<const R: usize, const BITS: u32>(
-        w0: *const u8,
-        w1: *const u8,
-        ap: [*const i8; R],
-        quads: usize,
-        init: __m512i,
-    ) -> [Sums; 2] {
-        let per_block = 8 / BITS as usize;
-        let mask = _mm512_set1_epi8(((1u32 << BITS.min(7)) - 1) as i8);
-        let zero = _mm512_setzero_si512();
-        // Two sets of accumulators, for even and odd blocks: twice the
-        // independent `vpdpbusd` chains (int32 sums: any order is exact).
-        // 8-bit weights start from `−128 · Σ w` (`init`, precomputed per
-        // chunk), so `Σ (a+128)·w` lands on `Σ a·w` (exact: wrapping int32
-        // whose final value is in range).
-        let (mut acc, mut acc1) = ([init; R], [zero; R]);
-        // A macro, not a closure: a closure would not inherit this
-        // function's target features, and its intrinsics would not inline.
-        macro_rules! step {
-            ($b:expr, $acc:ident) => {{
-                let b: usize = $b;
-                // SAFETY (all reads): bounds asserted by the caller.
-                let v = _mm512_inserti64x4(
-                    _mm512_castsi256_si512(_mm256_loadu_si256(w0.add(b * 32) as *const __m256i)),
-                    _mm256_loadu_si256(w1.add(b * 32) as *const __m256i),
-                    1,
-                );
-                for slot in 0..per_block {
-                    let q = b * per_block + slot;
-                    macro_rules! bcast {
-                        ($r:expr) => {
-                            _mm512_set1_epi32((ap[$r].add(q * 4) as *const i32).read_unaligned())
-                        };
-                    }
-                    if BITS == 8 {
-                        // Rows hold `a + 128` as unsigned bytes: Σ (a+128)·w.
-                        for r in 0..R {
-                            $acc[r] = _mm512_dpbusd_epi32($acc[r], bcast!(r), v);
-                        }
-                    } else {
-                        // Shifts within 16-bit lanes; the mask drops what crossed bytes.
-                        let f = if slot == 0 {
-                            _mm512_and_si512(v, mask)
-                        } else {
-                            let sh = _mm_cvtsi32_si128((slot as u32 * BITS) as i32);
-                            _mm512_and_si512(_mm512_srl_epi16(v, sh), mask)
-                        };
-                        for r in 0..R {
-                            $acc[r] = _mm512_dpbusd_epi32($acc[r], f, bcast!(r));
-                        }
-                    }
-                }
-            }};
-        }
-        let blocks = quads / per_block;
-        let mut b = 0;
-        while b + 1 < blocks {
-            step!(b, acc);
-            step!(b + 1, acc1);
-            b += 2;
-        }
-        if b < blocks {
-            step!(b, acc);
-        }
-        for r in 0..R {
-            acc[r] = _mm512_add_epi32(acc[r], acc1[r]);
-        }
-        if BITS != 8 {
-            let (alpha, beta) = match BITS {
-                4 => (1, 8),
-                2 => (1, 1),
-                _ => (2, 1),
-            };
-            for r in 0..R {
-                let sa: i32 = std::slice::from_raw_parts(ap[r], quads * 4)
-                    .iter()
-                    .map(|&x| x as i32)
-                    .sum();
-                if alpha == 2 {
-                    acc[r] = _mm512_add_epi32(acc[r], acc[r]);
-                }
-                acc[r] = _mm512_sub_epi32(acc[r], _mm512_set1_epi32(beta * sa));
-            }
-        }
-        let mut out = [[[0i32; PANEL]; TILE_ROWS]; 2];
-        for r in 0..R {
-            _mm256_storeu_si256(
-                out[0][r].as_mut_ptr() as *mut __m256i,
-                _mm512_castsi512_si256(acc[r]),
-            );
-            _mm256_storeu_si256(
-                out[1][r].as_mut_ptr() as *mut __m256i,
-                _mm512_extracti64x4_epi64(acc[r], 1),
-            );
-        }
-        out
-    }
 
     /// The wide VNNI tile of 8-bit weights ([`super::Vnni8`] layout): for
     /// `np` ≤ 4 pairs at `w[x]` (64 bytes per quad) and [`TILE_ROWS`] rows
