@@ -7,6 +7,7 @@
 //!   scale), ±127)`; both quotients rounded once from the exact value (via
 //!   [`div_round_odd`]), NaN → 0, ±inf → ±127, a zero scale codes every
 //!   finite value as 0.
+//!   [`int8_rows_offset`]: the same codes as unsigned `code + 128`.
 //! - [`sign_rows`]: binary per row, absmean scale: `scale = f32(mean|x|)`
 //!   (compensated f64 sum), `bit = x / scale < 0` (0 and NaN → +1).
 //! - [`cast_rows`]: every element rounded RNE to a minifloat (bf16, fp16),
@@ -24,6 +25,16 @@ const PAR_MIN_ELEMS: usize = 1 << 15;
 /// Symmetric int8 codes of a `m × k` row-major matrix, one absmax scale per row.
 /// Returns `(codes, scales)`.
 pub fn int8_rows(a: &[f32], m: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
+    int8_rows_with(a, m, k, false)
+}
+
+/// [`int8_rows`] with every code offset to unsigned `code + 128` (the byte
+/// XOR 0x80; what `vpdpbusd` takes as its unsigned operand), in the same pass.
+pub fn int8_rows_offset(a: &[f32], m: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
+    int8_rows_with(a, m, k, true)
+}
+
+fn int8_rows_with(a: &[f32], m: usize, k: usize, offset: bool) -> (Vec<i8>, Vec<f32>) {
     assert_eq!(a.len(), m * k, "int8_rows: {m}×{k} needs {} values", m * k);
     let mut codes = vec![0i8; m * k];
     let mut scales = vec![0f32; m];
@@ -32,6 +43,9 @@ pub fn int8_rows(a: &[f32], m: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
     }
     let work = |(row, (out, s)): (&[f32], (&mut [i8], &mut f32))| {
         *s = int8_row(row, out);
+        if offset {
+            out.iter_mut().for_each(|c| *c ^= i8::MIN);
+        }
     };
     if m * k >= PAR_MIN_ELEMS {
         a.par_chunks(k)
@@ -66,7 +80,15 @@ fn int8_row(row: &[f32], out: &mut [i8]) -> f32 {
         return scale;
     }
     isa::dispatch!(level,
-        // SAFETY: as above.
+        // SAFETY: as above (AVX-512 F/BW/VL for the first arm); the f32
+        // path needs a scale of at least 2^−125, see `avx512::codes`.
+        avx512 => unsafe {
+            if scale >= avx512::MIN_SCALE {
+                avx512::codes(row, scale, out)
+            } else {
+                avx2::codes(row, s, out)
+            }
+        },
         avx2 => unsafe { avx2::codes(row, s, out) },
         scalar => out.iter_mut().zip(row).for_each(|(o, &x)| *o = code(x, s)),
     );
@@ -151,6 +173,69 @@ mod avx2 {
         }
         for (o, &x) in out[n8..].iter_mut().zip(tail) {
             *o = code(x, s);
+        }
+    }
+}
+
+/// AVX-512 twin of the [`code`] loop in f32, sixteen lanes per step and no
+/// division, equal bit for bit. Why it is exact: `q = x · f32(1/s)` is
+/// within 2^−15 of the exact quotient `x/s` while that is below 2^8 in
+/// magnitude, so the exact quotient lies between `f − ½` and `f + 1½` for
+/// `f = ⌊q⌋`; which side of the tie `f + ½` it falls on is the sign of
+/// `x − (f + ½)·s`, and one fused multiply-add gives that difference
+/// rounded once, so with its exact sign and exactly zero only on a tie
+/// (the exact difference is a multiple of 2^(e_s − 24), at least 2^−149
+/// when `s ≥ 2^−125`, so it cannot round to zero). A tie goes to the even
+/// of `f` and `f + 1`. `f` is clamped to [−128, 127] first (larger
+/// quotients, ±inf included, still land on the right side of the clamp).
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// The smallest scale the f32 path takes (2^−125, see the module);
+    /// smaller scales go through the f64 path.
+    pub const MIN_SCALE: f32 = 2.0 * f32::MIN_POSITIVE;
+
+    /// The codes of `row` under scale `s ≥` [`MIN_SCALE`] (finite) into `out`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    pub unsafe fn codes(row: &[f32], s: f32, out: &mut [i8]) {
+        debug_assert!((MIN_SCALE..=f32::MAX).contains(&s));
+        let (r, sv) = (_mm512_set1_ps(1.0 / s), _mm512_set1_ps(s));
+        let (half, one) = (_mm512_set1_ps(0.5), _mm512_set1_epi32(1));
+        let (lo, hi) = (_mm512_set1_ps(-128.0), _mm512_set1_ps(127.0));
+        let (clo, chi) = (_mm512_set1_epi32(-127), _mm512_set1_epi32(127));
+        // A macro, not a closure: closures do not inherit the target features.
+        macro_rules! step {
+            ($x:expr) => {{
+                const FLOOR: i32 = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
+                let x = $x;
+                let ordered = _mm512_cmp_ps_mask::<_CMP_ORD_Q>(x, x);
+                let f = _mm512_roundscale_ps::<FLOOR>(_mm512_mul_ps(x, r));
+                let f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+                let d = _mm512_fnmadd_ps(_mm512_add_ps(f, half), sv, x);
+                let fi = _mm512_cvttps_epi32(f);
+                let zero = _mm512_setzero_ps();
+                let above = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(d, zero);
+                let tie =
+                    _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(d, zero) & _mm512_test_epi32_mask(fi, one);
+                let c = _mm512_mask_add_epi32(fi, above | tie, fi, one);
+                // NaN codes 0.
+                _mm512_maskz_mov_epi32(ordered, _mm512_max_epi32(_mm512_min_epi32(c, chi), clo))
+            }};
+        }
+        let n16 = row.len() / 16 * 16;
+        for (c, o) in row[..n16].chunks_exact(16).zip(out.chunks_exact_mut(16)) {
+            let x = _mm512_loadu_ps(c.as_ptr());
+            _mm_storeu_si128(
+                o.as_mut_ptr() as *mut __m128i,
+                _mm512_cvtepi32_epi8(step!(x)),
+            );
+        }
+        let rest = row.len() - n16;
+        if rest > 0 {
+            let k: __mmask16 = (1u32 << rest).wrapping_sub(1) as __mmask16;
+            let x = _mm512_maskz_loadu_ps(k, row[n16..].as_ptr());
+            _mm512_mask_cvtepi32_storeu_epi8(out[n16..].as_mut_ptr(), k, step!(x));
         }
     }
 }
