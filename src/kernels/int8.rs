@@ -147,8 +147,59 @@ impl IntKernel {
     /// When `a` or `out` does not hold `m` rows, or `bias` not `n` values.
     pub fn matmul_into<T: OutElem>(&self, a: &[f32], m: usize, bias: Bias, out: &mut [T]) {
         let k = self.w.groups.k;
+        if self.takes_vnni8(isa::effective(), m) && self.w.groups.padded() == k {
+            // The codes straight in the VNNI GEMM's unsigned form: no
+            // second pass (and no second buffer) to offset them.
+            let (codes128, scales) = quant::int_rows_offset(a, m, k, self.act_max);
+            assert_eq!(out.len(), m * self.w.n, "the output must hold m × n values");
+            assert!(
+                bias.is_none_or(|b| b.len() == self.w.n),
+                "one bias per output column"
+            );
+            self.vnni8_gemm(&codes128, &scales, m, bias, out);
+            return;
+        }
         let (codes, scales) = quant::int_rows(a, m, k, self.act_max);
         self.matmul_codes_into(&codes, &scales, m, bias, out);
+    }
+
+    /// Whether a product of `m` rows at `level` runs as the VNNI GEMM of
+    /// 8-bit weights ([`Self::vnni8_gemm`]): VNNI, 8-bit weights, and enough
+    /// row blocks to keep every thread busy.
+    fn takes_vnni8(&self, level: IsaLevel, m: usize) -> bool {
+        vnni(level)
+            && self.w.bits == 8
+            && m > GEMV_MAX_M
+            && m.div_ceil(BLOCK_ROWS) >= 2 * rayon::current_num_threads()
+    }
+
+    /// The VNNI GEMM of 8-bit weights (see [`Self::takes_vnni8`]): the wide
+    /// tile over the re-laid weights, [`VNNI_TASK_PANELS`] panels per task,
+    /// one task per row block, each finishing its rows straight into the
+    /// output. `a128`: the activation codes in the weights' padded group
+    /// layout (`m × padded`) as unsigned `a + 128` (the byte XOR 0x80).
+    fn vnni8_gemm<T: OutElem>(
+        &self,
+        a128: &[i8],
+        a_scales: &[f32],
+        m: usize,
+        bias: Bias,
+        out: &mut [T],
+    ) {
+        let n = self.w.n;
+        let v8 = self.vnni8.get_or_init(|| self.vnni8_layout());
+        let tasks = self.w.panels.div_ceil(VNNI_TASK_PANELS);
+        out.par_chunks_mut(BLOCK_ROWS * n)
+            .enumerate()
+            .for_each(|(b, dst)| {
+                let rows = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(m);
+                for c in 0..tasks {
+                    let panels =
+                        c * VNNI_TASK_PANELS..((c + 1) * VNNI_TASK_PANELS).min(self.w.panels);
+                    let acc = self.block_vnni8(v8, a128, rows.clone(), panels.clone());
+                    self.finish_into(&acc, a_scales, rows.clone(), panels, dst, bias);
+                }
+            });
     }
 
     /// The product for int8 activation codes (`m × k`) with per-row scales.
@@ -252,22 +303,9 @@ impl IntKernel {
             }
         };
         let groups = self.w.panels.div_ceil(TASK_PANELS);
-        if m.div_ceil(block) >= 2 * rayon::current_num_threads() && !ap128.is_empty() {
-            // The VNNI GEMM of 8-bit weights: the wide tile over the
-            // re-laid weights, 8 panels per task, the same fold and finish.
-            let v8 = self.vnni8.get_or_init(|| self.vnni8_layout());
-            let tasks = self.w.panels.div_ceil(VNNI_TASK_PANELS);
-            out.par_chunks_mut(block * n)
-                .enumerate()
-                .for_each(|(b, dst)| {
-                    let rows = b * block..((b + 1) * block).min(m);
-                    for c in 0..tasks {
-                        let panels =
-                            c * VNNI_TASK_PANELS..((c + 1) * VNNI_TASK_PANELS).min(self.w.panels);
-                        let acc = self.block_vnni8(v8, &ap128, rows.clone(), panels.clone());
-                        self.finish_into(&acc, a_scales, rows.clone(), panels, dst, bias);
-                    }
-                });
+        if self.takes_vnni8(level, m) {
+            // The VNNI GEMM of 8-bit weights: the same fold and finish.
+            self.vnni8_gemm(&ap128, a_scales, m, bias, out);
             return;
         }
         if m.div_ceil(block) >= 2 * rayon::current_num_threads() {

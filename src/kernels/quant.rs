@@ -8,6 +8,8 @@
 //!   [`div_round_odd`]), NaN → 0, ±inf → ±127, a zero scale codes every
 //!   finite value as 0. [`int_rows`] is the same for any symmetric width of
 //!   2 to 8 bits (`max = 2^(bits−1) − 1` in place of 127: int4 → ±7).
+//!   [`int8_rows_offset`] / [`int_rows_offset`]: the same codes as unsigned
+//!   `code + 128`.
 //! - [`topk_rows`]: each row's `n` entries of largest magnitude kept, the
 //!   rest +0 (BitNet a4.8's sparsified intermediate states), ties to the
 //!   lower index.
@@ -28,7 +30,13 @@ const PAR_MIN_ELEMS: usize = 1 << 15;
 /// Symmetric int8 codes of a `m × k` row-major matrix, one absmax scale per row.
 /// Returns `(codes, scales)`.
 pub fn int8_rows(a: &[f32], m: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
-    int_rows(a, m, k, 127)
+    int_rows_with(a, m, k, 127, false)
+}
+
+/// [`int8_rows`] with every code offset to unsigned `code + 128` (the byte
+/// XOR 0x80; what `vpdpbusd` takes as its unsigned operand), in the same pass.
+pub fn int8_rows_offset(a: &[f32], m: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
+    int_rows_with(a, m, k, 127, true)
 }
 
 /// Symmetric integer codes in `[−max, max]` of a `m × k` row-major matrix,
@@ -39,6 +47,19 @@ pub fn int8_rows(a: &[f32], m: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
 /// # Panics
 /// When `max` is not one of those, or `a` does not hold `m × k` values.
 pub fn int_rows(a: &[f32], m: usize, k: usize, max: i8) -> (Vec<i8>, Vec<f32>) {
+    int_rows_with(a, m, k, max, false)
+}
+
+/// [`int_rows`] with every code offset to unsigned `code + 128`, as
+/// [`int8_rows_offset`].
+///
+/// # Panics
+/// As [`int_rows`].
+pub fn int_rows_offset(a: &[f32], m: usize, k: usize, max: i8) -> (Vec<i8>, Vec<f32>) {
+    int_rows_with(a, m, k, max, true)
+}
+
+fn int_rows_with(a: &[f32], m: usize, k: usize, max: i8, offset: bool) -> (Vec<i8>, Vec<f32>) {
     assert_eq!(a.len(), m * k, "int_rows: {m}×{k} needs {} values", m * k);
     assert!(
         max > 0 && (max as u8 + 1).is_power_of_two(),
@@ -51,6 +72,9 @@ pub fn int_rows(a: &[f32], m: usize, k: usize, max: i8) -> (Vec<i8>, Vec<f32>) {
     }
     let work = |(row, (out, s)): (&[f32], (&mut [i8], &mut f32))| {
         *s = int_row(row, out, max);
+        if offset {
+            out.iter_mut().for_each(|c| *c ^= i8::MIN);
+        }
     };
     if m * k >= PAR_MIN_ELEMS {
         a.par_chunks(k)
@@ -87,7 +111,15 @@ fn int_row(row: &[f32], out: &mut [i8], max: i8) -> f32 {
         return scale;
     }
     isa::dispatch!(level,
-        // SAFETY: as above.
+        // SAFETY: as above (AVX-512 F/BW/VL for the first arm); the f32
+        // path needs a scale of at least 2^−125, see `avx512::codes`.
+        avx512 => unsafe {
+            if scale >= avx512::MIN_SCALE {
+                avx512::codes(row, scale, max, out)
+            } else {
+                avx2::codes(row, s, max, out)
+            }
+        },
         avx2 => unsafe { avx2::codes(row, s, max, out) },
         scalar => out.iter_mut().zip(row).for_each(|(o, &x)| *o = code(x, s, max)),
     );
@@ -174,6 +206,74 @@ mod avx2 {
         }
         for (o, &x) in out[n8..].iter_mut().zip(tail) {
             *o = code(x, s, max);
+        }
+    }
+}
+
+/// AVX-512 twin of the [`code`] loop in f32, sixteen lanes per step and no
+/// division, equal bit for bit. Why it is exact: `q = x · f32(1/s)` is
+/// within 2^−15 of the exact quotient `x/s` while that is below 2^8 in
+/// magnitude, so the exact quotient lies between `f − ½` and `f + 1½` for
+/// `f = ⌊q⌋`; which side of the tie `f + ½` it falls on is the sign of
+/// `x − (f + ½)·s`, and one fused multiply-add gives that difference
+/// rounded once, so with its exact sign and exactly zero only on a tie
+/// (the exact difference is a multiple of 2^(e_s − 24), at least 2^−149
+/// when `s ≥ 2^−125`, so it cannot round to zero). A tie goes to the even
+/// of `f` and `f + 1`. `f` is clamped to [−128, 127] first (larger
+/// quotients, ±inf included, still land on the right side of the clamp),
+/// the code to `[−max, max]` last.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// The smallest scale the f32 path takes (2^−125, see the module);
+    /// smaller scales go through the f64 path.
+    pub const MIN_SCALE: f32 = 2.0 * f32::MIN_POSITIVE;
+
+    /// The codes in `[−max, max]` of `row` under scale `s ≥` [`MIN_SCALE`]
+    /// (finite) into `out`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    pub unsafe fn codes(row: &[f32], s: f32, max: i8, out: &mut [i8]) {
+        debug_assert!((MIN_SCALE..=f32::MAX).contains(&s));
+        let (r, sv) = (_mm512_set1_ps(1.0 / s), _mm512_set1_ps(s));
+        let (half, one) = (_mm512_set1_ps(0.5), _mm512_set1_epi32(1));
+        let (lo, hi) = (_mm512_set1_ps(-128.0), _mm512_set1_ps(127.0));
+        let (clo, chi) = (
+            _mm512_set1_epi32(-(max as i32)),
+            _mm512_set1_epi32(max as i32),
+        );
+        // A macro, not a closure: closures do not inherit the target features.
+        macro_rules! step {
+            ($x:expr) => {{
+                const FLOOR: i32 = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
+                let x = $x;
+                let ordered = _mm512_cmp_ps_mask::<_CMP_ORD_Q>(x, x);
+                let f = _mm512_roundscale_ps::<FLOOR>(_mm512_mul_ps(x, r));
+                let f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+                let d = _mm512_fnmadd_ps(_mm512_add_ps(f, half), sv, x);
+                let fi = _mm512_cvttps_epi32(f);
+                let zero = _mm512_setzero_ps();
+                let above = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(d, zero);
+                let tie =
+                    _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(d, zero) & _mm512_test_epi32_mask(fi, one);
+                let c = _mm512_mask_add_epi32(fi, above | tie, fi, one);
+                // NaN codes 0.
+                _mm512_maskz_mov_epi32(ordered, _mm512_max_epi32(_mm512_min_epi32(c, chi), clo))
+            }};
+        }
+        let n16 = row.len() / 16 * 16;
+        for (c, o) in row[..n16].chunks_exact(16).zip(out.chunks_exact_mut(16)) {
+            let x = _mm512_loadu_ps(c.as_ptr());
+            _mm_storeu_si128(
+                o.as_mut_ptr() as *mut __m128i,
+                _mm512_cvtepi32_epi8(step!(x)),
+            );
+        }
+        let rest = row.len() - n16;
+        if rest > 0 {
+            let k: __mmask16 = (1u32 << rest).wrapping_sub(1) as __mmask16;
+            let x = _mm512_maskz_loadu_ps(k, row[n16..].as_ptr());
+            _mm512_mask_cvtepi32_storeu_epi8(out[n16..].as_mut_ptr(), k, step!(x));
         }
     }
 }

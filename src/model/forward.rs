@@ -81,7 +81,15 @@ pub struct Prepared<'m> {
     /// Per layer, the six linears in [`super::weights::LayerWeights::linears`] order.
     pub(super) linears: Vec<Vec<BoundLinear<'m>>>,
     pub(super) seed: u64,
+    /// The layers' intermediate buffers, kept between forwards (see
+    /// [`Self::forward_tapped`]); a forward running while another holds
+    /// them starts its own.
+    pub(super) scratch: std::sync::Mutex<Option<Scratch>>,
 }
+
+/// Q, K, V, the attention context, the attention block's output and the
+/// FFN's inner activation: one layer's intermediates, reused by the next.
+type Scratch = [Matrix; 6];
 
 impl<'m> Prepared<'m> {
     pub(super) fn new(
@@ -113,6 +121,7 @@ impl<'m> Prepared<'m> {
             layers,
             linears,
             seed,
+            scratch: std::sync::Mutex::new(None),
         }
     }
 
@@ -167,36 +176,51 @@ impl<'m> Prepared<'m> {
         }
         layer_norm(&mut x, &w.embed_norm, c.layer_norm_eps);
         // Each layer reads the last hidden state in place (no copy of it
-        // for the list).
+        // for the list). The layers' intermediate products are written into
+        // the same buffers layer after layer: fresh ones each time would be
+        // fresh pages from the system for every layer (the allocator hands
+        // large freed blocks back), each first write a page fault.
         let mut hidden = vec![x];
+        let mut scratch: Scratch = self
+            .scratch
+            .try_lock()
+            .ok()
+            .and_then(|mut s| s.take())
+            .unwrap_or_else(|| std::array::from_fn(|_| Matrix::zeros(0, 0)));
         for (l, lw) in w.layers.iter().enumerate() {
             let x = hidden.last().expect("the embeddings come first");
             let lin = &self.linears[l];
             let seed = self.seed.wrapping_add(l as u64);
             let names = lw.linears().map(|(name, _)| name);
-            let run = |i: usize, a: &Matrix, tap: &mut dyn FnMut(Tap<'_>)| {
+            let run = |i: usize, a: &Matrix, out: &mut Matrix, tap: &mut dyn FnMut(Tap<'_>)| {
                 tap(Tap::LinearInput {
                     layer: l,
                     linear: names[i],
                     input: a,
                 });
-                self.linear(l, &lin[i], a, seed)
+                self.linear_into(l, &lin[i], a, seed, out)
             };
-            let (q, k, v) = (run(0, x, tap), run(1, x, tap), run(2, x, tap));
-            let ctx = self
-                .attention(l, &q, &k, &v, &lens, tap)
+            let [q, k, v, ctx, y, f] = &mut scratch;
+            run(0, x, q, tap);
+            run(1, x, k, tap);
+            run(2, x, v, tap);
+            self.attention(l, [q, k, v], &lens, ctx, tap)
                 .map_err(|e| format!("layer {l} attention: {e}"))?;
-            let mut y = run(3, &ctx, tap);
-            add_in_place(&mut y, x);
-            layer_norm(&mut y, &lw.attn_norm, c.layer_norm_eps);
-            let mut f = run(4, &y, tap);
+            run(3, ctx, y, tap);
+            add_in_place(y, x);
+            layer_norm(y, &lw.attn_norm, c.layer_norm_eps);
+            run(4, y, f, tap);
             f.data
                 .par_chunks_mut(GELU_CHUNK)
                 .for_each(super::gelu::gelu_in_place);
-            let mut z = run(5, &f, tap);
-            add_in_place(&mut z, &y);
+            let mut z = Matrix::zeros(0, 0);
+            run(5, f, &mut z, tap);
+            add_in_place(&mut z, y);
             layer_norm(&mut z, &lw.ffn_norm, c.layer_norm_eps);
             hidden.push(z);
+        }
+        if let Ok(mut s) = self.scratch.try_lock() {
+            *s = Some(scratch);
         }
         Ok(Forward {
             embeddings: pool(hidden.last().expect("at least the embeddings"), &lens),
@@ -208,10 +232,14 @@ impl<'m> Prepared<'m> {
     /// `a · Wᵀ + b` on layer `l`'s matmul variant: its native kernel when
     /// bound (writing f32 with the bias added as it stores each output),
     /// else its emulation; each output rounded to f32, then the bias added.
-    fn linear(&self, l: usize, bound: &BoundLinear, a: &Matrix, seed: u64) -> Matrix {
+    ///
+    /// Written into `out`, reshaped to `a.rows × n` (every element is
+    /// overwritten; its storage is kept when large enough).
+    fn linear_into(&self, l: usize, bound: &BoundLinear, a: &Matrix, seed: u64, out: &mut Matrix) {
         let n = bound.lin.w.rows;
         let b = &bound.lin.b;
-        let mut data = vec![0f32; a.rows * n];
+        let mut data = std::mem::take(&mut out.data);
+        data.resize(a.rows * n, 0.0);
         match &bound.kernel {
             Some(k) => k.matmul_into(a, Some(&b[..]), &mut data),
             None => {
@@ -225,20 +253,20 @@ impl<'m> Prepared<'m> {
                     });
             }
         }
-        Matrix::new(a.rows, n, data)
+        *out = Matrix::new(a.rows, n, data);
     }
 
     /// Each sentence's multi-head attention over its own tokens on layer
-    /// `l`'s attention variant (native kernel when it has one).
+    /// `l`'s attention variant (native kernel when it has one), written
+    /// into `out` (tokens × hidden).
     fn attention(
         &self,
         l: usize,
-        q: &Matrix,
-        k: &Matrix,
-        v: &Matrix,
+        [q, k, v]: [&Matrix; 3],
         lens: &[usize],
+        out: &mut Matrix,
         tap: &mut dyn FnMut(Tap<'_>),
-    ) -> Result<Matrix, String> {
+    ) -> Result<(), String> {
         let c = &self.model.config;
         let (heads, d, h) = (c.num_attention_heads, c.head_dim(), c.hidden_size);
         let variant = &self.layers[l].attention;
@@ -302,7 +330,10 @@ impl<'m> Prepared<'m> {
         for (s, &n) in lens.iter().enumerate() {
             owner.extend((0..n).map(|i| (s, i)));
         }
-        let mut out = Matrix::zeros(q.rows, h);
+        // Every element is written below (heads · d = h).
+        let mut data = std::mem::take(&mut out.data);
+        data.resize(q.rows * h, 0.0);
+        *out = Matrix::new(q.rows, h, data);
         out.data
             .par_chunks_mut(h)
             .zip(&owner)
@@ -315,7 +346,7 @@ impl<'m> Prepared<'m> {
                     }
                 }
             });
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -68,7 +68,42 @@ fn rows() -> Vec<Vec<f32>> {
         (0..2000)
             .map(|_| (r.gauss() * 1e3).round() as f32 / 64.0)
             .collect(),
+        // Exact ties `(n + ½)·s` and their neighbours for scales of few bits
+        // (exact in f32), one of them the smallest the f32 path takes (2^−125)
+        // and one below it (2^−126).
+        ties(0.375),
+        ties(2f32.powi(-125)),
+        ties(2f32.powi(-126)),
+        ties(1.5 * 2f32.powi(100)),
+        // Seeded rows across binades (scales from subnormal to huge).
+        (0..61)
+            .map(|i| (r.gauss() * 2f64.powi((i % 13) * 20 - 140)) as f32)
+            .collect(),
     ]
+    .into_iter()
+    .chain((0..24).map(|_| {
+        let e = r.below(250) as i32 - 140;
+        (0..1 + r.below(70) as usize)
+            .map(|_| (r.gauss() * 2f64.powi(e)) as f32)
+            .collect()
+    }))
+    .collect()
+}
+
+/// Row whose absmax is `127·s` (so the scale is `s`, exact), then every
+/// half-integer multiple of `s` in range and its neighbours one ulp away.
+fn ties(s: f32) -> Vec<f32> {
+    let mut v = vec![127.0 * s];
+    for n in -128..128 {
+        let t = (n as f32 + 0.5) * s;
+        v.extend([
+            t,
+            f32::from_bits(t.to_bits() + 1),
+            f32::from_bits(t.to_bits() - 1),
+        ]);
+    }
+    v.retain(|x| x.abs() <= 127.0 * s);
+    v
 }
 
 /// At every ISA level the CPU has (the AVX2 path takes rows in chunks of 8
@@ -96,6 +131,11 @@ fn int8_rows_at_this_level() {
         let ws = want.outer.as_ref().expect("per-row scales");
         assert_eq!(scales[0].to_bits(), ws[0].to_bits(), "scale of {row:?}");
         assert!(codes.iter().all(|&c| c != -128), "−128 never appears");
+        let (offset, offset_scales) = quant::int8_rows_offset(&row, 1, row.len());
+        let unsigned: Vec<u8> = codes.iter().map(|&c| (c as i32 + 128) as u8).collect();
+        let got: Vec<u8> = offset.iter().map(|&c| c as u8).collect();
+        assert_eq!(got, unsigned, "offset codes of {row:?}");
+        assert_eq!(offset_scales, scales, "offset scales of {row:?}");
     }
 }
 

@@ -166,6 +166,42 @@ fn native_kernels_give_the_emulations_bits_through_the_model() {
     }
 }
 
+/// A prepared model keeps its layer buffers between forwards: batches of
+/// other shapes in between change no bit of a batch's hidden states.
+#[test]
+fn a_prepared_model_reused_across_batches_gives_the_same_bits() {
+    let Some(m) = model() else { return };
+    let r = reference();
+    let spec = ModelSpec {
+        matmul: "matmul/w8a8-int".into(),
+        attention: "attention/sage-int8".into(),
+        ..ModelSpec::default()
+    };
+    let all = m.tokenize(&texts(&r)).unwrap();
+    let one = m.tokenize(&["A short one."]).unwrap();
+    let bits = |f: &bitsim::model::Forward| -> Vec<Vec<u32>> {
+        f.hidden
+            .iter()
+            .map(|h| h.data.iter().map(|x| x.to_bits()).collect())
+            .collect()
+    };
+    let fresh_all = bits(&m.prepare(&spec).unwrap().forward(&all).unwrap());
+    let fresh_one = bits(&m.prepare(&spec).unwrap().forward(&one).unwrap());
+    let p = m.prepare(&spec).unwrap();
+    for round in 0..2 {
+        assert_eq!(
+            bits(&p.forward(&all).unwrap()),
+            fresh_all,
+            "round {round}, batch"
+        );
+        assert_eq!(
+            bits(&p.forward(&one).unwrap()),
+            fresh_one,
+            "round {round}, one"
+        );
+    }
+}
+
 #[test]
 fn layer_overrides_change_only_their_layers() {
     let Some(m) = model() else { return };
