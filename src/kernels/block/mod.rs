@@ -339,9 +339,8 @@ impl<F: BlockFormat> BlockKernel<F> {
     /// The product for quantized activations.
     pub fn matmul_quant(&self, q: &QuantRows, m: usize) -> Vec<f64> {
         let n = self.n;
-        let mut out = vec![0f64; m * n];
         if m == 0 || n == 0 {
-            return out;
+            return vec![0f64; m * n];
         }
         let level = isa::effective();
         let block = if m <= super::GEMV_MAX_M {
@@ -352,50 +351,46 @@ impl<F: BlockFormat> BlockKernel<F> {
         let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
             .flat_map(|b| (0..self.panels.div_ceil(TASK_PANELS)).map(move |c| (b, c)))
             .collect();
-        let parts: Vec<(usize, usize, Vec<[f32; PANEL]>)> = tasks
-            .par_iter()
-            .map(|&(b, c)| {
-                let rows = b * block..((b + 1) * block).min(m);
-                let panels = c * TASK_PANELS..((c + 1) * TASK_PANELS).min(self.panels);
-                let v = self.task(level, q, rows.clone(), panels.clone());
-                (rows.start, panels.start, v)
-            })
-            .collect();
-        for (i0, p0, v) in parts {
-            let npn = TASK_PANELS.min(self.panels - p0);
-            for (idx, lanes) in v.iter().enumerate() {
-                let (i, p) = (i0 + idx / npn, p0 + idx % npn);
-                for (l, &x) in lanes.iter().enumerate() {
-                    let j = p * PANEL + l;
-                    if j < n {
-                        out[i * n + j] = x as f64;
-                    }
-                }
-            }
-        }
+        // The tasks write their outputs in place, in parallel: no zeroing
+        // (a reused heap block would be memset on one thread) and no merge
+        // of per-task results on one thread afterwards.
+        let mut out: Vec<f64> = Vec::with_capacity(m * n);
+        let dst = Out(out.as_mut_ptr());
+        tasks.par_iter().for_each(|&(b, c)| {
+            let rows = b * block..((b + 1) * block).min(m);
+            let panels = c * TASK_PANELS..((c + 1) * TASK_PANELS).min(self.panels);
+            self.task(level, q, rows, panels, dst);
+        });
+        // SAFETY: the tasks cover rows 0..m × panels 0..panels, and every
+        // task writes each of its outputs `i · n + j` (i < m, j < n) once,
+        // so all `m · n` elements are initialised.
+        unsafe { out.set_len(m * n) };
         out
     }
 
-    /// One task: outputs `[row][panel]` × 8 lanes. The VNNI tile takes
-    /// two panels at once (a task's odd last panel twice, the copy dropped).
+    /// One task: the outputs of `rows` × `panels` (8 lanes each, those
+    /// below `n`) written to `dst`. The VNNI tile takes two panels at once
+    /// (a task's odd last panel twice, the copy dropped).
     fn task(
         &self,
         level: IsaLevel,
         q: &QuantRows,
         rows: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
-    ) -> Vec<[f32; PANEL]> {
-        let (nb, bb, qk) = (self.nb, F::BLOCK_BYTES, F::Act::QK);
+        dst: Out,
+    ) {
+        let (n, nb, bb, qk) = (self.n, self.nb, F::BLOCK_BYTES, F::Act::QK);
         let sl = nb * PANEL * F::SCALE_BYTES;
-        let npn = panels.len();
         let vnni = vnni_tile::<F>(level);
         let (step, tile_rows) = if vnni { (2, VNNI_ROWS) } else { (1, TILE_ROWS) };
-        let mut acc = vec![[0f32; PANEL]; rows.len() * npn];
         let mut p = panels.start;
         while p < panels.end {
             let p1 = (p + step - 1).min(panels.end - 1);
             let w = |p: usize| &self.codes[p * nb * bb..(p + 1) * nb * bb];
             let ws = |p: usize| &self.scales[p * sl..(p + 1) * sl];
+            // Output columns of this step: panel p's 8, then p1's if it
+            // is another panel; those at or past n are padding.
+            let cols = (p * PANEL..(p1 + 1) * PANEL).take_while(|&j| j < n).count();
             let mut i = rows.start;
             while i < rows.end {
                 let r = tile_rows.min(rows.end - i);
@@ -412,19 +407,28 @@ impl<F: BlockFormat> BlockKernel<F> {
                 let run = if vnni && r > 4 { VNNI_ROWS } else { r };
                 let tile = tile::<F>(level, [w(p), w(p1)], [ws(p), ws(p1)], &a[..run], nb);
                 for (t, lanes) in tile.iter().enumerate().take(r) {
-                    let at = (i + t - rows.start) * npn + (p - panels.start);
-                    acc[at].copy_from_slice(&lanes[..PANEL]);
-                    if p1 > p {
-                        acc[at + 1].copy_from_slice(&lanes[PANEL..]);
+                    let at = (i + t) * n + p * PANEL;
+                    for (l, &x) in lanes[..cols].iter().enumerate() {
+                        // SAFETY: row i + t < m and column p·8 + l < n: an
+                        // element of `dst`'s m · n, written by this task only.
+                        unsafe { dst.0.add(at + l).write(x as f64) };
                     }
                 }
                 i += r;
             }
             p = p1 + 1;
         }
-        acc
     }
 }
+
+/// The product's output buffer, shared by its tasks: each writes only its
+/// own rows × columns (see [`BlockKernel::matmul_quant`]).
+#[derive(Clone, Copy)]
+struct Out(*mut f64);
+// SAFETY: the tasks write disjoint elements and nothing reads them until
+// every task has finished.
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
 
 impl<F: BlockFormat> super::PackedKernel for BlockKernel<F> {
     fn k(&self) -> usize {
