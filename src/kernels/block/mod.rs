@@ -71,6 +71,17 @@ pub struct Act<'a> {
     pub sums: &'a [i32],
 }
 
+/// One block of up to [`VNNI_ROWS`] activation rows as the AVX-512 VNNI
+/// steps read it (an 8-row group's block; see the driver's VNNI layout):
+/// row `t`'s `QK` codes at `codes + t · QK`, its Σ codes at `sums + t`.
+#[derive(Debug, Clone, Copy)]
+pub struct VnniBlock {
+    /// The rows' codes, one row's block after another.
+    pub codes: *const i8,
+    /// The rows' Σ codes of the block.
+    pub sums: *const i32,
+}
+
 /// A weight block format: how one block of a panel of 8 rows is packed,
 /// decoded, dotted and folded. Everything else is [`BlockKernel`]'s.
 pub trait BlockFormat: std::fmt::Debug + Clone + Copy + Send + Sync + 'static {
@@ -130,22 +141,23 @@ pub trait BlockFormat: std::fmt::Debug + Clone + Copy + Send + Sync + 'static {
     /// a format without one runs its AVX2 tile at the AVX-512 level.
     const VNNI: bool = false;
 
-    /// The exact int32 dots of packed block `b` of two panels (at `blk0`
-    /// and `blk1`, `BLOCK_BYTES` each) with block `b` of each of the `R`
-    /// rows `a`: 16 lanes, the first panel's 8 rows then the second's. The
-    /// default is never called (the driver checks [`Self::VNNI`]).
+    /// The exact int32 dots of a packed block of two panels (at `blk0`
+    /// and `blk1`, `BLOCK_BYTES` each) with the same block of the first
+    /// `R` rows of `a`: 16 lanes, the first panel's 8 rows then the
+    /// second's. The default is never called (the driver checks
+    /// [`Self::VNNI`]).
     ///
     /// # Safety
-    /// AVX-512 F/BW/VL and VNNI; as [`Self::dot_avx2`] for both panels.
+    /// AVX-512 F/BW/VL and VNNI; `BLOCK_BYTES` readable at `blk0` and
+    /// `blk1`; `a` holds `R` rows' codes and sums (the driver checks).
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     unsafe fn dot_avx512<const R: usize>(
         blk0: *const u8,
         blk1: *const u8,
-        a: &[Act; R],
-        b: usize,
+        a: VnniBlock,
     ) -> [std::arch::x86_64::__m512i; R] {
-        let _ = (blk0, blk1, a, b);
+        let _ = (blk0, blk1, a);
         unreachable!("{} has no AVX-512 step", std::any::type_name::<Self>())
     }
 
@@ -351,6 +363,7 @@ impl<F: BlockFormat> BlockKernel<F> {
         let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
             .flat_map(|b| (0..self.panels.div_ceil(TASK_PANELS)).map(move |c| (b, c)))
             .collect();
+        let groups = vnni_tile::<F>(level).then(|| Groups::new(q, m, F::Act::QK));
         // The tasks write their outputs in place, in parallel: no zeroing
         // (a reused heap block would be memset on one thread) and no merge
         // of per-task results on one thread afterwards.
@@ -359,7 +372,7 @@ impl<F: BlockFormat> BlockKernel<F> {
         tasks.par_iter().for_each(|&(b, c)| {
             let rows = b * block..((b + 1) * block).min(m);
             let panels = c * TASK_PANELS..((c + 1) * TASK_PANELS).min(self.panels);
-            self.task(level, q, rows, panels, dst);
+            self.task(level, q, groups.as_ref(), rows, panels, dst);
         });
         // SAFETY: the tasks cover rows 0..m × panels 0..panels, and every
         // task writes each of its outputs `i · n + j` (i < m, j < n) once,
@@ -369,20 +382,25 @@ impl<F: BlockFormat> BlockKernel<F> {
     }
 
     /// One task: the outputs of `rows` × `panels` (8 lanes each, those
-    /// below `n`) written to `dst`. The VNNI tile takes two panels at once
-    /// (a task's odd last panel twice, the copy dropped).
+    /// below `n`) written to `dst`. The VNNI tile (when `groups` are given)
+    /// takes two panels at once (a task's odd last panel twice, the copy
+    /// dropped) and 8-row groups (`rows` start at a multiple of 8).
     fn task(
         &self,
         level: IsaLevel,
         q: &QuantRows,
+        groups: Option<&Groups>,
         rows: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
         dst: Out,
     ) {
         let (n, nb, bb, qk) = (self.n, self.nb, F::BLOCK_BYTES, F::Act::QK);
         let sl = nb * PANEL * F::SCALE_BYTES;
-        let vnni = vnni_tile::<F>(level);
-        let (step, tile_rows) = if vnni { (2, VNNI_ROWS) } else { (1, TILE_ROWS) };
+        let (step, tile_rows) = if groups.is_some() {
+            (2, VNNI_ROWS)
+        } else {
+            (1, TILE_ROWS)
+        };
         let mut p = panels.start;
         while p < panels.end {
             let p1 = (p + step - 1).min(panels.end - 1);
@@ -394,18 +412,21 @@ impl<F: BlockFormat> BlockKernel<F> {
             let mut i = rows.start;
             while i < rows.end {
                 let r = tile_rows.min(rows.end - i);
-                // Rows past `r` repeat the last one: a VNNI tile of 5–7
-                // rows runs as 8 and drops the copies' outputs.
-                let a: [Act; VNNI_ROWS] = std::array::from_fn(|t| {
-                    let ii = i + t.min(r - 1);
-                    Act {
-                        codes: &q.codes[ii * nb * qk..(ii + 1) * nb * qk],
-                        d: &q.d[ii * nb..(ii + 1) * nb],
-                        sums: &q.sums[ii * nb..(ii + 1) * nb],
-                    }
-                });
-                let run = if vnni && r > 4 { VNNI_ROWS } else { r };
-                let tile = tile::<F>(level, [w(p), w(p1)], [ws(p), ws(p1)], &a[..run], nb);
+                let tile = if let Some(g) = groups {
+                    assert_eq!(i % VNNI_ROWS, 0, "VNNI tiles start at a group");
+                    // SAFETY: `groups` exist only where `vnni_tile` holds.
+                    unsafe { tile_vnni::<F>(r, [w(p), w(p1)], [ws(p), ws(p1)], g.group(i), nb) }
+                } else {
+                    let a: [Act; TILE_ROWS] = std::array::from_fn(|t| {
+                        let ii = i + t.min(r - 1);
+                        Act {
+                            codes: &q.codes[ii * nb * qk..(ii + 1) * nb * qk],
+                            d: &q.d[ii * nb..(ii + 1) * nb],
+                            sums: &q.sums[ii * nb..(ii + 1) * nb],
+                        }
+                    });
+                    tile::<F>(level, w(p), ws(p), &a[..r], nb)
+                };
                 for (t, lanes) in tile.iter().enumerate().take(r) {
                     let at = (i + t) * n + p * PANEL;
                     for (l, &x) in lanes[..cols].iter().enumerate() {
@@ -418,6 +439,101 @@ impl<F: BlockFormat> BlockKernel<F> {
             }
             p = p1 + 1;
         }
+    }
+}
+
+/// The activations in 8-row groups for the VNNI tile, rows past the last
+/// repeating it: group `g`'s block `b` holds its 8 rows' codes one after
+/// another (`codes[((g · nb + b) · 8 + t) · QK ..]`), their scales and
+/// sums at `(g · nb + b) · 8 + t`.
+struct Groups {
+    nb: usize,
+    qk: usize,
+    codes: Vec<i8>,
+    d: Vec<f32>,
+    sums: Vec<i32>,
+}
+
+/// One 8-row group of [`Groups`].
+#[derive(Clone, Copy)]
+struct Group<'a> {
+    codes: &'a [i8],
+    d: &'a [f32],
+    sums: &'a [i32],
+}
+
+impl Groups {
+    /// The groups of `q`'s `m` rows (blocks of `qk`), copied in parallel.
+    fn new(q: &QuantRows, m: usize, qk: usize) -> Groups {
+        let nb = q.nb;
+        let gb = nb * VNNI_ROWS;
+        let ng = m.div_ceil(VNNI_ROWS);
+        let mut g = Groups {
+            nb,
+            qk,
+            codes: vec![0; ng * gb * qk],
+            d: vec![0.0; ng * gb],
+            sums: vec![0; ng * gb],
+        };
+        g.codes
+            .par_chunks_mut(gb * qk)
+            .zip(g.d.par_chunks_mut(gb))
+            .zip(g.sums.par_chunks_mut(gb))
+            .enumerate()
+            .for_each(|(gi, ((codes, d), sums))| {
+                for t in 0..VNNI_ROWS {
+                    let i = (gi * VNNI_ROWS + t).min(m - 1);
+                    for b in 0..nb {
+                        let (at, from) = (b * VNNI_ROWS + t, i * nb + b);
+                        codes[at * qk..(at + 1) * qk]
+                            .copy_from_slice(&q.codes[from * qk..(from + 1) * qk]);
+                        d[at] = q.d[from];
+                        sums[at] = q.sums[from];
+                    }
+                }
+            });
+        g
+    }
+
+    /// The group of row `i` (a multiple of 8).
+    fn group(&self, i: usize) -> Group<'_> {
+        let (gi, gb) = (i / VNNI_ROWS, self.nb * VNNI_ROWS);
+        Group {
+            codes: &self.codes[gi * gb * self.qk..(gi + 1) * gb * self.qk],
+            d: &self.d[gi * gb..(gi + 1) * gb],
+            sums: &self.sums[gi * gb..(gi + 1) * gb],
+        }
+    }
+}
+
+/// The VNNI tile of the first `r` rows of group `g` × two panels; 5–7
+/// rows run as 8 (the group's rows past the last repeat it) and the
+/// copies' outputs are dropped.
+///
+/// # Safety
+/// [`vnni_tile`] holds at the product's level.
+unsafe fn tile_vnni<F: BlockFormat>(
+    r: usize,
+    w: [&[u8]; 2],
+    ws: [&[u8]; 2],
+    g: Group,
+    nb: usize,
+) -> TileOut {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match r {
+            5..=8 => avx512::tile::<F, 8>(w, ws, g, nb),
+            4 => avx512::tile::<F, 4>(w, ws, g, nb),
+            3 => avx512::tile::<F, 3>(w, ws, g, nb),
+            2 => avx512::tile::<F, 2>(w, ws, g, nb),
+            1 => avx512::tile::<F, 1>(w, ws, g, nb),
+            r => unreachable!("no VNNI tile of {r} rows"),
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (r, w, ws, g, nb);
+        unreachable!("the VNNI tile is x86-64 only")
     }
 }
 
@@ -477,31 +593,9 @@ pub fn tile_name<F: BlockFormat>(level: IsaLevel) -> &'static str {
 /// lanes of at most [`TILE_ROWS`] rows).
 type TileOut = [[f32; 2 * PANEL]; VNNI_ROWS];
 
-/// A tile of up to [`TILE_ROWS`] activation rows × one panel (`w[0]`,
-/// `ws[0]`), or of 1–4 or 8 rows × two panels (`w[1]`, `ws[1]` too) on
-/// the VNNI tile, all blocks.
-fn tile<F: BlockFormat>(
-    level: IsaLevel,
-    w: [&[u8]; 2],
-    ws: [&[u8]; 2],
-    a: &[Act],
-    nb: usize,
-) -> TileOut {
-    #[cfg(target_arch = "x86_64")]
-    if vnni_tile::<F>(level) {
-        // SAFETY: `vnni_tile` checked AVX-512 F/BW/VL, VNNI, AVX2 and F16C.
-        return unsafe {
-            match a.len() {
-                8 => avx512::tile::<F, 8>(w, ws, a, nb),
-                4 => avx512::tile::<F, 4>(w, ws, a, nb),
-                3 => avx512::tile::<F, 3>(w, ws, a, nb),
-                2 => avx512::tile::<F, 2>(w, ws, a, nb),
-                1 => avx512::tile::<F, 1>(w, ws, a, nb),
-                r => unreachable!("no VNNI tile of {r} rows"),
-            }
-        };
-    }
-    let (w, ws) = (w[0], ws[0]);
+/// A tile of up to [`TILE_ROWS`] activation rows × one panel, all blocks
+/// (AVX2 or scalar; the VNNI tile is [`tile_vnni`]).
+fn tile<F: BlockFormat>(level: IsaLevel, w: &[u8], ws: &[u8], a: &[Act], nb: usize) -> TileOut {
     isa::dispatch!(level,
         avx2 => if isa::active().avx2 && isa::active().f16c {
             // SAFETY: AVX2 and F16C were just checked.

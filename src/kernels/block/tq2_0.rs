@@ -16,7 +16,7 @@
 //! unsigned operand, the sums started at `−Σ a`.
 
 use super::act::Q8KAct;
-use super::{pack_vectors, Act, BlockFormat, Fold, PANEL};
+use super::{pack_vectors, Act, BlockFormat, Fold, VnniBlock, PANEL};
 use crate::formats::ternary::QK_K;
 
 /// The TQ2_0 block format (see the module docs).
@@ -104,13 +104,12 @@ impl BlockFormat for Tq2_0 {
     unsafe fn dot_avx512<const R: usize>(
         blk0: *const u8,
         blk1: *const u8,
-        a: &[Act; R],
-        b: usize,
+        a: VnniBlock,
     ) -> [std::arch::x86_64::__m512i; R] {
         use super::avx512::{pair, quad, start};
         use std::arch::x86_64::*;
         let m2 = _mm512_set1_epi8(3);
-        let mut isum = start(1, a, b);
+        let mut isum = start::<R>(1, a);
         for s in 0..16 {
             let x = pair(blk0, blk1, s * 32);
             let c = [
@@ -121,8 +120,8 @@ impl BlockFormat for Tq2_0 {
             ];
             for (f, c) in c.into_iter().enumerate() {
                 for t in 0..R {
-                    let at = b * QK_K + (s + 16 * f) * 4;
-                    isum[t] = _mm512_dpbusd_epi32(isum[t], c, quad(a[t].codes, at));
+                    let at = t * QK_K + (s + 16 * f) * 4;
+                    isum[t] = _mm512_dpbusd_epi32(isum[t], c, quad(a.codes, at));
                 }
             }
         }
