@@ -47,15 +47,15 @@ pub unsafe fn quad(codes: *const i8, at: usize) -> __m512i {
 }
 
 /// The block sums' start `−o · Σ a` of each of the `R` rows of `a` (see
-/// the module docs).
+/// the module docs), broadcast from memory.
 ///
 /// # Safety
 /// AVX-512 F; `a` is valid for `R` rows.
 #[inline(always)]
-pub unsafe fn start<const R: usize>(o: i32, a: VnniBlock) -> [__m512i; R] {
+pub unsafe fn start<const R: usize>(a: VnniBlock) -> [__m512i; R] {
     let mut s = [_mm512_setzero_si512(); R];
     for (t, s) in s.iter_mut().enumerate() {
-        *s = _mm512_set1_epi32(-o * *a.sums.add(t));
+        *s = _mm512_set1_epi32(*a.starts.add(t));
     }
     s
 }
@@ -80,15 +80,15 @@ pub unsafe fn tile<F: BlockFormat, const R: usize>(
         assert!(w[p].len() >= nb * F::BLOCK_BYTES && ws[p].len() >= nb * PANEL * F::SCALE_BYTES);
     }
     let gb = nb * VNNI_ROWS;
-    assert!(g.codes.len() >= gb * qk && g.d.len() >= gb && g.sums.len() >= gb);
+    assert!(g.codes.len() >= gb * qk && g.d.len() >= gb && g.starts.len() >= gb);
     let (w0, w1) = (w[0].as_ptr(), w[1].as_ptr());
-    let (codes, d, sums) = (g.codes.as_ptr(), g.d.as_ptr(), g.sums.as_ptr());
+    let (codes, d, starts) = (g.codes.as_ptr(), g.d.as_ptr(), g.starts.as_ptr());
     let mut acc = [_mm512_setzero_ps(); R];
     for b in 0..nb {
         let at = b * F::BLOCK_BYTES;
         let a = VnniBlock {
             codes: codes.add(b * VNNI_ROWS * qk),
-            sums: sums.add(b * VNNI_ROWS),
+            starts: starts.add(b * VNNI_ROWS),
         };
         let isum = F::dot_avx512::<R>(w0.add(at), w1.add(at), a);
         let dw = _mm512_castsi512_ps(_mm512_inserti64x4::<1>(

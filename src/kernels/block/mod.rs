@@ -73,13 +73,14 @@ pub struct Act<'a> {
 
 /// One block of up to [`VNNI_ROWS`] activation rows as the AVX-512 VNNI
 /// steps read it (an 8-row group's block; see the driver's VNNI layout):
-/// row `t`'s `QK` codes at `codes + t · QK`, its Σ codes at `sums + t`.
+/// row `t`'s `QK` codes at `codes + t · QK`, its block sums' start
+/// `−o · Σ codes` ([`BlockFormat::VNNI_OFFSET`]) at `starts + t`.
 #[derive(Debug, Clone, Copy)]
 pub struct VnniBlock {
     /// The rows' codes, one row's block after another.
     pub codes: *const i8,
-    /// The rows' Σ codes of the block.
-    pub sums: *const i32,
+    /// The rows' `−o · Σ codes` of the block.
+    pub starts: *const i32,
 }
 
 /// A weight block format: how one block of a panel of 8 rows is packed,
@@ -140,6 +141,11 @@ pub trait BlockFormat: std::fmt::Debug + Clone + Copy + Send + Sync + 'static {
     /// Whether the format has an AVX-512 VNNI step ([`Self::dot_avx512`]);
     /// a format without one runs its AVX2 tile at the AVX-512 level.
     const VNNI: bool = false;
+
+    /// The offset `o` the VNNI step adds to each weight to make it
+    /// `vpdpbusd`'s unsigned operand: its block sums start at `−o · Σ a`,
+    /// computed once per activation block ([`VnniBlock::starts`]).
+    const VNNI_OFFSET: i32 = 0;
 
     /// The exact int32 dots of a packed block of two panels (at `blk0`
     /// and `blk1`, `BLOCK_BYTES` each) with the same block of the first
@@ -363,7 +369,8 @@ impl<F: BlockFormat> BlockKernel<F> {
         let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
             .flat_map(|b| (0..self.panels.div_ceil(TASK_PANELS)).map(move |c| (b, c)))
             .collect();
-        let groups = vnni_tile::<F>(level).then(|| Groups::new(q, m, F::Act::QK));
+        let groups =
+            vnni_tile::<F>(level).then(|| Groups::new(q, m, F::Act::QK, F::VNNI_OFFSET));
         // The tasks write their outputs in place, in parallel: no zeroing
         // (a reused heap block would be memset on one thread) and no merge
         // of per-task results on one thread afterwards.
@@ -445,13 +452,13 @@ impl<F: BlockFormat> BlockKernel<F> {
 /// The activations in 8-row groups for the VNNI tile, rows past the last
 /// repeating it: group `g`'s block `b` holds its 8 rows' codes one after
 /// another (`codes[((g · nb + b) · 8 + t) · QK ..]`), their scales and
-/// sums at `(g · nb + b) · 8 + t`.
+/// block sums' starts `−o · Σ codes` at `(g · nb + b) · 8 + t`.
 struct Groups {
     nb: usize,
     qk: usize,
     codes: Vec<i8>,
     d: Vec<f32>,
-    sums: Vec<i32>,
+    starts: Vec<i32>,
 }
 
 /// One 8-row group of [`Groups`].
@@ -459,12 +466,13 @@ struct Groups {
 struct Group<'a> {
     codes: &'a [i8],
     d: &'a [f32],
-    sums: &'a [i32],
+    starts: &'a [i32],
 }
 
 impl Groups {
-    /// The groups of `q`'s `m` rows (blocks of `qk`), copied in parallel.
-    fn new(q: &QuantRows, m: usize, qk: usize) -> Groups {
+    /// The groups of `q`'s `m` rows (blocks of `qk`, weight offset `o`),
+    /// copied in parallel.
+    fn new(q: &QuantRows, m: usize, qk: usize, o: i32) -> Groups {
         let nb = q.nb;
         let gb = nb * VNNI_ROWS;
         let ng = m.div_ceil(VNNI_ROWS);
@@ -473,14 +481,14 @@ impl Groups {
             qk,
             codes: vec![0; ng * gb * qk],
             d: vec![0.0; ng * gb],
-            sums: vec![0; ng * gb],
+            starts: vec![0; ng * gb],
         };
         g.codes
             .par_chunks_mut(gb * qk)
             .zip(g.d.par_chunks_mut(gb))
-            .zip(g.sums.par_chunks_mut(gb))
+            .zip(g.starts.par_chunks_mut(gb))
             .enumerate()
-            .for_each(|(gi, ((codes, d), sums))| {
+            .for_each(|(gi, ((codes, d), starts))| {
                 for t in 0..VNNI_ROWS {
                     let i = (gi * VNNI_ROWS + t).min(m - 1);
                     for b in 0..nb {
@@ -488,7 +496,7 @@ impl Groups {
                         codes[at * qk..(at + 1) * qk]
                             .copy_from_slice(&q.codes[from * qk..(from + 1) * qk]);
                         d[at] = q.d[from];
-                        sums[at] = q.sums[from];
+                        starts[at] = -o * q.sums[from];
                     }
                 }
             });
@@ -501,7 +509,7 @@ impl Groups {
         Group {
             codes: &self.codes[gi * gb * self.qk..(gi + 1) * gb * self.qk],
             d: &self.d[gi * gb..(gi + 1) * gb],
-            sums: &self.sums[gi * gb..(gi + 1) * gb],
+            starts: &self.starts[gi * gb..(gi + 1) * gb],
         }
     }
 }

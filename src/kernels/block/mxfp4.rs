@@ -132,6 +132,7 @@ impl BlockFormat for Mxfp4 {
     }
 
     const VNNI: bool = true;
+    const VNNI_OFFSET: i32 = 128;
 
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
@@ -142,7 +143,7 @@ impl BlockFormat for Mxfp4 {
     ) -> [std::arch::x86_64::__m512i; R] {
         use std::arch::x86_64::*;
         let lut = _mm512_broadcast_i32x4(_mm_loadu_si128(E2M1_X2_128.as_ptr() as *const __m128i));
-        super::nibble::nibble_dot512(Some(lut), 128, blk0, blk1, a)
+        super::nibble::nibble_dot512(Some(lut), blk0, blk1, a)
     }
 
     /// The 8 rows' E8M0 scales of block `b` as `2^(X − 128)` (NaN for

@@ -108,7 +108,8 @@ pub unsafe fn nibble_dot<M: NibbleMul, const R: usize>(
 /// on `vpdpbusd` (see `avx512`): per vector the low and high
 /// fields, through the 16-entry byte lookup `lut` (broadcast to every
 /// 128-bit lane) when there is one, are the unsigned operand `w + o`
-/// against quads `s` and `s + 4`; the sums start at `−o · Σ a`.
+/// against quads `s` and `s + 4`; the sums start at `−o · Σ a` (`o` the format's
+/// [`super::BlockFormat::VNNI_OFFSET`], the starts precomputed in `a`).
 ///
 /// # Safety
 /// AVX-512 F/BW/VL and VNNI; `blk0`, `blk1` point at 128 readable bytes
@@ -117,14 +118,13 @@ pub unsafe fn nibble_dot<M: NibbleMul, const R: usize>(
 #[inline(always)]
 pub unsafe fn nibble_dot512<const R: usize>(
     lut: Option<__m512i>,
-    o: i32,
     blk0: *const u8,
     blk1: *const u8,
     a: VnniBlock,
 ) -> [__m512i; R] {
     use super::avx512::{pair, quad, start};
     let m4 = _mm512_set1_epi8(0x0F);
-    let mut isum = start::<R>(o, a);
+    let mut isum = start::<R>(a);
     for s in 0..4 {
         let x = pair(blk0, blk1, s * 32);
         let (mut lo, mut hi) = (

@@ -88,6 +88,7 @@ impl BlockFormat for Q4_0 {
     }
 
     const VNNI: bool = true;
+    const VNNI_OFFSET: i32 = 8;
 
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
@@ -96,6 +97,6 @@ impl BlockFormat for Q4_0 {
         blk1: *const u8,
         a: VnniBlock,
     ) -> [std::arch::x86_64::__m512i; R] {
-        super::nibble::nibble_dot512(None, 8, blk0, blk1, a)
+        super::nibble::nibble_dot512(None, blk0, blk1, a)
     }
 }

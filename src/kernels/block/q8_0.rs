@@ -72,6 +72,7 @@ impl BlockFormat for Q8_0 {
     }
 
     const VNNI: bool = true;
+    const VNNI_OFFSET: i32 = 128;
 
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
@@ -83,7 +84,7 @@ impl BlockFormat for Q8_0 {
         use super::avx512::{pair, quad, start};
         use std::arch::x86_64::*;
         let x80 = _mm512_set1_epi8(i8::MIN);
-        let mut isum = start::<R>(128, a);
+        let mut isum = start::<R>(a);
         for q in 0..8 {
             let u = _mm512_xor_si512(pair(blk0, blk1, q * 32), x80);
             for t in 0..R {

@@ -258,6 +258,7 @@ impl BlockFormat for Tq1_0 {
     }
 
     const VNNI: bool = true;
+    const VNNI_OFFSET: i32 = 1;
 
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
@@ -267,7 +268,7 @@ impl BlockFormat for Tq1_0 {
         a: VnniBlock,
     ) -> [std::arch::x86_64::__m512i; R] {
         use super::avx512::{pair, start};
-        let mut isum = start::<R>(1, a);
+        let mut isum = start::<R>(a);
         for s in 0..GROUPS {
             trits_dot512::<R, 5>(pair(blk0, blk1, s * 32), s, GROUPS, a, &mut isum);
         }

@@ -98,6 +98,7 @@ impl BlockFormat for Tq2_0 {
     }
 
     const VNNI: bool = true;
+    const VNNI_OFFSET: i32 = 1;
 
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
@@ -109,7 +110,7 @@ impl BlockFormat for Tq2_0 {
         use super::avx512::{pair, quad, start};
         use std::arch::x86_64::*;
         let m2 = _mm512_set1_epi8(3);
-        let mut isum = start::<R>(1, a);
+        let mut isum = start::<R>(a);
         for s in 0..16 {
             let x = pair(blk0, blk1, s * 32);
             let c = [
