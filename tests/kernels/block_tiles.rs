@@ -310,7 +310,9 @@ fn q8_0_activation_quantizer_equals_the_reference_at_every_level() {
     // NaN), the largest finite, inf (d = inf, 1/d = 0, inf · 0 is NaN), NaN
     // first, inside, last and before a larger value, all-zero.
     let special: Vec<Vec<f32>> = vec![
-        vec![127.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 126.5, -126.5, 63.5, -63.5, 0.49999997],
+        vec![
+            127.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 126.5, -126.5, 63.5, -63.5, 0.49999997,
+        ],
         vec![-127.0, 126.49999, -0.50000006, 3.5, -4.5, 100.5, 0.0, -0.0],
         vec![0.0, -0.0],
         vec![tiny, -tiny, 0.0, f32::MIN_POSITIVE, -3.0 * tiny],
@@ -368,7 +370,9 @@ fn q8_0_activation_ties_round_away_from_zero() {
     use bitsim::kernels::block::quantize_rows;
     let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let mut a = vec![0f32; 32];
-    let x = [127.0, 0.5, -0.5, 1.5, -2.5, 126.5, -126.5, 0.49999997, -127.0, 3.0];
+    let x = [
+        127.0, 0.5, -0.5, 1.5, -2.5, 126.5, -126.5, 0.49999997, -127.0, 3.0,
+    ];
     a[..x.len()].copy_from_slice(&x);
     let want: [i8; 10] = [127, 1, -1, 2, -3, 127, -127, 0, -127, 3];
     for level in IsaLevel::available() {
@@ -376,7 +380,11 @@ fn q8_0_activation_ties_round_away_from_zero() {
         let q = quantize_rows::<Q8_0Act>(&a, 1, 32);
         assert_eq!(&q.codes[..10], &want, "at {level}");
         assert_eq!(q.d[0], 1.0, "at {level}");
-        assert_eq!(q.sums[0], want.iter().map(|&c| c as i32).sum::<i32>(), "at {level}");
+        assert_eq!(
+            q.sums[0],
+            want.iter().map(|&c| c as i32).sum::<i32>(),
+            "at {level}"
+        );
     }
     isa::set_cap(IsaLevel::Avx512);
 }

@@ -96,7 +96,8 @@ impl ActFormat for Q8_0Act {
         assert!(a.len() == m * k && codes.len() == m * nb * qk && d.len() == m * nb);
         assert_eq!(sums.len(), m * nb, "sums are m × nb");
         #[cfg(target_arch = "x86_64")]
-        let fast = isa::supported(isa::effective()) == isa::IsaLevel::Avx512 && isa::active().avx512f;
+        let fast =
+            isa::supported(isa::effective()) == isa::IsaLevel::Avx512 && isa::active().avx512f;
         for r in 0..m {
             for b in 0..nb {
                 let i = r * nb + b;
@@ -164,7 +165,10 @@ pub unsafe fn q8_0_block_avx512(x: &[f32], codes: &mut [i8]) -> Option<(u16, i32
         let away = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(_mm512_abs_ps(_mm512_sub_ps(y, t)), half);
         let step = _mm512_or_si512(_mm512_and_si512(_mm512_castps_si512(y), sign), one);
         let r = _mm512_mask_add_ps(t, away, t, _mm512_castsi512_ps(step));
-        let r = _mm512_min_ps(_mm512_max_ps(r, _mm512_sub_ps(_mm512_setzero_ps(), lim)), lim);
+        let r = _mm512_min_ps(
+            _mm512_max_ps(r, _mm512_sub_ps(_mm512_setzero_ps(), lim)),
+            lim,
+        );
         let c = _mm512_cvttps_epi32(r);
         sum = _mm512_add_epi32(sum, c);
         _mm_storeu_si128(

@@ -369,8 +369,7 @@ impl<F: BlockFormat> BlockKernel<F> {
         let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
             .flat_map(|b| (0..self.panels.div_ceil(TASK_PANELS)).map(move |c| (b, c)))
             .collect();
-        let groups =
-            vnni_tile::<F>(level).then(|| Groups::new(q, m, F::Act::QK, F::VNNI_OFFSET));
+        let groups = vnni_tile::<F>(level).then(|| Groups::new(q, m, F::Act::QK, F::VNNI_OFFSET));
         // The tasks write their outputs in place, in parallel: no zeroing
         // (a reused heap block would be memset on one thread) and no merge
         // of per-task results on one thread afterwards.
