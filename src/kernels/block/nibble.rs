@@ -134,9 +134,9 @@ pub unsafe fn nibble_dot512<const R: usize>(
         if let Some(lut) = lut {
             (lo, hi) = (_mm512_shuffle_epi8(lut, lo), _mm512_shuffle_epi8(lut, hi));
         }
-        for t in 0..R {
-            isum[t] = _mm512_dpbusd_epi32(isum[t], lo, quad(a.codes, t * QK + s * 4));
-            isum[t] = _mm512_dpbusd_epi32(isum[t], hi, quad(a.codes, t * QK + (s + 4) * 4));
+        for (t, x) in isum.iter_mut().enumerate() {
+            *x = _mm512_dpbusd_epi32(*x, lo, quad(a.codes, t * QK + s * 4));
+            *x = _mm512_dpbusd_epi32(*x, hi, quad(a.codes, t * QK + (s + 4) * 4));
         }
     }
     isum

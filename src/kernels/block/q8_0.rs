@@ -87,8 +87,8 @@ impl BlockFormat for Q8_0 {
         let mut isum = start::<R>(a);
         for q in 0..8 {
             let u = _mm512_xor_si512(pair(blk0, blk1, q * 32), x80);
-            for t in 0..R {
-                isum[t] = _mm512_dpbusd_epi32(isum[t], u, quad(a.codes, t * QK + q * 4));
+            for (t, x) in isum.iter_mut().enumerate() {
+                *x = _mm512_dpbusd_epi32(*x, u, quad(a.codes, t * QK + q * 4));
             }
         }
         isum

@@ -164,8 +164,8 @@ unsafe fn trits_dot512<const R: usize, const N: usize>(
     for n in 0..N {
         let c = trit512(lo, hi, n);
         let at = (q0 + step * n) * 4;
-        for t in 0..R {
-            isum[t] = _mm512_dpbusd_epi32(isum[t], c, quad(a.codes, t * QK_K + at));
+        for (t, x) in isum.iter_mut().enumerate() {
+            *x = _mm512_dpbusd_epi32(*x, c, quad(a.codes, t * QK_K + at));
         }
     }
 }

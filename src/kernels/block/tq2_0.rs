@@ -120,9 +120,9 @@ impl BlockFormat for Tq2_0 {
                 _mm512_and_si512(_mm512_srli_epi16::<6>(x), m2),
             ];
             for (f, c) in c.into_iter().enumerate() {
-                for t in 0..R {
+                for (t, x) in isum.iter_mut().enumerate() {
                     let at = t * QK_K + (s + 16 * f) * 4;
-                    isum[t] = _mm512_dpbusd_epi32(isum[t], c, quad(a.codes, at));
+                    *x = _mm512_dpbusd_epi32(*x, c, quad(a.codes, at));
                 }
             }
         }
