@@ -71,7 +71,7 @@ pub struct Act<'a> {
     pub sums: &'a [i32],
 }
 
-/// One block of up to [`VNNI_ROWS`] activation rows as the AVX-512 VNNI
+/// One block of up to 8 activation rows as the AVX-512 VNNI
 /// steps read it (an 8-row group's block; see the driver's VNNI layout):
 /// row `t`'s `QK` codes at `codes + t · QK`, its block sums' start
 /// `−o · Σ codes` ([`BlockFormat::VNNI_OFFSET`]) at `starts + t`.
