@@ -293,3 +293,98 @@ fn parallel_activation_quantizer_equals_one_call() {
     // Fewer rows than a chunk: one call.
     check::<Q8_0Act>(3, 100, 7);
 }
+
+/// The product's Q8_0 activation quantizer (whole blocks on AVX-512, the
+/// rest and blocks with a NaN as ggml's scalar code) against ggml's
+/// reference quantizer, at every ISA level: codes, scale bits and sums on
+/// Gaussian rows and on blocks of edge cases, K ragged (a last block of 8).
+#[test]
+fn q8_0_activation_quantizer_equals_the_reference_at_every_level() {
+    use bitsim::formats::ggml::{quantize, GgmlBlock, QK};
+    use bitsim::kernels::block::act::Q8_0Act;
+    use bitsim::kernels::block::quantize_rows;
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let (nan, inf, tiny) = (f32::NAN, f32::INFINITY, f32::from_bits(1));
+    // Blocks of 32 (shorter ones repeat cyclically): ties of roundf at
+    // scale 1 (amax 127), ±0, subnormals (1/d overflows to inf, 0 · inf is
+    // NaN), the largest finite, inf (d = inf, 1/d = 0, inf · 0 is NaN), NaN
+    // first, inside, last and before a larger value, all-zero.
+    let special: Vec<Vec<f32>> = vec![
+        vec![
+            127.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 126.5, -126.5, 63.5, -63.5, 0.49999997,
+        ],
+        vec![-127.0, 126.49999, -0.50000006, 3.5, -4.5, 100.5, 0.0, -0.0],
+        vec![0.0, -0.0],
+        vec![tiny, -tiny, 0.0, f32::MIN_POSITIVE, -3.0 * tiny],
+        vec![1e-37, -2e-38, 0.0, 5e-39],
+        vec![f32::MAX, -f32::MAX, 1.0, -0.0, 3e38],
+        vec![inf, 1.0, -2.0, 0.0],
+        vec![-inf, inf, 5.0],
+        vec![nan, 1.0, -3.0, 2.0],
+        vec![1.0, -3.0, nan, 2.0, 0.25],
+        vec![1.0, -3.0, 2.0, 0.25, 7.0, nan],
+        vec![100.0, nan, 1.0, -2.0],
+        vec![-nan, inf, 1.0],
+    ];
+    let k = 13 * QK - 24;
+    let mut r = Rng(41);
+    for m in [1usize, 5, 40, 700] {
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| {
+                let (row, col) = (i / k, i % k);
+                let (b, e) = (col / QK, col % QK);
+                if row % 3 == 0 && b < special.len() {
+                    let s = &special[(b + row) % special.len()];
+                    s[e % s.len()]
+                } else {
+                    (r.gauss() * [1.0, 1e-3, 300.0][row % 3]) as f32
+                }
+            })
+            .collect();
+        let want = quantize(GgmlBlock::Q8_0, &a, m, k);
+        let sums: Vec<i32> = want
+            .codes
+            .chunks(QK)
+            .map(|c| c.iter().map(|&x| x as i32).sum())
+            .collect();
+        for level in IsaLevel::available() {
+            isa::set_cap(level);
+            let got = quantize_rows::<Q8_0Act>(&a, m, k);
+            assert_eq!(got.nb, want.nb);
+            assert_eq!(got.codes, want.codes, "{m}×{k} codes at {level}");
+            assert_eq!(got.sums, sums, "{m}×{k} sums at {level}");
+            let d: Vec<u32> = (0..want.d.len()).map(|i| want.scale(i).to_bits()).collect();
+            let got_d: Vec<u32> = got.d.iter().map(|x| x.to_bits()).collect();
+            assert_eq!(got_d, d, "{m}×{k} scales at {level}");
+        }
+        isa::set_cap(IsaLevel::Avx512);
+    }
+}
+
+/// Hand-derived Q8_0 codes at `roundf`'s ties (scale 1: amax 127, so the
+/// codes are the values rounded half away from zero) and at saturation,
+/// at every ISA level.
+#[test]
+fn q8_0_activation_ties_round_away_from_zero() {
+    use bitsim::kernels::block::act::Q8_0Act;
+    use bitsim::kernels::block::quantize_rows;
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut a = vec![0f32; 32];
+    let x = [
+        127.0, 0.5, -0.5, 1.5, -2.5, 126.5, -126.5, 0.49999997, -127.0, 3.0,
+    ];
+    a[..x.len()].copy_from_slice(&x);
+    let want: [i8; 10] = [127, 1, -1, 2, -3, 127, -127, 0, -127, 3];
+    for level in IsaLevel::available() {
+        isa::set_cap(level);
+        let q = quantize_rows::<Q8_0Act>(&a, 1, 32);
+        assert_eq!(&q.codes[..10], &want, "at {level}");
+        assert_eq!(q.d[0], 1.0, "at {level}");
+        assert_eq!(
+            q.sums[0],
+            want.iter().map(|&c| c as i32).sum::<i32>(),
+            "at {level}"
+        );
+    }
+    isa::set_cap(IsaLevel::Avx512);
+}

@@ -14,9 +14,13 @@
 //!
 //! The two panels' vectors of one quad are two 32-byte loads into one zmm
 //! (the packing is the AVX2 tile's; no second layout), and the two panels'
-//! scales two of the AVX2 scale reads.
+//! scales two of the AVX2 scale reads. The activations come in 8-row
+//! groups (`Group`): one pointer per block reaches every row's quads, scale
+//! and sum at fixed offsets (8 row pointers spilled to the stack, and 8
+//! rows one K-row apart shared the same L1 sets when K is a multiple of
+//! 4096).
 
-use super::{Act, ActFormat, BlockFormat, TileOut, PANEL, VNNI_ROWS};
+use super::{ActFormat, BlockFormat, Group, TileOut, VnniBlock, PANEL, VNNI_ROWS};
 use std::arch::x86_64::*;
 
 /// The 32 bytes at `off` of each of two packed blocks, the first in lanes
@@ -32,34 +36,33 @@ pub unsafe fn pair(blk0: *const u8, blk1: *const u8, off: usize) -> __m512i {
     )
 }
 
-/// The 4 activation codes at `at` broadcast to every 32-bit lane (the
-/// signed operand of `vpdpbusd`, which takes it straight from memory).
+/// The 4 activation codes at `codes + at` broadcast to every 32-bit lane
+/// (the signed operand of `vpdpbusd`, which takes it straight from memory).
 ///
 /// # Safety
-/// AVX-512 F; `a` holds `at + 4` codes.
+/// AVX-512 F; 4 codes readable at `codes + at`.
 #[inline(always)]
-pub unsafe fn quad(a: &[i8], at: usize) -> __m512i {
-    debug_assert!(at + 4 <= a.len());
-    _mm512_set1_epi32(std::ptr::read_unaligned(a.as_ptr().add(at) as *const i32))
+pub unsafe fn quad(codes: *const i8, at: usize) -> __m512i {
+    _mm512_set1_epi32(std::ptr::read_unaligned(codes.add(at) as *const i32))
 }
 
-/// The block sums' start `−o · Σ a` of block `b` of each row (see the
-/// module docs).
+/// The block sums' start `−o · Σ a` of each of the `R` rows of `a` (see
+/// the module docs), broadcast from memory.
 ///
 /// # Safety
-/// AVX-512 F; each row has `b + 1` sums.
+/// AVX-512 F; `a` is valid for `R` rows.
 #[inline(always)]
-pub unsafe fn start<const R: usize>(o: i32, a: &[Act; R], b: usize) -> [__m512i; R] {
+pub unsafe fn start<const R: usize>(a: VnniBlock) -> [__m512i; R] {
     let mut s = [_mm512_setzero_si512(); R];
-    for t in 0..R {
-        s[t] = _mm512_set1_epi32(-o * *a[t].sums.get_unchecked(b));
+    for (t, s) in s.iter_mut().enumerate() {
+        *s = _mm512_set1_epi32(*a.starts.add(t));
     }
     s
 }
 
-/// The `F` tile of `R` rows × two panels (`w[0]`, `w[1]` with scales
-/// `ws[0]`, `ws[1]`; the same panel twice for a lone last one): per block
-/// the format's int32 dots, the scales and the fold.
+/// The `F` tile of the first `R` rows of group `g` × two panels (`w[0]`,
+/// `w[1]` with scales `ws[0]`, `ws[1]`; the same panel twice for a lone
+/// last one): per block the format's int32 dots, the scales and the fold.
 ///
 /// # Safety
 /// AVX-512 F/BW/VL and VNNI, AVX2 and F16C; `F::VNNI`.
@@ -67,30 +70,33 @@ pub unsafe fn start<const R: usize>(o: i32, a: &[Act; R], b: usize) -> [__m512i;
 pub unsafe fn tile<F: BlockFormat, const R: usize>(
     w: [&[u8]; 2],
     ws: [&[u8]; 2],
-    a: &[Act],
+    g: Group,
     nb: usize,
 ) -> TileOut {
     let qk = F::Act::QK;
     // The bounds the format's unchecked loads rely on.
-    assert!(F::VNNI && a.len() >= R);
+    assert!(F::VNNI && R <= VNNI_ROWS);
     for p in 0..2 {
         assert!(w[p].len() >= nb * F::BLOCK_BYTES && ws[p].len() >= nb * PANEL * F::SCALE_BYTES);
     }
-    for r in &a[..R] {
-        assert!(r.codes.len() >= nb * qk && r.d.len() >= nb && r.sums.len() >= nb);
-    }
-    let a: &[Act; R] = a[..R].try_into().expect("R rows");
+    let gb = nb * VNNI_ROWS;
+    assert!(g.codes.len() >= gb * qk && g.d.len() >= gb && g.starts.len() >= gb);
     let (w0, w1) = (w[0].as_ptr(), w[1].as_ptr());
+    let (codes, d, starts) = (g.codes.as_ptr(), g.d.as_ptr(), g.starts.as_ptr());
     let mut acc = [_mm512_setzero_ps(); R];
     for b in 0..nb {
         let at = b * F::BLOCK_BYTES;
-        let isum = F::dot_avx512::<R>(w0.add(at), w1.add(at), a, b);
+        let a = VnniBlock {
+            codes: codes.add(b * VNNI_ROWS * qk),
+            starts: starts.add(b * VNNI_ROWS),
+        };
+        let isum = F::dot_avx512::<R>(w0.add(at), w1.add(at), a);
         let dw = _mm512_castsi512_ps(_mm512_inserti64x4::<1>(
             _mm512_castsi256_si512(_mm256_castps_si256(F::scales_avx2(ws[0], b))),
             _mm256_castps_si256(F::scales_avx2(ws[1], b)),
         ));
         for t in 0..R {
-            acc[t] = F::FOLD.apply_avx512(acc[t], isum[t], dw, *a[t].d.get_unchecked(b));
+            acc[t] = F::FOLD.apply_avx512(acc[t], isum[t], dw, *d.add(b * VNNI_ROWS + t));
         }
     }
     let mut out = [[0f32; 2 * PANEL]; VNNI_ROWS];

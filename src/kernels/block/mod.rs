@@ -71,6 +71,18 @@ pub struct Act<'a> {
     pub sums: &'a [i32],
 }
 
+/// One block of up to 8 activation rows as the AVX-512 VNNI
+/// steps read it (an 8-row group's block; see the driver's VNNI layout):
+/// row `t`'s `QK` codes at `codes + t · QK`, its block sums' start
+/// `−o · Σ codes` ([`BlockFormat::VNNI_OFFSET`]) at `starts + t`.
+#[derive(Debug, Clone, Copy)]
+pub struct VnniBlock {
+    /// The rows' codes, one row's block after another.
+    pub codes: *const i8,
+    /// The rows' `−o · Σ codes` of the block.
+    pub starts: *const i32,
+}
+
 /// A weight block format: how one block of a panel of 8 rows is packed,
 /// decoded, dotted and folded. Everything else is [`BlockKernel`]'s.
 pub trait BlockFormat: std::fmt::Debug + Clone + Copy + Send + Sync + 'static {
@@ -130,22 +142,28 @@ pub trait BlockFormat: std::fmt::Debug + Clone + Copy + Send + Sync + 'static {
     /// a format without one runs its AVX2 tile at the AVX-512 level.
     const VNNI: bool = false;
 
-    /// The exact int32 dots of packed block `b` of two panels (at `blk0`
-    /// and `blk1`, `BLOCK_BYTES` each) with block `b` of each of the `R`
-    /// rows `a`: 16 lanes, the first panel's 8 rows then the second's. The
-    /// default is never called (the driver checks [`Self::VNNI`]).
+    /// The offset `o` the VNNI step adds to each weight to make it
+    /// `vpdpbusd`'s unsigned operand: its block sums start at `−o · Σ a`,
+    /// computed once per activation block ([`VnniBlock::starts`]).
+    const VNNI_OFFSET: i32 = 0;
+
+    /// The exact int32 dots of a packed block of two panels (at `blk0`
+    /// and `blk1`, `BLOCK_BYTES` each) with the same block of the first
+    /// `R` rows of `a`: 16 lanes, the first panel's 8 rows then the
+    /// second's. The default is never called (the driver checks
+    /// [`Self::VNNI`]).
     ///
     /// # Safety
-    /// AVX-512 F/BW/VL and VNNI; as [`Self::dot_avx2`] for both panels.
+    /// AVX-512 F/BW/VL and VNNI; `BLOCK_BYTES` readable at `blk0` and
+    /// `blk1`; `a` holds `R` rows' codes and sums (the driver checks).
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     unsafe fn dot_avx512<const R: usize>(
         blk0: *const u8,
         blk1: *const u8,
-        a: &[Act; R],
-        b: usize,
+        a: VnniBlock,
     ) -> [std::arch::x86_64::__m512i; R] {
-        let _ = (blk0, blk1, a, b);
+        let _ = (blk0, blk1, a);
         unreachable!("{} has no AVX-512 step", std::any::type_name::<Self>())
     }
 
@@ -339,9 +357,8 @@ impl<F: BlockFormat> BlockKernel<F> {
     /// The product for quantized activations.
     pub fn matmul_quant(&self, q: &QuantRows, m: usize) -> Vec<f64> {
         let n = self.n;
-        let mut out = vec![0f64; m * n];
         if m == 0 || n == 0 {
-            return out;
+            return vec![0f64; m * n];
         }
         let level = isa::effective();
         let block = if m <= super::GEMV_MAX_M {
@@ -352,79 +369,189 @@ impl<F: BlockFormat> BlockKernel<F> {
         let tasks: Vec<(usize, usize)> = (0..m.div_ceil(block))
             .flat_map(|b| (0..self.panels.div_ceil(TASK_PANELS)).map(move |c| (b, c)))
             .collect();
-        let parts: Vec<(usize, usize, Vec<[f32; PANEL]>)> = tasks
-            .par_iter()
-            .map(|&(b, c)| {
-                let rows = b * block..((b + 1) * block).min(m);
-                let panels = c * TASK_PANELS..((c + 1) * TASK_PANELS).min(self.panels);
-                let v = self.task(level, q, rows.clone(), panels.clone());
-                (rows.start, panels.start, v)
-            })
-            .collect();
-        for (i0, p0, v) in parts {
-            let npn = TASK_PANELS.min(self.panels - p0);
-            for (idx, lanes) in v.iter().enumerate() {
-                let (i, p) = (i0 + idx / npn, p0 + idx % npn);
-                for (l, &x) in lanes.iter().enumerate() {
-                    let j = p * PANEL + l;
-                    if j < n {
-                        out[i * n + j] = x as f64;
-                    }
-                }
-            }
-        }
+        let groups = vnni_tile::<F>(level).then(|| Groups::new(q, m, F::Act::QK, F::VNNI_OFFSET));
+        // The tasks write their outputs in place, in parallel: no zeroing
+        // (a reused heap block would be memset on one thread) and no merge
+        // of per-task results on one thread afterwards.
+        let mut out: Vec<f64> = Vec::with_capacity(m * n);
+        let dst = Out(out.as_mut_ptr());
+        tasks.par_iter().for_each(|&(b, c)| {
+            let rows = b * block..((b + 1) * block).min(m);
+            let panels = c * TASK_PANELS..((c + 1) * TASK_PANELS).min(self.panels);
+            self.task(level, q, groups.as_ref(), rows, panels, dst);
+        });
+        // SAFETY: the tasks cover rows 0..m × panels 0..panels, and every
+        // task writes each of its outputs `i · n + j` (i < m, j < n) once,
+        // so all `m · n` elements are initialised.
+        unsafe { out.set_len(m * n) };
         out
     }
 
-    /// One task: outputs `[row][panel]` × 8 lanes. The VNNI tile takes
-    /// two panels at once (a task's odd last panel twice, the copy dropped).
+    /// One task: the outputs of `rows` × `panels` (8 lanes each, those
+    /// below `n`) written to `dst`. The VNNI tile (when `groups` are given)
+    /// takes two panels at once (a task's odd last panel twice, the copy
+    /// dropped) and 8-row groups (`rows` start at a multiple of 8).
     fn task(
         &self,
         level: IsaLevel,
         q: &QuantRows,
+        groups: Option<&Groups>,
         rows: std::ops::Range<usize>,
         panels: std::ops::Range<usize>,
-    ) -> Vec<[f32; PANEL]> {
-        let (nb, bb, qk) = (self.nb, F::BLOCK_BYTES, F::Act::QK);
+        dst: Out,
+    ) {
+        let (n, nb, bb, qk) = (self.n, self.nb, F::BLOCK_BYTES, F::Act::QK);
         let sl = nb * PANEL * F::SCALE_BYTES;
-        let npn = panels.len();
-        let vnni = vnni_tile::<F>(level);
-        let (step, tile_rows) = if vnni { (2, VNNI_ROWS) } else { (1, TILE_ROWS) };
-        let mut acc = vec![[0f32; PANEL]; rows.len() * npn];
+        let (step, tile_rows) = if groups.is_some() {
+            (2, VNNI_ROWS)
+        } else {
+            (1, TILE_ROWS)
+        };
         let mut p = panels.start;
         while p < panels.end {
             let p1 = (p + step - 1).min(panels.end - 1);
             let w = |p: usize| &self.codes[p * nb * bb..(p + 1) * nb * bb];
             let ws = |p: usize| &self.scales[p * sl..(p + 1) * sl];
+            // Output columns of this step: panel p's 8, then p1's if it
+            // is another panel; those at or past n are padding.
+            let cols = (p * PANEL..(p1 + 1) * PANEL).take_while(|&j| j < n).count();
             let mut i = rows.start;
             while i < rows.end {
                 let r = tile_rows.min(rows.end - i);
-                // Rows past `r` repeat the last one: a VNNI tile of 5–7
-                // rows runs as 8 and drops the copies' outputs.
-                let a: [Act; VNNI_ROWS] = std::array::from_fn(|t| {
-                    let ii = i + t.min(r - 1);
-                    Act {
-                        codes: &q.codes[ii * nb * qk..(ii + 1) * nb * qk],
-                        d: &q.d[ii * nb..(ii + 1) * nb],
-                        sums: &q.sums[ii * nb..(ii + 1) * nb],
-                    }
-                });
-                let run = if vnni && r > 4 { VNNI_ROWS } else { r };
-                let tile = tile::<F>(level, [w(p), w(p1)], [ws(p), ws(p1)], &a[..run], nb);
+                let tile = if let Some(g) = groups {
+                    assert_eq!(i % VNNI_ROWS, 0, "VNNI tiles start at a group");
+                    // SAFETY: `groups` exist only where `vnni_tile` holds.
+                    unsafe { tile_vnni::<F>(r, [w(p), w(p1)], [ws(p), ws(p1)], g.group(i), nb) }
+                } else {
+                    let a: [Act; TILE_ROWS] = std::array::from_fn(|t| {
+                        let ii = i + t.min(r - 1);
+                        Act {
+                            codes: &q.codes[ii * nb * qk..(ii + 1) * nb * qk],
+                            d: &q.d[ii * nb..(ii + 1) * nb],
+                            sums: &q.sums[ii * nb..(ii + 1) * nb],
+                        }
+                    });
+                    tile::<F>(level, w(p), ws(p), &a[..r], nb)
+                };
                 for (t, lanes) in tile.iter().enumerate().take(r) {
-                    let at = (i + t - rows.start) * npn + (p - panels.start);
-                    acc[at].copy_from_slice(&lanes[..PANEL]);
-                    if p1 > p {
-                        acc[at + 1].copy_from_slice(&lanes[PANEL..]);
+                    let at = (i + t) * n + p * PANEL;
+                    for (l, &x) in lanes[..cols].iter().enumerate() {
+                        // SAFETY: row i + t < m and column p·8 + l < n: an
+                        // element of `dst`'s m · n, written by this task only.
+                        unsafe { dst.0.add(at + l).write(x as f64) };
                     }
                 }
                 i += r;
             }
             p = p1 + 1;
         }
-        acc
     }
 }
+
+/// The activations in 8-row groups for the VNNI tile, rows past the last
+/// repeating it: group `g`'s block `b` holds its 8 rows' codes one after
+/// another (`codes[((g · nb + b) · 8 + t) · QK ..]`), their scales and
+/// block sums' starts `−o · Σ codes` at `(g · nb + b) · 8 + t`.
+struct Groups {
+    nb: usize,
+    qk: usize,
+    codes: Vec<i8>,
+    d: Vec<f32>,
+    starts: Vec<i32>,
+}
+
+/// One 8-row group of [`Groups`].
+#[derive(Clone, Copy)]
+struct Group<'a> {
+    codes: &'a [i8],
+    d: &'a [f32],
+    starts: &'a [i32],
+}
+
+impl Groups {
+    /// The groups of `q`'s `m` rows (blocks of `qk`, weight offset `o`),
+    /// copied in parallel.
+    fn new(q: &QuantRows, m: usize, qk: usize, o: i32) -> Groups {
+        let nb = q.nb;
+        let gb = nb * VNNI_ROWS;
+        let ng = m.div_ceil(VNNI_ROWS);
+        let mut g = Groups {
+            nb,
+            qk,
+            codes: vec![0; ng * gb * qk],
+            d: vec![0.0; ng * gb],
+            starts: vec![0; ng * gb],
+        };
+        g.codes
+            .par_chunks_mut(gb * qk)
+            .zip(g.d.par_chunks_mut(gb))
+            .zip(g.starts.par_chunks_mut(gb))
+            .enumerate()
+            .for_each(|(gi, ((codes, d), starts))| {
+                for t in 0..VNNI_ROWS {
+                    let i = (gi * VNNI_ROWS + t).min(m - 1);
+                    for b in 0..nb {
+                        let (at, from) = (b * VNNI_ROWS + t, i * nb + b);
+                        codes[at * qk..(at + 1) * qk]
+                            .copy_from_slice(&q.codes[from * qk..(from + 1) * qk]);
+                        d[at] = q.d[from];
+                        starts[at] = -o * q.sums[from];
+                    }
+                }
+            });
+        g
+    }
+
+    /// The group of row `i` (a multiple of 8).
+    fn group(&self, i: usize) -> Group<'_> {
+        let (gi, gb) = (i / VNNI_ROWS, self.nb * VNNI_ROWS);
+        Group {
+            codes: &self.codes[gi * gb * self.qk..(gi + 1) * gb * self.qk],
+            d: &self.d[gi * gb..(gi + 1) * gb],
+            starts: &self.starts[gi * gb..(gi + 1) * gb],
+        }
+    }
+}
+
+/// The VNNI tile of the first `r` rows of group `g` × two panels; 5–7
+/// rows run as 8 (the group's rows past the last repeat it) and the
+/// copies' outputs are dropped.
+///
+/// # Safety
+/// [`vnni_tile`] holds at the product's level.
+unsafe fn tile_vnni<F: BlockFormat>(
+    r: usize,
+    w: [&[u8]; 2],
+    ws: [&[u8]; 2],
+    g: Group,
+    nb: usize,
+) -> TileOut {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match r {
+            5..=8 => avx512::tile::<F, 8>(w, ws, g, nb),
+            4 => avx512::tile::<F, 4>(w, ws, g, nb),
+            3 => avx512::tile::<F, 3>(w, ws, g, nb),
+            2 => avx512::tile::<F, 2>(w, ws, g, nb),
+            1 => avx512::tile::<F, 1>(w, ws, g, nb),
+            r => unreachable!("no VNNI tile of {r} rows"),
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (r, w, ws, g, nb);
+        unreachable!("the VNNI tile is x86-64 only")
+    }
+}
+
+/// The product's output buffer, shared by its tasks: each writes only its
+/// own rows × columns (see [`BlockKernel::matmul_quant`]).
+#[derive(Clone, Copy)]
+struct Out(*mut f64);
+// SAFETY: the tasks write disjoint elements and nothing reads them until
+// every task has finished.
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
 
 impl<F: BlockFormat> super::PackedKernel for BlockKernel<F> {
     fn k(&self) -> usize {
@@ -473,31 +600,9 @@ pub fn tile_name<F: BlockFormat>(level: IsaLevel) -> &'static str {
 /// lanes of at most [`TILE_ROWS`] rows).
 type TileOut = [[f32; 2 * PANEL]; VNNI_ROWS];
 
-/// A tile of up to [`TILE_ROWS`] activation rows × one panel (`w[0]`,
-/// `ws[0]`), or of 1–4 or 8 rows × two panels (`w[1]`, `ws[1]` too) on
-/// the VNNI tile, all blocks.
-fn tile<F: BlockFormat>(
-    level: IsaLevel,
-    w: [&[u8]; 2],
-    ws: [&[u8]; 2],
-    a: &[Act],
-    nb: usize,
-) -> TileOut {
-    #[cfg(target_arch = "x86_64")]
-    if vnni_tile::<F>(level) {
-        // SAFETY: `vnni_tile` checked AVX-512 F/BW/VL, VNNI, AVX2 and F16C.
-        return unsafe {
-            match a.len() {
-                8 => avx512::tile::<F, 8>(w, ws, a, nb),
-                4 => avx512::tile::<F, 4>(w, ws, a, nb),
-                3 => avx512::tile::<F, 3>(w, ws, a, nb),
-                2 => avx512::tile::<F, 2>(w, ws, a, nb),
-                1 => avx512::tile::<F, 1>(w, ws, a, nb),
-                r => unreachable!("no VNNI tile of {r} rows"),
-            }
-        };
-    }
-    let (w, ws) = (w[0], ws[0]);
+/// A tile of up to [`TILE_ROWS`] activation rows × one panel, all blocks
+/// (AVX2 or scalar; the VNNI tile is [`tile_vnni`]).
+fn tile<F: BlockFormat>(level: IsaLevel, w: &[u8], ws: &[u8], a: &[Act], nb: usize) -> TileOut {
     isa::dispatch!(level,
         avx2 => if isa::active().avx2 && isa::active().f16c {
             // SAFETY: AVX2 and F16C were just checked.

@@ -20,7 +20,7 @@ use super::act::Q8_0Act;
 use super::nibble::{nibble, pack_nibbles};
 #[cfg(target_arch = "x86_64")]
 use super::nibble::{nibble_dot, NibbleMul};
-use super::{Act, BlockFormat, Fold, PANEL};
+use super::{Act, BlockFormat, Fold, VnniBlock, PANEL};
 use crate::formats::ggml::QK;
 
 /// `2 · e2m1(code)` as an integer: ggml's `kvalues_mxfp4`.
@@ -132,18 +132,18 @@ impl BlockFormat for Mxfp4 {
     }
 
     const VNNI: bool = true;
+    const VNNI_OFFSET: i32 = 128;
 
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     unsafe fn dot_avx512<const R: usize>(
         blk0: *const u8,
         blk1: *const u8,
-        a: &[Act; R],
-        b: usize,
+        a: VnniBlock,
     ) -> [std::arch::x86_64::__m512i; R] {
         use std::arch::x86_64::*;
         let lut = _mm512_broadcast_i32x4(_mm_loadu_si128(E2M1_X2_128.as_ptr() as *const __m128i));
-        super::nibble::nibble_dot512(Some(lut), 128, blk0, blk1, a, b)
+        super::nibble::nibble_dot512(Some(lut), blk0, blk1, a)
     }
 
     /// The 8 rows' E8M0 scales of block `b` as `2^(X − 128)` (NaN for

@@ -9,7 +9,7 @@
 
 use super::PANEL;
 #[cfg(target_arch = "x86_64")]
-use super::{quad_avx2 as quad, Act};
+use super::{quad_avx2 as quad, Act, VnniBlock};
 #[cfg(target_arch = "x86_64")]
 use crate::formats::ggml::QK;
 #[cfg(target_arch = "x86_64")]
@@ -104,28 +104,27 @@ pub unsafe fn nibble_dot<M: NibbleMul, const R: usize>(
 }
 
 /// The exact int32 dots of packed nibble block `b` of two panels (at
-/// `blk0`, `blk1`, 128 bytes each) with block `b` of each of the `R` rows,
+/// `blk0`, `blk1`, 128 bytes each) with the `R` rows' activation block `a`,
 /// on `vpdpbusd` (see `avx512`): per vector the low and high
 /// fields, through the 16-entry byte lookup `lut` (broadcast to every
 /// 128-bit lane) when there is one, are the unsigned operand `w + o`
-/// against quads `s` and `s + 4`; the sums start at `−o · Σ a`.
+/// against quads `s` and `s + 4`; the sums start at `−o · Σ a` (`o` the format's
+/// [`super::BlockFormat::VNNI_OFFSET`], the starts precomputed in `a`).
 ///
 /// # Safety
 /// AVX-512 F/BW/VL and VNNI; `blk0`, `blk1` point at 128 readable bytes
-/// each, each row has `(b + 1) · QK` codes and `b + 1` sums.
+/// each, `a` is valid for `R` rows (see [`VnniBlock`]).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub unsafe fn nibble_dot512<const R: usize>(
     lut: Option<__m512i>,
-    o: i32,
     blk0: *const u8,
     blk1: *const u8,
-    a: &[Act; R],
-    b: usize,
+    a: VnniBlock,
 ) -> [__m512i; R] {
     use super::avx512::{pair, quad, start};
     let m4 = _mm512_set1_epi8(0x0F);
-    let mut isum = start(o, a, b);
+    let mut isum = start::<R>(a);
     for s in 0..4 {
         let x = pair(blk0, blk1, s * 32);
         let (mut lo, mut hi) = (
@@ -135,10 +134,9 @@ pub unsafe fn nibble_dot512<const R: usize>(
         if let Some(lut) = lut {
             (lo, hi) = (_mm512_shuffle_epi8(lut, lo), _mm512_shuffle_epi8(lut, hi));
         }
-        for t in 0..R {
-            let c = a[t].codes;
-            isum[t] = _mm512_dpbusd_epi32(isum[t], lo, quad(c, b * QK + s * 4));
-            isum[t] = _mm512_dpbusd_epi32(isum[t], hi, quad(c, b * QK + (s + 4) * 4));
+        for (t, x) in isum.iter_mut().enumerate() {
+            *x = _mm512_dpbusd_epi32(*x, lo, quad(a.codes, t * QK + s * 4));
+            *x = _mm512_dpbusd_epi32(*x, hi, quad(a.codes, t * QK + (s + 4) * 4));
         }
     }
     isum

@@ -18,7 +18,7 @@ use super::act::Q8_0Act;
 use super::nibble::{nibble, pack_nibbles};
 #[cfg(target_arch = "x86_64")]
 use super::nibble::{nibble_dot, NibbleMul};
-use super::{Act, BlockFormat, Fold, PANEL};
+use super::{Act, BlockFormat, Fold, VnniBlock, PANEL};
 use crate::formats::ggml::QK;
 
 /// The Q4_0 block format (see the module docs).
@@ -88,15 +88,15 @@ impl BlockFormat for Q4_0 {
     }
 
     const VNNI: bool = true;
+    const VNNI_OFFSET: i32 = 8;
 
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     unsafe fn dot_avx512<const R: usize>(
         blk0: *const u8,
         blk1: *const u8,
-        a: &[Act; R],
-        b: usize,
+        a: VnniBlock,
     ) -> [std::arch::x86_64::__m512i; R] {
-        super::nibble::nibble_dot512(None, 8, blk0, blk1, a, b)
+        super::nibble::nibble_dot512(None, blk0, blk1, a)
     }
 }

@@ -14,7 +14,7 @@
 //! unsigned), the block sums started at `−128 · Σ a`.
 
 use super::act::Q8_0Act;
-use super::{Act, BlockFormat, Fold, PANEL};
+use super::{Act, BlockFormat, Fold, VnniBlock, PANEL};
 use crate::formats::ggml::QK;
 
 /// The Q8_0 block format (see the module docs).
@@ -72,23 +72,23 @@ impl BlockFormat for Q8_0 {
     }
 
     const VNNI: bool = true;
+    const VNNI_OFFSET: i32 = 128;
 
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     unsafe fn dot_avx512<const R: usize>(
         blk0: *const u8,
         blk1: *const u8,
-        a: &[Act; R],
-        b: usize,
+        a: VnniBlock,
     ) -> [std::arch::x86_64::__m512i; R] {
         use super::avx512::{pair, quad, start};
         use std::arch::x86_64::*;
         let x80 = _mm512_set1_epi8(i8::MIN);
-        let mut isum = start(128, a, b);
+        let mut isum = start::<R>(a);
         for q in 0..8 {
             let u = _mm512_xor_si512(pair(blk0, blk1, q * 32), x80);
-            for t in 0..R {
-                isum[t] = _mm512_dpbusd_epi32(isum[t], u, quad(a[t].codes, b * QK + q * 4));
+            for (t, x) in isum.iter_mut().enumerate() {
+                *x = _mm512_dpbusd_epi32(*x, u, quad(a.codes, t * QK + q * 4));
             }
         }
         isum

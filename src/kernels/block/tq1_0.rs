@@ -20,7 +20,7 @@
 //! unsigned operand, the sums started at `−Σ a`.
 
 use super::act::Q8KAct;
-use super::{pack_vectors, Act, BlockFormat, Fold, PANEL};
+use super::{pack_vectors, Act, BlockFormat, Fold, VnniBlock, PANEL};
 use crate::formats::ternary::{tq1_trit, QK_K};
 
 /// The TQ1_0 block format (see the module docs).
@@ -143,18 +143,17 @@ unsafe fn trit512(
 
 /// Adds the first `N` trits of every byte of the two panels' packed vector
 /// `x`, each times its activation quad (trit `n`: quad `q0 + step·n` of
-/// block `b`), into the `R` rows' sums (`vpdpbusd`).
+/// the rows' block `a`), into the `R` rows' sums (`vpdpbusd`).
 ///
 /// # Safety
-/// AVX-512 F/BW/VL and VNNI; each row holds block `b`'s codes.
+/// AVX-512 F/BW/VL and VNNI; `a` is valid for `R` rows.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn trits_dot512<const R: usize, const N: usize>(
     x: std::arch::x86_64::__m512i,
     q0: usize,
     step: usize,
-    a: &[Act; R],
-    b: usize,
+    a: VnniBlock,
     isum: &mut [std::arch::x86_64::__m512i; R],
 ) {
     use super::avx512::quad;
@@ -164,9 +163,9 @@ unsafe fn trits_dot512<const R: usize, const N: usize>(
     let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(x), m4);
     for n in 0..N {
         let c = trit512(lo, hi, n);
-        let at = b * QK_K + (q0 + step * n) * 4;
-        for t in 0..R {
-            isum[t] = _mm512_dpbusd_epi32(isum[t], c, quad(a[t].codes, at));
+        let at = (q0 + step * n) * 4;
+        for (t, x) in isum.iter_mut().enumerate() {
+            *x = _mm512_dpbusd_epi32(*x, c, quad(a.codes, t * QK_K + at));
         }
     }
 }
@@ -259,22 +258,22 @@ impl BlockFormat for Tq1_0 {
     }
 
     const VNNI: bool = true;
+    const VNNI_OFFSET: i32 = 1;
 
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     unsafe fn dot_avx512<const R: usize>(
         blk0: *const u8,
         blk1: *const u8,
-        a: &[Act; R],
-        b: usize,
+        a: VnniBlock,
     ) -> [std::arch::x86_64::__m512i; R] {
         use super::avx512::{pair, start};
-        let mut isum = start(1, a, b);
+        let mut isum = start::<R>(a);
         for s in 0..GROUPS {
-            trits_dot512::<R, 5>(pair(blk0, blk1, s * 32), s, GROUPS, a, b, &mut isum);
+            trits_dot512::<R, 5>(pair(blk0, blk1, s * 32), s, GROUPS, a, &mut isum);
         }
         let x = pair(blk0, blk1, GROUPS * 32);
-        trits_dot512::<R, 4>(x, QUADS - 4, 1, a, b, &mut isum);
+        trits_dot512::<R, 4>(x, QUADS - 4, 1, a, &mut isum);
         isum
     }
 }

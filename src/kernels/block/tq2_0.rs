@@ -16,7 +16,7 @@
 //! unsigned operand, the sums started at `−Σ a`.
 
 use super::act::Q8KAct;
-use super::{pack_vectors, Act, BlockFormat, Fold, PANEL};
+use super::{pack_vectors, Act, BlockFormat, Fold, VnniBlock, PANEL};
 use crate::formats::ternary::QK_K;
 
 /// The TQ2_0 block format (see the module docs).
@@ -98,19 +98,19 @@ impl BlockFormat for Tq2_0 {
     }
 
     const VNNI: bool = true;
+    const VNNI_OFFSET: i32 = 1;
 
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     unsafe fn dot_avx512<const R: usize>(
         blk0: *const u8,
         blk1: *const u8,
-        a: &[Act; R],
-        b: usize,
+        a: VnniBlock,
     ) -> [std::arch::x86_64::__m512i; R] {
         use super::avx512::{pair, quad, start};
         use std::arch::x86_64::*;
         let m2 = _mm512_set1_epi8(3);
-        let mut isum = start(1, a, b);
+        let mut isum = start::<R>(a);
         for s in 0..16 {
             let x = pair(blk0, blk1, s * 32);
             let c = [
@@ -120,9 +120,9 @@ impl BlockFormat for Tq2_0 {
                 _mm512_and_si512(_mm512_srli_epi16::<6>(x), m2),
             ];
             for (f, c) in c.into_iter().enumerate() {
-                for t in 0..R {
-                    let at = b * QK_K + (s + 16 * f) * 4;
-                    isum[t] = _mm512_dpbusd_epi32(isum[t], c, quad(a[t].codes, at));
+                for (t, x) in isum.iter_mut().enumerate() {
+                    let at = t * QK_K + (s + 16 * f) * 4;
+                    *x = _mm512_dpbusd_epi32(*x, c, quad(a.codes, at));
                 }
             }
         }
