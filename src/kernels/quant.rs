@@ -8,7 +8,7 @@
 //!   [`div_round_odd`]), NaN → 0, ±inf → ±127, a zero scale codes every
 //!   finite value as 0. [`int_rows`] is the same for any symmetric width of
 //!   2 to 8 bits (`max = 2^(bits−1) − 1` in place of 127: int4 → ±7).
-//!   [`int8_rows_offset`] / [`int_rows_offset`]: the same codes as unsigned
+//!   [`int_rows_offset`]: the same codes as unsigned
 //!   `code + 128`.
 //! - [`topk_rows`]: each row's `n` entries of largest magnitude kept, the
 //!   rest +0 (BitNet a4.8's sparsified intermediate states), ties to the
@@ -33,12 +33,6 @@ pub fn int8_rows(a: &[f32], m: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
     int_rows_with(a, m, k, 127, false)
 }
 
-/// [`int8_rows`] with every code offset to unsigned `code + 128` (the byte
-/// XOR 0x80; what `vpdpbusd` takes as its unsigned operand), in the same pass.
-pub fn int8_rows_offset(a: &[f32], m: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
-    int_rows_with(a, m, k, 127, true)
-}
-
 /// Symmetric integer codes in `[−max, max]` of a `m × k` row-major matrix,
 /// one absmax scale per row (`scale = RNE_f32(absmax / max)`): the absmax
 /// quantizer of a `bits`-bit symmetric integer for `max = 2^(bits−1) − 1`
@@ -50,8 +44,8 @@ pub fn int_rows(a: &[f32], m: usize, k: usize, max: i8) -> (Vec<i8>, Vec<f32>) {
     int_rows_with(a, m, k, max, false)
 }
 
-/// [`int_rows`] with every code offset to unsigned `code + 128`, as
-/// [`int8_rows_offset`].
+/// [`int_rows`] with every code offset to unsigned `code + 128` (the byte
+/// XOR 0x80; what `vpdpbusd` takes as its unsigned operand), in the same pass.
 ///
 /// # Panics
 /// As [`int_rows`].

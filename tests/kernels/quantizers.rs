@@ -131,7 +131,7 @@ fn int8_rows_at_this_level() {
         let ws = want.outer.as_ref().expect("per-row scales");
         assert_eq!(scales[0].to_bits(), ws[0].to_bits(), "scale of {row:?}");
         assert!(codes.iter().all(|&c| c != -128), "−128 never appears");
-        let (offset, offset_scales) = quant::int8_rows_offset(&row, 1, row.len());
+        let (offset, offset_scales) = quant::int_rows_offset(&row, 1, row.len(), 127);
         let unsigned: Vec<u8> = codes.iter().map(|&c| (c as i32 + 128) as u8).collect();
         let got: Vec<u8> = offset.iter().map(|&c| c as u8).collect();
         assert_eq!(got, unsigned, "offset codes of {row:?}");
