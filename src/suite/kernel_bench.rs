@@ -9,13 +9,16 @@
 //!   `matmul` (activation quantization inside); the median is the figure.
 //!   GOP/s count 2 ops per MAC; weight bytes/s are the packed weights'
 //!   bytes ([`NativeMatmul::weight_bytes`]) over the median time.
-//! - **Ceiling**, measured right after the product on the same number of
-//!   threads: GEMV (M ≤ [`GEMV_MAX_M`]) is bound by reading the weights, so
-//!   its ceiling is a plain read loop over as many bytes as the packed
-//!   weights ([`read_rate`]); the fraction is the kernel's weight bytes/s
-//!   over the loop's, and `ceiling_gops` the GOP/s the kernel would reach at
-//!   the loop's rate. GEMM is bound by compute: its ceiling is the peak of
-//!   the instruction the kernel is built on ([`Base`] → [`PeakOp`]).
+//! - **Ceiling**, on the same number of threads: GEMV (M ≤ [`GEMV_MAX_M`]) is
+//!   bound by reading the weights, so its ceiling is a plain read loop over
+//!   as many bytes as the packed weights ([`read_pass`]); the fraction is the
+//!   kernel's weight bytes/s over the loop's, and `ceiling_gops` the GOP/s
+//!   the kernel would reach at the loop's rate. One pass of the loop runs
+//!   after each timed product and the ceiling is the median pass: a shared
+//!   machine's memory bandwidth drifts by 2× within seconds, so the two are
+//!   measured alternately and by the same statistic. GEMM is bound by
+//!   compute: its ceiling is the peak of the instruction the kernel is built
+//!   on ([`Base`] → [`PeakOp`]), measured right after the product.
 //! - **Emulation** (for the "× emulation" figure): timed once on the same
 //!   operands; above [`EMULATION_MAC_LIMIT`] multiply-accumulates it runs on
 //!   the first rows only and its time is scaled to all M rows (the
@@ -29,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::hw::roofline::calibrate::{fill, read_rate};
+use crate::hw::roofline::calibrate::{fill, read_pass, read_rate};
 use crate::hw::roofline::peaks::{peak_gops, PeakOp};
 use crate::isa::{self, IsaLevel};
 use crate::kernels::{Base, GEMV_MAX_M};
@@ -50,7 +53,8 @@ pub struct BenchOptions {
     pub threads: usize,
     /// Operand seed.
     pub seed: u64,
-    /// Measuring time of the ceiling.
+    /// Measuring time of a GEMM's ceiling (a GEMV's read loop alternates
+    /// with the product's repetitions instead).
     pub ceiling_budget: Duration,
     /// Whether to time the emulation.
     pub emulation: bool,
@@ -188,6 +192,40 @@ pub fn time_product(kernel: &dyn NativeMatmul, a: &Matrix, reps: u32) -> Vec<f64
             s
         })
         .collect()
+}
+
+/// A GEMV's timings and ceiling: one untimed warm-up, then `reps` timed
+/// products (at least one), each followed by one pass of the read loop over
+/// as many bytes as the packed weights on `threads` threads; the ceiling is
+/// the median pass (see the module docs).
+pub fn time_gemv_with_read_loop(
+    kernel: &dyn NativeMatmul,
+    a: &Matrix,
+    reps: u32,
+    threads: usize,
+) -> (Vec<f64>, Ceiling) {
+    let bytes = kernel.weight_bytes();
+    let buf = fill(bytes.div_ceil(8).max(1));
+    std::hint::black_box(kernel.matmul(a));
+    let mut times = Vec::new();
+    let mut rates = Vec::new();
+    for _ in 0..reps.max(1) {
+        let t = Instant::now();
+        let out = kernel.matmul(std::hint::black_box(a));
+        times.push(t.elapsed().as_secs_f64());
+        std::hint::black_box(out);
+        rates.push(read_pass(&buf, threads));
+    }
+    let ceiling = Ceiling {
+        kind: CeilingKind::Read,
+        what: format!(
+            "read loop over {bytes} bytes, median of {} passes between the products",
+            rates.len()
+        ),
+        gbps: Some(median(&rates)),
+        peak_gops: None,
+    };
+    (times, ceiling)
 }
 
 /// A ceiling measured in this process (see the module docs).
@@ -358,15 +396,22 @@ fn bench_in_pool(
     kernel.pack_weights(&w);
     let pack_s = t.elapsed().as_secs_f64();
 
-    let times_s = time_product(kernel, &a, opts.reps);
+    let threads = opts.threads.max(1);
+    let (times_s, ceiling) = if is_gemv(shape) {
+        time_gemv_with_read_loop(kernel, &a, opts.reps, threads)
+    } else {
+        let times = time_product(kernel, &a, opts.reps);
+        (
+            times,
+            measure_ceiling(kernel, shape, threads, opts.ceiling_budget),
+        )
+    };
     let median_s = median(&times_s).max(1e-12);
     let ops = 2.0 * shape.macs();
     let gops = ops / median_s / 1e9;
     let weight_bytes = kernel.weight_bytes();
     let weight_gbps = weight_bytes as f64 / median_s / 1e9;
 
-    let threads = opts.threads.max(1);
-    let ceiling = measure_ceiling(kernel, shape, threads, opts.ceiling_budget);
     let ceiling_fraction = ceiling.fraction(shape, weight_bytes, median_s);
     let ceiling_gops = ceiling.gops(shape, weight_bytes);
 

@@ -69,8 +69,11 @@ fn bench_json_has_the_documented_fields() {
             (o["gops"].as_f64().unwrap() / gops - 1.0).abs() < 1e-9,
             "{o}"
         );
-        // M ≤ 8: the ceiling is the read loop over the packed weights.
+        // M ≤ 8: the ceiling is the read loop over the packed weights, one
+        // pass after each timed product, the median pass.
         assert_eq!(o["ceiling_kind"], "read");
+        let what = o["ceiling_what"].as_str().unwrap();
+        assert!(what.contains("median of 3 passes"), "{what}");
         let frac = o["weight_gbps"].as_f64().unwrap() / o["ceiling_gbps"].as_f64().unwrap();
         assert!(
             (o["ceiling_fraction"].as_f64().unwrap() / frac - 1.0).abs() < 1e-9,

@@ -103,6 +103,23 @@ pub fn read_rate(buf: &[u64], threads: usize, budget: Duration) -> f64 {
     (buf.len() * 8 * reps) as f64 / best / 1e9
 }
 
+/// Read bandwidth, GB/s, of one timed run of [`read_rate`]'s loop: `threads`
+/// threads each reading its slice of `buf` (repeatedly, so that the run
+/// moves at least 64 MiB). For benches that alternate the loop with the
+/// work they compare with it, so that both see the same machine.
+pub fn read_pass(buf: &[u64], threads: usize) -> f64 {
+    let slices: Vec<&[u64]> = buf.chunks(buf.len().div_ceil(threads).max(1)).collect();
+    let reps = ((64usize << 20) / (buf.len() * 8).max(1)).max(1);
+    let next = AtomicUsize::new(0);
+    let t = timed(slices.len(), &|| {
+        let s = slices[next.fetch_add(1, Ordering::Relaxed)];
+        for _ in 0..reps {
+            std::hint::black_box(read_sum(std::hint::black_box(s)));
+        }
+    });
+    (buf.len() * 8 * reps) as f64 / t.as_secs_f64().max(1e-12) / 1e9
+}
+
 /// Size in bytes of the level-`level` data or unified cache of CPU 0 (Linux
 /// sysfs), if known.
 pub fn cache_bytes(level: u32) -> Option<usize> {
