@@ -1,6 +1,9 @@
 //! The attention layer: the softmax exponential, the variants against hand
 //! cases and independent references, quantizers, metrics and costs.
 
+#[path = "../seeded/mod.rs"]
+mod seeded;
+
 mod costs;
 mod ecoformer;
 mod exact;

@@ -293,13 +293,8 @@ fn sage_blocked_kernels_equal_the_row_kernel_at_int8_extremes() {
     use bitsim::kernels::attention::{
         sage, sage_qk, Dims, SageBlocks, SageHead, SagePv, SageScore,
     };
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as u32
-    };
+    let mut rng = crate::seeded::Rng(0x9E37_79B9_7F4A_7C15);
+    let mut next = move || rng.u32();
     let f = bitsim::isa::active();
     let shapes = [
         (37, 150, 130, true),
@@ -646,13 +641,8 @@ fn fp16_accumulator_steps_equal_a_scalar_twin() {
     }
     // Many keys in a row, seeded values across fp16's range (raw V not on
     // the fp16 grid; rescales now and then), channel by channel.
-    let mut seed = 12345u64;
-    let mut rnd = || {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (seed >> 40) as f32 / (1u64 << 24) as f32
-    };
+    let mut rng = crate::seeded::Rng(12345);
+    let mut rnd = || (rng.next() >> 40) as f32 / (1u64 << 24) as f32;
     for d in [5, 64, 80, 130] {
         let keys = 150;
         let v: Vec<f32> = (0..keys * d)

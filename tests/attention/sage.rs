@@ -211,13 +211,8 @@ fn fp16_rounds_once_to_nearest_even() {
 fn block_quantizer_equals_its_reference_at_every_level() {
     use bitsim::attention::sage::quantize_blocks_reference;
     use bitsim::isa::{self, IsaLevel};
-    let mut seed = 0x5eed_u64;
-    let mut rnd = || {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (seed >> 33) as u32
-    };
+    let mut rng = crate::seeded::Rng(0x5eed);
+    let mut rnd = || rng.u32();
     let special = [
         0.0f32,
         -0.0,

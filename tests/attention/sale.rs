@@ -337,13 +337,8 @@ fn int4_estimate_equals_a_scalar_twin_at_every_level() {
             })
             .collect()
     };
-    let mut seed = 0x5a1e_u64;
-    let mut next = move || {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (seed >> 33) as u32
-    };
+    let mut rng = crate::seeded::Rng(0x5a1e);
+    let mut next = move || rng.u32();
     for d in [1, 3, 4, 7, 16, 33, 64, 128, 136] {
         for nk in [1, 15, 16, 17, 33, 70] {
             let rand: Vec<i8> = (0..(nk + 1) * d).map(|_| (next() % 16) as i8 - 8).collect();

@@ -168,13 +168,8 @@ fn clustering_equals_the_plain_definition_at_and_near_the_radius() {
     // same keys nudged by one ulp either way, for several d (tails of the
     // four-way sum) and radii; plus a huge key (squares overflow to ∞) and
     // a NaN key (never within δ).
-    let mut seed = 0x5eed_u64;
-    let mut next = move || {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (seed >> 33) as u32
-    };
+    let mut rng = crate::seeded::Rng(0x5eed);
+    let mut next = move || rng.u32();
     for &d in &[1usize, 3, 4, 7, 16, 17, 33, 64, 65] {
         let n = 300;
         let grid: Vec<f32> = (0..n * d).map(|_| (next() % 3) as f32).collect();

@@ -208,13 +208,8 @@ fn brute(points: &[(f64, f64)]) -> Vec<usize> {
 
 #[test]
 fn pareto_front_has_no_dominated_and_misses_no_point() {
-    let mut s = 0x9e37_79b9u64;
-    let mut next = || {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((s >> 33) % 8) as f64
-    };
+    let mut rng = crate::seeded::Rng(0x9e37_79b9);
+    let mut next = || rng.below(8) as f64;
     for _ in 0..300 {
         let n = (next() as usize) * 3 + 1;
         let pts: Vec<(f64, f64)> = (0..n).map(|_| (next(), next())).collect();

@@ -3,6 +3,9 @@
 //! One test binary per layer (linking many small binaries dominates build time);
 //! each file below was its own binary before.
 
+#[path = "../seeded/mod.rs"]
+mod seeded;
+
 mod explore;
 
 mod approx_report;

@@ -126,7 +126,8 @@ fn registry() -> Vec<Box<dyn MatmulVariant>> {
     ]
 }
 
-/// Values in [-1, 1) from a 64-bit LCG (fake generator: the real one is tested elsewhere).
+/// Values in [-1, 1) from the tests' seeded generator (a fake of the
+/// crate's: the real one is tested elsewhere).
 fn fake_generate(d: &Distribution, rows: usize, cols: usize, seed: u64) -> Matrix {
     let scale = match d {
         Distribution::Gaussian { std } => *std,
@@ -134,16 +135,9 @@ fn fake_generate(d: &Distribution, rows: usize, cols: usize, seed: u64) -> Matri
         Distribution::StudentT { scale, .. } => *scale,
         Distribution::Uniform { hi, .. } => *hi,
     };
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
+    let mut rng = crate::seeded::Rng(seed);
     let data = (0..rows * cols)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (((s >> 40) as f64 / (1u64 << 24) as f64 * 2.0 - 1.0) * scale) as f32
-        })
+        .map(|_| ((rng.unit() * 2.0 - 1.0) * scale) as f32)
         .collect();
     Matrix::new(rows, cols, data)
 }
