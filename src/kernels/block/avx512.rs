@@ -23,6 +23,12 @@
 use super::{ActFormat, BlockFormat, Group, TileOut, VnniBlock, PANEL, VNNI_ROWS};
 use std::arch::x86_64::*;
 
+/// Tiles of at most this many rows (a GEMV's) prefetch their weights.
+const GEMV_PREFETCH_ROWS: usize = 2;
+/// Blocks ahead that a GEMV tile prefetches (a hint never faults, so the
+/// addresses past a panel's end are harmless).
+const PREFETCH_BLOCKS: usize = 8;
+
 /// The 32 bytes at `off` of each of two packed blocks, the first in lanes
 /// 0–7, the second in lanes 8–15.
 ///
@@ -86,6 +92,18 @@ pub unsafe fn tile<F: BlockFormat, const R: usize>(
     let mut acc = [_mm512_setzero_ps(); R];
     for b in 0..nb {
         let at = b * F::BLOCK_BYTES;
+        if R <= GEMV_PREFETCH_ROWS {
+            // A GEMV streams each panel's blocks once, from memory: its
+            // short loop (one `vpdpbusd` per quad and row) keeps too few
+            // misses in flight for the hardware prefetcher alone.
+            let ahead = at + PREFETCH_BLOCKS * F::BLOCK_BYTES;
+            let mut l = 0;
+            while l < F::BLOCK_BYTES {
+                _mm_prefetch::<_MM_HINT_T0>(w0.wrapping_add(ahead + l) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(w1.wrapping_add(ahead + l) as *const i8);
+                l += 64;
+            }
+        }
         let a = VnniBlock {
             codes: codes.add(b * VNNI_ROWS * qk),
             starts: starts.add(b * VNNI_ROWS),
