@@ -182,6 +182,16 @@ pub fn operands(shape: Shape, seed: u64) -> (Matrix, Matrix) {
 /// One untimed warm-up of `kernel` on `a`, then `reps` (at least 1) timed
 /// products; every repetition's time, seconds.
 pub fn time_product(kernel: &dyn NativeMatmul, a: &Matrix, reps: u32) -> Vec<f64> {
+    time_product_then(kernel, a, reps, || {})
+}
+
+/// [`time_product`], running `after` (untimed) after each timed product.
+fn time_product_then(
+    kernel: &dyn NativeMatmul,
+    a: &Matrix,
+    reps: u32,
+    mut after: impl FnMut(),
+) -> Vec<f64> {
     std::hint::black_box(kernel.matmul(a));
     (0..reps.max(1))
         .map(|_| {
@@ -189,6 +199,7 @@ pub fn time_product(kernel: &dyn NativeMatmul, a: &Matrix, reps: u32) -> Vec<f64
             let out = kernel.matmul(std::hint::black_box(a));
             let s = t.elapsed().as_secs_f64();
             std::hint::black_box(out);
+            after();
             s
         })
         .collect()
@@ -206,16 +217,8 @@ pub fn time_gemv_with_read_loop(
 ) -> (Vec<f64>, Ceiling) {
     let bytes = kernel.weight_bytes();
     let buf = fill(bytes.div_ceil(8).max(1));
-    std::hint::black_box(kernel.matmul(a));
-    let mut times = Vec::new();
     let mut rates = Vec::new();
-    for _ in 0..reps.max(1) {
-        let t = Instant::now();
-        let out = kernel.matmul(std::hint::black_box(a));
-        times.push(t.elapsed().as_secs_f64());
-        std::hint::black_box(out);
-        rates.push(read_pass(&buf, threads));
-    }
+    let times = time_product_then(kernel, a, reps, || rates.push(read_pass(&buf, threads)));
     let ceiling = Ceiling {
         kind: CeilingKind::Read,
         what: format!(

@@ -81,26 +81,16 @@ pub fn fill(words: usize) -> Vec<u64> {
 
 /// Best read bandwidth, GB/s, of `threads` threads each reading its slice of
 /// `buf` (repeatedly, so that a timed run moves at least 64 MiB and thread
-/// start-up does not count), over runs filling about `budget`.
+/// start-up does not count), over runs ([`read_pass`]) filling about `budget`.
 pub fn read_rate(buf: &[u64], threads: usize, budget: Duration) -> f64 {
-    let slices: Vec<&[u64]> = buf.chunks(buf.len().div_ceil(threads).max(1)).collect();
-    let reps = ((64usize << 20) / (buf.len() * 8).max(1)).max(1);
-    let next = AtomicUsize::new(0);
     let start = Instant::now();
-    let mut best = f64::INFINITY;
+    let mut best = 0f64;
     let mut runs = 0;
     while runs < 2 || start.elapsed() < budget {
-        next.store(0, Ordering::Relaxed);
-        let t = timed(slices.len(), &|| {
-            let s = slices[next.fetch_add(1, Ordering::Relaxed)];
-            for _ in 0..reps {
-                std::hint::black_box(read_sum(std::hint::black_box(s)));
-            }
-        });
-        best = best.min(t.as_secs_f64());
+        best = best.max(read_pass(buf, threads));
         runs += 1;
     }
-    (buf.len() * 8 * reps) as f64 / best / 1e9
+    best
 }
 
 /// Read bandwidth, GB/s, of one timed run of [`read_rate`]'s loop: `threads`
