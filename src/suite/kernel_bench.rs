@@ -18,7 +18,8 @@
 //!   machine's memory bandwidth drifts by 2× within seconds, so the two are
 //!   measured alternately and by the same statistic. GEMM is bound by
 //!   compute: its ceiling is the peak of the instruction the kernel is built
-//!   on ([`Base`] → [`PeakOp`]), measured right after the product.
+//!   on ([`Base`] → [`PeakOp`]), alike: one run of the peak loop (about a
+//!   tenth of the ceiling budget) after each timed product, the median run.
 //! - **Emulation** (for the "× emulation" figure): timed once on the same
 //!   operands; above [`EMULATION_MAC_LIMIT`] multiply-accumulates it runs on
 //!   the first rows only and its time is scaled to all M rows (the
@@ -33,7 +34,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::hw::roofline::calibrate::{fill, read_pass, read_rate};
-use crate::hw::roofline::peaks::{peak_gops, PeakOp};
+use crate::hw::roofline::peaks::{peak_gops, PeakOp, PeakPasses};
 use crate::isa::{self, IsaLevel};
 use crate::kernels::{Base, GEMV_MAX_M};
 use crate::tensor::{Matrix, Shape};
@@ -53,8 +54,8 @@ pub struct BenchOptions {
     pub threads: usize,
     /// Operand seed.
     pub seed: u64,
-    /// Measuring time of a GEMM's ceiling (a GEMV's read loop alternates
-    /// with the product's repetitions instead).
+    /// Measuring time of a ceiling measured on its own (the suites'); in
+    /// `bench`, a GEMM's peak loop runs a tenth of it after each product.
     pub ceiling_budget: Duration,
     /// Whether to time the emulation.
     pub emulation: bool,
@@ -231,6 +232,33 @@ pub fn time_gemv_with_read_loop(
     (times, ceiling)
 }
 
+/// A GEMM's timings and ceiling: one untimed warm-up, then `reps` timed
+/// products (at least one), each followed by one run of the base
+/// instruction's peak loop on `threads` threads, calibrated to about `pass`;
+/// the ceiling is the median run (see the module docs).
+pub fn time_gemm_with_peak(
+    kernel: &dyn NativeMatmul,
+    a: &Matrix,
+    reps: u32,
+    threads: usize,
+    pass: Duration,
+) -> (Vec<f64>, Ceiling) {
+    let passes = PeakPasses::new(peak_op(kernel.base()), threads, pass);
+    let mut rates = Vec::new();
+    let times = time_product_then(kernel, a, reps, || rates.push(passes.pass()));
+    let ceiling = Ceiling {
+        kind: CeilingKind::Peak,
+        what: format!(
+            "{}, median of {} runs between the products",
+            passes.what(),
+            rates.len()
+        ),
+        gbps: None,
+        peak_gops: Some(median(&rates)),
+    };
+    (times, ceiling)
+}
+
 /// A ceiling measured in this process (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ceiling {
@@ -316,16 +344,6 @@ pub fn measure_key(key: CeilingKey, budget: Duration) -> Ceiling {
     }
 }
 
-/// Measures the ceiling of packed `kernel` on `shape` (see the module docs).
-pub fn measure_ceiling(
-    kernel: &dyn NativeMatmul,
-    shape: Shape,
-    threads: usize,
-    budget: Duration,
-) -> Ceiling {
-    measure_key(ceiling_key(kernel, shape, threads), budget)
-}
-
 /// Ceilings measured once per run and reused by every kernel with the same
 /// key (the suites measure many variants on few shapes).
 #[derive(Debug, Default)]
@@ -403,11 +421,7 @@ fn bench_in_pool(
     let (times_s, ceiling) = if is_gemv(shape) {
         time_gemv_with_read_loop(kernel, &a, opts.reps, threads)
     } else {
-        let times = time_product(kernel, &a, opts.reps);
-        (
-            times,
-            measure_ceiling(kernel, shape, threads, opts.ceiling_budget),
-        )
+        time_gemm_with_peak(kernel, &a, opts.reps, threads, opts.ceiling_budget / 10)
     };
     let median_s = median(&times_s).max(1e-12);
     let ops = 2.0 * shape.macs();

@@ -106,6 +106,9 @@ fn gemm_shapes_use_the_base_peak_and_globs_select_native_kernels() {
     assert_eq!(names, ["matmul/w1a8-binary", "matmul/w1a1-binary"], "{out}");
     for o in &objs {
         assert_eq!(o["ceiling_kind"], "peak");
+        // One run of the peak loop after each timed product, the median run.
+        let what = o["ceiling_what"].as_str().unwrap();
+        assert!(what.contains("median of 1 runs"), "{what}");
         assert!(o["ceiling_gbps"].is_null());
         assert!(o["emulation_s"].is_null());
         let frac = o["gops"].as_f64().unwrap() / o["ceiling_gops"].as_f64().unwrap();

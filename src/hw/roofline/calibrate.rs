@@ -18,25 +18,39 @@ pub fn rate(
     threads: usize,
     run: &(dyn Fn(u64) + Sync),
 ) -> f64 {
-    // Grow the iteration count until one run takes about a tenth of the budget.
-    let target = (budget / 10).max(Duration::from_micros(500));
+    let iters = iters_for(budget / 10, threads, run);
+    let start = Instant::now();
+    let mut best = 0f64;
+    let mut runs = 0;
+    while runs < 3 || start.elapsed() < budget {
+        best = best.max(pass_rate(ops_per_iter, iters, threads, run));
+        runs += 1;
+    }
+    best
+}
+
+/// The iteration count at which one run of `threads` threads each running
+/// `run(iters)` takes about `target` (at least 0.5 ms): grown from 64 until
+/// a run takes that long.
+pub fn iters_for(target: Duration, threads: usize, run: &(dyn Fn(u64) + Sync)) -> u64 {
+    let target = target.max(Duration::from_micros(500));
     let mut iters = 64u64;
     loop {
         let t = timed(threads, &|| run(iters));
         if t >= target || iters >= 1 << 40 {
-            break;
+            return iters;
         }
         let grow = (target.as_secs_f64() / t.as_secs_f64().max(1e-9)).clamp(2.0, 64.0);
         iters = (iters as f64 * grow) as u64;
     }
-    let start = Instant::now();
-    let mut best = f64::INFINITY;
-    let mut runs = 0;
-    while runs < 3 || start.elapsed() < budget {
-        best = best.min(timed(threads, &|| run(iters)).as_secs_f64());
-        runs += 1;
-    }
-    ops_per_iter * iters as f64 * threads as f64 / best / 1e9
+}
+
+/// Rate (G ops/s summed over threads) of one timed run of [`rate`]'s loop:
+/// `threads` threads each running `run(iters)` at once. For benches that
+/// alternate the loop with the work they compare with it.
+pub fn pass_rate(ops_per_iter: f64, iters: u64, threads: usize, run: &(dyn Fn(u64) + Sync)) -> f64 {
+    let t = timed(threads, &|| run(iters)).as_secs_f64();
+    ops_per_iter * iters as f64 * threads as f64 / t.max(1e-12) / 1e9
 }
 
 /// Wall time of `threads` threads each running `f` once, started together:

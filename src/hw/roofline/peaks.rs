@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use super::calibrate::rate;
+use super::calibrate::{iters_for, pass_rate, rate};
 use crate::arith::dpbf16;
 use crate::isa;
 
@@ -197,6 +197,41 @@ pub fn peak_gops(op: PeakOp, threads: usize, budget: Duration) -> (f64, &'static
         std::hint::black_box(run(std::hint::black_box(n)));
     });
     (gops, l.what)
+}
+
+/// `op`'s peak loop calibrated once to run about `pass` per timed run, for
+/// benches that alternate single passes of it with the work they compare
+/// with it (both then see the same machine; see [`peak_gops`] for the best
+/// of runs instead).
+pub struct PeakPasses {
+    l: PeakLoop,
+    iters: u64,
+    threads: usize,
+}
+
+impl PeakPasses {
+    /// Calibrates `op`'s loop on `threads` threads to about `pass` a run.
+    pub fn new(op: PeakOp, threads: usize, pass: Duration) -> PeakPasses {
+        let l = peak_loop(op);
+        let run = l.run;
+        let iters = iters_for(pass, threads, &|n| {
+            std::hint::black_box(run(std::hint::black_box(n)));
+        });
+        PeakPasses { l, iters, threads }
+    }
+
+    /// One timed run's rate, G ops/s summed over the threads.
+    pub fn pass(&self) -> f64 {
+        let run = self.l.run;
+        pass_rate(self.l.ops_per_iter, self.iters, self.threads, &|n| {
+            std::hint::black_box(run(std::hint::black_box(n)));
+        })
+    }
+
+    /// The loop's description.
+    pub fn what(&self) -> &'static str {
+        self.l.what
+    }
 }
 
 // ---- one-lane steps (the loops' twins, and the portable loops' bodies) ----
