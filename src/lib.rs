@@ -10,7 +10,7 @@
 //!
 //! | rank | layer | modules |
 //! |---|---|---|
-//! | 0 | ground: shared plain data, CPU features and the one SIMD dispatch, data files and sizes, seeded randomness, atomic output files | [`tensor`], [`isa`], [`datafile`], [`size`], [`rng`], [`atomic_file`] |
+//! | 0 | ground: shared plain data, CPU features and the one SIMD dispatch, data files and sizes, seeded randomness, atomic output files, f32 binades | [`tensor`], [`isa`], [`datafile`], [`size`], [`rng`], [`atomic_file`], [`binade`] |
 //! | 1 | bit-exact number formats | [`formats`] |
 //! | 2 | arithmetic units | [`arith`] |
 //! | 3 | cost models; workloads; accuracy metrics | [`hw`], [`workload`], [`metrics`] |
@@ -29,6 +29,7 @@
 pub mod arith;
 pub mod atomic_file;
 pub mod attention;
+pub mod binade;
 pub mod cli;
 pub mod datafile;
 pub mod formats;

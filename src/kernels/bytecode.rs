@@ -25,6 +25,8 @@
 //! the OCP format, is 480 here, in the widening and in [`ByteCode::decode`]
 //! alike, and no variant's weight is 480.
 
+use crate::binade::lowest_bit_log2;
+
 /// A one-byte weight code (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ByteCode {
@@ -111,8 +113,8 @@ impl ByteCode {
     }
 
     /// The first code that holds every value exactly (E5M2, then E4M3, then
-    /// int8 · 2^e for the exponents the values' range allows); `None` when
-    /// none does (a non-finite value, or more than 8 significant bits).
+    /// int8 · 2^e with the largest e that could); `None` when none does (a
+    /// non-finite value, or more than 8 significant bits).
     pub fn fit(values: &[f32]) -> Option<ByteCode> {
         let holds_all = |code: ByteCode| {
             let table = code.table();
@@ -125,24 +127,18 @@ impl ByteCode {
                 return Some(code);
             }
         }
-        // int8 · 2^e: the smallest nonzero magnitude fixes the exponents
-        // worth trying (its value must be an integer multiple of 2^e).
-        let lo = values
+        // int8 · 2^e: every value must be an integer multiple of 2^e, so
+        // e is at most the lowest set bit's exponent over the values, and a
+        // smaller e only needs larger integers: that exponent is the one
+        // candidate (the encode check decides; non-finite values fail it).
+        let e = values
             .iter()
             .filter(|x| **x != 0.0 && x.is_finite())
-            // ⌊log2|x|⌋ of a normal x from its exponent field (a subnormal
-            // reads as −127; whatever the trials below pick, the encode
-            // check decides).
-            .map(|x| ((x.to_bits() >> 23) & 0xff) as i32 - 127)
+            .map(|&x| lowest_bit_log2(x))
             .min()
             .unwrap_or(0);
-        for e in (lo - 7..=lo).rev() {
-            let Ok(e) = i8::try_from(e) else { continue };
-            if holds_all(ByteCode::I8(e)) {
-                return Some(ByteCode::I8(e));
-            }
-        }
-        None
+        let code = ByteCode::I8(i8::try_from(e).ok()?);
+        holds_all(code).then_some(code)
     }
 
     /// The multiplier the SIMD widening applies after its conversion.

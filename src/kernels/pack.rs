@@ -16,6 +16,7 @@
 //! (binary codes are ±1). Decoding a block is a shift and a mask per quad.
 
 pub use super::bytecode::ByteCode;
+use crate::binade::floor_log2;
 use crate::tensor::{QOperand, Values};
 
 /// Weight rows per panel: the AVX2 lane count of i32 / f32.
@@ -400,20 +401,7 @@ pub fn half_value(storage: FloatStorage, h: u16) -> f32 {
     }
 }
 
-/// `⌊log2|x|⌋` of a finite nonzero f32, from its bits (subnormals included).
-#[inline]
-pub fn exponent(x: f32) -> i32 {
-    let b = x.to_bits() & 0x7fff_ffff;
-    let e = (b >> 23) as i32;
-    if e == 0 {
-        // Subnormal: the value is m · 2^-149 with m < 2^23.
-        -149 + (31 - b.leading_zeros() as i32)
-    } else {
-        e - 127
-    }
-}
-
-/// Smallest and largest [`exponent`] of the nonzero values; `None` when a
+/// Smallest and largest `⌊log2|x|⌋` of the nonzero values; `None` when a
 /// value is not finite. All-zero input gives `Some((i32::MAX, i32::MIN))`.
 pub fn exp_range(xs: &[f32]) -> Option<(i32, i32)> {
     let mut lo = i32::MAX;
@@ -423,7 +411,7 @@ pub fn exp_range(xs: &[f32]) -> Option<(i32, i32)> {
             return None;
         }
         if x != 0.0 {
-            let e = exponent(x);
+            let e = floor_log2(x);
             lo = lo.min(e);
             hi = hi.max(e);
         }

@@ -300,6 +300,53 @@ fn byte_codes_match_the_hand_tables() {
     );
 }
 
+/// `ByteCode::fit`'s int8 exponent (one candidate, from the values' lowest
+/// set bits) is the first of a search over every int8 exponent, largest
+/// first, as the plain definition says: on seeded sets of integers × 2^e
+/// (widths 1–9 bits, so some need no int8 code and some none fits), with
+/// zeros, negatives and E4M3-breaking odd integers mixed in.
+#[test]
+fn byte_code_fit_picks_the_first_int8_exponent_of_a_full_search() {
+    use bitsim::kernels::pack::ByteCode;
+    let search = |values: &[f32]| {
+        for code in [ByteCode::E5m2, ByteCode::E4m3] {
+            if values.iter().all(|&x| code.encode(x).is_some()) {
+                return Some(code);
+            }
+        }
+        (-128..=127i32).rev().find_map(|e| {
+            let code = ByteCode::I8(e as i8);
+            values
+                .iter()
+                .all(|&x| code.encode(x).is_some())
+                .then_some(code)
+        })
+    };
+    let mut r = crate::seeded::Rng(0xb17e);
+    let mut int8_fits = 0;
+    for case in 0..400 {
+        let bits = 1 + r.below(9) as u32;
+        let e = r.below(40) as i32 - 20;
+        let n = 1 + r.below(6) as usize;
+        let values: Vec<f32> = (0..n)
+            .map(|_| {
+                let m = r.below(1 << bits) as f32
+                    - if r.below(2) == 0 {
+                        0.0
+                    } else {
+                        (1 << bits) as f32
+                    };
+                m * 2f32.powi(e)
+            })
+            .collect();
+        let want = search(&values);
+        int8_fits += matches!(want, Some(ByteCode::I8(_))) as u32;
+        assert_eq!(ByteCode::fit(&values), want, "case {case}: {values:?}");
+    }
+    // The sets exercise the int8 branch, not only the minifloat codes.
+    assert!(int8_fits > 50, "{int8_fits}");
+}
+
 /// The SIMD widening of every byte code equals its plain decode at every
 /// ISA level: all 256 codes (E4M3's 0x7F/0xFF too, which the float kernels
 /// store as 480 but a variant never produces) as one weight column each,

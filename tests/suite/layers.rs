@@ -17,6 +17,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("datafile", 0),
     ("size", 0),
     ("rng", 0),
+    ("binade", 0),
     ("formats", 1),
     ("arith", 2),
     ("hw", 3),
