@@ -42,14 +42,27 @@ pub unsafe fn pair(blk0: *const u8, blk1: *const u8, off: usize) -> __m512i {
     )
 }
 
-/// The 4 activation codes at `codes + at` broadcast to every 32-bit lane
-/// (the signed operand of `vpdpbusd`, which takes it straight from memory).
+/// Adds `u` times one activation quad to each of the `R` rows' sums: per
+/// row `t` one `vpdpbusd` of `u` against quad `q` (the codes at K
+/// positions `4q..4q + 4` of its block, `qk` codes per row), broadcast to
+/// every 32-bit lane straight from memory (the instruction's signed operand).
 ///
 /// # Safety
-/// AVX-512 F; 4 codes readable at `codes + at`.
+/// AVX-512 F and VNNI; `a` is valid for `R` rows of `qk` codes and
+/// `4q + 4 ≤ qk`.
 #[inline(always)]
-pub unsafe fn quad(codes: *const i8, at: usize) -> __m512i {
-    _mm512_set1_epi32(std::ptr::read_unaligned(codes.add(at) as *const i32))
+pub unsafe fn add_quad<const R: usize>(
+    isum: &mut [__m512i; R],
+    u: __m512i,
+    a: VnniBlock,
+    qk: usize,
+    q: usize,
+) {
+    for (t, x) in isum.iter_mut().enumerate() {
+        let at = t * qk + q * 4;
+        let quad = std::ptr::read_unaligned(a.codes.add(at) as *const i32);
+        *x = _mm512_dpbusd_epi32(*x, u, _mm512_set1_epi32(quad));
+    }
 }
 
 /// The block sums' start `−o · Σ a` of each of the `R` rows of `a` (see

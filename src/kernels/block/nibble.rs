@@ -122,7 +122,7 @@ pub unsafe fn nibble_dot512<const R: usize>(
     blk1: *const u8,
     a: VnniBlock,
 ) -> [__m512i; R] {
-    use super::avx512::{pair, quad, start};
+    use super::avx512::{add_quad, pair, start};
     let m4 = _mm512_set1_epi8(0x0F);
     let mut isum = start::<R>(a);
     for s in 0..4 {
@@ -134,10 +134,8 @@ pub unsafe fn nibble_dot512<const R: usize>(
         if let Some(lut) = lut {
             (lo, hi) = (_mm512_shuffle_epi8(lut, lo), _mm512_shuffle_epi8(lut, hi));
         }
-        for (t, x) in isum.iter_mut().enumerate() {
-            *x = _mm512_dpbusd_epi32(*x, lo, quad(a.codes, t * QK + s * 4));
-            *x = _mm512_dpbusd_epi32(*x, hi, quad(a.codes, t * QK + (s + 4) * 4));
-        }
+        add_quad(&mut isum, lo, a, QK, s);
+        add_quad(&mut isum, hi, a, QK, s + 4);
     }
     isum
 }

@@ -81,15 +81,13 @@ impl BlockFormat for Q8_0 {
         blk1: *const u8,
         a: VnniBlock,
     ) -> [std::arch::x86_64::__m512i; R] {
-        use super::avx512::{pair, quad, start};
+        use super::avx512::{add_quad, pair, start};
         use std::arch::x86_64::*;
         let x80 = _mm512_set1_epi8(i8::MIN);
         let mut isum = start::<R>(a);
         for q in 0..8 {
             let u = _mm512_xor_si512(pair(blk0, blk1, q * 32), x80);
-            for (t, x) in isum.iter_mut().enumerate() {
-                *x = _mm512_dpbusd_epi32(*x, u, quad(a.codes, t * QK + q * 4));
-            }
+            add_quad(&mut isum, u, a, QK, q);
         }
         isum
     }

@@ -156,17 +156,13 @@ unsafe fn trits_dot512<const R: usize, const N: usize>(
     a: VnniBlock,
     isum: &mut [std::arch::x86_64::__m512i; R],
 ) {
-    use super::avx512::quad;
+    use super::avx512::add_quad;
     use std::arch::x86_64::*;
     let m4 = _mm512_set1_epi8(0x0F);
     let lo = _mm512_and_si512(x, m4);
     let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(x), m4);
     for n in 0..N {
-        let c = trit512(lo, hi, n);
-        let at = (q0 + step * n) * 4;
-        for (t, x) in isum.iter_mut().enumerate() {
-            *x = _mm512_dpbusd_epi32(*x, c, quad(a.codes, t * QK_K + at));
-        }
+        add_quad(isum, trit512(lo, hi, n), a, QK_K, q0 + step * n);
     }
 }
 

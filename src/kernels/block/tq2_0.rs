@@ -107,7 +107,7 @@ impl BlockFormat for Tq2_0 {
         blk1: *const u8,
         a: VnniBlock,
     ) -> [std::arch::x86_64::__m512i; R] {
-        use super::avx512::{pair, quad, start};
+        use super::avx512::{add_quad, pair, start};
         use std::arch::x86_64::*;
         let m2 = _mm512_set1_epi8(3);
         let mut isum = start::<R>(a);
@@ -120,10 +120,7 @@ impl BlockFormat for Tq2_0 {
                 _mm512_and_si512(_mm512_srli_epi16::<6>(x), m2),
             ];
             for (f, c) in c.into_iter().enumerate() {
-                for (t, x) in isum.iter_mut().enumerate() {
-                    let at = t * QK_K + (s + 16 * f) * 4;
-                    *x = _mm512_dpbusd_epi32(*x, c, quad(a.codes, at));
-                }
+                add_quad(&mut isum, c, a, QK_K, s + 16 * f);
             }
         }
         isum
