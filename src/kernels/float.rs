@@ -642,10 +642,25 @@ fn dots_scalar(t: &Tile, d: &mut [[f32; PANEL]]) {
     }
 }
 
-/// Checks a tile's operands against its shape (the SIMD tiles read raw pointers).
+/// Checks a tile's operands against its shape (the SIMD tiles read raw
+/// pointers), `per_reg` panels per register sitting side by side at every
+/// K position.
 #[inline(always)]
-fn check_tile(rows: usize, panels: usize, value_bytes: usize, t: &Tile, d: &[[f32; PANEL]]) {
+fn check_tile(
+    rows: usize,
+    panels: usize,
+    per_reg: usize,
+    value_bytes: usize,
+    t: &Tile,
+    d: &[[f32; PANEL]],
+) {
     assert!(t.a.len() == rows && t.w.len() == panels && panels <= t.stride);
+    for reg in t.w.chunks(per_reg) {
+        for (h, p) in reg.iter().enumerate() {
+            let at = reg[0].as_ptr().wrapping_add(h * PANEL * value_bytes);
+            assert!(std::ptr::eq(p.as_ptr(), at));
+        }
+    }
     assert!(t.a.iter().all(|r| r.len() >= t.ks.end));
     let last = t.ks.end.saturating_sub(1) * t.kstride + PANEL;
     assert!(t.w.iter().all(|p| p.len() >= last * value_bytes));
@@ -698,10 +713,134 @@ fn prefetch(p: *const u8, off: usize, bytes: usize) {
     }
 }
 
+/// The register tile's two functions for one vector width, written once:
+/// `run` (the K steps `acc[r][q] += a[r][k] · w[q][k]`) and `tile` (a tile
+/// of `R` rows × `PANELS · P` panels, sums in place, with the fold at every
+/// group end when the weights have inner scales). The AVX2 module expands
+/// it on ymm (one panel per register), the AVX-512 one on zmm (two adjacent
+/// panels per register); each supplies the widening `load` and the
+/// weight-scale read `w_scales` of its width. A lane's chain is the same
+/// sequence of roundings at either width. (A macro, not generic code: the
+/// intrinsics differ by type, and closures would not inherit the callers'
+/// target features.)
+#[cfg(target_arch = "x86_64")]
+macro_rules! float_tile_fns {
+    (
+        $v:ty, panels: $pp:literal, zero: $zero:ident, loadu: $loadu:ident,
+        storeu: $storeu:ident, set1: $set1:ident, fmadd: $fmadd:ident,
+        add: $add:ident, mul: $mul:ident
+    ) => {
+        /// The K steps of a tile: `acc[r][q] += a[r][k] · w[q][k]` for k in `ks`.
+        #[inline(always)]
+        #[allow(clippy::needless_range_loop)] // r, q index register arrays
+        #[allow(clippy::too_many_arguments)] // the tile's registers and operands
+        unsafe fn run<const R: usize, const P: usize, const S: u8, const FUSED: bool>(
+            acc: &mut [[$v; P]; R],
+            wp: &[*const u8; P],
+            ap: &[*const f32; R],
+            ks: std::ops::Range<usize>,
+            kstride: usize,
+            pf: bool,
+            scale: $v,
+        ) {
+            let vb = value_bytes(S);
+            for kk in ks {
+                if pf {
+                    prefetch(
+                        wp[0],
+                        (kk + PREFETCH_K) * kstride * vb,
+                        $pp * P * PANEL * vb,
+                    );
+                }
+                // (A loop, not `array::from_fn`: its closure would not inherit
+                // the caller's target features, and the intrinsics would not inline.)
+                let mut wv = [$zero(); P];
+                for q in 0..P {
+                    wv[q] = load::<S>(wp[q], kk * kstride, scale);
+                }
+                for r in 0..R {
+                    let x = $set1(*ap[r].add(kk));
+                    for q in 0..P {
+                        acc[r][q] = if FUSED {
+                            $fmadd(x, wv[q], acc[r][q])
+                        } else {
+                            // Rounded product, then rounded sum (Rust never
+                            // contracts these into an FMA).
+                            $add(acc[r][q], $mul(x, wv[q]))
+                        };
+                    }
+                }
+            }
+        }
+
+        /// A tile of `R` rows × `P` registers of panels (see [`Tile`]),
+        /// sums in place.
+        #[inline(always)]
+        #[allow(clippy::needless_range_loop)] // r, q index register arrays
+        unsafe fn tile<const R: usize, const P: usize, const S: u8, const FUSED: bool>(
+            t: &Tile,
+            d: &mut [[f32; PANEL]],
+            scale: f32,
+        ) {
+            let vb = value_bytes(S);
+            check_tile(R, $pp * P, $pp, vb, t, d);
+            let (kstride, stride) = (t.kstride, t.stride);
+            let scale = $set1(scale);
+            let dp = d.as_mut_ptr();
+            let wp: [*const u8; P] = std::array::from_fn(|q| t.w[$pp * q].as_ptr());
+            let ap: [*const f32; R] = std::array::from_fn(|r| t.a[r].as_ptr());
+            // SAFETY (all pointer reads and writes below): bounds checked
+            // above; a row's sums of a register's panels are adjacent, and
+            // so are their weights.
+            let mut acc: [[$v; P]; R] = [[$zero(); P]; R];
+            // (Macros, not closures: a closure would not inherit the
+            // caller's target features and would not inline.)
+            macro_rules! sums {
+                ($r:expr, $q:expr) => {
+                    (*dp.add($r * stride + $pp * $q)).as_mut_ptr()
+                };
+            }
+            match t.fold {
+                None => {
+                    for r in 0..R {
+                        for q in 0..P {
+                            acc[r][q] = $loadu(sums!(r, q));
+                        }
+                    }
+                    run::<R, P, S, FUSED>(&mut acc, &wp, &ap, t.ks.clone(), kstride, t.pf, scale);
+                    for r in 0..R {
+                        for q in 0..P {
+                            $storeu(sums!(r, q), acc[r][q]);
+                        }
+                    }
+                }
+                Some(f) => {
+                    for (g, seg) in f.segments(&t.ks) {
+                        acc = [[$zero(); P]; R];
+                        run::<R, P, S, FUSED>(&mut acc, &wp, &ap, seg, kstride, t.pf, scale);
+                        let mut ws = [$zero(); P];
+                        for q in 0..P {
+                            ws[q] = w_scales(f, $pp * q, g);
+                        }
+                        for r in 0..R {
+                            let sa = $set1(f.a_scale(r, g));
+                            for q in 0..P {
+                                let v = $mul($mul(acc[r][q], sa), ws[q]);
+                                let p = sums!(r, q);
+                                $storeu(p, $add($loadu(p), v));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{
-        check_tile, prefetch, storage_id, value_bytes, FloatStorage, Tile, PANEL, PREFETCH_K,
+        check_tile, prefetch, storage_id, value_bytes, FloatStorage, Fold, Tile, PANEL, PREFETCH_K,
     };
     use std::arch::x86_64::*;
 
@@ -743,103 +882,15 @@ mod avx2 {
         }
     }
 
-    /// The K steps of a tile: `acc[r][q] += a[r][k] · w[q][k]` for k in `ks`.
+    /// Panel `q`'s weight scales of group `g`.
     #[inline(always)]
-    #[allow(clippy::needless_range_loop)] // r, q index register arrays
-    #[allow(clippy::too_many_arguments)] // the tile's registers and operands
-    unsafe fn run<const R: usize, const P: usize, const S: u8, const FUSED: bool>(
-        acc: &mut [[__m256; P]; R],
-        wp: &[*const u8; P],
-        ap: &[*const f32; R],
-        ks: std::ops::Range<usize>,
-        kstride: usize,
-        pf: bool,
-        scale: __m256,
-    ) {
-        let vb = value_bytes(S);
-        for kk in ks {
-            if pf {
-                prefetch(wp[0], (kk + PREFETCH_K) * kstride * vb, P * PANEL * vb);
-            }
-            // (A loop, not `array::from_fn`: its closure would not inherit
-            // the caller's target features, and the intrinsics would not inline.)
-            let mut wv = [_mm256_setzero_ps(); P];
-            for q in 0..P {
-                wv[q] = load::<S>(wp[q], kk * kstride, scale);
-            }
-            for r in 0..R {
-                let x = _mm256_broadcast_ss(&*ap[r].add(kk));
-                for q in 0..P {
-                    acc[r][q] = if FUSED {
-                        _mm256_fmadd_ps(x, wv[q], acc[r][q])
-                    } else {
-                        // Rounded product, then rounded sum (Rust never
-                        // contracts these into an FMA).
-                        _mm256_add_ps(acc[r][q], _mm256_mul_ps(x, wv[q]))
-                    };
-                }
-            }
-        }
+    unsafe fn w_scales(f: &Fold, q: usize, g: usize) -> __m256 {
+        _mm256_loadu_ps(f.w_scales(q, g).as_ptr())
     }
 
-    /// A tile of `R` rows × `P` panels (see [`Tile`]), sums in place.
-    #[inline(always)]
-    #[allow(clippy::needless_range_loop)] // r, q index register arrays
-    unsafe fn tile<const R: usize, const P: usize, const S: u8, const FUSED: bool>(
-        t: &Tile,
-        d: &mut [[f32; PANEL]],
-        scale: f32,
-    ) {
-        let vb = value_bytes(S);
-        check_tile(R, P, vb, t, d);
-        let (kstride, stride) = (t.kstride, t.stride);
-        let scale = _mm256_set1_ps(scale);
-        let dp = d.as_mut_ptr();
-        let wp: [*const u8; P] = std::array::from_fn(|q| t.w[q].as_ptr());
-        let ap: [*const f32; R] = std::array::from_fn(|r| t.a[r].as_ptr());
-        // SAFETY (all pointer reads and writes below): bounds checked above.
-        let mut acc: [[__m256; P]; R] = [[_mm256_setzero_ps(); P]; R];
-        // (Macros, not closures: a closure would not inherit the caller's
-        // target features and would not inline.)
-        macro_rules! sums {
-            ($r:expr, $q:expr) => {
-                (*dp.add($r * stride + $q)).as_mut_ptr()
-            };
-        }
-        match t.fold {
-            None => {
-                for r in 0..R {
-                    for q in 0..P {
-                        acc[r][q] = _mm256_loadu_ps(sums!(r, q));
-                    }
-                }
-                run::<R, P, S, FUSED>(&mut acc, &wp, &ap, t.ks.clone(), kstride, t.pf, scale);
-                for r in 0..R {
-                    for q in 0..P {
-                        _mm256_storeu_ps(sums!(r, q), acc[r][q]);
-                    }
-                }
-            }
-            Some(f) => {
-                for (g, seg) in f.segments(&t.ks) {
-                    acc = [[_mm256_setzero_ps(); P]; R];
-                    run::<R, P, S, FUSED>(&mut acc, &wp, &ap, seg, kstride, t.pf, scale);
-                    let mut ws = [_mm256_setzero_ps(); P];
-                    for q in 0..P {
-                        ws[q] = _mm256_loadu_ps(f.w_scales(q, g).as_ptr());
-                    }
-                    for r in 0..R {
-                        let sa = _mm256_set1_ps(f.a_scale(r, g));
-                        for q in 0..P {
-                            let v = _mm256_mul_ps(_mm256_mul_ps(acc[r][q], sa), ws[q]);
-                            let p = sums!(r, q);
-                            _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), v));
-                        }
-                    }
-                }
-            }
-        }
-    }
+    float_tile_fns!(__m256, panels: 1, zero: _mm256_setzero_ps, loadu: _mm256_loadu_ps,
+        storeu: _mm256_storeu_ps, set1: _mm256_set1_ps, fmadd: _mm256_fmadd_ps,
+        add: _mm256_add_ps, mul: _mm256_mul_ps);
 
     macro_rules! by_shape {
         ($s:literal, $f:literal, $t:expr, $d:expr, $sc:expr) => {
@@ -899,7 +950,7 @@ mod avx512 {
     /// (`S`: see [`super::storage_id`]; `scale`: the byte code's
     /// [`super::ByteCode::widen_scale`]).
     #[inline(always)]
-    unsafe fn load2<const S: u8>(p: *const u8, idx: usize, scale: __m512) -> __m512 {
+    unsafe fn load<const S: u8>(p: *const u8, idx: usize, scale: __m512) -> __m512 {
         match S {
             0 => _mm512_loadu_ps((p as *const f32).add(idx)),
             1 | 2 => {
@@ -933,118 +984,22 @@ mod avx512 {
         }
     }
 
-    /// The K steps of a tile: `acc[r][q] += a[r][k] · w[q][k]` for k in `ks`.
+    /// Panels `q` and `q + 1`'s weight scales of group `g`, one zmm.
     #[inline(always)]
-    #[allow(clippy::needless_range_loop)] // r, q index register arrays
-    #[allow(clippy::too_many_arguments)] // the tile's registers and operands
-    unsafe fn run<const R: usize, const PP: usize, const S: u8, const FUSED: bool>(
-        acc: &mut [[__m512; PP]; R],
-        wp: &[*const u8; PP],
-        ap: &[*const f32; R],
-        ks: std::ops::Range<usize>,
-        kstride: usize,
-        pf: bool,
-        scale: __m512,
-    ) {
-        let vb = value_bytes(S);
-        for kk in ks {
-            if pf {
-                prefetch(wp[0], (kk + PREFETCH_K) * kstride * vb, 2 * PP * PANEL * vb);
-            }
-            // (A loop: see the AVX2 `run`.)
-            let mut wv = [_mm512_setzero_ps(); PP];
-            for q in 0..PP {
-                wv[q] = load2::<S>(wp[q], kk * kstride, scale);
-            }
-            for r in 0..R {
-                let x = _mm512_set1_ps(*ap[r].add(kk));
-                for q in 0..PP {
-                    acc[r][q] = if FUSED {
-                        _mm512_fmadd_ps(x, wv[q], acc[r][q])
-                    } else {
-                        // Rounded product, then rounded sum.
-                        _mm512_add_ps(acc[r][q], _mm512_mul_ps(x, wv[q]))
-                    };
-                }
-            }
-        }
+    unsafe fn w_scales(f: &Fold, q: usize, g: usize) -> __m512 {
+        let lo = _mm256_loadu_ps(f.w_scales(q, g).as_ptr());
+        let hi = _mm256_loadu_ps(f.w_scales(q + 1, g).as_ptr());
+        // (The f64x4 insert is AVX-512 F; the f32x8 one needs DQ, which the
+        // tile does not enable, so it would be an out-of-line call.)
+        _mm512_castpd_ps(_mm512_insertf64x4::<1>(
+            _mm512_castpd256_pd512(_mm256_castps_pd(lo)),
+            _mm256_castps_pd(hi),
+        ))
     }
 
-    /// A tile of `R` rows × `2·PP` panels (two panels per zmm; see
-    /// [`Tile`]), sums in place.
-    #[inline(always)]
-    #[allow(clippy::needless_range_loop)] // r, q index register arrays
-    unsafe fn tile<const R: usize, const PP: usize, const S: u8, const FUSED: bool>(
-        t: &Tile,
-        d: &mut [[f32; PANEL]],
-        scale: f32,
-    ) {
-        let vb = value_bytes(S);
-        check_tile(R, 2 * PP, vb, t, d);
-        for q in 0..PP {
-            // Panel 2q+1's values follow panel 2q's at every K position.
-            assert!(std::ptr::eq(
-                t.w[2 * q + 1].as_ptr(),
-                t.w[2 * q].as_ptr().wrapping_add(PANEL * vb)
-            ));
-        }
-        let (kstride, stride) = (t.kstride, t.stride);
-        let scale = _mm512_set1_ps(scale);
-        let dp = d.as_mut_ptr();
-        let wp: [*const u8; PP] = std::array::from_fn(|q| t.w[2 * q].as_ptr());
-        let ap: [*const f32; R] = std::array::from_fn(|r| t.a[r].as_ptr());
-        // SAFETY (all pointer reads and writes below): bounds checked above;
-        // a row's sums of panels 2q and 2q+1 are adjacent (16 floats), and
-        // so are their weights.
-        let mut acc: [[__m512; PP]; R] = [[_mm512_setzero_ps(); PP]; R];
-        // (Macros, not closures: see the AVX2 tile.)
-        macro_rules! sums {
-            ($r:expr, $q:expr) => {
-                (*dp.add($r * stride + 2 * $q)).as_mut_ptr()
-            };
-        }
-        match t.fold {
-            None => {
-                for r in 0..R {
-                    for q in 0..PP {
-                        acc[r][q] = _mm512_loadu_ps(sums!(r, q));
-                    }
-                }
-                run::<R, PP, S, FUSED>(&mut acc, &wp, &ap, t.ks.clone(), kstride, t.pf, scale);
-                for r in 0..R {
-                    for q in 0..PP {
-                        _mm512_storeu_ps(sums!(r, q), acc[r][q]);
-                    }
-                }
-            }
-            Some(f) => {
-                for (g, seg) in f.segments(&t.ks) {
-                    acc = [[_mm512_setzero_ps(); PP]; R];
-                    run::<R, PP, S, FUSED>(&mut acc, &wp, &ap, seg, kstride, t.pf, scale);
-                    let mut ws = [_mm512_setzero_ps(); PP];
-                    for q in 0..PP {
-                        let lo = _mm256_loadu_ps(f.w_scales(2 * q, g).as_ptr());
-                        let hi = _mm256_loadu_ps(f.w_scales(2 * q + 1, g).as_ptr());
-                        // (The f64x4 insert is AVX-512 F; the f32x8 one
-                        // needs DQ, which this function does not enable,
-                        // so it would be an out-of-line call.)
-                        ws[q] = _mm512_castpd_ps(_mm512_insertf64x4::<1>(
-                            _mm512_castpd256_pd512(_mm256_castps_pd(lo)),
-                            _mm256_castps_pd(hi),
-                        ));
-                    }
-                    for r in 0..R {
-                        let sa = _mm512_set1_ps(f.a_scale(r, g));
-                        for q in 0..PP {
-                            let v = _mm512_mul_ps(_mm512_mul_ps(acc[r][q], sa), ws[q]);
-                            let p = sums!(r, q);
-                            _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), v));
-                        }
-                    }
-                }
-            }
-        }
-    }
+    float_tile_fns!(__m512, panels: 2, zero: _mm512_setzero_ps, loadu: _mm512_loadu_ps,
+        storeu: _mm512_storeu_ps, set1: _mm512_set1_ps, fmadd: _mm512_fmadd_ps,
+        add: _mm512_add_ps, mul: _mm512_mul_ps);
 
     macro_rules! by_shape {
         ($s:literal, $f:literal, $t:expr, $d:expr, $sc:expr) => {
