@@ -392,29 +392,26 @@ impl FloatKernel {
                 walk(k0..k1, &mut acc, true);
                 k0 = k1;
             }
-        }
-        for gi in 0..if fold_in_tiles { 0 } else { g.count } {
-            let gr = g.range(gi);
-            dot.iter_mut().for_each(|d| *d = [0.0; PANEL]);
-            let mut k0 = gr.start;
-            while k0 < gr.end {
-                let k1 = if gemv { gr.end } else { (k0 + KC).min(gr.end) };
+        } else if g.count == 1 {
+            // One group of K: the tiles' sums are the running dot products
+            // (reloaded between chunks), folded once after K.
+            let mut k0 = 0;
+            while k0 < k {
+                let k1 = if gemv { k } else { (k0 + KC).min(k) };
                 walk(k0..k1, &mut dot, false);
                 k0 = k1;
             }
-            // The variants' fold: acc = acc + (dot · sa[i, g]) · sw[j, g].
-            // A missing scale multiplies by 1, which changes no bit (x · 1
-            // is x for every x, ±0 and ±inf included; a NaN stays a NaN),
-            // so the lane loop has no branch and vectorises: with groups of
-            // 32 (MX) the fold runs once per 32 K steps of every output.
+            // The variants' fold: acc = acc + (dot · sa[i]) · sw[j]. A
+            // missing scale multiplies by 1, which changes no bit (x · 1 is
+            // x for every x, ±0 and ±inf included; a NaN stays a NaN), so the
+            // lane loop has no branch and vectorises.
             for i in rows.clone() {
-                let a_s = sa.inner.map_or(1.0, |s| s[i * g.count + gi]);
+                let a_s = sa.inner.map_or(1.0, |s| s[i]);
                 for p in panels.clone() {
                     let w_s: [f32; PANEL] = match &self.w.scales.inner {
-                        Some(s) => {
-                            let o = (p * g.count + gi) * PANEL;
-                            s[o..o + PANEL].try_into().expect("PANEL scales")
-                        }
+                        Some(s) => s[p * PANEL..(p + 1) * PANEL]
+                            .try_into()
+                            .expect("PANEL scales"),
                         None => [1.0; PANEL],
                     };
                     let (d, ac) = (&dot[at(i, p)], &mut acc[at(i, p)]);
