@@ -15,7 +15,9 @@
 //!   base instruction ([`NativeAttention::base`]) on as many threads;
 //!   decode (one query) is bound by reading the KV cache — a plain read loop
 //!   over as many bytes, the fraction being KV bytes/s over the loop's.
-//!   Approximate and sparse methods
+//!   Either loop runs once after each timed call (the peak loop about a
+//!   tenth of the ceiling budget) and the ceiling is the median run, so the
+//!   kernel and its ceiling see the same machine. Approximate and sparse methods
 //!   ([`AttentionVariant::emulation_scales_by_rows`] false) count their own
 //!   work instead: 2 flops per MAC of [`AttentionVariant::cost_on`].
 //! - **Emulation** (the "× emulation" figure): timed once on head 0 and the
@@ -30,8 +32,8 @@ use serde::Serialize;
 
 use super::kernel_bench::{median, peak_op, BenchOptions, CeilingKind};
 use crate::attention::{AttentionVariant, AttnShape, NativeAttention, Qkv};
-use crate::hw::roofline::calibrate::{fill, read_rate};
-use crate::hw::roofline::peaks::peak_gops;
+use crate::hw::roofline::calibrate::{fill, read_pass};
+use crate::hw::roofline::peaks::PeakPasses;
 use crate::isa;
 use crate::workload::attention::gaussian;
 
@@ -146,6 +148,53 @@ pub fn bench_attention(
     pool.install(|| Ok(bench_in_pool(v, &*kernel, shape, opts)))
 }
 
+/// One pass of an attention bench's ceiling loop: decode, a read loop over
+/// as many bytes as the KV cache (GB/s); prefill, a run of the base
+/// instruction's peak loop of about a tenth of the ceiling budget (G ops/s).
+enum CeilingPass {
+    Read {
+        buf: Vec<u64>,
+        bytes: usize,
+        threads: usize,
+    },
+    Peak(PeakPasses),
+}
+
+impl CeilingPass {
+    fn new(
+        decode: bool,
+        kv: usize,
+        kernel: &dyn NativeAttention,
+        threads: usize,
+        opts: &BenchOptions,
+    ) -> CeilingPass {
+        if decode {
+            CeilingPass::Read {
+                buf: fill(kv.div_ceil(8).max(1)),
+                bytes: kv,
+                threads,
+            }
+        } else {
+            let op = peak_op(kernel.base());
+            CeilingPass::Peak(PeakPasses::new(op, threads, opts.ceiling_budget / 10))
+        }
+    }
+
+    fn pass(&mut self) -> f64 {
+        match self {
+            CeilingPass::Read { buf, threads, .. } => read_pass(buf, *threads),
+            CeilingPass::Peak(p) => p.pass(),
+        }
+    }
+
+    fn what(&self) -> String {
+        match self {
+            CeilingPass::Read { bytes, .. } => format!("read loop over {bytes} bytes"),
+            CeilingPass::Peak(p) => p.what().to_string(),
+        }
+    }
+}
+
 fn bench_in_pool(
     v: &dyn AttentionVariant,
     kernel: &dyn NativeAttention,
@@ -154,6 +203,13 @@ fn bench_in_pool(
 ) -> AttnBench {
     let threads = opts.threads.max(1);
     let x = gaussian(shape, opts.seed);
+    let kv = kv_bytes(v, shape);
+    let decode = shape.nq == 1;
+    // The ceiling is measured alternately with the kernel (one pass after
+    // each timed call, the median pass), as the matmul bench does: a shared
+    // machine's bandwidth and issue rate drift within seconds.
+    let mut ceiling_pass = CeilingPass::new(decode, kv, kernel, threads, opts);
+    let mut rates = Vec::new();
     std::hint::black_box(kernel.run(&x));
     let times_s: Vec<f64> = (0..opts.reps.max(1))
         .map(|_| {
@@ -161,10 +217,32 @@ fn bench_in_pool(
             let o = kernel.run(std::hint::black_box(&x));
             let s = t.elapsed().as_secs_f64();
             std::hint::black_box(o);
+            rates.push(ceiling_pass.pass());
             s
         })
         .collect();
     let median_s = median(&times_s).max(1e-12);
+
+    // The Q·Kᵀ phase alone (prefill: its ceiling is the same peak, whose
+    // runs after these calls join the median too).
+    let qk_s = if decode {
+        None
+    } else {
+        kernel.qk_phase(&x).map(|run| {
+            std::hint::black_box(run());
+            let times: Vec<f64> = (0..opts.reps.max(1))
+                .map(|_| {
+                    let t = Instant::now();
+                    std::hint::black_box(run());
+                    let s = t.elapsed().as_secs_f64();
+                    rates.push(ceiling_pass.pass());
+                    s
+                })
+                .collect();
+            median(&times).max(1e-12)
+        })
+    };
+
     // Dense methods: 4·d flops per visible pair; the others count their
     // own work (the pairs they score, their sketches, their samples).
     let mut notes = Vec::new();
@@ -177,40 +255,21 @@ fn bench_in_pool(
         2.0 * v.cost_on(&x).macs
     };
     let gflops = work_flops / median_s / 1e9;
-    let kv = kv_bytes(v, shape);
     let kv_gbps = kv as f64 / median_s / 1e9;
 
-    let decode = shape.nq == 1;
-    let (ceiling_kind, ceiling_what, ceiling, ceiling_fraction) = if decode {
-        let buf = fill(kv.div_ceil(8).max(1));
-        let gbps = read_rate(&buf, threads, opts.ceiling_budget);
-        (
-            CeilingKind::Read,
-            format!("read loop over {kv} bytes"),
-            gbps,
-            kv_gbps / gbps,
-        )
+    let ceiling = median(&rates);
+    let ceiling_what = format!(
+        "{}, median of {} {} between the calls",
+        ceiling_pass.what(),
+        rates.len(),
+        if decode { "passes" } else { "runs" }
+    );
+    let (ceiling_kind, ceiling_fraction) = if decode {
+        (CeilingKind::Read, kv_gbps / ceiling)
     } else {
-        let (peak, what) = peak_gops(peak_op(kernel.base()), threads, opts.ceiling_budget);
-        (CeilingKind::Peak, what.to_string(), peak, gflops / peak)
+        (CeilingKind::Peak, gflops / ceiling)
     };
 
-    // The Q·Kᵀ phase alone (prefill: its ceiling is the same peak).
-    let qk_s = if decode {
-        None
-    } else {
-        kernel.qk_phase(&x).map(|run| {
-            std::hint::black_box(run());
-            let times: Vec<f64> = (0..opts.reps.max(1))
-                .map(|_| {
-                    let t = Instant::now();
-                    std::hint::black_box(run());
-                    t.elapsed().as_secs_f64()
-                })
-                .collect();
-            median(&times).max(1e-12)
-        })
-    };
     let qk_gflops = qk_s.map(|t| 2.0 * shape.d as f64 * shape.pairs() / t / 1e9);
 
     let emulation_s = if opts.emulation {

@@ -267,6 +267,12 @@ fn attention_bench_json_prefill_and_decode() {
     assert_eq!(v["phase"], "prefill");
     assert_eq!(v["ceiling_kind"], "peak");
     assert_eq!(v["times_s"].as_array().unwrap().len(), 2);
+    // One peak run after each of the 2 timed calls.
+    let what = v["ceiling_what"].as_str().unwrap();
+    assert!(
+        what.contains("median of 2 runs between the calls"),
+        "{what}"
+    );
     // 2 heads × 40·41/2 pairs × 4·32 flops.
     let flops = 2.0 * 820.0 * 128.0;
     let (g, t) = (
@@ -291,6 +297,11 @@ fn attention_bench_json_prefill_and_decode() {
     assert_eq!(v["phase"], "decode");
     assert_eq!(v["shape"], serde_json::json!([2, 1, 300, 64]));
     assert_eq!(v["ceiling_kind"], "read");
+    let what = v["ceiling_what"].as_str().unwrap();
+    assert!(
+        what.contains("median of 2 passes between the calls"),
+        "{what}"
+    );
     // K and V in f32: 2 × 2 heads × 300 × 64 × 4 bytes.
     assert_eq!(v["kv_bytes"], 2 * 2 * 300 * 64 * 4);
 }
