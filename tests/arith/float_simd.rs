@@ -284,7 +284,6 @@ fn vector_loops_hand_cases() {
 }
 
 /// SoftFloat agrees with the vector loops on fp16 edges and random pairs.
-#[cfg(feature = "softfloat")]
 #[test]
 fn vector_loops_match_softfloat_fp16() {
     use softfloat_wrapper::{Float, RoundingMode, F16};

@@ -1,5 +1,6 @@
 //! `arith::float` add/sub/mul/fma on fp16 and f32 against Berkeley SoftFloat 3
-//! (through `softfloat-wrapper`, feature `softfloat`), in every rounding mode
+//! (through `softfloat-wrapper`, a dev-dependency: its C library builds with
+//! the system C compiler), in every rounding mode
 //! SoftFloat has: rne, rtz, ru, rd, rna (`near_maxMag`) and round-to-odd
 //! (called through SoftFloat's C functions, as the wrapper does not name it).
 //! Stochastic rounding has no SoftFloat counterpart (see tests/arith_float.rs).
@@ -11,7 +12,6 @@
 //! including signed zeros and overflow under every mode.
 //!
 //! Never used for bf16 (softfloat-wrapper's BF16 computes in F32 and truncates).
-#![cfg(feature = "softfloat")]
 
 use crate::seeded;
 

@@ -1,5 +1,5 @@
 //! Conversions and single-rounding arithmetic against Berkeley SoftFloat 3
-//! (through `softfloat-wrapper`, feature `softfloat`; needs cmake/cc).
+//! (through `softfloat-wrapper`, a dev-dependency built with the C compiler).
 //!
 //! - f64 -> fp16, f64 -> f32, f32 -> fp16 in every mode SoftFloat has: rne,
 //!   rtz, ru, rd, rna (`near_maxMag`) and round-to-odd. `softfloat-wrapper`
@@ -17,7 +17,6 @@
 //! propagates is SoftFloat's business, so NaN results are compared as "both NaN".
 //!
 //! Never used for bf16 (softfloat-wrapper's BF16 conversion truncates).
-#![cfg(feature = "softfloat")]
 
 use bitsim::formats::parse::{F32, FP16};
 use bitsim::formats::{ConvertOptions, MiniFloat, Rounding};
@@ -280,7 +279,7 @@ fn f16_exhaustive(k: usize) {
 
 // One ignored test per mode (all 2^32 pairs each, add and mul); each takes
 // about 6 min on 2 cores in release (rne measured: 352 s). Run with
-// `cargo test --release --features softfloat --test oracle_softfloat -- --ignored`.
+// `cargo test --release --test formats -- --ignored softfloat_f16_add_mul_exhaustive`.
 #[test]
 #[ignore = "all 2^32 fp16 pairs, add and mul, rne; ~6 min on 2 cores"]
 fn softfloat_f16_add_mul_exhaustive_rne() {

@@ -1,7 +1,6 @@
 //! SoftFloat's C ABI (for round-to-odd, which softfloat-wrapper's
 //! `RoundingMode` lacks) and the rounding modes both SoftFloat oracle test
 //! files sweep, each paired with bitsim's name for it.
-#![cfg(feature = "softfloat")]
 #![allow(dead_code)]
 
 use bitsim::formats::Rounding;
