@@ -32,6 +32,7 @@
 //! scales the tile's sums are the running dot products (reloaded between
 //! K chunks, an exact f32 round trip) and the fold runs once, after K.
 
+use super::bytecode::E2M1_VALUES;
 use super::pack::{
     exp_range, half_value, super_view, ByteCode, FloatPanels, FloatStorage, PANEL, SUPER,
 };
@@ -277,6 +278,11 @@ impl FloatKernel {
                 4 * (sp_end - start),
             ),
             FloatStorage::Byte(_) => (self.w.codes[start..sp_end].as_ptr(), sp_end - start),
+            // Panel starts are multiples of 8 values: whole bytes.
+            FloatStorage::Nibble => (
+                self.w.codes[start / 2..sp_end / 2].as_ptr(),
+                (sp_end - start) / 2,
+            ),
             _ => (
                 self.w.half[start..sp_end].as_ptr() as *const u8,
                 2 * (sp_end - start),
@@ -447,6 +453,7 @@ fn value(storage: FloatStorage, panel: &[u8], idx: usize) -> f32 {
     match storage {
         FloatStorage::F32 => f32::from_le_bytes(panel[4 * idx..4 * idx + 4].try_into().unwrap()),
         FloatStorage::Byte(code) => code.decode(panel[idx]),
+        FloatStorage::Nibble => E2M1_VALUES[(panel[idx / 2] >> (4 * (idx % 2)) & 15) as usize],
         _ => half_value(
             storage,
             u16::from_le_bytes([panel[2 * idx], panel[2 * idx + 1]]),
@@ -647,20 +654,20 @@ fn check_tile(
     rows: usize,
     panels: usize,
     per_reg: usize,
-    value_bytes: usize,
+    value_bits: usize,
     t: &Tile,
     d: &[[f32; PANEL]],
 ) {
     assert!(t.a.len() == rows && t.w.len() == panels && panels <= t.stride);
     for reg in t.w.chunks(per_reg) {
         for (h, p) in reg.iter().enumerate() {
-            let at = reg[0].as_ptr().wrapping_add(h * PANEL * value_bytes);
+            let at = reg[0].as_ptr().wrapping_add(h * PANEL * value_bits / 8);
             assert!(std::ptr::eq(p.as_ptr(), at));
         }
     }
     assert!(t.a.iter().all(|r| r.len() >= t.ks.end));
     let last = t.ks.end.saturating_sub(1) * t.kstride + PANEL;
-    assert!(t.w.iter().all(|p| p.len() >= last * value_bytes));
+    assert!(t.w.iter().all(|p| p.len() >= last * value_bits / 8));
     assert!(d.len() >= (rows - 1) * t.stride + panels);
     if let Some(f) = t.fold {
         f.check(rows, panels, &t.ks);
@@ -668,7 +675,7 @@ fn check_tile(
 }
 
 /// The SIMD tiles' storage parameter: 0 f32, 1 bf16, 2 fp16, 3 E5M2 byte,
-/// 4 E4M3 byte, 5 int8 · 2^e byte (see [`ByteCode`]).
+/// 4 E4M3 byte, 5 int8 · 2^e byte (see [`ByteCode`]), 6 E2M1 nibble.
 fn storage_id(storage: FloatStorage) -> u8 {
     match storage {
         FloatStorage::F32 => 0,
@@ -677,16 +684,19 @@ fn storage_id(storage: FloatStorage) -> u8 {
         FloatStorage::Byte(ByteCode::E5m2) => 3,
         FloatStorage::Byte(ByteCode::E4m3) => 4,
         FloatStorage::Byte(ByteCode::I8(_)) => 5,
+        FloatStorage::Nibble => 6,
     }
 }
 
-/// Bytes per stored value of storage parameter `s` ([`storage_id`]).
+/// Bits per stored value of storage parameter `s` ([`storage_id`]); the
+/// byte offsets of 8-value runs (a panel row, a register) are whole.
 #[cfg(target_arch = "x86_64")]
-const fn value_bytes(s: u8) -> usize {
+const fn value_bits(s: u8) -> usize {
     match s {
-        0 => 4,
-        1 | 2 => 2,
-        _ => 1,
+        0 => 32,
+        1 | 2 => 16,
+        6 => 4,
+        _ => 8,
     }
 }
 
@@ -715,8 +725,9 @@ fn prefetch(p: *const u8, off: usize, bytes: usize) {
 /// of `R` rows × `PANELS · P` panels, sums in place, with the fold at every
 /// group end when the weights have inner scales). The AVX2 module expands
 /// it on ymm (one panel per register), the AVX-512 one on zmm (two adjacent
-/// panels per register); each supplies the widening `load` and the
-/// weight-scale read `w_scales` of its width. A lane's chain is the same
+/// panels per register); each supplies the widening `load`, the
+/// weight-scale read `w_scales` and the lane orders `lanes_in` / `lanes_out`
+/// (the natural order of the sums to the register's and back) of its width. A lane's chain is the same
 /// sequence of roundings at either width. (A macro, not generic code: the
 /// intrinsics differ by type, and closures would not inherit the callers'
 /// target features.)
@@ -740,13 +751,13 @@ macro_rules! float_tile_fns {
             pf: bool,
             scale: $v,
         ) {
-            let vb = value_bytes(S);
+            let vb = value_bits(S);
             for kk in ks {
                 if pf {
                     prefetch(
                         wp[0],
-                        (kk + PREFETCH_K) * kstride * vb,
-                        $pp * P * PANEL * vb,
+                        (kk + PREFETCH_K) * kstride * vb / 8,
+                        $pp * P * PANEL * vb / 8,
                     );
                 }
                 // (A loop, not `array::from_fn`: its closure would not inherit
@@ -779,8 +790,7 @@ macro_rules! float_tile_fns {
             d: &mut [[f32; PANEL]],
             scale: f32,
         ) {
-            let vb = value_bytes(S);
-            check_tile(R, $pp * P, $pp, vb, t, d);
+            check_tile(R, $pp * P, $pp, value_bits(S), t, d);
             let (kstride, stride) = (t.kstride, t.stride);
             let scale = $set1(scale);
             let dp = d.as_mut_ptr();
@@ -801,13 +811,13 @@ macro_rules! float_tile_fns {
                 None => {
                     for r in 0..R {
                         for q in 0..P {
-                            acc[r][q] = $loadu(sums!(r, q));
+                            acc[r][q] = lanes_in::<S>($loadu(sums!(r, q)));
                         }
                     }
                     run::<R, P, S, FUSED>(&mut acc, &wp, &ap, t.ks.clone(), kstride, t.pf, scale);
                     for r in 0..R {
                         for q in 0..P {
-                            $storeu(sums!(r, q), acc[r][q]);
+                            $storeu(sums!(r, q), lanes_out::<S>(acc[r][q]));
                         }
                     }
                 }
@@ -817,14 +827,14 @@ macro_rules! float_tile_fns {
                         run::<R, P, S, FUSED>(&mut acc, &wp, &ap, seg, kstride, t.pf, scale);
                         let mut ws = [$zero(); P];
                         for q in 0..P {
-                            ws[q] = w_scales(f, $pp * q, g);
+                            ws[q] = lanes_in::<S>(w_scales(f, $pp * q, g));
                         }
                         for r in 0..R {
                             let sa = $set1(f.a_scale(r, g));
                             for q in 0..P {
                                 let v = $mul($mul(acc[r][q], sa), ws[q]);
                                 let p = sums!(r, q);
-                                $storeu(p, $add($loadu(p), v));
+                                $storeu(p, $add($loadu(p), lanes_out::<S>(v)));
                             }
                         }
                     }
@@ -837,7 +847,8 @@ macro_rules! float_tile_fns {
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{
-        check_tile, prefetch, storage_id, value_bytes, FloatStorage, Fold, Tile, PANEL, PREFETCH_K,
+        check_tile, prefetch, storage_id, value_bits, FloatStorage, Fold, Tile, E2M1_VALUES, PANEL,
+        PREFETCH_K,
     };
     use std::arch::x86_64::*;
 
@@ -872,6 +883,21 @@ mod avx2 {
                 };
                 _mm256_mul_ps(_mm256_castsi256_ps(f), scale)
             }
+            // E2M1 nibbles (a panel's 4 bytes, row j at bit 4j): the
+            // word broadcast to every lane and lane j shifted right by 4j,
+            // so its code sits in bits 0–3; the magnitude is an 8-entry
+            // `vpermps` lookup (bits 0–2), the sign bit 3 moved to bit 31.
+            6 => {
+                let word = (p.add(idx / 2) as *const i32).read_unaligned();
+                let c = _mm256_srlv_epi32(
+                    _mm256_set1_epi32(word),
+                    _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28),
+                );
+                let mag = _mm256_permutevar8x32_ps(_mm256_loadu_ps(E2M1_VALUES.as_ptr()), c);
+                let sign =
+                    _mm256_and_si256(_mm256_slli_epi32::<28>(c), _mm256_set1_epi32(i32::MIN));
+                _mm256_or_ps(mag, _mm256_castsi256_ps(sign))
+            }
             _ => {
                 let c = _mm_loadl_epi64(p.add(idx) as *const __m128i);
                 _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(c)), scale)
@@ -883,6 +909,18 @@ mod avx2 {
     #[inline(always)]
     unsafe fn w_scales(f: &Fold, q: usize, g: usize) -> __m256 {
         _mm256_loadu_ps(f.w_scales(q, g).as_ptr())
+    }
+
+    /// A register's lanes are its panel's rows in order, for every storage.
+    #[inline(always)]
+    fn lanes_in<const S: u8>(x: __m256) -> __m256 {
+        x
+    }
+
+    /// See [`lanes_in`].
+    #[inline(always)]
+    fn lanes_out<const S: u8>(x: __m256) -> __m256 {
+        x
     }
 
     float_tile_fns!(__m256, panels: 1, zero: _mm256_setzero_ps, loadu: _mm256_loadu_ps,
@@ -931,14 +969,15 @@ mod avx2 {
                 }
             };
         }
-        by_storage!(0, 1, 2, 3, 4, 5)
+        by_storage!(0, 1, 2, 3, 4, 5, 6)
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{
-        check_tile, prefetch, storage_id, value_bytes, FloatStorage, Fold, Tile, PANEL, PREFETCH_K,
+        check_tile, prefetch, storage_id, value_bits, FloatStorage, Fold, Tile, E2M1_VALUES, PANEL,
+        PREFETCH_K,
     };
     use std::arch::x86_64::*;
 
@@ -974,6 +1013,23 @@ mod avx512 {
                 };
                 _mm512_mul_ps(_mm512_castsi512_ps(f), scale)
             }
+            // E2M1 nibbles (each panel's 4 bytes, row j at bit 4j): the two
+            // panels' words broadcast as one 64-bit word (a load, no
+            // shuffle), so even lanes hold the first panel's word and odd
+            // lanes the second's; lanes 2i and 2i + 1 shifted right by 4i
+            // put row i's code in bits 0–3; one 16-entry `vpermps` lookup
+            // (which reads only bits 0–3). The register's lanes are thus
+            // the panels' rows interleaved (see `lanes_in`): one shuffle
+            // per 16 weights, where putting them in order took two more
+            // and bound a GEMV.
+            6 => {
+                let pair = _mm512_set1_epi64((p.add(idx / 2) as *const i64).read_unaligned());
+                let c = _mm512_srlv_epi32(
+                    pair,
+                    _mm512_setr_epi32(0, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20, 24, 24, 28, 28),
+                );
+                _mm512_permutexvar_ps(c, _mm512_loadu_ps(E2M1_VALUES.as_ptr()))
+            }
             _ => {
                 let c = _mm_loadu_si128(p.add(idx) as *const __m128i);
                 _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(c)), scale)
@@ -992,6 +1048,32 @@ mod avx512 {
             _mm512_castpd256_pd512(_mm256_castps_pd(lo)),
             _mm256_castps_pd(hi),
         ))
+    }
+
+    /// A register's sums in its lane order from the natural one (the
+    /// first panel's 8 rows, then the second's): the same for every
+    /// storage but nibbles, whose `load` interleaves the panels' rows
+    /// (lane 2i: the first panel's row i; lane 2i + 1: the second's). Each
+    /// lane's chain is unchanged; only where it sits moves.
+    #[inline(always)]
+    unsafe fn lanes_in<const S: u8>(x: __m512) -> __m512 {
+        if S == 6 {
+            let idx = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+            _mm512_permutexvar_ps(idx, x)
+        } else {
+            x
+        }
+    }
+
+    /// The inverse of [`lanes_in`].
+    #[inline(always)]
+    unsafe fn lanes_out<const S: u8>(x: __m512) -> __m512 {
+        if S == 6 {
+            let idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+            _mm512_permutexvar_ps(idx, x)
+        } else {
+            x
+        }
     }
 
     float_tile_fns!(__m512, panels: 2, zero: _mm512_setzero_ps, loadu: _mm512_loadu_ps,
@@ -1076,6 +1158,6 @@ mod avx512 {
                 }
             };
         }
-        by_storage!(0, 1, 2, 3, 4, 5)
+        by_storage!(0, 1, 2, 3, 4, 5, 6)
     }
 }

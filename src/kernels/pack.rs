@@ -254,15 +254,20 @@ pub enum FloatStorage {
     /// One byte per value (see [`ByteCode`]): for values one of the codes
     /// holds exactly ([`ByteCode::fit`]).
     Byte(ByteCode),
+    /// Two FP4 E2M1 codes per byte ([`super::bytecode::E2M1_VALUES`]), a
+    /// panel's even row in the low half and the next row in the high half:
+    /// for values that are all E2M1 values (FP4, MXFP4, NVFP4 elements).
+    Nibble,
 }
 
 impl FloatStorage {
-    /// Bytes per stored value.
-    pub fn bytes(self) -> usize {
+    /// Bits per stored value.
+    pub fn bits(self) -> usize {
         match self {
-            FloatStorage::F32 => 4,
-            FloatStorage::Byte(_) => 1,
-            _ => 2,
+            FloatStorage::F32 => 32,
+            FloatStorage::Byte(_) => 8,
+            FloatStorage::Nibble => 4,
+            _ => 16,
         }
     }
 }
@@ -289,7 +294,8 @@ pub struct FloatPanels {
     pub data: Vec<f32>,
     /// 16-bit patterns, `[panel][k][row]` (bf16 / fp16 storage; empty otherwise).
     pub half: Vec<u16>,
-    /// Byte codes, `[panel][k][row]` (byte storage; empty otherwise).
+    /// Byte codes, `[panel][k][row]` (byte storage), or two E2M1 codes per
+    /// byte in the same order (nibble storage); empty otherwise.
     pub codes: Vec<u8>,
     /// How values are stored.
     pub storage: FloatStorage,
@@ -352,6 +358,21 @@ impl FloatPanels {
                     }
                 }
             }
+            FloatStorage::Nibble => {
+                // Value positions are even at every panel row 0 (a panel is
+                // 8 values), so a row pair shares one byte.
+                codes = vec![0u8; panels * k * PANEL / 2];
+                for j in 0..n {
+                    for kk in 0..k {
+                        let x = values[j * k + kk];
+                        let c = super::bytecode::e2m1_code(x).unwrap_or_else(|| {
+                            panic!("FloatPanels::pack: {x:e} is not an E2M1 value")
+                        });
+                        let at = at(j, kk);
+                        codes[at / 2] |= c << (4 * (at % 2));
+                    }
+                }
+            }
         }
         FloatPanels {
             n,
@@ -369,7 +390,9 @@ impl FloatPanels {
 
     /// Bytes the product streams (values plus scales).
     pub fn bytes(&self) -> usize {
-        self.storage.bytes() * (self.data.len() + self.half.len() + self.codes.len())
+        4 * self.data.len()
+            + 2 * self.half.len()
+            + self.codes.len()
             + 4 * (self.scales.inner.as_ref().map_or(0, Vec::len)
                 + self.scales.outer.as_ref().map_or(0, Vec::len))
     }

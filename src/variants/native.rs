@@ -31,6 +31,7 @@ use super::packed::{PackedNative, Packer};
 use super::NativeMatmul;
 use crate::formats::{ElementFormat, IntKind};
 use crate::isa::IsaLevel;
+use crate::kernels::bytecode::e2m1_code;
 use crate::kernels::float::{ActCast, ActScales, FloatKernel, FloatSum};
 use crate::kernels::int8::IntKernel;
 use crate::kernels::pack::{ByteCode, FloatPanels, FloatStorage, IntPanels};
@@ -278,13 +279,19 @@ impl NativeMatmul for NativeQuant {
                 let storage = match self.spec.weight {
                     OperandSpec::Cast(f) if f == crate::formats::parse::FP16 => FloatStorage::F16,
                     OperandSpec::Cast(f) if f == crate::formats::parse::BF16 => FloatStorage::Bf16,
-                    // Integer codes and minifloat / block elements of ≤ 8
-                    // significant bits (int8, FP8, FP6, FP4, MXINT8's
-                    // int8·2^-6) fit a one-byte code; should a value not
-                    // (a non-finite weight), they are exact in bf16:
-                    // e5m2's smallest subnormal 2^-16 is far inside its range.
+                    // FP4 E2M1 elements (and any weights that are all E2M1
+                    // values) take half a byte; integer codes and minifloat /
+                    // block elements of ≤ 8 significant bits (int8, FP8,
+                    // FP6, MXINT8's int8·2^-6) fit a one-byte code; should a
+                    // value not (a non-finite weight), they are exact in
+                    // bf16: e5m2's smallest subnormal 2^-16 is far inside
+                    // its range.
                     OperandSpec::AbsMax { .. } | OperandSpec::Block(_) => {
-                        ByteCode::fit(v).map_or(FloatStorage::Bf16, FloatStorage::Byte)
+                        if v.iter().all(|&x| e2m1_code(x).is_some()) {
+                            FloatStorage::Nibble
+                        } else {
+                            ByteCode::fit(v).map_or(FloatStorage::Bf16, FloatStorage::Byte)
+                        }
                     }
                     _ => FloatStorage::F32,
                 };

@@ -383,7 +383,7 @@ fn byte_code_widening_equals_the_plain_decode_at_every_level() {
                 outer: None,
             };
             let panels = FloatPanels::pack(&q, &w, FloatStorage::Byte(code));
-            assert_eq!(panels.storage.bytes(), 1);
+            assert_eq!(panels.storage.bits(), 8);
             let kernel = FloatKernel::new(panels, FloatSum::Fused, ActCast::F32, true);
             let mut a = vec![0f32; k];
             a[0] = 1.0;
@@ -410,8 +410,88 @@ fn byte_code_widening_equals_the_plain_decode_at_every_level() {
     }
 }
 
+/// The E2M1 nibble table is the format's: every code against the formats
+/// layer's E2M1 decoder (an independent implementation), the code of each
+/// value back, and values E2M1 lacks refused.
+#[test]
+fn e2m1_nibble_table_is_the_formats_e2m1() {
+    use bitsim::formats::parse::E2M1;
+    use bitsim::kernels::bytecode::{e2m1_code, E2M1_VALUES};
+    for c in 0..16u8 {
+        let want = E2M1.decode_f32(c as u32);
+        assert_eq!(
+            E2M1_VALUES[c as usize].to_bits(),
+            want.to_bits(),
+            "code {c}"
+        );
+        assert_eq!(e2m1_code(want), Some(c), "{want}");
+    }
+    for x in [5.0, 0.25, 7.0, 12.0, -2.5, f32::NAN, f32::INFINITY] {
+        assert_eq!(e2m1_code(x), None, "{x}");
+    }
+}
+
+/// The SIMD widening of nibble-stored E2M1 weights equals the plain table
+/// at every ISA level: every code in every row position of a panel (rows
+/// 0..16 hold codes 0..15, rows 16.. the codes reversed, 37 rows so the
+/// last panel is ragged and its padding shares a byte with row 36), times
+/// an activation of 1 over K = 1 and K = 3.
+#[test]
+fn e2m1_nibble_widening_equals_the_table_at_every_level() {
+    use bitsim::isa::{self, IsaLevel};
+    use bitsim::kernels::bytecode::E2M1_VALUES;
+    use bitsim::kernels::float::{ActCast, FloatKernel, FloatSum};
+    use bitsim::kernels::pack::{FloatPanels, FloatStorage};
+    use bitsim::tensor::{QOperand, Values};
+    let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let n = 37;
+    let codes: Vec<usize> = (0..n)
+        .map(|j| if j < 16 { j } else { (51 - j) % 16 })
+        .collect();
+    let vals: Vec<f32> = codes.iter().map(|&c| E2M1_VALUES[c]).collect();
+    for k in [1usize, 3] {
+        let w: Vec<f32> = vals
+            .iter()
+            .flat_map(|&x| std::iter::once(x).chain(std::iter::repeat_n(0.0, k - 1)))
+            .collect();
+        let q = QOperand {
+            rows: n,
+            k,
+            values: Values::F32(w.clone()),
+            group: 0,
+            inner: None,
+            outer: None,
+        };
+        let panels = FloatPanels::pack(&q, &w, FloatStorage::Nibble);
+        // 5 panels × K × 8 rows, two to a byte.
+        assert_eq!(panels.codes.len(), 5 * k * 4);
+        let kernel = FloatKernel::new(panels, FloatSum::MulAdd, ActCast::F32, true);
+        let mut a = vec![0f32; k];
+        a[0] = 1.0;
+        for level in IsaLevel::available() {
+            for m in [1usize, 9] {
+                let rows: Vec<f32> = a.iter().cycle().take(m * k).copied().collect();
+                let got = kernel.run(&rows, m, true, level);
+                for i in 0..m {
+                    for (j, &x) in vals.iter().enumerate() {
+                        // +0 + 1·x: −0 becomes +0.
+                        let want = (x + 0.0) as f64;
+                        assert_eq!(
+                            got[i * n + j].to_bits(),
+                            want.to_bits(),
+                            "code {} row {j} K={k} m={m} at {level}",
+                            codes[j]
+                        );
+                    }
+                }
+            }
+        }
+        isa::set_cap(IsaLevel::Avx512);
+    }
+}
+
 /// The scaled float kernels stream one byte per weight (plus scales), not
-/// bf16's two, on ordinary finite weights.
+/// bf16's two, on ordinary finite weights; the FP4 ones half a byte.
 #[test]
 fn scaled_float_weights_are_stored_in_one_byte() {
     let (n, k) = (64, 256);
@@ -427,5 +507,11 @@ fn scaled_float_weights_are_stored_in_one_byte() {
         native.pack_weights(&w);
         let bytes = native.weight_bytes() as f64 / (n * k) as f64;
         assert!(bytes < 1.5, "{name}: {bytes} bytes per weight");
+        if name.contains("fp4") {
+            // Half a byte, plus f32 scales: one per 16 or 32 weights at
+            // most, and one per row (a byte per weight would exceed this).
+            let most = 0.5 + 4.0 / 16.0 + 4.0 / k as f64;
+            assert!(bytes <= most, "{name}: {bytes} bytes per weight");
+        }
     }
 }
