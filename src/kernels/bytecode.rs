@@ -165,19 +165,17 @@ pub const E2M1_VALUES: [f32; 16] = [
 
 /// The E2M1 code of `x` when `x` is an E2M1 value, bit for bit (−0 is 8).
 pub fn e2m1_code(x: f32) -> Option<u8> {
-    // By the f32 bits of the magnitude (one compare tree, not a search:
-    // packing tests every weight).
+    // By the f32 bits (no search and few branches: packing tests every
+    // weight): a nonzero magnitude is 0.5 … 6 when its exponent and first
+    // mantissa bit, bits 22–30, are 0xfc … 0x103 (0.5, 0.75, 1, 1.5, 2, 3,
+    // 4, 6; 0.75 is not E2M1) and every lower bit is 0.
+    const BY_TOP: [u8; 8] = [1, NONE, 2, 3, 4, 5, 6, 7];
+    const NONE: u8 = 0xff;
     let b = x.to_bits();
-    let mag = match b & 0x7fff_ffff {
-        0 => 0,
-        0x3f00_0000 => 1, // 0.5
-        0x3f80_0000 => 2, // 1
-        0x3fc0_0000 => 3, // 1.5
-        0x4000_0000 => 4, // 2
-        0x4040_0000 => 5, // 3
-        0x4080_0000 => 6, // 4
-        0x40c0_0000 => 7, // 6
-        _ => return None,
-    };
-    Some(mag | ((b >> 28) as u8 & 8))
+    let (mag, sign) = (b & 0x7fff_ffff, (b >> 28) as u8 & 8);
+    if mag == 0 {
+        return Some(sign);
+    }
+    let c = *BY_TOP.get((mag >> 22).wrapping_sub(0xfc) as usize)?;
+    (c != NONE && mag & 0x3f_ffff == 0).then_some(c | sign)
 }

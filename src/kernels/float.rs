@@ -23,8 +23,9 @@
 //! register) or zmm (AVX-512: two adjacent panels per register); a lane's
 //! chain is the same sequence of roundings either way.
 //!
-//! Weights are stored as f32, bf16, fp16 or one byte per value
-//! ([`ByteCode`]), each widened to f32 exactly in registers. With inner
+//! Weights are stored as f32, bf16, fp16, one byte per value
+//! ([`ByteCode`]) or, FP4 E2M1 values, half a byte
+//! ([`FloatStorage::Nibble`]), each widened to f32 exactly in registers. With inner
 //! (per group) scales the register tile itself runs the fold at every group
 //! end (`Fold`): its dot registers start at +0, and the tile's sums in
 //! memory hold `acc`, so a group of 16 or 32 K steps costs a few extra

@@ -426,8 +426,17 @@ fn e2m1_nibble_table_is_the_formats_e2m1() {
         );
         assert_eq!(e2m1_code(want), Some(c), "{want}");
     }
-    for x in [5.0, 0.25, 7.0, 12.0, -2.5, f32::NAN, f32::INFINITY] {
+    for x in [5.0, 0.25, 0.75, 7.0, 12.0, -2.5, f32::NAN, f32::INFINITY] {
         assert_eq!(e2m1_code(x), None, "{x}");
+    }
+    // Every sign, exponent and first mantissa bit (bits 22–31) with a few
+    // patterns of the lower bits, against a search of the decoder's values.
+    for top in 0..1024u32 {
+        for low in [0, 1, 0x1f_ffff, 0x20_0000, 0x3f_ffff] {
+            let x = f32::from_bits(top << 22 | low);
+            let want = (0..16u8).find(|&c| E2M1.decode_f32(c as u32).to_bits() == x.to_bits());
+            assert_eq!(e2m1_code(x), want, "{:#010x}", x.to_bits());
+        }
     }
 }
 
