@@ -25,13 +25,14 @@
 //!
 //! Weights are stored as f32, bf16, fp16, one byte per value
 //! ([`ByteCode`]) or, FP4 E2M1 values, half a byte
-//! ([`FloatStorage::Nibble`]), each widened to f32 exactly in registers. With inner
-//! (per group) scales the register tile itself runs the fold at every group
-//! end (`Fold`): its dot registers start at +0, and the tile's sums in
-//! memory hold `acc`, so a group of 16 or 32 K steps costs a few extra
-//! operations per register instead of a pass through memory. Without inner
-//! scales the tile's sums are the running dot products (reloaded between
-//! K chunks, an exact f32 round trip) and the fold runs once, after K.
+//! ([`FloatStorage::Nibble`]), each widened to f32 exactly in registers.
+//! With inner (per group) scales the register tile itself runs the fold at
+//! every group end (`Fold`): its dot registers start at +0, and the tile's
+//! sums in memory hold `acc`, so a group of 16 or 32 K steps costs a few
+//! extra operations per register instead of a pass through memory. Without
+//! inner scales the tile's sums are the running dot products (reloaded
+//! between K chunks, an exact f32 round trip) and the fold runs once, after
+//! K.
 
 use super::bytecode::E2M1_VALUES;
 use super::pack::{
@@ -727,9 +728,9 @@ fn prefetch(p: *const u8, off: usize, bytes: usize) {
 /// group end when the weights have inner scales). The AVX2 module expands
 /// it on ymm (one panel per register), the AVX-512 one on zmm (two adjacent
 /// panels per register); each supplies the widening `load`, the
-/// weight-scale read `w_scales` and the lane orders `lanes_in` / `lanes_out`
-/// (the natural order of the sums to the register's and back) of its width. A lane's chain is the same
-/// sequence of roundings at either width. (A macro, not generic code: the
+/// weight-scale read `w_scales` and the lane orders `lanes_in` /
+/// `lanes_out` (the sums' natural order to the register's and back) of its
+/// width. A lane's chain is the same sequence of roundings at either width. (A macro, not generic code: the
 /// intrinsics differ by type, and closures would not inherit the callers'
 /// target features.)
 #[cfg(target_arch = "x86_64")]
