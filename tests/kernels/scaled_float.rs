@@ -347,16 +347,67 @@ fn byte_code_fit_picks_the_first_int8_exponent_of_a_full_search() {
     assert!(int8_fits > 50, "{int8_fits}");
 }
 
+/// `vals` as one weight column each over K positions (the value, then
+/// zeros), unscaled.
+fn column_weights(vals: &[f32], k: usize) -> (bitsim::tensor::QOperand, Vec<f32>) {
+    let w: Vec<f32> = vals
+        .iter()
+        .flat_map(|&x| std::iter::once(x).chain(std::iter::repeat_n(0.0, k - 1)))
+        .collect();
+    let q = bitsim::tensor::QOperand {
+        rows: vals.len(),
+        k,
+        values: bitsim::tensor::Values::F32(w.clone()),
+        group: 0,
+        inner: None,
+        outer: None,
+    };
+    (q, w)
+}
+
+/// Runs `panels` (the [`column_weights`] of `vals` over `k`) times an
+/// activation of 1 then zeros at every ISA level, one row (GEMV) and nine
+/// (GEMM tiles), and checks each output is `+0 + 1·value` bit for bit (so
+/// −0 gives +0); `what(j)` names column j in a failure.
+fn check_widening(
+    panels: bitsim::kernels::pack::FloatPanels,
+    vals: &[f32],
+    k: usize,
+    what: &dyn Fn(usize) -> String,
+) {
+    use bitsim::isa::{self, IsaLevel};
+    use bitsim::kernels::float::{ActCast, FloatKernel, FloatSum};
+    let n = vals.len();
+    let kernel = FloatKernel::new(panels, FloatSum::Fused, ActCast::F32, true);
+    let mut a = vec![0f32; k];
+    a[0] = 1.0;
+    for level in IsaLevel::available() {
+        for m in [1usize, 9] {
+            let rows: Vec<f32> = a.iter().cycle().take(m * k).copied().collect();
+            let got = kernel.run(&rows, m, true, level);
+            for i in 0..m {
+                for (j, &x) in vals.iter().enumerate() {
+                    let want = (x + 0.0) as f64;
+                    assert_eq!(
+                        got[i * n + j].to_bits(),
+                        want.to_bits(),
+                        "{} K={k} m={m} at {level}",
+                        what(j)
+                    );
+                }
+            }
+        }
+    }
+    isa::set_cap(IsaLevel::Avx512);
+}
+
 /// The SIMD widening of every byte code equals its plain decode at every
 /// ISA level: all 256 codes (E4M3's 0x7F/0xFF too, which the float kernels
 /// store as 480 but a variant never produces) as one weight column each,
 /// times an activation of 1 over K = 1 and K = 3 (ones then zeros).
 #[test]
 fn byte_code_widening_equals_the_plain_decode_at_every_level() {
-    use bitsim::isa::{self, IsaLevel};
-    use bitsim::kernels::float::{ActCast, FloatKernel, FloatSum};
     use bitsim::kernels::pack::{ByteCode, FloatPanels, FloatStorage};
-    use bitsim::tensor::{QOperand, Values};
     let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     for code in [
         ByteCode::E5m2,
@@ -369,43 +420,12 @@ fn byte_code_widening_equals_the_plain_decode_at_every_level() {
             .collect();
         let vals: Vec<f32> = codes.iter().map(|&c| code.decode(c)).collect();
         for k in [1usize, 3] {
-            let n = vals.len();
-            let w: Vec<f32> = vals
-                .iter()
-                .flat_map(|&x| std::iter::once(x).chain(std::iter::repeat_n(0.0, k - 1)))
-                .collect();
-            let q = QOperand {
-                rows: n,
-                k,
-                values: Values::F32(w.clone()),
-                group: 0,
-                inner: None,
-                outer: None,
-            };
+            let (q, w) = column_weights(&vals, k);
             let panels = FloatPanels::pack(&q, &w, FloatStorage::Byte(code));
             assert_eq!(panels.storage.bits(), 8);
-            let kernel = FloatKernel::new(panels, FloatSum::Fused, ActCast::F32, true);
-            let mut a = vec![0f32; k];
-            a[0] = 1.0;
-            for level in IsaLevel::available() {
-                // One row (GEMV) and nine (GEMM tiles).
-                for m in [1usize, 9] {
-                    let rows: Vec<f32> = a.iter().cycle().take(m * k).copied().collect();
-                    let got = kernel.run(&rows, m, true, level);
-                    for i in 0..m {
-                        for (j, &x) in vals.iter().enumerate() {
-                            let want = (x + 0.0) as f64;
-                            assert_eq!(
-                                got[i * n + j].to_bits(),
-                                want.to_bits(),
-                                "{code:?} code {:#04x} K={k} m={m} at {level}",
-                                codes[j]
-                            );
-                        }
-                    }
-                }
-            }
-            isa::set_cap(IsaLevel::Avx512);
+            check_widening(panels, &vals, k, &|j| {
+                format!("{code:?} code {:#04x}", codes[j])
+            });
         }
     }
 }
@@ -441,61 +461,26 @@ fn e2m1_nibble_table_is_the_formats_e2m1() {
 }
 
 /// The SIMD widening of nibble-stored E2M1 weights equals the plain table
-/// at every ISA level: every code in every row position of a panel (rows
-/// 0..16 hold codes 0..15, rows 16.. the codes reversed, 37 rows so the
-/// last panel is ragged and its padding shares a byte with row 36), times
-/// an activation of 1 over K = 1 and K = 3.
+/// at every ISA level: rows 0..16 hold codes 0..15 and rows 16.. the codes
+/// in an order of the other parity, so every code sits in a low and a high
+/// nibble and in both panels of a register; 37 rows, so the last panel is
+/// ragged and its padding shares a byte with row 36; an activation of 1
+/// over K = 1 and K = 3.
 #[test]
 fn e2m1_nibble_widening_equals_the_table_at_every_level() {
-    use bitsim::isa::{self, IsaLevel};
     use bitsim::kernels::bytecode::E2M1_VALUES;
-    use bitsim::kernels::float::{ActCast, FloatKernel, FloatSum};
     use bitsim::kernels::pack::{FloatPanels, FloatStorage};
-    use bitsim::tensor::{QOperand, Values};
     let _g = LEVEL_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let n = 37;
-    let codes: Vec<usize> = (0..n)
+    let codes: Vec<usize> = (0..37)
         .map(|j| if j < 16 { j } else { (51 - j) % 16 })
         .collect();
     let vals: Vec<f32> = codes.iter().map(|&c| E2M1_VALUES[c]).collect();
     for k in [1usize, 3] {
-        let w: Vec<f32> = vals
-            .iter()
-            .flat_map(|&x| std::iter::once(x).chain(std::iter::repeat_n(0.0, k - 1)))
-            .collect();
-        let q = QOperand {
-            rows: n,
-            k,
-            values: Values::F32(w.clone()),
-            group: 0,
-            inner: None,
-            outer: None,
-        };
+        let (q, w) = column_weights(&vals, k);
         let panels = FloatPanels::pack(&q, &w, FloatStorage::Nibble);
         // 5 panels × K × 8 rows, two to a byte.
         assert_eq!(panels.codes.len(), 5 * k * 4);
-        let kernel = FloatKernel::new(panels, FloatSum::MulAdd, ActCast::F32, true);
-        let mut a = vec![0f32; k];
-        a[0] = 1.0;
-        for level in IsaLevel::available() {
-            for m in [1usize, 9] {
-                let rows: Vec<f32> = a.iter().cycle().take(m * k).copied().collect();
-                let got = kernel.run(&rows, m, true, level);
-                for i in 0..m {
-                    for (j, &x) in vals.iter().enumerate() {
-                        // +0 + 1·x: −0 becomes +0.
-                        let want = (x + 0.0) as f64;
-                        assert_eq!(
-                            got[i * n + j].to_bits(),
-                            want.to_bits(),
-                            "code {} row {j} K={k} m={m} at {level}",
-                            codes[j]
-                        );
-                    }
-                }
-            }
-        }
-        isa::set_cap(IsaLevel::Avx512);
+        check_widening(panels, &vals, k, &|j| format!("code {} row {j}", codes[j]));
     }
 }
 
