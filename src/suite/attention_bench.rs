@@ -17,8 +17,8 @@
 //!   over as many bytes, the fraction being KV bytes/s over the loop's.
 //!   Either loop runs once after each timed call (the peak loop about a
 //!   tenth of the ceiling budget) and the ceiling is the median run, so the
-//!   kernel and its ceiling see the same machine. Approximate and sparse methods
-//!   ([`AttentionVariant::emulation_scales_by_rows`] false) count their own
+//!   kernel and its ceiling see the same machine. Approximate and sparse
+//!   methods ([`AttentionVariant::emulation_scales_by_rows`] false) count their own
 //!   work instead: 2 flops per MAC of [`AttentionVariant::cost_on`].
 //! - **Emulation** (the "× emulation" figure): timed once on head 0 and the
 //!   last query rows only when the full shape exceeds
@@ -180,7 +180,7 @@ impl CeilingPass {
         }
     }
 
-    fn pass(&mut self) -> f64 {
+    fn pass(&self) -> f64 {
         match self {
             CeilingPass::Read { buf, threads, .. } => read_pass(buf, *threads),
             CeilingPass::Peak(p) => p.pass(),
@@ -208,7 +208,7 @@ fn bench_in_pool(
     // The ceiling is measured alternately with the kernel (one pass after
     // each timed call, the median pass), as the matmul bench does: a shared
     // machine's bandwidth and issue rate drift within seconds.
-    let mut ceiling_pass = CeilingPass::new(decode, kv, kernel, threads, opts);
+    let ceiling_pass = CeilingPass::new(decode, kv, kernel, threads, opts);
     let mut rates = Vec::new();
     std::hint::black_box(kernel.run(&x));
     let times_s: Vec<f64> = (0..opts.reps.max(1))
