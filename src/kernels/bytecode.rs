@@ -2,18 +2,24 @@
 //! variants' weight elements (FP8, FP6, FP4, MXINT8's int8·2^−6) all fit
 //! one of three byte codes exactly, so their panels stream 1 byte per
 //! weight instead of bf16's 2, and the SIMD tiles widen a byte to f32 in
-//! four operations:
+//! three or four operations:
 //!
 //! - [`ByteCode::E5m2`] (FP8 E5M2, and FP6 E3M2 and FP4 E2M1, whose values
-//!   are E5M2 values) and [`ByteCode::E4m3`] (FP8 E4M3 and FP6 E2M3; bias 7,
-//!   no inf): the byte sign-extended to 32 bits and shifted left so that its
-//!   exponent and mantissa fields land at the top of f32's (by 21 or 20
-//!   bits); a mask keeps those fields and one copy of the sign in bit 31.
-//!   Read as an f32 that is the value times 2^(bias − 127), a subnormal
-//!   f32 when the code is subnormal (both formats keep subnormals at the same
-//!   relative place), so one multiply by 2^(127 − bias) — a power of two,
-//!   the product normal — gives the value exactly, −0 included. Rust leaves
-//!   the CPU's denormals-are-zero mode off, which this needs.
+//!   are E5M2 values) is fp16's top byte: the bytes are put above zero
+//!   bytes by one shuffle and widened by `vcvtph2ps`, exact, subnormal codes
+//!   included (the conversion takes fp16 subnormals at full speed here).
+//! - [`ByteCode::E4m3`] (FP8 E4M3 and FP6 E2M3; bias 7, no inf): the byte
+//!   sign-extended to 32 bits and shifted left by 20 so that its exponent
+//!   and mantissa fields land at the top of f32's; a mask keeps those
+//!   fields and one copy of the sign in bit 31. Read as an f32 that is the
+//!   value times 2^(7 − 127), a subnormal f32 when the code is subnormal
+//!   (E4M3's subnormals are at the same relative place), so one multiply by
+//!   2^120 — a power of two, the product normal — gives the value exactly,
+//!   −0 included. Rust leaves the CPU's denormals-are-zero mode off, which
+//!   this needs. (A multiply with a subnormal input takes a microcode assist
+//!   on Intel cores; E4M3 through fp16 avoids it but takes two operations
+//!   more, and measured no faster, since absmax-scaled weights have few
+//!   subnormal codes.)
 //! - [`ByteCode::I8`]: a two's-complement int8 times 2^e, widened by
 //!   `vcvtdq2ps` (exact) and a multiply by 2^e (exact in the normal range,
 //!   which the values' check below guarantees). MXINT8's elements.
@@ -21,7 +27,7 @@
 //! [`ByteCode::encode`] takes only values whose decode gives back the same
 //! f32 bits (±0 included) and that are finite, so a packed matrix decodes to
 //! exactly the values it was given. E5M2's inf / NaN codes are never stored
-//! (the SIMD widening would read them as 2^16 and up); E4M3's 0x7F, NaN in
+//! (non-finite values fail the check); E4M3's 0x7F, NaN in
 //! the OCP format, is 480 here, in the widening and in [`ByteCode::decode`]
 //! alike, and no variant's weight is 480.
 //!
@@ -145,10 +151,11 @@ impl ByteCode {
         holds_all(code).then_some(code)
     }
 
-    /// The multiplier the SIMD widening applies after its conversion.
+    /// The multiplier the SIMD widening applies after its conversion (1 for
+    /// E5M2, whose fp16 conversion is the value).
     pub fn widen_scale(self) -> f32 {
         match self {
-            ByteCode::E5m2 => 2f32.powi(112),
+            ByteCode::E5m2 => 1.0,
             ByteCode::E4m3 => 2f32.powi(120),
             ByteCode::I8(e) => 2f32.powi(e as i32),
         }
