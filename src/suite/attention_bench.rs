@@ -30,10 +30,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::kernel_bench::{median, peak_op, BenchOptions, CeilingKind};
+use super::kernel_bench::{median, time_calls, BenchOptions, CeilingKind, CeilingLoop};
 use crate::attention::{AttentionVariant, AttnShape, NativeAttention, Qkv};
-use crate::hw::roofline::calibrate::{fill, read_pass};
-use crate::hw::roofline::peaks::PeakPasses;
 use crate::isa;
 use crate::workload::attention::gaussian;
 
@@ -148,53 +146,6 @@ pub fn bench_attention(
     pool.install(|| Ok(bench_in_pool(v, &*kernel, shape, opts)))
 }
 
-/// One pass of an attention bench's ceiling loop: decode, a read loop over
-/// as many bytes as the KV cache (GB/s); prefill, a run of the base
-/// instruction's peak loop of about a tenth of the ceiling budget (G ops/s).
-enum CeilingPass {
-    Read {
-        buf: Vec<u64>,
-        bytes: usize,
-        threads: usize,
-    },
-    Peak(PeakPasses),
-}
-
-impl CeilingPass {
-    fn new(
-        decode: bool,
-        kv: usize,
-        kernel: &dyn NativeAttention,
-        threads: usize,
-        opts: &BenchOptions,
-    ) -> CeilingPass {
-        if decode {
-            CeilingPass::Read {
-                buf: fill(kv.div_ceil(8).max(1)),
-                bytes: kv,
-                threads,
-            }
-        } else {
-            let op = peak_op(kernel.base());
-            CeilingPass::Peak(PeakPasses::new(op, threads, opts.ceiling_budget / 10))
-        }
-    }
-
-    fn pass(&self) -> f64 {
-        match self {
-            CeilingPass::Read { buf, threads, .. } => read_pass(buf, *threads),
-            CeilingPass::Peak(p) => p.pass(),
-        }
-    }
-
-    fn what(&self) -> String {
-        match self {
-            CeilingPass::Read { bytes, .. } => format!("read loop over {bytes} bytes"),
-            CeilingPass::Peak(p) => p.what().to_string(),
-        }
-    }
-}
-
 fn bench_in_pool(
     v: &dyn AttentionVariant,
     kernel: &dyn NativeAttention,
@@ -208,19 +159,17 @@ fn bench_in_pool(
     // The ceiling is measured alternately with the kernel (one pass after
     // each timed call, the median pass), as the matmul bench does: a shared
     // machine's bandwidth and issue rate drift within seconds.
-    let ceiling_pass = CeilingPass::new(decode, kv, kernel, threads, opts);
+    let ceiling_pass = if decode {
+        CeilingLoop::read(kv, threads)
+    } else {
+        CeilingLoop::peak(kernel.base(), threads, opts.ceiling_budget / 10)
+    };
     let mut rates = Vec::new();
-    std::hint::black_box(kernel.run(&x));
-    let times_s: Vec<f64> = (0..opts.reps.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            let o = kernel.run(std::hint::black_box(&x));
-            let s = t.elapsed().as_secs_f64();
-            std::hint::black_box(o);
-            rates.push(ceiling_pass.pass());
-            s
-        })
-        .collect();
+    let times_s = time_calls(
+        opts.reps,
+        || kernel.run(std::hint::black_box(&x)),
+        || rates.push(ceiling_pass.pass()),
+    );
     let median_s = median(&times_s).max(1e-12);
 
     // The Q·Kᵀ phase alone (prefill: its ceiling is the same peak, whose
@@ -229,16 +178,7 @@ fn bench_in_pool(
         None
     } else {
         kernel.qk_phase(&x).map(|run| {
-            std::hint::black_box(run());
-            let times: Vec<f64> = (0..opts.reps.max(1))
-                .map(|_| {
-                    let t = Instant::now();
-                    std::hint::black_box(run());
-                    let s = t.elapsed().as_secs_f64();
-                    rates.push(ceiling_pass.pass());
-                    s
-                })
-                .collect();
+            let times = time_calls(opts.reps, &run, || rates.push(ceiling_pass.pass()));
             median(&times).max(1e-12)
         })
     };
@@ -258,12 +198,7 @@ fn bench_in_pool(
     let kv_gbps = kv as f64 / median_s / 1e9;
 
     let ceiling = median(&rates);
-    let ceiling_what = format!(
-        "{}, median of {} {} between the calls",
-        ceiling_pass.what(),
-        rates.len(),
-        if decode { "passes" } else { "runs" }
-    );
+    let ceiling_what = ceiling_pass.what(rates.len(), "calls");
     let (ceiling_kind, ceiling_fraction) = if decode {
         (CeilingKind::Read, kv_gbps / ceiling)
     } else {

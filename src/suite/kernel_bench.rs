@@ -183,27 +183,76 @@ pub fn operands(shape: Shape, seed: u64) -> (Matrix, Matrix) {
 /// One untimed warm-up of `kernel` on `a`, then `reps` (at least 1) timed
 /// products; every repetition's time, seconds.
 pub fn time_product(kernel: &dyn NativeMatmul, a: &Matrix, reps: u32) -> Vec<f64> {
-    time_product_then(kernel, a, reps, || {})
+    time_calls(reps, || kernel.matmul(std::hint::black_box(a)), || {})
 }
 
-/// [`time_product`], running `after` (untimed) after each timed product.
-fn time_product_then(
-    kernel: &dyn NativeMatmul,
-    a: &Matrix,
-    reps: u32,
-    mut after: impl FnMut(),
-) -> Vec<f64> {
-    std::hint::black_box(kernel.matmul(a));
+/// One untimed warm-up call, then `reps` (at least 1) timed calls, each
+/// followed by `after` (untimed); every call's time, seconds.
+pub fn time_calls<T>(reps: u32, mut call: impl FnMut() -> T, mut after: impl FnMut()) -> Vec<f64> {
+    std::hint::black_box(call());
     (0..reps.max(1))
         .map(|_| {
             let t = Instant::now();
-            let out = kernel.matmul(std::hint::black_box(a));
+            let out = call();
             let s = t.elapsed().as_secs_f64();
             std::hint::black_box(out);
             after();
             s
         })
         .collect()
+}
+
+/// A ceiling loop measured alternately with a kernel's timed calls (one
+/// pass after each, the median pass the ceiling; see the module docs):
+/// the matmul and attention benches' one way of doing so.
+pub enum CeilingLoop {
+    /// A plain read loop over as many bytes as the kernel streams (GB/s).
+    Read {
+        /// The bytes read, as words.
+        buf: Vec<u64>,
+        /// Their count.
+        bytes: usize,
+        /// OS threads reading.
+        threads: usize,
+    },
+    /// Runs of a base instruction's peak loop (G ops/s).
+    Peak(PeakPasses),
+}
+
+impl CeilingLoop {
+    /// A read loop over `bytes` bytes on `threads` threads.
+    pub fn read(bytes: usize, threads: usize) -> CeilingLoop {
+        CeilingLoop::Read {
+            buf: fill(bytes.div_ceil(8).max(1)),
+            bytes,
+            threads,
+        }
+    }
+
+    /// The peak loop of `base`'s instruction on `threads` threads, each run
+    /// calibrated to about `pass`.
+    pub fn peak(base: Base, threads: usize, pass: Duration) -> CeilingLoop {
+        CeilingLoop::Peak(PeakPasses::new(peak_op(base), threads, pass))
+    }
+
+    /// One pass: GB/s (read) or G ops/s (peak).
+    pub fn pass(&self) -> f64 {
+        match self {
+            CeilingLoop::Read { buf, threads, .. } => read_pass(buf, *threads),
+            CeilingLoop::Peak(p) => p.pass(),
+        }
+    }
+
+    /// The loop, and that the ceiling is the median of `n` passes between
+    /// the `calls` (the reports' "ceiling" column).
+    pub fn what(&self, n: usize, calls: &str) -> String {
+        match self {
+            CeilingLoop::Read { bytes, .. } => {
+                format!("read loop over {bytes} bytes, median of {n} passes between the {calls}")
+            }
+            CeilingLoop::Peak(p) => format!("{}, median of {n} runs between the {calls}", p.what()),
+        }
+    }
 }
 
 /// A GEMV's timings and ceiling: one untimed warm-up, then `reps` timed
@@ -216,16 +265,11 @@ pub fn time_gemv_with_read_loop(
     reps: u32,
     threads: usize,
 ) -> (Vec<f64>, Ceiling) {
-    let bytes = kernel.weight_bytes();
-    let buf = fill(bytes.div_ceil(8).max(1));
-    let mut rates = Vec::new();
-    let times = time_product_then(kernel, a, reps, || rates.push(read_pass(&buf, threads)));
+    let ceiling = CeilingLoop::read(kernel.weight_bytes(), threads);
+    let (times, rates) = time_products_alternately(kernel, a, reps, &ceiling);
     let ceiling = Ceiling {
         kind: CeilingKind::Read,
-        what: format!(
-            "read loop over {bytes} bytes, median of {} passes between the products",
-            rates.len()
-        ),
+        what: ceiling.what(rates.len(), "products"),
         gbps: Some(median(&rates)),
         peak_gops: None,
     };
@@ -243,20 +287,31 @@ pub fn time_gemm_with_peak(
     threads: usize,
     pass: Duration,
 ) -> (Vec<f64>, Ceiling) {
-    let passes = PeakPasses::new(peak_op(kernel.base()), threads, pass);
-    let mut rates = Vec::new();
-    let times = time_product_then(kernel, a, reps, || rates.push(passes.pass()));
+    let ceiling = CeilingLoop::peak(kernel.base(), threads, pass);
+    let (times, rates) = time_products_alternately(kernel, a, reps, &ceiling);
     let ceiling = Ceiling {
         kind: CeilingKind::Peak,
-        what: format!(
-            "{}, median of {} runs between the products",
-            passes.what(),
-            rates.len()
-        ),
+        what: ceiling.what(rates.len(), "products"),
         gbps: None,
         peak_gops: Some(median(&rates)),
     };
     (times, ceiling)
+}
+
+/// Timed products, one ceiling pass after each: (times, pass rates).
+fn time_products_alternately(
+    kernel: &dyn NativeMatmul,
+    a: &Matrix,
+    reps: u32,
+    ceiling: &CeilingLoop,
+) -> (Vec<f64>, Vec<f64>) {
+    let mut rates = Vec::new();
+    let times = time_calls(
+        reps,
+        || kernel.matmul(std::hint::black_box(a)),
+        || rates.push(ceiling.pass()),
+    );
+    (times, rates)
 }
 
 /// A ceiling measured in this process (see the module docs).
