@@ -854,6 +854,20 @@ mod avx2 {
     };
     use std::arch::x86_64::*;
 
+    /// E2M1 magnitudes (codes 0–7) as f32 bits, each entry XORed with its
+    /// own code in bits 28–30 (see `load`): one XOR then clears those bits
+    /// and sets the sign, where masking the sign and OR-ing it in took two
+    /// operations.
+    const E2M1_MAG_XOR_CODE: [u32; 8] = {
+        let mut t = [0u32; 8];
+        let mut i = 0;
+        while i < 8 {
+            t[i] = E2M1_VALUES[i].to_bits() ^ ((i as u32) << 28);
+            i += 1;
+        }
+        t
+    };
+
     /// 8 stored values at `idx` widened to f32 (`S`: see [`super::storage_id`];
     /// `scale`: the byte code's [`super::ByteCode::widen_scale`]).
     #[inline(always)]
@@ -887,17 +901,18 @@ mod avx2 {
             // E2M1 nibbles (a panel's 4 bytes, row j at bit 4j): the
             // word broadcast to every lane and lane j shifted right by 4j,
             // so its code sits in bits 0–3; the magnitude is an 8-entry
-            // `vpermps` lookup (bits 0–2), the sign bit 3 moved to bit 31.
+            // `vpermd` lookup (bits 0–2) of `E2M1_MAG_XOR_CODE`, and one
+            // XOR with the code shifted to bits 28–31 both undoes the
+            // entry's XOR and puts the sign (code bit 3) in bit 31.
             6 => {
                 let word = (p.add(idx / 2) as *const i32).read_unaligned();
                 let c = _mm256_srlv_epi32(
                     _mm256_set1_epi32(word),
                     _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28),
                 );
-                let mag = _mm256_permutevar8x32_ps(_mm256_loadu_ps(E2M1_VALUES.as_ptr()), c);
-                let sign =
-                    _mm256_and_si256(_mm256_slli_epi32::<28>(c), _mm256_set1_epi32(i32::MIN));
-                _mm256_or_ps(mag, _mm256_castsi256_ps(sign))
+                let table = _mm256_loadu_si256(E2M1_MAG_XOR_CODE.as_ptr() as *const __m256i);
+                let mag = _mm256_permutevar8x32_epi32(table, c);
+                _mm256_castsi256_ps(_mm256_xor_si256(mag, _mm256_slli_epi32::<28>(c)))
             }
             _ => {
                 let c = _mm_loadl_epi64(p.add(idx) as *const __m128i);
