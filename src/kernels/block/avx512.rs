@@ -44,22 +44,22 @@ pub unsafe fn pair(blk0: *const u8, blk1: *const u8, off: usize) -> __m512i {
 
 /// Adds `u` times one activation quad to each of the `R` rows' sums: per
 /// row `t` one `vpdpbusd` of `u` against quad `q` (the codes at K
-/// positions `4q..4q + 4` of its block, `qk` codes per row), broadcast to
-/// every 32-bit lane straight from memory (the instruction's signed operand).
+/// positions `4q..4q + 4` of its block), broadcast to every 32-bit lane
+/// straight from memory (the instruction's signed operand).
 ///
 /// # Safety
-/// AVX-512 F and VNNI; `a` is valid for `R` rows of `qk` codes and
-/// `4q + 4 ≤ qk`.
+/// AVX-512 F and VNNI; `a` is valid for `R` rows of `a.qk` codes and
+/// `4q + 4 ≤ a.qk`.
 #[inline(always)]
 pub unsafe fn add_quad<const R: usize>(
     isum: &mut [__m512i; R],
     u: __m512i,
     a: VnniBlock,
-    qk: usize,
     q: usize,
 ) {
+    debug_assert!(4 * q + 4 <= a.qk);
     for (t, x) in isum.iter_mut().enumerate() {
-        let at = t * qk + q * 4;
+        let at = t * a.qk + q * 4;
         let quad = std::ptr::read_unaligned(a.codes.add(at) as *const i32);
         *x = _mm512_dpbusd_epi32(*x, u, _mm512_set1_epi32(quad));
     }
@@ -120,6 +120,7 @@ pub unsafe fn tile<F: BlockFormat, const R: usize>(
         let a = VnniBlock {
             codes: codes.add(b * VNNI_ROWS * qk),
             starts: starts.add(b * VNNI_ROWS),
+            qk,
         };
         let isum = F::dot_avx512::<R>(w0.add(at), w1.add(at), a);
         let dw = _mm512_castsi512_ps(_mm512_inserti64x4::<1>(

@@ -73,7 +73,7 @@ pub struct Act<'a> {
 
 /// One block of up to 8 activation rows as the AVX-512 VNNI
 /// steps read it (an 8-row group's block; see the driver's VNNI layout):
-/// row `t`'s `QK` codes at `codes + t · QK`, its block sums' start
+/// row `t`'s `qk` codes at `codes + t · qk`, its block sums' start
 /// `−o · Σ codes` ([`BlockFormat::VNNI_OFFSET`]) at `starts + t`.
 #[derive(Debug, Clone, Copy)]
 pub struct VnniBlock {
@@ -81,6 +81,8 @@ pub struct VnniBlock {
     pub codes: *const i8,
     /// The rows' `−o · Σ codes` of the block.
     pub starts: *const i32,
+    /// Codes per row and block (the activation format's block length).
+    pub qk: usize,
 }
 
 /// A weight block format: how one block of a panel of 8 rows is packed,

@@ -134,8 +134,8 @@ pub unsafe fn nibble_dot512<const R: usize>(
         if let Some(lut) = lut {
             (lo, hi) = (_mm512_shuffle_epi8(lut, lo), _mm512_shuffle_epi8(lut, hi));
         }
-        add_quad(&mut isum, lo, a, QK, s);
-        add_quad(&mut isum, hi, a, QK, s + 4);
+        add_quad(&mut isum, lo, a, s);
+        add_quad(&mut isum, hi, a, s + 4);
     }
     isum
 }

@@ -87,7 +87,7 @@ impl BlockFormat for Q8_0 {
         let mut isum = start::<R>(a);
         for q in 0..8 {
             let u = _mm512_xor_si512(pair(blk0, blk1, q * 32), x80);
-            add_quad(&mut isum, u, a, QK, q);
+            add_quad(&mut isum, u, a, q);
         }
         isum
     }

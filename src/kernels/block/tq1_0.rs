@@ -162,7 +162,7 @@ unsafe fn trits_dot512<const R: usize, const N: usize>(
     let lo = _mm512_and_si512(x, m4);
     let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(x), m4);
     for n in 0..N {
-        add_quad(isum, trit512(lo, hi, n), a, QK_K, q0 + step * n);
+        add_quad(isum, trit512(lo, hi, n), a, q0 + step * n);
     }
 }
 

@@ -120,7 +120,7 @@ impl BlockFormat for Tq2_0 {
                 _mm512_and_si512(_mm512_srli_epi16::<6>(x), m2),
             ];
             for (f, c) in c.into_iter().enumerate() {
-                add_quad(&mut isum, c, a, QK_K, s + 16 * f);
+                add_quad(&mut isum, c, a, s + 16 * f);
             }
         }
         isum
