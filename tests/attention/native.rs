@@ -92,8 +92,8 @@ fn long_prefill(d: usize, causal: bool) {
     }
 }
 
-// One test per head dimension, not one for all four: each takes ~40 s of
-// emulation, and as separate tests they share the test threads.
+// One test per head dimension, not one for all four: each is tens of seconds
+// of emulation, and as separate tests they share the test threads.
 #[test]
 fn long_prefill_d32_causal_equals_the_emulation_at_every_level() {
     long_prefill(32, true);

@@ -210,7 +210,6 @@ fn softfloat_f32_to_f16_sampled() {
     });
 }
 
-/// The fp16 result of a op b rounded once by bitsim (`None`: NaN).
 /// Every fp16 code's value, decoded once: the all-pairs sweeps would
 /// otherwise spend more time decoding operands than rounding results.
 fn fp16_value(c: u16) -> f64 {
@@ -218,6 +217,7 @@ fn fp16_value(c: u16) -> f64 {
     VALUES.get_or_init(|| (0..=0xFFFFu32).map(|c| FP16.decode(c)).collect())[c as usize]
 }
 
+/// The fp16 code of `a op b` rounded once by bitsim (in mode `r`).
 fn our_f16_op(a: u16, b: u16, mul: bool, r: Rounding) -> u32 {
     let (x, y) = (fp16_value(a), fp16_value(b));
     let mut v = if mul { x * y } else { x + y }; // exact for fp16 operands
